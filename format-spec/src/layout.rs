@@ -1,0 +1,583 @@
+//! Layout descriptors: the machine-readable form of the description.
+//!
+//! The derives in `format-derive` turn each annotated item of the
+//! description into a `const` value of one of the types below. Code
+//! generators (`cargo xtask codegen`), the verifier and the tests walk these
+//! values; nobody parses Rust source and no table is typed twice.
+//!
+//! Everything here is plain data with `'static` lifetimes so that it can be
+//! built in `const` context.
+
+use binrw::Endian;
+
+/// Byte order rule of a wire struct.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteOrder {
+    /// Always big-endian, whatever the stream says (the image header).
+    Big,
+    /// The byte order announced by the stream's image header.
+    Stream,
+    /// The byte order of the machine that wrote it (the xl save header,
+    /// which carries a byte-order marker instead of a flag).
+    Native,
+}
+
+/// The primitive integer types the format uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prim {
+    /// `uint8_t`
+    U8,
+    /// `uint16_t`
+    U16,
+    /// `uint32_t`
+    U32,
+    /// `uint64_t`
+    U64,
+}
+
+impl Prim {
+    /// Size (and natural alignment) in octets.
+    pub const fn size(self) -> usize {
+        match self {
+            Prim::U8 => 1,
+            Prim::U16 => 2,
+            Prim::U32 => 4,
+            Prim::U64 => 8,
+        }
+    }
+
+    /// The C type name.
+    pub const fn c_type(self) -> &'static str {
+        match self {
+            Prim::U8 => "uint8_t",
+            Prim::U16 => "uint16_t",
+            Prim::U32 => "uint32_t",
+            Prim::U64 => "uint64_t",
+        }
+    }
+
+    /// The Python `struct` format character.
+    pub const fn py_char(self) -> char {
+        match self {
+            Prim::U8 => 'B',
+            Prim::U16 => 'H',
+            Prim::U32 => 'I',
+            Prim::U64 => 'Q',
+        }
+    }
+
+    /// The largest value of the type.
+    pub const fn max(self) -> u64 {
+        match self {
+            Prim::U8 => u8::MAX as u64,
+            Prim::U16 => u16::MAX as u64,
+            Prim::U32 => u32::MAX as u64,
+            Prim::U64 => u64::MAX,
+        }
+    }
+}
+
+/// What a field holds.
+#[derive(Debug, Clone, Copy)]
+pub enum FieldKind {
+    /// One integer.
+    Prim(Prim),
+    /// A fixed-size array of integers (`uint8_t _res[6]`).
+    Array(Prim, usize),
+    /// A trailing array of integers whose length comes from elsewhere
+    /// (a count field, or the rest of the record).
+    TrailingPrim(Prim),
+    /// A trailing array of wire structs.
+    TrailingStruct(&'static StructLayout),
+}
+
+impl FieldKind {
+    /// Size in octets of the field within the fixed part (0 for trailing arrays).
+    pub const fn size(&self) -> usize {
+        match self {
+            FieldKind::Prim(p) => p.size(),
+            FieldKind::Array(p, n) => p.size() * *n,
+            FieldKind::TrailingPrim(_) | FieldKind::TrailingStruct(_) => 0,
+        }
+    }
+
+    /// Alignment the spec requires: the size of one element.
+    pub const fn align(&self) -> usize {
+        match self {
+            FieldKind::Prim(p) | FieldKind::Array(p, _) | FieldKind::TrailingPrim(p) => p.size(),
+            FieldKind::TrailingStruct(s) => s.align,
+        }
+    }
+
+    /// Size of one element of a trailing array (`None` for fixed fields).
+    pub const fn element_size(&self) -> Option<usize> {
+        match self {
+            FieldKind::TrailingPrim(p) => Some(p.size()),
+            FieldKind::TrailingStruct(s) => Some(s.size),
+            _ => None,
+        }
+    }
+
+    /// True for trailing (flexible) arrays.
+    pub const fn is_trailing(&self) -> bool {
+        matches!(
+            self,
+            FieldKind::TrailingPrim(_) | FieldKind::TrailingStruct(_)
+        )
+    }
+}
+
+/// A rule a field's value must obey in a valid stream.
+#[derive(Debug, Clone, Copy)]
+pub enum Constraint {
+    /// Anything goes.
+    None,
+    /// Reserved: zero on save; a strict verifier checks it, a restore ignores it.
+    Reserved,
+    /// Must equal this value (a magic number or identifier).
+    Equals(u64),
+    /// Must be one of these values.
+    OneOf(&'static [u64]),
+    /// Must be one of the values of this enumeration.
+    Enum(&'static EnumLayout),
+    /// The bits in this mask are reserved and must be zero.
+    ReservedBits(u64),
+}
+
+/// Where a trailing array's element count comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Not a trailing array.
+    Fixed,
+    /// The named integer field earlier in the struct.
+    Field(&'static str),
+    /// Whatever remains of the record body.
+    Rest,
+}
+
+/// One field of a wire struct.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldLayout {
+    /// Field name, identical in Rust, C and the spec tables.
+    pub name: &'static str,
+    /// Offset in octets from the start of the struct.
+    pub offset: usize,
+    /// What the field holds.
+    pub kind: FieldKind,
+    /// The value rule.
+    pub constraint: Constraint,
+    /// For trailing arrays, where the count comes from.
+    pub count: Count,
+    /// Doc comment text.
+    pub doc: &'static str,
+}
+
+impl FieldLayout {
+    /// Size in octets within the fixed part of the struct.
+    pub const fn size(&self) -> usize {
+        self.kind.size()
+    }
+
+    /// True when the field is reserved (zero on save).
+    pub const fn is_reserved(&self) -> bool {
+        matches!(self.constraint, Constraint::Reserved)
+    }
+
+    /// The C declaration of the field, without indentation or `;`.
+    pub fn c_decl(&self) -> String {
+        match self.kind {
+            FieldKind::Prim(p) => format!("{} {}", p.c_type(), self.name),
+            FieldKind::Array(p, n) => format!("{} {}[{}]", p.c_type(), self.name, n),
+            FieldKind::TrailingPrim(p) => format!("{} {}[]", p.c_type(), self.name),
+            FieldKind::TrailingStruct(s) => format!("{} {}[]", s.c_type(), self.name),
+        }
+    }
+}
+
+/// The length a record body may have, derived from its layout or stated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthRule {
+    /// Exactly this many octets (0 for signalling records).
+    Exact(usize),
+    /// A fixed part of `fixed` octets and then a trailing array of `count`
+    /// elements of `element` octets each, `count` being the named field.
+    Counted {
+        /// Size of the fixed part.
+        fixed: usize,
+        /// The count field's name.
+        field: &'static str,
+        /// Size of one element.
+        element: usize,
+    },
+    /// A fixed part and then any number of whole elements.
+    Rest {
+        /// Size of the fixed part.
+        fixed: usize,
+        /// Size of one element.
+        element: usize,
+    },
+    /// Any length of at least one octet (opaque blobs that must not be empty).
+    NonEmpty,
+    /// PAGE_DATA: a header, `count` pfns, then one page per pfn whose type
+    /// carries data. Checked by the stream code, which knows the page size.
+    PageData,
+}
+
+impl LengthRule {
+    /// The smallest body length the rule allows.
+    pub const fn min(&self) -> usize {
+        match *self {
+            LengthRule::Exact(n) => n,
+            LengthRule::Counted { fixed, .. } | LengthRule::Rest { fixed, .. } => fixed,
+            LengthRule::NonEmpty => 1,
+            LengthRule::PageData => 8,
+        }
+    }
+}
+
+/// A wire struct: a header or a record body.
+#[derive(Debug, Clone, Copy)]
+pub struct StructLayout {
+    /// The Rust type name.
+    pub rust_name: &'static str,
+    /// The C struct name (`xc_sr_ihdr`); `None` when the C header has no
+    /// struct for it (bodies that are only an array, like the CPUID policy).
+    pub c_name: Option<&'static str>,
+    /// Whether the C header also `typedef`s the struct to its own name.
+    pub c_typedef: bool,
+    /// Whether the C type comes from elsewhere (Xen's public headers) and so
+    /// is not emitted into the generated header.
+    pub c_external: bool,
+    /// Name of the Python `struct` format constant, if Xen has one.
+    pub py_format_name: Option<&'static str>,
+    /// A format string Xen spells differently from the field layout (same
+    /// size, kept for compatibility), or `None` to derive it.
+    pub py_format_override: Option<&'static str>,
+    /// Byte order rule.
+    pub byte_order: ByteOrder,
+    /// Size of the fixed part in octets (what C's `sizeof` gives).
+    pub size: usize,
+    /// Alignment (largest field alignment).
+    pub align: usize,
+    /// Fields in wire order.
+    pub fields: &'static [FieldLayout],
+    /// Doc comment text.
+    pub doc: &'static str,
+}
+
+impl StructLayout {
+    /// The C type as used in declarations (`struct xc_sr_ihdr`, or the bare
+    /// name for external typedefs).
+    pub fn c_type(&self) -> String {
+        let name = self.c_name.unwrap_or(self.rust_name);
+        if self.c_external || self.c_typedef {
+            name.to_string()
+        } else {
+            format!("struct {name}")
+        }
+    }
+
+    /// Fields of the fixed part (everything but trailing arrays).
+    pub fn fixed_fields(&self) -> impl Iterator<Item = &'static FieldLayout> {
+        self.fields.iter().filter(|f| !f.kind.is_trailing())
+    }
+
+    /// The trailing array, if any.
+    pub fn trailing(&self) -> Option<&'static FieldLayout> {
+        self.fields.iter().find(|f| f.kind.is_trailing())
+    }
+
+    /// Looks a field up by name.
+    pub fn field(&self, name: &str) -> Option<&'static FieldLayout> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The field layout flattened into Python `struct` items: each field's
+    /// name, offset and primitive, with arrays (reserved regions) split into
+    /// the largest naturally aligned integers so that each can be checked.
+    pub fn py_items(&self) -> Vec<(&'static str, usize, Prim)> {
+        let mut out = Vec::new();
+        for f in self.fixed_fields() {
+            match f.kind {
+                FieldKind::Prim(p) => out.push((f.name, f.offset, p)),
+                FieldKind::Array(p, n) => {
+                    let mut off = f.offset;
+                    let end = f.offset + p.size() * n;
+                    while off < end {
+                        let left = end - off;
+                        let prim = [Prim::U64, Prim::U32, Prim::U16, Prim::U8]
+                            .into_iter()
+                            .find(|q| q.size() <= left && off % q.size() == 0)
+                            .unwrap_or(Prim::U8);
+                        out.push((f.name, off, prim));
+                        off += prim.size();
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The Python `struct` format string of the fixed part: the override if
+    /// Xen spells it differently, else derived from the fields.
+    pub fn py_format(&self) -> String {
+        if let Some(s) = self.py_format_override {
+            return s.to_string();
+        }
+        let prefix = match self.byte_order {
+            ByteOrder::Big => "!",
+            ByteOrder::Stream => "",
+            ByteOrder::Native => "=",
+        };
+        let body: String = self
+            .py_items()
+            .iter()
+            .map(|(_, _, p)| p.py_char())
+            .collect();
+        format!("{prefix}{body}")
+    }
+
+    /// The length rule this layout implies for a record body.
+    pub const fn length_rule(&self) -> LengthRule {
+        let mut i = 0;
+        while i < self.fields.len() {
+            let f = &self.fields[i];
+            if let Some(element) = f.kind.element_size() {
+                return match f.count {
+                    Count::Field(field) => LengthRule::Counted {
+                        fixed: self.size,
+                        field,
+                        element,
+                    },
+                    _ => LengthRule::Rest {
+                        fixed: self.size,
+                        element,
+                    },
+                };
+            }
+            i += 1;
+        }
+        LengthRule::Exact(self.size)
+    }
+}
+
+/// One value of a described enumeration.
+#[derive(Debug, Clone, Copy)]
+pub struct VariantLayout {
+    /// The Rust variant name.
+    pub rust_name: &'static str,
+    /// The numeric value.
+    pub value: u64,
+    /// The C macro name, if the C header defines one.
+    pub c_name: Option<&'static str>,
+    /// The Python constant name, if the Python module defines one.
+    pub py_name: Option<&'static str>,
+    /// The human-readable name used in Xen's name tables.
+    pub human: &'static str,
+    /// Doc comment text.
+    pub doc: &'static str,
+}
+
+/// A described enumeration (domain types, page types, ...).
+#[derive(Debug, Clone, Copy)]
+pub struct EnumLayout {
+    /// The Rust type name.
+    pub rust_name: &'static str,
+    /// Python values are the Rust values shifted left by this much (page
+    /// types are shifted into the top of a 64-bit pfn word).
+    pub py_shift: u32,
+    /// Name of the Python dict from value to human name, if any.
+    pub py_table: Option<&'static str>,
+    /// The values.
+    pub variants: &'static [VariantLayout],
+    /// Doc comment text.
+    pub doc: &'static str,
+}
+
+impl EnumLayout {
+    /// Looks a value up.
+    pub fn variant(&self, value: u64) -> Option<&'static VariantLayout> {
+        self.variants.iter().find(|v| v.value == value)
+    }
+}
+
+/// One record type of a record-based stream.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordLayout {
+    /// The Rust variant name.
+    pub rust_name: &'static str,
+    /// The type code.
+    pub code: u32,
+    /// The name in the spec (`PAGE_DATA`).
+    pub spec_name: &'static str,
+    /// The human-readable name in Xen's name tables ("Page data").
+    pub human: &'static str,
+    /// The C macro name (`REC_TYPE_PAGE_DATA`).
+    pub c_name: &'static str,
+    /// The Python constant name (`REC_TYPE_page_data`).
+    pub py_name: &'static str,
+    /// Mandatory records have bit 31 clear.
+    pub mandatory: bool,
+    /// The stream version that introduced the record.
+    pub since: u32,
+    /// The stream version that deprecated it (`Some(0)`: deprecated from the start).
+    pub deprecated: Option<u32>,
+    /// The body layout, if the body has a fixed structure.
+    pub body: Option<&'static StructLayout>,
+    /// The body length rule.
+    pub length: LengthRule,
+    /// Doc comment text.
+    pub doc: &'static str,
+}
+
+impl RecordLayout {
+    /// True when the record is deprecated in a stream of this version.
+    pub const fn deprecated_in(&self, version: u32) -> bool {
+        match self.deprecated {
+            Some(v) => version >= v,
+            None => false,
+        }
+    }
+}
+
+/// A set of record types (a stream layer's record table).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordSetLayout {
+    /// The Rust enum name.
+    pub rust_name: &'static str,
+    /// The records, in spec (code) order.
+    pub records: &'static [RecordLayout],
+}
+
+impl RecordSetLayout {
+    /// Looks a record type up by code.
+    pub fn by_code(&self, code: u32) -> Option<&'static RecordLayout> {
+        self.records.iter().find(|r| r.code == code)
+    }
+}
+
+/// A named constant of the format (a C macro and/or Python name).
+#[derive(Debug, Clone, Copy)]
+pub struct ConstLayout {
+    /// The Rust constant name.
+    pub rust_name: &'static str,
+    /// The value.
+    pub value: u64,
+    /// The C macro name, if the C header defines one.
+    pub c_name: Option<&'static str>,
+    /// How the C header spells the value, if not as a plain number.
+    pub c_expr: Option<&'static str>,
+    /// The Python name, if the Python module defines one.
+    pub py_name: Option<&'static str>,
+    /// How the Python module spells the value, if not as a plain number.
+    pub py_expr: Option<&'static str>,
+    /// Doc comment text.
+    pub doc: &'static str,
+}
+
+/// A wire struct: implemented by `#[derive(Wire)]`.
+pub trait Wire: Sized {
+    /// The layout descriptor.
+    const LAYOUT: StructLayout;
+
+    /// Checks the value against the field constraints; on failure names
+    /// the first offending field.
+    fn check(&self) -> Result<(), Violation>;
+}
+
+/// A described enumeration: implemented by `#[derive(SpecEnum)]`.
+pub trait SpecEnum: Sized + Copy {
+    /// The layout descriptor.
+    const LAYOUT: EnumLayout;
+    /// The value as an integer.
+    fn value(self) -> u64;
+    /// The variant for a value, if it is known.
+    fn from_value(value: u64) -> Option<Self>;
+}
+
+/// A field value that breaks its constraint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    /// The struct's Rust name.
+    pub structure: &'static str,
+    /// The field name.
+    pub field: &'static str,
+    /// Offset of the field within the struct.
+    pub offset: usize,
+    /// The offending value (for arrays, the first non-zero element).
+    pub value: u64,
+    /// What went wrong.
+    pub rule: ViolationRule,
+}
+
+/// Which kind of constraint a [`Violation`] broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViolationRule {
+    /// A reserved field or reserved bits are not zero.
+    ReservedNonZero,
+    /// A field that must hold one exact value holds another.
+    WrongValue,
+    /// A field holds a value outside its allowed set.
+    NotAllowed,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match self.rule {
+            ViolationRule::ReservedNonZero => "reserved bits are set",
+            ViolationRule::WrongValue => "wrong value",
+            ViolationRule::NotAllowed => "value not allowed",
+        };
+        write!(
+            f,
+            "{}.{} (offset {}): {} (0x{:x})",
+            self.structure, self.field, self.offset, what, self.value
+        )
+    }
+}
+
+/// Checks one integer value against a constraint. Used by derived code.
+#[doc(hidden)]
+pub fn check_value(
+    layout: &'static StructLayout,
+    index: usize,
+    value: u64,
+) -> Result<(), Violation> {
+    let field = &layout.fields[index];
+    let rule = match field.constraint {
+        Constraint::None => None,
+        Constraint::Reserved => (value != 0).then_some(ViolationRule::ReservedNonZero),
+        Constraint::ReservedBits(mask) => {
+            (value & mask != 0).then_some(ViolationRule::ReservedNonZero)
+        }
+        Constraint::Equals(v) => (value != v).then_some(ViolationRule::WrongValue),
+        Constraint::OneOf(vs) => (!vs.contains(&value)).then_some(ViolationRule::NotAllowed),
+        Constraint::Enum(e) => e
+            .variant(value)
+            .is_none()
+            .then_some(ViolationRule::NotAllowed),
+    };
+    match rule {
+        None => Ok(()),
+        Some(rule) => Err(Violation {
+            structure: layout.rust_name,
+            field: field.name,
+            offset: field.offset,
+            value: match field.constraint {
+                Constraint::ReservedBits(mask) => value & mask,
+                _ => value,
+            },
+            rule,
+        }),
+    }
+}
+
+/// Maps a [`ByteOrder`] and the stream's byte order to binrw's [`Endian`].
+pub const fn resolve_endian(order: ByteOrder, stream: Endian) -> Endian {
+    match order {
+        ByteOrder::Big => Endian::Big,
+        ByteOrder::Stream => stream,
+        ByteOrder::Native => Endian::NATIVE,
+    }
+}

@@ -1,0 +1,72 @@
+//! The Xen migration stream, described once.
+//!
+//! `format-spec` holds one annotated Rust item per item of Xen's stream
+//! specifications. The derives of `format-derive` turn the annotations into
+//! binrw readers and writers and into `const` layout descriptors
+//! ([`layout`]), from which `cargo xtask codegen` writes Xen's C header and
+//! Python modules.
+//!
+//! * [`libxc`]: the libxc domain image format (spec revision 4).
+//! * [`layout`]: the descriptor types the derives produce.
+//! * [`body`]: parsing and writing one record body from memory.
+//!
+//! ```
+//! use format_spec::libxc::{LibxcRecord, X86TscInfo};
+//! use format_spec::binrw::Endian;
+//!
+//! let rec = LibxcRecord::X86TscInfo(X86TscInfo {
+//!     mode: 0, khz: 2_000_000, nsec: 42, incarnation: 1, _res1: 0,
+//! });
+//! let mut body = Vec::new();
+//! rec.write_body(&mut body, Endian::Little).unwrap();
+//! assert_eq!(body.len(), 24);
+//! let back = LibxcRecord::parse_body(LibxcRecord::X86_TSC_INFO, &body, Endian::Little).unwrap();
+//! assert_eq!(back, Some(rec));
+//! ```
+
+#![warn(missing_docs)]
+
+extern crate self as format_spec;
+
+pub use binrw;
+pub use format_derive::{RecordSet, SpecEnum, Wire};
+
+pub mod body;
+pub mod layout;
+pub mod libxc;
+
+/// Declares named constants once: the Rust `const` items and a table of
+/// [`layout::ConstLayout`] descriptors with their C and Python spellings.
+#[macro_export]
+macro_rules! spec_consts {
+    (
+        $(#[doc = $tdoc:literal])*
+        $table:ident;
+        $(
+            $(#[doc = $doc:literal])*
+            $name:ident : $ty:ty = $value:expr,
+                c: $c:expr, c_expr: $ce:expr,
+                py: $py:expr, py_expr: $pe:expr;
+        )*
+    ) => {
+        $(
+            $(#[doc = $doc])*
+            pub const $name: $ty = $value;
+        )*
+
+        $(#[doc = $tdoc])*
+        pub const $table: &[$crate::layout::ConstLayout] = &[
+            $(
+                $crate::layout::ConstLayout {
+                    rust_name: stringify!($name),
+                    value: $name as u64,
+                    c_name: $c,
+                    c_expr: $ce,
+                    py_name: $py,
+                    py_expr: $pe,
+                    doc: concat!($($doc, "\n"),*),
+                },
+            )*
+        ];
+    };
+}

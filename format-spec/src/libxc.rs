@@ -1,0 +1,652 @@
+//! The libxc domain image format ("migration v2" stream), revision 4.
+//!
+//! Items follow the order of the specification
+//! (`docs/specs/libxc-migration-stream.pandoc` in Xen): the image header, the
+//! domain header, the record header, then one body per record type. Every
+//! name, value and rule is written here once; the C header, the Python
+//! modules and the verifier are derived from it.
+
+use binrw::Endian;
+
+use crate::body::{BodyError, Opaque, RecordBody};
+use crate::layout::{LengthRule, SpecEnum, StructLayout, Violation, Wire};
+use crate::{spec_consts, RecordSet, SpecEnum, Wire};
+
+spec_consts! {
+    /// Named constants of the libxc stream, with their C and Python names.
+    LIBXC_CONSTANTS;
+
+    /// First eight octets of every image: all bits set, which no legacy
+    /// (pre-Xen 4.5) image can start with.
+    IHDR_MARKER: u64 = 0xffff_ffff_ffff_ffff,
+        c: Some("IHDR_MARKER"), c_expr: Some("0xffffffffffffffffULL"),
+        py: Some("IHDR_MARKER"), py_expr: None;
+    /// The image identifier, "XENF" in ASCII.
+    IHDR_ID: u32 = 0x5845_4e46,
+        c: Some("IHDR_ID"), c_expr: Some("0x58454E46U"),
+        py: Some("IHDR_IDENT"), py_expr: None;
+    /// Bit number of the endianness flag in the image header options.
+    IHDR_OPT_ENDIAN_BIT: u16 = 0,
+        c: Some("_IHDR_OPT_ENDIAN"), c_expr: None,
+        py: Some("IHDR_OPT_BIT_ENDIAN"), py_expr: None;
+    /// Options value of a little-endian stream.
+    IHDR_OPT_LITTLE_ENDIAN: u16 = 0 << IHDR_OPT_ENDIAN_BIT,
+        c: Some("IHDR_OPT_LITTLE_ENDIAN"), c_expr: Some("(0 << _IHDR_OPT_ENDIAN)"),
+        py: Some("IHDR_OPT_LE"), py_expr: Some("(0 << IHDR_OPT_BIT_ENDIAN)");
+    /// Options bit of a big-endian stream.
+    IHDR_OPT_BIG_ENDIAN: u16 = 1 << IHDR_OPT_ENDIAN_BIT,
+        c: Some("IHDR_OPT_BIG_ENDIAN"), c_expr: Some("(1 << _IHDR_OPT_ENDIAN)"),
+        py: Some("IHDR_OPT_BE"), py_expr: Some("(1 << IHDR_OPT_BIT_ENDIAN)");
+    /// Options bits 1 to 15, reserved.
+    IHDR_OPT_RESERVED_MASK: u16 = 0xfffe,
+        c: None, c_expr: None,
+        py: Some("IHDR_OPT_RESZ_MASK"), py_expr: None;
+    /// Every record, header and padding included, is a multiple of this
+    /// many octets.
+    REC_ALIGN: u32 = 8,
+        c: Some("REC_ALIGN"), c_expr: None,
+        py: None, py_expr: None;
+    /// The largest record body a receiver accepts (128 MiB). The spec does
+    /// not fix it; Xen's restore code refuses anything longer.
+    REC_LENGTH_MAX: u32 = 128 << 20,
+        c: Some("REC_LENGTH_MAX"), c_expr: Some("(128U << 20)"),
+        py: None, py_expr: None;
+    /// Bit 31 of a record type: set for optional records, which a receiver
+    /// that does not know them may skip.
+    REC_TYPE_OPTIONAL: u32 = 0x8000_0000,
+        c: Some("REC_TYPE_OPTIONAL"), c_expr: Some("0x80000000U"),
+        py: None, py_expr: None;
+    /// Bits 51 to 0 of a PAGE_DATA pfn entry: the frame number.
+    PAGE_DATA_PFN_MASK: u64 = (1 << 52) - 1,
+        c: Some("PAGE_DATA_PFN_MASK"), c_expr: Some("0x000fffffffffffffULL"),
+        py: Some("PAGE_DATA_PFN_MASK"), py_expr: Some("(1 << 52) - 1");
+    /// Bits 59 to 52 of a PAGE_DATA pfn entry: reserved.
+    PAGE_DATA_PFN_RESERVED_MASK: u64 = ((1 << 60) - 1) & !((1 << 52) - 1),
+        c: None, c_expr: None,
+        py: Some("PAGE_DATA_PFN_RESZ_MASK"), py_expr: Some("((1 << 60) - 1) & ~((1 << 52) - 1)");
+    /// Position of the page type in a PAGE_DATA pfn entry.
+    PAGE_DATA_TYPE_SHIFT: u32 = 60,
+        c: None, c_expr: None,
+        py: Some("PAGE_DATA_TYPE_SHIFT"), py_expr: None;
+    /// Bits 63 to 60 of a PAGE_DATA pfn entry: the page type.
+    PAGE_DATA_TYPE_MASK: u64 = 0xf << PAGE_DATA_TYPE_SHIFT,
+        c: Some("PAGE_DATA_TYPE_MASK"), c_expr: Some("0xf000000000000000ULL"),
+        py: Some("PAGE_DATA_TYPE_LTAB_MASK"), py_expr: Some("(0xf << PAGE_DATA_TYPE_SHIFT)");
+    /// The page-table level part of a page type (the pinned bit cleared).
+    PAGE_DATA_TYPE_LEVEL_MASK: u64 = 0x7 << PAGE_DATA_TYPE_SHIFT,
+        c: None, c_expr: None,
+        py: Some("PAGE_DATA_TYPE_LTABTYPE_MASK"), py_expr: Some("(0x7 << PAGE_DATA_TYPE_SHIFT)");
+    /// The pinned bit of a page type.
+    PAGE_DATA_TYPE_PINNED: u64 = 0x8 << PAGE_DATA_TYPE_SHIFT,
+        c: None, c_expr: None,
+        py: Some("PAGE_DATA_TYPE_LPINTAB"), py_expr: Some("(0x8 << PAGE_DATA_TYPE_SHIFT)");
+}
+
+/// Image versions this description reads: 2 (Xen 4.6), 3 (adds
+/// STATIC_DATA_END and the CPU policy records) and 4 (adds DOMAIN_CONTEXT).
+pub const SUPPORTED_VERSIONS: [u32; 3] = [2, 3, 4];
+
+/// The version a writer produces by default.
+pub const CURRENT_VERSION: u32 = 4;
+
+/// Page size of every x86 guest (`page_shift` 12); Xen restores no other.
+pub const PAGE_SHIFT: u16 = 12;
+
+/// `1 << PAGE_SHIFT`.
+pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
+
+/// Image header: identifies a Xen domain image and the version of this
+/// specification it follows. Always big-endian, whatever its own
+/// endianness bit says about the rest of the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_ihdr", py_format = "IHDR_FORMAT", byte_order = big)]
+pub struct ImageHeader {
+    /// Always all ones: a legacy image has a zero bit in its first octets.
+    #[wire(equals = IHDR_MARKER)]
+    pub marker: u64,
+    /// "XENF".
+    #[wire(equals = IHDR_ID)]
+    pub id: u32,
+    /// Version of this specification the image follows.
+    #[wire(one_of = [2, 3, 4])]
+    pub version: u32,
+    /// Bit 0: byte order of everything after this header (1 = big-endian).
+    /// Bits 1-15: reserved.
+    #[wire(reserved_bits = IHDR_OPT_RESERVED_MASK)]
+    pub options: u16,
+    /// Reserved.
+    #[wire(reserved)]
+    pub _res1: u16,
+    /// Reserved.
+    #[wire(reserved)]
+    pub _res2: u32,
+}
+
+impl ImageHeader {
+    /// A header for a stream of `version` in byte order `endian`.
+    pub fn new(version: u32, endian: Endian) -> Self {
+        ImageHeader {
+            marker: IHDR_MARKER,
+            id: IHDR_ID,
+            version,
+            options: match endian {
+                Endian::Big => IHDR_OPT_BIG_ENDIAN,
+                Endian::Little => IHDR_OPT_LITTLE_ENDIAN,
+            },
+            _res1: 0,
+            _res2: 0,
+        }
+    }
+
+    /// The byte order of the domain header and the records.
+    pub fn endian(&self) -> Endian {
+        if self.options & IHDR_OPT_BIG_ENDIAN != 0 {
+            Endian::Big
+        } else {
+            Endian::Little
+        }
+    }
+}
+
+/// Guest types of the domain header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, SpecEnum)]
+#[spec(py_table = "dhdr_type_to_str")]
+pub enum DomainType {
+    /// An x86 paravirtualised guest.
+    #[spec(c = "DHDR_TYPE_X86_PV", py = "DHDR_TYPE_x86_pv", human = "x86 PV")]
+    X86Pv = 0x1,
+    /// An x86 hardware-virtualised guest.
+    #[spec(c = "DHDR_TYPE_X86_HVM", py = "DHDR_TYPE_x86_hvm", human = "x86 HVM")]
+    X86Hvm = 0x2,
+}
+
+/// Domain header: general properties of the guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_dhdr", py_format = "DHDR_FORMAT")]
+pub struct DomainHeader {
+    /// Guest type (x86 PV or x86 HVM).
+    #[wire(values = DomainType)]
+    pub r#type: u32,
+    /// Guest page size as a power of two; Xen only restores 12 (4 KiB).
+    #[wire(one_of = [12])]
+    pub page_shift: u16,
+    /// Reserved.
+    #[wire(reserved)]
+    pub _res1: u16,
+    /// Major version of the Xen that saved the image (0 for an image
+    /// converted from the legacy format).
+    pub xen_major: u32,
+    /// Minor version of the Xen that saved the image (the converter's own
+    /// version for a converted image).
+    pub xen_minor: u32,
+}
+
+impl DomainHeader {
+    /// The guest type, if known.
+    pub fn domain_type(&self) -> Option<DomainType> {
+        DomainType::from_value(u64::from(self.r#type))
+    }
+}
+
+/// Record header: type code and body length. The body follows, then zero
+/// padding up to the next multiple of [`REC_ALIGN`] octets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_rhdr", py_format = "RH_FORMAT")]
+pub struct RecordHeader {
+    /// Record type; bit 31 set for optional records.
+    pub r#type: u32,
+    /// Body length in octets, padding excluded.
+    pub length: u32,
+}
+
+/// Page types of a PAGE_DATA pfn entry (Xen's `XEN_DOMCTL_PFINFO_*`, held
+/// in bits 63-60). Values 5 to 8 are reserved and invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, SpecEnum)]
+#[spec(py_shift = 60)]
+pub enum PageType {
+    /// An ordinary page.
+    #[spec(py = "PAGE_DATA_TYPE_NOTAB", human = "normal")]
+    Notab = 0x0,
+    /// A level 1 page table.
+    #[spec(py = "PAGE_DATA_TYPE_L1TAB", human = "L1 page table")]
+    L1tab = 0x1,
+    /// A level 2 page table.
+    #[spec(py = "PAGE_DATA_TYPE_L2TAB", human = "L2 page table")]
+    L2tab = 0x2,
+    /// A level 3 page table.
+    #[spec(py = "PAGE_DATA_TYPE_L3TAB", human = "L3 page table")]
+    L3tab = 0x3,
+    /// A level 4 page table.
+    #[spec(py = "PAGE_DATA_TYPE_L4TAB", human = "L4 page table")]
+    L4tab = 0x4,
+    /// A pinned level 1 page table.
+    #[spec(py = "PAGE_DATA_TYPE_L1TAB_PIN", human = "L1 page table (pinned)")]
+    L1tabPin = 0x9,
+    /// A pinned level 2 page table.
+    #[spec(py = "PAGE_DATA_TYPE_L2TAB_PIN", human = "L2 page table (pinned)")]
+    L2tabPin = 0xa,
+    /// A pinned level 3 page table.
+    #[spec(py = "PAGE_DATA_TYPE_L3TAB_PIN", human = "L3 page table (pinned)")]
+    L3tabPin = 0xb,
+    /// A pinned level 4 page table.
+    #[spec(py = "PAGE_DATA_TYPE_L4TAB_PIN", human = "L4 page table (pinned)")]
+    L4tabPin = 0xc,
+    /// A broken page: no contents are sent.
+    #[spec(py = "PAGE_DATA_TYPE_BROKEN", human = "broken")]
+    Broken = 0xd,
+    /// Allocate only: no contents are sent.
+    #[spec(py = "PAGE_DATA_TYPE_XALLOC", human = "allocate only")]
+    Xalloc = 0xe,
+    /// Not a valid page (for example, ballooned out during a live
+    /// migration): no contents are sent.
+    #[spec(py = "PAGE_DATA_TYPE_XTAB", human = "invalid")]
+    Xtab = 0xf,
+}
+
+/// Page types whose pfn entries have no page contents in the record.
+pub const PAGE_TYPES_WITHOUT_DATA: [PageType; 3] =
+    [PageType::Broken, PageType::Xalloc, PageType::Xtab];
+
+impl PageType {
+    /// The type held in a pfn entry, if it is a valid one.
+    pub fn of_entry(entry: u64) -> Option<PageType> {
+        PageType::from_value(entry >> PAGE_DATA_TYPE_SHIFT)
+    }
+
+    /// Whether a page of this type has contents in the record.
+    pub fn has_data(self) -> bool {
+        !PAGE_TYPES_WITHOUT_DATA.contains(&self)
+    }
+}
+
+/// The fixed part of a PAGE_DATA record and its pfn array. The page
+/// contents follow the array: one page for each entry whose type has data,
+/// in array order.
+#[derive(Debug, Clone, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_rec_page_data_header", py_format = "PAGE_DATA_FORMAT")]
+pub struct PageDataHeader {
+    /// Number of pfn entries; never zero.
+    pub count: u32,
+    /// Reserved.
+    #[wire(reserved)]
+    pub _res1: u32,
+    /// One entry per page: type in bits 63-60, reserved bits 59-52, frame
+    /// number in bits 51-0.
+    #[wire(count = count)]
+    pub pfn: Vec<u64>,
+}
+
+/// PAGE_DATA body: the pfn entries and the page contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageData {
+    /// The header and pfn entries.
+    pub header: PageDataHeader,
+    /// Contents of the pages that have data, [`PAGE_SIZE`] octets each.
+    pub pages: Vec<u8>,
+}
+
+impl PageData {
+    /// Number of pages with contents among `entries`; `Err(index)` names
+    /// the first entry with an invalid type.
+    pub fn pages_with_data(entries: &[u64]) -> Result<usize, usize> {
+        let mut n = 0;
+        for (i, e) in entries.iter().enumerate() {
+            match PageType::of_entry(*e) {
+                Some(t) if t.has_data() => n += 1,
+                Some(_) => {}
+                None => return Err(i),
+            }
+        }
+        Ok(n)
+    }
+}
+
+impl RecordBody for PageData {
+    const BODY_LAYOUT: Option<&'static StructLayout> = Some(&PageDataHeader::LAYOUT);
+    const BODY_LENGTH: LengthRule = LengthRule::PageData;
+
+    fn read_body(body: &[u8], endian: Endian) -> Result<Self, BodyError> {
+        let fixed = PageDataHeader::LAYOUT.size;
+        if body.len() < fixed {
+            return Err(BodyError::TooShort {
+                len: body.len(),
+                min: fixed,
+            });
+        }
+        let raw = [body[0], body[1], body[2], body[3]];
+        let count = match endian {
+            Endian::Big => u32::from_be_bytes(raw),
+            Endian::Little => u32::from_le_bytes(raw),
+        };
+        let pfn_end = fixed as u64 + u64::from(count) * 8;
+        if count == 0 || pfn_end > body.len() as u64 {
+            return Err(BodyError::Count {
+                structure: "PageDataHeader",
+                field: "count",
+                count: u64::from(count),
+                available: (body.len() - fixed) as u64,
+                element: 8,
+            });
+        }
+        let pfn_end = pfn_end as usize;
+        let header: PageDataHeader = crate::body::read_wire(&body[..pfn_end], endian)?;
+        let with_data = PageData::pages_with_data(&header.pfn).map_err(|i| {
+            BodyError::Other(format!(
+                "pfn[{i}] = 0x{:016x} has an invalid page type",
+                header.pfn[i]
+            ))
+        })?;
+        let expected = pfn_end + with_data * PAGE_SIZE;
+        if body.len() != expected {
+            return Err(BodyError::Length {
+                len: body.len(),
+                expected,
+            });
+        }
+        Ok(PageData {
+            header,
+            pages: body[pfn_end..].to_vec(),
+        })
+    }
+
+    fn write_body(&self, out: &mut Vec<u8>, endian: Endian) -> Result<(), BodyError> {
+        crate::body::write_wire(&self.header, out, endian)?;
+        out.extend_from_slice(&self.pages);
+        Ok(())
+    }
+
+    fn check_body(&self) -> Result<(), Violation> {
+        self.header.check()?;
+        for e in &self.header.pfn {
+            if e & PAGE_DATA_PFN_RESERVED_MASK != 0 {
+                return Err(Violation {
+                    structure: "PageDataHeader",
+                    field: "pfn",
+                    offset: 8,
+                    value: e & PAGE_DATA_PFN_RESERVED_MASK,
+                    rule: crate::layout::ViolationRule::ReservedNonZero,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// X86_PV_INFO body: properties of a PV guest's page tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_rec_x86_pv_info", py_format = "X86_PV_INFO_FORMAT")]
+pub struct X86PvInfo {
+    /// Size of a guest word in octets: 4 or 8.
+    #[wire(one_of = [4, 8])]
+    pub guest_width: u8,
+    /// Number of page-table levels: 3 or 4.
+    #[wire(one_of = [3, 4])]
+    pub pt_levels: u8,
+    /// Reserved.
+    #[wire(reserved)]
+    pub _res: [u8; 6],
+}
+
+/// X86_PV_P2M_FRAMES body: the frames holding a PV guest's physical-to-
+/// machine table, for the pfn range `start_pfn..=end_pfn`.
+#[derive(Debug, Clone, PartialEq, Eq, Wire)]
+#[wire(
+    c_name = "xc_sr_rec_x86_pv_p2m_frames",
+    py_format = "X86_PV_P2M_FRAMES_FORMAT"
+)]
+pub struct X86PvP2mFrames {
+    /// First pfn covered.
+    pub start_pfn: u32,
+    /// Last pfn covered (inclusive).
+    pub end_pfn: u32,
+    /// The pfns of the frames holding the table.
+    pub p2m_pfns: Vec<u64>,
+}
+
+/// Body of the four X86_PV_VCPU_* records: a vCPU number and an opaque
+/// per-vCPU blob that Xen's domctls produce and consume.
+#[derive(Debug, Clone, PartialEq, Eq, Wire)]
+#[wire(
+    c_name = "xc_sr_rec_x86_pv_vcpu_hdr",
+    py_format = "X86_PV_VCPU_HDR_FORMAT"
+)]
+pub struct X86PvVcpu {
+    /// The vCPU number.
+    pub vcpu_id: u32,
+    /// Reserved.
+    #[wire(reserved)]
+    pub _res1: u32,
+    /// The vCPU's state.
+    pub context: Vec<u8>,
+}
+
+/// X86_TSC_INFO body: the guest's time-stamp counter settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_rec_x86_tsc_info", py_format = "X86_TSC_INFO_FORMAT")]
+pub struct X86TscInfo {
+    /// TSC mode (Xen's `TSC_MODE_*`).
+    pub mode: u32,
+    /// TSC frequency in kHz.
+    pub khz: u32,
+    /// Elapsed time in nanoseconds.
+    pub nsec: u64,
+    /// Incarnation counter.
+    pub incarnation: u32,
+    /// Reserved.
+    #[wire(reserved)]
+    pub _res1: u32,
+}
+
+/// One HVM parameter: an index and its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(
+    c_name = "xc_sr_rec_hvm_params_entry",
+    py_format = "HVM_PARAMS_ENTRY_FORMAT"
+)]
+pub struct HvmParamsEntry {
+    /// Parameter index (`HVM_PARAM_*`).
+    pub index: u64,
+    /// Parameter value.
+    pub value: u64,
+}
+
+/// HVM_PARAMS body: a counted array of HVM parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_rec_hvm_params", py_format = "HVM_PARAMS_FORMAT")]
+pub struct HvmParams {
+    /// Number of entries.
+    pub count: u32,
+    /// Reserved.
+    #[wire(reserved)]
+    pub _res1: u32,
+    /// The parameters.
+    #[wire(count = count)]
+    pub param: Vec<HvmParamsEntry>,
+}
+
+/// CHECKPOINT_DIRTY_PFN_LIST body: an unordered list of dirty pfns, sent
+/// on the COLO back channel. The C header has no struct for it.
+#[derive(Debug, Clone, PartialEq, Eq, Wire)]
+pub struct CheckpointDirtyPfnList {
+    /// The dirty pfns.
+    pub pfn: Vec<u64>,
+}
+
+/// One CPUID leaf of a CPU policy (Xen's public `xen_cpuid_leaf_t`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(
+    c_name = "xen_cpuid_leaf_t",
+    c_external,
+    py_format = "X86_CPUID_POLICY_FORMAT"
+)]
+pub struct XenCpuidLeaf {
+    /// The leaf (EAX input).
+    pub leaf: u32,
+    /// The sub-leaf (ECX input), or all ones when the leaf has none.
+    pub subleaf: u32,
+    /// EAX output.
+    pub a: u32,
+    /// EBX output.
+    pub b: u32,
+    /// ECX output.
+    pub c: u32,
+    /// EDX output.
+    pub d: u32,
+}
+
+/// X86_CPUID_POLICY body: the guest's CPUID leaves.
+#[derive(Debug, Clone, PartialEq, Eq, Wire)]
+pub struct X86CpuidPolicy {
+    /// The leaves.
+    pub leaves: Vec<XenCpuidLeaf>,
+}
+
+/// One MSR of a CPU policy (Xen's public `xen_msr_entry_t`). Xen's Python
+/// names its format `"QII"`, which has the right size but not the field
+/// order; the description keeps that spelling for compatibility.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(
+    c_name = "xen_msr_entry_t",
+    c_external,
+    py_format = "X86_MSR_POLICY_FORMAT",
+    py_format_override = "QII"
+)]
+pub struct XenMsrEntry {
+    /// The MSR index.
+    pub idx: u32,
+    /// Must be zero.
+    #[wire(reserved)]
+    pub flags: u32,
+    /// The MSR value.
+    pub val: u64,
+}
+
+/// X86_MSR_POLICY body: the guest's MSR policy entries.
+#[derive(Debug, Clone, PartialEq, Eq, Wire)]
+pub struct X86MsrPolicy {
+    /// The entries.
+    pub entries: Vec<XenMsrEntry>,
+}
+
+/// The record types of the libxc stream, in code order.
+#[derive(Debug, Clone, PartialEq, Eq, RecordSet)]
+#[records(c_prefix = "REC_TYPE_", py_prefix = "REC_TYPE_")]
+pub enum LibxcRecord {
+    /// Marks the end of the stream; nothing follows it.
+    #[record(code = 0x00, name = "END", human = "End")]
+    End,
+    /// Guest memory: a batch of pfns with their types and the contents of
+    /// those that have data.
+    #[record(code = 0x01, name = "PAGE_DATA", human = "Page data", length = page_data)]
+    PageData(PageData),
+    /// Width and page-table depth of a PV guest.
+    #[record(code = 0x02, name = "X86_PV_INFO", human = "x86 PV info")]
+    X86PvInfo(X86PvInfo),
+    /// Frames of a PV guest's physical-to-machine table.
+    #[record(code = 0x03, name = "X86_PV_P2M_FRAMES", human = "x86 PV P2M frames")]
+    X86PvP2mFrames(X86PvP2mFrames),
+    /// Basic vCPU context of a PV guest (`XEN_DOMCTL_{get,set}vcpucontext`).
+    #[record(code = 0x04, name = "X86_PV_VCPU_BASIC", human = "x86 PV vcpu basic")]
+    X86PvVcpuBasic(X86PvVcpu),
+    /// Extended vCPU context of a PV guest (`XEN_DOMCTL_{get,set}_ext_vcpucontext`).
+    #[record(
+        code = 0x05,
+        name = "X86_PV_VCPU_EXTENDED",
+        human = "x86 PV vcpu extended"
+    )]
+    X86PvVcpuExtended(X86PvVcpu),
+    /// Extended (xsave) register state of a PV vCPU (`XEN_DOMCTL_{get,set}vcpuextstate`).
+    #[record(code = 0x06, name = "X86_PV_VCPU_XSAVE", human = "x86 PV vcpu xsave")]
+    X86PvVcpuXsave(X86PvVcpu),
+    /// The guest's shared info page, one page long. Deprecated by version
+    /// 4, which carries it inside DOMAIN_CONTEXT.
+    #[record(code = 0x07, name = "SHARED_INFO", human = "Shared info", deprecated = 4, length = exact(4096))]
+    SharedInfo(Opaque),
+    /// TSC settings (`XEN_DOMCTL_{get,set}tscinfo`). Deprecated by version
+    /// 4, which carries them inside DOMAIN_CONTEXT.
+    #[record(
+        code = 0x08,
+        name = "X86_TSC_INFO",
+        human = "TSC info",
+        py = "tsc_info",
+        deprecated = 4
+    )]
+    X86TscInfo(X86TscInfo),
+    /// The HVM context blob (`XEN_DOMCTL_{get,set}hvmcontext`).
+    #[record(code = 0x09, name = "HVM_CONTEXT", human = "HVM context", length = non_empty)]
+    HvmContext(Opaque),
+    /// HVM parameters (`HVMOP_{get,set}_param`); must come before HVM_CONTEXT.
+    #[record(code = 0x0a, name = "HVM_PARAMS", human = "HVM params")]
+    HvmParams(HvmParams),
+    /// Opaque data of the higher toolstack layers. Only used during the
+    /// format's development; never valid in a stream.
+    #[record(code = 0x0b, name = "TOOLSTACK", human = "Toolstack", deprecated = 0, length = non_empty)]
+    Toolstack(Opaque),
+    /// MSRs of a PV vCPU (`XEN_DOMCTL_{get,set}_vcpu_msrs`).
+    #[record(code = 0x0c, name = "X86_PV_VCPU_MSRS", human = "x86 PV vcpu msrs")]
+    X86PvVcpuMsrs(X86PvVcpu),
+    /// All memory has been sent; further PAGE_DATA records are for
+    /// debugging (the receiver compares them).
+    #[record(code = 0x0d, name = "VERIFY", human = "Verify")]
+    Verify,
+    /// Everything before it is a consistent snapshot; in a checkpointed
+    /// stream it hands control back to the higher layer.
+    #[record(code = 0x0e, name = "CHECKPOINT", human = "Checkpoint")]
+    Checkpoint,
+    /// Dirty pfns reported on the COLO back channel (secondary to primary).
+    #[record(
+        code = 0x0f,
+        name = "CHECKPOINT_DIRTY_PFN_LIST",
+        human = "Checkpoint dirty pfn list"
+    )]
+    CheckpointDirtyPfnList(CheckpointDirtyPfnList),
+    /// End of the static state (configuration that does not change while
+    /// the guest runs). Version 3 requires it before any memory or
+    /// register content.
+    #[record(
+        code = 0x10,
+        name = "STATIC_DATA_END",
+        human = "Static data end",
+        since = 3
+    )]
+    StaticDataEnd,
+    /// The guest's CPUID policy (`XEN_DOMCTL_{get,set}_cpu_policy`).
+    #[record(
+        code = 0x11,
+        name = "X86_CPUID_POLICY",
+        human = "x86 CPUID policy",
+        since = 3
+    )]
+    X86CpuidPolicy(X86CpuidPolicy),
+    /// The guest's MSR policy (`XEN_DOMCTL_{get,set}_cpu_policy`).
+    #[record(
+        code = 0x12,
+        name = "X86_MSR_POLICY",
+        human = "x86 MSR policy",
+        since = 3
+    )]
+    X86MsrPolicy(X86MsrPolicy),
+    /// The domain context blob (`XEN_DOMCTL_{get,set}domaincontext`): shared
+    /// info, TSC settings and, over time, more. Required from version 4.
+    #[record(code = 0x13, name = "DOMAIN_CONTEXT", human = "Domain context", since = 4, length = non_empty)]
+    DomainContext(Opaque),
+}
+
+/// Every wire struct of the libxc layer, in spec order (for generators and tests).
+pub const LIBXC_STRUCTS: &[&StructLayout] = &[
+    &ImageHeader::LAYOUT,
+    &DomainHeader::LAYOUT,
+    &RecordHeader::LAYOUT,
+    &PageDataHeader::LAYOUT,
+    &X86PvInfo::LAYOUT,
+    &X86PvP2mFrames::LAYOUT,
+    &X86PvVcpu::LAYOUT,
+    &X86TscInfo::LAYOUT,
+    &HvmParamsEntry::LAYOUT,
+    &HvmParams::LAYOUT,
+    &CheckpointDirtyPfnList::LAYOUT,
+    &XenCpuidLeaf::LAYOUT,
+    &X86CpuidPolicy::LAYOUT,
+    &XenMsrEntry::LAYOUT,
+    &X86MsrPolicy::LAYOUT,
+];

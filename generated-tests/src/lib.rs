@@ -1,0 +1,1 @@
+//! Tests that run the generated C and Python outputs.

@@ -1,0 +1,76 @@
+//! `cargo xtask`: repository automation.
+//!
+//! * `cargo xtask codegen`: regenerate the checked-in outputs under `generated/`.
+//! * `cargo xtask codegen --check`: fail if any of them is stale.
+//! * `cargo xtask codegen --xen-tree DIR`: also write them into a Xen checkout.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask codegen [--check] [--xen-tree DIR]\n\n\
+         codegen            regenerate generated/ from the description in format-spec\n\
+         --check            write nothing; exit 1 if any generated file is stale\n\
+         --xen-tree DIR     also write the files at their paths inside a Xen checkout"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((cmd, rest)) = args.split_first() else {
+        return usage();
+    };
+    if cmd != "codegen" {
+        return usage();
+    }
+    let mut check = false;
+    let mut xen_tree: Option<PathBuf> = None;
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--check" => check = true,
+            "--xen-tree" => match it.next() {
+                Some(d) => xen_tree = Some(PathBuf::from(d)),
+                None => return usage(),
+            },
+            _ => return usage(),
+        }
+    }
+    let outputs = xtask::outputs();
+    let mut roots = vec![xtask::generated_dir()];
+    if let Some(t) = xen_tree {
+        if !t.is_dir() {
+            eprintln!("error: --xen-tree {}: not a directory", t.display());
+            return ExitCode::from(2);
+        }
+        roots.push(t);
+    }
+    let mut failed = false;
+    for root in roots {
+        match xtask::sync(&root, &outputs, check) {
+            Ok(stale) => {
+                for p in &stale {
+                    if check {
+                        eprintln!("stale: {}", p.display());
+                    } else {
+                        println!("wrote {}", p.display());
+                    }
+                }
+                if check && !stale.is_empty() {
+                    failed = true;
+                }
+            }
+            Err(e) => {
+                eprintln!("error: writing under {}: {e}", root.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if failed {
+        eprintln!("generated files are stale: run `cargo xtask codegen` and commit the result");
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
