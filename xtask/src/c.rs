@@ -388,3 +388,109 @@ const EMACS_FOOTER: &str = "/*
  * End:
  */
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(haystack: &str, needle: &str) -> usize {
+        haystack.matches(needle).count()
+    }
+
+    #[test]
+    fn output_is_deterministic_and_tidy() {
+        let h = libxc_header();
+        assert_eq!(h, libxc_header());
+        assert!(h.ends_with("*/\n"));
+        for (i, line) in h.lines().enumerate() {
+            assert!(
+                line.chars().count() <= WIDTH,
+                "line {} too long: {line}",
+                i + 1
+            );
+            assert!(!line.ends_with(' '), "line {} ends with a space", i + 1);
+            assert!(
+                !line.contains('\t') && !line.contains('\r'),
+                "line {}",
+                i + 1
+            );
+            let indent = line.len() - line.trim_start().len();
+            assert!(
+                indent == 0 || indent == 4 || line.trim_start().starts_with('*'),
+                "line {} is not indented by 4: {line}",
+                i + 1
+            );
+        }
+    }
+
+    #[test]
+    fn banner_names_the_source_that_exists() {
+        let h = libxc_header();
+        let head: String = h.lines().take(5).collect::<Vec<_>>().join("\n");
+        assert!(head.contains("cargo xtask codegen") && head.contains("Do not edit"));
+        assert!(head.contains(LIBXC_SOURCE));
+        assert!(crate::repo_root().join(LIBXC_SOURCE).is_file());
+    }
+
+    #[test]
+    fn every_named_item_is_defined_exactly_once() {
+        let h = libxc_header();
+        for c in LIBXC_CONSTANTS {
+            if let Some(name) = c.c_name {
+                assert_eq!(count(&h, &format!("#define {name} ")), 1, "{name}");
+            }
+        }
+        for r in LibxcRecord::LAYOUT.records {
+            let line = format!("#define {} ", r.c_name);
+            assert_eq!(count(&h, &line), 1, "{}", r.c_name);
+        }
+        for v in DomainType::LAYOUT.variants {
+            let name = v.c_name.expect("domain types have C names");
+            assert_eq!(count(&h, &format!("#define {name} ")), 1, "{name}");
+        }
+        for s in LIBXC_STRUCTS {
+            let Some(name) = s.c_name else { continue };
+            let n = count(&h, &format!("struct {name}\n{{\n"));
+            assert_eq!(n, usize::from(!s.c_external), "{name}");
+        }
+    }
+
+    #[test]
+    fn macros_follow_their_structs() {
+        // Presentation: IHDR_* after the image header, the record types after
+        // the record header, PAGE_DATA_* after the PAGE_DATA body.
+        let h = libxc_header();
+        let at = |needle: &str| h.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        let ihdr = at("struct xc_sr_ihdr\n");
+        let dhdr = at("struct xc_sr_dhdr\n");
+        let rhdr = at("struct xc_sr_rhdr\n");
+        let page = at("struct xc_sr_rec_page_data_header\n");
+        let pv_info = at("struct xc_sr_rec_x86_pv_info\n");
+        assert!(ihdr < at("#define IHDR_MARKER ") && at("#define _IHDR_OPT_ENDIAN ") < dhdr);
+        assert!(dhdr < at("#define DHDR_TYPE_X86_HVM ") && at("#define DHDR_TYPE_X86_HVM ") < rhdr);
+        assert!(rhdr < at("#define REC_ALIGN ") && at("#define REC_TYPE_DOMAIN_CONTEXT ") < page);
+        assert!(
+            page < at("#define PAGE_DATA_TYPE_MASK ")
+                && at("#define PAGE_DATA_TYPE_MASK ") < pv_info
+        );
+    }
+
+    #[test]
+    fn comments_wrap_and_escape() {
+        let long = "word ".repeat(40);
+        let c = c_comment("    ", &[long.trim().to_string(), "a */ b".to_string()]);
+        assert!(c.starts_with("    /*\n") && c.ends_with("    */\n"));
+        assert!(c.lines().all(|l| l.len() <= WIDTH));
+        assert!(c.contains("a * / b"));
+        assert_eq!(c_comment("", &["short".to_string()]), "/* short */\n");
+        assert_eq!(c_comment("", &[]), "");
+    }
+
+    #[test]
+    fn numbers_take_the_suffix_of_their_width() {
+        assert_eq!(c_number(8, 4), "0x8U");
+        assert_eq!(c_number(8, 2), "0x8U");
+        assert_eq!(c_number(1 << 40, 8), "0x10000000000ULL");
+        assert_eq!(c_number_padded(0x13, 4), "0x00000013U");
+    }
+}
