@@ -14,7 +14,7 @@
 //! places is emitted in a final block, so no constant can be lost.
 
 use format_spec::layout::{
-    ConstLayout, Constraint, EnumLayout, FieldKind, Prim, RecordLayout, StructLayout,
+    ConstLayout, Constraint, EnumLayout, FieldKind, LengthRule, Prim, RecordLayout, StructLayout,
 };
 use format_spec::layout::{SpecEnum, Wire};
 use format_spec::libxc::{
@@ -143,7 +143,7 @@ fn first_version() -> u32 {
 /// The macro of a record type code, its comment noting the versions.
 fn record_macro(r: &RecordLayout) -> Macro {
     let mut doc = doc_paragraphs(r.doc);
-    let mut notes = Vec::new();
+    let mut notes = vec![body_note(r)];
     if !r.mandatory {
         notes.push("Optional: a receiver that does not know it may skip it.".to_string());
     }
@@ -162,6 +162,30 @@ fn record_macro(r: &RecordLayout) -> Macro {
         name: r.c_name,
         value: c_number_padded(u64::from(r.code), std::mem::size_of_val(&r.code)),
         doc,
+    }
+}
+
+/// What a record's body is, in C terms, from its layout and length rule.
+fn body_note(r: &RecordLayout) -> String {
+    // The C spelling of the body's struct, or of its trailing array when
+    // the header has no struct for the body itself.
+    let layout = r.body.and_then(|b| {
+        if b.c_name.is_some() && !b.c_external {
+            Some(b.c_type())
+        } else {
+            b.trailing().map(|f| match f.kind {
+                FieldKind::TrailingStruct(e) => format!("an array of {}", e.c_type()),
+                FieldKind::TrailingPrim(p) => format!("an array of {}", p.c_type()),
+                _ => unreachable!("trailing() returns trailing arrays"),
+            })
+        }
+    });
+    match (r.length, layout) {
+        (LengthRule::Exact(0), _) => "No body.".to_string(),
+        (LengthRule::NonEmpty, _) => "Body: opaque, at least one octet.".to_string(),
+        (LengthRule::Exact(n), None) => format!("Body: opaque, exactly {n} octets."),
+        (_, Some(l)) => format!("Body: {l}."),
+        (_, None) => "Body: opaque.".to_string(),
     }
 }
 

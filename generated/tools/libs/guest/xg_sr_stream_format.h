@@ -108,91 +108,133 @@ struct xc_sr_rhdr
  */
 #define REC_TYPE_OPTIONAL 0x80000000U
 
-/* Marks the end of the stream; nothing follows it. */
+/*
+ * Marks the end of the stream; nothing follows it.
+ *
+ * No body.
+ */
 #define REC_TYPE_END                       0x00000000U
 /*
  * Guest memory: a batch of pfns with their types and the contents of those that
  * have data.
+ *
+ * Body: struct xc_sr_rec_page_data_header.
  */
 #define REC_TYPE_PAGE_DATA                 0x00000001U
-/* Width and page-table depth of a PV guest. */
+/*
+ * Width and page-table depth of a PV guest.
+ *
+ * Body: struct xc_sr_rec_x86_pv_info.
+ */
 #define REC_TYPE_X86_PV_INFO               0x00000002U
-/* Frames of a PV guest's physical-to-machine table. */
+/*
+ * Frames of a PV guest's physical-to-machine table.
+ *
+ * Body: struct xc_sr_rec_x86_pv_p2m_frames.
+ */
 #define REC_TYPE_X86_PV_P2M_FRAMES         0x00000003U
-/* Basic vCPU context of a PV guest (XEN_DOMCTL_{get,set}vcpucontext). */
+/*
+ * Basic vCPU context of a PV guest (XEN_DOMCTL_{get,set}vcpucontext).
+ *
+ * Body: struct xc_sr_rec_x86_pv_vcpu_hdr.
+ */
 #define REC_TYPE_X86_PV_VCPU_BASIC         0x00000004U
 /*
  * Extended vCPU context of a PV guest (XEN_DOMCTL_{get,set}_ext_vcpucontext).
+ *
+ * Body: struct xc_sr_rec_x86_pv_vcpu_hdr.
  */
 #define REC_TYPE_X86_PV_VCPU_EXTENDED      0x00000005U
 /*
  * Extended (xsave) register state of a PV vCPU
  * (XEN_DOMCTL_{get,set}vcpuextstate).
+ *
+ * Body: struct xc_sr_rec_x86_pv_vcpu_hdr.
  */
 #define REC_TYPE_X86_PV_VCPU_XSAVE         0x00000006U
 /*
  * The guest's shared info page, one page long. Deprecated by version 4, which
  * carries it inside DOMAIN_CONTEXT.
  *
- * Deprecated from stream version 4.
+ * Body: opaque, exactly 4096 octets. Deprecated from stream version 4.
  */
 #define REC_TYPE_SHARED_INFO               0x00000007U
 /*
  * TSC settings (XEN_DOMCTL_{get,set}tscinfo). Deprecated by version 4, which
  * carries them inside DOMAIN_CONTEXT.
  *
- * Deprecated from stream version 4.
+ * Body: struct xc_sr_rec_x86_tsc_info. Deprecated from stream version 4.
  */
 #define REC_TYPE_X86_TSC_INFO              0x00000008U
-/* The HVM context blob (XEN_DOMCTL_{get,set}hvmcontext). */
+/*
+ * The HVM context blob (XEN_DOMCTL_{get,set}hvmcontext).
+ *
+ * Body: opaque, at least one octet.
+ */
 #define REC_TYPE_HVM_CONTEXT               0x00000009U
-/* HVM parameters (HVMOP_{get,set}_param); must come before HVM_CONTEXT. */
+/*
+ * HVM parameters (HVMOP_{get,set}_param); must come before HVM_CONTEXT.
+ *
+ * Body: struct xc_sr_rec_hvm_params.
+ */
 #define REC_TYPE_HVM_PARAMS                0x0000000aU
 /*
  * Opaque data of the higher toolstack layers. Only used during the format's
  * development; never valid in a stream.
  *
- * Not valid in any stream version.
+ * Body: opaque, at least one octet. Not valid in any stream version.
  */
 #define REC_TYPE_TOOLSTACK                 0x0000000bU
-/* MSRs of a PV vCPU (XEN_DOMCTL_{get,set}_vcpu_msrs). */
+/*
+ * MSRs of a PV vCPU (XEN_DOMCTL_{get,set}_vcpu_msrs).
+ *
+ * Body: struct xc_sr_rec_x86_pv_vcpu_hdr.
+ */
 #define REC_TYPE_X86_PV_VCPU_MSRS          0x0000000cU
 /*
  * All memory has been sent; further PAGE_DATA records are for debugging (the
  * receiver compares them).
+ *
+ * No body.
  */
 #define REC_TYPE_VERIFY                    0x0000000dU
 /*
  * Everything before it is a consistent snapshot; in a checkpointed stream it
  * hands control back to the higher layer.
+ *
+ * No body.
  */
 #define REC_TYPE_CHECKPOINT                0x0000000eU
-/* Dirty pfns reported on the COLO back channel (secondary to primary). */
+/*
+ * Dirty pfns reported on the COLO back channel (secondary to primary).
+ *
+ * Body: an array of uint64_t.
+ */
 #define REC_TYPE_CHECKPOINT_DIRTY_PFN_LIST 0x0000000fU
 /*
  * End of the static state (configuration that does not change while the guest
  * runs). Version 3 requires it before any memory or register content.
  *
- * Since stream version 3.
+ * No body. Since stream version 3.
  */
 #define REC_TYPE_STATIC_DATA_END           0x00000010U
 /*
  * The guest's CPUID policy (XEN_DOMCTL_{get,set}_cpu_policy).
  *
- * Since stream version 3.
+ * Body: an array of xen_cpuid_leaf_t. Since stream version 3.
  */
 #define REC_TYPE_X86_CPUID_POLICY          0x00000011U
 /*
  * The guest's MSR policy (XEN_DOMCTL_{get,set}_cpu_policy).
  *
- * Since stream version 3.
+ * Body: an array of xen_msr_entry_t. Since stream version 3.
  */
 #define REC_TYPE_X86_MSR_POLICY            0x00000012U
 /*
  * The domain context blob (XEN_DOMCTL_{get,set}domaincontext): shared info, TSC
  * settings and, over time, more. Required from version 4.
  *
- * Since stream version 4.
+ * Body: opaque, at least one octet. Since stream version 4.
  */
 #define REC_TYPE_DOMAIN_CONTEXT            0x00000013U
 
