@@ -49,7 +49,7 @@ struct xc_sr_ihdr
 /* The image identifier, "XENF" in ASCII. */
 #define IHDR_ID                0x58454E46U
 /* Bit number of the endianness flag in the image header options. */
-#define _IHDR_OPT_ENDIAN       0x0U
+#define _IHDR_OPT_ENDIAN       0
 /* Options value of a little-endian stream. */
 #define IHDR_OPT_LITTLE_ENDIAN (0 << _IHDR_OPT_ENDIAN)
 /* Options bit of a big-endian stream. */
@@ -96,7 +96,7 @@ struct xc_sr_rhdr
 /*
  * Every record, header and padding included, is a multiple of this many octets.
  */
-#define REC_ALIGN         0x8U
+#define REC_ALIGN         8
 /*
  * The largest record body a receiver accepts (128 MiB). The spec does not fix
  * it; Xen's restore code refuses anything longer.
