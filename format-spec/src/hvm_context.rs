@@ -200,8 +200,10 @@ pub struct HvmHeader {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HvmSize {
     /// A fixed size: `size` as written by Xen 4.17, or one of the `older`
-    /// sizes that earlier Xen versions wrote (shorter structs that a newer
-    /// Xen still loads, filling the missing tail with zeros).
+    /// sizes that earlier Xen versions wrote. For the types with older
+    /// sizes Xen's loader zero-extends a short body (it would take any
+    /// shorter length); the verifier is stricter and takes only the sizes
+    /// a Xen release actually wrote.
     Fixed {
         /// The current size.
         size: usize,
@@ -253,9 +255,9 @@ const fn fixed(size: usize) -> HvmSize {
 /// by Xen 4.17.7 (`hvm-1vcpu-128M.xl`), which holds HEADER, CPU, two PICs,
 /// IOAPIC, LAPIC, LAPIC_REGS, PCI_IRQ, ISA_IRQ, PCI_LINK, PIT, RTC, HPET,
 /// PMTIMER, MTRR, VMCE_VCPU, TSC_ADJUST and END. Where an older `save.h`
-/// differs, the real stream wins and the older size is listed as accepted:
-/// RTC is 24 octets in the real stream (a 64-bit field follows the 16
-/// octets of the older header).
+/// differs, the real stream wins: RTC is 24 octets in the real stream (8
+/// more octets follow the 16 of the older header), and Xen loads RTC with
+/// an exact-size check, so 16 is not accepted.
 pub const HVM_TYPE_RULES: &[HvmTypeRule] = &[
     HvmTypeRule {
         typ: HvmType::End,
@@ -320,11 +322,8 @@ pub const HVM_TYPE_RULES: &[HvmTypeRule] = &[
     },
     HvmTypeRule {
         typ: HvmType::Rtc,
-        size: HvmSize::Fixed {
-            size: 24,
-            older: &[16],
-        },
-        note: "24 in the Xen 4.17 stream; 16 in older save.h",
+        size: fixed(24),
+        note: "24 in the Xen 4.17 stream, whose loader wants exactly that; 16 in older save.h",
     },
     HvmTypeRule {
         typ: HvmType::Hpet,

@@ -179,15 +179,19 @@ fn golden_blob_in_both_orders() {
 
 #[test]
 fn older_sizes_are_accepted() {
-    // A pre-4.7 CPU record (1024) and an older RTC (16).
+    // A pre-4.7 CPU record (1024) and a LAPIC without tdt_msr (16).
     let mut b = Bytes::new(Endian::Little);
     b.header()
         .desc(2, 0, 1024)
         .fill(1024, 0)
-        .desc(11, 0, 16)
+        .desc(5, 0, 16)
         .fill(16, 0)
         .desc(0, 0, 0);
     hvm::verify(&b.out, Endian::Little).unwrap();
+    // RTC is loaded with an exact-size check: the older 16 is refused.
+    let mut b = Bytes::new(Endian::Little);
+    b.header().desc(11, 0, 16).fill(16, 0).desc(0, 0, 0);
+    assert!(hvm::verify(&b.out, Endian::Little).is_err());
 }
 
 /// The HVM_CONTEXT record of the real Xen 4.17 save file parses and
@@ -254,7 +258,7 @@ fn real_hvm_context_verifies() {
         Rtc.rule().size,
         HvmSize::Fixed {
             size: rtc.length as usize,
-            older: &[16]
+            older: &[]
         }
     );
 }
