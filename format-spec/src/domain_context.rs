@@ -36,13 +36,36 @@
 //!   [`parse`] collects its items and insists on an END.
 //! * [`verify`] applies every rule of the format (the *strict* rules, listed
 //!   on [`verify`]).
-//! * [`write`] lays entries out, computing lengths and padding.
+//! * [`write()`] lays entries out, computing lengths and padding.
 //! * [`blob_from_v3`] and [`v3_from_blob`] are the building blocks of a
 //!   conversion between a version 3 stream (SHARED_INFO and X86_TSC_INFO
 //!   records) and a version 4 stream (one DOMAIN_CONTEXT record).
 //!
 //! No function here panics on any input, and none allocates more than a
 //! bounded multiple of the input it was given.
+//!
+//! ```
+//! use format_spec::binrw::Endian;
+//! use format_spec::domain_context::{self as dc, DcEntry, DcHeader, DcType, SharedInfoRef};
+//!
+//! let shared = vec![0x5a; 13];
+//! let mut blob = Vec::new();
+//! dc::write(
+//!     &[
+//!         DcEntry::Header(DcHeader::new(4, 17)),
+//!         DcEntry::SharedInfo(SharedInfoRef { flags: 0, buffer: &shared }),
+//!         DcEntry::End,
+//!     ],
+//!     Endian::Little,
+//!     &mut blob,
+//! )
+//! .unwrap();
+//! // 8 + 16, then 8 + (8 + 13 padded to 24), then 8.
+//! assert_eq!(blob.len(), 64);
+//! let items = dc::verify(&blob, Endian::Little).unwrap();
+//! assert_eq!(items[1].entry.kind(), DcType::SharedInfo);
+//! assert_eq!(items[1].length, 24);
+//! ```
 
 use binrw::Endian;
 

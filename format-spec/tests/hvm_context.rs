@@ -223,7 +223,7 @@ fn real_hvm_context_verifies() {
             format!(
                 "{:>5} {:<16} instance {} length {}",
                 e.offset,
-                e.typ.map_or("?", |t| t.rule().typ.human()),
+                e.typ.map_or("?", Human::human),
                 e.instance,
                 e.length
             )
