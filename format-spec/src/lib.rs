@@ -7,6 +7,8 @@
 //! Python modules.
 //!
 //! * [`libxc`]: the libxc domain image format (spec revision 4).
+//! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
+//! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
 //! * [`layout`]: the descriptor types the derives produce.
 //! * [`body`]: parsing and writing one record body from memory.
 //!
@@ -32,6 +34,8 @@ pub use binrw;
 pub use format_derive::{RecordSet, SpecEnum, Wire};
 
 pub mod body;
+pub mod domain_context;
+pub mod hvm_context;
 pub mod layout;
 pub mod libxc;
 
