@@ -301,9 +301,34 @@ fn emit(
         match &r.body {
             Some(t) => {
                 code_arms.push(quote!(#ident::#vid(_) => #code));
+                // A `length` override is a rule of the record, not of the
+                // body type (an opaque blob takes any length), so it is
+                // enforced here, before the body parser runs.
+                let length_check = match &r.length {
+                    Some(LengthOverride::NonEmpty) => quote! {
+                        if body.is_empty() {
+                            return ::core::result::Result::Err(::format_spec::body::BodyError::Empty);
+                        }
+                    },
+                    Some(LengthOverride::Exact(n)) => {
+                        let n = *n as usize;
+                        quote! {
+                            if body.len() != #n {
+                                return ::core::result::Result::Err(::format_spec::body::BodyError::Length {
+                                    len: body.len(),
+                                    expected: #n,
+                                });
+                            }
+                        }
+                    }
+                    Some(LengthOverride::PageData) | None => quote!(),
+                };
                 parse_arms.push(quote! {
-                    #code => <#t as ::format_spec::body::RecordBody>::read_body(body, endian)
-                        .map(|b| ::core::option::Option::Some(#ident::#vid(b)))
+                    #code => {
+                        #length_check
+                        <#t as ::format_spec::body::RecordBody>::read_body(body, endian)
+                            .map(|b| ::core::option::Option::Some(#ident::#vid(b)))
+                    }
                 });
                 write_arms.push(quote! {
                     #ident::#vid(b) => ::format_spec::body::RecordBody::write_body(b, out, endian)
