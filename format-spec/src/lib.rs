@@ -7,6 +7,9 @@
 //! Python modules.
 //!
 //! * [`libxc`]: the libxc domain image format (spec revision 4).
+//! * [`libxl`]: the libxl stream that wraps it (spec revision 2).
+//! * [`xl`]: the xl save file header in front of both.
+//! * [`outer`]: reading and writing whole save files, layer by layer.
 //! * [`layout`]: the descriptor types the derives produce.
 //! * [`body`]: parsing and writing one record body from memory.
 //!
@@ -34,6 +37,9 @@ pub use format_derive::{RecordSet, SpecEnum, Wire};
 pub mod body;
 pub mod layout;
 pub mod libxc;
+pub mod libxl;
+pub mod outer;
+pub mod xl;
 
 /// Declares named constants once: the Rust `const` items and a table of
 /// [`layout::ConstLayout`] descriptors with their C and Python spellings.
