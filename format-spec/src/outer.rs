@@ -264,7 +264,7 @@ pub enum OuterError {
         what: &'static str,
     },
     /// Format detection found no known magic.
-    #[error("unknown stream format: the first octets {found:02x?} are neither an xl header, \"LibxlFmt\" nor a libxc marker")]
+    #[error("unknown stream format at offset 0: the first octets {found:02x?} are neither an xl header, \"LibxlFmt\" nor a libxc marker")]
     UnknownFormat {
         /// The first eight octets.
         found: [u8; 8],
