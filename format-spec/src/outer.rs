@@ -17,6 +17,45 @@
 //! Nothing here needs `Seek`, so pipes and sockets work; memory is bounded
 //! by one record.
 //!
+//! # Rules
+//!
+//! Each rule has a stable kind name ([`OuterError::kind`]). "Both" rules
+//! are what a restore checks ([`Mode::Lenient`]); "strict" rules are what a
+//! verifier adds ([`Mode::Strict`]). The first error ends the read.
+//!
+//! | kind | rule | modes |
+//! |---|---|---|
+//! | `UnknownFormat` | (auto) the first 8 octets are not "Xen save", "LibxlFmt" or all ones | both |
+//! | `BadXlMagic` | the first 32 octets are not [`XL_MAGIC`] | both |
+//! | `BadByteOrderMarker` | xl `byteorder` is not 0x01020304 in either byte order | both |
+//! | `UnknownMandatoryFlags` | xl mandatory flags outside JSON and STREAMv2 | both |
+//! | `UnknownOptionalFlags` | xl optional flags not zero | strict |
+//! | `OptionalDataTooLong` | xl `optional_data_len` over [`XL_OPTIONAL_DATA_MAX`] | both |
+//! | `BadConfig` | optional data shorter than `config_len` + 4, or 1 to 3 octets | both |
+//! | `MissingConfig` | JSON flag set, optional data empty | strict |
+//! | `ConfigNotTerminated` | JSON flag set, configuration not ending in NUL | strict |
+//! | `LegacyStream` | no STREAMv2 flag and no libxc marker after the xl header | both |
+//! | `BadIdent` | libxl ident is not "LibxlFmt" | both |
+//! | `UnsupportedVersion` | libxl version is not 2 | both |
+//! | `ReservedNonZero` | libxl options bits 2-31 set | strict |
+//! | `UnknownMandatory` | unknown libxl record type with bit 31 clear | both |
+//! | (skipped) | unknown libxl record type with bit 31 set: [`OuterEvent::Skipped`] | both |
+//! | `RecordTooLong` | record length over [`REC_LENGTH_MAX`] (checked before reading) | both |
+//! | `BadLength` | body length breaks the record's length rule | both |
+//! | `PaddingNonZero` | a padding octet is not zero | strict |
+//! | `UnknownEmulator` | emulator id not 0, 1 or 2 | strict |
+//! | `Xenstore` | key/value data: string not NUL-terminated, odd number of strings, empty or absolute key | both |
+//! | `Xenstore` | a key character outside `[A-Za-z0-9-/_@]` | strict |
+//! | `BadValue` | CHECKPOINT_STATE id not 0 to 3 | strict |
+//! | `UnexpectedRecord` | a second LIBXC_CONTEXT; CHECKPOINT_END outside a checkpoint; END inside one | both |
+//! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream) | strict |
+//! | `Truncated` | the input ends inside a header, body or padding, or before END | both |
+//!
+//! Xen's own C restore and Python verifier differ in places: both refuse
+//! unknown optional records (the spec reserves them as optional, so they
+//! are skipped here), neither checks the emulator id on restore, and the
+//! Python verifier only checks options bits 2-15.
+//!
 //! ```
 //! use format_spec::binrw::Endian;
 //! use format_spec::outer::{FormatChoice, LibxcStop, Mode, OuterEvent, OuterReader, OuterWriter};
@@ -110,6 +149,15 @@ impl std::str::FromStr for FormatChoice {
             _ => Err(format!(
                 "unknown stream format `{s}`: expected auto, xl, libxl or libxc"
             )),
+        }
+    }
+}
+
+impl fmt::Display for FormatChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FormatChoice::Auto => f.write_str("auto"),
+            FormatChoice::Exactly(format) => format.fmt(f),
         }
     }
 }

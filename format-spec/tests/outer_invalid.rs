@@ -259,6 +259,27 @@ fn record_too_long() {
 }
 
 #[test]
+fn hostile_length_within_the_limit_fails_on_missing_octets() {
+    // A record claiming the maximum length in a tiny input: the reader
+    // reads what is there and reports truncation (it allocates as octets
+    // arrive, not the claimed length up front).
+    let (mut f, at) = first_record(LibxlRecord::EMULATOR_CONTEXT, &[2, 0, 0, 0, 0, 0, 0, 0]);
+    let at = at as usize;
+    f[at + 4..at + 8].copy_from_slice(&REC_LENGTH_MAX.to_le_bytes());
+    let e = expect(&f, Mode::Lenient, "Truncated", f.len() as u64);
+    assert!(e.to_string().contains("body"), "{e}");
+}
+
+#[test]
+fn format_choice_parses_and_prints() {
+    for name in ["auto", "xl", "libxl", "libxc"] {
+        let c: FormatChoice = name.parse().unwrap();
+        assert_eq!(c.to_string(), name);
+    }
+    assert!("xml".parse::<FormatChoice>().is_err());
+}
+
+#[test]
 fn record_length_breaks_its_rule() {
     // END, LIBXC_CONTEXT and CHECKPOINT_END are empty; CHECKPOINT_STATE is
     // 4 octets; emulator records hold at least their 8-octet sub-header.
