@@ -531,6 +531,13 @@ pub enum OuterError {
         /// Current offset.
         offset: u64,
     },
+    /// [`OuterReader::next`] was called again after it returned a stream
+    /// error; the reader does not guess where the next record starts.
+    #[error("the stream already failed at offset {offset}; nothing more is read")]
+    AfterError {
+        /// Where the first error was reported.
+        offset: u64,
+    },
 }
 
 impl OuterError {
@@ -564,6 +571,7 @@ impl OuterError {
             OuterError::TrailingData { .. } => "TrailingData",
             OuterError::LibxcPending { .. } => "LibxcPending",
             OuterError::NotInLibxc { .. } => "NotInLibxc",
+            OuterError::AfterError { .. } => "AfterError",
         }
     }
 
@@ -595,7 +603,8 @@ impl OuterError {
             | OuterError::UnexpectedRecord { offset, .. }
             | OuterError::TrailingData { offset }
             | OuterError::LibxcPending { offset }
-            | OuterError::NotInLibxc { offset } => *offset,
+            | OuterError::NotInLibxc { offset }
+            | OuterError::AfterError { offset } => *offset,
         }
     }
 }
@@ -675,6 +684,8 @@ enum State {
     Libxc { resume: bool, announced: bool },
     /// A bare libxc stream ended; `next` returns `End(None)`.
     BareEnd,
+    /// A stream error was returned at this offset; nothing more is read.
+    Failed(u64),
     /// Nothing more.
     Done,
 }
@@ -829,11 +840,27 @@ impl<R: Read> OuterReader<R> {
         Ok(())
     }
 
-    /// Reads on to the next event; `Ok(None)` after the end.
+    /// Reads on to the next event; `Ok(None)` after the end. After a
+    /// stream error every further call fails with
+    /// [`OuterError::AfterError`].
     #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> Result<Option<OuterEvent>, OuterError> {
+        let result = self.step();
+        if let Err(e) = &result {
+            if !matches!(
+                e,
+                OuterError::LibxcPending { .. } | OuterError::AfterError { .. }
+            ) {
+                self.state = State::Failed(e.offset());
+            }
+        }
+        result
+    }
+
+    fn step(&mut self) -> Result<Option<OuterEvent>, OuterError> {
         match self.state {
             State::Done => Ok(None),
+            State::Failed(offset) => Err(OuterError::AfterError { offset }),
             State::Libxc {
                 announced: true, ..
             } => Err(OuterError::LibxcPending {

@@ -315,6 +315,23 @@ fn non_zero_padding_strict_only() {
 }
 
 #[test]
+fn no_reading_on_after_an_error() {
+    let (mut f, at) = first_record(LibxlRecord::CHECKPOINT_STATE, &[0, 0, 0, 0]);
+    let pad = at as usize + 8 + 4;
+    f[pad] = 1;
+    let mut r = OuterReader::open(&f[..], FormatChoice::Auto, Mode::Strict).unwrap();
+    let e = r.next().unwrap_err();
+    assert_eq!(e.kind(), "PaddingNonZero");
+    for _ in 0..2 {
+        let again = r.next().unwrap_err();
+        assert!(
+            matches!(again, OuterError::AfterError { offset } if offset == pad as u64),
+            "{again}"
+        );
+    }
+}
+
+#[test]
 fn truncation_anywhere_in_the_outer_layers() {
     let f = file(
         |w| {
