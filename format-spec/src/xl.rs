@@ -48,7 +48,9 @@
 //!   `xl save` in Xen 4.6 and later always sets bit 1, and bit 0 whenever
 //!   it stores a configuration, so real files carry 0x3.
 //! * `optional_flags`: features a reader may ignore. None is defined and
-//!   writers store 0; a strict verifier reports any bit set.
+//!   writers store 0. (A comment in Xen's `xl.h` says unknown ones make a
+//!   restore fail too, but `xl` never looks at them.) A restore ignores
+//!   the field; a strict verifier reports any bit set.
 //! * `optional_data_len`: length in octets of the optional data that
 //!   follows. A reader skips whatever part of it it does not understand.
 //!
