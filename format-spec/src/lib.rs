@@ -7,6 +7,9 @@
 //! Python modules.
 //!
 //! * [`libxc`]: the libxc domain image format (spec revision 4).
+//! * [`libxl`]: the libxl stream that wraps it (spec revision 2).
+//! * [`xl`]: the xl save file header in front of both.
+//! * [`outer`]: reading and writing whole save files, layer by layer.
 //! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
 //! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
 //! * [`layout`]: the descriptor types the derives produce.
@@ -38,6 +41,9 @@ pub mod domain_context;
 pub mod hvm_context;
 pub mod layout;
 pub mod libxc;
+pub mod libxl;
+pub mod outer;
+pub mod xl;
 
 /// Declares named constants once: the Rust `const` items and a table of
 /// [`layout::ConstLayout`] descriptors with their C and Python spellings.
