@@ -151,7 +151,7 @@ fn check_format(s: &StructLayout) -> String {
     }
 }
 
-/// Element size and format characters of a trailing array.
+/// The items of one element of a trailing array (empty for fixed fields).
 fn trailing_items(f: &format_spec::layout::FieldLayout) -> Vec<Item> {
     match f.kind {
         FieldKind::TrailingPrim(p) => vec![Item {
