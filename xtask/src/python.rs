@@ -326,30 +326,34 @@ enum Raise<'a> {
     Element { base: usize, size: usize },
 }
 
-/// Formats one `raise` statement at `indent`.
-fn raise_stmt(
+/// The lines of one `raise` statement, to be indented under its `if`.
+fn raise_lines(
     raise: Raise<'_>,
     kind: &str,
     fmt: &str,
     args: &[String],
     offset: usize,
-) -> (String, String) {
+) -> Vec<String> {
+    let args = args.join(", ");
     match raise {
-        Raise::Header(what) => (
-            format!("raise StreamError(\"{what}: {fmt}\""),
-            format!("% ({}, ), \"{kind}\", start + {offset})", args.join(", ")),
-        ),
-        Raise::Body => (
-            format!("self._record_error(\"{kind}\", \"%s: {fmt}\""),
-            format!("% (what, {}), {offset})", args.join(", ")),
-        ),
-        Raise::Element { base, size } => (
-            format!("self._record_error(\"{kind}\", \"%s: {fmt}\""),
-            format!(
-                "% (what, elem, {}), {base} + elem * {size} + {offset})",
-                args.join(", ")
-            ),
-        ),
+        Raise::Header(what) => vec![
+            "raise StreamError(".to_string(),
+            format!("    \"{what}: {fmt}\""),
+            format!("    % ({args}, ), \"{kind}\", start + {offset})"),
+        ],
+        Raise::Body => vec![
+            "self._record_error(".to_string(),
+            format!("    \"{kind}\","),
+            format!("    \"%s: {fmt}\""),
+            format!("    % (what, {args}), {offset})"),
+        ],
+        Raise::Element { base, size } => vec![
+            "self._record_error(".to_string(),
+            format!("    \"{kind}\","),
+            format!("    \"%s: {fmt}\""),
+            format!("    % (what, elem, {args}),"),
+            format!("    {base} + elem * {size} + {offset})"),
+        ],
     }
 }
 
@@ -368,10 +372,10 @@ fn emit_checks(
                 Pass::Reserved => "ReservedNonZero",
                 Pass::Values => kind_of(it),
             };
-            let (head, tail) = raise_stmt(raise, kind, &v.fmt, &v.args, it.offset);
             writeln!(out, "{indent}if {}:", v.cond).unwrap();
-            writeln!(out, "{indent}    {head}").unwrap();
-            writeln!(out, "{indent}        {tail}").unwrap();
+            for line in raise_lines(raise, kind, &v.fmt, &v.args, it.offset) {
+                writeln!(out, "{indent}    {line}").unwrap();
+            }
         }
     }
 }
@@ -785,7 +789,10 @@ fn unpack_line(st: &StructLayout, its: &[Item], src: &str) -> String {
     } else {
         vars.join(", ")
     };
-    format!("{lhs} = unpack(self.endian + {}, {src})", check_format(st))
+    format!(
+        "{lhs} = \\\n            unpack(self.endian + {}, {src})",
+        check_format(st)
+    )
 }
 
 fn header_method(out: &mut String, name: &str, st: &StructLayout, what: &str) {
@@ -856,7 +863,8 @@ class VerifyLibxc(VerifyBase):
     Verify one libxc stream (image versions 2 to 4, either byte order) in
     strict mode: header fields, record framing and padding, body lengths,
     reserved fields, allowed values and the order rules. Stops after the
-    END record; errors carry ``kind`` and ``offset`` (see xen.migration.verify).
+    END record. Errors carry ``kind`` and ``offset`` (see
+    xen.migration.verify).
     """
 
     def __init__(self, info, read):
@@ -1053,9 +1061,9 @@ class VerifyLibxc(VerifyBase):
         padding = content[length:]
         if padding.strip(b"\x00"):
             first = length + len(padding) - len(padding.lstrip(b"\x00"))
-            raise StreamError(self._where() + "non-zero padding octet at offset %d"
-                              % (self.record_offset + {rh_size} + first, ),
-                              "PaddingNonZero", self.record_offset + {rh_size} + first)
+            at = self.record_offset + {rh_size} + first
+            raise StreamError(self._where() + "non-zero padding octet at "
+                              "offset %d" % (at, ), "PaddingNonZero", at)
         return content[:length]
 
 
@@ -1162,13 +1170,15 @@ class VerifyLibxc(VerifyBase):
 /// Emits a BadLength check: `cond` true when broken, message `fmt` % args.
 fn bad_len(s: &mut String, cond: &str, fmt: &str, args: &[&str]) {
     let i8 = "        ";
-    writeln!(s, "{i8}if {cond}:").unwrap();
-    writeln!(s, "{i8}    self._record_error(\"BadLength\",").unwrap();
     let mut all = vec!["what"];
     all.extend_from_slice(args);
     writeln!(
         s,
-        "{i8}                       \"%s: {fmt}\" % ({}))",
+        "{i8}if {cond}:\n\
+         {i8}    self._record_error(\n\
+         {i8}        \"BadLength\",\n\
+         {i8}        \"%s: {fmt}\"\n\
+         {i8}        % ({}))",
         all.join(", ")
     )
     .unwrap();
@@ -1462,9 +1472,10 @@ fn page_data_body(r: &RecordLayout) -> String {
         s,
         r#"{i8}for idx, entry in enumerate({pfn}s):
 {i8}    if entry & {resz}:
-{i8}        self._record_error("ReservedNonZero",
-{i8}                           "%s: {pfn}[%d] = 0x%016x has reserved bits set"
-{i8}                           % (what, idx, entry), {fixed} + idx * {psize})
+{i8}        self._record_error(
+{i8}            "ReservedNonZero",
+{i8}            "%s: {pfn}[%d] = 0x%016x has reserved bits set"
+{i8}            % (what, idx, entry), {fixed} + idx * {psize})
 
 
 "#

@@ -304,7 +304,8 @@ class VerifyLibxc(VerifyBase):
     Verify one libxc stream (image versions 2 to 4, either byte order) in
     strict mode: header fields, record framing and padding, body lengths,
     reserved fields, allowed values and the order rules. Stops after the
-    END record; errors carry ``kind`` and ``offset`` (see xen.migration.verify).
+    END record. Errors carry ``kind`` and ``offset`` (see
+    xen.migration.verify).
     """
 
     def __init__(self, info, read):
@@ -383,22 +384,28 @@ class VerifyLibxc(VerifyBase):
         marker, id_, version, options, _res1, _res2 = \
             self.unpack_exact(IHDR_FORMAT)
         if marker != IHDR_MARKER:
-            raise StreamError("image header: marker is 0x%x, expected 0x%x"
+            raise StreamError(
+                "image header: marker is 0x%x, expected 0x%x"
                 % (marker, IHDR_MARKER, ), "BadMarker", start + 0)
         if id_ != IHDR_IDENT:
-            raise StreamError("image header: id is 0x%x, expected 0x%x"
+            raise StreamError(
+                "image header: id is 0x%x, expected 0x%x"
                 % (id_, IHDR_IDENT, ), "BadId", start + 8)
         if version not in (2, 3, 4):
-            raise StreamError("image header: version is %d, must be one of 2, 3, 4"
+            raise StreamError(
+                "image header: version is %d, must be one of 2, 3, 4"
                 % (version, ), "UnsupportedVersion", start + 12)
         if options & 0xfffe:
-            raise StreamError("image header: options has reserved bits 0x%x set"
+            raise StreamError(
+                "image header: options has reserved bits 0x%x set"
                 % (options & 0xfffe, ), "ReservedNonZero", start + 16)
         if _res1 != 0:
-            raise StreamError("image header: _res1 is 0x%x, must be zero"
+            raise StreamError(
+                "image header: _res1 is 0x%x, must be zero"
                 % (_res1, ), "ReservedNonZero", start + 18)
         if _res2 != 0:
-            raise StreamError("image header: _res2 is 0x%x, must be zero"
+            raise StreamError(
+                "image header: _res2 is 0x%x, must be zero"
                 % (_res2, ), "ReservedNonZero", start + 20)
 
         self.version = version
@@ -416,13 +423,16 @@ class VerifyLibxc(VerifyBase):
         type_, page_shift, _res1, xen_major, xen_minor = \
             self.unpack_exact(self.endian + DHDR_FORMAT)
         if type_ not in dhdr_type_to_str:
-            raise StreamError("domain header: type is 0x%x, not a known DomainType"
+            raise StreamError(
+                "domain header: type is 0x%x, not a known DomainType"
                 % (type_, ), "BadDomainType", start + 0)
         if page_shift not in (12, ):
-            raise StreamError("domain header: page_shift is %d, must be one of 12"
+            raise StreamError(
+                "domain header: page_shift is %d, must be one of 12"
                 % (page_shift, ), "BadPageShift", start + 4)
         if _res1 != 0:
-            raise StreamError("domain header: _res1 is 0x%x, must be zero"
+            raise StreamError(
+                "domain header: _res1 is 0x%x, must be zero"
                 % (_res1, ), "ReservedNonZero", start + 6)
 
         self.guest_type = type_
@@ -504,9 +514,9 @@ class VerifyLibxc(VerifyBase):
         padding = content[length:]
         if padding.strip(b"\x00"):
             first = length + len(padding) - len(padding.lstrip(b"\x00"))
-            raise StreamError(self._where() + "non-zero padding octet at offset %d"
-                              % (self.record_offset + 8 + first, ),
-                              "PaddingNonZero", self.record_offset + 8 + first)
+            at = self.record_offset + 8 + first
+            raise StreamError(self._where() + "non-zero padding octet at "
+                              "offset %d" % (at, ), "PaddingNonZero", at)
         return content[:length]
 
 
@@ -592,8 +602,10 @@ class VerifyLibxc(VerifyBase):
         """Marks the end of the stream; nothing follows it."""
         what = "END"
         if len(content) != 0:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, expected 0" % (what, len(content)))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, expected 0"
+                % (what, len(content)))
 
 
     def verify_record_page_data(self, content):
@@ -603,9 +615,12 @@ class VerifyLibxc(VerifyBase):
         """
         what = "PAGE_DATA"
         if len(content) < 8:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, shorter than its 8-octet header" % (what, len(content)))
-        count, _res1 = unpack(self.endian + PAGE_DATA_FORMAT, content[:8])
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, shorter than its 8-octet header"
+                % (what, len(content)))
+        count, _res1 = \
+            unpack(self.endian + PAGE_DATA_FORMAT, content[:8])
         pfn_end = 8 + count * 8
         if count == 0 or pfn_end > len(content):
             self._record_error("BadPageCount",
@@ -626,36 +641,52 @@ class VerifyLibxc(VerifyBase):
                 nr_pages += 1
         expected = pfn_end + (nr_pages << PAGE_SHIFT)
         if len(content) != expected:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, %d pfns with %d pages need %d" % (what, len(content), len(pfns), nr_pages, expected))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, %d pfns with %d pages need %d"
+                % (what, len(content), len(pfns), nr_pages, expected))
         if _res1 != 0:
-            self._record_error("ReservedNonZero", "%s: _res1 is 0x%x, must be zero"
+            self._record_error(
+                "ReservedNonZero",
+                "%s: _res1 is 0x%x, must be zero"
                 % (what, _res1), 4)
         for idx, entry in enumerate(pfns):
             if entry & PAGE_DATA_PFN_RESZ_MASK:
-                self._record_error("ReservedNonZero",
-                                   "%s: pfn[%d] = 0x%016x has reserved bits set"
-                                   % (what, idx, entry), 8 + idx * 8)
+                self._record_error(
+                    "ReservedNonZero",
+                    "%s: pfn[%d] = 0x%016x has reserved bits set"
+                    % (what, idx, entry), 8 + idx * 8)
 
 
     def verify_record_x86_pv_info(self, content):
         """Width and page-table depth of a PV guest."""
         what = "X86_PV_INFO"
         if len(content) != 8:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, expected 8" % (what, len(content)))
-        guest_width, pt_levels, _res_2, _res_4 = unpack(self.endian + X86_PV_INFO_FORMAT, content)
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, expected 8"
+                % (what, len(content)))
+        guest_width, pt_levels, _res_2, _res_4 = \
+            unpack(self.endian + X86_PV_INFO_FORMAT, content)
         if guest_width not in (4, 8):
-            self._record_error("BadValue", "%s: guest_width is %d, must be one of 4, 8"
+            self._record_error(
+                "BadValue",
+                "%s: guest_width is %d, must be one of 4, 8"
                 % (what, guest_width), 0)
         if pt_levels not in (3, 4):
-            self._record_error("BadValue", "%s: pt_levels is %d, must be one of 3, 4"
+            self._record_error(
+                "BadValue",
+                "%s: pt_levels is %d, must be one of 3, 4"
                 % (what, pt_levels), 1)
         if _res_2 != 0:
-            self._record_error("ReservedNonZero", "%s: _res (octets 2-3) is 0x%x, must be zero"
+            self._record_error(
+                "ReservedNonZero",
+                "%s: _res (octets 2-3) is 0x%x, must be zero"
                 % (what, _res_2), 2)
         if _res_4 != 0:
-            self._record_error("ReservedNonZero", "%s: _res (octets 4-7) is 0x%x, must be zero"
+            self._record_error(
+                "ReservedNonZero",
+                "%s: _res (octets 4-7) is 0x%x, must be zero"
                 % (what, _res_4), 4)
         self.info("  guest_width %d, pt_levels %d"
                   % (guest_width, pt_levels, ))
@@ -665,9 +696,12 @@ class VerifyLibxc(VerifyBase):
         """Frames of a PV guest's physical-to-machine table."""
         what = "X86_PV_P2M_FRAMES"
         if len(content) < 8 or (len(content) - 8) % 8:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, not 8 plus a multiple of 8" % (what, len(content)))
-        start_pfn, end_pfn = unpack(self.endian + X86_PV_P2M_FRAMES_FORMAT, content[:8])
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, not 8 plus a multiple of 8"
+                % (what, len(content)))
+        start_pfn, end_pfn = \
+            unpack(self.endian + X86_PV_P2M_FRAMES_FORMAT, content[:8])
         self.info("  start_pfn %d, end_pfn %d, p2m_pfns %d"
                   % (start_pfn, end_pfn, (len(content) - 8) // 8, ))
 
@@ -681,13 +715,18 @@ class VerifyLibxc(VerifyBase):
         """
         what = "X86_PV_VCPU_%s" % (name.upper(), )
         if len(content) < 8:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, shorter than 8" % (what, len(content)))
-        vcpu_id, _res1 = unpack(self.endian + X86_PV_VCPU_HDR_FORMAT, content[:8])
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, shorter than 8"
+                % (what, len(content)))
+        vcpu_id, _res1 = \
+            unpack(self.endian + X86_PV_VCPU_HDR_FORMAT, content[:8])
         if len(content) == 8:
             self._warn("%s record with zero content" % (what, ))
         if _res1 != 0:
-            self._record_error("ReservedNonZero", "%s: _res1 is 0x%x, must be zero"
+            self._record_error(
+                "ReservedNonZero",
+                "%s: _res1 is 0x%x, must be zero"
                 % (what, _res1), 4)
         self.info("  vcpu_id %d, context %d"
                   % (vcpu_id, (len(content) - 8) // 1, ))
@@ -700,8 +739,10 @@ class VerifyLibxc(VerifyBase):
         """
         what = "SHARED_INFO"
         if len(content) != 4096:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, expected 4096" % (what, len(content)))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, expected 4096"
+                % (what, len(content)))
 
 
     def verify_record_tsc_info(self, content):
@@ -711,11 +752,16 @@ class VerifyLibxc(VerifyBase):
         """
         what = "X86_TSC_INFO"
         if len(content) != 24:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, expected 24" % (what, len(content)))
-        mode, khz, nsec, incarnation, _res1 = unpack(self.endian + X86_TSC_INFO_FORMAT, content)
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, expected 24"
+                % (what, len(content)))
+        mode, khz, nsec, incarnation, _res1 = \
+            unpack(self.endian + X86_TSC_INFO_FORMAT, content)
         if _res1 != 0:
-            self._record_error("ReservedNonZero", "%s: _res1 is 0x%x, must be zero"
+            self._record_error(
+                "ReservedNonZero",
+                "%s: _res1 is 0x%x, must be zero"
                 % (what, _res1), 20)
         self.info("  mode %d, khz %d, nsec %d, incarnation %d"
                   % (mode, khz, nsec, incarnation, ))
@@ -725,8 +771,10 @@ class VerifyLibxc(VerifyBase):
         """The HVM context blob (`XEN_DOMCTL_{get,set}hvmcontext`)."""
         what = "HVM_CONTEXT"
         if len(content) == 0:
-            self._record_error("BadLength",
-                               "%s: body is empty" % (what))
+            self._record_error(
+                "BadLength",
+                "%s: body is empty"
+                % (what))
 
 
     def verify_record_hvm_params(self, content):
@@ -735,16 +783,23 @@ class VerifyLibxc(VerifyBase):
         """
         what = "HVM_PARAMS"
         if len(content) < 8:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, shorter than 8" % (what, len(content)))
-        count, _res1 = unpack(self.endian + HVM_PARAMS_FORMAT, content[:8])
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, shorter than 8"
+                % (what, len(content)))
+        count, _res1 = \
+            unpack(self.endian + HVM_PARAMS_FORMAT, content[:8])
         if len(content) != 8 + count * 16:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, count %d needs %d" % (what, len(content), count, 8 + count * 16))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, count %d needs %d"
+                % (what, len(content), count, 8 + count * 16))
         if count == 0:
             self._warn("%s record with zero content" % (what, ))
         if _res1 != 0:
-            self._record_error("ReservedNonZero", "%s: _res1 is 0x%x, must be zero"
+            self._record_error(
+                "ReservedNonZero",
+                "%s: _res1 is 0x%x, must be zero"
                 % (what, _res1), 4)
         self.info("  count %d, param %d"
                   % (count, (len(content) - 8) // 16, ))
@@ -767,8 +822,10 @@ class VerifyLibxc(VerifyBase):
         """
         what = "VERIFY"
         if len(content) != 0:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, expected 0" % (what, len(content)))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, expected 0"
+                % (what, len(content)))
 
 
     def verify_record_checkpoint(self, content):
@@ -778,8 +835,10 @@ class VerifyLibxc(VerifyBase):
         """
         what = "CHECKPOINT"
         if len(content) != 0:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, expected 0" % (what, len(content)))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, expected 0"
+                % (what, len(content)))
 
 
     def verify_record_checkpoint_dirty_pfn_list(self, content):
@@ -788,8 +847,10 @@ class VerifyLibxc(VerifyBase):
         """
         what = "CHECKPOINT_DIRTY_PFN_LIST"
         if len(content) % 8:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, not a multiple of 8" % (what, len(content)))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, not a multiple of 8"
+                % (what, len(content)))
         self.info("  pfn %d"
                   % (len(content) // 8, ))
 
@@ -802,16 +863,20 @@ class VerifyLibxc(VerifyBase):
         """
         what = "STATIC_DATA_END"
         if len(content) != 0:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, expected 0" % (what, len(content)))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, expected 0"
+                % (what, len(content)))
 
 
     def verify_record_x86_cpuid_policy(self, content):
         """The guest's CPUID policy (`XEN_DOMCTL_{get,set}_cpu_policy`)."""
         what = "X86_CPUID_POLICY"
         if len(content) % 24:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, not a multiple of 24" % (what, len(content)))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, not a multiple of 24"
+                % (what, len(content)))
         self.info("  leaves %d"
                   % (len(content) // 24, ))
 
@@ -820,13 +885,18 @@ class VerifyLibxc(VerifyBase):
         """The guest's MSR policy (`XEN_DOMCTL_{get,set}_cpu_policy`)."""
         what = "X86_MSR_POLICY"
         if len(content) % 16:
-            self._record_error("BadLength",
-                               "%s: body is %d octets, not a multiple of 16" % (what, len(content)))
+            self._record_error(
+                "BadLength",
+                "%s: body is %d octets, not a multiple of 16"
+                % (what, len(content)))
         for elem, (idx, flags, val) in enumerate(
                 iter_unpack(self.endian + "IIQ", content[0:])):
             if flags != 0:
-                self._record_error("ReservedNonZero", "%s: entries[%d].flags is 0x%x, must be zero"
-                    % (what, elem, flags), 0 + elem * 16 + 4)
+                self._record_error(
+                    "ReservedNonZero",
+                    "%s: entries[%d].flags is 0x%x, must be zero"
+                    % (what, elem, flags),
+                    0 + elem * 16 + 4)
         self.info("  entries %d"
                   % (len(content) // 16, ))
 
@@ -838,8 +908,10 @@ class VerifyLibxc(VerifyBase):
         """
         what = "DOMAIN_CONTEXT"
         if len(content) == 0:
-            self._record_error("BadLength",
-                               "%s: body is empty" % (what))
+            self._record_error(
+                "BadLength",
+                "%s: body is empty"
+                % (what))
 
 
 record_verifiers = {
