@@ -1004,7 +1004,7 @@ const MUTATIONS: &[(&str, Guest, u32, Mutate, &str, &str)] = &[
         "StreamError",
     ),
     (
-        "hvm-params-after-context-v4",
+        "hvm-params-after-context",
         Guest::Hvm,
         4,
         |s| s.move_after(LibxcRecord::HVM_PARAMS, LibxcRecord::HVM_CONTEXT),
