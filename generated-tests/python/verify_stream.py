@@ -10,6 +10,7 @@ is valid, 1 when it is not (or is truncated), 2 on a usage or script error.
 """
 
 import argparse
+import os
 import sys
 import traceback
 
@@ -41,11 +42,13 @@ def main(argv):
         if not opts.quiet:
             sys.stderr.write(msg + "\n")
 
+    # Unbuffered, as Xen's script reads: a pipe then gives short reads,
+    # which the verifier must retry.
     if opts.file == "-":
-        fin = sys.stdin.buffer
+        fin = os.fdopen(sys.stdin.fileno(), "rb", 0)
     else:
         try:
-            fin = open(opts.file, "rb")
+            fin = open(opts.file, "rb", 0)
         except (IOError, OSError) as e:
             err("cannot open %s: %s" % (opts.file, e))
             return 2

@@ -374,7 +374,8 @@ fn driver_verifies_files_and_pipes() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("BadPageType"), "{err}");
 
-    // Through a pipe on standard input, in small pieces.
+    // Through a pipe on standard input, in small pieces with pauses so that
+    // the driver's unbuffered reads come back short.
     for (v, code) in [(&good, 0), (&bad, 1)] {
         let mut child = python3()
             .arg(&driver)
@@ -387,11 +388,15 @@ fn driver_verifies_files_and_pipes() {
         let mut stdin = child.stdin.take().unwrap();
         let bytes = v.bytes.clone();
         let writer = std::thread::spawn(move || {
-            for chunk in bytes.chunks(1000) {
+            // The first pause outlasts the interpreter's start-up, so the
+            // later pieces arrive while the verifier is already reading.
+            for (i, chunk) in bytes.chunks(1000).enumerate() {
                 if stdin.write_all(chunk).is_err() {
                     break;
                 }
                 stdin.flush().ok();
+                let pause = if i == 0 { 500 } else { 20 };
+                std::thread::sleep(std::time::Duration::from_millis(pause));
             }
         });
         let out = child.wait_with_output().unwrap();
