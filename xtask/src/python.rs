@@ -632,7 +632,7 @@ fn libxc_py() -> String {
          docs/specs/libxc-migration-stream.pandoc, and VerifyLibxc, a strict\n\
          verifier of either byte order.\n\"\"\"\n\n",
     );
-    s.push_str("from struct import calcsize, unpack, iter_unpack\n\n");
+    s.push_str("from struct import unpack, iter_unpack\n\n");
     s.push_str("from xen.migration.verify import StreamError, RecordError, VerifyBase\n\n");
 
     // Constants.

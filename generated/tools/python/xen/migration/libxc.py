@@ -10,7 +10,7 @@ docs/specs/libxc-migration-stream.pandoc, and VerifyLibxc, a strict
 verifier of either byte order.
 """
 
-from struct import calcsize, unpack, iter_unpack
+from struct import unpack, iter_unpack
 
 from xen.migration.verify import StreamError, RecordError, VerifyBase
 
