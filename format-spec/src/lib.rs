@@ -34,6 +34,7 @@ pub use format_derive::{RecordSet, SpecEnum, Wire};
 pub mod body;
 pub mod layout;
 pub mod libxc;
+pub mod stream;
 
 /// Declares named constants once: the Rust `const` items and a table of
 /// [`layout::ConstLayout`] descriptors with their C and Python spellings.
