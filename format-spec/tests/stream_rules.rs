@@ -365,14 +365,20 @@ fn rule_bad_value() {
     let off = r.rec(t::PV_INFO, &body);
     r.end();
     let e = expect(&r.bytes, ErrorKind::BadValue, off + 8, Modes::Both);
-    assert_eq!(e.location().field.map(|f| f.field), Some("guest_width"));
+    assert_eq!(
+        e.location().field.as_ref().map(|f| f.field),
+        Some("guest_width")
+    );
 
     let mut r = Raw::le(3, 1);
     let body = pv_info(&r, 4, 2, [0; 6]);
     let off = r.rec(t::PV_INFO, &body);
     r.end();
     let e = expect(&r.bytes, ErrorKind::BadValue, off + 9, Modes::Both);
-    assert_eq!(e.location().field.map(|f| f.field), Some("pt_levels"));
+    assert_eq!(
+        e.location().field.as_ref().map(|f| f.field),
+        Some("pt_levels")
+    );
 }
 
 #[test]
@@ -456,7 +462,7 @@ fn rule_bad_page_count() {
         r.rec(t::PAGE_DATA, &body)
     });
     let e = expect(&b, ErrorKind::BadPageCount, off + 8, Modes::Both);
-    assert_eq!(e.location().field.map(|f| f.field), Some("count"));
+    assert_eq!(e.location().field.as_ref().map(|f| f.field), Some("count"));
     // count 5, room for one entry.
     let (b, off) = hvm3_with(|r| {
         let body = r.words(&[W::D(5), W::D(0), W::Q(0xf000_0000_0000_0001)]);

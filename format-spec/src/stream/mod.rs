@@ -44,11 +44,6 @@
 //! # Ok::<(), format_spec::stream::StreamError>(())
 //! ```
 
-// A `StreamError` is about a hundred octets (location, record, field);
-// errors end the processing of a stream and the hot paths return `Ok`, so
-// the size is not worth a box.
-#![allow(clippy::result_large_err)]
-
 mod check;
 mod error;
 mod reader;

@@ -473,6 +473,8 @@ impl<R: Read> StreamReader<R> {
         while filled < n {
             let target = n.min(filled.saturating_mul(2).max(GROW_MIN));
             if self.buf.len() < target {
+                // Exactly what is needed: no doubling past the record.
+                self.buf.reserve_exact(target - self.buf.len());
                 self.buf.resize(target, 0);
             }
             let got = read_full(&mut self.inner, &mut self.buf[filled..target])

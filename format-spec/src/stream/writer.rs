@@ -322,7 +322,7 @@ impl<W: Write> StreamWriter<W> {
             });
         }
         let info = self.next_info(code, body.len() as u64)?;
-        check::body(info, body, self.opts.endian, Mode::Strict)?;
+        check::validate(info, body, self.opts.endian, Mode::Strict)?;
         self.order.record(info, &mut |_| {})?;
         self.frame(info, &[body])?;
         Ok(info)
