@@ -43,6 +43,7 @@ pub mod layout;
 pub mod libxc;
 pub mod libxl;
 pub mod outer;
+pub mod stream;
 pub mod xl;
 
 /// Declares named constants once: the Rust `const` items and a table of
