@@ -10,6 +10,7 @@
 //!   (so the probe can catch a mismatch);
 //! * every name and value Xen's own code relies on (read from
 //!   `shared/reference/upstream-api.md`) is defined with its upstream value;
+//! * the xl facts header the C reader uses agrees with `format-spec/src/xl.rs`;
 //! * `c/read_stream.c`, built against the headers alone, summarises libxc
 //!   streams written by Rust (both byte orders, from a file and from a
 //!   pipe; the DOMAIN_CONTEXT blob walked entry by entry), whole xl save
@@ -1075,4 +1076,61 @@ fn c_reader_refuses_damaged_save_files_by_name() {
     let (code, _, err) = run(&bad, "blob");
     assert_eq!(code, 1);
     assert!(err.contains("XC_SR_DC_MAGIC"), "{err}");
+}
+
+#[test]
+fn xl_facts_header_matches_the_description() {
+    use format_spec::xl::{XlHeader, XL_CONSTANTS, XL_MAGIC};
+    use generated_tests::xl_facts;
+    let dir = generated_tests::scratch_dir("xl-facts");
+    xl_facts::write_into(&dir);
+    let ty = format!("struct {}", xl_facts::STRUCT_NAME);
+    let mut expects = vec![Expect {
+        expr: format!("sizeof({ty})"),
+        value: XlHeader::LAYOUT.size as u64,
+    }];
+    for f in XlHeader::LAYOUT.fields {
+        expects.push(Expect {
+            expr: format!("offsetof({ty}, {})", f.name),
+            value: f.offset as u64,
+        });
+    }
+    for c in XL_CONSTANTS {
+        if let Some(name) = c.c_name {
+            expects.push(Expect {
+                expr: name.to_string(),
+                value: c.value,
+            });
+        }
+    }
+    expects.push(Expect {
+        expr: "sizeof(savefileheader_magic)".into(),
+        value: XL_MAGIC.len() as u64,
+    });
+    for (i, &b) in XL_MAGIC.iter().enumerate() {
+        expects.push(Expect {
+            expr: format!("(unsigned char)savefileheader_magic[{i}]"),
+            value: u64::from(b),
+        });
+    }
+    // C only: the magic is a C array, read by the C reader.
+    let mode = &MODES[0];
+    let mut src = probe::source(
+        mode.lang,
+        &[xl_facts::FILE_NAME],
+        &expects[..expects.len() - XL_MAGIC.len()],
+    );
+    // Array elements are not constant expressions in C: check them at run time.
+    src.push_str("int main(void)\n{\n");
+    for e in &expects[expects.len() - XL_MAGIC.len()..] {
+        src.push_str(&format!("    if ( {} != {} ) return 1;\n", e.expr, e.value));
+    }
+    src.push_str("    return 0;\n}\n");
+    let path = dir.join("xl_probe.c");
+    std::fs::write(&path, &src).unwrap();
+    let bin = dir.join("xl_probe");
+    let out = cc::compile(mode, std::slice::from_ref(&dir), &path, &bin);
+    assert!(out.ok, "{}:\n{}", mode.label(), out.stderr);
+    let status = Command::new(&bin).status().unwrap();
+    assert!(status.success(), "the magic in xl_save_format.h differs");
 }
