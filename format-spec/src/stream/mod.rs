@@ -71,12 +71,14 @@
 //! # Ok::<(), format_spec::stream::StreamError>(())
 //! ```
 
+mod catalogue;
 mod check;
 mod error;
 mod reader;
 mod verify;
 mod writer;
 
+pub use catalogue::{CatalogueEntry, Modes as ErrorModes, PythonClass};
 pub use check::check_page_reserved;
 pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
 pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader};
