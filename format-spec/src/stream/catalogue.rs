@@ -117,7 +117,7 @@ impl ErrorKind {
             K::ReservedNonZero => e(
                 "A reserved field or reserved bits are not zero: image header options bits 1-15, _res1/_res2; domain header _res1; PAGE_DATA _res1 and pfn bits 59-52; X86_PV_INFO _res; vCPU, X86_TSC_INFO and HVM_PARAMS _res1; MSR policy entry flags.",
                 "Fields: reserved fields must be zero (each record's field table marks them).",
-                StrictOnly, "the field (the pfn entry for pfn bits)", Some(StreamError), Some(RecordError),
+                StrictOnly, "the field's first octet (of the whole field for an array such as X86_PV_INFO _res; the entry for pfn bits)", Some(StreamError), Some(RecordError),
             ),
             K::BadDomainType => e(
                 "The domain header's type is neither x86 PV (1) nor x86 HVM (2).",
