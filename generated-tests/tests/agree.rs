@@ -54,3 +54,39 @@ fn rust_and_python_agree_on_every_vector() {
         failures.join("\n")
     );
 }
+
+/// The catalogue's modes are what the Rust verifier does: a
+/// "strict and lenient" error is found by the lenient verifier too (same
+/// kind, same offset); a "strict only" one is not (the lenient verifier
+/// accepts the stream or stops later on something else).
+#[test]
+fn catalogue_modes_match_the_lenient_verifier() {
+    use format_spec::stream::{verify, ErrorKind, ErrorModes, VerifyOptions};
+    let mut seen = std::collections::BTreeSet::new();
+    for v in vectors() {
+        let Some(kind) = v.expect.and_then(ErrorKind::from_name) else {
+            continue;
+        };
+        let strict = verify(&v.bytes[..], VerifyOptions::strict()).expect_err(&v.name);
+        let lenient = verify(&v.bytes[..], VerifyOptions::lenient());
+        match kind.entry().modes {
+            ErrorModes::Both => {
+                let e = lenient.expect_err(&v.name);
+                assert_eq!(e.kind(), kind, "{}", v.name);
+                assert_eq!(e.offset(), strict.offset(), "{}", v.name);
+            }
+            ErrorModes::StrictOnly => {
+                if let Err(e) = lenient {
+                    assert_ne!(e.kind(), kind, "{}: lenient mode reports it", v.name);
+                }
+            }
+            ErrorModes::NotARule => panic!("{}: {kind} is not a format rule", v.name),
+        }
+        seen.insert(kind);
+    }
+    let rules = ErrorKind::ALL
+        .iter()
+        .filter(|k| k.entry().modes != ErrorModes::NotARule)
+        .count();
+    assert_eq!(seen.len(), rules, "some kinds have no vector: {seen:?}");
+}
