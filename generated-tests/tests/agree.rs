@@ -90,3 +90,41 @@ fn catalogue_modes_match_the_lenient_verifier() {
         .count();
     assert_eq!(seen.len(), rules, "some kinds have no vector: {seen:?}");
 }
+
+/// The generated Python raises exactly the KINDs of the catalogue: every
+/// format rule's KIND appears in the package, and every KIND the verifier
+/// passes to its error helpers is one of the catalogue's.
+#[test]
+fn python_raises_the_catalogue_kinds() {
+    use format_spec::stream::{ErrorKind, ErrorModes};
+    let dir = generated_tests::python::package_root().join("xen/migration");
+    let libxc = std::fs::read_to_string(dir.join("libxc.py")).unwrap();
+    let verify = std::fs::read_to_string(dir.join("verify.py")).unwrap();
+    let all = format!("{libxc}\n{verify}");
+    for &k in ErrorKind::ALL {
+        let quoted = format!("\"{k}\"");
+        let present = all.contains(&quoted);
+        assert_eq!(
+            present,
+            k.entry().modes != ErrorModes::NotARule,
+            "{k}: in the Python package: {present}"
+        );
+    }
+    // The first argument of every helper call is a catalogue KIND.
+    let mut calls = 0;
+    for helper in ["self._stream_error(", "self._record_error("] {
+        for (i, _) in libxc.match_indices(helper) {
+            let rest = libxc[i + helper.len()..].trim_start();
+            let Some(arg) = rest.strip_prefix('"') else {
+                continue; // the helper's own definition
+            };
+            let kind = &arg[..arg.find('"').expect("closing quote")];
+            assert!(
+                ErrorKind::from_name(kind).is_some(),
+                "Python raises {kind:?}, which the catalogue lacks"
+            );
+            calls += 1;
+        }
+    }
+    assert!(calls >= 30, "only {calls} error calls found");
+}

@@ -18,7 +18,7 @@ const SEED: u64 = 0x5eed_2026_0008;
 
 /// Random variants per base stream (plus the truncations);
 /// `DIFFERENTIAL_PER_BASE=N` changes it.
-const PER_BASE: usize = 500;
+const PER_BASE: usize = 250;
 
 fn env_or(name: &str, default: u64) -> u64 {
     std::env::var(name)
