@@ -151,10 +151,22 @@ fn generated_files_parse_as_python_3_7() {
             files.push(p);
         }
     }
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(
-        files.len(),
-        3,
-        "expected __init__, verify and libxc: {files:?}"
+        names,
+        [
+            "__init__.py",
+            "domain_context.py",
+            "libxc.py",
+            "libxl.py",
+            "verify.py",
+            "xl.py"
+        ],
+        "the generated package"
     );
     for entry in std::fs::read_dir(scripts_dir()).unwrap() {
         let p = entry.unwrap().path();

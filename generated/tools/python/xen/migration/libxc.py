@@ -13,6 +13,8 @@ verifier of either byte order.
 from struct import unpack, iter_unpack
 
 from xen.migration.verify import StreamError, RecordError, VerifyBase
+from xen.migration.domain_context import DomainContextError, verify_blob, \
+    describe_entry
 
 #
 # Constants
@@ -598,6 +600,34 @@ class VerifyLibxc(VerifyBase):
             self.info("  STATIC_DATA_END inferred")
 
 
+    def verify_segment(self):
+        """
+        Verify records up to and including the next CHECKPOINT or END and
+        return that record's type. A libxl stream verifies the libxc stream
+        nested in it this way: up to END, or segment by segment in a
+        checkpointed stream.
+        """
+        while True:
+            rtype = self.verify_record()
+            if rtype in (REC_TYPE_checkpoint, REC_TYPE_end):
+                return rtype
+
+
+    def verify_domain_context_blob(self, content):
+        """
+        Check a DOMAIN_CONTEXT record's blob against every rule of its
+        format (xen.migration.domain_context.verify_blob); errors become a
+        RecordError with the blob rule's kind and the absolute offset.
+        """
+        try:
+            entries = verify_blob(content, self.endian)
+        except DomainContextError as e:
+            self._record_error(e.kind, "DOMAIN_CONTEXT blob: %s" % (e, ),
+                               e.offset)
+        for entry in entries:
+            self.info("  %s" % (describe_entry(entry), ))
+
+
     def verify_record_end(self, content):
         """Marks the end of the stream; nothing follows it."""
         what = "END"
@@ -912,6 +942,7 @@ class VerifyLibxc(VerifyBase):
                 "BadLength",
                 "%s: body is empty"
                 % (what))
+        self.verify_domain_context_blob(content)
 
 
 record_verifiers = {
