@@ -10,11 +10,14 @@
 //! * [`summary`]: parsing the `key value` lines the C reader prints;
 //! * [`vectors`]: the shared set of valid and invalid libxc streams with
 //!   the verdict every verifier must reach.
+//! * [`outer_vectors`]: valid and invalid xl save files, libxl streams and
+//!   DOMAIN_CONTEXT blobs, with the Rust verdict to compare against.
 //! * [`python`]: helpers that run the machine's `python3` on the generated
 //!   `xen.migration` package.
 
 pub mod cc;
 pub mod mini_stream;
+pub mod outer_vectors;
 pub mod probe;
 pub mod python;
 pub mod summary;
