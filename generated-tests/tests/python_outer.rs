@@ -6,7 +6,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use format_spec::domain_context::{
     DcEntry, DcHeader, DcTscInfo, DcType, SharedInfoRef, DOMAIN_CONTEXT_CONSTANTS,
@@ -440,5 +442,44 @@ fn driver_formats_and_wrong_format() {
             text.contains(want),
             "{name} -f {fmt}: no {want:?} in {text}"
         );
+    }
+
+    // A checkpointed xl file through a pipe, in small pieces with pauses
+    // so that reads come back short, format detected.
+    for (name, code) in [("xl-hvm-v4-checkpointed-be", 0), ("xl-dc-bad-magic", 1)] {
+        let bytes = set.iter().find(|v| v.name == name).unwrap().bytes.clone();
+        let mut child = python3()
+            .arg(&driver)
+            .args(["-v", "-f", "auto"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn driver");
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || {
+            for (i, chunk) in bytes.chunks(700).enumerate() {
+                if stdin.write_all(chunk).is_err() {
+                    break;
+                }
+                stdin.flush().ok();
+                let pause = if i == 0 { 500 } else { 5 };
+                std::thread::sleep(std::time::Duration::from_millis(pause));
+            }
+        });
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert_eq!(out.status.code(), Some(code), "{name}: {}", show(&out));
+        if code == 0 {
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(
+                text.matches("Libxl Record: Checkpoint end").count(),
+                2,
+                "{text}"
+            );
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("BadMagic"), "{}", show(&out));
+        }
     }
 }
