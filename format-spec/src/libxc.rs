@@ -108,7 +108,7 @@ pub struct ImageHeader {
     #[wire(equals = IHDR_ID)]
     pub id: u32,
     /// Version of this specification the image follows.
-    #[wire(one_of = [2, 3, 4])]
+    #[wire(one_of = SUPPORTED_VERSIONS)]
     pub version: u32,
     /// Bit 0: byte order of everything after this header (1 = big-endian).
     /// Bits 1-15: reserved.
@@ -168,7 +168,7 @@ pub struct DomainHeader {
     #[wire(values = DomainType)]
     pub r#type: u32,
     /// Guest page size as a power of two; Xen only restores 12 (4 KiB).
-    #[wire(one_of = [12])]
+    #[wire(one_of = [PAGE_SHIFT])]
     pub page_shift: u16,
     /// Reserved.
     #[wire(reserved)]
@@ -650,3 +650,56 @@ pub const LIBXC_STRUCTS: &[&StructLayout] = &[
     &XenMsrEntry::LAYOUT,
     &X86MsrPolicy::LAYOUT,
 ];
+
+/// Records that only an x86 PV guest's stream may hold (the `X86_PV_*`
+/// records of the spec).
+pub const PV_ONLY_RECORDS: &[u32] = &[
+    LibxcRecord::X86_PV_INFO,
+    LibxcRecord::X86_PV_P2M_FRAMES,
+    LibxcRecord::X86_PV_VCPU_BASIC,
+    LibxcRecord::X86_PV_VCPU_EXTENDED,
+    LibxcRecord::X86_PV_VCPU_XSAVE,
+    LibxcRecord::X86_PV_VCPU_MSRS,
+];
+
+/// Records that only an x86 HVM guest's stream may hold.
+pub const HVM_ONLY_RECORDS: &[u32] = &[LibxcRecord::HVM_CONTEXT, LibxcRecord::HVM_PARAMS];
+
+/// The per-vCPU records of a PV guest; the spec sends them after the
+/// guest's memory (after the first PAGE_DATA).
+pub const PV_VCPU_RECORDS: &[u32] = &[
+    LibxcRecord::X86_PV_VCPU_BASIC,
+    LibxcRecord::X86_PV_VCPU_EXTENDED,
+    LibxcRecord::X86_PV_VCPU_XSAVE,
+    LibxcRecord::X86_PV_VCPU_MSRS,
+];
+
+/// Records carrying memory or register contents (dynamic state). From
+/// version 3 a STATIC_DATA_END must come before the first of them.
+pub const DYNAMIC_RECORDS: &[u32] = &[
+    LibxcRecord::PAGE_DATA,
+    LibxcRecord::X86_PV_P2M_FRAMES,
+    LibxcRecord::X86_PV_VCPU_BASIC,
+    LibxcRecord::X86_PV_VCPU_EXTENDED,
+    LibxcRecord::X86_PV_VCPU_XSAVE,
+    LibxcRecord::X86_PV_VCPU_MSRS,
+    LibxcRecord::SHARED_INFO,
+    LibxcRecord::X86_TSC_INFO,
+    LibxcRecord::HVM_CONTEXT,
+    LibxcRecord::HVM_PARAMS,
+    LibxcRecord::DOMAIN_CONTEXT,
+];
+
+/// Records that only travel on the COLO back channel (secondary to
+/// primary); a forward stream never holds them.
+pub const BACK_CHANNEL_RECORDS: &[u32] = &[LibxcRecord::CHECKPOINT_DIRTY_PFN_LIST];
+
+/// The record of a version 2 stream at which a receiver infers the
+/// STATIC_DATA_END that version 2 lacks: the first X86_PV_P2M_FRAMES of a
+/// PV guest, or the first PAGE_DATA of an HVM guest.
+pub const fn v2_static_data_end_at(domain: DomainType) -> u32 {
+    match domain {
+        DomainType::X86Pv => LibxcRecord::X86_PV_P2M_FRAMES,
+        DomainType::X86Hvm => LibxcRecord::PAGE_DATA,
+    }
+}

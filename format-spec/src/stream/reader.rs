@@ -1,0 +1,1012 @@
+//! The streaming reader: framing, headers and record bodies.
+
+use std::io::{self, Read, Seek, SeekFrom};
+
+use binrw::Endian;
+
+use super::check::{self, Pass};
+use super::error::{FieldRef, Location, RecordInfo, StreamError};
+use super::Mode;
+use crate::layout::Wire;
+use crate::libxc::{
+    DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataHeader, PageType,
+    BACK_CHANNEL_RECORDS, IHDR_ID, IHDR_MARKER, PAGE_SHIFT, PAGE_SIZE, REC_LENGTH_MAX,
+    REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS,
+};
+
+/// How a [`StreamReader`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReaderOptions {
+    /// Which rules the reader applies while framing (see [`Mode`]).
+    pub mode: Mode,
+    /// Absolute offset of the stream's first octet in the input, added to
+    /// every offset the reader reports (for a libxc stream embedded in a
+    /// libxl stream or an `xl save` file).
+    pub base_offset: u64,
+}
+
+/// A record as the reader returns it: typed when the type is known, raw
+/// when it is an unknown optional record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// A record of the description's table.
+    Known(LibxcRecord),
+    /// An optional record (bit 31 set) that the table does not hold.
+    Unknown {
+        /// Its type code.
+        rtype: u32,
+        /// Its body, padding excluded.
+        body: Vec<u8>,
+    },
+}
+
+/// Skips `n` octets of the input; returns how many were there.
+type SkipFn<R> = fn(&mut R, u64, &mut Vec<u8>) -> io::Result<u64>;
+
+/// Chunk size for reading through skipped octets.
+const SCRATCH: usize = 256 << 10;
+
+/// Below this many octets, a seekable reader reads through instead of
+/// seeking (a seek drops the buffer of a `BufReader`).
+const SEEK_MIN: u64 = 64 << 10;
+
+/// A body buffer grows by at least this much at a time.
+const GROW_MIN: usize = 64 << 10;
+
+/// Where the reader is within the current record.
+#[derive(Debug, Clone, Copy)]
+struct Current {
+    info: RecordInfo,
+    /// Body octets not consumed yet.
+    body_left: u64,
+    /// PAGE_DATA: pages whose contents are not consumed yet.
+    pages_left: u64,
+    /// The body (or PAGE_DATA's fixed part) has been handed out already.
+    started: bool,
+}
+
+/// Reads a libxc stream from any [`Read`], forward only.
+///
+/// The reader reads exactly the stream's octets: it never reads ahead past
+/// the record it is on, and stops right after the END record, so the input
+/// can carry more data after the stream (a libxl stream does). It does no
+/// buffering of its own beyond the current record: wrap unbuffered inputs
+/// (files, pipes, sockets) in a [`std::io::BufReader`].
+///
+/// [`StreamReader::new`] reads and checks the image and domain headers.
+/// Then [`StreamReader::next_header`] reads one record header at a time;
+/// its body is consumed with one of [`read_body`](StreamReader::read_body),
+/// [`read_record`](StreamReader::read_record),
+/// [`page_batch`](StreamReader::page_batch) (PAGE_DATA) or
+/// [`skip_record`](StreamReader::skip_record), or is skipped by the next
+/// `next_header` call. [`StreamReader::next_record`] does both steps and
+/// returns typed records.
+///
+/// A record body is read into a buffer the reader keeps and reuses; it
+/// grows as octets arrive, so a header that announces a long body cannot
+/// make the reader allocate more than the octets actually received
+/// (and never more than [`REC_LENGTH_MAX`]).
+///
+/// ```
+/// use format_spec::libxc::{DomainType, LibxcRecord, X86TscInfo};
+/// use format_spec::stream::{Record, StreamReader, StreamWriter, WriterOptions};
+///
+/// // A small version 4 HVM stream, written with the writer.
+/// let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Hvm))?;
+/// w.write(&LibxcRecord::StaticDataEnd)?;
+/// w.write_page_data(&[0x1000], &[0u8; 4096])?;
+/// w.write(&LibxcRecord::DomainContext(format_spec::body::Opaque(vec![1; 16])))?;
+/// let bytes = w.finish()?;
+///
+/// let mut r = StreamReader::new(&bytes[..])?;
+/// assert_eq!(r.version(), 4);
+/// let mut codes = Vec::new();
+/// while let Some((info, rec)) = r.next_record()? {
+///     codes.push(info.rtype);
+///     assert!(matches!(rec, Record::Known(_)));
+/// }
+/// assert_eq!(codes, [LibxcRecord::STATIC_DATA_END, LibxcRecord::PAGE_DATA,
+///                    LibxcRecord::DOMAIN_CONTEXT, LibxcRecord::END]);
+/// assert_eq!(r.position(), bytes.len() as u64);
+/// # Ok::<(), format_spec::stream::StreamError>(())
+/// ```
+pub struct StreamReader<R> {
+    inner: R,
+    mode: Mode,
+    pos: u64,
+    ihdr: ImageHeader,
+    dhdr: DomainHeader,
+    domain: DomainType,
+    endian: Endian,
+    next_index: u64,
+    cur: Option<Current>,
+    ended: bool,
+    /// An error left the input mid-record: every further call fails.
+    broken: bool,
+    buf: Vec<u8>,
+    pfns: Vec<u64>,
+    scratch: Vec<u8>,
+    skip: SkipFn<R>,
+}
+
+impl<R> std::fmt::Debug for StreamReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamReader")
+            .field("position", &self.pos)
+            .field("version", &self.ihdr.version)
+            .field("domain", &self.domain)
+            .field("next_index", &self.next_index)
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+/// Reads until `dst` is full or the input ends; returns how much was read.
+fn read_full<R: Read>(r: &mut R, dst: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < dst.len() {
+        match r.read(&mut dst[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+fn skip_by_reading<R: Read>(r: &mut R, n: u64, scratch: &mut Vec<u8>) -> io::Result<u64> {
+    if scratch.len() < SCRATCH {
+        scratch.resize(SCRATCH, 0);
+    }
+    let mut done = 0u64;
+    while done < n {
+        let want = (n - done).min(scratch.len() as u64) as usize;
+        let got = read_full(r, &mut scratch[..want])?;
+        done += got as u64;
+        if got < want {
+            break;
+        }
+    }
+    Ok(done)
+}
+
+fn skip_by_seeking<R: Read + Seek>(r: &mut R, n: u64, scratch: &mut Vec<u8>) -> io::Result<u64> {
+    if n < SEEK_MIN {
+        return skip_by_reading(r, n, scratch);
+    }
+    let start = r.stream_position()?;
+    // Land on the last skipped octet and read it: this proves the input
+    // holds all `n` octets (a seek past the end succeeds silently).
+    r.seek(SeekFrom::Current((n - 1) as i64))?;
+    let mut last = [0u8; 1];
+    if read_full(r, &mut last)? == 1 {
+        return Ok(n);
+    }
+    let end = r.seek(SeekFrom::End(0))?;
+    Ok(end.saturating_sub(start).min(n))
+}
+
+fn u32_at(b: &[u8], endian: Endian) -> u32 {
+    let raw = [b[0], b[1], b[2], b[3]];
+    match endian {
+        Endian::Big => u32::from_be_bytes(raw),
+        Endian::Little => u32::from_le_bytes(raw),
+    }
+}
+
+fn u64_at(b: &[u8], endian: Endian) -> u64 {
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(&b[..8]);
+    match endian {
+        Endian::Big => u64::from_be_bytes(raw),
+        Endian::Little => u64::from_le_bytes(raw),
+    }
+}
+
+fn header_field(
+    layout: &'static crate::layout::StructLayout,
+    name: &'static str,
+) -> (u64, FieldRef) {
+    let off = layout.field(name).map(|f| f.offset).unwrap_or(0) as u64;
+    (
+        off,
+        FieldRef {
+            structure: layout.rust_name,
+            array: None,
+            field: name,
+            element: None,
+        },
+    )
+}
+
+impl<R: Read> StreamReader<R> {
+    /// Reads and checks the image and domain headers, in lenient mode.
+    pub fn new(inner: R) -> Result<Self, StreamError> {
+        Self::with_options(inner, ReaderOptions::default())
+    }
+
+    /// Reads and checks the image and domain headers.
+    pub fn with_options(inner: R, options: ReaderOptions) -> Result<Self, StreamError> {
+        Self::start(inner, options, skip_by_reading::<R>)
+    }
+
+    fn start(inner: R, options: ReaderOptions, skip: SkipFn<R>) -> Result<Self, StreamError> {
+        let mut r = StreamReader {
+            inner,
+            mode: options.mode,
+            pos: options.base_offset,
+            ihdr: ImageHeader::new(2, Endian::Little),
+            dhdr: DomainHeader {
+                r#type: 0,
+                page_shift: 0,
+                _res1: 0,
+                xen_major: 0,
+                xen_minor: 0,
+            },
+            domain: DomainType::X86Hvm,
+            endian: Endian::Little,
+            next_index: 0,
+            cur: None,
+            ended: false,
+            broken: false,
+            buf: Vec::new(),
+            pfns: Vec::new(),
+            scratch: Vec::new(),
+            skip,
+        };
+        r.read_headers()?;
+        Ok(r)
+    }
+
+    fn read_headers(&mut self) -> Result<(), StreamError> {
+        let strict = self.mode == Mode::Strict;
+        let base = self.pos;
+        let il = &ImageHeader::LAYOUT;
+        let mut ih = [0u8; 64];
+        let ih = &mut ih[..il.size];
+        self.fill(ih, "image header", None)?;
+        let ihdr: ImageHeader =
+            crate::body::read_wire(ih, Endian::Big).map_err(|e| StreamError::Misuse {
+                at: Location::at(base),
+                what: format!("image header: {e}"),
+            })?;
+        let at = |name| {
+            let (off, f) = header_field(il, name);
+            Location::field(None, base + off, f)
+        };
+        if ihdr.marker != IHDR_MARKER {
+            return Err(StreamError::BadMarker {
+                at: at("marker"),
+                found: ihdr.marker,
+            });
+        }
+        if ihdr.id != IHDR_ID {
+            return Err(StreamError::BadId {
+                at: at("id"),
+                found: ihdr.id,
+            });
+        }
+        if !SUPPORTED_VERSIONS.contains(&ihdr.version) {
+            return Err(StreamError::UnsupportedVersion {
+                at: at("version"),
+                found: ihdr.version,
+            });
+        }
+        if strict {
+            check::walk(il, ih, base, Endian::Big, None, Pass::Reserved)?;
+        }
+        let endian = ihdr.endian();
+
+        let dbase = self.pos;
+        let dl = &DomainHeader::LAYOUT;
+        let mut dh = [0u8; 64];
+        let dh = &mut dh[..dl.size];
+        self.fill(dh, "domain header", None)?;
+        let dhdr: DomainHeader =
+            crate::body::read_wire(dh, endian).map_err(|e| StreamError::Misuse {
+                at: Location::at(dbase),
+                what: format!("domain header: {e}"),
+            })?;
+        let at = |name| {
+            let (off, f) = header_field(dl, name);
+            Location::field(None, dbase + off, f)
+        };
+        let Some(domain) = dhdr.domain_type() else {
+            return Err(StreamError::BadDomainType {
+                at: at("type"),
+                found: dhdr.r#type,
+            });
+        };
+        if dhdr.page_shift != PAGE_SHIFT {
+            return Err(StreamError::BadPageShift {
+                at: at("page_shift"),
+                found: dhdr.page_shift,
+            });
+        }
+        if strict {
+            check::walk(dl, dh, dbase, endian, None, Pass::Reserved)?;
+        }
+        self.ihdr = ihdr;
+        self.dhdr = dhdr;
+        self.domain = domain;
+        self.endian = endian;
+        Ok(())
+    }
+}
+
+impl<R: Read + Seek> StreamReader<R> {
+    /// Like [`StreamReader::with_options`], for an input that can seek:
+    /// page contents the caller does not read ([`PageBatch::skip`], or a
+    /// record left unread) are skipped with a seek instead of being read.
+    /// The reader still never reads past END. To prove that skipped octets
+    /// exist (a seek past the end of a file succeeds), it reads the last
+    /// octet of each skipped run.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use format_spec::libxc::{DomainType, LibxcRecord};
+    /// use format_spec::stream::{ReaderOptions, StreamReader, StreamWriter, WriterOptions};
+    ///
+    /// let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Hvm).version(3))?;
+    /// w.write(&LibxcRecord::StaticDataEnd)?;
+    /// let pfns: Vec<u64> = (0..64).collect();
+    /// w.write_page_data(&pfns, &vec![7u8; 64 * 4096])?;
+    /// let bytes = w.finish()?;
+    ///
+    /// let mut r = StreamReader::seekable(Cursor::new(&bytes), ReaderOptions::default())?;
+    /// let mut pages = 0;
+    /// while let Some(info) = r.next_header()? {
+    ///     if info.rtype == LibxcRecord::PAGE_DATA {
+    ///         let mut batch = r.page_batch()?;
+    ///         pages += batch.pfns().len();
+    ///         batch.skip()?; // seeks over the 256 KiB of contents
+    ///     }
+    /// }
+    /// assert_eq!(pages, 64);
+    /// # Ok::<(), format_spec::stream::StreamError>(())
+    /// ```
+    pub fn seekable(inner: R, options: ReaderOptions) -> Result<Self, StreamError> {
+        Self::start(inner, options, skip_by_seeking::<R>)
+    }
+}
+
+impl<R: Read> StreamReader<R> {
+    /// The image header.
+    pub fn image_header(&self) -> &ImageHeader {
+        &self.ihdr
+    }
+
+    /// The domain header.
+    pub fn domain_header(&self) -> &DomainHeader {
+        &self.dhdr
+    }
+
+    /// The stream's version (2, 3 or 4).
+    pub fn version(&self) -> u32 {
+        self.ihdr.version
+    }
+
+    /// The byte order of the domain header and the records.
+    pub fn endian(&self) -> Endian {
+        self.endian
+    }
+
+    /// The guest type.
+    pub fn domain_type(&self) -> DomainType {
+        self.domain
+    }
+
+    /// The mode the reader frames in.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Absolute offset of the next octet the reader will read (after END:
+    /// the offset just after the stream).
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// True once the END record has been read.
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// The record being read, if any.
+    pub fn current(&self) -> Option<RecordInfo> {
+        self.cur.map(|c| c.info)
+    }
+
+    /// The input, for instance to read what follows the stream after END,
+    /// or a higher layer's records after a CHECKPOINT. Reading from it in
+    /// the middle of a record breaks the stream.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
+    /// The input, giving up the reader.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    fn io_err(&self, e: io::Error, record: Option<RecordInfo>) -> StreamError {
+        StreamError::Io {
+            at: Location {
+                offset: self.pos,
+                record,
+                field: None,
+            },
+            source: e,
+        }
+    }
+
+    /// Fills `dst` from the input or reports where it ended.
+    fn fill(
+        &mut self,
+        dst: &mut [u8],
+        what: &'static str,
+        record: Option<RecordInfo>,
+    ) -> Result<(), StreamError> {
+        let got = read_full(&mut self.inner, dst).map_err(|e| {
+            self.broken = true;
+            self.io_err(e, record)
+        })?;
+        self.pos += got as u64;
+        if got < dst.len() {
+            self.broken = true;
+            return Err(StreamError::Truncated {
+                at: Location {
+                    offset: self.pos,
+                    record,
+                    field: None,
+                },
+                what,
+                missing: (dst.len() - got) as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads `n` octets into the start of `self.buf`, growing it only as
+    /// octets arrive.
+    fn fill_buf(
+        &mut self,
+        n: usize,
+        what: &'static str,
+        record: Option<RecordInfo>,
+    ) -> Result<(), StreamError> {
+        let mut filled = 0;
+        while filled < n {
+            let target = n.min(filled.saturating_mul(2).max(GROW_MIN));
+            if self.buf.len() < target {
+                // Exactly what is needed: no doubling past the record.
+                self.buf.reserve_exact(target - self.buf.len());
+                self.buf.resize(target, 0);
+            }
+            let got = match read_full(&mut self.inner, &mut self.buf[filled..target]) {
+                Ok(got) => got,
+                Err(e) => {
+                    self.broken = true;
+                    return Err(self.io_err(e, record));
+                }
+            };
+            self.pos += got as u64;
+            filled += got;
+            if filled < target {
+                self.broken = true;
+                return Err(StreamError::Truncated {
+                    at: Location {
+                        offset: self.pos,
+                        record,
+                        field: None,
+                    },
+                    what,
+                    missing: (n - filled) as u64,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn skip_input(
+        &mut self,
+        n: u64,
+        what: &'static str,
+        record: Option<RecordInfo>,
+    ) -> Result<(), StreamError> {
+        if n == 0 {
+            return Ok(());
+        }
+        let got = match (self.skip)(&mut self.inner, n, &mut self.scratch) {
+            Ok(got) => got,
+            Err(e) => {
+                self.broken = true;
+                return Err(self.io_err(e, record));
+            }
+        };
+        self.pos += got;
+        if got < n {
+            self.broken = true;
+            return Err(StreamError::Truncated {
+                at: Location {
+                    offset: self.pos,
+                    record,
+                    field: None,
+                },
+                what,
+                missing: n - got,
+            });
+        }
+        Ok(())
+    }
+
+    /// Consumes what is left of the current record: body, then padding
+    /// (checked in strict mode).
+    fn finish_current(&mut self) -> Result<(), StreamError> {
+        self.check_broken()?;
+        let Some(cur) = self.cur else {
+            return Ok(());
+        };
+        self.skip_input(cur.body_left, "record body", Some(cur.info))?;
+        if let Some(c) = self.cur.as_mut() {
+            c.body_left = 0;
+            c.pages_left = 0;
+        }
+        let pad = cur.info.padding() as usize;
+        let mut p = [0u8; 8];
+        let start = self.pos;
+        self.fill(&mut p[..pad], "record padding", Some(cur.info))?;
+        self.cur = None;
+        if self.mode == Mode::Strict {
+            if let Some(i) = p[..pad].iter().position(|b| *b != 0) {
+                return Err(StreamError::PaddingNonZero {
+                    at: Location::in_record(cur.info, start + i as u64),
+                    value: p[i],
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_broken(&self) -> Result<(), StreamError> {
+        if self.broken {
+            return Err(StreamError::Misuse {
+                at: Location::at(self.pos),
+                what: "an earlier error (truncated input, I/O error or over-long record) \
+                       left the reader inside a record; it cannot go on"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads the next record header, after consuming whatever is left of the
+    /// current record. Returns `None` once END has been read.
+    ///
+    /// Applies the framing rules: the length limit, unknown mandatory types,
+    /// version gating, obsolete types and, in strict mode, back-channel
+    /// types. Unknown optional types are returned (see
+    /// [`RecordInfo::name`]) for the caller to skip or read raw.
+    ///
+    /// After an error about the type of a record (`UnknownMandatory`,
+    /// `RecordTooNew`, `DeprecatedRecord`, `BackChannelRecord`) the next call
+    /// skips that record and goes on; after `Truncated`, an I/O error or
+    /// `RecordTooLong` every further call fails with
+    /// [`StreamError::Misuse`].
+    pub fn next_header(&mut self) -> Result<Option<RecordInfo>, StreamError> {
+        self.finish_current()?;
+        if self.ended {
+            return Ok(None);
+        }
+        let offset = self.pos;
+        let mut h = [0u8; 8];
+        let what = if self.next_index == 0 {
+            "record header (the stream has no records)"
+        } else {
+            "record header (no END record yet)"
+        };
+        self.fill(&mut h, what, None)?;
+        let info = RecordInfo {
+            index: self.next_index,
+            offset,
+            rtype: u32_at(&h[0..4], self.endian),
+            length: u32_at(&h[4..8], self.endian),
+        };
+        self.next_index += 1;
+        let at = Location::record(info);
+        if info.length > REC_LENGTH_MAX {
+            self.broken = true;
+            return Err(StreamError::RecordTooLong {
+                at,
+                length: info.length,
+                max: REC_LENGTH_MAX,
+            });
+        }
+        // From here on the record can be skipped whatever its type.
+        self.cur = Some(Current {
+            info,
+            body_left: u64::from(info.length),
+            pages_left: 0,
+            started: false,
+        });
+        match LibxcRecord::LAYOUT.by_code(info.rtype) {
+            None if info.rtype & REC_TYPE_OPTIONAL == 0 => {
+                return Err(StreamError::UnknownMandatory { at });
+            }
+            None => {}
+            Some(l) => {
+                if l.since > self.ihdr.version {
+                    return Err(StreamError::RecordTooNew {
+                        at,
+                        since: l.since,
+                        version: self.ihdr.version,
+                    });
+                }
+                if l.deprecated == Some(0) {
+                    return Err(StreamError::DeprecatedRecord { at });
+                }
+                if self.mode == Mode::Strict && BACK_CHANNEL_RECORDS.contains(&info.rtype) {
+                    return Err(StreamError::BackChannelRecord { at });
+                }
+            }
+        }
+        if info.rtype == LibxcRecord::END {
+            self.ended = true;
+        }
+        Ok(Some(info))
+    }
+
+    fn fresh(&mut self, want_page_data: Option<bool>) -> Result<RecordInfo, StreamError> {
+        self.check_broken()?;
+        let misuse = |what: &str, at: u64| StreamError::Misuse {
+            at: Location::at(at),
+            what: what.to_string(),
+        };
+        let Some(cur) = self.cur.as_mut() else {
+            return Err(misuse(
+                "no record is open: call next_header first",
+                self.pos,
+            ));
+        };
+        if cur.started {
+            return Err(misuse(
+                "the body of this record has already been read",
+                self.pos,
+            ));
+        }
+        let is_pd = cur.info.rtype == LibxcRecord::PAGE_DATA;
+        if want_page_data == Some(true) && !is_pd {
+            return Err(misuse("page_batch is only for PAGE_DATA records", self.pos));
+        }
+        cur.started = true;
+        Ok(cur.info)
+    }
+
+    /// Reads the whole body of the current record (and its padding) and
+    /// returns it; the slice borrows the reader's reused buffer.
+    pub fn read_body(&mut self) -> Result<&[u8], StreamError> {
+        let info = self.fresh(None)?;
+        let n = info.length as usize;
+        self.fill_buf(n, "record body", Some(info))?;
+        if let Some(c) = self.cur.as_mut() {
+            c.body_left = 0;
+        }
+        self.finish_current()?;
+        Ok(&self.buf[..n])
+    }
+
+    /// Skips the rest of the current record (with a seek for a seekable
+    /// reader). Padding is still read, and checked in strict mode.
+    pub fn skip_record(&mut self) -> Result<(), StreamError> {
+        self.finish_current()
+    }
+
+    /// Reads the current record's body and parses it: length rule, allowed
+    /// values and, in strict mode, reserved fields are checked. Unknown
+    /// optional records come back as [`Record::Unknown`].
+    pub fn read_record(&mut self) -> Result<Record, StreamError> {
+        let info = self.current().ok_or_else(|| StreamError::Misuse {
+            at: Location::at(self.pos),
+            what: "no record is open: call next_header first".into(),
+        })?;
+        if info.rtype == LibxcRecord::PAGE_DATA {
+            let mut batch = self.page_batch()?;
+            let count = batch.pfns().len() as u32;
+            let res1 = batch.res1();
+            let (pfns, pages) = batch.contents()?;
+            let pd = PageData {
+                header: PageDataHeader {
+                    count,
+                    _res1: res1,
+                    pfn: pfns.to_vec(),
+                },
+                pages: pages.to_vec(),
+            };
+            if self.mode == Mode::Strict {
+                check::check_page_reserved(info, res1, &pd.header.pfn)?;
+            }
+            return Ok(Record::Known(LibxcRecord::PageData(pd)));
+        }
+        let endian = self.endian;
+        let mode = self.mode;
+        let body = self.read_body()?;
+        if LibxcRecord::LAYOUT.by_code(info.rtype).is_none() {
+            return Ok(Record::Unknown {
+                rtype: info.rtype,
+                body: body.to_vec(),
+            });
+        }
+        let rec = check::body(info, body, endian, mode)?;
+        Ok(Record::Known(rec))
+    }
+
+    /// Reads the next record, typed. Returns `None` after END. PAGE_DATA
+    /// records are read whole (use [`next_header`](Self::next_header) and
+    /// [`page_batch`](Self::page_batch) to avoid copying their pages).
+    pub fn next_record(&mut self) -> Result<Option<(RecordInfo, Record)>, StreamError> {
+        match self.next_header()? {
+            None => Ok(None),
+            Some(info) => Ok(Some((info, self.read_record()?))),
+        }
+    }
+
+    /// Starts reading the current PAGE_DATA record: reads and checks its
+    /// fixed part and pfn entries (count non-zero and fitting the body,
+    /// page types valid, body length matching the pages with data), and
+    /// leaves the page contents in the input for the returned
+    /// [`PageBatch`] to read into caller buffers, hand out, or skip.
+    ///
+    /// On a bad fixed part or pfn entry the rest of the record is consumed
+    /// first (so a truncated record reports `Truncated`), then the error is
+    /// returned. Reserved bits are not checked here; see
+    /// [`check_page_reserved`](super::check_page_reserved), which the
+    /// verifier applies in strict mode.
+    pub fn page_batch(&mut self) -> Result<PageBatch<'_, R>, StreamError> {
+        let info = self.fresh(Some(true))?;
+        let len = u64::from(info.length);
+        let fixed = PageDataHeader::LAYOUT.size as u64;
+        let body = info.body_offset();
+        if len < fixed {
+            self.finish_current()?;
+            return Err(StreamError::BadLength {
+                at: Location::record(info),
+                length: info.length,
+                reason: format!("PAGE_DATA needs at least {fixed} octets"),
+            });
+        }
+        let mut h = [0u8; 8];
+        self.fill(&mut h, "PAGE_DATA header", Some(info))?;
+        self.set_body_left(len - fixed);
+        let count = u32_at(&h[0..4], self.endian);
+        let res1 = u32_at(&h[4..8], self.endian);
+        let count_at = Location::field(
+            Some(info),
+            body,
+            FieldRef {
+                structure: PageDataHeader::LAYOUT.rust_name,
+                array: None,
+                field: "count",
+                element: None,
+            },
+        );
+        let bad_count = if count == 0 {
+            Some("a PAGE_DATA record must hold at least one pfn")
+        } else if u64::from(count) * 8 > len - fixed {
+            Some("the pfn array does not fit in the body")
+        } else {
+            None
+        };
+        if let Some(reason) = bad_count {
+            self.finish_current()?;
+            return Err(StreamError::BadPageCount {
+                at: count_at,
+                count,
+                reason,
+            });
+        }
+        let n = count as usize * 8;
+        self.fill_buf(n, "PAGE_DATA pfn entries", Some(info))?;
+        self.set_body_left(len - fixed - n as u64);
+        self.pfns.clear();
+        let endian = self.endian;
+        self.pfns
+            .extend(self.buf[..n].chunks_exact(8).map(|c| u64_at(c, endian)));
+        let mut with_data = 0u64;
+        let mut bad = None;
+        for (i, e) in self.pfns.iter().enumerate() {
+            match PageType::of_entry(*e) {
+                Some(t) if t.has_data() => with_data += 1,
+                Some(_) => {}
+                None => {
+                    bad = Some((i, *e));
+                    break;
+                }
+            }
+        }
+        if let Some((i, entry)) = bad {
+            self.finish_current()?;
+            return Err(StreamError::BadPageType {
+                at: Location::field(
+                    Some(info),
+                    body + fixed + 8 * i as u64,
+                    FieldRef {
+                        structure: PageDataHeader::LAYOUT.rust_name,
+                        array: None,
+                        field: "pfn",
+                        element: Some(i as u64),
+                    },
+                ),
+                entry,
+                ptype: (entry >> crate::libxc::PAGE_DATA_TYPE_SHIFT) as u8,
+            });
+        }
+        let expected = fixed + n as u64 + with_data * PAGE_SIZE as u64;
+        if expected != len {
+            self.finish_current()?;
+            return Err(StreamError::BadLength {
+                at: Location::record(info),
+                length: info.length,
+                reason: format!(
+                    "{count} pfn entries with {with_data} pages of contents make {expected} octets"
+                ),
+            });
+        }
+        if let Some(c) = self.cur.as_mut() {
+            c.pages_left = with_data;
+        }
+        Ok(PageBatch {
+            r: self,
+            info,
+            res1,
+            data_pages: with_data as usize,
+        })
+    }
+
+    fn set_body_left(&mut self, n: u64) {
+        if let Some(c) = self.cur.as_mut() {
+            c.body_left = n;
+        }
+    }
+
+    fn pages_left(&self) -> u64 {
+        self.cur.map_or(0, |c| c.pages_left)
+    }
+}
+
+/// The page contents of one PAGE_DATA record, still in the input.
+///
+/// Read them into your own buffers with [`read_pages`](Self::read_pages)
+/// (no copy through the reader, no allocation), get them as one borrowed
+/// slice with [`contents`](Self::contents), or skip them with
+/// [`skip`](Self::skip) (a seek for a [`StreamReader::seekable`] reader).
+/// Dropping the batch leaves the rest for the next
+/// [`StreamReader::next_header`] call to skip.
+///
+/// ```
+/// use format_spec::libxc::{DomainType, LibxcRecord, PageType, PAGE_SIZE};
+/// use format_spec::stream::{StreamReader, StreamWriter, WriterOptions};
+///
+/// let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Hvm).version(3))?;
+/// w.write(&LibxcRecord::StaticDataEnd)?;
+/// // pfn 5 with contents, pfn 6 not present (XTAB), pfn 7 with contents.
+/// let xtab = (PageType::Xtab as u64) << 60;
+/// let mut pages = vec![1u8; 2 * PAGE_SIZE];
+/// pages[PAGE_SIZE..].fill(2);
+/// w.write_page_data(&[5, 6 | xtab, 7], &pages)?;
+/// let bytes = w.finish()?;
+///
+/// let mut r = StreamReader::new(&bytes[..])?;
+/// let mut page = vec![0u8; PAGE_SIZE]; // one caller buffer, reused
+/// let mut seen = Vec::new();
+/// while let Some(info) = r.next_header()? {
+///     if info.rtype != LibxcRecord::PAGE_DATA { continue; }
+///     let mut batch = r.page_batch()?;
+///     for i in 0..batch.pfns().len() {
+///         let entry = batch.pfns()[i];
+///         if PageType::of_entry(entry).is_some_and(|t| t.has_data()) {
+///             batch.read_pages(&mut page)?;
+///             seen.push((entry & 0xfff, page[0]));
+///         }
+///     }
+/// }
+/// assert_eq!(seen, [(5, 1), (7, 2)]);
+/// # Ok::<(), format_spec::stream::StreamError>(())
+/// ```
+pub struct PageBatch<'a, R> {
+    r: &'a mut StreamReader<R>,
+    info: RecordInfo,
+    res1: u32,
+    data_pages: usize,
+}
+
+impl<R: Read> PageBatch<'_, R> {
+    /// The record.
+    pub fn info(&self) -> RecordInfo {
+        self.info
+    }
+
+    /// The pfn entries (type in bits 63-60, frame number in bits 51-0), in
+    /// host byte order.
+    pub fn pfns(&self) -> &[u64] {
+        &self.r.pfns
+    }
+
+    /// The reserved `_res1` field (zero in a valid stream).
+    pub fn res1(&self) -> u32 {
+        self.res1
+    }
+
+    /// Number of pages with contents in the record.
+    pub fn data_pages(&self) -> usize {
+        self.data_pages
+    }
+
+    /// Number of page contents not consumed yet.
+    pub fn pages_left(&self) -> usize {
+        self.r.pages_left() as usize
+    }
+
+    /// Absolute offset of the next page's contents.
+    pub fn position(&self) -> u64 {
+        self.r.pos
+    }
+
+    /// Reads the contents of the next `dst.len() / PAGE_SIZE` pages with
+    /// data into `dst`, straight from the input. `dst.len()` must be a
+    /// multiple of [`PAGE_SIZE`] and at most [`pages_left`](Self::pages_left)
+    /// pages.
+    pub fn read_pages(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
+        self.r.check_broken()?;
+        let n = (dst.len() / PAGE_SIZE) as u64;
+        if !dst.len().is_multiple_of(PAGE_SIZE) || n > self.r.pages_left() {
+            return Err(StreamError::Misuse {
+                at: Location::in_record(self.info, self.r.pos),
+                what: format!(
+                    "read_pages wants a whole number of pages, at most {} ({} octets given)",
+                    self.r.pages_left(),
+                    dst.len()
+                ),
+            });
+        }
+        self.r.fill(dst, "page contents", Some(self.info))?;
+        if let Some(c) = self.r.cur.as_mut() {
+            c.pages_left -= n;
+            c.body_left -= dst.len() as u64;
+        }
+        if self.r.pages_left() == 0 {
+            self.r.finish_current()?;
+        }
+        Ok(())
+    }
+
+    /// Reads the contents of the remaining pages into the reader's reused
+    /// buffer and returns the pfn entries and those contents.
+    pub fn contents(&mut self) -> Result<(&[u64], &[u8]), StreamError> {
+        self.r.check_broken()?;
+        let n = self.r.pages_left() as usize * PAGE_SIZE;
+        self.r.fill_buf(n, "page contents", Some(self.info))?;
+        self.r.set_body_left(0);
+        if let Some(c) = self.r.cur.as_mut() {
+            c.pages_left = 0;
+        }
+        self.r.finish_current()?;
+        Ok((&self.r.pfns, &self.r.buf[..n]))
+    }
+
+    /// Skips the remaining page contents (a seek for a seekable reader).
+    pub fn skip(&mut self) -> Result<(), StreamError> {
+        self.r.finish_current()
+    }
+}
+
+/// Parses one record body outside a reader (for instance a body received
+/// some other way): the same checks [`StreamReader::read_record`] makes.
+pub fn parse_record(
+    info: RecordInfo,
+    body: &[u8],
+    endian: Endian,
+    mode: Mode,
+) -> Result<LibxcRecord, StreamError> {
+    check::body(info, body, endian, mode)
+}

@@ -1,0 +1,459 @@
+//! The streaming writer.
+
+use std::io::{self, IoSlice, Write};
+
+use binrw::Endian;
+
+use super::check;
+use super::error::{FieldRef, Location, RecordInfo, StreamError};
+use super::verify::Order;
+use super::Mode;
+use crate::layout::Wire;
+use crate::libxc::{
+    DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType,
+    BACK_CHANNEL_RECORDS, CURRENT_VERSION, PAGE_DATA_PFN_RESERVED_MASK, PAGE_DATA_TYPE_SHIFT,
+    PAGE_SHIFT, PAGE_SIZE, REC_LENGTH_MAX, REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS,
+};
+
+/// What a [`StreamWriter`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriterOptions {
+    /// Stream version (2, 3 or 4).
+    pub version: u32,
+    /// Byte order of the domain header and the records.
+    pub endian: Endian,
+    /// Guest type.
+    pub domain: DomainType,
+    /// Xen major version in the domain header.
+    pub xen_major: u32,
+    /// Xen minor version in the domain header.
+    pub xen_minor: u32,
+    /// Absolute offset the stream starts at in the output (for offsets in
+    /// errors).
+    pub base_offset: u64,
+}
+
+impl WriterOptions {
+    /// A little-endian stream of the current version for `domain`, claiming
+    /// Xen 0.0.
+    pub fn new(domain: DomainType) -> Self {
+        WriterOptions {
+            version: CURRENT_VERSION,
+            endian: Endian::Little,
+            domain,
+            xen_major: 0,
+            xen_minor: 0,
+            base_offset: 0,
+        }
+    }
+
+    /// Sets the stream version.
+    pub fn version(mut self, version: u32) -> Self {
+        self.version = version;
+        self
+    }
+
+    /// Sets the byte order.
+    pub fn endian(mut self, endian: Endian) -> Self {
+        self.endian = endian;
+        self
+    }
+
+    /// Sets the Xen version in the domain header.
+    pub fn xen_version(mut self, major: u32, minor: u32) -> Self {
+        self.xen_major = major;
+        self.xen_minor = minor;
+        self
+    }
+}
+
+/// Writes a libxc stream to any [`Write`].
+///
+/// The writer frames records itself: it computes lengths and padding,
+/// writes PAGE_DATA header, pfn entries and page contents with vectored
+/// writes (no copy of the pages), and checks every record against the
+/// rules the strict verifier applies before writing a single octet of it:
+/// version gating, length rules (a PAGE_DATA count comes from the pfn
+/// slice; the page buffer must match the pfn types), allowed values,
+/// reserved fields zero, and the order rules. END is written only by
+/// [`finish`](Self::finish), which consumes the writer, so nothing can
+/// follow it.
+///
+/// The writer does no buffering: wrap unbuffered outputs in a
+/// [`std::io::BufWriter`] (PAGE_DATA goes through it in one vectored call).
+/// After an I/O error the output holds a partial record.
+///
+/// ```
+/// use format_spec::libxc::*;
+/// use format_spec::stream::{ErrorKind, StreamWriter, WriterOptions};
+///
+/// let opts = WriterOptions::new(DomainType::X86Pv).version(3);
+/// let mut w = StreamWriter::new(Vec::new(), opts)?;
+/// w.write(&LibxcRecord::X86PvInfo(X86PvInfo { guest_width: 8, pt_levels: 4, _res: [0; 6] }))?;
+/// w.write(&LibxcRecord::StaticDataEnd)?;
+/// w.write(&LibxcRecord::X86PvP2mFrames(X86PvP2mFrames { start_pfn: 0, end_pfn: 0, p2m_pfns: vec![9] }))?;
+/// w.write_page_data(&[0], &[0u8; PAGE_SIZE])?;
+///
+/// // Refused: a record version 3 does not know, and pages that do not
+/// // match their pfns.
+/// let e = w.write(&LibxcRecord::DomainContext(format_spec::body::Opaque(vec![1]))).unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::RecordTooNew);
+/// let e = w.write_page_data(&[1, 2], &[0u8; PAGE_SIZE]).unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::BadLength);
+///
+/// let bytes = w.finish()?;
+/// assert_eq!(bytes.len() % 8, 0);
+/// # Ok::<(), format_spec::stream::StreamError>(())
+/// ```
+#[derive(Debug)]
+pub struct StreamWriter<W: Write> {
+    inner: W,
+    opts: WriterOptions,
+    pos: u64,
+    index: u64,
+    order: Order,
+    scratch: Vec<u8>,
+}
+
+/// Writes all of `bufs`, retrying short and interrupted writes.
+fn write_all_vectored<W: Write>(w: &mut W, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
+    IoSlice::advance_slices(&mut bufs, 0);
+    while !bufs.is_empty() {
+        match w.write_vectored(bufs) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "the output accepts no more data",
+                ))
+            }
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn put_u32(out: &mut [u8], v: u32, endian: Endian) {
+    out.copy_from_slice(&match endian {
+        Endian::Big => v.to_be_bytes(),
+        Endian::Little => v.to_le_bytes(),
+    });
+}
+
+impl<W: Write> StreamWriter<W> {
+    /// Writes the image and domain headers.
+    pub fn new(inner: W, opts: WriterOptions) -> Result<Self, StreamError> {
+        let mut w = StreamWriter {
+            inner,
+            opts,
+            pos: opts.base_offset,
+            index: 0,
+            order: Order::new(opts.version, opts.domain),
+            scratch: Vec::new(),
+        };
+        if !SUPPORTED_VERSIONS.contains(&opts.version) {
+            return Err(StreamError::UnsupportedVersion {
+                at: Location::at(w.pos),
+                found: opts.version,
+            });
+        }
+        let ihdr = ImageHeader::new(opts.version, opts.endian);
+        let dhdr = DomainHeader {
+            r#type: opts.domain as u32,
+            page_shift: PAGE_SHIFT,
+            _res1: 0,
+            xen_major: opts.xen_major,
+            xen_minor: opts.xen_minor,
+        };
+        let mut hdrs = Vec::with_capacity(32);
+        let misuse = |e: crate::body::BodyError| StreamError::Misuse {
+            at: Location::at(opts.base_offset),
+            what: e.to_string(),
+        };
+        crate::body::write_wire(&ihdr, &mut hdrs, Endian::Big).map_err(misuse)?;
+        crate::body::write_wire(&dhdr, &mut hdrs, opts.endian).map_err(misuse)?;
+        w.emit(&mut [IoSlice::new(&hdrs)], None)?;
+        Ok(w)
+    }
+
+    /// The options the writer was made with.
+    pub fn options(&self) -> &WriterOptions {
+        &self.opts
+    }
+
+    /// Absolute offset of the next record.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// The output. Writing to it between records breaks the stream unless a
+    /// higher layer's records belong there (after a CHECKPOINT).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
+    fn emit(
+        &mut self,
+        bufs: &mut [IoSlice<'_>],
+        record: Option<RecordInfo>,
+    ) -> Result<(), StreamError> {
+        let total: u64 = bufs.iter().map(|b| b.len() as u64).sum();
+        let at = self.pos;
+        write_all_vectored(&mut self.inner, bufs).map_err(|e| StreamError::Io {
+            at: Location {
+                offset: at,
+                record,
+                field: None,
+            },
+            source: e,
+        })?;
+        self.pos += total;
+        Ok(())
+    }
+
+    fn next_info(&self, rtype: u32, length: u64) -> Result<RecordInfo, StreamError> {
+        let info = RecordInfo {
+            index: self.index,
+            offset: self.pos,
+            rtype,
+            length: length.min(u64::from(u32::MAX)) as u32,
+        };
+        if length > u64::from(REC_LENGTH_MAX) {
+            return Err(StreamError::RecordTooLong {
+                at: Location::record(info),
+                length: info.length,
+                max: REC_LENGTH_MAX,
+            });
+        }
+        Ok(info)
+    }
+
+    /// Refuses record types the stream cannot hold.
+    fn gate(&self, info: RecordInfo) -> Result<(), StreamError> {
+        let at = Location::record(info);
+        match LibxcRecord::LAYOUT.by_code(info.rtype) {
+            Some(l) if l.since > self.opts.version => Err(StreamError::RecordTooNew {
+                at,
+                since: l.since,
+                version: self.opts.version,
+            }),
+            Some(l) if l.deprecated == Some(0) => Err(StreamError::DeprecatedRecord { at }),
+            Some(_) if BACK_CHANNEL_RECORDS.contains(&info.rtype) => {
+                Err(StreamError::BackChannelRecord { at })
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn frame(&mut self, info: RecordInfo, parts: &[&[u8]]) -> Result<(), StreamError> {
+        let mut hdr = [0u8; 8];
+        put_u32(&mut hdr[0..4], info.rtype, self.opts.endian);
+        put_u32(&mut hdr[4..8], info.length, self.opts.endian);
+        let pad = [0u8; 8];
+        let padding = &pad[..info.padding() as usize];
+        // Header, at most three body parts, padding: no allocation.
+        let mut slices = [IoSlice::new(&[]); 5];
+        let mut n = 0;
+        for part in std::iter::once(&hdr[..])
+            .chain(parts.iter().copied())
+            .chain(std::iter::once(padding))
+        {
+            if n == slices.len() {
+                return Err(StreamError::Misuse {
+                    at: Location::record(info),
+                    what: "too many body parts".into(),
+                });
+            }
+            slices[n] = IoSlice::new(part);
+            n += 1;
+        }
+        let slices = &mut slices[..n];
+        self.emit(slices, Some(info))?;
+        self.index += 1;
+        Ok(())
+    }
+
+    /// Writes one record of the table (not END: see
+    /// [`finish`](Self::finish)). PAGE_DATA goes through
+    /// [`write_page_data`](Self::write_page_data); its `count` must match
+    /// its pfn array.
+    pub fn write(&mut self, rec: &LibxcRecord) -> Result<RecordInfo, StreamError> {
+        if let LibxcRecord::PageData(pd) = rec {
+            let info = self.next_info(LibxcRecord::PAGE_DATA, 0)?;
+            if pd.header.count as usize != pd.header.pfn.len() {
+                return Err(StreamError::BadPageCount {
+                    at: Location::record(info),
+                    count: pd.header.count,
+                    reason: "count does not match the pfn array",
+                });
+            }
+            if pd.header._res1 != 0 {
+                return Err(StreamError::ReservedNonZero {
+                    at: Location::field(
+                        Some(info),
+                        info.body_offset() + 4,
+                        FieldRef {
+                            structure: PageDataHeader::LAYOUT.rust_name,
+                            array: None,
+                            field: "_res1",
+                            element: None,
+                        },
+                    ),
+                    value: u64::from(pd.header._res1),
+                });
+            }
+            return self.write_page_data(&pd.header.pfn, &pd.pages);
+        }
+        let code = rec.code();
+        if code == LibxcRecord::END {
+            return Err(StreamError::Misuse {
+                at: Location::at(self.pos),
+                what: "END is written by finish(), which ends the stream".into(),
+            });
+        }
+        self.gate(self.next_info(code, 0)?)?;
+        let mut body = std::mem::take(&mut self.scratch);
+        body.clear();
+        let out = self.write_known(rec, code, &mut body);
+        self.scratch = body;
+        out
+    }
+
+    fn write_known(
+        &mut self,
+        rec: &LibxcRecord,
+        code: u32,
+        body: &mut Vec<u8>,
+    ) -> Result<RecordInfo, StreamError> {
+        if let Err(e) = rec.write_body(body, self.opts.endian) {
+            let info = self.next_info(code, 0)?;
+            return Err(StreamError::BadLength {
+                at: Location::record(info),
+                length: 0,
+                reason: e.to_string(),
+            });
+        }
+        let info = self.next_info(code, body.len() as u64)?;
+        check::validate(info, body, self.opts.endian, Mode::Strict)?;
+        self.order.record(info, &mut |_| {})?;
+        self.frame(info, &[body])?;
+        Ok(info)
+    }
+
+    /// Writes a PAGE_DATA record: `pfns` are the entries (type in bits
+    /// 63-60, frame in bits 51-0), `pages` the contents of the entries whose
+    /// type has data, in order, [`PAGE_SIZE`] octets each. The header, the
+    /// entries and the pages go out in one vectored write.
+    pub fn write_page_data(
+        &mut self,
+        pfns: &[u64],
+        pages: &[u8],
+    ) -> Result<RecordInfo, StreamError> {
+        let fixed = PageDataHeader::LAYOUT.size as u64;
+        let length = fixed + 8 * pfns.len() as u64 + pages.len() as u64;
+        let info = self.next_info(LibxcRecord::PAGE_DATA, length)?;
+        let field = |field, element| FieldRef {
+            structure: PageDataHeader::LAYOUT.rust_name,
+            array: None,
+            field,
+            element,
+        };
+        if pfns.is_empty() {
+            return Err(StreamError::BadPageCount {
+                at: Location::field(Some(info), info.body_offset(), field("count", None)),
+                count: 0,
+                reason: "a PAGE_DATA record must hold at least one pfn",
+            });
+        }
+        let mut with_data = 0usize;
+        for (i, e) in pfns.iter().enumerate() {
+            let at = Location::field(
+                Some(info),
+                info.body_offset() + fixed + 8 * i as u64,
+                field("pfn", Some(i as u64)),
+            );
+            match PageType::of_entry(*e) {
+                None => {
+                    return Err(StreamError::BadPageType {
+                        at,
+                        entry: *e,
+                        ptype: (e >> PAGE_DATA_TYPE_SHIFT) as u8,
+                    })
+                }
+                Some(t) if t.has_data() => with_data += 1,
+                Some(_) => {}
+            }
+            if e & PAGE_DATA_PFN_RESERVED_MASK != 0 {
+                return Err(StreamError::ReservedNonZero {
+                    at,
+                    value: e & PAGE_DATA_PFN_RESERVED_MASK,
+                });
+            }
+        }
+        if pages.len() != with_data * PAGE_SIZE {
+            return Err(StreamError::BadLength {
+                at: Location::record(info),
+                length: info.length,
+                reason: format!(
+                    "{} pfn entries with {with_data} pages of contents need {} octets of pages, {} given",
+                    pfns.len(),
+                    with_data * PAGE_SIZE,
+                    pages.len()
+                ),
+            });
+        }
+        self.order.record(info, &mut |_| {})?;
+        let endian = self.opts.endian;
+        let mut head = [0u8; 8];
+        put_u32(&mut head[0..4], pfns.len() as u32, endian);
+        let mut entries = std::mem::take(&mut self.scratch);
+        entries.clear();
+        entries.reserve(pfns.len() * 8);
+        for e in pfns {
+            entries.extend_from_slice(&match endian {
+                Endian::Big => e.to_be_bytes(),
+                Endian::Little => e.to_le_bytes(),
+            });
+        }
+        let res = self.frame(info, &[&head, &entries, pages]);
+        self.scratch = entries;
+        res.map(|_| info)
+    }
+
+    /// Writes an optional record the table does not know (bit 31 of `rtype`
+    /// set), with an opaque body. Known types go through
+    /// [`write`](Self::write).
+    pub fn write_optional(&mut self, rtype: u32, body: &[u8]) -> Result<RecordInfo, StreamError> {
+        let info = self.next_info(rtype, body.len() as u64)?;
+        if rtype & REC_TYPE_OPTIONAL == 0 || LibxcRecord::LAYOUT.by_code(rtype).is_some() {
+            return Err(StreamError::Misuse {
+                at: Location::record(info),
+                what: format!(
+                    "type 0x{rtype:08x} is not an unknown optional type; write known records with write()"
+                ),
+            });
+        }
+        self.frame(info, &[body])?;
+        Ok(info)
+    }
+
+    /// Writes a CHECKPOINT record, ending a segment. A higher layer may
+    /// write its own records to [`get_mut`](Self::get_mut) after it.
+    pub fn checkpoint(&mut self) -> Result<RecordInfo, StreamError> {
+        self.write(&LibxcRecord::Checkpoint)
+    }
+
+    /// Writes END, flushes and returns the output.
+    pub fn finish(mut self) -> Result<W, StreamError> {
+        let info = self.next_info(LibxcRecord::END, 0)?;
+        self.order.record(info, &mut |_| {})?;
+        self.frame(info, &[])?;
+        let at = self.pos;
+        self.inner.flush().map_err(|e| StreamError::Io {
+            at: Location::at(at),
+            source: e,
+        })?;
+        Ok(self.inner)
+    }
+}
