@@ -23,8 +23,9 @@
 //! The first error wins. Per record the checks run in this order: framing
 //! (length limit, unknown mandatory / too new / obsolete / back-channel
 //! type, then reading body and padding), then the body (length rule, page
-//! count and types, allowed values, reserved fields), then the order
-//! rules. A PAGE_DATA body error is reported after the rest of the record
+//! count and types, allowed values, reserved fields, and in strict mode
+//! the rules of the DOMAIN_CONTEXT blob, [`crate::domain_context::verify`]),
+//! then the order rules. A PAGE_DATA body error is reported after the rest of the record
 //! has been consumed, so a truncated record reports `Truncated` first.
 //!
 //! [`StreamError::offset`] is absolute (it includes
@@ -33,6 +34,7 @@
 //!   (`BadMarker`, `BadValue`, `ReservedNonZero`, `BadPageCount` at the
 //!   count, `BadPageType` at the entry, ...);
 //! * the first non-zero padding octet (`PaddingNonZero`);
+//! * the offending octets inside the blob (`DomainContext`);
 //! * the point where the input ended (`Truncated`);
 //! * the first octet after END (`TrailingData`);
 //! * otherwise the record header (`RecordTooLong`, `UnknownMandatory`,
@@ -51,6 +53,8 @@
 //! ```
 //! use format_spec::libxc::{DomainType, LibxcRecord, HvmParams, HvmParamsEntry};
 //! use format_spec::body::Opaque;
+//! use format_spec::binrw::Endian;
+//! use format_spec::domain_context::{self as dc, DcEntry, DcHeader};
 //! use format_spec::stream::{verify, StreamWriter, VerifyOptions, WriterOptions};
 //!
 //! // Write a version 4 HVM stream, then verify it strictly.
@@ -61,7 +65,11 @@
 //!     count: 1, _res1: 0, param: vec![HvmParamsEntry { index: 2, value: 3 }],
 //! }))?;
 //! w.write(&LibxcRecord::HvmContext(Opaque(vec![1, 2, 3])))?;
-//! w.write(&LibxcRecord::DomainContext(Opaque(vec![4; 12])))?;
+//! // A DOMAIN_CONTEXT blob: strict verification checks its rules too.
+//! let mut blob = Vec::new();
+//! dc::write(&[DcEntry::Header(DcHeader::new(4, 17)), DcEntry::End], Endian::Little, &mut blob)
+//!     .unwrap();
+//! w.write(&LibxcRecord::DomainContext(Opaque(blob)))?;
 //! let bytes = w.finish()?;
 //!
 //! let report = verify(&bytes[..], VerifyOptions::strict())?;
