@@ -4,17 +4,19 @@
 //!
 //! The files are written with [`OuterWriter`]; the nested libxc streams
 //! come from the shared libxc vectors' base streams and framing
-//! ([`crate::vectors::base`]), as the project's stream writer is not in
-//! this tree yet. Invalid files are made by writing raw records or by
+//! ([`crate::vectors::base`]), so that the same streams feed both vector
+//! sets. Invalid files are made by writing raw records or by
 //! patching fields at offsets taken from the layout descriptors.
 //!
 //! [`rust_verdict`] is the Rust side of the comparison: [`OuterReader`] for
-//! the outer layers and, for the nested libxc stream, a small reader
-//! (headers, framing, bodies through the description, and
-//! [`domain_context::verify`] on DOMAIN_CONTEXT blobs). It stands in for
-//! the stream verifier of `format-spec` (not in this tree yet), which
-//! should replace it; the libxc rules themselves are cross-checked by the
-//! shared libxc vectors.
+//! the outer layers and, for the nested libxc stream, the strict stream
+//! verifier ([`format_spec::stream::Verifier`], which checks DOMAIN_CONTEXT
+//! blobs with [`domain_context::verify`]) reading in place. The stream
+//! verifier cannot resume a libxc stream after a CHECKPOINT once the libxl
+//! layer has read its records (it owns its input while it reads), so the
+//! segments after the first of a checkpointed file go through a small
+//! reader here (headers, framing, bodies through the description, and
+//! [`domain_context::verify`]).
 
 use std::io::Read;
 
@@ -32,6 +34,7 @@ use format_spec::libxl::{
 use format_spec::outer::{
     FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader, OuterWriter,
 };
+use format_spec::stream::{StreamError, StreamReader, Verifier, VerifyOptions};
 use format_spec::xl::{
     XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_OPTIONAL_DATA_MAX, XL_PREAMBLE_SIZE,
 };
@@ -46,10 +49,11 @@ pub struct OuterVector {
     /// The whole file.
     pub bytes: Vec<u8>,
     /// `None`: valid. `Some(KIND)`: the first error's kind
-    /// (`OuterError::kind()`, the libxc rules' KIND, or a `DcErrorKind`
-    /// variant name for blob rules).
+    /// (`OuterError::kind()`, or the libxc rules' KIND, `DomainContext`
+    /// for a broken DOMAIN_CONTEXT blob).
     pub expect: Option<&'static str>,
-    /// For `Xenstore` errors, the `XenstoreErrorKind` variant name.
+    /// The finer rule: for `Xenstore` errors the `XenstoreErrorKind`
+    /// variant name, for `DomainContext` errors the `DcErrorKind` one.
     pub detail: Option<&'static str>,
 }
 
@@ -60,7 +64,7 @@ pub struct Verdict {
     pub accept: bool,
     /// The error kind ("" when accepted).
     pub kind: String,
-    /// The finer rule name (`XenstoreErrorKind`), or "".
+    /// The finer rule name (`XenstoreErrorKind`, `DcErrorKind`), or "".
     pub detail: String,
     /// The absolute offset the error points at (0 when accepted).
     pub offset: u64,
@@ -610,22 +614,42 @@ pub fn outer_vectors() -> Vec<OuterVector> {
             );
         }
     }
-    for (name, blob, kind) in blob_cases() {
+    // A broken blob is a DomainContext error whose detail is the blob rule.
+    for (name, blob, rule) in blob_cases() {
         for e in [Endian::Little, Endian::Big] {
             let en = endian_name(e);
             let mut s = base(Guest::Hvm, 4, e, 0);
             s.replace(&LibxcRecord::DomainContext(Opaque(blob(e))));
-            add(format!("dc-{name}-{en}"), s.to_bytes(), kind, None);
+            let kind = rule.map(|_| "DomainContext");
+            add(format!("dc-{name}-{en}"), s.to_bytes(), kind, rule);
         }
     }
     // Blobs nested in whole files too.
-    for (name, blob, kind) in blob_cases().into_iter().take(4) {
+    for (name, blob, rule) in blob_cases().into_iter().take(4) {
         let e = Endian::Little;
         let mut w = start(true, e);
         let mut s = base(Guest::Pv, 4, e, 1);
         s.replace(&LibxcRecord::DomainContext(Opaque(blob(e))));
         libxc(&mut w, &s, &mut |w| emulator_records(w));
-        add(format!("xl-dc-{name}"), w.finish().unwrap(), kind, None);
+        let kind = rule.map(|_| "DomainContext");
+        add(format!("xl-dc-{name}"), w.finish().unwrap(), kind, rule);
+    }
+    // A broken blob in the second segment of a checkpointed file.
+    {
+        let e = Endian::Big;
+        let mut w = start(true, e);
+        let mut s = base(Guest::Hvm, 4, e, 1);
+        let i = s.find_last(LibxcRecord::DOMAIN_CONTEXT);
+        let mut blob = full(e);
+        blob[8 + 12 + 3] = 9;
+        s.records[i] = crate::vectors::RawRecord::new(&LibxcRecord::DomainContext(Opaque(blob)), e);
+        libxc(&mut w, &s, &mut |w| emulator_records(w));
+        add(
+            "xl-dc-second-segment-be".to_string(),
+            w.finish().unwrap(),
+            Some("DomainContext"),
+            Some("PaddingNonZero"),
+        );
     }
     out
 }
@@ -924,7 +948,8 @@ fn header_kind(field: &str) -> &'static str {
     }
 }
 
-/// Reads the nested libxc stream up to its END or next CHECKPOINT.
+/// Reads the nested libxc stream up to its END or next CHECKPOINT (the
+/// stand-in for segments after a checkpoint, see the module docs).
 fn read_libxc<R: Read>(
     src: &mut format_spec::outer::Source<R>,
     resume: bool,
@@ -995,8 +1020,8 @@ fn read_libxc<R: Read>(
         if rh.r#type == LibxcRecord::DOMAIN_CONTEXT {
             if let Err(err) = dc::verify(&body, state.endian) {
                 return Err(Verdict::reject(
-                    &variant_name(format!("{:?}", err.kind)),
-                    String::new(),
+                    "DomainContext",
+                    variant_name(format!("{:?}", err.kind)),
                     body_at + err.offset as u64,
                 ));
             }
@@ -1005,6 +1030,50 @@ fn read_libxc<R: Read>(
             LibxcRecord::END => return Ok(LibxcStop::End),
             LibxcRecord::CHECKPOINT => return Ok(LibxcStop::Checkpoint),
             _ => {}
+        }
+    }
+}
+
+/// The verdict on a stream verifier error. As for the outer layers, a body
+/// length error is reported at the body (where Python's RecordError
+/// points), not at the record header.
+fn stream_reject(e: &StreamError) -> Verdict {
+    let detail = match e {
+        StreamError::DomainContext { source, .. } => variant_name(format!("{:?}", source.kind)),
+        _ => String::new(),
+    };
+    let offset = match e {
+        StreamError::BadLength { at, .. } => at.offset + RecordHeader::LAYOUT.size as u64,
+        _ => e.offset(),
+    };
+    Verdict::reject(e.kind().as_str(), detail, offset)
+}
+
+/// Verifies the nested libxc stream starting at absolute offset `base`
+/// with the strict stream verifier, up to its END or first CHECKPOINT.
+fn verify_libxc<R: Read>(
+    src: &mut format_spec::outer::Source<R>,
+    base: u64,
+    state: &mut Libxc,
+) -> Result<LibxcStop, Verdict> {
+    let opts = VerifyOptions {
+        bare: false,
+        base_offset: base,
+        ..VerifyOptions::strict()
+    };
+    let mut reader =
+        StreamReader::with_options(src, opts.reader_options()).map_err(|e| stream_reject(&e))?;
+    state.endian = reader.endian();
+    let mut verifier = Verifier::new(&reader, opts);
+    loop {
+        match verifier.step(&mut reader) {
+            Ok(Some(info)) if info.rtype == LibxcRecord::CHECKPOINT => {
+                return Ok(LibxcStop::Checkpoint)
+            }
+            Ok(Some(info)) if info.rtype == LibxcRecord::END => return Ok(LibxcStop::End),
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(LibxcStop::End),
+            Err(e) => return Err(stream_reject(&e)),
         }
     }
 }
@@ -1024,7 +1093,12 @@ pub fn rust_verdict(bytes: &[u8]) -> Verdict {
             Err(e) => return outer_reject(&e),
             Ok(None) => return Verdict::accept(),
             Ok(Some(OuterEvent::Libxc(h))) => {
-                match read_libxc(r.inner(), h.resume, &mut libxc_state) {
+                let read = if h.resume {
+                    read_libxc(r.inner(), true, &mut libxc_state)
+                } else {
+                    verify_libxc(r.inner(), h.offset, &mut libxc_state)
+                };
+                match read {
                     Ok(stop) => {
                         if let Err(e) = r.libxc_finished(stop) {
                             return outer_reject(&e);

@@ -260,7 +260,15 @@ fn outer_vectors_rust_and_python_agree() {
         "UnexpectedRecord",
         "TrailingData",
         "Truncated",
-        // DOMAIN_CONTEXT blob rules (DcErrorKind).
+        "DomainContext",
+    ] {
+        assert!(
+            set.iter().any(|v| v.expect == Some(kind)),
+            "no vector for {kind}"
+        );
+    }
+    // One broken blob (at least) per DOMAIN_CONTEXT blob rule (DcErrorKind).
+    for rule in [
         "TruncatedDescriptor",
         "Overrun",
         "UnknownType",
@@ -276,10 +284,13 @@ fn outer_vectors_rust_and_python_agree() {
         "LengthMismatch",
         "ReservedFlags",
         "Duplicate",
+        "PaddingNonZero",
+        "TrailingData",
     ] {
         assert!(
-            set.iter().any(|v| v.expect == Some(kind)),
-            "no vector for {kind}"
+            set.iter()
+                .any(|v| v.expect == Some("DomainContext") && v.detail == Some(rule)),
+            "no blob vector for {rule}"
         );
     }
     assert!(set.iter().filter(|v| v.expect.is_none()).count() >= 30);

@@ -1311,14 +1311,18 @@ class VerifyLibxc(VerifyBase):
     def verify_domain_context_blob(self, content):
         """
         Check a DOMAIN_CONTEXT record's blob against every rule of its
-        format (xen.migration.domain_context.verify_blob); errors become a
-        RecordError with the blob rule's kind and the absolute offset.
+        format (xen.migration.domain_context.verify_blob). A broken rule is
+        a RecordError of kind "DomainContext" whose ``detail`` names the
+        blob rule and whose offset is the offending octets'.
         """
         try:
             entries = verify_blob(content, self.endian)
         except DomainContextError as e:
-            self._record_error(e.kind, "DOMAIN_CONTEXT blob: %s" % (e, ),
-                               e.offset)
+            err = RecordError(self._where() + "DOMAIN_CONTEXT blob: %s"
+                              % (e, ), "DomainContext",
+                              self.record_offset + {rh_size} + e.offset)
+            err.detail = e.kind
+            raise err
         for entry in entries:
             self.info("  %s" % (describe_entry(entry), ))
 
