@@ -2,10 +2,10 @@
 //! streams and DOMAIN_CONTEXT blobs inside version 4 libxc streams, valid
 //! and invalid, each with the verdict a strict verifier must reach.
 //!
-//! The files are written with [`OuterWriter`]; the nested libxc streams
-//! come from the shared libxc vectors' base streams and framing
-//! ([`crate::vectors::base`]), so that the same streams feed both vector
-//! sets. Invalid files are made by writing raw records or by
+//! The files are written with [`OuterWriter`] and, for the nested libxc
+//! streams, [`StreamWriter`], fed with the records of the shared libxc
+//! vectors' base streams ([`crate::vectors::base`]). Bare libxc streams
+//! with broken DOMAIN_CONTEXT blobs use those vectors' own framing. Invalid files are made by writing raw records or by
 //! patching fields at offsets taken from the layout descriptors.
 //!
 //! [`rust_verdict`] is the Rust side of the comparison: [`OuterReader`] for
@@ -23,7 +23,9 @@ use std::io::Read;
 use format_spec::binrw::Endian;
 use format_spec::body::{read_wire, Opaque};
 use format_spec::domain_context::{self as dc, DcEntry, DcHeader, DcTscInfo, SharedInfoRef};
+use format_spec::layout::SpecEnum;
 use format_spec::layout::Wire;
+use format_spec::libxc::DomainType;
 use format_spec::libxc::{
     DomainHeader, ImageHeader, LibxcRecord, RecordHeader, REC_ALIGN, REC_LENGTH_MAX,
     REC_TYPE_OPTIONAL,
@@ -34,7 +36,9 @@ use format_spec::libxl::{
 use format_spec::outer::{
     FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader, OuterWriter,
 };
-use format_spec::stream::{StreamError, StreamReader, Verifier, VerifyOptions};
+use format_spec::stream::{
+    StreamError, StreamReader, StreamWriter, Verifier, VerifyOptions, WriterOptions,
+};
 use format_spec::xl::{
     XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_OPTIONAL_DATA_MAX, XL_PREAMBLE_SIZE,
 };
@@ -134,26 +138,48 @@ fn start(xl: bool, endian: Endian) -> W {
     }
 }
 
-/// Writes LIBXC_CONTEXT and `stream`; after each libxc CHECKPOINT record
-/// calls `between` and writes CHECKPOINT_END.
+/// Writes LIBXC_CONTEXT and then `stream`'s records with the stream
+/// writer ([`StreamWriter`], which refuses anything the strict verifier
+/// would); after each libxc CHECKPOINT record, the libxl records `between`
+/// writes and CHECKPOINT_END.
 fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) {
-    let (bytes, offsets) = stream.to_bytes_with_offsets();
-    let cuts: Vec<usize> = stream
-        .records
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.code == LibxcRecord::CHECKPOINT)
-        .map(|(i, _)| offsets[i + 1])
-        .collect();
+    let e = stream.endian;
     w.libxc_context().expect("LIBXC_CONTEXT");
-    let mut at = 0;
-    for cut in cuts {
-        w.inner().extend_from_slice(&bytes[at..cut]);
-        between(w);
-        w.checkpoint_end().expect("CHECKPOINT_END");
-        at = cut;
+    let domain = DomainType::from_value(u64::from(stream.dhdr.r#type)).expect("domain type");
+    let opts = WriterOptions::new(domain)
+        .version(stream.ihdr.version)
+        .endian(e)
+        .xen_version(stream.dhdr.xen_major, stream.dhdr.xen_minor);
+    let mut sw = StreamWriter::new(std::mem::take(w.inner()), opts).expect("libxc headers");
+    for r in &stream.records {
+        match r.code {
+            LibxcRecord::END => break,
+            LibxcRecord::CHECKPOINT => {
+                sw.checkpoint().expect("CHECKPOINT");
+                // The libxl records of the checkpoint, framed by an outer
+                // writer of their own (whose header is dropped).
+                let mut part = OuterWriter::libxl(Vec::new(), e).expect("libxl writer");
+                let header = part.inner().len();
+                between(&mut part);
+                part.checkpoint_end().expect("CHECKPOINT_END");
+                sw.get_mut().extend_from_slice(&part.inner()[header..]);
+            }
+            code => match LibxcRecord::parse_body(code, &r.body, e) {
+                Ok(Some(LibxcRecord::PageData(p))) => {
+                    sw.write_page_data(&p.header.pfn, &p.pages)
+                        .expect("PAGE_DATA");
+                }
+                Ok(Some(rec)) => {
+                    sw.write(&rec)
+                        .unwrap_or_else(|err| panic!("{}: {err}", rec.layout().spec_name));
+                }
+                _ => {
+                    sw.write_optional(code, &r.body).expect("optional record");
+                }
+            },
+        }
     }
-    w.inner().extend_from_slice(&bytes[at..]);
+    *w.inner() = sw.finish().expect("libxc END");
 }
 
 /// The emulator records a device-model domain has after its libxc stream.
