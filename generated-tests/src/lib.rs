@@ -16,6 +16,8 @@
 //!   stream, for the agreement and differential tests;
 //! * [`mutate`]: a deterministic mutator making corrupt variants of the
 //!   valid base streams;
+//! * [`outer_vectors`]: valid and invalid xl save files, libxl streams and
+//!   DOMAIN_CONTEXT blobs, with the Rust verdict to compare against;
 //! * [`python`]: helpers that run the machine's `python3` on the generated
 //!   `xen.migration` package;
 //! * [`xl_facts`]: the xl save header's facts as C, for the C reader.
@@ -24,6 +26,7 @@ pub mod agree;
 pub mod cc;
 pub mod mini_stream;
 pub mod mutate;
+pub mod outer_vectors;
 pub mod outer_walk;
 pub mod probe;
 pub mod python;

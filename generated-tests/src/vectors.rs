@@ -1027,6 +1027,15 @@ const MUTATIONS: &[(&str, Guest, u32, Mutate, &str, &str)] = &[
         "MissingDomainContext",
         "StreamError",
     ),
+    (
+        // The blob's HEADER magic (octets 8-11 of the blob) is wrong.
+        "domain-context-bad-magic",
+        Guest::Pv,
+        4,
+        |s| set_u32(s, LibxcRecord::DOMAIN_CONTEXT, 8, 0xdead_beef),
+        "DomainContext",
+        "RecordError",
+    ),
 ];
 
 /// Overwrites the 32-bit field at `offset` in the body of the first record

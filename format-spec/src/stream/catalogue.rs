@@ -214,6 +214,11 @@ impl ErrorKind {
                 "DOMAIN_CONTEXT; v4 compat with v3: DOMAIN_CONTEXT replaces SHARED_INFO and X86_TSC_INFO.",
                 StrictOnly, "the CHECKPOINT or END record closing the segment", None, Some(StreamError),
             ),
+            K::DomainContext => e(
+                "The blob inside a DOMAIN_CONTEXT record breaks a rule of the blob format (the detail names which: HEADER first, magic, version, alignment, padding, lengths, type codes, END last).",
+                "DOMAIN_CONTEXT: the blob returned by XEN_DOMCTL_getdomaincontext (layout of the v9 domain context series).",
+                StrictOnly, "the offending octets inside the blob", None, Some(RecordError),
+            ),
             K::Io => e(
                 "The input failed with an I/O error other than ending early.",
                 "None: not a property of the stream.",

@@ -357,6 +357,19 @@ pub enum StreamError {
         /// Where (the CHECKPOINT or END record).
         at: Location,
     },
+    /// The blob of a DOMAIN_CONTEXT record breaks a rule of its format
+    /// ([`crate::domain_context::verify`]; strict mode). `source.kind`
+    /// names the blob rule (the generated Python verifier raises a
+    /// RecordError of kind "DomainContext" whose `.detail` is that rule's
+    /// name).
+    #[error("{at}: DOMAIN_CONTEXT blob: {source}")]
+    DomainContext {
+        /// Where (the offending octets inside the blob).
+        at: Location,
+        /// The blob rule and where in the blob.
+        #[source]
+        source: crate::domain_context::DcError,
+    },
     /// An I/O error other than the end of the input.
     #[error("{at}: I/O error: {source}")]
     Io {
@@ -454,6 +467,8 @@ error_kinds! {
     OutOfOrder,
     /// See [`StreamError::MissingDomainContext`].
     MissingDomainContext,
+    /// See [`StreamError::DomainContext`].
+    DomainContext,
     /// See [`StreamError::Io`].
     Io,
     /// See [`StreamError::Misuse`].
@@ -501,6 +516,7 @@ impl StreamError {
             E::WrongGuestType { .. } => ErrorKind::WrongGuestType,
             E::OutOfOrder { .. } => ErrorKind::OutOfOrder,
             E::MissingDomainContext { .. } => ErrorKind::MissingDomainContext,
+            E::DomainContext { .. } => ErrorKind::DomainContext,
             E::Io { .. } => ErrorKind::Io,
             E::Misuse { .. } => ErrorKind::Misuse,
         }
@@ -533,6 +549,7 @@ impl StreamError {
             | E::WrongGuestType { at, .. }
             | E::OutOfOrder { at, .. }
             | E::MissingDomainContext { at }
+            | E::DomainContext { at, .. }
             | E::Io { at, .. }
             | E::Misuse { at, .. } => at,
         }

@@ -55,7 +55,9 @@
 //!    at the first entry with type 5 to 8, then `BadLength` when the body
 //!    is not exactly the pfns plus one page per entry with data); then
 //!    allowed values (`BadValue`); then reserved fields (`ReservedNonZero`,
-//!    *S*; for PAGE_DATA `_res1` then pfn bits 59-52). Within a pass the
+//!    *S*; for PAGE_DATA `_res1` then pfn bits 59-52); then, in strict
+//!    mode, the rules of the DOMAIN_CONTEXT blob (`DomainContext`, whose
+//!    source names the blob rule; see [`crate::domain_context::verify`]). Within a pass the
 //!    fixed part comes before the trailing elements, fields in wire order.
 //! 5. The order rules (*S*), after the body: `WrongGuestType` (records of
 //!    [`PV_ONLY_RECORDS`](crate::libxc::PV_ONLY_RECORDS) in an HVM stream,
@@ -91,6 +93,7 @@
 //!   entry's flags), that element's field: `BadPageCount` points at the
 //!   count, `BadPageType` and pfn `ReservedNonZero` at the entry;
 //! * the first non-zero padding octet (`PaddingNonZero`);
+//! * the offending octets inside the blob (`DomainContext`);
 //! * the point where the input ended (`Truncated`);
 //! * the first octet after END (`TrailingData`);
 //! * otherwise the record header: `RecordTooLong`, the type errors,
@@ -110,6 +113,8 @@
 //! ```
 //! use format_spec::libxc::{DomainType, LibxcRecord, HvmParams, HvmParamsEntry};
 //! use format_spec::body::Opaque;
+//! use format_spec::binrw::Endian;
+//! use format_spec::domain_context::{self as dc, DcEntry, DcHeader};
 //! use format_spec::stream::{verify, StreamWriter, VerifyOptions, WriterOptions};
 //!
 //! // Write a version 4 HVM stream, then verify it strictly.
@@ -120,7 +125,11 @@
 //!     count: 1, _res1: 0, param: vec![HvmParamsEntry { index: 2, value: 3 }],
 //! }))?;
 //! w.write(&LibxcRecord::HvmContext(Opaque(vec![1, 2, 3])))?;
-//! w.write(&LibxcRecord::DomainContext(Opaque(vec![4; 12])))?;
+//! // A DOMAIN_CONTEXT blob: strict verification checks its rules too.
+//! let mut blob = Vec::new();
+//! dc::write(&[DcEntry::Header(DcHeader::new(4, 17)), DcEntry::End], Endian::Little, &mut blob)
+//!     .unwrap();
+//! w.write(&LibxcRecord::DomainContext(Opaque(blob)))?;
 //! let bytes = w.finish()?;
 //!
 //! let report = verify(&bytes[..], VerifyOptions::strict())?;

@@ -13,6 +13,8 @@ verifier of either byte order.
 from struct import unpack, iter_unpack
 
 from xen.migration.verify import StreamError, RecordError, VerifyBase
+from xen.migration.domain_context import DomainContextError, verify_blob, \
+    describe_entry
 
 #
 # Constants
@@ -323,6 +325,7 @@ ERROR_CLASS = {
     "WrongGuestType": StreamError,
     "OutOfOrder": StreamError,
     "MissingDomainContext": StreamError,
+    "DomainContext": RecordError,
 }
 
 
@@ -626,6 +629,38 @@ class VerifyLibxc(VerifyBase):
         if self.version < 3 and not self.seen_static_data_end:
             self.seen_static_data_end = True
             self.info("  STATIC_DATA_END inferred")
+
+
+    def verify_segment(self):
+        """
+        Verify records up to and including the next CHECKPOINT or END and
+        return that record's type. A libxl stream verifies the libxc stream
+        nested in it this way: up to END, or segment by segment in a
+        checkpointed stream.
+        """
+        while True:
+            rtype = self.verify_record()
+            if rtype in (REC_TYPE_checkpoint, REC_TYPE_end):
+                return rtype
+
+
+    def verify_domain_context_blob(self, content):
+        """
+        Check a DOMAIN_CONTEXT record's blob against every rule of its
+        format (xen.migration.domain_context.verify_blob). A broken rule is
+        a RecordError of kind "DomainContext" whose ``detail`` names the
+        blob rule and whose offset is the offending octets'.
+        """
+        try:
+            entries = verify_blob(content, self.endian)
+        except DomainContextError as e:
+            err = RecordError(self._where() + "DOMAIN_CONTEXT blob: %s"
+                              % (e, ), "DomainContext",
+                              self.record_offset + 8 + e.offset)
+            err.detail = e.kind
+            raise err
+        for entry in entries:
+            self.info("  %s" % (describe_entry(entry), ))
 
 
     def verify_record_end(self, content):
@@ -950,6 +985,7 @@ class VerifyLibxc(VerifyBase):
                 "BadLength",
                 "%s: body is empty"
                 % (what))
+        self.verify_domain_context_blob(content)
 
 
 record_verifiers = {
