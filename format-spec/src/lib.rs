@@ -61,6 +61,7 @@ macro_rules! spec_consts {
                 $crate::layout::ConstLayout {
                     rust_name: stringify!($name),
                     value: $name as u64,
+                    size: ::core::mem::size_of::<$ty>(),
                     c_name: $c,
                     c_expr: $ce,
                     py_name: $py,
