@@ -3,6 +3,10 @@
 //! * `cargo xtask codegen`: regenerate the checked-in outputs under `generated/`.
 //! * `cargo xtask codegen --check`: fail if any of them is stale.
 //! * `cargo xtask codegen --xen-tree DIR`: also write them into a Xen checkout.
+//! * `cargo xtask bench [--size-mib N]`: throughput and memory of the stream
+//!   reader, verifier and writer (see `bench.rs`).
+
+mod bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +16,9 @@ fn usage() -> ExitCode {
         "usage: cargo xtask codegen [--check] [--xen-tree DIR]\n\n\
          codegen            regenerate generated/ from the description in format-spec\n\
          --check            write nothing; exit 1 if any generated file is stale\n\
-         --xen-tree DIR     also write the files at their paths inside a Xen checkout"
+         --xen-tree DIR     also write the files at their paths inside a Xen checkout\n\n\
+         usage: cargo xtask bench [--size-mib N] [--dir DIR] [--keep]\n\n\
+         bench              time the stream reader, verifier and writer (release build)"
     );
     ExitCode::from(2)
 }
@@ -22,6 +28,9 @@ fn main() -> ExitCode {
     let Some((cmd, rest)) = args.split_first() else {
         return usage();
     };
+    if cmd == "bench" {
+        return bench::run(rest);
+    }
     if cmd != "codegen" {
         return usage();
     }

@@ -1,0 +1,644 @@
+//! `cargo xtask bench`: throughput of the stream reader, verifier and
+//! writer against plain `read()`/`write()` loops, and peak memory.
+//!
+//! Everything is measured in release mode: when xtask itself was built
+//! without optimisations (the `cargo xtask` alias), [`run`] re-runs itself
+//! with `cargo run --release`. The `xenstream` binary is built with
+//! `cargo build --release -p format-cli` and run as a child process for the
+//! verify figures (so that its peak memory can be read with `wait4`); page
+//! reading and writing are measured in this process, through the library.
+//!
+//! One run measures, in this order, on one synthetic version 3 HVM stream
+//! (STATIC_DATA_END, PAGE_DATA records of 1024 pages each, HVM_PARAMS,
+//! HVM_CONTEXT, END) in a temporary directory:
+//!
+//! 1. writer: a `write()` loop writing the stream's number of octets from
+//!    memory, in chunks of one record, into a new file (the baseline), then
+//!    `StreamWriter` over an unbuffered `File` (one vectored write per
+//!    record, pages from one 4 MiB buffer in memory) creating the stream
+//!    file; an untimed `sync()` comes before each; then the same two into
+//!    `/dev/null`, which shows the writer's fixed cost per record;
+//! 2. baseline: a `read()` loop over the stream file with a 256 KiB buffer
+//!    (the buffer `xenstream` reads pipes with);
+//! 3. page reading: `StreamReader` over a 256 KiB `BufReader<File>`,
+//!    every page read into one caller buffer with `PageBatch::read_pages`;
+//! 4. `cat FILE | xenstream verify -q -` against `cat FILE |` a `read()`
+//!    loop in this process (same feeder, same pipe);
+//! 5. `xenstream verify -q FILE` (page contents skipped with seeks).
+//!
+//! The file stays in the page cache between steps (it was just written),
+//! so the figures are CPU and memory-copy bound, not disk bound.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use format_spec::body::Opaque;
+use format_spec::libxc::{DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PAGE_SIZE};
+use format_spec::stream::{ReaderOptions, StreamReader, StreamWriter, WriterOptions};
+
+/// Pages per PAGE_DATA record (what Xen's saver sends per batch).
+const BATCH_PAGES: usize = 1024;
+
+/// The read buffer of the baselines and of the page reader: the buffer
+/// `xenstream` uses on pipes (and the chunk the stream reader skips with).
+const READ_BUF: usize = 256 << 10;
+
+const MIB: f64 = (1u64 << 20) as f64;
+
+/// Options of the subcommand.
+#[derive(Debug, Clone)]
+struct Options {
+    size_mib: u64,
+    repeat: u32,
+    dir: Option<PathBuf>,
+    keep: bool,
+}
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask bench [--size-mib N] [--repeat N] [--dir DIR] [--keep]\n\n\
+         --size-mib N   size of the synthetic stream (default 1024)\n\
+         --repeat N     rounds; each figure is the best of them (default 3)\n\
+         --dir DIR      where to put the temporary files (default: /dev/shm if it\n\
+                        exists, else the system temp dir)\n\
+         --keep         keep the stream file afterwards"
+    );
+    ExitCode::from(2)
+}
+
+fn parse(args: &[String]) -> Option<Options> {
+    let mut o = Options {
+        size_mib: 1024,
+        repeat: 3,
+        dir: None,
+        keep: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--size-mib" => o.size_mib = it.next()?.parse().ok().filter(|n| *n > 0)?,
+            "--repeat" => o.repeat = it.next()?.parse().ok().filter(|n| *n > 0)?,
+            "--dir" => o.dir = Some(PathBuf::from(it.next()?)),
+            "--keep" => o.keep = true,
+            _ => return None,
+        }
+    }
+    Some(o)
+}
+
+/// Runs the benchmark with the arguments after `bench`.
+pub fn run(args: &[String]) -> ExitCode {
+    let Some(opts) = parse(args) else {
+        return usage();
+    };
+    if cfg!(debug_assertions) {
+        // Measure optimised code only: run again as a release build.
+        let status = Command::new(env!("CARGO"))
+            .args(["run", "--release", "--quiet", "-p", "xtask", "--", "bench"])
+            .args(args)
+            .current_dir(xtask::repo_root())
+            .status();
+        return match status {
+            Ok(s) if s.success() => ExitCode::SUCCESS,
+            Ok(s) => ExitCode::from(s.code().unwrap_or(2).clamp(1, 255) as u8),
+            Err(e) => {
+                eprintln!("error: cannot run cargo: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match bench(&opts) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn other(msg: impl Into<String>) -> io::Error {
+    io::Error::other(msg.into())
+}
+
+/// Builds `xenstream` in release mode and returns its path.
+fn build_xenstream() -> io::Result<PathBuf> {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "format-cli"])
+        .current_dir(xtask::repo_root())
+        .status()?;
+    if !status.success() {
+        return Err(other("cargo build --release -p format-cli failed"));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| xtask::repo_root().join("target"));
+    let bin = target.join("release").join("xenstream");
+    if !bin.is_file() {
+        return Err(other(format!("{} was not built", bin.display())));
+    }
+    Ok(bin)
+}
+
+/// One row of the results table.
+struct Row {
+    what: String,
+    secs: f64,
+    bytes: u64,
+}
+
+impl Row {
+    fn mib_s(&self) -> f64 {
+        self.bytes as f64 / MIB / self.secs.max(1e-9)
+    }
+}
+
+fn timed<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<(T, f64)> {
+    let t = Instant::now();
+    let v = f()?;
+    Ok((v, t.elapsed().as_secs_f64()))
+}
+
+/// Fills `buf` with page contents that differ from page to page.
+fn fill_pages(buf: &mut [u8], seed: u64) {
+    for (i, page) in buf.chunks_mut(PAGE_SIZE).enumerate() {
+        let v = (seed.wrapping_mul(BATCH_PAGES as u64) + i as u64).to_le_bytes();
+        for (j, b) in page.iter_mut().enumerate() {
+            *b = v[j % 8] ^ (j as u8);
+        }
+    }
+}
+
+/// The synthetic stream's shape.
+struct Shape {
+    records: u64,
+    pages: Vec<u8>,
+}
+
+impl Shape {
+    fn new(size_mib: u64) -> Self {
+        let per_record = (BATCH_PAGES * PAGE_SIZE) as u64;
+        let records = (size_mib << 20).div_ceil(per_record).max(1);
+        let mut pages = vec![0u8; BATCH_PAGES * PAGE_SIZE];
+        fill_pages(&mut pages, 1);
+        Shape { records, pages }
+    }
+
+    /// Body length of one PAGE_DATA record.
+    fn record_body(&self) -> u64 {
+        8 + 8 * BATCH_PAGES as u64 + self.pages.len() as u64
+    }
+
+    /// Writes the whole stream to `out`; returns the octets written.
+    fn write<W: Write>(&self, out: W) -> io::Result<u64> {
+        let se = |e: format_spec::stream::StreamError| other(e.to_string());
+        let mut w =
+            StreamWriter::new(out, WriterOptions::new(DomainType::X86Hvm).version(3)).map_err(se)?;
+        w.write(&LibxcRecord::StaticDataEnd).map_err(se)?;
+        let mut pfns: Vec<u64> = (0..BATCH_PAGES as u64).collect();
+        for _ in 0..self.records {
+            w.write_page_data(&pfns, &self.pages).map_err(se)?;
+            for p in &mut pfns {
+                *p += BATCH_PAGES as u64;
+            }
+        }
+        w.write(&LibxcRecord::HvmParams(HvmParams {
+            count: 1,
+            _res1: 0,
+            param: vec![HvmParamsEntry {
+                index: 2,
+                value: 0xfeff_f000,
+            }],
+        }))
+        .map_err(se)?;
+        w.write(&LibxcRecord::HvmContext(Opaque(vec![0x11; 1024])))
+            .map_err(se)?;
+        let pos = w.position();
+        w.finish().map_err(se)?;
+        // END is 8 octets past the last position.
+        Ok(pos + 8)
+    }
+}
+
+/// Flushes every file system's dirty pages (so one write measurement does
+/// not pay for the write-back of the previous one).
+fn sync_all() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+}
+
+/// A `write()` loop putting `total` octets from `chunk` into `out`.
+fn write_loop(mut out: impl Write, chunk: &[u8], total: u64) -> io::Result<()> {
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        out.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    out.flush()
+}
+
+/// A `read()` loop to the end of `input`; returns the octets read.
+fn read_loop(mut input: impl Read, buf: &mut [u8]) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        match input.read(buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads every page of the stream into one caller buffer; returns the
+/// number of pages read.
+fn read_all_pages(path: &Path) -> io::Result<u64> {
+    let se = |e: format_spec::stream::StreamError| other(e.to_string());
+    let input = BufReader::with_capacity(READ_BUF, File::open(path)?);
+    let mut r = StreamReader::with_options(input, ReaderOptions::default()).map_err(se)?;
+    let mut dst = vec![0u8; BATCH_PAGES * PAGE_SIZE];
+    let mut pages = 0u64;
+    let mut check = 0u8;
+    while let Some(info) = r.next_header().map_err(se)? {
+        if info.rtype == LibxcRecord::PAGE_DATA {
+            let mut batch = r.page_batch().map_err(se)?;
+            let n = batch.data_pages();
+            let mut done = 0;
+            while done < n {
+                let k = (n - done).min(BATCH_PAGES);
+                batch
+                    .read_pages(&mut dst[..k * PAGE_SIZE])
+                    .map_err(se)?;
+                check ^= dst[PAGE_SIZE - 1];
+                done += k;
+            }
+            pages += n as u64;
+        } else {
+            r.read_record().map_err(se)?;
+        }
+    }
+    std::hint::black_box(check);
+    Ok(pages)
+}
+
+/// What a finished child reported.
+struct ChildRun {
+    secs: f64,
+    max_rss_kib: u64,
+    status: std::process::ExitStatus,
+}
+
+/// Waits for `pid` with `wait4`, returning its status and peak RSS.
+fn wait_rusage(pid: u32) -> io::Result<(std::process::ExitStatus, u64)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero `rusage` is a valid value for the kernel to fill.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `status` and `ru` are valid, writable and outlive the call;
+        // `pid` is a child of this process that has not been waited for.
+        let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut ru) };
+        if r == pid as libc::pid_t {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    // Linux reports ru_maxrss in KiB.
+    Ok((
+        std::process::ExitStatus::from_raw(status),
+        ru.ru_maxrss.max(0) as u64,
+    ))
+}
+
+/// A command whose peak memory is its own.
+///
+/// Linux carries a process's peak RSS across `exec`, and Rust spawns
+/// children with `vfork` (sharing this process's memory), so a child
+/// spawned the usual way reports at least this process's own peak. A
+/// `pre_exec` hook makes Rust use a real `fork`, whose copy starts with
+/// this process's *current* RSS (a few MiB: the big buffers are freed
+/// before any child is spawned), which is then an upper bound of the
+/// error.
+fn fresh(bin: impl AsRef<std::ffi::OsStr>) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut c = Command::new(bin);
+    // SAFETY: the hook does nothing, so it is async-signal-safe.
+    unsafe {
+        c.pre_exec(|| Ok(()));
+    }
+    c
+}
+
+/// This process's current resident set, in KiB (from /proc/self/statm).
+fn current_rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    pages * 4
+}
+
+/// `xenstream verify -q FILE`.
+fn verify_file(bin: &Path, file: &Path) -> io::Result<ChildRun> {
+    let t = Instant::now();
+    let child = fresh(bin)
+        .args(["verify", "-q"])
+        .arg(file)
+        .stdin(Stdio::null())
+        .spawn()?;
+    let (status, rss) = wait_rusage(child.id())?;
+    Ok(ChildRun {
+        secs: t.elapsed().as_secs_f64(),
+        max_rss_kib: rss,
+        status,
+    })
+}
+
+/// `cat FILE | xenstream verify -q -`.
+fn verify_pipe(bin: &Path, file: &Path) -> io::Result<ChildRun> {
+    let t = Instant::now();
+    let mut cat = Command::new("cat")
+        .arg(file)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pipe = cat.stdout.take().ok_or_else(|| other("no pipe from cat"))?;
+    let child = fresh(bin)
+        .args(["verify", "-q", "-"])
+        .stdin(Stdio::from(pipe))
+        .spawn()?;
+    let (status, rss) = wait_rusage(child.id())?;
+    let secs = t.elapsed().as_secs_f64();
+    cat.wait()?;
+    Ok(ChildRun {
+        secs,
+        max_rss_kib: rss,
+        status,
+    })
+}
+
+/// `cat FILE |` a `read()` loop in this process.
+fn read_pipe(file: &Path, buf: &mut [u8]) -> io::Result<(u64, f64)> {
+    let t = Instant::now();
+    let mut cat = Command::new("cat")
+        .arg(file)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pipe = cat.stdout.take().ok_or_else(|| other("no pipe from cat"))?;
+    let n = read_loop(pipe, buf)?;
+    let secs = t.elapsed().as_secs_f64();
+    cat.wait()?;
+    Ok((n, secs))
+}
+
+/// `/dev/shm` (memory, no disk write-back to disturb the write figures)
+/// when there is one, else the system temp directory.
+fn default_dir() -> PathBuf {
+    let shm = PathBuf::from("/dev/shm");
+    if shm.is_dir() {
+        shm
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+fn bench(o: &Options) -> io::Result<bool> {
+    let bin = build_xenstream()?;
+    let dir = o
+        .dir
+        .clone()
+        .unwrap_or_else(default_dir)
+        .join(format!("xenstream-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let stream = dir.join("stream.bin");
+    let res = measure(o, &bin, &stream, &dir);
+    if o.keep {
+        eprintln!("kept {}", stream.display());
+    } else {
+        let _ = std::fs::remove_file(&stream);
+    }
+    let _ = std::fs::remove_file(dir.join("baseline.bin"));
+    if !o.keep {
+        let _ = std::fs::remove_dir(&dir);
+    }
+    res
+}
+
+struct Check {
+    what: &'static str,
+    ok: bool,
+}
+
+fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<bool> {
+    let shape = Shape::new(o.size_mib);
+    let size = shape.write(io::sink())?;
+    let record = shape.record_body() + 8;
+    let records = shape.records;
+    let best = |slot: &mut f64, t: f64| *slot = slot.min(t);
+    let inf = f64::INFINITY;
+    let (mut wl_file, mut w_file, mut wl_null, mut w_null) = (inf, inf, inf, inf);
+    let (mut rl_file, mut pr, mut rl_pipe) = (inf, inf, inf);
+
+    // 1-3: writing, then reading the file, round after round.
+    let mut chunk = vec![0u8; record as usize];
+    fill_pages(&mut chunk, 2);
+    let mut buf = vec![0u8; READ_BUF];
+    let baseline = dir.join("baseline.bin");
+    for _ in 0..o.repeat {
+        // Each write goes into a new file, with nothing left to write back
+        // (an untimed sync before each), baseline first.
+        sync_all();
+        let ((), t) = timed(|| write_loop(File::create(&baseline)?, &chunk, size))?;
+        best(&mut wl_file, t);
+        std::fs::remove_file(&baseline)?;
+        sync_all();
+        let (written, t) = timed(|| shape.write(File::create(stream)?))?;
+        best(&mut w_file, t);
+        if written != size || std::fs::metadata(stream)?.len() != size {
+            return Err(other("the stream file does not have the expected size"));
+        }
+        let ((), t) = timed(|| write_loop(File::create("/dev/null")?, &chunk, size))?;
+        best(&mut wl_null, t);
+        let (_, t) = timed(|| shape.write(File::create("/dev/null")?))?;
+        best(&mut w_null, t);
+        sync_all();
+
+        let (n, t) = timed(|| read_loop(File::open(stream)?, &mut buf))?;
+        best(&mut rl_file, t);
+        if n != size {
+            return Err(other(format!("read {n} octets of a {size}-octet stream")));
+        }
+        let (pages, t) = timed(|| read_all_pages(stream))?;
+        best(&mut pr, t);
+        if pages != records * BATCH_PAGES as u64 {
+            return Err(other(format!("read {pages} pages")));
+        }
+    }
+    drop(chunk);
+    drop(shape);
+
+    // 4-5: the xenstream children, and the pipe baseline (both fed by cat).
+    let parent_rss = current_rss_kib();
+    let (mut vp, mut vf): (Option<ChildRun>, Option<ChildRun>) = (None, None);
+    for _ in 0..o.repeat {
+        let (n, t) = read_pipe(stream, &mut buf)?;
+        best(&mut rl_pipe, t);
+        if n != size {
+            return Err(other(format!("read {n} octets from the pipe")));
+        }
+        for (what, slot, r) in [
+            ("pipe", &mut vp, verify_pipe(bin, stream)?),
+            ("file", &mut vf, verify_file(bin, stream)?),
+        ] {
+            if !r.status.success() {
+                return Err(other(format!(
+                    "xenstream verify ({what}) failed: {}",
+                    r.status
+                )));
+            }
+            *slot = Some(match slot.take() {
+                None => r,
+                Some(p) => ChildRun {
+                    secs: p.secs.min(r.secs),
+                    max_rss_kib: p.max_rss_kib.max(r.max_rss_kib),
+                    status: r.status,
+                },
+            });
+        }
+    }
+    let (Some(vp), Some(vf)) = (vp, vf) else {
+        return Err(other("no verify run"));
+    };
+
+    println!(
+        "xenstream bench: {:.0} MiB synthetic v3 HVM stream ({} PAGE_DATA records of {} pages, {} octets each)\n\
+         in {}; release build; file in the page cache; best of {} rounds",
+        size as f64 / MIB,
+        records,
+        BATCH_PAGES,
+        record,
+        dir.display(),
+        o.repeat
+    );
+    let rows = [
+        Row {
+            what: "baseline: read() loop over the file, 256 KiB".into(),
+            secs: rl_file,
+            bytes: size,
+        },
+        Row {
+            what: "StreamReader: every page into a caller buffer".into(),
+            secs: pr,
+            bytes: size,
+        },
+        Row {
+            what: "baseline: cat FILE | read() loop, 256 KiB".into(),
+            secs: rl_pipe,
+            bytes: size,
+        },
+        Row {
+            what: "cat FILE | xenstream verify -".into(),
+            secs: vp.secs,
+            bytes: size,
+        },
+        Row {
+            what: "xenstream verify FILE (seeks over pages)".into(),
+            secs: vf.secs,
+            bytes: size,
+        },
+        Row {
+            what: "baseline: write() loop to a file".into(),
+            secs: wl_file,
+            bytes: size,
+        },
+        Row {
+            what: "StreamWriter to a file".into(),
+            secs: w_file,
+            bytes: size,
+        },
+        Row {
+            what: "baseline: write() loop to /dev/null".into(),
+            secs: wl_null,
+            bytes: size,
+        },
+        Row {
+            what: "StreamWriter to /dev/null (no target)".into(),
+            secs: w_null,
+            bytes: size,
+        },
+    ];
+    // (row, its baseline row, target ratio)
+    let ratios: [(usize, usize, Option<f64>); 5] = [
+        (1, 0, Some(0.8)),
+        (3, 2, Some(0.8)),
+        (4, 0, Some(10.0)),
+        (6, 5, Some(0.8)),
+        (8, 7, None),
+    ];
+    println!(
+        "{:<48} {:>9} {:>10} {:>9} {:>8}",
+        "measurement", "seconds", "MiB/s", "ratio", "target"
+    );
+    let mut checks = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let (ratio, target) = match ratios.iter().find(|(row, _, _)| *row == i) {
+            Some((_, base, t)) => {
+                let q = r.mib_s() / rows[*base].mib_s();
+                if let Some(t) = t {
+                    checks.push(Check {
+                        what: match i {
+                            1 => "page reading >= 0.8x read loop",
+                            3 => "pipe verify >= 0.8x pipe read loop",
+                            4 => "seekable verify >= 10x read loop",
+                            _ => "writer >= 0.8x write loop",
+                        },
+                        ok: q >= *t,
+                    });
+                }
+                (
+                    format!("{q:.2}x"),
+                    t.map(|t| format!(">= {t}x")).unwrap_or_else(|| "-".into()),
+                )
+            }
+            None => ("".into(), "".into()),
+        };
+        println!(
+            "{:<48} {:>9.3} {:>10.0} {:>9} {:>8}",
+            r.what,
+            r.secs,
+            r.mib_s(),
+            ratio,
+            target
+        );
+    }
+    let limit_kib = 16 * 1024 + record.div_ceil(1024);
+    for (what, r) in [("from the pipe", &vp), ("from the file", &vf)] {
+        println!(
+            "peak memory (max RSS) of xenstream verify {what}: {:.1} MiB (target < 16 MiB + one record = {:.1} MiB)",
+            r.max_rss_kib as f64 / 1024.0,
+            limit_kib as f64 / 1024.0
+        );
+    }
+    println!(
+        "  (wait4 ru_maxrss of a forked child; it includes up to {:.1} MiB inherited from the bench process at fork time)",
+        parent_rss as f64 / 1024.0
+    );
+    checks.push(Check {
+        what: "peak memory < 16 MiB + one record",
+        ok: vp.max_rss_kib.max(vf.max_rss_kib) < limit_kib,
+    });
+    let mut all = true;
+    for c in &checks {
+        println!("{} {}", if c.ok { "ok:    " } else { "MISSED:" }, c.what);
+        all &= c.ok;
+    }
+    Ok(all)
+}
