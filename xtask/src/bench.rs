@@ -5,30 +5,45 @@
 //! without optimisations (the `cargo xtask` alias), [`run`] re-runs itself
 //! with `cargo run --release`. The `xenstream` binary is built with
 //! `cargo build --release -p format-cli` and run as a child process for the
-//! verify figures (so that its peak memory can be read with `wait4`); page
-//! reading and writing are measured in this process, through the library.
+//! verify figures; page reading and writing are measured in this process,
+//! through the library. Peak memory is the `wait4` maximum RSS of one more
+//! `xenstream verify` run of each kind, started by a small helper process
+//! (`xtask bench-rss`, see [`rss_helper`]) so that none of this process's
+//! memory is counted.
 //!
-//! One run measures, in this order, on one synthetic version 3 HVM stream
-//! (STATIC_DATA_END, PAGE_DATA records of 1024 pages each, HVM_PARAMS,
-//! HVM_CONTEXT, END) in a temporary directory:
+//! Each round measures, in this order, on one synthetic version 3 HVM
+//! stream (STATIC_DATA_END, PAGE_DATA records of 1024 pages each,
+//! HVM_PARAMS, HVM_CONTEXT, END) in a temporary directory (`/dev/shm` by
+//! default), and each figure is the best of `--repeat` rounds (the
+//! machine may be busy with other work):
 //!
-//! 1. writer: a `write()` loop writing the stream's number of octets from
-//!    memory, in chunks of one record, into a new file (the baseline), then
-//!    `StreamWriter` over an unbuffered `File` (one vectored write per
-//!    record, pages from one 4 MiB buffer in memory) creating the stream
-//!    file; an untimed `sync()` comes before each; then the same two into
-//!    `/dev/null`, which shows the writer's fixed cost per record;
-//! 2. baseline: a `read()` loop over the stream file with a 256 KiB buffer
-//!    (the buffer `xenstream` reads pipes with);
+//! 1. writing, each into a new file after an untimed `sync()`: a `write()`
+//!    loop writing the stream's number of octets from memory in chunks of
+//!    one record (the baseline); raw `writev()` calls with the slices the
+//!    writer uses (to tell the kernel's cost of the slicing from the
+//!    writer's own); `StreamWriter` over an unbuffered `File` (one vectored
+//!    write per record, pages from one 4 MiB buffer in memory) creating
+//!    the stream file; then the baseline and the writer into `/dev/null`,
+//!    which shows the writer's fixed cost per record;
+//! 2. `read()` loops over the stream file with a 256 KiB buffer (the
+//!    buffer `xenstream` reads pipes with) and a 4 MiB one (what the page
+//!    reader asks for per batch); the page figure is compared with the
+//!    faster of the two;
 //! 3. page reading: `StreamReader` over a 256 KiB `BufReader<File>`,
 //!    every page read into one caller buffer with `PageBatch::read_pages`;
-//! 4. `cat FILE | xenstream verify -q -` against `cat FILE |` a `read()`
-//!    loop in this process (same feeder, same pipe);
-//! 5. `xenstream verify -q FILE` (page contents skipped with seeks).
+//!
+//! and then, round after round:
+//!
+//! 4. `cat FILE |` a `read()` loop in this process (256 KiB buffer), and
+//!    `cat FILE | xenstream verify -q -` (same feeder, same kind of pipe);
+//! 5. `xenstream verify -q FILE` (page contents skipped with seeks),
+//!    compared with the 256 KiB read loop of step 2; its time includes
+//!    starting the process.
 //!
 //! The file stays in the page cache between steps (it was just written),
 //! so the figures are CPU and memory-copy bound, not disk bound.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
@@ -223,7 +238,7 @@ impl Shape {
     /// `writev()` calls of the same slices (record header, PAGE_DATA
     /// header, pfn entries, pages), without the writer: shows what the
     /// slicing itself costs in the kernel.
-    fn writev_loop(&self, mut out: File) -> io::Result<()> {
+    fn writev_loop<W: Write>(&self, mut out: W) -> io::Result<()> {
         let mut hdr = [0u8; 16];
         hdr[0..4].copy_from_slice(&LibxcRecord::PAGE_DATA.to_le_bytes());
         hdr[4..8].copy_from_slice(&(self.record_body() as u32).to_le_bytes());
@@ -302,14 +317,7 @@ fn read_all_pages(path: &Path) -> io::Result<u64> {
     Ok(pages)
 }
 
-/// What a finished child reported.
-struct ChildRun {
-    secs: f64,
-    max_rss_kib: u64,
-    status: std::process::ExitStatus,
-}
-
-/// Waits for `pid` with `wait4`, returning its status and peak RSS.
+/// Waits for `pid` with `wait4`, returning its status and peak RSS in KiB.
 fn wait_rusage(pid: u32) -> io::Result<(std::process::ExitStatus, u64)> {
     let mut status: libc::c_int = 0;
     // SAFETY: an all-zero `rusage` is a valid value for the kernel to fill.
@@ -333,72 +341,101 @@ fn wait_rusage(pid: u32) -> io::Result<(std::process::ExitStatus, u64)> {
     ))
 }
 
-/// A command whose peak memory is its own.
+/// `cargo xtask bench-rss PROGRAM ARGS...` (used by the bench on itself):
+/// runs PROGRAM with a real `fork` from this small, freshly started
+/// process, waits for it with `wait4` and prints its peak RSS in KiB and
+/// its exit code.
 ///
-/// Linux carries a process's peak RSS across `exec`, and Rust spawns
-/// children with `vfork` (sharing this process's memory), so a child
-/// spawned the usual way reports at least this process's own peak. A
-/// `pre_exec` hook makes Rust use a real `fork`, whose copy starts with
-/// this process's *current* RSS (a few MiB: the big buffers are freed
-/// before any child is spawned), which is then an upper bound of the
-/// error.
-fn fresh(bin: impl AsRef<std::ffi::OsStr>) -> Command {
+/// Linux carries a process's peak RSS across `exec`, and a forked child
+/// starts with a copy of its parent's resident pages; so a child of the
+/// bench process itself (which held 4 MiB buffers) would report the
+/// bench's memory, not its own. Rust spawns with `vfork` unless a
+/// `pre_exec` hook is set, hence the empty hook.
+pub fn rss_helper(args: &[String]) -> ExitCode {
     use std::os::unix::process::CommandExt;
-    let mut c = Command::new(bin);
+    let Some((prog, rest)) = args.split_first() else {
+        eprintln!("usage: xtask bench-rss PROGRAM [ARGS...]");
+        return ExitCode::from(2);
+    };
+    let mut c = Command::new(prog);
+    c.args(rest).stdout(Stdio::null());
     // SAFETY: the hook does nothing, so it is async-signal-safe.
     unsafe {
         c.pre_exec(|| Ok(()));
     }
-    c
+    let res = c.spawn().and_then(|child| wait_rusage(child.id()));
+    match res {
+        Ok((status, rss)) => {
+            println!("{rss} {}", status.code().unwrap_or(-1));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench-rss: {prog}: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
-/// This process's current resident set, in KiB (from /proc/self/statm).
-fn current_rss_kib() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    pages * 4
-}
-
-/// `xenstream verify -q FILE`.
-fn verify_file(bin: &Path, file: &Path) -> io::Result<ChildRun> {
+/// Runs `xenstream ARGS` with `stdin`; returns the wall time, or with
+/// `rss` (through [`rss_helper`]) the peak RSS in KiB instead.
+fn xenstream(bin: &Path, args: &[&OsStr], stdin: Stdio, rss: bool) -> io::Result<(f64, u64)> {
     let t = Instant::now();
-    let child = fresh(bin)
-        .args(["verify", "-q"])
-        .arg(file)
-        .stdin(Stdio::null())
-        .spawn()?;
-    let (status, rss) = wait_rusage(child.id())?;
-    Ok(ChildRun {
-        secs: t.elapsed().as_secs_f64(),
-        max_rss_kib: rss,
-        status,
-    })
+    if rss {
+        let out = Command::new(std::env::current_exe()?)
+            .arg("bench-rss")
+            .arg(bin)
+            .args(args)
+            .stdin(stdin)
+            .stderr(Stdio::inherit())
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut it = text.split_whitespace();
+        let kib: Option<u64> = it.next().and_then(|s| s.parse().ok());
+        let code: Option<i32> = it.next().and_then(|s| s.parse().ok());
+        return match (kib, code) {
+            (Some(k), Some(0)) => Ok((t.elapsed().as_secs_f64(), k)),
+            _ => Err(other(format!("xenstream {args:?} failed: {text}"))),
+        };
+    }
+    let status = Command::new(bin)
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(other(format!("xenstream {args:?} failed: {status}")));
+    }
+    Ok((t.elapsed().as_secs_f64(), 0))
 }
 
-/// `cat FILE | xenstream verify -q -`.
-fn verify_pipe(bin: &Path, file: &Path) -> io::Result<ChildRun> {
-    let t = Instant::now();
+/// `xenstream verify -q FILE`: seconds, or peak KiB with `rss`.
+fn verify_file(bin: &Path, file: &Path, rss: bool) -> io::Result<(f64, u64)> {
+    xenstream(
+        bin,
+        &["verify".as_ref(), "-q".as_ref(), file.as_os_str()],
+        Stdio::null(),
+        rss,
+    )
+}
+
+/// `cat FILE | xenstream verify -q -`: seconds, or peak KiB with `rss`.
+fn verify_pipe(bin: &Path, file: &Path, rss: bool) -> io::Result<(f64, u64)> {
     let mut cat = Command::new("cat")
         .arg(file)
         .stdout(Stdio::piped())
         .spawn()?;
     let pipe = cat.stdout.take().ok_or_else(|| other("no pipe from cat"))?;
-    let child = fresh(bin)
-        .args(["verify", "-q", "-"])
-        .stdin(Stdio::from(pipe))
-        .spawn()?;
-    let (status, rss) = wait_rusage(child.id())?;
+    // The clock starts before cat, like the baseline's.
+    let t = Instant::now();
+    let res = xenstream(
+        bin,
+        &["verify".as_ref(), "-q".as_ref(), "-".as_ref()],
+        Stdio::from(pipe),
+        rss,
+    );
     let secs = t.elapsed().as_secs_f64();
     cat.wait()?;
-    Ok(ChildRun {
-        secs,
-        max_rss_kib: rss,
-        status,
-    })
+    res.map(|(_, k)| (secs, k))
 }
 
 /// `cat FILE |` a `read()` loop in this process.
@@ -517,37 +554,20 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
     drop(shape);
 
     // 4-5: the xenstream children, and the pipe baseline (both fed by cat).
-    let parent_rss = current_rss_kib();
-    let (mut vp, mut vf): (Option<ChildRun>, Option<ChildRun>) = (None, None);
+    let (mut vp, mut vf) = (inf, inf);
     for _ in 0..o.repeat {
         let (n, t) = read_pipe(stream, &mut buf)?;
         best(&mut rl_pipe, t);
         if n != size {
             return Err(other(format!("read {n} octets from the pipe")));
         }
-        for (what, slot, r) in [
-            ("pipe", &mut vp, verify_pipe(bin, stream)?),
-            ("file", &mut vf, verify_file(bin, stream)?),
-        ] {
-            if !r.status.success() {
-                return Err(other(format!(
-                    "xenstream verify ({what}) failed: {}",
-                    r.status
-                )));
-            }
-            *slot = Some(match slot.take() {
-                None => r,
-                Some(p) => ChildRun {
-                    secs: p.secs.min(r.secs),
-                    max_rss_kib: p.max_rss_kib.max(r.max_rss_kib),
-                    status: r.status,
-                },
-            });
-        }
+        best(&mut vp, verify_pipe(bin, stream, false)?.0);
+        best(&mut vf, verify_file(bin, stream, false)?.0);
     }
-    let (Some(vp), Some(vf)) = (vp, vf) else {
-        return Err(other("no verify run"));
-    };
+    // Peak memory: one more run of each, through the helper.
+    let (_, rss_pipe) = verify_pipe(bin, stream, true)?;
+    let (_, rss_file) = verify_file(bin, stream, true)?;
+    let (_, rss_idle) = xenstream(bin, &["--version".as_ref()], Stdio::null(), true)?;
 
     println!(
         "xenstream bench: {:.0} MiB synthetic v3 HVM stream ({} PAGE_DATA records of {} pages, {} octets each)\n\
@@ -589,13 +609,13 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         ),
         (
             "cat FILE | xenstream verify -",
-            vp.secs,
+            vp,
             Some(3),
             Some((0.8, "pipe verify >= 0.8x the pipe read loop")),
         ),
         (
             "xenstream verify FILE (seeks over pages)",
-            vf.secs,
+            vf,
             Some(0),
             Some((10.0, "seekable verify >= 10x the read loop")),
         ),
@@ -639,20 +659,20 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         );
     }
     let limit_kib = 16 * 1024 + record.div_ceil(1024);
-    for (what, r) in [("from the pipe", &vp), ("from the file", &vf)] {
+    for (what, kib) in [("from the pipe", rss_pipe), ("from the file", rss_file)] {
         println!(
             "peak memory (max RSS) of xenstream verify {what}: {:.1} MiB (target < 16 MiB + one record = {:.1} MiB)",
-            r.max_rss_kib as f64 / 1024.0,
+            kib as f64 / 1024.0,
             limit_kib as f64 / 1024.0
         );
     }
     println!(
-        "  (wait4 ru_maxrss of a forked child; it includes up to {:.1} MiB inherited from the bench process at fork time)",
-        parent_rss as f64 / 1024.0
+        "  (wait4 of a process forked from a small helper; `xenstream --version` measured the same way: {:.1} MiB)",
+        rss_idle as f64 / 1024.0
     );
     checks.push(Check {
         what: "peak memory < 16 MiB + one record",
-        ok: vp.max_rss_kib.max(vf.max_rss_kib) < limit_kib,
+        ok: rss_pipe.max(rss_file) < limit_kib,
     });
     let mut all = true;
     for c in &checks {
@@ -660,4 +680,64 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         all &= c.ok;
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use format_spec::stream::{verify, VerifyOptions};
+
+    #[test]
+    fn the_synthetic_stream_is_valid_and_as_big_as_asked() {
+        let shape = Shape::new(8);
+        assert_eq!(shape.records, 2);
+        let mut bytes = Vec::new();
+        let n = shape.write(&mut bytes).unwrap();
+        assert_eq!(n, bytes.len() as u64);
+        assert!(n >= 8 << 20);
+        let report = verify(&bytes[..], VerifyOptions::strict()).unwrap();
+        assert_eq!(report.image_header.version, 3);
+        assert_eq!(report.data_pages, 2 * BATCH_PAGES as u64);
+        assert_eq!(
+            report.records_by_type[&LibxcRecord::PAGE_DATA],
+            shape.records
+        );
+    }
+
+    #[test]
+    fn the_writev_baseline_writes_what_the_writer_writes() {
+        // One record: the raw writev() calls must produce the writer's
+        // PAGE_DATA record octet for octet (header, pfns 0..1024, pages).
+        let shape = Shape::new(1);
+        let mut stream = Vec::new();
+        shape.write(&mut stream).unwrap();
+        let mut raw = Vec::new();
+        shape.writev_loop(&mut raw).unwrap();
+        assert_eq!(raw.len() as u64, shape.record_body() + 8);
+        // Image header (24) + domain header (16) + STATIC_DATA_END (8).
+        let start = 48;
+        assert_eq!(&stream[start..start + raw.len()], &raw[..]);
+    }
+
+    #[test]
+    fn pages_are_read_back_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("s.bin");
+        let shape = Shape::new(4);
+        shape.write(File::create(&p).unwrap()).unwrap();
+        let pages = read_all_pages(&p);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(pages.unwrap(), BATCH_PAGES as u64);
+    }
+
+    #[test]
+    fn options_parse() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = parse(&a(&["--size-mib", "256", "--repeat", "2", "--keep"])).unwrap();
+        assert_eq!((o.size_mib, o.repeat, o.keep), (256, 2, true));
+        assert!(parse(&a(&["--size-mib", "0"])).is_none());
+        assert!(parse(&a(&["--size-mib"])).is_none());
+        assert!(parse(&a(&["--bogus"])).is_none());
+    }
 }

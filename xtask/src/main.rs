@@ -31,6 +31,9 @@ fn main() -> ExitCode {
     if cmd == "bench" {
         return bench::run(rest);
     }
+    if cmd == "bench-rss" {
+        return bench::rss_helper(rest);
+    }
     if cmd != "codegen" {
         return usage();
     }
