@@ -4,10 +4,15 @@ use std::io::{self, Write};
 
 use format_spec::layout::SpecEnum;
 use format_spec::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT};
-use format_spec::stream::{Mode, ReaderOptions, Record, RecordInfo, StreamReader};
+use std::io::Read;
+
+use format_spec::libxl::{EmulatorId, LibxlHeader, LibxlRecord};
+use format_spec::outer::OuterEvent;
+use format_spec::stream::{Mode, Record, RecordInfo, StreamReader};
+use format_spec::xl::XlPreamble;
 use serde_json::{json, Map, Value};
 
-use crate::input::InputReader;
+use crate::layers::{walk, Nesting, Stop, VisitError, Visitor};
 use crate::{domain_name, endian_name, Failure, InputArgs};
 
 /// The short name (Xen's `XEN_DOMCTL_PFINFO_*` suffix, e.g. `XTAB`) and
@@ -209,62 +214,203 @@ impl Out {
     }
 }
 
+/// Prints each layer's headers and records as they are read.
+struct DumpVisitor {
+    out: Out,
+    run: Option<Run>,
+}
+
+fn libxl_fields(rec: &LibxlRecord) -> Vec<(&'static str, Value)> {
+    match rec {
+        LibxlRecord::EmulatorXenstoreData(d) => vec![
+            ("emulator_id", json!(d.header.id)),
+            ("emulator_index", json!(d.header.index)),
+            ("data_bytes", json!(d.data.len())),
+        ],
+        LibxlRecord::EmulatorContext(c) => vec![
+            ("emulator_id", json!(c.header.id)),
+            (
+                "emulator",
+                json!(c.header.emulator().map(|e| {
+                    EmulatorId::LAYOUT
+                        .variants
+                        .iter()
+                        .find(|v| v.value == e.value())
+                        .map_or("?", |v| v.human)
+                })),
+            ),
+            ("emulator_index", json!(c.header.index)),
+            ("blob_bytes", json!(c.blob_len())),
+        ],
+        LibxlRecord::CheckpointState(c) => vec![("id", json!(c.id))],
+        LibxlRecord::End | LibxlRecord::LibxcContext | LibxlRecord::CheckpointEnd => Vec::new(),
+    }
+}
+
+/// Renders key fields as `k=v` words.
+fn text_fields(fields: &[(&'static str, Value)]) -> String {
+    let words: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| match v {
+            Value::Object(m) => format!(
+                "{k}={{{}}}",
+                m.iter()
+                    .map(|(a, b)| format!("{a}:{b}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            v => format!("{k}={v}"),
+        })
+        .collect();
+    if words.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", words.join(" "))
+    }
+}
+
+impl Visitor for DumpVisitor {
+    fn xl(&mut self, pre: &XlPreamble) -> Result<(), Failure> {
+        let h = &pre.header;
+        let config = pre.config().ok().flatten().map_or(0, <[u8]>::len);
+        self.out.line(
+            format!(
+                "xl header @0x0 {} mandatory_flags=0x{:x} optional_flags=0x{:x} optional_data_len={} config_bytes={config}",
+                endian_name(pre.endian),
+                h.mandatory_flags,
+                h.optional_flags,
+                h.optional_data_len
+            ),
+            json!({
+                "kind": "xl_header",
+                "offset": 0,
+                "endian": endian_name(pre.endian),
+                "mandatory_flags": h.mandatory_flags,
+                "optional_flags": h.optional_flags,
+                "optional_data_len": h.optional_data_len,
+                "config_bytes": config,
+            }),
+        )
+    }
+
+    fn libxl_header(&mut self, offset: u64, h: &LibxlHeader) -> Result<(), Failure> {
+        self.out.line(
+            format!(
+                "libxl header @0x{offset:x} v{} {} options=0x{:x}",
+                h.version,
+                endian_name(h.endian()),
+                h.options
+            ),
+            json!({
+                "kind": "libxl_header",
+                "offset": offset,
+                "version": h.version,
+                "endian": endian_name(h.endian()),
+                "options": h.options,
+            }),
+        )
+    }
+
+    fn libxl_event(&mut self, ev: &OuterEvent) -> Result<(), Failure> {
+        let (index, offset, code, length, name, fields) = match ev {
+            OuterEvent::Record(r) => (
+                r.index,
+                r.offset,
+                r.record.code(),
+                r.length,
+                r.record.layout().spec_name.to_string(),
+                libxl_fields(&r.record),
+            ),
+            OuterEvent::Libxc(h) => match &h.record {
+                Some(r) => (
+                    r.index,
+                    r.offset,
+                    r.record.code(),
+                    r.length,
+                    r.record.layout().spec_name.to_string(),
+                    Vec::new(),
+                ),
+                None => return Ok(()),
+            },
+            OuterEvent::End(Some(r)) => (
+                r.index,
+                r.offset,
+                r.record.code(),
+                r.length,
+                r.record.layout().spec_name.to_string(),
+                Vec::new(),
+            ),
+            OuterEvent::End(None) => return Ok(()),
+            OuterEvent::Skipped(s) => (
+                s.index,
+                s.offset,
+                s.code,
+                s.length,
+                format!("UNKNOWN_0x{:08x}", s.code),
+                Vec::new(),
+            ),
+        };
+        let known = !matches!(ev, OuterEvent::Skipped(_));
+        self.out.line(
+            format!("libxl #{index} @0x{offset:x} {name} length {length}{}", text_fields(&fields)),
+            json!({
+                "kind": "libxl_record",
+                "index": index,
+                "offset": offset,
+                "type": name,
+                "code": code,
+                "length": length,
+                "known": known,
+                "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+            }),
+        )
+    }
+
+    fn libxc<R: Read>(
+        &mut self,
+        r: &mut StreamReader<R>,
+        nesting: Nesting,
+    ) -> Result<Stop, VisitError> {
+        let res = dump_records(r, nesting, &mut self.out, &mut self.run);
+        // A run that was cut short by an error is still printed.
+        self.out.run(&mut self.run)?;
+        res
+    }
+}
+
 /// Runs the subcommand.
 pub fn run(args: &InputArgs, as_json: bool) -> Result<(), Failure> {
     let inp = crate::open(args)?;
-    let name = inp.name.clone();
-    let mut out = Out {
-        json: as_json,
-        w: io::BufWriter::new(io::stdout().lock()),
+    let mut v = DumpVisitor {
+        out: Out {
+            json: as_json,
+            w: io::BufWriter::new(io::stdout().lock()),
+        },
+        run: None,
     };
-    let opts = ReaderOptions {
-        mode: Mode::Lenient,
-        base_offset: 0,
-    };
-    let reader = if inp.seekable {
-        StreamReader::seekable(inp.reader, opts)
-    } else {
-        StreamReader::with_options(inp.reader, opts)
-    };
-    let mut reader = reader.map_err(|e| Failure::stream(&name, e))?;
-    let res = dump_records(&mut reader, &mut out);
-    // Drop the reader (and its progress line) before any message.
-    drop(reader);
-    let flushed = out
+    let res = walk(inp, Mode::Lenient, &mut v);
+    let flushed = v
+        .out
         .w
         .flush()
         .map_err(|e| Failure::Usage(format!("writing standard output: {e}")));
-    res.map_err(|e| match e {
-        DumpError::Stream(e) => Failure::stream(&name, e),
-        DumpError::Out(f) => f,
-    })?;
+    res?;
     flushed
 }
 
-enum DumpError {
-    Stream(format_spec::stream::StreamError),
-    Out(Failure),
-}
-
-impl From<format_spec::stream::StreamError> for DumpError {
-    fn from(e: format_spec::stream::StreamError) -> Self {
-        DumpError::Stream(e)
-    }
-}
-
-impl From<Failure> for DumpError {
-    fn from(f: Failure) -> Self {
-        DumpError::Out(f)
-    }
-}
-
-fn dump_records(r: &mut StreamReader<InputReader>, out: &mut Out) -> Result<(), DumpError> {
+fn dump_records<R: Read>(
+    r: &mut StreamReader<R>,
+    nesting: Nesting,
+    out: &mut Out,
+    run: &mut Option<Run>,
+) -> Result<Stop, VisitError> {
     let ih = *r.image_header();
     let dh = *r.domain_header();
     let domain = dh.domain_type().map(domain_name).unwrap_or("unknown guest");
     out.line(
         format!(
-            "libxc stream v{}, {}, {}, page_shift {}, Xen {}.{}",
+            "libxc stream @0x{:x} v{}, {}, {}, page_shift {}, Xen {}.{}",
+            nesting.base_offset,
             ih.version,
             domain,
             endian_name(ih.endian()),
@@ -274,7 +420,7 @@ fn dump_records(r: &mut StreamReader<InputReader>, out: &mut Out) -> Result<(), 
         ),
         json!({
             "kind": "header",
-            "offset": 0,
+            "offset": nesting.base_offset,
             "version": ih.version,
             "options": ih.options,
             "endian": endian_name(ih.endian()),
@@ -285,18 +431,6 @@ fn dump_records(r: &mut StreamReader<InputReader>, out: &mut Out) -> Result<(), 
             "xen_minor": dh.xen_minor,
         }),
     )?;
-    let mut run: Option<Run> = None;
-    let res = dump_loop(r, out, &mut run);
-    // A run that was cut short by an error is still printed.
-    out.run(&mut run)?;
-    res
-}
-
-fn dump_loop(
-    r: &mut StreamReader<InputReader>,
-    out: &mut Out,
-    run: &mut Option<Run>,
-) -> Result<(), DumpError> {
     while let Some(info) = r.next_header()? {
         if info.rtype == LibxcRecord::PAGE_DATA {
             let mut batch = r.page_batch()?;
@@ -309,48 +443,30 @@ fn dump_loop(
         out.run(run)?;
         let rec = r.read_record()?;
         let fields = key_fields(&rec);
-        let text_fields: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| match v {
-                Value::Object(m) => format!(
-                    "{k}={{{}}}",
-                    m.iter()
-                        .map(|(a, b)| format!("{a}:{b}"))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                ),
-                v => format!("{k}={v}"),
-            })
-            .collect();
-        let mut obj = Map::new();
-        obj.insert("kind".into(), json!("record"));
-        obj.insert("index".into(), json!(info.index));
-        obj.insert("offset".into(), json!(info.offset));
-        obj.insert("type".into(), json!(type_name(&info)));
-        obj.insert("code".into(), json!(info.rtype));
-        obj.insert("length".into(), json!(info.length));
-        obj.insert("known".into(), json!(matches!(rec, Record::Known(_))));
-        obj.insert(
-            "fields".into(),
-            Value::Object(
-                fields
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
-            ),
+        let text = format!(
+            "#{} @0x{:x} {} length {}{}",
+            info.index,
+            info.offset,
+            type_name(&info),
+            info.length,
+            text_fields(&fields)
         );
         out.line(
-            format!(
-                "#{} @0x{:x} {} length {}{}{}",
-                info.index,
-                info.offset,
-                type_name(&info),
-                info.length,
-                if text_fields.is_empty() { "" } else { " " },
-                text_fields.join(" ")
-            ),
-            Value::Object(obj),
+            text,
+            json!({
+                "kind": "record",
+                "index": info.index,
+                "offset": info.offset,
+                "type": type_name(&info),
+                "code": info.rtype,
+                "length": info.length,
+                "known": matches!(rec, Record::Known(_)),
+                "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+            }),
         )?;
+        if let Some(stop) = nesting.stop_after(&info) {
+            return Ok(stop);
+        }
     }
-    Ok(())
+    Ok(Stop::End)
 }

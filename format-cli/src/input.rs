@@ -5,26 +5,19 @@
 //! and decides whether page contents can be skipped with seeks (a regular
 //! file) or must be read through (a pipe, a socket, a terminal).
 //!
-//! Only bare libxc streams are read for now. The outer layers (the `xl
-//! save` header and the libxl stream) are recognised and refused with a
-//! clear message; their readers plug in here, behind `--format`.
+//! The layers themselves are told apart by
+//! [`format_spec::outer::FormatChoice::detect`] (the xl magic, "LibxlFmt",
+//! or the libxc marker); [`crate::layers`] then reads them.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use format_spec::libxc::{IHDR_ID, IHDR_MARKER};
+use format_spec::outer::{self, FormatChoice};
 
 use crate::progress::Progress;
 use crate::Failure;
-
-/// The first octets of an `xl save` file (`xl`'s own header, before the
-/// libxl stream).
-pub const XL_MAGIC: &[u8] = b"Xen saved domain, xl format\n \0 \r";
-
-/// The first octets of a libxl stream header (its identifier, "LibxlFmt").
-pub const LIBXL_IDENT: &[u8] = b"LibxlFmt";
 
 /// Which layer the input starts with, as `--format` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,6 +80,8 @@ pub type InputReader = BufReader<Progress<Source>>;
 pub struct Input {
     /// How to name it in messages (`-` for standard input).
     pub name: String,
+    /// The layer it starts with.
+    pub format: outer::Format,
     /// True for a regular file: page contents can be skipped with seeks.
     pub seekable: bool,
     /// The input, positioned at its first octet.
@@ -114,20 +109,22 @@ fn peek(file: &mut File, n: usize) -> io::Result<Vec<u8>> {
 }
 
 /// Which layer `head` (the first octets of an input) starts with; `None`
-/// when it is none of them (the libxc reader then says what is wrong).
-pub fn detect(head: &[u8]) -> Option<Format> {
-    if head.starts_with(XL_MAGIC) {
-        return Some(Format::Xl);
+/// when it is none of them.
+pub fn detect(head: &[u8]) -> Option<outer::Format> {
+    let first: [u8; 8] = head.get(..8)?.try_into().ok()?;
+    FormatChoice::detect(&first)
+}
+
+/// The layer `wanted` names, or the detected one for [`Format::Auto`]; an
+/// input that matches nothing is read as libxc, whose reader then says
+/// what is wrong with its first octets.
+pub fn resolve(wanted: Format, head: &[u8]) -> outer::Format {
+    match wanted {
+        Format::Auto => detect(head).unwrap_or(outer::Format::Libxc),
+        Format::Xl => outer::Format::Xl,
+        Format::Libxl => outer::Format::Libxl,
+        Format::Libxc => outer::Format::Libxc,
     }
-    if head.starts_with(LIBXL_IDENT) {
-        return Some(Format::Libxl);
-    }
-    let mut libxc = IHDR_MARKER.to_be_bytes().to_vec();
-    libxc.extend_from_slice(&IHDR_ID.to_be_bytes());
-    if head.starts_with(&libxc) {
-        return Some(Format::Libxc);
-    }
-    None
 }
 
 /// Opens `path` (standard input for `None` or `-`), works out its format
@@ -156,7 +153,7 @@ pub fn open(path: Option<&Path>, wanted: Format, progress: bool) -> Result<Input
     } else {
         0
     };
-    let head = peek(&mut file, XL_MAGIC.len()).map_err(|e| io_failure(&name, "cannot read", e))?;
+    let head = peek(&mut file, 8).map_err(|e| io_failure(&name, "cannot read", e))?;
     let peeked = if seekable {
         file.seek(SeekFrom::Start(start))
             .map_err(|e| io_failure(&name, "cannot seek", e))?;
@@ -164,23 +161,7 @@ pub fn open(path: Option<&Path>, wanted: Format, progress: bool) -> Result<Input
     } else {
         head.clone()
     };
-    let format = match wanted {
-        Format::Auto => detect(&head).unwrap_or(Format::Libxc),
-        f => f,
-    };
-    match format {
-        Format::Xl => {
-            return Err(Failure::Usage(format!(
-                "{name}: this is an xl save file (it starts with xl's header); xl save files are not supported yet: only bare libxc streams are"
-            )))
-        }
-        Format::Libxl => {
-            return Err(Failure::Usage(format!(
-                "{name}: this is a libxl stream; libxl streams are not supported yet: only bare libxc streams are"
-            )))
-        }
-        Format::Libxc | Format::Auto => {}
-    }
+    let format = resolve(wanted, &head);
     let total = if seekable {
         Some(meta.len().saturating_sub(start))
     } else {
@@ -195,6 +176,7 @@ pub fn open(path: Option<&Path>, wanted: Format, progress: bool) -> Result<Input
     let reader = BufReader::with_capacity(capacity, Progress::new(source, total, progress));
     Ok(Input {
         name,
+        format,
         seekable,
         reader,
     })
@@ -221,16 +203,17 @@ mod tests {
 
     #[test]
     fn detects_each_layer_from_its_first_octets() {
-        let mut xl = XL_MAGIC.to_vec();
+        let mut xl = format_spec::xl::XL_MAGIC.to_vec();
         xl.extend_from_slice(&[0; 8]);
-        assert_eq!(detect(&xl), Some(Format::Xl));
-        assert_eq!(detect(b"LibxlFmt\0\0\0\0"), Some(Format::Libxl));
+        assert_eq!(resolve(Format::Auto, &xl), outer::Format::Xl);
+        assert_eq!(resolve(Format::Auto, b"LibxlFmt\0\0"), outer::Format::Libxl);
         let mut libxc = vec![0xff; 8];
         libxc.extend_from_slice(b"XENF");
-        libxc.extend_from_slice(&[0, 0, 0, 3]);
-        assert_eq!(detect(&libxc), Some(Format::Libxc));
-        // A marker without the id, and a short input, are neither.
-        assert_eq!(detect(&[0xff; 12]), None);
-        assert_eq!(detect(b"Xen saved"), None);
+        assert_eq!(resolve(Format::Auto, &libxc), outer::Format::Libxc);
+        // Nothing known, or too short: read as libxc (which will refuse it).
+        assert_eq!(detect(b"Xen sav"), None);
+        assert_eq!(resolve(Format::Auto, b"garbage!"), outer::Format::Libxc);
+        // An explicit format wins over the octets.
+        assert_eq!(resolve(Format::Libxc, &xl), outer::Format::Libxc);
     }
 }

@@ -8,18 +8,25 @@
 
 mod dump;
 mod input;
+mod layers;
 mod progress;
 mod stats;
 
+use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use format_spec::layout::SpecEnum;
 use format_spec::libxc::{DomainType, LibxcRecord};
-use format_spec::stream::{verify, verify_seekable, ErrorKind, Mode, StreamError, VerifyOptions};
+use format_spec::outer::{self, OuterError, OuterEvent, SkippedRecord};
+use format_spec::stream::{
+    ErrorKind, Mode, Report, StreamError, StreamReader, Verifier, VerifyOptions,
+};
 
 use input::Format;
+use layers::{Nesting, Stop, VisitError, Visitor};
 
 /// Inspect Xen migration streams (libxc stream versions 2 to 4).
 #[derive(Debug, Parser)]
@@ -89,10 +96,20 @@ struct InputArgs {
 /// Why a command failed, and so its exit status.
 #[derive(Debug)]
 pub enum Failure {
-    /// The stream breaks a rule (exit status 1).
-    Invalid(String, StreamError),
+    /// The stream breaks a rule (exit status 1): the input's name and the
+    /// error.
+    Invalid(String, Problem),
     /// Bad usage or an I/O error (exit status 2).
     Usage(String),
+}
+
+/// A broken rule, of the libxc layer or of the layers around it.
+#[derive(Debug)]
+pub enum Problem {
+    /// In the libxc stream.
+    Libxc(StreamError),
+    /// In the xl header or the libxl stream.
+    Outer(OuterError),
 }
 
 impl Failure {
@@ -100,7 +117,15 @@ impl Failure {
     pub fn stream(name: &str, e: StreamError) -> Failure {
         match e.kind() {
             ErrorKind::Io => Failure::Usage(format!("{name}: {e}")),
-            _ => Failure::Invalid(name.to_string(), e),
+            _ => Failure::Invalid(name.to_string(), Problem::Libxc(e)),
+        }
+    }
+
+    /// An error of the outer layers on input `name`.
+    pub fn outer(name: &str, e: OuterError) -> Failure {
+        match e {
+            OuterError::Io { .. } => Failure::Usage(format!("{name}: {e}")),
+            _ => Failure::Invalid(name.to_string(), Problem::Outer(e)),
         }
     }
 
@@ -110,7 +135,17 @@ impl Failure {
                 eprintln!("xenstream: error: {msg}");
                 ExitCode::from(2)
             }
-            Failure::Invalid(name, e) => {
+            Failure::Invalid(name, Problem::Outer(e)) => {
+                eprintln!("xenstream: {name}: invalid stream: {e}");
+                eprintln!(
+                    "  rule {}, offset {} (0x{:x})",
+                    e.kind(),
+                    e.offset(),
+                    e.offset()
+                );
+                ExitCode::from(1)
+            }
+            Failure::Invalid(name, Problem::Libxc(e)) => {
                 eprintln!("xenstream: {name}: invalid stream: {e}");
                 let loc = e.location();
                 let mut detail = format!(
@@ -161,32 +196,109 @@ fn open(args: &InputArgs) -> Result<input::Input, Failure> {
     input::open(input::path_arg(&args.file), args.format, progress::wanted())
 }
 
-/// Verifies the input (seeking over page contents in a regular file) and
-/// returns its name and report.
-pub(crate) fn verify_input(
-    args: &InputArgs,
+/// What verifying an input found, all layers together.
+pub(crate) struct Verified {
+    /// The input's name.
+    pub name: String,
+    /// The layer the input starts with.
+    pub format: outer::Format,
+    /// The libxc stream's report.
+    pub report: Report,
+    /// libxl records by spec name (xl and libxl inputs).
+    pub libxl_records: BTreeMap<String, u64>,
+    /// Unknown optional libxl records skipped.
+    pub libxl_skipped: Vec<SkippedRecord>,
+}
+
+/// Collects the libxc report and the libxl records.
+#[derive(Default)]
+struct VerifyVisitor {
+    report: Option<Report>,
+    libxl_records: BTreeMap<String, u64>,
+    libxl_skipped: Vec<SkippedRecord>,
     mode: Mode,
-) -> Result<(String, format_spec::stream::Report), Failure> {
-    let inp = open(args)?;
-    let opts = VerifyOptions {
-        mode,
-        ..VerifyOptions::strict()
-    };
-    let name = inp.name;
-    let res = if inp.seekable {
-        verify_seekable(inp.reader, opts)
-    } else {
-        verify(inp.reader, opts)
-    };
-    match res {
-        Ok(r) => Ok((name, r)),
-        Err(e) => Err(Failure::stream(&name, e)),
+}
+
+impl Visitor for VerifyVisitor {
+    fn libxl_event(&mut self, ev: &OuterEvent) -> Result<(), Failure> {
+        let rec = match ev {
+            OuterEvent::Record(r) => Some(r),
+            OuterEvent::Libxc(h) => h.record.as_ref(),
+            OuterEvent::End(r) => r.as_ref(),
+            OuterEvent::Skipped(s) => {
+                self.libxl_skipped.push(*s);
+                None
+            }
+        };
+        if let Some(r) = rec {
+            *self
+                .libxl_records
+                .entry(r.record.layout().spec_name.to_string())
+                .or_insert(0) += 1;
+        }
+        Ok(())
     }
+
+    fn libxc<R: Read>(
+        &mut self,
+        reader: &mut StreamReader<R>,
+        nesting: Nesting,
+    ) -> Result<Stop, VisitError> {
+        let opts = VerifyOptions {
+            mode: self.mode,
+            bare: nesting.bare,
+            base_offset: nesting.base_offset,
+            ..VerifyOptions::strict()
+        };
+        let mut v = Verifier::new(reader, opts);
+        let stop = loop {
+            match v.step(reader)? {
+                None => break Stop::End,
+                Some(info) => {
+                    if let Some(stop) = nesting.stop_after(&info) {
+                        break stop;
+                    }
+                }
+            }
+        };
+        self.report = Some(v.into_report());
+        Ok(stop)
+    }
+}
+
+/// Verifies every layer of the input (seeking over page contents in a
+/// regular file).
+pub(crate) fn verify_input(args: &InputArgs, mode: Mode) -> Result<Verified, Failure> {
+    let inp = open(args)?;
+    let name = inp.name.clone();
+    let format = inp.format;
+    let mut v = VerifyVisitor {
+        mode,
+        ..VerifyVisitor::default()
+    };
+    layers::walk(inp, mode, &mut v)?;
+    let report = v
+        .report
+        .ok_or_else(|| Failure::Usage(format!("{name}: the input holds no libxc stream")))?;
+    Ok(Verified {
+        name,
+        format,
+        report,
+        libxl_records: v.libxl_records,
+        libxl_skipped: v.libxl_skipped,
+    })
 }
 
 fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure> {
     let mode = if strict { Mode::Strict } else { Mode::Lenient };
-    let (name, report) = verify_input(args, mode)?;
+    let found = verify_input(args, mode)?;
+    let (name, report) = (&found.name, &found.report);
+    for s in &found.libxl_skipped {
+        eprintln!(
+            "xenstream: {name}: warning: libxl record {} at offset 0x{:x}: unknown optional type 0x{:08x} ({} octets) skipped",
+            s.index, s.offset, s.code, s.length
+        );
+    }
     for w in &report.warnings {
         eprintln!("xenstream: {name}: warning: {w}");
     }
@@ -197,8 +309,15 @@ fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure
         );
     }
     if !quiet {
+        let outer = match found.format {
+            outer::Format::Libxc => String::new(),
+            f => format!(
+                "{f} file with {} libxl records around a ",
+                found.libxl_records.values().sum::<u64>() + found.libxl_skipped.len() as u64
+            ),
+        };
         println!(
-            "{name}: valid ({}): libxc stream v{}, {}, {}, {} records, {} data pages, {} octets",
+            "{name}: valid ({}): {outer}libxc stream v{}, {}, {}, {} records, {} data pages, {} octets",
             if strict { "strict" } else { "lenient" },
             report.image_header.version,
             report

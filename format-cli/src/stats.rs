@@ -9,11 +9,32 @@ use crate::{domain_name, endian_name, verify_input, Failure, InputArgs};
 
 /// Runs the subcommand.
 pub fn run(args: &InputArgs, as_json: bool) -> Result<(), Failure> {
-    let (_name, report) = verify_input(args, Mode::Lenient)?;
+    let found = verify_input(args, Mode::Lenient)?;
     if as_json {
-        println!("{}", to_json(&report));
+        let mut v = to_json(&found.report);
+        v["format"] = json!(found.format.name());
+        v["libxl_records"] = json!(found.libxl_records);
+        v["libxl_skipped"] = json!(found.libxl_skipped.len());
+        println!("{v}");
     } else {
-        print_text(&report);
+        if found.format != format_spec::outer::Format::Libxc {
+            let recs: Vec<String> = found
+                .libxl_records
+                .iter()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            println!(
+                "outer layers: {} file; libxl records: {}{}",
+                found.format,
+                recs.join(", "),
+                if found.libxl_skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(", {} unknown optional", found.libxl_skipped.len())
+                }
+            );
+        }
+        print_text(&found.report);
     }
     Ok(())
 }

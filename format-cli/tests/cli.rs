@@ -6,12 +6,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
 use format_spec::libxc::{
     DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PageType, X86TscInfo, PAGE_DATA_TYPE_SHIFT,
     PAGE_SIZE,
 };
+use format_spec::libxl::EmulatorId;
+use format_spec::outer::OuterWriter;
 use format_spec::stream::{RecordInfo, StreamWriter, WriterOptions};
+use format_spec::xl::XlPreamble;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_xenstream");
@@ -286,36 +290,190 @@ fn usage_and_io_errors_exit_2() {
     assert!(stderr(&o).contains("directory"), "{}", stderr(&o));
 }
 
+/// An xl save file around the libxc stream `w` (as [`hvm_stream`] writes
+/// it), with an emulator context after it. Returns the file and the offset
+/// of the libxc stream in it.
+fn xl_file(w: &Written) -> (Vec<u8>, u64) {
+    let pre = XlPreamble::with_json_config(Endian::Little, "{\"c_info\": {}}");
+    let mut ow = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    let out = ow.libxc_context().unwrap();
+    let base = out.len() as u64;
+    out.extend_from_slice(&w.bytes);
+    ow.emulator_context(EmulatorId::QemuUpstream, 0, b"QEVM-blob")
+        .unwrap();
+    (ow.finish().unwrap(), base)
+}
+
 #[test]
-fn xl_save_files_are_refused_with_a_clear_message() {
-    let mut bytes = b"Xen saved domain, xl format\n \0 \r".to_vec();
-    bytes.extend_from_slice(&[0; 32]);
-    let p = file_with("fake.xl", &bytes);
-    for cmd in ["verify", "dump", "stats"] {
-        let o = run(&[cmd, p.to_str().unwrap()]);
-        assert_eq!(code(&o), 2, "{cmd}");
-        assert!(
-            stderr(&o).contains("xl save files are not supported yet"),
-            "{}",
-            stderr(&o)
-        );
-    }
+fn xl_save_files_are_verified_through_every_layer() {
+    let w = hvm_stream();
+    let (file, base) = xl_file(&w);
+    let p = file_with("good.xl", &file);
+    let o = run(&["verify", "--strict", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("xl file with 3 libxl records"), "{out}");
+    assert!(out.contains("18 data pages"), "{out}");
     // The same through a pipe (detection must not need to seek back).
-    let o = run_piped(&["verify"], &bytes);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("xl save files are not supported yet"));
+    let o = run_piped(&["verify", "--strict"], &file);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("xl file"));
+
+    // A bad page type inside: reported at its absolute offset in the file.
+    let (bad, at) = with_bad_page_type(&w, 1);
+    let mut broken = file.clone();
+    broken[base as usize..base as usize + bad.len()].copy_from_slice(&bad);
+    let p = file_with("bad-page.xl", &broken);
+    let o = run(&["verify", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let want = base + at;
+    assert!(
+        stderr(&o).contains(&format!("offset {want} ")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("BadPageType"));
+
+    // A broken xl header: the outer layer's rule and offset.
+    let mut broken = file.clone();
+    broken[32] ^= 0xff; // the byte-order marker follows the 32-octet magic
+    let p = file_with("bad-header.xl", &broken);
+    let o = run(&["verify", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rule BadByteOrderMarker, offset 32 "),
+        "{}",
+        stderr(&o)
+    );
+
     // Forcing --format libxc reads it as libxc, which it is not.
+    let p = file_with("good2.xl", &file);
     let o = run(&["verify", "--format", "libxc", p.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     assert!(stderr(&o).contains("BadMarker"), "{}", stderr(&o));
 }
 
 #[test]
-fn a_real_xl_save_file_is_recognised() {
-    let p = test_support::real_stream("hvm-1vcpu-128M.xl");
-    let o = run(&["verify", p.to_str().unwrap()]);
-    assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("xl save file"), "{}", stderr(&o));
+fn bare_libxl_streams_are_detected() {
+    let w = hvm_stream();
+    let mut ow = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+    ow.libxc_context().unwrap().extend_from_slice(&w.bytes);
+    let stream = ow.finish().unwrap();
+    let o = run_piped(&["stats", "--json"], &stream);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = &json_lines(&o)[0];
+    assert_eq!(s["format"], "libxl");
+    assert_eq!(s["libxl_records"]["LIBXC_CONTEXT"], 1);
+    assert_eq!(s["libxl_records"]["END"], 1);
+    assert_eq!(s["data_pages"], 18);
+}
+
+#[test]
+fn dump_json_of_an_xl_file_shows_every_layer_at_its_offset() {
+    let w = hvm_stream();
+    let (file, base) = xl_file(&w);
+    let p = file_with("dump.xl", &file);
+    let o = run(&["dump", "--json", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "xl_header",
+            "libxl_header",
+            "libxl_record",
+            "header",
+            "record",
+            "page_data_run",
+            "record",
+            "record",
+            "record",
+            "record",
+            "record",
+            "libxl_record",
+            "libxl_record"
+        ]
+    );
+    assert_eq!(lines[0]["mandatory_flags"], 3);
+    assert_eq!(lines[2]["type"], "LIBXC_CONTEXT");
+    assert_eq!(lines[2]["offset"].as_u64().unwrap() + 8, base);
+    assert_eq!(lines[3]["offset"], base);
+    // libxc offsets are absolute: the writer's offsets plus the base.
+    assert_eq!(lines[4]["offset"], base + w.infos[0].offset);
+    assert_eq!(lines[5]["offset"], base + w.infos[1].offset);
+    let emu = &lines[11];
+    assert_eq!(emu["type"], "EMULATOR_CONTEXT");
+    assert_eq!(emu["offset"], base + w.bytes.len() as u64);
+    assert_eq!(emu["fields"]["blob_bytes"], 9);
+    assert_eq!(emu["fields"]["emulator"], "Qemu Upstream");
+    assert_eq!(lines[12]["type"], "END");
+    assert_eq!(lines[12]["offset"].as_u64().unwrap() + 8, file.len() as u64);
+}
+
+#[test]
+fn checkpointed_libxl_streams_are_refused_clearly() {
+    let mut ow = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+    let out = ow.libxc_context().unwrap();
+    let mut sw =
+        StreamWriter::new(&mut *out, WriterOptions::new(DomainType::X86Hvm).version(3)).unwrap();
+    sw.write(&LibxcRecord::StaticDataEnd).unwrap();
+    sw.write_page_data(&[1], &[0u8; PAGE_SIZE]).unwrap();
+    sw.checkpoint().unwrap();
+    drop(sw);
+    ow.checkpoint_end().unwrap();
+    let stream = ow.finish().unwrap();
+    let o = run_piped(&["verify"], &stream);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("not supported yet"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_real_xl_save_files_verify_and_add_up() {
+    // Facts from ../shared/real-streams/README.md.
+    let hvm = test_support::real_stream("hvm-1vcpu-128M.xl");
+    let o = run(&["verify", "--strict", hvm.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Xen 4.17 writes HVM_PARAMS after HVM_CONTEXT: a warning in v3.
+    assert!(
+        stderr(&o).contains("HVM_PARAMS after the HVM_CONTEXT"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["stats", "--json", hvm.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = &json_lines(&o)[0];
+    assert_eq!(s["format"], "xl");
+    assert_eq!(s["version"], 3);
+    assert_eq!(s["records_by_type"]["PAGE_DATA"]["count"], 1020);
+    assert_eq!(s["pfn_entries"], 1_044_480);
+    assert_eq!(s["data_pages"], 32_763);
+    assert_eq!(s["pages_by_type"]["XTAB"], 1_044_480 - 32_763);
+    assert_eq!(s["libxl_records"]["EMULATOR_CONTEXT"], 1);
+
+    let pv = test_support::real_stream("pv64-1vcpu-96M.xl");
+    let o = run(&["verify", "--strict", pv.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["dump", "--json", pv.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let run_ = lines.iter().find(|l| l["kind"] == "page_data_run").unwrap();
+    assert_eq!(run_["records"], 24);
+    assert_eq!(run_["data_pages"], 24_576);
+    assert_eq!(run_["pfn_min"], 0);
+    assert_eq!(run_["pfn_max"], 0x5fff);
+    let p2m = lines
+        .iter()
+        .find(|l| l["type"] == "X86_PV_P2M_FRAMES")
+        .unwrap();
+    assert_eq!(p2m["fields"]["end_pfn"], 0x5fff);
+    let last = lines.last().unwrap();
+    assert_eq!(last["kind"], "libxl_record");
+    assert_eq!(last["type"], "END");
+    assert_eq!(
+        last["offset"].as_u64().unwrap() + 8,
+        std::fs::metadata(&pv).unwrap().len()
+    );
 }
 
 #[test]
