@@ -28,9 +28,10 @@ use format_spec::stream::{
 use input::Format;
 use layers::{Nesting, Stop, VisitError, Visitor};
 
-/// Inspect Xen migration streams (libxc stream versions 2 to 4).
+/// Verify, dump and count Xen migration streams: `xl save` files, libxl
+/// streams and bare libxc streams (versions 2 to 4).
 #[derive(Debug, Parser)]
-#[command(name = "xenstream", version, about, long_about = None)]
+#[command(name = "xenstream", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
