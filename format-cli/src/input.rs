@@ -10,7 +10,7 @@
 //! or the libxc marker); [`crate::layers`] then reads them.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufReader, IsTerminal, Read, Seek, SeekFrom};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
@@ -185,6 +185,11 @@ pub fn open(path: Option<&Path>, wanted: Format, progress: bool) -> Result<Input
 /// Standard input as a [`File`] (no extra buffering of `std::io::Stdin`,
 /// and a redirected regular file can seek).
 fn stdin_file() -> Result<File, Failure> {
+    if io::stdin().is_terminal() {
+        return Err(Failure::Usage(
+            "standard input is a terminal: give a file, or pipe a stream in".into(),
+        ));
+    }
     let fd = io::stdin()
         .as_fd()
         .try_clone_to_owned()
