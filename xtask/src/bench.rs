@@ -26,10 +26,11 @@
 //!    the stream file; then the baseline and the writer into `/dev/null`,
 //!    which shows the writer's fixed cost per record;
 //! 2. `read()` loops over the stream file with a 256 KiB buffer (the
-//!    buffer `xenstream` reads pipes with) and a 4 MiB one (what the page
+//!    chunk the stream reader reads skipped page contents in) and a 4 MiB one (what the page
 //!    reader asks for per batch); the page figure is compared with the
 //!    faster of the two;
-//! 3. page reading: `StreamReader` over a 256 KiB `BufReader<File>`,
+//! 3. page reading: `StreamReader` over a 16 KiB `BufReader<File>` (as
+//!    `xenstream` reads pipes),
 //!    every page read into one caller buffer with `PageBatch::read_pages`;
 //!
 //! and then, round after round:
@@ -58,9 +59,13 @@ use format_spec::stream::{ReaderOptions, StreamReader, StreamWriter, WriterOptio
 /// Pages per PAGE_DATA record (what Xen's saver sends per batch).
 const BATCH_PAGES: usize = 1024;
 
-/// The read buffer of the baselines and of the page reader: the buffer
-/// `xenstream` uses on pipes (and the chunk the stream reader skips with).
+/// The read buffer of the baselines: the chunk the stream reader reads
+/// skipped page contents in.
 const READ_BUF: usize = 256 << 10;
+
+/// The `BufReader` of the page reader: the buffer `xenstream` reads pipes
+/// with (small, so that large reads bypass it).
+const READER_BUF: usize = 16 << 10;
 
 const MIB: f64 = (1u64 << 20) as f64;
 
@@ -292,7 +297,7 @@ fn read_loop(mut input: impl Read, buf: &mut [u8]) -> io::Result<u64> {
 /// number of pages read.
 fn read_all_pages(path: &Path) -> io::Result<u64> {
     let se = |e: format_spec::stream::StreamError| other(e.to_string());
-    let input = BufReader::with_capacity(READ_BUF, File::open(path)?);
+    let input = BufReader::with_capacity(READER_BUF, File::open(path)?);
     let mut r = StreamReader::with_options(input, ReaderOptions::default()).map_err(se)?;
     let mut dst = vec![0u8; BATCH_PAGES * PAGE_SIZE];
     let mut pages = 0u64;
