@@ -43,8 +43,10 @@ pub enum Format {
 pub const PIPE_BUFFER: usize = 16 << 10;
 
 /// Buffer size for regular files: page contents are skipped with seeks,
-/// and a seek throws the buffer away, so a small one reads less.
-pub const FILE_BUFFER: usize = 64 << 10;
+/// and a seek throws the buffer away, so a small one reads less (16 KiB
+/// still holds a record header and the pfn array of a 1024-page
+/// PAGE_DATA record).
+pub const FILE_BUFFER: usize = 16 << 10;
 
 /// The raw input: a file descriptor, with the octets peeked at during
 /// detection served again first (a pipe cannot seek back).
