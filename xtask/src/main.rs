@@ -18,7 +18,7 @@ fn usage() -> ExitCode {
          codegen            regenerate generated/ from the description in format-spec\n\
          --check            write nothing; exit 1 if any generated file is stale\n\
          --xen-tree DIR     also write the files at their paths inside a Xen checkout\n\n\
-         usage: cargo xtask bench [--size-mib N] [--dir DIR] [--keep]\n\n\
+         usage: cargo xtask bench [--size-mib N] [--repeat N] [--dir DIR] [--keep]\n\n\
          bench              time the stream reader, verifier and writer (release build)"
     );
     ExitCode::from(2)
