@@ -4,6 +4,10 @@
 //!   (the Xen files and this repository's generated docs).
 //! * `cargo xtask codegen --check`: fail if any of them is stale.
 //! * `cargo xtask codegen --xen-tree DIR`: also write them into a Xen checkout.
+//! * `cargo xtask bench [--size-mib N]`: throughput and memory of the stream
+//!   reader, verifier and writer (see `bench.rs`).
+
+mod bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,7 +17,9 @@ fn usage() -> ExitCode {
         "usage: cargo xtask codegen [--check] [--xen-tree DIR]\n\n\
          codegen            regenerate generated/ from the description in format-spec\n\
          --check            write nothing; exit 1 if any generated file is stale\n\
-         --xen-tree DIR     also write the files at their paths inside a Xen checkout"
+         --xen-tree DIR     also write the files at their paths inside a Xen checkout\n\n\
+         usage: cargo xtask bench [--size-mib N] [--repeat N] [--dir DIR] [--keep]\n\n\
+         bench              time the stream reader, verifier and writer (release build)"
     );
     ExitCode::from(2)
 }
@@ -23,6 +29,12 @@ fn main() -> ExitCode {
     let Some((cmd, rest)) = args.split_first() else {
         return usage();
     };
+    if cmd == "bench" {
+        return bench::run(rest);
+    }
+    if cmd == "bench-rss" {
+        return bench::rss_helper(rest);
+    }
     if cmd != "codegen" {
         return usage();
     }
