@@ -464,6 +464,9 @@ pub struct ConstLayout {
     pub rust_name: &'static str,
     /// The value.
     pub value: u64,
+    /// Size in octets of the constant's Rust type (4 for `u32`), so that a
+    /// generator can give a number the matching width (`U` or `ULL`).
+    pub size: usize,
     /// The C macro name, if the C header defines one.
     pub c_name: Option<&'static str>,
     /// How the C header spells the value, if not as a plain number.

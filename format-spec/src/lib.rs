@@ -7,6 +7,8 @@
 //! Python modules.
 //!
 //! * [`libxc`]: the libxc domain image format (spec revision 4).
+//! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
+//! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
 //! * [`layout`]: the descriptor types the derives produce.
 //! * [`body`]: parsing and writing one record body from memory.
 //!
@@ -32,6 +34,8 @@ pub use binrw;
 pub use format_derive::{RecordSet, SpecEnum, Wire};
 
 pub mod body;
+pub mod domain_context;
+pub mod hvm_context;
 pub mod layout;
 pub mod libxc;
 pub mod stream;
@@ -61,6 +65,7 @@ macro_rules! spec_consts {
                 $crate::layout::ConstLayout {
                     rust_name: stringify!($name),
                     value: $name as u64,
+                    size: ::core::mem::size_of::<$ty>(),
                     c_name: $c,
                     c_expr: $ce,
                     py_name: $py,
