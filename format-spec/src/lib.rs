@@ -11,6 +11,7 @@
 //! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
 //! * [`layout`]: the descriptor types the derives produce.
 //! * [`body`]: parsing and writing one record body from memory.
+//! * [`memory`]: the guest's memory out of a stream (raw or ELF core image).
 //!
 //! ```
 //! use format_spec::libxc::{LibxcRecord, X86TscInfo};
@@ -38,6 +39,7 @@ pub mod domain_context;
 pub mod hvm_context;
 pub mod layout;
 pub mod libxc;
+pub mod memory;
 pub mod stream;
 
 /// Declares named constants once: the Rust `const` items and a table of
