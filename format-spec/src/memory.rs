@@ -72,9 +72,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-// StreamError is large (see stream/mod.rs) and MemoryError wraps it.
-#![allow(clippy::result_large_err)]
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
@@ -686,9 +683,10 @@ impl fmt::Display for Summary {
 /// Why an extraction failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MemoryError {
-    /// The stream is bad or could not be read.
+    /// The stream is bad or could not be read (boxed: a stream error is
+    /// large, and this keeps `Result<_, MemoryError>` small).
     #[error(transparent)]
-    Stream(#[from] StreamError),
+    Stream(Box<StreamError>),
     /// The sink could not write.
     #[error("writing the page of pfn {pfn:#x}: {source}")]
     Output {
@@ -720,6 +718,12 @@ pub enum MemoryError {
         /// "ended" or "stopped".
         how: &'static str,
     },
+}
+
+impl From<StreamError> for MemoryError {
+    fn from(e: StreamError) -> Self {
+        MemoryError::Stream(Box::new(e))
+    }
 }
 
 /// What the caller of [`MemoryExtractor::record`] does next.
