@@ -1,5 +1,7 @@
 //! `xenstream`: inspect Xen migration streams.
 
+mod memory;
+
 use format_spec::layout::SpecEnum;
 use format_spec::libxc::{DomainType, LibxcRecord};
 
@@ -7,8 +9,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("records") => print_records(),
+        Some("memory") => std::process::exit(memory::main_memory(&args[1..])),
+        Some("page") => std::process::exit(memory::main_page(&args[1..])),
         _ => {
-            eprintln!("usage: xenstream records");
+            eprintln!("usage: xenstream records | memory ... | page ...");
             std::process::exit(2);
         }
     }

@@ -1,0 +1,375 @@
+//! `xenstream memory` and `xenstream page`: the guest's memory out of a
+//! stream, as an image file or one page.
+//!
+//! [`run_memory`] and [`run_page`] take parsed options and return the exit
+//! code (0 done, 1 the stream or a file failed, 2 bad usage), so any
+//! argument parser can call them; [`main_memory`] and [`main_page`] parse
+//! by hand for the interim `main.rs`.
+
+use std::fs::File;
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use format_spec::libxc::{PAGE_DATA_PFN_MASK, PAGE_SIZE};
+use format_spec::memory::{
+    extract, Checkpoint, ElfSink, ExtractOptions, MemoryError, OnePage, PageState, RawSink, Summary,
+};
+use format_spec::stream::{ReaderOptions, StreamReader};
+
+/// Help text of `xenstream memory`.
+pub const MEMORY_HELP: &str = "\
+usage: xenstream memory [--format raw|elf] [--checkpoint N] --out FILE [INPUT|-]
+
+Writes the guest's memory as of the end of the stream: for every pfn, the
+contents of its last PAGE_DATA copy (pages marked XTAB or BROKEN after
+their last copy are left out). Reads INPUT (an `xl save` file or a bare
+libxc stream) or standard input (`-` or no INPUT) in one pass, and prints
+a summary.
+
+  --format raw   a sparse file, the page of pfn P at offset P * 4096
+                 (default); dropped pages are zeros, pages never sent holes
+  --format elf   an ELF64 core file (ET_CORE, x86-64), one PT_LOAD per run
+                 of consecutive pfns, p_paddr = p_vaddr = pfn * 4096
+  --checkpoint N the state after the N-th CHECKPOINT record of a
+                 checkpointed stream (default: the last complete state)
+  --out FILE     the image; must be a seekable file (not a pipe), it is
+                 truncated first
+";
+
+/// Help text of `xenstream page`.
+pub const PAGE_HELP: &str = "\
+usage: xenstream page PFN [--raw] [--checkpoint N] [INPUT|-]
+
+Prints the last copy of one page (PFN in decimal or 0x-hex) from INPUT or
+standard input as a hex dump (physical address, hex octets, ASCII), or with
+--raw writes its 4096 octets as they are. Fails if the stream has no
+contents for PFN (never sent, or marked XTAB or BROKEN after its last copy).
+";
+
+/// Image format of `xenstream memory`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Sparse raw image.
+    #[default]
+    Raw,
+    /// ELF64 core file.
+    Elf,
+}
+
+/// Options of `xenstream memory`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryArgs {
+    /// Image format.
+    pub format: Format,
+    /// `Some(n)`: the state after the n-th CHECKPOINT; `None`: the last
+    /// complete state.
+    pub checkpoint: Option<u64>,
+    /// The image file (must be seekable).
+    pub out: PathBuf,
+    /// The stream; `None` or `-`: standard input.
+    pub input: Option<PathBuf>,
+}
+
+/// Options of `xenstream page`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageArgs {
+    /// The pfn.
+    pub pfn: u64,
+    /// Write the raw octets instead of a hex dump.
+    pub raw: bool,
+    /// As for [`MemoryArgs::checkpoint`].
+    pub checkpoint: Option<u64>,
+    /// The stream; `None` or `-`: standard input.
+    pub input: Option<PathBuf>,
+}
+
+/// TEMPORARY, until the outer-layer reader (branch `outer`,
+/// format-spec/src/outer.rs) lands in main: finds the libxc stream inside
+/// an `xl save` file (or a libxl stream) the simple way, as the first
+/// eight 0xff octets followed by "XENF" in the first 64 KiB, without
+/// parsing the xl header or the libxl records before it. A bare libxc
+/// stream matches at offset 0. Returns the input positioned at the libxc
+/// image header (the octets already read are replayed) and its offset.
+fn find_libxc_start(mut input: Box<dyn Read>) -> io::Result<(Box<dyn Read>, u64)> {
+    const WINDOW: usize = 64 << 10;
+    let mut head = vec![0u8; WINDOW];
+    let mut got = 0;
+    while got < WINDOW {
+        match input.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    head.truncate(got);
+    let mut needle = [0xffu8; 12];
+    needle[8..].copy_from_slice(b"XENF");
+    let Some(at) = head.windows(needle.len()).position(|w| w == needle) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "no libxc stream: eight 0xff octets followed by \"XENF\" are not in the first 64 KiB",
+        ));
+    };
+    head.drain(..at);
+    Ok((Box::new(Cursor::new(head).chain(input)), at as u64))
+}
+
+/// Opens the input and a reader on its libxc stream.
+fn open_stream(input: Option<&Path>) -> Result<StreamReader<Box<dyn Read>>, String> {
+    let (raw, name): (Box<dyn Read>, String) = match input {
+        None => (Box::new(io::stdin().lock()), "standard input".into()),
+        Some(p) if p.as_os_str() == "-" => (Box::new(io::stdin().lock()), "standard input".into()),
+        Some(p) => {
+            let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            (
+                Box::new(BufReader::with_capacity(1 << 20, f)),
+                p.display().to_string(),
+            )
+        }
+    };
+    let (inner, base) = find_libxc_start(raw).map_err(|e| format!("{name}: {e}"))?;
+    let opts = ReaderOptions {
+        base_offset: base,
+        ..ReaderOptions::default()
+    };
+    StreamReader::with_options(inner, opts).map_err(|e| format!("{name}: {e}"))
+}
+
+fn checkpoint(n: Option<u64>) -> Checkpoint {
+    n.map_or(Checkpoint::Last, Checkpoint::Nth)
+}
+
+/// Runs `xenstream memory`; returns the exit code.
+pub fn run_memory(args: &MemoryArgs) -> i32 {
+    match memory(args) {
+        Ok((wrote, sum)) => {
+            if let Some(why) = &sum.abandoned {
+                eprintln!("xenstream memory: warning: {why}");
+            }
+            let mut out = io::stdout().lock();
+            match write!(out, "{wrote}\n{sum}").and_then(|_| out.flush()) {
+                // The image is written; a reader that stopped early is fine.
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    eprintln!("xenstream memory: standard output: {e}");
+                    1
+                }
+                _ => 0,
+            }
+        }
+        Err(e) => {
+            eprintln!("xenstream memory: {e}");
+            1
+        }
+    }
+}
+
+fn memory(args: &MemoryArgs) -> Result<(String, Summary), String> {
+    if args.out.as_os_str() == "-" {
+        return Err("--out must name a seekable file, not standard output".into());
+    }
+    let out_name = args.out.display();
+    let mut out = File::create(&args.out).map_err(|e| format!("{out_name}: {e}"))?;
+    out.seek(SeekFrom::Start(0))
+        .map_err(|e| format!("{out_name}: the output must be a seekable file ({e})"))?;
+    let mut reader = open_stream(args.input.as_deref())?;
+    let journal_dir = match args.out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let opts = ExtractOptions {
+        checkpoint: checkpoint(args.checkpoint),
+        journal_dir: Some(journal_dir),
+    };
+    let res = match args.format {
+        Format::Raw => extract(&mut reader, RawSink::new(out), &opts).map(|(_, s)| s),
+        Format::Elf => extract(&mut reader, ElfSink::new(out), &opts).map(|(_, s)| s),
+    };
+    let sum = res.map_err(|e: MemoryError| e.to_string())?;
+    let len = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
+    let what = match args.format {
+        Format::Raw => "raw image",
+        Format::Elf => "ELF core",
+    };
+    Ok((format!("wrote {out_name} ({what}, {len} octets)"), sum))
+}
+
+/// Runs `xenstream page`; returns the exit code.
+pub fn run_page(args: &PageArgs) -> i32 {
+    match page(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("xenstream page: {e}");
+            1
+        }
+    }
+}
+
+fn page(args: &PageArgs) -> Result<(), String> {
+    if args.pfn > PAGE_DATA_PFN_MASK {
+        return Err(format!(
+            "pfn {:#x} does not fit in the 52 bits a stream's pfn entries have",
+            args.pfn
+        ));
+    }
+    let mut reader = open_stream(args.input.as_deref())?;
+    let opts = ExtractOptions {
+        checkpoint: checkpoint(args.checkpoint),
+        journal_dir: None,
+    };
+    let (state, sum) = extract(&mut reader, OnePage::new(args.pfn), &opts)
+        .map_err(|e: MemoryError| e.to_string())?;
+    let pfn = args.pfn;
+    let data = match state {
+        PageState::Present(d) => d,
+        PageState::Dropped => {
+            return Err(format!(
+            "pfn {pfn:#x} has no contents at {}: it was marked XTAB or BROKEN after its last copy",
+            sum.state
+        ))
+        }
+        PageState::NeverSent => {
+            return Err(format!(
+                "pfn {pfn:#x} has no contents at {}: the stream never sent it",
+                sum.state
+            ))
+        }
+    };
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let res = if args.raw {
+        out.write_all(&data)
+    } else {
+        hexdump(&mut out, pfn * PAGE_SIZE as u64, &data)
+    };
+    match res.and_then(|_| out.flush()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(format!("standard output: {e}")),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `data` as 16-octet lines: address, hex, ASCII; runs of lines
+/// equal to the one before collapse into one `*` line.
+pub fn hexdump(out: &mut impl Write, addr: u64, data: &[u8]) -> io::Result<()> {
+    let mut prev: Option<&[u8]> = None;
+    let mut starred = false;
+    for (i, line) in data.chunks(16).enumerate() {
+        if prev == Some(line) {
+            if !starred {
+                writeln!(out, "*")?;
+                starred = true;
+            }
+            continue;
+        }
+        starred = false;
+        prev = Some(line);
+        let mut hex = String::with_capacity(50);
+        for (j, b) in line.iter().enumerate() {
+            if j == 8 {
+                hex.push(' ');
+            }
+            hex.push_str(&format!("{b:02x} "));
+        }
+        let ascii: String = line
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        writeln!(out, "{:016x}  {hex:<49} |{ascii}|", addr + 16 * i as u64)?;
+    }
+    writeln!(out, "{:016x}", addr + data.len() as u64)
+}
+
+fn parse_u64(s: &str) -> Option<u64> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}
+
+fn usage(help: &str, msg: &str) -> i32 {
+    eprintln!("{msg}\n\n{help}");
+    2
+}
+
+/// Parses `xenstream memory` arguments (those after `memory`) by hand
+/// and runs it; returns the exit code.
+pub fn main_memory(argv: &[String]) -> i32 {
+    let mut format = Format::Raw;
+    let (mut checkpoint, mut out, mut input) = (None, None, None);
+    let mut it = argv.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => {
+                print!("{MEMORY_HELP}");
+                return 0;
+            }
+            "--format" => match it.next().map(String::as_str) {
+                Some("raw") => format = Format::Raw,
+                Some("elf") => format = Format::Elf,
+                _ => return usage(MEMORY_HELP, "--format takes raw or elf"),
+            },
+            "--checkpoint" => match it.next().and_then(|s| parse_u64(s)) {
+                Some(n) if n > 0 => checkpoint = Some(n),
+                _ => return usage(MEMORY_HELP, "--checkpoint takes a number from 1"),
+            },
+            "--out" => match it.next() {
+                Some(p) => out = Some(PathBuf::from(p)),
+                None => return usage(MEMORY_HELP, "--out takes a file name"),
+            },
+            s if s.starts_with("--") => return usage(MEMORY_HELP, &format!("unknown option {s}")),
+            s if input.is_none() => input = Some(PathBuf::from(s)),
+            s => return usage(MEMORY_HELP, &format!("unexpected argument {s}")),
+        }
+    }
+    let Some(out) = out else {
+        return usage(MEMORY_HELP, "--out FILE is required");
+    };
+    run_memory(&MemoryArgs {
+        format,
+        checkpoint,
+        out,
+        input,
+    })
+}
+
+/// Parses `xenstream page` arguments (those after `page`) by hand and
+/// runs it; returns the exit code.
+pub fn main_page(argv: &[String]) -> i32 {
+    let (mut pfn, mut raw, mut checkpoint, mut input) = (None, false, None, None);
+    let mut it = argv.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "-h" | "--help" => {
+                print!("{PAGE_HELP}");
+                return 0;
+            }
+            "--raw" => raw = true,
+            "--checkpoint" => match it.next().and_then(|s| parse_u64(s)) {
+                Some(n) if n > 0 => checkpoint = Some(n),
+                _ => return usage(PAGE_HELP, "--checkpoint takes a number from 1"),
+            },
+            s if s.starts_with("--") => return usage(PAGE_HELP, &format!("unknown option {s}")),
+            s if pfn.is_none() => match parse_u64(s) {
+                Some(p) => pfn = Some(p),
+                None => return usage(PAGE_HELP, &format!("PFN {s} is not a number")),
+            },
+            s if input.is_none() => input = Some(PathBuf::from(s)),
+            s => return usage(PAGE_HELP, &format!("unexpected argument {s}")),
+        }
+    }
+    let Some(pfn) = pfn else {
+        return usage(PAGE_HELP, "PFN is required");
+    };
+    run_page(&PageArgs {
+        pfn,
+        raw,
+        checkpoint,
+        input,
+    })
+}
