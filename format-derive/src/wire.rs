@@ -75,6 +75,8 @@ enum Constraint {
     Reserved,
     Equals(Expr),
     OneOf(Vec<Expr>),
+    /// `one_of = PATH`: a constant array of integers named elsewhere.
+    OneOfConst(syn::Path),
     Values(Type),
     ReservedBits(Expr),
 }
@@ -105,6 +107,10 @@ struct StructDef {
     order: Order,
     doc: String,
     fields: Vec<FieldDef>,
+    /// Some field had an unsupported type and is missing from `fields`, so
+    /// offsets cannot be known: the cross-field checks are skipped rather
+    /// than reporting errors that are only consequences of the first.
+    incomplete: bool,
 }
 
 /// Classifies a field type, or explains why it is not supported.
@@ -193,6 +199,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                     "unknown wire struct attribute; expected one of c_name, c_typedef, \
                      c_external, py_format, py_format_override, byte_order",
                 );
+                crate::attr::skip_value(&meta)?;
             }
             Ok(())
         });
@@ -217,12 +224,14 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
     };
 
     let mut fields = Vec::new();
+    let mut incomplete = false;
     for f in &named.named {
         let ident = f.ident.clone().expect("named field");
         let shape = match classify(&f.ty) {
             Ok(s) => s,
             Err(msg) => {
                 errors.push_spanned(&f.ty, msg);
+                incomplete = true;
                 continue;
             }
         };
@@ -240,8 +249,18 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                 } else if meta.path.is_ident("equals") {
                     equals.set(errors, span, meta.value()?.parse::<Expr>()?);
                 } else if meta.path.is_ident("one_of") {
-                    let arr: syn::ExprArray = meta.value()?.parse()?;
-                    one_of.set(errors, span, arr.elems.into_iter().collect::<Vec<_>>());
+                    match meta.value()?.parse::<Expr>()? {
+                        Expr::Array(arr) => one_of.set(
+                            errors,
+                            span,
+                            Constraint::OneOf(arr.elems.into_iter().collect()),
+                        ),
+                        Expr::Path(p) => one_of.set(errors, span, Constraint::OneOfConst(p.path)),
+                        other => errors.push_spanned(
+                            other,
+                            "one_of takes an array of values (`[4, 8]`) or the path of a constant array",
+                        ),
+                    }
                 } else if meta.path.is_ident("values") {
                     values.set(errors, span, meta.value()?.parse::<Type>()?);
                 } else if meta.path.is_ident("reserved_bits") {
@@ -254,6 +273,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                         "unknown wire field attribute; expected one of reserved, equals, \
                          one_of, values, reserved_bits, count",
                     );
+                    crate::attr::skip_value(&meta)?;
                 }
                 Ok(())
             });
@@ -269,7 +289,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
             constraints.push((s, Constraint::Equals(e)));
         }
         if let Some((s, v)) = one_of.get_spanned() {
-            constraints.push((s, Constraint::OneOf(v)));
+            constraints.push((s, v));
         }
         if let Some((s, t)) = values.get_spanned() {
             constraints.push((s, Constraint::Values(t)));
@@ -313,7 +333,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
             constraint,
             count,
             doc: doc_text(&f.attrs),
-            span: f.span(),
+            span: f.ty.span(),
         });
     }
 
@@ -327,6 +347,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
         order: order.get().unwrap_or(Order::Stream),
         doc: doc_text(&input.attrs),
         fields,
+        incomplete,
     })
 }
 
@@ -458,6 +479,19 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
             Constraint::OneOf(v) => {
                 quote!(::format_spec::layout::Constraint::OneOf(&[#((#v) as u64),*]))
             }
+            Constraint::OneOfConst(p) => quote!(::format_spec::layout::Constraint::OneOf(&{
+                // Widen the named array to u64 at compile time.
+                const WIDE: [u64; #p.len()] = {
+                    let mut out = [0u64; #p.len()];
+                    let mut i = 0;
+                    while i < out.len() {
+                        out[i] = #p[i] as u64;
+                        i += 1;
+                    }
+                    out
+                };
+                WIDE
+            })),
             Constraint::Values(t) => quote!(::format_spec::layout::Constraint::Enum(
                 &<#t as ::format_spec::layout::SpecEnum>::LAYOUT
             )),
@@ -667,7 +701,10 @@ fn opt_str(s: &Option<String>) -> TokenStream {
 pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     let def = parse(input, &mut errors);
-    let offsets = def.as_ref().map(|d| check(d, &mut errors));
+    let offsets = def
+        .as_ref()
+        .filter(|d| !d.incomplete)
+        .map(|d| check(d, &mut errors));
     errors.finish()?;
     let (def, offsets) = (def.expect("parsed"), offsets.expect("checked"));
     Ok(emit(&def, &offsets))

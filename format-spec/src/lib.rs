@@ -7,8 +7,12 @@
 //! Python modules.
 //!
 //! * [`libxc`]: the libxc domain image format (spec revision 4).
+//! * [`libxl`]: the libxl stream that wraps it (spec revision 2).
+//! * [`xl`]: the xl save file header in front of both.
+//! * [`outer`]: reading and writing whole save files, layer by layer.
 //! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
 //! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
+//! * [`stream`]: the forward-only reader, writer and verifier of libxc streams.
 //! * [`layout`]: the descriptor types the derives produce.
 //! * [`body`]: parsing and writing one record body from memory.
 //! * [`memory`]: the guest's memory out of a stream (raw or ELF core image).
@@ -39,8 +43,11 @@ pub mod domain_context;
 pub mod hvm_context;
 pub mod layout;
 pub mod libxc;
+pub mod libxl;
 pub mod memory;
+pub mod outer;
 pub mod stream;
+pub mod xl;
 
 /// Declares named constants once: the Rust `const` items and a table of
 /// [`layout::ConstLayout`] descriptors with their C and Python spellings.

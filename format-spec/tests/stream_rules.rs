@@ -365,14 +365,20 @@ fn rule_bad_value() {
     let off = r.rec(t::PV_INFO, &body);
     r.end();
     let e = expect(&r.bytes, ErrorKind::BadValue, off + 8, Modes::Both);
-    assert_eq!(e.location().field.map(|f| f.field), Some("guest_width"));
+    assert_eq!(
+        e.location().field.as_ref().map(|f| f.field),
+        Some("guest_width")
+    );
 
     let mut r = Raw::le(3, 1);
     let body = pv_info(&r, 4, 2, [0; 6]);
     let off = r.rec(t::PV_INFO, &body);
     r.end();
     let e = expect(&r.bytes, ErrorKind::BadValue, off + 9, Modes::Both);
-    assert_eq!(e.location().field.map(|f| f.field), Some("pt_levels"));
+    assert_eq!(
+        e.location().field.as_ref().map(|f| f.field),
+        Some("pt_levels")
+    );
 }
 
 #[test]
@@ -456,7 +462,7 @@ fn rule_bad_page_count() {
         r.rec(t::PAGE_DATA, &body)
     });
     let e = expect(&b, ErrorKind::BadPageCount, off + 8, Modes::Both);
-    assert_eq!(e.location().field.map(|f| f.field), Some("count"));
+    assert_eq!(e.location().field.as_ref().map(|f| f.field), Some("count"));
     // count 5, room for one entry.
     let (b, off) = hvm3_with(|r| {
         let body = r.words(&[W::D(5), W::D(0), W::Q(0xf000_0000_0000_0001)]);
@@ -668,4 +674,67 @@ fn big_endian_rules_apply_too() {
     let off = r.rec(t::PAGE_DATA, &body);
     r.end();
     expect(&r.bytes, ErrorKind::BadPageType, off + 24, Modes::Both);
+}
+
+#[test]
+fn messages_name_record_offset_and_field() {
+    let (b, off) = hvm3_with(|r| {
+        let body = r.words(&[W::D(2), W::D(0), W::Q(0xf << 60 | 1), W::Q(6 << 60 | 2)]);
+        r.rec(t::PAGE_DATA, &body)
+    });
+    let e = run(&b, VerifyOptions::strict()).unwrap_err();
+    let msg = e.to_string();
+    let want = format!(
+        "record 4 (PAGE_DATA) at offset 0x{off:x}, field PageDataHeader.pfn[1] at offset 0x{:x}: ",
+        off + 24
+    );
+    assert!(msg.starts_with(&want), "{msg}");
+    assert!(msg.contains("page type 6"), "{msg}");
+    let info = e.record().unwrap();
+    assert_eq!(
+        (info.index, info.offset, info.rtype),
+        (4, off, t::PAGE_DATA)
+    );
+}
+
+#[test]
+fn reader_goes_on_after_body_and_type_errors_but_not_after_truncation() {
+    use format_spec::stream::{ReaderOptions, StreamReader};
+    let mut r = Raw::le(3, 1);
+    let body = pv_info(&r, 5, 4, [0; 6]); // BadValue
+    r.rec(t::PV_INFO, &body);
+    r.rec(0x0000_7777, &[1, 2, 3]); // UnknownMandatory
+    r.rec(t::SDE, &[]);
+    let body = r.page_data(&[1, 7 << 60], 0, 0); // BadPageType
+    r.rec(t::PAGE_DATA, &body);
+    let end = r.end();
+    let mut rd = StreamReader::with_options(&r.bytes[..], ReaderOptions::default()).unwrap();
+    let mut kinds = Vec::new();
+    loop {
+        match rd.next_header() {
+            Ok(None) => break,
+            Ok(Some(_)) => {
+                if let Err(e) = rd.read_record() {
+                    kinds.push(e.kind());
+                }
+            }
+            Err(e) => kinds.push(e.kind()),
+        }
+    }
+    assert_eq!(
+        kinds,
+        [
+            ErrorKind::BadValue,
+            ErrorKind::UnknownMandatory,
+            ErrorKind::BadPageType
+        ]
+    );
+    assert_eq!(rd.position(), end + 8);
+
+    // Truncated inside a body: the reader refuses to go on.
+    let cut = &r.bytes[..(HEADERS + 12) as usize];
+    let mut rd = StreamReader::new(cut).unwrap();
+    rd.next_header().unwrap();
+    assert_eq!(rd.read_body().unwrap_err().kind(), ErrorKind::Truncated);
+    assert_eq!(rd.next_header().unwrap_err().kind(), ErrorKind::Misuse);
 }

@@ -362,35 +362,27 @@ fn page_data_in_memory(
     Ok((res1, with_data))
 }
 
-/// Checks and parses one known record body: length rule, allowed values
-/// and (strict mode) reserved fields, in that order.
-pub(crate) fn body(
+/// Checks one known record body without parsing it into a typed value:
+/// length rule, allowed values and (strict mode) reserved fields, in that
+/// order. Allocates nothing.
+pub(crate) fn validate(
     info: RecordInfo,
     body: &[u8],
     endian: Endian,
     mode: Mode,
-) -> Result<LibxcRecord, StreamError> {
+) -> Result<&'static RecordLayout, StreamError> {
     let Some(layout) = LibxcRecord::LAYOUT.by_code(info.rtype) else {
         return Err(StreamError::Misuse {
             at: Location::record(info),
             what: "not a record type of the table".into(),
         });
     };
+    let mut res1 = 0;
     if info.rtype == LibxcRecord::PAGE_DATA {
-        page_data_in_memory(info, body, endian)?;
+        res1 = page_data_in_memory(info, body, endian)?.0;
     } else {
         length_rule(info, layout, body, endian)?;
     }
-    let rec = LibxcRecord::parse_body(info.rtype, body, endian)
-        .map_err(|e| StreamError::BadLength {
-            at: Location::record(info),
-            length: info.length,
-            reason: e.to_string(),
-        })?
-        .ok_or_else(|| StreamError::Misuse {
-            at: Location::record(info),
-            what: "the table and the parser disagree".into(),
-        })?;
     if let Some(s) = layout.body {
         if body.len() >= s.size {
             walk(
@@ -413,10 +405,33 @@ pub(crate) fn body(
             }
         }
     }
-    if mode == Mode::Strict {
-        if let LibxcRecord::PageData(pd) = &rec {
-            check_page_reserved(info, pd.header._res1, &pd.header.pfn)?;
-        }
+    if mode == Mode::Strict && info.rtype == LibxcRecord::PAGE_DATA {
+        let fixed = PageDataHeader::LAYOUT.size;
+        let count = uint(body, 0, 4, endian) as usize;
+        let pfns: Vec<u64> = (0..count)
+            .map(|i| uint(body, fixed + 8 * i, 8, endian))
+            .collect();
+        check_page_reserved(info, res1, &pfns)?;
     }
-    Ok(rec)
+    Ok(layout)
+}
+
+/// Checks and parses one known record body (see [`validate`]).
+pub(crate) fn body(
+    info: RecordInfo,
+    body: &[u8],
+    endian: Endian,
+    mode: Mode,
+) -> Result<LibxcRecord, StreamError> {
+    validate(info, body, endian, mode)?;
+    LibxcRecord::parse_body(info.rtype, body, endian)
+        .map_err(|e| StreamError::BadLength {
+            at: Location::record(info),
+            length: info.length,
+            reason: e.to_string(),
+        })?
+        .ok_or_else(|| StreamError::Misuse {
+            at: Location::record(info),
+            what: "the table and the parser disagree".into(),
+        })
 }

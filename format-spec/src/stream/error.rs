@@ -92,7 +92,7 @@ impl fmt::Display for FieldRef {
 }
 
 /// Where an error was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     /// Absolute byte offset of the offending octets: the field when a field
     /// is named, the first bad padding octet, the point where the input
@@ -100,8 +100,8 @@ pub struct Location {
     pub offset: u64,
     /// The record concerned, if the error is about a record.
     pub record: Option<RecordInfo>,
-    /// The field concerned, if one is.
-    pub field: Option<FieldRef>,
+    /// The field concerned, if one is (boxed to keep errors small).
+    pub field: Option<Box<FieldRef>>,
 }
 
 impl Location {
@@ -137,7 +137,7 @@ impl Location {
         Location {
             offset,
             record,
-            field: Some(field),
+            field: Some(Box::new(field)),
         }
     }
 }

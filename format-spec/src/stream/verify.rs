@@ -152,7 +152,7 @@ impl Order {
         warn: &mut dyn FnMut(Warning),
     ) -> Result<(), StreamError> {
         let code = info.rtype;
-        let at = Location::record(info);
+        let at = || Location::record(info);
         let mut first: Option<StreamError> = None;
         let mut fail = |e: StreamError| {
             if first.is_none() {
@@ -164,13 +164,13 @@ impl Order {
         // Guest type.
         if pv && HVM_ONLY_RECORDS.contains(&code) {
             fail(StreamError::WrongGuestType {
-                at,
+                at: at(),
                 wants: "x86 HVM",
                 guest: "x86 PV",
             });
         } else if !pv && PV_ONLY_RECORDS.contains(&code) {
             fail(StreamError::WrongGuestType {
-                at,
+                at: at(),
                 wants: "x86 PV",
                 guest: "x86 HVM",
             });
@@ -179,7 +179,7 @@ impl Order {
         // STATIC_DATA_END: exactly once, before the dynamic state.
         if code == LibxcRecord::STATIC_DATA_END {
             match self.sde_at {
-                Some(first) => fail(StreamError::DuplicateStaticDataEnd { at, first }),
+                Some(first) => fail(StreamError::DuplicateStaticDataEnd { at: at(), first }),
                 None => self.sde_at = Some(info.offset),
             }
         } else if self.version < 3 {
@@ -187,26 +187,26 @@ impl Order {
                 self.sde_at = Some(info.offset);
             }
         } else if self.sde_at.is_none() && DYNAMIC_RECORDS.contains(&code) {
-            fail(StreamError::MissingStaticDataEnd { at });
+            fail(StreamError::MissingStaticDataEnd { at: at() });
         }
 
         // PV order: X86_PV_INFO, X86_PV_P2M_FRAMES, PAGE_DATA, vCPUs.
         if pv {
             if code == LibxcRecord::X86_PV_P2M_FRAMES && !self.pv_info_seen {
                 fail(StreamError::OutOfOrder {
-                    at,
+                    at: at(),
                     reason: "X86_PV_P2M_FRAMES must come after X86_PV_INFO",
                 });
             }
             if code == LibxcRecord::PAGE_DATA && !self.p2m_seen {
                 fail(StreamError::OutOfOrder {
-                    at,
+                    at: at(),
                     reason: "PAGE_DATA of a PV guest must come after X86_PV_P2M_FRAMES",
                 });
             }
             if PV_VCPU_RECORDS.contains(&code) && !self.page_data_seen {
                 fail(StreamError::OutOfOrder {
-                    at,
+                    at: at(),
                     reason: "vCPU records must come after the first PAGE_DATA",
                 });
             }
@@ -214,7 +214,7 @@ impl Order {
             if let Some(context_offset) = self.seg_hvm_context_at {
                 if self.version >= 4 {
                     fail(StreamError::OutOfOrder {
-                        at,
+                        at: at(),
                         reason: "HVM_PARAMS must come before HVM_CONTEXT in a segment",
                     });
                 } else {
@@ -240,10 +240,10 @@ impl Order {
         // End of a segment.
         if code == LibxcRecord::CHECKPOINT || code == LibxcRecord::END {
             if code == LibxcRecord::END && self.version >= 3 && self.sde_at.is_none() {
-                fail(StreamError::MissingStaticDataEnd { at });
+                fail(StreamError::MissingStaticDataEnd { at: at() });
             }
             if self.version >= 4 && !self.seg_domain_context {
-                fail(StreamError::MissingDomainContext { at });
+                fail(StreamError::MissingDomainContext { at: at() });
             }
             self.seg_hvm_context_at = None;
             self.seg_domain_context = false;
@@ -391,7 +391,7 @@ impl Verifier {
         } else {
             let endian = self.endian;
             let body = reader.read_body()?;
-            check::body(info, body, endian, self.opts.mode)?;
+            check::validate(info, body, endian, self.opts.mode)?;
             if check::is_empty_content(layout, body.len()) {
                 Self::warn(
                     &mut self.report,
