@@ -7,14 +7,15 @@
 //! by hand for the interim `main.rs`.
 
 use std::fs::File;
-use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use format_spec::libxc::{PAGE_DATA_PFN_MASK, PAGE_SIZE};
 use format_spec::memory::{
-    extract, Checkpoint, ElfSink, ExtractOptions, MemoryError, OnePage, PageState, RawSink, Summary,
+    extract_save_file, Checkpoint, ElfSink, ExtractOptions, OnePage, PageSink, PageState, RawSink,
+    Summary,
 };
-use format_spec::stream::{ReaderOptions, StreamReader};
+use format_spec::outer::FormatChoice;
 
 /// Help text of `xenstream memory`.
 pub const MEMORY_HELP: &str = "\
@@ -22,8 +23,8 @@ usage: xenstream memory [--format raw|elf] [--checkpoint N] --out FILE [INPUT|-]
 
 Writes the guest's memory as of the end of the stream: for every pfn, the
 contents of its last PAGE_DATA copy (pages marked XTAB or BROKEN after
-their last copy are left out). Reads INPUT (an `xl save` file or a bare
-libxc stream) or standard input (`-` or no INPUT) in one pass, and prints
+their last copy are left out). Reads INPUT (an `xl save` file, a libxl
+stream or a bare libxc stream, detected) or standard input (`-` or no INPUT) in one pass, and prints
 a summary.
 
   --format raw   a sparse file, the page of pfn P at offset P * 4096
@@ -83,57 +84,30 @@ pub struct PageArgs {
     pub input: Option<PathBuf>,
 }
 
-/// TEMPORARY, until the outer-layer reader (branch `outer`,
-/// format-spec/src/outer.rs) lands in main: finds the libxc stream inside
-/// an `xl save` file (or a libxl stream) the simple way, as the first
-/// eight 0xff octets followed by "XENF" in the first 64 KiB, without
-/// parsing the xl header or the libxl records before it. A bare libxc
-/// stream matches at offset 0. Returns the input positioned at the libxc
-/// image header (the octets already read are replayed) and its offset.
-fn find_libxc_start(mut input: Box<dyn Read>) -> io::Result<(Box<dyn Read>, u64)> {
-    const WINDOW: usize = 64 << 10;
-    let mut head = vec![0u8; WINDOW];
-    let mut got = 0;
-    while got < WINDOW {
-        match input.read(&mut head[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// Opens the input: a file (buffered) or standard input.
+fn open_input(input: Option<&Path>) -> Result<Box<dyn Read>, String> {
+    match input {
+        Some(p) if p.as_os_str() != "-" => {
+            let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok(Box::new(BufReader::with_capacity(1 << 20, f)))
         }
+        _ => Ok(Box::new(io::stdin().lock())),
     }
-    head.truncate(got);
-    let mut needle = [0xffu8; 12];
-    needle[8..].copy_from_slice(b"XENF");
-    let Some(at) = head.windows(needle.len()).position(|w| w == needle) else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "no libxc stream: eight 0xff octets followed by \"XENF\" are not in the first 64 KiB",
-        ));
-    };
-    head.drain(..at);
-    Ok((Box::new(Cursor::new(head).chain(input)), at as u64))
 }
 
-/// Opens the input and a reader on its libxc stream.
-fn open_stream(input: Option<&Path>) -> Result<StreamReader<Box<dyn Read>>, String> {
-    let (raw, name): (Box<dyn Read>, String) = match input {
-        None => (Box::new(io::stdin().lock()), "standard input".into()),
-        Some(p) if p.as_os_str() == "-" => (Box::new(io::stdin().lock()), "standard input".into()),
-        Some(p) => {
-            let f = File::open(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            (
-                Box::new(BufReader::with_capacity(1 << 20, f)),
-                p.display().to_string(),
-            )
-        }
+/// Extracts the memory of the save file (xl, libxl or bare libxc stream,
+/// detected) at `input` into `sink`.
+fn extract_input<S: PageSink>(
+    input: Option<&Path>,
+    sink: S,
+    opts: &ExtractOptions,
+) -> Result<(S::Output, Summary), String> {
+    let name = match input {
+        Some(p) if p.as_os_str() != "-" => p.display().to_string(),
+        _ => "standard input".to_string(),
     };
-    let (inner, base) = find_libxc_start(raw).map_err(|e| format!("{name}: {e}"))?;
-    let opts = ReaderOptions {
-        base_offset: base,
-        ..ReaderOptions::default()
-    };
-    StreamReader::with_options(inner, opts).map_err(|e| format!("{name}: {e}"))
+    let reader = open_input(input)?;
+    extract_save_file(reader, FormatChoice::Auto, sink, opts).map_err(|e| format!("{name}: {e}"))
 }
 
 fn checkpoint(n: Option<u64>) -> Checkpoint {
@@ -172,7 +146,6 @@ fn memory(args: &MemoryArgs) -> Result<(String, Summary), String> {
     let mut out = File::create(&args.out).map_err(|e| format!("{out_name}: {e}"))?;
     out.seek(SeekFrom::Start(0))
         .map_err(|e| format!("{out_name}: the output must be a seekable file ({e})"))?;
-    let mut reader = open_stream(args.input.as_deref())?;
     let journal_dir = match args.out.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -181,11 +154,11 @@ fn memory(args: &MemoryArgs) -> Result<(String, Summary), String> {
         checkpoint: checkpoint(args.checkpoint),
         journal_dir: Some(journal_dir),
     };
-    let res = match args.format {
-        Format::Raw => extract(&mut reader, RawSink::new(out), &opts).map(|(_, s)| s),
-        Format::Elf => extract(&mut reader, ElfSink::new(out), &opts).map(|(_, s)| s),
+    let input = args.input.as_deref();
+    let sum = match args.format {
+        Format::Raw => extract_input(input, RawSink::new(out), &opts)?.1,
+        Format::Elf => extract_input(input, ElfSink::new(out), &opts)?.1,
     };
-    let sum = res.map_err(|e: MemoryError| e.to_string())?;
     let len = std::fs::metadata(&args.out).map(|m| m.len()).unwrap_or(0);
     let what = match args.format {
         Format::Raw => "raw image",
@@ -212,13 +185,11 @@ fn page(args: &PageArgs) -> Result<(), String> {
             args.pfn
         ));
     }
-    let mut reader = open_stream(args.input.as_deref())?;
     let opts = ExtractOptions {
         checkpoint: checkpoint(args.checkpoint),
         journal_dir: None,
     };
-    let (state, sum) = extract(&mut reader, OnePage::new(args.pfn), &opts)
-        .map_err(|e: MemoryError| e.to_string())?;
+    let (state, sum) = extract_input(args.input.as_deref(), OnePage::new(args.pfn), &opts)?;
     let pfn = args.pfn;
     let data = match state {
         PageState::Present(d) => d,

@@ -7,9 +7,13 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
 use format_spec::libxc::{DomainType, LibxcRecord, PAGE_SIZE};
+use format_spec::libxl::EmulatorId;
+use format_spec::outer::OuterWriter;
 use format_spec::stream::{StreamWriter, WriterOptions};
+use format_spec::xl::XlPreamble;
 
 const XTAB: u64 = 0xf << 60;
 const PS: usize = PAGE_SIZE;
@@ -293,7 +297,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
 }
 
 #[test]
-fn input_without_a_libxc_stream_is_refused() {
+fn input_that_is_no_stream_is_refused() {
     let input = write_tmp("junk.bin", &[0x42; 100_000]);
     let out = run_piped(
         &[
@@ -306,21 +310,77 @@ fn input_without_a_libxc_stream_is_refused() {
     );
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("XENF") && err.contains("64 KiB"), "{err}");
+    assert!(
+        err.contains("junk.bin") && err.contains("4242424242424242"),
+        "{err}"
+    );
+}
+
+/// The stream of [`stream`] inside an xl save file (checkpointed: an
+/// emulator record and CHECKPOINT_END after the libxc CHECKPOINT).
+fn xl_file(checkpoint: bool) -> Vec<u8> {
+    let libxc = stream(checkpoint);
+    // The CHECKPOINT record (8 octets) ends the first part: find it after
+    // the first PAGE_DATA.
+    let split = checkpoint.then(|| {
+        let cp = LibxcRecord::CHECKPOINT.to_le_bytes();
+        let at = libxc
+            .windows(8)
+            .position(|w| w[..4] == cp && w[4..] == [0; 4])
+            .unwrap();
+        at + 8
+    });
+    let pre = XlPreamble::with_json_config(Endian::Little, "{}");
+    let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    w.libxc_context().unwrap();
+    match split {
+        Some(at) => {
+            w.inner().extend_from_slice(&libxc[..at]);
+            w.emulator_context(EmulatorId::QemuUpstream, 0, b"qemu state")
+                .unwrap();
+            w.checkpoint_end().unwrap();
+            w.inner().extend_from_slice(&libxc[at..]);
+        }
+        None => w.inner().extend_from_slice(&libxc),
+    }
+    w.finish().unwrap()
 }
 
 #[test]
-fn a_libxc_stream_after_other_octets_is_found() {
-    // Like an xl save file: something before the libxc stream.
-    let mut bytes = b"Xen saved domain, xl format\n\0".repeat(100);
-    bytes.extend(stream(false));
-    let input = write_tmp("prefixed.stream", &bytes);
-    let out = tmp("prefixed.raw");
-    ok(&run_piped(
-        &["memory", "--out", out.to_str().unwrap(), "-"],
-        Some(&input),
-    ));
+fn xl_save_files_are_read_through_their_outer_layers() {
+    let plain = write_tmp("plain.xl", &xl_file(false));
+    let cp = write_tmp("cp.xl", &xl_file(true));
+    let out = tmp("xl.raw");
+    let o = out.to_str().unwrap();
+    ok(&run_piped(&["memory", "--out", o, "-"], Some(&plain)));
     assert_eq!(std::fs::read(&out).unwrap(), expected_raw());
+    let text = ok(&run_piped(
+        &["memory", "--out", o, cp.to_str().unwrap()],
+        None,
+    ));
+    assert!(text.contains("checkpoints:  1"), "{text}");
+    assert_eq!(std::fs::read(&out).unwrap(), expected_raw());
+    ok(&run_piped(
+        &["memory", "--checkpoint", "1", "--out", o, "-"],
+        Some(&cp),
+    ));
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        [page(b'A'), page(b'C')].concat()
+    );
+    let p = run_piped(
+        &[
+            "page",
+            "1",
+            "--raw",
+            "--checkpoint",
+            "1",
+            cp.to_str().unwrap(),
+        ],
+        None,
+    );
+    ok(&p);
+    assert_eq!(p.stdout, page(b'C'));
 }
 
 fn read_span(path: &Path, off: u64, len: u64) -> Vec<u8> {

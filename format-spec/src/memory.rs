@@ -72,15 +72,18 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
+use std::rc::Rc;
 
 use crate::layout::SpecEnum;
 use crate::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE};
-use crate::stream::{RecordInfo, StreamError, StreamReader};
+use crate::outer::{FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader};
+use crate::stream::{ReaderOptions, RecordInfo, StreamError, StreamReader};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -687,6 +690,10 @@ pub enum MemoryError {
     /// large, and this keeps `Result<_, MemoryError>` small).
     #[error(transparent)]
     Stream(Box<StreamError>),
+    /// The outer layers of a save file (xl header, libxl stream) are bad
+    /// or could not be read (boxed like [`MemoryError::Stream`]).
+    #[error(transparent)]
+    Outer(Box<OuterError>),
     /// The sink could not write.
     #[error("writing the page of pfn {pfn:#x}: {source}")]
     Output {
@@ -723,6 +730,12 @@ pub enum MemoryError {
 impl From<StreamError> for MemoryError {
     fn from(e: StreamError) -> Self {
         MemoryError::Stream(Box::new(e))
+    }
+}
+
+impl From<OuterError> for MemoryError {
+    fn from(e: OuterError) -> Self {
+        MemoryError::Outer(Box::new(e))
     }
 }
 
@@ -994,7 +1007,7 @@ impl<S: PageSink> MemoryExtractor<S> {
     /// last checkpoint ([`Summary::abandoned`] says why); otherwise the
     /// error is returned.
     pub fn broke_off(mut self, err: MemoryError) -> Result<(S::Output, Summary), MemoryError> {
-        let is_stream = matches!(err, MemoryError::Stream(_));
+        let is_stream = matches!(err, MemoryError::Stream(_) | MemoryError::Outer(_));
         if is_stream && self.staging && self.opts.checkpoint == Checkpoint::Last {
             self.journal = None;
             self.staging = false;
@@ -1065,6 +1078,83 @@ pub fn extract<R: Read, S: PageSink>(
             Ok(Flow::Continue) => {}
             Ok(Flow::Stop) => return x.finish(),
             Err(e) => return x.broke_off(e),
+        }
+    }
+}
+
+/// The outer reader, shared between the driver (libxl events) and the
+/// libxc [`StreamReader`] (which reads through it while the libxc layer
+/// has the stream).
+struct Shared<R>(Rc<RefCell<OuterReader<R>>>);
+
+impl<R: Read> Read for Shared<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.borrow_mut().inner().read(buf)
+    }
+}
+
+/// Like [`extract`], for a whole save file read with
+/// [`OuterReader`](crate::outer::OuterReader): an `xl save` file, a bare
+/// libxl stream or a bare libxc stream (`format` says which, or detects
+/// it). The outer layers are read leniently (what a restore checks), and
+/// the libxl records between the checkpoints of a checkpointed stream are
+/// read and ignored. Reading stops at the libxc END record (or at the
+/// checkpoint asked for): what follows it is not looked at.
+///
+/// The libxc stream's records resume after each libxl CHECKPOINT_END; the
+/// offsets the libxc reader reports in errors are exact in the first
+/// segment and, in later segments, short by the libxl octets in between.
+pub fn extract_save_file<R: Read, S: PageSink>(
+    input: R,
+    format: FormatChoice,
+    sink: S,
+    opts: &ExtractOptions,
+) -> Result<(S::Output, Summary), MemoryError> {
+    let outer = Rc::new(RefCell::new(OuterReader::open(
+        input,
+        format,
+        Mode::Lenient,
+    )?));
+    let mut x = MemoryExtractor::new(sink, opts.clone());
+    let mut libxc: Option<StreamReader<Shared<R>>> = None;
+    loop {
+        let event = outer.borrow_mut().next();
+        let handover = match event {
+            Err(e) => return x.broke_off(e.into()),
+            Ok(None) | Ok(Some(OuterEvent::End(_))) => return x.finish(),
+            Ok(Some(OuterEvent::Record(_) | OuterEvent::Skipped(_))) => continue,
+            Ok(Some(OuterEvent::Libxc(h))) => h,
+        };
+        let reader = match &mut libxc {
+            Some(r) => r,
+            None => {
+                let ropts = ReaderOptions {
+                    base_offset: handover.offset,
+                    ..ReaderOptions::default()
+                };
+                match StreamReader::with_options(Shared(Rc::clone(&outer)), ropts) {
+                    Ok(r) => libxc.insert(r),
+                    Err(e) => return x.broke_off(e.into()),
+                }
+            }
+        };
+        loop {
+            let step = match reader.next_header() {
+                Ok(Some(info)) => x.record(reader, info).map(|f| (f, info.rtype)),
+                Ok(None) => Ok((Flow::Stop, LibxcRecord::END)),
+                Err(e) => Err(e.into()),
+            };
+            match step {
+                Err(e) => return x.broke_off(e),
+                Ok((Flow::Stop, _)) => return x.finish(),
+                Ok((Flow::Continue, LibxcRecord::CHECKPOINT)) => {
+                    if let Err(e) = outer.borrow_mut().libxc_finished(LibxcStop::Checkpoint) {
+                        return x.broke_off(e.into());
+                    }
+                    break;
+                }
+                Ok((Flow::Continue, _)) => {}
+            }
         }
     }
 }

@@ -9,13 +9,17 @@ use std::io::{BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
 use format_spec::libxc::{DomainType, LibxcRecord, PAGE_SIZE};
+use format_spec::libxl::EmulatorId;
 use format_spec::memory::{
-    extract, Checkpoint, ElfSink, ExtractOptions, ImageState, MemoryError, OnePage, PageSink,
-    PageState, PfnSet, RawSink, Summary,
+    extract, extract_save_file, Checkpoint, ElfSink, ExtractOptions, ImageState, MemoryError,
+    OnePage, PageSink, PageState, PfnSet, RawSink, Summary,
 };
+use format_spec::outer::{FormatChoice, OuterWriter};
 use format_spec::stream::{ReaderOptions, StreamReader, StreamWriter, WriterOptions};
+use format_spec::xl::XlPreamble;
 use proptest::prelude::*;
 
 const PS: u64 = PAGE_SIZE as u64;
@@ -117,6 +121,11 @@ fn model(ops: &[Op], stop: Option<u64>) -> Model {
 
 /// Writes `ops` as a version 3 HVM stream; `end`: with the END record.
 fn stream(ops: &[Op], end: bool) -> Vec<u8> {
+    stream_parts(ops, end).0
+}
+
+/// Like [`stream`], also returning the offsets just after each CHECKPOINT.
+fn stream_parts(ops: &[Op], end: bool) -> (Vec<u8>, Vec<usize>) {
     let mut w = StreamWriter::new(
         Vec::new(),
         WriterOptions::new(DomainType::X86Hvm).version(3),
@@ -124,12 +133,14 @@ fn stream(ops: &[Op], end: bool) -> Vec<u8> {
     .unwrap();
     w.write(&LibxcRecord::StaticDataEnd).unwrap();
     let mut serial = 0;
+    let mut splits = Vec::new();
     for op in ops {
         match op {
             Op::Checkpoint => {
                 w.write(&LibxcRecord::HvmContext(Opaque(vec![1; 8])))
                     .unwrap();
                 w.checkpoint().unwrap();
+                splits.push(w.position() as usize);
             }
             Op::Pages(entries) => {
                 let mut data = Vec::new();
@@ -150,7 +161,38 @@ fn stream(ops: &[Op], end: bool) -> Vec<u8> {
     if !end {
         bytes.truncate(before_end);
     }
-    bytes
+    (bytes, splits)
+}
+
+/// Wraps a libxc stream in an `xl save` file: xl header, libxl header,
+/// LIBXC_CONTEXT, and after each CHECKPOINT an emulator record and
+/// CHECKPOINT_END, as a checkpointed stream has them; libxl END last.
+fn xl_file(libxc: &[u8], splits: &[usize]) -> Vec<u8> {
+    let pre = XlPreamble::with_json_config(Endian::Little, "{\"c_info\": {}}");
+    let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    w.libxc_context().unwrap();
+    let mut start = 0;
+    for &at in splits {
+        w.inner().extend_from_slice(&libxc[start..at]);
+        w.emulator_context(EmulatorId::QemuUpstream, 0, b"device model state")
+            .unwrap();
+        w.checkpoint_end().unwrap();
+        start = at;
+    }
+    w.inner().extend_from_slice(&libxc[start..]);
+    w.finish().unwrap()
+}
+
+fn run_file<S: PageSink>(
+    file: &[u8],
+    sink: S,
+    cp: Checkpoint,
+) -> Result<(S::Output, Summary), MemoryError> {
+    let opts = ExtractOptions {
+        checkpoint: cp,
+        journal_dir: Some(tmp("")),
+    };
+    extract_save_file(file, FormatChoice::Auto, sink, &opts)
 }
 
 /// Pages sent twice, dropped (XTAB, BROKEN), left alone (XALLOC), re-sent
@@ -656,6 +698,96 @@ fn pfn_set_runs_cross_words_and_chunks() {
     assert_eq!(set.runs().next(), Some((0, 70)));
 }
 
+#[test]
+fn save_files_with_checkpoints_give_each_state() {
+    let ops = checkpointed_ops();
+    let (libxc, splits) = stream_parts(&ops, true);
+    assert_eq!(splits.len(), 3);
+    let file = xl_file(&libxc, &splits);
+    for n in 1..=3 {
+        let m = model(&ops, Some(n));
+        let (image, sum) = run_file(
+            &file,
+            RawSink::new(Cursor::new(Vec::new())),
+            Checkpoint::Nth(n),
+        )
+        .unwrap();
+        check_raw(&image.into_inner(), &m);
+        m.check(&sum);
+        assert_eq!(sum.state, ImageState::Checkpoint(n));
+    }
+    let m = model(&ops, None);
+    let (core, sum) = run_file(
+        &file,
+        ElfSink::new(Cursor::new(Vec::new())),
+        Checkpoint::Last,
+    )
+    .unwrap();
+    check_elf(&core.into_inner(), &m);
+    m.check(&sum);
+    assert_eq!((sum.state, sum.checkpoints), (ImageState::End, 3));
+    // The same libxc stream bare gives the same image.
+    let (bare, _) = run_file(
+        &libxc,
+        RawSink::new(Cursor::new(Vec::new())),
+        Checkpoint::Last,
+    )
+    .unwrap();
+    check_raw(&bare.into_inner(), &m);
+}
+
+#[test]
+fn a_save_file_broken_off_after_a_checkpoint_gives_the_last_complete_one() {
+    let ops = checkpointed_ops();
+    let (libxc, splits) = stream_parts(&ops, false);
+    let mut file = xl_file(&libxc, &splits);
+    // Drop the libxl END (8 octets) and the end of the last PAGE_DATA.
+    file.truncate(file.len() - 8 - 1000);
+    let m3 = model(&ops, Some(3));
+    let (image, sum) = run_file(
+        &file,
+        RawSink::new(Cursor::new(Vec::new())),
+        Checkpoint::Last,
+    )
+    .unwrap();
+    check_raw(&image.into_inner(), &m3);
+    m3.check(&sum);
+    assert_eq!(sum.state, ImageState::Checkpoint(3));
+    assert!(sum.abandoned.is_some());
+    // Where the last libxc part starts, after CHECKPOINT 3's libxl records.
+    let part4 = file.len() + 1000 - (libxc.len() - splits[2]);
+    // Broken off inside those libxl records: checkpoint 3 is complete.
+    let (image, sum) = run_file(
+        &file[..part4 - 20],
+        RawSink::new(Cursor::new(Vec::new())),
+        Checkpoint::Last,
+    )
+    .unwrap();
+    check_raw(&image.into_inner(), &m3);
+    assert_eq!(sum.state, ImageState::Checkpoint(3));
+    assert!(sum.abandoned.unwrap().contains("after checkpoint 3"));
+    // Broken off inside segment 3 (its PAGE_DATA is 8 KiB): checkpoint 2.
+    let m2 = model(&ops, Some(2));
+    let (image, sum) = run_file(
+        &file[..part4 - 1000],
+        RawSink::new(Cursor::new(Vec::new())),
+        Checkpoint::Last,
+    )
+    .unwrap();
+    check_raw(&image.into_inner(), &m2);
+    assert_eq!(sum.state, ImageState::Checkpoint(2));
+    let why = sum.abandoned.unwrap();
+    assert!(why.contains("after checkpoint 2"), "{why}");
+}
+
+#[test]
+fn a_file_that_is_no_stream_is_refused() {
+    match run_file(&[0x42; 4096], OnePage::new(0), Checkpoint::Last) {
+        Err(MemoryError::Outer(e)) => assert_eq!(e.kind(), "UnknownFormat", "{e}"),
+        other => panic!("{other:?}"),
+    }
+}
+
 // ---- the real save files ----
 
 /// Offset of the libxc image header in an `xl save` file: eight 0xff
@@ -671,6 +803,9 @@ fn libxc_start(path: &Path) -> u64 {
         .expect("libxc image header in the first 64 KiB") as u64
 }
 
+/// The libxc stream of a real file, found the simple way (so that these
+/// tests do not depend on the outer reader; `extract_save_file` is checked
+/// against this below).
 fn real_reader(name: &str) -> StreamReader<BufReader<File>> {
     let path = test_support::real_stream(name);
     let start = libxc_start(&path);
@@ -732,6 +867,11 @@ fn real_save_files_give_images_holding_the_fixture_text() {
         let core_out = ElfSink::new(File::create(&core_path).unwrap());
         let (_, core_sum) = extract(&mut real_reader(name), core_out, &opts).unwrap();
         assert_eq!(core_sum, sum);
+        // Through the outer layers: the same summary.
+        let whole = BufReader::new(File::open(test_support::real_stream(name)).unwrap());
+        let (_, outer_sum) =
+            extract_save_file(whole, FormatChoice::Auto, OnePage::new(0), &opts).unwrap();
+        assert_eq!(outer_sum, sum);
         let loads = readelf_loads(&core_path);
         let want_loads: Vec<_> = sum
             .ranges
