@@ -16,8 +16,10 @@
 //! [`MemoryExtractor`] applies these rules record by record and hands the
 //! outcome to a [`PageSink`]: [`RawSink`] (a sparse raw image), [`ElfSink`]
 //! (an ELF64 core file) or [`OnePage`] (one pfn). [`extract`] drives a
-//! [`StreamReader`] to the end and returns the sink's output and a
-//! [`Summary`].
+//! [`StreamReader`] over a bare libxc stream to the end and returns the
+//! sink's output and a [`Summary`]; [`extract_save_file`] does the same for
+//! a whole `xl save` file or libxl stream through
+//! [`OuterReader`], checkpoints included.
 //!
 //! ## Memory
 //!
@@ -1094,7 +1096,7 @@ impl<R: Read> Read for Shared<R> {
 }
 
 /// Like [`extract`], for a whole save file read with
-/// [`OuterReader`](crate::outer::OuterReader): an `xl save` file, a bare
+/// [`OuterReader`]: an `xl save` file, a bare
 /// libxl stream or a bare libxc stream (`format` says which, or detects
 /// it). The outer layers are read leniently (what a restore checks), and
 /// the libxl records between the checkpoints of a checkpointed stream are
