@@ -24,9 +24,11 @@
 //! ## Memory
 //!
 //! The extractor keeps a sparse bitmap of the pfns that have contents
-//! ([`PfnSet`], 512 octets per 4096 pfns in use) and one PAGE_DATA record
-//! (the reader's buffer); page contents go straight to the sink. Nothing
-//! grows with the guest's size beyond the bitmap.
+//! ([`PfnSet`]: 64 octets per 512 pfns in use, so one bit per page of a
+//! guest and, for pages scattered on purpose, under 100 octets per 4 KiB
+//! page the stream carried) and one PAGE_DATA record (the reader's
+//! buffer); page contents go straight to the sink. Entries without contents
+//! never grow the bitmap.
 //!
 //! ## Checkpointed streams
 //!
@@ -90,11 +92,11 @@ use crate::stream::{ReaderOptions, RecordInfo, StreamError, StreamReader};
 const PAGE: u64 = PAGE_SIZE as u64;
 
 /// Pfns per bitmap chunk of a [`PfnSet`].
-const CHUNK_PFNS: u64 = 4096;
+const CHUNK_PFNS: u64 = 512;
 /// 64-bit words per chunk.
 const WORDS: usize = (CHUNK_PFNS / 64) as usize;
 
-/// A sparse set of pfns: a bitmap in chunks of 4096 pfns, allocated only
+/// A sparse set of pfns: a bitmap in chunks of 512 pfns, allocated only
 /// where pfns are present, so a guest's memory costs one bit per pfn in use
 /// and a hostile pfn near 2^52 costs one chunk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -680,7 +680,10 @@ proptest! {
 #[test]
 fn pfn_set_runs_cross_words_and_chunks() {
     let mut set = PfnSet::new();
+    // Chunks hold 512 pfns: runs across 512, 1024 (empty words between)
+    // and several chunks.
     for p in (60..70)
+        .chain(500..530)
         .chain(4090..4200)
         .chain(8191..8193)
         .chain([u64::MAX >> 12])
@@ -690,7 +693,13 @@ fn pfn_set_runs_cross_words_and_chunks() {
     let runs: Vec<_> = set.runs().collect();
     assert_eq!(
         runs,
-        [(60, 10), (4090, 110), (8191, 2), (u64::MAX >> 12, 1)]
+        [
+            (60, 10),
+            (500, 30),
+            (4090, 110),
+            (8191, 2),
+            (u64::MAX >> 12, 1)
+        ]
     );
     for p in 0..64 {
         set.insert(p);
