@@ -915,3 +915,28 @@ fn real_save_files_give_images_holding_the_fixture_text() {
         std::fs::remove_file(&core_path).unwrap();
     }
 }
+
+#[test]
+fn a_stream_without_pages_gives_empty_images() {
+    let bytes = stream(&[Op::Pages(vec![XTAB | 7, XALLOC | 8])], true);
+    let (image, sum) = raw(&bytes, Checkpoint::Last);
+    assert!(image.is_empty());
+    assert_eq!((sum.pages, sum.records, sum.ranges.len()), (0, 1, 0));
+    let path = tmp("empty.core");
+    extract_file(&bytes, ElfSink::new, &path);
+    let b = std::fs::read(&path).unwrap();
+    assert_eq!(b.len(), 64, "the ELF header alone");
+    let elf = parse_elf(&b);
+    assert_eq!((elf.phoff, elf.phnum), (0, 0));
+    let out = Command::new("readelf")
+        .args(["-h", "-l", "-W"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && out.stderr.is_empty(), "{text}");
+    assert!(
+        text.contains("CORE (Core file)") && text.contains("no program headers"),
+        "{text}"
+    );
+}
