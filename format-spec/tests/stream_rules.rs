@@ -430,17 +430,20 @@ fn rule_reserved_non_zero_in_bodies() {
         Modes::StrictOnly,
     );
     assert!(e.to_string().contains("entries[1].flags"), "{e}");
-    // X86_PV_INFO _res, octet 3 of it.
+    // X86_PV_INFO _res, octet 3 of it: the offset is the field's first
+    // octet (as the Python verifier, which unpacks _res in two parts,
+    // reports it); the message names the element.
     let mut r = Raw::le(3, 1);
     let body = pv_info(&r, 8, 4, [0, 0, 0, 1, 0, 0]);
     let off = r.rec(t::PV_INFO, &body);
     r.end();
-    expect(
+    let e = expect(
         &r.bytes,
         ErrorKind::ReservedNonZero,
-        off + 8 + 2 + 3,
+        off + 8 + 2,
         Modes::StrictOnly,
     );
+    assert!(e.to_string().contains("X86PvInfo._res[3]"), "{e}");
     // vCPU _res1.
     let mut r = pv3();
     let body = vcpu(&r, 1);

@@ -1110,6 +1110,12 @@ pub fn vectors() -> Vec<Vector> {
         let mut s = base(Guest::Pv, 3, endian, 0);
         s.replace(&LibxcRecord::X86PvVcpuMsrs(vcpu(0, 0)));
         out.push(valid(format!("v3-pv-vcpu-empty-{e}"), &s));
+        // Regression (differential test): an empty CPU policy is a
+        // variable-sized record with zero content, accepted with a warning
+        // by both verifiers (the Python one used to stay silent).
+        let mut s = base(Guest::Hvm, 3, endian, 0);
+        s.get_mut(LibxcRecord::X86_CPUID_POLICY).body.clear();
+        out.push(valid(format!("v3-hvm-cpuid-policy-empty-{e}"), &s));
         let mut s = base(Guest::Hvm, 3, endian, 0);
         s.insert_before(
             LibxcRecord::END,

@@ -1,6 +1,7 @@
 //! `cargo xtask`: repository automation.
 //!
-//! * `cargo xtask codegen`: regenerate the checked-in outputs under `generated/`.
+//! * `cargo xtask codegen`: regenerate the checked-in outputs under `generated/`
+//!   (the Xen files and this repository's generated docs).
 //! * `cargo xtask codegen --check`: fail if any of them is stale.
 //! * `cargo xtask codegen --xen-tree DIR`: also write them into a Xen checkout.
 
@@ -38,17 +39,16 @@ fn main() -> ExitCode {
             _ => return usage(),
         }
     }
-    let outputs = xtask::outputs();
-    let mut roots = vec![xtask::generated_dir()];
+    let mut roots = vec![(xtask::generated_dir(), xtask::repo_outputs())];
     if let Some(t) = xen_tree {
         if !t.is_dir() {
             eprintln!("error: --xen-tree {}: not a directory", t.display());
             return ExitCode::from(2);
         }
-        roots.push(t);
+        roots.push((t, xtask::outputs()));
     }
     let mut failed = false;
-    for root in roots {
+    for (root, outputs) in roots {
         match xtask::sync(&root, &outputs, check) {
             Ok(stale) => {
                 for p in &stale {

@@ -4,9 +4,10 @@
 //! Every name, value, table and format string comes from the descriptors in
 //! `format_spec::libxc`; the verifier's checks are emitted from the field
 //! constraints and record length rules, and its order rules from the record
-//! table. The only facts kept here are the ones the description does not
-//! carry: the error KIND names of the shared verifier rules (`VERIFIER-RULES`)
-//! and which records count as "dynamic state" for the STATIC_DATA_END rule.
+//! table and the record groups of `format_spec::libxc` (`DYNAMIC_RECORDS`,
+//! `PV_ONLY_RECORDS`, ...); the exception class of each error KIND comes from
+//! the error catalogue of `format_spec::stream`. The only facts kept here are
+//! which header field breaks which KIND.
 
 use std::fmt::Write as _;
 
@@ -16,11 +17,26 @@ use format_spec::layout::{
     StructLayout,
 };
 use format_spec::libxc::{
+    v2_static_data_end_at, BACK_CHANNEL_RECORDS, DYNAMIC_RECORDS, HVM_ONLY_RECORDS,
+    PV_ONLY_RECORDS, PV_VCPU_RECORDS,
+};
+use format_spec::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType, RecordHeader,
     LIBXC_CONSTANTS, LIBXC_STRUCTS, PAGE_SHIFT, PAGE_TYPES_WITHOUT_DATA, SUPPORTED_VERSIONS,
 };
 
+use format_spec::stream::{ErrorKind, PythonClass};
+
 use crate::Output;
+
+/// The Python exception class of the error `kind`, about a record
+/// (`in_record`) or not, from the error catalogue in `format_spec::stream`.
+fn py_class(kind: &str, in_record: bool) -> &'static str {
+    ErrorKind::from_name(kind)
+        .and_then(|k| k.python_class(in_record))
+        .unwrap_or_else(|| panic!("the error catalogue has no Python class for {kind}"))
+        .as_str()
+}
 
 /// Where the package lives in a Xen tree.
 const PKG_DIR: &str = "tools/python/xen/migration";
@@ -158,6 +174,7 @@ fn trailing_items(f: &format_spec::layout::FieldLayout) -> Vec<Item> {
             var: local(f.name),
             label: f.name.to_string(),
             offset: 0,
+            field_offset: 0,
             prim: p,
             constraint: f.constraint,
         }],
@@ -175,6 +192,8 @@ struct Item {
     label: String,
     /// Offset within its struct.
     offset: usize,
+    /// Offset of the field it belongs to (errors point at the field).
+    field_offset: usize,
     /// Its type.
     prim: Prim,
     /// Its rule.
@@ -208,6 +227,7 @@ fn items(s: &StructLayout) -> Vec<Item> {
                 var,
                 label,
                 offset,
+                field_offset: field.offset,
                 prim,
                 constraint: field.constraint,
             }
@@ -337,7 +357,7 @@ fn raise_lines(
     let args = args.join(", ");
     match raise {
         Raise::Header(what) => vec![
-            "raise StreamError(".to_string(),
+            format!("raise {}(", py_class(kind, false)),
             format!("    \"{what}: {fmt}\""),
             format!("    % ({args}, ), \"{kind}\", start + {offset})"),
         ],
@@ -373,7 +393,7 @@ fn emit_checks(
                 Pass::Values => kind_of(it),
             };
             writeln!(out, "{indent}if {}:", v.cond).unwrap();
-            for line in raise_lines(raise, kind, &v.fmt, &v.args, it.offset) {
+            for line in raise_lines(raise, kind, &v.fmt, &v.args, it.field_offset) {
                 writeln!(out, "{indent}    {line}").unwrap();
             }
         }
@@ -391,6 +411,9 @@ fn init_py() -> String {
 }
 
 fn verify_py() -> String {
+    // VERIFY_BODY raises these two itself; the catalogue must agree.
+    assert_eq!(py_class("TrailingData", false), "StreamError");
+    assert_eq!(py_class("Truncated", true), "OSError");
     let mut s = banner();
     s.push_str(VERIFY_BODY);
     s
@@ -484,56 +507,9 @@ class VerifyBase(object):
                               % (self.offset, ), "TrailingData", self.offset)
 "#;
 
-/// Records a v3+ stream must not carry before STATIC_DATA_END: the
-/// dynamic state (memory, vCPU and platform state). The description has
-/// no flag for it; the list follows the spec's STATIC_DATA_END section and
-/// the shared verifier rules.
-fn needs_static_data_end() -> Vec<u32> {
-    let mut v = vec![
-        LibxcRecord::PAGE_DATA,
-        LibxcRecord::X86_PV_P2M_FRAMES,
-        LibxcRecord::SHARED_INFO,
-        LibxcRecord::X86_TSC_INFO,
-        LibxcRecord::HVM_CONTEXT,
-        LibxcRecord::HVM_PARAMS,
-        LibxcRecord::DOMAIN_CONTEXT,
-    ];
-    v.extend(pv_vcpu_records());
-    v.sort_unstable();
-    v
-}
-
-/// The X86_PV_VCPU_* records.
-fn pv_vcpu_records() -> Vec<u32> {
-    LibxcRecord::LAYOUT
-        .records
-        .iter()
-        .filter(|r| r.spec_name.starts_with("X86_PV_VCPU_"))
-        .map(|r| r.code)
-        .collect()
-}
-
-/// Records only a PV stream may carry.
-fn pv_only_records() -> Vec<u32> {
-    LibxcRecord::LAYOUT
-        .records
-        .iter()
-        .filter(|r| r.spec_name.starts_with("X86_PV_"))
-        .map(|r| r.code)
-        .collect()
-}
-
-/// Records only an HVM stream may carry.
-fn hvm_only_records() -> Vec<u32> {
-    LibxcRecord::LAYOUT
-        .records
-        .iter()
-        .filter(|r| r.spec_name.starts_with("HVM_"))
-        .map(|r| r.code)
-        .collect()
-}
-
 fn py_set(codes: &[u32]) -> String {
+    let mut codes = codes.to_vec();
+    codes.sort_unstable();
     let names: Vec<&str> = codes.iter().map(|&c| rec(c)).collect();
     let mut s = String::from("frozenset([\n");
     for n in names {
@@ -729,22 +705,52 @@ fn libxc_py() -> String {
     writeln!(
         s,
         "RECORDS_AFTER_STATIC_DATA_END = {}\n",
-        py_set(&needs_static_data_end())
+        py_set(DYNAMIC_RECORDS)
     )
     .unwrap();
     s.push_str("# Records only an x86 PV stream may carry.\n");
-    writeln!(s, "RECORDS_PV_ONLY = {}\n", py_set(&pv_only_records())).unwrap();
+    writeln!(s, "RECORDS_PV_ONLY = {}\n", py_set(PV_ONLY_RECORDS)).unwrap();
     s.push_str("# Records only an x86 HVM stream may carry.\n");
-    writeln!(s, "RECORDS_HVM_ONLY = {}\n", py_set(&hvm_only_records())).unwrap();
+    writeln!(s, "RECORDS_HVM_ONLY = {}\n", py_set(HVM_ONLY_RECORDS)).unwrap();
     s.push_str("# The X86_PV_VCPU_* records.\n");
-    writeln!(s, "RECORDS_PV_VCPU = {}\n", py_set(&pv_vcpu_records())).unwrap();
+    writeln!(s, "RECORDS_PV_VCPU = {}\n", py_set(PV_VCPU_RECORDS)).unwrap();
     s.push_str("# Records only the COLO back channel (secondary to primary) carries.\n");
     writeln!(
         s,
         "RECORDS_BACK_CHANNEL = {}\n",
-        py_set(&[LibxcRecord::CHECKPOINT_DIRTY_PFN_LIST])
+        py_set(BACK_CHANNEL_RECORDS)
     )
     .unwrap();
+    s.push_str(
+        "# Version 2 has no STATIC_DATA_END: a receiver infers it at the first\n\
+         # record of this type, by guest type.\n",
+    );
+    s.push_str("V2_STATIC_DATA_END_AT = {\n");
+    for d in DomainType::LAYOUT.variants {
+        let ty = DomainType::from_value(d.value).expect("variant of the enum");
+        writeln!(
+            s,
+            "    {}: {},",
+            d.py_name.expect("domain types have Python names"),
+            rec(v2_static_data_end_at(ty))
+        )
+        .unwrap();
+    }
+    s.push_str("}\n\n");
+    s.push_str(
+        "# The exception class of each error KIND raised about a record (the error\n\
+         # catalogue of format-spec).\n",
+    );
+    s.push_str("ERROR_CLASS = {\n");
+    for k in ErrorKind::ALL {
+        match k.python_class(true) {
+            Some(c) if c != PythonClass::OsError => {
+                writeln!(s, "    \"{}\": {},", k.as_str(), c.as_str()).unwrap()
+            }
+            _ => {}
+        }
+    }
+    s.push_str("}\n\n");
 
     s.push_str(&verifier_class());
     s.push_str(&record_verifiers());
@@ -910,13 +916,13 @@ class VerifyLibxc(VerifyBase):
 
 
     def _stream_error(self, kind, msg):
-        """Raise a StreamError about the current record."""
-        raise StreamError(self._where() + msg, kind, self.record_offset)
+        """Raise the KIND's error about the current record, at its header."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind, self.record_offset)
 
 
     def _record_error(self, kind, msg, body_offset=0):
-        """Raise a RecordError about the current record's body."""
-        raise RecordError(self._where() + msg, kind,
+        """Raise the KIND's error about the current record's body."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind,
                           self.record_offset + {rh_size} + body_offset)
 
 
@@ -1062,8 +1068,9 @@ class VerifyLibxc(VerifyBase):
         if padding.strip(b"\x00"):
             first = length + len(padding) - len(padding.lstrip(b"\x00"))
             at = self.record_offset + {rh_size} + first
-            raise StreamError(self._where() + "non-zero padding octet at "
-                              "offset %d" % (at, ), "PaddingNonZero", at)
+            raise ERROR_CLASS["PaddingNonZero"](
+                self._where() + "non-zero padding octet at offset %d" % (at, ),
+                "PaddingNonZero", at)
         return content[:length]
 
 
@@ -1072,6 +1079,12 @@ class VerifyLibxc(VerifyBase):
 
         version = self.version
         pv = self.guest_type == {pv}
+
+        if (pv and rtype in RECORDS_HVM_ONLY) or \
+           (not pv and rtype in RECORDS_PV_ONLY):
+            self._stream_error("WrongGuestType",
+                               "record does not belong in a %s stream"
+                               % (dhdr_type_to_str[self.guest_type], ))
 
         if (version >= {sde_since} and not self.seen_static_data_end
                 and rtype in RECORDS_AFTER_STATIC_DATA_END):
@@ -1084,11 +1097,8 @@ class VerifyLibxc(VerifyBase):
                                    "second STATIC_DATA_END")
             self.seen_static_data_end = True
 
-        if (pv and rtype in RECORDS_HVM_ONLY) or \
-           (not pv and rtype in RECORDS_PV_ONLY):
-            self._stream_error("WrongGuestType",
-                               "record does not belong in a %s stream"
-                               % (dhdr_type_to_str[self.guest_type], ))
+        if rtype == V2_STATIC_DATA_END_AT[self.guest_type]:
+            self._infer_static_data_end()
 
         if pv:
             if rtype == {pv_info}:
@@ -1097,7 +1107,6 @@ class VerifyLibxc(VerifyBase):
                 if not self.seen_pv_info:
                     self._stream_error("OutOfOrder",
                                        "X86_PV_P2M_FRAMES before X86_PV_INFO")
-                self._infer_static_data_end()
                 self.seen_p2m_frames = True
             elif rtype == {page_data}:
                 if not self.seen_p2m_frames:
@@ -1110,7 +1119,6 @@ class VerifyLibxc(VerifyBase):
                                        "vCPU state before the first PAGE_DATA")
         else:
             if rtype == {page_data}:
-                self._infer_static_data_end()
                 self.seen_page_data = True
             elif rtype == {hvm_params}:
                 if self.segment_hvm_context:
@@ -1175,7 +1183,7 @@ fn bad_len(s: &mut String, cond: &str, fmt: &str, args: &[&str]) {
     writeln!(
         s,
         "{i8}if {cond}:\n\
-         {i8}    self._record_error(\n\
+         {i8}    self._stream_error(\n\
          {i8}        \"BadLength\",\n\
          {i8}        \"%s: {fmt}\"\n\
          {i8}        % ({}))",
@@ -1224,8 +1232,8 @@ fn record_method(g: &Group) -> String {
     if r.deprecated == Some(0) {
         writeln!(
             s,
-            "{i8}raise StreamError(self._where() + \"%s is not valid in any stream\"\n\
-             {i8}                  % (what, ), \"DeprecatedRecord\", self.record_offset)\n\n"
+            "{i8}self._stream_error(\"DeprecatedRecord\",\n\
+             {i8}                   \"%s is not valid in any stream\" % (what, ))\n\n"
         )
         .unwrap();
         return s;
@@ -1318,15 +1326,15 @@ fn record_method(g: &Group) -> String {
         )
         .unwrap();
     }
-    if let LengthRule::Rest { element: 1, .. } = r.length {
-        if fixed > 0 {
-            writeln!(s, "{i8}if len(content) == {fixed}:").unwrap();
-            writeln!(
-                s,
-                "{i8}    self._warn(\"%s record with zero content\" % (what, ))"
-            )
-            .unwrap();
-        }
+    // The spec errata: any variable-sized record may come with no content
+    // (no trailing elements); accepted with a warning.
+    if let LengthRule::Rest { .. } = r.length {
+        writeln!(s, "{i8}if len(content) == {fixed}:").unwrap();
+        writeln!(
+            s,
+            "{i8}    self._warn(\"%s record with zero content\" % (what, ))"
+        )
+        .unwrap();
     }
 
     // Constraint checks: values, then reserved; fixed part, then elements.
