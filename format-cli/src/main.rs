@@ -9,6 +9,7 @@
 mod dump;
 mod input;
 mod layers;
+mod memory;
 mod progress;
 mod stats;
 
@@ -79,6 +80,48 @@ enum Command {
         json: bool,
         #[command(flatten)]
         input: InputArgs,
+    },
+    /// Write the guest's memory as a raw or ELF image.
+    ///
+    /// For every pfn, the contents of its last PAGE_DATA copy (pages
+    /// marked XTAB or BROKEN after their last copy are left out), read in
+    /// one pass from an `xl save` file, a libxl stream or a bare libxc
+    /// stream (detected), then a summary on standard output. raw: a sparse
+    /// file with the page of pfn P at offset P * 4096 (dropped pages are
+    /// zeros, pages never sent are holes). elf: an ELF64 core (ET_CORE,
+    /// x86-64), one PT_LOAD per run of consecutive pfns, p_paddr = p_vaddr
+    /// = pfn * 4096.
+    Memory {
+        /// Image format.
+        #[arg(long, value_enum, default_value_t = memory::Format::Raw)]
+        format: memory::Format,
+        /// The state after the N-th CHECKPOINT record of a checkpointed
+        /// stream (default: the last complete state).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        checkpoint: Option<u64>,
+        /// The image file; it must be seekable (not a pipe) and is
+        /// truncated first.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The stream: a file, or `-` (or nothing) for standard input.
+        file: Option<PathBuf>,
+    },
+    /// Print the last copy of one page as a hex dump (or raw octets).
+    ///
+    /// Fails (exit status 1) if the stream has no contents for PFN: never
+    /// sent, or marked XTAB or BROKEN after its last copy.
+    Page {
+        /// The pfn, decimal or 0x-hex.
+        #[arg(value_parser = memory::parse_pfn)]
+        pfn: u64,
+        /// Write the page's 4096 octets as they are.
+        #[arg(long)]
+        raw: bool,
+        /// As for `memory --checkpoint`.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        checkpoint: Option<u64>,
+        /// The stream: a file, or `-` (or nothing) for standard input.
+        file: Option<PathBuf>,
     },
     /// Print the record types the description knows.
     Records,
@@ -186,11 +229,42 @@ fn main() -> ExitCode {
             print_records();
             Ok(())
         }
+        Command::Memory {
+            format,
+            checkpoint,
+            out,
+            file,
+        } => {
+            return exit_code(memory::run_memory(&memory::MemoryArgs {
+                format,
+                checkpoint,
+                out,
+                input: file,
+            }))
+        }
+        Command::Page {
+            pfn,
+            raw,
+            checkpoint,
+            file,
+        } => {
+            return exit_code(memory::run_page(&memory::PageArgs {
+                pfn,
+                raw,
+                checkpoint,
+                input: file,
+            }))
+        }
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => f.report(),
     }
+}
+
+/// An exit status from the memory commands' integer codes.
+fn exit_code(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
 fn open(args: &InputArgs) -> Result<input::Input, Failure> {
