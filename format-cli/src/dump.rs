@@ -226,6 +226,24 @@ fn libxl_fields(rec: &LibxlRecord) -> Vec<(&'static str, Value)> {
             ("emulator_id", json!(d.header.id)),
             ("emulator_index", json!(d.header.index)),
             ("data_bytes", json!(d.data.len())),
+            // The key/value pairs (lossy UTF-8), or why they do not decode.
+            match d.pairs() {
+                Ok(pairs) => (
+                    "xenstore",
+                    Value::Object(
+                        pairs
+                            .iter()
+                            .map(|(k, v)| {
+                                (
+                                    String::from_utf8_lossy(k).into_owned(),
+                                    json!(String::from_utf8_lossy(v)),
+                                )
+                            })
+                            .collect(),
+                    ),
+                ),
+                Err(e) => ("xenstore_error", json!(e.to_string())),
+            },
         ],
         LibxlRecord::EmulatorContext(c) => vec![
             ("emulator_id", json!(c.header.id)),

@@ -674,3 +674,37 @@ fn no_progress_output_when_stderr_is_not_a_terminal() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(o.stderr.is_empty(), "{}", stderr(&o));
 }
+
+#[test]
+fn dump_lists_the_xenstore_pairs_of_emulator_records() {
+    let w = hvm_stream();
+    let pre = XlPreamble::with_json_config(Endian::Little, "{\"c_info\": {}}");
+    let mut ow = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    ow.libxc_context().unwrap().extend_from_slice(&w.bytes);
+    let pairs = [
+        ("physmap/1/start_addr", "f0000000"),
+        ("physmap/1/size", "800000"),
+    ];
+    ow.emulator_xenstore_data(EmulatorId::QemuUpstream, 0, &pairs)
+        .unwrap();
+    let p = file_with("xenstore.xl", &ow.finish().unwrap());
+
+    let o = run(&["dump", "--json", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let rec = lines
+        .iter()
+        .find(|l| l["type"] == "EMULATOR_XENSTORE_DATA")
+        .expect("the xenstore record is dumped");
+    for (k, v) in pairs {
+        assert_eq!(rec["fields"]["xenstore"][k], v, "{rec}");
+    }
+
+    let o = run(&["dump", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("physmap/1/start_addr") && text.contains("f0000000"),
+        "{text}"
+    );
+}
