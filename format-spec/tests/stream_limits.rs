@@ -75,8 +75,14 @@ impl Read for Zeros {
     }
 }
 
+/// Serialises the tests of this binary for their whole run: a test that
+/// builds its input while another measures would inflate that peak.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Peak octets allocated while `f` runs; call with the [`serial`] guard held.
 fn peak_during(f: impl FnOnce()) -> usize {
-    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let base = CURRENT.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
     f();
@@ -85,6 +91,7 @@ fn peak_during(f: impl FnOnce()) -> usize {
 
 #[test]
 fn a_long_promise_allocates_only_what_arrives() {
+    let _serial = serial();
     for rtype in [
         LibxcRecord::HVM_CONTEXT,
         LibxcRecord::PAGE_DATA,
@@ -110,6 +117,7 @@ fn a_long_promise_allocates_only_what_arrives() {
 
 #[test]
 fn a_full_length_record_stays_within_one_record_plus_slack() {
+    let _serial = serial();
     // 100 MiB of HVM_CONTEXT actually sent: memory is one record, not more.
     let len = 100 << 20;
     let head = hostile(LibxcRecord::HVM_CONTEXT, len);
@@ -123,6 +131,7 @@ fn a_full_length_record_stays_within_one_record_plus_slack() {
 
 #[test]
 fn too_long_is_refused_before_any_body_allocation() {
+    let _serial = serial();
     let head = hostile(LibxcRecord::HVM_CONTEXT, u32::MAX);
     let peak = peak_during(|| {
         let err = verify(&head[..], VerifyOptions::lenient()).unwrap_err();
