@@ -106,3 +106,17 @@ pub fn lit_u64(meta: &syn::meta::ParseNestedMeta) -> syn::Result<(Span, u64)> {
     let lit: syn::LitInt = meta.value()?.parse()?;
     Ok((lit.span(), lit.base10_parse::<u64>()?))
 }
+
+/// Consumes the value of an attribute the caller did not recognise
+/// (`= expr` or `(...)`), so that one unknown attribute gives one error
+/// instead of a second, confusing "expected `,`".
+pub fn skip_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        meta.value()?.parse::<Expr>()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        content.parse::<proc_macro2::TokenStream>()?;
+    }
+    Ok(())
+}

@@ -27,7 +27,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// `format_spec::body::RecordBody` for a struct of fixed-width integers.
 ///
 /// Struct attributes, `#[wire(...)]`:
-/// * `c_name = "xc_sr_ihdr"` (required): the C struct name;
+/// * `c_name = "xc_sr_ihdr"`: the C struct name (omitted when the C header
+///   has no struct for the body, like the CPUID policy array);
 /// * `c_typedef`: the C header also typedefs it to its own name;
 /// * `c_external`: the C type is defined by Xen's public headers, not ours;
 /// * `py_format = "IHDR_FORMAT"`: name of the Python format constant;

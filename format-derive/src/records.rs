@@ -26,7 +26,8 @@ struct RecordDef {
     deprecated: Option<u64>,
     length: Option<LengthOverride>,
     doc: String,
-    span: Span,
+    /// Where `deprecated` was given (for the version check).
+    deprecated_span: Span,
 }
 
 /// Parse, check and emit.
@@ -46,6 +47,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     span,
                     "unknown records attribute; expected c_prefix or py_prefix",
                 );
+                crate::attr::skip_value(&meta)?;
             }
             Ok(())
         });
@@ -85,10 +87,19 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             let res = attr.parse_nested_meta(|meta| {
                 let span = meta.path.span();
                 if meta.path.is_ident("code") {
-                    let (_, c) = lit_u64(&meta)?;
-                    code.set(&mut errors, span, c);
+                    let (lit_span, c) = lit_u64(&meta)?;
+                    code.set(&mut errors, lit_span, c);
                 } else if meta.path.is_ident("name") {
-                    name.set(&mut errors, span, lit_str(&meta)?.value());
+                    let lit = lit_str(&meta)?;
+                    // The name becomes a Rust constant and part of the C and
+                    // Python names: it must be an identifier.
+                    if syn::parse_str::<Ident>(&lit.value()).is_err() {
+                        errors.push(
+                            lit.span(),
+                            "record name must be an identifier (the spec's name, like `PAGE_DATA`)",
+                        );
+                    }
+                    name.set(&mut errors, span, lit.value());
                 } else if meta.path.is_ident("human") {
                     human.set(&mut errors, span, lit_str(&meta)?.value());
                 } else if meta.path.is_ident("py") {
@@ -98,7 +109,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 } else if meta.path.is_ident("since") {
                     since.set(&mut errors, span, lit_u64(&meta)?.1);
                 } else if meta.path.is_ident("deprecated") {
-                    deprecated.set(&mut errors, span, lit_u64(&meta)?.1);
+                    deprecated.set(&mut errors, span, lit_u64(&meta)?);
                 } else if meta.path.is_ident("length") {
                     let rule: syn::Expr = meta.value()?.parse()?;
                     let parsed = match &rule {
@@ -135,6 +146,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         "unknown record attribute; expected one of code, name, human, py, \
                          optional, since, deprecated, length",
                     );
+                    crate::attr::skip_value(&meta)?;
                 }
                 Ok(())
             });
@@ -155,22 +167,26 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             }
         }
         let optional = optional.get().unwrap_or(false);
-        let code = code.get().unwrap_or(0);
+        let deprecated = deprecated.get_spanned();
+        let deprecated_span = deprecated.map_or(v.ident.span(), |(_, (s, _))| s);
+        let (code_span, code) = code.get_spanned().unwrap_or((v.ident.span(), 0));
         if code > u64::from(u32::MAX) {
-            errors.push(v.ident.span(), "record code does not fit in 32 bits");
+            errors.push(code_span, "record code does not fit in 32 bits");
         } else if ((code >> 31) & 1 == 1) != optional {
             errors.push(
-                v.ident.span(),
+                code_span,
                 "bit 31 of a record code marks it optional: set it exactly when `optional` is given",
             );
         }
-        let length = length.get();
-        if body.is_none() && length.is_some() {
-            errors.push(
-                v.ident.span(),
-                "a unit record has an empty body; `length` applies to records with a body",
-            );
-        }
+        let length = length.get_spanned().map(|(span, rule)| {
+            if body.is_none() {
+                errors.push(
+                    span,
+                    "a unit record has an empty body; `length` applies to records with a body",
+                );
+            }
+            rule
+        });
         records.push(RecordDef {
             ident: v.ident.clone(),
             body,
@@ -180,10 +196,10 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             py: py.get(),
             optional,
             since: since.get().unwrap_or(2),
-            deprecated: deprecated.get(),
+            deprecated: deprecated.map(|(_, (_, d))| d),
             length,
             doc: doc_text(&v.attrs),
-            span: v.span(),
+            deprecated_span,
         });
     }
 
@@ -209,7 +225,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         if let Some(d) = r.deprecated {
             if d != 0 && d < r.since {
                 errors.push(
-                    r.span,
+                    r.deprecated_span,
                     "a record cannot be deprecated before the version that introduced it",
                 );
             }
@@ -301,9 +317,34 @@ fn emit(
         match &r.body {
             Some(t) => {
                 code_arms.push(quote!(#ident::#vid(_) => #code));
+                // A `length` override is a rule of the record, not of the
+                // body type (an opaque blob takes any length), so it is
+                // enforced here, before the body parser runs.
+                let length_check = match &r.length {
+                    Some(LengthOverride::NonEmpty) => quote! {
+                        if body.is_empty() {
+                            return ::core::result::Result::Err(::format_spec::body::BodyError::Empty);
+                        }
+                    },
+                    Some(LengthOverride::Exact(n)) => {
+                        let n = *n as usize;
+                        quote! {
+                            if body.len() != #n {
+                                return ::core::result::Result::Err(::format_spec::body::BodyError::Length {
+                                    len: body.len(),
+                                    expected: #n,
+                                });
+                            }
+                        }
+                    }
+                    Some(LengthOverride::PageData) | None => quote!(),
+                };
                 parse_arms.push(quote! {
-                    #code => <#t as ::format_spec::body::RecordBody>::read_body(body, endian)
-                        .map(|b| ::core::option::Option::Some(#ident::#vid(b)))
+                    #code => {
+                        #length_check
+                        <#t as ::format_spec::body::RecordBody>::read_body(body, endian)
+                            .map(|b| ::core::option::Option::Some(#ident::#vid(b)))
+                    }
                 });
                 write_arms.push(quote! {
                     #ident::#vid(b) => ::format_spec::body::RecordBody::write_body(b, out, endian)

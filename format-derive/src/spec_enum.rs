@@ -47,6 +47,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     span,
                     "unknown spec enum attribute; expected py_shift or py_table",
                 );
+                crate::attr::skip_value(&meta)?;
             }
             Ok(())
         });
@@ -99,6 +100,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         span,
                         "unknown spec variant attribute; expected c, py or human",
                     );
+                    crate::attr::skip_value(&meta)?;
                 }
                 Ok(())
             });

@@ -105,6 +105,10 @@ struct StructDef {
     order: Order,
     doc: String,
     fields: Vec<FieldDef>,
+    /// Some field had an unsupported type and is missing from `fields`, so
+    /// offsets cannot be known: the cross-field checks are skipped rather
+    /// than reporting errors that are only consequences of the first.
+    incomplete: bool,
 }
 
 /// Classifies a field type, or explains why it is not supported.
@@ -193,6 +197,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                     "unknown wire struct attribute; expected one of c_name, c_typedef, \
                      c_external, py_format, py_format_override, byte_order",
                 );
+                crate::attr::skip_value(&meta)?;
             }
             Ok(())
         });
@@ -217,12 +222,14 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
     };
 
     let mut fields = Vec::new();
+    let mut incomplete = false;
     for f in &named.named {
         let ident = f.ident.clone().expect("named field");
         let shape = match classify(&f.ty) {
             Ok(s) => s,
             Err(msg) => {
                 errors.push_spanned(&f.ty, msg);
+                incomplete = true;
                 continue;
             }
         };
@@ -254,6 +261,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                         "unknown wire field attribute; expected one of reserved, equals, \
                          one_of, values, reserved_bits, count",
                     );
+                    crate::attr::skip_value(&meta)?;
                 }
                 Ok(())
             });
@@ -313,7 +321,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
             constraint,
             count,
             doc: doc_text(&f.attrs),
-            span: f.span(),
+            span: f.ty.span(),
         });
     }
 
@@ -327,6 +335,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
         order: order.get().unwrap_or(Order::Stream),
         doc: doc_text(&input.attrs),
         fields,
+        incomplete,
     })
 }
 
@@ -667,7 +676,10 @@ fn opt_str(s: &Option<String>) -> TokenStream {
 pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     let def = parse(input, &mut errors);
-    let offsets = def.as_ref().map(|d| check(d, &mut errors));
+    let offsets = def
+        .as_ref()
+        .filter(|d| !d.incomplete)
+        .map(|d| check(d, &mut errors));
     errors.finish()?;
     let (def, offsets) = (def.expect("parsed"), offsets.expect("checked"));
     Ok(emit(&def, &offsets))

@@ -464,6 +464,9 @@ pub struct ConstLayout {
     pub rust_name: &'static str,
     /// The value.
     pub value: u64,
+    /// Size in octets of the constant's Rust type (4 for `u32`), so that a
+    /// generator can give a number the matching width (`U` or `ULL`).
+    pub size: usize,
     /// The C macro name, if the C header defines one.
     pub c_name: Option<&'static str>,
     /// How the C header spells the value, if not as a plain number.
@@ -471,6 +474,26 @@ pub struct ConstLayout {
     /// The Python name, if the Python module defines one.
     pub py_name: Option<&'static str>,
     /// How the Python module spells the value, if not as a plain number.
+    pub py_expr: Option<&'static str>,
+    /// Doc comment text.
+    pub doc: &'static str,
+}
+
+/// A named text constant of the format: an octet string such as the xl
+/// save file's magic or the signature of a legacy QEMU record, or a Python
+/// `struct` format string that belongs to no wire struct.
+#[derive(Debug, Clone, Copy)]
+pub struct TextConstLayout {
+    /// The Rust constant name.
+    pub rust_name: &'static str,
+    /// The octets (not NUL-terminated unless the NUL is part of the value).
+    pub value: &'static [u8],
+    /// The C name, if a C header defines one.
+    pub c_name: Option<&'static str>,
+    /// The Python name, if the Python module defines one.
+    pub py_name: Option<&'static str>,
+    /// How the Python module spells the value, if not as a plain string
+    /// literal (for example computed from another constant).
     pub py_expr: Option<&'static str>,
     /// Doc comment text.
     pub doc: &'static str,

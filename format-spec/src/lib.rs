@@ -7,6 +7,11 @@
 //! Python modules.
 //!
 //! * [`libxc`]: the libxc domain image format (spec revision 4).
+//! * [`libxl`]: the libxl stream that wraps it (spec revision 2).
+//! * [`xl`]: the xl save file header in front of both.
+//! * [`outer`]: reading and writing whole save files, layer by layer.
+//! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
+//! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
 //! * [`layout`]: the descriptor types the derives produce.
 //! * [`body`]: parsing and writing one record body from memory.
 //!
@@ -32,9 +37,14 @@ pub use binrw;
 pub use format_derive::{RecordSet, SpecEnum, Wire};
 
 pub mod body;
+pub mod domain_context;
+pub mod hvm_context;
 pub mod layout;
 pub mod libxc;
+pub mod libxl;
+pub mod outer;
 pub mod stream;
+pub mod xl;
 
 /// Declares named constants once: the Rust `const` items and a table of
 /// [`layout::ConstLayout`] descriptors with their C and Python spellings.
@@ -61,6 +71,7 @@ macro_rules! spec_consts {
                 $crate::layout::ConstLayout {
                     rust_name: stringify!($name),
                     value: $name as u64,
+                    size: ::core::mem::size_of::<$ty>(),
                     c_name: $c,
                     c_expr: $ce,
                     py_name: $py,

@@ -27,7 +27,7 @@ spec_consts! {
         py: Some("IHDR_IDENT"), py_expr: None;
     /// Bit number of the endianness flag in the image header options.
     IHDR_OPT_ENDIAN_BIT: u16 = 0,
-        c: Some("_IHDR_OPT_ENDIAN"), c_expr: None,
+        c: Some("_IHDR_OPT_ENDIAN"), c_expr: Some("0"),
         py: Some("IHDR_OPT_BIT_ENDIAN"), py_expr: None;
     /// Options value of a little-endian stream.
     IHDR_OPT_LITTLE_ENDIAN: u16 = 0 << IHDR_OPT_ENDIAN_BIT,
@@ -44,7 +44,7 @@ spec_consts! {
     /// Every record, header and padding included, is a multiple of this
     /// many octets.
     REC_ALIGN: u32 = 8,
-        c: Some("REC_ALIGN"), c_expr: None,
+        c: Some("REC_ALIGN"), c_expr: Some("8"),
         py: None, py_expr: None;
     /// The largest record body a receiver accepts (128 MiB). The spec does
     /// not fix it; Xen's restore code refuses anything longer.

@@ -1,1 +1,39 @@
 //! Tests that run the generated C and Python outputs.
+//!
+//! The helpers here are shared by the tests under `tests/`:
+//! * [`cc`]: finding the C and C++ compilers and compiling with the flag
+//!   sets the tests use;
+//! * [`probe`]: a C/C++ source, generated from the descriptors, that
+//!   statically asserts every size, offset and macro value of the header;
+//! * [`mini_stream`]: a small libxc stream writer for the tests (to be
+//!   replaced by the real stream writer of `format-spec`);
+//! * [`summary`]: parsing the `key value` lines the C reader prints.
+
+pub mod cc;
+pub mod mini_stream;
+pub mod probe;
+pub mod summary;
+
+use std::path::PathBuf;
+
+/// The checked-in generated libxc header (what users copy into Xen).
+pub fn libxc_header() -> PathBuf {
+    xtask::generated_dir().join(xtask::c::LIBXC_HEADER_PATH)
+}
+
+/// The directory of the hand-written C sources of these tests.
+pub fn c_sources() -> PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("c")
+}
+
+/// A fresh (emptied) scratch directory `target/generated-tests/NAME`; each
+/// test uses its own name.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = xtask::repo_root()
+        .join("target")
+        .join("generated-tests")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create scratch directory");
+    dir
+}

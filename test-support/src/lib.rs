@@ -40,7 +40,9 @@ static UNPACK: Mutex<()> = Mutex::new(());
 /// missing: the tests that use it must not pass silently without it.
 pub fn real_stream(name: &str) -> PathBuf {
     let _guard = UNPACK.lock().unwrap_or_else(|e| e.into_inner());
-    let src = shared_dir().join("real-streams").join(format!("{name}.zst"));
+    let src = shared_dir()
+        .join("real-streams")
+        .join(format!("{name}.zst"));
     assert!(
         src.is_file(),
         "real stream {} is missing (set XEN_STREAM_SHARED to the shared/ folder)",

@@ -6,6 +6,7 @@
 
 pub mod c;
 pub mod python;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,1048 @@
+//! The DOMAIN_CONTEXT blob: what a revision 4 stream carries inside its
+//! DOMAIN_CONTEXT record (type 0x13).
+//!
+//! The blob comes from the `XEN_DOMCTL_getdomaincontext` hypercall of the
+//! "domain context infrastructure" patch series (layout of series v7 to v9).
+//! That series was never merged into Xen, so Xen has no C names for the
+//! blob's structs and constants: every C name below (`xc_sr_dc_desc`,
+//! `XC_SR_DC_MAGIC`, ...) and every Python name (`DC_MAGIC`,
+//! `DC_TYPE_shared_info`, ...) is this project's own invention, chosen in the
+//! style of `xg_sr_stream_format.h` and `xen.migration`.
+//!
+//! # Layout
+//!
+//! A blob is a run of entries. Every entry starts on an 8-octet boundary
+//! with an 8-octet [`DcDescriptor`] (type code, instance, length), followed
+//! by `length` octets: the entry's body and then zero padding up to the next
+//! multiple of 8. Unlike a libxc record header, `length` *counts* the
+//! padding, so it is always a multiple of 8. Every integer is in the byte
+//! order of the stream that carries the blob.
+//!
+//! | code | entry | body |
+//! |---|---|---|
+//! | 0 | END | empty; nothing after it belongs to the blob |
+//! | 1 | HEADER | [`DcHeader`]: magic, Xen version, blob version; always first |
+//! | 2 | SHARED_INFO | [`DcSharedInfo`]: flags, buffer size, the shared info octets |
+//! | 3 | TSC_INFO | [`DcTscInfo`]: the TSC settings (x86 only) |
+//!
+//! Xen writes HEADER, SHARED_INFO, TSC_INFO, END. A 64-bit x86 domain gives
+//! a 3216-octet blob: HEADER at 0 (length 16), SHARED_INFO at 24 (length
+//! 3144), TSC_INFO at 3176 (length 24) and END at 3208 (length 0).
+//!
+//! # Reading, writing, checking
+//!
+//! * [`entries`] walks a blob without copying anything and applies the
+//!   rules a restore applies (the *lenient* rules, listed on [`entries`]);
+//!   [`parse`] collects its items and insists on an END.
+//! * [`verify`] applies every rule of the format (the *strict* rules, listed
+//!   on [`verify`]).
+//! * [`write()`] lays entries out, computing lengths and padding.
+//! * [`blob_from_v3`] and [`v3_from_blob`] are the building blocks of a
+//!   conversion between a version 3 stream (SHARED_INFO and X86_TSC_INFO
+//!   records) and a version 4 stream (one DOMAIN_CONTEXT record).
+//!
+//! No function here panics on any input, and none allocates more than a
+//! bounded multiple of the input it was given.
+//!
+//! ```
+//! use format_spec::binrw::Endian;
+//! use format_spec::domain_context::{self as dc, DcEntry, DcHeader, DcType, SharedInfoRef};
+//!
+//! let shared = vec![0x5a; 13];
+//! let mut blob = Vec::new();
+//! dc::write(
+//!     &[
+//!         DcEntry::Header(DcHeader::new(4, 17)),
+//!         DcEntry::SharedInfo(SharedInfoRef { flags: 0, buffer: &shared }),
+//!         DcEntry::End,
+//!     ],
+//!     Endian::Little,
+//!     &mut blob,
+//! )
+//! .unwrap();
+//! // 8 + 16, then 8 + (8 + 13 padded to 24), then 8.
+//! assert_eq!(blob.len(), 64);
+//! let items = dc::verify(&blob, Endian::Little).unwrap();
+//! assert_eq!(items[1].entry.kind(), DcType::SharedInfo);
+//! assert_eq!(items[1].length, 24);
+//! ```
+
+use binrw::Endian;
+
+use crate::layout::{SpecEnum, Wire};
+use crate::libxc::{X86TscInfo, PAGE_SIZE};
+use crate::{spec_consts, SpecEnum, Wire};
+
+spec_consts! {
+    /// Named constants of the DOMAIN_CONTEXT blob, with the C and Python
+    /// names this project gives them (Xen never defined any).
+    DOMAIN_CONTEXT_CONSTANTS;
+
+    /// HEADER magic: the octets "SAVE" read as a big-endian number. Like
+    /// every field it is stored in the stream's byte order, so a
+    /// little-endian blob holds `45 56 41 53`.
+    DC_MAGIC: u32 = 0x5341_5645,
+        c: Some("XC_SR_DC_MAGIC"), c_expr: Some("0x53415645U"),
+        py: Some("DC_MAGIC"), py_expr: None;
+    /// The only blob version defined (series v7 to v9).
+    DC_VERSION: u32 = 1,
+        c: Some("XC_SR_DC_VERSION"), c_expr: None,
+        py: Some("DC_VERSION"), py_expr: None;
+    /// Every entry starts on a multiple of this many octets, and every
+    /// descriptor length is a multiple of it.
+    DC_ALIGN: u32 = 8,
+        c: Some("XC_SR_DC_ALIGN"), c_expr: None,
+        py: Some("DC_ALIGN"), py_expr: None;
+    /// Bit number of the compat flag of a SHARED_INFO entry.
+    DC_SHARED_INFO_COMPAT_BIT: u32 = 0,
+        c: Some("_XC_SR_DC_SHARED_INFO_COMPAT"), c_expr: None,
+        py: Some("DC_SHARED_INFO_BIT_COMPAT"), py_expr: None;
+    /// SHARED_INFO flag: the domain uses the 32-bit (compat) layout of the
+    /// shared info page.
+    DC_SHARED_INFO_COMPAT: u32 = 1 << DC_SHARED_INFO_COMPAT_BIT,
+        c: Some("XC_SR_DC_SHARED_INFO_COMPAT"), c_expr: Some("(1U << _XC_SR_DC_SHARED_INFO_COMPAT)"),
+        py: Some("DC_SHARED_INFO_COMPAT"), py_expr: Some("(1 << DC_SHARED_INFO_BIT_COMPAT)");
+    /// SHARED_INFO flags that must be zero: every bit but the compat bit.
+    DC_SHARED_INFO_RESERVED_MASK: u32 = !DC_SHARED_INFO_COMPAT,
+        c: None, c_expr: None,
+        py: Some("DC_SHARED_INFO_RESZ_MASK"), py_expr: Some("0xfffffffe");
+    /// Octets of shared info an x86 domain with the 64-bit layout has
+    /// (`sizeof(struct shared_info)` of a 64-bit x86 build of Xen).
+    DC_SHARED_INFO_SIZE_X86_64: u32 = 3136,
+        c: Some("XC_SR_DC_SHARED_INFO_SIZE_X86_64"), c_expr: None,
+        py: Some("DC_SHARED_INFO_SIZE_X86_64"), py_expr: None;
+    /// Octets of shared info an x86 domain with the compat (32-bit) layout
+    /// has.
+    DC_SHARED_INFO_SIZE_X86_32: u32 = 2344,
+        c: Some("XC_SR_DC_SHARED_INFO_SIZE_X86_32"), c_expr: None,
+        py: Some("DC_SHARED_INFO_SIZE_X86_32"), py_expr: None;
+}
+
+/// Entry type codes of the blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, SpecEnum)]
+#[spec(py_table = "dc_type_to_str")]
+pub enum DcType {
+    /// Ends the blob; its body is empty and nothing after it is read.
+    #[spec(c = "XC_SR_DC_TYPE_END", py = "DC_TYPE_end", human = "End")]
+    End = 0,
+    /// Identifies the blob; must be the first entry.
+    #[spec(c = "XC_SR_DC_TYPE_HEADER", py = "DC_TYPE_header", human = "Header")]
+    Header = 1,
+    /// The domain's shared info.
+    #[spec(
+        c = "XC_SR_DC_TYPE_SHARED_INFO",
+        py = "DC_TYPE_shared_info",
+        human = "Shared info"
+    )]
+    SharedInfo = 2,
+    /// The domain's TSC settings (x86 only).
+    #[spec(
+        c = "XC_SR_DC_TYPE_TSC_INFO",
+        py = "DC_TYPE_tsc_info",
+        human = "TSC info"
+    )]
+    TscInfo = 3,
+}
+
+/// The 8-octet descriptor in front of every entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_dc_desc", py_format = "DC_DESC_FORMAT")]
+pub struct DcDescriptor {
+    /// The entry type ([`DcType`]).
+    #[wire(values = DcType)]
+    pub typecode: u16,
+    /// Which instance of the type (per-vCPU types would number them); 0
+    /// for every type defined so far.
+    #[wire(one_of = [0])]
+    pub instance: u16,
+    /// Octets after the descriptor: the body and its zero padding, so
+    /// always a multiple of [`DC_ALIGN`].
+    pub length: u32,
+}
+
+/// Body of the HEADER entry, 12 octets (descriptor length 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_dc_header", py_format = "DC_HEADER_FORMAT")]
+pub struct DcHeader {
+    /// [`DC_MAGIC`].
+    #[wire(equals = DC_MAGIC)]
+    pub magic: u32,
+    /// Major version of the Xen that wrote the blob (not checked on load).
+    pub xen_major: u16,
+    /// Minor version of the Xen that wrote the blob (not checked on load).
+    pub xen_minor: u16,
+    /// Blob version: [`DC_VERSION`].
+    #[wire(equals = DC_VERSION)]
+    pub version: u32,
+}
+
+impl DcHeader {
+    /// A header for a blob written by Xen `xen_major.xen_minor`.
+    pub fn new(xen_major: u16, xen_minor: u16) -> Self {
+        DcHeader {
+            magic: DC_MAGIC,
+            xen_major,
+            xen_minor,
+            version: DC_VERSION,
+        }
+    }
+}
+
+/// Body of the SHARED_INFO entry: flags, the size of the buffer and the
+/// buffer, then zero padding to a multiple of 8 (counted by the descriptor
+/// length, not by `buffer_size`).
+#[derive(Debug, Clone, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_dc_shared_info", py_format = "DC_SHARED_INFO_FORMAT")]
+pub struct DcSharedInfo {
+    /// Bit 0 ([`DC_SHARED_INFO_COMPAT`]): the domain uses the 32-bit
+    /// layout. Every other bit is reserved and must be zero.
+    #[wire(reserved_bits = DC_SHARED_INFO_RESERVED_MASK)]
+    pub flags: u32,
+    /// Octets in `buffer`: [`DC_SHARED_INFO_SIZE_X86_64`] or
+    /// [`DC_SHARED_INFO_SIZE_X86_32`] on x86.
+    pub buffer_size: u32,
+    /// The shared info content.
+    #[wire(count = buffer_size)]
+    pub buffer: Vec<u8>,
+}
+
+/// Body of the TSC_INFO entry, 24 octets: the same values as the libxc
+/// X86_TSC_INFO record ([`X86TscInfo`]) in a different order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(c_name = "xc_sr_dc_tsc_info", py_format = "DC_TSC_INFO_FORMAT")]
+pub struct DcTscInfo {
+    /// TSC mode (Xen's `TSC_MODE_*`).
+    pub mode: u32,
+    /// Incarnation counter.
+    pub incarnation: u32,
+    /// Elapsed time in nanoseconds.
+    pub elapsed_nsec: u64,
+    /// TSC frequency in kHz.
+    pub khz: u32,
+    /// The tail padding of the 64-bit C struct. The patch series copied the
+    /// struct without clearing it, so real blobs may hold anything here:
+    /// the value is carried through (a blob reads and writes back
+    /// identically) but ignored, and not even a strict verifier requires
+    /// it to be zero. It is *not* a reserved field.
+    pub _pad: u32,
+}
+
+/// Size of the descriptor (8).
+const DESC: usize = DcDescriptor::LAYOUT.size;
+/// Size of the HEADER body (12).
+const HEADER_BODY: usize = DcHeader::LAYOUT.size;
+/// Size of the fixed part of a SHARED_INFO body (8).
+const SI_FIXED: usize = DcSharedInfo::LAYOUT.size;
+/// Size of the TSC_INFO body (24).
+const TSC_BODY: usize = DcTscInfo::LAYOUT.size;
+/// [`DC_ALIGN`] as a `usize`.
+const ALIGN: usize = DC_ALIGN as usize;
+/// Offsets of the descriptor's fields, from its layout.
+const DESC_TYPE_OFF: usize = DcDescriptor::LAYOUT.fields[0].offset;
+const DESC_INSTANCE_OFF: usize = DcDescriptor::LAYOUT.fields[1].offset;
+const DESC_LENGTH_OFF: usize = DcDescriptor::LAYOUT.fields[2].offset;
+/// Offsets of the HEADER fields the loader checks.
+const HEADER_MAGIC_OFF: usize = DcHeader::LAYOUT.fields[0].offset;
+const HEADER_VERSION_OFF: usize = DcHeader::LAYOUT.fields[3].offset;
+/// Offsets of the SHARED_INFO fields.
+const SI_FLAGS_OFF: usize = DcSharedInfo::LAYOUT.fields[0].offset;
+const SI_SIZE_OFF: usize = DcSharedInfo::LAYOUT.fields[1].offset;
+
+/// Rounds `n` up to a multiple of [`DC_ALIGN`], or `None` on overflow.
+fn align_up(n: usize) -> Option<usize> {
+    n.checked_add(ALIGN - 1).map(|m| m & !(ALIGN - 1))
+}
+
+fn u16_at(b: &[u8], off: usize, endian: Endian) -> Option<u16> {
+    let raw: [u8; 2] = b.get(off..off.checked_add(2)?)?.try_into().ok()?;
+    Some(match endian {
+        Endian::Big => u16::from_be_bytes(raw),
+        Endian::Little => u16::from_le_bytes(raw),
+    })
+}
+
+fn u32_at(b: &[u8], off: usize, endian: Endian) -> Option<u32> {
+    let raw: [u8; 4] = b.get(off..off.checked_add(4)?)?.try_into().ok()?;
+    Some(match endian {
+        Endian::Big => u32::from_be_bytes(raw),
+        Endian::Little => u32::from_le_bytes(raw),
+    })
+}
+
+fn put_u16(out: &mut Vec<u8>, v: u16, endian: Endian) {
+    out.extend_from_slice(&match endian {
+        Endian::Big => v.to_be_bytes(),
+        Endian::Little => v.to_le_bytes(),
+    });
+}
+
+fn put_u32(out: &mut Vec<u8>, v: u32, endian: Endian) {
+    out.extend_from_slice(&match endian {
+        Endian::Big => v.to_be_bytes(),
+        Endian::Little => v.to_le_bytes(),
+    });
+}
+
+/// The SHARED_INFO body as it sits in a blob, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedInfoRef<'a> {
+    /// The flags ([`DC_SHARED_INFO_COMPAT`] and reserved bits).
+    pub flags: u32,
+    /// The shared info octets (`buffer_size` of them).
+    pub buffer: &'a [u8],
+}
+
+impl SharedInfoRef<'_> {
+    /// Whether the compat (32-bit) flag is set.
+    pub fn compat(&self) -> bool {
+        self.flags & DC_SHARED_INFO_COMPAT != 0
+    }
+
+    /// An owned copy in the form of the description's struct.
+    pub fn to_owned_body(&self) -> DcSharedInfo {
+        DcSharedInfo {
+            flags: self.flags,
+            buffer_size: self.buffer.len() as u32,
+            buffer: self.buffer.to_vec(),
+        }
+    }
+}
+
+/// One decoded entry of a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DcEntry<'a> {
+    /// END.
+    End,
+    /// HEADER.
+    Header(DcHeader),
+    /// SHARED_INFO, its buffer borrowed from the blob.
+    SharedInfo(SharedInfoRef<'a>),
+    /// TSC_INFO.
+    TscInfo(DcTscInfo),
+}
+
+impl DcEntry<'_> {
+    /// The entry's type.
+    pub fn kind(&self) -> DcType {
+        match self {
+            DcEntry::End => DcType::End,
+            DcEntry::Header(_) => DcType::Header,
+            DcEntry::SharedInfo(_) => DcType::SharedInfo,
+            DcEntry::TscInfo(_) => DcType::TscInfo,
+        }
+    }
+
+    /// Octets of body, padding excluded.
+    pub fn body_len(&self) -> usize {
+        match self {
+            DcEntry::End => 0,
+            DcEntry::Header(_) => HEADER_BODY,
+            DcEntry::SharedInfo(s) => SI_FIXED.saturating_add(s.buffer.len()),
+            DcEntry::TscInfo(_) => TSC_BODY,
+        }
+    }
+}
+
+/// An entry together with where it sits in the blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DcItem<'a> {
+    /// Index of the entry in the blob (0 for the first).
+    pub index: usize,
+    /// Offset of the entry's descriptor in the blob.
+    pub offset: usize,
+    /// The descriptor's instance.
+    pub instance: u16,
+    /// The descriptor's length (body and padding).
+    pub length: u32,
+    /// The decoded body.
+    pub entry: DcEntry<'a>,
+}
+
+impl DcItem<'_> {
+    /// Offset of the body in the blob.
+    pub fn body_offset(&self) -> usize {
+        self.offset + DESC
+    }
+}
+
+/// What is wrong with a blob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DcErrorKind {
+    /// Fewer than 8 octets remain where a descriptor should start.
+    #[error("only {available} octets remain where an 8-octet descriptor should start")]
+    TruncatedDescriptor {
+        /// Octets left in the blob.
+        available: usize,
+    },
+    /// The descriptor's length runs past the end of the blob.
+    #[error(
+        "length {length} runs past the end of the blob ({available} octets follow the descriptor)"
+    )]
+    Overrun {
+        /// The descriptor's length.
+        length: u32,
+        /// Octets after the descriptor.
+        available: usize,
+    },
+    /// A type code the format does not define.
+    #[error("unknown type code {typecode}")]
+    UnknownType {
+        /// The type code.
+        typecode: u16,
+    },
+    /// The first entry is not HEADER.
+    #[error("the first entry has type code {typecode}, not HEADER")]
+    HeaderNotFirst {
+        /// The first entry's type code.
+        typecode: u16,
+    },
+    /// HEADER appears again after the first entry.
+    #[error("a second HEADER")]
+    DuplicateHeader,
+    /// The HEADER magic is wrong.
+    #[error("HEADER magic is 0x{found:08x}, expected 0x{DC_MAGIC:08x}")]
+    BadMagic {
+        /// The magic found.
+        found: u32,
+    },
+    /// The HEADER version is not [`DC_VERSION`].
+    #[error("HEADER version is {found}, expected {DC_VERSION}")]
+    BadVersion {
+        /// The version found.
+        found: u32,
+    },
+    /// An instance other than 0 (no type defined so far has instances).
+    #[error("{typ:?} entry has instance {instance}, expected 0")]
+    BadInstance {
+        /// The entry type.
+        typ: DcType,
+        /// The instance found.
+        instance: u16,
+    },
+    /// The body is too short for the type's fixed part.
+    #[error("{typ:?} entry has length {length}, shorter than its {min}-octet body")]
+    BodyTooShort {
+        /// The entry type.
+        typ: DcType,
+        /// The descriptor's length.
+        length: u32,
+        /// Octets the body needs.
+        min: usize,
+    },
+    /// SHARED_INFO `buffer_size` promises more octets than the entry holds.
+    #[error("SHARED_INFO buffer_size {buffer_size} exceeds the {space} octets the entry provides")]
+    BufferOverrun {
+        /// The buffer size found.
+        buffer_size: u32,
+        /// Octets after the fixed part.
+        space: usize,
+    },
+    /// The blob ends without an END entry.
+    #[error("the blob ends without an END entry")]
+    MissingEnd,
+    /// A descriptor length that is not a multiple of 8, so the next entry
+    /// would not be 8-aligned (strict).
+    #[error("length {length} is not a multiple of {DC_ALIGN}")]
+    Misaligned {
+        /// The descriptor's length.
+        length: u32,
+    },
+    /// A padding octet is not zero (strict).
+    #[error("padding octet is 0x{value:02x}, not zero")]
+    PaddingNonZero {
+        /// The octet.
+        value: u8,
+    },
+    /// The descriptor's length is not the body rounded up to 8 (strict):
+    /// a whole spare block of padding, or for SHARED_INFO a `buffer_size`
+    /// that disagrees with the length.
+    #[error("{typ:?} entry has length {length}, expected {expected} for its body")]
+    LengthMismatch {
+        /// The entry type.
+        typ: DcType,
+        /// The descriptor's length.
+        length: u32,
+        /// The length its body implies.
+        expected: usize,
+    },
+    /// Reserved SHARED_INFO flags are set (strict).
+    #[error("SHARED_INFO flags 0x{flags:08x} set reserved bits")]
+    ReservedFlags {
+        /// The flags.
+        flags: u32,
+    },
+    /// A SHARED_INFO or TSC_INFO entry appears twice (strict).
+    #[error("a second {typ:?} entry")]
+    Duplicate {
+        /// The entry type.
+        typ: DcType,
+    },
+    /// Octets follow the END entry (strict).
+    #[error("{extra} octets follow the END entry")]
+    TrailingData {
+        /// How many.
+        extra: usize,
+    },
+}
+
+/// A blob that breaks a rule: what, in which entry, at which offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("domain context entry {entry}, offset {offset}: {kind}")]
+pub struct DcError {
+    /// Offset in the blob of the offending octets: the descriptor for
+    /// framing errors, the field for field errors, the octet for padding.
+    pub offset: usize,
+    /// Index of the entry (0 for the first; for errors after the last
+    /// entry, the index the next entry would have).
+    pub entry: usize,
+    /// What is wrong.
+    pub kind: DcErrorKind,
+}
+
+/// Walks a blob entry by entry; made by [`entries`].
+#[derive(Debug, Clone)]
+pub struct DcEntries<'a> {
+    blob: &'a [u8],
+    endian: Endian,
+    pos: usize,
+    index: usize,
+    done: bool,
+}
+
+/// Walks the entries of `blob` in byte order `endian`, copying nothing.
+///
+/// Lenient rules, those a restore applies (each failure ends the walk with
+/// a [`DcError`]):
+/// * every descriptor and body lies within the blob;
+/// * the first entry is HEADER, with [`DC_MAGIC`] and [`DC_VERSION`], and no
+///   other HEADER follows;
+/// * type codes are known and instances are 0;
+/// * each body holds its type's fixed part, and SHARED_INFO's
+///   `buffer_size` fits in the entry.
+///
+/// The walk stops after END; octets after it are not looked at. Lengths
+/// that are not multiples of 8 and non-zero padding are tolerated here
+/// (the next entry starts right after the length); [`verify`] rejects them.
+pub fn entries(blob: &[u8], endian: Endian) -> DcEntries<'_> {
+    DcEntries {
+        blob,
+        endian,
+        pos: 0,
+        index: 0,
+        done: false,
+    }
+}
+
+impl<'a> DcEntries<'a> {
+    /// Offset where the next entry would start (after END: the end of it).
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    fn err(&mut self, offset: usize, kind: DcErrorKind) -> Option<Result<DcItem<'a>, DcError>> {
+        self.done = true;
+        Some(Err(DcError {
+            offset,
+            entry: self.index,
+            kind,
+        }))
+    }
+}
+
+impl<'a> Iterator for DcEntries<'a> {
+    type Item = Result<DcItem<'a>, DcError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let (blob, endian, at) = (self.blob, self.endian, self.pos);
+        let rest = blob.len() - at;
+        if rest == 0 {
+            return self.err(at, DcErrorKind::MissingEnd);
+        }
+        if rest < DESC {
+            return self.err(at, DcErrorKind::TruncatedDescriptor { available: rest });
+        }
+        let desc = &blob[at..at + DESC];
+        let (Some(typecode), Some(instance), Some(length)) = (
+            u16_at(desc, DESC_TYPE_OFF, endian),
+            u16_at(desc, DESC_INSTANCE_OFF, endian),
+            u32_at(desc, DESC_LENGTH_OFF, endian),
+        ) else {
+            return self.err(at, DcErrorKind::TruncatedDescriptor { available: rest });
+        };
+        let available = rest - DESC;
+        if length as u64 > available as u64 {
+            return self.err(at, DcErrorKind::Overrun { length, available });
+        }
+        let Some(typ) = DcType::from_value(u64::from(typecode)) else {
+            return self.err(at + DESC_TYPE_OFF, DcErrorKind::UnknownType { typecode });
+        };
+        if self.index == 0 && typ != DcType::Header {
+            return self.err(at + DESC_TYPE_OFF, DcErrorKind::HeaderNotFirst { typecode });
+        }
+        if self.index > 0 && typ == DcType::Header {
+            return self.err(at + DESC_TYPE_OFF, DcErrorKind::DuplicateHeader);
+        }
+        if instance != 0 {
+            return self.err(
+                at + DESC_INSTANCE_OFF,
+                DcErrorKind::BadInstance { typ, instance },
+            );
+        }
+        let body_at = at + DESC;
+        let body = &blob[body_at..body_at + length as usize];
+        let min = match typ {
+            DcType::End => 0,
+            DcType::Header => HEADER_BODY,
+            DcType::SharedInfo => SI_FIXED,
+            DcType::TscInfo => TSC_BODY,
+        };
+        if body.len() < min {
+            return self.err(at, DcErrorKind::BodyTooShort { typ, length, min });
+        }
+        let entry = match typ {
+            DcType::End => DcEntry::End,
+            DcType::Header => {
+                let Ok(h) = crate::body::read_wire::<DcHeader>(&body[..HEADER_BODY], endian) else {
+                    return self.err(at, DcErrorKind::BodyTooShort { typ, length, min });
+                };
+                if h.magic != DC_MAGIC {
+                    return self.err(
+                        body_at + HEADER_MAGIC_OFF,
+                        DcErrorKind::BadMagic { found: h.magic },
+                    );
+                }
+                if h.version != DC_VERSION {
+                    return self.err(
+                        body_at + HEADER_VERSION_OFF,
+                        DcErrorKind::BadVersion { found: h.version },
+                    );
+                }
+                DcEntry::Header(h)
+            }
+            DcType::SharedInfo => {
+                let (Some(flags), Some(buffer_size)) = (
+                    u32_at(body, SI_FLAGS_OFF, endian),
+                    u32_at(body, SI_SIZE_OFF, endian),
+                ) else {
+                    return self.err(at, DcErrorKind::BodyTooShort { typ, length, min });
+                };
+                let space = body.len() - SI_FIXED;
+                if buffer_size as u64 > space as u64 {
+                    return self.err(
+                        body_at + SI_SIZE_OFF,
+                        DcErrorKind::BufferOverrun { buffer_size, space },
+                    );
+                }
+                DcEntry::SharedInfo(SharedInfoRef {
+                    flags,
+                    buffer: &body[SI_FIXED..SI_FIXED + buffer_size as usize],
+                })
+            }
+            DcType::TscInfo => {
+                let Ok(t) = crate::body::read_wire::<DcTscInfo>(&body[..TSC_BODY], endian) else {
+                    return self.err(at, DcErrorKind::BodyTooShort { typ, length, min });
+                };
+                DcEntry::TscInfo(t)
+            }
+        };
+        let item = DcItem {
+            index: self.index,
+            offset: at,
+            instance,
+            length,
+            entry,
+        };
+        self.pos = body_at + length as usize;
+        self.index += 1;
+        if typ == DcType::End {
+            self.done = true;
+        }
+        Some(Ok(item))
+    }
+}
+
+/// Decodes a whole blob under the lenient rules of [`entries`], requiring
+/// an END entry. Octets after END are ignored. The returned items borrow
+/// from `blob`; their number is at most `blob.len() / 8`.
+pub fn parse(blob: &[u8], endian: Endian) -> Result<Vec<DcItem<'_>>, DcError> {
+    let mut items = Vec::new();
+    for item in entries(blob, endian) {
+        items.push(item?);
+    }
+    Ok(items)
+}
+
+/// Checks every rule of the format and returns the entries.
+///
+/// On top of the lenient rules of [`entries`]:
+/// * every descriptor length is a multiple of 8, so every entry is
+///   8-aligned;
+/// * every padding octet is zero;
+/// * each length is exactly the body rounded up to 8: 16 for HEADER, 24 for
+///   TSC_INFO, 0 for END, and for SHARED_INFO `8 + buffer_size` rounded up
+///   (so `buffer_size` agrees with the length and the padding is shorter
+///   than 8 octets);
+/// * SHARED_INFO flags other than bit 0 are zero;
+/// * SHARED_INFO and TSC_INFO appear at most once;
+/// * END is the last entry: nothing follows it.
+///
+/// The tail octets of TSC_INFO (`_pad`) are not checked: Xen never cleared
+/// them (see [`DcTscInfo::_pad`]).
+pub fn verify(blob: &[u8], endian: Endian) -> Result<Vec<DcItem<'_>>, DcError> {
+    let items = parse(blob, endian)?;
+    let mut seen_si = false;
+    let mut seen_tsc = false;
+    for item in &items {
+        let fail = |offset, kind| {
+            Err(DcError {
+                offset,
+                entry: item.index,
+                kind,
+            })
+        };
+        let typ = item.entry.kind();
+        if !(item.length as usize).is_multiple_of(ALIGN) {
+            return fail(
+                item.offset + DESC_LENGTH_OFF,
+                DcErrorKind::Misaligned {
+                    length: item.length,
+                },
+            );
+        }
+        let body_len = item.entry.body_len();
+        // Lengths were checked against the blob by `parse`; the body end
+        // and the entry end both lie within it.
+        let body_end = item.body_offset() + body_len;
+        let entry_end = item.body_offset() + item.length as usize;
+        if let Some(i) = blob[body_end..entry_end].iter().position(|b| *b != 0) {
+            return fail(
+                body_end + i,
+                DcErrorKind::PaddingNonZero {
+                    value: blob[body_end + i],
+                },
+            );
+        }
+        let expected = align_up(body_len).unwrap_or(usize::MAX);
+        if item.length as usize != expected {
+            let offset = match typ {
+                DcType::SharedInfo => item.body_offset() + SI_SIZE_OFF,
+                _ => item.offset + DESC_LENGTH_OFF,
+            };
+            return fail(
+                offset,
+                DcErrorKind::LengthMismatch {
+                    typ,
+                    length: item.length,
+                    expected,
+                },
+            );
+        }
+        match item.entry {
+            DcEntry::SharedInfo(s) => {
+                if s.flags & DC_SHARED_INFO_RESERVED_MASK != 0 {
+                    return fail(
+                        item.body_offset() + SI_FLAGS_OFF,
+                        DcErrorKind::ReservedFlags { flags: s.flags },
+                    );
+                }
+                if std::mem::replace(&mut seen_si, true) {
+                    return fail(item.offset + DESC_TYPE_OFF, DcErrorKind::Duplicate { typ });
+                }
+            }
+            DcEntry::TscInfo(_) => {
+                if std::mem::replace(&mut seen_tsc, true) {
+                    return fail(item.offset + DESC_TYPE_OFF, DcErrorKind::Duplicate { typ });
+                }
+            }
+            DcEntry::End => {
+                let end = item.body_offset() + item.length as usize;
+                if end < blob.len() {
+                    return Err(DcError {
+                        offset: end,
+                        entry: item.index + 1,
+                        kind: DcErrorKind::TrailingData {
+                            extra: blob.len() - end,
+                        },
+                    });
+                }
+            }
+            DcEntry::Header(_) => {}
+        }
+    }
+    Ok(items)
+}
+
+/// Why entries could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DcWriteError {
+    /// An entry's body would not fit a 32-bit length.
+    #[error("entry {index}: a {len}-octet body does not fit a 32-bit length")]
+    TooLong {
+        /// Index of the entry.
+        index: usize,
+        /// Its body length.
+        len: usize,
+    },
+}
+
+/// Appends `entries` to `out` as a blob in byte order `endian`: each gets a
+/// descriptor (instance 0, length = body rounded up to 8) and zero padding.
+/// The entries are written in the order given, END included only if given,
+/// so that the caller controls the whole blob.
+pub fn write(
+    entries: &[DcEntry<'_>],
+    endian: Endian,
+    out: &mut Vec<u8>,
+) -> Result<(), DcWriteError> {
+    for (index, entry) in entries.iter().enumerate() {
+        let body_len = entry.body_len();
+        let padded = align_up(body_len)
+            .filter(|n| u32::try_from(*n).is_ok())
+            .ok_or(DcWriteError::TooLong {
+                index,
+                len: body_len,
+            })?;
+        put_u16(out, entry.kind() as u16, endian);
+        put_u16(out, 0, endian);
+        put_u32(out, padded as u32, endian);
+        let start = out.len();
+        match entry {
+            DcEntry::End => {}
+            DcEntry::Header(h) => {
+                // Writing a fixed-size struct into a Vec cannot fail.
+                let _ = crate::body::write_wire(h, out, endian);
+            }
+            DcEntry::SharedInfo(s) => {
+                put_u32(out, s.flags, endian);
+                put_u32(out, s.buffer.len() as u32, endian);
+                out.extend_from_slice(s.buffer);
+            }
+            DcEntry::TscInfo(t) => {
+                let _ = crate::body::write_wire(t, out, endian);
+            }
+        }
+        out.resize(start + padded, 0);
+    }
+    Ok(())
+}
+
+/// Octets of shared info an x86 domain has in the blob: compat (32-bit)
+/// or not.
+pub const fn shared_info_size(compat: bool) -> usize {
+    if compat {
+        DC_SHARED_INFO_SIZE_X86_32 as usize
+    } else {
+        DC_SHARED_INFO_SIZE_X86_64 as usize
+    }
+}
+
+/// The TSC_INFO body holding the values of an X86_TSC_INFO record. The
+/// record's reserved `_res1` has no place in the blob and is dropped;
+/// `_pad` is zero.
+pub fn tsc_from_record(rec: &X86TscInfo) -> DcTscInfo {
+    DcTscInfo {
+        mode: rec.mode,
+        incarnation: rec.incarnation,
+        elapsed_nsec: rec.nsec,
+        khz: rec.khz,
+        _pad: 0,
+    }
+}
+
+/// The X86_TSC_INFO record holding the values of a TSC_INFO body, with
+/// `_res1` zero. The blob's `_pad` has no place in the record and is
+/// dropped.
+pub fn tsc_to_record(tsc: &DcTscInfo) -> X86TscInfo {
+    X86TscInfo {
+        mode: tsc.mode,
+        khz: tsc.khz,
+        nsec: tsc.elapsed_nsec,
+        incarnation: tsc.incarnation,
+        _res1: 0,
+    }
+}
+
+/// Octets a conversion could not carry over. All zero (see
+/// [`Losses::is_empty`]) when the conversion is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Losses {
+    /// v3 to blob: offset within the 4096-octet SHARED_INFO page of the
+    /// first non-zero octet beyond the shared-info size, which the blob
+    /// does not carry.
+    pub page_tail: Option<usize>,
+    /// v3 to blob: the X86_TSC_INFO record's reserved `_res1`, which the
+    /// blob does not carry (a valid stream has 0).
+    pub tsc_res1: u32,
+    /// Blob to v3: the TSC_INFO tail octets (`_pad`), which the record
+    /// does not carry. Xen did not clear them, so a real blob may lose
+    /// non-zero junk here.
+    pub tsc_pad: u32,
+}
+
+impl Losses {
+    /// True when nothing was lost.
+    pub fn is_empty(&self) -> bool {
+        self.page_tail.is_none() && self.tsc_res1 == 0 && self.tsc_pad == 0
+    }
+}
+
+/// The result of a conversion and what it could not carry over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use = "a conversion may have lost octets: check `losses` or call `exact`"]
+pub struct Converted<T> {
+    /// The converted value.
+    pub value: T,
+    /// What was dropped.
+    pub losses: Losses,
+}
+
+impl<T> Converted<T> {
+    /// The value if nothing was lost, else [`ConvertError::Lossy`].
+    pub fn exact(self) -> Result<T, ConvertError> {
+        if self.losses.is_empty() {
+            Ok(self.value)
+        } else {
+            Err(ConvertError::Lossy(self.losses))
+        }
+    }
+}
+
+/// Why a conversion between the v3 records and a blob failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConvertError {
+    /// A SHARED_INFO record body that is not one page long.
+    #[error("SHARED_INFO record body is {len} octets, not {PAGE_SIZE}")]
+    PageSize {
+        /// Its length.
+        len: usize,
+    },
+    /// A blob's shared info does not fit in a v3 SHARED_INFO page.
+    #[error("SHARED_INFO buffer_size {buffer_size} does not fit a {PAGE_SIZE}-octet page")]
+    BufferTooLarge {
+        /// The buffer size.
+        buffer_size: usize,
+    },
+    /// The blob breaks a rule of the format.
+    #[error(transparent)]
+    Blob(#[from] DcError),
+    /// The conversion would drop octets (from [`Converted::exact`]).
+    #[error("the conversion would drop data: {0:?}")]
+    Lossy(Losses),
+}
+
+/// The content of the v3 records that version 4 moves into the blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct V3Parts {
+    /// Xen major version (the blob's HEADER; the domain header in v3).
+    pub xen_major: u16,
+    /// Xen minor version.
+    pub xen_minor: u16,
+    /// The SHARED_INFO record body (one page), if the domain has one in
+    /// the stream (PV guests).
+    pub shared_info: Option<Vec<u8>>,
+    /// Whether the shared info uses the compat (32-bit) layout. A v3
+    /// stream does not record this in SHARED_INFO: it follows from the
+    /// guest width of X86_PV_INFO (4 octets: compat).
+    pub compat: bool,
+    /// The X86_TSC_INFO record body, if any.
+    pub tsc_info: Option<X86TscInfo>,
+}
+
+/// Builds a blob (HEADER, SHARED_INFO, TSC_INFO, END; the two middle ones
+/// only if given) from the content of v3 records, in byte order `endian`.
+///
+/// `parts.shared_info` must be a whole page; the blob keeps its first
+/// [`shared_info_size`]`(parts.compat)` octets, and sets the compat flag
+/// from `parts.compat`. Non-zero octets beyond that size, and a non-zero
+/// `_res1` in the TSC record, cannot be carried: they are reported in
+/// [`Converted::losses`].
+pub fn blob_from_v3(parts: &V3Parts, endian: Endian) -> Result<Converted<Vec<u8>>, ConvertError> {
+    let mut losses = Losses::default();
+    let mut list: Vec<DcEntry<'_>> = vec![DcEntry::Header(DcHeader::new(
+        parts.xen_major,
+        parts.xen_minor,
+    ))];
+    if let Some(page) = &parts.shared_info {
+        if page.len() != PAGE_SIZE {
+            return Err(ConvertError::PageSize { len: page.len() });
+        }
+        let keep = shared_info_size(parts.compat);
+        losses.page_tail = page[keep..].iter().position(|b| *b != 0).map(|i| keep + i);
+        list.push(DcEntry::SharedInfo(SharedInfoRef {
+            flags: if parts.compat {
+                DC_SHARED_INFO_COMPAT
+            } else {
+                0
+            },
+            buffer: &page[..keep],
+        }));
+    }
+    if let Some(rec) = &parts.tsc_info {
+        losses.tsc_res1 = rec._res1;
+        list.push(DcEntry::TscInfo(tsc_from_record(rec)));
+    }
+    list.push(DcEntry::End);
+    let mut blob = Vec::new();
+    // The bodies are at most one page: they always fit a 32-bit length.
+    let _ = write(&list, endian, &mut blob);
+    Ok(Converted {
+        value: blob,
+        losses,
+    })
+}
+
+/// Takes a blob (which must pass [`verify`]) apart into the content of
+/// the v3 records: the shared info padded with zeros to a page, the
+/// compat flag, and the TSC values in the record's order. The TSC_INFO
+/// tail octets have no place in the record and are reported in
+/// [`Converted::losses`] when non-zero.
+pub fn v3_from_blob(blob: &[u8], endian: Endian) -> Result<Converted<V3Parts>, ConvertError> {
+    let items = verify(blob, endian)?;
+    let mut parts = V3Parts {
+        xen_major: 0,
+        xen_minor: 0,
+        shared_info: None,
+        compat: false,
+        tsc_info: None,
+    };
+    let mut losses = Losses::default();
+    for item in &items {
+        match item.entry {
+            DcEntry::Header(h) => {
+                parts.xen_major = h.xen_major;
+                parts.xen_minor = h.xen_minor;
+            }
+            DcEntry::SharedInfo(s) => {
+                if s.buffer.len() > PAGE_SIZE {
+                    return Err(ConvertError::BufferTooLarge {
+                        buffer_size: s.buffer.len(),
+                    });
+                }
+                let mut page = vec![0u8; PAGE_SIZE];
+                page[..s.buffer.len()].copy_from_slice(s.buffer);
+                parts.shared_info = Some(page);
+                parts.compat = s.compat();
+            }
+            DcEntry::TscInfo(t) => {
+                losses.tsc_pad = t._pad;
+                parts.tsc_info = Some(tsc_to_record(&t));
+            }
+            DcEntry::End => {}
+        }
+    }
+    Ok(Converted {
+        value: parts,
+        losses,
+    })
+}
+
+/// Every wire struct of the blob, in layout order (for generators and tests).
+pub const DOMAIN_CONTEXT_STRUCTS: &[&crate::layout::StructLayout] = &[
+    &DcDescriptor::LAYOUT,
+    &DcHeader::LAYOUT,
+    &DcSharedInfo::LAYOUT,
+    &DcTscInfo::LAYOUT,
+];

@@ -1,0 +1,1439 @@
+//! Whole save files: the xl header, the libxl stream and the libxc stream
+//! nested inside it, read and written forward-only.
+//!
+//! A file made by `xl save` is three layers deep: the xl header
+//! ([`crate::xl`]), a libxl stream ([`crate::libxl`]) and, inline after the
+//! libxl LIBXC_CONTEXT record, a libxc stream ([`crate::libxc`]). After the
+//! libxc END record the libxl layer resumes (emulator records, then the
+//! libxl END). Tools also meet bare libxl streams (what `libxl` sends over
+//! a migration socket after xl's header) and bare libxc streams.
+//!
+//! [`OuterReader`] reads the outer layers and hands the stream over to the
+//! caller whenever the libxc layer has it: the caller reads the libxc
+//! stream from [`OuterReader::inner`] (the same reader, which keeps
+//! counting offsets) up to its END record, or up to a CHECKPOINT record in
+//! a checkpointed stream, then tells the reader with
+//! [`OuterReader::libxc_finished`] and goes on with [`OuterReader::next`].
+//! Nothing here needs `Seek`, so pipes and sockets work; memory is bounded
+//! by one record.
+//!
+//! # Rules
+//!
+//! Each rule has a stable kind name ([`OuterError::kind`]). "Both" rules
+//! are what a restore checks ([`Mode::Lenient`]); "strict" rules are what a
+//! verifier adds ([`Mode::Strict`]). The first error ends the read.
+//!
+//! | kind | rule | modes |
+//! |---|---|---|
+//! | `UnknownFormat` | (auto) the first 8 octets are not "Xen save", "LibxlFmt" or all ones | both |
+//! | `BadXlMagic` | the first 32 octets are not [`XL_MAGIC`] | both |
+//! | `BadByteOrderMarker` | xl `byteorder` is not 0x01020304 in either byte order | both |
+//! | `UnknownMandatoryFlags` | xl mandatory flags outside JSON and STREAMv2 | both |
+//! | `UnknownOptionalFlags` | xl optional flags not zero | strict |
+//! | `OptionalDataTooLong` | xl `optional_data_len` over [`XL_OPTIONAL_DATA_MAX`] | both |
+//! | `BadConfig` | optional data shorter than `config_len` + 4, or 1 to 3 octets | both |
+//! | `MissingConfig` | JSON flag set, optional data empty | strict |
+//! | `ConfigNotTerminated` | JSON flag set, configuration not ending in NUL | strict |
+//! | `LegacyStream` | no STREAMv2 flag and no libxc marker after the xl header | both |
+//! | `BadIdent` | libxl ident is not "LibxlFmt" | both |
+//! | `UnsupportedVersion` | libxl version is not 2 | both |
+//! | `ReservedNonZero` | libxl options bits 2-31 set | strict |
+//! | `UnknownMandatory` | unknown libxl record type with bit 31 clear | both |
+//! | (skipped) | unknown libxl record type with bit 31 set: [`OuterEvent::Skipped`] | both |
+//! | `RecordTooLong` | record length over [`REC_LENGTH_MAX`] (checked before reading) | both |
+//! | `BadLength` | body length breaks the record's length rule | both |
+//! | `PaddingNonZero` | a padding octet is not zero | strict |
+//! | `UnknownEmulator` | emulator id not 0, 1 or 2 | strict |
+//! | `Xenstore` | key/value data: string not NUL-terminated, odd number of strings, empty or absolute key | both |
+//! | `Xenstore` | a key character outside `[A-Za-z0-9-/_@]` | strict |
+//! | `BadValue` | CHECKPOINT_STATE id not 0 to 3 | strict |
+//! | `UnexpectedRecord` | a second LIBXC_CONTEXT; CHECKPOINT_END outside a checkpoint; END inside one | both |
+//! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream) | strict |
+//! | `Truncated` | the input ends inside a header, body or padding, or before END | both |
+//!
+//! Xen's own C restore and Python verifier differ in places: both refuse
+//! unknown optional records (the spec reserves them as optional, so they
+//! are skipped here), neither checks the emulator id on restore, and the
+//! Python verifier only checks options bits 2-15.
+//!
+//! ```
+//! use format_spec::binrw::Endian;
+//! use format_spec::outer::{FormatChoice, LibxcStop, Mode, OuterEvent, OuterReader, OuterWriter};
+//! use format_spec::xl::XlPreamble;
+//!
+//! // A save file whose "libxc stream" is left empty for the example.
+//! let mut w = OuterWriter::xl(Vec::new(), &XlPreamble::with_json_config(Endian::Little, "{}")).unwrap();
+//! w.libxc_context().unwrap();
+//! let file = w.finish().unwrap();
+//!
+//! let mut r = OuterReader::open(&file[..], FormatChoice::Auto, Mode::Strict).unwrap();
+//! assert_eq!(r.xl_preamble().unwrap().json_config(), Some("{}"));
+//! let Some(OuterEvent::Libxc(h)) = r.next().unwrap() else { panic!() };
+//! assert_eq!(h.offset, r.offset());
+//! // ... a real caller reads the libxc stream from r.inner() here ...
+//! r.libxc_finished(LibxcStop::End).unwrap();
+//! assert!(matches!(r.next().unwrap(), Some(OuterEvent::End(_))));
+//! assert!(r.next().unwrap().is_none());
+//! ```
+
+use std::fmt;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+
+use binrw::Endian;
+
+use crate::body::{read_wire, write_wire, BodyError};
+use crate::layout::{Violation, Wire};
+use crate::libxc::IHDR_MARKER;
+use crate::libxl::{
+    CheckpointState, CheckpointStateId, EmulatorContext, EmulatorHeader, EmulatorId,
+    EmulatorXenstoreData, LibxlHeader, LibxlRecord, LibxlRecordHeader, XenstoreError, REC_ALIGN,
+    REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
+};
+use crate::xl::{
+    XlConfigError, XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_MAGIC, XL_OPTIONAL_DATA_MAX,
+};
+
+/// The first eight octets of a libxl stream ("LibxlFmt").
+const LIBXL_IDENT_BYTES: [u8; 8] = crate::libxl::HDR_IDENT.to_be_bytes();
+
+/// The first eight octets of a libxc stream (the all-ones marker).
+const LIBXC_MARKER_BYTES: [u8; 8] = IHDR_MARKER.to_be_bytes();
+
+/// Which layer a stream starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// An xl save file: xl header, libxl stream, libxc stream.
+    Xl,
+    /// A bare libxl stream ("LibxlFmt"), wrapping a libxc stream.
+    Libxl,
+    /// A bare libxc stream (all-ones marker, "XENF").
+    Libxc,
+}
+
+impl Format {
+    /// The name used on command lines (`xl`, `libxl`, `libxc`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Xl => "xl",
+            Format::Libxl => "libxl",
+            Format::Libxc => "libxc",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What the caller says the stream is: `--format auto|xl|libxl|libxc`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FormatChoice {
+    /// Detect the format from the first eight octets.
+    #[default]
+    Auto,
+    /// Expect this format (and report its header as wrong otherwise).
+    Exactly(Format),
+}
+
+impl std::str::FromStr for FormatChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(FormatChoice::Auto),
+            "xl" => Ok(FormatChoice::Exactly(Format::Xl)),
+            "libxl" => Ok(FormatChoice::Exactly(Format::Libxl)),
+            "libxc" => Ok(FormatChoice::Exactly(Format::Libxc)),
+            _ => Err(format!(
+                "unknown stream format `{s}`: expected auto, xl, libxl or libxc"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for FormatChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FormatChoice::Auto => f.write_str("auto"),
+            FormatChoice::Exactly(format) => format.fmt(f),
+        }
+    }
+}
+
+impl FormatChoice {
+    /// Detects the format from the first eight octets of a stream.
+    pub fn detect(first: &[u8; 8]) -> Option<Format> {
+        if first[..] == XL_MAGIC[..8] {
+            Some(Format::Xl)
+        } else if *first == LIBXL_IDENT_BYTES {
+            Some(Format::Libxl)
+        } else if *first == LIBXC_MARKER_BYTES {
+            Some(Format::Libxc)
+        } else {
+            None
+        }
+    }
+}
+
+/// How much the reader checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// What a verifier checks: everything a restore checks, plus padding
+    /// and reserved bits zero, no unknown optional xl flags, known emulator
+    /// and checkpoint-state ids, xenstore key characters, a NUL-terminated
+    /// JSON configuration, and nothing after the libxl END record.
+    #[default]
+    Strict,
+    /// What a restore must check, and no more.
+    Lenient,
+}
+
+/// A reader that counts the octets read through it and can hand back a
+/// few octets already read (format detection reads ahead eight).
+#[derive(Debug)]
+pub struct Source<R> {
+    inner: R,
+    offset: u64,
+    pending: [u8; 8],
+    pending_pos: usize,
+    pending_len: usize,
+}
+
+impl<R> Source<R> {
+    /// Wraps a reader positioned at the start of a stream.
+    pub fn new(inner: R) -> Self {
+        Source {
+            inner,
+            offset: 0,
+            pending: [0; 8],
+            pending_pos: 0,
+            pending_len: 0,
+        }
+    }
+
+    /// Octets consumed so far: the offset of the next octet in the stream.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// The wrapped reader (which may be ahead of [`offset`](Self::offset)
+    /// by up to eight octets of look-ahead).
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// Unwraps the reader, dropping any look-ahead.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
+    /// Pushes back octets just read (at most eight, none pending).
+    fn unread(&mut self, octets: &[u8]) {
+        debug_assert!(self.pending_pos == self.pending_len && octets.len() <= 8);
+        let n = octets.len().min(8);
+        self.pending[..n].copy_from_slice(&octets[..n]);
+        self.pending_pos = 0;
+        self.pending_len = n;
+        self.offset -= n as u64;
+    }
+}
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = if self.pending_pos < self.pending_len {
+            let avail = &self.pending[self.pending_pos..self.pending_len];
+            let n = avail.len().min(buf.len());
+            buf[..n].copy_from_slice(&avail[..n]);
+            self.pending_pos += n;
+            n
+        } else {
+            self.inner.read(buf)?
+        };
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Seeking keeps [`Source::offset`] meaningful: positions are stream
+/// offsets (`SeekFrom::Start(0)` is the first octet the source read), and
+/// the look-ahead is accounted for.
+impl<R: Read + Seek> Seek for Source<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let ahead = (self.pending_len - self.pending_pos) as i64;
+        let target = match pos {
+            SeekFrom::Current(d) => self.offset as i128 + d as i128,
+            SeekFrom::Start(s) => s as i128,
+            SeekFrom::End(d) => {
+                let here = self.inner.stream_position()? as i128;
+                let end = self.inner.seek(SeekFrom::End(d))? as i128;
+                self.inner.seek(SeekFrom::Start(here as u64))?;
+                self.offset as i128 + (end - (here - ahead as i128))
+            }
+        };
+        if target < 0 || target > u64::MAX as i128 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the stream",
+            ));
+        }
+        let delta = target - self.offset as i128 - ahead as i128;
+        if delta != 0 || ahead != 0 {
+            self.inner.seek(SeekFrom::Current(delta as i64))?;
+        }
+        self.pending_pos = self.pending_len;
+        self.offset = target as u64;
+        Ok(self.offset)
+    }
+}
+
+/// Why a save file could not be read. Every variant names where: the
+/// absolute `offset` in the input of the offending octets and, for
+/// records, the libxl record `index` (0 for the first record after the
+/// libxl header).
+#[derive(Debug, thiserror::Error)]
+pub enum OuterError {
+    /// Reading the input failed.
+    #[error("I/O error at offset {offset}: {source}")]
+    Io {
+        /// Where the read started.
+        offset: u64,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// The input ends too early.
+    #[error("stream truncated: the input ends at offset {offset}, inside {what}")]
+    Truncated {
+        /// Where the input ends.
+        offset: u64,
+        /// What was being read.
+        what: &'static str,
+    },
+    /// Format detection found no known magic.
+    #[error("unknown stream format at offset 0: the first octets {found:02x?} are neither an xl header, \"LibxlFmt\" nor a libxc marker")]
+    UnknownFormat {
+        /// The first eight octets.
+        found: [u8; 8],
+    },
+    /// The 32 octets at the start are not the xl magic.
+    #[error(
+        "bad xl magic at offset {offset}: {:?}",
+        String::from_utf8_lossy(found)
+    )]
+    BadXlMagic {
+        /// Offset of the magic.
+        offset: u64,
+        /// What is there instead.
+        found: [u8; 32],
+    },
+    /// The xl `byteorder` field is not 0x01020304 in either byte order.
+    #[error("bad xl byte-order marker {found:02x?} at offset {offset}: expected 0x01020304 in either byte order")]
+    BadByteOrderMarker {
+        /// Offset of the field.
+        offset: u64,
+        /// Its octets.
+        found: [u8; 4],
+    },
+    /// The xl header has mandatory flags this reader does not understand.
+    #[error("xl mandatory_flags at offset {offset} has unknown bits 0x{flags:x}; a newer reader is needed")]
+    UnknownMandatoryFlags {
+        /// Offset of the field.
+        offset: u64,
+        /// The unknown bits.
+        flags: u32,
+    },
+    /// The xl header has optional flags set, none being defined (strict).
+    #[error("xl optional_flags at offset {offset} has unknown bits 0x{flags:x}")]
+    UnknownOptionalFlags {
+        /// Offset of the field.
+        offset: u64,
+        /// The bits.
+        flags: u32,
+    },
+    /// The xl optional data is longer than this reader accepts.
+    #[error(
+        "xl optional_data_len at offset {offset} is {len}, more than the {max} octets accepted"
+    )]
+    OptionalDataTooLong {
+        /// Offset of the field.
+        offset: u64,
+        /// The field's value.
+        len: u32,
+        /// [`XL_OPTIONAL_DATA_MAX`].
+        max: u32,
+    },
+    /// The configuration in the xl optional data is malformed.
+    #[error("xl optional data at offset {offset}: {source}")]
+    BadConfig {
+        /// Offset of the optional data.
+        offset: u64,
+        /// What is wrong.
+        #[source]
+        source: XlConfigError,
+    },
+    /// The JSON flag is set but there is no configuration (strict).
+    #[error("xl mandatory_flags at offset {offset} says the configuration is JSON, but the file holds none")]
+    MissingConfig {
+        /// Offset of the flags field.
+        offset: u64,
+    },
+    /// The JSON configuration does not end with a NUL (strict).
+    #[error("xl JSON configuration at offset {offset} is not NUL-terminated")]
+    ConfigNotTerminated {
+        /// Offset of the configuration.
+        offset: u64,
+    },
+    /// The xl header announces a legacy (pre Xen 4.6) stream, which this
+    /// reader does not read.
+    #[error("the xl header lacks the stream-v2 flag and no libxc v2 stream follows at offset {offset} (found {found:02x?}): a legacy stream")]
+    LegacyStream {
+        /// Where the stream after the xl header starts.
+        offset: u64,
+        /// Its first eight octets.
+        found: [u8; 8],
+    },
+    /// The libxl header ident is not "LibxlFmt".
+    #[error("bad libxl ident 0x{found:016x} at offset {offset}: expected \"LibxlFmt\"")]
+    BadIdent {
+        /// Offset of the field.
+        offset: u64,
+        /// The field's value.
+        found: u64,
+    },
+    /// The libxl header version is not 2.
+    #[error("unsupported libxl stream version {version} at offset {offset}")]
+    UnsupportedVersion {
+        /// Offset of the field.
+        offset: u64,
+        /// The version.
+        version: u32,
+    },
+    /// Reserved bits are set (strict).
+    #[error("reserved bits 0x{value:x} set in {field} at offset {offset}")]
+    ReservedNonZero {
+        /// Offset of the field.
+        offset: u64,
+        /// The field.
+        field: &'static str,
+        /// The reserved bits that are set.
+        value: u64,
+    },
+    /// A record type this reader does not know, with bit 31 clear.
+    #[error("libxl record {index} at offset {offset}: unknown mandatory record type 0x{code:08x}")]
+    UnknownMandatory {
+        /// Record index.
+        index: u64,
+        /// Offset of the record header.
+        offset: u64,
+        /// The type.
+        code: u32,
+    },
+    /// A record body longer than [`REC_LENGTH_MAX`].
+    #[error("libxl record {index} at offset {offset} (type 0x{code:08x}): length {length} exceeds the maximum {max}")]
+    RecordTooLong {
+        /// Record index.
+        index: u64,
+        /// Offset of the record header.
+        offset: u64,
+        /// The type.
+        code: u32,
+        /// The length field.
+        length: u32,
+        /// The limit.
+        max: u32,
+    },
+    /// A record body breaks its length rule.
+    #[error("libxl record {index} at offset {offset} ({record}): {source}")]
+    BadLength {
+        /// Record index.
+        index: u64,
+        /// Offset of the record header.
+        offset: u64,
+        /// The record's spec name.
+        record: &'static str,
+        /// What is wrong.
+        #[source]
+        source: BodyError,
+    },
+    /// A padding octet is not zero (strict).
+    #[error("libxl record {index}: non-zero padding octet at offset {offset}")]
+    PaddingNonZero {
+        /// Record index.
+        index: u64,
+        /// Offset of the first non-zero padding octet.
+        offset: u64,
+    },
+    /// An emulator record names an unknown emulator (strict).
+    #[error("libxl record {index}: unknown emulator id 0x{id:x} at offset {offset}")]
+    UnknownEmulator {
+        /// Record index.
+        index: u64,
+        /// Offset of the emulator id.
+        offset: u64,
+        /// The id.
+        id: u32,
+    },
+    /// A field outside its allowed values (strict), such as an unknown
+    /// checkpoint state.
+    #[error("libxl record {index} at offset {offset}: {violation}")]
+    BadValue {
+        /// Record index.
+        index: u64,
+        /// Offset of the field.
+        offset: u64,
+        /// The broken constraint.
+        violation: Violation,
+    },
+    /// EMULATOR_XENSTORE_DATA holds malformed key/value data.
+    #[error("libxl record {index}: {source} (offset {offset})")]
+    Xenstore {
+        /// Record index.
+        index: u64,
+        /// Absolute offset of the offending string.
+        offset: u64,
+        /// What is wrong.
+        #[source]
+        source: XenstoreError,
+    },
+    /// A record where the stream's structure does not allow it.
+    #[error("libxl record {index} at offset {offset}: unexpected {record}: {why}")]
+    UnexpectedRecord {
+        /// Record index.
+        index: u64,
+        /// Offset of the record header.
+        offset: u64,
+        /// The record's spec name.
+        record: &'static str,
+        /// Why it is not allowed there.
+        why: &'static str,
+    },
+    /// Octets follow the final END record (strict).
+    #[error("data after the end of the stream at offset {offset}")]
+    TrailingData {
+        /// Offset of the first extra octet.
+        offset: u64,
+    },
+    /// [`OuterReader::next`] was called while the libxc layer has the
+    /// stream; call [`OuterReader::libxc_finished`] first.
+    #[error(
+        "at offset {offset} the libxc stream has not been read yet (call libxc_finished first)"
+    )]
+    LibxcPending {
+        /// Current offset.
+        offset: u64,
+    },
+    /// [`OuterReader::libxc_finished`] was called while the libxc layer
+    /// does not have the stream.
+    #[error("at offset {offset} the libxc layer does not have the stream")]
+    NotInLibxc {
+        /// Current offset.
+        offset: u64,
+    },
+    /// [`OuterReader::next`] was called again after it returned a stream
+    /// error; the reader does not guess where the next record starts.
+    #[error("the stream already failed at offset {offset}; nothing more is read")]
+    AfterError {
+        /// Where the first error was reported.
+        offset: u64,
+    },
+}
+
+impl OuterError {
+    /// A stable name for the kind of error (the variant name), shared with
+    /// the test vectors and the other verifiers.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            OuterError::Io { .. } => "Io",
+            OuterError::Truncated { .. } => "Truncated",
+            OuterError::UnknownFormat { .. } => "UnknownFormat",
+            OuterError::BadXlMagic { .. } => "BadXlMagic",
+            OuterError::BadByteOrderMarker { .. } => "BadByteOrderMarker",
+            OuterError::UnknownMandatoryFlags { .. } => "UnknownMandatoryFlags",
+            OuterError::UnknownOptionalFlags { .. } => "UnknownOptionalFlags",
+            OuterError::OptionalDataTooLong { .. } => "OptionalDataTooLong",
+            OuterError::BadConfig { .. } => "BadConfig",
+            OuterError::MissingConfig { .. } => "MissingConfig",
+            OuterError::ConfigNotTerminated { .. } => "ConfigNotTerminated",
+            OuterError::LegacyStream { .. } => "LegacyStream",
+            OuterError::BadIdent { .. } => "BadIdent",
+            OuterError::UnsupportedVersion { .. } => "UnsupportedVersion",
+            OuterError::ReservedNonZero { .. } => "ReservedNonZero",
+            OuterError::UnknownMandatory { .. } => "UnknownMandatory",
+            OuterError::RecordTooLong { .. } => "RecordTooLong",
+            OuterError::BadLength { .. } => "BadLength",
+            OuterError::PaddingNonZero { .. } => "PaddingNonZero",
+            OuterError::UnknownEmulator { .. } => "UnknownEmulator",
+            OuterError::BadValue { .. } => "BadValue",
+            OuterError::Xenstore { .. } => "Xenstore",
+            OuterError::UnexpectedRecord { .. } => "UnexpectedRecord",
+            OuterError::TrailingData { .. } => "TrailingData",
+            OuterError::LibxcPending { .. } => "LibxcPending",
+            OuterError::NotInLibxc { .. } => "NotInLibxc",
+            OuterError::AfterError { .. } => "AfterError",
+        }
+    }
+
+    /// The absolute offset the error points at.
+    pub fn offset(&self) -> u64 {
+        match self {
+            OuterError::UnknownFormat { .. } => 0,
+            OuterError::Io { offset, .. }
+            | OuterError::Truncated { offset, .. }
+            | OuterError::BadXlMagic { offset, .. }
+            | OuterError::BadByteOrderMarker { offset, .. }
+            | OuterError::UnknownMandatoryFlags { offset, .. }
+            | OuterError::UnknownOptionalFlags { offset, .. }
+            | OuterError::OptionalDataTooLong { offset, .. }
+            | OuterError::BadConfig { offset, .. }
+            | OuterError::MissingConfig { offset }
+            | OuterError::ConfigNotTerminated { offset }
+            | OuterError::LegacyStream { offset, .. }
+            | OuterError::BadIdent { offset, .. }
+            | OuterError::UnsupportedVersion { offset, .. }
+            | OuterError::ReservedNonZero { offset, .. }
+            | OuterError::UnknownMandatory { offset, .. }
+            | OuterError::RecordTooLong { offset, .. }
+            | OuterError::BadLength { offset, .. }
+            | OuterError::PaddingNonZero { offset, .. }
+            | OuterError::UnknownEmulator { offset, .. }
+            | OuterError::BadValue { offset, .. }
+            | OuterError::Xenstore { offset, .. }
+            | OuterError::UnexpectedRecord { offset, .. }
+            | OuterError::TrailingData { offset }
+            | OuterError::LibxcPending { offset }
+            | OuterError::NotInLibxc { offset }
+            | OuterError::AfterError { offset } => *offset,
+        }
+    }
+}
+
+/// A libxl record as read, with its position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OuterRecord {
+    /// Index among the libxl records (0 for the first after the header).
+    pub index: u64,
+    /// Absolute offset of the record header.
+    pub offset: u64,
+    /// The body length field.
+    pub length: u32,
+    /// The decoded record.
+    pub record: LibxlRecord,
+}
+
+/// The stream is handed to the libxc layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handover {
+    /// Absolute offset where the libxc octets start (or resume).
+    pub offset: u64,
+    /// `false` when the libxc stream starts (its image header comes
+    /// next); `true` when it resumes after a checkpoint.
+    pub resume: bool,
+    /// The libxl record that handed over (LIBXC_CONTEXT or
+    /// CHECKPOINT_END); `None` in a bare libxc stream.
+    pub record: Option<OuterRecord>,
+}
+
+/// An optional libxl record this reader does not know, skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkippedRecord {
+    /// Record index.
+    pub index: u64,
+    /// Absolute offset of the record header.
+    pub offset: u64,
+    /// The type (bit 31 set).
+    pub code: u32,
+    /// The body length.
+    pub length: u32,
+}
+
+/// What [`OuterReader::next`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OuterEvent {
+    /// A libxl record after which the libxl layer keeps the stream
+    /// (emulator records, CHECKPOINT_STATE).
+    Record(OuterRecord),
+    /// An unknown optional libxl record, skipped.
+    Skipped(SkippedRecord),
+    /// The libxc layer has the stream now: read it from
+    /// [`OuterReader::inner`], then call [`OuterReader::libxc_finished`].
+    Libxc(Handover),
+    /// The end: the libxl END record, or `None` after a bare libxc stream.
+    /// [`OuterReader::next`] returns `Ok(None)` from then on.
+    End(Option<OuterRecord>),
+}
+
+/// Where the libxc stream stopped, as the caller reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LibxcStop {
+    /// After the libxc END record.
+    End,
+    /// After a libxc CHECKPOINT record (checkpointed streams).
+    Checkpoint,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Reading libxl records outside a checkpoint.
+    Libxl,
+    /// Reading libxl records between a libxc CHECKPOINT and CHECKPOINT_END.
+    Checkpoint,
+    /// The libxc layer has the stream; `announced` once the handover was
+    /// returned by `next`.
+    Libxc { resume: bool, announced: bool },
+    /// A bare libxc stream ended; `next` returns `End(None)`.
+    BareEnd,
+    /// A stream error was returned at this offset; nothing more is read.
+    Failed(u64),
+    /// Nothing more.
+    Done,
+}
+
+/// Forward-only reader of the outer layers of a save file.
+#[derive(Debug)]
+pub struct OuterReader<R> {
+    src: Source<R>,
+    mode: Mode,
+    format: Format,
+    xl: Option<XlPreamble>,
+    libxl: Option<LibxlHeader>,
+    endian: Endian,
+    state: State,
+    next_index: u64,
+    libxc_seen: bool,
+}
+
+/// Offset of a field of a wire struct that starts at `base`.
+fn field_at<T: Wire>(base: u64, name: &str) -> u64 {
+    base + T::LAYOUT.field(name).map_or(0, |f| f.offset) as u64
+}
+
+impl<R: Read> OuterReader<R> {
+    /// Starts reading a stream: detects or checks its format and reads the
+    /// xl header and the libxl header, as far as the format has them.
+    pub fn open(reader: R, format: FormatChoice, mode: Mode) -> Result<Self, OuterError> {
+        let mut r = OuterReader {
+            src: Source::new(reader),
+            mode,
+            format: Format::Libxc,
+            xl: None,
+            libxl: None,
+            endian: Endian::Little,
+            state: State::Libxl,
+            next_index: 0,
+            libxc_seen: false,
+        };
+        let format = match format {
+            FormatChoice::Exactly(f) => f,
+            FormatChoice::Auto => {
+                let mut first = [0u8; 8];
+                r.fill(&mut first, "the first octets of the stream")?;
+                r.src.unread(&first);
+                FormatChoice::detect(&first).ok_or(OuterError::UnknownFormat { found: first })?
+            }
+        };
+        r.format = format;
+        let mut libxl = true;
+        if format == Format::Xl {
+            let pre = r.read_xl()?;
+            if !pre.header.stream_v2() {
+                // Without the v2 flag only a libxc v2 stream is readable
+                // (Xen's verifier makes the same choice).
+                let at = r.src.offset();
+                let mut first = [0u8; 8];
+                r.fill(&mut first, "the stream after the xl header")?;
+                r.src.unread(&first);
+                if first != LIBXC_MARKER_BYTES {
+                    return Err(OuterError::LegacyStream {
+                        offset: at,
+                        found: first,
+                    });
+                }
+                libxl = false;
+            }
+            r.xl = Some(pre);
+        } else if format == Format::Libxc {
+            libxl = false;
+        }
+        if libxl {
+            r.read_libxl_header()?;
+        } else {
+            r.state = State::Libxc {
+                resume: false,
+                announced: false,
+            };
+        }
+        Ok(r)
+    }
+
+    /// The format the stream starts with.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The xl preamble, for an xl save file.
+    pub fn xl_preamble(&self) -> Option<&XlPreamble> {
+        self.xl.as_ref()
+    }
+
+    /// The libxl header, unless the stream is a bare libxc stream.
+    pub fn libxl_header(&self) -> Option<&LibxlHeader> {
+        self.libxl.as_ref()
+    }
+
+    /// Byte order of the libxl records.
+    pub fn endian(&self) -> Endian {
+        self.endian
+    }
+
+    /// The checking mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Absolute offset of the next octet to read.
+    pub fn offset(&self) -> u64 {
+        self.src.offset()
+    }
+
+    /// The underlying reader, for reading the libxc stream in place. It
+    /// counts what is read through it, so [`offset`](Self::offset) stays
+    /// right.
+    pub fn inner(&mut self) -> &mut Source<R> {
+        &mut self.src
+    }
+
+    /// Unwraps the reader.
+    pub fn into_inner(self) -> Source<R> {
+        self.src
+    }
+
+    /// Whether the libxc layer has the stream.
+    pub fn in_libxc(&self) -> bool {
+        matches!(
+            self.state,
+            State::Libxc {
+                announced: true,
+                ..
+            }
+        )
+    }
+
+    /// Reports that the caller has read the libxc stream up to its END
+    /// record or up to a CHECKPOINT record; the outer layer continues.
+    pub fn libxc_finished(&mut self, stop: LibxcStop) -> Result<(), OuterError> {
+        if !self.in_libxc() {
+            return Err(OuterError::NotInLibxc {
+                offset: self.offset(),
+            });
+        }
+        self.state = match (self.libxl.is_some(), stop) {
+            (true, LibxcStop::End) => State::Libxl,
+            (true, LibxcStop::Checkpoint) => State::Checkpoint,
+            (false, LibxcStop::End) => State::BareEnd,
+            (false, LibxcStop::Checkpoint) => State::Libxc {
+                resume: true,
+                announced: false,
+            },
+        };
+        Ok(())
+    }
+
+    /// Reads on to the next event; `Ok(None)` after the end. After a
+    /// stream error every further call fails with
+    /// [`OuterError::AfterError`].
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<OuterEvent>, OuterError> {
+        let result = self.step();
+        if let Err(e) = &result {
+            if !matches!(
+                e,
+                OuterError::LibxcPending { .. } | OuterError::AfterError { .. }
+            ) {
+                self.state = State::Failed(e.offset());
+            }
+        }
+        result
+    }
+
+    fn step(&mut self) -> Result<Option<OuterEvent>, OuterError> {
+        match self.state {
+            State::Done => Ok(None),
+            State::Failed(offset) => Err(OuterError::AfterError { offset }),
+            State::Libxc {
+                announced: true, ..
+            } => Err(OuterError::LibxcPending {
+                offset: self.offset(),
+            }),
+            State::Libxc {
+                resume,
+                announced: false,
+            } => {
+                self.state = State::Libxc {
+                    resume,
+                    announced: true,
+                };
+                Ok(Some(OuterEvent::Libxc(Handover {
+                    offset: self.offset(),
+                    resume,
+                    record: None,
+                })))
+            }
+            State::BareEnd => {
+                self.finish_stream()?;
+                Ok(Some(OuterEvent::End(None)))
+            }
+            State::Libxl | State::Checkpoint => self.read_record().map(Some),
+        }
+    }
+
+    /// Reads exactly `buf.len()` octets; `Truncated` names where the input
+    /// ended.
+    fn fill(&mut self, buf: &mut [u8], what: &'static str) -> Result<(), OuterError> {
+        let mut done = 0;
+        while done < buf.len() {
+            match self.src.read(&mut buf[done..]) {
+                Ok(0) => {
+                    return Err(OuterError::Truncated {
+                        offset: self.src.offset(),
+                        what,
+                    })
+                }
+                Ok(n) => done += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(OuterError::Io {
+                        offset: self.src.offset(),
+                        source: e,
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `len` octets into a vector that grows only as octets arrive,
+    /// so a hostile length cannot force a large allocation up front.
+    fn read_vec(&mut self, len: usize, what: &'static str) -> Result<Vec<u8>, OuterError> {
+        const STEP: usize = 64 << 10;
+        let mut out = Vec::new();
+        while out.len() < len {
+            let chunk = (len - out.len()).min(STEP);
+            let start = out.len();
+            out.resize(start + chunk, 0);
+            self.fill(&mut out[start..], what)?;
+        }
+        Ok(out)
+    }
+
+    /// Skips `len` octets without keeping them.
+    fn skip(&mut self, len: u64, what: &'static str) -> Result<(), OuterError> {
+        let mut buf = [0u8; 8192];
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(buf.len() as u64) as usize;
+            self.fill(&mut buf[..n], what)?;
+            left -= n as u64;
+        }
+        Ok(())
+    }
+
+    /// Reads the record padding and, in strict mode, checks it is zero.
+    fn padding(&mut self, index: u64, length: u32) -> Result<(), OuterError> {
+        let align = REC_ALIGN as usize;
+        let pad = (align - length as usize % align) % align;
+        let at = self.offset();
+        let mut buf = [0u8; 8];
+        self.fill(&mut buf[..pad], "the padding of a libxl record")?;
+        if self.mode == Mode::Strict {
+            if let Some(i) = buf[..pad].iter().position(|&b| b != 0) {
+                return Err(OuterError::PaddingNonZero {
+                    index,
+                    offset: at + i as u64,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// In strict mode, checks that nothing follows the end of the stream.
+    fn finish_stream(&mut self) -> Result<(), OuterError> {
+        self.state = State::Done;
+        if self.mode == Mode::Strict {
+            let at = self.offset();
+            let mut one = [0u8; 1];
+            loop {
+                match self.src.read(&mut one) {
+                    Ok(0) => break,
+                    Ok(_) => return Err(OuterError::TrailingData { offset: at }),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        return Err(OuterError::Io {
+                            offset: at,
+                            source: e,
+                        })
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn read_xl(&mut self) -> Result<XlPreamble, OuterError> {
+        let start = self.offset();
+        let mut magic = [0u8; 32];
+        self.fill(&mut magic, "the xl magic")?;
+        if magic != *XL_MAGIC {
+            return Err(OuterError::BadXlMagic {
+                offset: start,
+                found: magic,
+            });
+        }
+        let base = start + XL_HEADER_OFFSET as u64;
+        let mut raw = [0u8; 16];
+        self.fill(&mut raw, "the xl header")?;
+        let Some((header, endian)) = XlHeader::detect(raw) else {
+            return Err(OuterError::BadByteOrderMarker {
+                offset: field_at::<XlHeader>(base, "byteorder"),
+                found: [raw[0], raw[1], raw[2], raw[3]],
+            });
+        };
+        let flags_at = field_at::<XlHeader>(base, "mandatory_flags");
+        let unknown = header.unknown_mandatory_flags();
+        if unknown != 0 {
+            return Err(OuterError::UnknownMandatoryFlags {
+                offset: flags_at,
+                flags: unknown,
+            });
+        }
+        if self.mode == Mode::Strict && header.optional_flags != 0 {
+            return Err(OuterError::UnknownOptionalFlags {
+                offset: field_at::<XlHeader>(base, "optional_flags"),
+                flags: header.optional_flags,
+            });
+        }
+        if header.optional_data_len > XL_OPTIONAL_DATA_MAX {
+            return Err(OuterError::OptionalDataTooLong {
+                offset: field_at::<XlHeader>(base, "optional_data_len"),
+                len: header.optional_data_len,
+                max: XL_OPTIONAL_DATA_MAX,
+            });
+        }
+        let data_at = self.offset();
+        let optional_data =
+            self.read_vec(header.optional_data_len as usize, "the xl optional data")?;
+        let pre = XlPreamble {
+            endian,
+            header,
+            optional_data,
+        };
+        let config = pre.config().map_err(|source| OuterError::BadConfig {
+            offset: data_at,
+            source,
+        })?;
+        if self.mode == Mode::Strict && header.json() {
+            match config {
+                None => return Err(OuterError::MissingConfig { offset: flags_at }),
+                Some(c) if c.last() != Some(&0) => {
+                    return Err(OuterError::ConfigNotTerminated {
+                        offset: data_at + 4,
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(pre)
+    }
+
+    fn read_libxl_header(&mut self) -> Result<(), OuterError> {
+        let start = self.offset();
+        let mut raw = [0u8; 16];
+        self.fill(&mut raw, "the libxl header")?;
+        let header: LibxlHeader =
+            read_wire(&raw, Endian::Big).map_err(|source| OuterError::BadLength {
+                index: 0,
+                offset: start,
+                record: "libxl header",
+                source,
+            })?;
+        if let Err(v) = header.check() {
+            let offset = start + v.offset as u64;
+            match v.field {
+                "ident" => {
+                    return Err(OuterError::BadIdent {
+                        offset,
+                        found: header.ident,
+                    })
+                }
+                "version" => {
+                    return Err(OuterError::UnsupportedVersion {
+                        offset,
+                        version: header.version,
+                    })
+                }
+                field => {
+                    if self.mode == Mode::Strict {
+                        return Err(OuterError::ReservedNonZero {
+                            offset,
+                            field,
+                            value: v.value,
+                        });
+                    }
+                }
+            }
+        }
+        self.endian = header.endian();
+        self.libxl = Some(header);
+        self.state = State::Libxl;
+        Ok(())
+    }
+
+    fn read_record(&mut self) -> Result<OuterEvent, OuterError> {
+        let offset = self.offset();
+        let index = self.next_index;
+        let mut raw = [0u8; 8];
+        self.fill(
+            &mut raw,
+            "a libxl record header (the stream ends before END)",
+        )?;
+        let rh: LibxlRecordHeader =
+            read_wire(&raw, self.endian).map_err(|source| OuterError::BadLength {
+                index,
+                offset,
+                record: "record header",
+                source,
+            })?;
+        self.next_index += 1;
+        let (code, length) = (rh.r#type, rh.length);
+        let layout = LibxlRecord::LAYOUT.by_code(code);
+        if layout.is_none() && code & REC_TYPE_OPTIONAL == 0 {
+            return Err(OuterError::UnknownMandatory {
+                index,
+                offset,
+                code,
+            });
+        }
+        if length > REC_LENGTH_MAX {
+            return Err(OuterError::RecordTooLong {
+                index,
+                offset,
+                code,
+                length,
+                max: REC_LENGTH_MAX,
+            });
+        }
+        let Some(layout) = layout else {
+            self.skip(u64::from(length), "the body of a libxl record")?;
+            self.padding(index, length)?;
+            return Ok(OuterEvent::Skipped(SkippedRecord {
+                index,
+                offset,
+                code,
+                length,
+            }));
+        };
+        let body = self.read_vec(length as usize, "the body of a libxl record")?;
+        self.padding(index, length)?;
+        let bad_length = |source| OuterError::BadLength {
+            index,
+            offset,
+            record: layout.spec_name,
+            source,
+        };
+        let record = LibxlRecord::parse_body(code, &body, self.endian)
+            .map_err(bad_length)?
+            .ok_or(OuterError::UnknownMandatory {
+                index,
+                offset,
+                code,
+            })?;
+        let body_at = offset + LibxlRecordHeader::LAYOUT.size as u64;
+        self.check_body(index, body_at, &record)?;
+        let rec = OuterRecord {
+            index,
+            offset,
+            length,
+            record,
+        };
+        self.transition(rec)
+    }
+
+    /// Checks a record body beyond its length.
+    fn check_body(&self, index: u64, body_at: u64, record: &LibxlRecord) -> Result<(), OuterError> {
+        let strict = self.mode == Mode::Strict;
+        let emulator = match record {
+            LibxlRecord::EmulatorXenstoreData(d) => Some(&d.header),
+            LibxlRecord::EmulatorContext(c) => Some(&c.header),
+            _ => None,
+        };
+        if let Some(h) = emulator {
+            if strict && h.emulator().is_none() {
+                return Err(OuterError::UnknownEmulator {
+                    index,
+                    offset: field_at::<EmulatorHeader>(body_at, "id"),
+                    id: h.id,
+                });
+            }
+        }
+        match record {
+            LibxlRecord::EmulatorXenstoreData(d) => {
+                let data_at = body_at + EmulatorHeader::LAYOUT.size as u64;
+                let xs = |source: XenstoreError| OuterError::Xenstore {
+                    index,
+                    offset: data_at + source.offset as u64,
+                    source,
+                };
+                d.pairs().map_err(xs)?;
+                if strict {
+                    d.check_key_characters().map_err(xs)?;
+                }
+            }
+            LibxlRecord::CheckpointState(s) if strict => {
+                s.check().map_err(|violation| OuterError::BadValue {
+                    index,
+                    offset: body_at + violation.offset as u64,
+                    violation,
+                })?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Applies the structure rules and moves the state on.
+    fn transition(&mut self, rec: OuterRecord) -> Result<OuterEvent, OuterError> {
+        let in_checkpoint = self.state == State::Checkpoint;
+        let unexpected = |why| OuterError::UnexpectedRecord {
+            index: rec.index,
+            offset: rec.offset,
+            record: rec.record.layout().spec_name,
+            why,
+        };
+        match rec.record {
+            LibxlRecord::LibxcContext => {
+                if self.libxc_seen {
+                    return Err(unexpected("the libxc stream was already read"));
+                }
+                self.libxc_seen = true;
+                self.state = State::Libxc {
+                    resume: false,
+                    announced: true,
+                };
+                Ok(OuterEvent::Libxc(Handover {
+                    offset: self.offset(),
+                    resume: false,
+                    record: Some(rec),
+                }))
+            }
+            LibxlRecord::CheckpointEnd => {
+                if !in_checkpoint {
+                    return Err(unexpected("not inside a checkpoint"));
+                }
+                self.state = State::Libxc {
+                    resume: true,
+                    announced: true,
+                };
+                Ok(OuterEvent::Libxc(Handover {
+                    offset: self.offset(),
+                    resume: true,
+                    record: Some(rec),
+                }))
+            }
+            LibxlRecord::End => {
+                if in_checkpoint {
+                    return Err(unexpected("a checkpoint is open (CHECKPOINT_END missing)"));
+                }
+                self.finish_stream()?;
+                Ok(OuterEvent::End(Some(rec)))
+            }
+            _ => Ok(OuterEvent::Record(rec)),
+        }
+    }
+}
+
+/// Why the writer could not write.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The output failed.
+    #[error("write failed: {0}")]
+    Io(#[from] io::Error),
+    /// A record body could not be encoded.
+    #[error("cannot encode {record}: {source}")]
+    Body {
+        /// The record's spec name.
+        record: &'static str,
+        /// What went wrong.
+        #[source]
+        source: BodyError,
+    },
+    /// A record body is longer than [`REC_LENGTH_MAX`].
+    #[error("record body of {length} octets exceeds the maximum {max}")]
+    TooLong {
+        /// The body length.
+        length: usize,
+        /// The limit.
+        max: u32,
+    },
+    /// The xl preamble's optional_data_len disagrees with its data.
+    #[error("xl optional_data_len is {field} but the optional data holds {actual} octets")]
+    OptionalDataLength {
+        /// The field.
+        field: u32,
+        /// The data length.
+        actual: usize,
+    },
+}
+
+/// Writer of the outer layers: an xl header and libxl stream around a
+/// libxc stream the caller writes through [`inner`](Self::inner).
+///
+/// For a plain save: [`xl`](Self::xl) (or [`libxl`](Self::libxl)),
+/// [`libxc_context`](Self::libxc_context), the libxc stream up to its END,
+/// emulator records, [`finish`](Self::finish). For a checkpointed stream,
+/// after each libxc CHECKPOINT record: emulator records, then
+/// [`checkpoint_end`](Self::checkpoint_end), then the next part of the
+/// libxc stream.
+#[derive(Debug)]
+pub struct OuterWriter<W> {
+    out: W,
+    endian: Endian,
+}
+
+impl<W: Write> OuterWriter<W> {
+    /// Starts an xl save file: writes the xl preamble and a libxl header in
+    /// the preamble's byte order.
+    pub fn xl(mut out: W, preamble: &XlPreamble) -> Result<Self, WriteError> {
+        let field = preamble.header.optional_data_len;
+        if field as usize != preamble.optional_data.len() {
+            return Err(WriteError::OptionalDataLength {
+                field,
+                actual: preamble.optional_data.len(),
+            });
+        }
+        out.write_all(&preamble.to_bytes())?;
+        Self::libxl(out, preamble.endian)
+    }
+
+    /// Starts a bare libxl stream whose records are in byte order `endian`.
+    pub fn libxl(mut out: W, endian: Endian) -> Result<Self, WriteError> {
+        let mut hdr = Vec::new();
+        write_wire(&LibxlHeader::new(endian), &mut hdr, Endian::Big).map_err(|source| {
+            WriteError::Body {
+                record: "libxl header",
+                source,
+            }
+        })?;
+        out.write_all(&hdr)?;
+        Ok(OuterWriter { out, endian })
+    }
+
+    /// Byte order of the records.
+    pub fn endian(&self) -> Endian {
+        self.endian
+    }
+
+    /// The output, for writing the libxc stream.
+    pub fn inner(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// Writes one record: header, body and zero padding.
+    pub fn record(&mut self, record: &LibxlRecord) -> Result<(), WriteError> {
+        let mut body = Vec::new();
+        record
+            .write_body(&mut body, self.endian)
+            .map_err(|source| WriteError::Body {
+                record: record.layout().spec_name,
+                source,
+            })?;
+        self.raw_record(record.code(), &body)
+    }
+
+    /// Writes a record of any type with this body, unchecked (for proxies
+    /// and test vectors).
+    pub fn raw_record(&mut self, code: u32, body: &[u8]) -> Result<(), WriteError> {
+        if body.len() > REC_LENGTH_MAX as usize {
+            return Err(WriteError::TooLong {
+                length: body.len(),
+                max: REC_LENGTH_MAX,
+            });
+        }
+        let mut buf = Vec::with_capacity(8 + body.len() + 8);
+        let rh = LibxlRecordHeader {
+            r#type: code,
+            length: body.len() as u32,
+        };
+        write_wire(&rh, &mut buf, self.endian).map_err(|source| WriteError::Body {
+            record: "record header",
+            source,
+        })?;
+        buf.extend_from_slice(body);
+        let align = REC_ALIGN as usize;
+        buf.resize(buf.len().div_ceil(align) * align, 0);
+        self.out.write_all(&buf)?;
+        Ok(())
+    }
+
+    /// Writes LIBXC_CONTEXT; the libxc stream goes to
+    /// [`inner`](Self::inner) next.
+    pub fn libxc_context(&mut self) -> Result<&mut W, WriteError> {
+        self.record(&LibxlRecord::LibxcContext)?;
+        Ok(&mut self.out)
+    }
+
+    /// Writes EMULATOR_XENSTORE_DATA with these key/value pairs.
+    pub fn emulator_xenstore_data<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        &mut self,
+        id: EmulatorId,
+        index: u32,
+        pairs: &[(K, V)],
+    ) -> Result<(), WriteError> {
+        let header = EmulatorHeader {
+            id: id as u32,
+            index,
+        };
+        let data =
+            EmulatorXenstoreData::from_pairs(header, pairs).map_err(|e| WriteError::Body {
+                record: "EMULATOR_XENSTORE_DATA",
+                source: BodyError::Other(e.to_string()),
+            })?;
+        self.record(&LibxlRecord::EmulatorXenstoreData(data))
+    }
+
+    /// Writes EMULATOR_CONTEXT with this blob.
+    pub fn emulator_context(
+        &mut self,
+        id: EmulatorId,
+        index: u32,
+        blob: &[u8],
+    ) -> Result<(), WriteError> {
+        self.record(&LibxlRecord::EmulatorContext(EmulatorContext {
+            header: EmulatorHeader {
+                id: id as u32,
+                index,
+            },
+            blob: blob.to_vec(),
+        }))
+    }
+
+    /// Writes CHECKPOINT_END; the next part of the libxc stream follows.
+    pub fn checkpoint_end(&mut self) -> Result<&mut W, WriteError> {
+        self.record(&LibxlRecord::CheckpointEnd)?;
+        Ok(&mut self.out)
+    }
+
+    /// Writes CHECKPOINT_STATE.
+    pub fn checkpoint_state(&mut self, state: CheckpointStateId) -> Result<(), WriteError> {
+        self.record(&LibxlRecord::CheckpointState(CheckpointState {
+            id: state as u32,
+        }))
+    }
+
+    /// Writes the libxl END record, flushes and returns the output.
+    pub fn finish(mut self) -> Result<W, WriteError> {
+        self.record(&LibxlRecord::End)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}

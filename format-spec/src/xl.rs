@@ -1,0 +1,342 @@
+//! The xl save file header.
+//!
+//! No Xen document specifies this header; the description below is that
+//! specification. Facts come from Xen's `tools/xl/xl.h` (writer and
+//! reader of the header), `tools/xl/xl_saverestore.c`,
+//! `tools/xl/xl_vmcontrol.c` and `tools/python/xen/migration/xl.py`.
+//!
+//! # Layout
+//!
+//! A file written by `xl save` (and the stream `xl migrate` sends) starts
+//! with this header, followed directly by the domain's libxl stream
+//! ([`crate::libxl`]):
+//!
+//! ```text
+//!      0     1     2     3     4     5     6     7 octet
+//!     +-----------------------------------------------+
+//!     | magic (32 octets):                            |
+//!     | "Xen saved domain, xl format\n \0 \r"         |
+//!     ...                                             |
+//!     +-----------------------+-----------------------+
+//!     | byteorder             | mandatory_flags       |
+//!     +-----------------------+-----------------------+
+//!     | optional_flags        | optional_data_len     |
+//!     +-----------------------+-----------------------+
+//!     | optional data (optional_data_len octets)      |
+//!     ...                                             |
+//!     +-----------------------------------------------+
+//!     | libxl stream ("LibxlFmt" ...)                 |
+//!     ...
+//! ```
+//!
+//! * `magic`: the 32 octets of [`XL_MAGIC`], which end in a space, a NUL,
+//!   a space and a carriage return so that text-mode transfers and C
+//!   string handling visibly damage it.
+//! * The four 32-bit fields are in the byte order of the machine that
+//!   wrote the file; nothing else says which, so `byteorder` holds
+//!   [`XL_BYTEORDER_MARKER`] (0x01020304): octets `04 03 02 01` mean
+//!   little-endian, `01 02 03 04` big-endian, anything else is not an xl
+//!   header. Xen's `xl restore` only accepts its own byte order; this
+//!   reader accepts both.
+//! * `mandatory_flags`: features a reader must understand; a reader that
+//!   finds a bit it does not know must refuse the file. Bit 0
+//!   ([`XL_MANDATORY_FLAG_JSON`]): the configuration in the optional data
+//!   is JSON (libxl's `libxl_domain_config`), not xl's configuration-file
+//!   syntax. Bit 1 ([`XL_MANDATORY_FLAG_STREAMV2`]): the data after the
+//!   header is a migration v2 stream (a libxl stream wrapping a libxc
+//!   stream); without it the file holds a legacy (pre Xen 4.6) stream.
+//!   `xl save` in Xen 4.6 and later always sets bit 1, and bit 0 whenever
+//!   it stores a configuration, so real files carry 0x3.
+//! * `optional_flags`: features a reader may ignore. None is defined and
+//!   writers store 0. (A comment in Xen's `xl.h` says unknown ones make a
+//!   restore fail too, but `xl` never looks at them.) A restore ignores
+//!   the field; a strict verifier reports any bit set.
+//! * `optional_data_len`: length in octets of the optional data that
+//!   follows. A reader skips whatever part of it it does not understand.
+//!
+//! # Optional data
+//!
+//! When `optional_data_len` is not zero the optional data starts with the
+//! domain configuration:
+//!
+//! ```text
+//!     +-----------------------+------------------------------+
+//!     | config_len            | config (config_len octets)   |
+//!     +-----------------------+------------------------------+
+//!     | anything else, up to optional_data_len (skipped)     |
+//!     +------------------------------------------------------+
+//! ```
+//!
+//! `config_len` is a 32-bit integer in the same byte order as the header.
+//! With the JSON flag, `config` is the JSON text followed by one NUL octet,
+//! which `config_len` counts (xl hands the buffer to a C JSON parser). A
+//! `config_len` larger than the rest of the optional data is an error
+//! (xl reports the file as truncated). Octets after the configuration are
+//! reserved for future use and skipped.
+//!
+//! Xen's `xl` reads any `optional_data_len` into memory; this reader
+//! refuses more than [`XL_OPTIONAL_DATA_MAX`] octets so that a damaged or
+//! hostile header cannot make it allocate gigabytes. A real configuration
+//! is a few KiB (the two real files in the test corpus hold 851 and 1237
+//! octets of optional data).
+//!
+//! There is no padding: the libxl stream starts at offset
+//! `48 + optional_data_len`, which need not be a multiple of 8.
+
+use binrw::Endian;
+
+use crate::layout::{StructLayout, TextConstLayout, Wire};
+use crate::{spec_consts, Wire};
+
+/// The 32 octets an xl save file starts with.
+pub const XL_MAGIC: &[u8; 32] = b"Xen saved domain, xl format\n \0 \r";
+
+/// The text constants of the xl layer (for the generators).
+pub const XL_TEXT_CONSTANTS: &[TextConstLayout] = &[TextConstLayout {
+    rust_name: "XL_MAGIC",
+    value: XL_MAGIC,
+    c_name: Some("savefileheader_magic"),
+    py_name: Some("MAGIC"),
+    py_expr: None,
+    doc: "The 32 octets an xl save file starts with.",
+}];
+
+spec_consts! {
+    /// Named constants of the xl save header. The C names are those of
+    /// Xen's `tools/xl/xl.h`, which is not generated; the Python names
+    /// are those of `xen/migration/xl.py` (`MANDATORY_FLAG_JSON`,
+    /// `MANDATORY_FLAG_ALL` and `BYTEORDER_MARKER` are additions).
+    XL_CONSTANTS;
+
+    /// The value of the `byteorder` field, written in the saving machine's
+    /// byte order.
+    XL_BYTEORDER_MARKER: u32 = 0x0102_0304,
+        c: Some("SAVEFILE_BYTEORDER_VALUE"), c_expr: Some("((uint32_t)0x01020304UL)"),
+        py: Some("BYTEORDER_MARKER"), py_expr: None;
+    /// Mandatory flag bit 0: the configuration in the optional data is JSON.
+    XL_MANDATORY_FLAG_JSON: u32 = 1 << 0,
+        c: Some("XL_MANDATORY_FLAG_JSON"), c_expr: Some("(1U << 0)"),
+        py: Some("MANDATORY_FLAG_JSON"), py_expr: None;
+    /// Mandatory flag bit 1: a migration v2 (libxl) stream follows the header.
+    XL_MANDATORY_FLAG_STREAMV2: u32 = 1 << 1,
+        c: Some("XL_MANDATORY_FLAG_STREAMv2"), c_expr: Some("(1U << 1)"),
+        py: Some("MANDATORY_FLAG_STREAMV2"), py_expr: None;
+    /// Every mandatory flag a reader of this description understands.
+    XL_MANDATORY_FLAG_ALL: u32 = XL_MANDATORY_FLAG_JSON | XL_MANDATORY_FLAG_STREAMV2,
+        c: Some("XL_MANDATORY_FLAG_ALL"),
+        c_expr: Some("(XL_MANDATORY_FLAG_JSON | XL_MANDATORY_FLAG_STREAMv2)"),
+        py: Some("MANDATORY_FLAG_ALL"),
+        py_expr: Some("(MANDATORY_FLAG_JSON | MANDATORY_FLAG_STREAMV2)");
+}
+
+/// The most optional data this description's reader accepts (1 MiB), a
+/// bound of ours: xl itself sets none.
+pub const XL_OPTIONAL_DATA_MAX: u32 = 1 << 20;
+
+/// Offset of the fixed header fields (after the magic).
+pub const XL_HEADER_OFFSET: usize = XL_MAGIC.len();
+
+/// Size of the magic and the fixed fields together; the optional data
+/// starts here.
+pub const XL_PREAMBLE_SIZE: usize = XL_HEADER_OFFSET + XlHeader::LAYOUT.size;
+
+/// The fixed fields after the magic, in the saving machine's byte order.
+/// Xen's C `struct save_file_header` also holds the magic; its Python
+/// `HEADER_FORMAT` describes these four fields only, as this struct does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
+#[wire(py_format = "HEADER_FORMAT", byte_order = native)]
+pub struct XlHeader {
+    /// [`XL_BYTEORDER_MARKER`], telling the byte order of the fields.
+    #[wire(equals = XL_BYTEORDER_MARKER)]
+    pub byteorder: u32,
+    /// Flags a reader must understand ([`XL_MANDATORY_FLAG_ALL`]).
+    #[wire(reserved_bits = !XL_MANDATORY_FLAG_ALL)]
+    pub mandatory_flags: u32,
+    /// Flags a reader may ignore; none is defined.
+    #[wire(reserved)]
+    pub optional_flags: u32,
+    /// Length of the optional data after the header.
+    pub optional_data_len: u32,
+}
+
+/// The byte order announced by the four octets of the `byteorder` field,
+/// or `None` if they are not [`XL_BYTEORDER_MARKER`] in either order.
+pub fn marker_endian(raw: [u8; 4]) -> Option<Endian> {
+    if raw == XL_BYTEORDER_MARKER.to_be_bytes() {
+        Some(Endian::Big)
+    } else if raw == XL_BYTEORDER_MARKER.to_le_bytes() {
+        Some(Endian::Little)
+    } else {
+        None
+    }
+}
+
+/// Reverses the octets of every field of `layout` in `buf`, turning a
+/// struct written in one byte order into the other.
+fn swap_fields(layout: &StructLayout, buf: &mut [u8]) {
+    for f in layout.fixed_fields() {
+        buf[f.offset..f.offset + f.size()].reverse();
+    }
+}
+
+impl XlHeader {
+    /// A header with the marker, these flags and this optional data length.
+    pub fn new(mandatory_flags: u32, optional_flags: u32, optional_data_len: u32) -> Self {
+        XlHeader {
+            byteorder: XL_BYTEORDER_MARKER,
+            mandatory_flags,
+            optional_flags,
+            optional_data_len,
+        }
+    }
+
+    /// Encodes the fields in byte order `endian`.
+    pub fn to_bytes(&self, endian: Endian) -> [u8; 16] {
+        let mut out = Vec::with_capacity(Self::LAYOUT.size);
+        // Writing into a Vec cannot fail.
+        let _ = crate::body::write_wire(self, &mut out, Endian::NATIVE);
+        let mut buf = [0u8; 16];
+        buf.copy_from_slice(&out);
+        if endian != Endian::NATIVE {
+            swap_fields(&Self::LAYOUT, &mut buf);
+        }
+        buf
+    }
+
+    /// Decodes the fields from octets in byte order `endian`.
+    pub fn from_bytes(raw: [u8; 16], endian: Endian) -> Self {
+        let mut buf = raw;
+        if endian != Endian::NATIVE {
+            swap_fields(&Self::LAYOUT, &mut buf);
+        }
+        crate::body::read_wire(&buf, Endian::NATIVE).expect("16 octets always hold the four fields")
+    }
+
+    /// Decodes the fields, taking the byte order from the marker; `None`
+    /// when the marker is wrong.
+    pub fn detect(raw: [u8; 16]) -> Option<(Self, Endian)> {
+        let endian = marker_endian([raw[0], raw[1], raw[2], raw[3]])?;
+        Some((Self::from_bytes(raw, endian), endian))
+    }
+
+    /// Mandatory flags this description does not know.
+    pub fn unknown_mandatory_flags(&self) -> u32 {
+        self.mandatory_flags & !XL_MANDATORY_FLAG_ALL
+    }
+
+    /// Whether a migration v2 (libxl) stream follows.
+    pub fn stream_v2(&self) -> bool {
+        self.mandatory_flags & XL_MANDATORY_FLAG_STREAMV2 != 0
+    }
+
+    /// Whether the configuration is JSON.
+    pub fn json(&self) -> bool {
+        self.mandatory_flags & XL_MANDATORY_FLAG_JSON != 0
+    }
+}
+
+/// Why the optional data does not hold a well-formed configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum XlConfigError {
+    /// The optional data is too short for the `config_len` field.
+    #[error("optional data is {len} octets, too short for the 4-octet config_len")]
+    NoLength {
+        /// Length of the optional data.
+        len: usize,
+    },
+    /// `config_len` runs past the end of the optional data.
+    #[error("config_len {config_len} exceeds the {available} octets of optional data after it")]
+    TooLong {
+        /// The field's value.
+        config_len: u32,
+        /// Octets available after the field.
+        available: usize,
+    },
+}
+
+/// The whole xl preamble: byte order, header fields and optional data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct XlPreamble {
+    /// Byte order of the header fields (and of `config_len`).
+    pub endian: Endian,
+    /// The fixed fields.
+    pub header: XlHeader,
+    /// The optional data, `header.optional_data_len` octets.
+    pub optional_data: Vec<u8>,
+}
+
+impl XlPreamble {
+    /// The preamble `xl save` writes for a domain whose configuration is
+    /// `json` (without its terminating NUL, which this adds): the v2 and
+    /// JSON flags, and the optional data holding `config_len` and the
+    /// configuration. An empty `json` gives empty optional data and only
+    /// the v2 flag, as xl does when it has no configuration.
+    pub fn with_json_config(endian: Endian, json: &str) -> Self {
+        let mut optional_data = Vec::new();
+        let mut flags = XL_MANDATORY_FLAG_STREAMV2;
+        if !json.is_empty() {
+            let len = json.len() as u32 + 1;
+            optional_data.extend_from_slice(&match endian {
+                Endian::Big => len.to_be_bytes(),
+                Endian::Little => len.to_le_bytes(),
+            });
+            optional_data.extend_from_slice(json.as_bytes());
+            optional_data.push(0);
+            flags |= XL_MANDATORY_FLAG_JSON;
+        }
+        XlPreamble {
+            endian,
+            header: XlHeader::new(flags, 0, optional_data.len() as u32),
+            optional_data,
+        }
+    }
+
+    /// Encodes the magic, the fields and the optional data. The
+    /// `optional_data_len` field is written as stored in `header`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(XL_PREAMBLE_SIZE + self.optional_data.len());
+        out.extend_from_slice(XL_MAGIC);
+        out.extend_from_slice(&self.header.to_bytes(self.endian));
+        out.extend_from_slice(&self.optional_data);
+        out
+    }
+
+    /// The configuration octets (for JSON, the text and its NUL), or
+    /// `None` when the optional data is empty.
+    pub fn config(&self) -> Result<Option<&[u8]>, XlConfigError> {
+        let data = &self.optional_data;
+        if data.is_empty() {
+            return Ok(None);
+        }
+        if data.len() < 4 {
+            return Err(XlConfigError::NoLength { len: data.len() });
+        }
+        let raw = [data[0], data[1], data[2], data[3]];
+        let config_len = match self.endian {
+            Endian::Big => u32::from_be_bytes(raw),
+            Endian::Little => u32::from_le_bytes(raw),
+        };
+        let available = data.len() - 4;
+        if config_len as usize > available {
+            return Err(XlConfigError::TooLong {
+                config_len,
+                available,
+            });
+        }
+        Ok(Some(&data[4..4 + config_len as usize]))
+    }
+
+    /// The JSON configuration text without its NUL, when the JSON flag is
+    /// set and the configuration is NUL-terminated UTF-8.
+    pub fn json_config(&self) -> Option<&str> {
+        if !self.header.json() {
+            return None;
+        }
+        let config = self.config().ok()??;
+        let text = config.strip_suffix(&[0])?;
+        std::str::from_utf8(text).ok()
+    }
+}
+
+/// Every wire struct of the xl layer (for generators and tests).
+pub const XL_STRUCTS: &[&StructLayout] = &[&XlHeader::LAYOUT];

@@ -1,0 +1,193 @@
+//! A minimal libxc stream writer for the C tests, which also keeps the
+//! facts the C reader is expected to report.
+//!
+//! Headers are written with the derived binrw code, bodies with
+//! [`LibxcRecord::write_body`], and each record is padded with zeros to
+//! [`REC_ALIGN`]. This is deliberately small: the real stream writer lives
+//! in `format-spec` and will replace it.
+
+use std::collections::BTreeMap;
+
+use format_spec::binrw::Endian;
+use format_spec::body::{write_wire, BodyError};
+use format_spec::layout::SpecEnum;
+use format_spec::libxc::{
+    DomainHeader, DomainType, ImageHeader, LibxcRecord, RecordHeader, PAGE_DATA_TYPE_SHIFT,
+    PAGE_SIZE, REC_ALIGN,
+};
+
+use crate::summary::{page_type_key, record_key, Summary};
+
+/// What a written stream holds, as the C reader should summarise it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Image header version.
+    pub version: u32,
+    /// True for a big-endian stream.
+    pub big_endian: bool,
+    /// Domain header guest type.
+    pub domain_type: u32,
+    /// Domain header page shift.
+    pub page_shift: u16,
+    /// Domain header Xen version.
+    pub xen_major: u32,
+    /// Domain header Xen version.
+    pub xen_minor: u32,
+    /// Records written per type code.
+    pub records: BTreeMap<u32, u64>,
+    /// pfn entries over all PAGE_DATA records.
+    pub pfn_entries: u64,
+    /// pfn entries per page type.
+    pub page_types: BTreeMap<u64, u64>,
+    /// Page contents over all PAGE_DATA records.
+    pub data_pages: u64,
+    /// Entries over all HVM_PARAMS records.
+    pub hvm_params_entries: u64,
+    /// Body octets over all DOMAIN_CONTEXT records.
+    pub domain_context_length: u64,
+    /// Whether END was written.
+    pub end: bool,
+    /// Octets from the image header to the end of the last record.
+    pub stream_bytes: u64,
+}
+
+impl Facts {
+    /// The summary the C reader should print for this stream read from
+    /// `start_offset`.
+    pub fn expected_summary(&self, start_offset: u64) -> Summary {
+        let mut s = Summary::new();
+        let mut put = |k: &str, v: String| {
+            s.insert(k.to_string(), v);
+        };
+        put("start_offset", start_offset.to_string());
+        put("version", self.version.to_string());
+        let endianness = if self.big_endian { "big" } else { "little" };
+        put("endianness", endianness.to_string());
+        put("domain_type", self.domain_type.to_string());
+        let type_name = DomainType::LAYOUT
+            .variant(u64::from(self.domain_type))
+            .and_then(|v| v.c_name)
+            .unwrap_or("unknown");
+        put("domain_type_name", type_name.to_string());
+        put("page_shift", self.page_shift.to_string());
+        put(
+            "xen_version",
+            format!("{}.{}", self.xen_major, self.xen_minor),
+        );
+        put("records", self.records.values().sum::<u64>().to_string());
+        for (code, n) in &self.records {
+            put(&record_key(*code), n.to_string());
+        }
+        let page_data = self
+            .records
+            .get(&LibxcRecord::PAGE_DATA)
+            .copied()
+            .unwrap_or(0);
+        put("page_data_records", page_data.to_string());
+        put("pfn_entries", self.pfn_entries.to_string());
+        for (t, n) in &self.page_types {
+            put(&page_type_key(*t), n.to_string());
+        }
+        put("data_pages", self.data_pages.to_string());
+        put("hvm_params_entries", self.hvm_params_entries.to_string());
+        let dc = self
+            .records
+            .get(&LibxcRecord::DOMAIN_CONTEXT)
+            .copied()
+            .unwrap_or(0);
+        put("domain_context_records", dc.to_string());
+        put(
+            "domain_context_length",
+            self.domain_context_length.to_string(),
+        );
+        put(
+            "end_reached",
+            if self.end { "yes" } else { "no" }.to_string(),
+        );
+        put("stream_bytes", self.stream_bytes.to_string());
+        s
+    }
+}
+
+/// A libxc stream being written into memory.
+#[derive(Debug)]
+pub struct MiniStream {
+    bytes: Vec<u8>,
+    endian: Endian,
+    facts: Facts,
+}
+
+impl MiniStream {
+    /// Starts a stream: image header of `version` in `endian`, then `dhdr`.
+    pub fn new(version: u32, endian: Endian, dhdr: &DomainHeader) -> Result<Self, BodyError> {
+        let mut bytes = Vec::new();
+        write_wire(&ImageHeader::new(version, endian), &mut bytes, Endian::Big)?;
+        write_wire(dhdr, &mut bytes, endian)?;
+        let facts = Facts {
+            version,
+            big_endian: endian == Endian::Big,
+            domain_type: dhdr.r#type,
+            page_shift: dhdr.page_shift,
+            xen_major: dhdr.xen_major,
+            xen_minor: dhdr.xen_minor,
+            ..Facts::default()
+        };
+        Ok(MiniStream {
+            bytes,
+            endian,
+            facts,
+        })
+    }
+
+    /// Appends a record with header, body and padding, noting its facts.
+    pub fn record(&mut self, rec: &LibxcRecord) -> Result<(), BodyError> {
+        let mut body = Vec::new();
+        rec.write_body(&mut body, self.endian)?;
+        match rec {
+            LibxcRecord::PageData(pd) => {
+                self.facts.pfn_entries += pd.header.pfn.len() as u64;
+                for e in &pd.header.pfn {
+                    let t = e >> PAGE_DATA_TYPE_SHIFT;
+                    *self.facts.page_types.entry(t).or_default() += 1;
+                }
+                self.facts.data_pages += (pd.pages.len() / PAGE_SIZE) as u64;
+            }
+            LibxcRecord::HvmParams(p) => self.facts.hvm_params_entries += p.param.len() as u64,
+            LibxcRecord::DomainContext(blob) => {
+                self.facts.domain_context_length += blob.0.len() as u64
+            }
+            LibxcRecord::End => self.facts.end = true,
+            _ => {}
+        }
+        self.raw(rec.code(), &body)
+    }
+
+    /// Appends a record of any code with the given body (for malformed
+    /// streams); only the record count is noted.
+    pub fn raw(&mut self, code: u32, body: &[u8]) -> Result<(), BodyError> {
+        let length = u32::try_from(body.len()).map_err(|_| BodyError::Length {
+            len: body.len(),
+            expected: u32::MAX as usize,
+        })?;
+        write_wire(
+            &RecordHeader {
+                r#type: code,
+                length,
+            },
+            &mut self.bytes,
+            self.endian,
+        )?;
+        self.bytes.extend_from_slice(body);
+        let align = REC_ALIGN as usize;
+        let pad = (align - body.len() % align) % align;
+        self.bytes.resize(self.bytes.len() + pad, 0);
+        *self.facts.records.entry(code).or_default() += 1;
+        Ok(())
+    }
+
+    /// The bytes written and their facts.
+    pub fn finish(mut self) -> (Vec<u8>, Facts) {
+        self.facts.stream_bytes = self.bytes.len() as u64;
+        (self.bytes, self.facts)
+    }
+}
