@@ -60,7 +60,8 @@
 //!
 //! Page data is copied through a fixed buffer (at most [`COPY_PAGES`]
 //! pages) straight from the input to the output; nothing else is read
-//! ahead. The only records held back are those moved: at most one
+//! ahead. The shadow verifier holds at most one record's octets other than
+//! page contents. The only records held back are those moved: at most one
 //! SHARED_INFO page, one X86_TSC_INFO and one HVM_CONTEXT or HVM_PARAMS
 //! body per segment, plus one record body being copied.
 //!
@@ -74,10 +75,13 @@
 //! caller sets [`ConvertOptions::lossy`], in which case they are dropped
 //! and listed in the [`ConvertReport`].
 //!
-//! What the conversion does not check: the order rules of the verifier
-//! (they are internal to [`crate::stream`]); an input that breaks them
-//! converts into an output that breaks them. Run
-//! [`crate::stream::verify`] on the input first when that matters.
+//! The output is verified as it is written: a shadow [`Verifier`] (in the
+//! input's mode) reads every record before it goes out, with zeros
+//! standing in for page contents (skipped, never copied), so a conversion
+//! in strict mode never writes a record the strict verifier refuses. An
+//! input that breaks a rule the conversion carries over (the record order,
+//! say) fails with [`ConvertError::InvalidOutput`]; its verdict on the
+//! whole output is [`ConvertReport::output`].
 //!
 //! ```
 //! use format_spec::convert::{convert, ConvertOptions};
@@ -104,8 +108,9 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::fmt;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::rc::Rc;
 
 use binrw::Endian;
@@ -117,8 +122,8 @@ use crate::libxc::{
 };
 use crate::outer::{self, FormatChoice, LibxcStop, OuterError, OuterEvent, OuterReader};
 use crate::stream::{
-    check_page_reserved, parse_record, Location, Mode, ReaderOptions, RecordInfo, StreamError,
-    StreamReader,
+    check_page_reserved, parse_record, Location, Mode, ReaderOptions, RecordInfo, Report,
+    StreamError, StreamReader, Verifier, VerifyOptions,
 };
 
 /// Pages of contents copied at a time (a 256 KiB buffer, reused).
@@ -348,6 +353,17 @@ pub enum ConvertError {
         /// What is wrong.
         source: dc::ConvertError,
     },
+    /// The record about to be written would break a rule of the verifier
+    /// (in the input's mode) on the output: the input breaks a rule the
+    /// conversion carries over, such as the record order. Nothing of that
+    /// record has been written.
+    #[error("converting the input at offset {offset} would write an invalid stream: {source} (offsets in the output)")]
+    InvalidOutput {
+        /// Input offset of the record being converted.
+        offset: u64,
+        /// What the verifier said about the output.
+        source: StreamError,
+    },
     /// The conversion would drop octets, and lossy conversion was not
     /// asked for.
     #[error("{0} (allow lossy conversion to drop it)")]
@@ -362,6 +378,7 @@ impl ConvertError {
             ConvertError::Outer(e) => e.offset(),
             ConvertError::Write { offset, .. } => *offset,
             ConvertError::NoLibxcStream { offset } => *offset,
+            ConvertError::InvalidOutput { offset, .. } => *offset,
             ConvertError::BadTarget { .. } => 0,
             ConvertError::WrongVersion { at, .. }
             | ConvertError::MissingPvInfo { at }
@@ -390,6 +407,7 @@ impl ConvertError {
             ConvertError::MissingDomainContext { .. } => "MissingDomainContext",
             ConvertError::DeprecatedInV4 { .. } => "DeprecatedInV4",
             ConvertError::Blob { .. } => "Blob",
+            ConvertError::InvalidOutput { .. } => "InvalidOutput",
             ConvertError::Lossy(_) => "Lossy",
         }
     }
@@ -422,6 +440,10 @@ pub struct ConvertReport {
     pub losses: Vec<Loss>,
     /// Losses beyond those listed.
     pub losses_dropped: u64,
+    /// The verifier's report on the libxc stream written (strict unless
+    /// the input was read leniently), with its warnings; offsets are in
+    /// the output.
+    pub output: Report,
 }
 
 /// What the tee shares with its owner: whether octets read are captured
@@ -464,6 +486,109 @@ impl<R: Read> Read for Nested<R> {
     }
 }
 
+/// A run of octets queued for the shadow verifier: real octets, or page
+/// contents it never looks at (zeros stand in for them).
+#[derive(Debug)]
+enum Chunk {
+    Bytes(Vec<u8>),
+    Zeros(u64),
+}
+
+impl Chunk {
+    fn len(&self) -> u64 {
+        match self {
+            Chunk::Bytes(b) => b.len() as u64,
+            Chunk::Zeros(n) => *n,
+        }
+    }
+}
+
+/// What the output has written and the shadow verifier not yet read.
+#[derive(Debug, Default)]
+struct Queue {
+    chunks: VecDeque<Chunk>,
+    /// Octets of the front chunk already read.
+    head: u64,
+    /// Octets read (or skipped) in all.
+    pos: u64,
+}
+
+impl Queue {
+    /// Skips up to `n` octets; returns how many were there.
+    fn advance(&mut self, mut n: u64) -> u64 {
+        let start = self.pos;
+        while n > 0 {
+            let Some(front) = self.chunks.front() else {
+                break;
+            };
+            let step = (front.len() - self.head).min(n);
+            self.head += step;
+            self.pos += step;
+            n -= step;
+            if self.head == front.len() {
+                self.chunks.pop_front();
+                self.head = 0;
+            }
+        }
+        self.pos - start
+    }
+}
+
+/// The shadow verifier's input: the queue, read and skipped forward.
+struct QueueRead(Rc<RefCell<Queue>>);
+
+impl Read for QueueRead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut q = self.0.borrow_mut();
+        let head = q.head as usize;
+        let n = match q.chunks.front() {
+            None => return Ok(0),
+            Some(Chunk::Bytes(b)) => {
+                let n = (b.len() - head).min(buf.len());
+                buf[..n].copy_from_slice(&b[head..head + n]);
+                n
+            }
+            Some(Chunk::Zeros(z)) => {
+                let n = ((*z as usize).saturating_sub(head)).min(buf.len());
+                buf[..n].fill(0);
+                n
+            }
+        };
+        q.advance(n as u64);
+        Ok(n)
+    }
+}
+
+/// Seeking forward skips queued octets without copying them (page
+/// contents); that is all the stream reader asks of a seekable input.
+impl Seek for QueueRead {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        let mut q = self.0.borrow_mut();
+        let fwd = match pos {
+            SeekFrom::Current(d) if d >= 0 => d as u64,
+            SeekFrom::Start(s) if s >= q.pos => s - q.pos,
+            SeekFrom::End(0) => u64::MAX,
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "the shadow verifier's input only moves forward",
+                ))
+            }
+        };
+        q.advance(fwd);
+        Ok(q.pos)
+    }
+}
+
+/// The strict (or lenient, as the input) verifier that reads the libxc
+/// stream as it is written, so that a conversion never writes a record
+/// the verifier would refuse.
+struct Shadow {
+    queue: Rc<RefCell<Queue>>,
+    reader: StreamReader<QueueRead>,
+    verifier: Verifier,
+}
+
 /// The output, counting octets.
 struct Out<W: Write> {
     w: BufWriter<W>,
@@ -471,6 +596,7 @@ struct Out<W: Write> {
     endian: Endian,
     records: u64,
     scratch: Vec<u8>,
+    shadow: Option<Shadow>,
 }
 
 impl<W: Write> Out<W> {
@@ -493,28 +619,64 @@ impl<W: Write> Out<W> {
         }
     }
 
-    /// Writes a record header for a body of `length` octets.
-    fn header(&mut self, rtype: u32, length: u32, in_offset: u64) -> Result<(), ConvertError> {
+    fn hdr(&self, rtype: u32, length: u32) -> [u8; 8] {
         let mut h = [0u8; 8];
         h[..4].copy_from_slice(&self.u32(rtype));
         h[4..].copy_from_slice(&self.u32(length));
-        self.records += 1;
-        self.raw(&h, in_offset)
+        h
     }
 
-    fn padding(&mut self, length: u32, in_offset: u64) -> Result<(), ConvertError> {
-        let pad = (8 - length as usize % 8) % 8;
-        self.raw(&[0u8; 8][..pad], in_offset)
+    /// Hands the next record (its octets, then `zeros` octets standing for
+    /// page contents) to the shadow verifier, before it is written.
+    fn check(&mut self, parts: &[&[u8]], zeros: u64, in_offset: u64) -> Result<(), ConvertError> {
+        let Some(sh) = self.shadow.as_mut() else {
+            return Ok(());
+        };
+        {
+            let mut q = sh.queue.borrow_mut();
+            q.chunks.push_back(Chunk::Bytes(parts.concat()));
+            if zeros > 0 {
+                q.chunks.push_back(Chunk::Zeros(zeros));
+            }
+        }
+        sh.verifier
+            .step(&mut sh.reader)
+            .map(|_| ())
+            .map_err(|source| ConvertError::InvalidOutput {
+                offset: in_offset,
+                source,
+            })
     }
 
-    /// Writes a whole record with zero padding.
+    /// Checks and writes a whole record with zero padding.
     fn record(&mut self, rtype: u32, body: &[u8], in_offset: u64) -> Result<(), ConvertError> {
         // Bodies come from records read (at most REC_LENGTH_MAX) or built
         // here (at most a page and a blob): they fit 32 bits.
         let len = body.len() as u32;
-        self.header(rtype, len, in_offset)?;
+        let h = self.hdr(rtype, len);
+        let pad = &[0u8; 8][..(8 - len as usize % 8) % 8];
+        self.check(&[&h, body, pad], 0, in_offset)?;
+        self.records += 1;
+        self.raw(&h, in_offset)?;
         self.raw(body, in_offset)?;
-        self.padding(len, in_offset)
+        self.raw(pad, in_offset)
+    }
+
+    /// Checks a PAGE_DATA record and writes its header and fixed part
+    /// (`fixed`: count, reserved, pfn entries); the caller copies the
+    /// `contents` octets of pages after it.
+    fn page_head(
+        &mut self,
+        length: u32,
+        fixed: &[u8],
+        contents: u64,
+        in_offset: u64,
+    ) -> Result<(), ConvertError> {
+        let h = self.hdr(LibxcRecord::PAGE_DATA, length);
+        self.check(&[&h, fixed], contents, in_offset)?;
+        self.records += 1;
+        self.raw(&h, in_offset)?;
+        self.raw(fixed, in_offset)
     }
 }
 
@@ -652,9 +814,8 @@ impl Libxc {
                 Endian::Little => e.to_le_bytes(),
             });
         }
-        let res = out
-            .header(LibxcRecord::PAGE_DATA, info.length, at)
-            .and_then(|_| out.raw(&fixed, at));
+        let contents = (batch.data_pages() * PAGE_SIZE) as u64;
+        let res = out.page_head(info.length, &fixed, contents, at);
         out.scratch = fixed;
         res?;
         if self.pages.len() < COPY_PAGES * PAGE_SIZE {
@@ -669,7 +830,7 @@ impl Libxc {
             left -= n / PAGE_SIZE;
         }
         // PAGE_DATA bodies are multiples of 8: no padding.
-        out.padding(info.length, at)
+        Ok(())
     }
 
     /// v3 to v4, one record other than PAGE_DATA.
@@ -971,6 +1132,7 @@ pub fn convert<R: Read, W: Write>(
         endian: Endian::Little,
         records: 0,
         scratch: Vec::new(),
+        shadow: None,
     };
     let format = outer.format();
     let handover = loop {
@@ -1020,7 +1182,28 @@ pub fn convert<R: Read, W: Write>(
     };
     crate::body::write_wire(&ihdr, &mut hdrs, Endian::Big).map_err(misuse)?;
     crate::body::write_wire(&dhdr, &mut hdrs, rdr.endian()).map_err(misuse)?;
+    let out_start = out.pos;
     out.raw(&hdrs, handover.offset)?;
+    let queue = Rc::new(RefCell::new(Queue::default()));
+    queue.borrow_mut().chunks.push_back(Chunk::Bytes(hdrs));
+    let vopts = VerifyOptions {
+        mode: opts.mode,
+        bare: false,
+        base_offset: out_start,
+        ..VerifyOptions::default()
+    };
+    let reader = StreamReader::seekable(QueueRead(queue.clone()), vopts.reader_options()).map_err(
+        |source| ConvertError::InvalidOutput {
+            offset: handover.offset,
+            source,
+        },
+    )?;
+    let verifier = Verifier::new(&reader, vopts);
+    out.shadow = Some(Shadow {
+        queue,
+        reader,
+        verifier,
+    });
 
     let mut lx = Libxc {
         to: opts.to,
@@ -1061,6 +1244,11 @@ pub fn convert<R: Read, W: Write>(
         }
     }
     let bytes_in = rdr.get_mut().0.offset();
+    let output = out
+        .shadow
+        .take()
+        .map(|sh| sh.verifier.into_report())
+        .ok_or(ConvertError::NoLibxcStream { offset: bytes_in })?;
     let pos = out.pos;
     out.w.flush().map_err(|source| ConvertError::Write {
         offset: bytes_in,
@@ -1080,5 +1268,6 @@ pub fn convert<R: Read, W: Write>(
         data_pages: lx.data_pages,
         losses: lx.report_losses,
         losses_dropped: lx.losses_dropped,
+        output,
     })
 }

@@ -780,6 +780,8 @@ fn real_file_round_trip(name: &str, domain: DomainType) {
     assert!(!r4.records_by_type.contains_key(&L::SHARED_INFO));
     assert!(!r4.records_by_type.contains_key(&L::X86_TSC_INFO));
     assert!(r4.warnings.is_empty(), "{:?}", r4.warnings);
+    // The shadow verifier saw exactly what the file holds.
+    assert_eq!(rep.output, r4);
     assert_eq!(same_page_data(&orig, &v4), rep.data_pages);
 
     // The blob: HEADER with Xen 4.17, SHARED_INFO (PV only, 64-bit), TSC.
@@ -829,6 +831,7 @@ fn real_file_round_trip(name: &str, domain: DomainType) {
     assert!(rep3.losses.is_empty());
     let r3 = verify_save_file(&back);
     assert_eq!(r3.image_header.version, 3);
+    assert_eq!(rep3.output, r3);
     // Xen 4.17 wrote these in the order the conversion writes: they come
     // back octet for octet.
     assert_eq!(files_equal(&orig, &back), None, "{name} differs");
@@ -855,4 +858,52 @@ fn real_hvm_file_from_a_pipe() {
     assert_eq!(r.image_header.version, 4);
     assert_eq!(r.records_by_type[&L::DOMAIN_CONTEXT], 1);
     let _ = std::fs::remove_file(&out);
+}
+
+/// An HVM v3 stream with two HVM_PARAMS after HVM_CONTEXT: version 3 only
+/// warns, version 4 refuses, and the conversion refuses to write it.
+#[test]
+fn rules_broken_by_the_input_are_caught_on_the_output() {
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&L::StaticDataEnd).unwrap();
+    write_memory(&mut w, 0);
+    w.write(&L::HvmContext(Opaque(vec![1; 8]))).unwrap();
+    w.write(&hvm_params()).unwrap();
+    let second = w.write(&hvm_params()).unwrap();
+    let v3 = w.finish().unwrap();
+    assert!(!verify(&v3[..], VerifyOptions::strict())
+        .unwrap()
+        .warnings
+        .is_empty());
+    let e = err(&v3, ConvertOptions::to(4));
+    assert_eq!(e.kind(), "InvalidOutput", "{e}");
+    assert_eq!(e.offset(), second.offset);
+    let ConvertError::InvalidOutput { source, .. } = e else {
+        panic!()
+    };
+    assert_eq!(source.kind().as_str(), "OutOfOrder");
+
+    // Lenient mode does not enforce the order rules.
+    let mut out = Vec::new();
+    let rep = convert(&v3[..], &mut out, ConvertOptions::to(4).mode(Mode::Lenient)).unwrap();
+    assert!(rep.output.complete);
+    assert!(verify(&out[..], VerifyOptions::strict()).is_err());
+}
+
+#[test]
+fn the_report_counts_and_carries_the_output_verdict() {
+    let v3 = pv_v3(Endian::Little, 8, 2);
+    let mut v4 = Vec::new();
+    let rep = convert(&v3[..], &mut v4, ConvertOptions::to(4)).unwrap();
+    let direct = verify_clean(&v4);
+    assert_eq!(rep.output, direct);
+    assert_eq!(rep.format, format_spec::outer::Format::Libxc);
+    assert_eq!(rep.bytes_in, v3.len() as u64);
+    assert_eq!(rep.bytes_out, v4.len() as u64);
+    assert_eq!(rep.segments, 3);
+    assert_eq!(rep.data_pages, 6);
+    assert_eq!(rep.records_out, direct.records);
+    // Each segment: TSC_INFO and SHARED_INFO in, one DOMAIN_CONTEXT out.
+    assert_eq!(rep.records_in, rep.records_out + 3);
 }
