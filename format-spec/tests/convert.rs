@@ -124,11 +124,17 @@ fn hvm_params() -> L {
 /// A v3 HVM stream in the order Xen 4.17 writes: STATIC_DATA_END, then
 /// per segment PAGE_DATA, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS.
 fn hvm_v3(endian: Endian, checkpoints: u32) -> Vec<u8> {
+    hvm_v3_split(endian, checkpoints).0
+}
+
+/// [`hvm_v3`] and the offsets just after each CHECKPOINT record.
+fn hvm_v3_split(endian: Endian, checkpoints: u32) -> (Vec<u8>, Vec<usize>) {
     let opts = WriterOptions::new(DomainType::X86Hvm)
         .version(3)
         .endian(endian)
         .xen_version(4, 17);
     let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    let mut splits = Vec::new();
     w.write(&L::StaticDataEnd).unwrap();
     for seg in 0..=checkpoints {
         write_memory(&mut w, u64::from(seg));
@@ -137,10 +143,10 @@ fn hvm_v3(endian: Endian, checkpoints: u32) -> Vec<u8> {
             .unwrap();
         w.write(&hvm_params()).unwrap();
         if seg < checkpoints {
-            w.checkpoint().unwrap();
+            splits.push(w.checkpoint().unwrap().end_offset() as usize);
         }
     }
-    w.finish().unwrap()
+    (w.finish().unwrap(), splits)
 }
 
 fn conv(input: &[u8], to: u32) -> Result<Vec<u8>, ConvertError> {
@@ -906,4 +912,111 @@ fn the_report_counts_and_carries_the_output_verdict() {
     assert_eq!(rep.records_out, direct.records);
     // Each segment: TSC_INFO and SHARED_INFO in, one DOMAIN_CONTEXT out.
     assert_eq!(rep.records_in, rep.records_out + 3);
+}
+
+/// An xl save file around a checkpointed libxc stream: after each libxc
+/// CHECKPOINT come libxl EMULATOR_CONTEXT, CHECKPOINT_STATE and
+/// CHECKPOINT_END, then the next part of the libxc stream.
+fn checkpointed_xl(endian: Endian, checkpoints: u32) -> Vec<u8> {
+    use format_spec::libxl::{CheckpointStateId, EmulatorId};
+    use format_spec::outer::OuterWriter;
+    use format_spec::xl::XlPreamble;
+    let (libxc, splits) = hvm_v3_split(endian, checkpoints);
+    let pre = XlPreamble::with_json_config(endian, "{\"name\": \"cp\"}");
+    let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    let mut from = 0;
+    w.libxc_context().unwrap();
+    for (i, at) in splits.iter().enumerate() {
+        w.inner().extend_from_slice(&libxc[from..*at]);
+        from = *at;
+        w.emulator_context(EmulatorId::QemuUpstream, 0, &[i as u8; 13])
+            .unwrap();
+        w.checkpoint_state(CheckpointStateId::New).unwrap();
+        w.checkpoint_end().unwrap();
+    }
+    w.inner().extend_from_slice(&libxc[from..]);
+    w.finish().unwrap()
+}
+
+/// Reads a libxc stream nested in a save file through the outer reader.
+struct Nested<R>(OuterReader<R>);
+
+impl<R: Read> Read for Nested<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.inner().read(buf)
+    }
+}
+
+/// Verifies a (possibly checkpointed) save file strictly, libxc and outer
+/// layers; returns the libxc report and the libxl records seen.
+fn verify_checkpointed(
+    file: &[u8],
+) -> (
+    format_spec::stream::Report,
+    Vec<format_spec::libxl::LibxlRecord>,
+) {
+    let mut outer = OuterReader::open(file, FormatChoice::Auto, OuterMode::Strict).unwrap();
+    let mut records = Vec::new();
+    let h = loop {
+        match outer.next().unwrap().unwrap() {
+            OuterEvent::Libxc(h) => break h,
+            OuterEvent::Record(r) => records.push(r.record),
+            e => panic!("{e:?}"),
+        }
+    };
+    let o = VerifyOptions {
+        bare: false,
+        base_offset: h.offset,
+        ..VerifyOptions::strict()
+    };
+    let mut r = StreamReader::with_options(Nested(outer), o.reader_options()).unwrap();
+    let mut v = Verifier::new(&r, o);
+    loop {
+        let info = v.step(&mut r).unwrap().unwrap();
+        if info.rtype == L::CHECKPOINT || info.rtype == L::END {
+            let outer = &mut r.get_mut().0;
+            let stop = if info.rtype == L::END {
+                LibxcStop::End
+            } else {
+                LibxcStop::Checkpoint
+            };
+            outer.libxc_finished(stop).unwrap();
+            while let Some(ev) = outer.next().unwrap() {
+                match ev {
+                    OuterEvent::Libxc(_) => break,
+                    OuterEvent::Record(rec) => records.push(rec.record),
+                    OuterEvent::End(Some(rec)) => records.push(rec.record),
+                    e => panic!("{e:?}"),
+                }
+            }
+            if info.rtype == L::END {
+                return (v.into_report(), records);
+            }
+        }
+    }
+}
+
+#[test]
+fn checkpointed_save_file_keeps_its_libxl_records() {
+    for endian in [Endian::Little, Endian::Big] {
+        let v3 = checkpointed_xl(endian, 2);
+        let (r3, outer3) = verify_checkpointed(&v3);
+        assert_eq!(r3.segments, 3);
+        let mut v4 = Vec::new();
+        let rep = convert(&v3[..], &mut v4, ConvertOptions::to(4)).unwrap();
+        assert_eq!(rep.format, format_spec::outer::Format::Xl);
+        let (r4, outer4) = verify_checkpointed(&v4);
+        assert!(r4.warnings.is_empty(), "{:?}", r4.warnings);
+        assert_eq!(rep.output, r4);
+        assert_eq!(r4.records_by_type[&L::DOMAIN_CONTEXT], 3);
+        assert!(!r4.records_by_type.contains_key(&L::X86_TSC_INFO));
+        // Per checkpoint EMULATOR_CONTEXT and CHECKPOINT_STATE (LIBXC_CONTEXT
+        // and CHECKPOINT_END come as handovers), then the libxl END.
+        assert_eq!(outer4.len(), 2 * 2 + 1);
+        assert_eq!(outer3, outer4);
+        // The xl header and libxl header are the same octets.
+        let start = r4.start_offset as usize;
+        assert_eq!(v4[..start], v3[..start]);
+        assert_eq!(conv(&v4, 3).unwrap(), v3);
+    }
 }
