@@ -7,12 +7,18 @@
 //!   statically asserts every size, offset and macro value of the header;
 //! * [`mini_stream`]: a small libxc stream writer for the tests (to be
 //!   replaced by the real stream writer of `format-spec`);
-//! * [`summary`]: parsing the `key value` lines the C reader prints.
+//! * [`summary`]: parsing the `key value` lines the C reader prints;
+//! * [`vectors`]: the shared set of valid and invalid libxc streams with
+//!   the verdict every verifier must reach.
+//! * [`python`]: helpers that run the machine's `python3` on the generated
+//!   `xen.migration` package.
 
 pub mod cc;
 pub mod mini_stream;
 pub mod probe;
+pub mod python;
 pub mod summary;
+pub mod vectors;
 
 use std::path::PathBuf;
 
