@@ -21,15 +21,15 @@
 //!   DOMAIN_CONTEXT (HEADER and END only), as version 4 requires one per
 //!   segment;
 //! * **placement rule**: the DOMAIN_CONTEXT record is written immediately
-//!   before the first *anchor* record of the segment. Anchors are the
-//!   records the spec lists after DOMAIN_CONTEXT: for a PV guest the
-//!   `X86_PV_VCPU_*` records, for an HVM guest HVM_PARAMS and
+//!   before the first *anchor* record the segment's output holds. Anchors
+//!   are the records the spec lists after DOMAIN_CONTEXT: for a PV guest
+//!   the `X86_PV_VCPU_*` records, for an HVM guest HVM_PARAMS and
 //!   HVM_CONTEXT, and for both the CHECKPOINT or END that closes the
 //!   segment. Xen writes X86_TSC_INFO and SHARED_INFO after the page data
-//!   and right before those records, so the blob takes their place.
-//!   A SHARED_INFO or X86_TSC_INFO that comes *after* the segment's anchor
-//!   cannot be folded without holding back other records and is refused
-//!   ([`ConvertError::Unfoldable`]);
+//!   and right before those records, so the blob takes their place. A
+//!   SHARED_INFO or X86_TSC_INFO that comes after the DOMAIN_CONTEXT was
+//!   written cannot be folded without holding back other records and is
+//!   refused ([`ConvertError::Unfoldable`]);
 //! * the compat flag of the blob's SHARED_INFO comes from X86_PV_INFO's
 //!   `guest_width` for a PV guest (4: compat, 2344 octets kept; 8: 3136
 //!   octets kept). An HVM guest's v3 stream holds no guest width and Xen
@@ -49,12 +49,14 @@
 //! after it, which is the order Xen 4.17 writes.
 //!
 //! So `v3 -> v4 -> v3` gives back the original octets for every version 3
-//! stream in the *canonical* order this conversion writes: per segment,
-//! X86_TSC_INFO (if any) then SHARED_INFO (if any) right before the
-//! segment's first anchor, and for HVM HVM_CONTEXT before HVM_PARAMS;
-//! padding zero, shared info page zero past the guest's shared info size,
-//! X86_TSC_INFO `_res1` zero and Xen version below 65536. Xen 4.17's own
-//! save files are in this order.
+//! stream in the *canonical* order, which is what `--to 3` writes: per
+//! segment, X86_TSC_INFO (if any) then SHARED_INFO (if any) immediately
+//! before the segment's first anchor, and for HVM an HVM_CONTEXT that
+//! precedes HVM_PARAMS immediately followed by it; padding zero, shared
+//! info page zero past the guest's shared info size, X86_TSC_INFO `_res1`
+//! zero and a Xen version below 65536. Xen 4.17's own save files are in
+//! this order. Any other stream reaches the canonical order after one
+//! round trip.
 //!
 //! # Memory
 //!
@@ -865,13 +867,15 @@ impl Libxc {
             }
             return Ok(());
         }
+        let hvm = self.domain == DomainType::X86Hvm;
+        if hvm && rtype == LibxcRecord::HVM_CONTEXT && !self.seg.partner_seen {
+            // Not written yet: the DOMAIN_CONTEXT goes before the next
+            // anchor actually written (HVM_PARAMS, or the closing record).
+            return self.hold(info, body);
+        }
         if self.is_anchor(rtype) && self.seg.context_at.is_none() {
             self.write_context(out, info)?;
             self.seg.context_at = Some(info);
-        }
-        let hvm = self.domain == DomainType::X86Hvm;
-        if hvm && rtype == LibxcRecord::HVM_CONTEXT && !self.seg.partner_seen {
-            return self.hold(info, body);
         }
         if rtype == LibxcRecord::CHECKPOINT || rtype == LibxcRecord::END {
             self.release(out)?;
