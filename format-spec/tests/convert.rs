@@ -917,13 +917,17 @@ fn the_report_counts_and_carries_the_output_verdict() {
 /// An xl save file around a checkpointed libxc stream: after each libxc
 /// CHECKPOINT come libxl EMULATOR_CONTEXT, CHECKPOINT_STATE and
 /// CHECKPOINT_END, then the next part of the libxc stream.
-fn checkpointed_xl(endian: Endian, checkpoints: u32) -> Vec<u8> {
+fn checkpointed_xl(endian: Endian, checkpoints: u32, xl: bool) -> Vec<u8> {
     use format_spec::libxl::{CheckpointStateId, EmulatorId};
     use format_spec::outer::OuterWriter;
     use format_spec::xl::XlPreamble;
     let (libxc, splits) = hvm_v3_split(endian, checkpoints);
     let pre = XlPreamble::with_json_config(endian, "{\"name\": \"cp\"}");
-    let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    let mut w = if xl {
+        OuterWriter::xl(Vec::new(), &pre).unwrap()
+    } else {
+        OuterWriter::libxl(Vec::new(), endian).unwrap()
+    };
     let mut from = 0;
     w.libxc_context().unwrap();
     for (i, at) in splits.iter().enumerate() {
@@ -998,13 +1002,23 @@ fn verify_checkpointed(
 
 #[test]
 fn checkpointed_save_file_keeps_its_libxl_records() {
-    for endian in [Endian::Little, Endian::Big] {
-        let v3 = checkpointed_xl(endian, 2);
+    for (endian, xl) in [
+        (Endian::Little, true),
+        (Endian::Big, true),
+        (Endian::Little, false),
+        (Endian::Big, false),
+    ] {
+        let v3 = checkpointed_xl(endian, 2, xl);
         let (r3, outer3) = verify_checkpointed(&v3);
         assert_eq!(r3.segments, 3);
         let mut v4 = Vec::new();
         let rep = convert(&v3[..], &mut v4, ConvertOptions::to(4)).unwrap();
-        assert_eq!(rep.format, format_spec::outer::Format::Xl);
+        let format = if xl {
+            format_spec::outer::Format::Xl
+        } else {
+            format_spec::outer::Format::Libxl
+        };
+        assert_eq!(rep.format, format);
         let (r4, outer4) = verify_checkpointed(&v4);
         assert!(r4.warnings.is_empty(), "{:?}", r4.warnings);
         assert_eq!(rep.output, r4);
@@ -1014,7 +1028,7 @@ fn checkpointed_save_file_keeps_its_libxl_records() {
         // and CHECKPOINT_END come as handovers), then the libxl END.
         assert_eq!(outer4.len(), 2 * 2 + 1);
         assert_eq!(outer3, outer4);
-        // The xl header and libxl header are the same octets.
+        // The xl header (if any) and libxl header are the same octets.
         let start = r4.start_offset as usize;
         assert_eq!(v4[..start], v3[..start]);
         assert!(conv(&v4, 3).unwrap() == v3, "the stream changed");
