@@ -85,6 +85,10 @@
 //! say) fails with [`ConvertError::InvalidOutput`]; its verdict on the
 //! whole output is [`ConvertReport::output`].
 //!
+//! Octets after the stream's final END (libxl END, or libxc END for a bare
+//! libxc stream) are an error in strict mode; in lenient mode they are
+//! neither read nor copied.
+//!
 //! ```
 //! use format_spec::convert::{convert, ConvertOptions};
 //! use format_spec::libxc::{DomainType, LibxcRecord, X86PvInfo, X86PvP2mFrames, X86TscInfo};

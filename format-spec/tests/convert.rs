@@ -1272,3 +1272,23 @@ mod property {
         }
     }
 }
+
+#[test]
+fn octets_after_the_end_are_refused_or_left_behind() {
+    let v3 = hvm_v3(Endian::Little, 0);
+    let mut more = v3.clone();
+    more.extend_from_slice(&[0xab; 3]);
+    let e = err(&more, ConvertOptions::to(4));
+    assert_eq!(e.kind(), "TrailingData", "{e}");
+    assert_eq!(e.offset(), v3.len() as u64);
+
+    let mut v4 = Vec::new();
+    let rep = convert(
+        &more[..],
+        &mut v4,
+        ConvertOptions::to(4).mode(Mode::Lenient),
+    )
+    .unwrap();
+    assert_eq!(rep.bytes_in, v3.len() as u64);
+    assert!(v4 == conv(&v3, 4).unwrap());
+}
