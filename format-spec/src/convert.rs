@@ -46,7 +46,9 @@
 //! becomes 3, each DOMAIN_CONTEXT becomes X86_TSC_INFO then SHARED_INFO
 //! (the order Xen's version 3 saver uses) in its place, and an HVM_PARAMS
 //! that precedes the segment's HVM_CONTEXT is held back and written right
-//! after it, which is the order Xen 4.17 writes.
+//! after it, which is the order Xen 4.17 writes (the strict verifier
+//! accepts it in version 3 with a `HvmParamsAfterContext` warning, as it
+//! does for Xen's own files).
 //!
 //! So `v3 -> v4 -> v3` gives back the original octets for every version 3
 //! stream in the *canonical* order, which is what `--to 3` writes: per
@@ -72,7 +74,7 @@
 //! The input is read with the stream reader in the [`Mode`] given (strict
 //! by default: framing, padding, every record body and its reserved
 //! fields). Each DOMAIN_CONTEXT blob is checked with
-//! [`domain_context::verify`]. Octets a conversion cannot carry over are
+//! [`crate::domain_context::verify`]. Octets a conversion cannot carry over are
 //! *losses* ([`LossKind`]); each is a [`ConvertError::Lossy`] unless the
 //! caller sets [`ConvertOptions::lossy`], in which case they are dropped
 //! and listed in the [`ConvertReport`].
