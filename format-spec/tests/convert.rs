@@ -1244,7 +1244,41 @@ mod property {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(48))]
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Damaged streams (octets changed, the stream cut short) never
+        /// panic or hang: they convert, or fail with an error whose offset
+        /// lies within the input.
+        #[test]
+        fn damaged_streams_give_errors_not_panics(
+            pv in any::<bool>(),
+            to4 in any::<bool>(),
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+            cut in any::<prop::sample::Index>(),
+            do_cut in any::<bool>(),
+        ) {
+            let segs = [Seg { pages: 2, tsc: true, shared: pv, params: true }];
+            let mut bytes = build(pv, false, 8, &segs, true);
+            if !to4 {
+                bytes = conv(&bytes, 4).unwrap();
+            }
+            for (at, x) in &flips {
+                let i = at.index(bytes.len());
+                bytes[i] ^= x;
+            }
+            if do_cut {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            let mut out = Vec::new();
+            let to = if to4 { 4 } else { 3 };
+            for lossy in [false, true] {
+                out.clear();
+                if let Err(e) = convert(&bytes[..], &mut out, ConvertOptions::to(to).lossy(lossy)) {
+                    prop_assert!(e.offset() <= bytes.len() as u64, "{e}");
+                    prop_assert!(!e.to_string().is_empty());
+                }
+            }
+        }
 
         /// Every canonical v3 stream comes back octet for octet, and its
         /// v4 form verifies strictly with one DOMAIN_CONTEXT per segment.
