@@ -115,7 +115,10 @@ fn converts_files_both_ways_and_back_to_the_same_octets() {
 #[test]
 fn a_refused_conversion_exits_1_and_leaves_no_output() {
     let a = tmp("refused.v3");
-    let out = tmp("refused.out");
+    // Its own directory: other tests write partial files in parallel.
+    let dir = tmp("refused");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("refused.out");
     std::fs::write(&a, hvm_v3()).unwrap();
     let _ = std::fs::remove_file(&out);
     let s = |p: &PathBuf| p.to_str().unwrap().to_string();
