@@ -16,6 +16,7 @@
 //! * [`stream`]: the forward-only reader, writer and verifier of libxc streams.
 //! * [`layout`]: the descriptor types the derives produce.
 //! * [`body`]: parsing and writing one record body from memory.
+//! * [`memory`]: the guest's memory out of a stream (raw or ELF core image).
 //!
 //! ```
 //! use format_spec::libxc::{LibxcRecord, X86TscInfo};
@@ -45,6 +46,7 @@ pub mod hvm_context;
 pub mod layout;
 pub mod libxc;
 pub mod libxl;
+pub mod memory;
 pub mod outer;
 pub mod stream;
 pub mod xl;

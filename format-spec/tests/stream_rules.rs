@@ -430,17 +430,20 @@ fn rule_reserved_non_zero_in_bodies() {
         Modes::StrictOnly,
     );
     assert!(e.to_string().contains("entries[1].flags"), "{e}");
-    // X86_PV_INFO _res, octet 3 of it.
+    // X86_PV_INFO _res, octet 3 of it: the offset is the field's first
+    // octet (as the Python verifier, which unpacks _res in two parts,
+    // reports it); the message names the element.
     let mut r = Raw::le(3, 1);
     let body = pv_info(&r, 8, 4, [0, 0, 0, 1, 0, 0]);
     let off = r.rec(t::PV_INFO, &body);
     r.end();
-    expect(
+    let e = expect(
         &r.bytes,
         ErrorKind::ReservedNonZero,
-        off + 8 + 2 + 3,
+        off + 8 + 2,
         Modes::StrictOnly,
     );
+    assert!(e.to_string().contains("X86PvInfo._res[3]"), "{e}");
     // vCPU _res1.
     let mut r = pv3();
     let body = vcpu(&r, 1);
@@ -578,7 +581,7 @@ fn rule_out_of_order() {
     r.rec(t::HVM_CONTEXT, &[1]);
     let body = hvm_params(&r, 1, 0, &[(1, 2)]);
     let off = r.rec(t::HVM_PARAMS, &body);
-    r.rec(t::DOMAIN_CONTEXT, &[1]);
+    r.dc();
     r.end();
     expect(&r.bytes, ErrorKind::OutOfOrder, off, Modes::StrictOnly);
 }
@@ -616,12 +619,12 @@ fn rule_missing_domain_context() {
     // v4 checkpointed: the first segment has one, the second not.
     let mut r = Raw::le(4, 2);
     r.rec(t::SDE, &[]);
-    r.rec(t::DOMAIN_CONTEXT, &[1]);
+    r.dc();
     r.rec(t::CHECKPOINT, &[]);
     let body = r.page_data(&[1], 0, 0);
     r.rec(t::PAGE_DATA, &body);
     let off = r.rec(t::CHECKPOINT, &[]);
-    r.rec(t::DOMAIN_CONTEXT, &[1]);
+    r.dc();
     r.end();
     expect(
         &r.bytes,
@@ -629,6 +632,48 @@ fn rule_missing_domain_context() {
         off,
         Modes::StrictOnly,
     );
+}
+
+#[test]
+fn rule_domain_context_blob() {
+    // Strict mode checks the DOMAIN_CONTEXT blob's own rules; the error
+    // points into the blob and names the blob rule.
+    for endian in [Endian::Little, Endian::Big] {
+        let mut r = Raw::new(4, 2, endian);
+        r.rec(t::SDE, &[]);
+        let mut blob = r.dc_blob();
+        // The HEADER entry's padding (octets 20 to 23 of the blob).
+        blob[21] = 0x5a;
+        let off = r.rec(t::DOMAIN_CONTEXT, &blob);
+        r.end();
+        let err = expect(
+            &r.bytes,
+            ErrorKind::DomainContext,
+            off + 8 + 21,
+            Modes::StrictOnly,
+        );
+        match err {
+            StreamError::DomainContext { source, .. } => assert!(
+                matches!(
+                    source.kind,
+                    format_spec::domain_context::DcErrorKind::PaddingNonZero { value: 0x5a }
+                ),
+                "{source}"
+            ),
+            e => panic!("not a blob error: {e}"),
+        }
+        // A blob that is not one at all.
+        let mut r = Raw::new(4, 2, endian);
+        r.rec(t::SDE, &[]);
+        let off = r.rec(t::DOMAIN_CONTEXT, &[1]);
+        r.end();
+        expect(
+            &r.bytes,
+            ErrorKind::DomainContext,
+            off + 8,
+            Modes::StrictOnly,
+        );
+    }
 }
 
 // ---- warnings ---------------------------------------------------------
@@ -642,7 +687,7 @@ fn warnings_for_deprecated_and_empty_records() {
     let ts = r.rec(t::TSC, &body);
     let body = hvm_params(&r, 0, 0, &[]);
     let hp = r.rec(t::HVM_PARAMS, &body);
-    r.rec(t::DOMAIN_CONTEXT, &[1]);
+    r.dc();
     r.end();
     let rep = ok(&r.bytes);
     let dep: Vec<u64> = rep

@@ -82,7 +82,7 @@ fn policies() -> Vec<Item> {
 }
 
 /// One segment of guest state; `first` says whether it is the first.
-fn segment(domain: DomainType, version: u32, first: bool, seg: u64) -> Vec<Item> {
+fn segment(domain: DomainType, version: u32, first: bool, seg: u64, endian: Endian) -> Vec<Item> {
     let mut v = Vec::new();
     let r = Item::Rec;
     match domain {
@@ -138,15 +138,34 @@ fn segment(domain: DomainType, version: u32, first: bool, seg: u64) -> Vec<Item>
         }
     }
     if version >= 4 {
-        v.push(r(LibxcRecord::DomainContext(Opaque(vec![seg as u8; 77]))));
+        // A valid blob (strict verification checks it), one per segment.
+        let mut blob = Vec::new();
+        format_spec::domain_context::write(
+            &[
+                format_spec::domain_context::DcEntry::Header(
+                    format_spec::domain_context::DcHeader::new(4, seg as u16),
+                ),
+                format_spec::domain_context::DcEntry::End,
+            ],
+            endian,
+            &mut blob,
+        )
+        .unwrap();
+        v.push(r(LibxcRecord::DomainContext(Opaque(blob))));
     }
     v
 }
 
-fn shape(domain: DomainType, version: u32, checkpoints: u64, optional: bool) -> Vec<Item> {
+fn shape(
+    domain: DomainType,
+    version: u32,
+    checkpoints: u64,
+    optional: bool,
+    endian: Endian,
+) -> Vec<Item> {
     let mut items = Vec::new();
     for seg in 0..=checkpoints {
-        let mut s = segment(domain, version, seg == 0, seg);
+        let mut s = segment(domain, version, seg == 0, seg, endian);
         if optional {
             s.insert(
                 1,
@@ -183,7 +202,7 @@ fn every_shape_verifies_and_round_trips() {
         for version in [2, 3, 4] {
             for endian in [Endian::Little, Endian::Big] {
                 for (checkpoints, optional) in [(0, false), (2, false), (0, true), (1, true)] {
-                    let items = shape(domain, version, checkpoints, optional);
+                    let items = shape(domain, version, checkpoints, optional, endian);
                     let bytes = write(domain, version, endian, &items);
                     let what =
                         format!("{domain:?} v{version} {endian:?} cp={checkpoints} opt={optional}");
@@ -228,7 +247,7 @@ fn every_shape_verifies_and_round_trips() {
 
 #[test]
 fn big_and_little_endian_differ_only_in_byte_order() {
-    let items = shape(DomainType::X86Hvm, 3, 0, false);
+    let items = shape(DomainType::X86Hvm, 3, 0, false, Endian::Little);
     let le = write(DomainType::X86Hvm, 3, Endian::Little, &items);
     let be = write(DomainType::X86Hvm, 3, Endian::Big, &items);
     assert_eq!(le.len(), be.len());
@@ -242,7 +261,7 @@ fn big_and_little_endian_differ_only_in_byte_order() {
 fn v2_infers_static_data_end() {
     // No STATIC_DATA_END record in v2 (it would be too new) and no error.
     for domain in [DomainType::X86Pv, DomainType::X86Hvm] {
-        let items = shape(domain, 2, 1, false);
+        let items = shape(domain, 2, 1, false, Endian::Little);
         assert!(!items
             .iter()
             .any(|i| matches!(i, Item::Rec(LibxcRecord::StaticDataEnd))));

@@ -1,43 +1,48 @@
 #!/usr/bin/env python3
 """
-Run the generated VerifyLibxc on every test vector of a manifest and print
+Run the generated verifiers on every test vector of a manifest and print
 one tab-separated verdict line per vector:
 
-    name  ACCEPT|REJECT  class  kind  warnings  message
+    name  ACCEPT|REJECT  class  kind  warnings  message  detail  offset
 
-The manifest has one "name<TAB>path" line per vector. Each stream is a bare
-libxc stream: after the END record nothing may follow.
+    run_vectors.py MANIFEST [xl|libxl|libxc|auto]
+
+The manifest has one "name<TAB>path" line per vector. Each file is one
+whole stream of the given format (default: a bare libxc stream, "auto"
+detects it): after its last END record nothing may follow. ``detail`` is
+the finer rule of a xenstore error, ``offset`` where the error points.
 """
 
 import sys
 
 from xen.migration.verify import StreamError, RecordError
-from xen.migration.libxc import VerifyLibxc
+
+from verify_stream import verify
 
 
-def run_one(path):
+def run_one(path, fmt):
     messages = []
     with open(path, "rb") as fin:
-        verifier = VerifyLibxc(messages.append, fin.read)
         try:
-            verifier.verify()
-            verifier.verify_end_of_stream()
+            verify(fmt, messages.append, fin.read)
         except (IOError, StreamError, RecordError) as e:
             return ("REJECT", type(e).__name__, str(getattr(e, "kind", "")),
-                    messages, str(e))
-    return ("ACCEPT", "", "", messages, "")
+                    messages, str(e), str(getattr(e, "detail", "")),
+                    str(getattr(e, "offset", "")))
+    return ("ACCEPT", "", "", messages, "", "", "")
 
 
-def main(manifest):
+def main(manifest, fmt):
     with open(manifest) as f:
         lines = [l.rstrip("\n").split("\t") for l in f if l.strip()]
     for name, path in lines:
-        verdict, cls, kind, messages, text = run_one(path)
+        verdict, cls, kind, messages, text, detail, offset = \
+            run_one(path, fmt)
         warnings = " | ".join(m for m in messages if m.startswith("Warning:"))
-        row = [name, verdict, cls, kind, warnings, text]
+        row = [name, verdict, cls, kind, warnings, text, detail, offset]
         print("\t".join(x.replace("\t", " ").replace("\n", " ") for x in row))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else "libxc"))

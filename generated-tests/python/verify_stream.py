@@ -1,28 +1,83 @@
 #!/usr/bin/env python3
 """
-Verify a bare libxc migration stream with the generated xen.migration
-package, in the manner of Xen's verify-stream-v2.
+Verify a migration stream or a whole save file with the generated
+xen.migration package, in the manner of Xen's verify-stream-v2.
 
-    verify_stream.py [-v] [-q] [--offset N] [--embedded] [FILE]
+    verify_stream.py [-v] [-q] [-f xl|libxl|libxc|auto] [--offset N]
+                     [--embedded] [FILE]
 
-FILE defaults to standard input ("-" too). Exit status: 0 when the stream
-is valid, 1 when it is not (or is truncated), 2 on a usage or script error.
+FILE defaults to standard input ("-" too). The format defaults to a bare
+libxc stream; "auto" tells the three apart by their first eight octets.
+Exit status: 0 when the stream is valid, 1 when it is not (or is
+truncated), 2 on a usage or script error.
 """
 
 import argparse
 import os
 import sys
 import traceback
+from struct import pack
 
-from xen.migration.verify import StreamError, RecordError
-from xen.migration.libxc import VerifyLibxc
+from xen.migration.verify import StreamError, RecordError, VerifyBase, prepend
+from xen.migration import libxc, libxl, xl
+
+FORMATS = ("xl", "libxl", "libxc", "auto")
+
+# What each format starts with.
+SIGNATURES = (
+    ("xl", xl.MAGIC[:8]),
+    ("libxl", pack("!Q", libxl.HDR_IDENT)),
+    ("libxc", pack("!Q", libxc.IHDR_MARKER)),
+)
+
+VERIFIERS = {
+    "xl": xl.VerifyXl,
+    "libxl": libxl.VerifyLibxl,
+    "libxc": libxc.VerifyLibxc,
+}
+
+
+def make_verifier(fmt, info, read):
+    """
+    The verifier of format ``fmt`` reading through ``read``; with "auto",
+    the first eight octets choose it (raising StreamError of kind
+    "UnknownFormat" when none matches). Returns (verifier, format).
+    """
+    if fmt == "auto":
+        first = VerifyBase(info, read).rdexact(8)
+        for name, signature in SIGNATURES:
+            if first == signature:
+                fmt = name
+                break
+        else:
+            raise StreamError("unknown stream format at offset 0: the first "
+                              "octets %r are neither an xl header, "
+                              "\"LibxlFmt\" nor a libxc marker" % (first, ),
+                              "UnknownFormat", 0)
+        read = prepend(first, read)
+    return VERIFIERS[fmt](info, read), fmt
+
+
+def verify(fmt, info, read, embedded=False):
+    """
+    Verify one stream of format ``fmt``; unless ``embedded``, nothing may
+    follow it. Returns (verifier, format); raises the verifier's errors.
+    """
+    verifier, fmt = make_verifier(fmt, info, read)
+    verifier.verify()
+    if not embedded:
+        verifier.verify_end_of_stream()
+    return verifier, fmt
 
 
 def main(argv):
     parser = argparse.ArgumentParser(
-        description="Verify a libxc migration stream (versions 2 to 4)")
+        description="Verify a migration stream (libxc versions 2 to 4, "
+                    "libxl, or a whole xl save file)")
     parser.add_argument("file", nargs="?", default="-",
                         help="stream to verify (default: standard input)")
+    parser.add_argument("-f", "--format", choices=FORMATS, default="libxc",
+                        help="format of the stream (default: libxc)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print what the stream holds")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -62,25 +117,27 @@ def main(argv):
                 return 1
             left -= len(chunk)
 
-    verifier = VerifyLibxc(info, fin.read)
     try:
-        verifier.verify()
-        if not opts.embedded:
-            verifier.verify_end_of_stream()
+        verifier, fmt = verify(opts.format, info, fin.read, opts.embedded)
     except (IOError, StreamError, RecordError) as e:
         kind = getattr(e, "kind", None)
         where = getattr(e, "offset", None)
         err("Stream error (%s%s): %s"
-            % (kind, "" if where is None else ", offset %d" % (where + opts.offset, ),
+            % (kind,
+               "" if where is None else ", offset %d" % (where + opts.offset, ),
                e))
         return 1
     except Exception:
         err("Script error:\n" + traceback.format_exc())
         return 2
 
-    info("Valid libxc v%d stream: %d records, END at offset %d"
-         % (verifier.version, verifier.record_index + 1,
-            verifier.offset + opts.offset))
+    if fmt == "libxc":
+        info("Valid libxc v%d stream: %d records, END at offset %d"
+             % (verifier.version, verifier.record_index + 1,
+                verifier.offset + opts.offset))
+    else:
+        info("Valid %s stream, END at offset %d"
+             % (fmt, verifier.offset + opts.offset))
     return 0
 
 

@@ -12,12 +12,21 @@
 //! * [`summary`]: parsing the `key value` lines the C reader prints;
 //! * [`vectors`]: the shared set of valid and invalid libxc streams with
 //!   the verdict every verifier must reach;
+//! * [`agree`]: the verdicts of the Rust and the Python verifiers on one
+//!   stream, for the agreement and differential tests;
+//! * [`mutate`]: a deterministic mutator making corrupt variants of the
+//!   valid base streams;
+//! * [`outer_vectors`]: valid and invalid xl save files, libxl streams and
+//!   DOMAIN_CONTEXT blobs, with the Rust verdict to compare against;
 //! * [`python`]: helpers that run the machine's `python3` on the generated
 //!   `xen.migration` package;
 //! * [`xl_facts`]: the xl save header's facts as C, for the C reader.
 
+pub mod agree;
 pub mod cc;
 pub mod mini_stream;
+pub mod mutate;
+pub mod outer_vectors;
 pub mod outer_walk;
 pub mod probe;
 pub mod python;

@@ -1027,6 +1027,15 @@ const MUTATIONS: &[(&str, Guest, u32, Mutate, &str, &str)] = &[
         "MissingDomainContext",
         "StreamError",
     ),
+    (
+        // The blob's HEADER magic (octets 8-11 of the blob) is wrong.
+        "domain-context-bad-magic",
+        Guest::Pv,
+        4,
+        |s| set_u32(s, LibxcRecord::DOMAIN_CONTEXT, 8, 0xdead_beef),
+        "DomainContext",
+        "RecordError",
+    ),
 ];
 
 /// Overwrites the 32-bit field at `offset` in the body of the first record
@@ -1110,6 +1119,12 @@ pub fn vectors() -> Vec<Vector> {
         let mut s = base(Guest::Pv, 3, endian, 0);
         s.replace(&LibxcRecord::X86PvVcpuMsrs(vcpu(0, 0)));
         out.push(valid(format!("v3-pv-vcpu-empty-{e}"), &s));
+        // Regression (differential test): an empty CPU policy is a
+        // variable-sized record with zero content, accepted with a warning
+        // by both verifiers (the Python one used to stay silent).
+        let mut s = base(Guest::Hvm, 3, endian, 0);
+        s.get_mut(LibxcRecord::X86_CPUID_POLICY).body.clear();
+        out.push(valid(format!("v3-hvm-cpuid-policy-empty-{e}"), &s));
         let mut s = base(Guest::Hvm, 3, endian, 0);
         s.insert_before(
             LibxcRecord::END,

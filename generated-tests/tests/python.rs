@@ -11,7 +11,7 @@ use std::process::Stdio;
 
 use format_spec::layout::StructLayout;
 use format_spec::libxc::{DomainType, LibxcRecord, PageType, LIBXC_CONSTANTS, LIBXC_STRUCTS};
-use generated_tests::python::{package_root, python3, run, scripts_dir, show};
+use generated_tests::python::{json_obj, json_str, package_root, python3, run, scripts_dir, show};
 use generated_tests::vectors::{vectors, Vector};
 
 /// A fresh scratch directory for one test.
@@ -20,28 +20,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
-}
-
-fn json_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => write!(out, "\\u{:04x}", c as u32).unwrap(),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn json_obj(entries: &BTreeMap<String, String>) -> String {
-    let body: Vec<String> = entries
-        .iter()
-        .map(|(k, v)| format!("{}: {v}", json_str(k)))
-        .collect();
-    format!("{{{}}}", body.join(", "))
 }
 
 /// The expectations of `test_libxc_api.py`, written from the descriptors.
@@ -151,10 +129,22 @@ fn generated_files_parse_as_python_3_7() {
             files.push(p);
         }
     }
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
     assert_eq!(
-        files.len(),
-        3,
-        "expected __init__, verify and libxc: {files:?}"
+        names,
+        [
+            "__init__.py",
+            "domain_context.py",
+            "libxc.py",
+            "libxl.py",
+            "verify.py",
+            "xl.py"
+        ],
+        "the generated package"
     );
     for entry in std::fs::read_dir(scripts_dir()).unwrap() {
         let p = entry.unwrap().path();
@@ -208,7 +198,7 @@ fn run_vectors(set: &[Vector]) -> BTreeMap<String, Verdict> {
     let mut verdicts = BTreeMap::new();
     for line in String::from_utf8(out.stdout).unwrap().lines() {
         let f: Vec<&str> = line.split('\t').collect();
-        assert_eq!(f.len(), 6, "bad verdict line {line:?}");
+        assert_eq!(f.len(), 8, "bad verdict line {line:?}");
         verdicts.insert(
             f[0].to_string(),
             Verdict {

@@ -5,6 +5,7 @@
 //! "generated, do not edit" banner and LF line endings.
 
 pub mod c;
+pub mod docs;
 pub mod python;
 pub mod text;
 
@@ -26,6 +27,15 @@ pub fn outputs() -> Vec<Output> {
     let mut out = Vec::new();
     out.extend(c::outputs());
     out.extend(python::outputs());
+    out
+}
+
+/// Every file checked in under `generated/`: [`outputs`] plus the files
+/// that belong to this repository only (the docs of [`docs`]), which
+/// `--xen-tree` does not write into a Xen tree.
+pub fn repo_outputs() -> Vec<Output> {
+    let mut out = outputs();
+    out.extend(docs::outputs());
     out
 }
 

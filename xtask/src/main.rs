@@ -1,8 +1,13 @@
 //! `cargo xtask`: repository automation.
 //!
-//! * `cargo xtask codegen`: regenerate the checked-in outputs under `generated/`.
+//! * `cargo xtask codegen`: regenerate the checked-in outputs under `generated/`
+//!   (the Xen files and this repository's generated docs).
 //! * `cargo xtask codegen --check`: fail if any of them is stale.
 //! * `cargo xtask codegen --xen-tree DIR`: also write them into a Xen checkout.
+//! * `cargo xtask bench [--size-mib N]`: throughput and memory of the stream
+//!   reader, verifier and writer (see `bench.rs`).
+
+mod bench;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,7 +17,9 @@ fn usage() -> ExitCode {
         "usage: cargo xtask codegen [--check] [--xen-tree DIR]\n\n\
          codegen            regenerate generated/ from the description in format-spec\n\
          --check            write nothing; exit 1 if any generated file is stale\n\
-         --xen-tree DIR     also write the files at their paths inside a Xen checkout"
+         --xen-tree DIR     also write the files at their paths inside a Xen checkout\n\n\
+         usage: cargo xtask bench [--size-mib N] [--repeat N] [--dir DIR] [--keep]\n\n\
+         bench              time the stream reader, verifier and writer (release build)"
     );
     ExitCode::from(2)
 }
@@ -22,6 +29,12 @@ fn main() -> ExitCode {
     let Some((cmd, rest)) = args.split_first() else {
         return usage();
     };
+    if cmd == "bench" {
+        return bench::run(rest);
+    }
+    if cmd == "bench-rss" {
+        return bench::rss_helper(rest);
+    }
     if cmd != "codegen" {
         return usage();
     }
@@ -38,17 +51,16 @@ fn main() -> ExitCode {
             _ => return usage(),
         }
     }
-    let outputs = xtask::outputs();
-    let mut roots = vec![xtask::generated_dir()];
+    let mut roots = vec![(xtask::generated_dir(), xtask::repo_outputs())];
     if let Some(t) = xen_tree {
         if !t.is_dir() {
             eprintln!("error: --xen-tree {}: not a directory", t.display());
             return ExitCode::from(2);
         }
-        roots.push(t);
+        roots.push((t, xtask::outputs()));
     }
     let mut failed = false;
-    for root in roots {
+    for (root, outputs) in roots {
         match xtask::sync(&root, &outputs, check) {
             Ok(stale) => {
                 for p in &stale {

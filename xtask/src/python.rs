@@ -4,23 +4,49 @@
 //! Every name, value, table and format string comes from the descriptors in
 //! `format_spec::libxc`; the verifier's checks are emitted from the field
 //! constraints and record length rules, and its order rules from the record
-//! table. The only facts kept here are the ones the description does not
-//! carry: the error KIND names of the shared verifier rules (`VERIFIER-RULES`)
-//! and which records count as "dynamic state" for the STATIC_DATA_END rule.
+//! table and the record groups of `format_spec::libxc` (`DYNAMIC_RECORDS`,
+//! `PV_ONLY_RECORDS`, ...); the exception class of each error KIND comes from
+//! the error catalogue of `format_spec::stream`. The only facts kept here are
+//! which header field breaks which KIND.
 
 use std::fmt::Write as _;
 
 use format_spec::layout::Wire;
 use format_spec::layout::{
-    ByteOrder, ConstLayout, Constraint, FieldKind, LengthRule, Prim, RecordLayout, SpecEnum,
-    StructLayout,
+    ByteOrder, ConstLayout, Constraint, FieldKind, LengthRule, Prim, RecordLayout, RecordSetLayout,
+    SpecEnum, StructLayout, TextConstLayout,
+};
+use format_spec::libxc::{
+    v2_static_data_end_at, BACK_CHANNEL_RECORDS, DYNAMIC_RECORDS, HVM_ONLY_RECORDS,
+    PV_ONLY_RECORDS, PV_VCPU_RECORDS,
 };
 use format_spec::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType, RecordHeader,
     LIBXC_CONSTANTS, LIBXC_STRUCTS, PAGE_SHIFT, PAGE_TYPES_WITHOUT_DATA, SUPPORTED_VERSIONS,
 };
 
+use format_spec::stream::{ErrorKind, PythonClass};
+
 use crate::Output;
+
+/// The Python exception class of the error `kind`, about a record
+/// (`in_record`) or not. Kinds of the libxc verifier take theirs from the
+/// error catalogue in `format_spec::stream`; the outer layers' kinds
+/// (`format_spec::outer::OuterError::kind`) have no catalogue entry, and
+/// their header errors are all `StreamError`, as in Xen's libxl.py.
+fn py_class(kind: &str, in_record: bool) -> &'static str {
+    match ErrorKind::from_name(kind) {
+        Some(k) => k
+            .python_class(in_record)
+            .unwrap_or_else(|| panic!("the error catalogue has no Python class for {kind}"))
+            .as_str(),
+        None if !in_record => "StreamError",
+        None => panic!("{kind} is not a libxc verifier kind and has no Python class"),
+    }
+}
+
+mod dc;
+mod outer;
 
 /// Where the package lives in a Xen tree.
 const PKG_DIR: &str = "tools/python/xen/migration";
@@ -39,6 +65,18 @@ pub fn outputs() -> Vec<Output> {
         Output {
             path: "tools/python/xen/migration/libxc.py",
             contents: libxc_py(),
+        },
+        Output {
+            path: "tools/python/xen/migration/domain_context.py",
+            contents: dc::domain_context_py(),
+        },
+        Output {
+            path: "tools/python/xen/migration/libxl.py",
+            contents: outer::libxl_py(),
+        },
+        Output {
+            path: "tools/python/xen/migration/xl.py",
+            contents: outer::xl_py(),
         },
     ]
 }
@@ -128,9 +166,66 @@ fn const_py(rust_name: &str) -> &'static str {
 }
 
 /// Python name a constant is emitted under: its own, or its C name when
-/// Xen's Python has none (the verifier needs REC_LENGTH_MAX and friends).
-fn const_emitted_name(c: &ConstLayout) -> Option<&'static str> {
-    c.py_name.or(c.c_name)
+/// Xen's Python has none (the verifier needs REC_LENGTH_MAX and friends),
+/// or else its Rust name.
+fn const_emitted_name(c: &ConstLayout) -> &'static str {
+    c.py_name.or(c.c_name).unwrap_or(c.rust_name)
+}
+
+/// Emits a table of constants, each with its doc as a comment.
+fn emit_consts(s: &mut String, consts: &[ConstLayout]) {
+    for c in consts {
+        let name = const_emitted_name(c);
+        s.push_str(&comment(c.doc, ""));
+        let value = match c.py_expr {
+            Some(e) => e.to_string(),
+            None => int_lit(c.value),
+        };
+        writeln!(s, "{name} = {value}\n").unwrap();
+    }
+}
+
+/// Emits the `*_FORMAT` constants of the structs that have one.
+fn emit_formats(s: &mut String, structs: &[&StructLayout]) {
+    for st in structs {
+        let Some(name) = st.py_format_name else {
+            continue;
+        };
+        s.push_str(&comment(st.doc, ""));
+        writeln!(s, "{name} = \"{}\"\n", st.py_format()).unwrap();
+    }
+}
+
+/// A Python bytes literal of `value`.
+fn bytes_lit(value: &[u8]) -> String {
+    let mut out = String::from("b\"");
+    for &b in value {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            0 => out.push_str("\\x00"),
+            0x20..=0x7e => out.push(b as char),
+            _ => write!(out, "\\x{b:02x}").unwrap(),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Emits text constants as bytes (what a stream holds and what Python 3
+/// reads from a file), or as their Python expression.
+fn emit_text_consts(s: &mut String, consts: &[TextConstLayout]) {
+    for c in consts {
+        let Some(name) = c.py_name else { continue };
+        s.push_str(&comment(c.doc, ""));
+        let value = match c.py_expr {
+            Some(e) => e.to_string(),
+            None => bytes_lit(c.value),
+        };
+        writeln!(s, "{name} = {value}\n").unwrap();
+    }
 }
 
 /// The `*_FORMAT` name of a struct.
@@ -152,12 +247,15 @@ fn check_format(s: &StructLayout) -> String {
 }
 
 /// The items of one element of a trailing array (empty for fixed fields).
-fn trailing_items(f: &format_spec::layout::FieldLayout) -> Vec<Item> {
+fn trailing_items(owner: &StructLayout, f: &format_spec::layout::FieldLayout) -> Vec<Item> {
     match f.kind {
         FieldKind::TrailingPrim(p) => vec![Item {
+            owner: owner.rust_name,
+            field: f.name,
             var: local(f.name),
             label: f.name.to_string(),
             offset: 0,
+            field_offset: 0,
             prim: p,
             constraint: f.constraint,
         }],
@@ -169,12 +267,18 @@ fn trailing_items(f: &format_spec::layout::FieldLayout) -> Vec<Item> {
 /// One integer the verifier unpacks and checks.
 #[derive(Clone)]
 struct Item {
+    /// The struct the integer belongs to (its Rust name).
+    owner: &'static str,
+    /// The field it belongs to.
+    field: &'static str,
     /// Python local variable name.
     var: String,
     /// How messages name it.
     label: String,
     /// Offset within its struct.
     offset: usize,
+    /// Offset of the field it belongs to (errors point at the field).
+    field_offset: usize,
     /// Its type.
     prim: Prim,
     /// Its rule.
@@ -205,9 +309,12 @@ fn items(s: &StructLayout) -> Vec<Item> {
                 (local(name), name.to_string())
             };
             Item {
+                owner: s.rust_name,
+                field: name,
                 var,
                 label,
                 offset,
+                field_offset: field.offset,
                 prim,
                 constraint: field.constraint,
             }
@@ -233,7 +340,9 @@ struct Violation {
 }
 
 /// The check of `item`'s constraint, if the constraint belongs to `pass`.
-fn violation(item: &Item, pass: Pass) -> Option<Violation> {
+/// Expected values are spelled by their constant's name from `consts`
+/// (the constants of the module being generated) when exactly one has it.
+fn violation(item: &Item, pass: Pass, consts: &[ConstLayout]) -> Option<Violation> {
     let v = item.var.clone();
     let l = &item.label;
     let (cond, fmt, args) = match (item.constraint, pass) {
@@ -250,7 +359,7 @@ fn violation(item: &Item, pass: Pass) -> Option<Violation> {
         (Constraint::Equals(x), Pass::Values) => {
             // Spell the expected value by its constant's name when exactly
             // one constant has it.
-            let named: Vec<_> = LIBXC_CONSTANTS
+            let named: Vec<_> = consts
                 .iter()
                 .filter(|c| c.value == x && c.py_name.is_some())
                 .collect();
@@ -298,21 +407,44 @@ fn violation(item: &Item, pass: Pass) -> Option<Violation> {
     Some(Violation { cond, fmt, args })
 }
 
-/// The KIND of a broken value constraint in a header field. The KIND names
-/// are the shared verifier rules' (VERIFIER-RULES), not the description's.
-fn header_value_kind(s: &StructLayout, field: &str) -> &'static str {
+/// The KIND a broken constraint of `field` of struct `s` is reported
+/// under. The KIND names are the verifiers' (VERIFIER-RULES for the libxc
+/// layer, `OuterError::kind()` for the outer layers, `DcErrorKind` for the
+/// DOMAIN_CONTEXT blob), not the description's: this table is where the
+/// generator learns them. Fields not listed report "BadValue" for value
+/// rules and "ReservedNonZero" for reserved fields and bits.
+fn constraint_kind(owner: &str, field: &str, pass: Pass) -> &'static str {
     const KINDS: &[(&str, &str, &str)] = &[
         ("ImageHeader", "marker", "BadMarker"),
         ("ImageHeader", "id", "BadId"),
         ("ImageHeader", "version", "UnsupportedVersion"),
         ("DomainHeader", "type", "BadDomainType"),
         ("DomainHeader", "page_shift", "BadPageShift"),
+        ("LibxlHeader", "ident", "BadIdent"),
+        ("LibxlHeader", "version", "UnsupportedVersion"),
+        ("XlHeader", "byteorder", "BadByteOrderMarker"),
+        ("XlHeader", "mandatory_flags", "UnknownMandatoryFlags"),
+        ("XlHeader", "optional_flags", "UnknownOptionalFlags"),
+        ("EmulatorHeader", "id", "UnknownEmulator"),
+        ("DcDescriptor", "typecode", "UnknownType"),
+        ("DcDescriptor", "instance", "BadInstance"),
+        ("DcHeader", "magic", "BadMagic"),
+        ("DcHeader", "version", "BadVersion"),
+        ("DcSharedInfo", "flags", "ReservedFlags"),
     ];
-    KINDS
-        .iter()
-        .find(|(st, f, _)| *st == s.rust_name && *f == field)
-        .map(|(_, _, k)| *k)
-        .unwrap_or_else(|| panic!("{}.{field}: no KIND for its value rule", s.rust_name))
+    if let Some((_, _, k)) = KINDS.iter().find(|(st, f, _)| *st == owner && *f == field) {
+        return k;
+    }
+    match pass {
+        Pass::Values => {
+            assert!(
+                !matches!(owner, "ImageHeader" | "DomainHeader"),
+                "{owner}.{field}: no KIND for its value rule"
+            );
+            "BadValue"
+        }
+        Pass::Reserved => "ReservedNonZero",
+    }
 }
 
 /// How a check failure is raised: as a header StreamError (`what` names
@@ -337,7 +469,7 @@ fn raise_lines(
     let args = args.join(", ");
     match raise {
         Raise::Header(what) => vec![
-            "raise StreamError(".to_string(),
+            format!("raise {}(", py_class(kind, false)),
             format!("    \"{what}: {fmt}\""),
             format!("    % ({args}, ), \"{kind}\", start + {offset})"),
         ],
@@ -363,18 +495,25 @@ fn emit_checks(
     indent: &str,
     items: &[Item],
     pass: Pass,
-    kind_of: &dyn Fn(&Item) -> &'static str,
     raise: Raise<'_>,
+    consts: &[ConstLayout],
 ) {
     for it in items {
-        if let Some(v) = violation(it, pass) {
-            let kind = match pass {
-                Pass::Reserved => "ReservedNonZero",
-                Pass::Values => kind_of(it),
-            };
+        if let Some(v) = violation(it, pass, consts) {
+            let kind = constraint_kind(it.owner, it.field, pass);
             writeln!(out, "{indent}if {}:", v.cond).unwrap();
-            for line in raise_lines(raise, kind, &v.fmt, &v.args, it.offset) {
-                writeln!(out, "{indent}    {line}").unwrap();
+            for line in raise_lines(raise, kind, &v.fmt, &v.args, it.field_offset) {
+                let full = format!("{indent}    {line}");
+                // A header error's last line may run long: put the kind
+                // and offset on a line of their own.
+                match full.find(", ), \"") {
+                    Some(cut) if full.len() > 79 => {
+                        let pad = " ".repeat(full.len() - full.trim_start().len());
+                        writeln!(out, "{},", &full[..cut + 3]).unwrap();
+                        writeln!(out, "{pad}{}", &full[cut + 5..]).unwrap();
+                    }
+                    _ => writeln!(out, "{full}").unwrap(),
+                }
             }
         }
     }
@@ -383,14 +522,20 @@ fn emit_checks(
 fn init_py() -> String {
     let mut s = banner();
     s.push_str(
-        "\n\"\"\"\nXen migration streams: the libxc domain image format (revisions 2 to 4),\n\
-         its record tables and a strict verifier. Generated from one Rust description\n\
-         of the format, like the C header xg_sr_stream_format.h.\n\"\"\"\n",
+        "\n\"\"\"\nXen migration streams: the libxc domain image format (revisions 2 to 4,\n\
+         libxc.py, with its DOMAIN_CONTEXT blob in domain_context.py), the libxl\n\
+         stream around it (libxl.py) and the xl save file header (xl.py): record\n\
+         tables and strict verifiers. Generated from one Rust description of the\n\
+         format, like the C headers xg_sr_stream_format.h and\n\
+         libxl_sr_stream_format.h.\n\"\"\"\n",
     );
     s
 }
 
 fn verify_py() -> String {
+    // VERIFY_BODY raises these two itself; the catalogue must agree.
+    assert_eq!(py_class("TrailingData", false), "StreamError");
+    assert_eq!(py_class("Truncated", true), "OSError");
     let mut s = banner();
     s.push_str(VERIFY_BODY);
     s
@@ -482,58 +627,28 @@ class VerifyBase(object):
         if extra:
             raise StreamError("data follows the end of the stream at offset %d"
                               % (self.offset, ), "TrailingData", self.offset)
+
+
+def prepend(data, read):
+    """
+    A read callable that first returns ``data`` (octets already read, for
+    example to detect a format) and then reads on through ``read``.
+    """
+    pending = [data]
+
+    def read_with_pending(nr_bytes):
+        head = pending[0]
+        if not head:
+            return read(nr_bytes)
+        out, pending[0] = head[:nr_bytes], head[nr_bytes:]
+        return out
+
+    return read_with_pending
 "#;
 
-/// Records a v3+ stream must not carry before STATIC_DATA_END: the
-/// dynamic state (memory, vCPU and platform state). The description has
-/// no flag for it; the list follows the spec's STATIC_DATA_END section and
-/// the shared verifier rules.
-fn needs_static_data_end() -> Vec<u32> {
-    let mut v = vec![
-        LibxcRecord::PAGE_DATA,
-        LibxcRecord::X86_PV_P2M_FRAMES,
-        LibxcRecord::SHARED_INFO,
-        LibxcRecord::X86_TSC_INFO,
-        LibxcRecord::HVM_CONTEXT,
-        LibxcRecord::HVM_PARAMS,
-        LibxcRecord::DOMAIN_CONTEXT,
-    ];
-    v.extend(pv_vcpu_records());
-    v.sort_unstable();
-    v
-}
-
-/// The X86_PV_VCPU_* records.
-fn pv_vcpu_records() -> Vec<u32> {
-    LibxcRecord::LAYOUT
-        .records
-        .iter()
-        .filter(|r| r.spec_name.starts_with("X86_PV_VCPU_"))
-        .map(|r| r.code)
-        .collect()
-}
-
-/// Records only a PV stream may carry.
-fn pv_only_records() -> Vec<u32> {
-    LibxcRecord::LAYOUT
-        .records
-        .iter()
-        .filter(|r| r.spec_name.starts_with("X86_PV_"))
-        .map(|r| r.code)
-        .collect()
-}
-
-/// Records only an HVM stream may carry.
-fn hvm_only_records() -> Vec<u32> {
-    LibxcRecord::LAYOUT
-        .records
-        .iter()
-        .filter(|r| r.spec_name.starts_with("HVM_"))
-        .map(|r| r.code)
-        .collect()
-}
-
 fn py_set(codes: &[u32]) -> String {
+    let mut codes = codes.to_vec();
+    codes.sort_unstable();
     let names: Vec<&str> = codes.iter().map(|&c| rec(c)).collect();
     let mut s = String::from("frozenset([\n");
     for n in names {
@@ -559,9 +674,40 @@ struct Group {
     members: Vec<(&'static RecordLayout, String)>,
 }
 
-fn groups() -> Vec<Group> {
+/// What differs between the record-based layers a verifier class is
+/// generated for (libxc, libxl).
+pub(crate) struct Layer {
+    /// The Python verifier class (`VerifyLibxc`).
+    pub(crate) class: &'static str,
+    /// The record table.
+    pub(crate) set: &'static RecordSetLayout,
+    /// The named constants of the layer's module.
+    pub(crate) consts: &'static [ConstLayout],
+    /// Whether records sharing a body layout share one `*_generic`
+    /// verifier (Xen's libxc module does this; its libxl module does not).
+    pub(crate) group: bool,
+    /// Whether a variable-sized record with no content is warned about
+    /// (the libxc spec errata).
+    pub(crate) warn_empty: bool,
+    /// Whether a body-length error points at the record header (the libxc
+    /// verifier's convention, `format_spec::stream`) or at the body (the
+    /// outer layers', `format_spec::outer`).
+    pub(crate) length_error_at_header: bool,
+}
+
+/// The libxc layer.
+const LIBXC: Layer = Layer {
+    class: "VerifyLibxc",
+    set: &LibxcRecord::LAYOUT,
+    consts: LIBXC_CONSTANTS,
+    group: true,
+    warn_empty: true,
+    length_error_at_header: true,
+};
+
+fn groups(layer: &Layer) -> Vec<Group> {
     let mut out: Vec<Group> = Vec::new();
-    let recs = LibxcRecord::LAYOUT.records;
+    let recs = layer.set.records;
     let mut done = vec![false; recs.len()];
     for (i, r) in recs.iter().enumerate() {
         if done[i] {
@@ -570,6 +716,7 @@ fn groups() -> Vec<Group> {
         let same: Vec<usize> = (i..recs.len())
             .filter(|&j| {
                 !done[j]
+                    && (layer.group || j == i)
                     && match (r.body, recs[j].body) {
                         (Some(a), Some(b)) => a.rust_name == b.rust_name,
                         _ => j == i,
@@ -633,21 +780,14 @@ fn libxc_py() -> String {
          verifier of either byte order.\n\"\"\"\n\n",
     );
     s.push_str("from struct import unpack, iter_unpack\n\n");
-    s.push_str("from xen.migration.verify import StreamError, RecordError, VerifyBase\n\n");
+    s.push_str("from xen.migration.verify import StreamError, RecordError, VerifyBase\n");
+    s.push_str(
+        "from xen.migration.domain_context import DomainContextError, verify_blob, \\\n    describe_entry\n\n",
+    );
 
     // Constants.
     s.push_str("#\n# Constants\n#\n\n");
-    for c in LIBXC_CONSTANTS {
-        let Some(name) = const_emitted_name(c) else {
-            continue;
-        };
-        s.push_str(&comment(c.doc, ""));
-        let value = match c.py_expr {
-            Some(e) => e.to_string(),
-            None => int_lit(c.value),
-        };
-        writeln!(s, "{name} = {value}\n").unwrap();
-    }
+    emit_consts(&mut s, LIBXC_CONSTANTS);
     s.push_str("# Image versions this module reads.\n");
     let versions: Vec<String> = SUPPORTED_VERSIONS.iter().map(|v| v.to_string()).collect();
     writeln!(s, "IHDR_SUPPORTED_VERSIONS = ({})\n", versions.join(", ")).unwrap();
@@ -656,13 +796,7 @@ fn libxc_py() -> String {
 
     // Struct formats.
     s.push_str("#\n# Struct formats (without byte-order prefix unless fixed)\n#\n\n");
-    for st in LIBXC_STRUCTS {
-        let Some(name) = st.py_format_name else {
-            continue;
-        };
-        s.push_str(&comment(st.doc, ""));
-        writeln!(s, "{name} = \"{}\"\n", st.py_format()).unwrap();
-    }
+    emit_formats(&mut s, LIBXC_STRUCTS);
 
     // Domain types.
     s.push_str("#\n# Domain types\n#\n\n");
@@ -729,25 +863,55 @@ fn libxc_py() -> String {
     writeln!(
         s,
         "RECORDS_AFTER_STATIC_DATA_END = {}\n",
-        py_set(&needs_static_data_end())
+        py_set(DYNAMIC_RECORDS)
     )
     .unwrap();
     s.push_str("# Records only an x86 PV stream may carry.\n");
-    writeln!(s, "RECORDS_PV_ONLY = {}\n", py_set(&pv_only_records())).unwrap();
+    writeln!(s, "RECORDS_PV_ONLY = {}\n", py_set(PV_ONLY_RECORDS)).unwrap();
     s.push_str("# Records only an x86 HVM stream may carry.\n");
-    writeln!(s, "RECORDS_HVM_ONLY = {}\n", py_set(&hvm_only_records())).unwrap();
+    writeln!(s, "RECORDS_HVM_ONLY = {}\n", py_set(HVM_ONLY_RECORDS)).unwrap();
     s.push_str("# The X86_PV_VCPU_* records.\n");
-    writeln!(s, "RECORDS_PV_VCPU = {}\n", py_set(&pv_vcpu_records())).unwrap();
+    writeln!(s, "RECORDS_PV_VCPU = {}\n", py_set(PV_VCPU_RECORDS)).unwrap();
     s.push_str("# Records only the COLO back channel (secondary to primary) carries.\n");
     writeln!(
         s,
         "RECORDS_BACK_CHANNEL = {}\n",
-        py_set(&[LibxcRecord::CHECKPOINT_DIRTY_PFN_LIST])
+        py_set(BACK_CHANNEL_RECORDS)
     )
     .unwrap();
+    s.push_str(
+        "# Version 2 has no STATIC_DATA_END: a receiver infers it at the first\n\
+         # record of this type, by guest type.\n",
+    );
+    s.push_str("V2_STATIC_DATA_END_AT = {\n");
+    for d in DomainType::LAYOUT.variants {
+        let ty = DomainType::from_value(d.value).expect("variant of the enum");
+        writeln!(
+            s,
+            "    {}: {},",
+            d.py_name.expect("domain types have Python names"),
+            rec(v2_static_data_end_at(ty))
+        )
+        .unwrap();
+    }
+    s.push_str("}\n\n");
+    s.push_str(
+        "# The exception class of each error KIND raised about a record (the error\n\
+         # catalogue of format-spec).\n",
+    );
+    s.push_str("ERROR_CLASS = {\n");
+    for k in ErrorKind::ALL {
+        match k.python_class(true) {
+            Some(c) if c != PythonClass::OsError => {
+                writeln!(s, "    \"{}\": {},", k.as_str(), c.as_str()).unwrap()
+            }
+            _ => {}
+        }
+    }
+    s.push_str("}\n\n");
 
     s.push_str(&verifier_class());
-    s.push_str(&record_verifiers());
+    s.push_str(&record_verifiers(&LIBXC));
     s
 }
 
@@ -795,7 +959,13 @@ fn unpack_line(st: &StructLayout, its: &[Item], src: &str) -> String {
     )
 }
 
-fn header_method(out: &mut String, name: &str, st: &StructLayout, what: &str) {
+fn header_method(
+    out: &mut String,
+    name: &str,
+    st: &StructLayout,
+    what: &str,
+    consts: &[ConstLayout],
+) {
     let its = items(st);
     let prefix = match st.byte_order {
         ByteOrder::Big => "",
@@ -813,19 +983,10 @@ fn header_method(out: &mut String, name: &str, st: &StructLayout, what: &str) {
         fmt_name(st)
     )
     .unwrap();
-    let kind_of = |it: &Item| header_value_kind(st, field_of(st, it));
     let raise = Raise::Header(what);
-    emit_checks(out, "        ", &its, Pass::Values, &kind_of, raise);
-    emit_checks(out, "        ", &its, Pass::Reserved, &kind_of, raise);
-}
-
-/// The field name an item belongs to.
-fn field_of(st: &StructLayout, it: &Item) -> &'static str {
-    st.fields
-        .iter()
-        .find(|f| it.offset >= f.offset && it.offset < f.offset + f.size().max(1))
-        .map(|f| f.name)
-        .expect("item inside a field")
+    for pass in [Pass::Values, Pass::Reserved] {
+        emit_checks(out, "        ", &its, pass, raise, consts);
+    }
 }
 
 fn verifier_class() -> String {
@@ -910,13 +1071,13 @@ class VerifyLibxc(VerifyBase):
 
 
     def _stream_error(self, kind, msg):
-        """Raise a StreamError about the current record."""
-        raise StreamError(self._where() + msg, kind, self.record_offset)
+        """Raise the KIND's error about the current record, at its header."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind, self.record_offset)
 
 
     def _record_error(self, kind, msg, body_offset=0):
-        """Raise a RecordError about the current record's body."""
-        raise RecordError(self._where() + msg, kind,
+        """Raise the KIND's error about the current record's body."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind,
                           self.record_offset + {rh_size} + body_offset)
 
 
@@ -940,7 +1101,13 @@ class VerifyLibxc(VerifyBase):
 
     // Image header.
     let mut ih = String::new();
-    header_method(&mut ih, "verify_ihdr", &ImageHeader::LAYOUT, "image header");
+    header_method(
+        &mut ih,
+        "verify_ihdr",
+        &ImageHeader::LAYOUT,
+        "image header",
+        LIBXC_CONSTANTS,
+    );
     s.push_str(&ih);
     write!(
         s,
@@ -965,6 +1132,7 @@ class VerifyLibxc(VerifyBase):
         "verify_dhdr",
         &DomainHeader::LAYOUT,
         "domain header",
+        LIBXC_CONSTANTS,
     );
     s.push_str(&dh);
     write!(
@@ -1062,8 +1230,9 @@ class VerifyLibxc(VerifyBase):
         if padding.strip(b"\x00"):
             first = length + len(padding) - len(padding.lstrip(b"\x00"))
             at = self.record_offset + {rh_size} + first
-            raise StreamError(self._where() + "non-zero padding octet at "
-                              "offset %d" % (at, ), "PaddingNonZero", at)
+            raise ERROR_CLASS["PaddingNonZero"](
+                self._where() + "non-zero padding octet at offset %d" % (at, ),
+                "PaddingNonZero", at)
         return content[:length]
 
 
@@ -1072,6 +1241,12 @@ class VerifyLibxc(VerifyBase):
 
         version = self.version
         pv = self.guest_type == {pv}
+
+        if (pv and rtype in RECORDS_HVM_ONLY) or \
+           (not pv and rtype in RECORDS_PV_ONLY):
+            self._stream_error("WrongGuestType",
+                               "record does not belong in a %s stream"
+                               % (dhdr_type_to_str[self.guest_type], ))
 
         if (version >= {sde_since} and not self.seen_static_data_end
                 and rtype in RECORDS_AFTER_STATIC_DATA_END):
@@ -1084,11 +1259,8 @@ class VerifyLibxc(VerifyBase):
                                    "second STATIC_DATA_END")
             self.seen_static_data_end = True
 
-        if (pv and rtype in RECORDS_HVM_ONLY) or \
-           (not pv and rtype in RECORDS_PV_ONLY):
-            self._stream_error("WrongGuestType",
-                               "record does not belong in a %s stream"
-                               % (dhdr_type_to_str[self.guest_type], ))
+        if rtype == V2_STATIC_DATA_END_AT[self.guest_type]:
+            self._infer_static_data_end()
 
         if pv:
             if rtype == {pv_info}:
@@ -1097,7 +1269,6 @@ class VerifyLibxc(VerifyBase):
                 if not self.seen_pv_info:
                     self._stream_error("OutOfOrder",
                                        "X86_PV_P2M_FRAMES before X86_PV_INFO")
-                self._infer_static_data_end()
                 self.seen_p2m_frames = True
             elif rtype == {page_data}:
                 if not self.seen_p2m_frames:
@@ -1110,7 +1281,6 @@ class VerifyLibxc(VerifyBase):
                                        "vCPU state before the first PAGE_DATA")
         else:
             if rtype == {page_data}:
-                self._infer_static_data_end()
                 self.seen_page_data = True
             elif rtype == {hvm_params}:
                 if self.segment_hvm_context:
@@ -1145,6 +1315,38 @@ class VerifyLibxc(VerifyBase):
             self.info("  STATIC_DATA_END inferred")
 
 
+    def verify_segment(self):
+        """
+        Verify records up to and including the next CHECKPOINT or END and
+        return that record's type. A libxl stream verifies the libxc stream
+        nested in it this way: up to END, or segment by segment in a
+        checkpointed stream.
+        """
+        while True:
+            rtype = self.verify_record()
+            if rtype in ({checkpoint}, {end}):
+                return rtype
+
+
+    def verify_domain_context_blob(self, content):
+        """
+        Check a DOMAIN_CONTEXT record's blob against every rule of its
+        format (xen.migration.domain_context.verify_blob). A broken rule is
+        a RecordError of kind "DomainContext" whose ``detail`` names the
+        blob rule and whose offset is the offending octets'.
+        """
+        try:
+            entries = verify_blob(content, self.endian)
+        except DomainContextError as e:
+            err = RecordError(self._where() + "DOMAIN_CONTEXT blob: %s"
+                              % (e, ), "DomainContext",
+                              self.record_offset + {rh_size} + e.offset)
+            err.detail = e.kind
+            raise err
+        for entry in entries:
+            self.info("  %s" % (describe_entry(entry), ))
+
+
 "#,
         page_data = rec(LibxcRecord::PAGE_DATA),
         end = rec(LibxcRecord::END),
@@ -1161,21 +1363,33 @@ class VerifyLibxc(VerifyBase):
     )
     .unwrap();
 
-    for g in groups() {
-        s.push_str(&record_method(&g));
+    for g in groups(&LIBXC) {
+        s.push_str(record_method(&g, &LIBXC).trim_end_matches('\n'));
+        s.push('\n');
+        if g.members[0].0.code == LibxcRecord::DOMAIN_CONTEXT {
+            s.push_str("        self.verify_domain_context_blob(content)\n");
+        }
+        s.push_str("\n\n");
     }
     s
 }
 
 /// Emits a BadLength check: `cond` true when broken, message `fmt` % args.
-fn bad_len(s: &mut String, cond: &str, fmt: &str, args: &[&str]) {
+/// With `at_header` the error points at the record header, else at the
+/// body (see [`Layer::length_error_at_header`]).
+fn bad_len(s: &mut String, at_header: bool, cond: &str, fmt: &str, args: &[&str]) {
     let i8 = "        ";
     let mut all = vec!["what"];
     all.extend_from_slice(args);
+    let call = if at_header {
+        "_stream_error"
+    } else {
+        "_record_error"
+    };
     writeln!(
         s,
         "{i8}if {cond}:\n\
-         {i8}    self._record_error(\n\
+         {i8}    self.{call}(\n\
          {i8}        \"BadLength\",\n\
          {i8}        \"%s: {fmt}\"\n\
          {i8}        % ({}))",
@@ -1185,7 +1399,7 @@ fn bad_len(s: &mut String, cond: &str, fmt: &str, args: &[&str]) {
 }
 
 /// Emits the `verify_record_*` method of one record (or group).
-fn record_method(g: &Group) -> String {
+fn record_method(g: &Group, layer: &Layer) -> String {
     let (r, _) = g.members[0];
     let generic = g.members.len() > 1;
     let i8 = "        ";
@@ -1224,8 +1438,8 @@ fn record_method(g: &Group) -> String {
     if r.deprecated == Some(0) {
         writeln!(
             s,
-            "{i8}raise StreamError(self._where() + \"%s is not valid in any stream\"\n\
-             {i8}                  % (what, ), \"DeprecatedRecord\", self.record_offset)\n\n"
+            "{i8}self._stream_error(\"DeprecatedRecord\",\n\
+             {i8}                   \"%s is not valid in any stream\" % (what, ))\n\n"
         )
         .unwrap();
         return s;
@@ -1243,11 +1457,18 @@ fn record_method(g: &Group) -> String {
     match r.length {
         LengthRule::Exact(n) => bad_len(
             &mut s,
+            layer.length_error_at_header,
             &format!("len(content) != {n}"),
             &format!("body is %d octets, expected {n}"),
             &["len(content)"],
         ),
-        LengthRule::NonEmpty => bad_len(&mut s, "len(content) == 0", "body is empty", &[]),
+        LengthRule::NonEmpty => bad_len(
+            &mut s,
+            layer.length_error_at_header,
+            "len(content) == 0",
+            "body is empty",
+            &[],
+        ),
         LengthRule::Rest { fixed: f, element } => {
             assert_eq!(
                 f, fixed,
@@ -1268,7 +1489,13 @@ fn record_method(g: &Group) -> String {
                     format!("body is %d octets, not {f} plus a multiple of {e}"),
                 ),
             };
-            bad_len(&mut s, &cond, &fmt, &["len(content)"]);
+            bad_len(
+                &mut s,
+                layer.length_error_at_header,
+                &cond,
+                &fmt,
+                &["len(content)"],
+            );
         }
         LengthRule::Counted { fixed: f, .. } => {
             assert_eq!(
@@ -1278,6 +1505,7 @@ fn record_method(g: &Group) -> String {
             );
             bad_len(
                 &mut s,
+                layer.length_error_at_header,
                 &format!("len(content) < {f}"),
                 &format!("body is %d octets, shorter than {f}"),
                 &["len(content)"],
@@ -1307,20 +1535,13 @@ fn record_method(g: &Group) -> String {
         let need = format!("{fixed} + {count_var} * {element}");
         bad_len(
             &mut s,
+            layer.length_error_at_header,
             &format!("len(content) != {need}"),
             &format!("body is %d octets, {field} %d needs %d"),
             &["len(content)", count_var, &need],
         );
-        writeln!(s, "{i8}if {count_var} == 0:").unwrap();
-        writeln!(
-            s,
-            "{i8}    self._warn(\"%s record with zero content\" % (what, ))"
-        )
-        .unwrap();
-    }
-    if let LengthRule::Rest { element: 1, .. } = r.length {
-        if fixed > 0 {
-            writeln!(s, "{i8}if len(content) == {fixed}:").unwrap();
+        if layer.warn_empty {
+            writeln!(s, "{i8}if {count_var} == 0:").unwrap();
             writeln!(
                 s,
                 "{i8}    self._warn(\"%s record with zero content\" % (what, ))"
@@ -1328,14 +1549,26 @@ fn record_method(g: &Group) -> String {
             .unwrap();
         }
     }
+    // The spec errata: any variable-sized record may come with no content
+    // (no trailing elements); accepted with a warning.
+    if let (LengthRule::Rest { .. }, true) = (r.length, layer.warn_empty) {
+        writeln!(s, "{i8}if len(content) == {fixed}:").unwrap();
+        writeln!(
+            s,
+            "{i8}    self._warn(\"%s record with zero content\" % (what, ))"
+        )
+        .unwrap();
+    }
 
     // Constraint checks: values, then reserved; fixed part, then elements.
-    let kind_of = |_: &Item| "BadValue";
     let trailing = st.trailing();
-    let elems = trailing.map(trailing_items).unwrap_or_default();
+    let elems = trailing.map(|t| trailing_items(st, t)).unwrap_or_default();
     for pass in [Pass::Values, Pass::Reserved] {
-        emit_checks(&mut s, i8, &fixed_items, pass, &kind_of, Raise::Body);
-        if elems.iter().any(|e| violation(e, pass).is_some()) {
+        emit_checks(&mut s, i8, &fixed_items, pass, Raise::Body, layer.consts);
+        if elems
+            .iter()
+            .any(|e| violation(e, pass, layer.consts).is_some())
+        {
             let f = trailing.expect("trailing field");
             let size = f.kind.element_size().expect("element size");
             let fmt: String = elems.iter().map(|e| e.prim.py_char()).collect();
@@ -1359,7 +1592,14 @@ fn record_method(g: &Group) -> String {
                 })
                 .collect();
             let raise = Raise::Element { base: fixed, size };
-            emit_checks(&mut s, &format!("{i8}    "), &named, pass, &kind_of, raise);
+            emit_checks(
+                &mut s,
+                &format!("{i8}    "),
+                &named,
+                pass,
+                raise,
+                layer.consts,
+            );
         }
     }
 
@@ -1418,6 +1658,7 @@ fn page_data_body(r: &RecordLayout) -> String {
     let mut s = String::new();
     bad_len(
         &mut s,
+        true,
         &format!("len(content) < {fixed}"),
         &format!("body is %d octets, shorter than its {fixed}-octet header"),
         &["len(content)"],
@@ -1456,6 +1697,7 @@ fn page_data_body(r: &RecordLayout) -> String {
     .unwrap();
     bad_len(
         &mut s,
+        true,
         "len(content) != expected",
         "body is %d octets, %d pfns with %d pages need %d",
         &[
@@ -1465,9 +1707,9 @@ fn page_data_body(r: &RecordLayout) -> String {
             "expected",
         ],
     );
-    let kind_of = |_: &Item| "BadValue";
-    emit_checks(&mut s, i8, &its, Pass::Values, &kind_of, Raise::Body);
-    emit_checks(&mut s, i8, &its, Pass::Reserved, &kind_of, Raise::Body);
+    for pass in [Pass::Values, Pass::Reserved] {
+        emit_checks(&mut s, i8, &its, pass, Raise::Body, LIBXC_CONSTANTS);
+    }
     write!(
         s,
         r#"{i8}for idx, entry in enumerate({pfn}s):
@@ -1485,18 +1727,19 @@ fn page_data_body(r: &RecordLayout) -> String {
 }
 
 /// The `record_verifiers` dict, from record type to `(verifier, content)`.
-fn record_verifiers() -> String {
+fn record_verifiers(layer: &Layer) -> String {
+    let class = layer.class;
     let mut s = String::from("record_verifiers = {\n");
     let mut entries: Vec<(u32, String)> = Vec::new();
-    for g in groups() {
+    for g in groups(layer) {
         for (r, arg) in &g.members {
             let f = if g.members.len() > 1 {
                 format!(
-                    "lambda s, x:\n        VerifyLibxc.verify_record_{}(s, x, \"{arg}\")",
+                    "lambda s, x:\n        {class}.verify_record_{}(s, x, \"{arg}\")",
                     g.method
                 )
             } else {
-                format!("VerifyLibxc.verify_record_{}", g.method)
+                format!("{class}.verify_record_{}", g.method)
             };
             entries.push((r.code, format!("    {}:\n        {f},\n", r.py_name)));
         }

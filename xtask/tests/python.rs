@@ -13,6 +13,9 @@ fn python_outputs_are_deterministic_and_bannered() {
             "tools/python/xen/migration/__init__.py",
             "tools/python/xen/migration/verify.py",
             "tools/python/xen/migration/libxc.py",
+            "tools/python/xen/migration/domain_context.py",
+            "tools/python/xen/migration/libxl.py",
+            "tools/python/xen/migration/xl.py",
         ]
     );
     for o in &a {
@@ -31,6 +34,12 @@ fn python_outputs_are_deterministic_and_bannered() {
                 line,
                 line.trim_end(),
                 "{}:{}: trailing space",
+                o.path,
+                n + 1
+            );
+            assert!(
+                line.chars().count() <= 79,
+                "{}:{}: longer than 79 columns: {line}",
                 o.path,
                 n + 1
             );

@@ -3,7 +3,7 @@
 
 #[test]
 fn generated_files_are_current() {
-    let stale = xtask::sync(&xtask::generated_dir(), &xtask::outputs(), true).unwrap();
+    let stale = xtask::sync(&xtask::generated_dir(), &xtask::repo_outputs(), true).unwrap();
     assert!(
         stale.is_empty(),
         "stale generated files (run `cargo xtask codegen`): {stale:?}"

@@ -128,10 +128,12 @@ fn walk_in(
                 if matches!(f.constraint, Constraint::None) {
                     continue;
                 }
+                // The offset is the array's: a field is reported by its
+                // first octet, whichever element breaks the rule.
                 for i in 0..n {
                     let off = f.offset + i * p.size();
                     let v = uint(bytes, off, p.size(), endian);
-                    let at = Location::field(record, base + off as u64, fref(Some(i as u64)));
+                    let at = Location::field(record, base + f.offset as u64, fref(Some(i as u64)));
                     check_one(pass, &f.constraint, v, at)?;
                 }
             }

@@ -357,6 +357,19 @@ pub enum StreamError {
         /// Where (the CHECKPOINT or END record).
         at: Location,
     },
+    /// The blob of a DOMAIN_CONTEXT record breaks a rule of its format
+    /// ([`crate::domain_context::verify`]; strict mode). `source.kind`
+    /// names the blob rule (the generated Python verifier raises a
+    /// RecordError of kind "DomainContext" whose `.detail` is that rule's
+    /// name).
+    #[error("{at}: DOMAIN_CONTEXT blob: {source}")]
+    DomainContext {
+        /// Where (the offending octets inside the blob).
+        at: Location,
+        /// The blob rule and where in the blob.
+        #[source]
+        source: crate::domain_context::DcError,
+    },
     /// An I/O error other than the end of the input.
     #[error("{at}: I/O error: {source}")]
     Io {
@@ -378,69 +391,94 @@ pub enum StreamError {
     },
 }
 
-/// The kind of a [`StreamError`], without its details. The names are the
-/// KIND strings of the verifier rule list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum ErrorKind {
+/// Declares [`ErrorKind`] and the list of all its variants at once, so
+/// that [`ErrorKind::ALL`] (which the error catalogue walks) cannot miss a
+/// variant.
+macro_rules! error_kinds {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
+        /// The kind of a [`StreamError`], without its details. The names
+        /// are the KIND strings of the verifier rule list; what each means,
+        /// the rule behind it and how Python raises it are in the error
+        /// catalogue ([`ErrorKind::entry`]).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorKind {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl ErrorKind {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$name,)*];
+
+            /// The KIND string (`"BadMarker"`), as the Python verifier
+            /// spells it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$name => stringify!($name),)*
+                }
+            }
+        }
+    };
+}
+
+error_kinds! {
+    /// See [`StreamError::BadMarker`].
     BadMarker,
+    /// See [`StreamError::BadId`].
     BadId,
+    /// See [`StreamError::UnsupportedVersion`].
     UnsupportedVersion,
+    /// See [`StreamError::ReservedNonZero`].
     ReservedNonZero,
+    /// See [`StreamError::BadDomainType`].
     BadDomainType,
+    /// See [`StreamError::BadPageShift`].
     BadPageShift,
+    /// See [`StreamError::Truncated`].
     Truncated,
+    /// See [`StreamError::RecordTooLong`].
     RecordTooLong,
+    /// See [`StreamError::PaddingNonZero`].
     PaddingNonZero,
+    /// See [`StreamError::UnknownMandatory`].
     UnknownMandatory,
+    /// See [`StreamError::RecordTooNew`].
     RecordTooNew,
+    /// See [`StreamError::DeprecatedRecord`].
     DeprecatedRecord,
+    /// See [`StreamError::BackChannelRecord`].
     BackChannelRecord,
+    /// See [`StreamError::TrailingData`].
     TrailingData,
+    /// See [`StreamError::BadLength`].
     BadLength,
+    /// See [`StreamError::BadValue`].
     BadValue,
+    /// See [`StreamError::BadPageCount`].
     BadPageCount,
+    /// See [`StreamError::BadPageType`].
     BadPageType,
+    /// See [`StreamError::MissingStaticDataEnd`].
     MissingStaticDataEnd,
+    /// See [`StreamError::DuplicateStaticDataEnd`].
     DuplicateStaticDataEnd,
+    /// See [`StreamError::WrongGuestType`].
     WrongGuestType,
+    /// See [`StreamError::OutOfOrder`].
     OutOfOrder,
+    /// See [`StreamError::MissingDomainContext`].
     MissingDomainContext,
+    /// See [`StreamError::DomainContext`].
+    DomainContext,
+    /// See [`StreamError::Io`].
     Io,
+    /// See [`StreamError::Misuse`].
     Misuse,
 }
 
 impl ErrorKind {
-    /// The KIND string (`"BadMarker"`), as the Python verifier spells it.
-    pub fn as_str(self) -> &'static str {
-        use ErrorKind::*;
-        match self {
-            BadMarker => "BadMarker",
-            BadId => "BadId",
-            UnsupportedVersion => "UnsupportedVersion",
-            ReservedNonZero => "ReservedNonZero",
-            BadDomainType => "BadDomainType",
-            BadPageShift => "BadPageShift",
-            Truncated => "Truncated",
-            RecordTooLong => "RecordTooLong",
-            PaddingNonZero => "PaddingNonZero",
-            UnknownMandatory => "UnknownMandatory",
-            RecordTooNew => "RecordTooNew",
-            DeprecatedRecord => "DeprecatedRecord",
-            BackChannelRecord => "BackChannelRecord",
-            TrailingData => "TrailingData",
-            BadLength => "BadLength",
-            BadValue => "BadValue",
-            BadPageCount => "BadPageCount",
-            BadPageType => "BadPageType",
-            MissingStaticDataEnd => "MissingStaticDataEnd",
-            DuplicateStaticDataEnd => "DuplicateStaticDataEnd",
-            WrongGuestType => "WrongGuestType",
-            OutOfOrder => "OutOfOrder",
-            MissingDomainContext => "MissingDomainContext",
-            Io => "Io",
-            Misuse => "Misuse",
-        }
+    /// The kind whose KIND string is `name`.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.iter().copied().find(|k| k.as_str() == name)
     }
 }
 
@@ -478,6 +516,7 @@ impl StreamError {
             E::WrongGuestType { .. } => ErrorKind::WrongGuestType,
             E::OutOfOrder { .. } => ErrorKind::OutOfOrder,
             E::MissingDomainContext { .. } => ErrorKind::MissingDomainContext,
+            E::DomainContext { .. } => ErrorKind::DomainContext,
             E::Io { .. } => ErrorKind::Io,
             E::Misuse { .. } => ErrorKind::Misuse,
         }
@@ -510,6 +549,7 @@ impl StreamError {
             | E::WrongGuestType { at, .. }
             | E::OutOfOrder { at, .. }
             | E::MissingDomainContext { at }
+            | E::DomainContext { at, .. }
             | E::Io { at, .. }
             | E::Misuse { at, .. } => at,
         }

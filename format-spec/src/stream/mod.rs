@@ -18,26 +18,88 @@
 //! * [`StreamError`]: one variant per rule (named after its KIND), with
 //!   the record, offset and field it concerns.
 //!
-//! # Errors: order of checks and offsets
+//! # The verifier rules
 //!
-//! The first error wins. Per record the checks run in this order: framing
-//! (length limit, unknown mandatory / too new / obsolete / back-channel
-//! type, then reading body and padding), then the body (length rule, page
-//! count and types, allowed values, reserved fields), then the order
-//! rules. A PAGE_DATA body error is reported after the rest of the record
-//! has been consumed, so a truncated record reports `Truncated` first.
+//! This section is the reference both verifiers implement: the Rust one
+//! here and the Python one `cargo xtask codegen` writes
+//! (`xen.migration.libxc.VerifyLibxc`, strict mode). For every stream they
+//! give the same verdict, the same KIND and the same offset; the tests
+//! `generated-tests/tests/agree.rs` (every shared vector) and
+//! `generated-tests/tests/differential.rs` (thousands of mutated streams)
+//! check it. What each KIND means, the spec rule behind it, its modes and
+//! its Python exception class are in the error catalogue
+//! ([`ErrorKind::entry`], rendered as `generated/docs/verifier-errors.md`).
+//!
+//! The rules, by stage (strict-only ones marked *S*):
+//!
+//! 1. Image header: `BadMarker`, `BadId`, `UnsupportedVersion` (2 to 4),
+//!    then `ReservedNonZero` (*S*: options bits 1-15, `_res1`, `_res2`).
+//!    Both byte orders are valid (options bit 0).
+//! 2. Domain header: `BadDomainType` (x86 PV or HVM), `BadPageShift` (12),
+//!    then `ReservedNonZero` (*S*: `_res1`).
+//! 3. Each record, framing: `RecordTooLong` (over
+//!    [`REC_LENGTH_MAX`](crate::libxc::REC_LENGTH_MAX)); then the type:
+//!    unknown with bit 31 clear is `UnknownMandatory` (unknown with bit 31
+//!    set is skipped with a warning, its padding still checked),
+//!    `RecordTooNew` (the record's `since`
+//!    is above the stream version), `DeprecatedRecord` (TOOLSTACK),
+//!    `BackChannelRecord` (*S*: the records of
+//!    [`BACK_CHANNEL_RECORDS`](crate::libxc::BACK_CHANNEL_RECORDS)). These
+//!    are decided from the record header alone, before the body is read,
+//!    so a record of such a type whose body is cut short reports the type
+//!    error, not `Truncated`. Then body and padding are read (`Truncated`
+//!    if the input ends) and the padding checked (`PaddingNonZero`, *S*).
+//! 4. The body: the length rule (`BadLength`; for PAGE_DATA: a body
+//!    shorter than its 8-octet header is `BadLength`, then `BadPageCount`
+//!    for a zero count or a pfn array that does not fit, then `BadPageType`
+//!    at the first entry with type 5 to 8, then `BadLength` when the body
+//!    is not exactly the pfns plus one page per entry with data); then
+//!    allowed values (`BadValue`); then reserved fields (`ReservedNonZero`,
+//!    *S*; for PAGE_DATA `_res1` then pfn bits 59-52); then, in strict
+//!    mode, the rules of the DOMAIN_CONTEXT blob (`DomainContext`, whose
+//!    source names the blob rule; see [`crate::domain_context::verify`]). Within a pass the
+//!    fixed part comes before the trailing elements, fields in wire order.
+//! 5. The order rules (*S*), after the body: `WrongGuestType` (records of
+//!    [`PV_ONLY_RECORDS`](crate::libxc::PV_ONLY_RECORDS) in an HVM stream,
+//!    of [`HVM_ONLY_RECORDS`](crate::libxc::HVM_ONLY_RECORDS) in a PV one);
+//!    then STATIC_DATA_END: `DuplicateStaticDataEnd` for a second one, or
+//!    `MissingStaticDataEnd` for a record of
+//!    [`DYNAMIC_RECORDS`](crate::libxc::DYNAMIC_RECORDS) before it (v3+;
+//!    in v2 it is inferred at
+//!    [`v2_static_data_end_at`](crate::libxc::v2_static_data_end_at));
+//!    then `OutOfOrder` (PV: X86_PV_P2M_FRAMES before X86_PV_INFO,
+//!    PAGE_DATA before X86_PV_P2M_FRAMES, vCPU records before the first
+//!    PAGE_DATA; HVM v4: HVM_PARAMS after HVM_CONTEXT in one segment, only
+//!    a warning in v2/v3, whose Xen 4.17 saver writes that order); then,
+//!    at END, `MissingStaticDataEnd` (v3+, none seen), and at END or
+//!    CHECKPOINT, `MissingDomainContext` (v4, none in the segment).
+//! 6. After END of a bare stream: `TrailingData` (*S*).
+//!
+//! The first error wins. Warnings (never errors): SHARED_INFO and
+//! X86_TSC_INFO in v4 (deprecated); a variable-sized record (a length rule
+//! with trailing elements) with none of them, which the spec errata allow;
+//! an unknown optional record skipped; HVM_PARAMS after HVM_CONTEXT in v2
+//! and v3.
+//!
+//! # Offsets
 //!
 //! [`StreamError::offset`] is absolute (it includes
-//! [`ReaderOptions::base_offset`]) and points at:
-//! * the field, for header fields, body fields and pfn entries
-//!   (`BadMarker`, `BadValue`, `ReservedNonZero`, `BadPageCount` at the
-//!   count, `BadPageType` at the entry, ...);
+//! [`ReaderOptions::base_offset`]; the Python verifier counts from where
+//! it started reading, the same thing for a bare stream) and points at:
+//! * the field, for header and body fields (`BadMarker`, `BadValue`,
+//!   `ReservedNonZero`, ...): its first octet, for an array field the
+//!   array's first octet whichever element is bad (the message names the
+//!   element); for an element of a trailing array (a pfn entry, an MSR
+//!   entry's flags), that element's field: `BadPageCount` points at the
+//!   count, `BadPageType` and pfn `ReservedNonZero` at the entry;
 //! * the first non-zero padding octet (`PaddingNonZero`);
+//! * the offending octets inside the blob (`DomainContext`);
 //! * the point where the input ended (`Truncated`);
 //! * the first octet after END (`TrailingData`);
-//! * otherwise the record header (`RecordTooLong`, `UnknownMandatory`,
-//!   `BadLength`, the order rules, `MissingDomainContext` at the CHECKPOINT
-//!   or END that closes the segment).
+//! * otherwise the record header: `RecordTooLong`, the type errors,
+//!   `BadLength`, and the order rules (`MissingStaticDataEnd` at END when
+//!   none was seen, `MissingDomainContext` at the CHECKPOINT or END that
+//!   closes the segment).
 //!
 //! After a body error (`BadLength`, `BadValue`, `ReservedNonZero`,
 //! `BadPageCount`, `BadPageType`, `PaddingNonZero`) or a record-type error
@@ -51,6 +113,8 @@
 //! ```
 //! use format_spec::libxc::{DomainType, LibxcRecord, HvmParams, HvmParamsEntry};
 //! use format_spec::body::Opaque;
+//! use format_spec::binrw::Endian;
+//! use format_spec::domain_context::{self as dc, DcEntry, DcHeader};
 //! use format_spec::stream::{verify, StreamWriter, VerifyOptions, WriterOptions};
 //!
 //! // Write a version 4 HVM stream, then verify it strictly.
@@ -61,7 +125,11 @@
 //!     count: 1, _res1: 0, param: vec![HvmParamsEntry { index: 2, value: 3 }],
 //! }))?;
 //! w.write(&LibxcRecord::HvmContext(Opaque(vec![1, 2, 3])))?;
-//! w.write(&LibxcRecord::DomainContext(Opaque(vec![4; 12])))?;
+//! // A DOMAIN_CONTEXT blob: strict verification checks its rules too.
+//! let mut blob = Vec::new();
+//! dc::write(&[DcEntry::Header(DcHeader::new(4, 17)), DcEntry::End], Endian::Little, &mut blob)
+//!     .unwrap();
+//! w.write(&LibxcRecord::DomainContext(Opaque(blob)))?;
 //! let bytes = w.finish()?;
 //!
 //! let report = verify(&bytes[..], VerifyOptions::strict())?;
@@ -71,12 +139,14 @@
 //! # Ok::<(), format_spec::stream::StreamError>(())
 //! ```
 
+mod catalogue;
 mod check;
 mod error;
 mod reader;
 mod verify;
 mod writer;
 
+pub use catalogue::{CatalogueEntry, Modes as ErrorModes, PythonClass};
 pub use check::check_page_reserved;
 pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
 pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader};

@@ -156,8 +156,10 @@ fn read_full<R: Read>(r: &mut R, dst: &mut [u8]) -> io::Result<usize> {
 }
 
 fn skip_by_reading<R: Read>(r: &mut R, n: u64, scratch: &mut Vec<u8>) -> io::Result<u64> {
-    if scratch.len() < SCRATCH {
-        scratch.resize(SCRATCH, 0);
+    // Grow the scratch buffer only as far as this skip needs.
+    let want = n.min(SCRATCH as u64) as usize;
+    if scratch.len() < want {
+        scratch.resize(want, 0);
     }
     let mut done = 0u64;
     while done < n {

@@ -392,6 +392,15 @@ impl Verifier {
             let endian = self.endian;
             let body = reader.read_body()?;
             check::validate(info, body, endian, self.opts.mode)?;
+            if strict && info.rtype == LibxcRecord::DOMAIN_CONTEXT {
+                // The blob's own rules, as the generated Python checks them.
+                crate::domain_context::verify(body, endian).map_err(|source| {
+                    StreamError::DomainContext {
+                        at: Location::in_record(info, info.body_offset() + source.offset as u64),
+                        source,
+                    }
+                })?;
+            }
             if check::is_empty_content(layout, body.len()) {
                 Self::warn(
                     &mut self.report,

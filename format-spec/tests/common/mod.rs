@@ -66,6 +66,26 @@ impl Raw {
         }
     }
 
+    /// A valid DOMAIN_CONTEXT blob (HEADER, END) in the stream's byte
+    /// order: strict verification checks the blob's own rules too.
+    pub fn dc_blob(&self) -> Vec<u8> {
+        use format_spec::domain_context::{write, DcEntry, DcHeader};
+        let mut blob = Vec::new();
+        write(
+            &[DcEntry::Header(DcHeader::new(4, 17)), DcEntry::End],
+            self.endian,
+            &mut blob,
+        )
+        .expect("a two-entry blob");
+        blob
+    }
+
+    /// Appends a DOMAIN_CONTEXT record with a valid blob; returns its offset.
+    pub fn dc(&mut self) -> u64 {
+        let blob = self.dc_blob();
+        self.rec(format_spec::libxc::LibxcRecord::DOMAIN_CONTEXT, &blob)
+    }
+
     /// Appends a record with zero padding; returns its offset.
     pub fn rec(&mut self, rtype: u32, body: &[u8]) -> u64 {
         let pad = (REC_ALIGN as usize - body.len() % REC_ALIGN as usize) % REC_ALIGN as usize;

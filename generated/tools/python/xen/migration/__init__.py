@@ -3,7 +3,10 @@
 # Part of the xen.migration package.
 
 """
-Xen migration streams: the libxc domain image format (revisions 2 to 4),
-its record tables and a strict verifier. Generated from one Rust description
-of the format, like the C header xg_sr_stream_format.h.
+Xen migration streams: the libxc domain image format (revisions 2 to 4,
+libxc.py, with its DOMAIN_CONTEXT blob in domain_context.py), the libxl
+stream around it (libxl.py) and the xl save file header (xl.py): record
+tables and strict verifiers. Generated from one Rust description of the
+format, like the C headers xg_sr_stream_format.h and
+libxl_sr_stream_format.h.
 """

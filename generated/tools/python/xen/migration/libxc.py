@@ -13,6 +13,8 @@ verifier of either byte order.
 from struct import unpack, iter_unpack
 
 from xen.migration.verify import StreamError, RecordError, VerifyBase
+from xen.migration.domain_context import DomainContextError, verify_blob, \
+    describe_entry
 
 #
 # Constants
@@ -297,6 +299,35 @@ RECORDS_BACK_CHANNEL = frozenset([
     REC_TYPE_checkpoint_dirty_pfn_list,
 ])
 
+# Version 2 has no STATIC_DATA_END: a receiver infers it at the first
+# record of this type, by guest type.
+V2_STATIC_DATA_END_AT = {
+    DHDR_TYPE_x86_pv: REC_TYPE_x86_pv_p2m_frames,
+    DHDR_TYPE_x86_hvm: REC_TYPE_page_data,
+}
+
+# The exception class of each error KIND raised about a record (the error
+# catalogue of format-spec).
+ERROR_CLASS = {
+    "ReservedNonZero": RecordError,
+    "RecordTooLong": StreamError,
+    "PaddingNonZero": StreamError,
+    "UnknownMandatory": StreamError,
+    "RecordTooNew": StreamError,
+    "DeprecatedRecord": StreamError,
+    "BackChannelRecord": StreamError,
+    "BadLength": RecordError,
+    "BadValue": RecordError,
+    "BadPageCount": RecordError,
+    "BadPageType": RecordError,
+    "MissingStaticDataEnd": StreamError,
+    "DuplicateStaticDataEnd": StreamError,
+    "WrongGuestType": StreamError,
+    "OutOfOrder": StreamError,
+    "MissingDomainContext": StreamError,
+    "DomainContext": RecordError,
+}
+
 
 
 class VerifyLibxc(VerifyBase):
@@ -351,13 +382,13 @@ class VerifyLibxc(VerifyBase):
 
 
     def _stream_error(self, kind, msg):
-        """Raise a StreamError about the current record."""
-        raise StreamError(self._where() + msg, kind, self.record_offset)
+        """Raise the KIND's error about the current record, at its header."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind, self.record_offset)
 
 
     def _record_error(self, kind, msg, body_offset=0):
-        """Raise a RecordError about the current record's body."""
-        raise RecordError(self._where() + msg, kind,
+        """Raise the KIND's error about the current record's body."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind,
                           self.record_offset + 8 + body_offset)
 
 
@@ -515,8 +546,9 @@ class VerifyLibxc(VerifyBase):
         if padding.strip(b"\x00"):
             first = length + len(padding) - len(padding.lstrip(b"\x00"))
             at = self.record_offset + 8 + first
-            raise StreamError(self._where() + "non-zero padding octet at "
-                              "offset %d" % (at, ), "PaddingNonZero", at)
+            raise ERROR_CLASS["PaddingNonZero"](
+                self._where() + "non-zero padding octet at offset %d" % (at, ),
+                "PaddingNonZero", at)
         return content[:length]
 
 
@@ -525,6 +557,12 @@ class VerifyLibxc(VerifyBase):
 
         version = self.version
         pv = self.guest_type == 1
+
+        if (pv and rtype in RECORDS_HVM_ONLY) or \
+           (not pv and rtype in RECORDS_PV_ONLY):
+            self._stream_error("WrongGuestType",
+                               "record does not belong in a %s stream"
+                               % (dhdr_type_to_str[self.guest_type], ))
 
         if (version >= 3 and not self.seen_static_data_end
                 and rtype in RECORDS_AFTER_STATIC_DATA_END):
@@ -537,11 +575,8 @@ class VerifyLibxc(VerifyBase):
                                    "second STATIC_DATA_END")
             self.seen_static_data_end = True
 
-        if (pv and rtype in RECORDS_HVM_ONLY) or \
-           (not pv and rtype in RECORDS_PV_ONLY):
-            self._stream_error("WrongGuestType",
-                               "record does not belong in a %s stream"
-                               % (dhdr_type_to_str[self.guest_type], ))
+        if rtype == V2_STATIC_DATA_END_AT[self.guest_type]:
+            self._infer_static_data_end()
 
         if pv:
             if rtype == REC_TYPE_x86_pv_info:
@@ -550,7 +585,6 @@ class VerifyLibxc(VerifyBase):
                 if not self.seen_pv_info:
                     self._stream_error("OutOfOrder",
                                        "X86_PV_P2M_FRAMES before X86_PV_INFO")
-                self._infer_static_data_end()
                 self.seen_p2m_frames = True
             elif rtype == REC_TYPE_page_data:
                 if not self.seen_p2m_frames:
@@ -563,7 +597,6 @@ class VerifyLibxc(VerifyBase):
                                        "vCPU state before the first PAGE_DATA")
         else:
             if rtype == REC_TYPE_page_data:
-                self._infer_static_data_end()
                 self.seen_page_data = True
             elif rtype == REC_TYPE_hvm_params:
                 if self.segment_hvm_context:
@@ -598,11 +631,43 @@ class VerifyLibxc(VerifyBase):
             self.info("  STATIC_DATA_END inferred")
 
 
+    def verify_segment(self):
+        """
+        Verify records up to and including the next CHECKPOINT or END and
+        return that record's type. A libxl stream verifies the libxc stream
+        nested in it this way: up to END, or segment by segment in a
+        checkpointed stream.
+        """
+        while True:
+            rtype = self.verify_record()
+            if rtype in (REC_TYPE_checkpoint, REC_TYPE_end):
+                return rtype
+
+
+    def verify_domain_context_blob(self, content):
+        """
+        Check a DOMAIN_CONTEXT record's blob against every rule of its
+        format (xen.migration.domain_context.verify_blob). A broken rule is
+        a RecordError of kind "DomainContext" whose ``detail`` names the
+        blob rule and whose offset is the offending octets'.
+        """
+        try:
+            entries = verify_blob(content, self.endian)
+        except DomainContextError as e:
+            err = RecordError(self._where() + "DOMAIN_CONTEXT blob: %s"
+                              % (e, ), "DomainContext",
+                              self.record_offset + 8 + e.offset)
+            err.detail = e.kind
+            raise err
+        for entry in entries:
+            self.info("  %s" % (describe_entry(entry), ))
+
+
     def verify_record_end(self, content):
         """Marks the end of the stream; nothing follows it."""
         what = "END"
         if len(content) != 0:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 0"
                 % (what, len(content)))
@@ -615,7 +680,7 @@ class VerifyLibxc(VerifyBase):
         """
         what = "PAGE_DATA"
         if len(content) < 8:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, shorter than its 8-octet header"
                 % (what, len(content)))
@@ -641,7 +706,7 @@ class VerifyLibxc(VerifyBase):
                 nr_pages += 1
         expected = pfn_end + (nr_pages << PAGE_SHIFT)
         if len(content) != expected:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, %d pfns with %d pages need %d"
                 % (what, len(content), len(pfns), nr_pages, expected))
@@ -662,7 +727,7 @@ class VerifyLibxc(VerifyBase):
         """Width and page-table depth of a PV guest."""
         what = "X86_PV_INFO"
         if len(content) != 8:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 8"
                 % (what, len(content)))
@@ -687,7 +752,7 @@ class VerifyLibxc(VerifyBase):
             self._record_error(
                 "ReservedNonZero",
                 "%s: _res (octets 4-7) is 0x%x, must be zero"
-                % (what, _res_4), 4)
+                % (what, _res_4), 2)
         self.info("  guest_width %d, pt_levels %d"
                   % (guest_width, pt_levels, ))
 
@@ -696,12 +761,14 @@ class VerifyLibxc(VerifyBase):
         """Frames of a PV guest's physical-to-machine table."""
         what = "X86_PV_P2M_FRAMES"
         if len(content) < 8 or (len(content) - 8) % 8:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, not 8 plus a multiple of 8"
                 % (what, len(content)))
         start_pfn, end_pfn = \
             unpack(self.endian + X86_PV_P2M_FRAMES_FORMAT, content[:8])
+        if len(content) == 8:
+            self._warn("%s record with zero content" % (what, ))
         self.info("  start_pfn %d, end_pfn %d, p2m_pfns %d"
                   % (start_pfn, end_pfn, (len(content) - 8) // 8, ))
 
@@ -715,7 +782,7 @@ class VerifyLibxc(VerifyBase):
         """
         what = "X86_PV_VCPU_%s" % (name.upper(), )
         if len(content) < 8:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, shorter than 8"
                 % (what, len(content)))
@@ -739,7 +806,7 @@ class VerifyLibxc(VerifyBase):
         """
         what = "SHARED_INFO"
         if len(content) != 4096:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 4096"
                 % (what, len(content)))
@@ -752,7 +819,7 @@ class VerifyLibxc(VerifyBase):
         """
         what = "X86_TSC_INFO"
         if len(content) != 24:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 24"
                 % (what, len(content)))
@@ -771,7 +838,7 @@ class VerifyLibxc(VerifyBase):
         """The HVM context blob (`XEN_DOMCTL_{get,set}hvmcontext`)."""
         what = "HVM_CONTEXT"
         if len(content) == 0:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is empty"
                 % (what))
@@ -783,14 +850,14 @@ class VerifyLibxc(VerifyBase):
         """
         what = "HVM_PARAMS"
         if len(content) < 8:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, shorter than 8"
                 % (what, len(content)))
         count, _res1 = \
             unpack(self.endian + HVM_PARAMS_FORMAT, content[:8])
         if len(content) != 8 + count * 16:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, count %d needs %d"
                 % (what, len(content), count, 8 + count * 16))
@@ -811,8 +878,8 @@ class VerifyLibxc(VerifyBase):
         format's development; never valid in a stream.
         """
         what = "TOOLSTACK"
-        raise StreamError(self._where() + "%s is not valid in any stream"
-                          % (what, ), "DeprecatedRecord", self.record_offset)
+        self._stream_error("DeprecatedRecord",
+                           "%s is not valid in any stream" % (what, ))
 
 
     def verify_record_verify(self, content):
@@ -822,7 +889,7 @@ class VerifyLibxc(VerifyBase):
         """
         what = "VERIFY"
         if len(content) != 0:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 0"
                 % (what, len(content)))
@@ -835,7 +902,7 @@ class VerifyLibxc(VerifyBase):
         """
         what = "CHECKPOINT"
         if len(content) != 0:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 0"
                 % (what, len(content)))
@@ -847,10 +914,12 @@ class VerifyLibxc(VerifyBase):
         """
         what = "CHECKPOINT_DIRTY_PFN_LIST"
         if len(content) % 8:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, not a multiple of 8"
                 % (what, len(content)))
+        if len(content) == 0:
+            self._warn("%s record with zero content" % (what, ))
         self.info("  pfn %d"
                   % (len(content) // 8, ))
 
@@ -863,7 +932,7 @@ class VerifyLibxc(VerifyBase):
         """
         what = "STATIC_DATA_END"
         if len(content) != 0:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 0"
                 % (what, len(content)))
@@ -873,10 +942,12 @@ class VerifyLibxc(VerifyBase):
         """The guest's CPUID policy (`XEN_DOMCTL_{get,set}_cpu_policy`)."""
         what = "X86_CPUID_POLICY"
         if len(content) % 24:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, not a multiple of 24"
                 % (what, len(content)))
+        if len(content) == 0:
+            self._warn("%s record with zero content" % (what, ))
         self.info("  leaves %d"
                   % (len(content) // 24, ))
 
@@ -885,10 +956,12 @@ class VerifyLibxc(VerifyBase):
         """The guest's MSR policy (`XEN_DOMCTL_{get,set}_cpu_policy`)."""
         what = "X86_MSR_POLICY"
         if len(content) % 16:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, not a multiple of 16"
                 % (what, len(content)))
+        if len(content) == 0:
+            self._warn("%s record with zero content" % (what, ))
         for elem, (idx, flags, val) in enumerate(
                 iter_unpack(self.endian + "IIQ", content[0:])):
             if flags != 0:
@@ -908,10 +981,11 @@ class VerifyLibxc(VerifyBase):
         """
         what = "DOMAIN_CONTEXT"
         if len(content) == 0:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is empty"
                 % (what))
+        self.verify_domain_context_blob(content)
 
 
 record_verifiers = {

@@ -84,3 +84,20 @@ class VerifyBase(object):
         if extra:
             raise StreamError("data follows the end of the stream at offset %d"
                               % (self.offset, ), "TrailingData", self.offset)
+
+
+def prepend(data, read):
+    """
+    A read callable that first returns ``data`` (octets already read, for
+    example to detect a format) and then reads on through ``read``.
+    """
+    pending = [data]
+
+    def read_with_pending(nr_bytes):
+        head = pending[0]
+        if not head:
+            return read(nr_bytes)
+        out, pending[0] = head[:nr_bytes], head[nr_bytes:]
+        return out
+
+    return read_with_pending

@@ -1,0 +1,490 @@
+//! `xenstream dump`: one line per record, PAGE_DATA runs collapsed.
+
+use std::io::{self, Write};
+
+use format_spec::layout::SpecEnum;
+use format_spec::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT};
+use std::io::Read;
+
+use format_spec::libxl::{EmulatorId, LibxlHeader, LibxlRecord};
+use format_spec::outer::OuterEvent;
+use format_spec::stream::{Mode, Record, RecordInfo, StreamReader};
+use format_spec::xl::XlPreamble;
+use serde_json::{json, Map, Value};
+
+use crate::layers::{walk, Nesting, Stop, VisitError, Visitor};
+use crate::{domain_name, endian_name, Failure, InputArgs};
+
+/// The short name (Xen's `XEN_DOMCTL_PFINFO_*` suffix, e.g. `XTAB`) and
+/// the human name of a page type nibble.
+pub fn page_type_names(nibble: u8) -> (String, &'static str) {
+    match PageType::LAYOUT
+        .variants
+        .iter()
+        .find(|v| v.value == u64::from(nibble))
+    {
+        Some(v) => {
+            let short = v
+                .py_name
+                .and_then(|p| p.strip_prefix("PAGE_DATA_TYPE_"))
+                .map(str::to_string)
+                .unwrap_or_else(|| v.rust_name.to_uppercase());
+            (short, v.human)
+        }
+        None => (format!("TYPE_{nibble:X}"), "invalid type"),
+    }
+}
+
+/// Consecutive PAGE_DATA records, summed up.
+#[derive(Debug, Clone)]
+struct Run {
+    first: RecordInfo,
+    last: RecordInfo,
+    records: u64,
+    body_bytes: u64,
+    pfn_min: u64,
+    pfn_max: u64,
+    entries: u64,
+    data_pages: u64,
+    by_type: [u64; 16],
+}
+
+impl Run {
+    fn new(info: RecordInfo) -> Self {
+        Run {
+            first: info,
+            last: info,
+            records: 0,
+            body_bytes: 0,
+            pfn_min: u64::MAX,
+            pfn_max: 0,
+            entries: 0,
+            data_pages: 0,
+            by_type: [0; 16],
+        }
+    }
+
+    fn add(&mut self, info: RecordInfo, pfns: &[u64], data_pages: usize) {
+        self.last = info;
+        self.records += 1;
+        self.body_bytes += u64::from(info.length);
+        self.entries += pfns.len() as u64;
+        self.data_pages += data_pages as u64;
+        for e in pfns {
+            let pfn = e & PAGE_DATA_PFN_MASK;
+            self.pfn_min = self.pfn_min.min(pfn);
+            self.pfn_max = self.pfn_max.max(pfn);
+            self.by_type[(e >> PAGE_DATA_TYPE_SHIFT) as usize & 0xf] += 1;
+        }
+    }
+
+    fn pages_json(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        for (t, n) in self.by_type.iter().enumerate() {
+            if *n > 0 {
+                m.insert(page_type_names(t as u8).0, json!(n));
+            }
+        }
+        m
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "kind": "page_data_run",
+            "index": self.first.index,
+            "last_index": self.last.index,
+            "offset": self.first.offset,
+            "end_offset": self.last.end_offset(),
+            "type": "PAGE_DATA",
+            "code": LibxcRecord::PAGE_DATA,
+            "records": self.records,
+            "length": self.body_bytes,
+            "pfn_min": self.pfn_min,
+            "pfn_max": self.pfn_max,
+            "pfn_entries": self.entries,
+            "data_pages": self.data_pages,
+            "pages_by_type": self.pages_json(),
+        })
+    }
+
+    fn text(&self) -> String {
+        let types: Vec<String> = self
+            .by_type
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, n)| format!("{}={n}", page_type_names(t as u8).0))
+            .collect();
+        format!(
+            "#{}-#{} @0x{:x} PAGE_DATA x{} length {} pfns 0x{:x}-0x{:x} entries {} data_pages {} [{}]",
+            self.first.index,
+            self.last.index,
+            self.first.offset,
+            self.records,
+            self.body_bytes,
+            self.pfn_min,
+            self.pfn_max,
+            self.entries,
+            self.data_pages,
+            types.join(" ")
+        )
+    }
+}
+
+/// The key fields of a record, in order.
+fn key_fields(rec: &Record) -> Vec<(&'static str, Value)> {
+    let known = match rec {
+        Record::Known(r) => r,
+        Record::Unknown { body, .. } => return vec![("body_bytes", json!(body.len()))],
+    };
+    use LibxcRecord as R;
+    match known {
+        R::X86PvInfo(i) => vec![
+            ("guest_width", json!(i.guest_width)),
+            ("pt_levels", json!(i.pt_levels)),
+        ],
+        R::X86PvP2mFrames(p) => vec![
+            ("start_pfn", json!(p.start_pfn)),
+            ("end_pfn", json!(p.end_pfn)),
+            ("p2m_frames", json!(p.p2m_pfns.len())),
+        ],
+        R::X86PvVcpuBasic(v)
+        | R::X86PvVcpuExtended(v)
+        | R::X86PvVcpuXsave(v)
+        | R::X86PvVcpuMsrs(v) => vec![
+            ("vcpu_id", json!(v.vcpu_id)),
+            ("context_bytes", json!(v.context.len())),
+        ],
+        R::X86TscInfo(t) => vec![
+            ("mode", json!(t.mode)),
+            ("khz", json!(t.khz)),
+            ("nsec", json!(t.nsec)),
+            ("incarnation", json!(t.incarnation)),
+        ],
+        R::HvmParams(p) => vec![
+            ("count", json!(p.count)),
+            (
+                "params",
+                Value::Object(
+                    p.param
+                        .iter()
+                        .map(|e| (e.index.to_string(), json!(e.value)))
+                        .collect(),
+                ),
+            ),
+        ],
+        R::CheckpointDirtyPfnList(l) => vec![("pfns", json!(l.pfn.len()))],
+        R::X86CpuidPolicy(p) => vec![("leaves", json!(p.leaves.len()))],
+        R::X86MsrPolicy(p) => vec![("entries", json!(p.entries.len()))],
+        R::SharedInfo(o) | R::HvmContext(o) | R::Toolstack(o) | R::DomainContext(o) => {
+            vec![("blob_bytes", json!(o.0.len()))]
+        }
+        R::PageData(pd) => vec![("count", json!(pd.header.count))],
+        R::End | R::Verify | R::Checkpoint | R::StaticDataEnd => Vec::new(),
+    }
+}
+
+fn type_name(info: &RecordInfo) -> String {
+    info.name()
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("UNKNOWN_0x{:08x}", info.rtype))
+}
+
+/// Where dump lines go: text or JSON Lines.
+struct Out {
+    json: bool,
+    w: io::BufWriter<io::StdoutLock<'static>>,
+}
+
+impl Out {
+    fn line(&mut self, text: String, json: Value) -> Result<(), Failure> {
+        let res = if self.json {
+            writeln!(self.w, "{json}")
+        } else {
+            writeln!(self.w, "{text}")
+        };
+        res.map_err(|e| Failure::Usage(format!("writing standard output: {e}")))
+    }
+
+    fn run(&mut self, run: &mut Option<Run>) -> Result<(), Failure> {
+        if let Some(r) = run.take() {
+            self.line(r.text(), r.json())?;
+        }
+        Ok(())
+    }
+}
+
+/// Prints each layer's headers and records as they are read.
+struct DumpVisitor {
+    out: Out,
+    run: Option<Run>,
+}
+
+fn libxl_fields(rec: &LibxlRecord) -> Vec<(&'static str, Value)> {
+    match rec {
+        LibxlRecord::EmulatorXenstoreData(d) => vec![
+            ("emulator_id", json!(d.header.id)),
+            ("emulator_index", json!(d.header.index)),
+            ("data_bytes", json!(d.data.len())),
+            // The key/value pairs (lossy UTF-8), or why they do not decode.
+            match d.pairs() {
+                Ok(pairs) => (
+                    "xenstore",
+                    Value::Object(
+                        pairs
+                            .iter()
+                            .map(|(k, v)| {
+                                (
+                                    String::from_utf8_lossy(k).into_owned(),
+                                    json!(String::from_utf8_lossy(v)),
+                                )
+                            })
+                            .collect(),
+                    ),
+                ),
+                Err(e) => ("xenstore_error", json!(e.to_string())),
+            },
+        ],
+        LibxlRecord::EmulatorContext(c) => vec![
+            ("emulator_id", json!(c.header.id)),
+            (
+                "emulator",
+                json!(c.header.emulator().map(|e| {
+                    EmulatorId::LAYOUT
+                        .variants
+                        .iter()
+                        .find(|v| v.value == e.value())
+                        .map_or("?", |v| v.human)
+                })),
+            ),
+            ("emulator_index", json!(c.header.index)),
+            ("blob_bytes", json!(c.blob_len())),
+        ],
+        LibxlRecord::CheckpointState(c) => vec![("id", json!(c.id))],
+        LibxlRecord::End | LibxlRecord::LibxcContext | LibxlRecord::CheckpointEnd => Vec::new(),
+    }
+}
+
+/// Renders key fields as `k=v` words.
+fn text_fields(fields: &[(&'static str, Value)]) -> String {
+    let words: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| match v {
+            Value::Object(m) => format!(
+                "{k}={{{}}}",
+                m.iter()
+                    .map(|(a, b)| format!("{a}:{b}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            v => format!("{k}={v}"),
+        })
+        .collect();
+    if words.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", words.join(" "))
+    }
+}
+
+impl Visitor for DumpVisitor {
+    fn xl(&mut self, pre: &XlPreamble) -> Result<(), Failure> {
+        let h = &pre.header;
+        let config = pre.config().ok().flatten().map_or(0, <[u8]>::len);
+        self.out.line(
+            format!(
+                "xl header @0x0 {} mandatory_flags=0x{:x} optional_flags=0x{:x} optional_data_len={} config_bytes={config}",
+                endian_name(pre.endian),
+                h.mandatory_flags,
+                h.optional_flags,
+                h.optional_data_len
+            ),
+            json!({
+                "kind": "xl_header",
+                "offset": 0,
+                "endian": endian_name(pre.endian),
+                "mandatory_flags": h.mandatory_flags,
+                "optional_flags": h.optional_flags,
+                "optional_data_len": h.optional_data_len,
+                "config_bytes": config,
+            }),
+        )
+    }
+
+    fn libxl_header(&mut self, offset: u64, h: &LibxlHeader) -> Result<(), Failure> {
+        self.out.line(
+            format!(
+                "libxl header @0x{offset:x} v{} {} options=0x{:x}",
+                h.version,
+                endian_name(h.endian()),
+                h.options
+            ),
+            json!({
+                "kind": "libxl_header",
+                "offset": offset,
+                "version": h.version,
+                "endian": endian_name(h.endian()),
+                "options": h.options,
+            }),
+        )
+    }
+
+    fn libxl_event(&mut self, ev: &OuterEvent) -> Result<(), Failure> {
+        let (index, offset, code, length, name, fields) = match ev {
+            OuterEvent::Record(r) => (
+                r.index,
+                r.offset,
+                r.record.code(),
+                r.length,
+                r.record.layout().spec_name.to_string(),
+                libxl_fields(&r.record),
+            ),
+            OuterEvent::Libxc(h) => match &h.record {
+                Some(r) => (
+                    r.index,
+                    r.offset,
+                    r.record.code(),
+                    r.length,
+                    r.record.layout().spec_name.to_string(),
+                    Vec::new(),
+                ),
+                None => return Ok(()),
+            },
+            OuterEvent::End(Some(r)) => (
+                r.index,
+                r.offset,
+                r.record.code(),
+                r.length,
+                r.record.layout().spec_name.to_string(),
+                Vec::new(),
+            ),
+            OuterEvent::End(None) => return Ok(()),
+            OuterEvent::Skipped(s) => (
+                s.index,
+                s.offset,
+                s.code,
+                s.length,
+                format!("UNKNOWN_0x{:08x}", s.code),
+                Vec::new(),
+            ),
+        };
+        let known = !matches!(ev, OuterEvent::Skipped(_));
+        self.out.line(
+            format!("libxl #{index} @0x{offset:x} {name} length {length}{}", text_fields(&fields)),
+            json!({
+                "kind": "libxl_record",
+                "index": index,
+                "offset": offset,
+                "type": name,
+                "code": code,
+                "length": length,
+                "known": known,
+                "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+            }),
+        )
+    }
+
+    fn libxc<R: Read>(
+        &mut self,
+        r: &mut StreamReader<R>,
+        nesting: Nesting,
+    ) -> Result<Stop, VisitError> {
+        let res = dump_records(r, nesting, &mut self.out, &mut self.run);
+        // A run that was cut short by an error is still printed.
+        self.out.run(&mut self.run)?;
+        res
+    }
+}
+
+/// Runs the subcommand.
+pub fn run(args: &InputArgs, as_json: bool) -> Result<(), Failure> {
+    let inp = crate::open(args)?;
+    let mut v = DumpVisitor {
+        out: Out {
+            json: as_json,
+            w: io::BufWriter::new(io::stdout().lock()),
+        },
+        run: None,
+    };
+    let res = walk(inp, Mode::Lenient, &mut v);
+    let flushed = v
+        .out
+        .w
+        .flush()
+        .map_err(|e| Failure::Usage(format!("writing standard output: {e}")));
+    res?;
+    flushed
+}
+
+fn dump_records<R: Read>(
+    r: &mut StreamReader<R>,
+    nesting: Nesting,
+    out: &mut Out,
+    run: &mut Option<Run>,
+) -> Result<Stop, VisitError> {
+    let ih = *r.image_header();
+    let dh = *r.domain_header();
+    let domain = dh.domain_type().map(domain_name).unwrap_or("unknown guest");
+    out.line(
+        format!(
+            "libxc stream @0x{:x} v{}, {}, {}, page_shift {}, Xen {}.{}",
+            nesting.base_offset,
+            ih.version,
+            domain,
+            endian_name(ih.endian()),
+            dh.page_shift,
+            dh.xen_major,
+            dh.xen_minor
+        ),
+        json!({
+            "kind": "header",
+            "offset": nesting.base_offset,
+            "version": ih.version,
+            "options": ih.options,
+            "endian": endian_name(ih.endian()),
+            "domain": domain,
+            "domain_type": dh.r#type,
+            "page_shift": dh.page_shift,
+            "xen_major": dh.xen_major,
+            "xen_minor": dh.xen_minor,
+        }),
+    )?;
+    while let Some(info) = r.next_header()? {
+        if info.rtype == LibxcRecord::PAGE_DATA {
+            let mut batch = r.page_batch()?;
+            let data = batch.data_pages();
+            run.get_or_insert_with(|| Run::new(info))
+                .add(info, batch.pfns(), data);
+            batch.skip()?;
+            continue;
+        }
+        out.run(run)?;
+        let rec = r.read_record()?;
+        let fields = key_fields(&rec);
+        let text = format!(
+            "#{} @0x{:x} {} length {}{}",
+            info.index,
+            info.offset,
+            type_name(&info),
+            info.length,
+            text_fields(&fields)
+        );
+        out.line(
+            text,
+            json!({
+                "kind": "record",
+                "index": info.index,
+                "offset": info.offset,
+                "type": type_name(&info),
+                "code": info.rtype,
+                "length": info.length,
+                "known": matches!(rec, Record::Known(_)),
+                "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+            }),
+        )?;
+        if let Some(stop) = nesting.stop_after(&info) {
+            return Ok(stop);
+        }
+    }
+    Ok(Stop::End)
+}

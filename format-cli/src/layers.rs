@@ -1,0 +1,183 @@
+//! Walking the layers of an input: the xl header and libxl stream (read by
+//! [`format_spec::outer::OuterReader`]) around the libxc stream (read by
+//! [`format_spec::stream::StreamReader`]).
+//!
+//! Each subcommand is a [`Visitor`]: [`walk`] calls it for the outer
+//! headers and records, and hands it a [`StreamReader`] positioned after
+//! the libxc headers, reading the same input in place (page contents are
+//! skipped with seeks when the input is a regular file).
+
+use std::io::{Read, Seek};
+
+use format_spec::layout::Wire;
+use format_spec::libxc::LibxcRecord;
+use format_spec::libxl::LibxlHeader;
+use format_spec::outer::{self, FormatChoice, LibxcStop, OuterEvent, OuterReader};
+use format_spec::stream::{Mode, ReaderOptions, RecordInfo, StreamError, StreamReader};
+use format_spec::xl::XlPreamble;
+
+use crate::input::Input;
+use crate::Failure;
+
+/// Where the visitor stopped reading the libxc stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// After its END record.
+    End,
+    /// After a CHECKPOINT record, in a stream nested in libxl (a bare
+    /// libxc stream goes on after its checkpoints without leaving the
+    /// libxc layer).
+    Checkpoint,
+}
+
+/// How the libxc stream is nested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Nesting {
+    /// The stream is the whole input (no xl or libxl layer around it).
+    pub bare: bool,
+    /// Absolute offset of its image header.
+    pub base_offset: u64,
+}
+
+impl Nesting {
+    /// Whether a record just read ends the visitor's part of the stream:
+    /// END, or a CHECKPOINT of a nested stream (the libxl layer has the
+    /// input after it).
+    pub fn stop_after(&self, info: &RecordInfo) -> Option<Stop> {
+        match info.rtype {
+            LibxcRecord::END => Some(Stop::End),
+            LibxcRecord::CHECKPOINT if !self.bare => Some(Stop::Checkpoint),
+            _ => None,
+        }
+    }
+}
+
+/// Why a visitor stopped reading the libxc stream early.
+#[derive(Debug)]
+pub enum VisitError {
+    /// The stream broke a rule or could not be read.
+    Stream(StreamError),
+    /// Something else (writing the output).
+    Other(Failure),
+}
+
+impl From<StreamError> for VisitError {
+    fn from(e: StreamError) -> Self {
+        VisitError::Stream(e)
+    }
+}
+
+impl From<Failure> for VisitError {
+    fn from(f: Failure) -> Self {
+        VisitError::Other(f)
+    }
+}
+
+/// What a subcommand does with each layer.
+pub trait Visitor {
+    /// The xl header and its optional data (at offset 0).
+    fn xl(&mut self, _pre: &XlPreamble) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    /// The libxl stream header, at `offset`.
+    fn libxl_header(&mut self, _offset: u64, _h: &LibxlHeader) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    /// A libxl record or event (the LIBXC_CONTEXT handover is passed here
+    /// too, before [`Visitor::libxc`]).
+    fn libxl_event(&mut self, _ev: &OuterEvent) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    /// Reads the libxc stream from `reader` (its headers already read) up
+    /// to END, or up to a CHECKPOINT for a nested stream (see
+    /// [`Nesting::stop_after`]).
+    fn libxc<R: Read>(
+        &mut self,
+        reader: &mut StreamReader<R>,
+        nesting: Nesting,
+    ) -> Result<Stop, VisitError>;
+}
+
+fn stream_mode(mode: Mode) -> outer::Mode {
+    match mode {
+        Mode::Strict => outer::Mode::Strict,
+        Mode::Lenient => outer::Mode::Lenient,
+    }
+}
+
+/// Opens the libxc stream at the start of `src` (seeking over skipped
+/// octets when `seekable`) and runs the visitor on it.
+fn libxc_layer<R: Read + Seek, V: Visitor>(
+    src: R,
+    seekable: bool,
+    mode: Mode,
+    nesting: Nesting,
+    v: &mut V,
+) -> Result<Stop, VisitError> {
+    let opts = ReaderOptions {
+        mode,
+        base_offset: nesting.base_offset,
+    };
+    let mut reader = if seekable {
+        StreamReader::seekable(src, opts)?
+    } else {
+        StreamReader::with_options(src, opts)?
+    };
+    v.libxc(&mut reader, nesting)
+}
+
+/// Reads every layer of `inp` in `mode`, calling `v`.
+pub fn walk<V: Visitor>(inp: Input, mode: Mode, v: &mut V) -> Result<(), Failure> {
+    let name = inp.name;
+    let vfail = |e| match e {
+        VisitError::Stream(e) => Failure::stream(&name, e),
+        VisitError::Other(f) => f,
+    };
+    if inp.format == outer::Format::Libxc {
+        let nesting = Nesting {
+            bare: true,
+            base_offset: 0,
+        };
+        libxc_layer(inp.reader, inp.seekable, mode, nesting, v).map_err(vfail)?;
+        return Ok(());
+    }
+    let ofail = |e| Failure::outer(&name, e);
+    let mut r = OuterReader::open(
+        inp.reader,
+        FormatChoice::Exactly(inp.format),
+        stream_mode(mode),
+    )
+    .map_err(ofail)?;
+    if let Some(pre) = r.xl_preamble() {
+        v.xl(pre)?;
+    }
+    if let Some(h) = r.libxl_header().copied() {
+        v.libxl_header(r.offset() - LibxlHeader::LAYOUT.size as u64, &h)?;
+    }
+    while let Some(ev) = r.next().map_err(ofail)? {
+        v.libxl_event(&ev)?;
+        let OuterEvent::Libxc(h) = ev else {
+            continue;
+        };
+        if h.resume {
+            return Err(Failure::Usage(format!(
+                "{name}: offset {}: the libxc stream resumes after a checkpoint; checkpointed (Remus/COLO) streams inside libxl are not supported yet",
+                h.offset
+            )));
+        }
+        let nesting = Nesting {
+            bare: r.libxl_header().is_none(),
+            base_offset: h.offset,
+        };
+        let stop = libxc_layer(r.inner(), inp.seekable, mode, nesting, v).map_err(vfail)?;
+        let stop = match stop {
+            Stop::End => LibxcStop::End,
+            Stop::Checkpoint => LibxcStop::Checkpoint,
+        };
+        r.libxc_finished(stop).map_err(ofail)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,710 @@
+//! Runs the built `xenstream` binary on streams written with the library's
+//! `StreamWriter`, and checks exit codes, messages and output against what
+//! was written.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use format_spec::binrw::Endian;
+use format_spec::body::Opaque;
+use format_spec::libxc::{
+    DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PageType, X86TscInfo, PAGE_DATA_TYPE_SHIFT,
+    PAGE_SIZE,
+};
+use format_spec::libxl::EmulatorId;
+use format_spec::outer::OuterWriter;
+use format_spec::stream::{RecordInfo, StreamWriter, WriterOptions};
+use format_spec::xl::XlPreamble;
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_xenstream");
+
+/// A written stream and what went into it.
+struct Written {
+    bytes: Vec<u8>,
+    /// Every record the writer reported, END included.
+    infos: Vec<RecordInfo>,
+    /// The pfn entries of each PAGE_DATA record.
+    batches: Vec<Vec<u64>>,
+}
+
+const XTAB: u64 = (PageType::Xtab as u64) << PAGE_DATA_TYPE_SHIFT;
+const UNKNOWN_OPTIONAL: u32 = 0x8000_1234;
+
+/// A version 3 HVM stream: three PAGE_DATA records in a row (some pages
+/// without contents), TSC info, an unknown optional record, HVM context
+/// and parameters.
+fn hvm_stream() -> Written {
+    let mut w = StreamWriter::new(
+        Vec::new(),
+        WriterOptions::new(DomainType::X86Hvm)
+            .version(3)
+            .xen_version(4, 17),
+    )
+    .unwrap();
+    let mut infos = Vec::new();
+    let mut batches = Vec::new();
+    infos.push(w.write(&LibxcRecord::StaticDataEnd).unwrap());
+    for b in 0..3u64 {
+        let pfns: Vec<u64> = (0..8u64)
+            .map(|i| {
+                let pfn = 0x100 + b * 8 + i;
+                if i % 4 == 3 {
+                    pfn | XTAB
+                } else {
+                    pfn
+                }
+            })
+            .collect();
+        let with_data = pfns.iter().filter(|e| *e & XTAB != XTAB).count();
+        let pages = vec![b as u8 + 1; with_data * PAGE_SIZE];
+        infos.push(w.write_page_data(&pfns, &pages).unwrap());
+        batches.push(pfns);
+    }
+    infos.push(
+        w.write(&LibxcRecord::X86TscInfo(X86TscInfo {
+            mode: 1,
+            khz: 2_400_000,
+            nsec: 123_456_789,
+            incarnation: 7,
+            _res1: 0,
+        }))
+        .unwrap(),
+    );
+    infos.push(w.write_optional(UNKNOWN_OPTIONAL, &[9; 5]).unwrap());
+    infos.push(
+        w.write(&LibxcRecord::HvmParams(HvmParams {
+            count: 2,
+            _res1: 0,
+            param: vec![
+                HvmParamsEntry {
+                    index: 2,
+                    value: 0xfeff_f000,
+                },
+                HvmParamsEntry {
+                    index: 12,
+                    value: 5,
+                },
+            ],
+        }))
+        .unwrap(),
+    );
+    infos.push(
+        w.write(&LibxcRecord::HvmContext(Opaque(vec![0x5a; 100])))
+            .unwrap(),
+    );
+    let end_offset = w.position();
+    let bytes = w.finish().unwrap();
+    infos.push(RecordInfo {
+        index: infos.len() as u64,
+        offset: end_offset,
+        rtype: LibxcRecord::END,
+        length: 0,
+    });
+    Written {
+        bytes,
+        infos,
+        batches,
+    }
+}
+
+/// Writes `bytes` to a fresh file under the test temp directory.
+fn file_with(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// Runs `xenstream args` with `input` fed through a real pipe to stdin.
+fn run_piped(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    // Feed from another thread: the child may stop reading early.
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally")
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// The stream with the type nibble of pfn entry `i` of the first PAGE_DATA
+/// set to 5 (a reserved, invalid type); returns it and the entry's offset.
+fn with_bad_page_type(w: &Written, i: u64) -> (Vec<u8>, u64) {
+    let pd = w.infos[1];
+    assert_eq!(pd.rtype, LibxcRecord::PAGE_DATA);
+    let at = pd.body_offset() + 8 + 8 * i;
+    let mut bytes = w.bytes.clone();
+    // Little-endian: the type nibble is the top of the last octet.
+    let top = at as usize + 7;
+    bytes[top] = (bytes[top] & 0x0f) | 0x50;
+    (bytes, at)
+}
+
+#[test]
+fn verify_accepts_a_valid_file_and_summarises_it() {
+    let w = hvm_stream();
+    let p = file_with("valid.bin", &w.bytes);
+    for strict in [false, true] {
+        let mut args = vec!["verify"];
+        if strict {
+            args.push("--strict");
+        }
+        args.push(p.to_str().unwrap());
+        let o = run(&args);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.contains("valid"), "{out}");
+        assert!(out.contains(&format!("{} records", w.infos.len())), "{out}");
+        assert!(out.contains("18 data pages"), "{out}");
+        assert!(out.contains(&format!("{} octets", w.bytes.len())), "{out}");
+        // The unknown optional record is reported as skipped.
+        let err = stderr(&o);
+        assert!(err.contains("warning"), "{err}");
+        assert!(err.contains("0x80001234"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    // -q prints nothing on standard output.
+    let o = run(&["verify", "-q", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn verify_reports_an_invalid_file_with_its_offset_and_exits_1() {
+    let w = hvm_stream();
+    let (bad, at) = with_bad_page_type(&w, 2);
+    let p = file_with("bad-page-type.bin", &bad);
+    let o = run(&["verify", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("BadPageType"), "{err}");
+    assert!(err.contains(&format!("offset {at} (0x{at:x})")), "{err}");
+    assert!(err.contains("record 1 (PAGE_DATA"), "{err}");
+    assert!(err.contains("pfn[2]"), "{err}");
+    assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn verify_reports_truncation_where_the_input_ends() {
+    let w = hvm_stream();
+    // Cut in the middle of the second PAGE_DATA's page contents.
+    let cut = w.infos[2].body_offset() + 8 + 8 * 8 + 100;
+    let p = file_with("truncated.bin", &w.bytes[..cut as usize]);
+    let o = run(&["verify", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("Truncated"), "{err}");
+    assert!(err.contains(&format!("offset {cut} ")), "{err}");
+    // Same verdict and offset through a pipe.
+    let o = run_piped(&["verify", "-"], &w.bytes[..cut as usize]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains(&format!("offset {cut} ")));
+}
+
+#[test]
+fn strict_mode_refuses_what_lenient_mode_accepts() {
+    let w = hvm_stream();
+    let mut bytes = w.bytes.clone();
+    bytes.push(0);
+    let p = file_with("trailing.bin", &bytes);
+    let o = run(&["verify", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["verify", "--strict", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    let err = stderr(&o);
+    assert!(err.contains("TrailingData"), "{err}");
+    assert!(err.contains(&format!("offset {} ", w.bytes.len())), "{err}");
+}
+
+#[test]
+fn verify_reads_a_real_pipe() {
+    let w = hvm_stream();
+    for args in [
+        &["verify", "--strict", "-"][..],
+        &["verify", "--strict"][..],
+    ] {
+        let o = run_piped(args, &w.bytes);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        assert!(
+            stdout(&o).starts_with("-: valid (strict)"),
+            "{}",
+            stdout(&o)
+        );
+        assert!(stdout(&o).contains("18 data pages"));
+    }
+    let (bad, at) = with_bad_page_type(&w, 5);
+    let o = run_piped(&["verify", "-"], &bad);
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).contains(&format!("offset {at} ")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let o = run(&["verify", "/nonexistent/stream.bin"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("cannot open"), "{}", stderr(&o));
+    let o = run(&["verify", "--no-such-flag"]);
+    assert_eq!(code(&o), 2);
+    let o = run(&["frobnicate"]);
+    assert_eq!(code(&o), 2);
+    let o = run(&["verify", env!("CARGO_TARGET_TMPDIR")]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("directory"), "{}", stderr(&o));
+}
+
+/// An xl save file around the libxc stream `w` (as [`hvm_stream`] writes
+/// it), with an emulator context after it. Returns the file and the offset
+/// of the libxc stream in it.
+fn xl_file(w: &Written) -> (Vec<u8>, u64) {
+    let pre = XlPreamble::with_json_config(Endian::Little, "{\"c_info\": {}}");
+    let mut ow = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    let out = ow.libxc_context().unwrap();
+    let base = out.len() as u64;
+    out.extend_from_slice(&w.bytes);
+    ow.emulator_context(EmulatorId::QemuUpstream, 0, b"QEVM-blob")
+        .unwrap();
+    (ow.finish().unwrap(), base)
+}
+
+#[test]
+fn xl_save_files_are_verified_through_every_layer() {
+    let w = hvm_stream();
+    let (file, base) = xl_file(&w);
+    let p = file_with("good.xl", &file);
+    let o = run(&["verify", "--strict", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("xl file with 3 libxl records"), "{out}");
+    assert!(out.contains("18 data pages"), "{out}");
+    // The same through a pipe (detection must not need to seek back).
+    let o = run_piped(&["verify", "--strict"], &file);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(stdout(&o).contains("xl file"));
+
+    // A bad page type inside: reported at its absolute offset in the file.
+    let (bad, at) = with_bad_page_type(&w, 1);
+    let mut broken = file.clone();
+    broken[base as usize..base as usize + bad.len()].copy_from_slice(&bad);
+    let p = file_with("bad-page.xl", &broken);
+    let o = run(&["verify", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let want = base + at;
+    assert!(
+        stderr(&o).contains(&format!("offset {want} ")),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("BadPageType"));
+
+    // A broken xl header: the outer layer's rule and offset.
+    let mut broken = file.clone();
+    broken[32] ^= 0xff; // the byte-order marker follows the 32-octet magic
+    let p = file_with("bad-header.xl", &broken);
+    let o = run(&["verify", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("rule BadByteOrderMarker, offset 32 "),
+        "{}",
+        stderr(&o)
+    );
+
+    // Forcing --format libxc reads it as libxc, which it is not.
+    let p = file_with("good2.xl", &file);
+    let o = run(&["verify", "--format", "libxc", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    assert!(stderr(&o).contains("BadMarker"), "{}", stderr(&o));
+}
+
+#[test]
+fn bare_libxl_streams_are_detected() {
+    let w = hvm_stream();
+    let mut ow = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+    ow.libxc_context().unwrap().extend_from_slice(&w.bytes);
+    let stream = ow.finish().unwrap();
+    let o = run_piped(&["stats", "--json"], &stream);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = &json_lines(&o)[0];
+    assert_eq!(s["format"], "libxl");
+    assert_eq!(s["libxl_records"]["LIBXC_CONTEXT"], 1);
+    assert_eq!(s["libxl_records"]["END"], 1);
+    assert_eq!(s["data_pages"], 18);
+}
+
+#[test]
+fn dump_json_of_an_xl_file_shows_every_layer_at_its_offset() {
+    let w = hvm_stream();
+    let (file, base) = xl_file(&w);
+    let p = file_with("dump.xl", &file);
+    let o = run(&["dump", "--json", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "xl_header",
+            "libxl_header",
+            "libxl_record",
+            "header",
+            "record",
+            "page_data_run",
+            "record",
+            "record",
+            "record",
+            "record",
+            "record",
+            "libxl_record",
+            "libxl_record"
+        ]
+    );
+    assert_eq!(lines[0]["mandatory_flags"], 3);
+    assert_eq!(lines[2]["type"], "LIBXC_CONTEXT");
+    assert_eq!(lines[2]["offset"].as_u64().unwrap() + 8, base);
+    assert_eq!(lines[3]["offset"], base);
+    // libxc offsets are absolute: the writer's offsets plus the base.
+    assert_eq!(lines[4]["offset"], base + w.infos[0].offset);
+    assert_eq!(lines[5]["offset"], base + w.infos[1].offset);
+    let emu = &lines[11];
+    assert_eq!(emu["type"], "EMULATOR_CONTEXT");
+    assert_eq!(emu["offset"], base + w.bytes.len() as u64);
+    assert_eq!(emu["fields"]["blob_bytes"], 9);
+    assert_eq!(emu["fields"]["emulator"], "Qemu Upstream");
+    assert_eq!(lines[12]["type"], "END");
+    assert_eq!(lines[12]["offset"].as_u64().unwrap() + 8, file.len() as u64);
+}
+
+#[test]
+fn checkpointed_libxl_streams_are_refused_clearly() {
+    let mut ow = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+    let out = ow.libxc_context().unwrap();
+    let mut sw =
+        StreamWriter::new(&mut *out, WriterOptions::new(DomainType::X86Hvm).version(3)).unwrap();
+    sw.write(&LibxcRecord::StaticDataEnd).unwrap();
+    sw.write_page_data(&[1], &[0u8; PAGE_SIZE]).unwrap();
+    sw.checkpoint().unwrap();
+    drop(sw);
+    ow.checkpoint_end().unwrap();
+    let stream = ow.finish().unwrap();
+    let o = run_piped(&["verify"], &stream);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("not supported yet"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_real_xl_save_files_verify_and_add_up() {
+    // Facts from ../shared/real-streams/README.md.
+    let hvm = test_support::real_stream("hvm-1vcpu-128M.xl");
+    let o = run(&["verify", "--strict", hvm.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // Xen 4.17 writes HVM_PARAMS after HVM_CONTEXT: a warning in v3.
+    assert!(
+        stderr(&o).contains("HVM_PARAMS after the HVM_CONTEXT"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(&["stats", "--json", hvm.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let s = &json_lines(&o)[0];
+    assert_eq!(s["format"], "xl");
+    assert_eq!(s["version"], 3);
+    assert_eq!(s["records_by_type"]["PAGE_DATA"]["count"], 1020);
+    assert_eq!(s["pfn_entries"], 1_044_480);
+    assert_eq!(s["data_pages"], 32_763);
+    assert_eq!(s["pages_by_type"]["XTAB"], 1_044_480 - 32_763);
+    assert_eq!(s["libxl_records"]["EMULATOR_CONTEXT"], 1);
+
+    let pv = test_support::real_stream("pv64-1vcpu-96M.xl");
+    let o = run(&["verify", "--strict", pv.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = run(&["dump", "--json", pv.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let run_ = lines.iter().find(|l| l["kind"] == "page_data_run").unwrap();
+    assert_eq!(run_["records"], 24);
+    assert_eq!(run_["data_pages"], 24_576);
+    assert_eq!(run_["pfn_min"], 0);
+    assert_eq!(run_["pfn_max"], 0x5fff);
+    let p2m = lines
+        .iter()
+        .find(|l| l["type"] == "X86_PV_P2M_FRAMES")
+        .unwrap();
+    assert_eq!(p2m["fields"]["end_pfn"], 0x5fff);
+    let last = lines.last().unwrap();
+    assert_eq!(last["kind"], "libxl_record");
+    assert_eq!(last["type"], "END");
+    assert_eq!(
+        last["offset"].as_u64().unwrap() + 8,
+        std::fs::metadata(&pv).unwrap().len()
+    );
+}
+
+#[test]
+fn dump_json_matches_what_was_written() {
+    let w = hvm_stream();
+    let p = file_with("dump.bin", &w.bytes);
+    let from_file = json_lines(&run(&["dump", "--json", p.to_str().unwrap()]));
+    let o = run_piped(&["dump", "--json", "-"], &w.bytes);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(json_lines(&o), from_file, "pipe and file dumps differ");
+    let lines = from_file;
+    // header, SDE, one run for the three PAGE_DATA, TSC, unknown,
+    // HVM_PARAMS, HVM_CONTEXT, END.
+    assert_eq!(lines.len(), 8, "{lines:#?}");
+    let h = &lines[0];
+    assert_eq!(h["kind"], "header");
+    assert_eq!(h["version"], 3);
+    assert_eq!(h["xen_major"], 4);
+    assert_eq!(h["xen_minor"], 17);
+    assert_eq!(h["domain_type"], DomainType::X86Hvm as u32);
+
+    let run_ = &lines[2];
+    assert_eq!(run_["kind"], "page_data_run");
+    assert_eq!(run_["records"], 3);
+    assert_eq!(run_["index"], w.infos[1].index);
+    assert_eq!(run_["last_index"], w.infos[3].index);
+    assert_eq!(run_["offset"], w.infos[1].offset);
+    assert_eq!(run_["end_offset"], w.infos[3].end_offset());
+    let body: u64 = w.infos[1..4].iter().map(|i| u64::from(i.length)).sum();
+    assert_eq!(run_["length"], body);
+    let all: Vec<u64> = w.batches.concat();
+    let pfn = |e: &u64| e & ((1 << 52) - 1);
+    assert_eq!(run_["pfn_min"], all.iter().map(pfn).min().unwrap());
+    assert_eq!(run_["pfn_max"], all.iter().map(pfn).max().unwrap());
+    assert_eq!(run_["pfn_entries"], all.len());
+    let xtab = all.iter().filter(|e| *e & XTAB == XTAB).count();
+    assert_eq!(run_["data_pages"], all.len() - xtab);
+    assert_eq!(run_["pages_by_type"]["XTAB"], xtab);
+    assert_eq!(run_["pages_by_type"]["NOTAB"], all.len() - xtab);
+
+    // Every other line is one record, at the offset the writer used.
+    let records: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "record").collect();
+    let expected: Vec<&RecordInfo> = w
+        .infos
+        .iter()
+        .filter(|i| i.rtype != LibxcRecord::PAGE_DATA)
+        .collect();
+    assert_eq!(records.len(), expected.len());
+    for (l, i) in records.iter().zip(expected) {
+        assert_eq!(l["index"], i.index);
+        assert_eq!(l["offset"], i.offset);
+        assert_eq!(l["code"], i.rtype);
+        assert_eq!(l["length"], i.length);
+    }
+    let tsc = records
+        .iter()
+        .find(|l| l["type"] == "X86_TSC_INFO")
+        .unwrap();
+    assert_eq!(tsc["fields"]["khz"], 2_400_000);
+    assert_eq!(tsc["fields"]["nsec"], 123_456_789);
+    assert_eq!(tsc["fields"]["incarnation"], 7);
+    let params = records.iter().find(|l| l["type"] == "HVM_PARAMS").unwrap();
+    assert_eq!(params["fields"]["count"], 2);
+    assert_eq!(params["fields"]["params"]["2"], 0xfeff_f000u64);
+    let unknown = records
+        .iter()
+        .find(|l| l["code"] == UNKNOWN_OPTIONAL)
+        .unwrap();
+    assert_eq!(unknown["known"], false);
+    assert_eq!(unknown["fields"]["body_bytes"], 5);
+    assert_eq!(records.last().unwrap()["type"], "END");
+}
+
+#[test]
+fn dump_text_has_one_line_per_record_and_run() {
+    let w = hvm_stream();
+    let p = file_with("dump-text.bin", &w.bytes);
+    let o = run(&["dump", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 8, "{out}");
+    assert!(lines[0].contains("v3"), "{out}");
+    assert!(lines[0].contains("Xen 4.17"), "{out}");
+    assert!(
+        lines[2].starts_with(&format!("#1-#3 @0x{:x} PAGE_DATA x3", w.infos[1].offset)),
+        "{out}"
+    );
+    assert!(lines[2].contains("pfns 0x100-0x117"), "{out}");
+    assert!(lines[3].contains("X86_TSC_INFO") && lines[3].contains("khz=2400000"));
+    assert!(lines[7].contains("END"));
+}
+
+#[test]
+fn dump_prints_what_it_read_then_the_error() {
+    let w = hvm_stream();
+    let (bad, at) = with_bad_page_type(&w, 0);
+    let p = file_with("dump-bad.bin", &bad);
+    let o = run(&["dump", "--json", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    let lines = json_lines(&o);
+    assert_eq!(lines.len(), 2, "header and STATIC_DATA_END");
+    assert_eq!(lines[1]["type"], "STATIC_DATA_END");
+    assert!(
+        stderr(&o).contains(&format!("offset {at} ")),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn stats_json_counts_what_was_written() {
+    let w = hvm_stream();
+    let p = file_with("stats.bin", &w.bytes);
+    for o in [
+        run(&["stats", "--json", p.to_str().unwrap()]),
+        run_piped(&["stats", "--json"], &w.bytes),
+    ] {
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let s = &json_lines(&o)[0];
+        assert_eq!(s["bytes"], w.bytes.len());
+        assert_eq!(s["records"], w.infos.len());
+        assert_eq!(s["unknown_optional"], 1);
+        assert_eq!(s["version"], 3);
+        let all: Vec<u64> = w.batches.concat();
+        let xtab = all.iter().filter(|e| *e & XTAB == XTAB).count();
+        assert_eq!(s["pfn_entries"], all.len());
+        assert_eq!(s["data_pages"], all.len() - xtab);
+        assert_eq!(s["pages_by_type"]["XTAB"], xtab);
+        assert_eq!(s["pages_by_type"]["NOTAB"], all.len() - xtab);
+        let pd = &s["records_by_type"]["PAGE_DATA"];
+        assert_eq!(pd["count"], 3);
+        assert_eq!(pd["code"], LibxcRecord::PAGE_DATA);
+        let body: u64 = w.infos[1..4].iter().map(|i| u64::from(i.length)).sum();
+        assert_eq!(pd["bytes"], body);
+        let ctx = &s["records_by_type"]["HVM_CONTEXT"];
+        assert_eq!(ctx["count"], 1);
+        assert_eq!(ctx["bytes"], 100);
+        assert_eq!(s["records_by_type"]["END"]["count"], 1);
+    }
+}
+
+#[test]
+fn stats_text_lists_pages_and_records() {
+    let w = hvm_stream();
+    let p = file_with("stats-text.bin", &w.bytes);
+    let o = run(&["stats", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains(&format!("{} octets", w.bytes.len())), "{out}");
+    assert!(out.contains("XTAB"), "{out}");
+    assert!(out.contains("data pages: 18"), "{out}");
+    let pd = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("PAGE_DATA"))
+        .unwrap();
+    assert_eq!(pd.split_whitespace().nth(1), Some("3"), "{pd}");
+}
+
+#[test]
+fn records_lists_every_record_type_of_the_description() {
+    let o = run(&["records"]);
+    assert_eq!(code(&o), 0);
+    let out = stdout(&o);
+    for r in LibxcRecord::LAYOUT.records {
+        assert!(out.contains(r.spec_name), "{} missing", r.spec_name);
+    }
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for cmd in ["verify", "dump", "stats", "records"] {
+        let o = run(&[cmd, "--help"]);
+        assert_eq!(code(&o), 0, "{cmd}");
+        assert!(stdout(&o).contains("Usage: xenstream"), "{cmd}");
+    }
+    let o = run(&["verify", "--help"]);
+    assert!(stdout(&o).contains("--strict"));
+}
+
+#[test]
+fn no_progress_output_when_stderr_is_not_a_terminal() {
+    // Big enough to take a while through a debug build, and no warnings:
+    // standard error must stay empty.
+    let mut w = StreamWriter::new(
+        Vec::new(),
+        WriterOptions::new(DomainType::X86Hvm).version(3),
+    )
+    .unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    let pfns: Vec<u64> = (0..1024).collect();
+    let pages = vec![0u8; 1024 * PAGE_SIZE];
+    for _ in 0..16 {
+        w.write_page_data(&pfns, &pages).unwrap();
+    }
+    let bytes = w.finish().unwrap();
+    let o = run_piped(&["verify", "-q", "--strict"], &bytes);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(o.stderr.is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn dump_lists_the_xenstore_pairs_of_emulator_records() {
+    let w = hvm_stream();
+    let pre = XlPreamble::with_json_config(Endian::Little, "{\"c_info\": {}}");
+    let mut ow = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    ow.libxc_context().unwrap().extend_from_slice(&w.bytes);
+    let pairs = [
+        ("physmap/1/start_addr", "f0000000"),
+        ("physmap/1/size", "800000"),
+    ];
+    ow.emulator_xenstore_data(EmulatorId::QemuUpstream, 0, &pairs)
+        .unwrap();
+    let p = file_with("xenstore.xl", &ow.finish().unwrap());
+
+    let o = run(&["dump", "--json", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let rec = lines
+        .iter()
+        .find(|l| l["type"] == "EMULATOR_XENSTORE_DATA")
+        .expect("the xenstore record is dumped");
+    for (k, v) in pairs {
+        assert_eq!(rec["fields"]["xenstore"][k], v, "{rec}");
+    }
+
+    let o = run(&["dump", p.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("physmap/1/start_addr") && text.contains("f0000000"),
+        "{text}"
+    );
+}

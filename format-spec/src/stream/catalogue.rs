@@ -1,0 +1,282 @@
+//! The error catalogue: for every [`ErrorKind`], what it means, the rule
+//! of the spec (or of Xen's restore code) behind it, the modes that report
+//! it, where its offset points and the exception class the generated
+//! Python verifier raises.
+//!
+//! This is the one place those facts live: `cargo xtask codegen` writes
+//! the Markdown catalogue (`generated/docs/verifier-errors.md`) from it,
+//! and the Python generator takes its exception classes from it.
+//! [`ErrorKind::entry`] matches exhaustively, so a new kind does not
+//! compile without its entry.
+
+use super::error::{ErrorKind, StreamError};
+
+/// Which verification modes report an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modes {
+    /// Strict and lenient: a restore must refuse the stream too.
+    Both,
+    /// Strict only: a restore does not look (padding, reserved fields,
+    /// order rules, trailing data).
+    StrictOnly,
+    /// Not a rule of the format (I/O failures, API misuse).
+    NotARule,
+}
+
+impl Modes {
+    /// How the catalogue spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Modes::Both => "strict and lenient",
+            Modes::StrictOnly => "strict only",
+            Modes::NotARule => "not a format rule",
+        }
+    }
+}
+
+/// The exception class the generated Python verifier raises for a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PythonClass {
+    /// `xen.migration.verify.StreamError`: headers, framing, order.
+    StreamError,
+    /// `xen.migration.verify.RecordError`: the body of one record.
+    RecordError,
+    /// `OSError` (`IOError`), raised by `VerifyBase.rdexact` when the input
+    /// ends early.
+    OsError,
+}
+
+impl PythonClass {
+    /// The class name as Python reports it (`type(e).__name__`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PythonClass::StreamError => "StreamError",
+            PythonClass::RecordError => "RecordError",
+            PythonClass::OsError => "OSError",
+        }
+    }
+}
+
+/// One entry of the error catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogueEntry {
+    /// The kind described.
+    pub kind: ErrorKind,
+    /// What the error means, in one sentence.
+    pub summary: &'static str,
+    /// The rule behind it: a section of the libxc stream specification
+    /// (`docs/specs/libxc-migration-stream.pandoc`) or what Xen's restore
+    /// code does.
+    pub rule: &'static str,
+    /// Which modes report it.
+    pub modes: Modes,
+    /// Where [`StreamError::offset`] (and the Python exception's `offset`)
+    /// points.
+    pub offset: &'static str,
+    /// The Python class when the error is about the image or domain header
+    /// or the end of the stream (`None`: never raised there).
+    pub python_outside_record: Option<PythonClass>,
+    /// The Python class when the error is about a record (`None`: never
+    /// raised there).
+    pub python_in_record: Option<PythonClass>,
+}
+
+const HEADER: &str = "the header field";
+
+impl ErrorKind {
+    /// The catalogue entry of this kind.
+    pub fn entry(self) -> CatalogueEntry {
+        use ErrorKind as K;
+        use Modes::*;
+        use PythonClass::*;
+        let e = |summary, rule, modes, offset, outside, inside| CatalogueEntry {
+            kind: self,
+            summary,
+            rule,
+            modes,
+            offset,
+            python_outside_record: outside,
+            python_in_record: inside,
+        };
+        match self {
+            K::BadMarker => e(
+                "The image header does not start with eight 0xff octets: not a libxc stream (a legacy pre-Xen-4.5 image starts otherwise).",
+                "Image Header: marker is 0xFFFFFFFFFFFFFFFF.",
+                Both, HEADER, Some(StreamError), None,
+            ),
+            K::BadId => e(
+                "The image identifier is not \"XENF\" (0x58454E46).",
+                "Image Header: id is 0x58454E46.",
+                Both, HEADER, Some(StreamError), None,
+            ),
+            K::UnsupportedVersion => e(
+                "The image version is not 2, 3 or 4.",
+                "Image Header: version; Compatibility with older versions (v2 from Xen 4.6, v3 adds STATIC_DATA_END and the CPU policies, v4 adds DOMAIN_CONTEXT).",
+                Both, HEADER, Some(StreamError), None,
+            ),
+            K::ReservedNonZero => e(
+                "A reserved field or reserved bits are not zero: image header options bits 1-15, _res1/_res2; domain header _res1; PAGE_DATA _res1 and pfn bits 59-52; X86_PV_INFO _res; vCPU, X86_TSC_INFO and HVM_PARAMS _res1; MSR policy entry flags.",
+                "Fields: reserved fields must be zero (each record's field table marks them).",
+                StrictOnly, "the field's first octet (of the whole field for an array such as X86_PV_INFO _res; the entry for pfn bits)", Some(StreamError), Some(RecordError),
+            ),
+            K::BadDomainType => e(
+                "The domain header's type is neither x86 PV (1) nor x86 HVM (2).",
+                "Domain Header: type (0x0001 x86 PV, 0x0002 x86 HVM; others reserved).",
+                Both, HEADER, Some(StreamError), None,
+            ),
+            K::BadPageShift => e(
+                "The domain header's page_shift is not 12.",
+                "Domain Header: page_shift; Xen restores 4 KiB pages only (xg_sr_restore.c refuses other shifts).",
+                Both, HEADER, Some(StreamError), None,
+            ),
+            K::Truncated => e(
+                "The input ended inside a header, a record body or its padding, or before the END record.",
+                "Records: the stream is a sequence of whole records terminated by END.",
+                Both, "the point where the input ended", Some(OsError), Some(OsError),
+            ),
+            K::RecordTooLong => e(
+                "A record header announces a body longer than REC_LENGTH_MAX (128 MiB).",
+                "Xen behaviour: read_record() in xg_sr_common.c refuses bodies over REC_LENGTH_MAX; the spec sets no limit.",
+                Both, "the record header", None, Some(StreamError),
+            ),
+            K::PaddingNonZero => e(
+                "An octet of the padding after a record body is not zero.",
+                "Records: bodies are padded with zeros to a multiple of 8 octets.",
+                StrictOnly, "the first non-zero padding octet", None, Some(StreamError),
+            ),
+            K::UnknownMandatory => e(
+                "A record type the table does not hold, with bit 31 (optional) clear: a restore cannot skip it.",
+                "Records: a type with bit 31 set may be skipped; any other unknown type is an error.",
+                Both, "the record header", None, Some(StreamError),
+            ),
+            K::RecordTooNew => e(
+                "A record type introduced by a later version than the stream's (STATIC_DATA_END, X86_CPUID_POLICY and X86_MSR_POLICY in v2; DOMAIN_CONTEXT in v2 and v3).",
+                "Compatibility with older versions: v3 compat with v2, v4 compat with v3.",
+                Both, "the record header", None, Some(StreamError),
+            ),
+            K::DeprecatedRecord => e(
+                "A TOOLSTACK record: deprecated since the stream format began and never valid in a stream.",
+                "TOOLSTACK (deprecated): its data travels in the libxl stream instead.",
+                Both, "the record header", None, Some(StreamError),
+            ),
+            K::BackChannelRecord => e(
+                "A CHECKPOINT_DIRTY_PFN_LIST record in a forward stream.",
+                "CHECKPOINT_DIRTY_PFN_LIST: only the COLO back channel (secondary to primary) carries it.",
+                StrictOnly, "the record header", None, Some(StreamError),
+            ),
+            K::TrailingData => e(
+                "Octets follow the END record of a bare libxc stream.",
+                "END: the last record of the stream.",
+                StrictOnly, "the first octet after END", Some(StreamError), None,
+            ),
+            K::BadLength => e(
+                "A record body's length breaks the record's length rule (exact size, fixed part plus whole elements, a count field's total, non-empty, or PAGE_DATA's pfns plus pages).",
+                "Records: each record's section fixes its body layout; Errata: variable-sized records may have no content.",
+                Both, "the record header", None, Some(RecordError),
+            ),
+            K::BadValue => e(
+                "A body field outside its allowed values (X86_PV_INFO guest_width not 4 or 8, pt_levels not 3 or 4).",
+                "X86_PV_INFO: guest_width (4 or 8), pt_levels (3 or 4).",
+                Both, "the field", None, Some(RecordError),
+            ),
+            K::BadPageCount => e(
+                "A PAGE_DATA record's count is zero, or its pfn array does not fit in the body.",
+                "PAGE_DATA: count is the number of pfns (at least one); the pfn array follows the header.",
+                Both, "the count field", None, Some(RecordError),
+            ),
+            K::BadPageType => e(
+                "A PAGE_DATA pfn entry has a reserved page type (5, 6, 7 or 8).",
+                "PAGE_DATA: the page types table (types 5 to 8 are not defined).",
+                Both, "the pfn entry", None, Some(RecordError),
+            ),
+            K::MissingStaticDataEnd => e(
+                "In a v3+ stream, memory or register state (PAGE_DATA, X86_PV_P2M_FRAMES, X86_PV_VCPU_*, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) comes before STATIC_DATA_END, or END comes without one.",
+                "STATIC_DATA_END; Layout: static data first, then STATIC_DATA_END, then dynamic state.",
+                StrictOnly, "the record header (the END record when none was seen)", None, Some(StreamError),
+            ),
+            K::DuplicateStaticDataEnd => e(
+                "A second STATIC_DATA_END (in v2 the first X86_PV_P2M_FRAMES of a PV guest or the first PAGE_DATA of an HVM guest stands for one).",
+                "STATIC_DATA_END: sent once; v3 compat with v2: where a v2 receiver infers it.",
+                StrictOnly, "the record header", None, Some(StreamError),
+            ),
+            K::WrongGuestType => e(
+                "A record for the other guest type: an X86_PV_* record in an HVM stream, or HVM_CONTEXT/HVM_PARAMS in a PV stream.",
+                "Layout: x86 PV Guest, x86 HVM Guest.",
+                StrictOnly, "the record header", None, Some(StreamError),
+            ),
+            K::OutOfOrder => e(
+                "Records in an order the layout forbids: for PV, X86_PV_P2M_FRAMES before X86_PV_INFO, PAGE_DATA before X86_PV_P2M_FRAMES, vCPU records before the first PAGE_DATA; for HVM in v4, HVM_PARAMS after HVM_CONTEXT in one segment (v2/v3: a warning, as Xen 4.17 writes that order).",
+                "Layout: x86 PV Guest, x86 HVM Guest.",
+                StrictOnly, "the record header", None, Some(StreamError),
+            ),
+            K::MissingDomainContext => e(
+                "In a v4 stream, a segment (the records up to a CHECKPOINT or END) has no DOMAIN_CONTEXT record.",
+                "DOMAIN_CONTEXT; v4 compat with v3: DOMAIN_CONTEXT replaces SHARED_INFO and X86_TSC_INFO.",
+                StrictOnly, "the CHECKPOINT or END record closing the segment", None, Some(StreamError),
+            ),
+            K::DomainContext => e(
+                "The blob inside a DOMAIN_CONTEXT record breaks a rule of the blob format (the detail names which: HEADER first, magic, version, alignment, padding, lengths, type codes, END last).",
+                "DOMAIN_CONTEXT: the blob returned by XEN_DOMCTL_getdomaincontext (layout of the v9 domain context series).",
+                StrictOnly, "the offending octets inside the blob", None, Some(RecordError),
+            ),
+            K::Io => e(
+                "The input failed with an I/O error other than ending early.",
+                "None: not a property of the stream.",
+                NotARule, "how far the input was read", None, None,
+            ),
+            K::Misuse => e(
+                "The reader or writer API was used out of order (a body read twice, pages that do not match their pfns, ...): a bug in the caller.",
+                "None: not a property of the stream.",
+                NotARule, "where the reader or writer was", None, None,
+            ),
+        }
+    }
+
+    /// The Python exception class for this kind, about a record
+    /// (`in_record`) or about the headers or the end of the stream.
+    pub fn python_class(self, in_record: bool) -> Option<PythonClass> {
+        let e = self.entry();
+        if in_record {
+            e.python_in_record
+        } else {
+            e.python_outside_record
+        }
+    }
+}
+
+impl StreamError {
+    /// The exception class the generated Python verifier raises for this
+    /// error (`None` for [`StreamError::Io`] and [`StreamError::Misuse`]).
+    pub fn python_class(&self) -> Option<PythonClass> {
+        let e = self.kind().entry();
+        if self.record().is_some() {
+            e.python_in_record.or(e.python_outside_record)
+        } else {
+            e.python_outside_record.or(e.python_in_record)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_full_entry() {
+        let mut names: Vec<&str> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), ErrorKind::ALL.len(), "duplicate KIND names");
+        for &k in ErrorKind::ALL {
+            let e = k.entry();
+            assert_eq!(e.kind, k);
+            assert!(e.summary.ends_with('.') && e.summary.len() > 20, "{k}");
+            assert!(e.rule.ends_with('.') && !e.offset.is_empty(), "{k}");
+            assert_eq!(ErrorKind::from_name(k.as_str()), Some(k));
+            // A format rule is raised by Python somewhere; I/O and misuse
+            // are not format rules.
+            let raised = e.python_in_record.is_some() || e.python_outside_record.is_some();
+            assert_eq!(raised, e.modes != Modes::NotARule, "{k}");
+        }
+    }
+}

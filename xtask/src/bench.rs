@@ -1,0 +1,748 @@
+//! `cargo xtask bench`: throughput of the stream reader, verifier and
+//! writer against plain `read()`/`write()` loops, and peak memory.
+//!
+//! Everything is measured in release mode: when xtask itself was built
+//! without optimisations (the `cargo xtask` alias), [`run`] re-runs itself
+//! with `cargo run --release`. The `xenstream` binary is built with
+//! `cargo build --release -p format-cli` and run as a child process for the
+//! verify figures; page reading and writing are measured in this process,
+//! through the library. Peak memory is the `wait4` maximum RSS of one more
+//! `xenstream verify` run of each kind, started by a small helper process
+//! (`xtask bench-rss`, see [`rss_helper`]) so that none of this process's
+//! memory is counted.
+//!
+//! Each round measures, in this order, on one synthetic version 3 HVM
+//! stream (STATIC_DATA_END, PAGE_DATA records of 1024 pages each,
+//! HVM_PARAMS, HVM_CONTEXT, END) in a temporary directory (`/dev/shm` by
+//! default), and each figure is the best of `--repeat` rounds (the
+//! machine may be busy with other work):
+//!
+//! 1. writing, each into a new file after an untimed `sync()`: a `write()`
+//!    loop writing the stream's number of octets from memory in chunks of
+//!    one record (the baseline); raw `writev()` calls with the slices the
+//!    writer uses (to tell the kernel's cost of the slicing from the
+//!    writer's own); `StreamWriter` over an unbuffered `File` (one vectored
+//!    write per record, pages from one 4 MiB buffer in memory) creating
+//!    the stream file; then the baseline and the writer into `/dev/null`,
+//!    which shows the writer's fixed cost per record;
+//! 2. `read()` loops over the stream file with a 256 KiB buffer (the
+//!    chunk the stream reader reads skipped page contents in) and a 4 MiB one (what the page
+//!    reader asks for per batch); the page figure is compared with the
+//!    faster of the two;
+//! 3. page reading: `StreamReader` over a 16 KiB `BufReader<File>` (as
+//!    `xenstream` reads pipes),
+//!    every page read into one caller buffer with `PageBatch::read_pages`;
+//!
+//! and then, round after round:
+//!
+//! 4. `cat FILE |` a `read()` loop in this process (256 KiB buffer), and
+//!    `cat FILE | xenstream verify -q -` (same feeder, same kind of pipe);
+//! 5. `xenstream verify -q FILE` (page contents skipped with seeks),
+//!    compared with the 256 KiB read loop of step 2; its time includes
+//!    starting the process.
+//!
+//! The file stays in the page cache between steps (it was just written),
+//! so the figures are CPU and memory-copy bound, not disk bound.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use format_spec::body::Opaque;
+use format_spec::libxc::{DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PAGE_SIZE};
+use format_spec::stream::{ReaderOptions, StreamReader, StreamWriter, WriterOptions};
+
+/// Pages per PAGE_DATA record (what Xen's saver sends per batch).
+const BATCH_PAGES: usize = 1024;
+
+/// The read buffer of the baselines: the chunk the stream reader reads
+/// skipped page contents in.
+const READ_BUF: usize = 256 << 10;
+
+/// The `BufReader` of the page reader: the buffer `xenstream` reads pipes
+/// with (small, so that large reads bypass it).
+const READER_BUF: usize = 16 << 10;
+
+const MIB: f64 = (1u64 << 20) as f64;
+
+/// Options of the subcommand.
+#[derive(Debug, Clone)]
+struct Options {
+    size_mib: u64,
+    repeat: u32,
+    dir: Option<PathBuf>,
+    keep: bool,
+}
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: cargo xtask bench [--size-mib N] [--repeat N] [--dir DIR] [--keep]\n\n\
+         --size-mib N   size of the synthetic stream (default 1024)\n\
+         --repeat N     rounds; each figure is the best of them (default 3)\n\
+         --dir DIR      where to put the temporary files (default: /dev/shm if it\n\
+                        exists, else the system temp dir)\n\
+         --keep         keep the stream file afterwards"
+    );
+    ExitCode::from(2)
+}
+
+fn parse(args: &[String]) -> Option<Options> {
+    let mut o = Options {
+        size_mib: 1024,
+        repeat: 3,
+        dir: None,
+        keep: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--size-mib" => o.size_mib = it.next()?.parse().ok().filter(|n| *n > 0)?,
+            "--repeat" => o.repeat = it.next()?.parse().ok().filter(|n| *n > 0)?,
+            "--dir" => o.dir = Some(PathBuf::from(it.next()?)),
+            "--keep" => o.keep = true,
+            _ => return None,
+        }
+    }
+    Some(o)
+}
+
+/// Runs the benchmark with the arguments after `bench`.
+pub fn run(args: &[String]) -> ExitCode {
+    let Some(opts) = parse(args) else {
+        return usage();
+    };
+    if cfg!(debug_assertions) {
+        // Measure optimised code only: run again as a release build.
+        let status = Command::new(env!("CARGO"))
+            .args(["run", "--release", "--quiet", "-p", "xtask", "--", "bench"])
+            .args(args)
+            .current_dir(xtask::repo_root())
+            .status();
+        return match status {
+            Ok(s) if s.success() => ExitCode::SUCCESS,
+            Ok(s) => ExitCode::from(s.code().unwrap_or(2).clamp(1, 255) as u8),
+            Err(e) => {
+                eprintln!("error: cannot run cargo: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match bench(&opts) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn other(msg: impl Into<String>) -> io::Error {
+    io::Error::other(msg.into())
+}
+
+/// Builds `xenstream` in release mode and returns its path.
+fn build_xenstream() -> io::Result<PathBuf> {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet", "-p", "format-cli"])
+        .current_dir(xtask::repo_root())
+        .status()?;
+    if !status.success() {
+        return Err(other("cargo build --release -p format-cli failed"));
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| xtask::repo_root().join("target"));
+    let bin = target.join("release").join("xenstream");
+    if !bin.is_file() {
+        return Err(other(format!("{} was not built", bin.display())));
+    }
+    Ok(bin)
+}
+
+fn timed<T>(f: impl FnOnce() -> io::Result<T>) -> io::Result<(T, f64)> {
+    let t = Instant::now();
+    let v = f()?;
+    Ok((v, t.elapsed().as_secs_f64()))
+}
+
+/// Fills `buf` with page contents that differ from page to page.
+fn fill_pages(buf: &mut [u8], seed: u64) {
+    for (i, page) in buf.chunks_mut(PAGE_SIZE).enumerate() {
+        let v = (seed.wrapping_mul(BATCH_PAGES as u64) + i as u64).to_le_bytes();
+        for (j, b) in page.iter_mut().enumerate() {
+            *b = v[j % 8] ^ (j as u8);
+        }
+    }
+}
+
+/// The synthetic stream's shape.
+struct Shape {
+    records: u64,
+    pages: Vec<u8>,
+}
+
+impl Shape {
+    fn new(size_mib: u64) -> Self {
+        let per_record = (BATCH_PAGES * PAGE_SIZE) as u64;
+        let records = (size_mib << 20).div_ceil(per_record).max(1);
+        let mut pages = vec![0u8; BATCH_PAGES * PAGE_SIZE];
+        fill_pages(&mut pages, 1);
+        Shape { records, pages }
+    }
+
+    /// Body length of one PAGE_DATA record.
+    fn record_body(&self) -> u64 {
+        8 + 8 * BATCH_PAGES as u64 + self.pages.len() as u64
+    }
+
+    /// Writes the whole stream to `out`; returns the octets written.
+    fn write<W: Write>(&self, out: W) -> io::Result<u64> {
+        let se = |e: format_spec::stream::StreamError| other(e.to_string());
+        let mut w = StreamWriter::new(out, WriterOptions::new(DomainType::X86Hvm).version(3))
+            .map_err(se)?;
+        w.write(&LibxcRecord::StaticDataEnd).map_err(se)?;
+        let mut pfns: Vec<u64> = (0..BATCH_PAGES as u64).collect();
+        for _ in 0..self.records {
+            w.write_page_data(&pfns, &self.pages).map_err(se)?;
+            for p in &mut pfns {
+                *p += BATCH_PAGES as u64;
+            }
+        }
+        w.write(&LibxcRecord::HvmParams(HvmParams {
+            count: 1,
+            _res1: 0,
+            param: vec![HvmParamsEntry {
+                index: 2,
+                value: 0xfeff_f000,
+            }],
+        }))
+        .map_err(se)?;
+        w.write(&LibxcRecord::HvmContext(Opaque(vec![0x11; 1024])))
+            .map_err(se)?;
+        let pos = w.position();
+        w.finish().map_err(se)?;
+        // END is 8 octets past the last position.
+        Ok(pos + 8)
+    }
+}
+
+/// Flushes every file system's dirty pages (so one write measurement does
+/// not pay for the write-back of the previous one).
+fn sync_all() {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+}
+
+impl Shape {
+    /// What the writer writes for the stream's PAGE_DATA records, as raw
+    /// `writev()` calls of the same slices (record header, PAGE_DATA
+    /// header, pfn entries, pages), without the writer: shows what the
+    /// slicing itself costs in the kernel.
+    fn writev_loop<W: Write>(&self, mut out: W) -> io::Result<()> {
+        let mut hdr = [0u8; 16];
+        hdr[0..4].copy_from_slice(&LibxcRecord::PAGE_DATA.to_le_bytes());
+        hdr[4..8].copy_from_slice(&(self.record_body() as u32).to_le_bytes());
+        hdr[8..12].copy_from_slice(&(BATCH_PAGES as u32).to_le_bytes());
+        let entries: Vec<u8> = (0..BATCH_PAGES as u64).flat_map(u64::to_le_bytes).collect();
+        for _ in 0..self.records {
+            let mut bufs = [
+                io::IoSlice::new(&hdr[..8]),
+                io::IoSlice::new(&hdr[8..]),
+                io::IoSlice::new(&entries),
+                io::IoSlice::new(&self.pages),
+            ];
+            let mut bufs = &mut bufs[..];
+            while !bufs.is_empty() {
+                let n = out.write_vectored(bufs)?;
+                if n == 0 {
+                    return Err(other("writev wrote nothing"));
+                }
+                io::IoSlice::advance_slices(&mut bufs, n);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `write()` loop putting `total` octets from `chunk` into `out`.
+fn write_loop(mut out: impl Write, chunk: &[u8], total: u64) -> io::Result<()> {
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        out.write_all(&chunk[..n])?;
+        left -= n as u64;
+    }
+    out.flush()
+}
+
+/// A `read()` loop to the end of `input`; returns the octets read.
+fn read_loop(mut input: impl Read, buf: &mut [u8]) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        match input.read(buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => total += n as u64,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Reads every page of the stream into one caller buffer; returns the
+/// number of pages read.
+fn read_all_pages(path: &Path) -> io::Result<u64> {
+    let se = |e: format_spec::stream::StreamError| other(e.to_string());
+    let input = BufReader::with_capacity(READER_BUF, File::open(path)?);
+    let mut r = StreamReader::with_options(input, ReaderOptions::default()).map_err(se)?;
+    let mut dst = vec![0u8; BATCH_PAGES * PAGE_SIZE];
+    let mut pages = 0u64;
+    let mut check = 0u8;
+    while let Some(info) = r.next_header().map_err(se)? {
+        if info.rtype == LibxcRecord::PAGE_DATA {
+            let mut batch = r.page_batch().map_err(se)?;
+            let n = batch.data_pages();
+            let mut done = 0;
+            while done < n {
+                let k = (n - done).min(BATCH_PAGES);
+                batch.read_pages(&mut dst[..k * PAGE_SIZE]).map_err(se)?;
+                check ^= dst[PAGE_SIZE - 1];
+                done += k;
+            }
+            pages += n as u64;
+        } else {
+            r.read_record().map_err(se)?;
+        }
+    }
+    std::hint::black_box(check);
+    Ok(pages)
+}
+
+/// Waits for `pid` with `wait4`, returning its status and peak RSS in KiB.
+fn wait_rusage(pid: u32) -> io::Result<(std::process::ExitStatus, u64)> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: an all-zero `rusage` is a valid value for the kernel to fill.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `status` and `ru` are valid, writable and outlive the call;
+        // `pid` is a child of this process that has not been waited for.
+        let r = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut ru) };
+        if r == pid as libc::pid_t {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    // Linux reports ru_maxrss in KiB.
+    Ok((
+        std::process::ExitStatus::from_raw(status),
+        ru.ru_maxrss.max(0) as u64,
+    ))
+}
+
+/// `cargo xtask bench-rss PROGRAM ARGS...` (used by the bench on itself):
+/// runs PROGRAM with a real `fork` from this small, freshly started
+/// process, waits for it with `wait4` and prints its peak RSS in KiB and
+/// its exit code.
+///
+/// Linux carries a process's peak RSS across `exec`, and a forked child
+/// starts with a copy of its parent's resident pages; so a child of the
+/// bench process itself (which held 4 MiB buffers) would report the
+/// bench's memory, not its own. Rust spawns with `vfork` unless a
+/// `pre_exec` hook is set, hence the empty hook.
+pub fn rss_helper(args: &[String]) -> ExitCode {
+    use std::os::unix::process::CommandExt;
+    let Some((prog, rest)) = args.split_first() else {
+        eprintln!("usage: xtask bench-rss PROGRAM [ARGS...]");
+        return ExitCode::from(2);
+    };
+    let mut c = Command::new(prog);
+    c.args(rest).stdout(Stdio::null());
+    // SAFETY: the hook does nothing, so it is async-signal-safe.
+    unsafe {
+        c.pre_exec(|| Ok(()));
+    }
+    let res = c.spawn().and_then(|child| wait_rusage(child.id()));
+    match res {
+        Ok((status, rss)) => {
+            println!("{rss} {}", status.code().unwrap_or(-1));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench-rss: {prog}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs `xenstream ARGS` with `stdin`; returns the wall time, or with
+/// `rss` (through [`rss_helper`]) the peak RSS in KiB instead.
+fn xenstream(bin: &Path, args: &[&OsStr], stdin: Stdio, rss: bool) -> io::Result<(f64, u64)> {
+    let t = Instant::now();
+    if rss {
+        let out = Command::new(std::env::current_exe()?)
+            .arg("bench-rss")
+            .arg(bin)
+            .args(args)
+            .stdin(stdin)
+            .stderr(Stdio::inherit())
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut it = text.split_whitespace();
+        let kib: Option<u64> = it.next().and_then(|s| s.parse().ok());
+        let code: Option<i32> = it.next().and_then(|s| s.parse().ok());
+        return match (kib, code) {
+            (Some(k), Some(0)) => Ok((t.elapsed().as_secs_f64(), k)),
+            _ => Err(other(format!("xenstream {args:?} failed: {text}"))),
+        };
+    }
+    let status = Command::new(bin)
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        return Err(other(format!("xenstream {args:?} failed: {status}")));
+    }
+    Ok((t.elapsed().as_secs_f64(), 0))
+}
+
+/// `xenstream verify -q FILE`: seconds, or peak KiB with `rss`.
+fn verify_file(bin: &Path, file: &Path, rss: bool) -> io::Result<(f64, u64)> {
+    xenstream(
+        bin,
+        &["verify".as_ref(), "-q".as_ref(), file.as_os_str()],
+        Stdio::null(),
+        rss,
+    )
+}
+
+/// `cat FILE | xenstream verify -q -`: seconds, or peak KiB with `rss`.
+fn verify_pipe(bin: &Path, file: &Path, rss: bool) -> io::Result<(f64, u64)> {
+    let mut cat = Command::new("cat")
+        .arg(file)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pipe = cat.stdout.take().ok_or_else(|| other("no pipe from cat"))?;
+    // The clock starts before cat, like the baseline's.
+    let t = Instant::now();
+    let res = xenstream(
+        bin,
+        &["verify".as_ref(), "-q".as_ref(), "-".as_ref()],
+        Stdio::from(pipe),
+        rss,
+    );
+    let secs = t.elapsed().as_secs_f64();
+    cat.wait()?;
+    res.map(|(_, k)| (secs, k))
+}
+
+/// `cat FILE |` a `read()` loop in this process.
+fn read_pipe(file: &Path, buf: &mut [u8]) -> io::Result<(u64, f64)> {
+    let t = Instant::now();
+    let mut cat = Command::new("cat")
+        .arg(file)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let pipe = cat.stdout.take().ok_or_else(|| other("no pipe from cat"))?;
+    let n = read_loop(pipe, buf)?;
+    let secs = t.elapsed().as_secs_f64();
+    cat.wait()?;
+    Ok((n, secs))
+}
+
+/// `/dev/shm` (memory, no disk write-back to disturb the write figures)
+/// when there is one, else the system temp directory.
+fn default_dir() -> PathBuf {
+    let shm = PathBuf::from("/dev/shm");
+    if shm.is_dir() {
+        shm
+    } else {
+        std::env::temp_dir()
+    }
+}
+
+fn bench(o: &Options) -> io::Result<bool> {
+    let bin = build_xenstream()?;
+    let dir = o
+        .dir
+        .clone()
+        .unwrap_or_else(default_dir)
+        .join(format!("xenstream-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let stream = dir.join("stream.bin");
+    let res = measure(o, &bin, &stream, &dir);
+    if o.keep {
+        eprintln!("kept {}", stream.display());
+    } else {
+        let _ = std::fs::remove_file(&stream);
+    }
+    let _ = std::fs::remove_file(dir.join("baseline.bin"));
+    if !o.keep {
+        let _ = std::fs::remove_dir(&dir);
+    }
+    res
+}
+
+struct Check {
+    what: &'static str,
+    ok: bool,
+}
+
+fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<bool> {
+    let shape = Shape::new(o.size_mib);
+    let size = shape.write(io::sink())?;
+    let record = shape.record_body() + 8;
+    let records = shape.records;
+    let best = |slot: &mut f64, t: f64| *slot = slot.min(t);
+    let inf = f64::INFINITY;
+    let (mut wl_file, mut w_file, mut wl_null, mut w_null) = (inf, inf, inf, inf);
+    let (mut rl_file, mut rl_file4, mut pr, mut rl_pipe) = (inf, inf, inf, inf);
+    let mut wv_file = inf;
+
+    // 1-3: writing, then reading the file, round after round.
+    let mut chunk = vec![0u8; record as usize];
+    fill_pages(&mut chunk, 2);
+    let mut buf = vec![0u8; READ_BUF];
+    let baseline = dir.join("baseline.bin");
+    for _ in 0..o.repeat {
+        // Each write goes into a new file, with nothing left to write back
+        // (an untimed sync before each), baseline first.
+        sync_all();
+        let ((), t) = timed(|| write_loop(File::create(&baseline)?, &chunk, size))?;
+        best(&mut wl_file, t);
+        std::fs::remove_file(&baseline)?;
+        sync_all();
+        let ((), t) = timed(|| shape.writev_loop(File::create(&baseline)?))?;
+        best(&mut wv_file, t);
+        std::fs::remove_file(&baseline)?;
+        // A new file, like the baselines' (truncating the previous round's
+        // stream would free its pages inside the timed part).
+        let _ = std::fs::remove_file(stream);
+        sync_all();
+        let (written, t) = timed(|| shape.write(File::create(stream)?))?;
+        best(&mut w_file, t);
+        if written != size || std::fs::metadata(stream)?.len() != size {
+            return Err(other("the stream file does not have the expected size"));
+        }
+        let ((), t) = timed(|| write_loop(File::create("/dev/null")?, &chunk, size))?;
+        best(&mut wl_null, t);
+        let (_, t) = timed(|| shape.write(File::create("/dev/null")?))?;
+        best(&mut w_null, t);
+        sync_all();
+
+        let (n, t) = timed(|| read_loop(File::open(stream)?, &mut buf))?;
+        best(&mut rl_file, t);
+        if n != size {
+            return Err(other(format!("read {n} octets of a {size}-octet stream")));
+        }
+        let mut big = vec![0u8; BATCH_PAGES * PAGE_SIZE];
+        let (n4, t) = timed(|| read_loop(File::open(stream)?, &mut big))?;
+        best(&mut rl_file4, t);
+        drop(big);
+        if n4 != size {
+            return Err(other(format!("read {n4} octets of a {size}-octet stream")));
+        }
+        let (pages, t) = timed(|| read_all_pages(stream))?;
+        best(&mut pr, t);
+        if pages != records * BATCH_PAGES as u64 {
+            return Err(other(format!("read {pages} pages")));
+        }
+    }
+    drop(chunk);
+    drop(shape);
+
+    // 4-5: the xenstream children, and the pipe baseline (both fed by cat).
+    let (mut vp, mut vf) = (inf, inf);
+    for _ in 0..o.repeat {
+        let (n, t) = read_pipe(stream, &mut buf)?;
+        best(&mut rl_pipe, t);
+        if n != size {
+            return Err(other(format!("read {n} octets from the pipe")));
+        }
+        best(&mut vp, verify_pipe(bin, stream, false)?.0);
+        best(&mut vf, verify_file(bin, stream, false)?.0);
+    }
+    // Peak memory: one more run of each, through the helper.
+    let (_, rss_pipe) = verify_pipe(bin, stream, true)?;
+    let (_, rss_file) = verify_file(bin, stream, true)?;
+    let (_, rss_idle) = xenstream(bin, &["--version".as_ref()], Stdio::null(), true)?;
+
+    println!(
+        "xenstream bench: {:.0} MiB synthetic v3 HVM stream ({} PAGE_DATA records of {} pages, {} octets each)\n\
+         in {}; release build; file in the page cache; best of {} rounds",
+        size as f64 / MIB,
+        records,
+        BATCH_PAGES,
+        record,
+        dir.display(),
+        o.repeat
+    );
+    // (what, seconds, index of its baseline row, target ratio and name)
+    type Target = Option<(f64, &'static str)>;
+    let read_base = if rl_file4 < rl_file { 1 } else { 0 };
+    let rows: [(&str, f64, Option<usize>, Target); 11] = [
+        (
+            "baseline: read() loop over the file, 256 KiB",
+            rl_file,
+            None,
+            None,
+        ),
+        (
+            "baseline: read() loop over the file, 4 MiB",
+            rl_file4,
+            None,
+            None,
+        ),
+        (
+            "StreamReader: every page into a caller buffer",
+            pr,
+            Some(read_base),
+            Some((0.8, "page reading >= 0.8x the faster read loop")),
+        ),
+        (
+            "baseline: cat FILE | read() loop, 256 KiB",
+            rl_pipe,
+            None,
+            None,
+        ),
+        (
+            "cat FILE | xenstream verify -",
+            vp,
+            Some(3),
+            Some((0.8, "pipe verify >= 0.8x the pipe read loop")),
+        ),
+        (
+            "xenstream verify FILE (seeks over pages)",
+            vf,
+            Some(0),
+            Some((10.0, "seekable verify >= 10x the read loop")),
+        ),
+        ("baseline: write() loop to a file", wl_file, None, None),
+        (
+            "writev() loop, the writer's slices, to a file",
+            wv_file,
+            Some(6),
+            None,
+        ),
+        (
+            "StreamWriter to a file",
+            w_file,
+            Some(6),
+            Some((0.8, "writer >= 0.8x the write loop")),
+        ),
+        ("baseline: write() loop to /dev/null", wl_null, None, None),
+        ("StreamWriter to /dev/null", w_null, Some(9), None),
+    ];
+    println!(
+        "{:<48} {:>9} {:>10} {:>9} {:>8}",
+        "measurement", "seconds", "MiB/s", "ratio", "target"
+    );
+    let rate = |secs: f64| size as f64 / MIB / secs.max(1e-9);
+    let mut checks = Vec::new();
+    for (what, secs, base, target) in &rows {
+        let q = base.map(|b| rate(*secs) / rate(rows[b].1));
+        if let (Some(q), Some((t, name))) = (q, target) {
+            checks.push(Check {
+                what: name,
+                ok: q >= *t,
+            });
+        }
+        println!(
+            "{:<48} {:>9.3} {:>10.0} {:>9} {:>8}",
+            what,
+            secs,
+            rate(*secs),
+            q.map(|q| format!("{q:.2}x")).unwrap_or_default(),
+            target.map(|(t, _)| format!(">= {t}x")).unwrap_or_default(),
+        );
+    }
+    let limit_kib = 16 * 1024 + record.div_ceil(1024);
+    for (what, kib) in [("from the pipe", rss_pipe), ("from the file", rss_file)] {
+        println!(
+            "peak memory (max RSS) of xenstream verify {what}: {:.1} MiB (target < 16 MiB + one record = {:.1} MiB)",
+            kib as f64 / 1024.0,
+            limit_kib as f64 / 1024.0
+        );
+    }
+    println!(
+        "  (wait4 of a process forked from a small helper; `xenstream --version` measured the same way: {:.1} MiB)",
+        rss_idle as f64 / 1024.0
+    );
+    checks.push(Check {
+        what: "peak memory < 16 MiB + one record",
+        ok: rss_pipe.max(rss_file) < limit_kib,
+    });
+    let mut all = true;
+    for c in &checks {
+        println!("{} {}", if c.ok { "ok:    " } else { "MISSED:" }, c.what);
+        all &= c.ok;
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use format_spec::stream::{verify, VerifyOptions};
+
+    #[test]
+    fn the_synthetic_stream_is_valid_and_as_big_as_asked() {
+        let shape = Shape::new(8);
+        assert_eq!(shape.records, 2);
+        let mut bytes = Vec::new();
+        let n = shape.write(&mut bytes).unwrap();
+        assert_eq!(n, bytes.len() as u64);
+        assert!(n >= 8 << 20);
+        let report = verify(&bytes[..], VerifyOptions::strict()).unwrap();
+        assert_eq!(report.image_header.version, 3);
+        assert_eq!(report.data_pages, 2 * BATCH_PAGES as u64);
+        assert_eq!(
+            report.records_by_type[&LibxcRecord::PAGE_DATA],
+            shape.records
+        );
+    }
+
+    #[test]
+    fn the_writev_baseline_writes_what_the_writer_writes() {
+        // One record: the raw writev() calls must produce the writer's
+        // PAGE_DATA record octet for octet (header, pfns 0..1024, pages).
+        let shape = Shape::new(1);
+        let mut stream = Vec::new();
+        shape.write(&mut stream).unwrap();
+        let mut raw = Vec::new();
+        shape.writev_loop(&mut raw).unwrap();
+        assert_eq!(raw.len() as u64, shape.record_body() + 8);
+        // Image header (24) + domain header (16) + STATIC_DATA_END (8).
+        let start = 48;
+        assert_eq!(&stream[start..start + raw.len()], &raw[..]);
+    }
+
+    #[test]
+    fn pages_are_read_back_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-bench-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("s.bin");
+        let shape = Shape::new(4);
+        shape.write(File::create(&p).unwrap()).unwrap();
+        let pages = read_all_pages(&p);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(pages.unwrap(), BATCH_PAGES as u64);
+    }
+
+    #[test]
+    fn options_parse() {
+        let a = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let o = parse(&a(&["--size-mib", "256", "--repeat", "2", "--keep"])).unwrap();
+        assert_eq!((o.size_mib, o.repeat, o.keep), (256, 2, true));
+        assert!(parse(&a(&["--size-mib", "0"])).is_none());
+        assert!(parse(&a(&["--size-mib"])).is_none());
+        assert!(parse(&a(&["--bogus"])).is_none());
+    }
+}

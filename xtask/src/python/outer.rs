@@ -1,0 +1,616 @@
+//! `libxl.py` and `xl.py`: the outer layers of a save file, drop-ins for
+//! Xen's modules of the same names.
+//!
+//! Names, values, formats and record tables come from `format_spec::libxl`
+//! and `format_spec::xl`; the header and record body checks are emitted
+//! from the field constraints and length rules by the same code as the
+//! libxc verifier's. The structure rules (LIBXC_CONTEXT once, CHECKPOINT_END
+//! only inside a checkpoint, ...) and the xenstore and configuration rules
+//! follow the reader in `format_spec::outer`, whose rule table (module docs)
+//! and `OuterError::kind()` names they share, so that the two verifiers
+//! reach the same verdicts.
+
+use std::fmt::Write as _;
+
+use format_spec::layout::{RecordSetLayout, SpecEnum, Wire};
+use format_spec::libxl::{
+    is_xenstore_key_char, CheckpointStateId, EmulatorHeader, EmulatorId, LibxlHeader, LibxlRecord,
+    LIBXL_CONSTANTS, LIBXL_STRUCTS, LIBXL_TEXT_CONSTANTS, REC_LENGTH_MAX,
+};
+use format_spec::xl::{
+    XlHeader, XL_CONSTANTS, XL_OPTIONAL_DATA_MAX, XL_STRUCTS, XL_TEXT_CONSTANTS,
+};
+
+use super::{
+    banner, bytes_lit, docstring, emit_checks, emit_consts, emit_enum, emit_formats,
+    emit_text_consts, groups, header_method, int_lit, items, record_method, record_verifiers,
+    Layer, Pass, Raise,
+};
+
+/// The libxl layer.
+const LIBXL: Layer = Layer {
+    class: "VerifyLibxl",
+    set: &LibxlRecord::LAYOUT,
+    consts: LIBXL_CONSTANTS,
+    group: false,
+    warn_empty: false,
+    length_error_at_header: false,
+};
+
+/// The Python name of a constant of `table`, by its Rust name.
+fn const_of(table: &[format_spec::layout::ConstLayout], rust_name: &str) -> &'static str {
+    let c = table
+        .iter()
+        .find(|c| c.rust_name == rust_name)
+        .unwrap_or_else(|| panic!("no constant {rust_name}"));
+    super::const_emitted_name(c)
+}
+
+/// Record type constants, the name table and nothing else.
+fn emit_record_types(s: &mut String, set: &RecordSetLayout) {
+    let width = set
+        .records
+        .iter()
+        .map(|r| r.py_name.len())
+        .max()
+        .unwrap_or(0);
+    for r in set.records {
+        writeln!(s, "{:<width$} = 0x{:08x}", r.py_name, r.code).unwrap();
+    }
+    s.push_str("\nrec_type_to_str = {\n");
+    for r in set.records {
+        writeln!(s, "    {:<width$} : \"{}\",", r.py_name, r.human).unwrap();
+    }
+    s.push_str("}\n\n");
+}
+
+/// The extra checks and effects of one libxl record after its generic
+/// body checks: the structure rules, the xenstore data and the handover
+/// to the libxc verifier.
+fn record_extra(code: u32) -> String {
+    let i8 = "        ";
+    let emu = EmulatorHeader::LAYOUT.size;
+    match code {
+        LibxlRecord::END => format!(
+            "{i8}if self.in_checkpoint:\n\
+             {i8}    self._unexpected(\"a checkpoint is open (CHECKPOINT_END missing)\")\n"
+        ),
+        LibxlRecord::LIBXC_CONTEXT => format!(
+            "{i8}if self.libxc is not None:\n\
+             {i8}    self._unexpected(\"the libxc stream was already read\")\n\
+             {i8}# The libxc stream follows inline; verify it in place.\n\
+             {i8}self.libxc = VerifyLibxc(self.info, self.read)\n\
+             {i8}self.libxc.offset = self.offset\n\
+             {i8}self.libxc.verify_ihdr()\n\
+             {i8}self.libxc.verify_dhdr()\n\
+             {i8}self._resume_libxc()\n"
+        ),
+        LibxlRecord::EMULATOR_XENSTORE_DATA => format!(
+            "{i8}self.info(\"  emulator %s\" % (emulator_id_to_str[id_], ))\n\
+             {i8}self.verify_xenstore_data(content[{emu}:], {emu})\n"
+        ),
+        LibxlRecord::EMULATOR_CONTEXT => format!(
+            "{i8}self.info(\"  emulator %s, %d octets of state\"\n\
+             {i8}          % (emulator_id_to_str[id_], len(content) - {emu}))\n"
+        ),
+        LibxlRecord::CHECKPOINT_END => format!(
+            "{i8}if not self.in_checkpoint:\n\
+             {i8}    self._unexpected(\"not inside a checkpoint\")\n\
+             {i8}self.libxc.offset = self.offset\n\
+             {i8}self._resume_libxc()\n"
+        ),
+        LibxlRecord::CHECKPOINT_STATE => {
+            format!("{i8}self.info(\"  %s\" % (checkpoint_state_to_str[id_], ))\n")
+        }
+        _ => panic!("libxl record 0x{code:x} has no verifier tail"),
+    }
+}
+
+/// The generated `libxl.py`.
+pub(super) fn libxl_py() -> String {
+    let mut s = banner();
+    s.push_str(
+        "\n\"\"\"\nLibxl migration streams (revision 2): names, values, struct formats and\n\
+         record tables of docs/specs/libxl-migration-stream.pandoc, and\n\
+         VerifyLibxl, a strict verifier of either byte order that verifies the\n\
+         libxc stream nested in it in place (checkpointed streams included).\n\"\"\"\n\n",
+    );
+    s.push_str("from struct import unpack\n\n");
+    s.push_str("from xen.migration.verify import StreamError, RecordError, VerifyBase\n");
+    s.push_str("from xen.migration.libxc import VerifyLibxc, REC_TYPE_end as LIBXC_END\n\n");
+    s.push_str("#\n# Constants\n#\n\n");
+    emit_consts(&mut s, LIBXL_CONSTANTS);
+    s.push_str(
+        "# The largest record body the verifier accepts (the libxl spec sets no\n\
+         # limit; the libxc layer's keeps memory bounded by one record).\n",
+    );
+    writeln!(
+        s,
+        "REC_LENGTH_MAX = {}\n",
+        int_lit(u64::from(REC_LENGTH_MAX))
+    )
+    .unwrap();
+    emit_text_consts(&mut s, LIBXL_TEXT_CONSTANTS);
+    s.push_str("#\n# Struct formats (without byte-order prefix unless fixed)\n#\n\n");
+    emit_formats(&mut s, LIBXL_STRUCTS);
+    s.push_str("#\n# Record types\n#\n\n");
+    emit_record_types(&mut s, &LibxlRecord::LAYOUT);
+    s.push_str("#\n# Emulators (emulator_id of the emulator sub-header)\n#\n\n");
+    emit_enum(&mut s, &EmulatorId::LAYOUT, 8);
+    s.push_str("#\n# COLO checkpoint states (CHECKPOINT_STATE control_id)\n#\n\n");
+    emit_enum(&mut s, &CheckpointStateId::LAYOUT, 0);
+    s.push_str("checkpoint_state_to_str = {\n");
+    for v in CheckpointStateId::LAYOUT.variants {
+        writeln!(s, "    {}: \"{}\",", v.py_name.expect("py name"), v.human).unwrap();
+    }
+    s.push_str("}\n\n");
+    let keychars: Vec<u8> = (0..=255u8).filter(|c| is_xenstore_key_char(*c)).collect();
+    s.push_str("# The octets a xenstore key may hold (checked in strict mode).\n");
+    writeln!(
+        s,
+        "XENSTORE_KEY_CHARS = frozenset(\n    {})\n",
+        bytes_lit(&keychars)
+    )
+    .unwrap();
+
+    s.push_str(&verifier_class());
+    for g in groups(&LIBXL) {
+        s.push_str(record_method(&g, &LIBXL).trim_end_matches('\n'));
+        s.push('\n');
+        s.push_str(&record_extra(g.members[0].0.code));
+        s.push_str("\n\n");
+    }
+    s.push_str(&record_verifiers(&LIBXL));
+    s
+}
+
+fn verifier_class() -> String {
+    let mut s = String::new();
+    let rh = format_spec::libxl::LibxlRecordHeader::LAYOUT.size;
+    s.push_str(
+        r#"
+
+class VerifyLibxl(VerifyBase):
+    """
+    Verify one libxl stream (either byte order) in strict mode: header,
+    record framing and padding, body lengths and values, emulator ids,
+    xenstore data, the record structure, and the nested libxc stream with
+    VerifyLibxc. Unknown optional records are skipped with a message.
+    Stops after the END record. Errors carry ``kind`` and ``offset``.
+    """
+
+    def __init__(self, info, read):
+        VerifyBase.__init__(self, info, read)
+
+        self.endian = "<"
+        self.byteorder = "little"
+        self.legacy = False
+        self.record_index = -1
+        self.record_offset = 0
+        self.record_type = None
+        # The nested libxc verifier, once LIBXC_CONTEXT was seen.
+        self.libxc = None
+        # Between a libxc CHECKPOINT and the libxl CHECKPOINT_END.
+        self.in_checkpoint = False
+
+
+    def verify(self):
+        """Verify a whole libxl stream, up to and including its END record."""
+
+        self.verify_hdr()
+
+        while self.verify_record() != REC_TYPE_end:
+            pass
+
+
+    def _where(self):
+        """Context of the current record, for messages."""
+        if self.record_type is None:
+            return ""
+        return ("libxl record %d (%s, type 0x%08x) at offset %d: "
+                % (self.record_index,
+                   rec_type_to_str.get(self.record_type, "unknown"),
+                   self.record_type, self.record_offset))
+
+
+    def _stream_error(self, kind, msg):
+        """Raise a StreamError about the current record."""
+        raise StreamError(self._where() + msg, kind, self.record_offset)
+
+
+    def _unexpected(self, why):
+        """The record is not allowed where it is."""
+        self._stream_error("UnexpectedRecord", "unexpected here: " + why)
+
+
+    def _record_error(self, kind, msg, body_offset=0):
+        """Raise a RecordError about the current record's body."""
+        raise RecordError(self._where() + msg, kind,
+                          self.record_offset + RH_SIZE + body_offset)
+
+
+    def _warn(self, msg):
+        """Pass a warning to info."""
+        self.info("Warning: " + self._where() + msg)
+
+
+"#,
+    );
+    s = s.replace("RH_SIZE", &rh.to_string());
+
+    let mut hm = String::new();
+    header_method(
+        &mut hm,
+        "verify_hdr",
+        &LibxlHeader::LAYOUT,
+        "libxl header",
+        LIBXL_CONSTANTS,
+    );
+    s.push_str(&hm);
+    let opt = items(&LibxlHeader::LAYOUT)
+        .into_iter()
+        .find(|i| i.field == "options")
+        .expect("options")
+        .var;
+    write!(
+        s,
+        r#"
+        if {opt} & {be}:
+            self.endian, self.byteorder = ">", "big"
+        else:
+            self.endian, self.byteorder = "<", "little"
+        self.legacy = bool({opt} & {legacy})
+        self.info("Libxl Header: %s endian%s"
+                  % (self.byteorder,
+                     ", legacy converted" if self.legacy else ""))
+
+
+    def verify_record(self):
+        """
+        Verify one record: framing (type, length, padding), then its body,
+        then the structure rules. Returns the record type.
+        """
+
+        self.record_index += 1
+        self.record_offset = self.offset
+        self.record_type = None
+        rtype, length = self.unpack_exact(self.endian + RH_FORMAT)
+        self.record_type = rtype
+
+        known = rtype in rec_type_to_str
+        if not known and not rtype & {optional}:
+            self._stream_error("UnknownMandatory",
+                               "unknown mandatory record type")
+
+        if length > REC_LENGTH_MAX:
+            self._stream_error("RecordTooLong",
+                               "length %d is over the %d-octet limit"
+                               % (length, REC_LENGTH_MAX))
+
+        content = self._read_content(length)
+
+        if not known:
+            self._warn("unknown optional record of length %d skipped"
+                       % (length, ))
+            return rtype
+
+        self.info("Libxl Record: %s, length %d"
+                  % (rec_type_to_str[rtype], length))
+        record_verifiers[rtype](self, content)
+        return rtype
+
+
+    def _read_content(self, length):
+        """Read a record body and its padding; check the padding is zero."""
+
+        padded = (length + {align} - 1) & ~({align} - 1)
+        content = self.rdexact(padded)
+        padding = content[length:]
+        if padding.strip(b"\x00"):
+            first = length + len(padding) - len(padding.lstrip(b"\x00"))
+            at = self.record_offset + {rh} + first
+            raise StreamError(self._where() + "non-zero padding octet at "
+                              "offset %d" % (at, ), "PaddingNonZero", at)
+        return content[:length]
+
+
+    def _resume_libxc(self):
+        """
+        Let the nested libxc verifier (its offset set to this one's) read on
+        to its next CHECKPOINT or its END; a CHECKPOINT opens a libxl
+        checkpoint.
+        """
+        rtype = self.libxc.verify_segment()
+        self.offset = self.libxc.offset
+        self.in_checkpoint = rtype != LIBXC_END
+        self.record_type = None
+
+
+    def verify_xenstore_data(self, data, base):
+        """
+        Check the key/value strings of EMULATOR_XENSTORE_DATA (``data``,
+        starting ``base`` octets into the body): every string NUL-terminated,
+        keys and values paired, keys non-empty, relative and made of
+        XENSTORE_KEY_CHARS. Errors are RecordErrors of kind "Xenstore" whose
+        ``detail`` names the broken rule.
+        """
+
+        def bad(detail, at, index, msg):
+            err = RecordError(self._where() + "xenstore data: %s at data "
+                              "offset %d (string %d)" % (msg, at, index),
+                              "Xenstore",
+                              self.record_offset + {rh} + base + at)
+            err.detail = detail
+            raise err
+
+        pos = 0
+        index = 0
+        keys = []
+        pairs = []
+        key = None
+        while pos < len(data):
+            nul = data.find(b"\x00", pos)
+            if nul < 0:
+                bad("NotNulTerminated", pos, index,
+                    "string not NUL-terminated")
+            text = data[pos:nul]
+            if key is None:
+                if not text:
+                    bad("EmptyKey", pos, index, "empty key")
+                if text[:1] == b"/":
+                    bad("AbsoluteKey", pos, index, "key is an absolute path")
+                key = text
+                keys.append((pos, index, text))
+            else:
+                pairs.append((key, text))
+                key = None
+            pos = nul + 1
+            index += 1
+        if key is not None:
+            at, index, _ = keys[-1]
+            bad("OddStringCount", at, index,
+                "key without a value (odd number of strings)")
+        for at, index, text in keys:
+            for i, c in enumerate(bytearray(text)):
+                if c not in XENSTORE_KEY_CHARS:
+                    bad("KeyCharacter", at + i, index,
+                        "key holds the character 0x%02x" % (c, ))
+        for key, val in pairs:
+            self.info("    '%s' = '%s'"
+                      % (key.decode("utf-8", "replace"),
+                         val.decode("utf-8", "replace")))
+
+
+"#,
+        be = const_of(LIBXL_CONSTANTS, "HDR_OPT_BIG_ENDIAN"),
+        legacy = const_of(LIBXL_CONSTANTS, "HDR_OPT_LEGACY"),
+        optional = const_of(LIBXL_CONSTANTS, "REC_TYPE_OPTIONAL"),
+        align = const_of(LIBXL_CONSTANTS, "REC_ALIGN"),
+    )
+    .unwrap();
+    s
+}
+
+/// The generated `xl.py`.
+pub(super) fn xl_py() -> String {
+    let st = &XlHeader::LAYOUT;
+    let its = items(st);
+    let var = |f: &str| {
+        its.iter()
+            .find(|i| i.field == f)
+            .unwrap_or_else(|| panic!("XlHeader.{f}"))
+            .var
+            .clone()
+    };
+    let marker_item = its
+        .iter()
+        .find(|i| i.field == "byteorder")
+        .expect("byteorder");
+    let marker = match marker_item.constraint {
+        format_spec::layout::Constraint::Equals(v) => v,
+        _ => panic!("XlHeader.byteorder has no Equals rule"),
+    };
+    let marker_name = XL_CONSTANTS
+        .iter()
+        .find(|c| c.value == marker)
+        .and_then(|c| c.py_name)
+        .expect("the byte-order marker has a Python name");
+    let body_fmt: String = st.py_items().iter().map(|(_, _, p)| p.py_char()).collect();
+    let magic = XL_TEXT_CONSTANTS
+        .iter()
+        .find(|c| c.rust_name == "XL_MAGIC")
+        .and_then(|c| c.py_name)
+        .expect("MAGIC");
+
+    let mut s = banner();
+    s.push_str(
+        "\n\"\"\"\nThe xl save file header: the magic, a byte-order marker, mandatory and\n\
+         optional flags and optional data (the domain configuration) in front\n\
+         of the libxl stream. No Xen document specifies it; format-spec's xl\n\
+         module does. VerifyXl verifies a whole xl save file.\n\"\"\"\n\n",
+    );
+    s.push_str("from struct import pack, unpack\n\n");
+    s.push_str("from xen.migration.verify import StreamError, VerifyBase, prepend\n");
+    s.push_str("from xen.migration.libxc import VerifyLibxc, IHDR_MARKER\n");
+    s.push_str("from xen.migration.libxl import VerifyLibxl\n\n");
+    s.push_str("#\n# Constants\n#\n\n");
+    emit_text_consts(&mut s, XL_TEXT_CONSTANTS);
+    emit_consts(&mut s, XL_CONSTANTS);
+    s.push_str(
+        "# The most optional data the verifier accepts (a bound of this package;\n\
+         # xl sets none).\n",
+    );
+    writeln!(
+        s,
+        "OPTIONAL_DATA_MAX = {}\n",
+        int_lit(u64::from(XL_OPTIONAL_DATA_MAX))
+    )
+    .unwrap();
+    s.push_str("#\n# Struct formats\n#\n\n");
+    emit_formats(&mut s, XL_STRUCTS);
+    writeln!(
+        s,
+        "# Size of the magic and the header fields: the optional data starts here.\n\
+         PREAMBLE_SIZE = len({magic}) + {}\n",
+        st.size
+    )
+    .unwrap();
+
+    write!(
+        s,
+        r#"
+class VerifyXl(VerifyBase):
+    """
+    Verify a whole xl save file in strict mode: the xl header (magic,
+    byte-order marker, flags, optional data and configuration), then the
+    libxl stream with VerifyLibxl or, without the stream-v2 flag, a bare
+    libxc stream with VerifyLibxc. Stops after the last END record.
+    """
+
+    def __init__(self, info, read):
+        VerifyBase.__init__(self, info, read)
+        self.endian = None
+        self.mandatory_flags = 0
+        self.optional_data = b""
+        self.config = None
+        self.inner = None
+
+
+    def verify(self):
+        """Verify the header and the stream after it."""
+        self.verify_hdr()
+        if self.mandatory_flags & {v2}:
+            self.inner = VerifyLibxl(self.info, self.read)
+        else:
+            at = self.offset
+            first = self.rdexact(8)
+            if first != pack("!Q", IHDR_MARKER):
+                raise StreamError("the xl header lacks the stream-v2 flag and "
+                                  "no libxc v2 stream follows at offset %d: "
+                                  "a legacy stream" % (at, ),
+                                  "LegacyStream", at)
+            self.offset = at
+            self.inner = VerifyLibxc(self.info, prepend(first, self.read))
+        self.inner.offset = self.offset
+        self.inner.verify()
+        self.offset = self.inner.offset
+
+
+    def verify_hdr(self):
+"#,
+        v2 = const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_STREAMV2"),
+    )
+    .unwrap();
+    s.push_str(&docstring(st.doc, "        "));
+    write!(
+        s,
+        r#"        start = self.offset
+        magic = self.rdexact(len({magic}))
+        if magic != {magic}:
+            raise StreamError("bad xl magic at offset %d: %r" % (start, magic),
+                              "BadXlMagic", start)
+        base = self.offset
+        raw = self.rdexact({size})
+        if unpack("<I", raw[:4])[0] == {marker_name}:
+            self.endian = "<"
+        elif unpack(">I", raw[:4])[0] == {marker_name}:
+            self.endian = ">"
+        else:
+            raise StreamError("bad xl byte-order marker %r at offset %d"
+                              % (raw[:4], base + {marker_off}),
+                              "BadByteOrderMarker", base + {marker_off})
+        {vars} = \
+            unpack(self.endian + "{body_fmt}", raw)
+"#,
+        size = st.size,
+        marker_off = marker_item.offset,
+        vars = its
+            .iter()
+            .map(|i| i.var.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+    .unwrap();
+    let rest: Vec<_> = its
+        .iter()
+        .filter(|i| i.field != "byteorder")
+        .cloned()
+        .collect();
+    for pass in [Pass::Values, Pass::Reserved] {
+        let mut chk = String::new();
+        emit_checks(
+            &mut chk,
+            "        ",
+            &rest,
+            pass,
+            Raise::Header("xl header"),
+            XL_CONSTANTS,
+        );
+        s.push_str(&chk.replace("start + ", "base + "));
+    }
+    let len_var = var("optional_data_len");
+    let flags_var = var("mandatory_flags");
+    let flags_off = its
+        .iter()
+        .find(|i| i.field == "mandatory_flags")
+        .expect("flags")
+        .offset;
+    let len_off = its
+        .iter()
+        .find(|i| i.field == "optional_data_len")
+        .expect("len")
+        .offset;
+    write!(
+        s,
+        r#"        if {len_var} > OPTIONAL_DATA_MAX:
+            raise StreamError("xl optional_data_len is %d, more than the %d "
+                              "octets accepted"
+                              % ({len_var}, OPTIONAL_DATA_MAX),
+                              "OptionalDataTooLong", base + {len_off})
+        self.mandatory_flags = {flags_var}
+        data_at = self.offset
+        self.optional_data = self.rdexact({len_var})
+        self.config = self._config(data_at)
+        json = {flags_var} & {json}
+        if json and self.config is None:
+            raise StreamError("xl mandatory_flags say the configuration is "
+                              "JSON, but the file holds none",
+                              "MissingConfig", base + {flags_off})
+        if json and self.config[-1:] != b"\x00":
+            raise StreamError("xl JSON configuration at offset %d is not "
+                              "NUL-terminated" % (data_at + 4, ),
+                              "ConfigNotTerminated", data_at + 4)
+        self.info("Xl Header: %s endian, mandatory flags 0x%x, %d octets of "
+                  "optional data%s"
+                  % ({{"<": "little", ">": "big"}}[self.endian], {flags_var},
+                     {len_var},
+                     ", JSON configuration" if json else ""))
+
+
+    def _config(self, data_at):
+        """
+        The configuration octets of the optional data (config_len, then
+        that many octets; anything after them is skipped), or None when the
+        optional data is empty.
+        """
+        data = self.optional_data
+        if not data:
+            return None
+        if len(data) < 4:
+            raise StreamError("xl optional data at offset %d is %d octets, "
+                              "too short for config_len"
+                              % (data_at, len(data)),
+                              "BadConfig", data_at)
+        config_len, = unpack(self.endian + "I", data[:4])
+        if config_len > len(data) - 4:
+            raise StreamError("xl config_len %d at offset %d exceeds the %d "
+                              "octets of optional data after it"
+                              % (config_len, data_at, len(data) - 4),
+                              "BadConfig", data_at)
+        return data[4:4 + config_len]
+"#,
+        json = const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_JSON"),
+    )
+    .unwrap();
+    s
+}
