@@ -1,6 +1,7 @@
 //! `xenstream convert --to 3|4 [INPUT|-] [-o OUTPUT|-]`: rewrites a stream
 //! (bare libxc, bare libxl or an `xl save` file) as libxc stream version 3
-//! or 4, forward only, with the library's [`format_spec::convert`].
+//! or 4, forward only, with the library's [`format_spec::convert`]. The
+//! arguments are parsed by clap in `main.rs` into [`ConvertArgs`].
 //!
 //! Options:
 //! * `--to 3|4` (required): the version to write;
@@ -21,15 +22,10 @@
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use format_spec::convert::{convert, ConvertError, ConvertOptions, ConvertReport};
 use format_spec::outer::FormatChoice;
 use format_spec::stream::Mode;
-
-/// The usage line of the command.
-pub const CONVERT_USAGE: &str = "usage: xenstream convert --to 3|4 [--lossy] [--lenient] \
-[--format auto|xl|libxl|libxc] [INPUT|-] [-o OUTPUT|-]";
 
 /// The parsed arguments of `xenstream convert`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,79 +42,6 @@ pub struct ConvertArgs {
     pub lenient: bool,
     /// What the input starts with.
     pub format: FormatChoice,
-}
-
-/// Parses the arguments that follow `convert` on the command line.
-pub fn parse_convert_args(args: &[String]) -> Result<ConvertArgs, String> {
-    let mut to = None;
-    let mut input = None;
-    let mut output = None;
-    let mut lossy = false;
-    let mut lenient = false;
-    let mut format = FormatChoice::Auto;
-    let mut it = args.iter();
-    let path = |s: &str| (s != "-").then(|| PathBuf::from(s));
-    while let Some(a) = it.next() {
-        let (flag, inline) = match a.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
-            _ => (a.as_str(), None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match flag {
-            "--to" => {
-                let v = value("--to")?;
-                to = Some(match v.as_str() {
-                    "3" => 3,
-                    "4" => 4,
-                    _ => return Err(format!("--to takes 3 or 4, not `{v}`")),
-                });
-            }
-            "-o" | "--output" => output = Some(path(&value("--output")?)),
-            "--format" => format = value("--format")?.parse()?,
-            "--lossy" => lossy = true,
-            "--lenient" => lenient = true,
-            "-" => {
-                if input.replace(None).is_some() {
-                    return Err("more than one input".into());
-                }
-            }
-            f if f.starts_with('-') => return Err(format!("unknown option `{f}`")),
-            f => {
-                if input.replace(path(f)).is_some() {
-                    return Err("more than one input".into());
-                }
-            }
-        }
-    }
-    Ok(ConvertArgs {
-        to: to.ok_or("--to 3 or --to 4 is required")?,
-        input: input.flatten(),
-        output: output.flatten(),
-        lossy,
-        lenient,
-        format,
-    })
-}
-
-/// Runs `xenstream convert` with the arguments that follow `convert`.
-pub fn run_convert(args: &[String]) -> ExitCode {
-    ExitCode::from(convert_status(args))
-}
-
-/// Like [`run_convert`], returning the exit status as a number.
-pub fn convert_status(args: &[String]) -> u8 {
-    match parse_convert_args(args) {
-        Ok(a) => convert_command(&a),
-        Err(e) => {
-            eprintln!("xenstream convert: {e}\n{CONVERT_USAGE}");
-            2
-        }
-    }
 }
 
 /// Why the command failed.

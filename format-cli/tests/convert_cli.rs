@@ -1,29 +1,23 @@
-//! `xenstream convert`: argument parsing, exit statuses, the output file
-//! written only on success, and the v3 -> v4 -> v3 identity through the
-//! command. The command module is compiled here directly (its wiring into
-//! `main.rs` is left to the lead).
+//! `xenstream convert`, run as the built binary: files and pipes, the
+//! v3 -> v4 -> v3 identity, exit statuses, messages with offsets, and no
+//! output file left behind by a refused conversion.
 
-#[allow(dead_code)]
-#[path = "../src/convert.rs"]
-mod convert;
-
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 use format_spec::binrw::Endian;
 use format_spec::libxc::{DomainType, LibxcRecord as L, X86TscInfo};
-use format_spec::outer::{Format, FormatChoice};
 use format_spec::stream::{verify, StreamWriter, VerifyOptions, WriterOptions};
 
-use convert::{convert_status, parse_convert_args, ConvertArgs};
+const BIN: &str = env!("CARGO_BIN_EXE_xenstream");
 
-fn args(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convert-cli-{}", std::process::id()));
+fn tmp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("convert-cli-{}", std::process::id()))
+        .join(name);
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    dir
 }
 
 fn hvm_v3() -> Vec<u8> {
@@ -47,102 +41,126 @@ fn hvm_v3() -> Vec<u8> {
     w.finish().unwrap()
 }
 
-#[test]
-fn parses_the_documented_forms() {
-    let a = parse_convert_args(&args(&["--to", "4", "in.xl", "-o", "out.xl"])).unwrap();
-    assert_eq!(
-        a,
-        ConvertArgs {
-            to: 4,
-            input: Some("in.xl".into()),
-            output: Some("out.xl".into()),
-            lossy: false,
-            lenient: false,
-            format: FormatChoice::Auto,
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let data = stdin.map(<[u8]>::to_vec);
+    let feeder = std::thread::spawn(move || {
+        if let Some(d) = data {
+            // The command may stop reading early on bad input.
+            let _ = pipe.write_all(&d);
         }
-    );
-    let a = parse_convert_args(&args(&[
-        "-",
-        "--to=3",
-        "--output",
-        "-",
-        "--lossy",
-        "--lenient",
-        "--format",
-        "libxc",
-    ]))
-    .unwrap();
-    assert_eq!((a.to, a.input, a.output), (3, None, None));
-    assert!(a.lossy && a.lenient);
-    assert_eq!(a.format, FormatChoice::Exactly(Format::Libxc));
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
+}
 
-    for bad in [
-        &["in"][..],
-        &["--to", "5"],
-        &["--to"],
-        &["--to", "4", "a", "b"],
-        &["--to", "4", "--frobnicate"],
-        &["--to", "4", "--format", "zip"],
-    ] {
-        assert!(parse_convert_args(&args(bad)).is_err(), "{bad:?}");
-        assert_eq!(convert_status(&args(bad)), 2, "{bad:?}");
-    }
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
 }
 
 #[test]
-fn converts_files_both_ways_and_back_to_the_same_octets() {
+fn files_both_ways_give_back_the_same_octets() {
+    let dir = tmp_dir("files");
+    let (a, b, c) = (dir.join("a.v3"), dir.join("b.v4"), dir.join("c.v3"));
     let v3 = hvm_v3();
-    let a = tmp("a.v3");
-    let b = tmp("b.v4");
-    let c = tmp("c.v3");
     std::fs::write(&a, &v3).unwrap();
-    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
-    assert_eq!(
-        convert_status(&["--to".into(), "4".into(), s(&a), "-o".into(), s(&b)]),
-        0
-    );
+    let out = run(&["convert", "--to", "4", p(&a), "-o", p(&b)], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("libxc v3 -> v4"), "{msg}");
     let v4 = std::fs::read(&b).unwrap();
     let rep = verify(&v4[..], VerifyOptions::strict()).unwrap();
     assert_eq!(rep.image_header.version, 4);
     assert_eq!(rep.records_by_type[&L::DOMAIN_CONTEXT], 1);
-    assert_eq!(
-        convert_status(&["--to".into(), "3".into(), s(&b), "-o".into(), s(&c)]),
-        0
+    let out = run(
+        &[
+            "convert",
+            "--to=3",
+            "--format",
+            "libxc",
+            p(&b),
+            "--output",
+            p(&c),
+        ],
+        None,
     );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(std::fs::read(&c).unwrap() == v3, "the stream changed");
 }
 
 #[test]
-fn a_refused_conversion_exits_1_and_leaves_no_output() {
-    let a = tmp("refused.v3");
-    // Its own directory: other tests write partial files in parallel.
-    let dir = tmp("refused");
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("refused.out");
+fn standard_input_to_standard_output() {
+    let v3 = hvm_v3();
+    let out = run(&["convert", "--to", "4"], Some(&v3));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v4 = out.stdout;
+    verify(&v4[..], VerifyOptions::strict()).unwrap();
+    let out = run(&["convert", "--to", "3", "-", "-o", "-"], Some(&v4));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout == v3, "the stream changed");
+}
+
+#[test]
+fn refused_conversion_exits_1_and_leaves_no_output() {
+    let dir = tmp_dir("refused");
+    let a = dir.join("in.v3");
+    let out_file = dir.join("out");
     std::fs::write(&a, hvm_v3()).unwrap();
-    let _ = std::fs::remove_file(&out);
-    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
-    // Already version 3.
-    assert_eq!(
-        convert_status(&["--to".into(), "3".into(), s(&a), "-o".into(), s(&out)]),
-        1
-    );
-    assert!(!out.exists());
-    let leftovers: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+    // Already version 3: the message names the version field's offset.
+    let out = run(&["convert", "--to", "3", p(&a), "-o", p(&out_file)], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("offset 0xc"), "{msg}");
+    assert!(msg.contains("version 3"), "{msg}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".partial-"))
+        .map(|e| e.file_name())
+        .filter(|n| n != "in.v3")
         .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
-    // A missing input is an I/O error: status 2.
-    assert_eq!(
-        convert_status(&[
-            "--to".into(),
-            "4".into(),
-            s(&tmp("does-not-exist")),
-            "-o".into(),
-            s(&out)
-        ]),
-        2
+    assert!(left.is_empty(), "{left:?}");
+
+    // Truncated on a pipe: status 1, offset of the end of the input.
+    let v3 = hvm_v3();
+    let out = run(
+        &["convert", "--to", "4", "-o", p(&out_file)],
+        Some(&v3[..100]),
     );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0x64"));
+    assert!(!out_file.exists());
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    for args in [
+        &["convert"][..],
+        &["convert", "--to", "5"],
+        &["convert", "--to", "4", "a", "b"],
+        &["convert", "--to", "4", "--format", "zip"],
+    ] {
+        let out = run(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+    let dir = tmp_dir("io");
+    let out = run(
+        &[
+            "convert",
+            "--to",
+            "4",
+            p(&dir.join("does-not-exist")),
+            "-o",
+            p(&dir.join("x")),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
