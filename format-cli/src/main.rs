@@ -6,6 +6,7 @@
 // A `StreamError` is large; it ends processing, so boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
+mod convert;
 mod dump;
 mod input;
 mod layers;
@@ -123,6 +124,30 @@ enum Command {
         /// The stream: a file, or `-` (or nothing) for standard input.
         file: Option<PathBuf>,
     },
+    /// Rewrite a stream as libxc stream version 3 or 4.
+    ///
+    /// Version 4 folds SHARED_INFO and X86_TSC_INFO into one DOMAIN_CONTEXT
+    /// record per segment; version 3 unfolds it. The xl and libxl layers
+    /// are copied unchanged. Exit status 0 on success, 1 when the input
+    /// cannot be converted, 2 for usage and I/O errors.
+    Convert {
+        /// The version to write.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(3..=4))]
+        to: u32,
+        /// Where to write: a file, or `-` (or nothing) for standard output.
+        #[arg(short, long, value_name = "OUTPUT")]
+        output: Option<PathBuf>,
+        /// Drop what the output cannot carry (listed on standard error)
+        /// instead of failing.
+        #[arg(long)]
+        lossy: bool,
+        /// Read the input with the restore's rules instead of the
+        /// verifier's.
+        #[arg(long)]
+        lenient: bool,
+        #[command(flatten)]
+        input: InputArgs,
+    },
     /// Print the record types the description knows.
     Records,
 }
@@ -228,6 +253,28 @@ fn main() -> ExitCode {
         Command::Records => {
             print_records();
             Ok(())
+        }
+        Command::Convert {
+            to,
+            output,
+            lossy,
+            lenient,
+            input,
+        } => {
+            let dash = |p: Option<PathBuf>| p.filter(|p| p.as_os_str() != "-");
+            return ExitCode::from(convert::convert_command(&convert::ConvertArgs {
+                to,
+                input: dash(input.file),
+                output: dash(output),
+                lossy,
+                lenient,
+                format: match input.format {
+                    Format::Auto => outer::FormatChoice::Auto,
+                    Format::Xl => outer::FormatChoice::Exactly(outer::Format::Xl),
+                    Format::Libxl => outer::FormatChoice::Exactly(outer::Format::Libxl),
+                    Format::Libxc => outer::FormatChoice::Exactly(outer::Format::Libxc),
+                },
+            }));
         }
         Command::Memory {
             format,

@@ -10,6 +10,7 @@
 //! * [`libxl`]: the libxl stream that wraps it (spec revision 2).
 //! * [`xl`]: the xl save file header in front of both.
 //! * [`outer`]: reading and writing whole save files, layer by layer.
+//! * [`convert`]: converting streams between version 3 and version 4.
 //! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
 //! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
 //! * [`stream`]: the forward-only reader, writer and verifier of libxc streams.
@@ -39,6 +40,7 @@ pub use binrw;
 pub use format_derive::{RecordSet, SpecEnum, Wire};
 
 pub mod body;
+pub mod convert;
 pub mod domain_context;
 pub mod hvm_context;
 pub mod layout;

@@ -1,0 +1,150 @@
+//! `xenstream convert --to 3|4 [INPUT|-] [-o OUTPUT|-]`: rewrites a stream
+//! (bare libxc, bare libxl or an `xl save` file) as libxc stream version 3
+//! or 4, forward only, with the library's [`format_spec::convert`]. The
+//! arguments are parsed by clap in `main.rs` into [`ConvertArgs`].
+//!
+//! Options:
+//! * `--to 3|4` (required): the version to write;
+//! * `-o FILE` / `--output FILE`: where to write (`-` or absent: standard
+//!   output, refused when it is a terminal). A file is written under a
+//!   temporary name beside it and renamed when the conversion succeeded,
+//!   so a failed conversion leaves no partial file behind;
+//! * `--lossy`: drop what the output cannot carry (listed on standard
+//!   error) instead of failing;
+//! * `--lenient`: read the input with the restore's rules instead of the
+//!   verifier's (non-zero padding is then replaced by zeros);
+//! * `--format auto|xl|libxl|libxc`: what the input starts with.
+//!
+//! Exit status: 0 on success, 1 when the input cannot be converted (the
+//! error, with its offset, goes to standard error), 2 for usage and I/O
+//! errors.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read};
+use std::path::{Path, PathBuf};
+
+use format_spec::convert::{convert, ConvertError, ConvertOptions, ConvertReport};
+use format_spec::outer::FormatChoice;
+use format_spec::stream::Mode;
+
+/// The parsed arguments of `xenstream convert`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConvertArgs {
+    /// Version to write (3 or 4).
+    pub to: u32,
+    /// Input file; `None` for standard input.
+    pub input: Option<PathBuf>,
+    /// Output file; `None` for standard output.
+    pub output: Option<PathBuf>,
+    /// Allow lossy conversion.
+    pub lossy: bool,
+    /// Read the input leniently.
+    pub lenient: bool,
+    /// What the input starts with.
+    pub format: FormatChoice,
+}
+
+/// Why the command failed.
+enum Failure {
+    /// The input cannot be converted (exit status 1).
+    Invalid(ConvertError),
+    /// Anything else (exit status 2).
+    Other(String),
+}
+
+impl From<ConvertError> for Failure {
+    fn from(e: ConvertError) -> Self {
+        match e {
+            // A failing output is not the input's fault.
+            ConvertError::Write { .. } => Failure::Other(e.to_string()),
+            ConvertError::Stream(ref s) if s.kind().as_str() == "Io" => {
+                Failure::Other(e.to_string())
+            }
+            ConvertError::Outer(format_spec::outer::OuterError::Io { .. }) => {
+                Failure::Other(e.to_string())
+            }
+            e => Failure::Invalid(e),
+        }
+    }
+}
+
+/// Runs `xenstream convert` with parsed arguments: converts, reports
+/// losses and a one-line summary on standard error, and returns the exit
+/// status (0, 1 or 2; see the module docs).
+pub fn convert_command(args: &ConvertArgs) -> u8 {
+    let opts = ConvertOptions::to(args.to)
+        .lossy(args.lossy)
+        .mode(if args.lenient {
+            Mode::Lenient
+        } else {
+            Mode::Strict
+        })
+        .format(args.format);
+    let result = match &args.input {
+        Some(p) => match File::open(p) {
+            Ok(f) => to_output(f, args.output.as_deref(), opts),
+            Err(e) => Err(Failure::Other(format!("{}: {e}", p.display()))),
+        },
+        None => to_output(io::stdin().lock(), args.output.as_deref(), opts),
+    };
+    match result {
+        Ok(rep) => {
+            for loss in &rep.losses {
+                eprintln!("xenstream convert: dropped: {loss}");
+            }
+            if rep.losses_dropped > 0 {
+                eprintln!("xenstream convert: dropped {} more", rep.losses_dropped);
+            }
+            eprintln!(
+                "xenstream convert: {} stream, libxc v{} -> v{}: {} records in, {} out, {} pages, {} segment(s), {} octets written",
+                rep.format, rep.from, rep.to, rep.records_in, rep.records_out, rep.data_pages,
+                rep.segments, rep.bytes_out
+            );
+            0
+        }
+        Err(Failure::Invalid(e)) => {
+            eprintln!("xenstream convert: cannot convert: {e}");
+            1
+        }
+        Err(Failure::Other(e)) => {
+            eprintln!("xenstream convert: {e}");
+            2
+        }
+    }
+}
+
+fn to_output<R: Read>(
+    input: R,
+    output: Option<&Path>,
+    opts: ConvertOptions,
+) -> Result<ConvertReport, Failure> {
+    let Some(path) = output else {
+        let stdout = io::stdout();
+        if stdout.is_terminal() {
+            return Err(Failure::Other(
+                "refusing to write a binary stream to a terminal; use -o FILE or a pipe".into(),
+            ));
+        }
+        let rep = convert(input, stdout.lock(), opts)?;
+        return Ok(rep);
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Failure::Other(format!("{}: not a file name", path.display())))?;
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(format!(".partial-{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let file = File::create(&tmp).map_err(|e| Failure::Other(format!("{}: {e}", tmp.display())))?;
+    let result = (|| {
+        let mut file = file;
+        let rep = convert(input, &mut file, opts)?;
+        file.sync_all()
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .map_err(|e| Failure::Other(format!("{}: {e}", path.display())))?;
+        Ok(rep)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

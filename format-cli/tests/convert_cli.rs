@@ -1,0 +1,166 @@
+//! `xenstream convert`, run as the built binary: files and pipes, the
+//! v3 -> v4 -> v3 identity, exit statuses, messages with offsets, and no
+//! output file left behind by a refused conversion.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use format_spec::binrw::Endian;
+use format_spec::libxc::{DomainType, LibxcRecord as L, X86TscInfo};
+use format_spec::stream::{verify, StreamWriter, VerifyOptions, WriterOptions};
+
+const BIN: &str = env!("CARGO_BIN_EXE_xenstream");
+
+fn tmp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("convert-cli-{}", std::process::id()))
+        .join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn hvm_v3() -> Vec<u8> {
+    let opts = WriterOptions::new(DomainType::X86Hvm)
+        .version(3)
+        .endian(Endian::Big)
+        .xen_version(4, 17);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&L::StaticDataEnd).unwrap();
+    w.write_page_data(&[1, 2], &[0x42; 2 * 4096]).unwrap();
+    w.write(&L::X86TscInfo(X86TscInfo {
+        mode: 0,
+        khz: 1_000_000,
+        nsec: 99,
+        incarnation: 3,
+        _res1: 0,
+    }))
+    .unwrap();
+    w.write(&L::HvmContext(format_spec::body::Opaque(vec![9; 40])))
+        .unwrap();
+    w.finish().unwrap()
+}
+
+fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut pipe = child.stdin.take().unwrap();
+    let data = stdin.map(<[u8]>::to_vec);
+    let feeder = std::thread::spawn(move || {
+        if let Some(d) = data {
+            // The command may stop reading early on bad input.
+            let _ = pipe.write_all(&d);
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    feeder.join().unwrap();
+    out
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn files_both_ways_give_back_the_same_octets() {
+    let dir = tmp_dir("files");
+    let (a, b, c) = (dir.join("a.v3"), dir.join("b.v4"), dir.join("c.v3"));
+    let v3 = hvm_v3();
+    std::fs::write(&a, &v3).unwrap();
+    let out = run(&["convert", "--to", "4", p(&a), "-o", p(&b)], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("libxc v3 -> v4"), "{msg}");
+    let v4 = std::fs::read(&b).unwrap();
+    let rep = verify(&v4[..], VerifyOptions::strict()).unwrap();
+    assert_eq!(rep.image_header.version, 4);
+    assert_eq!(rep.records_by_type[&L::DOMAIN_CONTEXT], 1);
+    let out = run(
+        &[
+            "convert",
+            "--to=3",
+            "--format",
+            "libxc",
+            p(&b),
+            "--output",
+            p(&c),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(std::fs::read(&c).unwrap() == v3, "the stream changed");
+}
+
+#[test]
+fn standard_input_to_standard_output() {
+    let v3 = hvm_v3();
+    let out = run(&["convert", "--to", "4"], Some(&v3));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v4 = out.stdout;
+    verify(&v4[..], VerifyOptions::strict()).unwrap();
+    let out = run(&["convert", "--to", "3", "-", "-o", "-"], Some(&v4));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout == v3, "the stream changed");
+}
+
+#[test]
+fn refused_conversion_exits_1_and_leaves_no_output() {
+    let dir = tmp_dir("refused");
+    let a = dir.join("in.v3");
+    let out_file = dir.join("out");
+    std::fs::write(&a, hvm_v3()).unwrap();
+    // Already version 3: the message names the version field's offset.
+    let out = run(&["convert", "--to", "3", p(&a), "-o", p(&out_file)], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("offset 0xc"), "{msg}");
+    assert!(msg.contains("version 3"), "{msg}");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .filter(|n| n != "in.v3")
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // Truncated on a pipe: status 1, offset of the end of the input.
+    let v3 = hvm_v3();
+    let out = run(
+        &["convert", "--to", "4", "-o", p(&out_file)],
+        Some(&v3[..100]),
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0x64"));
+    assert!(!out_file.exists());
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    for args in [
+        &["convert"][..],
+        &["convert", "--to", "5"],
+        &["convert", "--to", "4", "a", "b"],
+        &["convert", "--to", "4", "--format", "zip"],
+    ] {
+        let out = run(args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+    }
+    let dir = tmp_dir("io");
+    let out = run(
+        &[
+            "convert",
+            "--to",
+            "4",
+            p(&dir.join("does-not-exist")),
+            "-o",
+            p(&dir.join("x")),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
