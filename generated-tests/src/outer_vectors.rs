@@ -11,25 +11,22 @@
 //! [`rust_verdict`] is the Rust side of the comparison: [`OuterReader`] for
 //! the outer layers and, for the nested libxc stream, the strict stream
 //! verifier ([`format_spec::stream::Verifier`], which checks DOMAIN_CONTEXT
-//! blobs with [`domain_context::verify`]) reading in place. The stream
-//! verifier cannot resume a libxc stream after a CHECKPOINT once the libxl
-//! layer has read its records (it owns its input while it reads), so the
-//! segments after the first of a checkpointed file go through a small
-//! reader here (headers, framing, bodies through the description, and
-//! [`domain_context::verify`]).
+//! blobs with [`domain_context::verify`]) reading in place. In a
+//! checkpointed file the stream reader is suspended at each CHECKPOINT
+//! ([`StreamReader::suspend`]) while [`OuterReader`] reads the libxl
+//! records of the checkpoint, then resumed on the next segment
+//! ([`StreamReader::resume`]); one verifier sees every segment, so the
+//! order and segment rules hold across checkpoints.
 
 use std::io::Read;
 
 use format_spec::binrw::Endian;
-use format_spec::body::{read_wire, Opaque};
+use format_spec::body::Opaque;
 use format_spec::domain_context::{self as dc, DcEntry, DcHeader, DcTscInfo, SharedInfoRef};
 use format_spec::layout::SpecEnum;
 use format_spec::layout::Wire;
 use format_spec::libxc::DomainType;
-use format_spec::libxc::{
-    DomainHeader, ImageHeader, LibxcRecord, RecordHeader, REC_ALIGN, REC_LENGTH_MAX,
-    REC_TYPE_OPTIONAL,
-};
+use format_spec::libxc::{LibxcRecord, RecordHeader, REC_LENGTH_MAX};
 use format_spec::libxl::{
     CheckpointStateId, EmulatorHeader, EmulatorId, LibxlHeader, LibxlRecord, LibxlRecordHeader,
 };
@@ -37,7 +34,7 @@ use format_spec::outer::{
     FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader, OuterWriter,
 };
 use format_spec::stream::{
-    StreamError, StreamReader, StreamWriter, Verifier, VerifyOptions, WriterOptions,
+    StreamError, StreamReader, StreamWriter, Suspended, Verifier, VerifyOptions, WriterOptions,
 };
 use format_spec::xl::{
     XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_OPTIONAL_DATA_MAX, XL_PREAMBLE_SIZE,
@@ -943,123 +940,6 @@ fn outer_reject(e: &OuterError) -> Verdict {
     Verdict::reject(e.kind(), detail, offset)
 }
 
-/// State of the nested libxc stream across checkpoints.
-struct Libxc {
-    endian: Endian,
-}
-
-/// Reads `buf.len()` octets or reports truncation at the current offset.
-fn fill<R: Read>(src: &mut format_spec::outer::Source<R>, buf: &mut [u8]) -> Result<(), Verdict> {
-    let mut done = 0;
-    while done < buf.len() {
-        match src.read(&mut buf[done..]) {
-            Ok(0) | Err(_) => {
-                return Err(Verdict::reject("Truncated", String::new(), src.offset()))
-            }
-            Ok(n) => done += n,
-        }
-    }
-    Ok(())
-}
-
-/// The KIND of a broken header constraint (VERIFIER-RULES).
-fn header_kind(field: &str) -> &'static str {
-    match field {
-        "marker" => "BadMarker",
-        "id" => "BadId",
-        "version" => "UnsupportedVersion",
-        "type" => "BadDomainType",
-        "page_shift" => "BadPageShift",
-        _ => "ReservedNonZero",
-    }
-}
-
-/// Reads the nested libxc stream up to its END or next CHECKPOINT (the
-/// stand-in for segments after a checkpoint, see the module docs).
-fn read_libxc<R: Read>(
-    src: &mut format_spec::outer::Source<R>,
-    resume: bool,
-    state: &mut Libxc,
-) -> Result<LibxcStop, Verdict> {
-    if !resume {
-        let at = src.offset();
-        let mut ih = [0u8; ImageHeader::LAYOUT.size];
-        fill(src, &mut ih)?;
-        let ihdr: ImageHeader = read_wire(&ih, Endian::Big).expect("24 octets");
-        if let Err(v) = ihdr.check() {
-            return Err(Verdict::reject(
-                header_kind(v.field),
-                String::new(),
-                at + v.offset as u64,
-            ));
-        }
-        state.endian = ihdr.endian();
-        let at = src.offset();
-        let mut dh = [0u8; DomainHeader::LAYOUT.size];
-        fill(src, &mut dh)?;
-        let dhdr: DomainHeader = read_wire(&dh, state.endian).expect("16 octets");
-        if let Err(v) = dhdr.check() {
-            return Err(Verdict::reject(
-                header_kind(v.field),
-                String::new(),
-                at + v.offset as u64,
-            ));
-        }
-    }
-    loop {
-        let at = src.offset();
-        let mut raw = [0u8; RecordHeader::LAYOUT.size];
-        fill(src, &mut raw)?;
-        let rh: RecordHeader = read_wire(&raw, state.endian).expect("8 octets");
-        let known = LibxcRecord::LAYOUT.by_code(rh.r#type).is_some();
-        if rh.length > REC_LENGTH_MAX {
-            return Err(Verdict::reject("RecordTooLong", String::new(), at));
-        }
-        if !known && rh.r#type & REC_TYPE_OPTIONAL == 0 {
-            return Err(Verdict::reject("UnknownMandatory", String::new(), at));
-        }
-        let body_at = src.offset();
-        let padded = (rh.length as usize).next_multiple_of(REC_ALIGN as usize);
-        let mut body = vec![0u8; padded];
-        fill(src, &mut body)?;
-        if let Some(i) = body[rh.length as usize..].iter().position(|b| *b != 0) {
-            return Err(Verdict::reject(
-                "PaddingNonZero",
-                String::new(),
-                body_at + rh.length as u64 + i as u64,
-            ));
-        }
-        body.truncate(rh.length as usize);
-        match LibxcRecord::parse_body(rh.r#type, &body, state.endian) {
-            Ok(Some(rec)) => {
-                if let Err(v) = rec.check() {
-                    return Err(Verdict::reject(
-                        "BadValue",
-                        String::new(),
-                        body_at + v.offset as u64,
-                    ));
-                }
-            }
-            Ok(None) => {}
-            Err(_) => return Err(Verdict::reject("BadLength", String::new(), body_at)),
-        }
-        if rh.r#type == LibxcRecord::DOMAIN_CONTEXT {
-            if let Err(err) = dc::verify(&body, state.endian) {
-                return Err(Verdict::reject(
-                    "DomainContext",
-                    variant_name(format!("{:?}", err.kind)),
-                    body_at + err.offset as u64,
-                ));
-            }
-        }
-        match rh.r#type {
-            LibxcRecord::END => return Ok(LibxcStop::End),
-            LibxcRecord::CHECKPOINT => return Ok(LibxcStop::Checkpoint),
-            _ => {}
-        }
-    }
-}
-
 /// The verdict on a stream verifier error. As for the outer layers, a body
 /// length error is reported at the body (where Python's RecordError
 /// points), not at the record header.
@@ -1075,57 +955,66 @@ fn stream_reject(e: &StreamError) -> Verdict {
     Verdict::reject(e.kind().as_str(), detail, offset)
 }
 
-/// Verifies the nested libxc stream starting at absolute offset `base`
-/// with the strict stream verifier, up to its END or first CHECKPOINT.
+/// The nested libxc stream between two segments: its verifier and the
+/// paused reader.
+type Paused = (Verifier, Suspended);
+
+/// Verifies the nested libxc stream in place with the strict stream
+/// verifier, up to its END or next CHECKPOINT: from its image header at
+/// `at` or, when `paused` is given, from the next segment at `at`. After a
+/// CHECKPOINT, returns the verifier and the paused reader.
 fn verify_libxc<R: Read>(
     src: &mut format_spec::outer::Source<R>,
-    base: u64,
-    state: &mut Libxc,
-) -> Result<LibxcStop, Verdict> {
+    at: u64,
+    paused: Option<Paused>,
+) -> Result<(LibxcStop, Option<Paused>), Verdict> {
     let opts = VerifyOptions {
         bare: false,
-        base_offset: base,
+        base_offset: at,
         ..VerifyOptions::strict()
     };
-    let mut reader =
-        StreamReader::with_options(src, opts.reader_options()).map_err(|e| stream_reject(&e))?;
-    state.endian = reader.endian();
-    let mut verifier = Verifier::new(&reader, opts);
+    let (mut verifier, mut reader) = match paused {
+        Some((verifier, state)) => (
+            verifier,
+            StreamReader::resume(src, state, at).map_err(|e| stream_reject(&e))?,
+        ),
+        None => {
+            let reader = StreamReader::with_options(src, opts.reader_options())
+                .map_err(|e| stream_reject(&e))?;
+            (Verifier::new(&reader, opts), reader)
+        }
+    };
     loop {
         match verifier.step(&mut reader) {
             Ok(Some(info)) if info.rtype == LibxcRecord::CHECKPOINT => {
-                return Ok(LibxcStop::Checkpoint)
+                let (_, state) = reader.suspend().map_err(|e| stream_reject(&e))?;
+                return Ok((LibxcStop::Checkpoint, Some((verifier, state))));
             }
-            Ok(Some(info)) if info.rtype == LibxcRecord::END => return Ok(LibxcStop::End),
+            Ok(Some(info)) if info.rtype == LibxcRecord::END => return Ok((LibxcStop::End, None)),
             Ok(Some(_)) => {}
-            Ok(None) => return Ok(LibxcStop::End),
+            Ok(None) => return Ok((LibxcStop::End, None)),
             Err(e) => return Err(stream_reject(&e)),
         }
     }
 }
 
 /// The Rust verdict on a file: [`OuterReader`] (format detected, strict)
-/// with the nested libxc stream read in place.
+/// with the nested libxc stream read in place, segment by segment.
 pub fn rust_verdict(bytes: &[u8]) -> Verdict {
     let mut r = match OuterReader::open(bytes, FormatChoice::Auto, Mode::Strict) {
         Ok(r) => r,
         Err(e) => return outer_reject(&e),
     };
-    let mut libxc_state = Libxc {
-        endian: Endian::Little,
-    };
+    let mut paused: Option<Paused> = None;
     loop {
         match r.next() {
             Err(e) => return outer_reject(&e),
             Ok(None) => return Verdict::accept(),
             Ok(Some(OuterEvent::Libxc(h))) => {
-                let read = if h.resume {
-                    read_libxc(r.inner(), true, &mut libxc_state)
-                } else {
-                    verify_libxc(r.inner(), h.offset, &mut libxc_state)
-                };
-                match read {
-                    Ok(stop) => {
+                let state = if h.resume { paused.take() } else { None };
+                match verify_libxc(r.inner(), h.offset, state) {
+                    Ok((stop, state)) => {
+                        paused = state;
                         if let Err(e) = r.libxc_finished(stop) {
                             return outer_reject(&e);
                         }

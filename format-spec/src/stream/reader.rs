@@ -414,6 +414,12 @@ impl<R: Read> StreamReader<R> {
         self.pos
     }
 
+    /// Index the next record header will have (indices count on across
+    /// the segments of a resumed stream).
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
     /// True once the END record has been read.
     pub fn is_ended(&self) -> bool {
         self.ended
