@@ -26,7 +26,7 @@ use format_spec::domain_context::{self as dc, DcEntry, DcHeader, DcTscInfo, Shar
 use format_spec::layout::SpecEnum;
 use format_spec::layout::Wire;
 use format_spec::libxc::DomainType;
-use format_spec::libxc::{LibxcRecord, RecordHeader, REC_LENGTH_MAX};
+use format_spec::libxc::{LibxcRecord, PageDataHeader, RecordHeader, REC_LENGTH_MAX};
 use format_spec::libxl::{
     CheckpointStateId, EmulatorHeader, EmulatorId, LibxlHeader, LibxlRecord, LibxlRecordHeader,
 };
@@ -138,8 +138,9 @@ fn start(xl: bool, endian: Endian) -> W {
 /// Writes LIBXC_CONTEXT and then `stream`'s records with the stream
 /// writer ([`StreamWriter`], which refuses anything the strict verifier
 /// would); after each libxc CHECKPOINT record, the libxl records `between`
-/// writes and CHECKPOINT_END.
-fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) {
+/// writes and CHECKPOINT_END. Returns the absolute offset in the file of
+/// each of `stream`'s records (END included).
+fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) -> Vec<u64> {
     let e = stream.endian;
     w.libxc_context().expect("LIBXC_CONTEXT");
     let domain = DomainType::from_value(u64::from(stream.dhdr.r#type)).expect("domain type");
@@ -148,7 +149,10 @@ fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) {
         .endian(e)
         .xen_version(stream.dhdr.xen_major, stream.dhdr.xen_minor);
     let mut sw = StreamWriter::new(std::mem::take(w.inner()), opts).expect("libxc headers");
+    let mut offsets = Vec::new();
     for r in &stream.records {
+        // The writer's output is the whole file so far.
+        offsets.push(sw.get_mut().len() as u64);
         match r.code {
             LibxcRecord::END => break,
             LibxcRecord::CHECKPOINT => {
@@ -177,6 +181,7 @@ fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) {
         }
     }
     *w.inner() = sw.finish().expect("libxc END");
+    offsets
 }
 
 /// The emulator records a device-model domain has after its libxc stream.
@@ -192,9 +197,21 @@ fn emulator_records(w: &mut W) {
 /// checkpoints, every checkpoint carries emulator records and a
 /// CHECKPOINT_STATE.
 fn valid(xl: bool, endian: Endian, guest: Guest, version: u32, checkpoints: usize) -> Vec<u8> {
+    valid_parts(xl, endian, guest, version, checkpoints).0
+}
+
+/// Like [`valid`], also returning the libxc stream and the absolute
+/// offset of each of its records in the file.
+fn valid_parts(
+    xl: bool,
+    endian: Endian,
+    guest: Guest,
+    version: u32,
+    checkpoints: usize,
+) -> (Vec<u8>, Stream, Vec<u64>) {
     let mut w = start(xl, endian);
     let stream = base(guest, version, endian, checkpoints);
-    libxc(&mut w, &stream, &mut |w| {
+    let offsets = libxc(&mut w, &stream, &mut |w| {
         emulator_records(w);
         w.checkpoint_state(CheckpointStateId::New)
             .expect("CHECKPOINT_STATE");
@@ -202,7 +219,73 @@ fn valid(xl: bool, endian: Endian, guest: Guest, version: u32, checkpoints: usiz
     if guest == Guest::Hvm {
         emulator_records(&mut w);
     }
-    w.finish().expect("END")
+    (w.finish().expect("END"), stream, offsets)
+}
+
+/// Index of the first record of type `code` at or after index `from`.
+fn find_from(stream: &Stream, from: usize, code: u32) -> usize {
+    from + stream.records[from..]
+        .iter()
+        .position(|r| r.code == code)
+        .unwrap_or_else(|| panic!("no record 0x{code:x} after record {from}"))
+}
+
+/// Errors planted in the second segment of a checkpointed xl file (after
+/// the libxl records of its first checkpoint), patched into the written
+/// bytes at offsets the writer recorded: each vector with the absolute
+/// offset its error must be reported at.
+pub fn second_segment_vectors() -> Vec<(OuterVector, u64)> {
+    let mut out = Vec::new();
+    for e in [Endian::Little, Endian::Big] {
+        let en = endian_name(e);
+        let (bytes, stream, offsets) = valid_parts(true, e, Guest::Hvm, 4, 2);
+        let seg2 = stream.find(LibxcRecord::CHECKPOINT) + 1;
+        let vector = |name: String, bytes, kind| OuterVector {
+            name,
+            bytes,
+            expect: Some(kind),
+            detail: None,
+        };
+        // The first pfn entry of the segment's first PAGE_DATA gets page
+        // type 5, which no PAGE_DATA may carry: reported at the entry.
+        let pd = offsets[find_from(&stream, seg2, LibxcRecord::PAGE_DATA)] as usize;
+        let entry = pd + RecordHeader::LAYOUT.size + PageDataHeader::LAYOUT.size;
+        let mut b = bytes.clone();
+        let top = match e {
+            Endian::Little => entry + 7,
+            Endian::Big => entry,
+        };
+        b[top] = (b[top] & 0x0f) | 0x50;
+        out.push((
+            vector(
+                format!("xl-second-segment-bad-page-type-{en}"),
+                b,
+                "BadPageType",
+            ),
+            entry as u64,
+        ));
+        // The segment's DOMAIN_CONTEXT becomes an unknown optional record
+        // (skipped): the CHECKPOINT closing the segment finds none, and
+        // the error points at that CHECKPOINT's header.
+        let dc = find_from(&stream, seg2, LibxcRecord::DOMAIN_CONTEXT);
+        let closing = find_from(&stream, dc, LibxcRecord::CHECKPOINT);
+        let mut b = bytes;
+        put(
+            &mut b,
+            offsets[dc] as usize,
+            crate::vectors::UNKNOWN_OPTIONAL,
+            e,
+        );
+        out.push((
+            vector(
+                format!("xl-second-segment-no-domain-context-{en}"),
+                b,
+                "MissingDomainContext",
+            ),
+            offsets[closing],
+        ));
+    }
+    out
 }
 
 /// A file whose libxl part after the libxc stream is written by `tail`
@@ -656,6 +739,9 @@ pub fn outer_vectors() -> Vec<OuterVector> {
         libxc(&mut w, &s, &mut |w| emulator_records(w));
         let kind = rule.map(|_| "DomainContext");
         add(format!("xl-dc-{name}"), w.finish().unwrap(), kind, rule);
+    }
+    for (v, _) in second_segment_vectors() {
+        add(v.name, v.bytes, v.expect, v.detail);
     }
     // A broken blob in the second segment of a checkpointed file.
     {
