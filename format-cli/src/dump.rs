@@ -422,33 +422,23 @@ fn dump_records<R: Read>(
     out: &mut Out,
     run: &mut Option<Run>,
 ) -> Result<Stop, VisitError> {
-    let ih = *r.image_header();
-    let dh = *r.domain_header();
-    let domain = dh.domain_type().map(domain_name).unwrap_or("unknown guest");
-    out.line(
-        format!(
-            "libxc stream @0x{:x} v{}, {}, {}, page_shift {}, Xen {}.{}",
-            nesting.base_offset,
-            ih.version,
-            domain,
-            endian_name(ih.endian()),
-            dh.page_shift,
-            dh.xen_major,
-            dh.xen_minor
-        ),
-        json!({
-            "kind": "header",
-            "offset": nesting.base_offset,
-            "version": ih.version,
-            "options": ih.options,
-            "endian": endian_name(ih.endian()),
-            "domain": domain,
-            "domain_type": dh.r#type,
-            "page_shift": dh.page_shift,
-            "xen_major": dh.xen_major,
-            "xen_minor": dh.xen_minor,
-        }),
-    )?;
+    if let Some(at) = nesting.resumed_at {
+        // A later segment of a checkpointed stream: no headers here.
+        out.line(
+            format!(
+                "libxc stream resumes @0x{at:x} at record #{}",
+                r.next_index()
+            ),
+            json!({
+                "kind": "resume",
+                "offset": at,
+                "stream_offset": nesting.base_offset,
+                "next_index": r.next_index(),
+            }),
+        )?;
+    } else {
+        libxc_header(r, nesting, out)?;
+    }
     while let Some(info) = r.next_header()? {
         if info.rtype == LibxcRecord::PAGE_DATA {
             let mut batch = r.page_batch()?;
@@ -487,4 +477,40 @@ fn dump_records<R: Read>(
         }
     }
     Ok(Stop::End)
+}
+
+/// The line for the libxc image and domain headers.
+fn libxc_header<R: Read>(
+    r: &StreamReader<R>,
+    nesting: Nesting,
+    out: &mut Out,
+) -> Result<(), VisitError> {
+    let ih = *r.image_header();
+    let dh = *r.domain_header();
+    let domain = dh.domain_type().map(domain_name).unwrap_or("unknown guest");
+    out.line(
+        format!(
+            "libxc stream @0x{:x} v{}, {}, {}, page_shift {}, Xen {}.{}",
+            nesting.base_offset,
+            ih.version,
+            domain,
+            endian_name(ih.endian()),
+            dh.page_shift,
+            dh.xen_major,
+            dh.xen_minor
+        ),
+        json!({
+            "kind": "header",
+            "offset": nesting.base_offset,
+            "version": ih.version,
+            "options": ih.options,
+            "endian": endian_name(ih.endian()),
+            "domain": domain,
+            "domain_type": dh.r#type,
+            "page_shift": dh.page_shift,
+            "xen_major": dh.xen_major,
+            "xen_minor": dh.xen_minor,
+        }),
+    )?;
+    Ok(())
 }

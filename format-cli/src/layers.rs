@@ -6,6 +6,14 @@
 //! headers and records, and hands it a [`StreamReader`] positioned after
 //! the libxc headers, reading the same input in place (page contents are
 //! skipped with seeks when the input is a regular file).
+//!
+//! A checkpointed (Remus/COLO) stream inside libxl is read segment by
+//! segment: the visitor reads up to a CHECKPOINT, the reader is suspended
+//! ([`StreamReader::suspend`]) while the libxl layer reads the
+//! checkpoint's records (emulator records, CHECKPOINT_STATE,
+//! CHECKPOINT_END), and the visitor is called again with the reader
+//! resumed on the next segment ([`StreamReader::resume`]), record indices
+//! and offsets going on.
 
 use std::io::{Read, Seek};
 
@@ -13,7 +21,7 @@ use format_spec::layout::Wire;
 use format_spec::libxc::LibxcRecord;
 use format_spec::libxl::LibxlHeader;
 use format_spec::outer::{self, FormatChoice, LibxcStop, OuterEvent, OuterReader};
-use format_spec::stream::{Mode, ReaderOptions, RecordInfo, StreamError, StreamReader};
+use format_spec::stream::{Mode, ReaderOptions, RecordInfo, StreamError, StreamReader, Suspended};
 use format_spec::xl::XlPreamble;
 
 use crate::input::Input;
@@ -37,6 +45,10 @@ pub struct Nesting {
     pub bare: bool,
     /// Absolute offset of its image header.
     pub base_offset: u64,
+    /// `Some(offset)` when the visitor is called again for a later
+    /// segment of a checkpointed stream: the reader resumed at `offset`
+    /// (no headers there), after the libxl records of a checkpoint.
+    pub resumed_at: Option<u64>,
 }
 
 impl Nesting {
@@ -108,25 +120,34 @@ fn stream_mode(mode: Mode) -> outer::Mode {
     }
 }
 
-/// Opens the libxc stream at the start of `src` (seeking over skipped
-/// octets when `seekable`) and runs the visitor on it.
+/// Opens the libxc stream at the start of `src`, or resumes the `paused`
+/// one at `nesting.resumed_at` (seeking over skipped octets when
+/// `seekable`), and runs the visitor on it. Returns where the visitor
+/// stopped and, after a CHECKPOINT, the paused stream.
 fn libxc_layer<R: Read + Seek, V: Visitor>(
     src: R,
     seekable: bool,
     mode: Mode,
     nesting: Nesting,
+    paused: Option<Suspended>,
     v: &mut V,
-) -> Result<Stop, VisitError> {
+) -> Result<(Stop, Option<Suspended>), VisitError> {
     let opts = ReaderOptions {
         mode,
         base_offset: nesting.base_offset,
     };
-    let mut reader = if seekable {
-        StreamReader::seekable(src, opts)?
-    } else {
-        StreamReader::with_options(src, opts)?
+    let mut reader = match (paused, nesting.resumed_at) {
+        (Some(state), Some(at)) if seekable => StreamReader::resume_seekable(src, state, at)?,
+        (Some(state), Some(at)) => StreamReader::resume(src, state, at)?,
+        _ if seekable => StreamReader::seekable(src, opts)?,
+        _ => StreamReader::with_options(src, opts)?,
     };
-    v.libxc(&mut reader, nesting)
+    let stop = v.libxc(&mut reader, nesting)?;
+    let paused = match stop {
+        Stop::Checkpoint => Some(reader.suspend()?.1),
+        Stop::End => None,
+    };
+    Ok((stop, paused))
 }
 
 /// Reads every layer of `inp` in `mode`, calling `v`.
@@ -140,8 +161,9 @@ pub fn walk<V: Visitor>(inp: Input, mode: Mode, v: &mut V) -> Result<(), Failure
         let nesting = Nesting {
             bare: true,
             base_offset: 0,
+            resumed_at: None,
         };
-        libxc_layer(inp.reader, inp.seekable, mode, nesting, v).map_err(vfail)?;
+        libxc_layer(inp.reader, inp.seekable, mode, nesting, None, v).map_err(vfail)?;
         return Ok(());
     }
     let ofail = |e| Failure::outer(&name, e);
@@ -157,26 +179,38 @@ pub fn walk<V: Visitor>(inp: Input, mode: Mode, v: &mut V) -> Result<(), Failure
     if let Some(h) = r.libxl_header().copied() {
         v.libxl_header(r.offset() - LibxlHeader::LAYOUT.size as u64, &h)?;
     }
+    // The libxc stream between segments: its image header's offset and
+    // the reader's state.
+    let mut paused: Option<(u64, Suspended)> = None;
     while let Some(ev) = r.next().map_err(ofail)? {
         v.libxl_event(&ev)?;
         let OuterEvent::Libxc(h) = ev else {
             continue;
         };
-        if h.resume {
-            return Err(Failure::Usage(format!(
-                "{name}: offset {}: the libxc stream resumes after a checkpoint; checkpointed (Remus/COLO) streams inside libxl are not supported yet",
-                h.offset
-            )));
-        }
+        let (base_offset, state, resumed_at) = match (h.resume, paused.take()) {
+            (false, _) => (h.offset, None, None),
+            (true, Some((base, state))) => (base, Some(state), Some(h.offset)),
+            (true, None) => {
+                // The outer reader only resumes after a checkpoint this
+                // walk paused at.
+                return Err(Failure::Usage(format!(
+                    "{name}: offset {}: the libxc stream resumes, but no checkpoint paused it",
+                    h.offset
+                )));
+            }
+        };
         let nesting = Nesting {
             bare: r.libxl_header().is_none(),
-            base_offset: h.offset,
+            base_offset,
+            resumed_at,
         };
-        let stop = libxc_layer(r.inner(), inp.seekable, mode, nesting, v).map_err(vfail)?;
+        let (stop, state) =
+            libxc_layer(r.inner(), inp.seekable, mode, nesting, state, v).map_err(vfail)?;
         let stop = match stop {
             Stop::End => LibxcStop::End,
             Stop::Checkpoint => LibxcStop::Checkpoint,
         };
+        paused = state.map(|s| (base_offset, s));
         r.libxc_finished(stop).map_err(ofail)?;
     }
     Ok(())

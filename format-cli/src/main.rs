@@ -335,7 +335,8 @@ pub(crate) struct Verified {
 /// Collects the libxc report and the libxl records.
 #[derive(Default)]
 struct VerifyVisitor {
-    report: Option<Report>,
+    /// Kept across the segments of a checkpointed stream.
+    verifier: Option<Verifier>,
     libxl_records: BTreeMap<String, u64>,
     libxl_skipped: Vec<SkippedRecord>,
     mode: Mode,
@@ -372,7 +373,11 @@ impl Visitor for VerifyVisitor {
             base_offset: nesting.base_offset,
             ..VerifyOptions::strict()
         };
-        let mut v = Verifier::new(reader, opts);
+        // One verifier for every segment: the order and segment rules
+        // carry across checkpoints.
+        let v = self
+            .verifier
+            .get_or_insert_with(|| Verifier::new(reader, opts));
         let stop = loop {
             match v.step(reader)? {
                 None => break Stop::End,
@@ -383,7 +388,6 @@ impl Visitor for VerifyVisitor {
                 }
             }
         };
-        self.report = Some(v.into_report());
         Ok(stop)
     }
 }
@@ -400,7 +404,8 @@ pub(crate) fn verify_input(args: &InputArgs, mode: Mode) -> Result<Verified, Fai
     };
     layers::walk(inp, mode, &mut v)?;
     let report = v
-        .report
+        .verifier
+        .map(Verifier::into_report)
         .ok_or_else(|| Failure::Usage(format!("{name}: the input holds no libxc stream")))?;
     Ok(Verified {
         name,

@@ -12,7 +12,7 @@ use format_spec::libxc::{
     DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PageType, X86TscInfo, PAGE_DATA_TYPE_SHIFT,
     PAGE_SIZE,
 };
-use format_spec::libxl::EmulatorId;
+use format_spec::libxl::{CheckpointStateId, EmulatorId, LibxlRecord};
 use format_spec::outer::OuterWriter;
 use format_spec::stream::{RecordInfo, StreamWriter, WriterOptions};
 use format_spec::xl::XlPreamble;
@@ -411,21 +411,236 @@ fn dump_json_of_an_xl_file_shows_every_layer_at_its_offset() {
     assert_eq!(lines[12]["offset"].as_u64().unwrap() + 8, file.len() as u64);
 }
 
+/// A checkpointed xl file and what the writers recorded.
+struct Checkpointed {
+    bytes: Vec<u8>,
+    /// Every libxc record: (index, absolute offset, type).
+    libxc: Vec<(u64, u64, u32)>,
+    /// Every libxl record: (absolute offset, type).
+    libxl: Vec<(u64, u32)>,
+    /// Absolute offset of the first record of each segment after the first.
+    resumes: Vec<u64>,
+}
+
+/// An xl file around a version 4 HVM stream of `segments` segments (each:
+/// PAGE_DATA, HVM_PARAMS, HVM_CONTEXT, DOMAIN_CONTEXT), with emulator
+/// records, CHECKPOINT_STATE and CHECKPOINT_END after each CHECKPOINT.
+fn checkpointed_xl(segments: usize) -> Checkpointed {
+    let pre = XlPreamble::with_json_config(Endian::Little, "{}");
+    let mut ow = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    let mut libxl = vec![(ow.inner().len() as u64, LibxlRecord::LIBXC_CONTEXT)];
+    ow.libxc_context().unwrap();
+    let mut opts = WriterOptions::new(DomainType::X86Hvm).xen_version(4, 17);
+    opts.base_offset = ow.inner().len() as u64;
+    let mut sw = StreamWriter::new(std::mem::take(ow.inner()), opts).unwrap();
+    let mut libxc = Vec::new();
+    let mut resumes = Vec::new();
+    // The libxl octets written so far between segments: the writer does
+    // not see them, so its offsets are moved by them.
+    let mut gap = 0u64;
+    let mut note =
+        |info: RecordInfo, gap: u64| libxc.push((info.index, info.offset + gap, info.rtype));
+    note(sw.write(&LibxcRecord::StaticDataEnd).unwrap(), gap);
+    let mut blob = Vec::new();
+    format_spec::domain_context::write(
+        &[
+            format_spec::domain_context::DcEntry::Header(
+                format_spec::domain_context::DcHeader::new(4, 17),
+            ),
+            format_spec::domain_context::DcEntry::End,
+        ],
+        Endian::Little,
+        &mut blob,
+    )
+    .unwrap();
+    for seg in 0..segments as u64 {
+        let pfns = [0x10 * seg, 0x10 * seg + 1, (0x10 * seg + 2) | XTAB];
+        note(
+            sw.write_page_data(&pfns, &vec![seg as u8; 2 * PAGE_SIZE])
+                .unwrap(),
+            gap,
+        );
+        let params = LibxcRecord::HvmParams(HvmParams {
+            count: 1,
+            _res1: 0,
+            param: vec![HvmParamsEntry {
+                index: 2,
+                value: seg,
+            }],
+        });
+        note(sw.write(&params).unwrap(), gap);
+        note(
+            sw.write(&LibxcRecord::HvmContext(Opaque(vec![7; 5])))
+                .unwrap(),
+            gap,
+        );
+        note(
+            sw.write(&LibxcRecord::DomainContext(Opaque(blob.clone())))
+                .unwrap(),
+            gap,
+        );
+        if seg + 1 == segments as u64 {
+            break;
+        }
+        note(sw.checkpoint().unwrap(), gap);
+        let mut part = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+        let hdr = part.inner().len();
+        let here = sw.get_mut().len() as u64;
+        let at = |part: &mut OuterWriter<Vec<u8>>| here + (part.inner().len() - hdr) as u64;
+        libxl.push((at(&mut part), LibxlRecord::EMULATOR_XENSTORE_DATA));
+        part.emulator_xenstore_data(EmulatorId::QemuUpstream, 0, &[("k", "v")])
+            .unwrap();
+        libxl.push((at(&mut part), LibxlRecord::EMULATOR_CONTEXT));
+        part.emulator_context(EmulatorId::QemuUpstream, 0, &[seg as u8; 9])
+            .unwrap();
+        libxl.push((at(&mut part), LibxlRecord::CHECKPOINT_STATE));
+        part.checkpoint_state(CheckpointStateId::New).unwrap();
+        libxl.push((at(&mut part), LibxlRecord::CHECKPOINT_END));
+        part.checkpoint_end().unwrap();
+        let octets = part.inner()[hdr..].to_vec();
+        gap += octets.len() as u64;
+        sw.get_mut().extend_from_slice(&octets);
+        resumes.push(sw.get_mut().len() as u64);
+    }
+    let index = libxc.len() as u64;
+    libxc.push((index, sw.position() + gap, LibxcRecord::END));
+    *ow.inner() = sw.finish().unwrap();
+    libxl.push((ow.inner().len() as u64, LibxlRecord::END));
+    Checkpointed {
+        bytes: ow.finish().unwrap(),
+        libxc,
+        libxl,
+        resumes,
+    }
+}
+
 #[test]
-fn checkpointed_libxl_streams_are_refused_clearly() {
-    let mut ow = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
-    let out = ow.libxc_context().unwrap();
-    let mut sw =
-        StreamWriter::new(&mut *out, WriterOptions::new(DomainType::X86Hvm).version(3)).unwrap();
-    sw.write(&LibxcRecord::StaticDataEnd).unwrap();
-    sw.write_page_data(&[1], &[0u8; PAGE_SIZE]).unwrap();
-    sw.checkpoint().unwrap();
-    drop(sw);
-    ow.checkpoint_end().unwrap();
-    let stream = ow.finish().unwrap();
-    let o = run_piped(&["verify"], &stream);
-    assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("not supported yet"), "{}", stderr(&o));
+fn checkpointed_xl_files_verify_from_a_file_and_a_pipe() {
+    let c = checkpointed_xl(3);
+    let path = file_with("checkpointed.xl", &c.bytes);
+    let p = path.to_str().unwrap();
+    for o in [
+        run(&["verify", "--strict", p]),
+        run_piped(&["verify", "--strict", "-"], &c.bytes),
+        run(&["verify", p]),
+    ] {
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let out = stdout(&o);
+        assert!(out.contains(&format!("{} records", c.libxc.len())), "{out}");
+        assert!(out.contains("6 data pages"), "{out}");
+        // The libxl records: LIBXC_CONTEXT, 4 per checkpoint, END.
+        assert!(out.contains("xl file with 10 libxl records"), "{out}");
+    }
+    let o = run(&["stats", "--json", p]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v = &json_lines(&o)[0];
+    assert_eq!(v["segments"], 3);
+    assert_eq!(v["records_by_type"]["CHECKPOINT"]["count"], 2);
+    assert_eq!(v["libxl_records"]["CHECKPOINT_STATE"], 2);
+    assert_eq!(v["libxl_records"]["CHECKPOINT_END"], 2);
+    // The libxc stream's own octets: not the libxl records in between.
+    let libxc_start = c.libxc[0].1 - 40;
+    let libxc_end = c.libxc.last().unwrap().1 + 8;
+    let span = libxc_end - libxc_start;
+    let resumed_gap: u64 = c
+        .resumes
+        .iter()
+        .zip(c.libxc.iter().filter(|r| r.2 == LibxcRecord::CHECKPOINT))
+        .map(|(r, cp)| r - (cp.1 + 8))
+        .sum();
+    assert_eq!(v["bytes"], span - resumed_gap);
+}
+
+#[test]
+fn dump_lists_every_segment_and_the_checkpoint_records_at_their_offsets() {
+    let c = checkpointed_xl(3);
+    for o in [
+        run(&[
+            "dump",
+            "--json",
+            file_with("checkpointed-dump.xl", &c.bytes)
+                .to_str()
+                .unwrap(),
+        ]),
+        run_piped(&["dump", "--json"], &c.bytes),
+    ] {
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let lines = json_lines(&o);
+        let mut libxc = Vec::new();
+        let mut libxl = Vec::new();
+        let mut resumes = Vec::new();
+        for l in &lines {
+            let off = l["offset"].as_u64().unwrap();
+            match l["kind"].as_str().unwrap() {
+                "record" | "page_data_run" => {
+                    let name = l["type"].as_str().unwrap();
+                    let code = LibxcRecord::LAYOUT
+                        .records
+                        .iter()
+                        .find(|r| r.spec_name == name)
+                        .unwrap()
+                        .code;
+                    libxc.push((l["index"].as_u64().unwrap(), off, code));
+                }
+                "libxl_record" => libxl.push((off, l["code"].as_u64().unwrap() as u32)),
+                "resume" => resumes.push(off),
+                _ => {}
+            }
+        }
+        assert_eq!(libxc, c.libxc);
+        assert_eq!(libxl, c.libxl);
+        assert_eq!(resumes, c.resumes);
+        // The CHECKPOINT_STATE lines carry their id.
+        let states: Vec<_> = lines
+            .iter()
+            .filter(|l| l["type"] == "CHECKPOINT_STATE")
+            .map(|l| l["fields"]["id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(states, [CheckpointStateId::New as u64; 2]);
+    }
+    // Text: a line saying where the libxc stream resumes, per checkpoint.
+    let o = run_piped(&["dump"], &c.bytes);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let text = stdout(&o);
+    for r in &c.resumes {
+        assert!(
+            text.contains(&format!("libxc stream resumes @0x{r:x}")),
+            "{text}"
+        );
+    }
+    assert!(text.contains("CHECKPOINT_STATE length 4 id=0"), "{text}");
+}
+
+#[test]
+fn an_error_in_the_second_segment_is_reported_at_its_offset() {
+    let c = checkpointed_xl(3);
+    // The first pfn entry of segment 2's PAGE_DATA gets page type 5.
+    let pd = c
+        .libxc
+        .iter()
+        .filter(|r| r.2 == LibxcRecord::PAGE_DATA)
+        .nth(1)
+        .unwrap();
+    assert_eq!(pd.1, c.resumes[0]);
+    let entry = pd.1 + 16;
+    let mut bytes = c.bytes.clone();
+    bytes[entry as usize + 7] |= 0x50;
+    let path = file_with("checkpointed-bad.xl", &bytes);
+    for o in [
+        run(&["verify", "--strict", path.to_str().unwrap()]),
+        run_piped(&["verify", "-"], &bytes),
+    ] {
+        assert_eq!(code(&o), 1, "{}", stderr(&o));
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!("rule BadPageType, offset {entry} (0x{entry:x})")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("record {} (PAGE_DATA, header at {})", pd.0, pd.1)),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -76,18 +76,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
-use std::rc::Rc;
 
 use crate::layout::SpecEnum;
 use crate::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE};
 use crate::outer::{FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader};
-use crate::stream::{ReaderOptions, RecordInfo, StreamError, StreamReader};
+use crate::stream::{ReaderOptions, RecordInfo, StreamError, StreamReader, Suspended};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -1086,17 +1084,6 @@ pub fn extract<R: Read, S: PageSink>(
     }
 }
 
-/// The outer reader, shared between the driver (libxl events) and the
-/// libxc [`StreamReader`] (which reads through it while the libxc layer
-/// has the stream).
-struct Shared<R>(Rc<RefCell<OuterReader<R>>>);
-
-impl<R: Read> Read for Shared<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.borrow_mut().inner().read(buf)
-    }
-}
-
 /// Like [`extract`], for a whole save file read with
 /// [`OuterReader`]: an `xl save` file, a bare
 /// libxl stream or a bare libxc stream (`format` says which, or detects
@@ -1105,60 +1092,63 @@ impl<R: Read> Read for Shared<R> {
 /// read and ignored. Reading stops at the libxc END record (or at the
 /// checkpoint asked for): what follows it is not looked at.
 ///
-/// The libxc stream's records resume after each libxl CHECKPOINT_END; the
-/// offsets the libxc reader reports in errors are exact in the first
-/// segment and, in later segments, short by the libxl octets in between.
+/// The libxc stream's records resume after each libxl CHECKPOINT_END: the
+/// libxc reader is suspended at each CHECKPOINT
+/// ([`StreamReader::suspend`]) and resumed on the same input where the
+/// libxl layer hands the stream back ([`StreamReader::resume`]), so the
+/// offsets in its errors are absolute in every segment.
 pub fn extract_save_file<R: Read, S: PageSink>(
     input: R,
     format: FormatChoice,
     sink: S,
     opts: &ExtractOptions,
 ) -> Result<(S::Output, Summary), MemoryError> {
-    let outer = Rc::new(RefCell::new(OuterReader::open(
-        input,
-        format,
-        Mode::Lenient,
-    )?));
+    let mut outer = OuterReader::open(input, format, Mode::Lenient)?;
     let mut x = MemoryExtractor::new(sink, opts.clone());
-    let mut libxc: Option<StreamReader<Shared<R>>> = None;
+    // The libxc stream between two segments.
+    let mut paused: Option<Suspended> = None;
     loop {
-        let event = outer.borrow_mut().next();
-        let handover = match event {
+        let handover = match outer.next() {
             Err(e) => return x.broke_off(e.into()),
             Ok(None) | Ok(Some(OuterEvent::End(_))) => return x.finish(),
             Ok(Some(OuterEvent::Record(_) | OuterEvent::Skipped(_))) => continue,
             Ok(Some(OuterEvent::Libxc(h))) => h,
         };
-        let reader = match &mut libxc {
-            Some(r) => r,
-            None => {
-                let ropts = ReaderOptions {
+        let opened = match paused.take() {
+            Some(state) if handover.resume => {
+                StreamReader::resume(outer.inner(), state, handover.offset)
+            }
+            _ => StreamReader::with_options(
+                outer.inner(),
+                ReaderOptions {
                     base_offset: handover.offset,
                     ..ReaderOptions::default()
-                };
-                match StreamReader::with_options(Shared(Rc::clone(&outer)), ropts) {
-                    Ok(r) => libxc.insert(r),
-                    Err(e) => return x.broke_off(e.into()),
-                }
-            }
+                },
+            ),
+        };
+        let mut reader = match opened {
+            Ok(r) => r,
+            Err(e) => return x.broke_off(e.into()),
         };
         loop {
             let step = match reader.next_header() {
-                Ok(Some(info)) => x.record(reader, info).map(|f| (f, info.rtype)),
+                Ok(Some(info)) => x.record(&mut reader, info).map(|f| (f, info.rtype)),
                 Ok(None) => Ok((Flow::Stop, LibxcRecord::END)),
                 Err(e) => Err(e.into()),
             };
             match step {
                 Err(e) => return x.broke_off(e),
                 Ok((Flow::Stop, _)) => return x.finish(),
-                Ok((Flow::Continue, LibxcRecord::CHECKPOINT)) => {
-                    if let Err(e) = outer.borrow_mut().libxc_finished(LibxcStop::Checkpoint) {
-                        return x.broke_off(e.into());
-                    }
-                    break;
-                }
+                Ok((Flow::Continue, LibxcRecord::CHECKPOINT)) => break,
                 Ok((Flow::Continue, _)) => {}
             }
+        }
+        match reader.suspend() {
+            Ok((_, state)) => paused = Some(state),
+            Err(e) => return x.broke_off(e.into()),
+        }
+        if let Err(e) = outer.libxc_finished(LibxcStop::Checkpoint) {
+            return x.broke_off(e.into());
         }
     }
 }

@@ -14,6 +14,11 @@
 //! counting offsets) up to its END record, or up to a CHECKPOINT record in
 //! a checkpointed stream, then tells the reader with
 //! [`OuterReader::libxc_finished`] and goes on with [`OuterReader::next`].
+//! In a checkpointed stream the libxc reader is paused at each CHECKPOINT
+//! with [`StreamReader::suspend`](crate::stream::StreamReader::suspend)
+//! and, at the next handover ([`Handover::resume`] set), goes on with
+//! [`StreamReader::resume`](crate::stream::StreamReader::resume) at
+//! [`Handover::offset`].
 //! Nothing here needs `Seek`, so pipes and sockets work; memory is bounded
 //! by one record.
 //!

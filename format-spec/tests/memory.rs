@@ -940,3 +940,42 @@ fn a_stream_without_pages_gives_empty_images() {
         "{text}"
     );
 }
+
+#[test]
+fn an_error_in_a_later_segment_of_a_save_file_is_reported_at_its_offset() {
+    let ops = checkpointed_ops();
+    let (mut libxc, splits) = stream_parts(&ops, true);
+    // Segment 2 opens with PAGE_DATA [1, XTAB | 2]: its first pfn entry
+    // (little-endian, after the 8-octet record header and the 8-octet
+    // count and _res1) gets page type 5, which no entry may carry.
+    let entry_in_libxc = splits[0] + 16;
+    libxc[entry_in_libxc + 7] |= 0x50;
+    let file = xl_file(&libxc, &splits);
+    // Where segment 2 landed in the file, after checkpoint 1's libxl
+    // records: found by its octets, not by the reader.
+    let seg2 = &libxc[splits[0]..splits[1]];
+    let at = file
+        .windows(seg2.len())
+        .position(|w| w == seg2)
+        .expect("segment 2 in the file");
+    assert!(at > splits[0], "libxl octets precede segment 2");
+    let want = (at + 16) as u64;
+    for n in [2, 3] {
+        match run_file(&file, OnePage::new(1), Checkpoint::Nth(n)) {
+            Err(MemoryError::Stream(e)) => {
+                assert_eq!(e.kind().as_str(), "BadPageType", "{e}");
+                assert_eq!(e.offset(), want, "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Checkpoint 1 is before the error: still extracted.
+    let (_, sum) = run_file(&file, OnePage::new(1), Checkpoint::Nth(1)).unwrap();
+    assert_eq!(sum.state, ImageState::Checkpoint(1));
+    // The last complete state is checkpoint 1, and the reason names the
+    // exact offset.
+    let (_, sum) = run_file(&file, OnePage::new(1), Checkpoint::Last).unwrap();
+    assert_eq!(sum.state, ImageState::Checkpoint(1));
+    let why = sum.abandoned.unwrap();
+    assert!(why.contains(&format!("offset {want:#x}")), "{why}");
+}

@@ -11,25 +11,22 @@
 //! [`rust_verdict`] is the Rust side of the comparison: [`OuterReader`] for
 //! the outer layers and, for the nested libxc stream, the strict stream
 //! verifier ([`format_spec::stream::Verifier`], which checks DOMAIN_CONTEXT
-//! blobs with [`domain_context::verify`]) reading in place. The stream
-//! verifier cannot resume a libxc stream after a CHECKPOINT once the libxl
-//! layer has read its records (it owns its input while it reads), so the
-//! segments after the first of a checkpointed file go through a small
-//! reader here (headers, framing, bodies through the description, and
-//! [`domain_context::verify`]).
+//! blobs with [`domain_context::verify`]) reading in place. In a
+//! checkpointed file the stream reader is suspended at each CHECKPOINT
+//! ([`StreamReader::suspend`]) while [`OuterReader`] reads the libxl
+//! records of the checkpoint, then resumed on the next segment
+//! ([`StreamReader::resume`]); one verifier sees every segment, so the
+//! order and segment rules hold across checkpoints.
 
 use std::io::Read;
 
 use format_spec::binrw::Endian;
-use format_spec::body::{read_wire, Opaque};
+use format_spec::body::Opaque;
 use format_spec::domain_context::{self as dc, DcEntry, DcHeader, DcTscInfo, SharedInfoRef};
 use format_spec::layout::SpecEnum;
 use format_spec::layout::Wire;
 use format_spec::libxc::DomainType;
-use format_spec::libxc::{
-    DomainHeader, ImageHeader, LibxcRecord, RecordHeader, REC_ALIGN, REC_LENGTH_MAX,
-    REC_TYPE_OPTIONAL,
-};
+use format_spec::libxc::{LibxcRecord, PageDataHeader, RecordHeader, REC_LENGTH_MAX};
 use format_spec::libxl::{
     CheckpointStateId, EmulatorHeader, EmulatorId, LibxlHeader, LibxlRecord, LibxlRecordHeader,
 };
@@ -37,7 +34,7 @@ use format_spec::outer::{
     FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader, OuterWriter,
 };
 use format_spec::stream::{
-    StreamError, StreamReader, StreamWriter, Verifier, VerifyOptions, WriterOptions,
+    StreamError, StreamReader, StreamWriter, Suspended, Verifier, VerifyOptions, WriterOptions,
 };
 use format_spec::xl::{
     XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_OPTIONAL_DATA_MAX, XL_PREAMBLE_SIZE,
@@ -141,8 +138,9 @@ fn start(xl: bool, endian: Endian) -> W {
 /// Writes LIBXC_CONTEXT and then `stream`'s records with the stream
 /// writer ([`StreamWriter`], which refuses anything the strict verifier
 /// would); after each libxc CHECKPOINT record, the libxl records `between`
-/// writes and CHECKPOINT_END.
-fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) {
+/// writes and CHECKPOINT_END. Returns the absolute offset in the file of
+/// each of `stream`'s records (END included).
+fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) -> Vec<u64> {
     let e = stream.endian;
     w.libxc_context().expect("LIBXC_CONTEXT");
     let domain = DomainType::from_value(u64::from(stream.dhdr.r#type)).expect("domain type");
@@ -151,7 +149,10 @@ fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) {
         .endian(e)
         .xen_version(stream.dhdr.xen_major, stream.dhdr.xen_minor);
     let mut sw = StreamWriter::new(std::mem::take(w.inner()), opts).expect("libxc headers");
+    let mut offsets = Vec::new();
     for r in &stream.records {
+        // The writer's output is the whole file so far.
+        offsets.push(sw.get_mut().len() as u64);
         match r.code {
             LibxcRecord::END => break,
             LibxcRecord::CHECKPOINT => {
@@ -180,6 +181,7 @@ fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) {
         }
     }
     *w.inner() = sw.finish().expect("libxc END");
+    offsets
 }
 
 /// The emulator records a device-model domain has after its libxc stream.
@@ -195,9 +197,21 @@ fn emulator_records(w: &mut W) {
 /// checkpoints, every checkpoint carries emulator records and a
 /// CHECKPOINT_STATE.
 fn valid(xl: bool, endian: Endian, guest: Guest, version: u32, checkpoints: usize) -> Vec<u8> {
+    valid_parts(xl, endian, guest, version, checkpoints).0
+}
+
+/// Like [`valid`], also returning the libxc stream and the absolute
+/// offset of each of its records in the file.
+fn valid_parts(
+    xl: bool,
+    endian: Endian,
+    guest: Guest,
+    version: u32,
+    checkpoints: usize,
+) -> (Vec<u8>, Stream, Vec<u64>) {
     let mut w = start(xl, endian);
     let stream = base(guest, version, endian, checkpoints);
-    libxc(&mut w, &stream, &mut |w| {
+    let offsets = libxc(&mut w, &stream, &mut |w| {
         emulator_records(w);
         w.checkpoint_state(CheckpointStateId::New)
             .expect("CHECKPOINT_STATE");
@@ -205,7 +219,73 @@ fn valid(xl: bool, endian: Endian, guest: Guest, version: u32, checkpoints: usiz
     if guest == Guest::Hvm {
         emulator_records(&mut w);
     }
-    w.finish().expect("END")
+    (w.finish().expect("END"), stream, offsets)
+}
+
+/// Index of the first record of type `code` at or after index `from`.
+fn find_from(stream: &Stream, from: usize, code: u32) -> usize {
+    from + stream.records[from..]
+        .iter()
+        .position(|r| r.code == code)
+        .unwrap_or_else(|| panic!("no record 0x{code:x} after record {from}"))
+}
+
+/// Errors planted in the second segment of a checkpointed xl file (after
+/// the libxl records of its first checkpoint), patched into the written
+/// bytes at offsets the writer recorded: each vector with the absolute
+/// offset its error must be reported at.
+pub fn second_segment_vectors() -> Vec<(OuterVector, u64)> {
+    let mut out = Vec::new();
+    for e in [Endian::Little, Endian::Big] {
+        let en = endian_name(e);
+        let (bytes, stream, offsets) = valid_parts(true, e, Guest::Hvm, 4, 2);
+        let seg2 = stream.find(LibxcRecord::CHECKPOINT) + 1;
+        let vector = |name: String, bytes, kind| OuterVector {
+            name,
+            bytes,
+            expect: Some(kind),
+            detail: None,
+        };
+        // The first pfn entry of the segment's first PAGE_DATA gets page
+        // type 5, which no PAGE_DATA may carry: reported at the entry.
+        let pd = offsets[find_from(&stream, seg2, LibxcRecord::PAGE_DATA)] as usize;
+        let entry = pd + RecordHeader::LAYOUT.size + PageDataHeader::LAYOUT.size;
+        let mut b = bytes.clone();
+        let top = match e {
+            Endian::Little => entry + 7,
+            Endian::Big => entry,
+        };
+        b[top] = (b[top] & 0x0f) | 0x50;
+        out.push((
+            vector(
+                format!("xl-second-segment-bad-page-type-{en}"),
+                b,
+                "BadPageType",
+            ),
+            entry as u64,
+        ));
+        // The segment's DOMAIN_CONTEXT becomes an unknown optional record
+        // (skipped): the CHECKPOINT closing the segment finds none, and
+        // the error points at that CHECKPOINT's header.
+        let dc = find_from(&stream, seg2, LibxcRecord::DOMAIN_CONTEXT);
+        let closing = find_from(&stream, dc, LibxcRecord::CHECKPOINT);
+        let mut b = bytes;
+        put(
+            &mut b,
+            offsets[dc] as usize,
+            crate::vectors::UNKNOWN_OPTIONAL,
+            e,
+        );
+        out.push((
+            vector(
+                format!("xl-second-segment-no-domain-context-{en}"),
+                b,
+                "MissingDomainContext",
+            ),
+            offsets[closing],
+        ));
+    }
+    out
 }
 
 /// A file whose libxl part after the libxc stream is written by `tail`
@@ -660,6 +740,9 @@ pub fn outer_vectors() -> Vec<OuterVector> {
         let kind = rule.map(|_| "DomainContext");
         add(format!("xl-dc-{name}"), w.finish().unwrap(), kind, rule);
     }
+    for (v, _) in second_segment_vectors() {
+        add(v.name, v.bytes, v.expect, v.detail);
+    }
     // A broken blob in the second segment of a checkpointed file.
     {
         let e = Endian::Big;
@@ -943,123 +1026,6 @@ fn outer_reject(e: &OuterError) -> Verdict {
     Verdict::reject(e.kind(), detail, offset)
 }
 
-/// State of the nested libxc stream across checkpoints.
-struct Libxc {
-    endian: Endian,
-}
-
-/// Reads `buf.len()` octets or reports truncation at the current offset.
-fn fill<R: Read>(src: &mut format_spec::outer::Source<R>, buf: &mut [u8]) -> Result<(), Verdict> {
-    let mut done = 0;
-    while done < buf.len() {
-        match src.read(&mut buf[done..]) {
-            Ok(0) | Err(_) => {
-                return Err(Verdict::reject("Truncated", String::new(), src.offset()))
-            }
-            Ok(n) => done += n,
-        }
-    }
-    Ok(())
-}
-
-/// The KIND of a broken header constraint (VERIFIER-RULES).
-fn header_kind(field: &str) -> &'static str {
-    match field {
-        "marker" => "BadMarker",
-        "id" => "BadId",
-        "version" => "UnsupportedVersion",
-        "type" => "BadDomainType",
-        "page_shift" => "BadPageShift",
-        _ => "ReservedNonZero",
-    }
-}
-
-/// Reads the nested libxc stream up to its END or next CHECKPOINT (the
-/// stand-in for segments after a checkpoint, see the module docs).
-fn read_libxc<R: Read>(
-    src: &mut format_spec::outer::Source<R>,
-    resume: bool,
-    state: &mut Libxc,
-) -> Result<LibxcStop, Verdict> {
-    if !resume {
-        let at = src.offset();
-        let mut ih = [0u8; ImageHeader::LAYOUT.size];
-        fill(src, &mut ih)?;
-        let ihdr: ImageHeader = read_wire(&ih, Endian::Big).expect("24 octets");
-        if let Err(v) = ihdr.check() {
-            return Err(Verdict::reject(
-                header_kind(v.field),
-                String::new(),
-                at + v.offset as u64,
-            ));
-        }
-        state.endian = ihdr.endian();
-        let at = src.offset();
-        let mut dh = [0u8; DomainHeader::LAYOUT.size];
-        fill(src, &mut dh)?;
-        let dhdr: DomainHeader = read_wire(&dh, state.endian).expect("16 octets");
-        if let Err(v) = dhdr.check() {
-            return Err(Verdict::reject(
-                header_kind(v.field),
-                String::new(),
-                at + v.offset as u64,
-            ));
-        }
-    }
-    loop {
-        let at = src.offset();
-        let mut raw = [0u8; RecordHeader::LAYOUT.size];
-        fill(src, &mut raw)?;
-        let rh: RecordHeader = read_wire(&raw, state.endian).expect("8 octets");
-        let known = LibxcRecord::LAYOUT.by_code(rh.r#type).is_some();
-        if rh.length > REC_LENGTH_MAX {
-            return Err(Verdict::reject("RecordTooLong", String::new(), at));
-        }
-        if !known && rh.r#type & REC_TYPE_OPTIONAL == 0 {
-            return Err(Verdict::reject("UnknownMandatory", String::new(), at));
-        }
-        let body_at = src.offset();
-        let padded = (rh.length as usize).next_multiple_of(REC_ALIGN as usize);
-        let mut body = vec![0u8; padded];
-        fill(src, &mut body)?;
-        if let Some(i) = body[rh.length as usize..].iter().position(|b| *b != 0) {
-            return Err(Verdict::reject(
-                "PaddingNonZero",
-                String::new(),
-                body_at + rh.length as u64 + i as u64,
-            ));
-        }
-        body.truncate(rh.length as usize);
-        match LibxcRecord::parse_body(rh.r#type, &body, state.endian) {
-            Ok(Some(rec)) => {
-                if let Err(v) = rec.check() {
-                    return Err(Verdict::reject(
-                        "BadValue",
-                        String::new(),
-                        body_at + v.offset as u64,
-                    ));
-                }
-            }
-            Ok(None) => {}
-            Err(_) => return Err(Verdict::reject("BadLength", String::new(), body_at)),
-        }
-        if rh.r#type == LibxcRecord::DOMAIN_CONTEXT {
-            if let Err(err) = dc::verify(&body, state.endian) {
-                return Err(Verdict::reject(
-                    "DomainContext",
-                    variant_name(format!("{:?}", err.kind)),
-                    body_at + err.offset as u64,
-                ));
-            }
-        }
-        match rh.r#type {
-            LibxcRecord::END => return Ok(LibxcStop::End),
-            LibxcRecord::CHECKPOINT => return Ok(LibxcStop::Checkpoint),
-            _ => {}
-        }
-    }
-}
-
 /// The verdict on a stream verifier error. As for the outer layers, a body
 /// length error is reported at the body (where Python's RecordError
 /// points), not at the record header.
@@ -1075,57 +1041,66 @@ fn stream_reject(e: &StreamError) -> Verdict {
     Verdict::reject(e.kind().as_str(), detail, offset)
 }
 
-/// Verifies the nested libxc stream starting at absolute offset `base`
-/// with the strict stream verifier, up to its END or first CHECKPOINT.
+/// The nested libxc stream between two segments: its verifier and the
+/// paused reader.
+type Paused = (Verifier, Suspended);
+
+/// Verifies the nested libxc stream in place with the strict stream
+/// verifier, up to its END or next CHECKPOINT: from its image header at
+/// `at` or, when `paused` is given, from the next segment at `at`. After a
+/// CHECKPOINT, returns the verifier and the paused reader.
 fn verify_libxc<R: Read>(
     src: &mut format_spec::outer::Source<R>,
-    base: u64,
-    state: &mut Libxc,
-) -> Result<LibxcStop, Verdict> {
+    at: u64,
+    paused: Option<Paused>,
+) -> Result<(LibxcStop, Option<Paused>), Verdict> {
     let opts = VerifyOptions {
         bare: false,
-        base_offset: base,
+        base_offset: at,
         ..VerifyOptions::strict()
     };
-    let mut reader =
-        StreamReader::with_options(src, opts.reader_options()).map_err(|e| stream_reject(&e))?;
-    state.endian = reader.endian();
-    let mut verifier = Verifier::new(&reader, opts);
+    let (mut verifier, mut reader) = match paused {
+        Some((verifier, state)) => (
+            verifier,
+            StreamReader::resume(src, state, at).map_err(|e| stream_reject(&e))?,
+        ),
+        None => {
+            let reader = StreamReader::with_options(src, opts.reader_options())
+                .map_err(|e| stream_reject(&e))?;
+            (Verifier::new(&reader, opts), reader)
+        }
+    };
     loop {
         match verifier.step(&mut reader) {
             Ok(Some(info)) if info.rtype == LibxcRecord::CHECKPOINT => {
-                return Ok(LibxcStop::Checkpoint)
+                let (_, state) = reader.suspend().map_err(|e| stream_reject(&e))?;
+                return Ok((LibxcStop::Checkpoint, Some((verifier, state))));
             }
-            Ok(Some(info)) if info.rtype == LibxcRecord::END => return Ok(LibxcStop::End),
+            Ok(Some(info)) if info.rtype == LibxcRecord::END => return Ok((LibxcStop::End, None)),
             Ok(Some(_)) => {}
-            Ok(None) => return Ok(LibxcStop::End),
+            Ok(None) => return Ok((LibxcStop::End, None)),
             Err(e) => return Err(stream_reject(&e)),
         }
     }
 }
 
 /// The Rust verdict on a file: [`OuterReader`] (format detected, strict)
-/// with the nested libxc stream read in place.
+/// with the nested libxc stream read in place, segment by segment.
 pub fn rust_verdict(bytes: &[u8]) -> Verdict {
     let mut r = match OuterReader::open(bytes, FormatChoice::Auto, Mode::Strict) {
         Ok(r) => r,
         Err(e) => return outer_reject(&e),
     };
-    let mut libxc_state = Libxc {
-        endian: Endian::Little,
-    };
+    let mut paused: Option<Paused> = None;
     loop {
         match r.next() {
             Err(e) => return outer_reject(&e),
             Ok(None) => return Verdict::accept(),
             Ok(Some(OuterEvent::Libxc(h))) => {
-                let read = if h.resume {
-                    read_libxc(r.inner(), true, &mut libxc_state)
-                } else {
-                    verify_libxc(r.inner(), h.offset, &mut libxc_state)
-                };
-                match read {
-                    Ok(stop) => {
+                let state = if h.resume { paused.take() } else { None };
+                match verify_libxc(r.inner(), h.offset, state) {
+                    Ok((stop, state)) => {
+                        paused = state;
                         if let Err(e) = r.libxc_finished(stop) {
                             return outer_reject(&e);
                         }

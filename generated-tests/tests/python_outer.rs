@@ -22,7 +22,9 @@ use format_spec::libxl::{
     LIBXL_TEXT_CONSTANTS,
 };
 use format_spec::xl::{XL_CONSTANTS, XL_STRUCTS, XL_TEXT_CONSTANTS};
-use generated_tests::outer_vectors::{outer_vectors, rust_verdict, OuterVector, Verdict};
+use generated_tests::outer_vectors::{
+    outer_vectors, rust_verdict, second_segment_vectors, OuterVector, Verdict,
+};
 use generated_tests::python::{json_obj, json_str, python3, run, scripts_dir, show};
 
 fn scratch(name: &str) -> PathBuf {
@@ -190,9 +192,10 @@ fn outer_modules_import_and_unit_tests_pass() {
     assert!(ran >= 12, "only {ran} Python tests ran:\n{stderr}");
 }
 
-/// Runs `run_vectors.py` with format detection on `set`.
-fn python_verdicts(set: &[OuterVector]) -> BTreeMap<String, (Verdict, String)> {
-    let dir = scratch("vectors");
+/// Runs `run_vectors.py` with format detection on `set`, its files in the
+/// scratch directory `dir` (one per test: tests run in parallel).
+fn python_verdicts(set: &[OuterVector], dir: &str) -> BTreeMap<String, (Verdict, String)> {
+    let dir = scratch(dir);
     let mut manifest = String::new();
     for v in set {
         let path = dir.join(format!("{}.bin", v.name));
@@ -318,7 +321,7 @@ fn outer_vectors_rust_and_python_agree() {
     );
 
     // The generated Python reaches the same verdict, at the same offset.
-    let python = python_verdicts(&set);
+    let python = python_verdicts(&set, "vectors");
     let mut disagree = Vec::new();
     for (v, r) in set.iter().zip(&rust) {
         let (p, text) = python
@@ -338,6 +341,27 @@ fn outer_vectors_rust_and_python_agree() {
         set.len(),
         disagree.join("\n")
     );
+}
+
+#[test]
+fn errors_in_a_second_segment_are_reported_at_their_exact_offset() {
+    // Planted after the libxl records of the first checkpoint, at offsets
+    // the writers recorded: the Rust stream verifier (resumed after the
+    // checkpoint) and the generated Python both point at them.
+    let cases = second_segment_vectors();
+    assert_eq!(cases.len(), 4);
+    let set: Vec<OuterVector> = cases.iter().map(|(v, _)| v.clone()).collect();
+    let python = python_verdicts(&set, "second-segment");
+    for (v, at) in &cases {
+        let want = Verdict {
+            accept: false,
+            kind: v.expect.unwrap().to_string(),
+            detail: String::new(),
+            offset: *at,
+        };
+        assert_eq!(rust_verdict(&v.bytes), want, "{}: Rust", v.name);
+        assert_eq!(python[&v.name].0, want, "{}: Python", v.name);
+    }
 }
 
 /// Runs the driver on a whole real save file with `-f fmt`.

@@ -15,6 +15,10 @@
 //! * [`verify`], [`verify_seekable`], [`Verifier`]: every rule of the
 //!   shared verifier rule list, strict or lenient, with warnings and a
 //!   [`Report`].
+//! * [`StreamReader::suspend`], [`StreamReader::resume`]: a checkpointed
+//!   stream nested in a libxl stream pauses after each CHECKPOINT while
+//!   the libxl layer reads its records, then goes on with the next
+//!   segment on the same input, offsets staying absolute ([`Suspended`]).
 //! * [`StreamError`]: one variant per rule (named after its KIND), with
 //!   the record, offset and field it concerns.
 //!
@@ -149,7 +153,7 @@ mod writer;
 pub use catalogue::{CatalogueEntry, Modes as ErrorModes, PythonClass};
 pub use check::check_page_reserved;
 pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
-pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader};
+pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader, Suspended};
 pub use verify::{verify, verify_seekable, Report, Verifier, VerifyOptions};
 pub use writer::{StreamWriter, WriterOptions};
 

@@ -121,6 +121,9 @@ pub struct StreamReader<R> {
     next_index: u64,
     cur: Option<Current>,
     ended: bool,
+    /// The last record header read was a CHECKPOINT (the reader can be
+    /// suspended once it is consumed).
+    at_checkpoint: bool,
     /// An error left the input mid-record: every further call fails.
     broken: bool,
     buf: Vec<u8>,
@@ -251,6 +254,7 @@ impl<R: Read> StreamReader<R> {
             next_index: 0,
             cur: None,
             ended: false,
+            at_checkpoint: false,
             broken: false,
             buf: Vec::new(),
             pfns: Vec::new(),
@@ -408,6 +412,12 @@ impl<R: Read> StreamReader<R> {
     /// the offset just after the stream).
     pub fn position(&self) -> u64 {
         self.pos
+    }
+
+    /// Index the next record header will have (indices count on across
+    /// the segments of a resumed stream).
+    pub fn next_index(&self) -> u64 {
+        self.next_index
     }
 
     /// True once the END record has been read.
@@ -616,6 +626,7 @@ impl<R: Read> StreamReader<R> {
             length: u32_at(&h[4..8], self.endian),
         };
         self.next_index += 1;
+        self.at_checkpoint = info.rtype == LibxcRecord::CHECKPOINT;
         let at = Location::record(info);
         if info.length > REC_LENGTH_MAX {
             self.broken = true;
@@ -873,6 +884,206 @@ impl<R: Read> StreamReader<R> {
 
     fn pages_left(&self) -> u64 {
         self.cur.map_or(0, |c| c.pages_left)
+    }
+}
+
+/// A libxc stream paused at a CHECKPOINT record, while a higher layer
+/// reads its own records from the same input: what
+/// [`StreamReader::suspend`] keeps and [`StreamReader::resume`] needs.
+///
+/// It holds the headers, the byte order, the mode, the index of the next
+/// record and the offset where the stream paused, plus the reader's reused
+/// buffers (so resuming does not allocate them again). It does not hold
+/// the input: the caller keeps that and lends it to the other layer in
+/// between.
+pub struct Suspended {
+    mode: Mode,
+    pos: u64,
+    ihdr: ImageHeader,
+    dhdr: DomainHeader,
+    domain: DomainType,
+    endian: Endian,
+    next_index: u64,
+    buf: Vec<u8>,
+    pfns: Vec<u64>,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for Suspended {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Suspended")
+            .field("position", &self.pos)
+            .field("version", &self.ihdr.version)
+            .field("domain", &self.domain)
+            .field("next_index", &self.next_index)
+            .finish()
+    }
+}
+
+impl Suspended {
+    /// Absolute offset just after the CHECKPOINT record the stream paused
+    /// at (where the higher layer's octets start).
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Index the first record after the pause will have (indices go on
+    /// counting across segments).
+    pub fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
+    /// The stream's image header.
+    pub fn image_header(&self) -> &ImageHeader {
+        &self.ihdr
+    }
+
+    /// The stream's domain header.
+    pub fn domain_header(&self) -> &DomainHeader {
+        &self.dhdr
+    }
+
+    /// The mode the reader framed in (and will frame in again).
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The byte order of the records.
+    pub fn endian(&self) -> Endian {
+        self.endian
+    }
+}
+
+impl<R: Read> StreamReader<R> {
+    /// Pauses the stream after a CHECKPOINT record and gives the input
+    /// back, so that a higher layer (the libxl records of a Remus or COLO
+    /// checkpoint) can read from it; [`resume`](Self::resume) goes on with
+    /// the next segment once that layer hands the stream back.
+    ///
+    /// The last record header read must be a CHECKPOINT. If its body was
+    /// not consumed yet it is consumed first (a valid CHECKPOINT has none,
+    /// so nothing is read); the reader never reads past the CHECKPOINT's
+    /// padding. Anything else is an error ([`StreamError::Misuse`]: not at
+    /// a CHECKPOINT, after END, or after an error that left the reader
+    /// inside a record), and the reader and its input are dropped with it.
+    ///
+    /// ```
+    /// use format_spec::libxc::{DomainType, LibxcRecord};
+    /// use format_spec::stream::{StreamReader, StreamWriter, Verifier, VerifyOptions, WriterOptions};
+    ///
+    /// // Segment 1, a CHECKPOINT, 16 octets of another layer, segment 2, END.
+    /// let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Hvm).version(3))?;
+    /// w.write(&LibxcRecord::StaticDataEnd)?;
+    /// w.write_page_data(&[1], &[0u8; 4096])?;
+    /// w.checkpoint()?;
+    /// w.get_mut().extend_from_slice(&[0xee; 16]);
+    /// w.write_page_data(&[1], &[1u8; 4096])?;
+    /// let bytes = w.finish()?;
+    ///
+    /// let opts = VerifyOptions { bare: false, ..VerifyOptions::strict() };
+    /// let mut input = &bytes[..];
+    /// let mut reader = StreamReader::with_options(&mut input, opts.reader_options())?;
+    /// let mut v = Verifier::new(&reader, opts);
+    /// while v.step(&mut reader)?.unwrap().rtype != LibxcRecord::CHECKPOINT {}
+    /// let (_, paused) = reader.suspend()?;
+    ///
+    /// // The other layer reads its records from the same input.
+    /// let mut other = [0u8; 16];
+    /// std::io::Read::read_exact(&mut input, &mut other).unwrap();
+    ///
+    /// // The libxc stream goes on at the absolute offset the other layer
+    /// // reached; the verifier keeps its state across the pause.
+    /// let at = paused.position() + 16;
+    /// let mut reader = StreamReader::resume(&mut input, paused, at)?;
+    /// let info = v.step(&mut reader)?.unwrap();
+    /// assert_eq!((info.index, info.offset), (3, at));
+    /// v.run(&mut reader)?;
+    /// assert_eq!(v.report().segments, 2);
+    /// assert_eq!(v.report().data_pages, 2);
+    /// // The other layer's octets are not counted as the stream's.
+    /// assert_eq!(v.report().interleaved, 16);
+    /// assert_eq!(v.report().bytes(), bytes.len() as u64 - 16);
+    /// # Ok::<(), format_spec::stream::StreamError>(())
+    /// ```
+    pub fn suspend(mut self) -> Result<(R, Suspended), StreamError> {
+        self.check_broken()?;
+        if self.ended || !self.at_checkpoint {
+            return Err(StreamError::Misuse {
+                at: Location::at(self.pos),
+                what: "suspend wants the reader right after a CHECKPOINT record".into(),
+            });
+        }
+        self.finish_current()?;
+        let state = Suspended {
+            mode: self.mode,
+            pos: self.pos,
+            ihdr: self.ihdr,
+            dhdr: self.dhdr,
+            domain: self.domain,
+            endian: self.endian,
+            next_index: self.next_index,
+            buf: self.buf,
+            pfns: self.pfns,
+            scratch: self.scratch,
+        };
+        Ok((self.inner, state))
+    }
+
+    /// Goes on with a stream paused by [`suspend`](Self::suspend): `inner`
+    /// is the same input, now positioned at the next segment's first record
+    /// header, which is at absolute offset `offset` (the pause position
+    /// plus whatever the other layer read). No headers are read: the
+    /// state's are kept, record indices go on, and every offset reported
+    /// stays absolute. Nothing is read until the next call.
+    ///
+    /// Fails ([`StreamError::Misuse`]) if `offset` lies before the pause
+    /// position.
+    pub fn resume(inner: R, state: Suspended, offset: u64) -> Result<Self, StreamError> {
+        Self::resume_with(inner, state, offset, skip_by_reading::<R>)
+    }
+
+    fn resume_with(
+        inner: R,
+        state: Suspended,
+        offset: u64,
+        skip: SkipFn<R>,
+    ) -> Result<Self, StreamError> {
+        if offset < state.pos {
+            return Err(StreamError::Misuse {
+                at: Location::at(offset),
+                what: format!(
+                    "resume at offset {offset}, before the CHECKPOINT the stream paused after (it ends at {})",
+                    state.pos
+                ),
+            });
+        }
+        Ok(StreamReader {
+            inner,
+            mode: state.mode,
+            pos: offset,
+            ihdr: state.ihdr,
+            dhdr: state.dhdr,
+            domain: state.domain,
+            endian: state.endian,
+            next_index: state.next_index,
+            cur: None,
+            ended: false,
+            at_checkpoint: false,
+            broken: false,
+            buf: state.buf,
+            pfns: state.pfns,
+            scratch: state.scratch,
+            skip,
+        })
+    }
+}
+
+impl<R: Read + Seek> StreamReader<R> {
+    /// Like [`resume`](Self::resume), for an input that can seek: page
+    /// contents the caller does not read are skipped with seeks, as with
+    /// [`StreamReader::seekable`].
+    pub fn resume_seekable(inner: R, state: Suspended, offset: u64) -> Result<Self, StreamError> {
+        Self::resume_with(inner, state, offset, skip_by_seeking::<R>)
     }
 }
 

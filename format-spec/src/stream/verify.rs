@@ -95,6 +95,11 @@ pub struct Report {
     pub data_pages: u64,
     /// Number of segments: CHECKPOINT records plus one.
     pub segments: u64,
+    /// Octets of another layer between segments (the libxl records of the
+    /// checkpoints of a stream read with [`StreamReader::suspend`] and
+    /// [`StreamReader::resume`]): inside `start_offset..end_offset` but not
+    /// part of the stream.
+    pub interleaved: u64,
     /// True once END has been verified.
     pub complete: bool,
     /// The first [`VerifyOptions::max_warnings`] warnings.
@@ -104,9 +109,10 @@ pub struct Report {
 }
 
 impl Report {
-    /// Total octets of the stream verified so far, headers included.
+    /// Total octets of the stream verified so far, headers included
+    /// ([`interleaved`](Self::interleaved) octets excluded).
     pub fn bytes(&self) -> u64 {
-        self.end_offset - self.start_offset
+        self.end_offset - self.start_offset - self.interleaved
     }
 
     /// The guest type.
@@ -312,6 +318,7 @@ impl Verifier {
                 pfn_entries: 0,
                 data_pages: 0,
                 segments: 1,
+                interleaved: 0,
                 complete: false,
                 warnings: Vec::new(),
                 warnings_dropped: 0,
@@ -340,10 +347,17 @@ impl Verifier {
     /// Verifies the next record; returns it, or `None` once END has been
     /// verified (and, for a bare stream in strict mode, the end of the
     /// input checked).
+    ///
+    /// The verifier keeps its state (order rules, segment rules, report)
+    /// between calls, not the reader: after a CHECKPOINT, the reader may be
+    /// suspended and a resumed one passed in for the next segment (see
+    /// [`StreamReader::suspend`]).
     pub fn step<R: Read>(
         &mut self,
         reader: &mut StreamReader<R>,
     ) -> Result<Option<RecordInfo>, StreamError> {
+        // A resumed reader starts past the octets another layer read.
+        self.report.interleaved += reader.position().saturating_sub(self.report.end_offset);
         let res = self.step_inner(reader);
         self.report.end_offset = reader.position();
         res
