@@ -675,3 +675,24 @@ fn big_endian_rules_apply_too() {
     r.end();
     expect(&r.bytes, ErrorKind::BadPageType, off + 24, Modes::Both);
 }
+
+#[test]
+fn messages_name_record_offset_and_field() {
+    let (b, off) = hvm3_with(|r| {
+        let body = r.words(&[W::D(2), W::D(0), W::Q(0xf << 60 | 1), W::Q(6 << 60 | 2)]);
+        r.rec(t::PAGE_DATA, &body)
+    });
+    let e = run(&b, VerifyOptions::strict()).unwrap_err();
+    let msg = e.to_string();
+    let want = format!(
+        "record 4 (PAGE_DATA) at offset 0x{off:x}, field PageDataHeader.pfn[1] at offset 0x{:x}: ",
+        off + 24
+    );
+    assert!(msg.starts_with(&want), "{msg}");
+    assert!(msg.contains("page type 6"), "{msg}");
+    let info = e.record().unwrap();
+    assert_eq!(
+        (info.index, info.offset, info.rtype),
+        (4, off, t::PAGE_DATA)
+    );
+}

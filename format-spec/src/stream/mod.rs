@@ -18,6 +18,30 @@
 //! * [`StreamError`]: one variant per rule (named after its KIND), with
 //!   the record, offset and field it concerns.
 //!
+//! # Errors: order of checks and offsets
+//!
+//! The first error wins. Per record the checks run in this order: framing
+//! (length limit, unknown mandatory / too new / obsolete / back-channel
+//! type, then reading body and padding), then the body (length rule, page
+//! count and types, allowed values, reserved fields), then the order
+//! rules. A PAGE_DATA body error is reported after the rest of the record
+//! has been consumed, so a truncated record reports `Truncated` first.
+//!
+//! [`StreamError::offset`] is absolute (it includes
+//! [`ReaderOptions::base_offset`]) and points at:
+//! * the field, for header fields, body fields and pfn entries
+//!   (`BadMarker`, `BadValue`, `ReservedNonZero`, `BadPageCount` at the
+//!   count, `BadPageType` at the entry, ...);
+//! * the first non-zero padding octet (`PaddingNonZero`);
+//! * the point where the input ended (`Truncated`);
+//! * the first octet after END (`TrailingData`);
+//! * otherwise the record header (`RecordTooLong`, `UnknownMandatory`,
+//!   `BadLength`, the order rules, `MissingDomainContext` at the CHECKPOINT
+//!   or END that closes the segment).
+//!
+//! After an error the reader is not in a defined place in the stream;
+//! stop using it.
+//!
 //! Memory stays bounded by one record: the reader keeps one body buffer
 //! (grown only as octets arrive) and one pfn array, both reused.
 //!
