@@ -75,6 +75,8 @@ enum Constraint {
     Reserved,
     Equals(Expr),
     OneOf(Vec<Expr>),
+    /// `one_of = PATH`: a constant array of integers named elsewhere.
+    OneOfConst(syn::Path),
     Values(Type),
     ReservedBits(Expr),
 }
@@ -247,8 +249,18 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                 } else if meta.path.is_ident("equals") {
                     equals.set(errors, span, meta.value()?.parse::<Expr>()?);
                 } else if meta.path.is_ident("one_of") {
-                    let arr: syn::ExprArray = meta.value()?.parse()?;
-                    one_of.set(errors, span, arr.elems.into_iter().collect::<Vec<_>>());
+                    match meta.value()?.parse::<Expr>()? {
+                        Expr::Array(arr) => one_of.set(
+                            errors,
+                            span,
+                            Constraint::OneOf(arr.elems.into_iter().collect()),
+                        ),
+                        Expr::Path(p) => one_of.set(errors, span, Constraint::OneOfConst(p.path)),
+                        other => errors.push_spanned(
+                            other,
+                            "one_of takes an array of values (`[4, 8]`) or the path of a constant array",
+                        ),
+                    }
                 } else if meta.path.is_ident("values") {
                     values.set(errors, span, meta.value()?.parse::<Type>()?);
                 } else if meta.path.is_ident("reserved_bits") {
@@ -277,7 +289,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
             constraints.push((s, Constraint::Equals(e)));
         }
         if let Some((s, v)) = one_of.get_spanned() {
-            constraints.push((s, Constraint::OneOf(v)));
+            constraints.push((s, v));
         }
         if let Some((s, t)) = values.get_spanned() {
             constraints.push((s, Constraint::Values(t)));
@@ -467,6 +479,19 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
             Constraint::OneOf(v) => {
                 quote!(::format_spec::layout::Constraint::OneOf(&[#((#v) as u64),*]))
             }
+            Constraint::OneOfConst(p) => quote!(::format_spec::layout::Constraint::OneOf(&{
+                // Widen the named array to u64 at compile time.
+                const WIDE: [u64; #p.len()] = {
+                    let mut out = [0u64; #p.len()];
+                    let mut i = 0;
+                    while i < out.len() {
+                        out[i] = #p[i] as u64;
+                        i += 1;
+                    }
+                    out
+                };
+                WIDE
+            })),
             Constraint::Values(t) => quote!(::format_spec::layout::Constraint::Enum(
                 &<#t as ::format_spec::layout::SpecEnum>::LAYOUT
             )),

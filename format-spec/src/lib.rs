@@ -12,6 +12,7 @@
 //! * [`outer`]: reading and writing whole save files, layer by layer.
 //! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
 //! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
+//! * [`stream`]: the forward-only reader, writer and verifier of libxc streams.
 //! * [`layout`]: the descriptor types the derives produce.
 //! * [`body`]: parsing and writing one record body from memory.
 //!

@@ -108,7 +108,7 @@ pub struct ImageHeader {
     #[wire(equals = IHDR_ID)]
     pub id: u32,
     /// Version of this specification the image follows.
-    #[wire(one_of = [2, 3, 4])]
+    #[wire(one_of = SUPPORTED_VERSIONS)]
     pub version: u32,
     /// Bit 0: byte order of everything after this header (1 = big-endian).
     /// Bits 1-15: reserved.
@@ -168,7 +168,7 @@ pub struct DomainHeader {
     #[wire(values = DomainType)]
     pub r#type: u32,
     /// Guest page size as a power of two; Xen only restores 12 (4 KiB).
-    #[wire(one_of = [12])]
+    #[wire(one_of = [PAGE_SHIFT])]
     pub page_shift: u16,
     /// Reserved.
     #[wire(reserved)]

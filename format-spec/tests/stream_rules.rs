@@ -696,3 +696,45 @@ fn messages_name_record_offset_and_field() {
         (4, off, t::PAGE_DATA)
     );
 }
+
+#[test]
+fn reader_goes_on_after_body_and_type_errors_but_not_after_truncation() {
+    use format_spec::stream::{ReaderOptions, StreamReader};
+    let mut r = Raw::le(3, 1);
+    let body = pv_info(&r, 5, 4, [0; 6]); // BadValue
+    r.rec(t::PV_INFO, &body);
+    r.rec(0x0000_7777, &[1, 2, 3]); // UnknownMandatory
+    r.rec(t::SDE, &[]);
+    let body = r.page_data(&[1, 7 << 60], 0, 0); // BadPageType
+    r.rec(t::PAGE_DATA, &body);
+    let end = r.end();
+    let mut rd = StreamReader::with_options(&r.bytes[..], ReaderOptions::default()).unwrap();
+    let mut kinds = Vec::new();
+    loop {
+        match rd.next_header() {
+            Ok(None) => break,
+            Ok(Some(_)) => {
+                if let Err(e) = rd.read_record() {
+                    kinds.push(e.kind());
+                }
+            }
+            Err(e) => kinds.push(e.kind()),
+        }
+    }
+    assert_eq!(
+        kinds,
+        [
+            ErrorKind::BadValue,
+            ErrorKind::UnknownMandatory,
+            ErrorKind::BadPageType
+        ]
+    );
+    assert_eq!(rd.position(), end + 8);
+
+    // Truncated inside a body: the reader refuses to go on.
+    let cut = &r.bytes[..(HEADERS + 12) as usize];
+    let mut rd = StreamReader::new(cut).unwrap();
+    rd.next_header().unwrap();
+    assert_eq!(rd.read_body().unwrap_err().kind(), ErrorKind::Truncated);
+    assert_eq!(rd.next_header().unwrap_err().kind(), ErrorKind::Misuse);
+}

@@ -78,16 +78,23 @@ pub struct Outcome {
     pub stderr: String,
 }
 
-/// Compiles `source` in `mode` with `-I include`, to an object file when
-/// `output` ends in `.o` (`-c`), else to an executable.
-pub fn compile(mode: &Mode, include: &Path, source: &Path, output: &Path) -> Outcome {
+/// Compiles `source` in `mode` with `-I` for each of `includes`, to an
+/// object file when `output` ends in `.o` (`-c`), else to an executable.
+pub fn compile<P: AsRef<Path>>(
+    mode: &Mode,
+    includes: &[P],
+    source: &Path,
+    output: &Path,
+) -> Outcome {
     let compiler = require(mode.compiler);
     let mut cmd = Command::new(compiler);
     cmd.args(mode.flags);
     if mode.lang == Lang::Cxx {
         cmd.args(["-x", "c++"]);
     }
-    cmd.arg("-I").arg(include);
+    for include in includes {
+        cmd.arg("-I").arg(include.as_ref());
+    }
     if output.extension().is_some_and(|e| e == "o") {
         cmd.arg("-c");
     }

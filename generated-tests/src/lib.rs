@@ -7,18 +7,46 @@
 //!   statically asserts every size, offset and macro value of the header;
 //! * [`mini_stream`]: a small libxc stream writer for the tests (to be
 //!   replaced by the real stream writer of `format-spec`);
-//! * [`summary`]: parsing the `key value` lines the C reader prints.
+//! * [`outer_walk`]: what the Rust outer reader finds in a save file, as
+//!   the C reader's summary keys;
+//! * [`summary`]: parsing the `key value` lines the C reader prints;
+//! * [`vectors`]: the shared set of valid and invalid libxc streams with
+//!   the verdict every verifier must reach;
+//! * [`python`]: helpers that run the machine's `python3` on the generated
+//!   `xen.migration` package;
+//! * [`xl_facts`]: the xl save header's facts as C, for the C reader.
 
 pub mod cc;
 pub mod mini_stream;
+pub mod outer_walk;
 pub mod probe;
+pub mod python;
 pub mod summary;
+pub mod vectors;
+pub mod xl_facts;
 
 use std::path::PathBuf;
 
 /// The checked-in generated libxc header (what users copy into Xen).
 pub fn libxc_header() -> PathBuf {
     xtask::generated_dir().join(xtask::c::LIBXC_HEADER_PATH)
+}
+
+/// The checked-in generated libxl header.
+pub fn libxl_header() -> PathBuf {
+    xtask::generated_dir().join(xtask::c::LIBXL_HEADER_PATH)
+}
+
+/// The directories of both generated headers, for `-I`.
+pub fn header_dirs() -> Vec<PathBuf> {
+    [libxc_header(), libxl_header()]
+        .iter()
+        .map(|p| {
+            p.parent()
+                .expect("headers live in a directory")
+                .to_path_buf()
+        })
+        .collect()
 }
 
 /// The directory of the hand-written C sources of these tests.

@@ -1,14 +1,21 @@
-//! The generated `xg_sr_stream_format.h`, compiled and used for real.
+//! The generated `xg_sr_stream_format.h` and `libxl_sr_stream_format.h`,
+//! compiled and used for real.
 //!
-//! * it compiles as C11, GNU C99 and C++11 with warnings as errors;
+//! * each compiles as C11, GNU C99 and C++11 with warnings as errors, alone
+//!   and together with the other in one translation unit (as libxl does);
 //! * a probe generated from the descriptors statically asserts every size,
-//!   offset, field type and macro value, and a probe with one wrong value
-//!   fails to compile (so the probe can catch a mismatch);
+//!   offset, field type and macro value (the DOMAIN_CONTEXT structs and
+//!   constants and the HVM_CONTEXT codes included), for each header and for
+//!   both in one unit, and a probe with one wrong value fails to compile
+//!   (so the probe can catch a mismatch);
 //! * every name and value Xen's own code relies on (read from
 //!   `shared/reference/upstream-api.md`) is defined with its upstream value;
-//! * `c/read_stream.c`, built against the header alone, summarises streams
-//!   written by Rust (both byte orders, from a file and from a pipe) and the
-//!   two real `xl save` files.
+//! * the xl facts header the C reader uses agrees with `format-spec/src/xl.rs`;
+//! * `c/read_stream.c`, built against the headers alone, summarises libxc
+//!   streams written by Rust (both byte orders, from a file and from a
+//!   pipe; the DOMAIN_CONTEXT blob walked entry by entry), whole xl save
+//!   files written by Rust, and the two real `xl save` files, read whole and
+//!   compared with the Rust outer reader and the README's facts.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -18,31 +25,40 @@ use std::sync::OnceLock;
 
 use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
-use format_spec::layout::SpecEnum;
+use format_spec::domain_context::{self as dc, DcEntry, DcHeader, DcTscInfo, SharedInfoRef};
+use format_spec::layout::{SpecEnum, Wire};
 use format_spec::libxc::{
     DomainHeader, DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PageData, PageDataHeader,
     PageType, X86CpuidPolicy, XenCpuidLeaf, CURRENT_VERSION, PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT,
     PAGE_SIZE, REC_LENGTH_MAX,
 };
+use format_spec::libxl::{EmulatorId, LibxlRecord};
+use format_spec::outer::OuterWriter;
+use format_spec::xl::XlPreamble;
 use generated_tests::cc::{self, Lang, MODES};
-use generated_tests::mini_stream::MiniStream;
-use generated_tests::probe::{self, Expect};
+use generated_tests::mini_stream::{Facts, MiniStream};
+use generated_tests::probe::{self, Contents, Expect, LIBXC, LIBXL};
 use generated_tests::summary::{self, page_type_key, record_key, Summary};
 
-/// The header's file name and the directory to pass with `-I`.
-fn header() -> (PathBuf, String) {
-    let path = generated_tests::libxc_header();
+/// The checked-in path of the header `c` describes.
+fn header_path(c: &Contents) -> PathBuf {
+    let path = [
+        generated_tests::libxc_header(),
+        generated_tests::libxl_header(),
+    ]
+    .into_iter()
+    .find(|p| p.file_name().is_some_and(|n| n == c.file))
+    .unwrap_or_else(|| panic!("no generated header named {}", c.file));
     assert!(
         path.is_file(),
         "{} is missing: run `cargo xtask codegen`",
         path.display()
     );
-    let dir = path.parent().unwrap().to_path_buf();
-    let name = path.file_name().unwrap().to_string_lossy().into_owned();
-    (dir, name)
+    path
 }
 
-/// Compiles `source` (text) in `mode`; returns the outcome.
+/// Compiles `source` (text) in `mode` with both header directories and
+/// `dir` on the include path; returns the outcome.
 fn compile_text(dir: &Path, stem: &str, mode: &cc::Mode, source: &str) -> cc::Outcome {
     let ext = match mode.lang {
         Lang::C => "c",
@@ -50,87 +66,53 @@ fn compile_text(dir: &Path, stem: &str, mode: &cc::Mode, source: &str) -> cc::Ou
     };
     let src = dir.join(format!("{stem}.{ext}"));
     std::fs::write(&src, source).unwrap();
-    let (include, _) = header();
-    cc::compile(mode, &include, &src, &dir.join(format!("{stem}.o")))
+    let mut includes = generated_tests::header_dirs();
+    includes.push(dir.to_path_buf());
+    cc::compile(mode, &includes, &src, &dir.join(format!("{stem}.o")))
 }
 
 #[test]
-fn checked_in_header_is_what_the_generator_writes() {
-    let want = xtask::c::outputs()
-        .into_iter()
-        .find(|o| o.path == xtask::c::LIBXC_HEADER_PATH)
-        .expect("the C generator writes the libxc header");
-    let have = std::fs::read_to_string(generated_tests::libxc_header()).unwrap();
-    assert!(
-        have == want.contents,
-        "generated header is stale: run `cargo xtask codegen`"
-    );
-    assert!(!have.contains('\r'), "the header must use LF line endings");
-}
-
-#[test]
-fn header_compiles_in_every_mode() {
-    let dir = generated_tests::scratch_dir("compile");
-    let (_, name) = header();
-    for (i, mode) in MODES.iter().enumerate() {
-        let src =
-            format!("#include \"{name}\"\n#include \"{name}\"\nint main(void) {{ return 0; }}\n");
-        let out = compile_text(&dir, &format!("plain{i}"), mode, &src);
+fn checked_in_headers_are_what_the_generator_writes() {
+    let outputs = xtask::c::outputs();
+    for path in [xtask::c::LIBXC_HEADER_PATH, xtask::c::LIBXL_HEADER_PATH] {
+        let want = outputs
+            .iter()
+            .find(|o| o.path == path)
+            .unwrap_or_else(|| panic!("the C generator writes {path}"));
+        let have = std::fs::read_to_string(xtask::generated_dir().join(path)).unwrap();
         assert!(
-            out.ok,
-            "{} rejects the header:\n{}",
-            mode.label(),
-            out.stderr
+            have == want.contents,
+            "{path} is stale: run `cargo xtask codegen`"
         );
+        assert!(!have.contains('\r'), "{path} must use LF line endings");
     }
 }
 
 #[test]
-fn probe_from_descriptors_holds_in_every_mode() {
-    let dir = generated_tests::scratch_dir("probe");
-    let (_, name) = header();
+fn headers_compile_in_every_mode_alone_and_together() {
+    let dir = generated_tests::scratch_dir("compile");
+    let (xc, xl) = (LIBXC.file, LIBXL.file);
+    header_path(&LIBXC);
+    header_path(&LIBXL);
+    // Each twice (the include guard), then both in either order, as libxl
+    // includes both.
+    let units = [
+        vec![xc, xc],
+        vec![xl, xl],
+        vec![xc, xl, xc, xl],
+        vec![xl, xc],
+    ];
     for (i, mode) in MODES.iter().enumerate() {
-        let expects = probe::expectations(mode.lang);
-        // Every struct, every field and every C-named value is covered.
-        let structs = probe::header_structs();
-        let fields: usize = structs.iter().map(|s| s.fields.len()).sum();
-        assert!(expects.len() >= structs.len() + 3 * fields + LibxcRecord::LAYOUT.records.len());
-        assert!(expects.iter().any(|e| e.expr == "REC_TYPE_DOMAIN_CONTEXT"));
-        let src = probe::source(mode.lang, &name, &expects);
-        let out = compile_text(&dir, &format!("probe{i}"), mode, &src);
-        assert!(out.ok, "probe fails with {}:\n{}", mode.label(), out.stderr);
-    }
-}
-
-#[test]
-fn probe_fails_on_a_wrong_expectation() {
-    let dir = generated_tests::scratch_dir("probe-wrong");
-    let (_, name) = header();
-    for (i, mode) in MODES.iter().enumerate() {
-        let expects = probe::expectations(mode.lang);
-        // Break each kind of expectation in turn: a size, an offset, a type
-        // test, a record code.
-        let kinds: [fn(&Expect) -> bool; 4] = [
-            |e| e.expr.starts_with("sizeof(struct"),
-            |e| e.expr.starts_with("offsetof(") && e.value > 0,
-            |e| e.value == 1 && (e.expr.contains("_Generic") || e.expr.contains("is_same")),
-            |e| e.expr == "REC_TYPE_DOMAIN_CONTEXT",
-        ];
-        for (k, kind) in kinds.iter().enumerate() {
-            let mut wrong = expects.clone();
-            let victim = wrong.iter_mut().find(|e| kind(e)).expect("kind present");
-            victim.value ^= 2;
-            let broken = victim.expr.clone();
-            let src = probe::source(mode.lang, &name, &wrong);
-            let out = compile_text(&dir, &format!("wrong{i}-{k}"), mode, &src);
+        for (u, names) in units.iter().enumerate() {
+            let mut src = String::new();
+            for n in names {
+                src.push_str(&format!("#include \"{n}\"\n"));
+            }
+            src.push_str("int main(void) { return 0; }\n");
+            let out = compile_text(&dir, &format!("plain{i}-{u}"), mode, &src);
             assert!(
-                !out.ok,
-                "{}: a wrong value for {broken} compiled",
-                mode.label()
-            );
-            assert!(
-                out.stderr.contains(&broken.replace('"', "'")),
-                "{}: diagnostics do not name {broken}:\n{}",
+                out.ok,
+                "{} rejects {names:?}:\n{}",
                 mode.label(),
                 out.stderr
             );
@@ -138,16 +120,107 @@ fn probe_fails_on_a_wrong_expectation() {
     }
 }
 
-/// The `xg_sr_stream_format.h` section of `upstream-api.md`.
-fn upstream_section() -> String {
+#[test]
+fn probe_from_descriptors_holds_in_every_mode() {
+    let dir = generated_tests::scratch_dir("probe");
+    for (i, mode) in MODES.iter().enumerate() {
+        let mut all = Vec::new();
+        for contents in [LIBXC, LIBXL] {
+            header_path(&contents);
+            let expects = probe::expectations(mode.lang, &contents);
+            // Every struct, every field and every C-named value is covered.
+            let structs = contents.header_structs();
+            let fields: usize = structs.iter().map(|s| s.fields.len()).sum();
+            let records = contents.all_records().count();
+            assert!(expects.len() >= structs.len() + 3 * fields + records);
+            let src = probe::source(mode.lang, &[contents.file], &expects);
+            let out = compile_text(&dir, &format!("probe{i}-{}", contents.file), mode, &src);
+            assert!(
+                out.ok,
+                "{} probe fails with {}:\n{}",
+                contents.file,
+                mode.label(),
+                out.stderr
+            );
+            all.extend(expects);
+        }
+        // The blobs' items and the libxl ones are in there.
+        for name in [
+            "REC_TYPE_DOMAIN_CONTEXT",
+            "XC_SR_DC_MAGIC",
+            "XC_SR_DC_TYPE_TSC_INFO",
+            "sizeof(struct xc_sr_dc_tsc_info)",
+            "XC_SR_HVM_FILE_MAGIC",
+            "XC_SR_HVM_TYPE_CPU",
+            "sizeof(libxl__sr_hdr)",
+            "REC_TYPE_EMULATOR_CONTEXT",
+            "EMULATOR_QEMU_UPSTREAM",
+            "CHECKPOINT_SVM_RESUMED",
+        ] {
+            assert!(all.iter().any(|e| e.expr == name), "{name} not probed");
+        }
+        // Both headers in one unit: every value still holds (a macro of one
+        // would override the other's otherwise).
+        let src = probe::source(mode.lang, &[LIBXC.file, LIBXL.file], &all);
+        let out = compile_text(&dir, &format!("probe{i}-both"), mode, &src);
+        assert!(
+            out.ok,
+            "joint probe fails with {}:\n{}",
+            mode.label(),
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn probe_fails_on_a_wrong_expectation() {
+    let dir = generated_tests::scratch_dir("probe-wrong");
+    for (i, mode) in MODES.iter().enumerate() {
+        for contents in [LIBXC, LIBXL] {
+            let expects = probe::expectations(mode.lang, &contents);
+            // Break each kind of expectation in turn: a struct size, an
+            // offset, a type test, a record code, a blob constant.
+            let kinds: [fn(&Expect) -> bool; 5] = [
+                |e| e.expr.starts_with("sizeof(") && !e.expr.contains("->"),
+                |e| e.expr.starts_with("offsetof(") && e.value > 0,
+                |e| e.value == 1 && (e.expr.contains("_Generic") || e.expr.contains("is_same")),
+                |e| e.expr.starts_with("REC_TYPE_") && e.value > 0,
+                |e| e.expr.starts_with("XC_SR_DC_") || e.expr.starts_with("EMULATOR_"),
+            ];
+            for (k, kind) in kinds.iter().enumerate() {
+                let mut wrong = expects.clone();
+                let victim = wrong.iter_mut().find(|e| kind(e)).expect("kind present");
+                victim.value ^= 2;
+                let broken = victim.expr.clone();
+                let src = probe::source(mode.lang, &[contents.file], &wrong);
+                let stem = format!("wrong{i}-{k}-{}", contents.file);
+                let out = compile_text(&dir, &stem, mode, &src);
+                assert!(
+                    !out.ok,
+                    "{}: a wrong value for {broken} compiled",
+                    mode.label()
+                );
+                assert!(
+                    out.stderr.contains(&broken.replace('"', "'")),
+                    "{}: diagnostics do not name {broken}:\n{}",
+                    mode.label(),
+                    out.stderr
+                );
+            }
+        }
+    }
+}
+
+/// The section of `upstream-api.md` headed `heading`.
+fn upstream_section(heading: &str) -> String {
     let path = test_support::shared_dir()
         .join("reference")
         .join("upstream-api.md");
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e} (set XEN_STREAM_SHARED)", path.display()));
     let start = text
-        .find("## C: xg_sr_stream_format.h")
-        .expect("upstream-api.md has the libxc header section");
+        .find(heading)
+        .unwrap_or_else(|| panic!("upstream-api.md has no {heading:?} section"));
     let rest = &text[start + 3..];
     let end = rest.find("\n## ").unwrap_or(rest.len());
     rest[..end].to_string()
@@ -164,9 +237,15 @@ fn parse_hex(s: &str) -> u64 {
         .unwrap_or_else(|e| panic!("bad number {s:?}: {e}"))
 }
 
-/// Expectations read from Xen's API list, independent of the descriptors.
-fn upstream_expectations(lang: Lang) -> (Vec<Expect>, String, String) {
-    let section = upstream_section();
+/// Expectations read from the section `heading` of Xen's API list,
+/// independent of the descriptors; `typedefs` when the structs are used
+/// by their typedef names. Returns them with the guard and the include.
+fn upstream_expectations(
+    lang: Lang,
+    heading: &str,
+    typedefs: bool,
+) -> (Vec<Expect>, String, String) {
+    let section = upstream_section(heading);
     let mut out = Vec::new();
     let mut guard = String::new();
     let mut include = String::new();
@@ -176,9 +255,14 @@ fn upstream_expectations(lang: Lang) -> (Vec<Expect>, String, String) {
             let spans = code_spans(line);
             guard = spans[0].to_string();
             include = spans[1].to_string();
-        } else if cells.len() == 5 && cells[1].starts_with("`xc_sr_") {
+        } else if cells.len() == 5 && cells[1].starts_with('`') && cells[2].parse::<u64>().is_ok() {
             // | `struct` | size | `type name` @off, ... |
-            let ty = format!("struct {}", code_spans(cells[1])[0]);
+            let name = code_spans(cells[1])[0];
+            let ty = if typedefs {
+                name.to_string()
+            } else {
+                format!("struct {name}")
+            };
             out.push(Expect {
                 expr: format!("sizeof({ty})"),
                 value: cells[2].parse().unwrap(),
@@ -245,25 +329,42 @@ fn upstream_expectations(lang: Lang) -> (Vec<Expect>, String, String) {
 
 #[test]
 fn every_upstream_name_is_defined_with_its_value() {
-    let (_, name) = header();
-    let text = std::fs::read_to_string(generated_tests::libxc_header()).unwrap();
     let dir = generated_tests::scratch_dir("upstream");
-    for (i, mode) in MODES.iter().enumerate() {
-        let (expects, guard, include) = upstream_expectations(mode.lang);
-        // 10 structs with 35 fields and 31 macros upstream, plus DOMAIN_CONTEXT.
-        assert!(expects.len() > 100, "parsed only {} items", expects.len());
-        assert!(expects.iter().any(|e| e.expr == "REC_TYPE_DOMAIN_CONTEXT"));
-        assert!(text.contains(&format!("#ifndef {guard}\n#define {guard}\n")));
-        assert!(text.contains(&format!("#include {include}\n")));
-        let src = probe::source(mode.lang, &name, &expects);
-        let out = compile_text(&dir, &format!("upstream{i}"), mode, &src);
-        assert!(
-            out.ok,
-            "{}: the header breaks Xen's API:\n{}",
-            mode.label(),
-            out.stderr
-        );
+    let headers = [
+        (LIBXC, "## C: xg_sr_stream_format.h", false, 100),
+        (LIBXL, "## C: libxl_sr_stream_format.h", true, 30),
+    ];
+    for (contents, heading, typedefs, at_least) in headers {
+        let text = std::fs::read_to_string(header_path(&contents)).unwrap();
+        for (i, mode) in MODES.iter().enumerate() {
+            let (expects, guard, include) = upstream_expectations(mode.lang, heading, typedefs);
+            // libxc: 10 structs with 35 fields and 31 macros upstream, plus
+            // DOMAIN_CONTEXT; libxl: 4 structs, 8 fields, 18 macros.
+            assert!(
+                expects.len() > at_least,
+                "{heading}: parsed only {} items",
+                expects.len()
+            );
+            assert!(text.contains(&format!("#ifndef {guard}\n#define {guard}\n")));
+            assert!(text.contains(&format!("#include {include}\n")));
+            let src = probe::source(mode.lang, &[contents.file], &expects);
+            let out = compile_text(&dir, &format!("upstream{i}-{}", contents.file), mode, &src);
+            assert!(
+                out.ok,
+                "{}: {} breaks Xen's API:\n{}",
+                mode.label(),
+                contents.file,
+                out.stderr
+            );
+        }
     }
+    let (libxc, _, _) = upstream_expectations(Lang::C, headers[0].1, false);
+    assert!(libxc.iter().any(|e| e.expr == "REC_TYPE_DOMAIN_CONTEXT"));
+    let (libxl, _, _) = upstream_expectations(Lang::C, headers[1].1, true);
+    assert!(libxl
+        .iter()
+        .any(|e| e.expr == "sizeof(libxl__sr_hdr)" && e.value == 16));
+    assert!(libxl.iter().any(|e| e.expr == "RESTORE_STREAM_IDENT"));
 }
 
 /// The C reader, compiled once per test binary (C11 and GNU C99 both
@@ -272,12 +373,14 @@ fn reader() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let dir = generated_tests::scratch_dir("reader");
-        let (include, _) = header();
+        generated_tests::xl_facts::write_into(&dir);
+        let mut includes = generated_tests::header_dirs();
+        includes.push(dir.clone());
         let src = generated_tests::c_sources().join("read_stream.c");
         let mut built = None;
         for (i, mode) in MODES.iter().filter(|m| m.lang == Lang::C).enumerate() {
             let bin = dir.join(format!("read_stream{i}"));
-            let out = cc::compile(mode, &include, &src, &bin);
+            let out = cc::compile(mode, &includes, &src, &bin);
             assert!(
                 out.ok,
                 "read_stream.c with {}:\n{}",
@@ -351,6 +454,96 @@ fn page_data(entries: &[(PageType, u64)]) -> LibxcRecord {
     })
 }
 
+/// The shared info octets of the sample blob: not a multiple of 8, so the
+/// entry has padding, and not constant, so a misplaced read shows.
+fn sample_shared_info() -> Vec<u8> {
+    (0..(dc::DC_SHARED_INFO_SIZE_X86_32 as usize))
+        .map(|i| (i * 7 % 251) as u8)
+        .collect()
+}
+
+/// A DOMAIN_CONTEXT blob with one entry of each type, built by the
+/// description's writer.
+fn sample_blob(endian: Endian) -> Vec<u8> {
+    let buffer = sample_shared_info();
+    let entries = [
+        DcEntry::Header(DcHeader::new(4, 21)),
+        DcEntry::SharedInfo(SharedInfoRef {
+            flags: dc::DC_SHARED_INFO_COMPAT,
+            buffer: &buffer,
+        }),
+        DcEntry::TscInfo(DcTscInfo {
+            mode: 2,
+            incarnation: 5,
+            elapsed_nsec: 0x1234_5678_9abc,
+            khz: 2_400_000,
+            _pad: 0,
+        }),
+        DcEntry::End,
+    ];
+    let mut blob = Vec::new();
+    dc::write(&entries, endian, &mut blob).unwrap();
+    blob
+}
+
+/// 32-bit FNV-1a, as the C reader prints it for blob contents.
+fn fnv1a(octets: &[u8]) -> u32 {
+    octets.iter().fold(2_166_136_261u32, |h, &b| {
+        (h ^ u32::from(b)).wrapping_mul(16_777_619)
+    })
+}
+
+/// The `dc_*` lines the C reader should print for `blobs` (the bodies of
+/// the stream's DOMAIN_CONTEXT records), from the Rust blob reader.
+fn expected_dc(blobs: &[&[u8]], endian: Endian) -> Summary {
+    let mut s = Summary::new();
+    let mut n = 0;
+    for blob in blobs {
+        for item in dc::parse(blob, endian).expect("the Rust reader accepts the blob") {
+            let ty = dc::DcType::LAYOUT
+                .variant(item.entry.kind().value())
+                .and_then(|v| v.c_name)
+                .unwrap();
+            s.insert(
+                format!("dc_entry_{n}"),
+                format!("{ty} {} {} {}", item.instance, item.length, item.offset),
+            );
+            let mut put = |k: &str, v: String| {
+                s.insert(format!("dc_{n}_{k}"), v);
+            };
+            match item.entry {
+                DcEntry::End => {}
+                DcEntry::Header(h) => {
+                    put("xen_version", format!("{}.{}", h.xen_major, h.xen_minor));
+                    put("version", h.version.to_string());
+                }
+                DcEntry::SharedInfo(si) => {
+                    put("flags", format!("{:#x}", si.flags));
+                    put("compat", if si.compat() { "yes" } else { "no" }.into());
+                    put("buffer_size", si.buffer.len().to_string());
+                    put("buffer_fnv", format!("0x{:08x}", fnv1a(si.buffer)));
+                }
+                DcEntry::TscInfo(t) => {
+                    put("mode", t.mode.to_string());
+                    put("incarnation", t.incarnation.to_string());
+                    put("elapsed_nsec", t.elapsed_nsec.to_string());
+                    put("khz", t.khz.to_string());
+                }
+            }
+            n += 1;
+        }
+    }
+    s.insert("dc_entries".into(), n.to_string());
+    s
+}
+
+/// Splits a summary into its `dc_*` lines and the rest.
+fn split_dc(s: &Summary) -> (Summary, Summary) {
+    s.clone()
+        .into_iter()
+        .partition(|(k, _)| k.starts_with("dc_"))
+}
+
 /// A v4 HVM stream with every kind of record the summary looks at.
 fn sample_stream(endian: Endian, with_end: bool) -> MiniStream {
     let dhdr = DomainHeader {
@@ -406,12 +599,51 @@ fn sample_stream(endian: Endian, with_end: bool) -> MiniStream {
     .unwrap();
     s.record(&LibxcRecord::HvmContext(Opaque(vec![0xab; 13])))
         .unwrap();
-    s.record(&LibxcRecord::DomainContext(Opaque(vec![0x5a; 21])))
+    s.record(&LibxcRecord::DomainContext(Opaque(sample_blob(endian))))
         .unwrap();
     if with_end {
         s.record(&LibxcRecord::End).unwrap();
     }
     s
+}
+
+/// Checks the C reader's summary of a stream made by [`sample_stream`]:
+/// the libxc lines against the writer's facts, the blob's lines against
+/// the Rust blob reader and against the values the sample was built with.
+fn assert_libxc_summary(got: &Summary, facts: &Facts, start: u64, endian: Endian, what: &str) {
+    let (dcs, rest) = split_dc(got);
+    assert_eq!(rest, facts.expected_summary(start), "{endian:?} {what}");
+    let blob = sample_blob(endian);
+    assert_eq!(
+        dcs,
+        expected_dc(&[&blob], endian),
+        "{endian:?} {what}: blob"
+    );
+    // Independently of the Rust reader: the values the blob was built from.
+    assert_eq!(dcs["dc_entries"], "4");
+    assert_eq!(dcs["dc_entry_0"], "XC_SR_DC_TYPE_HEADER 0 16 0");
+    assert!(dcs["dc_entry_1"].starts_with("XC_SR_DC_TYPE_SHARED_INFO 0 "));
+    assert!(dcs["dc_entry_3"].starts_with("XC_SR_DC_TYPE_END 0 0 "));
+    assert_eq!(dcs["dc_0_xen_version"], "4.21");
+    assert_eq!(dcs["dc_1_compat"], "yes");
+    assert_eq!(
+        dcs["dc_1_buffer_size"],
+        dc::DC_SHARED_INFO_SIZE_X86_32.to_string()
+    );
+    assert_eq!(
+        dcs["dc_1_buffer_fnv"],
+        format!("0x{:08x}", fnv1a(&sample_shared_info()))
+    );
+    assert_eq!(dcs["dc_2_khz"], "2400000");
+    assert_eq!(dcs["dc_2_elapsed_nsec"], 0x1234_5678_9abcu64.to_string());
+    // The blob ends the record: END's offset plus its descriptor.
+    let end_at: usize = dcs["dc_entry_3"]
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(end_at + 8, blob.len());
 }
 
 #[test]
@@ -434,22 +666,14 @@ fn c_reader_summarises_rust_written_streams() {
         let (code, out, err) = run_reader(&args, None);
         assert_eq!(code, 0, "{endian:?}: exit {code}: {err}");
         let got = parse_summary(code, &out, &err);
-        assert_eq!(
-            got,
-            facts.expected_summary(junk.len() as u64),
-            "{endian:?} file"
-        );
+        assert_libxc_summary(&got, &facts, junk.len() as u64, endian, "file");
 
         // From a pipe, the offset skipped by reading.
         let args = ["-".to_string(), junk.len().to_string()];
         let (code, out, err) = run_reader(&args, Some(&file));
         assert_eq!(code, 0, "{endian:?} pipe: exit {code}: {err}");
         let got = parse_summary(code, &out, &err);
-        assert_eq!(
-            got,
-            facts.expected_summary(junk.len() as u64),
-            "{endian:?} pipe"
-        );
+        assert_libxc_summary(&got, &facts, junk.len() as u64, endian, "pipe");
         assert_eq!(
             got["endianness"],
             if endian == Endian::Big {
@@ -469,7 +693,7 @@ fn c_reader_reports_missing_end_and_oversized_records() {
     assert_eq!(code, 3, "{err}");
     let got = parse_summary(code, &out, &err);
     assert_eq!(got["end_reached"], "no");
-    assert_eq!(got, facts.expected_summary(0));
+    assert_libxc_summary(&got, &facts, 0, Endian::Little, "no END");
 
     // A record header claiming more than REC_LENGTH_MAX: refused by name.
     let mut s = sample_stream(Endian::Big, false);
@@ -489,54 +713,133 @@ fn c_reader_reports_missing_end_and_oversized_records() {
     assert!(err.contains("truncated"), "{err}");
 }
 
-/// Offset of the libxc image header in an `xl save` file: the first
-/// IHDR_MARKER followed by IHDR_ID within the first 64 KiB.
-fn libxc_offset(path: &Path) -> usize {
-    use std::io::Read;
-    let mut head = Vec::new();
-    std::fs::File::open(path)
-        .unwrap()
-        .take(64 * 1024)
-        .read_to_end(&mut head)
-        .unwrap();
-    let mut needle = format_spec::libxc::IHDR_MARKER.to_be_bytes().to_vec();
-    needle.extend_from_slice(&format_spec::libxc::IHDR_ID.to_be_bytes());
-    head.windows(needle.len())
-        .position(|w| w == needle.as_slice())
-        .unwrap_or_else(|| {
-            panic!(
-                "{}: no libxc image header in the first 64 KiB",
-                path.display()
-            )
-        })
+/// Whether a summary key belongs to the outer layers (xl header, libxl
+/// stream) rather than the nested libxc stream.
+fn is_outer_key(k: &str) -> bool {
+    k.starts_with("xl_") || k.starts_with("libxl_") || k == "format" || k == "trailing_octets"
 }
 
-/// Checks a real stream's summary against the facts its README states.
-fn check_real(
-    name: &str,
+/// Runs the reader with `--save` on `path` (or on its bytes through a
+/// pipe) and checks the outer lines against the Rust outer reader: the
+/// same keys and values, start_offset (where libxc starts) included.
+fn read_save_and_compare(path: &Path, via_pipe: bool) -> Summary {
+    let (code, out, err) = if via_pipe {
+        let bytes = std::fs::read(path).unwrap();
+        run_reader(&["--save".to_string(), "-".to_string()], Some(&bytes))
+    } else {
+        let args = ["--save".to_string(), path.to_string_lossy().into_owned()];
+        run_reader(&args, None)
+    };
+    assert_eq!(code, 0, "{}: exit {code}: {err}", path.display());
+    let got = parse_summary(code, &out, &err);
+    let len = std::fs::metadata(path).unwrap().len();
+    let file = std::fs::File::open(path).unwrap();
+    let want =
+        generated_tests::outer_walk::expected_outer_summary(std::io::BufReader::new(file), len);
+    for (k, v) in &want {
+        assert_eq!(got.get(k), Some(v), "{}: {k}", path.display());
+    }
+    let got_outer: BTreeSet<&String> = got.keys().filter(|k| is_outer_key(k)).collect();
+    let want_outer: BTreeSet<&String> = want.keys().filter(|k| is_outer_key(k)).collect();
+    assert_eq!(got_outer, want_outer, "{}: outer keys", path.display());
+    // The file is read to its end and the libxl END is its last record.
+    assert_eq!(got["libxl_end_offset"], len.to_string());
+    assert_eq!(got["trailing_octets"], "0");
+    got
+}
+
+/// What the README says about a real save file.
+struct RealFacts {
+    name: &'static str,
     domain_type: DomainType,
-    present: &[u32],
+    /// libxc record types present once each (besides PAGE_DATA and END).
+    present: &'static [u32],
     page_data_records: u64,
     pfn_entries: u64,
     data_pages: u64,
+    /// Octets of xl optional data (the JSON configuration).
+    optional_data_len: u32,
+    /// The emulator of the one EMULATOR_CONTEXT record, if any.
+    emulator: Option<EmulatorId>,
     via_pipe: bool,
-) {
+}
+
+/// Reads a real save file whole with the C reader and checks it against
+/// the Rust outer reader and the facts its README states.
+fn check_real(f: RealFacts) {
+    let RealFacts {
+        name,
+        domain_type,
+        present,
+        page_data_records,
+        pfn_entries,
+        data_pages,
+        optional_data_len,
+        emulator,
+        via_pipe,
+    } = f;
     let path = test_support::real_stream(name);
-    let offset = libxc_offset(&path);
-    let (code, out, err) = if via_pipe {
-        let bytes = std::fs::read(&path).unwrap();
-        run_reader(&["-".to_string(), offset.to_string()], Some(&bytes))
-    } else {
-        let args = [path.to_string_lossy().into_owned(), offset.to_string()];
-        run_reader(&args, None)
-    };
-    assert_eq!(code, 0, "{name}: exit {code}: {err}");
-    let s = parse_summary(code, &out, &err);
+    let s = read_save_and_compare(&path, via_pipe);
+
+    // The outer layers, as the README describes them.
+    assert_eq!(s["format"], "xl");
+    assert_eq!(s["xl_endianness"], "little", "{name}");
+    assert_eq!(
+        s["xl_mandatory_flags"], "0x3",
+        "{name}: JSON config + stream v2"
+    );
+    assert_eq!(s["xl_optional_flags"], "0x0", "{name}");
+    assert_eq!(
+        s["xl_optional_data_len"],
+        optional_data_len.to_string(),
+        "{name}"
+    );
+    assert_eq!(s["xl_config_nul_terminated"], "yes", "{name}");
+    assert_eq!(s["libxl_version"], "2", "{name}");
+    assert_eq!(s["libxl_endianness"], "little", "{name}");
+    assert_eq!(s["libxl_legacy"], "no", "{name}");
+    assert_eq!(
+        s[&format!("libxl_{}", record_key(LibxlRecord::LIBXC_CONTEXT))],
+        "1"
+    );
+    assert_eq!(s[&format!("libxl_{}", record_key(LibxlRecord::END))], "1");
+    match emulator {
+        Some(id) => {
+            let key = format!("libxl_{}", record_key(LibxlRecord::EMULATOR_CONTEXT));
+            assert_eq!(s[&key], "1", "{name}");
+            assert_eq!(s["libxl_records"], "3", "{name}");
+            let line = &s["libxl_emulator_0"];
+            let id_name = EmulatorId::LAYOUT
+                .variant(id.value())
+                .and_then(|v| v.c_name)
+                .unwrap();
+            assert!(
+                line.starts_with(&format!("REC_TYPE_EMULATOR_CONTEXT {id_name} 0 ")),
+                "{name}: {line}"
+            );
+        }
+        None => {
+            assert_eq!(s["libxl_records"], "2", "{name}");
+            assert_eq!(s["libxl_emulator_records"], "0", "{name}");
+        }
+    }
+    // The libxc stream starts right after LIBXC_CONTEXT (an 8-octet record
+    // with no body) that follows the libxl header.
+    let libxl_at: u64 = s["libxl_offset"].parse().unwrap();
+    let libxc_at: u64 = s["start_offset"].parse().unwrap();
+    assert_eq!(
+        libxc_at,
+        libxl_at
+            + format_spec::libxl::LibxlHeader::LAYOUT.size as u64
+            + format_spec::libxl::LibxlRecordHeader::LAYOUT.size as u64,
+        "{name}"
+    );
+    assert_eq!(s["dc_entries"], "0", "{name}: a v3 stream has no blob");
+
     let domain_name = DomainType::LAYOUT
         .variant(domain_type.value())
         .and_then(|v| v.c_name)
         .unwrap();
-    assert_eq!(s["start_offset"], offset.to_string());
     assert_eq!(s["version"], "3", "{name}");
     assert_eq!(s["endianness"], "little", "{name}");
     assert_eq!(s["domain_type_name"], domain_name, "{name}");
@@ -597,10 +900,10 @@ fn check_real(
 
 #[test]
 fn c_reader_on_real_pv_save_file() {
-    check_real(
-        "pv64-1vcpu-96M.xl",
-        DomainType::X86Pv,
-        &[
+    check_real(RealFacts {
+        name: "pv64-1vcpu-96M.xl",
+        domain_type: DomainType::X86Pv,
+        present: &[
             LibxcRecord::X86_PV_INFO,
             LibxcRecord::X86_CPUID_POLICY,
             LibxcRecord::X86_MSR_POLICY,
@@ -611,19 +914,21 @@ fn c_reader_on_real_pv_save_file() {
             LibxcRecord::X86_PV_VCPU_BASIC,
             LibxcRecord::X86_PV_VCPU_EXTENDED,
         ],
-        24,
-        24_576,
-        24_576,
-        false,
-    );
+        page_data_records: 24,
+        pfn_entries: 24_576,
+        data_pages: 24_576,
+        optional_data_len: 851,
+        emulator: None,
+        via_pipe: false,
+    });
 }
 
 #[test]
 fn c_reader_on_real_hvm_save_file() {
-    check_real(
-        "hvm-1vcpu-128M.xl",
-        DomainType::X86Hvm,
-        &[
+    check_real(RealFacts {
+        name: "hvm-1vcpu-128M.xl",
+        domain_type: DomainType::X86Hvm,
+        present: &[
             LibxcRecord::X86_CPUID_POLICY,
             LibxcRecord::X86_MSR_POLICY,
             LibxcRecord::STATIC_DATA_END,
@@ -631,9 +936,201 @@ fn c_reader_on_real_hvm_save_file() {
             LibxcRecord::HVM_CONTEXT,
             LibxcRecord::HVM_PARAMS,
         ],
-        1020,
-        1_044_480,
-        32_763,
-        true,
+        page_data_records: 1020,
+        pfn_entries: 1_044_480,
+        data_pages: 32_763,
+        optional_data_len: 1237,
+        emulator: Some(EmulatorId::QemuUpstream),
+        via_pipe: true,
+    });
+}
+
+/// An xl save file written by the Rust outer writer around a v4 libxc
+/// stream made by [`sample_stream`] (so with a DOMAIN_CONTEXT blob), with
+/// both kinds of emulator record. Returns the file, the libxc stream's
+/// facts and the offset where the libxc stream starts.
+fn sample_save_file(endian: Endian, json: &str, qemu_blob: &[u8]) -> (Vec<u8>, Facts, u64) {
+    let (libxc, facts) = sample_stream(endian, true).finish();
+    let pre = XlPreamble::with_json_config(endian, json);
+    let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
+    let at = w.libxc_context().unwrap().len() as u64;
+    w.inner().extend_from_slice(&libxc);
+    w.emulator_xenstore_data(
+        EmulatorId::QemuUpstream,
+        0,
+        &[
+            ("physmap/1/start_addr", "f0000000"),
+            ("physmap/1/size", "800000"),
+        ],
+    )
+    .unwrap();
+    w.emulator_context(EmulatorId::QemuUpstream, 0, qemu_blob)
+        .unwrap();
+    (w.finish().unwrap(), facts, at)
+}
+
+#[test]
+fn c_reader_reads_rust_written_save_files_whole() {
+    let dir = generated_tests::scratch_dir("rust-save-files");
+    let json = r#"{"c_info": {"name": "guest"}}"#;
+    let qemu_blob: Vec<u8> = (0..1001u32).map(|i| (i % 253) as u8).collect();
+    for endian in [Endian::Little, Endian::Big] {
+        let (file, facts, libxc_at) = sample_save_file(endian, json, &qemu_blob);
+        let path = dir.join(format!("{endian:?}.xl"));
+        std::fs::write(&path, &file).unwrap();
+        for via_pipe in [false, true] {
+            let what = format!("{endian:?} pipe={via_pipe}");
+            let s = read_save_and_compare(&path, via_pipe);
+            // The nested libxc stream and its blob, as for a bare stream.
+            let inner: Summary = s
+                .clone()
+                .into_iter()
+                .filter(|(k, _)| !is_outer_key(k))
+                .collect();
+            assert_libxc_summary(&inner, &facts, libxc_at, endian, &what);
+            // The outer layers, against what was written.
+            let e = if endian == Endian::Big {
+                "big"
+            } else {
+                "little"
+            };
+            assert_eq!(s["xl_endianness"], e, "{what}");
+            assert_eq!(s["libxl_endianness"], e, "{what}");
+            assert_eq!(s["xl_config_len"], (json.len() + 1).to_string(), "{what}");
+            assert_eq!(s["libxl_records"], "4", "{what}");
+            assert_eq!(s["libxl_emulator_records"], "2", "{what}");
+            assert_eq!(
+                s["libxl_emulator_0"],
+                format!(
+                    "REC_TYPE_EMULATOR_XENSTORE_DATA EMULATOR_QEMU_UPSTREAM 0 {}",
+                    "physmap/1/start_addr\0f0000000\0physmap/1/size\0800000\0".len()
+                ),
+                "{what}"
+            );
+            assert_eq!(s["libxl_emulator_0_pairs"], "2");
+            assert_eq!(s["libxl_emulator_0_key_physmap/1/start_addr"], "f0000000");
+            assert_eq!(s["libxl_emulator_0_key_physmap/1/size"], "800000");
+            assert_eq!(
+                s["libxl_emulator_1"],
+                format!(
+                    "REC_TYPE_EMULATOR_CONTEXT EMULATOR_QEMU_UPSTREAM 0 {}",
+                    qemu_blob.len()
+                ),
+                "{what}"
+            );
+            assert_eq!(s["libxl_end_offset"], file.len().to_string());
+        }
+    }
+}
+
+#[test]
+fn c_reader_refuses_damaged_save_files_by_name() {
+    let dir = generated_tests::scratch_dir("bad-save-files");
+    let (file, _, libxc_at) = sample_save_file(Endian::Little, "{}", b"qemu");
+    let run = |bytes: &[u8], stem: &str| {
+        let path = dir.join(stem);
+        std::fs::write(&path, bytes).unwrap();
+        run_reader(
+            &["--save".to_string(), path.to_string_lossy().into_owned()],
+            None,
+        )
+    };
+    // A damaged magic.
+    let mut bad = file.clone();
+    bad[3] ^= 0x20;
+    let (code, _, err) = run(&bad, "magic");
+    assert_eq!(code, 1);
+    assert!(err.contains("magic"), "{err}");
+    // An unknown mandatory xl flag.
+    let mut bad = file.clone();
+    let flags_at = format_spec::xl::XL_HEADER_OFFSET + 4;
+    bad[flags_at] |= 0x80;
+    let (code, _, err) = run(&bad, "flags");
+    assert_eq!(code, 1);
+    assert!(err.contains("mandatory flags"), "{err}");
+    // LIBXC_CONTEXT turned into an unknown mandatory libxl record.
+    let mut bad = file.clone();
+    let rec_at = libxc_at as usize - 8;
+    bad[rec_at..rec_at + 4].copy_from_slice(&0x77u32.to_le_bytes());
+    let (code, _, err) = run(&bad, "record");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("0x00000077") && err.contains(&format!("offset {rec_at}")),
+        "{err}"
     );
+    // Cut inside the libxc stream: the libxl END is never reached.
+    let (code, _, err) = run(&file[..libxc_at as usize + 100], "cut");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("truncated") || err.contains("before its END"),
+        "{err}"
+    );
+    // A DOMAIN_CONTEXT blob whose HEADER magic is wrong.
+    let mut bad = file.clone();
+    let magic = dc::DC_MAGIC.to_le_bytes();
+    let at = bad
+        .windows(4)
+        .position(|w| w == magic)
+        .expect("blob magic in the file");
+    bad[at] ^= 1;
+    let (code, _, err) = run(&bad, "blob");
+    assert_eq!(code, 1);
+    assert!(err.contains("XC_SR_DC_MAGIC"), "{err}");
+}
+
+#[test]
+fn xl_facts_header_matches_the_description() {
+    use format_spec::xl::{XlHeader, XL_CONSTANTS, XL_MAGIC};
+    use generated_tests::xl_facts;
+    let dir = generated_tests::scratch_dir("xl-facts");
+    xl_facts::write_into(&dir);
+    let ty = format!("struct {}", xl_facts::STRUCT_NAME);
+    let mut expects = vec![Expect {
+        expr: format!("sizeof({ty})"),
+        value: XlHeader::LAYOUT.size as u64,
+    }];
+    for f in XlHeader::LAYOUT.fields {
+        expects.push(Expect {
+            expr: format!("offsetof({ty}, {})", f.name),
+            value: f.offset as u64,
+        });
+    }
+    for c in XL_CONSTANTS {
+        if let Some(name) = c.c_name {
+            expects.push(Expect {
+                expr: name.to_string(),
+                value: c.value,
+            });
+        }
+    }
+    expects.push(Expect {
+        expr: "sizeof(savefileheader_magic)".into(),
+        value: XL_MAGIC.len() as u64,
+    });
+    for (i, &b) in XL_MAGIC.iter().enumerate() {
+        expects.push(Expect {
+            expr: format!("(unsigned char)savefileheader_magic[{i}]"),
+            value: u64::from(b),
+        });
+    }
+    // C only: the magic is a C array, read by the C reader.
+    let mode = &MODES[0];
+    let mut src = probe::source(
+        mode.lang,
+        &[xl_facts::FILE_NAME],
+        &expects[..expects.len() - XL_MAGIC.len()],
+    );
+    // Array elements are not constant expressions in C: check them at run time.
+    src.push_str("int main(void)\n{\n");
+    for e in &expects[expects.len() - XL_MAGIC.len()..] {
+        src.push_str(&format!("    if ( {} != {} ) return 1;\n", e.expr, e.value));
+    }
+    src.push_str("    return 0;\n}\n");
+    let path = dir.join("xl_probe.c");
+    std::fs::write(&path, &src).unwrap();
+    let bin = dir.join("xl_probe");
+    let out = cc::compile(mode, std::slice::from_ref(&dir), &path, &bin);
+    assert!(out.ok, "{}:\n{}", mode.label(), out.stderr);
+    let status = Command::new(&bin).status().unwrap();
+    assert!(status.success(), "the magic in xl_save_format.h differs");
 }

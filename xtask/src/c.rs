@@ -1,18 +1,38 @@
-//! The C header `xg_sr_stream_format.h`: a drop-in replacement for the one
-//! in Xen's `tools/libs/guest`, generated from the libxc descriptors.
+//! The C headers: `xg_sr_stream_format.h` (libxc stream) and
+//! `libxl_sr_stream_format.h` (libxl stream), drop-in replacements for the
+//! ones in Xen's `tools/libs/guest` and `tools/libs/light`, generated from
+//! the descriptors of `format_spec`.
 //!
-//! Every name, value, size and comment comes from `format_spec::libxc`.
-//! What this module decides is presentation only: the order of the blocks,
-//! which constants sit after which struct, the spelling of numbers, the
-//! comment layout and Xen's file conventions (include guard, Emacs footer).
+//! One generator writes both. A header is described by a [`HeaderSpec`]
+//! (path, include guard, include, sources, opening comment) made of
+//! [`Section`]s; a section is the structs, constants, record types and
+//! enumerations of one layer of the format. The libxc header has three
+//! sections: the stream itself, the DOMAIN_CONTEXT blob and the type codes
+//! of the HVM_CONTEXT blob; the libxl header has one.
+//!
+//! Every name, value, size and comment comes from the descriptors. What this
+//! module decides is presentation only: the order of the blocks, which
+//! constants sit after which struct, the spelling of numbers, the comment
+//! layout and Xen's file conventions (include guard, Emacs footer).
 //!
 //! Constants are placed by a naming rule rather than by a table: after a
 //! struct come the constants whose C name starts with the struct's stem
-//! (`IHDR_` for `xc_sr_ihdr`, the record's spec name such as `PAGE_DATA_`
-//! for a record body); after the record header come the constants of the
-//! record-type family (`REC_`) and the record type codes. Whatever no rule
-//! places is emitted in a final block, so no constant can be lost.
+//! (`IHDR_` for `xc_sr_ihdr`, `XC_SR_DC_SHARED_INFO_` for
+//! `xc_sr_dc_shared_info`, the record's spec name such as `PAGE_DATA_` for a
+//! record body), and the values of the enumerations its fields take; after
+//! the record header come the constants of the record-type family (`REC_`)
+//! and the record type codes. A section may name a different stem for a
+//! struct whose constants Xen spells otherwise (`RESTORE_` for
+//! `libxl__sr_hdr`). Whatever no rule places is emitted at the end of its
+//! section, so no constant can be lost.
+//!
+//! A macro that a header shares with a header it is included beside (the
+//! libxl header's `REC_ALIGN` and `REC_TYPE_END` also exist in the libxc
+//! header) is spelled exactly as there: C allows a macro to be defined
+//! twice only with the same replacement text.
 
+use format_spec::domain_context::{DcType, DOMAIN_CONTEXT_CONSTANTS, DOMAIN_CONTEXT_STRUCTS};
+use format_spec::hvm_context::{HvmType, HVM_CONTEXT_CONSTANTS, HVM_CONTEXT_STRUCTS};
 use format_spec::layout::{
     ConstLayout, Constraint, EnumLayout, FieldKind, LengthRule, Prim, RecordLayout, StructLayout,
 };
@@ -21,6 +41,10 @@ use format_spec::libxc::{
     DomainType, LibxcRecord, PageType, RecordHeader, CURRENT_VERSION, LIBXC_CONSTANTS,
     LIBXC_STRUCTS, SUPPORTED_VERSIONS,
 };
+use format_spec::libxl::{
+    CheckpointStateId, EmulatorId, LibxlRecord, LibxlRecordHeader, HDR_VERSION, LIBXL_CONSTANTS,
+    LIBXL_STRUCTS,
+};
 
 use crate::text::{doc_paragraphs, wrap};
 use crate::Output;
@@ -28,21 +52,282 @@ use crate::Output;
 /// Where the libxc header lives in a Xen tree (and under `generated/`).
 pub const LIBXC_HEADER_PATH: &str = "tools/libs/guest/xg_sr_stream_format.h";
 
-/// Xen's include guard for the libxc header, kept for drop-in use.
-const LIBXC_GUARD: &str = "__STREAM_FORMAT__H";
+/// Where the libxl header lives in a Xen tree (and under `generated/`).
+pub const LIBXL_HEADER_PATH: &str = "tools/libs/light/libxl_sr_stream_format.h";
 
-/// The file (relative to the repository) that holds the description.
-const LIBXC_SOURCE: &str = "format-spec/src/libxc.rs";
+/// The files (relative to the repository) that hold the description of
+/// the libxc header's contents.
+const LIBXC_SOURCES: &[&str] = &[
+    "format-spec/src/libxc.rs",
+    "format-spec/src/domain_context.rs",
+    "format-spec/src/hvm_context.rs",
+];
+
+/// The file that holds the description of the libxl header's contents.
+const LIBXL_SOURCES: &[&str] = &["format-spec/src/libxl.rs"];
 
 /// Lines are wrapped to fit this many columns.
 const WIDTH: usize = 80;
 
 /// The C outputs.
 pub fn outputs() -> Vec<Output> {
-    vec![Output {
+    vec![
+        Output {
+            path: LIBXC_HEADER_PATH,
+            contents: libxc_header(),
+        },
+        Output {
+            path: LIBXL_HEADER_PATH,
+            contents: libxl_header(),
+        },
+    ]
+}
+
+/// What one generated header holds and how it opens.
+pub struct HeaderSpec {
+    /// Path in a Xen tree.
+    pub path: &'static str,
+    /// The include guard macro.
+    pub guard: &'static str,
+    /// The system header it includes, with its brackets.
+    pub include: &'static str,
+    /// The description files the banner points to.
+    pub sources: &'static [&'static str],
+    /// Paragraphs of the comment after the include guard.
+    pub intro: Vec<String>,
+    /// The blocks of the header, in order.
+    pub sections: Vec<Section>,
+    /// Constants of headers that may be included in the same translation
+    /// unit; a macro defined there too is spelled as there.
+    pub siblings: Vec<&'static [ConstLayout]>,
+}
+
+/// One layer of the format inside a header.
+pub struct Section {
+    /// Paragraphs of the comment that opens the section (none for the
+    /// first section, which the header's own comment introduces).
+    pub intro: Vec<String>,
+    /// The wire structs, in the order they are emitted (only those with a
+    /// C name that Xen's public headers do not already provide).
+    pub structs: Vec<&'static StructLayout>,
+    /// Whether the struct declarations are written; when not, the structs
+    /// only decide where their constants go and how wide enum values are.
+    pub emit_structs: bool,
+    /// The named constants.
+    pub constants: &'static [ConstLayout],
+    /// The record types, written after `record_header`.
+    pub records: &'static [RecordLayout],
+    /// The struct after which the record type codes are written.
+    pub record_header: Option<&'static StructLayout>,
+    /// The lowest stream version of the records (record comments mention
+    /// later ones).
+    pub first_version: u32,
+    /// Every enumeration whose values the section defines; those no field
+    /// refers to are written at the end of the section.
+    pub enums: Vec<&'static EnumLayout>,
+    /// Structs whose constants use another stem than the struct's name:
+    /// (C name of the struct, stem).
+    pub stems: &'static [(&'static str, &'static str)],
+}
+
+/// The structs of `all` that a generated header declares.
+fn declared(all: &[&'static StructLayout]) -> Vec<&'static StructLayout> {
+    all.iter()
+        .copied()
+        .filter(|s| s.c_name.is_some() && !s.c_external)
+        .collect()
+}
+
+/// The record of `set` with spec name `name`.
+fn record_named(set: &'static [RecordLayout], name: &str) -> &'static RecordLayout {
+    set.iter()
+        .find(|r| r.spec_name == name)
+        .unwrap_or_else(|| panic!("no {name} record in the description"))
+}
+
+/// What `xg_sr_stream_format.h` holds.
+pub fn libxc_spec() -> HeaderSpec {
+    let versions: Vec<String> = SUPPORTED_VERSIONS.iter().map(|v| v.to_string()).collect();
+    let versions: Vec<&str> = versions.iter().map(String::as_str).collect();
+    let records = LibxcRecord::LAYOUT.records;
+    let dc_record = record_named(records, "DOMAIN_CONTEXT");
+    let hvm_record = record_named(records, "HVM_CONTEXT");
+    let dc_structs = declared(DOMAIN_CONTEXT_STRUCTS);
+    let dc_desc = dc_structs[0].c_type();
+    let dc_prefix = common_prefix(dc_structs.iter().filter_map(|s| s.c_name));
+    let hvm_prefix = common_prefix(HVM_CONTEXT_STRUCTS.iter().filter_map(|s| s.c_name));
+    HeaderSpec {
         path: LIBXC_HEADER_PATH,
-        contents: libxc_header(),
-    }]
+        guard: "__STREAM_FORMAT__H",
+        include: "<inttypes.h>",
+        sources: LIBXC_SOURCES,
+        intro: vec![
+            format!(
+                "Wire layout of the libxc migration stream, revision {CURRENT_VERSION} of \
+                 docs/specs/libxc-migration-stream.pandoc (streams of version {} are read).",
+                join_list(&versions)
+            ),
+            format!(
+                "Every record is a {}, then its body, then zero padding to a multiple of \
+                 REC_ALIGN octets.",
+                RecordHeader::LAYOUT.c_type()
+            ),
+        ],
+        sections: vec![
+            Section {
+                intro: Vec::new(),
+                structs: declared(LIBXC_STRUCTS),
+                emit_structs: true,
+                constants: LIBXC_CONSTANTS,
+                records,
+                record_header: Some(&RecordHeader::LAYOUT),
+                first_version: first_version(),
+                enums: vec![&DomainType::LAYOUT, &PageType::LAYOUT],
+                stems: &[],
+            },
+            Section {
+                intro: vec![
+                    format!(
+                        "The DOMAIN_CONTEXT blob: the body of a {} record. It is a run of \
+                         entries, each a {dc_desc} followed by the entry's body and zero \
+                         padding; every integer is in the byte order of the stream.",
+                        dc_record.c_name
+                    ),
+                    format!(
+                        "Xen has no C names for this blob (the hypercall that makes it was \
+                         never merged): the {dc_prefix} and {} names are this project's own.",
+                        dc_prefix.to_uppercase()
+                    ),
+                ],
+                structs: dc_structs,
+                emit_structs: true,
+                constants: DOMAIN_CONTEXT_CONSTANTS,
+                records: &[],
+                record_header: None,
+                first_version: CURRENT_VERSION,
+                enums: vec![&DcType::LAYOUT],
+                stems: &[],
+            },
+            Section {
+                intro: vec![
+                    format!(
+                        "Magic and entry type codes of the HVM_CONTEXT blob, the body of a {} \
+                         record, under this project's {} names.",
+                        hvm_record.c_name,
+                        hvm_prefix.to_uppercase()
+                    ),
+                    "Xen's public/hvm/save.h has the same values under its own names \
+                     (HVM_FILE_MAGIC, HVM_SAVE_CODE(), struct hvm_save_descriptor, ...). The \
+                     names here cannot clash with those, so both headers can be included \
+                     together; the blob's structs are left to Xen's header."
+                        .to_string(),
+                ],
+                structs: declared(HVM_CONTEXT_STRUCTS),
+                emit_structs: false,
+                constants: HVM_CONTEXT_CONSTANTS,
+                records: &[],
+                record_header: None,
+                first_version: CURRENT_VERSION,
+                enums: vec![&HvmType::LAYOUT],
+                stems: &[],
+            },
+        ],
+        siblings: Vec::new(),
+    }
+}
+
+/// What `libxl_sr_stream_format.h` holds.
+pub fn libxl_spec() -> HeaderSpec {
+    let records = LibxlRecord::LAYOUT.records;
+    let libxc_context = record_named(records, "LIBXC_CONTEXT");
+    HeaderSpec {
+        path: LIBXL_HEADER_PATH,
+        guard: "LIBXL__SR_STREAM_FORMAT_H",
+        include: "<stdint.h>",
+        sources: LIBXL_SOURCES,
+        intro: vec![
+            format!(
+                "Wire layout of the libxl migration stream, version {HDR_VERSION} of \
+                 docs/specs/libxl-migration-stream.pandoc."
+            ),
+            format!(
+                "Every record is a {}, then its body, then zero padding to a multiple of \
+                 REC_ALIGN octets. A {} record is followed directly by a libxc stream (see \
+                 xg_sr_stream_format.h); the libxl records resume after its END record.",
+                LibxlRecordHeader::LAYOUT.c_type(),
+                libxc_context.c_name
+            ),
+        ],
+        sections: vec![Section {
+            intro: Vec::new(),
+            structs: declared(LIBXL_STRUCTS),
+            emit_structs: true,
+            constants: LIBXL_CONSTANTS,
+            records,
+            record_header: Some(&LibxlRecordHeader::LAYOUT),
+            first_version: HDR_VERSION,
+            enums: vec![&EmulatorId::LAYOUT, &CheckpointStateId::LAYOUT],
+            // Xen names the stream header's constants RESTORE_*.
+            stems: &[("libxl__sr_hdr", "RESTORE")],
+        }],
+        siblings: vec![LIBXC_CONSTANTS],
+    }
+}
+
+/// The C spelling of every Rust item a doc comment may link to: constants
+/// and structs by their C names, enumerations by the family of their
+/// values (`EMULATOR_*`).
+fn c_names() -> Vec<(&'static str, String)> {
+    let mut names = Vec::new();
+    for table in [
+        LIBXC_CONSTANTS,
+        LIBXL_CONSTANTS,
+        DOMAIN_CONTEXT_CONSTANTS,
+        HVM_CONTEXT_CONSTANTS,
+    ] {
+        for c in table {
+            if let Some(name) = c.c_name {
+                names.push((c.rust_name, name.to_string()));
+            }
+        }
+    }
+    for table in [
+        LIBXC_STRUCTS,
+        LIBXL_STRUCTS,
+        DOMAIN_CONTEXT_STRUCTS,
+        HVM_CONTEXT_STRUCTS,
+    ] {
+        for s in table {
+            if s.c_name.is_some() {
+                names.push((s.rust_name, s.c_type()));
+            }
+        }
+    }
+    for e in [
+        &DomainType::LAYOUT,
+        &PageType::LAYOUT,
+        &EmulatorId::LAYOUT,
+        &CheckpointStateId::LAYOUT,
+        &DcType::LAYOUT,
+        &HvmType::LAYOUT,
+    ] {
+        let prefix = common_prefix(e.variants.iter().filter_map(|v| v.c_name));
+        if !prefix.is_empty() {
+            names.push((e.rust_name, format!("{prefix}*")));
+        }
+    }
+    names
+}
+
+/// Plain paragraphs of a doc comment for a C comment: intra-doc links to
+/// items with a C name (`` [`DC_MAGIC`] ``) are spelled with that name
+/// (`XC_SR_DC_MAGIC`); other markup is removed as for every output.
+fn c_doc(doc: &str) -> Vec<String> {
+    let mut text = doc.to_string();
+    for (rust, c) in c_names() {
+        text = text.replace(&format!("[`{rust}`]"), &format!("[`{c}`]"));
+    }
+    doc_paragraphs(&text)
 }
 
 /// A `/* ... */` comment for `doc`, indented by `indent`: one line when it
@@ -117,17 +402,27 @@ fn macro_block(out: &mut String, macros: &[Macro]) {
     }
 }
 
-/// The macro of a named constant, if the C header has one.
-fn const_macro(c: &ConstLayout) -> Option<Macro> {
-    let name = c.c_name?;
-    let value = match c.c_expr {
+/// How a constant's value is spelled in C.
+fn const_value(c: &ConstLayout) -> String {
+    match c.c_expr {
         Some(e) => e.to_string(),
         None => c_number(c.value, c.size),
-    };
+    }
+}
+
+/// The macro of a named constant, if the C header has one. A constant whose
+/// C name one of `siblings` also defines is spelled as there.
+fn const_macro(c: &ConstLayout, siblings: &[&[ConstLayout]]) -> Option<Macro> {
+    let name = c.c_name?;
+    let shared = siblings
+        .iter()
+        .flat_map(|table| table.iter())
+        .find(|o| o.c_name == Some(name));
+    let value = const_value(shared.unwrap_or(c));
     Some(Macro {
         name,
         value,
-        doc: doc_paragraphs(c.doc),
+        doc: c_doc(c.doc),
     })
 }
 
@@ -140,14 +435,15 @@ fn first_version() -> u32 {
         .unwrap_or(CURRENT_VERSION)
 }
 
-/// The macro of a record type code, its comment noting the versions.
-fn record_macro(r: &RecordLayout) -> Macro {
-    let mut doc = doc_paragraphs(r.doc);
+/// The macro of a record type code, its comment noting the versions
+/// after `first_version`.
+fn record_macro(r: &RecordLayout, first_version: u32) -> Macro {
+    let mut doc = c_doc(r.doc);
     let mut notes = vec![body_note(r)];
     if !r.mandatory {
         notes.push("Optional: a receiver that does not know it may skip it.".to_string());
     }
-    if r.since > first_version() {
+    if r.since > first_version {
         notes.push(format!("Since stream version {}.", r.since));
     }
     match r.deprecated {
@@ -180,8 +476,16 @@ fn body_note(r: &RecordLayout) -> String {
             })
         }
     });
+    let open_ended = r.body.is_some_and(|b| b.trailing().is_none());
     match (r.length, layout) {
         (LengthRule::Exact(0), _) => "No body.".to_string(),
+        (LengthRule::Rest { element, .. }, Some(l)) if open_ended => {
+            if element == 1 {
+                format!("Body: {l}, then any number of octets.")
+            } else {
+                format!("Body: {l}, then any number of {element}-octet elements.")
+            }
+        }
         (LengthRule::NonEmpty, _) => "Body: opaque, at least one octet.".to_string(),
         (LengthRule::Exact(n), None) => format!("Body: opaque, exactly {n} octets."),
         (_, Some(l)) => format!("Body: {l}."),
@@ -198,7 +502,7 @@ fn enum_macros(e: &EnumLayout, size: usize) -> Vec<Macro> {
             Some(Macro {
                 name: v.c_name?,
                 value: c_number_padded(v.value, size),
-                doc: doc_paragraphs(v.doc),
+                doc: c_doc(v.doc),
             })
         })
         .collect()
@@ -235,10 +539,12 @@ fn in_family(c_name: &str, stem: &str) -> bool {
         .is_some_and(|rest| rest.starts_with('_'))
 }
 
-/// The records whose body is `s`.
-fn records_with_body(s: &StructLayout) -> Vec<&'static RecordLayout> {
-    LibxcRecord::LAYOUT
-        .records
+/// The records of `records` whose body is (or starts with) `s`.
+fn records_with_body(
+    records: &'static [RecordLayout],
+    s: &StructLayout,
+) -> Vec<&'static RecordLayout> {
+    records
         .iter()
         .filter(|r| r.body.is_some_and(|b| b.rust_name == s.rust_name))
         .collect()
@@ -259,7 +565,7 @@ fn field_enums(s: &StructLayout) -> Vec<(&'static EnumLayout, usize)> {
 /// The C declaration of one struct, comments included.
 fn struct_decl(out: &mut String, s: &StructLayout, records: &[&RecordLayout]) {
     let name = s.c_name.expect("only structs with a C name are emitted");
-    let mut doc = doc_paragraphs(s.doc);
+    let mut doc = c_doc(s.doc);
     if !records.is_empty() {
         let names: Vec<&str> = records.iter().map(|r| r.c_name).collect();
         let noun = if names.len() == 1 {
@@ -267,7 +573,14 @@ fn struct_decl(out: &mut String, s: &StructLayout, records: &[&RecordLayout]) {
         } else {
             "records"
         };
-        doc.push(format!("Body of the {} {noun}.", join_list(&names)));
+        // A struct with no trailing array under an open-ended length rule
+        // is only the start of the body.
+        let starts = s.trailing().is_none()
+            && records
+                .iter()
+                .all(|r| matches!(r.length, LengthRule::Rest { .. }));
+        let what = if starts { "Start of the body" } else { "Body" };
+        doc.push(format!("{what} of the {} {noun}.", join_list(&names)));
     }
     out.push('\n');
     out.push_str(&c_comment("", &doc));
@@ -277,7 +590,7 @@ fn struct_decl(out: &mut String, s: &StructLayout, records: &[&RecordLayout]) {
         out.push_str(&format!("struct {name}\n{{\n"));
     }
     for f in s.fields {
-        out.push_str(&c_comment("    ", &doc_paragraphs(f.doc)));
+        out.push_str(&c_comment("    ", &c_doc(f.doc)));
         out.push_str(&format!("    {};\n", f.c_decl()));
     }
     if s.c_typedef {
@@ -298,53 +611,67 @@ fn join_list(items: &[&str]) -> String {
 
 /// The text of `xg_sr_stream_format.h`.
 pub fn libxc_header() -> String {
-    let structs: Vec<&StructLayout> = LIBXC_STRUCTS
-        .iter()
-        .copied()
-        .filter(|s| s.c_name.is_some() && !s.c_external)
-        .collect();
-    let struct_prefix = common_prefix(structs.iter().filter_map(|s| s.c_name));
-    let records = LibxcRecord::LAYOUT.records;
-    let record_prefix = common_prefix(records.iter().map(|r| r.c_name));
-    let record_family = record_prefix.split('_').next().unwrap_or("").to_string();
+    header(&libxc_spec())
+}
 
+/// The text of `libxl_sr_stream_format.h`.
+pub fn libxl_header() -> String {
+    header(&libxl_spec())
+}
+
+/// The text of the header `spec` describes.
+pub fn header(spec: &HeaderSpec) -> String {
     let mut out = String::new();
+    let sources: Vec<&str> = spec.sources.to_vec();
     out.push_str(&c_comment(
         "",
         &[
             "Generated by `cargo xtask codegen`. Do not edit.".to_string(),
-            format!("Edit the description in {LIBXC_SOURCE} instead and regenerate."),
-        ],
-    ));
-    out.push_str(&format!("#ifndef {LIBXC_GUARD}\n#define {LIBXC_GUARD}\n\n"));
-    let versions: Vec<String> = SUPPORTED_VERSIONS.iter().map(|v| v.to_string()).collect();
-    let versions: Vec<&str> = versions.iter().map(String::as_str).collect();
-    out.push_str(&c_comment(
-        "",
-        &[
             format!(
-                "Wire layout of the libxc migration stream, revision {CURRENT_VERSION} of \
-                 docs/specs/libxc-migration-stream.pandoc (streams of version {} are read).",
-                join_list(&versions)
+                "Edit the description in {} instead and regenerate.",
+                join_list(&sources)
             ),
-            "Every record is a struct xc_sr_rhdr, then its body, then zero padding \
-             to a multiple of REC_ALIGN octets."
-                .to_string(),
         ],
     ));
-    out.push_str("\n#include <inttypes.h>\n");
+    out.push_str(&format!("#ifndef {0}\n#define {0}\n\n", spec.guard));
+    out.push_str(&c_comment("", &spec.intro));
+    out.push_str(&format!("\n#include {}\n", spec.include));
+    for section in &spec.sections {
+        emit_section(&mut out, section, &spec.siblings);
+    }
+    out.push_str("\n#endif\n");
+    out.push_str(EMACS_FOOTER);
+    out
+}
 
-    let mut placed = vec![false; LIBXC_CONSTANTS.len()];
+/// Writes one section: its comment, each struct followed by its macros,
+/// then whatever the naming rules did not place.
+fn emit_section(out: &mut String, sec: &Section, siblings: &[&[ConstLayout]]) {
+    if !sec.intro.is_empty() {
+        out.push('\n');
+        out.push_str(&c_comment("", &sec.intro));
+    }
+    let struct_prefix = common_prefix(sec.structs.iter().filter_map(|s| s.c_name));
+    // Constants may carry the structs' common prefix (XC_SR_DC_) or not (IHDR_).
+    let const_prefix = struct_prefix.to_uppercase();
+    let record_prefix = common_prefix(sec.records.iter().map(|r| r.c_name));
+    let record_family = record_prefix.split('_').next().unwrap_or("").to_string();
+
+    let mut placed = vec![false; sec.constants.len()];
     let mut take_family = |stem: &str| -> Vec<Macro> {
         let mut found = Vec::new();
-        for (i, c) in LIBXC_CONSTANTS.iter().enumerate() {
-            if placed[i] || stem.is_empty() {
+        if stem.is_empty() {
+            return found;
+        }
+        let long_stem = format!("{const_prefix}{stem}");
+        for (i, c) in sec.constants.iter().enumerate() {
+            if placed[i] {
                 continue;
             }
             if let Some(name) = c.c_name {
-                if in_family(name, stem) {
+                if in_family(name, stem) || in_family(name, &long_stem) {
                     placed[i] = true;
-                    found.extend(const_macro(c));
+                    found.extend(const_macro(c, siblings));
                 }
             }
         }
@@ -352,12 +679,18 @@ pub fn libxc_header() -> String {
     };
 
     let mut emitted_enums: Vec<&str> = Vec::new();
-    for s in &structs {
-        let bodies = records_with_body(s);
-        struct_decl(&mut out, s, &bodies);
+    for s in &sec.structs {
+        let name = s.c_name.unwrap_or("");
+        let bodies = records_with_body(sec.records, s);
+        if sec.emit_structs {
+            struct_decl(out, s, &bodies);
+        }
 
         let mut macros = Vec::new();
-        let own_stem = s.c_name.unwrap_or("")[struct_prefix.len()..].to_uppercase();
+        let own_stem = match sec.stems.iter().find(|(n, _)| *n == name) {
+            Some((_, stem)) => stem.to_string(),
+            None => name[struct_prefix.len()..].to_uppercase(),
+        };
         macros.extend(take_family(&own_stem));
         for r in &bodies {
             macros.extend(take_family(r.spec_name));
@@ -368,37 +701,39 @@ pub fn libxc_header() -> String {
                 macros.extend(enum_macros(e, size));
             }
         }
-        if s.rust_name == RecordHeader::LAYOUT.rust_name {
+        if sec
+            .record_header
+            .is_some_and(|h| h.rust_name == s.rust_name)
+        {
             macros.extend(take_family(&record_family));
-            macro_block(&mut out, &macros);
+            macro_block(out, &macros);
             macro_block(
-                &mut out,
-                &records.iter().map(record_macro).collect::<Vec<_>>(),
+                out,
+                &sec.records
+                    .iter()
+                    .map(|r| record_macro(r, sec.first_version))
+                    .collect::<Vec<_>>(),
             );
         } else {
-            macro_block(&mut out, &macros);
+            macro_block(out, &macros);
         }
     }
 
     // Enumerations no field refers to, with the width their largest value needs.
     let mut rest = Vec::new();
-    for e in [&DomainType::LAYOUT, &PageType::LAYOUT] {
+    for e in &sec.enums {
         if !emitted_enums.contains(&e.rust_name) {
             let max = e.variants.iter().map(|v| v.value).max().unwrap_or(0);
             let size = if max > Prim::U32.max() { 8 } else { 4 };
             rest.extend(enum_macros(e, size));
         }
     }
-    for (i, c) in LIBXC_CONSTANTS.iter().enumerate() {
+    for (i, c) in sec.constants.iter().enumerate() {
         if !placed[i] {
-            rest.extend(const_macro(c));
+            rest.extend(const_macro(c, siblings));
         }
     }
-    macro_block(&mut out, &rest);
-
-    out.push_str("\n#endif\n");
-    out.push_str(EMACS_FOOTER);
-    out
+    macro_block(out, &rest);
 }
 
 /// The editor settings every Xen C file ends with.
@@ -421,10 +756,23 @@ mod tests {
         haystack.matches(needle).count()
     }
 
+    /// Both headers, with the names of the items they must define.
+    fn headers() -> Vec<(HeaderSpec, String)> {
+        vec![
+            (libxc_spec(), libxc_header()),
+            (libxl_spec(), libxl_header()),
+        ]
+    }
+
     #[test]
     fn output_is_deterministic_and_tidy() {
-        let h = libxc_header();
-        assert_eq!(h, libxc_header());
+        for (spec, h) in headers() {
+            assert_eq!(h, header(&spec));
+            tidy(&h);
+        }
+    }
+
+    fn tidy(h: &str) {
         assert!(h.ends_with("*/\n"));
         for (i, line) in h.lines().enumerate() {
             assert!(
@@ -448,16 +796,125 @@ mod tests {
     }
 
     #[test]
-    fn banner_names_the_source_that_exists() {
-        let h = libxc_header();
-        let head: String = h.lines().take(5).collect::<Vec<_>>().join("\n");
-        assert!(head.contains("cargo xtask codegen") && head.contains("Do not edit"));
-        assert!(head.contains(LIBXC_SOURCE));
-        assert!(crate::repo_root().join(LIBXC_SOURCE).is_file());
+    fn banner_names_the_sources_that_exist() {
+        for (spec, h) in headers() {
+            let head: String = h.lines().take(8).collect::<Vec<_>>().join(" ");
+            let head = head.replace(" * ", " ");
+            assert!(head.contains("cargo xtask codegen") && head.contains("Do not edit"));
+            for source in spec.sources {
+                assert!(head.contains(source), "{source} not in the banner");
+                assert!(crate::repo_root().join(source).is_file(), "{source}");
+            }
+            assert!(h.contains(&format!("#ifndef {0}\n#define {0}\n", spec.guard)));
+            assert!(h.contains(&format!("\n#include {}\n", spec.include)));
+        }
     }
 
     #[test]
-    fn every_named_item_is_defined_exactly_once() {
+    fn every_item_of_every_section_is_defined_exactly_once() {
+        for (spec, h) in headers() {
+            for sec in &spec.sections {
+                for c in sec.constants {
+                    if let Some(name) = c.c_name {
+                        assert_eq!(count(&h, &format!("#define {name} ")), 1, "{name}");
+                    }
+                }
+                for r in sec.records {
+                    let line = format!("#define {} ", r.c_name);
+                    assert_eq!(count(&h, &line), 1, "{}", r.c_name);
+                }
+                for e in &sec.enums {
+                    for v in e.variants {
+                        let Some(name) = v.c_name else { continue };
+                        assert_eq!(count(&h, &format!("#define {name} ")), 1, "{name}");
+                    }
+                }
+                for st in &sec.structs {
+                    let name = st.c_name.unwrap();
+                    let n = count(&h, &format!("struct {name}\n{{\n"));
+                    assert_eq!(n, usize::from(sec.emit_structs), "{name}");
+                    if st.c_typedef {
+                        assert_eq!(count(&h, &format!("}} {name};\n")), 1, "{name}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn libxl_header_typedefs_every_struct_and_places_its_macros() {
+        let h = libxl_header();
+        for st in LIBXL_STRUCTS {
+            let name = st.c_name.unwrap();
+            assert!(st.c_typedef, "{name} is typedef'd in Xen");
+            assert!(
+                h.contains(&format!("typedef struct {name}\n{{\n")),
+                "{name}"
+            );
+        }
+        let at = |needle: &str| h.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        assert!(at("struct libxl__sr_hdr\n") < at("#define RESTORE_STREAM_IDENT "));
+        assert!(at("#define RESTORE_OPT_LEGACY ") < at("struct libxl__sr_rec_hdr\n"));
+        assert!(at("struct libxl__sr_rec_hdr\n") < at("#define REC_ALIGN "));
+        assert!(at("#define REC_TYPE_CHECKPOINT_STATE ") < at("struct libxl__sr_emulator_hdr\n"));
+        assert!(at("struct libxl__sr_emulator_hdr\n") < at("#define EMULATOR_UNKNOWN "));
+        assert!(at("struct libxl_sr_checkpoint_state\n") < at("#define CHECKPOINT_NEW "));
+    }
+
+    #[test]
+    fn macros_shared_with_the_libxc_header_are_spelled_alike() {
+        // C accepts a second definition of a macro only with the same text.
+        let defs = |h: &str| -> Vec<(String, String)> {
+            h.lines()
+                .filter_map(|l| l.strip_prefix("#define "))
+                .filter_map(|l| l.split_once(' '))
+                .map(|(n, v)| (n.to_string(), v.trim().to_string()))
+                .collect()
+        };
+        let libxc = defs(&libxc_header());
+        let libxl = defs(&libxl_header());
+        let mut shared = 0;
+        for (name, value) in &libxl {
+            if let Some((_, other)) = libxc.iter().find(|(n, _)| n == name) {
+                assert_eq!(value, other, "{name}");
+                shared += 1;
+            }
+        }
+        // REC_ALIGN and REC_TYPE_END at least.
+        assert!(shared >= 2, "{shared}");
+        for c in LIBXL_CONSTANTS {
+            let twin = LIBXC_CONSTANTS
+                .iter()
+                .find(|o| o.c_name.is_some() && o.c_name == c.c_name);
+            if let Some(twin) = twin {
+                assert_eq!(twin.value, c.value, "{}", twin.rust_name);
+            }
+        }
+    }
+
+    #[test]
+    fn blob_sections_come_after_the_records_and_do_not_use_xen_names() {
+        let h = libxc_header();
+        let at = |needle: &str| h.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        assert!(at("#define REC_TYPE_DOMAIN_CONTEXT ") < at("struct xc_sr_dc_desc\n"));
+        assert!(at("struct xc_sr_dc_desc\n") < at("#define XC_SR_DC_TYPE_END "));
+        assert!(at("struct xc_sr_dc_shared_info\n") < at("#define XC_SR_DC_SHARED_INFO_COMPAT "));
+        assert!(at("#define XC_SR_DC_MAGIC ") < at("#define XC_SR_HVM_TYPE_END "));
+        // Names Xen's public/hvm/save.h defines must not be redefined here.
+        for line in h.lines() {
+            let Some(def) = line.strip_prefix("#define ") else {
+                continue;
+            };
+            assert!(!def.starts_with("HVM_"), "{line}");
+        }
+        assert!(!h.contains("\nstruct hvm_save") && !h.contains("typedef struct hvm"));
+        // The doc links of the blob's structs are spelled with C names.
+        assert!(h.contains("/* XC_SR_DC_MAGIC. */"));
+        assert!(!h.contains("DcType"));
+    }
+
+    #[test]
+    fn every_named_libxc_item_is_defined_exactly_once() {
         let h = libxc_header();
         for c in LIBXC_CONSTANTS {
             if let Some(name) = c.c_name {

@@ -39,8 +39,11 @@
 //!   `BadLength`, the order rules, `MissingDomainContext` at the CHECKPOINT
 //!   or END that closes the segment).
 //!
-//! After an error the reader is not in a defined place in the stream;
-//! stop using it.
+//! After a body error (`BadLength`, `BadValue`, `ReservedNonZero`,
+//! `BadPageCount`, `BadPageType`, `PaddingNonZero`) or a record-type error
+//! the reader has consumed (or will skip) the record and can go on, which
+//! a tool listing a broken stream may want. After `Truncated`, an I/O error
+//! or `RecordTooLong` it refuses further calls.
 //!
 //! Memory stays bounded by one record: the reader keeps one body buffer
 //! (grown only as octets arrive) and one pfn array, both reused.

@@ -121,6 +121,8 @@ pub struct StreamReader<R> {
     next_index: u64,
     cur: Option<Current>,
     ended: bool,
+    /// An error left the input mid-record: every further call fails.
+    broken: bool,
     buf: Vec<u8>,
     pfns: Vec<u64>,
     scratch: Vec<u8>,
@@ -247,6 +249,7 @@ impl<R: Read> StreamReader<R> {
             next_index: 0,
             cur: None,
             ended: false,
+            broken: false,
             buf: Vec::new(),
             pfns: Vec::new(),
             scratch: Vec::new(),
@@ -445,9 +448,13 @@ impl<R: Read> StreamReader<R> {
         what: &'static str,
         record: Option<RecordInfo>,
     ) -> Result<(), StreamError> {
-        let got = read_full(&mut self.inner, dst).map_err(|e| self.io_err(e, record))?;
+        let got = read_full(&mut self.inner, dst).map_err(|e| {
+            self.broken = true;
+            self.io_err(e, record)
+        })?;
         self.pos += got as u64;
         if got < dst.len() {
+            self.broken = true;
             return Err(StreamError::Truncated {
                 at: Location {
                     offset: self.pos,
@@ -477,11 +484,17 @@ impl<R: Read> StreamReader<R> {
                 self.buf.reserve_exact(target - self.buf.len());
                 self.buf.resize(target, 0);
             }
-            let got = read_full(&mut self.inner, &mut self.buf[filled..target])
-                .map_err(|e| self.io_err(e, record))?;
+            let got = match read_full(&mut self.inner, &mut self.buf[filled..target]) {
+                Ok(got) => got,
+                Err(e) => {
+                    self.broken = true;
+                    return Err(self.io_err(e, record));
+                }
+            };
             self.pos += got as u64;
             filled += got;
             if filled < target {
+                self.broken = true;
                 return Err(StreamError::Truncated {
                     at: Location {
                         offset: self.pos,
@@ -505,10 +518,16 @@ impl<R: Read> StreamReader<R> {
         if n == 0 {
             return Ok(());
         }
-        let got = (self.skip)(&mut self.inner, n, &mut self.scratch)
-            .map_err(|e| self.io_err(e, record))?;
+        let got = match (self.skip)(&mut self.inner, n, &mut self.scratch) {
+            Ok(got) => got,
+            Err(e) => {
+                self.broken = true;
+                return Err(self.io_err(e, record));
+            }
+        };
         self.pos += got;
         if got < n {
+            self.broken = true;
             return Err(StreamError::Truncated {
                 at: Location {
                     offset: self.pos,
@@ -525,6 +544,7 @@ impl<R: Read> StreamReader<R> {
     /// Consumes what is left of the current record: body, then padding
     /// (checked in strict mode).
     fn finish_current(&mut self) -> Result<(), StreamError> {
+        self.check_broken()?;
         let Some(cur) = self.cur else {
             return Ok(());
         };
@@ -549,6 +569,18 @@ impl<R: Read> StreamReader<R> {
         Ok(())
     }
 
+    fn check_broken(&self) -> Result<(), StreamError> {
+        if self.broken {
+            return Err(StreamError::Misuse {
+                at: Location::at(self.pos),
+                what: "an earlier error (truncated input, I/O error or over-long record) \
+                       left the reader inside a record; it cannot go on"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Reads the next record header, after consuming whatever is left of the
     /// current record. Returns `None` once END has been read.
     ///
@@ -556,6 +588,12 @@ impl<R: Read> StreamReader<R> {
     /// version gating, obsolete types and, in strict mode, back-channel
     /// types. Unknown optional types are returned (see
     /// [`RecordInfo::name`]) for the caller to skip or read raw.
+    ///
+    /// After an error about the type of a record (`UnknownMandatory`,
+    /// `RecordTooNew`, `DeprecatedRecord`, `BackChannelRecord`) the next call
+    /// skips that record and goes on; after `Truncated`, an I/O error or
+    /// `RecordTooLong` every further call fails with
+    /// [`StreamError::Misuse`].
     pub fn next_header(&mut self) -> Result<Option<RecordInfo>, StreamError> {
         self.finish_current()?;
         if self.ended {
@@ -578,12 +616,20 @@ impl<R: Read> StreamReader<R> {
         self.next_index += 1;
         let at = Location::record(info);
         if info.length > REC_LENGTH_MAX {
+            self.broken = true;
             return Err(StreamError::RecordTooLong {
                 at,
                 length: info.length,
                 max: REC_LENGTH_MAX,
             });
         }
+        // From here on the record can be skipped whatever its type.
+        self.cur = Some(Current {
+            info,
+            body_left: u64::from(info.length),
+            pages_left: 0,
+            started: false,
+        });
         match LibxcRecord::LAYOUT.by_code(info.rtype) {
             None if info.rtype & REC_TYPE_OPTIONAL == 0 => {
                 return Err(StreamError::UnknownMandatory { at });
@@ -608,16 +654,11 @@ impl<R: Read> StreamReader<R> {
         if info.rtype == LibxcRecord::END {
             self.ended = true;
         }
-        self.cur = Some(Current {
-            info,
-            body_left: u64::from(info.length),
-            pages_left: 0,
-            started: false,
-        });
         Ok(Some(info))
     }
 
     fn fresh(&mut self, want_page_data: Option<bool>) -> Result<RecordInfo, StreamError> {
+        self.check_broken()?;
         let misuse = |what: &str, at: u64| StreamError::Misuse {
             at: Location::at(at),
             what: what.to_string(),
@@ -916,6 +957,7 @@ impl<R: Read> PageBatch<'_, R> {
     /// multiple of [`PAGE_SIZE`] and at most [`pages_left`](Self::pages_left)
     /// pages.
     pub fn read_pages(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
+        self.r.check_broken()?;
         let n = (dst.len() / PAGE_SIZE) as u64;
         if !dst.len().is_multiple_of(PAGE_SIZE) || n > self.r.pages_left() {
             return Err(StreamError::Misuse {
@@ -941,6 +983,7 @@ impl<R: Read> PageBatch<'_, R> {
     /// Reads the contents of the remaining pages into the reader's reused
     /// buffer and returns the pfn entries and those contents.
     pub fn contents(&mut self) -> Result<(&[u64], &[u8]), StreamError> {
+        self.r.check_broken()?;
         let n = self.r.pages_left() as usize * PAGE_SIZE;
         self.r.fill_buf(n, "page contents", Some(self.info))?;
         self.r.set_body_left(0);

@@ -252,11 +252,24 @@ impl<W: Write> StreamWriter<W> {
         put_u32(&mut hdr[4..8], info.length, self.opts.endian);
         let pad = [0u8; 8];
         let padding = &pad[..info.padding() as usize];
-        let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(parts.len() + 2);
-        slices.push(IoSlice::new(&hdr));
-        slices.extend(parts.iter().map(|p| IoSlice::new(p)));
-        slices.push(IoSlice::new(padding));
-        self.emit(&mut slices, Some(info))?;
+        // Header, at most three body parts, padding: no allocation.
+        let mut slices = [IoSlice::new(&[]); 5];
+        let mut n = 0;
+        for part in std::iter::once(&hdr[..])
+            .chain(parts.iter().copied())
+            .chain(std::iter::once(padding))
+        {
+            if n == slices.len() {
+                return Err(StreamError::Misuse {
+                    at: Location::record(info),
+                    what: "too many body parts".into(),
+                });
+            }
+            slices[n] = IoSlice::new(part);
+            n += 1;
+        }
+        let slices = &mut slices[..n];
+        self.emit(slices, Some(info))?;
         self.index += 1;
         Ok(())
     }

@@ -1,0 +1,59 @@
+//! Running the machine's `python3` on the generated `xen.migration` package.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("generated-tests lives in the workspace root")
+        .to_path_buf()
+}
+
+/// Where the generated package lives (the directory to put on `PYTHONPATH`).
+pub fn package_root() -> PathBuf {
+    repo_root().join("generated/tools/python")
+}
+
+/// The hand-written Python helpers of these tests.
+pub fn scripts_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")
+}
+
+/// A `python3` command with the generated package on `PYTHONPATH` and no
+/// user site or bytecode files. Panics with a clear message if `python3`
+/// is missing: the tests must fail, not skip, without it.
+pub fn python3() -> Command {
+    let probe = Command::new("python3")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    assert!(
+        matches!(probe, Ok(s) if s.success()),
+        "python3 is required to test the generated Python package"
+    );
+    let mut cmd = Command::new("python3");
+    cmd.env("PYTHONPATH", package_root())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONNOUSERSITE", "1")
+        .env("PYTHONIOENCODING", "utf-8");
+    cmd
+}
+
+/// Runs a command and returns its output, panicking if it cannot start.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+/// Stdout and stderr of an output, for assertion messages.
+pub fn show(out: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
