@@ -30,7 +30,7 @@ use format_spec::libxc::{LibxcRecord, PAGE_SIZE};
 use format_spec::libxl::LibxlRecord;
 use format_spec::outer::{self, FormatChoice, LibxcStop, OuterEvent, OuterReader};
 use format_spec::stream::{
-    self, verify, verify_seekable, Mode, ReaderOptions, Record, RecordInfo, StreamError,
+    self, verify, verify_seekable, ErrorKind, Mode, ReaderOptions, Record, RecordInfo, StreamError,
     StreamReader, Verifier, VerifyOptions,
 };
 
@@ -105,8 +105,64 @@ fn read_all<R: Read>(r: &mut StreamReader<R>) -> Result<u64, StreamError> {
     Ok(n)
 }
 
+/// Reads on after errors, as a listing tool would: after a body or type
+/// error the reader goes on to the next record; after `Truncated`, an I/O
+/// error or `RecordTooLong` every call fails with `Misuse`. Each record
+/// header must lie past the previous one, so the loop ends.
+fn read_through<R: Read>(r: &mut StreamReader<R>, len: usize) {
+    let mut last: Option<u64> = None;
+    let mut broken = false;
+    let mut calls = 0usize;
+    loop {
+        calls += 1;
+        assert!(calls <= len / 8 + 16, "no progress after {calls} calls");
+        let res = r.next_header();
+        if broken {
+            let e = res.expect_err("a broken reader went on");
+            assert_eq!(e.kind(), ErrorKind::Misuse, "{e}");
+            return;
+        }
+        match res {
+            Ok(None) => return,
+            Ok(Some(info)) => {
+                if let Some(prev) = last {
+                    assert!(info.offset > prev, "record at {} after {prev}", info.offset);
+                }
+                last = Some(info.offset);
+                if let Err(e) = consume(r, info) {
+                    check_error(&e, len, 0);
+                    broken = is_fatal(e.kind());
+                }
+            }
+            Err(e) => {
+                check_error(&e, len, 0);
+                broken = is_fatal(e.kind());
+                if e.kind() == ErrorKind::Misuse {
+                    panic!("misuse without an earlier fatal error: {e}");
+                }
+            }
+        }
+    }
+}
+
+fn is_fatal(kind: ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::Truncated | ErrorKind::Io | ErrorKind::RecordTooLong
+    )
+}
+
 /// The record reader over a pipe and over a cursor, in both modes.
 pub fn record_reader(data: &[u8]) {
+    for mode in [Mode::Lenient, Mode::Strict] {
+        let opts = ReaderOptions {
+            mode,
+            base_offset: 0,
+        };
+        if let Ok(mut r) = StreamReader::with_options(data, opts) {
+            read_through(&mut r, data.len());
+        }
+    }
     for mode in [Mode::Lenient, Mode::Strict] {
         let opts = ReaderOptions {
             mode,
