@@ -152,8 +152,11 @@ fn libxc_offsets_after_a_libxl_checkpoint() {
             };
             libxc = Some(StreamReader::with_options(ViaOuter(outer.clone()), opts).unwrap());
         } else {
-            // The resumed part starts right after CHECKPOINT_END.
+            // The resumed part starts right after CHECKPOINT_END: the
+            // reader is suspended at its CHECKPOINT and resumed there.
             assert_eq!(h.offset, bad_at);
+            let (inner, state) = libxc.take().unwrap().suspend().unwrap();
+            libxc = Some(StreamReader::resume(inner, state, h.offset).unwrap());
         }
         let r = libxc.as_mut().unwrap();
         match r.next_header() {

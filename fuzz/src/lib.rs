@@ -262,10 +262,9 @@ fn outer_pass(data: &[u8], mode: outer::Mode) {
         outer::Mode::Lenient => Mode::Lenient,
     };
     let mut libxc: Option<(StreamReader<ViaOuter<'_>>, Verifier)> = None;
-    // Where the libxc stream started. Errors after a resumed checkpoint
-    // are only checked against this: the stream reader counts the octets
-    // it reads itself, not the libxl records between two libxc parts (see
-    // `fuzz_regressions.rs`, `libxc_offsets_after_a_libxl_checkpoint`).
+    // Where the current libxc part started: a resumed part is read by the
+    // same reader, suspended at its CHECKPOINT and resumed at the
+    // handover's offset, so errors are absolute and lie after it.
     let mut first = 0u64;
     let mut events = 0u64;
     loop {
@@ -299,6 +298,16 @@ fn outer_pass(data: &[u8], mode: outer::Mode) {
                     }
                 };
             let v = Verifier::new(&reader, opts);
+            libxc = Some((reader, v));
+            first = h.offset;
+        } else if let Some((reader, v)) = libxc.take() {
+            // A checkpoint handed the libxc stream back: resume it where
+            // the libxl layer stopped.
+            let (inner, state) = reader
+                .suspend()
+                .expect("the reader stopped at a CHECKPOINT can be suspended");
+            let reader = StreamReader::resume(inner, state, h.offset)
+                .expect("resuming at the handover offset");
             libxc = Some((reader, v));
             first = h.offset;
         }
