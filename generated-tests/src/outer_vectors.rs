@@ -1066,6 +1066,7 @@ fn read_libxc<R: Read>(
 fn stream_reject(e: &StreamError) -> Verdict {
     let detail = match e {
         StreamError::DomainContext { source, .. } => variant_name(format!("{:?}", source.kind)),
+        StreamError::HvmContext { source, .. } => variant_name(format!("{:?}", source.kind)),
         _ => String::new(),
     };
     let offset = match e {
