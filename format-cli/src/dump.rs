@@ -184,6 +184,18 @@ fn key_fields(rec: &Record) -> Vec<(&'static str, Value)> {
     }
 }
 
+/// The entries of a DOMAIN_CONTEXT or HVM_CONTEXT blob (`None` for any
+/// other record).
+fn blob_view(rec: &Record, endian: format_spec::binrw::Endian) -> Option<crate::blob::BlobView> {
+    match rec {
+        Record::Known(LibxcRecord::DomainContext(o)) => {
+            Some(crate::blob::domain_context(&o.0, endian))
+        }
+        Record::Known(LibxcRecord::HvmContext(o)) => Some(crate::blob::hvm_context(&o.0, endian)),
+        _ => None,
+    }
+}
+
 fn type_name(info: &RecordInfo) -> String {
     info.name()
         .map(str::to_string)
@@ -451,7 +463,8 @@ fn dump_records<R: Read>(
         out.run(run)?;
         let rec = r.read_record()?;
         let fields = key_fields(&rec);
-        let text = format!(
+        let view = blob_view(&rec, r.endian());
+        let mut text = format!(
             "#{} @0x{:x} {} length {}{}",
             info.index,
             info.offset,
@@ -459,19 +472,21 @@ fn dump_records<R: Read>(
             info.length,
             text_fields(&fields)
         );
-        out.line(
-            text,
-            json!({
-                "kind": "record",
-                "index": info.index,
-                "offset": info.offset,
-                "type": type_name(&info),
-                "code": info.rtype,
-                "length": info.length,
-                "known": matches!(rec, Record::Known(_)),
-                "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
-            }),
-        )?;
+        let mut obj = json!({
+            "kind": "record",
+            "index": info.index,
+            "offset": info.offset,
+            "type": type_name(&info),
+            "code": info.rtype,
+            "length": info.length,
+            "known": matches!(rec, Record::Known(_)),
+            "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+        });
+        if let (Some(view), Value::Object(m)) = (&view, &mut obj) {
+            text.push_str(&view.text());
+            view.json_into(m);
+        }
+        out.line(text, obj)?;
         if let Some(stop) = nesting.stop_after(&info) {
             return Ok(stop);
         }

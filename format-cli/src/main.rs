@@ -6,6 +6,7 @@
 // A `StreamError` is large; it ends processing, so boxing it buys nothing.
 #![allow(clippy::result_large_err)]
 
+mod blob;
 mod convert;
 mod dump;
 mod input;

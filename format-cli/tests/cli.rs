@@ -91,7 +91,7 @@ fn hvm_stream() -> Written {
         .unwrap(),
     );
     infos.push(
-        w.write(&LibxcRecord::HvmContext(Opaque(vec![0x5a; 100])))
+        w.write(&LibxcRecord::HvmContext(Opaque(hvm_blob(Endian::Little))))
             .unwrap(),
     );
     let end_offset = w.position();
@@ -107,6 +107,21 @@ fn hvm_stream() -> Written {
         infos,
         batches,
     }
+}
+
+/// A valid HVM context blob: HEADER, CPU, two PICs, END.
+fn hvm_blob(endian: Endian) -> Vec<u8> {
+    use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
+    hvm::write(
+        &HvmHeader::new(0x60fb1, 2_400_000),
+        &[
+            (HvmType::Cpu, 0, &[0x5a; 1032]),
+            (HvmType::Pic, 0, &[1; 8]),
+            (HvmType::Pic, 1, &[2; 8]),
+        ],
+        endian,
+    )
+    .unwrap()
 }
 
 /// Writes `bytes` to a fresh file under the test temp directory.
@@ -470,7 +485,7 @@ fn checkpointed_xl(segments: usize) -> Checkpointed {
         });
         note(sw.write(&params).unwrap(), gap);
         note(
-            sw.write(&LibxcRecord::HvmContext(Opaque(vec![7; 5])))
+            sw.write(&LibxcRecord::HvmContext(Opaque(hvm_blob(Endian::Little))))
                 .unwrap(),
             gap,
         );
@@ -760,6 +775,223 @@ fn dump_json_matches_what_was_written() {
     assert_eq!(unknown["known"], false);
     assert_eq!(unknown["fields"]["body_bytes"], 5);
     assert_eq!(records.last().unwrap()["type"], "END");
+    // The HVM context blob's entries, where hvm_blob put them.
+    let ctx = records.iter().find(|l| l["type"] == "HVM_CONTEXT").unwrap();
+    let entries = ctx["entries"].as_array().unwrap();
+    let got: Vec<(String, u64, u64, u64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["instance"].as_u64().unwrap(),
+                e["offset"].as_u64().unwrap(),
+                e["length"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, u64, u64, u64)> = [
+        ("HEADER", 0, 0, 24),
+        ("CPU", 0, 32, 1032),
+        ("PIC", 0, 1072, 8),
+        ("PIC", 1, 1088, 8),
+        ("END", 0, 1104, 0),
+    ]
+    .iter()
+    .map(|(t, i, o, l)| (t.to_string(), *i, *o, *l))
+    .collect();
+    assert_eq!(got, want);
+    let h = &entries[0]["fields"];
+    assert_eq!(h["magic"], 0x5438_1286u32);
+    assert_eq!(h["version"], 1);
+    assert_eq!(h["cpuid"], 0x60fb1);
+    assert_eq!(h["gtsc_khz"], 2_400_000);
+    assert_eq!(h["changeset"], u64::MAX);
+    assert!(ctx.get("entries_error").is_none());
+}
+
+/// A version 4 HVM stream whose DOMAIN_CONTEXT blob holds HEADER,
+/// SHARED_INFO (compat, 6 octets of buffer), TSC_INFO and END, in byte
+/// order `endian`, with `ctx` as the HVM context blob.
+fn v4_stream(endian: Endian, ctx: Vec<u8>, dc_blob: Option<Vec<u8>>) -> Vec<u8> {
+    use format_spec::domain_context::{self as dc, DcEntry, DcHeader, DcTscInfo, SharedInfoRef};
+    let mut w = StreamWriter::new(
+        Vec::new(),
+        WriterOptions::new(DomainType::X86Hvm)
+            .version(4)
+            .endian(endian),
+    )
+    .unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    w.write_page_data(&[0x10], &[7; PAGE_SIZE]).unwrap();
+    w.write(&LibxcRecord::HvmContext(Opaque(ctx))).unwrap();
+    let blob = dc_blob.unwrap_or_else(|| {
+        let mut b = Vec::new();
+        dc::write(
+            &[
+                DcEntry::Header(DcHeader::new(4, 19)),
+                DcEntry::SharedInfo(SharedInfoRef {
+                    flags: 1,
+                    buffer: &[0xcc; 6],
+                }),
+                DcEntry::TscInfo(DcTscInfo {
+                    mode: 2,
+                    incarnation: 3,
+                    elapsed_nsec: 44,
+                    khz: 1_000_000,
+                    _pad: 0,
+                }),
+                DcEntry::End,
+            ],
+            endian,
+            &mut b,
+        )
+        .unwrap();
+        b
+    });
+    w.write(&LibxcRecord::DomainContext(Opaque(blob))).unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn dump_shows_the_domain_context_entries() {
+    for endian in [Endian::Little, Endian::Big] {
+        let bytes = v4_stream(endian, hvm_blob(endian), None);
+        let o = run_piped(&["verify", "--strict", "-"], &bytes);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let o = run_piped(&["dump", "--json", "-"], &bytes);
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        let lines = json_lines(&o);
+        let rec = lines
+            .iter()
+            .find(|l| l["type"] == "DOMAIN_CONTEXT")
+            .unwrap();
+        let e = rec["entries"].as_array().unwrap();
+        let types: Vec<&str> = e.iter().map(|x| x["type"].as_str().unwrap()).collect();
+        assert_eq!(types, ["HEADER", "SHARED_INFO", "TSC_INFO", "END"]);
+        // Offsets and lengths as the blob layout has them: 8-octet
+        // descriptors, bodies padded to 8 (HEADER 12 -> 16, SHARED_INFO
+        // 8 + 6 -> 16, TSC_INFO 24).
+        let at: Vec<(u64, u64)> = e
+            .iter()
+            .map(|x| (x["offset"].as_u64().unwrap(), x["length"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(at, [(0, 16), (24, 16), (48, 24), (80, 0)]);
+        assert_eq!(e[0]["fields"]["magic"], 0x5341_5645u32);
+        assert_eq!(e[0]["fields"]["version"], 1);
+        assert_eq!(e[0]["fields"]["xen_major"], 4);
+        assert_eq!(e[0]["fields"]["xen_minor"], 19);
+        assert_eq!(e[1]["fields"]["flags"], 1);
+        assert_eq!(e[1]["fields"]["compat"], true);
+        assert_eq!(e[1]["fields"]["buffer_size"], 6);
+        let t = &e[2]["fields"];
+        assert_eq!(
+            (&t["mode"], &t["incarnation"], &t["elapsed_nsec"], &t["khz"]),
+            (&2.into(), &3.into(), &44.into(), &1_000_000.into())
+        );
+        let o = run_piped(&["dump", "-"], &bytes);
+        let out = stdout(&o);
+        assert!(
+            out.contains(
+                "\n    [1] +0x18 SHARED_INFO instance 0 length 16 flags=0x1 compat=true buffer_size=6\n"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("    [2] +0x30 TSC_INFO instance 0 length 24 mode=2 incarnation=3 elapsed_nsec=44 khz=1000000\n"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn dump_shows_a_broken_blob_with_its_error() {
+    // An HVM context blob cut inside its CPU entry, and a DOMAIN_CONTEXT
+    // blob with a bad magic: dump (lenient) shows what it could read and
+    // the error; verify --strict refuses the stream.
+    let mut ctx = hvm_blob(Endian::Little);
+    ctx.truncate(100);
+    let mut dcb = Vec::new();
+    format_spec::domain_context::write(
+        &[
+            format_spec::domain_context::DcEntry::Header(
+                format_spec::domain_context::DcHeader::new(4, 17),
+            ),
+            format_spec::domain_context::DcEntry::End,
+        ],
+        Endian::Little,
+        &mut dcb,
+    )
+    .unwrap();
+    dcb[8] ^= 0xff;
+    let bytes = v4_stream(Endian::Little, ctx, Some(dcb));
+    let o = run_piped(&["dump", "--json", "-"], &bytes);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let hvm = lines.iter().find(|l| l["type"] == "HVM_CONTEXT").unwrap();
+    assert_eq!(hvm["entries"].as_array().unwrap().len(), 1, "{hvm}");
+    assert_eq!(hvm["entries_error"]["rule"], "Overrun");
+    assert_eq!(hvm["entries_error"]["offset"], 32);
+    assert_eq!(hvm["entries_error"]["entry"], 1);
+    let dc = lines
+        .iter()
+        .find(|l| l["type"] == "DOMAIN_CONTEXT")
+        .unwrap();
+    assert_eq!(dc["entries"].as_array().unwrap().len(), 0);
+    assert_eq!(dc["entries_error"]["rule"], "BadMagic");
+    assert_eq!(dc["entries_error"]["offset"], 8);
+    let out = stdout(&run_piped(&["dump", "-"], &bytes));
+    assert!(
+        out.contains("\n    blob does not parse: entry 1, offset 0x20: "),
+        "{out}"
+    );
+    let o = run_piped(&["verify", "--strict", "-"], &bytes);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("HvmContext"), "{}", stderr(&o));
+}
+
+#[test]
+fn dump_shows_the_real_hvm_context() {
+    // Xen 4.17's HVM context of one vCPU: the entry types of the real file
+    // (../shared/real-streams), each descriptor right after the previous
+    // body, the last one END at the end of the blob.
+    let hvm = test_support::real_stream("hvm-1vcpu-128M.xl");
+    let o = run(&["dump", "--json", hvm.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let lines = json_lines(&o);
+    let rec = lines.iter().find(|l| l["type"] == "HVM_CONTEXT").unwrap();
+    let e = rec["entries"].as_array().unwrap();
+    let types: Vec<&str> = e.iter().map(|x| x["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "HEADER",
+            "CPU",
+            "PIC",
+            "PIC",
+            "IOAPIC",
+            "LAPIC",
+            "LAPIC_REGS",
+            "PCI_IRQ",
+            "ISA_IRQ",
+            "PCI_LINK",
+            "PIT",
+            "RTC",
+            "HPET",
+            "PMTIMER",
+            "MTRR",
+            "VMCE_VCPU",
+            "TSC_ADJUST",
+            "END"
+        ]
+    );
+    let mut next = 0;
+    for x in e {
+        assert_eq!(x["offset"].as_u64().unwrap(), next, "{x}");
+        next += 8 + x["length"].as_u64().unwrap();
+    }
+    assert_eq!(next, rec["length"].as_u64().unwrap());
+    assert_eq!(e[0]["fields"]["magic"], 0x5438_1286u32);
+    assert_eq!(e[3]["instance"], 1);
 }
 
 #[test]
@@ -770,7 +1002,9 @@ fn dump_text_has_one_line_per_record_and_run() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 8, "{out}");
+    // Seven record lines and a run, plus the five HVM context entries
+    // indented under their record.
+    assert_eq!(lines.len(), 13, "{out}");
     assert!(lines[0].contains("v3"), "{out}");
     assert!(lines[0].contains("Xen 4.17"), "{out}");
     assert!(
@@ -779,7 +1013,15 @@ fn dump_text_has_one_line_per_record_and_run() {
     );
     assert!(lines[2].contains("pfns 0x100-0x117"), "{out}");
     assert!(lines[3].contains("X86_TSC_INFO") && lines[3].contains("khz=2400000"));
-    assert!(lines[7].contains("END"));
+    assert!(lines[6].contains("HVM_CONTEXT"), "{out}");
+    assert!(
+        lines[7].starts_with("    [0] +0x0 HEADER instance 0 length 24 magic=0x54381286"),
+        "{out}"
+    );
+    assert!(lines[8].starts_with("    [1] +0x20 CPU instance 0 length 1032"));
+    assert!(lines[10].starts_with("    [3] +0x440 PIC instance 1 length 8"));
+    assert!(lines[11].starts_with("    [4] +0x450 END instance 0 length 0"));
+    assert!(lines[12].starts_with("#8 ") && lines[12].contains("END"));
 }
 
 #[test]
@@ -826,7 +1068,7 @@ fn stats_json_counts_what_was_written() {
         assert_eq!(pd["bytes"], body);
         let ctx = &s["records_by_type"]["HVM_CONTEXT"];
         assert_eq!(ctx["count"], 1);
-        assert_eq!(ctx["bytes"], 100);
+        assert_eq!(ctx["bytes"], hvm_blob(Endian::Little).len());
         assert_eq!(s["records_by_type"]["END"]["count"], 1);
     }
 }

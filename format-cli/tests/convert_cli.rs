@@ -36,7 +36,14 @@ fn hvm_v3() -> Vec<u8> {
         _res1: 0,
     }))
     .unwrap();
-    w.write(&L::HvmContext(format_spec::body::Opaque(vec![9; 40])))
+    // A valid HVM_CONTEXT blob (HEADER, END): strict verification checks it.
+    let ctx = format_spec::hvm_context::write(
+        &format_spec::hvm_context::HvmHeader::new(9, 1_000_000),
+        &[],
+        Endian::Big,
+    )
+    .unwrap();
+    w.write(&L::HvmContext(format_spec::body::Opaque(ctx)))
         .unwrap();
     w.finish().unwrap()
 }

@@ -753,6 +753,73 @@ pub fn header(blob: &[u8], endian: Endian) -> Option<HvmHeader> {
     crate::body::read_wire(first.body(blob)?, endian).ok()
 }
 
+impl HvmHeader {
+    /// A HEADER with [`HVM_FILE_MAGIC`], [`HVM_FILE_VERSION`] and the
+    /// changeset Xen 4.17 writes (all ones).
+    pub fn new(cpuid: u32, gtsc_khz: u32) -> Self {
+        HvmHeader {
+            magic: HVM_FILE_MAGIC,
+            version: HVM_FILE_VERSION,
+            changeset: u64::MAX,
+            cpuid,
+            gtsc_khz,
+        }
+    }
+}
+
+/// An HVM context blob could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HvmWriteError {
+    /// A body would not fit the 32-bit length of its descriptor.
+    #[error("a {len}-octet body does not fit a 32-bit length")]
+    TooLong {
+        /// Its length.
+        len: usize,
+    },
+}
+
+/// Appends one entry (descriptor and body, no padding) to `out` in byte
+/// order `endian`. Nothing is checked but the length: the caller may write
+/// any type code, which is how tests build broken blobs.
+pub fn push_entry(
+    out: &mut Vec<u8>,
+    endian: Endian,
+    typecode: u16,
+    instance: u16,
+    body: &[u8],
+) -> Result<(), HvmWriteError> {
+    let length =
+        u32::try_from(body.len()).map_err(|_| HvmWriteError::TooLong { len: body.len() })?;
+    let desc = HvmDescriptor {
+        typecode,
+        instance,
+        length,
+    };
+    // Writing a fixed-size struct into a Vec cannot fail.
+    let _ = crate::body::write_wire(&desc, out, endian);
+    out.extend_from_slice(body);
+    Ok(())
+}
+
+/// A whole blob in byte order `endian`: HEADER (`header`), then `entries`
+/// (type, instance, body) in the order given, then END. The bodies are
+/// written as given; [`verify`] tells whether their sizes suit their types.
+pub fn write(
+    header: &HvmHeader,
+    entries: &[(HvmType, u16, &[u8])],
+    endian: Endian,
+) -> Result<Vec<u8>, HvmWriteError> {
+    let mut out = Vec::new();
+    let mut hdr = Vec::with_capacity(HvmHeader::LAYOUT.size);
+    let _ = crate::body::write_wire(header, &mut hdr, endian);
+    push_entry(&mut out, endian, HvmType::Header as u16, 0, &hdr)?;
+    for (typ, instance, body) in entries {
+        push_entry(&mut out, endian, *typ as u16, *instance, body)?;
+    }
+    push_entry(&mut out, endian, HvmType::End as u16, 0, &[])?;
+    Ok(out)
+}
+
 /// Every wire struct of the blob (for generators and tests).
 pub const HVM_CONTEXT_STRUCTS: &[&crate::layout::StructLayout] =
     &[&HvmDescriptor::LAYOUT, &HvmHeader::LAYOUT];

@@ -13,6 +13,7 @@ use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
 use format_spec::convert::{convert, ConvertError, ConvertOptions, LossKind};
 use format_spec::domain_context::{self as dc, DcEntry, DcHeader, SharedInfoRef};
+use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
 use format_spec::libxc::{
     DomainType, HvmParams, HvmParamsEntry, LibxcRecord as L, PageType, X86PvInfo, X86PvP2mFrames,
     X86PvVcpu, X86TscInfo, PAGE_SIZE,
@@ -121,6 +122,20 @@ fn hvm_params() -> L {
     })
 }
 
+/// A valid HVM_CONTEXT blob (strict verification checks it): HEADER (its
+/// cpuid field carries `tag`, so that records can differ), `xsave` octets
+/// of CPU_XSAVE state when not zero (its length is free above 600, which
+/// gives bodies that need padding), and END.
+fn hvm_ctx(endian: Endian, tag: u32, xsave: usize) -> Vec<u8> {
+    let state = vec![tag as u8; xsave];
+    let entries: Vec<(HvmType, u16, &[u8])> = if xsave == 0 {
+        Vec::new()
+    } else {
+        vec![(HvmType::CpuXsave, 0, &state[..])]
+    };
+    hvm::write(&HvmHeader::new(tag, 1_000_000), &entries, endian).unwrap()
+}
+
 /// A v3 HVM stream in the order Xen 4.17 writes: STATIC_DATA_END, then
 /// per segment PAGE_DATA, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS.
 fn hvm_v3(endian: Endian, checkpoints: u32) -> Vec<u8> {
@@ -139,7 +154,7 @@ fn hvm_v3_split(endian: Endian, checkpoints: u32) -> (Vec<u8>, Vec<usize>) {
     for seg in 0..=checkpoints {
         write_memory(&mut w, u64::from(seg));
         w.write(&L::X86TscInfo(tsc(seg))).unwrap();
-        w.write(&L::HvmContext(Opaque(vec![0x33 + seg as u8; 1000])))
+        w.write(&L::HvmContext(Opaque(hvm_ctx(endian, 0x33 + seg, 0))))
             .unwrap();
         w.write(&hvm_params()).unwrap();
         if seg < checkpoints {
@@ -311,7 +326,8 @@ fn v4_written_by_the_writer_round_trips() {
         write_memory(&mut w, 0);
         w.write(&L::DomainContext(Opaque(blob))).unwrap();
         w.write(&hvm_params()).unwrap();
-        w.write(&L::HvmContext(Opaque(vec![1; 24]))).unwrap();
+        w.write(&L::HvmContext(Opaque(hvm_ctx(endian, 1, 0))))
+            .unwrap();
         let v4 = w.finish().unwrap();
 
         let v3 = conv(&v4, 3).unwrap();
@@ -874,7 +890,8 @@ fn rules_broken_by_the_input_are_caught_on_the_output() {
     let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
     w.write(&L::StaticDataEnd).unwrap();
     write_memory(&mut w, 0);
-    w.write(&L::HvmContext(Opaque(vec![1; 8]))).unwrap();
+    w.write(&L::HvmContext(Opaque(hvm_ctx(Endian::Little, 1, 0))))
+        .unwrap();
     w.write(&hvm_params()).unwrap();
     let second = w.write(&hvm_params()).unwrap();
     let v3 = w.finish().unwrap();
@@ -1044,10 +1061,13 @@ fn lenient_input_gets_zero_padding() {
     w.write(&L::StaticDataEnd).unwrap();
     write_memory(&mut w, 0);
     w.write(&L::X86TscInfo(tsc(0))).unwrap();
-    let ctx = w.write(&L::HvmContext(Opaque(vec![4; 13]))).unwrap();
+    // 40 octets of HEADER and END plus an 8 + 605-octet entry: 653, padded.
+    let blob = hvm_ctx(Endian::Little, 4, 605);
+    assert_ne!(blob.len() % 8, 0);
+    let ctx = w.write(&L::HvmContext(Opaque(blob.clone()))).unwrap();
     w.write(&hvm_params()).unwrap();
     let v3 = w.finish().unwrap();
-    let pad_at = (ctx.body_offset() + 13) as usize;
+    let pad_at = ctx.body_offset() as usize + blob.len();
     let mut bad = v3.clone();
     bad[pad_at] = 0xee;
     let e = err(&bad, ConvertOptions::to(4));
@@ -1069,7 +1089,8 @@ fn unknown_optional_records_pass_through() {
     w.write_optional(0x8000_0123, b"optional body").unwrap();
     write_memory(&mut w, 0);
     w.write(&L::X86TscInfo(tsc(0))).unwrap();
-    w.write(&L::HvmContext(Opaque(vec![2; 64]))).unwrap();
+    w.write(&L::HvmContext(Opaque(hvm_ctx(Endian::Little, 2, 0))))
+        .unwrap();
     w.write_optional(0x8000_0456, &[]).unwrap();
     w.write(&hvm_params()).unwrap();
     let v3 = w.finish().unwrap();
@@ -1219,7 +1240,7 @@ mod property {
             if pv {
                 w.write(&vcpu()).unwrap();
             } else {
-                w.write(&L::HvmContext(Opaque(vec![i as u8; 8 + i])))
+                w.write(&L::HvmContext(Opaque(hvm_ctx(endian, i as u32, 600 + i))))
                     .unwrap();
                 if s.params {
                     w.write(&hvm_params()).unwrap();

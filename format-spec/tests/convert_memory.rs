@@ -73,7 +73,14 @@ fn big_hvm_v3() -> Vec<u8> {
         _res1: 0,
     }))
     .unwrap();
-    w.write(&L::HvmContext(Opaque(vec![7; 512]))).unwrap();
+    // A valid HVM_CONTEXT blob (HEADER, END): strict verification checks it.
+    let ctx = format_spec::hvm_context::write(
+        &format_spec::hvm_context::HvmHeader::new(7, 3_000_000),
+        &[],
+        format_spec::binrw::Endian::Little,
+    )
+    .unwrap();
+    w.write(&L::HvmContext(Opaque(ctx))).unwrap();
     w.finish().unwrap()
 }
 

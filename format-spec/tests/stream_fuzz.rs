@@ -75,7 +75,7 @@ proptest! {
     fn write_then_read_round_trips(
         big in any::<bool>(),
         entries in proptest::collection::vec(entry(), 1..40),
-        ctx in proptest::collection::vec(any::<u8>(), 1..300),
+        pics in proptest::collection::vec(any::<[u8; 8]>(), 0..4),
         params in proptest::collection::vec((any::<u64>(), any::<u64>()), 0..10),
         optional in proptest::collection::vec(any::<u8>(), 0..20),
     ) {
@@ -84,6 +84,17 @@ proptest! {
         use format_spec::stream::{Record, StreamReader};
         let endian = if big { Endian::Big } else { Endian::Little };
         let n = PageData::pages_with_data(&entries).unwrap();
+        // A valid HVM context blob (strict verification checks it): HEADER,
+        // up to four PIC entries of random state, END.
+        let ctx = {
+            use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
+            let list: Vec<(HvmType, u16, &[u8])> = pics
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (HvmType::Pic, i as u16, &p[..]))
+                .collect();
+            hvm::write(&HvmHeader::new(0x60fb1, 1_000_000), &list, endian).unwrap()
+        };
         let pages: Vec<u8> = (0..n * PAGE_SIZE).map(|i| (i / PAGE_SIZE) as u8).collect();
         let recs = vec![
             LibxcRecord::StaticDataEnd,
@@ -96,7 +107,7 @@ proptest! {
                 _res1: 0,
                 param: params.iter().map(|(index, value)| HvmParamsEntry { index: *index, value: *value }).collect(),
             }),
-            LibxcRecord::HvmContext(format_spec::body::Opaque(ctx.clone())),
+            LibxcRecord::HvmContext(format_spec::body::Opaque(ctx)),
         ];
         let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Hvm).version(3).endian(endian)).unwrap();
         for r in &recs {

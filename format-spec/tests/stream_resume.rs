@@ -10,6 +10,7 @@ use std::io::{self, Cursor, Read, Seek, SeekFrom};
 use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
 use format_spec::domain_context::{self as dc, DcEntry, DcHeader};
+use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
 use format_spec::libxc::{DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PAGE_SIZE};
 use format_spec::libxl::{CheckpointStateId, EmulatorId, LibxlRecord};
 use format_spec::outer::{
@@ -48,6 +49,19 @@ impl Built {
             .nth(k)
             .unwrap_or_else(|| panic!("no record 0x{code:x} number {k}"))
     }
+}
+
+/// A valid HVM_CONTEXT blob (strict verification checks it): HEADER, a
+/// 605-octet CPU_XSAVE entry filled with `tag`, END: 653 octets, so the
+/// record has 3 octets of padding.
+fn hvm_blob(endian: Endian, tag: u8) -> Vec<u8> {
+    let xsave = vec![tag; 605];
+    hvm::write(
+        &HvmHeader::new(u32::from(tag), 1_000_000),
+        &[(HvmType::CpuXsave, 0, &xsave[..])],
+        endian,
+    )
+    .unwrap()
 }
 
 fn dc_blob(endian: Endian) -> Vec<u8> {
@@ -106,7 +120,7 @@ fn build(endian: Endian, version: u32, segments: usize) -> Built {
         });
         note(sw.write(&params).unwrap(), b, gap);
         let b = sw.get_mut().len();
-        let ctx = LibxcRecord::HvmContext(Opaque(vec![seg as u8 + 1; 5]));
+        let ctx = LibxcRecord::HvmContext(Opaque(hvm_blob(endian, seg as u8 + 1)));
         note(sw.write(&ctx).unwrap(), b, gap);
         if version >= 4 {
             let b = sw.get_mut().len();
@@ -315,7 +329,7 @@ fn every_segment_verifies_strictly_at_the_writers_offsets() {
 #[test]
 fn a_padding_error_in_the_second_segment_is_reported_at_its_offset() {
     let mut b = build(Endian::Big, 4, 3);
-    // HVM_CONTEXT of segment 2: 5 octets of body, then 3 of padding.
+    // HVM_CONTEXT of segment 2: 653 octets of body, then 3 of padding.
     let (index, at, _, len) = b.nth(LibxcRecord::HVM_CONTEXT, 1);
     assert!(at > b.libxl[0].0, "segment 2 comes after libxl records");
     let pad = at + 8 + u64::from(len) + 1;

@@ -105,7 +105,7 @@ fn hvm3_with(extra: impl FnOnce(&mut Raw) -> u64) -> (Vec<u8>, u64) {
     r.rec(t::PAGE_DATA, &pd);
     let hp = hvm_params(&r, 1, 0, &[(2, 3)]);
     r.rec(t::HVM_PARAMS, &hp);
-    r.rec(t::HVM_CONTEXT, &[1, 2, 3]);
+    r.hvm();
     let off = extra(&mut r);
     r.end();
     (r.bytes, off)
@@ -539,7 +539,7 @@ fn rule_wrong_guest_type() {
     });
     expect(&b, ErrorKind::WrongGuestType, off, Modes::StrictOnly);
     let mut r = pv3();
-    let off = r.rec(t::HVM_CONTEXT, &[1]);
+    let off = r.hvm();
     r.end();
     expect(&r.bytes, ErrorKind::WrongGuestType, off, Modes::StrictOnly);
 }
@@ -578,7 +578,7 @@ fn rule_out_of_order() {
     // HVM v4: HVM_PARAMS after HVM_CONTEXT.
     let mut r = Raw::le(4, 2);
     r.rec(t::SDE, &[]);
-    r.rec(t::HVM_CONTEXT, &[1]);
+    r.hvm();
     let body = hvm_params(&r, 1, 0, &[(1, 2)]);
     let off = r.rec(t::HVM_PARAMS, &body);
     r.dc();
@@ -593,7 +593,7 @@ fn hvm_params_after_context_is_a_warning_before_v4() {
         if v == 3 {
             r.rec(t::SDE, &[]);
         }
-        let ctx = r.rec(t::HVM_CONTEXT, &[1]);
+        let ctx = r.hvm();
         let body = hvm_params(&r, 1, 0, &[(1, 2)]);
         let off = r.rec(t::HVM_PARAMS, &body);
         r.end();
@@ -673,6 +673,55 @@ fn rule_domain_context_blob() {
             off + 8,
             Modes::StrictOnly,
         );
+    }
+}
+
+#[test]
+fn rule_hvm_context_blob() {
+    // Strict mode checks the HVM_CONTEXT blob's own rules; the error points
+    // into the blob and names the blob rule. Lenient mode does not look.
+    for endian in [Endian::Little, Endian::Big] {
+        let mut r = Raw::new(3, 2, endian);
+        r.rec(t::SDE, &[]);
+        let mut blob = r.hvm_blob();
+        // The HEADER's version (blob octets 12 to 15).
+        blob[if endian == Endian::Little { 12 } else { 15 }] = 2;
+        let off = r.rec(t::HVM_CONTEXT, &blob);
+        r.end();
+        let err = expect(
+            &r.bytes,
+            ErrorKind::HvmContext,
+            off + 8 + 12,
+            Modes::StrictOnly,
+        );
+        match err {
+            StreamError::HvmContext { source, .. } => assert_eq!(
+                source.kind,
+                format_spec::hvm_context::HvmErrorKind::BadVersion { found: 2 },
+                "{source}"
+            ),
+            e => panic!("not a blob error: {e}"),
+        }
+        // Octets after END: the error points at the first of them.
+        let mut r = Raw::new(3, 2, endian);
+        r.rec(t::SDE, &[]);
+        let mut blob = r.hvm_blob();
+        let end = blob.len() as u64;
+        blob.extend_from_slice(&[0; 8]);
+        let off = r.rec(t::HVM_CONTEXT, &blob);
+        r.end();
+        expect(
+            &r.bytes,
+            ErrorKind::HvmContext,
+            off + 8 + end,
+            Modes::StrictOnly,
+        );
+        // A blob that is not one at all.
+        let mut r = Raw::new(3, 2, endian);
+        r.rec(t::SDE, &[]);
+        let off = r.rec(t::HVM_CONTEXT, &[1]);
+        r.end();
+        expect(&r.bytes, ErrorKind::HvmContext, off + 8, Modes::StrictOnly);
     }
 }
 

@@ -134,7 +134,21 @@ fn segment(domain: DomainType, version: u32, first: bool, seg: u64, endian: Endi
             if version < 4 {
                 v.push(r(tsc()));
             }
-            v.push(r(LibxcRecord::HvmContext(Opaque(vec![0x42; 333]))));
+            // A valid blob (strict verification checks it): HEADER, one
+            // vCPU's CPU and LAPIC, both PICs, END.
+            use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
+            let blob = hvm::write(
+                &HvmHeader::new(0x60fb1, 2_000_000 + seg as u32),
+                &[
+                    (HvmType::Cpu, 0, &[0x42; 1032]),
+                    (HvmType::Pic, 0, &[1; 8]),
+                    (HvmType::Pic, 1, &[2; 8]),
+                    (HvmType::Lapic, 0, &[3; 24]),
+                ],
+                endian,
+            )
+            .unwrap();
+            v.push(r(LibxcRecord::HvmContext(Opaque(blob))));
         }
     }
     if version >= 4 {

@@ -3,7 +3,7 @@
 Run the generated VerifyLibxc on many bare libxc streams read from standard
 input, in one process, and print one tab-separated verdict line per stream:
 
-    index  ACCEPT|REJECT  class  kind  offset  warnings  message
+    index  ACCEPT|REJECT  class  kind  offset  warnings  detail  message
 
 Input framing (binary, little-endian), repeated until end of input:
 
@@ -11,7 +11,8 @@ Input framing (binary, little-endian), repeated until end of input:
 
 Each stream is verified strictly, as a bare stream: after END nothing may
 follow. `offset` is the error's ``offset`` attribute ("-" when accepted).
-`warnings` counts the "Warning:" messages passed to ``info``.
+`warnings` counts the "Warning:" messages passed to ``info``. `detail` is
+the blob rule of a DomainContext or HvmContext error (else empty).
 """
 
 import io
@@ -31,8 +32,9 @@ def verdict(data):
         verifier.verify_end_of_stream()
     except (IOError, StreamError, RecordError) as e:
         return ("REJECT", type(e).__name__, str(getattr(e, "kind", "")),
-                str(getattr(e, "offset", "")), messages, str(e))
-    return ("ACCEPT", "", "", "-", messages, "")
+                str(getattr(e, "offset", "")), messages,
+                str(getattr(e, "detail", "") or ""), str(e))
+    return ("ACCEPT", "", "", "-", messages, "", "")
 
 
 def read_exact(fin, n):
@@ -54,9 +56,10 @@ def main():
             raise SystemExit("run_batch.py: input ends inside a frame")
         (length, ) = struct.unpack("<I", head)
         data = read_exact(fin, length)
-        result, cls, kind, offset, messages, text = verdict(data)
+        result, cls, kind, offset, messages, detail, text = verdict(data)
         warnings = sum(1 for m in messages if m.startswith("Warning:"))
-        row = [str(index), result, cls, kind, offset, str(warnings), text]
+        row = [str(index), result, cls, kind, offset, str(warnings), detail,
+               text]
         out.write("\t".join(x.replace("\t", " ").replace("\n", " ")
                             for x in row) + "\n")
         index += 1

@@ -20,6 +20,10 @@ pub struct Verdict {
     /// Python only: the exception class (`StreamError`, `RecordError`,
     /// `OSError`).
     pub class: Option<String>,
+    /// For blob errors (kinds `DomainContext` and `HvmContext`), the blob
+    /// rule: the Rust error source's kind, the Python exception's
+    /// `detail`. Empty otherwise.
+    pub detail: String,
     /// Number of warnings.
     pub warnings: usize,
     /// The error message, for failure reports.
@@ -42,12 +46,28 @@ impl Verdict {
     }
 }
 
+/// The blob rule of a blob error (the name of its source kind's variant),
+/// or "".
+pub fn blob_rule(e: &StreamError) -> String {
+    let debug = match e {
+        StreamError::DomainContext { source, .. } => format!("{:?}", source.kind),
+        StreamError::HvmContext { source, .. } => format!("{:?}", source.kind),
+        _ => return String::new(),
+    };
+    debug
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn rust_one(res: Result<Report, StreamError>) -> Verdict {
     match res {
         Ok(r) => Verdict {
             kind: None,
             offset: None,
             class: None,
+            detail: String::new(),
             warnings: r.warnings.len() + r.warnings_dropped as usize,
             message: String::new(),
         },
@@ -55,6 +75,7 @@ fn rust_one(res: Result<Report, StreamError>) -> Verdict {
             kind: Some(e.kind().as_str().to_string()),
             offset: Some(e.offset()),
             class: e.python_class().map(|c| c.as_str().to_string()),
+            detail: blob_rule(&e),
             warnings: 0,
             message: e.to_string(),
         },
@@ -109,16 +130,17 @@ pub fn python_verdicts(streams: &[&[u8]]) -> Vec<Verdict> {
     let text = String::from_utf8(out.stdout).expect("utf-8 verdicts");
     let mut verdicts = Vec::with_capacity(streams.len());
     for (i, line) in text.lines().enumerate() {
-        let f: Vec<&str> = line.splitn(7, '\t').collect();
-        assert_eq!(f.len(), 7, "bad verdict line {line:?}");
+        let f: Vec<&str> = line.splitn(8, '\t').collect();
+        assert_eq!(f.len(), 8, "bad verdict line {line:?}");
         assert_eq!(f[0], i.to_string(), "verdicts out of order");
         let rejected = f[1] == "REJECT";
         verdicts.push(Verdict {
             kind: rejected.then(|| f[3].to_string()),
             offset: if rejected { f[4].parse().ok() } else { None },
             class: rejected.then(|| f[2].to_string()),
+            detail: f[6].to_string(),
             warnings: f[5].parse().expect("warning count"),
-            message: f[6].to_string(),
+            message: f[7].to_string(),
         });
     }
     assert_eq!(
@@ -132,7 +154,7 @@ pub fn python_verdicts(streams: &[&[u8]]) -> Vec<Verdict> {
 }
 
 /// Compares the two verdicts on one stream; returns a description of the
-/// first difference (accept/reject, KIND, offset, Python class, and for
+/// first difference (accept/reject, KIND, offset, blob rule, Python class, and for
 /// accepted streams the number of warnings).
 pub fn compare(rust: &Verdict, python: &Verdict) -> Result<(), String> {
     if rust.kind != python.kind || rust.offset != python.offset {
@@ -141,6 +163,16 @@ pub fn compare(rust: &Verdict, python: &Verdict) -> Result<(), String> {
             rust.short(),
             rust.message,
             python.short(),
+            python.message
+        ));
+    }
+    if rust.detail != python.detail {
+        return Err(format!(
+            "{}: Rust names blob rule {:?} ({}), Python {:?} ({})",
+            rust.short(),
+            rust.detail,
+            rust.message,
+            python.detail,
             python.message
         ));
     }

@@ -1032,6 +1032,7 @@ fn outer_reject(e: &OuterError) -> Verdict {
 fn stream_reject(e: &StreamError) -> Verdict {
     let detail = match e {
         StreamError::DomainContext { source, .. } => variant_name(format!("{:?}", source.kind)),
+        StreamError::HvmContext { source, .. } => variant_name(format!("{:?}", source.kind)),
         _ => String::new(),
     };
     let offset = match e {

@@ -12,7 +12,8 @@
 
 use format_spec::binrw::Endian;
 use format_spec::body::{write_wire, Opaque};
-use format_spec::layout::SpecEnum;
+use format_spec::hvm_context::{self as hvm, HvmHeader, HvmSize, HvmType, HVM_FILE_VERSION};
+use format_spec::layout::{SpecEnum, Wire};
 use format_spec::libxc::{
     DomainHeader, DomainType, HvmParams, HvmParamsEntry, ImageHeader, LibxcRecord, PageData,
     PageDataHeader, PageType, RecordHeader, X86CpuidPolicy, X86MsrPolicy, X86PvInfo,
@@ -32,6 +33,10 @@ pub struct Vector {
     /// For rejected streams, the exception class the generated Python
     /// raises (`StreamError`, `RecordError`, or `OSError` for truncation).
     pub python_class: Option<&'static str>,
+    /// For blob errors (`DomainContext`, `HvmContext`), the blob rule both
+    /// verifiers must name (the Rust error source's kind, the Python
+    /// exception's `detail`); `None` when not checked.
+    pub detail: Option<&'static str>,
 }
 
 /// A record before framing. `length` and `padding` override what the
@@ -247,6 +252,166 @@ fn domain_context_blob(endian: Endian) -> Vec<u8> {
     b
 }
 
+/// The entries of the HVM context blob the HVM vectors carry, HEADER first
+/// and END last, as (type code, instance, body): one vCPU's state and the
+/// platform devices, the types and order of the blob Xen 4.17 wrote in the
+/// real save file, with the body sizes of the description's size table
+/// (`HVM_TYPE_RULES`) and a CPU_MSR entry holding one MSR.
+pub fn hvm_context_entries(endian: Endian) -> Vec<(u16, u16, Vec<u8>)> {
+    let mut header = Vec::new();
+    write_wire(&HvmHeader::new(0x0006_0fb1, 2_000_000), &mut header, endian).expect("HVM header");
+    let mut v = vec![(HvmType::Header as u16, 0, header)];
+    let fixed = |t: HvmType| match t.rule().size {
+        HvmSize::Fixed { size, .. } => size,
+        other => panic!("{t:?} has no fixed size: {other:?}"),
+    };
+    let devices = [
+        (HvmType::Cpu, 0),
+        (HvmType::Pic, 0),
+        (HvmType::Pic, 1),
+        (HvmType::Ioapic, 0),
+        (HvmType::Lapic, 0),
+        (HvmType::LapicRegs, 0),
+        (HvmType::PciIrq, 0),
+        (HvmType::IsaIrq, 0),
+        (HvmType::PciLink, 0),
+        (HvmType::Pit, 0),
+        (HvmType::Rtc, 0),
+        (HvmType::Hpet, 0),
+        (HvmType::Pmtimer, 0),
+        (HvmType::Mtrr, 0),
+        (HvmType::VmceVcpu, 0),
+        (HvmType::TscAdjust, 0),
+    ];
+    for (i, (t, instance)) in devices.into_iter().enumerate() {
+        v.push((t as u16, instance, vec![i as u8 + 1; fixed(t)]));
+    }
+    // CPU_MSR: count 1, 4 octets of alignment, then {index, _rsvd, val}.
+    let u32b = |x: u32| match endian {
+        Endian::Big => x.to_be_bytes(),
+        Endian::Little => x.to_le_bytes(),
+    };
+    let mut msr = Vec::new();
+    msr.extend(u32b(1));
+    msr.extend(u32b(0));
+    msr.extend(u32b(0xc000_0103));
+    msr.extend(u32b(0));
+    msr.extend(match endian {
+        Endian::Big => 7u64.to_be_bytes(),
+        Endian::Little => 7u64.to_le_bytes(),
+    });
+    v.push((HvmType::CpuMsr as u16, 0, msr));
+    v.push((HvmType::End as u16, 0, Vec::new()));
+    v
+}
+
+/// Assembles HVM context entries into a blob (descriptors and bodies).
+pub fn hvm_context_assemble(entries: &[(u16, u16, Vec<u8>)], endian: Endian) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (t, instance, body) in entries {
+        hvm::push_entry(&mut out, endian, *t, *instance, body).expect("small body");
+    }
+    out
+}
+
+/// A valid HVM context blob ([`hvm_context_entries`]).
+pub fn hvm_context_blob(endian: Endian) -> Vec<u8> {
+    hvm_context_assemble(&hvm_context_entries(endian), endian)
+}
+
+/// Sets the 32-bit field at `offset` of `body`.
+fn put_u32(body: &mut [u8], offset: usize, value: u32, endian: Endian) {
+    body[offset..offset + 4].copy_from_slice(&match endian {
+        Endian::Big => value.to_be_bytes(),
+        Endian::Little => value.to_le_bytes(),
+    });
+}
+
+/// A broken HVM context blob: its name, the blob rule it breaks
+/// (`HvmErrorKind` variant) and how to build it in a byte order.
+pub type HvmBlobMutation = (&'static str, &'static str, fn(Endian) -> Vec<u8>);
+
+/// One broken blob per rule of `hvm_context::entries` and `verify`.
+pub const HVM_BLOB_MUTATIONS: &[HvmBlobMutation] = &[
+    (
+        "hvm-blob-truncated-descriptor",
+        "TruncatedDescriptor",
+        |e| {
+            let mut l = hvm_context_entries(e);
+            l.pop();
+            let mut b = hvm_context_assemble(&l, e);
+            b.extend([0; 4]);
+            b
+        },
+    ),
+    ("hvm-blob-overrun", "Overrun", |e| {
+        let mut l = hvm_context_entries(e);
+        l.pop();
+        l.push((HvmType::End as u16, 0, vec![0; 16]));
+        let mut b = hvm_context_assemble(&l, e);
+        b.truncate(b.len() - 16);
+        b
+    }),
+    ("hvm-blob-missing-end", "MissingEnd", |e| {
+        let mut l = hvm_context_entries(e);
+        l.pop();
+        hvm_context_assemble(&l, e)
+    }),
+    ("hvm-blob-header-not-first", "HeaderNotFirst", |e| {
+        let mut l = hvm_context_entries(e);
+        l.swap(0, 1);
+        hvm_context_assemble(&l, e)
+    }),
+    ("hvm-blob-duplicate-header", "DuplicateHeader", |e| {
+        let mut l = hvm_context_entries(e);
+        let h = l[0].clone();
+        l.insert(2, h);
+        hvm_context_assemble(&l, e)
+    }),
+    ("hvm-blob-bad-magic", "BadMagic", |e| {
+        let mut l = hvm_context_entries(e);
+        let off = HvmHeader::LAYOUT.field("magic").expect("magic").offset;
+        put_u32(&mut l[0].2, off, 0xdead_beef, e);
+        hvm_context_assemble(&l, e)
+    }),
+    ("hvm-blob-bad-version", "BadVersion", |e| {
+        let mut l = hvm_context_entries(e);
+        let off = HvmHeader::LAYOUT.field("version").expect("version").offset;
+        put_u32(&mut l[0].2, off, HVM_FILE_VERSION + 1, e);
+        hvm_context_assemble(&l, e)
+    }),
+    ("hvm-blob-unknown-type", "UnknownType", |e| {
+        let mut l = hvm_context_entries(e);
+        let unknown = HvmType::LAYOUT.variants.len() as u16;
+        let end = l.len() - 1;
+        l.insert(end, (unknown, 0, vec![0; 8]));
+        hvm_context_assemble(&l, e)
+    }),
+    ("hvm-blob-wrong-fixed-size", "BadLength", |e| {
+        let mut l = hvm_context_entries(e);
+        let pic = l
+            .iter()
+            .position(|x| x.0 == HvmType::Pic as u16)
+            .expect("PIC");
+        l[pic].2.push(0);
+        hvm_context_assemble(&l, e)
+    }),
+    ("hvm-blob-msr-count", "MsrCount", |e| {
+        let mut l = hvm_context_entries(e);
+        let msr = l
+            .iter()
+            .position(|x| x.0 == HvmType::CpuMsr as u16)
+            .expect("MSR");
+        put_u32(&mut l[msr].2, 0, 2, e);
+        hvm_context_assemble(&l, e)
+    }),
+    ("hvm-blob-data-after-end", "TrailingData", |e| {
+        let mut b = hvm_context_blob(e);
+        b.extend([0; 8]);
+        b
+    }),
+];
+
 fn cpuid_policy() -> LibxcRecord {
     LibxcRecord::X86CpuidPolicy(X86CpuidPolicy {
         leaves: vec![
@@ -379,9 +544,7 @@ fn dynamic_records(guest: Guest, version: u32, endian: Endian, first_pfn: u64) -
                 v.push(r(tsc_info(0)));
             }
             v.push(r(hvm_params(2, 2, 0)));
-            v.push(r(LibxcRecord::HvmContext(Opaque(
-                (0..100).map(|i| i as u8).collect(),
-            ))));
+            v.push(r(LibxcRecord::HvmContext(Opaque(hvm_context_blob(endian)))));
         }
     }
     v
@@ -561,7 +724,14 @@ const MUTATIONS: &[(&str, Guest, u32, Mutate, &str, &str)] = &[
         "padding-nonzero-hvm-context",
         Guest::Hvm,
         4,
-        |s| s.get_mut(LibxcRecord::HVM_CONTEXT).padding = Some(vec![0, 0, 0, 0x80]),
+        |s| {
+            // The valid blob is a multiple of 8 octets: four more (which the
+            // blob rules would refuse as data after END) make room for
+            // padding, and the padding error comes first.
+            let r = s.get_mut(LibxcRecord::HVM_CONTEXT);
+            r.body.extend([0; 4]);
+            r.padding = Some(vec![0, 0, 0, 0x80]);
+        },
         "PaddingNonZero",
         "StreamError",
     ),
@@ -951,7 +1121,7 @@ const MUTATIONS: &[(&str, Guest, u32, Mutate, &str, &str)] = &[
         |s| {
             s.insert_before(
                 LibxcRecord::END,
-                RawRecord::raw(LibxcRecord::HVM_CONTEXT, vec![1; 8]),
+                RawRecord::raw(LibxcRecord::HVM_CONTEXT, hvm_context_blob(s.endian)),
             )
         },
         "WrongGuestType",
@@ -1070,6 +1240,7 @@ pub fn vectors() -> Vec<Vector> {
         bytes: s.to_bytes(),
         expect: None,
         python_class: None,
+        detail: None,
     };
     for endian in [Endian::Little, Endian::Big] {
         let e = endian_name(endian);
@@ -1150,7 +1321,22 @@ pub fn vectors() -> Vec<Vector> {
                 bytes: s.to_bytes(),
                 expect: Some(kind),
                 python_class: Some(class),
+                detail: None,
             });
+        }
+        // One broken HVM context blob per blob rule, in v3 and v4 streams.
+        for &(name, rule, blob) in HVM_BLOB_MUTATIONS {
+            for version in [3, 4] {
+                let mut s = base(Guest::Hvm, version, endian, 0);
+                s.get_mut(LibxcRecord::HVM_CONTEXT).body = blob(endian);
+                out.push(Vector {
+                    name: format!("{name}-v{version}-hvm-{}", endian_name(endian)),
+                    bytes: s.to_bytes(),
+                    expect: Some("HvmContext"),
+                    python_class: Some("RecordError"),
+                    detail: Some(rule),
+                });
+            }
         }
         // A checkpointed v4 stream whose first segment lacks DOMAIN_CONTEXT.
         let mut s = base(Guest::Hvm, 4, endian, 1);
@@ -1164,6 +1350,7 @@ pub fn vectors() -> Vec<Vector> {
             bytes: s.to_bytes(),
             expect: Some("MissingDomainContext"),
             python_class: Some("StreamError"),
+            detail: None,
         });
         // HVM_PARAMS after HVM_CONTEXT only in the second segment of a v4 stream.
         let mut s = base(Guest::Hvm, 4, endian, 1);
@@ -1178,6 +1365,7 @@ pub fn vectors() -> Vec<Vector> {
             bytes: s.to_bytes(),
             expect: Some("OutOfOrder"),
             python_class: Some("StreamError"),
+            detail: None,
         });
     }
 
@@ -1204,6 +1392,7 @@ pub fn vectors() -> Vec<Vector> {
                 bytes: bytes[..at].to_vec(),
                 expect: Some("Truncated"),
                 python_class: Some("OSError"),
+                detail: None,
             });
         }
     }

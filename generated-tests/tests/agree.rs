@@ -1,7 +1,8 @@
 //! The Rust verifier (strict, over a plain reader and over a seekable
 //! cursor) and the generated Python verifier reach the same verdict on
 //! every shared test vector: accept or reject, the same KIND, the same
-//! offset, and the exception class the error catalogue names.
+//! offset, the same blob rule for blob errors, and the exception class the
+//! error catalogue names.
 
 use generated_tests::agree::{compare, python_verdicts, rust_verdict};
 use generated_tests::vectors::vectors;
@@ -32,6 +33,14 @@ fn rust_and_python_agree_on_every_vector() {
                 r.short(),
                 v.expect
             ));
+        }
+        if let Some(rule) = v.detail {
+            if r.detail != rule {
+                failures.push(format!(
+                    "{}: Rust names blob rule {:?}, the vector expects {rule:?}",
+                    v.name, r.detail
+                ));
+            }
         }
         if r.class.as_deref() != v.python_class {
             failures.push(format!(
@@ -127,4 +136,68 @@ fn python_raises_the_catalogue_kinds() {
         }
     }
     assert!(calls >= 30, "only {calls} error calls found");
+}
+
+/// The shared vectors hold one broken HVM context blob for every rule of
+/// the blob verifier (every `HvmErrorKind` variant), and each is rejected
+/// for that rule by the Rust verifier (the agreement test above holds the
+/// Python one to the same).
+#[test]
+fn one_hvm_blob_vector_per_rule() {
+    use format_spec::hvm_context::{HvmErrorKind, HvmSize, HvmType};
+    use generated_tests::vectors::HVM_BLOB_MUTATIONS;
+    // Every variant, named through a value of it (a new variant fails to
+    // compile here until it is listed, and then needs a vector).
+    let all = [
+        HvmErrorKind::TruncatedDescriptor { available: 0 },
+        HvmErrorKind::Overrun {
+            length: 0,
+            available: 0,
+        },
+        HvmErrorKind::MissingEnd,
+        HvmErrorKind::HeaderNotFirst { typecode: 0 },
+        HvmErrorKind::DuplicateHeader,
+        HvmErrorKind::BadMagic { found: 0 },
+        HvmErrorKind::BadVersion { found: 0 },
+        HvmErrorKind::UnknownType { typecode: 0 },
+        HvmErrorKind::BadLength {
+            typ: HvmType::End,
+            length: 0,
+            rule: HvmSize::AtLeast(0),
+        },
+        HvmErrorKind::MsrCount {
+            count: 0,
+            length: 0,
+        },
+        HvmErrorKind::TrailingData { extra: 0 },
+    ];
+    for k in &all {
+        match k {
+            HvmErrorKind::TruncatedDescriptor { .. }
+            | HvmErrorKind::Overrun { .. }
+            | HvmErrorKind::MissingEnd
+            | HvmErrorKind::HeaderNotFirst { .. }
+            | HvmErrorKind::DuplicateHeader
+            | HvmErrorKind::BadMagic { .. }
+            | HvmErrorKind::BadVersion { .. }
+            | HvmErrorKind::UnknownType { .. }
+            | HvmErrorKind::BadLength { .. }
+            | HvmErrorKind::MsrCount { .. }
+            | HvmErrorKind::TrailingData { .. } => {}
+        }
+        let name = format!("{k:?}");
+        let name = name.split([' ', '{']).next().unwrap();
+        assert!(
+            HVM_BLOB_MUTATIONS.iter().any(|(_, rule, _)| *rule == name),
+            "no broken blob for {name}"
+        );
+    }
+    let set = vectors();
+    let mut seen = 0;
+    for v in set.iter().filter(|v| v.expect == Some("HvmContext")) {
+        let r = rust_verdict(&v.bytes).unwrap();
+        assert_eq!(Some(r.detail.as_str()), v.detail, "{}", v.name);
+        seen += 1;
+    }
+    assert_eq!(seen, HVM_BLOB_MUTATIONS.len() * 2 * 2);
 }

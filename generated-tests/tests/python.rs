@@ -139,6 +139,7 @@ fn generated_files_parse_as_python_3_7() {
         [
             "__init__.py",
             "domain_context.py",
+            "hvm_context.py",
             "libxc.py",
             "libxl.py",
             "verify.py",
@@ -246,6 +247,7 @@ fn vectors_get_the_expected_verdicts() {
         "WrongGuestType",
         "OutOfOrder",
         "MissingDomainContext",
+        "HvmContext",
     ] {
         assert!(
             set.iter().any(|v| v.expect == Some(kind)),

@@ -222,8 +222,15 @@ impl Shape {
             }],
         }))
         .map_err(se)?;
-        w.write(&LibxcRecord::HvmContext(Opaque(vec![0x11; 1024])))
-            .map_err(se)?;
+        // A valid HVM context blob (strict verification checks it):
+        // HEADER, one vCPU's registers, END.
+        let ctx = format_spec::hvm_context::write(
+            &format_spec::hvm_context::HvmHeader::new(0x60fb1, 2_000_000),
+            &[(format_spec::hvm_context::HvmType::Cpu, 0, &[0x11; 1032])],
+            format_spec::binrw::Endian::Little,
+        )
+        .map_err(|e| other(e.to_string()))?;
+        w.write(&LibxcRecord::HvmContext(Opaque(ctx))).map_err(se)?;
         let pos = w.position();
         w.finish().map_err(se)?;
         // END is 8 octets past the last position.

@@ -46,6 +46,7 @@ fn py_class(kind: &str, in_record: bool) -> &'static str {
 }
 
 mod dc;
+mod hvm;
 mod outer;
 
 /// Where the package lives in a Xen tree.
@@ -69,6 +70,10 @@ pub fn outputs() -> Vec<Output> {
         Output {
             path: "tools/python/xen/migration/domain_context.py",
             contents: dc::domain_context_py(),
+        },
+        Output {
+            path: "tools/python/xen/migration/hvm_context.py",
+            contents: hvm::hvm_context_py(),
         },
         Output {
             path: "tools/python/xen/migration/libxl.py",
@@ -523,7 +528,8 @@ fn init_py() -> String {
     let mut s = banner();
     s.push_str(
         "\n\"\"\"\nXen migration streams: the libxc domain image format (revisions 2 to 4,\n\
-         libxc.py, with its DOMAIN_CONTEXT blob in domain_context.py), the libxl\n\
+         libxc.py, with its DOMAIN_CONTEXT blob in domain_context.py and its\n\
+         HVM_CONTEXT blob in hvm_context.py), the libxl\n\
          stream around it (libxl.py) and the xl save file header (xl.py): record\n\
          tables and strict verifiers. Generated from one Rust description of the\n\
          format, like the C headers xg_sr_stream_format.h and\n\
@@ -782,7 +788,10 @@ fn libxc_py() -> String {
     s.push_str("from struct import unpack, iter_unpack\n\n");
     s.push_str("from xen.migration.verify import StreamError, RecordError, VerifyBase\n");
     s.push_str(
-        "from xen.migration.domain_context import DomainContextError, verify_blob, \\\n    describe_entry\n\n",
+        "from xen.migration.domain_context import DomainContextError, verify_blob, \\\n    describe_entry\n",
+    );
+    s.push_str(
+        "from xen.migration.hvm_context import HvmContextError, \\\n    verify_blob as verify_hvm_blob, describe_entry as describe_hvm_entry\n\n",
     );
 
     // Constants.
@@ -1347,6 +1356,25 @@ class VerifyLibxc(VerifyBase):
             self.info("  %s" % (describe_entry(entry), ))
 
 
+    def verify_hvm_context_blob(self, content):
+        """
+        Check an HVM_CONTEXT record's blob against every rule of its format
+        (xen.migration.hvm_context.verify_blob). A broken rule is a
+        RecordError of kind "HvmContext" whose ``detail`` names the blob
+        rule and whose offset is the offending octets'.
+        """
+        try:
+            entries = verify_hvm_blob(content, self.endian)
+        except HvmContextError as e:
+            err = RecordError(self._where() + "HVM_CONTEXT blob: %s"
+                              % (e, ), "HvmContext",
+                              self.record_offset + {rh_size} + e.offset)
+            err.detail = e.kind
+            raise err
+        for entry in entries:
+            self.info("  %s" % (describe_hvm_entry(entry), ))
+
+
 "#,
         page_data = rec(LibxcRecord::PAGE_DATA),
         end = rec(LibxcRecord::END),
@@ -1368,6 +1396,9 @@ class VerifyLibxc(VerifyBase):
         s.push('\n');
         if g.members[0].0.code == LibxcRecord::DOMAIN_CONTEXT {
             s.push_str("        self.verify_domain_context_blob(content)\n");
+        }
+        if g.members[0].0.code == LibxcRecord::HVM_CONTEXT {
+            s.push_str("        self.verify_hvm_context_blob(content)\n");
         }
         s.push_str("\n\n");
     }

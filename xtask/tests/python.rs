@@ -14,6 +14,7 @@ fn python_outputs_are_deterministic_and_bannered() {
             "tools/python/xen/migration/verify.py",
             "tools/python/xen/migration/libxc.py",
             "tools/python/xen/migration/domain_context.py",
+            "tools/python/xen/migration/hvm_context.py",
             "tools/python/xen/migration/libxl.py",
             "tools/python/xen/migration/xl.py",
         ]

@@ -219,6 +219,11 @@ impl ErrorKind {
                 "DOMAIN_CONTEXT: the blob returned by XEN_DOMCTL_getdomaincontext (layout of the v9 domain context series).",
                 StrictOnly, "the offending octets inside the blob", None, Some(RecordError),
             ),
+            K::HvmContext => e(
+                "The blob inside an HVM_CONTEXT record breaks a rule of the blob format (the detail names which: framing, HEADER first with its magic and version, known type codes, each type's body size, CPU_MSR count, END last).",
+                "HVM_CONTEXT: the blob returned by XEN_DOMCTL_gethvmcontext (Xen's public/arch-x86/hvm/save.h; sizes as Xen 4.17 writes them).",
+                StrictOnly, "the offending octets inside the blob", None, Some(RecordError),
+            ),
             K::Io => e(
                 "The input failed with an I/O error other than ending early.",
                 "None: not a property of the stream.",

@@ -370,6 +370,18 @@ pub enum StreamError {
         #[source]
         source: crate::domain_context::DcError,
     },
+    /// The blob of an HVM_CONTEXT record breaks a rule of its format
+    /// ([`crate::hvm_context::verify`]; strict mode). `source.kind` names
+    /// the blob rule (the generated Python verifier raises a RecordError of
+    /// kind "HvmContext" whose `.detail` is that rule's name).
+    #[error("{at}: HVM_CONTEXT blob: {source}")]
+    HvmContext {
+        /// Where (the offending octets inside the blob).
+        at: Location,
+        /// The blob rule and where in the blob.
+        #[source]
+        source: crate::hvm_context::HvmError,
+    },
     /// An I/O error other than the end of the input.
     #[error("{at}: I/O error: {source}")]
     Io {
@@ -469,6 +481,8 @@ error_kinds! {
     MissingDomainContext,
     /// See [`StreamError::DomainContext`].
     DomainContext,
+    /// See [`StreamError::HvmContext`].
+    HvmContext,
     /// See [`StreamError::Io`].
     Io,
     /// See [`StreamError::Misuse`].
@@ -517,6 +531,7 @@ impl StreamError {
             E::OutOfOrder { .. } => ErrorKind::OutOfOrder,
             E::MissingDomainContext { .. } => ErrorKind::MissingDomainContext,
             E::DomainContext { .. } => ErrorKind::DomainContext,
+            E::HvmContext { .. } => ErrorKind::HvmContext,
             E::Io { .. } => ErrorKind::Io,
             E::Misuse { .. } => ErrorKind::Misuse,
         }
@@ -550,6 +565,7 @@ impl StreamError {
             | E::OutOfOrder { at, .. }
             | E::MissingDomainContext { at }
             | E::DomainContext { at, .. }
+            | E::HvmContext { at, .. }
             | E::Io { at, .. }
             | E::Misuse { at, .. } => at,
         }

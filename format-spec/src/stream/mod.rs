@@ -61,7 +61,9 @@
 //!    allowed values (`BadValue`); then reserved fields (`ReservedNonZero`,
 //!    *S*; for PAGE_DATA `_res1` then pfn bits 59-52); then, in strict
 //!    mode, the rules of the DOMAIN_CONTEXT blob (`DomainContext`, whose
-//!    source names the blob rule; see [`crate::domain_context::verify`]). Within a pass the
+//!    source names the blob rule; see [`crate::domain_context::verify`])
+//!    and of the HVM_CONTEXT blob (`HvmContext`, likewise; see
+//!    [`crate::hvm_context::verify`]). Within a pass the
 //!    fixed part comes before the trailing elements, fields in wire order.
 //! 5. The order rules (*S*), after the body: `WrongGuestType` (records of
 //!    [`PV_ONLY_RECORDS`](crate::libxc::PV_ONLY_RECORDS) in an HVM stream,
@@ -97,7 +99,7 @@
 //!   entry's flags), that element's field: `BadPageCount` points at the
 //!   count, `BadPageType` and pfn `ReservedNonZero` at the entry;
 //! * the first non-zero padding octet (`PaddingNonZero`);
-//! * the offending octets inside the blob (`DomainContext`);
+//! * the offending octets inside the blob (`DomainContext`, `HvmContext`);
 //! * the point where the input ended (`Truncated`);
 //! * the first octet after END (`TrailingData`);
 //! * otherwise the record header: `RecordTooLong`, the type errors,
@@ -119,6 +121,7 @@
 //! use format_spec::body::Opaque;
 //! use format_spec::binrw::Endian;
 //! use format_spec::domain_context::{self as dc, DcEntry, DcHeader};
+//! use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
 //! use format_spec::stream::{verify, StreamWriter, VerifyOptions, WriterOptions};
 //!
 //! // Write a version 4 HVM stream, then verify it strictly.
@@ -128,7 +131,11 @@
 //! w.write(&LibxcRecord::HvmParams(HvmParams {
 //!     count: 1, _res1: 0, param: vec![HvmParamsEntry { index: 2, value: 3 }],
 //! }))?;
-//! w.write(&LibxcRecord::HvmContext(Opaque(vec![1, 2, 3])))?;
+//! // An HVM_CONTEXT blob (HEADER, one PIC, END): strict verification
+//! // checks its rules too.
+//! let ctx = hvm::write(&HvmHeader::new(0x60fb1, 2_000_000), &[(HvmType::Pic, 0, &[0; 8])], Endian::Little)
+//!     .unwrap();
+//! w.write(&LibxcRecord::HvmContext(Opaque(ctx)))?;
 //! // A DOMAIN_CONTEXT blob: strict verification checks its rules too.
 //! let mut blob = Vec::new();
 //! dc::write(&[DcEntry::Header(DcHeader::new(4, 17)), DcEntry::End], Endian::Little, &mut blob)

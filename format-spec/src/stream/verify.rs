@@ -415,6 +415,14 @@ impl Verifier {
                     }
                 })?;
             }
+            if strict && info.rtype == LibxcRecord::HVM_CONTEXT {
+                crate::hvm_context::verify(body, endian).map_err(|source| {
+                    StreamError::HvmContext {
+                        at: Location::in_record(info, info.body_offset() + source.offset as u64),
+                        source,
+                    }
+                })?;
+            }
             if check::is_empty_content(layout, body.len()) {
                 Self::warn(
                     &mut self.report,

@@ -86,6 +86,36 @@ impl Raw {
         self.rec(format_spec::libxc::LibxcRecord::DOMAIN_CONTEXT, &blob)
     }
 
+    /// A valid HVM_CONTEXT blob (HEADER, END) in the stream's byte order,
+    /// assembled by hand from Xen's layout: descriptor (type, instance,
+    /// length) and a 24-octet HEADER (magic, version, changeset, cpuid,
+    /// gtsc_khz). Strict verification checks the blob's own rules too.
+    pub fn hvm_blob(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        let p16 = |b: &mut Vec<u8>, v: u16| match self.endian {
+            Endian::Big => b.extend_from_slice(&v.to_be_bytes()),
+            Endian::Little => b.extend_from_slice(&v.to_le_bytes()),
+        };
+        p16(&mut b, 1);
+        p16(&mut b, 0);
+        b.extend_from_slice(&self.b32(24));
+        b.extend_from_slice(&self.b32(0x5438_1286));
+        b.extend_from_slice(&self.b32(1));
+        b.extend_from_slice(&self.b64(u64::MAX));
+        b.extend_from_slice(&self.b32(0x60fb1));
+        b.extend_from_slice(&self.b32(2_000_000));
+        p16(&mut b, 0);
+        p16(&mut b, 0);
+        b.extend_from_slice(&self.b32(0));
+        b
+    }
+
+    /// Appends an HVM_CONTEXT record with a valid blob; returns its offset.
+    pub fn hvm(&mut self) -> u64 {
+        let blob = self.hvm_blob();
+        self.rec(format_spec::libxc::LibxcRecord::HVM_CONTEXT, &blob)
+    }
+
     /// Appends a record with zero padding; returns its offset.
     pub fn rec(&mut self, rtype: u32, body: &[u8]) -> u64 {
         let pad = (REC_ALIGN as usize - body.len() % REC_ALIGN as usize) % REC_ALIGN as usize;

@@ -15,6 +15,8 @@ from struct import unpack, iter_unpack
 from xen.migration.verify import StreamError, RecordError, VerifyBase
 from xen.migration.domain_context import DomainContextError, verify_blob, \
     describe_entry
+from xen.migration.hvm_context import HvmContextError, \
+    verify_blob as verify_hvm_blob, describe_entry as describe_hvm_entry
 
 #
 # Constants
@@ -326,6 +328,7 @@ ERROR_CLASS = {
     "OutOfOrder": StreamError,
     "MissingDomainContext": StreamError,
     "DomainContext": RecordError,
+    "HvmContext": RecordError,
 }
 
 
@@ -663,6 +666,25 @@ class VerifyLibxc(VerifyBase):
             self.info("  %s" % (describe_entry(entry), ))
 
 
+    def verify_hvm_context_blob(self, content):
+        """
+        Check an HVM_CONTEXT record's blob against every rule of its format
+        (xen.migration.hvm_context.verify_blob). A broken rule is a
+        RecordError of kind "HvmContext" whose ``detail`` names the blob
+        rule and whose offset is the offending octets'.
+        """
+        try:
+            entries = verify_hvm_blob(content, self.endian)
+        except HvmContextError as e:
+            err = RecordError(self._where() + "HVM_CONTEXT blob: %s"
+                              % (e, ), "HvmContext",
+                              self.record_offset + 8 + e.offset)
+            err.detail = e.kind
+            raise err
+        for entry in entries:
+            self.info("  %s" % (describe_hvm_entry(entry), ))
+
+
     def verify_record_end(self, content):
         """Marks the end of the stream; nothing follows it."""
         what = "END"
@@ -842,6 +864,7 @@ class VerifyLibxc(VerifyBase):
                 "BadLength",
                 "%s: body is empty"
                 % (what))
+        self.verify_hvm_context_blob(content)
 
 
     def verify_record_hvm_params(self, content):
