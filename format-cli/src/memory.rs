@@ -2,9 +2,8 @@
 //! stream, as an image file or one page.
 //!
 //! [`run_memory`] and [`run_page`] take parsed options and return the exit
-//! code (0 done, 1 the stream or a file failed, 2 bad usage), so any
-//! argument parser can call them; [`main_memory`] and [`main_page`] parse
-//! by hand for the interim `main.rs`.
+//! code (0 done, 1 the stream or a file failed, 2 bad usage); `main.rs`
+//! calls them from its clap subcommands.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};

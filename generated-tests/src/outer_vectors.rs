@@ -11,7 +11,7 @@
 //! [`rust_verdict`] is the Rust side of the comparison: [`OuterReader`] for
 //! the outer layers and, for the nested libxc stream, the strict stream
 //! verifier ([`format_spec::stream::Verifier`], which checks DOMAIN_CONTEXT
-//! blobs with [`domain_context::verify`]) reading in place. In a
+//! blobs with [`format_spec::domain_context::verify`]) reading in place. In a
 //! checkpointed file the stream reader is suspended at each CHECKPOINT
 //! ([`StreamReader::suspend`]) while [`OuterReader`] reads the libxl
 //! records of the checkpoint, then resumed on the next segment
