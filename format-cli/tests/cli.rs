@@ -450,12 +450,10 @@ fn checkpointed_xl(segments: usize) -> Checkpointed {
     let mut sw = StreamWriter::new(std::mem::take(ow.inner()), opts).unwrap();
     let mut libxc = Vec::new();
     let mut resumes = Vec::new();
-    // The libxl octets written so far between segments: the writer does
-    // not see them, so its offsets are moved by them.
-    let mut gap = 0u64;
-    let mut note =
-        |info: RecordInfo, gap: u64| libxc.push((info.index, info.offset + gap, info.rtype));
-    note(sw.write(&LibxcRecord::StaticDataEnd).unwrap(), gap);
+    // The writer is told about the libxl octets between segments
+    // (resume_at), so its offsets are absolute in the file.
+    let mut note = |info: RecordInfo| libxc.push((info.index, info.offset, info.rtype));
+    note(sw.write(&LibxcRecord::StaticDataEnd).unwrap());
     let mut blob = Vec::new();
     format_spec::domain_context::write(
         &[
@@ -473,7 +471,6 @@ fn checkpointed_xl(segments: usize) -> Checkpointed {
         note(
             sw.write_page_data(&pfns, &vec![seg as u8; 2 * PAGE_SIZE])
                 .unwrap(),
-            gap,
         );
         let params = LibxcRecord::HvmParams(HvmParams {
             count: 1,
@@ -483,21 +480,19 @@ fn checkpointed_xl(segments: usize) -> Checkpointed {
                 value: seg,
             }],
         });
-        note(sw.write(&params).unwrap(), gap);
+        note(sw.write(&params).unwrap());
         note(
             sw.write(&LibxcRecord::HvmContext(Opaque(hvm_blob(Endian::Little))))
                 .unwrap(),
-            gap,
         );
         note(
             sw.write(&LibxcRecord::DomainContext(Opaque(blob.clone())))
                 .unwrap(),
-            gap,
         );
         if seg + 1 == segments as u64 {
             break;
         }
-        note(sw.checkpoint().unwrap(), gap);
+        note(sw.checkpoint().unwrap());
         let mut part = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
         let hdr = part.inner().len();
         let here = sw.get_mut().len() as u64;
@@ -512,13 +507,13 @@ fn checkpointed_xl(segments: usize) -> Checkpointed {
         part.checkpoint_state(CheckpointStateId::New).unwrap();
         libxl.push((at(&mut part), LibxlRecord::CHECKPOINT_END));
         part.checkpoint_end().unwrap();
-        let octets = part.inner()[hdr..].to_vec();
-        gap += octets.len() as u64;
-        sw.get_mut().extend_from_slice(&octets);
-        resumes.push(sw.get_mut().len() as u64);
+        sw.get_mut().extend_from_slice(&part.inner()[hdr..]);
+        let resume = sw.get_mut().len() as u64;
+        sw.resume_at(resume).unwrap();
+        resumes.push(resume);
     }
     let index = libxc.len() as u64;
-    libxc.push((index, sw.position() + gap, LibxcRecord::END));
+    libxc.push((index, sw.position(), LibxcRecord::END));
     *ow.inner() = sw.finish().unwrap();
     libxl.push((ow.inner().len() as u64, LibxlRecord::END));
     Checkpointed {

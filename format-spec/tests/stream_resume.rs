@@ -92,23 +92,24 @@ fn build(endian: Endian, version: u32, segments: usize) -> Built {
     let mut sw = StreamWriter::new(std::mem::take(ow.inner()), opts).unwrap();
     let mut libxc = Vec::new();
     let mut libxl = Vec::new();
-    let mut gap = 0u64;
-    // Records the writer's RecordInfo, moved by the libxl octets so far,
-    // and checks it against where the octets really went.
-    let mut note = |info: RecordInfo, before: usize, gap: u64| {
-        let abs = info.offset + gap;
-        assert_eq!(abs, before as u64, "writer offset plus libxl octets");
-        libxc.push((info.index, abs, info.rtype, info.length));
+    // The libxl octets between segments, counted here and by the writer.
+    let mut between = 0u64;
+    // Records the writer's RecordInfo and checks it against where the
+    // octets really went (the writer is told about the libxl octets with
+    // resume_at).
+    let mut note = |info: RecordInfo, before: usize| {
+        assert_eq!(info.offset, before as u64, "writer offset");
+        libxc.push((info.index, info.offset, info.rtype, info.length));
     };
     if version >= 3 {
         let b = sw.get_mut().len();
-        note(sw.write(&LibxcRecord::StaticDataEnd).unwrap(), b, gap);
+        note(sw.write(&LibxcRecord::StaticDataEnd).unwrap(), b);
     }
     for seg in 0..segments {
         let pfn = 4 * seg as u64;
         let pages: Vec<u8> = (0..2 * PAGE_SIZE).map(|i| (i / 7 + seg) as u8).collect();
         let b = sw.get_mut().len();
-        note(sw.write_page_data(&[pfn, pfn + 1], &pages).unwrap(), b, gap);
+        note(sw.write_page_data(&[pfn, pfn + 1], &pages).unwrap(), b);
         let b = sw.get_mut().len();
         let params = LibxcRecord::HvmParams(HvmParams {
             count: 1,
@@ -118,20 +119,20 @@ fn build(endian: Endian, version: u32, segments: usize) -> Built {
                 value: seg as u64,
             }],
         });
-        note(sw.write(&params).unwrap(), b, gap);
+        note(sw.write(&params).unwrap(), b);
         let b = sw.get_mut().len();
         let ctx = LibxcRecord::HvmContext(Opaque(hvm_blob(endian, seg as u8 + 1)));
-        note(sw.write(&ctx).unwrap(), b, gap);
+        note(sw.write(&ctx).unwrap(), b);
         if version >= 4 {
             let b = sw.get_mut().len();
             let dcr = LibxcRecord::DomainContext(Opaque(dc_blob(endian)));
-            note(sw.write(&dcr).unwrap(), b, gap);
+            note(sw.write(&dcr).unwrap(), b);
         }
         if seg + 1 == segments {
             break;
         }
         let b = sw.get_mut().len();
-        note(sw.checkpoint().unwrap(), b, gap);
+        note(sw.checkpoint().unwrap(), b);
         // The checkpoint's libxl records, framed by a writer of their own
         // whose libxl header is dropped.
         let mut part = OuterWriter::libxl(Vec::new(), endian).unwrap();
@@ -155,10 +156,13 @@ fn build(endian: Endian, version: u32, segments: usize) -> Built {
         at(&mut part, LibxlRecord::CHECKPOINT_END);
         part.checkpoint_end().unwrap();
         let octets = &part.inner()[hdr..];
-        gap += octets.len() as u64;
+        between += octets.len() as u64;
         sw.get_mut().extend_from_slice(octets);
+        let resume = sw.get_mut().len() as u64;
+        sw.resume_at(resume).unwrap();
     }
-    let end_at = sw.position() + gap;
+    assert_eq!(sw.interleaved(), between);
+    let end_at = sw.position();
     let end_index = libxc.len() as u64;
     libxc.push((end_index, end_at, LibxcRecord::END, 0));
     *ow.inner() = sw.finish().unwrap();
@@ -169,8 +173,8 @@ fn build(endian: Endian, version: u32, segments: usize) -> Built {
         file: ow.finish().unwrap(),
         libxc,
         libxl,
-        libxc_bytes: libxc_end - start - gap,
-        between: gap,
+        libxc_bytes: libxc_end - start - between,
+        between,
     }
 }
 
@@ -471,4 +475,79 @@ fn suspend_stops_right_after_the_checkpoint_and_resume_reads_nothing_early() {
     // After END there is nothing to suspend at.
     let err = reader.suspend().unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Misuse, "{err}");
+}
+
+#[test]
+fn the_writer_resumes_only_after_a_checkpoint_and_never_backwards() {
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut sw = StreamWriter::new(Vec::new(), opts).unwrap();
+    // Right after the headers: no CHECKPOINT yet.
+    let err = sw.resume_at(sw.position()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Misuse, "{err}");
+    assert_eq!(err.location().offset, 40);
+    sw.write(&LibxcRecord::StaticDataEnd).unwrap();
+    let cp = sw.checkpoint().unwrap();
+    let own_end = sw.position();
+    assert_eq!(own_end, cp.offset + 8);
+
+    // Behind the stream's own end: refused, and nothing changes.
+    sw.get_mut().extend_from_slice(&[0xee; 16]);
+    let err = sw.resume_at(own_end - 1).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Misuse, "{err}");
+    assert_eq!(err.location().offset, own_end - 1);
+    assert_eq!((sw.position(), sw.interleaved()), (own_end, 0));
+
+    // The other layer writes in two steps; each is told.
+    sw.resume_at(own_end + 16).unwrap();
+    sw.get_mut().extend_from_slice(&[0xdd; 8]);
+    // Going back to before the first step is refused too.
+    let err = sw.resume_at(own_end + 8).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Misuse, "{err}");
+    sw.resume_at(own_end + 24).unwrap();
+    assert_eq!((sw.position(), sw.interleaved()), (own_end + 24, 24));
+
+    // A refused record writes nothing, so the writer is still right after
+    // the CHECKPOINT; errors report absolute offsets.
+    let err = sw.write_page_data(&[1, 2], &[0u8; PAGE_SIZE]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadLength, "{err}");
+    assert_eq!(err.location().offset, own_end + 24);
+    assert_eq!(err.location().record.unwrap().index, cp.index + 1);
+
+    let pd = sw.write_page_data(&[1], &[7u8; PAGE_SIZE]).unwrap();
+    assert_eq!((pd.index, pd.offset), (cp.index + 1, own_end + 24));
+    // Once a record follows the CHECKPOINT, resuming is refused.
+    let err = sw.resume_at(sw.position()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Misuse, "{err}");
+    let end_at = sw.position();
+    let interleaved = sw.interleaved();
+    let bytes = sw.finish().unwrap();
+    assert_eq!(bytes.len() as u64, end_at + 8);
+    assert_eq!(
+        &bytes[pd.offset as usize..][..4],
+        &LibxcRecord::PAGE_DATA.to_le_bytes()
+    );
+    assert_eq!(
+        &bytes[own_end as usize..][..24],
+        &[&[0xee; 16][..], &[0xdd; 8][..]].concat()[..]
+    );
+
+    // The result verifies, with the 24 octets counted as another layer's.
+    let vopts = VerifyOptions {
+        bare: false,
+        ..VerifyOptions::strict()
+    };
+    let mut input = &bytes[..];
+    let mut reader = StreamReader::with_options(&mut input, vopts.reader_options()).unwrap();
+    let mut v = Verifier::new(&reader, vopts);
+    while v.step(&mut reader).unwrap().unwrap().rtype != LibxcRecord::CHECKPOINT {}
+    let (input, paused) = reader.suspend().unwrap();
+    let mut other = [0u8; 24];
+    input.read_exact(&mut other).unwrap();
+    let mut reader = StreamReader::resume(input, paused, own_end + 24).unwrap();
+    let info = v.step(&mut reader).unwrap().unwrap();
+    assert_eq!((info.index, info.offset), (pd.index, pd.offset));
+    v.run(&mut reader).unwrap();
+    assert_eq!(v.report().segments, 2);
+    assert_eq!(v.report().interleaved, interleaved);
+    assert_eq!(v.report().bytes(), bytes.len() as u64 - 24);
 }

@@ -113,6 +113,12 @@ pub struct StreamWriter<W: Write> {
     index: u64,
     order: Order,
     scratch: Vec<u8>,
+    /// The last record written was a CHECKPOINT (so another layer's octets
+    /// may follow it).
+    at_checkpoint: bool,
+    /// Octets other layers wrote between segments, as told by
+    /// [`StreamWriter::resume_at`].
+    interleaved: u64,
 }
 
 /// Writes all of `bufs`, retrying short and interrupted writes.
@@ -151,6 +157,8 @@ impl<W: Write> StreamWriter<W> {
             index: 0,
             order: Order::new(opts.version, opts.domain),
             scratch: Vec::new(),
+            at_checkpoint: false,
+            interleaved: 0,
         };
         if !SUPPORTED_VERSIONS.contains(&opts.version) {
             return Err(StreamError::UnsupportedVersion {
@@ -188,7 +196,9 @@ impl<W: Write> StreamWriter<W> {
     }
 
     /// The output. Writing to it between records breaks the stream unless a
-    /// higher layer's records belong there (after a CHECKPOINT).
+    /// higher layer's records belong there (after a CHECKPOINT); tell the
+    /// writer where the stream goes on with [`resume_at`](Self::resume_at),
+    /// or the offsets it reports fall short by those octets.
     pub fn get_mut(&mut self) -> &mut W {
         &mut self.inner
     }
@@ -200,6 +210,9 @@ impl<W: Write> StreamWriter<W> {
     ) -> Result<(), StreamError> {
         let total: u64 = bufs.iter().map(|b| b.len() as u64).sum();
         let at = self.pos;
+        // Whatever happens next, another layer's octets no longer belong
+        // here.
+        self.at_checkpoint = false;
         write_all_vectored(&mut self.inner, bufs).map_err(|e| StreamError::Io {
             at: Location {
                 offset: at,
@@ -441,7 +454,90 @@ impl<W: Write> StreamWriter<W> {
     /// Writes a CHECKPOINT record, ending a segment. A higher layer may
     /// write its own records to [`get_mut`](Self::get_mut) after it.
     pub fn checkpoint(&mut self) -> Result<RecordInfo, StreamError> {
-        self.write(&LibxcRecord::Checkpoint)
+        let info = self.write(&LibxcRecord::Checkpoint)?;
+        self.at_checkpoint = true;
+        Ok(info)
+    }
+
+    /// Tells the writer that another layer wrote its own records to
+    /// [`get_mut`](Self::get_mut) after the last
+    /// [`checkpoint`](Self::checkpoint), and that the next segment starts
+    /// at absolute offset `offset` (the writer's
+    /// [`position`](Self::position) after the CHECKPOINT plus the octets
+    /// that layer wrote). Every offset reported afterwards (in
+    /// [`RecordInfo`] and in errors) is absolute in the whole output, and
+    /// record indices go on counting.
+    ///
+    /// This is the writer-side twin of [`StreamReader::resume`]: it takes
+    /// the same absolute offset rather than a count of octets, so one
+    /// number (where the other layer stopped) drives both sides, and a
+    /// wrong one can be caught: an offset behind the current position is
+    /// refused. Nothing is written; the octets in between are the other
+    /// layer's business. It may be called more than once while that layer
+    /// writes in several steps, each time with an offset not behind the
+    /// previous one.
+    ///
+    /// Fails with [`StreamError::Misuse`] (and changes nothing) unless the
+    /// last record written was a CHECKPOINT, or if `offset` lies before
+    /// [`position`](Self::position).
+    ///
+    /// [`StreamReader::resume`]: super::StreamReader::resume
+    ///
+    /// ```
+    /// use format_spec::libxc::{DomainType, LibxcRecord};
+    /// use format_spec::stream::{ErrorKind, StreamWriter, WriterOptions};
+    ///
+    /// let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Hvm).version(3))?;
+    /// w.write(&LibxcRecord::StaticDataEnd)?;
+    /// w.write_page_data(&[1], &[0u8; 4096])?;
+    /// // Only right after a CHECKPOINT.
+    /// assert_eq!(w.resume_at(w.position() + 8).unwrap_err().kind(), ErrorKind::Misuse);
+    /// let cp = w.checkpoint()?;
+    /// assert_eq!(w.position(), cp.offset + 8);
+    ///
+    /// // Another layer writes 24 octets of its own records.
+    /// w.get_mut().extend_from_slice(&[0xee; 24]);
+    /// // Never behind the stream's own end.
+    /// assert_eq!(w.resume_at(cp.offset).unwrap_err().kind(), ErrorKind::Misuse);
+    /// let after_other = w.get_mut().len() as u64;
+    /// w.resume_at(after_other)?;
+    /// assert_eq!(w.interleaved(), 24);
+    ///
+    /// // The next record's offset is where it really lands.
+    /// let info = w.write_page_data(&[1], &[1u8; 4096])?;
+    /// assert_eq!((info.index, info.offset), (cp.index + 1, cp.offset + 8 + 24));
+    /// let bytes = w.finish()?;
+    /// assert_eq!(&bytes[info.offset as usize..][..4], &LibxcRecord::PAGE_DATA.to_le_bytes());
+    /// # Ok::<(), format_spec::stream::StreamError>(())
+    /// ```
+    pub fn resume_at(&mut self, offset: u64) -> Result<(), StreamError> {
+        if !self.at_checkpoint {
+            return Err(StreamError::Misuse {
+                at: Location::at(self.pos),
+                what: format!(
+                    "resume_at({offset}) wants the writer right after a CHECKPOINT record"
+                ),
+            });
+        }
+        if offset < self.pos {
+            return Err(StreamError::Misuse {
+                at: Location::at(offset),
+                what: format!(
+                    "resume at offset {offset}, before the end of the stream's own octets ({})",
+                    self.pos
+                ),
+            });
+        }
+        self.interleaved += offset - self.pos;
+        self.pos = offset;
+        Ok(())
+    }
+
+    /// Octets other layers wrote between segments, as told by
+    /// [`resume_at`](Self::resume_at). [`position`](Self::position) minus
+    /// the base offset minus this is what the writer wrote itself.
+    pub fn interleaved(&self) -> u64 {
+        self.interleaved
     }
 
     /// Writes END, flushes and returns the output.
