@@ -5,8 +5,8 @@
 //!   sets the tests use;
 //! * [`probe`]: a C/C++ source, generated from the descriptors, that
 //!   statically asserts every size, offset and macro value of the header;
-//! * [`mini_stream`]: a small libxc stream writer for the tests (to be
-//!   replaced by the real stream writer of `format-spec`);
+//! * [`mini_stream`]: a libxc stream written with `format-spec`'s stream
+//!   writer, and the facts the C reader should report about it;
 //! * [`outer_walk`]: what the Rust outer reader finds in a save file, as
 //!   the C reader's summary keys;
 //! * [`summary`]: parsing the `key value` lines the C reader prints;

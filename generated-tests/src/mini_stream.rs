@@ -1,20 +1,15 @@
-//! A minimal libxc stream writer for the C tests, which also keeps the
-//! facts the C reader is expected to report.
+//! A libxc stream written for the C tests, with the facts the C reader is
+//! expected to report about it.
 //!
-//! Headers are written with the derived binrw code, bodies with
-//! [`LibxcRecord::write_body`], and each record is padded with zeros to
-//! [`REC_ALIGN`]. This is deliberately small: the real stream writer lives
-//! in `format-spec` and will replace it.
+//! The octets come from [`format_spec::stream::StreamWriter`] (which frames
+//! the records and refuses anything the strict verifier would); this
+//! module only keeps count of what went in.
 
 use std::collections::BTreeMap;
 
-use format_spec::binrw::Endian;
-use format_spec::body::{write_wire, BodyError};
 use format_spec::layout::SpecEnum;
-use format_spec::libxc::{
-    DomainHeader, DomainType, ImageHeader, LibxcRecord, RecordHeader, PAGE_DATA_TYPE_SHIFT,
-    PAGE_SIZE, REC_ALIGN,
-};
+use format_spec::libxc::{DomainType, LibxcRecord, PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT, PAGE_SIZE};
+use format_spec::stream::{StreamError, StreamWriter, WriterOptions};
 
 use crate::summary::{page_type_key, record_key, Summary};
 
@@ -109,40 +104,36 @@ impl Facts {
     }
 }
 
-/// A libxc stream being written into memory.
+/// A libxc stream being written into memory by a [`StreamWriter`], with
+/// its facts.
 #[derive(Debug)]
 pub struct MiniStream {
-    bytes: Vec<u8>,
-    endian: Endian,
+    writer: StreamWriter<Vec<u8>>,
     facts: Facts,
 }
 
 impl MiniStream {
-    /// Starts a stream: image header of `version` in `endian`, then `dhdr`.
-    pub fn new(version: u32, endian: Endian, dhdr: &DomainHeader) -> Result<Self, BodyError> {
-        let mut bytes = Vec::new();
-        write_wire(&ImageHeader::new(version, endian), &mut bytes, Endian::Big)?;
-        write_wire(dhdr, &mut bytes, endian)?;
+    /// Starts a stream as `opts` describes (its `base_offset` must be 0:
+    /// the stream is the whole output); writes the image and domain
+    /// headers.
+    pub fn new(opts: WriterOptions) -> Result<Self, StreamError> {
+        let writer = StreamWriter::new(Vec::new(), opts)?;
         let facts = Facts {
-            version,
-            big_endian: endian == Endian::Big,
-            domain_type: dhdr.r#type,
-            page_shift: dhdr.page_shift,
-            xen_major: dhdr.xen_major,
-            xen_minor: dhdr.xen_minor,
+            version: opts.version,
+            big_endian: opts.endian == format_spec::binrw::Endian::Big,
+            domain_type: opts.domain as u32,
+            page_shift: PAGE_SHIFT,
+            xen_major: opts.xen_major,
+            xen_minor: opts.xen_minor,
             ..Facts::default()
         };
-        Ok(MiniStream {
-            bytes,
-            endian,
-            facts,
-        })
+        Ok(MiniStream { writer, facts })
     }
 
-    /// Appends a record with header, body and padding, noting its facts.
-    pub fn record(&mut self, rec: &LibxcRecord) -> Result<(), BodyError> {
-        let mut body = Vec::new();
-        rec.write_body(&mut body, self.endian)?;
+    /// Writes one record (not END: see [`finish`](Self::finish)) and, once
+    /// the writer has accepted it, notes its facts.
+    pub fn record(&mut self, rec: &LibxcRecord) -> Result<(), StreamError> {
+        self.writer.write(rec)?;
         match rec {
             LibxcRecord::PageData(pd) => {
                 self.facts.pfn_entries += pd.header.pfn.len() as u64;
@@ -156,38 +147,25 @@ impl MiniStream {
             LibxcRecord::DomainContext(blob) => {
                 self.facts.domain_context_length += blob.0.len() as u64
             }
-            LibxcRecord::End => self.facts.end = true,
             _ => {}
         }
-        self.raw(rec.code(), &body)
-    }
-
-    /// Appends a record of any code with the given body (for malformed
-    /// streams); only the record count is noted.
-    pub fn raw(&mut self, code: u32, body: &[u8]) -> Result<(), BodyError> {
-        let length = u32::try_from(body.len()).map_err(|_| BodyError::Length {
-            len: body.len(),
-            expected: u32::MAX as usize,
-        })?;
-        write_wire(
-            &RecordHeader {
-                r#type: code,
-                length,
-            },
-            &mut self.bytes,
-            self.endian,
-        )?;
-        self.bytes.extend_from_slice(body);
-        let align = REC_ALIGN as usize;
-        let pad = (align - body.len() % align) % align;
-        self.bytes.resize(self.bytes.len() + pad, 0);
-        *self.facts.records.entry(code).or_default() += 1;
+        *self.facts.records.entry(rec.code()).or_default() += 1;
         Ok(())
     }
 
-    /// The bytes written and their facts.
-    pub fn finish(mut self) -> (Vec<u8>, Facts) {
-        self.facts.stream_bytes = self.bytes.len() as u64;
-        (self.bytes, self.facts)
+    /// Writes END and returns the stream and its facts.
+    pub fn finish(mut self) -> Result<(Vec<u8>, Facts), StreamError> {
+        *self.facts.records.entry(LibxcRecord::END).or_default() += 1;
+        self.facts.end = true;
+        let bytes = self.writer.finish()?;
+        self.facts.stream_bytes = bytes.len() as u64;
+        Ok((bytes, self.facts))
+    }
+
+    /// Returns the stream written so far, without END, and its facts.
+    pub fn unfinished(mut self) -> (Vec<u8>, Facts) {
+        let bytes = std::mem::take(self.writer.get_mut());
+        self.facts.stream_bytes = bytes.len() as u64;
+        (bytes, self.facts)
     }
 }

@@ -26,14 +26,16 @@ use std::sync::OnceLock;
 use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
 use format_spec::domain_context::{self as dc, DcEntry, DcHeader, DcTscInfo, SharedInfoRef};
+use format_spec::hvm_context::{self as hvm, HvmHeader};
 use format_spec::layout::{SpecEnum, Wire};
 use format_spec::libxc::{
-    DomainHeader, DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PageData, PageDataHeader,
-    PageType, X86CpuidPolicy, XenCpuidLeaf, CURRENT_VERSION, PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT,
-    PAGE_SIZE, REC_LENGTH_MAX,
+    DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PageData, PageDataHeader, PageType,
+    X86CpuidPolicy, XenCpuidLeaf, CURRENT_VERSION, PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT, PAGE_SIZE,
+    REC_LENGTH_MAX,
 };
 use format_spec::libxl::{EmulatorId, LibxlRecord};
 use format_spec::outer::OuterWriter;
+use format_spec::stream::WriterOptions;
 use format_spec::xl::XlPreamble;
 use generated_tests::cc::{self, Lang, MODES};
 use generated_tests::mini_stream::{Facts, MiniStream};
@@ -544,16 +546,14 @@ fn split_dc(s: &Summary) -> (Summary, Summary) {
         .partition(|(k, _)| k.starts_with("dc_"))
 }
 
-/// A v4 HVM stream with every kind of record the summary looks at.
-fn sample_stream(endian: Endian, with_end: bool) -> MiniStream {
-    let dhdr = DomainHeader {
-        r#type: DomainType::X86Hvm.value() as u32,
-        page_shift: PAGE_SHIFT,
-        _res1: 0,
-        xen_major: 4,
-        xen_minor: 21,
-    };
-    let mut s = MiniStream::new(CURRENT_VERSION, endian, &dhdr).unwrap();
+/// A v4 HVM stream with every kind of record the summary looks at, END
+/// not written yet.
+fn sample_stream(endian: Endian) -> MiniStream {
+    let opts = WriterOptions::new(DomainType::X86Hvm)
+        .version(CURRENT_VERSION)
+        .endian(endian)
+        .xen_version(4, 21);
+    let mut s = MiniStream::new(opts).unwrap();
     let leaves = (0..5)
         .map(|i| XenCpuidLeaf {
             leaf: i,
@@ -597,13 +597,13 @@ fn sample_stream(endian: Endian, with_end: bool) -> MiniStream {
         param,
     }))
     .unwrap();
-    s.record(&LibxcRecord::HvmContext(Opaque(vec![0xab; 13])))
+    // A valid HVM_CONTEXT blob (the strict writer checks it): HEADER and
+    // END only, as the C reader does not look inside it.
+    let hvm_blob = hvm::write(&HvmHeader::new(0x0005_06f1, 2_400_000), &[], endian).unwrap();
+    s.record(&LibxcRecord::HvmContext(Opaque(hvm_blob)))
         .unwrap();
     s.record(&LibxcRecord::DomainContext(Opaque(sample_blob(endian))))
         .unwrap();
-    if with_end {
-        s.record(&LibxcRecord::End).unwrap();
-    }
     s
 }
 
@@ -650,7 +650,7 @@ fn assert_libxc_summary(got: &Summary, facts: &Facts, start: u64, endian: Endian
 fn c_reader_summarises_rust_written_streams() {
     let dir = generated_tests::scratch_dir("rust-streams");
     for endian in [Endian::Little, Endian::Big] {
-        let (bytes, facts) = sample_stream(endian, true).finish();
+        let (bytes, facts) = sample_stream(endian).finish().unwrap();
         // Sanity of the sample itself: what the comparison relies on.
         assert_eq!(facts.pfn_entries, 9);
         assert_eq!(facts.data_pages, 4);
@@ -688,7 +688,7 @@ fn c_reader_summarises_rust_written_streams() {
 #[test]
 fn c_reader_reports_missing_end_and_oversized_records() {
     // No END: the summary is printed, end_reached is "no", exit status 3.
-    let (bytes, facts) = sample_stream(Endian::Little, false).finish();
+    let (bytes, facts) = sample_stream(Endian::Little).unfinished();
     let (code, out, err) = run_reader(&["-".to_string()], Some(&bytes));
     assert_eq!(code, 3, "{err}");
     let got = parse_summary(code, &out, &err);
@@ -696,9 +696,10 @@ fn c_reader_reports_missing_end_and_oversized_records() {
     assert_libxc_summary(&got, &facts, 0, Endian::Little, "no END");
 
     // A record header claiming more than REC_LENGTH_MAX: refused by name.
-    let mut s = sample_stream(Endian::Big, false);
-    s.record(&LibxcRecord::StaticDataEnd).unwrap();
-    let (mut bytes, _) = s.finish();
+    // The last record is a CHECKPOINT (no body): its length is patched.
+    let mut s = sample_stream(Endian::Big);
+    s.record(&LibxcRecord::Checkpoint).unwrap();
+    let (mut bytes, _) = s.unfinished();
     let hdr_at = bytes.len() - 8;
     bytes[hdr_at + 4..].copy_from_slice(&(REC_LENGTH_MAX + 1).to_be_bytes());
     let (code, _, err) = run_reader(&["-".to_string()], Some(&bytes));
@@ -707,7 +708,7 @@ fn c_reader_reports_missing_end_and_oversized_records() {
     assert!(err.contains(&format!("offset {}", hdr_at)), "{err}");
 
     // A record cut short inside its body.
-    let (bytes, _) = sample_stream(Endian::Little, true).finish();
+    let (bytes, _) = sample_stream(Endian::Little).finish().unwrap();
     let (code, _, err) = run_reader(&["-".to_string()], Some(&bytes[..bytes.len() - 60]));
     assert_eq!(code, 1);
     assert!(err.contains("truncated"), "{err}");
@@ -950,7 +951,7 @@ fn c_reader_on_real_hvm_save_file() {
 /// both kinds of emulator record. Returns the file, the libxc stream's
 /// facts and the offset where the libxc stream starts.
 fn sample_save_file(endian: Endian, json: &str, qemu_blob: &[u8]) -> (Vec<u8>, Facts, u64) {
-    let (libxc, facts) = sample_stream(endian, true).finish();
+    let (libxc, facts) = sample_stream(endian).finish().unwrap();
     let pre = XlPreamble::with_json_config(endian, json);
     let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
     let at = w.libxc_context().unwrap().len() as u64;
