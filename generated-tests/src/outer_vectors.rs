@@ -144,15 +144,17 @@ fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) -> Vec<u64
     let e = stream.endian;
     w.libxc_context().expect("LIBXC_CONTEXT");
     let domain = DomainType::from_value(u64::from(stream.dhdr.r#type)).expect("domain type");
-    let opts = WriterOptions::new(domain)
+    let mut opts = WriterOptions::new(domain)
         .version(stream.ihdr.version)
         .endian(e)
         .xen_version(stream.dhdr.xen_major, stream.dhdr.xen_minor);
+    // The writer's output is the whole file so far, and it is told about
+    // the libxl octets between segments: its offsets are the file's.
+    opts.base_offset = w.inner().len() as u64;
     let mut sw = StreamWriter::new(std::mem::take(w.inner()), opts).expect("libxc headers");
     let mut offsets = Vec::new();
     for r in &stream.records {
-        // The writer's output is the whole file so far.
-        offsets.push(sw.get_mut().len() as u64);
+        offsets.push(sw.position());
         match r.code {
             LibxcRecord::END => break,
             LibxcRecord::CHECKPOINT => {
@@ -164,6 +166,9 @@ fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) -> Vec<u64
                 between(&mut part);
                 part.checkpoint_end().expect("CHECKPOINT_END");
                 sw.get_mut().extend_from_slice(&part.inner()[header..]);
+                let resume = sw.get_mut().len() as u64;
+                sw.resume_at(resume)
+                    .expect("resume after the libxl records");
             }
             code => match LibxcRecord::parse_body(code, &r.body, e) {
                 Ok(Some(LibxcRecord::PageData(p))) => {
