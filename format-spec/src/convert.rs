@@ -1,4 +1,5 @@
-//! Converting streams between version 3 and version 4, forward only.
+//! Converting streams between version 3 and version 4, and from version
+//! 2 to either, forward only.
 //!
 //! Version 4 of the libxc stream moves the content of two version 3
 //! records, SHARED_INFO and X86_TSC_INFO, into the blob of one
@@ -59,6 +60,36 @@
 //! zero and a Xen version below 65536. Xen 4.17's own save files are in
 //! this order. Any other stream reaches the canonical order after one
 //! round trip.
+//!
+//! # Version 2
+//!
+//! Version 2 is what Xen 4.6 to 4.13 wrote; it has no STATIC_DATA_END
+//! record, and a version 3 receiver infers one at the first
+//! X86_PV_P2M_FRAMES (PV guest) or the first PAGE_DATA (HVM guest), the
+//! record [`v2_static_data_end_at`] names. Both targets take version 2
+//! input:
+//!
+//! * `--to 3`: the image header's version becomes 3 and an explicit
+//!   STATIC_DATA_END (empty body) is written immediately before that first
+//!   record, once per stream (not per segment). Nothing else changes: the
+//!   other records, their order and the outer layers are copied as they
+//!   are, so the output differs from the input only in the version field
+//!   and the 8 octets of the added record;
+//! * `--to 4`: the same STATIC_DATA_END is added, then the stream is
+//!   rewritten as a version 3 stream would be (see "What changes").
+//!
+//! A version 2 stream without that record gets no STATIC_DATA_END; a
+//! version 3 stream needs one before its first dynamic record, so such an
+//! input fails with [`ConvertError::InvalidOutput`] at that record. A
+//! version 2 stream read leniently that already holds a STATIC_DATA_END
+//! keeps it and gets no second one.
+//!
+//! Writing version 2 (`--to 2`) is refused with
+//! [`ConvertError::BadTarget`]: it would have to drop STATIC_DATA_END and
+//! every record added after version 2 (X86_CPUID_POLICY, X86_MSR_POLICY,
+//! the DOMAIN_CONTEXT blob), losing the guest's CPU policy, and a Xen
+//! that restores version 2 streams restores version 3 (and 4.18 on
+//! version 4) too, so no receiver needs the older form.
 //!
 //! # Memory
 //!
@@ -126,7 +157,8 @@ use binrw::Endian;
 use crate::domain_context::{self as dc, V3Parts};
 use crate::layout::Wire;
 use crate::libxc::{
-    DomainType, LibxcRecord, X86PvInfo, X86TscInfo, PAGE_SIZE, PV_VCPU_RECORDS, REC_TYPE_OPTIONAL,
+    v2_static_data_end_at, DomainType, LibxcRecord, X86PvInfo, X86TscInfo, PAGE_SIZE,
+    PV_VCPU_RECORDS, REC_TYPE_OPTIONAL,
 };
 use crate::outer::{self, FormatChoice, LibxcStop, OuterError, OuterEvent, OuterReader};
 use crate::stream::{
@@ -143,7 +175,8 @@ pub const MAX_LISTED_LOSSES: usize = 100;
 /// How to convert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvertOptions {
-    /// The version to write: 3 or 4. The input must be the other one.
+    /// The version to write: 3 or 4. The input must be version 2 or the
+    /// other one of 3 and 4.
     pub to: u32,
     /// How the input is checked while it is read ([`Mode::Strict`] by
     /// default). Lenient input may hold non-zero padding, which the output
@@ -290,20 +323,23 @@ pub enum ConvertError {
         /// The error.
         source: io::Error,
     },
-    /// The input's libxc stream is not the version converted from.
-    #[error("{at}: the libxc stream is version {found}; converting to version {to} needs version {wanted}")]
+    /// The input's libxc stream is not a version converted from: `--to 4`
+    /// takes version 2 or 3, `--to 3` takes version 2 or 4.
+    #[error("{at}: the libxc stream is version {found}; converting to version {to} needs version 2 or {wanted}")]
     WrongVersion {
         /// The image header's version field.
         at: Location,
         /// The version found.
         found: u32,
-        /// The version needed.
+        /// The version other than 2 accepted (3 for `--to 4`, 4 for
+        /// `--to 3`).
         wanted: u32,
         /// The target version.
         to: u32,
     },
-    /// The requested output version is neither 3 nor 4.
-    #[error("cannot convert to version {to}: only 3 and 4 are supported")]
+    /// The requested output version is neither 3 nor 4. Version 2 is
+    /// refused on purpose: see "Version 2" in the module docs.
+    #[error("cannot convert to version {to}: only versions 3 and 4 are written (a version 2 stream cannot hold STATIC_DATA_END or the records added since, so converting down to 2 is not offered)")]
     BadTarget {
         /// The version asked for.
         to: u32,
@@ -714,7 +750,12 @@ struct Segment {
 
 /// The libxc part of a conversion.
 struct Libxc {
+    /// Version of the input's libxc stream.
+    from: u32,
     to: u32,
+    /// Version 2 input: the record before which STATIC_DATA_END goes
+    /// (see [`v2_static_data_end_at`]), until it has been written.
+    sde_before: Option<u32>,
     mode: Mode,
     lossy: bool,
     endian: Endian,
@@ -767,6 +808,17 @@ impl Libxc {
                 return Ok(LibxcStop::End);
             };
             self.records_in += 1;
+            if info.rtype == LibxcRecord::STATIC_DATA_END {
+                // Only a leniently read version 2 stream gets here: it has
+                // its own, which is copied instead of adding one.
+                self.sde_before = None;
+            }
+            if self.sde_before == Some(info.rtype) {
+                // Where a version 3 receiver infers the end of the static
+                // data of a version 2 stream: made explicit.
+                self.sde_before = None;
+                out.record(LibxcRecord::STATIC_DATA_END, &[], info.offset)?;
+            }
             if info.rtype == LibxcRecord::PAGE_DATA {
                 self.copy_pages(rdr, out, info)?;
                 continue;
@@ -787,6 +839,9 @@ impl Libxc {
             }
             if self.to == 4 {
                 self.record_to_v4(out, info, body, parsed)?;
+            } else if self.from == 2 {
+                // Version 2 to 3: nothing else changes.
+                out.record(info.rtype, &body, info.offset)?;
             } else {
                 self.record_to_v3(out, info, body)?;
             }
@@ -1170,7 +1225,7 @@ pub fn convert<R: Read, W: Write>(
         },
     )?;
     let version = rdr.version();
-    if version != wanted {
+    if version != wanted && version != 2 {
         let off = crate::libxc::ImageHeader::LAYOUT
             .field("version")
             .map_or(0, |f| f.offset) as u64;
@@ -1216,7 +1271,9 @@ pub fn convert<R: Read, W: Write>(
     });
 
     let mut lx = Libxc {
+        from: version,
         to: opts.to,
+        sde_before: (version == 2).then(|| v2_static_data_end_at(rdr.domain_type())),
         mode: opts.mode,
         lossy: opts.lossy,
         endian: rdr.endian(),
