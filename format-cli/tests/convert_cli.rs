@@ -151,6 +151,7 @@ fn usage_and_io_errors_exit_2() {
     for args in [
         &["convert"][..],
         &["convert", "--to", "5"],
+        &["convert", "--to", "1"],
         &["convert", "--to", "4", "a", "b"],
         &["convert", "--to", "4", "--format", "zip"],
     ] {
@@ -240,18 +241,25 @@ fn version_2_file_converts_to_3_and_4() {
 }
 
 #[test]
-fn writing_version_2_is_refused_with_the_reason() {
+fn version_3_file_converts_back_to_2() {
     let dir = tmp_dir("to2");
     let a = dir.join("in.v3");
     std::fs::write(&a, pv_stream(3, true)).unwrap();
-    let out_file = dir.join("out");
-    let out = run(&["convert", "--to", "2", p(&a), "-o", p(&out_file)], None);
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let b = dir.join("out.v2");
+    let out = run(&["convert", "--to", "2", p(&a), "-o", p(&b)], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("v3 -> v2"));
+    assert!(std::fs::read(&b).unwrap() == pv_stream(2, false));
+    // Already version 2: refused, with the version field's offset.
+    let c = dir.join("again");
+    let out = run(&["convert", "--to", "2", p(&b), "-o", p(&c)], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
     let msg = String::from_utf8_lossy(&out.stderr);
-    assert!(msg.contains("STATIC_DATA_END"), "{msg}");
-    assert!(!out_file.exists());
-    let left = std::fs::read_dir(&dir).unwrap().count();
-    assert_eq!(left, 1, "only the input is left");
+    assert!(
+        msg.contains("offset 0xc") && msg.contains("version 3 or 4"),
+        "{msg}"
+    );
+    assert!(!c.exists());
 }
 
 #[test]

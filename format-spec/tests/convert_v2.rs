@@ -1,10 +1,11 @@
-//! Version 2 input to the converter: synthetic v2 PV and HVM streams
-//! (both byte orders, checkpointed, bare and inside libxl/xl wrapping)
-//! converted to 3 and 4. The v3 output must equal a v3 stream written
-//! independently with STATIC_DATA_END at the place a v3 receiver infers
-//! it; the v4 output must equal what the v3 -> v4 path makes of that
-//! stream; both verify strictly and keep the page data. Refusals keep
-//! their offsets.
+//! Version 2 and the converter: synthetic v2 PV and HVM streams (both
+//! byte orders, checkpointed, bare and inside libxl/xl wrapping)
+//! converted to 3 and 4 and back to 2. The v3 output must equal a v3
+//! stream written independently with STATIC_DATA_END at the place a v3
+//! receiver infers it; the v4 output must equal what the v3 -> v4 path
+//! makes of that stream; both verify strictly and keep the page data;
+//! `--to 2` gives back the v2 octets and refuses (or drops when lossy)
+//! the CPU policy records. Refusals keep their offsets.
 
 use std::io::Write;
 
@@ -218,8 +219,15 @@ fn check(domain: DomainType, endian: Endian, checkpoints: u32) {
     );
     assert_eq!(codes(&v4)[at], L::STATIC_DATA_END);
     assert_eq!(page_contents(&v4), page_contents(&v2));
-    // And back down to 3 is the v3 stream.
+    // And back down to 3 is the v3 stream, to 2 the v2 stream.
     assert!(conv(&v4, 3).unwrap() == want_v3, "v2 -> v4 -> v3 changed");
+    assert!(conv(&v3, 2).unwrap() == v2, "v2 -> v3 -> v2 changed");
+    let mut back = Vec::new();
+    let report = convert(&v4[..], &mut back, ConvertOptions::to(2)).unwrap();
+    assert!(back == v2, "v2 -> v4 -> v2 changed");
+    assert_eq!((report.from, report.to), (4, 2));
+    assert!(report.losses.is_empty());
+    assert_eq!(report.output.image_header.version, 2);
 }
 
 #[test]
@@ -280,6 +288,10 @@ fn wrapped_checkpointed_v2_keeps_its_outer_layers() {
             );
             let out4 = conv(&file2, 4).unwrap();
             assert!(out4 == conv(&file3, 4).unwrap(), "wrapped v2 -> v4 differs");
+            assert!(
+                conv(&out4, 2).unwrap() == file2,
+                "wrapped v2 -> v4 -> v2 differs"
+            );
         }
     }
 }
@@ -318,10 +330,13 @@ fn errors_keep_their_offsets() {
         assert_eq!(e.offset(), cut.len() as u64, "{e}");
     }
 
-    // Version 2 is not written.
+    // Version 2 asked to become version 2: the version field's offset.
     let e = err(&v2, ConvertOptions::to(2));
+    assert_eq!(e.kind(), "WrongVersion");
+    assert_eq!(e.offset(), 12, "{e}");
+    assert!(e.to_string().contains("version 3 or 4"), "{e}");
+    let e = err(&v2, ConvertOptions::to(1));
     assert_eq!(e.kind(), "BadTarget");
-    assert!(e.to_string().contains("STATIC_DATA_END"), "{e}");
 
     // A v3 stream asked to become v3: the version field's offset.
     let (v3, _) = pv(3, Endian::Little, 0, true);
@@ -355,4 +370,99 @@ fn lenient_v2_conversion_also_inserts_static_data_end() {
     convert(&v2[..], &mut out, ConvertOptions::to(3).mode(Mode::Lenient)).unwrap();
     let (want, _) = hvm(3, Endian::Little, 0, true);
     assert!(out == want);
+}
+
+/// A v3 PV stream with a CPUID and an MSR policy before STATIC_DATA_END,
+/// as Xen 4.14 and later write them.
+fn pv_v3_with_policies(endian: Endian) -> Vec<u8> {
+    use format_spec::libxc::{X86CpuidPolicy, X86MsrPolicy, XenCpuidLeaf, XenMsrEntry};
+    let mut w = writer(DomainType::X86Pv, 3, endian);
+    w.write(&L::X86PvInfo(X86PvInfo {
+        guest_width: 8,
+        pt_levels: 4,
+        _res: [0; 6],
+    }))
+    .unwrap();
+    w.write(&L::X86CpuidPolicy(X86CpuidPolicy {
+        leaves: vec![XenCpuidLeaf {
+            leaf: 0,
+            subleaf: u32::MAX,
+            a: 0xd,
+            b: 1,
+            c: 2,
+            d: 3,
+        }],
+    }))
+    .unwrap();
+    w.write(&L::X86MsrPolicy(X86MsrPolicy {
+        entries: vec![XenMsrEntry {
+            idx: 0xce,
+            flags: 0,
+            val: 0,
+        }],
+    }))
+    .unwrap();
+    w.write(&L::StaticDataEnd).unwrap();
+    w.write(&L::X86PvP2mFrames(X86PvP2mFrames {
+        start_pfn: 0,
+        end_pfn: 1023,
+        p2m_pfns: vec![0x80, 0x81],
+    }))
+    .unwrap();
+    write_memory(&mut w, 0);
+    w.write(&L::X86PvVcpuBasic(X86PvVcpu {
+        vcpu_id: 0,
+        _res1: 0,
+        context: vec![0x80; 24],
+    }))
+    .unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn cpu_policies_are_a_loss_when_writing_version_2() {
+    use format_spec::convert::LossKind;
+    for endian in [Endian::Little, Endian::Big] {
+        let v3 = pv_v3_with_policies(endian);
+        let mut r = StreamReader::new(&v3[..]).unwrap();
+        let mut at = Vec::new();
+        while let Some(info) = r.next_header().unwrap() {
+            if info.rtype == L::X86_CPUID_POLICY || info.rtype == L::X86_MSR_POLICY {
+                at.push(info.offset);
+            }
+        }
+        let e = err(&v3, ConvertOptions::to(2));
+        let ConvertError::Lossy(loss) = &e else {
+            panic!("{e}")
+        };
+        assert_eq!(loss.at.offset, at[0], "{e}");
+        assert_eq!(
+            loss.kind,
+            LossKind::NewerRecord {
+                rtype: L::X86_CPUID_POLICY,
+                since: 3
+            }
+        );
+        assert!(e.to_string().contains("X86_CPUID_POLICY"), "{e}");
+
+        let mut v2 = Vec::new();
+        let rep = convert(&v3[..], &mut v2, ConvertOptions::to(2).lossy(true)).unwrap();
+        let offsets: Vec<u64> = rep.losses.iter().map(|l| l.at.offset).collect();
+        assert_eq!(offsets, at);
+        let got = verify(&v2[..], VerifyOptions::strict()).unwrap();
+        assert_eq!(got.image_header.version, 2);
+        let c = codes(&v2);
+        assert_eq!(
+            c,
+            [
+                L::X86_PV_INFO,
+                L::X86_PV_P2M_FRAMES,
+                L::PAGE_DATA,
+                L::X86_PV_VCPU_BASIC,
+                L::END
+            ]
+        );
+        assert_eq!(page_contents(&v2), page_contents(&v3));
+        assert_eq!(rep.records_in, rep.records_out + 3);
+    }
 }
