@@ -1,10 +1,16 @@
-//! `xenstream convert --to 3|4 [INPUT|-] [-o OUTPUT|-]`: rewrites a stream
-//! (bare libxc, bare libxl or an `xl save` file) as libxc stream version 3
-//! or 4, forward only, with the library's [`format_spec::convert`]. The
-//! arguments are parsed by clap in `main.rs` into [`ConvertArgs`].
+//! `xenstream convert --to 2|3|4 [INPUT|-] [-o OUTPUT|-]`: rewrites a
+//! stream (bare libxc, bare libxl or an `xl save` file) as libxc stream
+//! version 2, 3 or 4, forward only, with the library's
+//! [`format_spec::convert`]. The input's libxc stream is one of the two
+//! other versions; version 2 gets an explicit STATIC_DATA_END where a
+//! version 3 receiver infers it, and loses it again on the way back (see
+//! "Version 2" in [`format_spec::convert`]). The arguments are parsed by
+//! clap in `main.rs` into [`ConvertArgs`].
 //!
 //! Options:
-//! * `--to 3|4` (required): the version to write;
+//! * `--to 2|3|4` (required): the version to write. Writing version 2
+//!   drops the CPU policy records, so it needs `--lossy` when the input
+//!   has them;
 //! * `-o FILE` / `--output FILE`: where to write (`-` or absent: standard
 //!   output, refused when it is a terminal). A file is written under a
 //!   temporary name beside it and renamed when the conversion succeeded,
@@ -30,7 +36,7 @@ use format_spec::stream::Mode;
 /// The parsed arguments of `xenstream convert`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvertArgs {
-    /// Version to write (3 or 4).
+    /// Version to write (2, 3 or 4).
     pub to: u32,
     /// Input file; `None` for standard input.
     pub input: Option<PathBuf>,

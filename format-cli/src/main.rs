@@ -125,15 +125,18 @@ enum Command {
         /// The stream: a file, or `-` (or nothing) for standard input.
         file: Option<PathBuf>,
     },
-    /// Rewrite a stream as libxc stream version 3 or 4.
+    /// Rewrite a stream as libxc stream version 2, 3 or 4.
     ///
     /// Version 4 folds SHARED_INFO and X86_TSC_INFO into one DOMAIN_CONTEXT
-    /// record per segment; version 3 unfolds it. The xl and libxl layers
-    /// are copied unchanged. Exit status 0 on success, 1 when the input
-    /// cannot be converted, 2 for usage and I/O errors.
+    /// record per segment; version 3 unfolds it. Version 2 (Xen 4.6 to
+    /// 4.13) has no STATIC_DATA_END: converting from it adds one where a
+    /// version 3 receiver infers it, converting to it drops it (and the
+    /// CPU policy records, only with --lossy). The xl and libxl layers are
+    /// copied unchanged. Exit status 0 on success, 1 when the input cannot
+    /// be converted, 2 for usage and I/O errors.
     Convert {
-        /// The version to write.
-        #[arg(long, value_parser = clap::value_parser!(u32).range(3..=4))]
+        /// The version to write (2, 3 or 4).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(2..=4))]
         to: u32,
         /// Where to write: a file, or `-` (or nothing) for standard output.
         #[arg(short, long, value_name = "OUTPUT")]

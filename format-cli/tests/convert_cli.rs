@@ -151,6 +151,7 @@ fn usage_and_io_errors_exit_2() {
     for args in [
         &["convert"][..],
         &["convert", "--to", "5"],
+        &["convert", "--to", "1"],
         &["convert", "--to", "4", "a", "b"],
         &["convert", "--to", "4", "--format", "zip"],
     ] {
@@ -170,4 +171,103 @@ fn usage_and_io_errors_exit_2() {
         None,
     );
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+/// A little-endian version 2 PV stream as Xen 4.6-4.13 laid it out
+/// (X86_PV_INFO, X86_PV_P2M_FRAMES, PAGE_DATA, X86_TSC_INFO, a vCPU); with
+/// `sde`, the same records as version 3 with STATIC_DATA_END before the
+/// P2M frames.
+fn pv_stream(version: u32, sde: bool) -> Vec<u8> {
+    use format_spec::libxc::{X86PvInfo, X86PvP2mFrames, X86PvVcpu};
+    let opts = WriterOptions::new(DomainType::X86Pv)
+        .version(version)
+        .xen_version(4, 8);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&L::X86PvInfo(X86PvInfo {
+        guest_width: 8,
+        pt_levels: 4,
+        _res: [0; 6],
+    }))
+    .unwrap();
+    if sde {
+        w.write(&L::StaticDataEnd).unwrap();
+    }
+    w.write(&L::X86PvP2mFrames(X86PvP2mFrames {
+        start_pfn: 0,
+        end_pfn: 511,
+        p2m_pfns: vec![7],
+    }))
+    .unwrap();
+    w.write_page_data(&[3, 4], &[0x17; 2 * 4096]).unwrap();
+    w.write(&L::X86TscInfo(X86TscInfo {
+        mode: 0,
+        khz: 2_000_000,
+        nsec: 5,
+        incarnation: 1,
+        _res1: 0,
+    }))
+    .unwrap();
+    w.write(&L::X86PvVcpuBasic(X86PvVcpu {
+        vcpu_id: 0,
+        _res1: 0,
+        context: vec![0x21; 16],
+    }))
+    .unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn version_2_file_converts_to_3_and_4() {
+    let dir = tmp_dir("v2");
+    let (a, b, c) = (dir.join("a.v2"), dir.join("b.v3"), dir.join("c.v4"));
+    std::fs::write(&a, pv_stream(2, false)).unwrap();
+    let out = run(&["convert", "--to", "3", p(&a), "-o", p(&b)], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("v2 -> v3"));
+    let v3 = std::fs::read(&b).unwrap();
+    assert!(v3 == pv_stream(3, true), "v2 -> v3 is not the v3 stream");
+
+    let out = run(&["convert", "--to", "4", p(&a), "-o", p(&c)], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let v4 = std::fs::read(&c).unwrap();
+    let rep = verify(&v4[..], VerifyOptions::strict()).unwrap();
+    assert_eq!(rep.image_header.version, 4);
+    assert_eq!(rep.records_by_type[&L::STATIC_DATA_END], 1);
+    assert_eq!(rep.records_by_type[&L::DOMAIN_CONTEXT], 1);
+    // Back to 3 over a pipe: the v3 stream.
+    let out = run(&["convert", "--to", "3"], Some(&v4));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout == v3, "v2 -> v4 -> v3 is not the v3 stream");
+}
+
+#[test]
+fn version_3_file_converts_back_to_2() {
+    let dir = tmp_dir("to2");
+    let a = dir.join("in.v3");
+    std::fs::write(&a, pv_stream(3, true)).unwrap();
+    let b = dir.join("out.v2");
+    let out = run(&["convert", "--to", "2", p(&a), "-o", p(&b)], None);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("v3 -> v2"));
+    assert!(std::fs::read(&b).unwrap() == pv_stream(2, false));
+    // Already version 2: refused, with the version field's offset.
+    let c = dir.join("again");
+    let out = run(&["convert", "--to", "2", p(&b), "-o", p(&c)], None);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        msg.contains("offset 0xc") && msg.contains("version 3 or 4"),
+        "{msg}"
+    );
+    assert!(!c.exists());
+}
+
+#[test]
+fn truncated_version_2_input_names_its_offset() {
+    let v2 = pv_stream(2, false);
+    let out = run(&["convert", "--to", "4"], Some(&v2[..v2.len() - 12]));
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let msg = String::from_utf8_lossy(&out.stderr);
+    let end = format!("0x{:x}", v2.len() - 12);
+    assert!(msg.contains(&end), "{msg} (wanted {end})");
 }

@@ -1,4 +1,5 @@
-//! Converting streams between version 3 and version 4, forward only.
+//! Converting streams between versions 2, 3 and 4 of the libxc stream,
+//! forward only.
 //!
 //! Version 4 of the libxc stream moves the content of two version 3
 //! records, SHARED_INFO and X86_TSC_INFO, into the blob of one
@@ -59,6 +60,49 @@
 //! zero and a Xen version below 65536. Xen 4.17's own save files are in
 //! this order. Any other stream reaches the canonical order after one
 //! round trip.
+//!
+//! # Version 2
+//!
+//! Version 2 is what Xen 4.6 to 4.13 wrote; it has no STATIC_DATA_END
+//! record, and a version 3 receiver infers one at the first
+//! X86_PV_P2M_FRAMES (PV guest) or the first PAGE_DATA (HVM guest), the
+//! record [`v2_static_data_end_at`] names. Both targets take version 2
+//! input:
+//!
+//! * `--to 3`: the image header's version becomes 3 and an explicit
+//!   STATIC_DATA_END (empty body) is written immediately before that first
+//!   record, once per stream (not per segment). Nothing else changes: the
+//!   other records, their order and the outer layers are copied as they
+//!   are, so the output differs from the input only in the version field
+//!   and the 8 octets of the added record;
+//! * `--to 4`: the same STATIC_DATA_END is added, then the stream is
+//!   rewritten as a version 3 stream would be (see "What changes").
+//!
+//! A version 2 stream without that record gets no STATIC_DATA_END; a
+//! version 3 stream needs one before its first dynamic record, so such an
+//! input fails with [`ConvertError::InvalidOutput`] at that record. A
+//! version 2 stream read leniently that already holds a STATIC_DATA_END
+//! keeps it and gets no second one.
+//!
+//! `--to 2` (input version 3 or 4), for a receiver that only reads
+//! version 2 (Xen 4.13 and older):
+//! * the image header's version becomes 2;
+//! * STATIC_DATA_END is dropped: a version 2 receiver infers it;
+//! * version 4 input is first unfolded as by `--to 3` (DOMAIN_CONTEXT
+//!   becomes X86_TSC_INFO then SHARED_INFO, HVM_PARAMS after
+//!   HVM_CONTEXT);
+//! * every other record version 2 does not know (X86_CPUID_POLICY,
+//!   X86_MSR_POLICY: the record table's `since` is above 2) would be
+//!   dropped, which loses the guest's CPU policy: a
+//!   [`LossKind::NewerRecord`] (an error unless lossy conversion is
+//!   asked for). Unknown optional records are copied, as a receiver skips
+//!   them;
+//! * everything else is copied as it is.
+//!
+//! So `v2 -> v3 -> v2` gives back the original octets for every version 2
+//! stream, and `v3 -> v2 -> v3` does for a version 3 stream in the
+//! canonical order for this step: STATIC_DATA_END immediately before the
+//! record where a receiver infers it, and no CPU policy records.
 //!
 //! # Memory
 //!
@@ -126,7 +170,8 @@ use binrw::Endian;
 use crate::domain_context::{self as dc, V3Parts};
 use crate::layout::Wire;
 use crate::libxc::{
-    DomainType, LibxcRecord, X86PvInfo, X86TscInfo, PAGE_SIZE, PV_VCPU_RECORDS, REC_TYPE_OPTIONAL,
+    v2_static_data_end_at, DomainType, LibxcRecord, X86PvInfo, X86TscInfo, PAGE_SIZE,
+    PV_VCPU_RECORDS, REC_TYPE_OPTIONAL,
 };
 use crate::outer::{self, FormatChoice, LibxcStop, OuterError, OuterEvent, OuterReader};
 use crate::stream::{
@@ -143,7 +188,8 @@ pub const MAX_LISTED_LOSSES: usize = 100;
 /// How to convert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvertOptions {
-    /// The version to write: 3 or 4. The input must be the other one.
+    /// The version to write: 2, 3 or 4. The input must be one of the
+    /// other two.
     pub to: u32,
     /// How the input is checked while it is read ([`Mode::Strict`] by
     /// default). Lenient input may hold non-zero padding, which the output
@@ -217,6 +263,14 @@ pub enum LossKind {
         /// The blob's version (as written, or as found).
         blob: (u16, u16),
     },
+    /// v3 or v4 to v2: a record version 2 does not know (other than
+    /// STATIC_DATA_END, which a version 2 receiver infers), dropped whole.
+    NewerRecord {
+        /// Its type code.
+        rtype: u32,
+        /// The version that introduced it.
+        since: u32,
+    },
     /// v4 to v3: the blob's compat flag disagrees with what the version 3
     /// stream implies (X86_PV_INFO's guest width for PV; always clear for
     /// HVM, whose v3 stream has no way to say it).
@@ -246,6 +300,13 @@ impl fmt::Display for LossKind {
                 f,
                 "Xen version {}.{} in the domain header and {}.{} in the blob cannot both be kept",
                 header.0, header.1, blob.0, blob.1
+            ),
+            LossKind::NewerRecord { rtype, since } => write!(
+                f,
+                "{} (0x{rtype:x}) is a version {since} record, which version 2 cannot carry",
+                LibxcRecord::LAYOUT
+                    .by_code(*rtype)
+                    .map_or("the record", |l| l.spec_name)
             ),
             LossKind::CompatFlag { blob, implied } => write!(
                 f,
@@ -290,20 +351,23 @@ pub enum ConvertError {
         /// The error.
         source: io::Error,
     },
-    /// The input's libxc stream is not the version converted from.
-    #[error("{at}: the libxc stream is version {found}; converting to version {to} needs version {wanted}")]
+    /// The input's libxc stream is not a version converted from: each
+    /// target takes the two other versions of 2, 3 and 4.
+    #[error("{at}: the libxc stream is version {found}; converting to version {to} needs version {wanted} or {other}")]
     WrongVersion {
         /// The image header's version field.
         at: Location,
         /// The version found.
         found: u32,
-        /// The version needed.
+        /// One version accepted (the lower).
         wanted: u32,
+        /// The other version accepted.
+        other: u32,
         /// The target version.
         to: u32,
     },
-    /// The requested output version is neither 3 nor 4.
-    #[error("cannot convert to version {to}: only 3 and 4 are supported")]
+    /// The requested output version is not 2, 3 or 4.
+    #[error("cannot convert to version {to}: only versions 2, 3 and 4 are written")]
     BadTarget {
         /// The version asked for.
         to: u32,
@@ -714,7 +778,12 @@ struct Segment {
 
 /// The libxc part of a conversion.
 struct Libxc {
+    /// Version of the input's libxc stream.
+    from: u32,
     to: u32,
+    /// Version 2 input: the record before which STATIC_DATA_END goes
+    /// (see [`v2_static_data_end_at`]), until it has been written.
+    sde_before: Option<u32>,
     mode: Mode,
     lossy: bool,
     endian: Endian,
@@ -767,6 +836,39 @@ impl Libxc {
                 return Ok(LibxcStop::End);
             };
             self.records_in += 1;
+            if info.rtype == LibxcRecord::STATIC_DATA_END {
+                // Only a leniently read version 2 stream gets here: it has
+                // its own, which is copied instead of adding one.
+                self.sde_before = None;
+            }
+            if self.to == 2 {
+                let since = LibxcRecord::LAYOUT
+                    .by_code(info.rtype)
+                    .map_or(0, |l| l.since);
+                if info.rtype == LibxcRecord::STATIC_DATA_END {
+                    // A version 2 receiver infers it.
+                    rdr.read_body()?;
+                    continue;
+                }
+                if since > 2 && info.rtype != LibxcRecord::DOMAIN_CONTEXT {
+                    let body = rdr.read_body()?;
+                    parse_record(info, body, self.endian, self.mode)?;
+                    self.loss(
+                        Location::record(info),
+                        LossKind::NewerRecord {
+                            rtype: info.rtype,
+                            since,
+                        },
+                    )?;
+                    continue;
+                }
+            }
+            if self.sde_before == Some(info.rtype) {
+                // Where a version 3 receiver infers the end of the static
+                // data of a version 2 stream: made explicit.
+                self.sde_before = None;
+                out.record(LibxcRecord::STATIC_DATA_END, &[], info.offset)?;
+            }
             if info.rtype == LibxcRecord::PAGE_DATA {
                 self.copy_pages(rdr, out, info)?;
                 continue;
@@ -787,6 +889,9 @@ impl Libxc {
             }
             if self.to == 4 {
                 self.record_to_v4(out, info, body, parsed)?;
+            } else if self.from == 2 || (self.to == 2 && self.from == 3) {
+                // Between versions 2 and 3 nothing else changes.
+                out.record(info.rtype, &body, info.offset)?;
             } else {
                 self.record_to_v3(out, info, body)?;
             }
@@ -1124,9 +1229,10 @@ pub fn convert<R: Read, W: Write>(
     output: W,
     opts: ConvertOptions,
 ) -> Result<ConvertReport, ConvertError> {
-    let wanted = match opts.to {
-        3 => 4,
-        4 => 3,
+    let (wanted, other) = match opts.to {
+        2 => (3, 4),
+        3 => (2, 4),
+        4 => (2, 3),
         to => return Err(ConvertError::BadTarget { to }),
     };
     let state = Rc::new(TeeState::default());
@@ -1170,7 +1276,7 @@ pub fn convert<R: Read, W: Write>(
         },
     )?;
     let version = rdr.version();
-    if version != wanted {
+    if version != wanted && version != other {
         let off = crate::libxc::ImageHeader::LAYOUT
             .field("version")
             .map_or(0, |f| f.offset) as u64;
@@ -1178,6 +1284,7 @@ pub fn convert<R: Read, W: Write>(
             at: Location::at(handover.offset + off),
             found: version,
             wanted,
+            other,
             to: opts.to,
         });
     }
@@ -1216,7 +1323,9 @@ pub fn convert<R: Read, W: Write>(
     });
 
     let mut lx = Libxc {
+        from: version,
         to: opts.to,
+        sde_before: (version == 2).then(|| v2_static_data_end_at(rdr.domain_type())),
         mode: opts.mode,
         lossy: opts.lossy,
         endian: rdr.endian(),
