@@ -2,6 +2,7 @@
 //! tables of `domain-context.md`, round trips, the v3 <-> blob building
 //! blocks, one invalid blob per rule, and robustness on arbitrary input.
 
+mod blob_bytes;
 mod walker;
 
 use format_spec::binrw::Endian;
@@ -13,56 +14,12 @@ use format_spec::layout::{SpecEnum, Wire};
 use format_spec::libxc::{LibxcRecord, X86PvInfo, X86TscInfo};
 use proptest::prelude::*;
 
+use blob_bytes::Bytes;
+
 const ORDERS: [Endian; 2] = [Endian::Little, Endian::Big];
 
-/// A hand-written little/big-endian byte assembler: no code under test.
-struct Bytes {
-    out: Vec<u8>,
-    endian: Endian,
-}
-
+/// Entry builders of this blob (the assembler is in `blob_bytes`).
 impl Bytes {
-    fn new(endian: Endian) -> Self {
-        Bytes {
-            out: Vec::new(),
-            endian,
-        }
-    }
-    fn u16(&mut self, v: u16) -> &mut Self {
-        let b = match self.endian {
-            Endian::Big => v.to_be_bytes(),
-            Endian::Little => v.to_le_bytes(),
-        };
-        self.out.extend_from_slice(&b);
-        self
-    }
-    fn u32(&mut self, v: u32) -> &mut Self {
-        let b = match self.endian {
-            Endian::Big => v.to_be_bytes(),
-            Endian::Little => v.to_le_bytes(),
-        };
-        self.out.extend_from_slice(&b);
-        self
-    }
-    fn u64(&mut self, v: u64) -> &mut Self {
-        let b = match self.endian {
-            Endian::Big => v.to_be_bytes(),
-            Endian::Little => v.to_le_bytes(),
-        };
-        self.out.extend_from_slice(&b);
-        self
-    }
-    fn raw(&mut self, b: &[u8]) -> &mut Self {
-        self.out.extend_from_slice(b);
-        self
-    }
-    fn zeros(&mut self, n: usize) -> &mut Self {
-        self.out.resize(self.out.len() + n, 0);
-        self
-    }
-    fn desc(&mut self, typecode: u16, instance: u16, length: u32) -> &mut Self {
-        self.u16(typecode).u16(instance).u32(length)
-    }
     /// HEADER entry per the table: length 16, 12-octet body, 4 zero octets.
     fn header(&mut self, major: u16, minor: u16) -> &mut Self {
         self.desc(1, 0, 16)
@@ -72,6 +29,8 @@ impl Bytes {
             .u32(1)
             .zeros(4)
     }
+
+    /// The END entry.
     fn end(&mut self) -> &mut Self {
         self.desc(0, 0, 0)
     }

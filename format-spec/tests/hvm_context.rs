@@ -1,6 +1,7 @@
 //! The HVM_CONTEXT blob: the real one written by Xen 4.17, golden blobs
 //! built by hand, one invalid blob per rule, robustness on any input.
 
+mod blob_bytes;
 mod walker;
 
 use format_spec::binrw::Endian;
@@ -12,50 +13,10 @@ use format_spec::layout::{SpecEnum, Wire};
 use format_spec::libxc::{LibxcRecord, X86TscInfo};
 use proptest::prelude::*;
 
-/// Little/big-endian assembler, independent of the code under test.
-struct Bytes {
-    out: Vec<u8>,
-    endian: Endian,
-}
+use blob_bytes::Bytes;
 
+/// Entry builders of this blob (the assembler is in `blob_bytes`).
 impl Bytes {
-    fn new(endian: Endian) -> Self {
-        Bytes {
-            out: Vec::new(),
-            endian,
-        }
-    }
-    fn u16(&mut self, v: u16) -> &mut Self {
-        let b = match self.endian {
-            Endian::Big => v.to_be_bytes(),
-            Endian::Little => v.to_le_bytes(),
-        };
-        self.out.extend_from_slice(&b);
-        self
-    }
-    fn u32(&mut self, v: u32) -> &mut Self {
-        let b = match self.endian {
-            Endian::Big => v.to_be_bytes(),
-            Endian::Little => v.to_le_bytes(),
-        };
-        self.out.extend_from_slice(&b);
-        self
-    }
-    fn u64(&mut self, v: u64) -> &mut Self {
-        let b = match self.endian {
-            Endian::Big => v.to_be_bytes(),
-            Endian::Little => v.to_le_bytes(),
-        };
-        self.out.extend_from_slice(&b);
-        self
-    }
-    fn fill(&mut self, n: usize, v: u8) -> &mut Self {
-        self.out.resize(self.out.len() + n, v);
-        self
-    }
-    fn desc(&mut self, typecode: u16, instance: u16, length: u32) -> &mut Self {
-        self.u16(typecode).u16(instance).u32(length)
-    }
     /// HEADER per save.h: magic, version, changeset, cpuid, gtsc_khz.
     fn header(&mut self) -> &mut Self {
         self.desc(1, 0, 24)
