@@ -442,7 +442,10 @@ impl<R: Read> StreamReader<R> {
         self.inner
     }
 
-    fn io_err(&self, e: io::Error, record: Option<RecordInfo>) -> StreamError {
+    /// The input failed: the reader refuses further calls, and the error
+    /// says where.
+    fn io_err(&mut self, e: io::Error, record: Option<RecordInfo>) -> StreamError {
+        self.broken = true;
         StreamError::Io {
             at: Location {
                 offset: self.pos,
@@ -453,6 +456,26 @@ impl<R: Read> StreamReader<R> {
         }
     }
 
+    /// The input ended `missing` octets short of `what`: the reader refuses
+    /// further calls, and the error says where.
+    fn truncated(
+        &mut self,
+        what: &'static str,
+        record: Option<RecordInfo>,
+        missing: u64,
+    ) -> StreamError {
+        self.broken = true;
+        StreamError::Truncated {
+            at: Location {
+                offset: self.pos,
+                record,
+                field: None,
+            },
+            what,
+            missing,
+        }
+    }
+
     /// Fills `dst` from the input or reports where it ended.
     fn fill(
         &mut self,
@@ -460,22 +483,10 @@ impl<R: Read> StreamReader<R> {
         what: &'static str,
         record: Option<RecordInfo>,
     ) -> Result<(), StreamError> {
-        let got = read_full(&mut self.inner, dst).map_err(|e| {
-            self.broken = true;
-            self.io_err(e, record)
-        })?;
+        let got = read_full(&mut self.inner, dst).map_err(|e| self.io_err(e, record))?;
         self.pos += got as u64;
         if got < dst.len() {
-            self.broken = true;
-            return Err(StreamError::Truncated {
-                at: Location {
-                    offset: self.pos,
-                    record,
-                    field: None,
-                },
-                what,
-                missing: (dst.len() - got) as u64,
-            });
+            return Err(self.truncated(what, record, (dst.len() - got) as u64));
         }
         Ok(())
     }
@@ -498,24 +509,12 @@ impl<R: Read> StreamReader<R> {
             }
             let got = match read_full(&mut self.inner, &mut self.buf[filled..target]) {
                 Ok(got) => got,
-                Err(e) => {
-                    self.broken = true;
-                    return Err(self.io_err(e, record));
-                }
+                Err(e) => return Err(self.io_err(e, record)),
             };
             self.pos += got as u64;
             filled += got;
             if filled < target {
-                self.broken = true;
-                return Err(StreamError::Truncated {
-                    at: Location {
-                        offset: self.pos,
-                        record,
-                        field: None,
-                    },
-                    what,
-                    missing: (n - filled) as u64,
-                });
+                return Err(self.truncated(what, record, (n - filled) as u64));
             }
         }
         Ok(())
@@ -532,23 +531,11 @@ impl<R: Read> StreamReader<R> {
         }
         let got = match (self.skip)(&mut self.inner, n, &mut self.scratch) {
             Ok(got) => got,
-            Err(e) => {
-                self.broken = true;
-                return Err(self.io_err(e, record));
-            }
+            Err(e) => return Err(self.io_err(e, record)),
         };
         self.pos += got;
         if got < n {
-            self.broken = true;
-            return Err(StreamError::Truncated {
-                at: Location {
-                    offset: self.pos,
-                    record,
-                    field: None,
-                },
-                what,
-                missing: n - got,
-            });
+            return Err(self.truncated(what, record, n - got));
         }
         Ok(())
     }
