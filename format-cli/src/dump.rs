@@ -7,7 +7,7 @@ use format_spec::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TY
 use std::io::Read;
 
 use format_spec::libxl::{EmulatorId, LibxlHeader, LibxlRecord};
-use format_spec::outer::OuterEvent;
+use format_spec::outer::{OuterEvent, OuterRecord};
 use format_spec::stream::{Mode, Record, RecordInfo, StreamReader};
 use format_spec::xl::XlPreamble;
 use serde_json::{json, Map, Value};
@@ -342,34 +342,25 @@ impl Visitor for DumpVisitor {
     }
 
     fn libxl_event(&mut self, ev: &OuterEvent) -> Result<(), Failure> {
-        let (index, offset, code, length, name, fields) = match ev {
-            OuterEvent::Record(r) => (
+        // A known record's line; only emulator and checkpoint records have
+        // key fields (LIBXC_CONTEXT and END have empty bodies).
+        let known = |r: &OuterRecord| {
+            (
                 r.index,
                 r.offset,
                 r.record.code(),
                 r.length,
                 r.record.layout().spec_name.to_string(),
                 libxl_fields(&r.record),
-            ),
+            )
+        };
+        let (index, offset, code, length, name, fields) = match ev {
+            OuterEvent::Record(r) => known(r),
             OuterEvent::Libxc(h) => match &h.record {
-                Some(r) => (
-                    r.index,
-                    r.offset,
-                    r.record.code(),
-                    r.length,
-                    r.record.layout().spec_name.to_string(),
-                    Vec::new(),
-                ),
+                Some(r) => known(r),
                 None => return Ok(()),
             },
-            OuterEvent::End(Some(r)) => (
-                r.index,
-                r.offset,
-                r.record.code(),
-                r.length,
-                r.record.layout().spec_name.to_string(),
-                Vec::new(),
-            ),
+            OuterEvent::End(Some(r)) => known(r),
             OuterEvent::End(None) => return Ok(()),
             OuterEvent::Skipped(s) => (
                 s.index,
