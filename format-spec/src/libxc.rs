@@ -703,3 +703,76 @@ pub const fn v2_static_data_end_at(domain: DomainType) -> u32 {
         DomainType::X86Hvm => LibxcRecord::PAGE_DATA,
     }
 }
+
+impl PageType {
+    /// Whether pages of this type are page tables (L1TAB to L4TAB, pinned
+    /// or not), whose entries a PV restore rewrites from pfns to machine
+    /// frames (Xen's `x86_pv_localise_page`).
+    pub fn is_page_table(self) -> bool {
+        let level = self as u64 & PAGE_TYPE_LEVEL_MASK;
+        (1..=4).contains(&level) && self.has_data()
+    }
+}
+
+/// The level bits of a page type (Xen's `XEN_DOMCTL_PFINFO_LTABTYPE_MASK`,
+/// shifted down): 1 to 4 for L1TAB to L4TAB; the pinned types add bit 3.
+pub const PAGE_TYPE_LEVEL_MASK: u64 = 0x7;
+
+/// Present bit of a PV page-table entry (`_PAGE_PRESENT`).
+pub const PV_PTE_PRESENT: u64 = 0x1;
+
+/// The frame bits of a PV page-table entry (Xen's `PTE_FRAME_MASK`):
+/// `(pte & PV_PTE_FRAME_MASK) >> PAGE_SHIFT` is the pfn the entry names.
+pub const PV_PTE_FRAME_MASK: u64 = 0x000f_ffff_ffff_f000;
+
+/// Size of the vCPU context in a non-empty X86_PV_VCPU_BASIC record, by
+/// guest width: Xen's `vcpu_guest_context_x86_64_t` (guest_width 8) and
+/// `vcpu_guest_context_x86_32_t` (guest_width 4), as Xen's restore checks
+/// them (`handle_x86_pv_vcpu_blob`).
+pub const PV_VCPU_BASIC_SIZE: [(u8, usize); 2] = [(8, 5168), (4, 2800)];
+
+/// The guest_width/pt_levels pairs of X86_PV_INFO Xen's restore takes
+/// (`valid_x86_pv_info_combination`): a 32-bit guest uses PAE (3 levels),
+/// a 64-bit one 4 levels.
+pub const PV_WIDTH_LEVELS: [(u8, u8); 2] = [(8, 4), (4, 3)];
+
+/// Largest X86_PV_VCPU_EXTENDED context Xen's restore takes.
+pub const PV_VCPU_EXTENDED_MAX: usize = 128;
+
+/// Smallest non-empty X86_PV_VCPU_XSAVE context Xen's restore takes.
+pub const PV_VCPU_XSAVE_MIN: usize = 16;
+
+/// Size of one X86_PV_VCPU_MSRS entry (`xen_domctl_vcpu_msr_t`).
+pub const PV_VCPU_MSR_ENTRY: usize = 16;
+
+/// The guest width Xen's restore assumes before X86_PV_INFO (a PV
+/// domain starts at the host's native width, 64-bit).
+pub const PV_DEFAULT_GUEST_WIDTH: u8 = 8;
+
+/// Records Xen's restore handles in streams older than the version that
+/// introduced them (it dispatches on the type alone): a lenient verifier
+/// accepts them there, a strict one does not.
+pub const EARLY_RECORDS_XEN_HANDLES: &[u32] = &[
+    LibxcRecord::STATIC_DATA_END,
+    LibxcRecord::X86_CPUID_POLICY,
+    LibxcRecord::X86_MSR_POLICY,
+];
+
+/// Static records: sent before STATIC_DATA_END.
+pub const STATIC_RECORDS: &[u32] = &[
+    LibxcRecord::X86_PV_INFO,
+    LibxcRecord::X86_CPUID_POLICY,
+    LibxcRecord::X86_MSR_POLICY,
+];
+
+/// The records whose absence from STATIC_DATA_END Xen's restore checks
+/// (it refuses them before it): memory and the P2M.
+pub const SDE_CHECKED_RECORDS: &[u32] = &[LibxcRecord::PAGE_DATA, LibxcRecord::X86_PV_P2M_FRAMES];
+
+/// The PV records the spec's layout says must be present.
+pub const PV_REQUIRED_RECORDS: &[u32] = &[
+    LibxcRecord::X86_PV_INFO,
+    LibxcRecord::X86_PV_P2M_FRAMES,
+    LibxcRecord::PAGE_DATA,
+    LibxcRecord::X86_PV_VCPU_BASIC,
+];

@@ -32,6 +32,7 @@ pub mod probe;
 pub mod python;
 pub mod summary;
 pub mod vectors;
+pub mod xen_restore;
 pub mod xl_facts;
 
 use std::path::PathBuf;

@@ -205,14 +205,65 @@ pub fn pfn_entry(ty: PageType, pfn: u64) -> u64 {
     (ty.value() << PAGE_DATA_TYPE_SHIFT) | pfn
 }
 
+const PFN_MASK: u64 = (1 << 52) - 1;
+
+/// The pfn of the PV vectors' start-info page (vCPU 0's `rdx`).
+const PV_START_INFO_PFN: u64 = 0;
+/// The pfn of the PV vectors' top-level page table (vCPU 0's CR3).
+const PV_CR3_PFN: u64 = 3;
+/// Offset of `ctrlreg[3]` in Xen's `vcpu_guest_context_x86_64_t` (public
+/// `arch-x86/xen.h`, measured with the kit's headers); `user_regs.rdx`,
+/// the start-info pfn, is at 616, `gdt_ents` at 4960, all left zero.
+const VCPU64_CR3_OFFSET: usize = 5008;
+
+/// A page-table page whose present entries name pfns 0 to 3 (within the
+/// PV vectors' P2M): Xen's restore rewrites each to a machine frame.
+fn page_table_page(pfn: u64) -> Vec<u8> {
+    let mut page = vec![0u8; PAGE_SIZE];
+    for i in 0..4u64 {
+        let pte = (((pfn + i) % 4) << PAGE_SHIFT) | 0x67;
+        page[8 * i as usize..8 * i as usize + 8].copy_from_slice(&pte.to_le_bytes());
+    }
+    page
+}
+
+/// A PV guest's vCPU 0 basic state as Xen's restore takes it: a 64-bit
+/// `vcpu_guest_context` whose CR3 names the L4 table at [`PV_CR3_PFN`],
+/// the rest zero (start info at pfn 0, no GDT frames).
+fn vcpu_basic(res: u32) -> X86PvVcpu {
+    let size = format_spec::libxc::PV_VCPU_BASIC_SIZE
+        .iter()
+        .find(|(w, _)| *w == 8)
+        .map(|(_, s)| *s)
+        .expect("a 64-bit vCPU context size");
+    let mut context = vec![0u8; size];
+    context[VCPU64_CR3_OFFSET..VCPU64_CR3_OFFSET + 8]
+        .copy_from_slice(&(PV_CR3_PFN << PAGE_SHIFT).to_le_bytes());
+    X86PvVcpu {
+        vcpu_id: 0,
+        _res1: res,
+        context,
+    }
+}
+
 /// A PAGE_DATA record for `entries`, each page with data filled with a
 /// pattern derived from its frame number.
 pub fn page_data(entries: &[u64]) -> LibxcRecord {
     let mut pages = Vec::new();
     for e in entries {
-        if PageType::of_entry(*e).is_some_and(|t| t.has_data()) {
-            let pfn = e & ((1 << 52) - 1);
-            pages.extend((0..PAGE_SIZE).map(|i| (pfn as usize * 31 + i) as u8));
+        match PageType::of_entry(*e) {
+            Some(t) if t.is_page_table() => pages.extend(page_table_page(e & PFN_MASK)),
+            Some(t) if t.has_data() => {
+                let pfn = e & PFN_MASK;
+                if pfn == PV_START_INFO_PFN {
+                    // A PV guest's start-info page: the xenstore and console
+                    // frames it names (pfn 0) lie within the P2M.
+                    pages.extend(std::iter::repeat_n(0u8, PAGE_SIZE));
+                } else {
+                    pages.extend((0..PAGE_SIZE).map(|i| (pfn as usize * 31 + i) as u8));
+                }
+            }
+            _ => {}
         }
     }
     LibxcRecord::PageData(PageData {
@@ -528,7 +579,7 @@ fn dynamic_records(guest: Guest, version: u32, endian: Endian, first_pfn: u64) -
                 v.push(r(tsc_info(0)));
                 v.push(r(LibxcRecord::SharedInfo(Opaque(vec![0x11; PAGE_SIZE]))));
             }
-            v.push(r(LibxcRecord::X86PvVcpuBasic(vcpu(40, 0))));
+            v.push(r(LibxcRecord::X86PvVcpuBasic(vcpu_basic(0))));
             v.push(r(LibxcRecord::X86PvVcpuExtended(vcpu(13, 0))));
             v.push(r(LibxcRecord::X86PvVcpuXsave(vcpu(24, 0))));
             v.push(r(LibxcRecord::X86PvVcpuMsrs(vcpu(16, 0))));
@@ -567,7 +618,7 @@ pub fn base(guest: Guest, version: u32, endian: Endian, checkpoints: usize) -> S
         records.push(r(LibxcRecord::X86PvP2mFrames(X86PvP2mFrames {
             start_pfn: 0,
             end_pfn: 3,
-            p2m_pfns: vec![0x1234],
+            p2m_pfns: vec![PV_START_INFO_PFN],
         })));
     }
     for seg in 0..=checkpoints {
@@ -997,7 +1048,7 @@ const MUTATIONS: &[(&str, Guest, u32, Mutate, &str, &str)] = &[
         "vcpu-res1",
         Guest::Pv,
         3,
-        |s| s.replace(&LibxcRecord::X86PvVcpuBasic(vcpu(40, 1))),
+        |s| s.replace(&LibxcRecord::X86PvVcpuBasic(vcpu_basic(1))),
         "ReservedNonZero",
         "RecordError",
     ),

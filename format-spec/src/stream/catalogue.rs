@@ -19,6 +19,9 @@ pub enum Modes {
     /// Strict only: a restore does not look (padding, reserved fields,
     /// order rules, trailing data).
     StrictOnly,
+    /// Some rules of the kind in both modes, others in strict mode only
+    /// (see the rule table, [`super::rules`]).
+    ByRule,
     /// Not a rule of the format (I/O failures, API misuse).
     NotARule,
 }
@@ -29,6 +32,7 @@ impl Modes {
         match self {
             Modes::Both => "strict and lenient",
             Modes::StrictOnly => "strict only",
+            Modes::ByRule => "by rule (see its rules)",
             Modes::NotARule => "not a format rule",
         }
     }
@@ -152,7 +156,7 @@ impl ErrorKind {
             K::RecordTooNew => e(
                 "A record type introduced by a later version than the stream's (STATIC_DATA_END, X86_CPUID_POLICY and X86_MSR_POLICY in v2; DOMAIN_CONTEXT in v2 and v3).",
                 "Compatibility with older versions: v3 compat with v2, v4 compat with v3.",
-                Both, "the record header", None, Some(StreamError),
+                ByRule, "the record header", None, Some(StreamError),
             ),
             K::DeprecatedRecord => e(
                 "A TOOLSTACK record: deprecated since the stream format began and never valid in a stream.",
@@ -162,7 +166,7 @@ impl ErrorKind {
             K::BackChannelRecord => e(
                 "A CHECKPOINT_DIRTY_PFN_LIST record in a forward stream.",
                 "CHECKPOINT_DIRTY_PFN_LIST: only the COLO back channel (secondary to primary) carries it.",
-                StrictOnly, "the record header", None, Some(StreamError),
+                Both, "the record header", None, Some(StreamError),
             ),
             K::TrailingData => e(
                 "Octets follow the END record of a bare libxc stream.",
@@ -172,7 +176,7 @@ impl ErrorKind {
             K::BadLength => e(
                 "A record body's length breaks the record's length rule (exact size, fixed part plus whole elements, a count field's total, non-empty, or PAGE_DATA's pfns plus pages).",
                 "Records: each record's section fixes its body layout; Errata: variable-sized records may have no content.",
-                Both, "the record header", None, Some(RecordError),
+                ByRule, "the record header", None, Some(RecordError),
             ),
             K::BadValue => e(
                 "A body field outside its allowed values (X86_PV_INFO guest_width not 4 or 8, pt_levels not 3 or 4).",
@@ -192,22 +196,52 @@ impl ErrorKind {
             K::MissingStaticDataEnd => e(
                 "In a v3+ stream, memory or register state (PAGE_DATA, X86_PV_P2M_FRAMES, X86_PV_VCPU_*, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) comes before STATIC_DATA_END, or END comes without one.",
                 "STATIC_DATA_END; Layout: static data first, then STATIC_DATA_END, then dynamic state.",
-                StrictOnly, "the record header (the END record when none was seen)", None, Some(StreamError),
+                ByRule, "the record header (the END record when none was seen)", None, Some(StreamError),
             ),
             K::DuplicateStaticDataEnd => e(
                 "A second STATIC_DATA_END (in v2 the first X86_PV_P2M_FRAMES of a PV guest or the first PAGE_DATA of an HVM guest stands for one).",
                 "STATIC_DATA_END: sent once; v3 compat with v2: where a v2 receiver infers it.",
-                StrictOnly, "the record header", None, Some(StreamError),
+                Both, "the record header", None, Some(StreamError),
             ),
             K::WrongGuestType => e(
                 "A record for the other guest type: an X86_PV_* record in an HVM stream, or HVM_CONTEXT/HVM_PARAMS in a PV stream.",
                 "Layout: x86 PV Guest, x86 HVM Guest.",
-                StrictOnly, "the record header", None, Some(StreamError),
+                Both, "the record header", None, Some(StreamError),
             ),
             K::OutOfOrder => e(
                 "Records in an order the layout forbids: for PV, X86_PV_P2M_FRAMES before X86_PV_INFO, PAGE_DATA before X86_PV_P2M_FRAMES, vCPU records before the first PAGE_DATA; for HVM in v4, HVM_PARAMS after HVM_CONTEXT in one segment (v2/v3: a warning, as Xen 4.17 writes that order).",
                 "Layout: x86 PV Guest, x86 HVM Guest.",
-                StrictOnly, "the record header", None, Some(StreamError),
+                ByRule, "the record header", None, Some(StreamError),
+            ),
+            K::DuplicateRecord => e(
+                "A record that may come once came twice (X86_PV_INFO).",
+                "Xen's restore: handle_x86_pv_info refuses a second X86_PV_INFO.",
+                Both, "the record header", None, Some(StreamError),
+            ),
+            K::MissingRecord => e(
+                "A record the stream must hold is missing when it completes: vCPU 0's X86_PV_VCPU_BASIC (Xen's restore), or one of the PV records the layout requires (strict).",
+                "Layout: x86 PV Guest (the following records must be present); Xen's restore: update_vcpu_context needs vCPU 0's basic state.",
+                ByRule, "the END record (the CHECKPOINT of a COLO stream; the end of the input on failover)", Some(StreamError), Some(StreamError),
+            ),
+            K::PfnBeyondP2m => e(
+                "A PV guest's PAGE_DATA names a pfn above the highest end_pfn of the X86_PV_P2M_FRAMES records so far.",
+                "Xen's restore: handle_page_data refuses pfns outside the domain's P2M (pfn_is_valid).",
+                Both, "the pfn entry", None, Some(RecordError),
+            ),
+            K::UnexpectedCheckpoint => e(
+                "A CHECKPOINT in a stream the caller said is not checkpointed.",
+                "Xen's restore: handle_checkpoint refuses a CHECKPOINT in a plain stream.",
+                Both, "the record header", None, Some(StreamError),
+            ),
+            K::UnknownInCheckpoint => e(
+                "An unknown record (optional or not) in a checkpoint segment after the first, closed by a CHECKPOINT: Xen buffers the segment and fails when it replays it.",
+                "Xen's restore: handle_checkpoint replays buffered records with process_record and fails on one it does not process.",
+                Both, "the unknown record's header", None, Some(StreamError),
+            ),
+            K::CrashesXenRestore => e(
+                "A stream on which Xen's own restore code crashes: a PV page-table entry naming a pfn beyond the P2M (an assert), PAGE_DATA before the P2M exists, or a first X86_PV_P2M_FRAMES with end_pfn 0 (segfaults). The message says what Xen's restore would do.",
+                "Layout: x86 PV Guest (X86_PV_P2M_FRAMES before PAGE_DATA); Xen's restore: x86_pv_localise_page, pfn_to_mfn, handle_x86_pv_p2m_frames (see the rule table).",
+                Both, "the record header; for a page-table entry, the entry", None, Some(RecordError),
             ),
             K::MissingDomainContext => e(
                 "In a v4 stream, a segment (the records up to a CHECKPOINT or END) has no DOMAIN_CONTEXT record.",

@@ -351,6 +351,65 @@ pub enum StreamError {
         /// Which order rule.
         reason: &'static str,
     },
+    /// A record sent a second time where it may come once
+    /// (X86_PV_INFO).
+    #[error("{at}: second {record}; the first was at offset 0x{first:x}")]
+    DuplicateRecord {
+        /// Where.
+        at: Location,
+        /// The record's spec name.
+        record: &'static str,
+        /// Offset of the first.
+        first: u64,
+    },
+    /// A record the stream must hold is missing when it completes.
+    #[error("{at}: the stream has no {what}")]
+    MissingRecord {
+        /// Where (the END record, or the CHECKPOINT of a COLO stream).
+        at: Location,
+        /// What is missing.
+        what: &'static str,
+    },
+    /// A PV PAGE_DATA pfn beyond the P2M the X86_PV_P2M_FRAMES records
+    /// set up.
+    #[error("{at}: pfn 0x{pfn:x} is beyond the guest's P2M (highest pfn 0x{max_pfn:x}); Xen's restore refuses it")]
+    PfnBeyondP2m {
+        /// Where (the pfn entry).
+        at: Location,
+        /// The pfn.
+        pfn: u64,
+        /// The P2M's highest pfn.
+        max_pfn: u64,
+    },
+    /// A CHECKPOINT in a stream the caller said is not checkpointed.
+    #[error("{at}: CHECKPOINT in a stream that is not checkpointed; Xen's restore refuses it")]
+    UnexpectedCheckpoint {
+        /// Where.
+        at: Location,
+    },
+    /// A record Xen's restore cannot process in a buffered checkpoint
+    /// segment (reported at the CHECKPOINT that replays it).
+    #[error("{at}: unknown record type 0x{rtype:08x} in checkpoint segment {segment}; Xen's restore buffers the segment and fails when it replays it at the next CHECKPOINT (offset 0x{checkpoint:x})")]
+    UnknownInCheckpoint {
+        /// Where (the unknown record).
+        at: Location,
+        /// Its type.
+        rtype: u32,
+        /// The segment (0 is the first).
+        segment: u64,
+        /// Offset of the CHECKPOINT that replays the segment.
+        checkpoint: u64,
+    },
+    /// A stream on which Xen's own restore code crashes.
+    #[error("{at}: {what}; Xen's restore would {crash}")]
+    CrashesXenRestore {
+        /// Where.
+        at: Location,
+        /// What the stream holds.
+        what: String,
+        /// What Xen's restore code would do.
+        crash: &'static str,
+    },
     /// A v4 segment without DOMAIN_CONTEXT (strict mode).
     #[error("{at}: the segment ending here has no DOMAIN_CONTEXT record; version 4 requires one per segment")]
     MissingDomainContext {
@@ -477,6 +536,18 @@ error_kinds! {
     WrongGuestType,
     /// See [`StreamError::OutOfOrder`].
     OutOfOrder,
+    /// See [`StreamError::DuplicateRecord`].
+    DuplicateRecord,
+    /// See [`StreamError::MissingRecord`].
+    MissingRecord,
+    /// See [`StreamError::PfnBeyondP2m`].
+    PfnBeyondP2m,
+    /// See [`StreamError::UnexpectedCheckpoint`].
+    UnexpectedCheckpoint,
+    /// See [`StreamError::UnknownInCheckpoint`].
+    UnknownInCheckpoint,
+    /// See [`StreamError::CrashesXenRestore`].
+    CrashesXenRestore,
     /// See [`StreamError::MissingDomainContext`].
     MissingDomainContext,
     /// See [`StreamError::DomainContext`].
@@ -529,6 +600,12 @@ impl StreamError {
             E::DuplicateStaticDataEnd { .. } => ErrorKind::DuplicateStaticDataEnd,
             E::WrongGuestType { .. } => ErrorKind::WrongGuestType,
             E::OutOfOrder { .. } => ErrorKind::OutOfOrder,
+            E::DuplicateRecord { .. } => ErrorKind::DuplicateRecord,
+            E::MissingRecord { .. } => ErrorKind::MissingRecord,
+            E::PfnBeyondP2m { .. } => ErrorKind::PfnBeyondP2m,
+            E::UnexpectedCheckpoint { .. } => ErrorKind::UnexpectedCheckpoint,
+            E::UnknownInCheckpoint { .. } => ErrorKind::UnknownInCheckpoint,
+            E::CrashesXenRestore { .. } => ErrorKind::CrashesXenRestore,
             E::MissingDomainContext { .. } => ErrorKind::MissingDomainContext,
             E::DomainContext { .. } => ErrorKind::DomainContext,
             E::HvmContext { .. } => ErrorKind::HvmContext,
@@ -563,6 +640,12 @@ impl StreamError {
             | E::DuplicateStaticDataEnd { at, .. }
             | E::WrongGuestType { at, .. }
             | E::OutOfOrder { at, .. }
+            | E::DuplicateRecord { at, .. }
+            | E::MissingRecord { at, .. }
+            | E::PfnBeyondP2m { at, .. }
+            | E::UnexpectedCheckpoint { at }
+            | E::UnknownInCheckpoint { at, .. }
+            | E::CrashesXenRestore { at, .. }
             | E::MissingDomainContext { at }
             | E::DomainContext { at, .. }
             | E::HvmContext { at, .. }

@@ -10,7 +10,7 @@ use super::Mode;
 use crate::layout::Wire;
 use crate::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataHeader, PageType,
-    BACK_CHANNEL_RECORDS, IHDR_ID, IHDR_MARKER, PAGE_SHIFT, PAGE_SIZE, REC_LENGTH_MAX,
+    BACK_CHANNEL_RECORDS, EARLY_RECORDS_XEN_HANDLES, IHDR_ID, IHDR_MARKER, PAGE_SHIFT, PAGE_SIZE, REC_LENGTH_MAX,
     REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS,
 };
 
@@ -636,7 +636,9 @@ impl<R: Read> StreamReader<R> {
             }
             None => {}
             Some(l) => {
-                if l.since > self.ihdr.version {
+                let xen_takes_it = self.mode == Mode::Lenient
+                    && EARLY_RECORDS_XEN_HANDLES.contains(&info.rtype);
+                if l.since > self.ihdr.version && !xen_takes_it {
                     return Err(StreamError::RecordTooNew {
                         at,
                         since: l.since,
@@ -646,7 +648,7 @@ impl<R: Read> StreamReader<R> {
                 if l.deprecated == Some(0) {
                     return Err(StreamError::DeprecatedRecord { at });
                 }
-                if self.mode == Mode::Strict && BACK_CHANNEL_RECORDS.contains(&info.rtype) {
+                if BACK_CHANNEL_RECORDS.contains(&info.rtype) {
                     return Err(StreamError::BackChannelRecord { at });
                 }
             }

@@ -6,13 +6,21 @@ use std::io::{Read, Seek};
 
 use binrw::Endian;
 
+use crate::layout::{SpecEnum, Wire};
+
 use super::check;
 use super::error::{Location, RecordInfo, StreamError, Warning};
-use super::reader::{ReaderOptions, StreamReader};
+use super::error::ErrorKind;
+use super::reader::{PageBatch, ReaderOptions, StreamReader};
 use super::Mode;
+use super::rules::{self, Rule};
 use crate::libxc::{
-    v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord, DYNAMIC_RECORDS,
-    HVM_ONLY_RECORDS, PAGE_DATA_TYPE_SHIFT, PV_ONLY_RECORDS, PV_VCPU_RECORDS,
+    v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, RecordHeader, REC_ALIGN,
+    PageType, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT,
+    PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_WIDTH_LEVELS, PV_ONLY_RECORDS,
+    PV_PTE_FRAME_MASK, PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_BASIC_SIZE,
+    PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN,
+    SDE_CHECKED_RECORDS, STATIC_RECORDS,
 };
 
 /// How to verify.
@@ -30,6 +38,9 @@ pub struct VerifyOptions {
     /// How many warnings the report keeps; further ones are only counted,
     /// so that memory does not grow with the stream.
     pub max_warnings: usize,
+    /// Whether the stream is checkpointed (Remus or COLO), as the
+    /// toolstack set the restore up; [`Checkpointed::Auto`] when not known.
+    pub checkpointed: Checkpointed,
 }
 
 impl Default for VerifyOptions {
@@ -39,6 +50,7 @@ impl Default for VerifyOptions {
             bare: true,
             base_offset: 0,
             max_warnings: 1000,
+            checkpointed: Checkpointed::Auto,
         }
     }
 }
@@ -57,11 +69,125 @@ impl VerifyOptions {
         }
     }
 
+    /// The same options for a stream checkpointed (or not) as `c` says.
+    pub fn checkpointed(self, c: Checkpointed) -> Self {
+        VerifyOptions {
+            checkpointed: c,
+            ..self
+        }
+    }
+
     /// The reader options these imply.
     pub fn reader_options(&self) -> ReaderOptions {
         ReaderOptions {
             mode: self.mode,
             base_offset: self.base_offset,
+        }
+    }
+}
+
+/// Why the last segment of a checkpointed stream was not restored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailoverReason {
+    /// The input ended right after a CHECKPOINT: nothing of a further
+    /// segment was sent (valid in both modes).
+    Boundary,
+    /// The input ended (or a record's header or body was cut, or
+    /// announced an impossible length) inside the segment: Xen's
+    /// `read_record` fails and its restore fails over to the last
+    /// checkpoint (lenient mode only).
+    CutShort(Noted),
+    /// A record of the segment breaks a rule; Xen's restore buffers the
+    /// segment and would only see the error when replaying it at the next
+    /// CHECKPOINT, which never came (lenient mode only).
+    Buffered(Noted),
+    /// The segment ended with END: Xen's restore completes with the state
+    /// of the last CHECKPOINT and never replays the buffered segment.
+    EndedWithEnd,
+}
+
+/// An error noted in a report (its kind, offset and message), not raised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Noted {
+    /// The KIND.
+    pub kind: ErrorKind,
+    /// Its absolute offset.
+    pub offset: u64,
+    /// The error's message.
+    pub message: String,
+}
+
+impl Noted {
+    fn of(e: &StreamError) -> Noted {
+        Noted {
+            kind: e.kind(),
+            offset: e.offset(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Noted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+/// How a checkpointed stream ended: the checkpoints restored and the
+/// segment dropped. `Display` gives the sentence a tool prints: "N
+/// checkpoints, ending at a checkpoint boundary" or "N checkpoints;
+/// segment S (from offset 0x..) dropped on failover: ...".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failover {
+    /// The number of CHECKPOINT records (segments restored).
+    pub checkpoints: u64,
+    /// The index (0 is the first) of the segment not restored.
+    pub dropped_segment: u64,
+    /// Absolute offset where that segment starts (just after the last
+    /// CHECKPOINT).
+    pub dropped_at: u64,
+    /// Records of that segment read (0 at a boundary).
+    pub dropped_records: u64,
+    /// Why.
+    pub reason: FailoverReason,
+}
+
+impl Failover {
+    /// Whether the stream ended exactly at a checkpoint boundary.
+    pub fn at_boundary(&self) -> bool {
+        self.reason == FailoverReason::Boundary
+    }
+}
+
+impl std::fmt::Display for Failover {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.checkpoints;
+        let s = if n == 1 { "" } else { "s" };
+        match &self.reason {
+            FailoverReason::Boundary => {
+                write!(f, "{n} checkpoint{s}, ending at a checkpoint boundary")
+            }
+            other => {
+                write!(
+                    f,
+                    "{n} checkpoint{s}; segment {} (from offset 0x{:x}, {} records) dropped on failover: ",
+                    self.dropped_segment, self.dropped_at, self.dropped_records
+                )?;
+                match other {
+                    FailoverReason::CutShort(e) => write!(
+                        f,
+                        "the segment breaks off ({e}), so Xen's restore fails over to the last checkpoint"
+                    ),
+                    FailoverReason::Buffered(e) => write!(
+                        f,
+                        "Xen's restore buffers it and never replays it ({e})"
+                    ),
+                    _ => write!(
+                        f,
+                        "it ends with END, and Xen's restore completes with the last checkpoint's state"
+                    ),
+                }
+            }
         }
     }
 }
@@ -100,8 +226,14 @@ pub struct Report {
     /// [`StreamReader::resume`]): inside `start_offset..end_offset` but not
     /// part of the stream.
     pub interleaved: u64,
-    /// True once END has been verified.
+    /// True once END has been verified, or once a checkpointed stream
+    /// ended the way Xen's restore takes as a failover ([`Self::failover`]).
     pub complete: bool,
+    /// How a checkpointed stream ended without END: at a checkpoint
+    /// boundary (valid in both modes) or, in lenient mode, inside a
+    /// segment that Xen's restore drops on failover. `None` when the
+    /// stream ended with END (or is not complete).
+    pub failover: Option<Failover>,
     /// The first [`VerifyOptions::max_warnings`] warnings.
     pub warnings: Vec<Warning>,
     /// Warnings beyond those kept.
@@ -121,18 +253,67 @@ impl Report {
     }
 }
 
-/// The order rules: state carried from record to record.
+/// What the verifier knows of a record beyond its header, for the rules
+/// that look at values.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Facts<'a> {
+    /// Nothing (the writer's order checks).
+    None,
+    /// The whole body (any record but PAGE_DATA), in the stream's byte order.
+    Body(&'a [u8], Endian),
+    /// A PAGE_DATA record's pfn entries.
+    Pfns(&'a [u64]),
+}
+
+/// Whether a stream is checkpointed, as the toolstack set the restore up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Checkpointed {
+    /// Not known: a CHECKPOINT record makes the stream a Remus stream.
+    #[default]
+    Auto,
+    /// A plain stream: a CHECKPOINT is an error (Xen's `handle_checkpoint`).
+    No,
+    /// A Remus stream.
+    Remus,
+    /// A COLO stream: each CHECKPOINT completes the restore of the state so
+    /// far (Xen calls `stream_complete` there).
+    Colo,
+}
+
+/// The order rules and the rules of Xen's record handlers: state carried
+/// from record to record. Each check names its rule in [`super::rules`].
 #[derive(Debug, Clone)]
 pub(crate) struct Order {
     version: u32,
     domain: DomainType,
+    checkpointed: Checkpointed,
     /// Offset of the first STATIC_DATA_END, real or (v2) inferred.
     sde_at: Option<u64>,
-    pv_info_seen: bool,
+    pv_info_at: Option<u64>,
+    guest_width: Option<u8>,
+    /// Highest pfn of the P2M (Xen's `max_pfn`), once its table exists.
+    p2m_max_pfn: Option<u64>,
     p2m_seen: bool,
     page_data_seen: bool,
+    vcpu_basic_seen: bool,
+    vcpu0_basic: bool,
     seg_hvm_context_at: Option<u64>,
     seg_domain_context: bool,
+}
+
+fn u32_le_be(b: &[u8], off: usize, endian: Endian) -> u32 {
+    let a: [u8; 4] = b[off..off + 4].try_into().unwrap_or([0; 4]);
+    match endian {
+        Endian::Big => u32::from_be_bytes(a),
+        Endian::Little => u32::from_le_bytes(a),
+    }
+}
+
+/// The guest type's name in Xen's tables ("x86 PV").
+fn human(d: DomainType) -> &'static str {
+    DomainType::LAYOUT
+        .variant(d.value())
+        .map_or("?", |v| v.human)
 }
 
 impl Order {
@@ -140,89 +321,146 @@ impl Order {
         Order {
             version,
             domain,
+            checkpointed: Checkpointed::Auto,
             sde_at: None,
-            pv_info_seen: false,
+            pv_info_at: None,
+            guest_width: None,
+            p2m_max_pfn: None,
             p2m_seen: false,
             page_data_seen: false,
+            vcpu_basic_seen: false,
+            vcpu0_basic: false,
             seg_hvm_context_at: None,
             seg_domain_context: false,
         }
     }
 
-    /// Applies the order rules to the next record of the table; returns the
-    /// first rule it breaks (the state is updated either way) and passes
-    /// order warnings to `warn`.
+    pub(crate) fn checkpointed(mut self, c: Checkpointed) -> Self {
+        self.checkpointed = c;
+        self
+    }
+
+    /// The checks Xen's restore makes when it completes (`stream_complete`):
+    /// a PV guest's vCPU 0 has its basic state.
+    pub(crate) fn complete(&self, at: Location, strict: bool) -> Result<(), StreamError> {
+        if self.domain != DomainType::X86Pv {
+            return Ok(());
+        }
+        if !self.vcpu0_basic {
+            if rules::PV_VCPU0_BASIC.applies(strict) {
+                return Err(StreamError::MissingRecord {
+                    at,
+                    what: "X86_PV_VCPU_BASIC for vCPU 0",
+                });
+            }
+        } else if self.p2m_max_pfn.is_none() {
+            return Err(StreamError::CrashesXenRestore {
+                at,
+                what: "the stream completes without any X86_PV_P2M_FRAMES".into(),
+                crash: "segfault: it looks the start-info pfn of vCPU 0 up in page-type and P2M tables it never allocated",
+            });
+        }
+        Ok(())
+    }
+
+    /// The P2M's highest pfn, once its table exists (PV).
+    pub(crate) fn p2m_max_pfn(&self) -> Option<u64> {
+        self.p2m_max_pfn
+    }
+
+    /// Applies the rules to the next record of the table; returns the first
+    /// rule it breaks (the state is updated either way) and passes order
+    /// warnings to `warn`. `strict` selects the rules ([`Rule::applies`]).
     pub(crate) fn record(
         &mut self,
         info: RecordInfo,
+        facts: Facts<'_>,
+        strict: bool,
         warn: &mut dyn FnMut(Warning),
     ) -> Result<(), StreamError> {
         let code = info.rtype;
         let at = || Location::record(info);
         let mut first: Option<StreamError> = None;
-        let mut fail = |e: StreamError| {
-            if first.is_none() {
+        let mut fail = |rule: Rule, e: StreamError| {
+            if first.is_none() && rule.applies(strict) {
                 first = Some(e);
             }
         };
         let pv = self.domain == DomainType::X86Pv;
+        let name = |c: u32| LibxcRecord::LAYOUT.by_code(c).map_or("?", |l| l.spec_name);
 
         // Guest type.
-        if pv && HVM_ONLY_RECORDS.contains(&code) {
-            fail(StreamError::WrongGuestType {
-                at: at(),
-                wants: "x86 HVM",
-                guest: "x86 PV",
-            });
-        } else if !pv && PV_ONLY_RECORDS.contains(&code) {
-            fail(StreamError::WrongGuestType {
-                at: at(),
-                wants: "x86 PV",
-                guest: "x86 HVM",
-            });
+        let (own, other) = if pv {
+            (DomainType::X86Pv, DomainType::X86Hvm)
+        } else {
+            (DomainType::X86Hvm, DomainType::X86Pv)
+        };
+        let foreign = if pv { HVM_ONLY_RECORDS } else { PV_ONLY_RECORDS };
+        if foreign.contains(&code) {
+            fail(
+                rules::GUEST_TYPE,
+                StreamError::WrongGuestType {
+                    at: at(),
+                    wants: human(other),
+                    guest: human(own),
+                },
+            );
         }
 
-        // STATIC_DATA_END: exactly once, before the dynamic state.
+        // STATIC_DATA_END: once, before the dynamic state.
         if code == LibxcRecord::STATIC_DATA_END {
             match self.sde_at {
-                Some(first) => fail(StreamError::DuplicateStaticDataEnd { at: at(), first }),
+                Some(first) => fail(
+                    rules::SDE_ONCE,
+                    StreamError::DuplicateStaticDataEnd { at: at(), first },
+                ),
                 None => self.sde_at = Some(info.offset),
             }
-        } else if self.version < 3 {
-            if self.sde_at.is_none() && code == v2_static_data_end_at(self.domain) {
+        } else {
+            let v2_infers = self.version < LibxcRecord::LAYOUT
+                .by_code(LibxcRecord::STATIC_DATA_END)
+                .map_or(0, |l| l.since)
+                && (code == v2_static_data_end_at(self.domain)
+                    || (pv && SDE_CHECKED_RECORDS.contains(&code)));
+            if self.sde_at.is_none() && v2_infers {
                 self.sde_at = Some(info.offset);
             }
-        } else if self.sde_at.is_none() && DYNAMIC_RECORDS.contains(&code) {
-            fail(StreamError::MissingStaticDataEnd { at: at() });
+            if self.sde_at.is_none() && DYNAMIC_RECORDS.contains(&code) {
+                let rule = if SDE_CHECKED_RECORDS.contains(&code) {
+                    Some(rules::SDE_BEFORE_MEMORY)
+                } else if self.version >= 3 {
+                    Some(rules::SDE_BEFORE_STATE)
+                } else {
+                    None
+                };
+                if let Some(rule) = rule {
+                    fail(rule, StreamError::MissingStaticDataEnd { at: at() });
+                }
+            }
+            if self.sde_at.is_some() && STATIC_RECORDS.contains(&code) && !foreign.contains(&code)
+            {
+                fail(
+                    rules::STATIC_AFTER_SDE,
+                    StreamError::OutOfOrder {
+                        at: at(),
+                        reason: "static data (X86_PV_INFO, CPU policies) must come before STATIC_DATA_END",
+                    },
+                );
+            }
         }
 
-        // PV order: X86_PV_INFO, X86_PV_P2M_FRAMES, PAGE_DATA, vCPUs.
         if pv {
-            if code == LibxcRecord::X86_PV_P2M_FRAMES && !self.pv_info_seen {
-                fail(StreamError::OutOfOrder {
-                    at: at(),
-                    reason: "X86_PV_P2M_FRAMES must come after X86_PV_INFO",
-                });
-            }
-            if code == LibxcRecord::PAGE_DATA && !self.p2m_seen {
-                fail(StreamError::OutOfOrder {
-                    at: at(),
-                    reason: "PAGE_DATA of a PV guest must come after X86_PV_P2M_FRAMES",
-                });
-            }
-            if PV_VCPU_RECORDS.contains(&code) && !self.page_data_seen {
-                fail(StreamError::OutOfOrder {
-                    at: at(),
-                    reason: "vCPU records must come after the first PAGE_DATA",
-                });
-            }
+            self.pv_rules(info, facts, &mut fail);
         } else if code == LibxcRecord::HVM_PARAMS {
             if let Some(context_offset) = self.seg_hvm_context_at {
                 if self.version >= 4 {
-                    fail(StreamError::OutOfOrder {
-                        at: at(),
-                        reason: "HVM_PARAMS must come before HVM_CONTEXT in a segment",
-                    });
+                    fail(
+                        rules::HVM_PARAMS_FIRST,
+                        StreamError::OutOfOrder {
+                            at: at(),
+                            reason: "HVM_PARAMS must come before HVM_CONTEXT in a segment",
+                        },
+                    );
                 } else {
                     warn(Warning::HvmParamsAfterContext {
                         record: info,
@@ -232,9 +470,24 @@ impl Order {
             }
         }
 
+        // Records every guest type has.
+        if let (Facts::Body(body, _), true) = (
+            facts,
+            code == LibxcRecord::X86_CPUID_POLICY || code == LibxcRecord::X86_MSR_POLICY,
+        ) {
+            if body.is_empty() {
+                fail(
+                    rules::POLICY_NOT_EMPTY,
+                    StreamError::BadLength {
+                        at: at(),
+                        length: 0,
+                        reason: format!("{} must hold at least one entry", name(code)),
+                    },
+                );
+            }
+        }
+
         match code {
-            LibxcRecord::X86_PV_INFO => self.pv_info_seen = true,
-            LibxcRecord::X86_PV_P2M_FRAMES => self.p2m_seen = true,
             LibxcRecord::PAGE_DATA => self.page_data_seen = true,
             LibxcRecord::HVM_CONTEXT => {
                 self.seg_hvm_context_at.get_or_insert(info.offset);
@@ -244,12 +497,60 @@ impl Order {
         }
 
         // End of a segment.
+        if code == LibxcRecord::CHECKPOINT && self.checkpointed == Checkpointed::No {
+            fail(
+                rules::CHECKPOINT_STREAM,
+                StreamError::UnexpectedCheckpoint { at: at() },
+            );
+        }
+        // Xen's restore completes (`stream_complete`) at END, except a COLO
+        // restore, which completes at each CHECKPOINT instead and takes END
+        // as a failover.
+        let colo = self.checkpointed == Checkpointed::Colo;
+        let completes = if colo {
+            code == LibxcRecord::CHECKPOINT
+        } else {
+            code == LibxcRecord::END
+        };
+        if completes {
+            if let Err(e) = self.complete(at(), strict) {
+                let rule = if e.kind() == ErrorKind::MissingRecord {
+                    rules::PV_VCPU0_BASIC
+                } else {
+                    rules::CRASH_NO_P2M
+                };
+                fail(rule, e);
+            }
+        }
+        if code == LibxcRecord::END && pv {
+            let seen = [
+                self.pv_info_at.is_some(),
+                self.p2m_seen,
+                self.page_data_seen,
+                self.vcpu_basic_seen,
+            ];
+            if let Some((&missing, _)) = PV_REQUIRED_RECORDS.iter().zip(seen).find(|(_, s)| !s) {
+                fail(
+                    rules::PV_REQUIRED,
+                    StreamError::MissingRecord {
+                        at: at(),
+                        what: name(missing),
+                    },
+                );
+            }
+        }
         if code == LibxcRecord::CHECKPOINT || code == LibxcRecord::END {
             if code == LibxcRecord::END && self.version >= 3 && self.sde_at.is_none() {
-                fail(StreamError::MissingStaticDataEnd { at: at() });
+                fail(
+                    rules::SDE_BEFORE_STATE,
+                    StreamError::MissingStaticDataEnd { at: at() },
+                );
             }
             if self.version >= 4 && !self.seg_domain_context {
-                fail(StreamError::MissingDomainContext { at: at() });
+                fail(
+                    rules::DC_PER_SEGMENT,
+                    StreamError::MissingDomainContext { at: at() },
+                );
             }
             self.seg_hvm_context_at = None;
             self.seg_domain_context = false;
@@ -259,6 +560,237 @@ impl Order {
             None => Ok(()),
         }
     }
+
+    /// The rules of a PV stream's records (Xen's `xg_sr_restore_x86_pv.c`).
+    fn pv_rules(
+        &mut self,
+        info: RecordInfo,
+        facts: Facts<'_>,
+        fail: &mut dyn FnMut(Rule, StreamError),
+    ) {
+        let code = info.rtype;
+        let at = || Location::record(info);
+        let body = match facts {
+            Facts::Body(b, e) => Some((b, e)),
+            _ => None,
+        };
+        match code {
+            LibxcRecord::X86_PV_INFO => {
+                if let Some(first) = self.pv_info_at {
+                    fail(
+                        rules::PV_INFO_ONCE,
+                        StreamError::DuplicateRecord {
+                            at: at(),
+                            record: "X86_PV_INFO",
+                            first,
+                        },
+                    );
+                    return;
+                }
+                self.pv_info_at = Some(info.offset);
+                if let Some((b, _)) = body.filter(|(b, _)| b.len() >= 2) {
+                    let (width, levels) = (b[0], b[1]);
+                    let pair = PV_WIDTH_LEVELS
+                        .iter()
+                        .find(|(w, _)| *w == width)
+                        .map(|(_, l)| *l);
+                    if pair != Some(levels) {
+                        fail(
+                            rules::PV_INFO_PAIR,
+                            StreamError::BadValue {
+                                at: Location::in_record(info, info.body_offset() + 1),
+                                value: u64::from(levels),
+                                allowed: format!(
+                                    "the pt_levels of guest_width {width} ({})",
+                                    pair.map_or("none".to_string(), |l| l.to_string())
+                                ),
+                            },
+                        );
+                    }
+                    self.guest_width = Some(width);
+                }
+            }
+            LibxcRecord::X86_PV_P2M_FRAMES | LibxcRecord::SHARED_INFO
+                if self.pv_info_at.is_none() =>
+            {
+                fail(
+                    rules::PV_INFO_FIRST,
+                    StreamError::OutOfOrder {
+                        at: at(),
+                        reason: "X86_PV_P2M_FRAMES and SHARED_INFO must come after X86_PV_INFO",
+                    },
+                );
+            }
+            _ => {}
+        }
+        if code == LibxcRecord::X86_PV_P2M_FRAMES {
+            self.p2m_seen = true;
+            if let Some((b, e)) = body.filter(|(b, _)| b.len() >= 8) {
+                let start = u32_le_be(b, 0, e);
+                let end = u32_le_be(b, 4, e);
+                let width = self.guest_width.unwrap_or(PV_DEFAULT_GUEST_WIDTH).max(1);
+                let fpp = (PAGE_SIZE / width as usize) as u64;
+                if start > end {
+                    fail(
+                        rules::P2M_RANGE,
+                        StreamError::BadValue {
+                            at: Location::in_record(info, info.body_offset() + 4),
+                            value: u64::from(end),
+                            allowed: format!("at least start_pfn ({start})"),
+                        },
+                    );
+                    return;
+                }
+                let frames = u64::from(end) / fpp + 1 - u64::from(start) / fpp;
+                if (b.len() as u64 - 8) != frames * 8 {
+                    fail(
+                        rules::P2M_COUNT,
+                        StreamError::BadLength {
+                            at: at(),
+                            length: info.length,
+                            reason: format!(
+                                "pfns {start}..={end} need {frames} frames of {fpp} entries, 8 + {} octets",
+                                frames * 8
+                            ),
+                        },
+                    );
+                    return;
+                }
+                if self.p2m_max_pfn.is_none() && end == 0 {
+                    fail(
+                        rules::CRASH_EMPTY_P2M,
+                        StreamError::CrashesXenRestore {
+                            at: at(),
+                            what: "the first X86_PV_P2M_FRAMES covers pfn 0 only (end_pfn 0)".into(),
+                            crash: "segfault: it never allocates its P2M frame list, then writes to it",
+                        },
+                    );
+                    return;
+                }
+                let end = u64::from(end);
+                if self.p2m_max_pfn.is_none_or(|m| end > m) {
+                    self.p2m_max_pfn = Some(end);
+                }
+            }
+        }
+        if code == LibxcRecord::PAGE_DATA {
+            if !self.p2m_seen || self.p2m_max_pfn.is_none() {
+                fail(
+                    rules::CRASH_MEMORY_BEFORE_P2M,
+                    StreamError::CrashesXenRestore {
+                        at: at(),
+                        what: "PAGE_DATA of a PV guest before any X86_PV_P2M_FRAMES".into(),
+                        crash: "refuse any pfn above 0 and segfault on pfn 0: it has no P2M table yet",
+                    },
+                );
+            } else if let (Facts::Pfns(pfns), Some(max)) = (facts, self.p2m_max_pfn) {
+                if let Some((i, pfn)) = pfns
+                    .iter()
+                    .map(|e| e & PAGE_DATA_PFN_MASK)
+                    .enumerate()
+                    .find(|(_, p)| *p > max)
+                {
+                    fail(
+                        rules::PV_PFN_IN_P2M,
+                        StreamError::PfnBeyondP2m {
+                            at: Location::in_record(
+                                info,
+                                info.body_offset()
+                                    + PageDataHeader::LAYOUT.size as u64
+                                    + 8 * i as u64,
+                            ),
+                            pfn,
+                            max_pfn: max,
+                        },
+                    );
+                }
+            }
+        }
+        if PV_VCPU_RECORDS.contains(&code) {
+            if !self.page_data_seen {
+                fail(
+                    rules::PV_VCPU_AFTER_MEMORY,
+                    StreamError::OutOfOrder {
+                        at: at(),
+                        reason: "vCPU records must come after the first PAGE_DATA",
+                    },
+                );
+            }
+            if let Some((b, e)) = body.filter(|(b, _)| b.len() >= 8) {
+                let ctx = b.len() - 8;
+                let width = self.guest_width.unwrap_or(PV_DEFAULT_GUEST_WIDTH);
+                let basic = PV_VCPU_BASIC_SIZE
+                    .iter()
+                    .find(|(w, _)| *w == width)
+                    .map_or(0, |(_, s)| *s);
+                let bad = match code {
+                    _ if ctx == 0 => None,
+                    LibxcRecord::X86_PV_VCPU_BASIC if ctx != basic => Some(format!(
+                        "a guest_width {width} vCPU context is {basic} octets"
+                    )),
+                    LibxcRecord::X86_PV_VCPU_EXTENDED if ctx > PV_VCPU_EXTENDED_MAX => Some(
+                        format!("the extended context is at most {PV_VCPU_EXTENDED_MAX} octets"),
+                    ),
+                    LibxcRecord::X86_PV_VCPU_XSAVE if ctx < PV_VCPU_XSAVE_MIN => Some(format!(
+                        "the xsave context is at least {PV_VCPU_XSAVE_MIN} octets"
+                    )),
+                    LibxcRecord::X86_PV_VCPU_MSRS if ctx % PV_VCPU_MSR_ENTRY != 0 => Some(format!(
+                        "the MSRs are whole {PV_VCPU_MSR_ENTRY}-octet entries"
+                    )),
+                    _ => None,
+                };
+                if let Some(reason) = bad {
+                    fail(
+                        rules::PV_VCPU_SIZE,
+                        StreamError::BadLength {
+                            at: at(),
+                            length: info.length,
+                            reason,
+                        },
+                    );
+                } else if code == LibxcRecord::X86_PV_VCPU_BASIC {
+                    self.vcpu_basic_seen = true;
+                    if ctx != 0 && u32_le_be(b, 0, e) == 0 {
+                        self.vcpu0_basic = true;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Checks the page-table pages of a PV PAGE_DATA record (types L1TAB to
+/// L4TAB): every present entry must name a pfn within the P2M, or Xen's
+/// restore crashes (rule [`rules::CRASH_PTE_BEYOND_P2M`]). `page` is one
+/// page's contents, `offset` its absolute offset.
+pub(crate) fn check_page_table(
+    info: RecordInfo,
+    page: &[u8],
+    offset: u64,
+    endian: Endian,
+    max_pfn: u64,
+) -> Result<(), StreamError> {
+    for (i, e) in page.chunks_exact(8).enumerate() {
+        let a: [u8; 8] = e.try_into().unwrap_or([0; 8]);
+        let pte = match endian {
+            Endian::Big => u64::from_be_bytes(a),
+            Endian::Little => u64::from_le_bytes(a),
+        };
+        if pte & PV_PTE_PRESENT == 0 {
+            continue;
+        }
+        let pfn = (pte & PV_PTE_FRAME_MASK) >> PAGE_SHIFT;
+        if pfn > max_pfn {
+            return Err(StreamError::CrashesXenRestore {
+                at: Location::in_record(info, offset + 8 * i as u64),
+                what: format!(
+                    "page-table entry 0x{pte:016x} names pfn 0x{pfn:x}, beyond the P2M (highest pfn 0x{max_pfn:x})"
+                ),
+                crash: "abort on the assert in pfn_to_mfn (without asserts, read past the end of its P2M table)",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Verifies a libxc stream record by record.
@@ -294,6 +826,25 @@ pub struct Verifier {
     order: Order,
     endian: Endian,
     report: Report,
+    /// A checkpointed stream after its first CHECKPOINT: Xen's restore
+    /// buffers each segment and replays it at the next CHECKPOINT.
+    segment: Option<Segment>,
+    /// One page, for the page-table checks.
+    page: Vec<u8>,
+}
+
+/// The segment after the last CHECKPOINT of a checkpointed stream.
+#[derive(Debug, Clone)]
+struct Segment {
+    /// The rule state at the last CHECKPOINT (what Xen has processed).
+    saved: Order,
+    /// Where the segment starts.
+    start: u64,
+    /// Records read in it.
+    records: u64,
+    /// Lenient mode: the first error of the segment, which Xen's restore
+    /// only meets when it replays the segment.
+    deferred: Option<std::sync::Arc<StreamError>>,
 }
 
 impl Verifier {
@@ -303,7 +854,8 @@ impl Verifier {
         let start = opts.base_offset;
         Verifier {
             opts,
-            order: Order::new(reader.version(), reader.domain_type()),
+            order: Order::new(reader.version(), reader.domain_type())
+                .checkpointed(opts.checkpointed),
             endian: reader.endian(),
             report: Report {
                 image_header: *reader.image_header(),
@@ -320,9 +872,12 @@ impl Verifier {
                 segments: 1,
                 interleaved: 0,
                 complete: false,
+                failover: None,
                 warnings: Vec::new(),
                 warnings_dropped: 0,
             },
+            segment: None,
+            page: Vec::new(),
         }
     }
 
@@ -346,7 +901,8 @@ impl Verifier {
 
     /// Verifies the next record; returns it, or `None` once END has been
     /// verified (and, for a bare stream in strict mode, the end of the
-    /// input checked).
+    /// input checked), or once a checkpointed stream ended at a checkpoint
+    /// boundary or (lenient mode) failed over ([`Report::failover`]).
     ///
     /// The verifier keeps its state (order rules, segment rules, report)
     /// between calls, not the reader: after a CHECKPOINT, the reader may be
@@ -358,18 +914,109 @@ impl Verifier {
     ) -> Result<Option<RecordInfo>, StreamError> {
         // A resumed reader starts past the octets another layer read.
         self.report.interleaved += reader.position().saturating_sub(self.report.end_offset);
-        let res = self.step_inner(reader);
+        let res = self.step_segment(reader);
         self.report.end_offset = reader.position();
         res
     }
 
-    fn step_inner<R: Read>(
+    /// Tells the verifier that the input ended where the next record
+    /// header of the libxc stream would start (another layer found the end
+    /// of its input between records, after a CHECKPOINT). Right after a
+    /// CHECKPOINT of a checkpointed stream this is the checkpoint boundary
+    /// at which Xen's restore completes (valid in both modes); inside a
+    /// segment lenient mode fails over as Xen does; otherwise it is
+    /// `Truncated` at `offset`.
+    pub fn end_of_input(&mut self, offset: u64) -> Result<(), StreamError> {
+        let e = StreamError::Truncated {
+            at: Location::at(offset),
+            missing: RecordHeader::LAYOUT.size as u64,
+            what: "record header (no END record yet)",
+        };
+        self.input_failed(e, true).map(|_| ())
+    }
+
+    /// The input failed (`clean`: exactly where a record header would
+    /// start): a checkpoint boundary, a failover or an error.
+    fn input_failed(&mut self, e: StreamError, clean: bool) -> Result<Option<RecordInfo>, StreamError> {
+        if self.report.complete {
+            return Ok(None);
+        }
+        let strict = self.opts.mode == Mode::Strict;
+        let framing = matches!(e.kind(), ErrorKind::Truncated | ErrorKind::RecordTooLong);
+        let Some(seg) = self.segment.take() else {
+            return Err(e);
+        };
+        let boundary = clean && seg.records == 0 && e.kind() == ErrorKind::Truncated;
+        if !boundary && (strict || !framing) {
+            self.segment = Some(seg);
+            return Err(e);
+        }
+        // Xen's restore fails over to the last CHECKPOINT: a Remus
+        // restore completes the state it has (a COLO one already did).
+        self.order = seg.saved;
+        if self.order.checkpointed != Checkpointed::Colo {
+            self.order.complete(Location::at(e.offset()), strict)?;
+        }
+        self.report.failover = Some(Failover {
+            checkpoints: self.report.segments - 1,
+            dropped_segment: self.report.segments - 1,
+            dropped_at: seg.start,
+            dropped_records: seg.records,
+            reason: if boundary {
+                FailoverReason::Boundary
+            } else if let Some(d) = seg.deferred {
+                FailoverReason::Buffered(Noted::of(&d))
+            } else {
+                FailoverReason::CutShort(Noted::of(&e))
+            },
+        });
+        self.report.complete = true;
+        Ok(None)
+    }
+
+    fn step_segment<R: Read>(
         &mut self,
         reader: &mut StreamReader<R>,
     ) -> Result<Option<RecordInfo>, StreamError> {
         if self.report.complete {
             return Ok(None);
         }
+        let strict = self.opts.mode == Mode::Strict;
+        let before = reader.position();
+        match self.step_inner(reader) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let framing = matches!(
+                    e.kind(),
+                    ErrorKind::Truncated | ErrorKind::RecordTooLong | ErrorKind::Io
+                );
+                if framing {
+                    let clean = e.offset() == before && e.record().is_none();
+                    return self.input_failed(e, clean);
+                }
+                match self.segment.as_mut() {
+                    // Xen's restore meets the error only when it replays
+                    // the segment at the next CHECKPOINT.
+                    Some(seg) if !strict && e.kind() != ErrorKind::Misuse => {
+                        seg.records += 1;
+                        seg.deferred.get_or_insert(std::sync::Arc::new(e));
+                        Ok(reader.current().or(Some(RecordInfo {
+                            index: reader.next_index(),
+                            offset: before,
+                            rtype: 0,
+                            length: 0,
+                        })))
+                    }
+                    _ => Err(e),
+                }
+            }
+        }
+    }
+
+    fn step_inner<R: Read>(
+        &mut self,
+        reader: &mut StreamReader<R>,
+    ) -> Result<Option<RecordInfo>, StreamError> {
         let strict = self.opts.mode == Mode::Strict;
         let max = self.opts.max_warnings;
         let Some(info) = reader.next_header()? else {
@@ -384,8 +1031,25 @@ impl Verifier {
                 max,
                 Warning::SkippedOptional { record: info },
             );
+            if let Some(seg) = self.segment.as_mut() {
+                seg.records += 1;
+                let e = StreamError::UnknownInCheckpoint {
+                    at: Location::record(info),
+                    rtype: info.rtype,
+                    segment: self.report.segments - 1,
+                    checkpoint: 0,
+                };
+                if rules::BUFFERED_UNKNOWN.applies(strict) {
+                    seg.deferred.get_or_insert(std::sync::Arc::new(e));
+                }
+            }
             return Ok(Some(info));
         };
+        if let Some(seg) = self.segment.as_mut() {
+            seg.records += 1;
+        }
+        let order_res;
+        let mut table_res = Ok(());
         if info.rtype == LibxcRecord::PAGE_DATA {
             let mut batch = reader.page_batch()?;
             let reserved = if strict {
@@ -398,6 +1062,15 @@ impl Verifier {
             }
             self.report.pfn_entries += batch.pfns().len() as u64;
             self.report.data_pages += batch.data_pages() as u64;
+            {
+                let report = &mut self.report;
+                order_res = self.order.record(info, Facts::Pfns(batch.pfns()), strict, &mut |w| {
+                    Self::warn(report, max, w)
+                });
+            }
+            if let Some(max_pfn) = self.order.p2m_max_pfn() {
+                table_res = self.page_tables(&mut batch, max_pfn)?;
+            }
             batch.skip()?;
             if let Some(e) = reserved {
                 return Err(e);
@@ -430,6 +1103,12 @@ impl Verifier {
                     Warning::EmptyContent { record: info },
                 );
             }
+            let report = &mut self.report;
+            order_res = self
+                .order
+                .record(info, Facts::Body(body, endian), strict, &mut |w| {
+                    Self::warn(report, max, w)
+                });
         }
         if let Some(since) = layout.deprecated.filter(|d| *d > 0) {
             if layout.deprecated_in(self.report.image_header.version) {
@@ -443,19 +1122,34 @@ impl Verifier {
                 );
             }
         }
-        {
-            let report = &mut self.report;
-            let res = self.order.record(info, &mut |w| Self::warn(report, max, w));
-            if strict {
-                res?;
-            }
-        }
+        order_res?;
+        table_res?;
         *self.report.records_by_type.entry(info.rtype).or_insert(0) += 1;
         *self.report.bytes_by_type.entry(info.rtype).or_insert(0) += u64::from(info.length);
         if info.rtype == LibxcRecord::CHECKPOINT {
-            self.report.segments += 1;
+            self.checkpoint(info)?;
         }
         if info.rtype == LibxcRecord::END {
+            if let Some(seg) = self.segment.take() {
+                if seg.records > 1 {
+                    // Xen's restore never replays the buffered segment:
+                    // it completes with the last checkpoint's state.
+                    let saved = seg.saved;
+                    if saved.checkpointed != Checkpointed::Colo {
+                        saved.complete(Location::record(info), strict)?;
+                    }
+                    self.report.failover = Some(Failover {
+                        checkpoints: self.report.segments - 1,
+                        dropped_segment: self.report.segments - 1,
+                        dropped_at: seg.start,
+                        dropped_records: seg.records - 1,
+                        reason: match seg.deferred {
+                            Some(d) => FailoverReason::Buffered(Noted::of(&d)),
+                            None => FailoverReason::EndedWithEnd,
+                        },
+                    });
+                }
+            }
             if strict && self.opts.bare {
                 let after = reader.position();
                 let mut one = [0u8; 1];
@@ -480,6 +1174,64 @@ impl Verifier {
             self.report.complete = true;
         }
         Ok(Some(info))
+    }
+
+    /// A CHECKPOINT: the segment before it is complete (and replayed, in
+    /// lenient mode: its first error surfaces now); the next one is
+    /// buffered.
+    fn checkpoint(&mut self, info: RecordInfo) -> Result<(), StreamError> {
+        if let Some(seg) = self.segment.take() {
+            if let Some(e) = seg.deferred {
+                let mut e = std::sync::Arc::try_unwrap(e).unwrap_or_else(|a| StreamError::Misuse {
+                    at: a.location().clone(),
+                    what: a.to_string(),
+                });
+                if let StreamError::UnknownInCheckpoint { checkpoint, .. } = &mut e {
+                    *checkpoint = info.offset;
+                }
+                return Err(e);
+            }
+        }
+        self.report.segments += 1;
+        self.segment = Some(Segment {
+            saved: self.order.clone(),
+            start: info.body_offset() + u64::from(info.length).next_multiple_of(REC_ALIGN as u64),
+            records: 0,
+            deferred: None,
+        });
+        Ok(())
+    }
+
+    /// The page-table pages of a PV PAGE_DATA record, read one by one (at
+    /// most up to the last of them; the rest is skipped).
+    /// The outer error is the input's (the stream is cut short), the
+    /// inner one the rule's.
+    fn page_tables<R: Read>(
+        &mut self,
+        batch: &mut PageBatch<'_, R>,
+        max_pfn: u64,
+    ) -> Result<Result<(), StreamError>, StreamError> {
+        let info = batch.info();
+        let types: Vec<bool> = batch
+            .pfns()
+            .iter()
+            .filter_map(|e| PageType::of_entry(*e))
+            .filter(|t| t.has_data())
+            .map(|t| t.is_page_table())
+            .collect();
+        let Some(last) = types.iter().rposition(|t| *t) else {
+            return Ok(Ok(()));
+        };
+        self.page.resize(PAGE_SIZE, 0);
+        let mut first = Ok(());
+        for &is_table in &types[..=last] {
+            let at = batch.position();
+            batch.read_pages(&mut self.page)?;
+            if is_table && first.is_ok() {
+                first = check_page_table(info, &self.page, at, self.endian, max_pfn);
+            }
+        }
+        Ok(first)
     }
 
     /// Verifies every remaining record up to and including END.

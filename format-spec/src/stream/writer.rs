@@ -6,7 +6,7 @@ use binrw::Endian;
 
 use super::check;
 use super::error::{FieldRef, Location, RecordInfo, StreamError};
-use super::verify::Order;
+use super::verify::{Facts, Order};
 use super::Mode;
 use crate::layout::Wire;
 use crate::libxc::{
@@ -349,7 +349,7 @@ impl<W: Write> StreamWriter<W> {
         }
         let info = self.next_info(code, body.len() as u64)?;
         check::validate(info, body, self.opts.endian, Mode::Strict)?;
-        self.order.record(info, &mut |_| {})?;
+        self.order.record(info, Facts::None, true, &mut |_| {})?;
         self.frame(info, &[body])?;
         Ok(info)
     }
@@ -416,7 +416,7 @@ impl<W: Write> StreamWriter<W> {
                 ),
             });
         }
-        self.order.record(info, &mut |_| {})?;
+        self.order.record(info, Facts::None, true, &mut |_| {})?;
         let endian = self.opts.endian;
         let mut head = [0u8; 8];
         put_u32(&mut head[0..4], pfns.len() as u32, endian);
@@ -543,7 +543,7 @@ impl<W: Write> StreamWriter<W> {
     /// Writes END, flushes and returns the output.
     pub fn finish(mut self) -> Result<W, StreamError> {
         let info = self.next_info(LibxcRecord::END, 0)?;
-        self.order.record(info, &mut |_| {})?;
+        self.order.record(info, Facts::None, true, &mut |_| {})?;
         self.frame(info, &[])?;
         let at = self.pos;
         self.inner.flush().map_err(|e| StreamError::Io {

@@ -1,0 +1,289 @@
+//! The verifier's rule table: every rule the libxc stream verifier
+//! enforces, with the KIND it reports, the modes that enforce it and its
+//! source.
+//!
+//! A rule's source is one of:
+//! * [`Source::Spec`]: a section of the libxc stream specification
+//!   (`docs/specs/libxc-migration-stream.pandoc`) and the statement in it;
+//! * [`Source::Xen`]: a check of Xen's own restore code, by file and
+//!   function in the kit (`../shared/xen-kit/tree/tools/libs/guest`);
+//! * [`Source::Project`]: a rule of this project, with the reason.
+//!
+//! Lenient mode is what Xen's restore does: a rule enforced leniently has a
+//! Xen source or is one a restore cannot avoid (framing). Strict mode is
+//! the spec plus the named project rules. Rules Xen leaves to the
+//! hypervisor ([`HYPERVISOR_CHECKS`]) are not enforced by either mode; the
+//! differential test against Xen's restore lists them as its only
+//! exceptions.
+//!
+//! The rules are referred to by the constants below from the code that
+//! checks them ([`super::verify`]), so each rule's statement, modes and
+//! source live here once; the error catalogue
+//! (`generated/docs/verifier-errors.md`) lists, for each KIND, its rules
+//! and their sources.
+
+use super::catalogue::Modes;
+use super::error::ErrorKind;
+
+/// Where a rule comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The libxc stream specification.
+    Spec {
+        /// The section (its heading).
+        section: &'static str,
+        /// The statement of the section the rule implements.
+        statement: &'static str,
+    },
+    /// A check of Xen's restore code.
+    Xen {
+        /// The file, under `tools/libs/guest/` (or `tools/libs/light/`).
+        file: &'static str,
+        /// The function holding the check.
+        function: &'static str,
+    },
+    /// Both: the spec states it and Xen's restore checks it.
+    SpecAndXen {
+        /// The section (its heading).
+        section: &'static str,
+        /// The statement.
+        statement: &'static str,
+        /// Xen's file.
+        file: &'static str,
+        /// Xen's function.
+        function: &'static str,
+    },
+    /// A rule of this project.
+    Project {
+        /// Why the project keeps it.
+        reason: &'static str,
+    },
+}
+
+impl Source {
+    /// The source in one line, as the catalogue prints it.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Spec { section, statement } => format!("spec, {section}: \"{statement}\""),
+            Source::Xen { file, function } => format!("Xen's restore, {file} `{function}()`"),
+            Source::SpecAndXen {
+                section,
+                statement,
+                file,
+                function,
+            } => format!(
+                "spec, {section}: \"{statement}\"; Xen's restore, {file} `{function}()`"
+            ),
+            Source::Project { reason } => format!("project: {reason}"),
+        }
+    }
+}
+
+/// One rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable name (`pv-info-once`).
+    pub name: &'static str,
+    /// The KIND a broken rule reports.
+    pub kind: ErrorKind,
+    /// Which modes enforce it ([`Modes::Both`] or [`Modes::StrictOnly`]).
+    pub modes: Modes,
+    /// What the rule says.
+    pub statement: &'static str,
+    /// Where it comes from.
+    pub source: Source,
+}
+
+impl Rule {
+    /// Whether `strict` (strict mode) or lenient mode enforces the rule.
+    pub fn applies(&self, strict: bool) -> bool {
+        strict || self.modes == Modes::Both
+    }
+}
+
+const RESTORE: &str = "xg_sr_restore.c";
+const PV: &str = "xg_sr_restore_x86_pv.c";
+const X86: &str = "xg_sr_common_x86.c";
+const LAYOUT_PV: &str = "Layout: x86 PV Guest";
+
+macro_rules! rules {
+    ($($(#[doc = $doc:literal])* $id:ident = $name:literal, $kind:ident, $modes:ident, $statement:literal, $source:expr;)*) => {
+        $(
+            $(#[doc = $doc])*
+            pub const $id: Rule = Rule {
+                name: $name,
+                kind: ErrorKind::$kind,
+                modes: Modes::$modes,
+                statement: $statement,
+                source: $source,
+            };
+        )*
+        /// Every rule of the table, in the order the catalogue lists them.
+        pub const RULES: &[Rule] = &[$($id,)*];
+    };
+}
+
+rules! {
+    /// Records of a later version.
+    RECORD_VERSION = "record-version", RecordTooNew, ByRule,
+        "a record type is not used in a stream older than the version that introduced it; Xen's restore takes STATIC_DATA_END and the CPU policies in any version (lenient mode accepts them), and does not handle DOMAIN_CONTEXT at all",
+        Source::Spec { section: "Compatibility with older versions", statement: "v3 compat with v2, v4 compat with v3" };
+    /// Empty bodies.
+    EMPTY_BODY = "empty-body", BadLength, StrictOnly,
+        "END, STATIC_DATA_END, CHECKPOINT and VERIFY have empty bodies; Xen's restore never reads them",
+        Source::Spec { section: "END / STATIC_DATA_END / CHECKPOINT / VERIFY", statement: "the record has no body" };
+    /// A record of the other guest type.
+    GUEST_TYPE = "guest-type", WrongGuestType, Both,
+        "X86_PV_* records belong to PV streams, HVM_CONTEXT and HVM_PARAMS to HVM streams; Xen's restore handles neither in the other guest's stream (a mandatory record not handled)",
+        Source::SpecAndXen { section: "Layout", statement: "x86 PV Guest / x86 HVM Guest", file: RESTORE, function: "restore" };
+    /// A second STATIC_DATA_END.
+    SDE_ONCE = "static-data-end-once", DuplicateStaticDataEnd, Both,
+        "STATIC_DATA_END is sent once (in version 2 the first PAGE_DATA, or a PV guest's first X86_PV_P2M_FRAMES, stands for it)",
+        Source::Xen { file: RESTORE, function: "handle_static_data_end" };
+    /// PAGE_DATA and X86_PV_P2M_FRAMES need STATIC_DATA_END first.
+    SDE_BEFORE_MEMORY = "static-data-end-before-memory", MissingStaticDataEnd, Both,
+        "PAGE_DATA and X86_PV_P2M_FRAMES come after STATIC_DATA_END (version 3 and later)",
+        Source::SpecAndXen { section: "STATIC_DATA_END", statement: "the end of the static data", file: RESTORE, function: "handle_page_data" };
+    /// The rest of the dynamic state needs STATIC_DATA_END first.
+    SDE_BEFORE_STATE = "static-data-end-before-state", MissingStaticDataEnd, StrictOnly,
+        "the other dynamic records (vCPU state, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) come after STATIC_DATA_END, and a version 3 or later stream has one",
+        Source::Spec { section: "Layout", statement: "static data first, then STATIC_DATA_END, then the dynamic state" };
+    /// Static records after STATIC_DATA_END.
+    STATIC_AFTER_SDE = "static-after-static-data-end", OutOfOrder, StrictOnly,
+        "X86_PV_INFO, X86_CPUID_POLICY and X86_MSR_POLICY (static data) come before STATIC_DATA_END",
+        Source::Spec { section: "STATIC_DATA_END", statement: "a record of static data is sent before STATIC_DATA_END" };
+    /// X86_PV_INFO at most once.
+    PV_INFO_ONCE = "pv-info-once", DuplicateRecord, Both,
+        "X86_PV_INFO is sent once",
+        Source::Xen { file: PV, function: "handle_x86_pv_info" };
+    /// X86_PV_P2M_FRAMES and SHARED_INFO need X86_PV_INFO first.
+    PV_INFO_FIRST = "pv-info-first", OutOfOrder, Both,
+        "X86_PV_P2M_FRAMES and SHARED_INFO come after X86_PV_INFO",
+        Source::SpecAndXen { section: LAYOUT_PV, statement: "X86_PV_INFO, X86_PV_P2M_FRAMES, ..., in that order", file: PV, function: "handle_x86_pv_p2m_frames / handle_shared_info" };
+    /// vCPU state after the memory.
+    PV_VCPU_AFTER_MEMORY = "pv-vcpu-after-memory", OutOfOrder, StrictOnly,
+        "a PV guest's vCPU records come after its first PAGE_DATA",
+        Source::Spec { section: LAYOUT_PV, statement: "PAGE_DATA, then the vCPU records" };
+    /// HVM_PARAMS before HVM_CONTEXT.
+    HVM_PARAMS_FIRST = "hvm-params-before-context", OutOfOrder, StrictOnly,
+        "in a version 4 segment, HVM_PARAMS come before HVM_CONTEXT (a warning in versions 2 and 3, whose Xen 4.17 writer sends them after)",
+        Source::Spec { section: "Layout: x86 HVM Guest", statement: "HVM_PARAMS, then HVM_CONTEXT" };
+    /// The guest_width/pt_levels pair.
+    PV_INFO_PAIR = "pv-info-width-levels", BadValue, Both,
+        "X86_PV_INFO pairs guest_width 4 with pt_levels 3 and guest_width 8 with pt_levels 4",
+        Source::Xen { file: PV, function: "valid_x86_pv_info_combination" };
+    /// X86_PV_P2M_FRAMES range.
+    P2M_RANGE = "p2m-frames-range", BadValue, Both,
+        "X86_PV_P2M_FRAMES end_pfn is at least start_pfn",
+        Source::SpecAndXen { section: "X86_PV_P2M_FRAMES", statement: "start_pfn .. end_pfn (inclusive)", file: PV, function: "handle_x86_pv_p2m_frames" };
+    /// X86_PV_P2M_FRAMES frame count.
+    P2M_COUNT = "p2m-frames-count", BadLength, Both,
+        "X86_PV_P2M_FRAMES holds one frame for each P2M page of start_pfn..end_pfn (a page holds 4096 / guest_width entries)",
+        Source::SpecAndXen { section: "X86_PV_P2M_FRAMES", statement: "p2m_pfns: the frames of the range", file: PV, function: "handle_x86_pv_p2m_frames" };
+    /// A DOMAIN_CONTEXT in each segment.
+    DC_PER_SEGMENT = "domain-context-per-segment", MissingDomainContext, StrictOnly,
+        "in a version 4 stream every segment (up to a CHECKPOINT or END) holds a DOMAIN_CONTEXT",
+        Source::Project { reason: "DOMAIN_CONTEXT replaces SHARED_INFO and X86_TSC_INFO, which Xen's writer sends in every checkpoint (x86_pv_end_of_checkpoint in xg_sr_save_x86_pv.c); a segment without it leaves the secondary with stale domain state" };
+    /// PV pfns within the P2M.
+    PV_PFN_IN_P2M = "pv-pfn-in-p2m", PfnBeyondP2m, Both,
+        "a PV guest's PAGE_DATA pfns are at most the highest end_pfn of the X86_PV_P2M_FRAMES records so far",
+        Source::Xen { file: RESTORE, function: "handle_page_data (pfn_is_valid)" };
+    /// vCPU blob sizes.
+    PV_VCPU_SIZE = "pv-vcpu-size", BadLength, Both,
+        "a non-empty X86_PV_VCPU_BASIC context is the guest's vcpu_guest_context (5168 octets for guest_width 8, 2800 for 4), EXTENDED at most 128 octets, XSAVE at least 16, MSRS whole 16-octet entries",
+        Source::Xen { file: PV, function: "handle_x86_pv_vcpu_blob" };
+    /// CPU policies not empty.
+    POLICY_NOT_EMPTY = "cpu-policy-not-empty", BadLength, Both,
+        "X86_CPUID_POLICY and X86_MSR_POLICY hold at least one entry",
+        Source::Xen { file: X86, function: "handle_x86_cpuid_policy / handle_x86_msr_policy" };
+    /// vCPU0's basic state.
+    PV_VCPU0_BASIC = "pv-vcpu0-basic", MissingRecord, Both,
+        "a PV stream sends vCPU 0's X86_PV_VCPU_BASIC (non-empty) before it completes",
+        Source::Xen { file: PV, function: "update_vcpu_context" };
+    /// The PV records the layout requires.
+    PV_REQUIRED = "pv-required-records", MissingRecord, StrictOnly,
+        "a PV stream holds X86_PV_INFO, X86_PV_P2M_FRAMES, PAGE_DATA and the vCPU records",
+        Source::Spec { section: LAYOUT_PV, statement: "the following records must be present" };
+    /// CHECKPOINT only in a checkpointed stream.
+    CHECKPOINT_STREAM = "checkpoint-in-checkpointed-stream", UnexpectedCheckpoint, Both,
+        "CHECKPOINT only appears in a checkpointed (Remus or COLO) stream",
+        Source::Xen { file: RESTORE, function: "handle_checkpoint" };
+    /// Unknown optional records in a buffered segment.
+    BUFFERED_UNKNOWN = "no-unknown-in-buffered-segment", UnknownInCheckpoint, Both,
+        "a checkpoint segment after the first holds no record Xen cannot process: Xen buffers the segment and replays it at the next CHECKPOINT, where an unknown record (even an optional one) fails the restore",
+        Source::Xen { file: RESTORE, function: "handle_checkpoint" };
+    /// The COLO back channel.
+    BACK_CHANNEL = "back-channel-only", BackChannelRecord, Both,
+        "CHECKPOINT_DIRTY_PFN_LIST travels on the COLO back channel only; Xen's restore does not handle it in the forward stream",
+        Source::SpecAndXen { section: "CHECKPOINT_DIRTY_PFN_LIST", statement: "sent from the secondary to the primary", file: RESTORE, function: "restore" };
+    /// Memory before X86_PV_P2M_FRAMES.
+    CRASH_MEMORY_BEFORE_P2M = "pv-memory-after-p2m", CrashesXenRestore, Both,
+        "a PV guest's PAGE_DATA comes after an X86_PV_P2M_FRAMES with end_pfn above 0: before it Xen's restore has no P2M table and writes through a null pointer (segfault)",
+        Source::SpecAndXen { section: LAYOUT_PV, statement: "X86_PV_P2M_FRAMES, then PAGE_DATA", file: PV, function: "x86_pv_set_gfn / pfn_to_mfn" };
+    /// The first X86_PV_P2M_FRAMES covering pfn 0 only.
+    CRASH_EMPTY_P2M = "pv-p2m-not-empty", CrashesXenRestore, Both,
+        "the first X86_PV_P2M_FRAMES has end_pfn above 0: with end_pfn 0 Xen's restore never allocates its P2M frame list and writes through a null pointer (segfault)",
+        Source::Xen { file: PV, function: "handle_x86_pv_p2m_frames" };
+    /// A P2M before the restore completes.
+    CRASH_NO_P2M = "pv-p2m-before-completion", CrashesXenRestore, Both,
+        "a PV stream that completes (END; each CHECKPOINT of a COLO stream) with vCPU 0's basic state has had an X86_PV_P2M_FRAMES: without one Xen's restore reads page types from a table it never allocated (segfault)",
+        Source::SpecAndXen { section: LAYOUT_PV, statement: "the following records must be present", file: PV, function: "process_start_info" };
+    /// Page-table entries within the P2M.
+    CRASH_PTE_BEYOND_P2M = "pv-pte-in-p2m", CrashesXenRestore, Both,
+        "a present entry of a PV page-table page (types L1TAB to L4TAB, pinned or not) names a pfn at most the P2M's end_pfn: Xen's restore looks every such pfn up in its P2M table, an assert in pfn_to_mfn (and, built with NDEBUG, a read past the table's end)",
+        Source::Xen { file: PV, function: "x86_pv_localise_page" };
+}
+
+/// Checks Xen's restore leaves to the hypervisor (or to the toolstack's
+/// domain configuration, or that depend on the restoring host's memory),
+/// which neither verifier mode makes: the only
+/// differences the differential test against Xen's restore harness
+/// accepts. Each is (Xen's message, reason).
+pub const HYPERVISOR_CHECKS: &[(&str, &str)] = &[
+    (
+        "Populate physmap failed",
+        "memory above the harness's 4 GiB guest store: whether a pfn can be populated is the hypervisor's decision (XENMEM_populate_physmap)",
+    ),
+    (
+        "Failed to realloc populated bitmap",
+        "a pfn so high that the bitmap of populated pfns does not fit in the restoring process's memory: a limit of the host, not of the stream",
+    ),
+    (
+        "exceeds domain max",
+        "a vCPU id at or above the domain's vCPU count: the count is the toolstack's domain configuration, not part of the stream",
+    ),
+    (
+        "out of range",
+        "pfns inside the vCPU state and start-info page (start info, xenstore, console, CR3, CR1, GDT frames): the contents of the guest's registers, checked against the P2M when the domain is built",
+    ),
+    (
+        "has bad type",
+        "the page type of a pfn named by the vCPU state or the P2M frame list: checking it needs the type of every pfn of the guest, memory proportional to the guest, which the verifier's bounded memory excludes; the hypervisor validates page types when it pins and loads them",
+    ),
+    (
+        "has bad mfn",
+        "the machine frame behind a pfn: the hypervisor's physmap",
+    ),
+];
+
+/// The rules reporting `kind`.
+pub fn rules_of(kind: ErrorKind) -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().filter(move |r| r.kind == kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_names_are_unique_and_rules_are_format_rules() {
+        let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), RULES.len());
+        for r in RULES {
+            assert_ne!(r.modes, Modes::NotARule, "{}", r.name);
+            assert!(!r.statement.is_empty());
+        }
+    }
+}
