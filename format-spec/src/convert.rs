@@ -137,15 +137,17 @@
 //!
 //! ```
 //! use format_spec::convert::{convert, ConvertOptions};
-//! use format_spec::libxc::{DomainType, LibxcRecord, X86PvInfo, X86PvP2mFrames, X86TscInfo};
+//! use format_spec::libxc::*;
 //! use format_spec::stream::{verify, StreamWriter, VerifyOptions, WriterOptions};
 //!
 //! let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Pv).version(3))?;
 //! w.write(&LibxcRecord::X86PvInfo(X86PvInfo { guest_width: 8, pt_levels: 4, _res: [0; 6] }))?;
 //! w.write(&LibxcRecord::StaticDataEnd)?;
-//! w.write(&LibxcRecord::X86PvP2mFrames(X86PvP2mFrames { start_pfn: 0, end_pfn: 0, p2m_pfns: vec![9] }))?;
+//! w.write(&LibxcRecord::X86PvP2mFrames(X86PvP2mFrames { start_pfn: 0, end_pfn: 511, p2m_pfns: vec![9] }))?;
 //! w.write_page_data(&[0], &[0x5a; 4096])?;
 //! w.write(&LibxcRecord::X86TscInfo(X86TscInfo { mode: 0, khz: 1000, nsec: 5, incarnation: 1, _res1: 0 }))?;
+//! let context = vec![0; pv_vcpu_basic_size(8).unwrap()];
+//! w.write(&LibxcRecord::X86PvVcpuBasic(X86PvVcpu { vcpu_id: 0, _res1: 0, context }))?;
 //! let v3 = w.finish()?;
 //!
 //! let mut v4 = Vec::new();

@@ -731,6 +731,15 @@ pub const PV_PTE_FRAME_MASK: u64 = 0x000f_ffff_ffff_f000;
 /// them (`handle_x86_pv_vcpu_blob`).
 pub const PV_VCPU_BASIC_SIZE: [(u8, usize); 2] = [(8, 5168), (4, 2800)];
 
+/// The size of a non-empty X86_PV_VCPU_BASIC context for `guest_width`
+/// (see [`PV_VCPU_BASIC_SIZE`]).
+pub fn pv_vcpu_basic_size(guest_width: u8) -> Option<usize> {
+    PV_VCPU_BASIC_SIZE
+        .iter()
+        .find(|(w, _)| *w == guest_width)
+        .map(|(_, s)| *s)
+}
+
 /// The guest_width/pt_levels pairs of X86_PV_INFO Xen's restore takes
 /// (`valid_x86_pv_info_combination`): a 32-bit guest uses PAE (3 levels),
 /// a 64-bit one 4 levels.

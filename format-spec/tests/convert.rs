@@ -16,7 +16,7 @@ use format_spec::domain_context::{self as dc, DcEntry, DcHeader, SharedInfoRef};
 use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
 use format_spec::libxc::{
     DomainType, HvmParams, HvmParamsEntry, LibxcRecord as L, PageType, X86PvInfo, X86PvP2mFrames,
-    X86PvVcpu, X86TscInfo, PAGE_SIZE,
+    pv_vcpu_basic_size, X86PvVcpu, X86TscInfo, PAGE_SIZE,
 };
 use format_spec::outer::{FormatChoice, LibxcStop, Mode as OuterMode, OuterEvent, OuterReader};
 use format_spec::stream::{
@@ -89,10 +89,15 @@ fn pv_v3(endian: Endian, width: u8, checkpoints: u32) -> Vec<u8> {
         w.write(&L::SharedInfo(Opaque(shared_page(size, seg as u8))))
             .unwrap();
         for code in [L::X86_PV_VCPU_BASIC, L::X86_PV_VCPU_EXTENDED] {
+            let len = if code == L::X86_PV_VCPU_BASIC {
+                pv_vcpu_basic_size(width).unwrap()
+            } else {
+                40
+            };
             let v = X86PvVcpu {
                 vcpu_id: 0,
                 _res1: 0,
-                context: vec![code as u8; 40],
+                context: vec![code as u8; len],
             };
             let rec = if code == L::X86_PV_VCPU_BASIC {
                 L::X86PvVcpuBasic(v)
@@ -580,7 +585,7 @@ fn pv_v3_with_tail(tail: &[L]) -> Vec<u8> {
     w.write(&L::StaticDataEnd).unwrap();
     w.write(&L::X86PvP2mFrames(X86PvP2mFrames {
         start_pfn: 0,
-        end_pfn: 0,
+        end_pfn: 511,
         p2m_pfns: vec![1],
     }))
     .unwrap();
@@ -595,7 +600,7 @@ fn vcpu() -> L {
     L::X86PvVcpuBasic(X86PvVcpu {
         vcpu_id: 0,
         _res1: 0,
-        context: vec![5; 16],
+        context: vec![5; pv_vcpu_basic_size(8).unwrap()],
     })
 }
 
@@ -1206,7 +1211,7 @@ mod property {
         if pv {
             w.write(&L::X86PvInfo(X86PvInfo {
                 guest_width: width,
-                pt_levels: 4,
+                pt_levels: if width == 4 { 3 } else { 4 },
                 _res: [0; 6],
             }))
             .unwrap();
@@ -1239,7 +1244,12 @@ mod property {
                     .unwrap();
             }
             if pv {
-                w.write(&vcpu()).unwrap();
+                w.write(&L::X86PvVcpuBasic(X86PvVcpu {
+                    vcpu_id: 0,
+                    _res1: 0,
+                    context: vec![5; pv_vcpu_basic_size(width).unwrap()],
+                }))
+                .unwrap();
             } else {
                 w.write(&L::HvmContext(Opaque(hvm_ctx(endian, i as u32, 600 + i))))
                     .unwrap();

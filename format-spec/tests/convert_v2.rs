@@ -16,7 +16,7 @@ use format_spec::domain_context as dc;
 use format_spec::hvm_context::{self as hvm, HvmHeader};
 use format_spec::libxc::{
     v2_static_data_end_at, DomainType, HvmParams, HvmParamsEntry, LibxcRecord as L, PageType,
-    X86PvInfo, X86PvP2mFrames, X86PvVcpu, X86TscInfo, PAGE_SIZE,
+    pv_vcpu_basic_size, X86PvInfo, X86PvP2mFrames, X86PvVcpu, X86TscInfo, PAGE_SIZE,
 };
 use format_spec::outer::OuterWriter;
 use format_spec::stream::{verify, Mode, StreamReader, StreamWriter, VerifyOptions, WriterOptions};
@@ -88,7 +88,7 @@ fn pv(version: u32, endian: Endian, checkpoints: u32, sde: bool) -> (Vec<u8>, Ve
         w.write(&L::X86PvVcpuBasic(X86PvVcpu {
             vcpu_id: 0,
             _res1: 0,
-            context: vec![seg as u8 | 0x80; 24],
+            context: vec![seg as u8 | 0x80; pv_vcpu_basic_size(8).unwrap()],
         }))
         .unwrap();
         if seg < checkpoints {
@@ -413,7 +413,7 @@ fn pv_v3_with_policies(endian: Endian) -> Vec<u8> {
     w.write(&L::X86PvVcpuBasic(X86PvVcpu {
         vcpu_id: 0,
         _res1: 0,
-        context: vec![0x80; 24],
+        context: vec![0x80; pv_vcpu_basic_size(8).unwrap()],
     }))
     .unwrap();
     w.finish().unwrap()

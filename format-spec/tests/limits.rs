@@ -475,6 +475,7 @@ fn walk(b: &[u8], mode: outer::Mode) -> Result<Walk, String> {
                         bare: false,
                         base_offset: h.offset,
                         max_warnings: 16,
+                        ..VerifyOptions::strict()
                     };
                     let reader =
                         StreamReader::with_options(ViaOuter(outer.clone()), opts.reader_options())

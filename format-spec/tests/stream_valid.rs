@@ -28,7 +28,9 @@ fn page_data(first: u64, n: u64, xtab_every: u64) -> LibxcRecord {
                 PageType::Notab
             };
             pfn.push((ty as u64) << 60 | (first + i));
-            pages.extend(std::iter::repeat_n((first + i) as u8, PAGE_SIZE));
+            // Even octets: the page-table entries are not present (a
+            // present one would have to name a pfn within the P2M).
+            pages.extend(std::iter::repeat_n((first + i) as u8 & !1, PAGE_SIZE));
         }
     }
     LibxcRecord::PageData(PageData {
@@ -99,7 +101,7 @@ fn segment(domain: DomainType, version: u32, first: bool, seg: u64, endian: Endi
                 }
                 v.push(r(LibxcRecord::X86PvP2mFrames(X86PvP2mFrames {
                     start_pfn: 0,
-                    end_pfn: 511,
+                    end_pfn: 1023,
                     p2m_pfns: vec![0x100, 0x101],
                 })));
             }
@@ -109,7 +111,10 @@ fn segment(domain: DomainType, version: u32, first: bool, seg: u64, endian: Endi
                 v.push(r(tsc()));
                 v.push(r(LibxcRecord::SharedInfo(Opaque(vec![0x11; 4096]))));
             }
-            v.push(r(LibxcRecord::X86PvVcpuBasic(vcpu(0, 100))));
+            v.push(r(LibxcRecord::X86PvVcpuBasic(vcpu(
+                0,
+                format_spec::libxc::pv_vcpu_basic_size(8).unwrap(),
+            ))));
             v.push(r(LibxcRecord::X86PvVcpuExtended(vcpu(0, 13))));
             v.push(r(LibxcRecord::X86PvVcpuXsave(vcpu(0, 0))));
             v.push(r(LibxcRecord::X86PvVcpuMsrs(vcpu(0, 16))));

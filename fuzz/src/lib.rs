@@ -288,6 +288,7 @@ fn outer_pass(data: &[u8], mode: outer::Mode) {
                 bare: false,
                 base_offset: h.offset,
                 max_warnings: 16,
+                ..VerifyOptions::strict()
             };
             let reader =
                 match StreamReader::with_options(ViaOuter(outer.clone()), opts.reader_options()) {

@@ -231,11 +231,7 @@ fn page_table_page(pfn: u64) -> Vec<u8> {
 /// `vcpu_guest_context` whose CR3 names the L4 table at [`PV_CR3_PFN`],
 /// the rest zero (start info at pfn 0, no GDT frames).
 fn vcpu_basic(res: u32) -> X86PvVcpu {
-    let size = format_spec::libxc::PV_VCPU_BASIC_SIZE
-        .iter()
-        .find(|(w, _)| *w == 8)
-        .map(|(_, s)| *s)
-        .expect("a 64-bit vCPU context size");
+    let size = format_spec::libxc::pv_vcpu_basic_size(8).expect("a 64-bit vCPU context size");
     let mut context = vec![0u8; size];
     context[VCPU64_CR3_OFFSET..VCPU64_CR3_OFFSET + 8]
         .copy_from_slice(&(PV_CR3_PFN << PAGE_SHIFT).to_le_bytes());

@@ -18,8 +18,7 @@ use crate::libxc::{
     v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, RecordHeader, REC_ALIGN,
     PageType, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT,
     PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_WIDTH_LEVELS, PV_ONLY_RECORDS,
-    PV_PTE_FRAME_MASK, PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_BASIC_SIZE,
-    PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN,
+    PV_PTE_FRAME_MASK, PV_PTE_PRESENT, PV_REQUIRED_RECORDS,     pv_vcpu_basic_size, PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN,
     SDE_CHECKED_RECORDS, STATIC_RECORDS,
 };
 
@@ -287,6 +286,9 @@ pub(crate) struct Order {
     version: u32,
     domain: DomainType,
     checkpointed: Checkpointed,
+    /// Record bodies are passed in ([`Facts::Body`], [`Facts::Pfns`]): the
+    /// rules on values apply. The writer passes none.
+    with_facts: bool,
     /// Offset of the first STATIC_DATA_END, real or (v2) inferred.
     sde_at: Option<u64>,
     pv_info_at: Option<u64>,
@@ -322,6 +324,7 @@ impl Order {
             version,
             domain,
             checkpointed: Checkpointed::Auto,
+            with_facts: false,
             sde_at: None,
             pv_info_at: None,
             guest_width: None,
@@ -340,10 +343,16 @@ impl Order {
         self
     }
 
+    /// The rules on record values apply (the verifier passes bodies).
+    pub(crate) fn with_facts(mut self) -> Self {
+        self.with_facts = true;
+        self
+    }
+
     /// The checks Xen's restore makes when it completes (`stream_complete`):
     /// a PV guest's vCPU 0 has its basic state.
     pub(crate) fn complete(&self, at: Location, strict: bool) -> Result<(), StreamError> {
-        if self.domain != DomainType::X86Pv {
+        if self.domain != DomainType::X86Pv || !self.with_facts {
             return Ok(());
         }
         if !self.vcpu0_basic {
@@ -674,7 +683,7 @@ impl Order {
             }
         }
         if code == LibxcRecord::PAGE_DATA {
-            if !self.p2m_seen || self.p2m_max_pfn.is_none() {
+            if !self.p2m_seen || (self.with_facts && self.p2m_max_pfn.is_none()) {
                 fail(
                     rules::CRASH_MEMORY_BEFORE_P2M,
                     StreamError::CrashesXenRestore {
@@ -706,6 +715,9 @@ impl Order {
                 }
             }
         }
+        if code == LibxcRecord::X86_PV_VCPU_BASIC {
+            self.vcpu_basic_seen = true;
+        }
         if PV_VCPU_RECORDS.contains(&code) {
             if !self.page_data_seen {
                 fail(
@@ -719,10 +731,7 @@ impl Order {
             if let Some((b, e)) = body.filter(|(b, _)| b.len() >= 8) {
                 let ctx = b.len() - 8;
                 let width = self.guest_width.unwrap_or(PV_DEFAULT_GUEST_WIDTH);
-                let basic = PV_VCPU_BASIC_SIZE
-                    .iter()
-                    .find(|(w, _)| *w == width)
-                    .map_or(0, |(_, s)| *s);
+                let basic = pv_vcpu_basic_size(width).unwrap_or(0);
                 let bad = match code {
                     _ if ctx == 0 => None,
                     LibxcRecord::X86_PV_VCPU_BASIC if ctx != basic => Some(format!(
@@ -749,7 +758,6 @@ impl Order {
                         },
                     );
                 } else if code == LibxcRecord::X86_PV_VCPU_BASIC {
-                    self.vcpu_basic_seen = true;
                     if ctx != 0 && u32_le_be(b, 0, e) == 0 {
                         self.vcpu0_basic = true;
                     }
@@ -855,7 +863,8 @@ impl Verifier {
         Verifier {
             opts,
             order: Order::new(reader.version(), reader.domain_type())
-                .checkpointed(opts.checkpointed),
+                .checkpointed(opts.checkpointed)
+                .with_facts(),
             endian: reader.endian(),
             report: Report {
                 image_header: *reader.image_header(),

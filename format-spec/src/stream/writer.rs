@@ -91,8 +91,10 @@ impl WriterOptions {
 /// let mut w = StreamWriter::new(Vec::new(), opts)?;
 /// w.write(&LibxcRecord::X86PvInfo(X86PvInfo { guest_width: 8, pt_levels: 4, _res: [0; 6] }))?;
 /// w.write(&LibxcRecord::StaticDataEnd)?;
-/// w.write(&LibxcRecord::X86PvP2mFrames(X86PvP2mFrames { start_pfn: 0, end_pfn: 0, p2m_pfns: vec![9] }))?;
+/// w.write(&LibxcRecord::X86PvP2mFrames(X86PvP2mFrames { start_pfn: 0, end_pfn: 511, p2m_pfns: vec![9] }))?;
 /// w.write_page_data(&[0], &[0u8; PAGE_SIZE])?;
+/// let context = vec![0; pv_vcpu_basic_size(8).unwrap()];
+/// w.write(&LibxcRecord::X86PvVcpuBasic(X86PvVcpu { vcpu_id: 0, _res1: 0, context }))?;
 ///
 /// // Refused: a record version 3 does not know, and pages that do not
 /// // match their pfns.
