@@ -18,7 +18,10 @@ use format_spec::layout::{
 };
 use format_spec::libxc::{
     v2_static_data_end_at, BACK_CHANNEL_RECORDS, DYNAMIC_RECORDS, HVM_ONLY_RECORDS,
-    PV_ONLY_RECORDS, PV_VCPU_RECORDS,
+    PAGE_DATA_TYPE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_ONLY_RECORDS, PV_PTE_FRAME_MASK,
+    PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_BASIC_SIZE, PV_VCPU_EXTENDED_MAX,
+    PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS, SDE_CHECKED_RECORDS,
+    STATIC_RECORDS,
 };
 use format_spec::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType, RecordHeader,
@@ -888,6 +891,43 @@ fn libxc_py() -> String {
         py_set(BACK_CHANNEL_RECORDS)
     )
     .unwrap();
+    s.push_str("# Static data: sent before STATIC_DATA_END.\n");
+    writeln!(s, "RECORDS_STATIC = {}\n", py_set(STATIC_RECORDS)).unwrap();
+    s.push_str("# Records Xen's restore refuses before STATIC_DATA_END (in any version).\n");
+    writeln!(s, "RECORDS_SDE_CHECKED = {}\n", py_set(SDE_CHECKED_RECORDS)).unwrap();
+    s.push_str("# The records a PV stream must hold, in the order they are named when missing.\n");
+    let required: Vec<&str> = PV_REQUIRED_RECORDS.iter().map(|&c| rec(c)).collect();
+    writeln!(s, "RECORDS_PV_REQUIRED = ({},)\n", required.join(", ")).unwrap();
+    s.push_str(
+        "# Xen's restore rules for PV records (format_spec::libxc): pt_levels by\n\
+         # guest_width, vCPU basic context size by guest_width, the width before\n\
+         # X86_PV_INFO, the extended/xsave/MSR context limits.\n",
+    );
+    let pairs = |v: &[(u8, String)]| {
+        v.iter()
+            .map(|(k, x)| format!("{k}: {x}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let levels: Vec<(u8, String)> = PV_WIDTH_LEVELS.iter().map(|(w, l)| (*w, l.to_string())).collect();
+    writeln!(s, "PV_WIDTH_LEVELS = {{{}}}", pairs(&levels)).unwrap();
+    let sizes: Vec<(u8, String)> = PV_VCPU_BASIC_SIZE.iter().map(|(w, z)| (*w, z.to_string())).collect();
+    writeln!(s, "PV_VCPU_BASIC_SIZE = {{{}}}", pairs(&sizes)).unwrap();
+    writeln!(s, "PV_DEFAULT_GUEST_WIDTH = {PV_DEFAULT_GUEST_WIDTH}").unwrap();
+    writeln!(s, "PV_VCPU_EXTENDED_MAX = {PV_VCPU_EXTENDED_MAX}").unwrap();
+    writeln!(s, "PV_VCPU_XSAVE_MIN = {PV_VCPU_XSAVE_MIN}").unwrap();
+    writeln!(s, "PV_VCPU_MSR_ENTRY = {PV_VCPU_MSR_ENTRY}\n").unwrap();
+    s.push_str("# PV page-table entries: the present bit and the frame bits.\n");
+    writeln!(s, "PV_PTE_PRESENT = 0x{PV_PTE_PRESENT:x}").unwrap();
+    writeln!(s, "PV_PTE_FRAME_MASK = 0x{PV_PTE_FRAME_MASK:x}\n").unwrap();
+    s.push_str("# Page types (shifted into place) of page-table pages.\n");
+    let tables: Vec<String> = PageType::LAYOUT
+        .variants
+        .iter()
+        .filter(|v| PageType::from_value(v.value).is_some_and(|t| t.is_page_table()))
+        .map(|v| format!("0x{:x}", v.value << PAGE_DATA_TYPE_SHIFT))
+        .collect();
+    writeln!(s, "PAGE_DATA_TABLE_TYPES = frozenset([{}])\n", tables.join(", ")).unwrap();
     s.push_str(
         "# Version 2 has no STATIC_DATA_END: a receiver infers it at the first\n\
          # record of this type, by guest type.\n",
@@ -1037,9 +1077,12 @@ class VerifyLibxc(VerifyBase):
     xen.migration.verify).
     """
 
-    def __init__(self, info, read):
+    def __init__(self, info, read, checkpointed=None):
         VerifyBase.__init__(self, info, read)
 
+        # None: not known (a CHECKPOINT makes the stream checkpointed);
+        # False: a plain stream; "remus" or "colo".
+        self.checkpointed = checkpointed
         self.version = None
         self.endian = "<"
         self.byteorder = "little"
@@ -1054,9 +1097,19 @@ class VerifyLibxc(VerifyBase):
         self.seen_pv_info = False
         self.seen_p2m_frames = False
         self.seen_page_data = False
+        self.pv_info_offset = None
+        self.guest_width = None
+        self.p2m_max_pfn = None
+        self.seen_vcpu_basic = False
+        self.vcpu0_basic = False
+        self.checkpoints = 0
+        self.after_checkpoint = False
         # ... and for the current segment (up to a CHECKPOINT or the END).
         self.segment_domain_context = False
         self.segment_hvm_context = False
+        # An unknown record in a segment after a CHECKPOINT: Xen's restore
+        # fails on it when it replays the segment at the next CHECKPOINT.
+        self.segment_unknown = None
 
 
     def verify(self):
@@ -1065,8 +1118,10 @@ class VerifyLibxc(VerifyBase):
         self.verify_ihdr()
         self.verify_dhdr()
 
-        while self.verify_record() != {end}:
-            pass
+        while True:
+            rtype = self.verify_record()
+            if rtype is None or rtype == {end}:
+                break
 
 
     def _where(self):
@@ -1177,7 +1232,17 @@ class VerifyLibxc(VerifyBase):
         self.record_index += 1
         self.record_offset = self.offset
         self.record_type = None
-        rtype, length = self.unpack_exact(self.endian + RH_FORMAT)
+        try:
+            rtype, length = self.unpack_exact(self.endian + RH_FORMAT)
+        except IOError as e:
+            # A checkpointed stream may end right after a CHECKPOINT: the
+            # checkpoint boundary at which Xen's restore completes.
+            if self.after_checkpoint and getattr(e, "offset", None) == self.record_offset:
+                self.info("Stream ends at a checkpoint boundary after %d checkpoints"
+                          % (self.checkpoints, ))
+                return None
+            raise
+        self.after_checkpoint = False
         self.record_type = rtype
 
         if length > REC_LENGTH_MAX:
@@ -1191,6 +1256,8 @@ class VerifyLibxc(VerifyBase):
                 self._flush_squashed()
                 self._warn("unknown optional record of length %d skipped"
                            % (length, ))
+                if self.checkpoints and self.segment_unknown is None:
+                    self.segment_unknown = (self.record_offset, rtype)
                 return rtype
             self._stream_error("UnknownMandatory",
                                "unknown mandatory record type")
@@ -1223,7 +1290,20 @@ class VerifyLibxc(VerifyBase):
             self._warn("deprecated in version %d streams" % (self.version, ))
 
         record_verifiers[rtype](self, content)
-        self.verify_order(rtype)
+        self.verify_order(rtype, content)
+        if rtype == {page_data}:
+            self.verify_page_tables(content)
+        if rtype == {checkpoint}:
+            self.checkpoints += 1
+            self.after_checkpoint = True
+            if self.segment_unknown is not None:
+                at, unknown = self.segment_unknown
+                raise StreamError(
+                    "record type 0x%08x at offset %d: unknown record in a "
+                    "checkpoint segment; Xen's restore fails on it when it "
+                    "replays the segment at the CHECKPOINT at offset %d"
+                    % (unknown, at, self.record_offset),
+                    "UnknownInCheckpoint", at)
 
         if rtype == {end}:
             self._flush_squashed()
@@ -1245,65 +1325,86 @@ class VerifyLibxc(VerifyBase):
         return content[:length]
 
 
-    def verify_order(self, rtype):
-        """Strict order rules, checked after the record's body."""
+    def verify_order(self, rtype, content):
+        """
+        Strict order rules and the rules of Xen's record handlers, checked
+        after the record's body (format_spec::stream::rules).
+        """
 
         version = self.version
         pv = self.guest_type == {pv}
+        foreign = RECORDS_HVM_ONLY if pv else RECORDS_PV_ONLY
 
-        if (pv and rtype in RECORDS_HVM_ONLY) or \
-           (not pv and rtype in RECORDS_PV_ONLY):
+        if rtype in foreign:
             self._stream_error("WrongGuestType",
                                "record does not belong in a %s stream"
                                % (dhdr_type_to_str[self.guest_type], ))
-
-        if (version >= {sde_since} and not self.seen_static_data_end
-                and rtype in RECORDS_AFTER_STATIC_DATA_END):
-            self._stream_error("MissingStaticDataEnd",
-                               "dynamic state before STATIC_DATA_END")
 
         if rtype == {sde_name}:
             if self.seen_static_data_end:
                 self._stream_error("DuplicateStaticDataEnd",
                                    "second STATIC_DATA_END")
             self.seen_static_data_end = True
-
-        if rtype == V2_STATIC_DATA_END_AT[self.guest_type]:
-            self._infer_static_data_end()
+        else:
+            if (rtype == V2_STATIC_DATA_END_AT[self.guest_type]
+                    or (pv and rtype in RECORDS_SDE_CHECKED)):
+                self._infer_static_data_end()
+            if (not self.seen_static_data_end
+                    and rtype in RECORDS_AFTER_STATIC_DATA_END
+                    and (rtype in RECORDS_SDE_CHECKED or version >= {sde_since})):
+                self._stream_error("MissingStaticDataEnd",
+                                   "dynamic state before STATIC_DATA_END")
+            if (self.seen_static_data_end and rtype in RECORDS_STATIC
+                    and rtype not in foreign):
+                self._stream_error("OutOfOrder",
+                                   "static data after STATIC_DATA_END")
 
         if pv:
-            if rtype == {pv_info}:
-                self.seen_pv_info = True
-            elif rtype == {p2m}:
-                if not self.seen_pv_info:
+            self._verify_pv(rtype, content)
+        elif rtype == {hvm_params}:
+            if self.segment_hvm_context:
+                # Required from version {dc_since}; Xen's own v3 saver
+                # writes this order, so older streams only warn.
+                if version >= {dc_since}:
                     self._stream_error("OutOfOrder",
-                                       "X86_PV_P2M_FRAMES before X86_PV_INFO")
-                self.seen_p2m_frames = True
-            elif rtype == {page_data}:
-                if not self.seen_p2m_frames:
-                    self._stream_error("OutOfOrder",
-                                       "PAGE_DATA before X86_PV_P2M_FRAMES")
-                self.seen_page_data = True
-            elif rtype in RECORDS_PV_VCPU:
-                if not self.seen_page_data:
-                    self._stream_error("OutOfOrder",
-                                       "vCPU state before the first PAGE_DATA")
-        else:
-            if rtype == {page_data}:
-                self.seen_page_data = True
-            elif rtype == {hvm_params}:
-                if self.segment_hvm_context:
-                    # Required from version {dc_since}; Xen's own v3 saver
-                    # writes this order, so older streams only warn.
-                    if version >= {dc_since}:
-                        self._stream_error("OutOfOrder",
-                                           "HVM_PARAMS after HVM_CONTEXT")
-                    self._warn("HVM_PARAMS after HVM_CONTEXT")
-            elif rtype == {hvm_context}:
-                self.segment_hvm_context = True
+                                       "HVM_PARAMS after HVM_CONTEXT")
+                self._warn("HVM_PARAMS after HVM_CONTEXT")
 
-        if rtype == {dc_name}:
+        if rtype in ({cpuid}, {msr}) and len(content) == 0:
+            self._stream_error("BadLength",
+                               "a CPU policy holds at least one entry")
+
+        if rtype == {page_data}:
+            self.seen_page_data = True
+        elif rtype == {hvm_context}:
+            self.segment_hvm_context = True
+        elif rtype == {dc_name}:
             self.segment_domain_context = True
+
+        if rtype == {checkpoint} and self.checkpointed is False:
+            self._stream_error("UnexpectedCheckpoint",
+                               "CHECKPOINT in a stream that is not checkpointed")
+        # Xen's restore completes at END, a COLO restore at each CHECKPOINT.
+        if self.checkpointed == "colo":
+            completes = rtype == {checkpoint}
+        else:
+            completes = rtype == {end}
+        if completes and pv:
+            if not self.vcpu0_basic:
+                self._stream_error("MissingRecord",
+                                   "the stream has no X86_PV_VCPU_BASIC for vCPU 0")
+            if self.p2m_max_pfn is None:
+                self._record_error_at("CrashesXenRestore",
+                                      "the stream completes without any "
+                                      "X86_PV_P2M_FRAMES; Xen's restore would "
+                                      "segfault", self.record_offset)
+        if rtype == {end} and pv:
+            seen = (self.pv_info_offset is not None, self.seen_p2m_frames,
+                    self.seen_page_data, self.seen_vcpu_basic)
+            for required, present in zip(RECORDS_PV_REQUIRED, seen):
+                if not present:
+                    self._stream_error("MissingRecord", "the stream has no %s"
+                                       % (rec_type_to_str[required], ))
 
         if rtype in ({checkpoint}, {end}):
             if (rtype == {end} and version >= {sde_since}
@@ -1315,6 +1416,128 @@ class VerifyLibxc(VerifyBase):
                                    "segment without DOMAIN_CONTEXT")
             self.segment_domain_context = False
             self.segment_hvm_context = False
+            self.segment_unknown = None if rtype == {end} else self.segment_unknown
+
+
+    def _record_error_at(self, kind, msg, offset):
+        """Raise the KIND's record error at an absolute offset."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind, offset)
+
+
+    def _verify_pv(self, rtype, content):
+        """The rules of Xen's PV record handlers (xg_sr_restore_x86_pv.c)."""
+
+        if rtype == {pv_info}:
+            if self.pv_info_offset is not None:
+                self._stream_error("DuplicateRecord",
+                                   "second X86_PV_INFO; the first was at "
+                                   "offset %d" % (self.pv_info_offset, ))
+            self.pv_info_offset = self.record_offset
+            if len(content) >= 2:
+                width, levels = unpack("BB", content[:2])
+                if PV_WIDTH_LEVELS.get(width) != levels:
+                    self._record_error("BadValue",
+                                       "pt_levels %d does not go with "
+                                       "guest_width %d" % (levels, width), 1)
+                self.guest_width = width
+        elif rtype in ({p2m}, {shared_info}) and self.pv_info_offset is None:
+            self._stream_error("OutOfOrder",
+                               "X86_PV_P2M_FRAMES and SHARED_INFO must come "
+                               "after X86_PV_INFO")
+
+        if rtype == {p2m}:
+            self.seen_p2m_frames = True
+            if len(content) >= 8:
+                start, end = unpack(self.endian + "II", content[:8])
+                width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
+                fpp = {page_size} // width
+                if start > end:
+                    self._record_error("BadValue",
+                                       "end_pfn %d below start_pfn %d"
+                                       % (end, start), 4)
+                frames = end // fpp + 1 - start // fpp
+                if len(content) - 8 != frames * 8:
+                    self._stream_error("BadLength",
+                                       "pfns %d..%d need %d frames"
+                                       % (start, end, frames))
+                if self.p2m_max_pfn is None and end == 0:
+                    self._record_error_at("CrashesXenRestore",
+                                          "the first X86_PV_P2M_FRAMES has "
+                                          "end_pfn 0; Xen's restore would "
+                                          "segfault", self.record_offset)
+                if self.p2m_max_pfn is None or end > self.p2m_max_pfn:
+                    self.p2m_max_pfn = end
+
+        if rtype == {page_data}:
+            if not self.seen_p2m_frames or self.p2m_max_pfn is None:
+                self._record_error_at("CrashesXenRestore",
+                                      "PAGE_DATA of a PV guest before any "
+                                      "X86_PV_P2M_FRAMES; Xen's restore would "
+                                      "segfault", self.record_offset)
+            count = unpack(self.endian + "I", content[:4])[0]
+            pfns = unpack(self.endian + "%dQ" % (count, ), content[8:8 + 8 * count])
+            for i, entry in enumerate(pfns):
+                pfn = entry & PAGE_DATA_PFN_MASK
+                if pfn > self.p2m_max_pfn:
+                    self._record_error("PfnBeyondP2m",
+                                       "pfn 0x%x is beyond the P2M (highest "
+                                       "pfn 0x%x)" % (pfn, self.p2m_max_pfn),
+                                       8 + 8 * i)
+
+        if rtype == {vcpu_basic}:
+            self.seen_vcpu_basic = True
+        if rtype in RECORDS_PV_VCPU:
+            if not self.seen_page_data:
+                self._stream_error("OutOfOrder",
+                                   "vCPU state before the first PAGE_DATA")
+            if len(content) >= 8:
+                size = len(content) - 8
+                width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
+                bad = size != 0 and (
+                    (rtype == {vcpu_basic}
+                     and size != PV_VCPU_BASIC_SIZE.get(width, 0))
+                    or (rtype == {vcpu_extended} and size > PV_VCPU_EXTENDED_MAX)
+                    or (rtype == {vcpu_xsave} and size < PV_VCPU_XSAVE_MIN)
+                    or (rtype == {vcpu_msrs} and size % PV_VCPU_MSR_ENTRY))
+                if bad:
+                    self._stream_error("BadLength",
+                                       "vCPU context of %d octets" % (size, ))
+                vcpu_id = unpack(self.endian + "I", content[:4])[0]
+                if rtype == {vcpu_basic} and size and vcpu_id == 0:
+                    self.vcpu0_basic = True
+
+
+    def verify_page_tables(self, content):
+        """
+        A PV guest's page-table pages: every present entry names a pfn
+        within the P2M, or Xen's restore crashes (an assert in pfn_to_mfn).
+        """
+        if self.guest_type != {pv} or self.p2m_max_pfn is None:
+            return
+        count = unpack(self.endian + "I", content[:4])[0]
+        pfns = unpack(self.endian + "%dQ" % (count, ), content[8:8 + 8 * count])
+        at = 8 + 8 * count
+        per_page = {page_size} // 8
+        for entry in pfns:
+            ptype = entry & PAGE_DATA_TYPE_LTAB_MASK
+            if ptype in PAGE_DATA_TYPES_WITHOUT_DATA:
+                continue
+            if ptype in PAGE_DATA_TABLE_TYPES:
+                # Guest memory: little-endian whatever the stream's order.
+                ptes = unpack("<%dQ" % (per_page, ),
+                              content[at:at + {page_size}])
+                for i, pte in enumerate(ptes):
+                    if not pte & PV_PTE_PRESENT:
+                        continue
+                    pfn = (pte & PV_PTE_FRAME_MASK) >> {page_shift}
+                    if pfn > self.p2m_max_pfn:
+                        self._record_error(
+                            "CrashesXenRestore",
+                            "page-table entry 0x%016x names pfn 0x%x, beyond "
+                            "the P2M (highest pfn 0x%x); Xen's restore would "
+                            "abort on an assert" % (pte, pfn, self.p2m_max_pfn),
+                            at + 8 * i)
+            at += {page_size}
 
 
     def _infer_static_data_end(self):
@@ -1385,6 +1608,15 @@ class VerifyLibxc(VerifyBase):
         hvm_context = rec(LibxcRecord::HVM_CONTEXT),
         sde_name = sde.py_name,
         sde_since = sde.since,
+        cpuid = rec(LibxcRecord::X86_CPUID_POLICY),
+        msr = rec(LibxcRecord::X86_MSR_POLICY),
+        shared_info = rec(LibxcRecord::SHARED_INFO),
+        vcpu_basic = rec(LibxcRecord::X86_PV_VCPU_BASIC),
+        vcpu_extended = rec(LibxcRecord::X86_PV_VCPU_EXTENDED),
+        vcpu_xsave = rec(LibxcRecord::X86_PV_VCPU_XSAVE),
+        vcpu_msrs = rec(LibxcRecord::X86_PV_VCPU_MSRS),
+        page_size = PAGE_SIZE,
+        page_shift = PAGE_SHIFT,
         sde_prev = sde.since - 1,
         dc_name = dc.py_name,
         dc_since = dc.since,

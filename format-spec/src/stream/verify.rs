@@ -770,20 +770,17 @@ impl Order {
 /// Checks the page-table pages of a PV PAGE_DATA record (types L1TAB to
 /// L4TAB): every present entry must name a pfn within the P2M, or Xen's
 /// restore crashes (rule [`rules::CRASH_PTE_BEYOND_P2M`]). `page` is one
-/// page's contents, `offset` its absolute offset.
+/// page's contents (x86 guest memory: little-endian whatever the stream's
+/// byte order), `offset` its absolute offset.
 pub(crate) fn check_page_table(
     info: RecordInfo,
     page: &[u8],
     offset: u64,
-    endian: Endian,
     max_pfn: u64,
 ) -> Result<(), StreamError> {
     for (i, e) in page.chunks_exact(8).enumerate() {
         let a: [u8; 8] = e.try_into().unwrap_or([0; 8]);
-        let pte = match endian {
-            Endian::Big => u64::from_be_bytes(a),
-            Endian::Little => u64::from_le_bytes(a),
-        };
+        let pte = u64::from_le_bytes(a);
         if pte & PV_PTE_PRESENT == 0 {
             continue;
         }
@@ -1237,7 +1234,7 @@ impl Verifier {
             let at = batch.position();
             batch.read_pages(&mut self.page)?;
             if is_table && first.is_ok() {
-                first = check_page_table(info, &self.page, at, self.endian, max_pfn);
+                first = check_page_table(info, &self.page, at, max_pfn);
             }
         }
         Ok(first)
