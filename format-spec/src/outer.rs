@@ -47,6 +47,7 @@
 //! | (skipped) | unknown libxl record type with bit 31 set: [`OuterEvent::Skipped`] | both |
 //! | `RecordTooLong` | record length over [`REC_LENGTH_MAX`] (checked before reading) | both |
 //! | `BadLength` | body length breaks the record's length rule | both |
+//! | `CrashesXenRestore` | a CHECKPOINT_STATE with an empty body, on which libxl's restore dereferences a null pointer | both |
 //! | `PaddingNonZero` | a padding octet is not zero | strict |
 //! | `UnknownEmulator` | emulator id not 0, 1 or 2 | strict |
 //! | `Xenstore` | key/value data: string not NUL-terminated, odd number of strings, empty or absolute key | both |
@@ -449,6 +450,22 @@ pub enum OuterError {
         /// The limit.
         max: u32,
     },
+    /// A record on which Xen's restore crashes: a CHECKPOINT_STATE with
+    /// no body, whose missing body libxl's `process_record` reads the id
+    /// from (a null pointer).
+    #[error("libxl record {index} at offset {offset} ({record}): {what}; Xen's restore would {crash}")]
+    CrashesXenRestore {
+        /// Record index.
+        index: u64,
+        /// Offset of the record header.
+        offset: u64,
+        /// The record's spec name.
+        record: &'static str,
+        /// What the stream holds.
+        what: &'static str,
+        /// What Xen's restore would do.
+        crash: &'static str,
+    },
     /// A record body breaks its length rule.
     #[error("libxl record {index} at offset {offset} ({record}): {source}")]
     BadLength {
@@ -568,6 +585,7 @@ impl OuterError {
             OuterError::UnknownMandatory { .. } => "UnknownMandatory",
             OuterError::RecordTooLong { .. } => "RecordTooLong",
             OuterError::BadLength { .. } => "BadLength",
+            OuterError::CrashesXenRestore { .. } => "CrashesXenRestore",
             OuterError::PaddingNonZero { .. } => "PaddingNonZero",
             OuterError::UnknownEmulator { .. } => "UnknownEmulator",
             OuterError::BadValue { .. } => "BadValue",
@@ -601,6 +619,7 @@ impl OuterError {
             | OuterError::UnknownMandatory { offset, .. }
             | OuterError::RecordTooLong { offset, .. }
             | OuterError::BadLength { offset, .. }
+            | OuterError::CrashesXenRestore { offset, .. }
             | OuterError::PaddingNonZero { offset, .. }
             | OuterError::UnknownEmulator { offset, .. }
             | OuterError::BadValue { offset, .. }
@@ -1138,6 +1157,18 @@ impl<R: Read> OuterReader<R> {
                 length,
             }));
         };
+        if code == LibxlRecord::CHECKPOINT_STATE && length == 0 {
+            // Both modes: libxl reads the id through the body pointer it
+            // never set for an empty body (libxl_stream_read.c,
+            // process_record).
+            return Err(OuterError::CrashesXenRestore {
+                index,
+                offset,
+                record: layout.spec_name,
+                what: "CHECKPOINT_STATE with an empty body",
+                crash: "crash: libxl reads its id through a null body pointer (process_record in libxl_stream_read.c)",
+            });
+        }
         let body = self.read_vec(length as usize, "the body of a libxl record")?;
         self.padding(index, length)?;
         let bad_length = |source| OuterError::BadLength {

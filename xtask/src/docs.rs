@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use format_spec::stream::rules::{rules_of, HYPERVISOR_CHECKS, RULES};
 use format_spec::stream::{ErrorKind, PythonClass};
 
 use crate::Output;
@@ -92,8 +93,38 @@ pub fn errors_md() -> String {
         writeln!(s, "- Rule: {}", e.rule).unwrap();
         writeln!(s, "- Modes: {}", e.modes.as_str()).unwrap();
         writeln!(s, "- Offset: {}", e.offset).unwrap();
-        writeln!(s, "- Python: {}\n", python(k)).unwrap();
+        writeln!(s, "- Python: {}", python(k)).unwrap();
+        let rules: Vec<_> = rules_of(k).collect();
+        if rules.is_empty() {
+            writeln!(s, "- Source: spec, {}\n", e.rule.trim_end_matches('.')).unwrap();
+        } else {
+            s.push_str("- Rules (rule table, `format_spec::stream::rules`):\n");
+            for r in rules {
+                writeln!(
+                    s,
+                    "  - `{}` ({}): {}. Source: {}.",
+                    r.name,
+                    r.modes.as_str(),
+                    r.statement,
+                    r.source.describe()
+                )
+                .unwrap();
+            }
+            s.push('\n');
+        }
     }
+    s.push_str(
+        "## Checks neither mode makes\n\n\
+         Xen's restore leaves these to the hypervisor, to the toolstack's domain \
+         configuration or to the restoring host; the differential test against \
+         Xen's restore code (`generated-tests/tests/xen_restore.rs`) accepts \
+         differences only for them, named by Xen's message:\n\n",
+    );
+    for (msg, why) in HYPERVISOR_CHECKS {
+        writeln!(s, "- \"{}\": {}.", cell(msg), why).unwrap();
+    }
+    s.push('\n');
+    debug_assert!(RULES.iter().all(|r| ErrorKind::ALL.contains(&r.kind)));
     // One trailing newline.
     while s.ends_with("\n\n") {
         s.pop();

@@ -1136,7 +1136,7 @@ impl Verifier {
             self.checkpoint(info)?;
         }
         if info.rtype == LibxcRecord::END {
-            if let Some(seg) = self.segment.take() {
+            if let Some(seg) = self.segment.take().filter(|_| !strict) {
                 if seg.records > 1 {
                     // Xen's restore never replays the buffered segment:
                     // it completes with the last checkpoint's state.
