@@ -19,7 +19,7 @@
 //! [`StreamReader`] over a bare libxc stream to the end and returns the
 //! sink's output and a [`Summary`]; [`extract_save_file`] does the same for
 //! a whole `xl save` file or libxl stream through
-//! [`OuterReader`], checkpoints included.
+//! [`SaveReader`], checkpoints included.
 //!
 //! ## Memory
 //!

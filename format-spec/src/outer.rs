@@ -182,7 +182,7 @@ impl FormatChoice {
     }
 }
 
-/// How much the reader checks: the crate's one [`Mode`](crate::stream::Mode),
+/// How much the reader checks: the crate's one [`Mode`],
 /// re-exported here. [`Mode::Strict`] is what a verifier checks,
 /// [`Mode::Lenient`] (the default) what a restore checks.
 pub use crate::stream::Mode;
