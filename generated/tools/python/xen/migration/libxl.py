@@ -57,9 +57,6 @@ HDR_OPT_RESZ_MASK = 0xfffc
 # (the same rule as the libxc stream).
 REC_ALIGN = 8
 
-# `REC_ALIGN` as a power of two, as Xen's current header spells it.
-REC_ALIGN_ORDER = 3
-
 # Bit 31 of a record type: set for optional records. The spec reserves types
 # 0x80000000 and above for future optional records, which a reader that does
 # not know them skips.
