@@ -353,7 +353,7 @@ class VerifyLibxl(VerifyBase):
                     bad("KeyCharacter", at + i, index,
                         "key holds the character 0x%02x" % (c, ))
         for key, val in pairs:
-            self.info("    '%s' = '%s'"
+            self.info("  '%s' = '%s'"
                       % (key.decode("utf-8", "replace"),
                          val.decode("utf-8", "replace")))
 
@@ -406,9 +406,8 @@ class VerifyLibxl(VerifyBase):
                 "UnknownEmulator",
                 "%s: id is 0x%x, not a known EmulatorId"
                 % (what, id_), 0)
-        self.info("  index %d"
-                  % (index, ))
-        self.info("  emulator %s" % (emulator_id_to_str[id_], ))
+        self.info("Emulator Xenstore Data (%s, idx %d)"
+                  % (emulator_id_to_str[id_], index))
         self.verify_xenstore_data(content[8:], 8)
 
 
@@ -427,10 +426,8 @@ class VerifyLibxl(VerifyBase):
                 "UnknownEmulator",
                 "%s: id is 0x%x, not a known EmulatorId"
                 % (what, id_), 0)
-        self.info("  index %d"
-                  % (index, ))
-        self.info("  emulator %s, %d octets of state"
-                  % (emulator_id_to_str[id_], len(content) - 8))
+        self.info("  Index %d, type %s"
+                  % (index, emulator_id_to_str[id_]))
 
 
     def verify_record_checkpoint_end(self, content):
