@@ -16,6 +16,10 @@
 
 use std::fmt::Write as _;
 
+/// Finds a region in a file's lines (without their newlines): the range of
+/// lines to replace, or `None` when the file has no such place.
+pub type Locate = Box<dyn Fn(&[&str]) -> Option<(usize, usize)>>;
+
 /// One generated region of a hand-written Xen file.
 pub struct Region {
     /// A short name, unique within its file (`mandatory_rec_types`).
@@ -24,9 +28,8 @@ pub struct Region {
     pub what: String,
     /// The region's lines, each ending in a newline.
     pub text: String,
-    /// Finds the region in the file's lines: the range of lines to
-    /// replace, or `None` when the file has no such place.
-    pub locate: Box<dyn Fn(&[&str]) -> Option<(usize, usize)>>,
+    /// Finds the region in the file.
+    pub locate: Locate,
     /// The entry a line of the region defines (a table key, a record code,
     /// a diagram field), if any: an entry of the file's current region that
     /// the new region lacks would be lost.

@@ -5,7 +5,7 @@
 //! text without that line. A file whose hash still matches is exactly what
 //! the generator wrote, and `--xen-tree` may replace it; one that does not
 //! was edited by hand, and `--xen-tree` names the lines it would lose
-//! instead of overwriting them (see [`crate::plan`]).
+//! instead of overwriting them (see [`crate::plan_xen`] and [`crate::lost_lines`]).
 
 /// What precedes the checksum on the banner line.
 pub const TAG: &str = "checksum (fnv1a-64 of all other lines): ";
