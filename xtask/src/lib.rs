@@ -9,6 +9,7 @@ pub mod c_tables;
 pub mod diff;
 pub mod docs;
 pub mod pandoc;
+pub mod pypkg;
 pub mod python;
 pub mod regions;
 pub mod stamp;
@@ -45,7 +46,8 @@ pub fn spliced() -> Vec<regions::Spliced> {
 
 /// Every file checked in under `generated/`: [`outputs`], the regions of
 /// [`spliced`] (one `.regions` file per Xen file) and the files that belong
-/// to this repository only (the docs of [`docs`]). `--xen-tree` writes the
+/// to this repository only (the docs of [`docs`], the pip package files of
+/// [`pypkg`]). `--xen-tree` writes the
 /// first, splices the second and leaves out the last.
 pub fn repo_outputs() -> Vec<Output> {
     let mut out = outputs();
@@ -56,6 +58,7 @@ pub fn repo_outputs() -> Vec<Output> {
         });
     }
     out.extend(docs::outputs());
+    out.extend(pypkg::outputs());
     out
 }
 
