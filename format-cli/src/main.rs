@@ -95,23 +95,35 @@ enum Command {
     /// = pfn * 4096.
     Memory {
         /// Image format.
-        #[arg(long, value_enum, default_value_t = memory::Format::Raw)]
-        format: memory::Format,
+        #[arg(long, value_enum, default_value_t = memory::ImageFormat::Raw)]
+        image: memory::ImageFormat,
         /// The state after the N-th CHECKPOINT record of a checkpointed
         /// stream (default: the last complete state).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         checkpoint: Option<u64>,
-        /// The image file; it must be seekable (not a pipe) and is
-        /// truncated first.
+        /// The image file: a regular file (the image is seekable). It is
+        /// written under a temporary name beside it and renamed at the
+        /// end, so a failure leaves nothing behind; an output that is the
+        /// input is refused.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// The stream: a file, or `-` (or nothing) for standard input.
-        file: Option<PathBuf>,
+        /// Refuse images larger than SIZE (apparent size, holes
+        /// included), before writing the page that would pass it: octets,
+        /// or a number with K, M, G, T or P (binary units). The default,
+        /// 1 TiB, is far beyond the span of a guest of a few GiB (an HVM
+        /// guest's image spans 4 GiB) and far below what one pfn near
+        /// 2^32 or 2^52 in a tiny input would make.
+        #[arg(long, value_name = "SIZE", default_value = "1T", value_parser = memory::parse_size)]
+        max_image_size: u64,
+        #[command(flatten)]
+        input: InputArgs,
     },
     /// Print the last copy of one page as a hex dump (or raw octets).
     ///
-    /// Fails (exit status 1) if the stream has no contents for PFN: never
-    /// sent, or marked XTAB or BROKEN after its last copy.
+    /// Fails (exit status 2) if the stream has no contents for PFN: never
+    /// sent, sent only as an entry without contents (XTAB, XALLOC,
+    /// BROKEN), or marked XTAB or BROKEN after its last copy; the message
+    /// says which.
     Page {
         /// The pfn, decimal or 0x-hex.
         #[arg(value_parser = memory::parse_pfn)]
@@ -122,8 +134,8 @@ enum Command {
         /// As for `memory --checkpoint`.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         checkpoint: Option<u64>,
-        /// The stream: a file, or `-` (or nothing) for standard input.
-        file: Option<PathBuf>,
+        #[command(flatten)]
+        input: InputArgs,
     },
     /// Rewrite a stream as libxc stream version 2, 3 or 4.
     ///
@@ -162,8 +174,65 @@ struct InputArgs {
     /// The stream: a file, or `-` (or nothing) for standard input.
     file: Option<PathBuf>,
     /// What the input starts with; `auto` looks at its first octets.
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    #[arg(long, default_value = "auto", value_parser = FormatParser)]
     format: Format,
+}
+
+/// `--format`'s value parser: the values of [`Format`], and for `raw` or
+/// `elf` (the image formats of `memory --image`, which `memory --format`
+/// once chose) a message that says so.
+#[derive(Debug, Clone, Copy)]
+struct FormatParser;
+
+impl clap::builder::TypedValueParser for FormatParser {
+    type Value = Format;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Format, clap::Error> {
+        let values = clap::builder::EnumValueParser::<Format>::new();
+        values.parse_ref(cmd, arg, value).map_err(|e| {
+            let image = <memory::ImageFormat as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value)
+                .find(|v: &clap::builder::PossibleValue| Some(v.get_name()) == value.to_str());
+            match image {
+                Some(v) => clap::Error::raw(
+                    clap::error::ErrorKind::InvalidValue,
+                    format!(
+                        "'{0}' is an image format, not an input format: `memory --image {0}` \
+                         writes it (--format says what the input starts with; see `xenstream memory --help`)\n",
+                        v.get_name()
+                    ),
+                )
+                .with_cmd(cmd),
+                None => e,
+            }
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            <Format as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value),
+        ))
+    }
+}
+
+/// The library's format choice for `--format`.
+fn format_choice(f: Format) -> outer::FormatChoice {
+    match f {
+        Format::Auto => outer::FormatChoice::Auto,
+        Format::Xl => outer::FormatChoice::Exactly(outer::Format::Xl),
+        Format::Libxl => outer::FormatChoice::Exactly(outer::Format::Libxl),
+        Format::Libxc => outer::FormatChoice::Exactly(outer::Format::Libxc),
+    }
 }
 
 /// Why a command failed, and so its exit status.
@@ -272,38 +341,37 @@ fn main() -> ExitCode {
                 output: dash(output),
                 lossy,
                 lenient,
-                format: match input.format {
-                    Format::Auto => outer::FormatChoice::Auto,
-                    Format::Xl => outer::FormatChoice::Exactly(outer::Format::Xl),
-                    Format::Libxl => outer::FormatChoice::Exactly(outer::Format::Libxl),
-                    Format::Libxc => outer::FormatChoice::Exactly(outer::Format::Libxc),
-                },
+                format: format_choice(input.format),
             }));
         }
         Command::Memory {
-            format,
+            image,
             checkpoint,
             out,
-            file,
+            max_image_size,
+            input,
         } => {
-            return exit_code(memory::run_memory(&memory::MemoryArgs {
-                format,
+            return ExitCode::from(memory::run_memory(&memory::MemoryArgs {
+                image,
                 checkpoint,
                 out,
-                input: file,
+                max_image: max_image_size,
+                format: format_choice(input.format),
+                input: input.file,
             }))
         }
         Command::Page {
             pfn,
             raw,
             checkpoint,
-            file,
+            input,
         } => {
-            return exit_code(memory::run_page(&memory::PageArgs {
+            return ExitCode::from(memory::run_page(&memory::PageArgs {
                 pfn,
                 raw,
                 checkpoint,
-                input: file,
+                format: format_choice(input.format),
+                input: input.file,
             }))
         }
     };
@@ -311,11 +379,6 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => f.report(),
     }
-}
-
-/// An exit status from the memory commands' integer codes.
-fn exit_code(code: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
 fn open(args: &InputArgs) -> Result<input::Input, Failure> {
