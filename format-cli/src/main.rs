@@ -313,7 +313,20 @@ impl Failure {
     }
 }
 
+/// Restores the default action of SIGPIPE, which Rust's runtime sets to
+/// "ignore": output to a closed pipe (`xenstream dump FILE | head -1`)
+/// then ends the process quietly, as it does for other tools of this
+/// kind, instead of failing every write with EPIPE.
+fn quiet_on_closed_pipes() {
+    // SAFETY: setting a signal's disposition to SIG_DFL installs no
+    // handler; it runs before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipes();
     let cli = Cli::parse();
     let res = match cli.command {
         Command::Verify {
