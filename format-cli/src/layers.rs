@@ -103,6 +103,11 @@ pub trait Visitor {
         Ok(())
     }
 
+    /// xl's migration messages after the end of the stream (strict mode).
+    fn migration_trailer(&mut self, _t: &outer::MigrationTrailer) -> Result<(), Failure> {
+        Ok(())
+    }
+
     /// Reads the libxc stream from `reader` (its headers already read) up
     /// to END, or up to a CHECKPOINT for a nested stream (see
     /// [`Nesting::stop_after`]).
@@ -212,6 +217,9 @@ pub fn walk<V: Visitor>(inp: Input, mode: Mode, v: &mut V) -> Result<(), Failure
         };
         paused = state.map(|s| (base_offset, s));
         r.libxc_finished(stop).map_err(ofail)?;
+    }
+    if let Some(t) = r.migration_trailer() {
+        v.migration_trailer(t)?;
     }
     Ok(())
 }

@@ -54,7 +54,8 @@ enum Command {
         /// checks.
         #[arg(long)]
         strict: bool,
-        /// Print nothing on success (warnings still go to standard error).
+        /// Print nothing on success: no summary, and no notes of what Xen
+        /// itself does (warnings still go to standard error).
         #[arg(short, long)]
         quiet: bool,
         #[command(flatten)]
@@ -410,6 +411,8 @@ pub(crate) struct Verified {
     pub libxl_records: BTreeMap<String, u64>,
     /// Unknown optional libxl records skipped.
     pub libxl_skipped: Vec<SkippedRecord>,
+    /// xl's migration messages after the stream (strict mode).
+    pub trailer: Option<outer::MigrationTrailer>,
 }
 
 /// Collects the libxc report and the libxl records.
@@ -420,9 +423,15 @@ struct VerifyVisitor {
     libxl_records: BTreeMap<String, u64>,
     libxl_skipped: Vec<SkippedRecord>,
     mode: Mode,
+    trailer: Option<outer::MigrationTrailer>,
 }
 
 impl Visitor for VerifyVisitor {
+    fn migration_trailer(&mut self, t: &outer::MigrationTrailer) -> Result<(), Failure> {
+        self.trailer = Some(t.clone());
+        Ok(())
+    }
+
     fn libxl_event(&mut self, ev: &OuterEvent) -> Result<(), Failure> {
         let rec = match ev {
             OuterEvent::Record(r) => Some(r),
@@ -493,21 +502,44 @@ pub(crate) fn verify_input(args: &InputArgs, mode: Mode) -> Result<Verified, Fai
         report,
         libxl_records: v.libxl_records,
         libxl_skipped: v.libxl_skipped,
+        trailer: v.trailer,
     })
 }
 
-fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure> {
-    let mode = if strict { Mode::Strict } else { Mode::Lenient };
-    let found = verify_input(args, mode)?;
+/// Prints the warnings of a verified input on standard error, each kind
+/// once per record type with a count (a thousand skipped records of one
+/// type make one line), then the notes unless `quiet`.
+pub(crate) fn print_warnings(found: &Verified, quiet: bool) {
     let (name, report) = (&found.name, &found.report);
+    // libxl records skipped, by type code: (first, count).
+    let mut libxl: Vec<(&SkippedRecord, u64)> = Vec::new();
     for s in &found.libxl_skipped {
+        match libxl.iter_mut().find(|(f, _)| f.code == s.code) {
+            Some((_, n)) => *n += 1,
+            None => libxl.push((s, 1)),
+        }
+    }
+    for (s, n) in libxl {
         eprintln!(
-            "xenstream: {name}: warning: libxl record {} at offset 0x{:x}: unknown optional type 0x{:08x} ({} octets) skipped",
-            s.index, s.offset, s.code, s.length
+            "xenstream: {name}: warning: libxl record {} at offset 0x{:x}: unknown optional type 0x{:08x} ({} octets) skipped{}",
+            s.index,
+            s.offset,
+            s.code,
+            s.length,
+            more_like_it(n)
         );
     }
+    // libxc warnings, by kind and record type: (first, count).
+    let mut libxc: Vec<(&format_spec::stream::Warning, u64)> = Vec::new();
     for w in &report.warnings {
-        eprintln!("xenstream: {name}: warning: {w}");
+        let key = |x: &format_spec::stream::Warning| (std::mem::discriminant(x), x.record().rtype);
+        match libxc.iter_mut().find(|(f, _)| key(f) == key(w)) {
+            Some((_, n)) => *n += 1,
+            None => libxc.push((w, 1)),
+        }
+    }
+    for (w, n) in libxc {
+        eprintln!("xenstream: {name}: warning: {w}{}", more_like_it(n));
     }
     if report.warnings_dropped > 0 {
         eprintln!(
@@ -515,6 +547,27 @@ fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure
             report.warnings_dropped
         );
     }
+    if !quiet {
+        for n in &report.notes {
+            eprintln!("xenstream: {name}: note: {n}");
+        }
+    }
+}
+
+/// `" (N times in all)"` for a warning that came `n` times.
+fn more_like_it(n: u64) -> String {
+    if n > 1 {
+        format!(" ({n} times in all, the first shown)")
+    } else {
+        String::new()
+    }
+}
+
+fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure> {
+    let mode = if strict { Mode::Strict } else { Mode::Lenient };
+    let found = verify_input(args, mode)?;
+    let (name, report) = (&found.name, &found.report);
+    print_warnings(&found, quiet);
     if !quiet {
         let outer = match found.format {
             outer::Format::Libxc => String::new(),
@@ -536,8 +589,28 @@ fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure
             report.data_pages,
             report.bytes()
         );
+        if let Some(t) = &found.trailer {
+            println!("{name}: followed by {}", trailer_text(t));
+        }
     }
     Ok(())
+}
+
+/// What xl's migration messages after a stream are, in words.
+pub(crate) fn trailer_text(t: &outer::MigrationTrailer) -> String {
+    let names: Vec<String> = t
+        .messages
+        .iter()
+        .map(|m| format!("{} (\"{}\")", m.name, String::from_utf8_lossy(m.text)))
+        .collect();
+    format!(
+        "xl's migration protocol message{} {}: {} octets at offset {} (0x{:x}), as `xl migrate` sends after the stream",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        t.octets.len(),
+        t.offset,
+        t.offset
+    )
 }
 
 /// The description's human name of a guest type.

@@ -95,3 +95,96 @@ fn output_to_a_closed_pipe_is_quiet() {
         );
     }
 }
+
+/// A real save file's stream followed by what `xl migrate` sends after
+/// it: `verify --strict` accepts it and names the message; a message cut
+/// short, or a capture cut inside a record, stays invalid.
+#[test]
+fn an_xl_migration_capture_verifies_and_names_xl_s_message() {
+    use format_spec::xl::{MIGRATE_PERMISSION_TO_GO, MIGRATE_REPORT};
+    let save = std::fs::read(test_support::real_stream("hvm-1vcpu-128M.xl")).unwrap();
+    let go = MIGRATE_PERMISSION_TO_GO.wire(0);
+    assert_eq!(go, b"domain is yours, you are cleared to unpause\0");
+    let capture = write_tmp("migrate.xl", &[&save[..], &go].concat());
+    let c = capture.to_str().unwrap();
+    let o = run(&["verify", "--strict", c]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("migrate_permission_to_go")
+            && out.contains("domain is yours, you are cleared to unpause")
+            && out.contains(&format!("44 octets at offset {}", save.len())),
+        "{out}"
+    );
+    // Two messages in a row are xl's protocol too.
+    let two = write_tmp(
+        "migrate2.xl",
+        &[&save[..], &go, &MIGRATE_REPORT.wire(0)].concat(),
+    );
+    let o = run(&["verify", "--strict", two.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("migrate_report"), "{}", stdout(&o));
+
+    // Cut inside the message: data after the end, exit 1.
+    let cut = write_tmp("migrate-cut.xl", &[&save[..], &go[..30]].concat());
+    let o = run(&["verify", "--strict", cut.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("TrailingData"), "{}", stderr(&o));
+    // Cut inside a record: truncated, exit 1.
+    let cut = write_tmp("migrate-cut2.xl", &save[..save.len() - 1000]);
+    let o = run(&["verify", "--strict", cut.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("Truncated"), "{}", stderr(&o));
+
+    // convert keeps the message after the stream (strict), or says what
+    // it left out (--lenient).
+    let out = tmp("migrate-v4.xl");
+    let o = run(&["convert", "--to", "4", c, "-o", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v4 = std::fs::read(&out).unwrap();
+    assert!(v4.ends_with(&go));
+    let o = run(&["verify", "--strict", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("migrate_permission_to_go"));
+    let o = run(&[
+        "convert",
+        "--lenient",
+        "--to",
+        "4",
+        c,
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("44 octets after the end of the stream")
+            && stderr(&o).contains("migrate_permission_to_go"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::remove_file(&out).unwrap();
+}
+
+/// Xen 4.17 writes HVM_PARAMS after HVM_CONTEXT in every HVM save: `-q`
+/// prints nothing, lenient mode notes it once, strict mode keeps the
+/// warning.
+#[test]
+fn a_valid_xen_4_17_hvm_save_is_quiet_with_q() {
+    let hvm = test_support::real_stream("hvm-1vcpu-128M.xl");
+    let h = hvm.to_str().unwrap();
+    let o = run(&["verify", "-q", h]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(stderr(&o), "");
+    let o = run(&["verify", h]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("note: HVM_PARAMS after HVM_CONTEXT") && !err.contains("warning"),
+        "{err}"
+    );
+    let o = run(&["verify", "--strict", "-q", h]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("warning: record 1025 (HVM_PARAMS)"));
+}
