@@ -10,26 +10,22 @@ mod blob;
 mod convert;
 mod dump;
 mod input;
-mod layers;
 mod memory;
 mod progress;
 mod stats;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use format_spec::layout::SpecEnum;
 use format_spec::libxc::{DomainType, LibxcRecord};
-use format_spec::outer::{self, OuterError, OuterEvent, SkippedRecord};
-use format_spec::stream::{
-    ErrorKind, Mode, Report, StreamError, StreamReader, Verifier, VerifyOptions,
-};
+use format_spec::outer::{self, FormatChoice, OuterError, SkippedRecord};
+use format_spec::save::{self, Options};
+use format_spec::stream::{ErrorKind, Mode, Report, StreamError};
 
 use input::Format;
-use layers::{Nesting, Stop, VisitError, Visitor};
 
 /// Verify, dump and count Xen migration streams: `xl save` files, libxl
 /// streams and bare libxc streams (versions 2 to 4).
@@ -272,6 +268,17 @@ impl Failure {
         }
     }
 
+    /// An error of any layer on input `name`.
+    pub fn from_error(name: &str, e: save::Error) -> Failure {
+        match e {
+            save::Error::Stream(e) => Failure::stream(name, e),
+            save::Error::Outer(e) => Failure::outer(name, e),
+            save::Error::NoLibxcStream { .. } => {
+                Failure::Usage(format!("{name}: the input holds no libxc stream"))
+            }
+        }
+    }
+
     fn report(&self) -> ExitCode {
         match self {
             Failure::Usage(msg) => {
@@ -415,70 +422,9 @@ pub(crate) struct Verified {
     pub trailer: Option<outer::MigrationTrailer>,
 }
 
-/// Collects the libxc report and the libxl records.
-#[derive(Default)]
-struct VerifyVisitor {
-    /// Kept across the segments of a checkpointed stream.
-    verifier: Option<Verifier>,
-    libxl_records: BTreeMap<String, u64>,
-    libxl_skipped: Vec<SkippedRecord>,
-    mode: Mode,
-    trailer: Option<outer::MigrationTrailer>,
-}
-
-impl Visitor for VerifyVisitor {
-    fn migration_trailer(&mut self, t: &outer::MigrationTrailer) -> Result<(), Failure> {
-        self.trailer = Some(t.clone());
-        Ok(())
-    }
-
-    fn libxl_event(&mut self, ev: &OuterEvent) -> Result<(), Failure> {
-        let rec = match ev {
-            OuterEvent::Record(r) => Some(r),
-            OuterEvent::Libxc(h) => h.record.as_ref(),
-            OuterEvent::End(r) => r.as_ref(),
-            OuterEvent::Skipped(s) => {
-                self.libxl_skipped.push(*s);
-                None
-            }
-        };
-        if let Some(r) = rec {
-            *self
-                .libxl_records
-                .entry(r.record.layout().spec_name.to_string())
-                .or_insert(0) += 1;
-        }
-        Ok(())
-    }
-
-    fn libxc<R: Read>(
-        &mut self,
-        reader: &mut StreamReader<R>,
-        nesting: Nesting,
-    ) -> Result<Stop, VisitError> {
-        let opts = VerifyOptions {
-            mode: self.mode,
-            bare: nesting.bare,
-            base_offset: nesting.base_offset,
-            ..VerifyOptions::strict()
-        };
-        // One verifier for every segment: the order and segment rules
-        // carry across checkpoints.
-        let v = self
-            .verifier
-            .get_or_insert_with(|| Verifier::new(reader, opts));
-        let stop = loop {
-            match v.step(reader)? {
-                None => break Stop::End,
-                Some(info) => {
-                    if let Some(stop) = nesting.stop_after(&info) {
-                        break stop;
-                    }
-                }
-            }
-        };
-        Ok(stop)
-    }
+/// The layer an opened input starts with, as the library's format choice.
+pub(crate) fn exactly(format: outer::Format) -> FormatChoice {
+    FormatChoice::Exactly(format)
 }
 
 /// Verifies every layer of the input (seeking over page contents in a
@@ -486,23 +432,24 @@ impl Visitor for VerifyVisitor {
 pub(crate) fn verify_input(args: &InputArgs, mode: Mode) -> Result<Verified, Failure> {
     let inp = open(args)?;
     let name = inp.name.clone();
-    let format = inp.format;
-    let mut v = VerifyVisitor {
-        mode,
-        ..VerifyVisitor::default()
-    };
-    layers::walk(inp, mode, &mut v)?;
-    let report = v
-        .verifier
-        .map(Verifier::into_report)
-        .ok_or_else(|| Failure::Usage(format!("{name}: the input holds no libxc stream")))?;
+    let opts = Options::verify(mode).format(exactly(inp.format));
+    let found = if inp.seekable {
+        save::verify_seekable(inp.reader, opts)
+    } else {
+        save::verify(inp.reader, opts)
+    }
+    .map_err(|e| Failure::from_error(&name, e))?;
     Ok(Verified {
         name,
-        format,
-        report,
-        libxl_records: v.libxl_records,
-        libxl_skipped: v.libxl_skipped,
-        trailer: v.trailer,
+        format: found.format,
+        report: found.libxc,
+        libxl_records: found
+            .libxl_records
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect(),
+        libxl_skipped: found.libxl_skipped,
+        trailer: found.migration_trailer,
     })
 }
 

@@ -19,7 +19,7 @@
 //! [`StreamReader`] over a bare libxc stream to the end and returns the
 //! sink's output and a [`Summary`]; [`extract_save_file`] does the same for
 //! a whole `xl save` file or libxl stream through
-//! [`OuterReader`], checkpoints included.
+//! [`SaveReader`], checkpoints included.
 //!
 //! ## Memory
 //!
@@ -84,8 +84,9 @@ use std::path::PathBuf;
 
 use crate::layout::SpecEnum;
 use crate::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE};
-use crate::outer::{FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader};
-use crate::stream::{ReaderOptions, RecordInfo, StreamError, StreamReader, Suspended};
+use crate::outer::{FormatChoice, OuterError};
+use crate::save::{Event, Options, SaveReader};
+use crate::stream::{Mode, RecordInfo, StreamError, StreamReader};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -766,6 +767,21 @@ pub enum MemoryError {
     },
 }
 
+impl From<crate::save::Error> for MemoryError {
+    fn from(e: crate::save::Error) -> Self {
+        match e {
+            crate::save::Error::Stream(e) => MemoryError::Stream(Box::new(e)),
+            crate::save::Error::Outer(e) => MemoryError::Outer(Box::new(e)),
+            crate::save::Error::NoLibxcStream { offset } => {
+                MemoryError::Stream(Box::new(StreamError::Misuse {
+                    at: crate::stream::Location::at(offset),
+                    what: "the input holds no libxc stream".into(),
+                }))
+            }
+        }
+    }
+}
+
 impl From<StreamError> for MemoryError {
     fn from(e: StreamError) -> Self {
         MemoryError::Stream(Box::new(e))
@@ -1117,34 +1133,26 @@ pub fn extract<R: Read, S: PageSink>(
     }
 }
 
-/// Like [`extract`], for a whole save file read with
-/// [`OuterReader`]: an `xl save` file, a bare
-/// libxl stream or a bare libxc stream (`format` says which, or detects
-/// it). The outer layers are read leniently (what a restore checks), and
-/// the libxl records between the checkpoints of a checkpointed stream are
-/// read and ignored. Reading stops at the libxc END record (or at the
-/// checkpoint asked for): what follows it is not looked at.
-///
-/// The libxc stream's records resume after each libxl CHECKPOINT_END: the
-/// libxc reader is suspended at each CHECKPOINT
-/// ([`StreamReader::suspend`]) and resumed on the same input where the
-/// libxl layer hands the stream back ([`StreamReader::resume`]), so the
-/// offsets in its errors are absolute in every segment.
+/// Like [`extract`], for a whole input read with [`SaveReader`]: an
+/// `xl save` file, a bare libxl stream or a bare libxc stream (`format`
+/// says which, or detects it). Every layer is read leniently (what a
+/// restore checks), and the libxl records between the checkpoints of a
+/// checkpointed stream are read and ignored. Reading stops at the libxc
+/// END record (or at the checkpoint asked for): what follows it is not
+/// looked at. Offsets in errors are absolute in every segment.
 pub fn extract_save_file<R: Read, S: PageSink>(
     input: R,
     format: FormatChoice,
     sink: S,
     opts: &ExtractOptions,
 ) -> Result<(S::Output, Summary), MemoryError> {
-    let mut outer = OuterReader::open(input, format, Mode::Lenient)?;
+    let mut r = SaveReader::new(input, Options::mode(Mode::Lenient).format(format))?;
     let mut x = MemoryExtractor::new(sink, opts.clone());
-    // The libxc stream between two segments.
-    let mut paused: Option<Suspended> = None;
     let mut saw_libxc = false;
     loop {
-        let handover = match outer.next() {
-            Err(e) => return x.broke_off(e.into()),
-            Ok(None) | Ok(Some(OuterEvent::End(_))) if !saw_libxc => {
+        let step = match r.next() {
+            Err(e) => Err(e.into()),
+            Ok(None) if !saw_libxc => {
                 // libxl's restore accepts END here and restores nothing.
                 x.ended = true;
                 x.sum.notes.push(
@@ -1152,50 +1160,23 @@ pub fn extract_save_file<R: Read, S: PageSink>(
                      the image is empty"
                         .into(),
                 );
-                return x.finish();
+                Ok(Flow::Stop)
             }
-            Ok(None) | Ok(Some(OuterEvent::End(_))) => return x.finish(),
-            Ok(Some(OuterEvent::Record(_) | OuterEvent::Skipped(_))) => continue,
-            Ok(Some(OuterEvent::Libxc(h))) => {
+            Ok(None) => Ok(Flow::Stop),
+            Ok(Some(Event::LibxcRecord(info))) => match r.libxc() {
+                Some(reader) => x.record(reader, info),
+                None => Ok(Flow::Continue),
+            },
+            Ok(Some(Event::LibxcHeaders { .. })) => {
                 saw_libxc = true;
-                h
+                Ok(Flow::Continue)
             }
+            Ok(Some(_)) => Ok(Flow::Continue),
         };
-        let opened = match paused.take() {
-            Some(state) if handover.resume => {
-                StreamReader::resume(outer.inner(), state, handover.offset)
-            }
-            _ => StreamReader::with_options(
-                outer.inner(),
-                ReaderOptions {
-                    base_offset: handover.offset,
-                    ..ReaderOptions::default()
-                },
-            ),
-        };
-        let mut reader = match opened {
-            Ok(r) => r,
-            Err(e) => return x.broke_off(e.into()),
-        };
-        loop {
-            let step = match reader.next_header() {
-                Ok(Some(info)) => x.record(&mut reader, info).map(|f| (f, info.rtype)),
-                Ok(None) => Ok((Flow::Stop, LibxcRecord::END)),
-                Err(e) => Err(e.into()),
-            };
-            match step {
-                Err(e) => return x.broke_off(e),
-                Ok((Flow::Stop, _)) => return x.finish(),
-                Ok((Flow::Continue, LibxcRecord::CHECKPOINT)) => break,
-                Ok((Flow::Continue, _)) => {}
-            }
-        }
-        match reader.suspend() {
-            Ok((_, state)) => paused = Some(state),
-            Err(e) => return x.broke_off(e.into()),
-        }
-        if let Err(e) = outer.libxc_finished(LibxcStop::Checkpoint) {
-            return x.broke_off(e.into());
+        match step {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Stop) => return x.finish(),
+            Err(e) => return x.broke_off(e),
         }
     }
 }

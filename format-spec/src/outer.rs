@@ -183,18 +183,10 @@ impl FormatChoice {
     }
 }
 
-/// How much the reader checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// What a verifier checks: everything a restore checks, plus padding
-    /// and reserved bits zero, no unknown optional xl flags, known emulator
-    /// and checkpoint-state ids, xenstore key characters, a NUL-terminated
-    /// JSON configuration, and nothing after the libxl END record.
-    #[default]
-    Strict,
-    /// What a restore must check, and no more.
-    Lenient,
-}
+/// How much the reader checks: the crate's one [`Mode`],
+/// re-exported here. [`Mode::Strict`] is what a verifier checks,
+/// [`Mode::Lenient`] (the default) what a restore checks.
+pub use crate::stream::Mode;
 
 /// A reader that counts the octets read through it and can hand back a
 /// few octets already read (format detection reads ahead eight).
@@ -611,6 +603,46 @@ impl OuterError {
             | OuterError::LibxcPending { offset }
             | OuterError::NotInLibxc { offset }
             | OuterError::AfterError { offset } => *offset,
+        }
+    }
+}
+
+impl OuterError {
+    /// The index of the libxl record the error concerns (0 for the first
+    /// record after the libxl header), for the errors found inside a
+    /// record.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            OuterError::UnknownMandatory { index, .. }
+            | OuterError::RecordTooLong { index, .. }
+            | OuterError::BadLength { index, .. }
+            | OuterError::PaddingNonZero { index, .. }
+            | OuterError::UnknownEmulator { index, .. }
+            | OuterError::BadValue { index, .. }
+            | OuterError::Xenstore { index, .. }
+            | OuterError::UnexpectedRecord { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    /// The field the error concerns, for the header fields and the checked
+    /// record fields (`BadIdent`: `ident`).
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            OuterError::BadXlMagic { .. } => Some("magic"),
+            OuterError::BadByteOrderMarker { .. } => Some("byteorder"),
+            OuterError::UnknownMandatoryFlags { .. } | OuterError::MissingConfig { .. } => {
+                Some("mandatory_flags")
+            }
+            OuterError::UnknownOptionalFlags { .. } => Some("optional_flags"),
+            OuterError::OptionalDataTooLong { .. } => Some("optional_data_len"),
+            OuterError::BadIdent { .. } => Some("ident"),
+            OuterError::UnsupportedVersion { .. } => Some("version"),
+            OuterError::ReservedNonZero { field, .. } => Some(field),
+            OuterError::UnknownEmulator { .. } => Some("id"),
+            OuterError::BadValue { violation, .. } => Some(violation.field),
+            OuterError::RecordTooLong { .. } | OuterError::BadLength { .. } => Some("length"),
+            _ => None,
         }
     }
 }
@@ -1319,6 +1351,15 @@ pub enum WriteError {
         /// The limit.
         max: u32,
     },
+    /// The call does not fit where the stream is (see
+    /// [`OuterWriter::libxc_finished`]).
+    #[error("at output offset {offset}: {what}")]
+    State {
+        /// The output offset.
+        offset: u64,
+        /// What was refused.
+        what: &'static str,
+    },
     /// The xl preamble's optional_data_len disagrees with its data.
     #[error("xl optional_data_len is {field} but the optional data holds {actual} octets")]
     OptionalDataLength {
@@ -1330,18 +1371,95 @@ pub enum WriteError {
 }
 
 /// Writer of the outer layers: an xl header and libxl stream around a
-/// libxc stream the caller writes through [`inner`](Self::inner).
+/// libxc stream the caller writes through [`libxc`](Self::libxc) (or,
+/// uncounted, [`inner`](Self::inner)).
 ///
 /// For a plain save: [`xl`](Self::xl) (or [`libxl`](Self::libxl)),
 /// [`libxc_context`](Self::libxc_context), the libxc stream up to its END,
-/// emulator records, [`finish`](Self::finish). For a checkpointed stream,
-/// after each libxc CHECKPOINT record: emulator records, then
+/// [`libxc_finished`](Self::libxc_finished), emulator records,
+/// [`finish`](Self::finish). For a checkpointed stream, after each libxc
+/// CHECKPOINT record: [`libxc_finished`](Self::libxc_finished) with
+/// [`LibxcStop::Checkpoint`], emulator records, then
 /// [`checkpoint_end`](Self::checkpoint_end), then the next part of the
-/// libxc stream.
+/// libxc stream. [`offset`](Self::offset) is the absolute offset of the
+/// next octet, the same offsets the reader reports
+/// ([`OuterReader::offset`], [`Handover::offset`]).
+///
+/// `libxc_finished` is the counterpart of [`OuterReader::libxc_finished`]:
+/// once called, the writer refuses what the reader would refuse next (a
+/// CHECKPOINT_END after the libxc END, the libxl END inside a
+/// checkpoint, a second LIBXC_CONTEXT).
+///
+/// ```
+/// use format_spec::binrw::Endian;
+/// use format_spec::domain_context::{self as dc, DcEntry, DcHeader};
+/// use format_spec::libxc::{DomainType, LibxcRecord};
+/// use format_spec::outer::{LibxcStop, OuterWriter};
+/// use format_spec::stream::{StreamWriter, WriterOptions};
+///
+/// let mut w = OuterWriter::libxl(Vec::new(), Endian::Little)?;
+/// w.libxc_context()?;
+/// let at = w.offset(); // where the libxc stream starts
+/// let mut s = StreamWriter::new(w.libxc(), WriterOptions::new(DomainType::X86Hvm))?;
+/// s.write(&LibxcRecord::StaticDataEnd)?;
+/// let mut blob = Vec::new();
+/// dc::write(&[DcEntry::Header(DcHeader::new(4, 17)), DcEntry::End], Endian::Little, &mut blob)?;
+/// s.write(&LibxcRecord::DomainContext(format_spec::body::Opaque(blob)))?;
+/// s.finish()?;
+/// w.libxc_finished(LibxcStop::End)?;
+/// assert!(w.checkpoint_end().is_err()); // no checkpoint is open
+/// let end = w.offset();
+/// let file = w.finish()?;
+/// assert_eq!(&file[at as usize..at as usize + 8], &[0xff; 8]);
+/// assert_eq!(file.len() as u64, end + 8); // the libxl END record
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct OuterWriter<W> {
     out: W,
     endian: Endian,
+    /// Octets written through the writer (and [`OuterWriter::libxc`]).
+    pos: u64,
+    state: WriterState,
+}
+
+/// Where the writer is, as far as the caller has said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriterState {
+    /// Before LIBXC_CONTEXT.
+    Start,
+    /// The libxc layer has the stream.
+    Libxc,
+    /// After the libxc END.
+    AfterLibxc,
+    /// Between a libxc CHECKPOINT and CHECKPOINT_END.
+    Checkpoint,
+}
+
+/// The output as the libxc layer writes it, counted into the
+/// [`OuterWriter`]'s offset.
+#[derive(Debug)]
+pub struct LibxcOut<'a, W> {
+    out: &'a mut W,
+    pos: &'a mut u64,
+}
+
+impl<W: Write> Write for LibxcOut<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        *self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.out.write_vectored(bufs)?;
+        *self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 impl<W: Write> OuterWriter<W> {
@@ -1355,8 +1473,11 @@ impl<W: Write> OuterWriter<W> {
                 actual: preamble.optional_data.len(),
             });
         }
-        out.write_all(&preamble.to_bytes())?;
-        Self::libxl(out, preamble.endian)
+        let pre = preamble.to_bytes();
+        out.write_all(&pre)?;
+        let mut w = Self::libxl(out, preamble.endian)?;
+        w.pos += pre.len() as u64;
+        Ok(w)
     }
 
     /// Starts a bare libxl stream whose records are in byte order `endian`.
@@ -1369,7 +1490,57 @@ impl<W: Write> OuterWriter<W> {
             }
         })?;
         out.write_all(&hdr)?;
-        Ok(OuterWriter { out, endian })
+        Ok(OuterWriter {
+            out,
+            endian,
+            pos: hdr.len() as u64,
+            state: WriterState::Start,
+        })
+    }
+
+    /// Absolute offset of the next octet: what the writer wrote, and what
+    /// was written through [`libxc`](Self::libxc) (not what was written
+    /// straight to [`inner`](Self::inner)).
+    pub fn offset(&self) -> u64 {
+        self.pos
+    }
+
+    /// The output, for writing the libxc stream, counted into
+    /// [`offset`](Self::offset).
+    pub fn libxc(&mut self) -> LibxcOut<'_, W> {
+        LibxcOut {
+            out: &mut self.out,
+            pos: &mut self.pos,
+        }
+    }
+
+    /// Reports that the libxc stream has been written up to its END
+    /// record, or up to a CHECKPOINT record (a checkpoint's libxl records
+    /// and CHECKPOINT_END come next); the counterpart of
+    /// [`OuterReader::libxc_finished`]. Fails when the libxc layer does
+    /// not have the stream (no LIBXC_CONTEXT or CHECKPOINT_END before).
+    pub fn libxc_finished(&mut self, stop: LibxcStop) -> Result<(), WriteError> {
+        if self.state != WriterState::Libxc {
+            return Err(WriteError::State {
+                offset: self.pos,
+                what: "libxc_finished, but the libxc layer does not have the stream",
+            });
+        }
+        self.state = match stop {
+            LibxcStop::End => WriterState::AfterLibxc,
+            LibxcStop::Checkpoint => WriterState::Checkpoint,
+        };
+        Ok(())
+    }
+
+    fn refuse(&self, bad: &[WriterState], what: &'static str) -> Result<(), WriteError> {
+        if bad.contains(&self.state) {
+            return Err(WriteError::State {
+                offset: self.pos,
+                what,
+            });
+        }
+        Ok(())
     }
 
     /// Byte order of the records.
@@ -1377,7 +1548,9 @@ impl<W: Write> OuterWriter<W> {
         self.endian
     }
 
-    /// The output, for writing the libxc stream.
+    /// The output itself. Octets written straight to it are not counted
+    /// in [`offset`](Self::offset); write the libxc stream through
+    /// [`libxc`](Self::libxc) to keep the offset right.
     pub fn inner(&mut self) -> &mut W {
         &mut self.out
     }
@@ -1416,13 +1589,19 @@ impl<W: Write> OuterWriter<W> {
         let align = REC_ALIGN as usize;
         buf.resize(buf.len().div_ceil(align) * align, 0);
         self.out.write_all(&buf)?;
+        self.pos += buf.len() as u64;
         Ok(())
     }
 
     /// Writes LIBXC_CONTEXT; the libxc stream goes to
     /// [`inner`](Self::inner) next.
     pub fn libxc_context(&mut self) -> Result<&mut W, WriteError> {
+        self.refuse(
+            &[WriterState::AfterLibxc, WriterState::Checkpoint],
+            "a second LIBXC_CONTEXT",
+        )?;
         self.record(&LibxlRecord::LibxcContext)?;
+        self.state = WriterState::Libxc;
         Ok(&mut self.out)
     }
 
@@ -1463,7 +1642,12 @@ impl<W: Write> OuterWriter<W> {
 
     /// Writes CHECKPOINT_END; the next part of the libxc stream follows.
     pub fn checkpoint_end(&mut self) -> Result<&mut W, WriteError> {
+        self.refuse(
+            &[WriterState::AfterLibxc],
+            "CHECKPOINT_END after the libxc END (no checkpoint is open)",
+        )?;
         self.record(&LibxlRecord::CheckpointEnd)?;
+        self.state = WriterState::Libxc;
         Ok(&mut self.out)
     }
 
@@ -1476,6 +1660,10 @@ impl<W: Write> OuterWriter<W> {
 
     /// Writes the libxl END record, flushes and returns the output.
     pub fn finish(mut self) -> Result<W, WriteError> {
+        self.refuse(
+            &[WriterState::Checkpoint],
+            "the libxl END inside a checkpoint (CHECKPOINT_END missing)",
+        )?;
         self.record(&LibxlRecord::End)?;
         self.out.flush()?;
         Ok(self.out)

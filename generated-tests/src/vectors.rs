@@ -1,5 +1,7 @@
 //! Shared test vectors: valid and invalid libxc streams, each with the
-//! verdict a strict verifier must reach (`VERIFIER-RULES.md`).
+//! verdict a strict verifier must reach (the rules listed in
+//! `format_spec::stream`, "The verifier rules", and the error catalogue
+//! `generated/docs/verifier-errors.md`).
 //!
 //! Valid streams are built from the description's own types (headers with
 //! binrw, bodies with [`LibxcRecord::write_body`]); invalid ones come from a
@@ -8,7 +10,9 @@
 //! is meant to run [`vectors`] and agree with `expect`.
 //!
 //! The framing here ([`Stream::to_bytes`]) is deliberately minimal and lives
-//! in one place; the project's stream writer will replace it.
+//! in one place. It is not `format_spec::stream::StreamWriter`, on purpose:
+//! that writer refuses whatever the strict verifier refuses, and most
+//! vectors are streams it must refuse.
 
 use format_spec::binrw::Endian;
 use format_spec::body::{write_wire, Opaque};

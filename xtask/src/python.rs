@@ -413,8 +413,8 @@ fn violation(item: &Item, pass: Pass, consts: &[ConstLayout]) -> Option<Violatio
 }
 
 /// The KIND a broken constraint of `field` of struct `s` is reported
-/// under. The KIND names are the verifiers' (VERIFIER-RULES for the libxc
-/// layer, `OuterError::kind()` for the outer layers, `DcErrorKind` for the
+/// under. The KIND names are the verifiers' (`format_spec::stream::ErrorKind`
+/// for the libxc layer, `OuterError::kind()` for the outer layers, `DcErrorKind` for the
 /// DOMAIN_CONTEXT blob), not the description's: this table is where the
 /// generator learns them. Fields not listed report "BadValue" for value
 /// rules and "ReservedNonZero" for reserved fields and bits.
