@@ -375,6 +375,9 @@ pub struct VariantLayout {
     pub py_name: Option<&'static str>,
     /// The human-readable name used in Xen's name tables.
     pub human: &'static str,
+    /// A short remark the C header writes after the macro's value, on the
+    /// same line (`/* Dropped in Xen 4.21 */`).
+    pub c_note: Option<&'static str>,
     /// Doc comment text.
     pub doc: &'static str,
 }
@@ -411,8 +414,12 @@ pub struct RecordLayout {
     pub code: u32,
     /// The name in the spec (`PAGE_DATA`).
     pub spec_name: &'static str,
-    /// The human-readable name in Xen's name tables ("Page data").
+    /// The human-readable name in Xen's Python name table ("Page data").
     pub human: &'static str,
+    /// The human-readable name in Xen's C name table (`mandatory_rec_types[]`
+    /// of `xg_sr_common.c`); the same as `human` unless Xen's C and Python
+    /// disagree (C "x86 TSC info", Python "TSC info").
+    pub c_human: &'static str,
     /// The C macro name (`REC_TYPE_PAGE_DATA`).
     pub c_name: &'static str,
     /// The Python constant name (`REC_TYPE_page_data`).

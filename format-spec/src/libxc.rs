@@ -568,6 +568,7 @@ pub enum LibxcRecord {
         code = 0x08,
         name = "X86_TSC_INFO",
         human = "TSC info",
+        c_human = "x86 TSC info",
         py = "tsc_info",
         deprecated = 4
     )]

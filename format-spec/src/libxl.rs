@@ -73,10 +73,6 @@ spec_consts! {
     REC_ALIGN: u32 = crate::libxc::REC_ALIGN,
         c: Some("REC_ALIGN"), c_expr: None,
         py: None, py_expr: None;
-    /// `REC_ALIGN` as a power of two, as Xen's current header spells it.
-    REC_ALIGN_ORDER: u32 = REC_ALIGN.trailing_zeros(),
-        c: Some("REC_ALIGN_ORDER"), c_expr: Some("3U"),
-        py: None, py_expr: None;
     /// Bit 31 of a record type: set for optional records. The spec reserves
     /// types 0x80000000 and above for future optional records, which a
     /// reader that does not know them skips.
@@ -191,7 +187,8 @@ pub enum EmulatorId {
     #[spec(
         c = "EMULATOR_QEMU_TRADITIONAL",
         py = "EMULATOR_ID_qemu_trad",
-        human = "Qemu Traditional"
+        human = "Qemu Traditional",
+        c_note = "Dropped in Xen 4.21"
     )]
     QemuTraditional = 0x1,
     /// Upstream QEMU (the `qemu-xen` device model).

@@ -348,7 +348,7 @@ fn driver_verifies_files_and_pipes() {
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("Libxc Image Header: version 4, big endian"),
+        text.contains("Libxc Image Header: Version 4, big endian"),
         "{text}"
     );
     assert!(text.contains("Libxc Record: Domain context"), "{text}");
@@ -424,7 +424,7 @@ fn real_stream_verifies(name: &str, guest: &str) {
     assert_eq!(out.status.code(), Some(0), "{name}: {}", show(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("Libxc Image Header: version 3, little endian"),
+        text.contains("Libxc Image Header: Version 3, little endian"),
         "{text}"
     );
     assert!(

@@ -383,7 +383,7 @@ fn real_file(name: &str, fmt: &str, guest: &str) {
         "Xl Header: little endian, mandatory flags 0x3".to_string(),
         "Libxl Header: little endian".to_string(),
         "Libxl Record: Libxc context, length 0".to_string(),
-        "Libxc Image Header: version 3, little endian".to_string(),
+        "Libxc Image Header: Version 3, little endian".to_string(),
         format!("Domain Header: {guest} from Xen 4.17"),
         "Libxl Record: End, length 0".to_string(),
         // It read the whole file, and nothing followed the libxl END.
@@ -417,7 +417,8 @@ fn real_hvm_file_verifies_whole() {
         .arg(&path));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.contains("Libxl Record: Emulator context") && text.contains("emulator Qemu Upstream"),
+        text.contains("Libxl Record: Emulator context")
+            && text.contains("  Index 0, type Qemu Upstream"),
         "{text}"
     );
 }

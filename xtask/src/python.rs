@@ -650,6 +650,17 @@ def prepend(data, read):
         return out
 
     return read_with_pending
+
+
+def iter_unpack(fmt, data):
+    """
+    Unpack ``data`` as consecutive structs of ``fmt``, like Python 3's
+    struct.iter_unpack (which Python 2.7 lacks); a partial struct at the
+    end raises struct.error, as there.
+    """
+    size = calcsize(fmt)
+    for at in range(0, len(data), size):
+        yield unpack(fmt, data[at:at + size])
 "#;
 
 fn py_set(codes: &[u32]) -> String {
@@ -785,8 +796,10 @@ fn libxc_py() -> String {
          docs/specs/libxc-migration-stream.pandoc, and VerifyLibxc, a strict\n\
          verifier of either byte order.\n\"\"\"\n\n",
     );
-    s.push_str("from struct import unpack, iter_unpack\n\n");
-    s.push_str("from xen.migration.verify import StreamError, RecordError, VerifyBase\n");
+    s.push_str("from struct import unpack\n\n");
+    s.push_str(
+        "from xen.migration.verify import StreamError, RecordError, VerifyBase, \\\n    iter_unpack\n",
+    );
     s.push_str(
         "from xen.migration.domain_context import DomainContextError, verify_blob, \\\n    describe_entry\n",
     );
@@ -1126,7 +1139,7 @@ class VerifyLibxc(VerifyBase):
             self.endian, self.byteorder = ">", "big"
         else:
             self.endian, self.byteorder = "<", "little"
-        self.info("Libxc Image Header: version %d, %s endian"
+        self.info("Libxc Image Header: Version %d, %s endian"
                   % (self.version, self.byteorder))
 
 
@@ -1429,6 +1442,43 @@ fn bad_len(s: &mut String, at_header: bool, cond: &str, fmt: &str, args: &[&str]
     .unwrap();
 }
 
+/// The facts of a record body that Xen's own `verify-stream-v2 -v` prints,
+/// in Xen's words, so that the generated verifiers print them alike:
+/// (record, format, arguments; `{fixed}` is the size of the fixed part).
+/// A grouped verifier (the X86_PV_VCPU_* records) takes its first member's.
+const XEN_WORDING: &[(&str, &str, &str)] = &[
+    (
+        "X86_PV_INFO",
+        "  %dbit guest, %d levels of pagetables",
+        "guest_width * 8, pt_levels",
+    ),
+    (
+        "X86_PV_P2M_FRAMES",
+        "  Start pfn 0x%x, End 0x%x",
+        "start_pfn, end_pfn",
+    ),
+    (
+        "X86_PV_VCPU_BASIC",
+        "  vcpu%d %s context, %d bytes",
+        "vcpu_id, name, len(content) - {fixed}",
+    ),
+    (
+        "X86_TSC_INFO",
+        "  Mode %u, %u kHz, %u ns, incarnation %d",
+        "mode, khz, nsec, incarnation",
+    ),
+    (
+        "EMULATOR_XENSTORE_DATA",
+        "Emulator Xenstore Data (%s, idx %d)",
+        "emulator_id_to_str[id_], index",
+    ),
+    (
+        "EMULATOR_CONTEXT",
+        "  Index %d, type %s",
+        "index, emulator_id_to_str[id_]",
+    ),
+];
+
 /// Emits the `verify_record_*` method of one record (or group).
 fn record_method(g: &Group, layer: &Layer) -> String {
     let (r, _) = g.members[0];
@@ -1634,7 +1684,14 @@ fn record_method(g: &Group, layer: &Layer) -> String {
         }
     }
 
-    // A one-line summary of the plain fields.
+    // Xen's own words for the facts it prints, else a one-line summary of
+    // the plain fields.
+    if let Some((_, fmt, args)) = XEN_WORDING.iter().find(|w| w.0 == r.spec_name) {
+        let args = args.replace("{fixed}", &fixed.to_string());
+        writeln!(s, "{i8}self.info(\"{fmt}\"\n{i8}          % ({args}))").unwrap();
+        s.push_str("\n\n");
+        return s;
+    }
     let shown: Vec<&Item> = fixed_items
         .iter()
         .filter(|i| matches!(i.constraint, Constraint::None | Constraint::OneOf(_)))

@@ -10,9 +10,10 @@ docs/specs/libxc-migration-stream.pandoc, and VerifyLibxc, a strict
 verifier of either byte order.
 """
 
-from struct import unpack, iter_unpack
+from struct import unpack
 
-from xen.migration.verify import StreamError, RecordError, VerifyBase
+from xen.migration.verify import StreamError, RecordError, VerifyBase, \
+    iter_unpack
 from xen.migration.domain_context import DomainContextError, verify_blob, \
     describe_entry
 from xen.migration.hvm_context import HvmContextError, \
@@ -447,7 +448,7 @@ class VerifyLibxc(VerifyBase):
             self.endian, self.byteorder = ">", "big"
         else:
             self.endian, self.byteorder = "<", "little"
-        self.info("Libxc Image Header: version %d, %s endian"
+        self.info("Libxc Image Header: Version %d, %s endian"
                   % (self.version, self.byteorder))
 
 
@@ -775,8 +776,8 @@ class VerifyLibxc(VerifyBase):
                 "ReservedNonZero",
                 "%s: _res (octets 4-7) is 0x%x, must be zero"
                 % (what, _res_4), 2)
-        self.info("  guest_width %d, pt_levels %d"
-                  % (guest_width, pt_levels, ))
+        self.info("  %dbit guest, %d levels of pagetables"
+                  % (guest_width * 8, pt_levels))
 
 
     def verify_record_x86_pv_p2m_frames(self, content):
@@ -791,8 +792,8 @@ class VerifyLibxc(VerifyBase):
             unpack(self.endian + X86_PV_P2M_FRAMES_FORMAT, content[:8])
         if len(content) == 8:
             self._warn("%s record with zero content" % (what, ))
-        self.info("  start_pfn %d, end_pfn %d, p2m_pfns %d"
-                  % (start_pfn, end_pfn, (len(content) - 8) // 8, ))
+        self.info("  Start pfn 0x%x, End 0x%x"
+                  % (start_pfn, end_pfn))
 
 
     def verify_record_x86_pv_vcpu_generic(self, content, name):
@@ -817,8 +818,8 @@ class VerifyLibxc(VerifyBase):
                 "ReservedNonZero",
                 "%s: _res1 is 0x%x, must be zero"
                 % (what, _res1), 4)
-        self.info("  vcpu_id %d, context %d"
-                  % (vcpu_id, (len(content) - 8) // 1, ))
+        self.info("  vcpu%d %s context, %d bytes"
+                  % (vcpu_id, name, len(content) - 8))
 
 
     def verify_record_shared_info(self, content):
@@ -852,8 +853,8 @@ class VerifyLibxc(VerifyBase):
                 "ReservedNonZero",
                 "%s: _res1 is 0x%x, must be zero"
                 % (what, _res1), 20)
-        self.info("  mode %d, khz %d, nsec %d, incarnation %d"
-                  % (mode, khz, nsec, incarnation, ))
+        self.info("  Mode %u, %u kHz, %u ns, incarnation %d"
+                  % (mode, khz, nsec, incarnation))
 
 
     def verify_record_hvm_context(self, content):

@@ -57,9 +57,6 @@ HDR_OPT_RESZ_MASK = 0xfffc
 # (the same rule as the libxc stream).
 REC_ALIGN = 8
 
-# `REC_ALIGN` as a power of two, as Xen's current header spells it.
-REC_ALIGN_ORDER = 3
-
 # Bit 31 of a record type: set for optional records. The spec reserves types
 # 0x80000000 and above for future optional records, which a reader that does
 # not know them skips.
@@ -356,7 +353,7 @@ class VerifyLibxl(VerifyBase):
                     bad("KeyCharacter", at + i, index,
                         "key holds the character 0x%02x" % (c, ))
         for key, val in pairs:
-            self.info("    '%s' = '%s'"
+            self.info("  '%s' = '%s'"
                       % (key.decode("utf-8", "replace"),
                          val.decode("utf-8", "replace")))
 
@@ -409,9 +406,8 @@ class VerifyLibxl(VerifyBase):
                 "UnknownEmulator",
                 "%s: id is 0x%x, not a known EmulatorId"
                 % (what, id_), 0)
-        self.info("  index %d"
-                  % (index, ))
-        self.info("  emulator %s" % (emulator_id_to_str[id_], ))
+        self.info("Emulator Xenstore Data (%s, idx %d)"
+                  % (emulator_id_to_str[id_], index))
         self.verify_xenstore_data(content[8:], 8)
 
 
@@ -430,10 +426,8 @@ class VerifyLibxl(VerifyBase):
                 "UnknownEmulator",
                 "%s: id is 0x%x, not a known EmulatorId"
                 % (what, id_), 0)
-        self.info("  index %d"
-                  % (index, ))
-        self.info("  emulator %s, %d octets of state"
-                  % (emulator_id_to_str[id_], len(content) - 8))
+        self.info("  Index %d, type %s"
+                  % (index, emulator_id_to_str[id_]))
 
 
     def verify_record_checkpoint_end(self, content):

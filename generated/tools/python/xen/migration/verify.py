@@ -101,3 +101,14 @@ def prepend(data, read):
         return out
 
     return read_with_pending
+
+
+def iter_unpack(fmt, data):
+    """
+    Unpack ``data`` as consecutive structs of ``fmt``, like Python 3's
+    struct.iter_unpack (which Python 2.7 lacks); a partial struct at the
+    end raises struct.error, as there.
+    """
+    size = calcsize(fmt)
+    for at in range(0, len(data), size):
+        yield unpack(fmt, data[at:at + size])
