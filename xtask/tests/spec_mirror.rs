@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use format_spec::layout::{RecordLayout, RecordSetLayout};
 use format_spec::libxc::LibxcRecord;
 use format_spec::libxl::LibxlRecord;
-use format_spec::RecordSet as _;
 use xtask::pandoc::{diagrams, find_diagram, LIBXC_SPEC_PATH, LIBXL_SPEC_PATH};
 
 /// Xen's specs to check: the file, its path in a Xen tree and the record
