@@ -160,6 +160,22 @@ pub enum DomainType {
     X86Hvm = 0x2,
 }
 
+/// The description's human name ("x86 PV", "x86 HVM").
+///
+/// ```
+/// assert_eq!(format_spec::libxc::DomainType::X86Hvm.to_string(), "x86 HVM");
+/// ```
+impl std::fmt::Display for DomainType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = self.value();
+        let v = DomainType::LAYOUT
+            .variants
+            .iter()
+            .find(|v| v.value == value);
+        f.write_str(v.map_or("?", |v| v.human))
+    }
+}
+
 /// Domain header: general properties of the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
 #[wire(c_name = "xc_sr_dhdr", py_format = "DHDR_FORMAT")]
@@ -257,6 +273,89 @@ impl PageType {
     /// Whether a page of this type has contents in the record.
     pub fn has_data(self) -> bool {
         !PAGE_TYPES_WITHOUT_DATA.contains(&self)
+    }
+
+    /// Xen's short name of the type, the suffix of its
+    /// `XEN_DOMCTL_PFINFO_*` name (`NOTAB`, `L1TAB`, `XTAB`, ...); the
+    /// [`Display`](std::fmt::Display) form.
+    pub fn short_name(self) -> &'static str {
+        self.variant()
+            .and_then(|v| v.py_name)
+            .and_then(|p| p.strip_prefix("PAGE_DATA_TYPE_"))
+            .unwrap_or("?")
+    }
+
+    /// The human-readable name of the type ("L1 page table").
+    pub fn human(self) -> &'static str {
+        self.variant().map_or("?", |v| v.human)
+    }
+
+    /// The type's descriptor (every variant has one).
+    fn variant(self) -> Option<&'static crate::layout::VariantLayout> {
+        let value = self.value();
+        PageType::LAYOUT.variants.iter().find(|v| v.value == value)
+    }
+}
+
+/// `NOTAB`, `L1TAB`, ... ([`PageType::short_name`]); the alternate form
+/// (`{:#}`) gives the human name ("L1 page table").
+///
+/// ```
+/// use format_spec::libxc::PageType;
+/// assert_eq!(PageType::L1tabPin.to_string(), "L1TAB_PIN");
+/// assert_eq!(format!("{:#}", PageType::Xtab), "invalid");
+/// ```
+impl std::fmt::Display for PageType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            f.write_str(self.human())
+        } else {
+            f.write_str(self.short_name())
+        }
+    }
+}
+
+/// One PAGE_DATA pfn entry: the page type in bits 63-60, reserved bits
+/// 59-52, the frame number in bits 51-0.
+///
+/// ```
+/// use format_spec::libxc::{PageType, PfnEntry};
+/// let e = PfnEntry::new(0x12345, PageType::L2tab);
+/// assert_eq!(e.0, 0x2000_0000_0001_2345);
+/// assert_eq!((e.pfn(), e.page_type()), (0x12345, Some(PageType::L2tab)));
+/// assert!(e.has_data());
+/// // Types 5 to 8 are not valid.
+/// assert_eq!(PfnEntry(5 << 60 | 7).page_type(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PfnEntry(pub u64);
+
+impl PfnEntry {
+    /// The entry for frame `pfn` (only its low 52 bits are kept) of type
+    /// `t`.
+    pub fn new(pfn: u64, t: PageType) -> Self {
+        PfnEntry((t.value() << PAGE_DATA_TYPE_SHIFT) | (pfn & PAGE_DATA_PFN_MASK))
+    }
+
+    /// The frame number (bits 51-0).
+    pub fn pfn(self) -> u64 {
+        self.0 & PAGE_DATA_PFN_MASK
+    }
+
+    /// The type nibble (bits 63-60), valid or not.
+    pub fn type_bits(self) -> u8 {
+        (self.0 >> PAGE_DATA_TYPE_SHIFT) as u8
+    }
+
+    /// The page type, if the nibble is a valid one.
+    pub fn page_type(self) -> Option<PageType> {
+        PageType::of_entry(self.0)
+    }
+
+    /// Whether the record carries the page's contents (a valid type with
+    /// data).
+    pub fn has_data(self) -> bool {
+        self.page_type().is_some_and(PageType::has_data)
     }
 }
 
