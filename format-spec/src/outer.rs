@@ -53,7 +53,7 @@
 //! | `Xenstore` | a key character outside `[A-Za-z0-9-/_@]` | strict |
 //! | `BadValue` | CHECKPOINT_STATE id not 0 to 3 | strict |
 //! | `UnexpectedRecord` | a second LIBXC_CONTEXT; CHECKPOINT_END outside a checkpoint; END inside one | both |
-//! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream) | strict |
+//! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream), unless they are xl's migration messages ([`OuterReader::migration_trailer`]) | strict |
 //! | `Truncated` | the input ends inside a header, body or padding, or before END | both |
 //!
 //! Xen's own C restore and Python verifier differ in places: both refuse
@@ -95,7 +95,8 @@ use crate::libxl::{
     REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 use crate::xl::{
-    XlConfigError, XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_MAGIC, XL_OPTIONAL_DATA_MAX,
+    migration_messages, MigrationMessage, XlConfigError, XlHeader, XlPreamble,
+    MIGRATION_TRAILER_MAX, XL_HEADER_OFFSET, XL_MAGIC, XL_OPTIONAL_DATA_MAX,
 };
 
 /// The first eight octets of a libxl stream ("LibxlFmt").
@@ -739,6 +740,19 @@ pub struct OuterReader<R> {
     state: State,
     next_index: u64,
     libxc_seen: bool,
+    trailer: Option<MigrationTrailer>,
+}
+
+/// xl's migration messages found after the end of a stream (strict mode
+/// reads to the end of the input; see [`crate::xl::MigrationMessage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationTrailer {
+    /// Absolute offset of the first message.
+    pub offset: u64,
+    /// The messages, in order.
+    pub messages: Vec<MigrationMessage>,
+    /// The octets (the messages' wire form).
+    pub octets: Vec<u8>,
 }
 
 /// Offset of a field of a wire struct that starts at `base`.
@@ -760,6 +774,7 @@ impl<R: Read> OuterReader<R> {
             state: State::Libxl,
             next_index: 0,
             libxc_seen: false,
+            trailer: None,
         };
         let format = match format {
             FormatChoice::Exactly(f) => f,
@@ -812,6 +827,15 @@ impl<R: Read> OuterReader<R> {
     /// The xl preamble, for an xl save file.
     pub fn xl_preamble(&self) -> Option<&XlPreamble> {
         self.xl.as_ref()
+    }
+
+    /// xl's migration messages after the end of the stream: the last
+    /// octets of a capture of `xl migrate`, which a strict reader
+    /// recognises instead of calling them `TrailingData` (a lenient
+    /// reader, like a restore, reads nothing after the end). Set once
+    /// [`next`](Self::next) has returned [`OuterEvent::End`].
+    pub fn migration_trailer(&self) -> Option<&MigrationTrailer> {
+        self.trailer.as_ref()
     }
 
     /// The libxl header, unless the stream is a bare libxc stream.
@@ -994,24 +1018,39 @@ impl<R: Read> OuterReader<R> {
         Ok(())
     }
 
-    /// In strict mode, checks that nothing follows the end of the stream.
+    /// In strict mode, checks that nothing follows the end of the stream
+    /// but xl's migration messages ([`Self::migration_trailer`]).
     fn finish_stream(&mut self) -> Result<(), OuterError> {
         self.state = State::Done;
         if self.mode == Mode::Strict {
             let at = self.offset();
-            let mut one = [0u8; 1];
-            loop {
-                match self.src.read(&mut one) {
+            let mut tail = [0u8; MIGRATION_TRAILER_MAX + 1];
+            let mut n = 0;
+            while n < tail.len() {
+                match self.src.read(&mut tail[n..]) {
                     Ok(0) => break,
-                    Ok(_) => return Err(OuterError::TrailingData { offset: at }),
+                    Ok(k) => n += k,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         return Err(OuterError::Io {
-                            offset: at,
+                            offset: at + n as u64,
                             source: e,
                         })
                     }
                 }
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            match migration_messages(&tail[..n]).filter(|_| n <= MIGRATION_TRAILER_MAX) {
+                Some(messages) => {
+                    self.trailer = Some(MigrationTrailer {
+                        offset: at,
+                        messages,
+                        octets: tail[..n].to_vec(),
+                    })
+                }
+                None => return Err(OuterError::TrailingData { offset: at }),
             }
         }
         Ok(())

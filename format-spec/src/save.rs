@@ -85,8 +85,8 @@ use crate::layout::Wire;
 use crate::libxc::{DomainHeader, ImageHeader, LibxcRecord};
 use crate::libxl::LibxlHeader;
 use crate::outer::{
-    Format, FormatChoice, LibxcStop, OuterError, OuterEvent, OuterReader, OuterRecord,
-    SkippedRecord,
+    Format, FormatChoice, LibxcStop, MigrationTrailer, OuterError, OuterEvent, OuterReader,
+    OuterRecord, SkippedRecord,
 };
 use crate::stream::{
     FieldRef, Location, Mode, PageBatch, ReaderOptions, Record, RecordInfo, Report, StreamError,
@@ -331,6 +331,9 @@ pub struct SaveReport {
     pub libxl_skipped: Vec<SkippedRecord>,
     /// Absolute offset just after the last octet read.
     pub end_offset: u64,
+    /// xl's migration messages after the end of the stream, which strict
+    /// mode recognises ([`OuterReader::migration_trailer`]).
+    pub migration_trailer: Option<MigrationTrailer>,
 }
 
 /// Reads a whole input, every layer, forward only; see the
@@ -520,12 +523,17 @@ impl<R: Read> SaveReader<R> {
             .verifier
             .map(Verifier::into_report)
             .ok_or(Error::NoLibxcStream { offset: end_offset })?;
+        let migration_trailer = match &self.layer {
+            Holder::Outer(o) => o.migration_trailer().cloned(),
+            _ => None,
+        };
         Ok(SaveReport {
             format: self.format,
             libxc,
             libxl_records: self.libxl_records,
             libxl_skipped: self.libxl_skipped,
             end_offset,
+            migration_trailer,
         })
     }
 

@@ -161,7 +161,7 @@ pub use catalogue::{CatalogueEntry, Modes as ErrorModes, PythonClass};
 pub use check::check_page_reserved;
 pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
 pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader, Suspended};
-pub use verify::{verify, verify_seekable, Report, Verifier, VerifyOptions};
+pub use verify::{verify, verify_seekable, Note, Report, Verifier, VerifyOptions};
 pub use writer::{StreamWriter, WriterOptions};
 
 /// Which rules apply, in every layer: the libxc stream here, the xl
