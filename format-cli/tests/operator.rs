@@ -188,3 +188,59 @@ fn a_valid_xen_4_17_hvm_save_is_quiet_with_q() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("warning: record 1025 (HVM_PARAMS)"));
 }
+
+/// Runs `sh -c SCRIPT` with standard error on a pseudo-terminal (Python's
+/// `os.openpty`); returns what the terminal showed and the exit status.
+fn on_a_terminal(script: &str, args: &[&Path]) -> (String, Option<i32>) {
+    const PTY: &str = r#"
+import os, subprocess, sys
+m, s = os.openpty()
+p = subprocess.Popen(["sh", "-c", sys.argv[1], "sh"] + sys.argv[2:], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=s)
+os.close(s)
+seen = b""
+while True:
+    try:
+        d = os.read(m, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    seen += d
+sys.stdout.buffer.write(seen)
+sys.exit(p.wait())
+"#;
+    let out = Command::new("python3")
+        .args(["-c", PTY, script])
+        .args(args)
+        .output()
+        .unwrap();
+    (stdout(&out), out.status.code())
+}
+
+/// `memory`, `convert` and `page` draw a progress line on a terminal (the
+/// input arrives through a pipe that pauses, so the run lasts longer
+/// than the half second before the first line), and erase it at the end.
+#[test]
+fn long_runs_show_progress_on_a_terminal() {
+    let hvm = test_support::real_stream("hvm-1vcpu-128M.xl");
+    let out = tmp("progress.out");
+    let feed = "(head -c 1000000 \"$2\"; sleep 1; tail -c +1000001 \"$2\")";
+    for cmd in [
+        "memory --out \"$3\" -",
+        "convert --to 4 -o \"$3\" -",
+        "page 0x100 --raw - > /dev/null",
+    ] {
+        let script = format!("{feed} | \"$1\" {cmd}");
+        let (seen, code) = on_a_terminal(&script, &[Path::new(BIN), &hvm, &out]);
+        assert_eq!(code, Some(0), "{cmd}: {seen}");
+        assert!(
+            seen.contains("\r\x1b[K") && seen.contains(" MiB, ") && seen.contains("MiB/s"),
+            "{cmd}: {seen:?}"
+        );
+        // The line is erased: the last thing drawn before any summary.
+        let last = seen.rfind(" MiB/s").unwrap();
+        assert!(seen[last..].contains("\r\x1b[K"), "{cmd}: {seen:?}");
+    }
+    let _ = std::fs::remove_file(&out);
+}
