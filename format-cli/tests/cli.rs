@@ -762,7 +762,14 @@ fn dump_json_matches_what_was_written() {
     assert_eq!(tsc["fields"]["incarnation"], 7);
     let params = records.iter().find(|l| l["type"] == "HVM_PARAMS").unwrap();
     assert_eq!(params["fields"]["count"], 2);
-    assert_eq!(params["fields"]["params"]["2"], 0xfeff_f000u64);
+    // In index order, named after Xen's HVM_PARAM_* macros.
+    assert_eq!(
+        params["fields"]["params"],
+        serde_json::json!([
+            {"index": 2, "name": "HVM_PARAM_STORE_EVTCHN", "value": 0xfeff_f000u64},
+            {"index": 12, "name": "HVM_PARAM_IDENT_PT", "value": 5},
+        ])
+    );
     let unknown = records
         .iter()
         .find(|l| l["code"] == UNKNOWN_OPTIONAL)
