@@ -569,7 +569,7 @@ pub(crate) fn print_warnings(found: &Verified, quiet: bool) {
         if !shown {
             dropped -= (*n).min(dropped);
             eprintln!(
-                "xenstream: {name}: warning: unknown optional records of type 0x{code:08x} skipped ({n} in all)"
+                "xenstream: {name}: warning: unknown optional records of type 0x{code:08x} skipped ({n} times in all)"
             );
         }
     }

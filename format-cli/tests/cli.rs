@@ -1034,8 +1034,11 @@ fn dump_prints_what_it_read_then_the_error() {
     let o = run(&["dump", "--json", p.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     let lines = json_lines(&o);
-    assert_eq!(lines.len(), 2, "header and STATIC_DATA_END");
+    assert_eq!(lines.len(), 3, "header, STATIC_DATA_END and the error");
     assert_eq!(lines[1]["type"], "STATIC_DATA_END");
+    assert_eq!(lines[2]["kind"], "error");
+    assert_eq!(lines[2]["rule"], "BadPageType");
+    assert_eq!(lines[2]["offset"], at);
     assert!(
         stderr(&o).contains(&format!("offset {at} ")),
         "{}",

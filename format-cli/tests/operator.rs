@@ -291,7 +291,7 @@ fn small_faults_stream() -> Vec<u8> {
 
 #[test]
 fn dump_shows_hvm_params_in_hex_in_index_order_with_xen_s_names() {
-    let f = write_tmp("faults.stream", &small_faults_stream());
+    let f = write_tmp("faults-dump.stream", &small_faults_stream());
     let o = run(&["dump", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
@@ -325,7 +325,7 @@ fn dump_shows_hvm_params_in_hex_in_index_order_with_xen_s_names() {
 
 #[test]
 fn repeated_warnings_are_said_once_per_record_type_with_a_count() {
-    let f = write_tmp("faults.stream", &small_faults_stream());
+    let f = write_tmp("faults-warn.stream", &small_faults_stream());
     let o = run(&["verify", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let err = stderr(&o);
@@ -365,7 +365,7 @@ fn config_prints_the_xl_json_configuration() {
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(v["c_info"]["type"], "hvm");
     assert_eq!(v["b_info"]["max_memkb"], 131072);
-    let f = write_tmp("faults.stream", &small_faults_stream());
+    let f = write_tmp("faults-config.stream", &small_faults_stream());
     let o = run(&["config", f.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no xl header"), "{}", stderr(&o));
