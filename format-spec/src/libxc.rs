@@ -212,6 +212,7 @@ pub struct RecordHeader {
     /// Record type; bit 31 set for optional records.
     pub r#type: u32,
     /// Body length in octets, padding excluded.
+    #[wire(spec = "body_length")]
     pub length: u32,
 }
 
@@ -365,6 +366,7 @@ impl PfnEntry {
 #[wire(c_name = "xc_sr_rec_page_data_header", py_format = "PAGE_DATA_FORMAT")]
 pub struct PageDataHeader {
     /// Number of pfn entries; never zero.
+    #[wire(symbol = "C")]
     pub count: u32,
     /// Reserved.
     #[wire(reserved)]
@@ -476,10 +478,10 @@ impl RecordBody for PageData {
 #[wire(c_name = "xc_sr_rec_x86_pv_info", py_format = "X86_PV_INFO_FORMAT")]
 pub struct X86PvInfo {
     /// Size of a guest word in octets: 4 or 8.
-    #[wire(one_of = [4, 8])]
+    #[wire(one_of = [4, 8], label = "w")]
     pub guest_width: u8,
     /// Number of page-table levels: 3 or 4.
-    #[wire(one_of = [3, 4])]
+    #[wire(one_of = [3, 4], label = "ptl")]
     pub pt_levels: u8,
     /// Reserved.
     #[wire(reserved)]
@@ -495,10 +497,17 @@ pub struct X86PvInfo {
 )]
 pub struct X86PvP2mFrames {
     /// First pfn covered.
+    #[wire(spec = "p2m_start_pfn", symbol = "S")]
     pub start_pfn: u32,
     /// Last pfn covered (inclusive).
+    #[wire(spec = "p2m_end_pfn", symbol = "E")]
     pub end_pfn: u32,
     /// The pfns of the frames holding the table.
+    #[wire(
+        spec = "p2m_pfn",
+        first = "p2m frame containing pfn S",
+        last = "p2m frame containing pfn E"
+    )]
     pub p2m_pfns: Vec<u64>,
 }
 
@@ -615,6 +624,7 @@ pub fn hvm_param_name(index: u64) -> Option<&'static str> {
 #[wire(c_name = "xc_sr_rec_hvm_params", py_format = "HVM_PARAMS_FORMAT")]
 pub struct HvmParams {
     /// Number of entries.
+    #[wire(symbol = "C")]
     pub count: u32,
     /// Reserved.
     #[wire(reserved)]
@@ -697,7 +707,13 @@ pub enum LibxcRecord {
     End,
     /// Guest memory: a batch of pfns with their types and the contents of
     /// those that have data.
-    #[record(code = 0x01, name = "PAGE_DATA", human = "Page data", length = page_data)]
+    #[record(
+        code = 0x01,
+        name = "PAGE_DATA",
+        human = "Page data",
+        length = page_data,
+        spec_body = "page_data"
+    )]
     PageData(PageData),
     /// Width and page-table depth of a PV guest.
     #[record(code = 0x02, name = "X86_PV_INFO", human = "x86 PV info")]
@@ -720,7 +736,14 @@ pub enum LibxcRecord {
     X86PvVcpuXsave(X86PvVcpu),
     /// The guest's shared info page, one page long. Deprecated by version
     /// 4, which carries it inside DOMAIN_CONTEXT.
-    #[record(code = 0x07, name = "SHARED_INFO", human = "Shared info", deprecated = 4, length = exact(4096))]
+    #[record(
+        code = 0x07,
+        name = "SHARED_INFO",
+        human = "Shared info",
+        deprecated = 4,
+        length = exact(4096),
+        spec_body = "shared_info"
+    )]
     SharedInfo(Opaque),
     /// TSC settings (`XEN_DOMCTL_{get,set}tscinfo`). Deprecated by version
     /// 4, which carries them inside DOMAIN_CONTEXT.
@@ -734,14 +757,27 @@ pub enum LibxcRecord {
     )]
     X86TscInfo(X86TscInfo),
     /// The HVM context blob (`XEN_DOMCTL_{get,set}hvmcontext`).
-    #[record(code = 0x09, name = "HVM_CONTEXT", human = "HVM context", length = non_empty)]
+    #[record(
+        code = 0x09,
+        name = "HVM_CONTEXT",
+        human = "HVM context",
+        length = non_empty,
+        spec_body = "hvm_ctx"
+    )]
     HvmContext(Opaque),
     /// HVM parameters (`HVMOP_{get,set}_param`); must come before HVM_CONTEXT.
     #[record(code = 0x0a, name = "HVM_PARAMS", human = "HVM params")]
     HvmParams(HvmParams),
     /// Opaque data of the higher toolstack layers. Only used during the
     /// format's development; never valid in a stream.
-    #[record(code = 0x0b, name = "TOOLSTACK", human = "Toolstack", deprecated = 0, length = non_empty)]
+    #[record(
+        code = 0x0b,
+        name = "TOOLSTACK",
+        human = "Toolstack",
+        deprecated = 0,
+        length = non_empty,
+        spec_body = "data"
+    )]
     Toolstack(Opaque),
     /// MSRs of a PV vCPU (`XEN_DOMCTL_{get,set}_vcpu_msrs`).
     #[record(code = 0x0c, name = "X86_PV_VCPU_MSRS", human = "x86 PV vcpu msrs")]
@@ -776,7 +812,8 @@ pub enum LibxcRecord {
         code = 0x11,
         name = "X86_CPUID_POLICY",
         human = "x86 CPUID policy",
-        since = 3
+        since = 3,
+        spec_body = "CPUID_policy"
     )]
     X86CpuidPolicy(X86CpuidPolicy),
     /// The guest's MSR policy (`XEN_DOMCTL_{get,set}_cpu_policy`).
@@ -784,12 +821,20 @@ pub enum LibxcRecord {
         code = 0x12,
         name = "X86_MSR_POLICY",
         human = "x86 MSR policy",
-        since = 3
+        since = 3,
+        spec_body = "MSR_policy"
     )]
     X86MsrPolicy(X86MsrPolicy),
     /// The domain context blob (`XEN_DOMCTL_{get,set}domaincontext`): shared
     /// info, TSC settings and, over time, more. Required from version 4.
-    #[record(code = 0x13, name = "DOMAIN_CONTEXT", human = "Domain context", since = 4, length = non_empty)]
+    #[record(
+        code = 0x13,
+        name = "DOMAIN_CONTEXT",
+        human = "Domain context",
+        since = 4,
+        length = non_empty,
+        spec_body = "dom_ctx"
+    )]
     DomainContext(Opaque),
 }
 
