@@ -18,6 +18,8 @@ Rust verifier's DcErrorKind) and whose ``offset`` is relative to the blob.
 
 from struct import unpack_from
 
+from xen.migration.verify import MigrationError
+
 #
 # Constants
 #
@@ -98,13 +100,11 @@ DC_BODY_MIN = {
 DC_DESC_SIZE = 8
 
 
-class DomainContextError(Exception):
+class DomainContextError(MigrationError):
     """A DOMAIN_CONTEXT blob breaks a rule of its format."""
 
     def __init__(self, msg, kind, offset, entry):
-        Exception.__init__(self, msg)
-        self.kind = kind
-        self.offset = offset
+        MigrationError.__init__(self, msg, kind, offset)
         self.entry = entry
 
 

@@ -8,31 +8,43 @@
 """
 Common verification machinery for migration v2 streams.
 
-Every error raised by a verifier carries ``kind``, a stable name of the rule
-that failed (the same names the Rust verifier uses), and ``offset``, the byte
-offset in the verified stream (from the start of what the verifier read)
-where the offending item starts.
+Every error raised by a verifier is a MigrationError and carries ``kind``,
+a stable name of the rule that failed (the same names the Rust verifier
+uses), and ``offset``, the byte offset in the verified stream (from the
+start of what the verifier read) where the offending item starts. Catch
+MigrationError for all of them: StreamError, RecordError, TruncatedError
+and the blob errors of domain_context and hvm_context.
 """
 
 from struct import calcsize, unpack
 
 
-class StreamError(Exception):
+class MigrationError(Exception):
+    """The base class of every error the xen.migration verifiers raise."""
+
+    def __init__(self, msg="", kind=None, offset=None):
+        Exception.__init__(self, msg)
+        self.kind = kind
+        self.offset = offset
+
+
+class StreamError(MigrationError):
     """The stream breaks a rule of its headers, framing or record order."""
 
-    def __init__(self, msg="", kind=None, offset=None):
-        Exception.__init__(self, msg)
-        self.kind = kind
-        self.offset = offset
 
-
-class RecordError(Exception):
+class RecordError(MigrationError):
     """The body of one record breaks a rule."""
 
-    def __init__(self, msg="", kind=None, offset=None):
-        Exception.__init__(self, msg)
-        self.kind = kind
-        self.offset = offset
+
+class TruncatedError(MigrationError, IOError):
+    """
+    The input ends inside the stream (kind "Truncated"). Also an IOError
+    (OSError), which is what Xen's own verifier raises, so code written
+    for that keeps working.
+    """
+
+    def __init__(self, offset):
+        MigrationError.__init__(self, "Stream truncated", "Truncated", offset)
 
 
 class VerifyBase(object):
@@ -49,9 +61,9 @@ class VerifyBase(object):
 
     def rdexact(self, nr_bytes):
         """
-        Read exactly nr_bytes octets; raise IOError("Stream truncated") (with
-        kind "Truncated") when the input ends first. Short reads, as pipes
-        give, are retried.
+        Read exactly nr_bytes octets; raise TruncatedError (an IOError, kind
+        "Truncated") when the input ends first. Short reads, as pipes give,
+        are retried.
         """
         data = self.read(nr_bytes)
         if data is None:
@@ -67,10 +79,7 @@ class VerifyBase(object):
                 got += len(more)
             data = b"".join(parts)
         if len(data) != nr_bytes:
-            err = IOError("Stream truncated")
-            err.kind = "Truncated"
-            err.offset = self.offset + len(data)
-            raise err
+            raise TruncatedError(self.offset + len(data))
         self.offset += nr_bytes
         return data
 
