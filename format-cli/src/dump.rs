@@ -3,16 +3,18 @@
 use std::io::{self, Write};
 
 use format_spec::layout::SpecEnum;
-use format_spec::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT};
+use format_spec::libxc::{
+    DomainHeader, ImageHeader, LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT,
+};
 use std::io::Read;
 
 use format_spec::libxl::{EmulatorId, LibxlHeader, LibxlRecord};
-use format_spec::outer::{OuterEvent, OuterRecord};
-use format_spec::stream::{Mode, Record, RecordInfo, StreamReader};
+use format_spec::outer::{OuterRecord, SkippedRecord};
+use format_spec::save::{Event, Options, SaveReader};
+use format_spec::stream::{Mode, Record, RecordInfo};
 use format_spec::xl::XlPreamble;
 use serde_json::{json, Map, Value};
 
-use crate::layers::{walk, Nesting, Stop, VisitError, Visitor};
 use crate::{domain_name, endian_name, Failure, InputArgs};
 
 /// The short name (Xen's `XEN_DOMCTL_PFINFO_*` suffix, e.g. `XTAB`) and
@@ -115,10 +117,13 @@ impl Run {
             .filter(|(_, n)| **n > 0)
             .map(|(t, n)| format!("{}={n}", page_type_names(t as u8).0))
             .collect();
+        let indexes = if self.records == 1 {
+            format!("#{}", self.first.index)
+        } else {
+            format!("#{}-#{}", self.first.index, self.last.index)
+        };
         format!(
-            "#{}-#{} @0x{:x} PAGE_DATA x{} length {} pfns 0x{:x}-0x{:x} entries {} data_pages {} [{}]",
-            self.first.index,
-            self.last.index,
+            "{indexes} @0x{:x} PAGE_DATA x{} length {} pfns 0x{:x}-0x{:x} entries {} data_pages {} [{}]",
             self.first.offset,
             self.records,
             self.body_bytes,
@@ -163,15 +168,22 @@ fn key_fields(rec: &Record) -> Vec<(&'static str, Value)> {
         ],
         R::HvmParams(p) => vec![
             ("count", json!(p.count)),
-            (
-                "params",
-                Value::Object(
-                    p.param
-                        .iter()
-                        .map(|e| (e.index.to_string(), json!(e.value)))
+            ("params", {
+                let mut params: Vec<_> = p.param.iter().collect();
+                params.sort_by_key(|e| e.index);
+                Value::Array(
+                    params
+                        .into_iter()
+                        .map(|e| {
+                            json!({
+                                "index": e.index,
+                                "name": format_spec::libxc::hvm_param_name(e.index),
+                                "value": e.value,
+                            })
+                        })
                         .collect(),
-                ),
-            ),
+                )
+            }),
         ],
         R::CheckpointDirtyPfnList(l) => vec![("pfns", json!(l.pfn.len()))],
         R::X86CpuidPolicy(p) => vec![("leaves", json!(p.leaves.len()))],
@@ -224,12 +236,6 @@ impl Out {
         }
         Ok(())
     }
-}
-
-/// Prints each layer's headers and records as they are read.
-struct DumpVisitor {
-    out: Out,
-    run: Option<Run>,
 }
 
 fn libxl_fields(rec: &LibxlRecord) -> Vec<(&'static str, Value)> {
@@ -289,6 +295,20 @@ fn text_fields(fields: &[(&'static str, Value)]) -> String {
                     .collect::<Vec<_>>()
                     .join(",")
             ),
+            // HVM_PARAMS: `name=0xvalue` (or `0xindex=0xvalue`), in hex.
+            Value::Array(a) => format!(
+                "{k}=[{}]",
+                a.iter()
+                    .map(|e| {
+                        let value = e["value"].as_u64().unwrap_or(0);
+                        match e["name"].as_str() {
+                            Some(n) => format!("{n}=0x{value:x}"),
+                            None => format!("0x{:x}=0x{value:x}", e["index"].as_u64().unwrap_or(0)),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             v => format!("{k}={v}"),
         })
         .collect();
@@ -299,119 +319,117 @@ fn text_fields(fields: &[(&'static str, Value)]) -> String {
     }
 }
 
-impl Visitor for DumpVisitor {
-    fn xl(&mut self, pre: &XlPreamble) -> Result<(), Failure> {
-        let h = &pre.header;
-        let config = pre.config().ok().flatten().map_or(0, <[u8]>::len);
-        self.out.line(
-            format!(
-                "xl header @0x0 {} mandatory_flags=0x{:x} optional_flags=0x{:x} optional_data_len={} config_bytes={config}",
-                endian_name(pre.endian),
-                h.mandatory_flags,
-                h.optional_flags,
-                h.optional_data_len
-            ),
-            json!({
-                "kind": "xl_header",
-                "offset": 0,
-                "endian": endian_name(pre.endian),
-                "mandatory_flags": h.mandatory_flags,
-                "optional_flags": h.optional_flags,
-                "optional_data_len": h.optional_data_len,
-                "config_bytes": config,
-            }),
-        )
-    }
+/// The xl header's line.
+fn xl_line(out: &mut Out, pre: &XlPreamble) -> Result<(), Failure> {
+    let h = &pre.header;
+    let config = pre.config().ok().flatten().map_or(0, <[u8]>::len);
+    out.line(
+        format!(
+            "xl header @0x0 {} mandatory_flags=0x{:x} optional_flags=0x{:x} optional_data_len={} config_bytes={config}",
+            endian_name(pre.endian),
+            h.mandatory_flags,
+            h.optional_flags,
+            h.optional_data_len
+        ),
+        json!({
+            "kind": "xl_header",
+            "offset": 0,
+            "endian": endian_name(pre.endian),
+            "mandatory_flags": h.mandatory_flags,
+            "optional_flags": h.optional_flags,
+            "optional_data_len": h.optional_data_len,
+            "config_bytes": config,
+        }),
+    )
+}
 
-    fn libxl_header(&mut self, offset: u64, h: &LibxlHeader) -> Result<(), Failure> {
-        self.out.line(
-            format!(
-                "libxl header @0x{offset:x} v{} {} options=0x{:x}",
-                h.version,
-                endian_name(h.endian()),
-                h.options
-            ),
-            json!({
-                "kind": "libxl_header",
-                "offset": offset,
-                "version": h.version,
-                "endian": endian_name(h.endian()),
-                "options": h.options,
-            }),
-        )
-    }
+/// The libxl header's line.
+fn libxl_header_line(out: &mut Out, offset: u64, h: &LibxlHeader) -> Result<(), Failure> {
+    out.line(
+        format!(
+            "libxl header @0x{offset:x} v{} {} options=0x{:x}",
+            h.version,
+            endian_name(h.endian()),
+            h.options
+        ),
+        json!({
+            "kind": "libxl_header",
+            "offset": offset,
+            "version": h.version,
+            "endian": endian_name(h.endian()),
+            "options": h.options,
+        }),
+    )
+}
 
-    fn libxl_event(&mut self, ev: &OuterEvent) -> Result<(), Failure> {
-        // A known record's line; only emulator and checkpoint records have
-        // key fields (LIBXC_CONTEXT and END have empty bodies).
-        let known = |r: &OuterRecord| {
-            (
-                r.index,
-                r.offset,
-                r.record.code(),
-                r.length,
-                r.record.layout().spec_name.to_string(),
-                libxl_fields(&r.record),
-            )
-        };
-        let (index, offset, code, length, name, fields) = match ev {
-            OuterEvent::Record(r) => known(r),
-            OuterEvent::Libxc(h) => match &h.record {
-                Some(r) => known(r),
-                None => return Ok(()),
-            },
-            OuterEvent::End(Some(r)) => known(r),
-            OuterEvent::End(None) => return Ok(()),
-            OuterEvent::Skipped(s) => (
-                s.index,
-                s.offset,
-                s.code,
-                s.length,
-                format!("UNKNOWN_0x{:08x}", s.code),
-                Vec::new(),
-            ),
-        };
-        let known = !matches!(ev, OuterEvent::Skipped(_));
-        self.out.line(
-            format!("libxl #{index} @0x{offset:x} {name} length {length}{}", text_fields(&fields)),
-            json!({
-                "kind": "libxl_record",
-                "index": index,
-                "offset": offset,
-                "type": name,
-                "code": code,
-                "length": length,
-                "known": known,
-                "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
-            }),
-        )
-    }
-
-    fn libxc<R: Read>(
-        &mut self,
-        r: &mut StreamReader<R>,
-        nesting: Nesting,
-    ) -> Result<Stop, VisitError> {
-        let res = dump_records(r, nesting, &mut self.out, &mut self.run);
-        // A run that was cut short by an error is still printed.
-        self.out.run(&mut self.run)?;
-        res
-    }
+/// A libxl record's line, known or skipped.
+fn libxl_line(
+    out: &mut Out,
+    known: Option<&OuterRecord>,
+    skipped: Option<&SkippedRecord>,
+) -> Result<(), Failure> {
+    // Only emulator and checkpoint records have key fields
+    // (LIBXC_CONTEXT and END have empty bodies).
+    let (index, offset, code, length, name, fields) = match (known, skipped) {
+        (Some(r), _) => (
+            r.index,
+            r.offset,
+            r.record.code(),
+            r.length,
+            r.record.layout().spec_name.to_string(),
+            libxl_fields(&r.record),
+        ),
+        (None, Some(s)) => (
+            s.index,
+            s.offset,
+            s.code,
+            s.length,
+            format!("UNKNOWN_0x{:08x}", s.code),
+            Vec::new(),
+        ),
+        (None, None) => return Ok(()),
+    };
+    let known = known.is_some();
+    out.line(
+        format!(
+            "libxl #{index} @0x{offset:x} {name} length {length}{}",
+            text_fields(&fields)
+        ),
+        json!({
+            "kind": "libxl_record",
+            "index": index,
+            "offset": offset,
+            "type": name,
+            "code": code,
+            "length": length,
+            "known": known,
+            "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+        }),
+    )
 }
 
 /// Runs the subcommand.
 pub fn run(args: &InputArgs, as_json: bool) -> Result<(), Failure> {
     let inp = crate::open(args)?;
-    let mut v = DumpVisitor {
-        out: Out {
-            json: as_json,
-            w: io::BufWriter::new(io::stdout().lock()),
-        },
-        run: None,
+    let name = inp.name.clone();
+    let mut out = Out {
+        json: as_json,
+        w: io::BufWriter::new(io::stdout().lock()),
     };
-    let res = walk(inp, Mode::Lenient, &mut v);
-    let flushed = v
-        .out
+    let mut run = None;
+    let opts = Options::mode(Mode::Lenient).format(crate::exactly(inp.format));
+    let res = if inp.seekable {
+        SaveReader::seekable(inp.reader, opts)
+            .map_err(|e| Failure::from_error(&name, e))
+            .and_then(|r| dump_events(r, &name, &mut out, &mut run))
+    } else {
+        SaveReader::new(inp.reader, opts)
+            .map_err(|e| Failure::from_error(&name, e))
+            .and_then(|r| dump_events(r, &name, &mut out, &mut run))
+    };
+    // A run that was cut short by an error is still printed.
+    let res = out.run(&mut run).and(res);
+    let flushed = out
         .w
         .flush()
         .map_err(|e| Failure::Usage(format!("writing standard output: {e}")));
@@ -419,85 +437,109 @@ pub fn run(args: &InputArgs, as_json: bool) -> Result<(), Failure> {
     flushed
 }
 
-fn dump_records<R: Read>(
-    r: &mut StreamReader<R>,
-    nesting: Nesting,
+/// Prints each layer's headers and records as they are read.
+fn dump_events<R: Read>(
+    mut r: SaveReader<R>,
+    name: &str,
     out: &mut Out,
     run: &mut Option<Run>,
-) -> Result<Stop, VisitError> {
-    if let Some(at) = nesting.resumed_at {
-        // A later segment of a checkpointed stream: no headers here.
-        out.line(
-            format!(
-                "libxc stream resumes @0x{at:x} at record #{}",
-                r.next_index()
-            ),
-            json!({
-                "kind": "resume",
-                "offset": at,
-                "stream_offset": nesting.base_offset,
-                "next_index": r.next_index(),
-            }),
-        )?;
-    } else {
-        libxc_header(r, nesting, out)?;
-    }
-    while let Some(info) = r.next_header()? {
-        if info.rtype == LibxcRecord::PAGE_DATA {
-            let mut batch = r.page_batch()?;
-            let data = batch.data_pages();
-            run.get_or_insert_with(|| Run::new(info))
-                .add(info, batch.pfns(), data);
-            batch.skip()?;
-            continue;
+) -> Result<(), Failure> {
+    let fail = |e| Failure::from_error(name, e);
+    while let Some(ev) = r.next().map_err(fail)? {
+        match &ev {
+            Event::LibxcRecord(info) if info.rtype == LibxcRecord::PAGE_DATA => {
+                let mut batch = r.page_batch().map_err(fail)?;
+                let data = batch.data_pages();
+                run.get_or_insert_with(|| Run::new(*info))
+                    .add(*info, batch.pfns(), data);
+                batch.skip().map_err(|e| fail(e.into()))?;
+                continue;
+            }
+            _ => out.run(run)?,
         }
-        out.run(run)?;
-        let rec = r.read_record()?;
-        let fields = key_fields(&rec);
-        let view = blob_view(&rec, r.endian());
-        let mut text = format!(
-            "#{} @0x{:x} {} length {}{}",
-            info.index,
-            info.offset,
-            type_name(&info),
-            info.length,
-            text_fields(&fields)
-        );
-        let mut obj = json!({
-            "kind": "record",
-            "index": info.index,
-            "offset": info.offset,
-            "type": type_name(&info),
-            "code": info.rtype,
-            "length": info.length,
-            "known": matches!(rec, Record::Known(_)),
-            "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
-        });
-        if let (Some(view), Value::Object(m)) = (&view, &mut obj) {
-            text.push_str(&view.text());
-            view.json_into(m);
-        }
-        out.line(text, obj)?;
-        if let Some(stop) = nesting.stop_after(&info) {
-            return Ok(stop);
+        match ev {
+            Event::Xl(pre) => xl_line(out, &pre)?,
+            Event::LibxlHeader { offset, header } => libxl_header_line(out, offset, &header)?,
+            Event::LibxlRecord(rec) => libxl_line(out, Some(&rec), None)?,
+            Event::LibxlSkipped(s) => libxl_line(out, None, Some(&s))?,
+            Event::LibxcHeaders {
+                offset,
+                image,
+                domain,
+            } => libxc_header(offset, &image, &domain, out)?,
+            Event::LibxcResume {
+                offset,
+                stream_offset,
+                next_index,
+                ..
+            } => {
+                // A later segment of a checkpointed stream: no headers here.
+                out.line(
+                    format!("libxc stream resumes @0x{offset:x} at record #{next_index}"),
+                    json!({
+                        "kind": "resume",
+                        "offset": offset,
+                        "stream_offset": stream_offset,
+                        "next_index": next_index,
+                    }),
+                )?;
+            }
+            Event::LibxcRecord(info) => {
+                let endian = r.libxc().map(|s| s.endian());
+                let rec = r.read_record().map_err(fail)?;
+                record_line(out, &info, &rec, endian)?;
+            }
         }
     }
-    Ok(Stop::End)
+    Ok(())
+}
+
+/// A libxc record's line (other than PAGE_DATA).
+fn record_line(
+    out: &mut Out,
+    info: &RecordInfo,
+    rec: &Record,
+    endian: Option<format_spec::binrw::Endian>,
+) -> Result<(), Failure> {
+    let fields = key_fields(rec);
+    let view = endian.and_then(|e| blob_view(rec, e));
+    let mut text = format!(
+        "#{} @0x{:x} {} length {}{}",
+        info.index,
+        info.offset,
+        type_name(info),
+        info.length,
+        text_fields(&fields)
+    );
+    let mut obj = json!({
+        "kind": "record",
+        "index": info.index,
+        "offset": info.offset,
+        "type": type_name(info),
+        "code": info.rtype,
+        "length": info.length,
+        "known": matches!(rec, Record::Known(_)),
+        "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
+    });
+    if let (Some(view), Value::Object(m)) = (&view, &mut obj) {
+        text.push_str(&view.text());
+        view.json_into(m);
+    }
+    out.line(text, obj)
 }
 
 /// The line for the libxc image and domain headers.
-fn libxc_header<R: Read>(
-    r: &StreamReader<R>,
-    nesting: Nesting,
+fn libxc_header(
+    offset: u64,
+    ih: &ImageHeader,
+    dh: &DomainHeader,
     out: &mut Out,
-) -> Result<(), VisitError> {
-    let ih = *r.image_header();
-    let dh = *r.domain_header();
+) -> Result<(), Failure> {
     let domain = dh.domain_type().map(domain_name).unwrap_or("unknown guest");
     out.line(
         format!(
             "libxc stream @0x{:x} v{}, {}, {}, page_shift {}, Xen {}.{}",
-            nesting.base_offset,
+            offset,
             ih.version,
             domain,
             endian_name(ih.endian()),
@@ -507,7 +549,7 @@ fn libxc_header<R: Read>(
         ),
         json!({
             "kind": "header",
-            "offset": nesting.base_offset,
+            "offset": offset,
             "version": ih.version,
             "options": ih.options,
             "endian": endian_name(ih.endian()),
@@ -517,6 +559,5 @@ fn libxc_header<R: Read>(
             "xen_major": dh.xen_major,
             "xen_minor": dh.xen_minor,
         }),
-    )?;
-    Ok(())
+    )
 }

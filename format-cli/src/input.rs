@@ -7,7 +7,7 @@
 //!
 //! The layers themselves are told apart by
 //! [`format_spec::outer::FormatChoice::detect`] (the xl magic, "LibxlFmt",
-//! or the libxc marker); [`crate::layers`] then reads them.
+//! or the libxc marker); [`format_spec::save::SaveReader`] then reads them.
 
 use std::fs::File;
 use std::io::{self, BufReader, IsTerminal, Read, Seek, SeekFrom};

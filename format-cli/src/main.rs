@@ -10,26 +10,22 @@ mod blob;
 mod convert;
 mod dump;
 mod input;
-mod layers;
 mod memory;
 mod progress;
 mod stats;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use format_spec::layout::SpecEnum;
 use format_spec::libxc::{DomainType, LibxcRecord};
-use format_spec::outer::{self, OuterError, OuterEvent, SkippedRecord};
-use format_spec::stream::{
-    ErrorKind, Mode, Report, StreamError, StreamReader, Verifier, VerifyOptions,
-};
+use format_spec::outer::{self, FormatChoice, OuterError, SkippedRecord};
+use format_spec::save::{self, Options};
+use format_spec::stream::{ErrorKind, Mode, Report, StreamError};
 
 use input::Format;
-use layers::{Nesting, Stop, VisitError, Visitor};
 
 /// Verify, dump and count Xen migration streams: `xl save` files, libxl
 /// streams and bare libxc streams (versions 2 to 4).
@@ -54,7 +50,8 @@ enum Command {
         /// checks.
         #[arg(long)]
         strict: bool,
-        /// Print nothing on success (warnings still go to standard error).
+        /// Print nothing on success: no summary, and no notes of what Xen
+        /// itself does (warnings still go to standard error).
         #[arg(short, long)]
         quiet: bool,
         #[command(flatten)]
@@ -95,23 +92,35 @@ enum Command {
     /// = pfn * 4096.
     Memory {
         /// Image format.
-        #[arg(long, value_enum, default_value_t = memory::Format::Raw)]
-        format: memory::Format,
+        #[arg(long, value_enum, default_value_t = memory::ImageFormat::Raw)]
+        image: memory::ImageFormat,
         /// The state after the N-th CHECKPOINT record of a checkpointed
         /// stream (default: the last complete state).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         checkpoint: Option<u64>,
-        /// The image file; it must be seekable (not a pipe) and is
-        /// truncated first.
+        /// The image file: a regular file (the image is seekable). It is
+        /// written under a temporary name beside it and renamed at the
+        /// end, so a failure leaves nothing behind; an output that is the
+        /// input is refused.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// The stream: a file, or `-` (or nothing) for standard input.
-        file: Option<PathBuf>,
+        /// Refuse images larger than SIZE (apparent size, holes
+        /// included), before writing the page that would pass it: octets,
+        /// or a number with K, M, G, T or P (binary units). The default,
+        /// 1 TiB, is far beyond the span of a guest of a few GiB (an HVM
+        /// guest's image spans 4 GiB) and far below what one pfn near
+        /// 2^32 or 2^52 in a tiny input would make.
+        #[arg(long, value_name = "SIZE", default_value = "1T", value_parser = memory::parse_size)]
+        max_image_size: u64,
+        #[command(flatten)]
+        input: InputArgs,
     },
     /// Print the last copy of one page as a hex dump (or raw octets).
     ///
-    /// Fails (exit status 1) if the stream has no contents for PFN: never
-    /// sent, or marked XTAB or BROKEN after its last copy.
+    /// Fails (exit status 2) if the stream has no contents for PFN: never
+    /// sent, sent only as an entry without contents (XTAB, XALLOC,
+    /// BROKEN), or marked XTAB or BROKEN after its last copy; the message
+    /// says which.
     Page {
         /// The pfn, decimal or 0x-hex.
         #[arg(value_parser = memory::parse_pfn)]
@@ -122,8 +131,8 @@ enum Command {
         /// As for `memory --checkpoint`.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         checkpoint: Option<u64>,
-        /// The stream: a file, or `-` (or nothing) for standard input.
-        file: Option<PathBuf>,
+        #[command(flatten)]
+        input: InputArgs,
     },
     /// Rewrite a stream as libxc stream version 2, 3 or 4.
     ///
@@ -154,6 +163,18 @@ enum Command {
     },
     /// Print the record types the description knows.
     Records,
+    /// Print the domain configuration an `xl save` file carries.
+    ///
+    /// xl stores the guest's configuration in the optional data of its
+    /// header: libxl's domain configuration as JSON (the JSON flag set,
+    /// as `xl save` in Xen 4.6 and later writes it), or xl's
+    /// configuration-file syntax. It is printed as stored, without its
+    /// terminating NUL. Exit status 2 when the input is not an xl file or
+    /// holds no configuration, 1 when its header is invalid.
+    Config {
+        #[command(flatten)]
+        input: InputArgs,
+    },
 }
 
 /// Where the stream comes from.
@@ -162,8 +183,65 @@ struct InputArgs {
     /// The stream: a file, or `-` (or nothing) for standard input.
     file: Option<PathBuf>,
     /// What the input starts with; `auto` looks at its first octets.
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    #[arg(long, default_value = "auto", value_parser = FormatParser)]
     format: Format,
+}
+
+/// `--format`'s value parser: the values of [`Format`], and for `raw` or
+/// `elf` (the image formats of `memory --image`, which `memory --format`
+/// once chose) a message that says so.
+#[derive(Debug, Clone, Copy)]
+struct FormatParser;
+
+impl clap::builder::TypedValueParser for FormatParser {
+    type Value = Format;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Format, clap::Error> {
+        let values = clap::builder::EnumValueParser::<Format>::new();
+        values.parse_ref(cmd, arg, value).map_err(|e| {
+            let image = <memory::ImageFormat as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value)
+                .find(|v: &clap::builder::PossibleValue| Some(v.get_name()) == value.to_str());
+            match image {
+                Some(v) => clap::Error::raw(
+                    clap::error::ErrorKind::InvalidValue,
+                    format!(
+                        "'{0}' is an image format, not an input format: `memory --image {0}` \
+                         writes it (--format says what the input starts with; see `xenstream memory --help`)\n",
+                        v.get_name()
+                    ),
+                )
+                .with_cmd(cmd),
+                None => e,
+            }
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            <Format as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value),
+        ))
+    }
+}
+
+/// The library's format choice for `--format`.
+fn format_choice(f: Format) -> outer::FormatChoice {
+    match f {
+        Format::Auto => outer::FormatChoice::Auto,
+        Format::Xl => outer::FormatChoice::Exactly(outer::Format::Xl),
+        Format::Libxl => outer::FormatChoice::Exactly(outer::Format::Libxl),
+        Format::Libxc => outer::FormatChoice::Exactly(outer::Format::Libxc),
+    }
 }
 
 /// Why a command failed, and so its exit status.
@@ -199,6 +277,53 @@ impl Failure {
         match e {
             OuterError::Io { .. } => Failure::Usage(format!("{name}: {e}")),
             _ => Failure::Invalid(name.to_string(), Problem::Outer(e)),
+        }
+    }
+
+    /// An error of any layer on input `name`.
+    pub fn from_error(name: &str, e: save::Error) -> Failure {
+        match e {
+            save::Error::Stream(e) => Failure::stream(name, e),
+            save::Error::Outer(e) => Failure::outer(name, e),
+            save::Error::NoLibxcStream { .. } => {
+                Failure::Usage(format!("{name}: the input holds no libxc stream"))
+            }
+        }
+    }
+
+    /// The error as one JSON object (`--json`): `kind` "error", `exit`
+    /// (1 or 2), `message`, and for a broken rule `input`, `rule`,
+    /// `offset`, and where known `record` (`index`, `type`, `offset`) and
+    /// `field`.
+    fn json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Failure::Usage(msg) => json!({"kind": "error", "exit": 2, "message": msg}),
+            Failure::Invalid(name, Problem::Outer(e)) => json!({
+                "kind": "error",
+                "exit": 1,
+                "input": name,
+                "rule": e.kind(),
+                "offset": e.offset(),
+                "message": e.to_string(),
+            }),
+            Failure::Invalid(name, Problem::Libxc(e)) => {
+                let loc = e.location();
+                json!({
+                    "kind": "error",
+                    "exit": 1,
+                    "input": name,
+                    "rule": e.kind().as_str(),
+                    "offset": loc.offset,
+                    "record": loc.record.as_ref().map(|r| json!({
+                        "index": r.index,
+                        "type": r.name().map(str::to_string).unwrap_or_else(|| format!("0x{:08x}", r.rtype)),
+                        "offset": r.offset,
+                    })),
+                    "field": loc.field.as_ref().map(|f| f.to_string()),
+                    "message": e.to_string(),
+                })
+            }
         }
     }
 
@@ -244,8 +369,25 @@ impl Failure {
     }
 }
 
+/// Restores the default action of SIGPIPE, which Rust's runtime sets to
+/// "ignore": output to a closed pipe (`xenstream dump FILE | head -1`)
+/// then ends the process quietly, as it does for other tools of this
+/// kind, instead of failing every write with EPIPE.
+fn quiet_on_closed_pipes() {
+    // SAFETY: setting a signal's disposition to SIG_DFL installs no
+    // handler; it runs before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipes();
     let cli = Cli::parse();
+    let json = matches!(
+        cli.command,
+        Command::Dump { json: true, .. } | Command::Stats { json: true, .. }
+    );
     let res = match cli.command {
         Command::Verify {
             strict,
@@ -258,6 +400,7 @@ fn main() -> ExitCode {
             print_records();
             Ok(())
         }
+        Command::Config { input } => cmd_config(&input),
         Command::Convert {
             to,
             output,
@@ -272,50 +415,50 @@ fn main() -> ExitCode {
                 output: dash(output),
                 lossy,
                 lenient,
-                format: match input.format {
-                    Format::Auto => outer::FormatChoice::Auto,
-                    Format::Xl => outer::FormatChoice::Exactly(outer::Format::Xl),
-                    Format::Libxl => outer::FormatChoice::Exactly(outer::Format::Libxl),
-                    Format::Libxc => outer::FormatChoice::Exactly(outer::Format::Libxc),
-                },
+                format: format_choice(input.format),
             }));
         }
         Command::Memory {
-            format,
+            image,
             checkpoint,
             out,
-            file,
+            max_image_size,
+            input,
         } => {
-            return exit_code(memory::run_memory(&memory::MemoryArgs {
-                format,
+            return ExitCode::from(memory::run_memory(&memory::MemoryArgs {
+                image,
                 checkpoint,
                 out,
-                input: file,
+                max_image: max_image_size,
+                format: format_choice(input.format),
+                input: input.file,
             }))
         }
         Command::Page {
             pfn,
             raw,
             checkpoint,
-            file,
+            input,
         } => {
-            return exit_code(memory::run_page(&memory::PageArgs {
+            return ExitCode::from(memory::run_page(&memory::PageArgs {
                 pfn,
                 raw,
                 checkpoint,
-                input: file,
+                format: format_choice(input.format),
+                input: input.file,
             }))
         }
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
-        Err(f) => f.report(),
+        Err(f) => {
+            if json {
+                // The JSON reader gets the error as JSON too (one line).
+                println!("{}", f.json());
+            }
+            f.report()
+        }
     }
-}
-
-/// An exit status from the memory commands' integer codes.
-fn exit_code(code: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
 fn open(args: &InputArgs) -> Result<input::Input, Failure> {
@@ -334,66 +477,13 @@ pub(crate) struct Verified {
     pub libxl_records: BTreeMap<String, u64>,
     /// Unknown optional libxl records skipped.
     pub libxl_skipped: Vec<SkippedRecord>,
+    /// xl's migration messages after the stream (strict mode).
+    pub trailer: Option<outer::MigrationTrailer>,
 }
 
-/// Collects the libxc report and the libxl records.
-#[derive(Default)]
-struct VerifyVisitor {
-    /// Kept across the segments of a checkpointed stream.
-    verifier: Option<Verifier>,
-    libxl_records: BTreeMap<String, u64>,
-    libxl_skipped: Vec<SkippedRecord>,
-    mode: Mode,
-}
-
-impl Visitor for VerifyVisitor {
-    fn libxl_event(&mut self, ev: &OuterEvent) -> Result<(), Failure> {
-        let rec = match ev {
-            OuterEvent::Record(r) => Some(r),
-            OuterEvent::Libxc(h) => h.record.as_ref(),
-            OuterEvent::End(r) => r.as_ref(),
-            OuterEvent::Skipped(s) => {
-                self.libxl_skipped.push(*s);
-                None
-            }
-        };
-        if let Some(r) = rec {
-            *self
-                .libxl_records
-                .entry(r.record.layout().spec_name.to_string())
-                .or_insert(0) += 1;
-        }
-        Ok(())
-    }
-
-    fn libxc<R: Read>(
-        &mut self,
-        reader: &mut StreamReader<R>,
-        nesting: Nesting,
-    ) -> Result<Stop, VisitError> {
-        let opts = VerifyOptions {
-            mode: self.mode,
-            bare: nesting.bare,
-            base_offset: nesting.base_offset,
-            ..VerifyOptions::strict()
-        };
-        // One verifier for every segment: the order and segment rules
-        // carry across checkpoints.
-        let v = self
-            .verifier
-            .get_or_insert_with(|| Verifier::new(reader, opts));
-        let stop = loop {
-            match v.step(reader)? {
-                None => break Stop::End,
-                Some(info) => {
-                    if let Some(stop) = nesting.stop_after(&info) {
-                        break stop;
-                    }
-                }
-            }
-        };
-        Ok(stop)
-    }
+/// The layer an opened input starts with, as the library's format choice.
+pub(crate) fn exactly(format: outer::Format) -> FormatChoice {
+    FormatChoice::Exactly(format)
 }
 
 /// Verifies every layer of the input (seeking over page contents in a
@@ -401,44 +491,112 @@ impl Visitor for VerifyVisitor {
 pub(crate) fn verify_input(args: &InputArgs, mode: Mode) -> Result<Verified, Failure> {
     let inp = open(args)?;
     let name = inp.name.clone();
-    let format = inp.format;
-    let mut v = VerifyVisitor {
-        mode,
-        ..VerifyVisitor::default()
-    };
-    layers::walk(inp, mode, &mut v)?;
-    let report = v
-        .verifier
-        .map(Verifier::into_report)
-        .ok_or_else(|| Failure::Usage(format!("{name}: the input holds no libxc stream")))?;
+    let opts = Options::verify(mode).format(exactly(inp.format));
+    let found = if inp.seekable {
+        save::verify_seekable(inp.reader, opts)
+    } else {
+        save::verify(inp.reader, opts)
+    }
+    .map_err(|e| Failure::from_error(&name, e))?;
     Ok(Verified {
         name,
-        format,
-        report,
-        libxl_records: v.libxl_records,
-        libxl_skipped: v.libxl_skipped,
+        format: found.format,
+        report: found.libxc,
+        libxl_records: found
+            .libxl_records
+            .into_iter()
+            .map(|(k, n)| (k.to_string(), n))
+            .collect(),
+        libxl_skipped: found.libxl_skipped,
+        trailer: found.migration_trailer,
     })
+}
+
+/// Prints the warnings of a verified input on standard error, each kind
+/// once per record type with a count (a thousand skipped records of one
+/// type make one line), then the notes unless `quiet`.
+pub(crate) fn print_warnings(found: &Verified, quiet: bool) {
+    let (name, report) = (&found.name, &found.report);
+    // libxl records skipped, by type code: (first, count).
+    let mut libxl: Vec<(&SkippedRecord, u64)> = Vec::new();
+    for s in &found.libxl_skipped {
+        match libxl.iter_mut().find(|(f, _)| f.code == s.code) {
+            Some((_, n)) => *n += 1,
+            None => libxl.push((s, 1)),
+        }
+    }
+    for (s, n) in libxl {
+        eprintln!(
+            "xenstream: {name}: warning: libxl record {} at offset 0x{:x}: unknown optional type 0x{:08x} ({} octets) skipped{}",
+            s.index,
+            s.offset,
+            s.code,
+            s.length,
+            more_like_it(n)
+        );
+    }
+    // libxc warnings, by kind and record type: (first, count).
+    let mut libxc: Vec<(&format_spec::stream::Warning, u64)> = Vec::new();
+    for w in &report.warnings {
+        let key = |x: &format_spec::stream::Warning| (std::mem::discriminant(x), x.record().rtype);
+        match libxc.iter_mut().find(|(f, _)| key(f) == key(w)) {
+            Some((_, n)) => *n += 1,
+            None => libxc.push((w, 1)),
+        }
+    }
+    // Skipped records are counted by type beyond the warnings kept.
+    let mut dropped = report.warnings_dropped;
+    for (w, n) in libxc {
+        let n = match w {
+            format_spec::stream::Warning::SkippedOptional { record } => {
+                let all = report
+                    .skipped_by_type
+                    .get(&record.rtype)
+                    .copied()
+                    .unwrap_or(n);
+                dropped -= (all - n).min(dropped);
+                all
+            }
+            _ => n,
+        };
+        eprintln!("xenstream: {name}: warning: {w}{}", more_like_it(n));
+    }
+    // Types whose every record came after the warnings kept.
+    for (code, n) in &report.skipped_by_type {
+        let shown = report.warnings.iter().any(|w| {
+            matches!(w, format_spec::stream::Warning::SkippedOptional { record } if record.rtype == *code)
+        });
+        if !shown {
+            dropped -= (*n).min(dropped);
+            eprintln!(
+                "xenstream: {name}: warning: unknown optional records of type 0x{code:08x} skipped ({n} times in all)"
+            );
+        }
+    }
+    if dropped > 0 {
+        eprintln!("xenstream: {name}: {dropped} more warnings not shown");
+    }
+    if !quiet {
+        for n in &report.notes {
+            eprintln!("xenstream: {name}: note: {n}");
+        }
+    }
+}
+
+/// `" (N times in all)"` for a warning that came `n` times.
+fn more_like_it(n: u64) -> String {
+    if n > 1 {
+        format!(" ({n} times in all, the first shown)")
+    } else {
+        String::new()
+    }
 }
 
 fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure> {
     let mode = if strict { Mode::Strict } else { Mode::Lenient };
     let found = verify_input(args, mode)?;
     let (name, report) = (&found.name, &found.report);
-    for s in &found.libxl_skipped {
-        eprintln!(
-            "xenstream: {name}: warning: libxl record {} at offset 0x{:x}: unknown optional type 0x{:08x} ({} octets) skipped",
-            s.index, s.offset, s.code, s.length
-        );
-    }
-    for w in &report.warnings {
-        eprintln!("xenstream: {name}: warning: {w}");
-    }
-    if report.warnings_dropped > 0 {
-        eprintln!(
-            "xenstream: {name}: {} more warnings not shown",
-            report.warnings_dropped
-        );
-    }
+    print_warnings(&found, quiet);
     if !quiet {
         let outer = match found.format {
             outer::Format::Libxc => String::new(),
@@ -460,8 +618,28 @@ fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure
             report.data_pages,
             report.bytes()
         );
+        if let Some(t) = &found.trailer {
+            println!("{name}: followed by {}", trailer_text(t));
+        }
     }
     Ok(())
+}
+
+/// What xl's migration messages after a stream are, in words.
+pub(crate) fn trailer_text(t: &outer::MigrationTrailer) -> String {
+    let names: Vec<String> = t
+        .messages
+        .iter()
+        .map(|m| format!("{} (\"{}\")", m.name, String::from_utf8_lossy(m.text)))
+        .collect();
+    format!(
+        "xl's migration protocol message{} {}: {} octets at offset {} (0x{:x}), as `xl migrate` sends after the stream",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        t.octets.len(),
+        t.offset,
+        t.offset
+    )
 }
 
 /// The description's human name of a guest type.
@@ -482,15 +660,82 @@ pub(crate) fn endian_name(e: format_spec::binrw::Endian) -> &'static str {
     }
 }
 
+/// `xenstream config`: the configuration of an xl save file.
+fn cmd_config(args: &InputArgs) -> Result<(), Failure> {
+    use std::io::Write;
+    let inp = open(args)?;
+    let name = inp.name.clone();
+    if inp.format != outer::Format::Xl {
+        return Err(Failure::Usage(format!(
+            "{name}: a {} stream has no xl header, so no configuration",
+            inp.format
+        )));
+    }
+    let r = outer::OuterReader::open(inp.reader, exactly(inp.format), Mode::Lenient)
+        .map_err(|e| Failure::outer(&name, e))?;
+    let pre = r.xl_preamble().expect("an xl file has an xl preamble");
+    let config = match pre.config() {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return Err(Failure::Usage(format!(
+                "{name}: the xl header holds no configuration (optional data empty)"
+            )))
+        }
+        Err(e) => return Err(Failure::Usage(format!("{name}: {e}"))),
+    };
+    let text = if pre.header.json() {
+        config.strip_suffix(&[0]).unwrap_or(config)
+    } else {
+        config
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text)
+        .and_then(|_| {
+            if text.ends_with(b"\n") {
+                Ok(())
+            } else {
+                out.write_all(b"\n")
+            }
+        })
+        .and_then(|_| out.flush())
+        .map_err(|e| Failure::Usage(format!("writing standard output: {e}")))
+}
+
+/// A record's length rule in words: the body length in octets.
+fn length_text(rule: &format_spec::layout::LengthRule) -> String {
+    use format_spec::layout::LengthRule as L;
+    match *rule {
+        L::Exact(0) => "0 (no body)".into(),
+        L::Exact(n) => format!("{n}"),
+        L::Counted {
+            fixed,
+            field,
+            element,
+        } => format!("{fixed} + {element} x {field}"),
+        L::Rest { fixed, element: 1 } => format!("{fixed} + any"),
+        L::Rest { fixed: 0, element } => format!("{element} x n"),
+        L::Rest { fixed, element } => format!("{fixed} + {element} x n"),
+        L::NonEmpty => "1 or more".into(),
+        L::PageData => {
+            let header =
+                <format_spec::libxc::PageDataHeader as format_spec::layout::Wire>::LAYOUT.size;
+            format!(
+                "{header} + 8 x count + {} x pages with contents",
+                format_spec::libxc::PAGE_SIZE
+            )
+        }
+    }
+}
+
 /// Prints the libxc record-type table the description holds.
 fn print_records() {
     println!(
-        "{:<10} {:<26} {:<26} {:<9} {:>5} {:>10}  length",
+        "{:<10} {:<26} {:<26} {:<9} {:>5} {:>10}  body length (octets)",
         "code", "spec name", "human name", "kind", "since", "deprecated"
     );
     for r in LibxcRecord::LAYOUT.records {
         println!(
-            "0x{:08x} {:<26} {:<26} {:<9} {:>5} {:>10}  {:?}",
+            "0x{:08x} {:<26} {:<26} {:<9} {:>5} {:>10}  {}",
             r.code,
             r.spec_name,
             r.human,
@@ -501,7 +746,7 @@ fn print_records() {
                 Some(v) => format!("v{v}"),
                 None => "-".into(),
             },
-            r.length
+            length_text(&r.length)
         );
     }
     for v in DomainType::LAYOUT.variants {

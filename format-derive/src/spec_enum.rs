@@ -13,6 +13,7 @@ struct VariantDef {
     c: Option<String>,
     py: Option<String>,
     human: String,
+    c_note: Option<String>,
     doc: String,
 }
 
@@ -86,6 +87,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let mut c = Slot::new("c");
         let mut py = Slot::new("py");
         let mut human = Slot::new("human");
+        let mut c_note = Slot::new("c_note");
         for attr in v.attrs.iter().filter(|a| a.path().is_ident("spec")) {
             let res = attr.parse_nested_meta(|meta| {
                 let span = meta.path.span();
@@ -95,10 +97,12 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     py.set(&mut errors, span, lit_str(&meta)?.value());
                 } else if meta.path.is_ident("human") {
                     human.set(&mut errors, span, lit_str(&meta)?.value());
+                } else if meta.path.is_ident("c_note") {
+                    c_note.set(&mut errors, span, lit_str(&meta)?.value());
                 } else {
                     errors.push(
                         span,
-                        "unknown spec variant attribute; expected c, py or human",
+                        "unknown spec variant attribute; expected c, py, human or c_note",
                     );
                     crate::attr::skip_value(&meta)?;
                 }
@@ -126,6 +130,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             c: c.get(),
             py: py.get(),
             human: human.get().unwrap_or_default(),
+            c_note: c_note.get(),
             doc: doc_text(&v.attrs),
         });
     }
@@ -145,11 +150,12 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let c = opt(&v.c);
         let py = opt(&v.py);
         let human = &v.human;
+        let c_note = opt(&v.c_note);
         let vdoc = &v.doc;
         quote! {
             ::format_spec::layout::VariantLayout {
                 rust_name: #rust, value: #value, c_name: #c, py_name: #py,
-                human: #human, doc: #vdoc,
+                human: #human, c_note: #c_note, doc: #vdoc,
             }
         }
     });

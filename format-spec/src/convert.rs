@@ -425,7 +425,7 @@ pub enum ConvertError {
         /// The record, and the absolute offset of the offending octets.
         at: Location,
         /// What is wrong.
-        source: dc::ConvertError,
+        source: dc::V3Error,
     },
     /// The record about to be written would break a rule of the verifier
     /// (in the input's mode) on the output: the input breaks a rule the
@@ -1141,7 +1141,7 @@ impl Libxc {
     ) -> Result<(), ConvertError> {
         let converted = dc::v3_from_blob(blob, self.endian).map_err(|source| {
             let offset = match &source {
-                dc::ConvertError::Blob(e) => info.body_offset() + e.offset as u64,
+                dc::V3Error::Blob(e) => info.body_offset() + e.offset as u64,
                 _ => info.offset,
             };
             ConvertError::Blob {
@@ -1215,13 +1215,6 @@ fn flush_captured<W: Write>(
     res
 }
 
-fn outer_mode(mode: Mode) -> outer::Mode {
-    match mode {
-        Mode::Strict => outer::Mode::Strict,
-        Mode::Lenient => outer::Mode::Lenient,
-    }
-}
-
 /// Converts a whole stream (bare libxc, bare libxl, or `xl save` file) from
 /// `input` to `output`, forward only; see the module docs for what
 /// changes. The input is buffered here; the output too (and flushed at the
@@ -1243,7 +1236,7 @@ pub fn convert<R: Read, W: Write>(
         inner: BufReader::with_capacity(64 << 10, input),
         state: state.clone(),
     };
-    let mut outer = OuterReader::open(tee, opts.format, outer_mode(opts.mode))?;
+    let mut outer = OuterReader::open(tee, opts.format, opts.mode)?;
     let mut out = Out {
         w: BufWriter::with_capacity(64 << 10, output),
         pos: 0,

@@ -900,19 +900,19 @@ pub struct Converted<T> {
 }
 
 impl<T> Converted<T> {
-    /// The value if nothing was lost, else [`ConvertError::Lossy`].
-    pub fn exact(self) -> Result<T, ConvertError> {
+    /// The value if nothing was lost, else [`V3Error::Lossy`].
+    pub fn exact(self) -> Result<T, V3Error> {
         if self.losses.is_empty() {
             Ok(self.value)
         } else {
-            Err(ConvertError::Lossy(self.losses))
+            Err(V3Error::Lossy(self.losses))
         }
     }
 }
 
 /// Why a conversion between the v3 records and a blob failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum ConvertError {
+pub enum V3Error {
     /// A SHARED_INFO record body that is not one page long.
     #[error("SHARED_INFO record body is {len} octets, not {PAGE_SIZE}")]
     PageSize {
@@ -959,7 +959,7 @@ pub struct V3Parts {
 /// from `parts.compat`. Non-zero octets beyond that size, and a non-zero
 /// `_res1` in the TSC record, cannot be carried: they are reported in
 /// [`Converted::losses`].
-pub fn blob_from_v3(parts: &V3Parts, endian: Endian) -> Result<Converted<Vec<u8>>, ConvertError> {
+pub fn blob_from_v3(parts: &V3Parts, endian: Endian) -> Result<Converted<Vec<u8>>, V3Error> {
     let mut losses = Losses::default();
     let mut list: Vec<DcEntry<'_>> = vec![DcEntry::Header(DcHeader::new(
         parts.xen_major,
@@ -967,7 +967,7 @@ pub fn blob_from_v3(parts: &V3Parts, endian: Endian) -> Result<Converted<Vec<u8>
     ))];
     if let Some(page) = &parts.shared_info {
         if page.len() != PAGE_SIZE {
-            return Err(ConvertError::PageSize { len: page.len() });
+            return Err(V3Error::PageSize { len: page.len() });
         }
         let keep = shared_info_size(parts.compat);
         losses.page_tail = page[keep..].iter().position(|b| *b != 0).map(|i| keep + i);
@@ -999,7 +999,7 @@ pub fn blob_from_v3(parts: &V3Parts, endian: Endian) -> Result<Converted<Vec<u8>
 /// compat flag, and the TSC values in the record's order. The TSC_INFO
 /// tail octets have no place in the record and are reported in
 /// [`Converted::losses`] when non-zero.
-pub fn v3_from_blob(blob: &[u8], endian: Endian) -> Result<Converted<V3Parts>, ConvertError> {
+pub fn v3_from_blob(blob: &[u8], endian: Endian) -> Result<Converted<V3Parts>, V3Error> {
     let items = verify(blob, endian)?;
     let mut parts = V3Parts {
         xen_major: 0,
@@ -1017,7 +1017,7 @@ pub fn v3_from_blob(blob: &[u8], endian: Endian) -> Result<Converted<V3Parts>, C
             }
             DcEntry::SharedInfo(s) => {
                 if s.buffer.len() > PAGE_SIZE {
-                    return Err(ConvertError::BufferTooLarge {
+                    return Err(V3Error::BufferTooLarge {
                         buffer_size: s.buffer.len(),
                     });
                 }

@@ -9,8 +9,13 @@
 //! * [`libxc`]: the libxc domain image format (spec revision 4).
 //! * [`libxl`]: the libxl stream that wraps it (spec revision 2).
 //! * [`xl`]: the xl save file header in front of both.
-//! * [`outer`]: reading and writing whole save files, layer by layer.
-//! * [`convert`]: converting streams between version 3 and version 4.
+//! * [`save`]: a whole input (`xl save` file, libxl stream or bare libxc
+//!   stream) read with one reader, every layer's events in order; whole
+//!   inputs verified in one call; [`Error`], the one error type of every
+//!   layer, and [`Mode`], the one checking mode.
+//! * [`outer`]: the xl header and libxl stream, read and written layer by
+//!   layer.
+//! * [`convert`]: converting streams between versions 2, 3 and 4.
 //! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
 //! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
 //! * [`stream`]: the forward-only reader, writer and verifier of libxc streams.
@@ -38,6 +43,12 @@ extern crate self as format_spec;
 
 pub use binrw;
 pub use format_derive::{RecordSet, SpecEnum, Wire};
+pub use save::Error;
+
+/// The version of this crate, and so of the description (the generated
+/// Python package carries it too).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use stream::Mode;
 
 pub mod body;
 pub mod convert;
@@ -48,6 +59,7 @@ pub mod libxc;
 pub mod libxl;
 pub mod memory;
 pub mod outer;
+pub mod save;
 pub mod stream;
 pub mod xl;
 

@@ -73,10 +73,6 @@ spec_consts! {
     REC_ALIGN: u32 = crate::libxc::REC_ALIGN,
         c: Some("REC_ALIGN"), c_expr: None,
         py: None, py_expr: None;
-    /// `REC_ALIGN` as a power of two, as Xen's current header spells it.
-    REC_ALIGN_ORDER: u32 = REC_ALIGN.trailing_zeros(),
-        c: Some("REC_ALIGN_ORDER"), c_expr: Some("3U"),
-        py: None, py_expr: None;
     /// Bit 31 of a record type: set for optional records. The spec reserves
     /// types 0x80000000 and above for future optional records, which a
     /// reader that does not know them skips.
@@ -176,6 +172,7 @@ pub struct LibxlRecordHeader {
     /// Record type; types 0x80000000 and above are optional.
     pub r#type: u32,
     /// Body length in octets, padding excluded.
+    #[wire(spec = "body_length")]
     pub length: u32,
 }
 
@@ -191,7 +188,8 @@ pub enum EmulatorId {
     #[spec(
         c = "EMULATOR_QEMU_TRADITIONAL",
         py = "EMULATOR_ID_qemu_trad",
-        human = "Qemu Traditional"
+        human = "Qemu Traditional",
+        c_note = "Dropped in Xen 4.21"
     )]
     QemuTraditional = 0x1,
     /// Upstream QEMU (the `qemu-xen` device model).
@@ -213,7 +211,7 @@ pub enum EmulatorId {
 )]
 pub struct EmulatorHeader {
     /// Which emulator ([`EmulatorId`]).
-    #[wire(values = EmulatorId)]
+    #[wire(values = EmulatorId, spec = "emulator_id")]
     pub id: u32,
     /// Index of this emulator among the domain's emulators.
     pub index: u32,
@@ -521,7 +519,7 @@ pub enum CheckpointStateId {
 #[wire(c_name = "libxl_sr_checkpoint_state", c_typedef)]
 pub struct CheckpointState {
     /// The state ([`CheckpointStateId`]).
-    #[wire(values = CheckpointStateId)]
+    #[wire(values = CheckpointStateId, spec = "control_id")]
     pub id: u32,
 }
 
@@ -547,11 +545,17 @@ pub enum LibxlRecord {
     #[record(
         code = 0x02,
         name = "EMULATOR_XENSTORE_DATA",
-        human = "Emulator xenstore data"
+        human = "Emulator xenstore data",
+        spec_body = "xenstore key/value data"
     )]
     EmulatorXenstoreData(EmulatorXenstoreData),
     /// The saved state of one of the domain's emulators.
-    #[record(code = 0x03, name = "EMULATOR_CONTEXT", human = "Emulator context")]
+    #[record(
+        code = 0x03,
+        name = "EMULATOR_CONTEXT",
+        human = "Emulator context",
+        spec_body = "emulator_ctx"
+    )]
     EmulatorContext(EmulatorContext),
     /// Ends the libxl part of a checkpoint; the stream goes back to libxc.
     #[record(code = 0x04, name = "CHECKPOINT_END", human = "Checkpoint end")]

@@ -19,7 +19,7 @@
 //! [`StreamReader`] over a bare libxc stream to the end and returns the
 //! sink's output and a [`Summary`]; [`extract_save_file`] does the same for
 //! a whole `xl save` file or libxl stream through
-//! [`OuterReader`], checkpoints included.
+//! [`SaveReader`], checkpoints included.
 //!
 //! ## Memory
 //!
@@ -84,8 +84,9 @@ use std::path::PathBuf;
 
 use crate::layout::SpecEnum;
 use crate::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE};
-use crate::outer::{FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader};
-use crate::stream::{ReaderOptions, RecordInfo, StreamError, StreamReader, Suspended};
+use crate::outer::{FormatChoice, OuterError};
+use crate::save::{Event, Options, SaveReader};
+use crate::stream::{Mode, RecordInfo, StreamError, StreamReader};
 
 const PAGE: u64 = PAGE_SIZE as u64;
 
@@ -252,6 +253,15 @@ pub trait PageSink {
 
     /// The stream is done; `present` holds the pfns with contents.
     fn finish(self, present: &PfnSet) -> io::Result<Self::Output>;
+
+    /// A pfn entry of type `ptype`, which carries no contents (XTAB,
+    /// XALLOC or BROKEN), was applied to `pfn`; called before
+    /// [`drop_page`](Self::drop_page) when it takes contents away. Most
+    /// sinks ignore it (the default does).
+    fn no_contents(&mut self, pfn: u64, ptype: PageType) -> io::Result<()> {
+        let _ = (pfn, ptype);
+        Ok(())
+    }
 }
 
 /// Byte offset of `pfn`'s page in an image laid out as `base + pfn * PAGE_SIZE`,
@@ -505,10 +515,14 @@ pub struct OnePage {
 /// What a stream said about one pfn, as [`OnePage`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageState {
-    /// No copy of the pfn was applied.
+    /// No entry of the pfn was applied.
     NeverSent,
-    /// The pfn had contents and was then marked not present.
-    Dropped,
+    /// Only entries without contents were applied (the last one's type:
+    /// XTAB, XALLOC or BROKEN).
+    WithoutContents(PageType),
+    /// The pfn had contents and was then marked not present (XTAB or
+    /// BROKEN, the type given).
+    Dropped(PageType),
     /// The contents of the last copy.
     Present(Vec<u8>),
 }
@@ -538,10 +552,22 @@ impl PageSink for OnePage {
         Ok(())
     }
 
-    fn drop_page(&mut self, pfn: u64) -> io::Result<()> {
-        if pfn == self.pfn {
-            self.state = PageState::Dropped;
+    fn drop_page(&mut self, _pfn: u64) -> io::Result<()> {
+        // `no_contents`, called first, has recorded the drop and its type.
+        Ok(())
+    }
+
+    fn no_contents(&mut self, pfn: u64, ptype: PageType) -> io::Result<()> {
+        if pfn != self.pfn {
+            return Ok(());
         }
+        let had = matches!(self.state, PageState::Present(_) | PageState::Dropped(_));
+        self.state = match (had, drops_contents(ptype)) {
+            // XALLOC leaves contents (or their absence) as they are.
+            (true, false) => return Ok(()),
+            (true, true) => PageState::Dropped(ptype),
+            (false, _) => PageState::WithoutContents(ptype),
+        };
         Ok(())
     }
 
@@ -619,6 +645,10 @@ pub struct Summary {
     /// Set when the stream broke off in a segment after the state the image
     /// holds: what went wrong (the unfinished segment was left out).
     pub abandoned: Option<String>,
+    /// What the caller should know about a valid stream (for example, a
+    /// libxl stream that ends before any libxc stream, so the image is
+    /// empty).
+    pub notes: Vec<String>,
 }
 
 impl Summary {
@@ -634,6 +664,7 @@ impl Summary {
             by_type: [0; 16],
             ranges: Vec::new(),
             abandoned: None,
+            notes: Vec::new(),
         }
     }
 
@@ -667,10 +698,13 @@ impl fmt::Display for Summary {
         writeln!(f, "ranges:       {}", self.ranges.len())?;
         const SHOWN: usize = 32;
         for (first, n) in self.ranges.iter().take(SHOWN) {
+            let pfns = match n {
+                1 => format!("{first:#x} (1 page"),
+                n => format!("{first:#x}-{:#x} ({n} pages", first + n - 1),
+            };
             writeln!(
                 f,
-                "  pfn {first:#x}-{:#x} ({n} pages, physical {:#x}-{:#x})",
-                first + n - 1,
+                "  pfn {pfns}, physical {:#x}-{:#x})",
                 first * PAGE,
                 (first + n) * PAGE - 1
             )?;
@@ -680,6 +714,9 @@ impl fmt::Display for Summary {
         }
         if let Some(a) = &self.abandoned {
             writeln!(f, "abandoned:    {a}")?;
+        }
+        for n in &self.notes {
+            writeln!(f, "note:         {n}")?;
         }
         Ok(())
     }
@@ -715,6 +752,10 @@ pub enum MemoryError {
         /// What went wrong.
         source: io::Error,
     },
+    /// Reading stopped before the stream's END and before any CHECKPOINT
+    /// (no checkpoint was asked for): there is no complete state.
+    #[error("the stream stopped before its END record and before any CHECKPOINT: no complete state to extract")]
+    NoCompleteState,
     /// The checkpoint asked for is not in the stream.
     #[error(
         "checkpoint {asked} was asked for, but the stream {how} after {found} CHECKPOINT records"
@@ -727,6 +768,21 @@ pub enum MemoryError {
         /// "ended" or "stopped".
         how: &'static str,
     },
+}
+
+impl From<crate::save::Error> for MemoryError {
+    fn from(e: crate::save::Error) -> Self {
+        match e {
+            crate::save::Error::Stream(e) => MemoryError::Stream(Box::new(e)),
+            crate::save::Error::Outer(e) => MemoryError::Outer(Box::new(e)),
+            crate::save::Error::NoLibxcStream { offset } => {
+                MemoryError::Stream(Box::new(StreamError::Misuse {
+                    at: crate::stream::Location::at(offset),
+                    what: "the input holds no libxc stream".into(),
+                }))
+            }
+        }
+    }
 }
 
 impl From<StreamError> for MemoryError {
@@ -993,6 +1049,8 @@ impl<S: PageSink> MemoryExtractor<S> {
                 k += 1;
             } else {
                 flush(sink, run.take())?;
+                sink.no_contents(pfn, ptype)
+                    .map_err(|source| MemoryError::Output { pfn, source })?;
                 if drops_contents(ptype) && set.remove(pfn) {
                     sum.dropped += 1;
                     sink.drop_page(pfn)
@@ -1043,13 +1101,7 @@ impl<S: PageSink> MemoryExtractor<S> {
                 // Stopped early by the caller: staged pages are not applied.
                 self.sum.state = ImageState::Checkpoint(self.sum.checkpoints)
             }
-            Checkpoint::Last => {
-                return Err(MemoryError::NoSuchCheckpoint {
-                    asked: 1,
-                    found: 0,
-                    how: "stopped",
-                })
-            }
+            Checkpoint::Last => return Err(MemoryError::NoCompleteState),
         }
         self.sum.pages = self.set.len();
         self.sum.ranges = self.set.runs().collect();
@@ -1084,71 +1136,50 @@ pub fn extract<R: Read, S: PageSink>(
     }
 }
 
-/// Like [`extract`], for a whole save file read with
-/// [`OuterReader`]: an `xl save` file, a bare
-/// libxl stream or a bare libxc stream (`format` says which, or detects
-/// it). The outer layers are read leniently (what a restore checks), and
-/// the libxl records between the checkpoints of a checkpointed stream are
-/// read and ignored. Reading stops at the libxc END record (or at the
-/// checkpoint asked for): what follows it is not looked at.
-///
-/// The libxc stream's records resume after each libxl CHECKPOINT_END: the
-/// libxc reader is suspended at each CHECKPOINT
-/// ([`StreamReader::suspend`]) and resumed on the same input where the
-/// libxl layer hands the stream back ([`StreamReader::resume`]), so the
-/// offsets in its errors are absolute in every segment.
+/// Like [`extract`], for a whole input read with [`SaveReader`]: an
+/// `xl save` file, a bare libxl stream or a bare libxc stream (`format`
+/// says which, or detects it). Every layer is read leniently (what a
+/// restore checks), and the libxl records between the checkpoints of a
+/// checkpointed stream are read and ignored. Reading stops at the libxc
+/// END record (or at the checkpoint asked for): what follows it is not
+/// looked at. Offsets in errors are absolute in every segment.
 pub fn extract_save_file<R: Read, S: PageSink>(
     input: R,
     format: FormatChoice,
     sink: S,
     opts: &ExtractOptions,
 ) -> Result<(S::Output, Summary), MemoryError> {
-    let mut outer = OuterReader::open(input, format, Mode::Lenient)?;
+    let mut r = SaveReader::new(input, Options::mode(Mode::Lenient).format(format))?;
     let mut x = MemoryExtractor::new(sink, opts.clone());
-    // The libxc stream between two segments.
-    let mut paused: Option<Suspended> = None;
+    let mut saw_libxc = false;
     loop {
-        let handover = match outer.next() {
-            Err(e) => return x.broke_off(e.into()),
-            Ok(None) | Ok(Some(OuterEvent::End(_))) => return x.finish(),
-            Ok(Some(OuterEvent::Record(_) | OuterEvent::Skipped(_))) => continue,
-            Ok(Some(OuterEvent::Libxc(h))) => h,
-        };
-        let opened = match paused.take() {
-            Some(state) if handover.resume => {
-                StreamReader::resume(outer.inner(), state, handover.offset)
+        let step = match r.next() {
+            Err(e) => Err(e.into()),
+            Ok(None) if !saw_libxc => {
+                // libxl's restore accepts END here and restores nothing.
+                x.ended = true;
+                x.sum.notes.push(
+                    "the stream ends before any libxc stream: it holds no guest memory, \
+                     the image is empty"
+                        .into(),
+                );
+                Ok(Flow::Stop)
             }
-            _ => StreamReader::with_options(
-                outer.inner(),
-                ReaderOptions {
-                    base_offset: handover.offset,
-                    ..ReaderOptions::default()
-                },
-            ),
-        };
-        let mut reader = match opened {
-            Ok(r) => r,
-            Err(e) => return x.broke_off(e.into()),
-        };
-        loop {
-            let step = match reader.next_header() {
-                Ok(Some(info)) => x.record(&mut reader, info).map(|f| (f, info.rtype)),
-                Ok(None) => Ok((Flow::Stop, LibxcRecord::END)),
-                Err(e) => Err(e.into()),
-            };
-            match step {
-                Err(e) => return x.broke_off(e),
-                Ok((Flow::Stop, _)) => return x.finish(),
-                Ok((Flow::Continue, LibxcRecord::CHECKPOINT)) => break,
-                Ok((Flow::Continue, _)) => {}
+            Ok(None) => Ok(Flow::Stop),
+            Ok(Some(Event::LibxcRecord(info))) => match r.libxc() {
+                Some(reader) => x.record(reader, info),
+                None => Ok(Flow::Continue),
+            },
+            Ok(Some(Event::LibxcHeaders { .. })) => {
+                saw_libxc = true;
+                Ok(Flow::Continue)
             }
-        }
-        match reader.suspend() {
-            Ok((_, state)) => paused = Some(state),
-            Err(e) => return x.broke_off(e.into()),
-        }
-        if let Err(e) = outer.libxc_finished(LibxcStop::Checkpoint) {
-            return x.broke_off(e.into());
+            Ok(Some(_)) => Ok(Flow::Continue),
+        };
+        match step {
+            Ok(Flow::Continue) => {}
+            Ok(Flow::Stop) => return x.finish(),
+            Err(e) => return x.broke_off(e),
         }
     }
 }

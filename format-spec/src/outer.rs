@@ -54,7 +54,7 @@
 //! | `Xenstore` | a key character outside `[A-Za-z0-9-/_@]` | strict |
 //! | `BadValue` | CHECKPOINT_STATE id not 0 to 3 | strict |
 //! | `UnexpectedRecord` | a second LIBXC_CONTEXT; CHECKPOINT_END outside a checkpoint; END inside one | both |
-//! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream) | strict |
+//! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream), unless they are xl's migration messages ([`OuterReader::migration_trailer`]) | strict |
 //! | `Truncated` | the input ends inside a header, body or padding, or before END | both |
 //!
 //! Xen's own C restore and Python verifier differ in places: both refuse
@@ -96,7 +96,8 @@ use crate::libxl::{
     REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 use crate::xl::{
-    XlConfigError, XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_MAGIC, XL_OPTIONAL_DATA_MAX,
+    migration_messages, MigrationMessage, XlConfigError, XlHeader, XlPreamble,
+    MIGRATION_TRAILER_MAX, XL_HEADER_OFFSET, XL_MAGIC, XL_OPTIONAL_DATA_MAX,
 };
 
 /// The first eight octets of a libxl stream ("LibxlFmt").
@@ -183,18 +184,10 @@ impl FormatChoice {
     }
 }
 
-/// How much the reader checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// What a verifier checks: everything a restore checks, plus padding
-    /// and reserved bits zero, no unknown optional xl flags, known emulator
-    /// and checkpoint-state ids, xenstore key characters, a NUL-terminated
-    /// JSON configuration, and nothing after the libxl END record.
-    #[default]
-    Strict,
-    /// What a restore must check, and no more.
-    Lenient,
-}
+/// How much the reader checks: the crate's one [`Mode`],
+/// re-exported here. [`Mode::Strict`] is what a verifier checks,
+/// [`Mode::Lenient`] (the default) what a restore checks.
+pub use crate::stream::Mode;
 
 /// A reader that counts the octets read through it and can hand back a
 /// few octets already read (format detection reads ahead eight).
@@ -453,7 +446,9 @@ pub enum OuterError {
     /// A record on which Xen's restore crashes: a CHECKPOINT_STATE with
     /// no body, whose missing body libxl's `process_record` reads the id
     /// from (a null pointer).
-    #[error("libxl record {index} at offset {offset} ({record}): {what}; Xen's restore would {crash}")]
+    #[error(
+        "libxl record {index} at offset {offset} ({record}): {what}; Xen's restore would {crash}"
+    )]
     CrashesXenRestore {
         /// Record index.
         index: u64,
@@ -633,6 +628,46 @@ impl OuterError {
     }
 }
 
+impl OuterError {
+    /// The index of the libxl record the error concerns (0 for the first
+    /// record after the libxl header), for the errors found inside a
+    /// record.
+    pub fn index(&self) -> Option<u64> {
+        match self {
+            OuterError::UnknownMandatory { index, .. }
+            | OuterError::RecordTooLong { index, .. }
+            | OuterError::BadLength { index, .. }
+            | OuterError::PaddingNonZero { index, .. }
+            | OuterError::UnknownEmulator { index, .. }
+            | OuterError::BadValue { index, .. }
+            | OuterError::Xenstore { index, .. }
+            | OuterError::UnexpectedRecord { index, .. } => Some(*index),
+            _ => None,
+        }
+    }
+
+    /// The field the error concerns, for the header fields and the checked
+    /// record fields (`BadIdent`: `ident`).
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            OuterError::BadXlMagic { .. } => Some("magic"),
+            OuterError::BadByteOrderMarker { .. } => Some("byteorder"),
+            OuterError::UnknownMandatoryFlags { .. } | OuterError::MissingConfig { .. } => {
+                Some("mandatory_flags")
+            }
+            OuterError::UnknownOptionalFlags { .. } => Some("optional_flags"),
+            OuterError::OptionalDataTooLong { .. } => Some("optional_data_len"),
+            OuterError::BadIdent { .. } => Some("ident"),
+            OuterError::UnsupportedVersion { .. } => Some("version"),
+            OuterError::ReservedNonZero { field, .. } => Some(field),
+            OuterError::UnknownEmulator { .. } => Some("id"),
+            OuterError::BadValue { violation, .. } => Some(violation.field),
+            OuterError::RecordTooLong { .. } | OuterError::BadLength { .. } => Some("length"),
+            _ => None,
+        }
+    }
+}
+
 /// A libxl record as read, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OuterRecord {
@@ -726,6 +761,19 @@ pub struct OuterReader<R> {
     state: State,
     next_index: u64,
     libxc_seen: bool,
+    trailer: Option<MigrationTrailer>,
+}
+
+/// xl's migration messages found after the end of a stream (strict mode
+/// reads to the end of the input; see [`crate::xl::MigrationMessage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationTrailer {
+    /// Absolute offset of the first message.
+    pub offset: u64,
+    /// The messages, in order.
+    pub messages: Vec<MigrationMessage>,
+    /// The octets (the messages' wire form).
+    pub octets: Vec<u8>,
 }
 
 /// Offset of a field of a wire struct that starts at `base`.
@@ -747,6 +795,7 @@ impl<R: Read> OuterReader<R> {
             state: State::Libxl,
             next_index: 0,
             libxc_seen: false,
+            trailer: None,
         };
         let format = match format {
             FormatChoice::Exactly(f) => f,
@@ -799,6 +848,15 @@ impl<R: Read> OuterReader<R> {
     /// The xl preamble, for an xl save file.
     pub fn xl_preamble(&self) -> Option<&XlPreamble> {
         self.xl.as_ref()
+    }
+
+    /// xl's migration messages after the end of the stream: the last
+    /// octets of a capture of `xl migrate`, which a strict reader
+    /// recognises instead of calling them `TrailingData` (a lenient
+    /// reader, like a restore, reads nothing after the end). Set once
+    /// [`next`](Self::next) has returned [`OuterEvent::End`].
+    pub fn migration_trailer(&self) -> Option<&MigrationTrailer> {
+        self.trailer.as_ref()
     }
 
     /// The libxl header, unless the stream is a bare libxc stream.
@@ -981,24 +1039,39 @@ impl<R: Read> OuterReader<R> {
         Ok(())
     }
 
-    /// In strict mode, checks that nothing follows the end of the stream.
+    /// In strict mode, checks that nothing follows the end of the stream
+    /// but xl's migration messages ([`Self::migration_trailer`]).
     fn finish_stream(&mut self) -> Result<(), OuterError> {
         self.state = State::Done;
         if self.mode == Mode::Strict {
             let at = self.offset();
-            let mut one = [0u8; 1];
-            loop {
-                match self.src.read(&mut one) {
+            let mut tail = [0u8; MIGRATION_TRAILER_MAX + 1];
+            let mut n = 0;
+            while n < tail.len() {
+                match self.src.read(&mut tail[n..]) {
                     Ok(0) => break,
-                    Ok(_) => return Err(OuterError::TrailingData { offset: at }),
+                    Ok(k) => n += k,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
                         return Err(OuterError::Io {
-                            offset: at,
+                            offset: at + n as u64,
                             source: e,
                         })
                     }
                 }
+            }
+            if n == 0 {
+                return Ok(());
+            }
+            match migration_messages(&tail[..n]).filter(|_| n <= MIGRATION_TRAILER_MAX) {
+                Some(messages) => {
+                    self.trailer = Some(MigrationTrailer {
+                        offset: at,
+                        messages,
+                        octets: tail[..n].to_vec(),
+                    })
+                }
+                None => return Err(OuterError::TrailingData { offset: at }),
             }
         }
         Ok(())
@@ -1311,6 +1384,15 @@ pub enum WriteError {
         /// The limit.
         max: u32,
     },
+    /// The call does not fit where the stream is (see
+    /// [`OuterWriter::libxc_finished`]).
+    #[error("at output offset {offset}: {what}")]
+    State {
+        /// The output offset.
+        offset: u64,
+        /// What was refused.
+        what: &'static str,
+    },
     /// The xl preamble's optional_data_len disagrees with its data.
     #[error("xl optional_data_len is {field} but the optional data holds {actual} octets")]
     OptionalDataLength {
@@ -1322,18 +1404,95 @@ pub enum WriteError {
 }
 
 /// Writer of the outer layers: an xl header and libxl stream around a
-/// libxc stream the caller writes through [`inner`](Self::inner).
+/// libxc stream the caller writes through [`libxc`](Self::libxc) (or,
+/// uncounted, [`inner`](Self::inner)).
 ///
 /// For a plain save: [`xl`](Self::xl) (or [`libxl`](Self::libxl)),
 /// [`libxc_context`](Self::libxc_context), the libxc stream up to its END,
-/// emulator records, [`finish`](Self::finish). For a checkpointed stream,
-/// after each libxc CHECKPOINT record: emulator records, then
+/// [`libxc_finished`](Self::libxc_finished), emulator records,
+/// [`finish`](Self::finish). For a checkpointed stream, after each libxc
+/// CHECKPOINT record: [`libxc_finished`](Self::libxc_finished) with
+/// [`LibxcStop::Checkpoint`], emulator records, then
 /// [`checkpoint_end`](Self::checkpoint_end), then the next part of the
-/// libxc stream.
+/// libxc stream. [`offset`](Self::offset) is the absolute offset of the
+/// next octet, the same offsets the reader reports
+/// ([`OuterReader::offset`], [`Handover::offset`]).
+///
+/// `libxc_finished` is the counterpart of [`OuterReader::libxc_finished`]:
+/// once called, the writer refuses what the reader would refuse next (a
+/// CHECKPOINT_END after the libxc END, the libxl END inside a
+/// checkpoint, a second LIBXC_CONTEXT).
+///
+/// ```
+/// use format_spec::binrw::Endian;
+/// use format_spec::domain_context::{self as dc, DcEntry, DcHeader};
+/// use format_spec::libxc::{DomainType, LibxcRecord};
+/// use format_spec::outer::{LibxcStop, OuterWriter};
+/// use format_spec::stream::{StreamWriter, WriterOptions};
+///
+/// let mut w = OuterWriter::libxl(Vec::new(), Endian::Little)?;
+/// w.libxc_context()?;
+/// let at = w.offset(); // where the libxc stream starts
+/// let mut s = StreamWriter::new(w.libxc(), WriterOptions::new(DomainType::X86Hvm))?;
+/// s.write(&LibxcRecord::StaticDataEnd)?;
+/// let mut blob = Vec::new();
+/// dc::write(&[DcEntry::Header(DcHeader::new(4, 17)), DcEntry::End], Endian::Little, &mut blob)?;
+/// s.write(&LibxcRecord::DomainContext(format_spec::body::Opaque(blob)))?;
+/// s.finish()?;
+/// w.libxc_finished(LibxcStop::End)?;
+/// assert!(w.checkpoint_end().is_err()); // no checkpoint is open
+/// let end = w.offset();
+/// let file = w.finish()?;
+/// assert_eq!(&file[at as usize..at as usize + 8], &[0xff; 8]);
+/// assert_eq!(file.len() as u64, end + 8); // the libxl END record
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct OuterWriter<W> {
     out: W,
     endian: Endian,
+    /// Octets written through the writer (and [`OuterWriter::libxc`]).
+    pos: u64,
+    state: WriterState,
+}
+
+/// Where the writer is, as far as the caller has said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WriterState {
+    /// Before LIBXC_CONTEXT.
+    Start,
+    /// The libxc layer has the stream.
+    Libxc,
+    /// After the libxc END.
+    AfterLibxc,
+    /// Between a libxc CHECKPOINT and CHECKPOINT_END.
+    Checkpoint,
+}
+
+/// The output as the libxc layer writes it, counted into the
+/// [`OuterWriter`]'s offset.
+#[derive(Debug)]
+pub struct LibxcOut<'a, W> {
+    out: &'a mut W,
+    pos: &'a mut u64,
+}
+
+impl<W: Write> Write for LibxcOut<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        *self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.out.write_vectored(bufs)?;
+        *self.pos += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 impl<W: Write> OuterWriter<W> {
@@ -1347,8 +1506,11 @@ impl<W: Write> OuterWriter<W> {
                 actual: preamble.optional_data.len(),
             });
         }
-        out.write_all(&preamble.to_bytes())?;
-        Self::libxl(out, preamble.endian)
+        let pre = preamble.to_bytes();
+        out.write_all(&pre)?;
+        let mut w = Self::libxl(out, preamble.endian)?;
+        w.pos += pre.len() as u64;
+        Ok(w)
     }
 
     /// Starts a bare libxl stream whose records are in byte order `endian`.
@@ -1361,7 +1523,57 @@ impl<W: Write> OuterWriter<W> {
             }
         })?;
         out.write_all(&hdr)?;
-        Ok(OuterWriter { out, endian })
+        Ok(OuterWriter {
+            out,
+            endian,
+            pos: hdr.len() as u64,
+            state: WriterState::Start,
+        })
+    }
+
+    /// Absolute offset of the next octet: what the writer wrote, and what
+    /// was written through [`libxc`](Self::libxc) (not what was written
+    /// straight to [`inner`](Self::inner)).
+    pub fn offset(&self) -> u64 {
+        self.pos
+    }
+
+    /// The output, for writing the libxc stream, counted into
+    /// [`offset`](Self::offset).
+    pub fn libxc(&mut self) -> LibxcOut<'_, W> {
+        LibxcOut {
+            out: &mut self.out,
+            pos: &mut self.pos,
+        }
+    }
+
+    /// Reports that the libxc stream has been written up to its END
+    /// record, or up to a CHECKPOINT record (a checkpoint's libxl records
+    /// and CHECKPOINT_END come next); the counterpart of
+    /// [`OuterReader::libxc_finished`]. Fails when the libxc layer does
+    /// not have the stream (no LIBXC_CONTEXT or CHECKPOINT_END before).
+    pub fn libxc_finished(&mut self, stop: LibxcStop) -> Result<(), WriteError> {
+        if self.state != WriterState::Libxc {
+            return Err(WriteError::State {
+                offset: self.pos,
+                what: "libxc_finished, but the libxc layer does not have the stream",
+            });
+        }
+        self.state = match stop {
+            LibxcStop::End => WriterState::AfterLibxc,
+            LibxcStop::Checkpoint => WriterState::Checkpoint,
+        };
+        Ok(())
+    }
+
+    fn refuse(&self, bad: &[WriterState], what: &'static str) -> Result<(), WriteError> {
+        if bad.contains(&self.state) {
+            return Err(WriteError::State {
+                offset: self.pos,
+                what,
+            });
+        }
+        Ok(())
     }
 
     /// Byte order of the records.
@@ -1369,7 +1581,9 @@ impl<W: Write> OuterWriter<W> {
         self.endian
     }
 
-    /// The output, for writing the libxc stream.
+    /// The output itself. Octets written straight to it are not counted
+    /// in [`offset`](Self::offset); write the libxc stream through
+    /// [`libxc`](Self::libxc) to keep the offset right.
     pub fn inner(&mut self) -> &mut W {
         &mut self.out
     }
@@ -1408,13 +1622,19 @@ impl<W: Write> OuterWriter<W> {
         let align = REC_ALIGN as usize;
         buf.resize(buf.len().div_ceil(align) * align, 0);
         self.out.write_all(&buf)?;
+        self.pos += buf.len() as u64;
         Ok(())
     }
 
     /// Writes LIBXC_CONTEXT; the libxc stream goes to
     /// [`inner`](Self::inner) next.
     pub fn libxc_context(&mut self) -> Result<&mut W, WriteError> {
+        self.refuse(
+            &[WriterState::AfterLibxc, WriterState::Checkpoint],
+            "a second LIBXC_CONTEXT",
+        )?;
         self.record(&LibxlRecord::LibxcContext)?;
+        self.state = WriterState::Libxc;
         Ok(&mut self.out)
     }
 
@@ -1455,7 +1675,12 @@ impl<W: Write> OuterWriter<W> {
 
     /// Writes CHECKPOINT_END; the next part of the libxc stream follows.
     pub fn checkpoint_end(&mut self) -> Result<&mut W, WriteError> {
+        self.refuse(
+            &[WriterState::AfterLibxc],
+            "CHECKPOINT_END after the libxc END (no checkpoint is open)",
+        )?;
         self.record(&LibxlRecord::CheckpointEnd)?;
+        self.state = WriterState::Libxc;
         Ok(&mut self.out)
     }
 
@@ -1468,6 +1693,10 @@ impl<W: Write> OuterWriter<W> {
 
     /// Writes the libxl END record, flushes and returns the output.
     pub fn finish(mut self) -> Result<W, WriteError> {
+        self.refuse(
+            &[WriterState::Checkpoint],
+            "the libxl END inside a checkpoint (CHECKPOINT_END missing)",
+        )?;
         self.record(&LibxlRecord::End)?;
         self.out.flush()?;
         Ok(self.out)

@@ -15,8 +15,8 @@ use format_spec::convert::{convert, ConvertError, ConvertOptions, LossKind};
 use format_spec::domain_context::{self as dc, DcEntry, DcHeader, SharedInfoRef};
 use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
 use format_spec::libxc::{
-    DomainType, HvmParams, HvmParamsEntry, LibxcRecord as L, PageType, X86PvInfo, X86PvP2mFrames,
-    pv_vcpu_basic_size, X86PvVcpu, X86TscInfo, PAGE_SIZE,
+    pv_vcpu_basic_size, DomainType, HvmParams, HvmParamsEntry, LibxcRecord as L, PageType,
+    X86PvInfo, X86PvP2mFrames, X86PvVcpu, X86TscInfo, PAGE_SIZE,
 };
 use format_spec::outer::{FormatChoice, LibxcStop, Mode as OuterMode, OuterEvent, OuterReader};
 use format_spec::stream::{

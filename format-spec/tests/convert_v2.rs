@@ -15,8 +15,8 @@ use format_spec::convert::{convert, ConvertError, ConvertOptions};
 use format_spec::domain_context as dc;
 use format_spec::hvm_context::{self as hvm, HvmHeader};
 use format_spec::libxc::{
-    v2_static_data_end_at, DomainType, HvmParams, HvmParamsEntry, LibxcRecord as L, PageType,
-    pv_vcpu_basic_size, X86PvInfo, X86PvP2mFrames, X86PvVcpu, X86TscInfo, PAGE_SIZE,
+    pv_vcpu_basic_size, v2_static_data_end_at, DomainType, HvmParams, HvmParamsEntry,
+    LibxcRecord as L, PageType, X86PvInfo, X86PvP2mFrames, X86PvVcpu, X86TscInfo, PAGE_SIZE,
 };
 use format_spec::outer::OuterWriter;
 use format_spec::stream::{verify, Mode, StreamReader, StreamWriter, VerifyOptions, WriterOptions};

@@ -338,10 +338,7 @@ fn conversions_report_what_they_drop() {
     let conv = dc::blob_from_v3(&parts, Endian::Little).unwrap();
     assert_eq!(conv.losses.page_tail, Some(4000));
     assert_eq!(conv.losses.tsc_res1, 9);
-    assert!(matches!(
-        conv.clone().exact(),
-        Err(dc::ConvertError::Lossy(_))
-    ));
+    assert!(matches!(conv.clone().exact(), Err(dc::V3Error::Lossy(_))));
     // The blob itself is still valid; only the dropped octets are gone.
     dc::verify(&conv.value, Endian::Little).unwrap();
 
@@ -379,7 +376,7 @@ fn conversions_report_what_they_drop() {
     };
     assert_eq!(
         dc::blob_from_v3(&bad, Endian::Little).unwrap_err(),
-        dc::ConvertError::PageSize { len: 4095 }
+        dc::V3Error::PageSize { len: 4095 }
     );
 }
 
@@ -402,7 +399,7 @@ fn v3_from_blob_refuses_shared_info_larger_than_a_page() {
     .unwrap();
     assert_eq!(
         dc::v3_from_blob(&blob, Endian::Little).unwrap_err(),
-        dc::ConvertError::BufferTooLarge { buffer_size: 4097 }
+        dc::V3Error::BufferTooLarge { buffer_size: 4097 }
     );
 }
 

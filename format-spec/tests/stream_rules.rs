@@ -1,4 +1,5 @@
-//! One test per rule of VERIFIER-RULES.md: a stream that breaks exactly
+//! One test per verifier rule (the list in `format_spec::stream`, "The
+//! verifier rules", and `generated/docs/verifier-errors.md`): a stream that breaks exactly
 //! that rule, with the error kind and offset the verifier must report, in
 //! strict mode, in lenient mode (where the rule applies or not), and
 //! through the seekable path.

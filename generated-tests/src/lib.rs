@@ -20,7 +20,9 @@
 //!   DOMAIN_CONTEXT blobs, with the Rust verdict to compare against;
 //! * [`python`]: helpers that run the machine's `python3` on the generated
 //!   `xen.migration` package;
-//! * [`xl_facts`]: the xl save header's facts as C, for the C reader.
+//! * [`xl_facts`]: the xl save header's facts as C, for the C reader;
+//! * [`xen_kit`]: copies of the Xen kit's tree with generated files dropped
+//!   in, its `compile.sh`, and the code sections of the objects.
 
 pub mod agree;
 pub mod cc;
@@ -32,6 +34,7 @@ pub mod probe;
 pub mod python;
 pub mod summary;
 pub mod vectors;
+pub mod xen_kit;
 pub mod xen_restore;
 pub mod xl_facts;
 

@@ -1,5 +1,7 @@
 //! Shared test vectors: valid and invalid libxc streams, each with the
-//! verdict a strict verifier must reach (`VERIFIER-RULES.md`).
+//! verdict a strict verifier must reach (the rules listed in
+//! `format_spec::stream`, "The verifier rules", and the error catalogue
+//! `generated/docs/verifier-errors.md`).
 //!
 //! Valid streams are built from the description's own types (headers with
 //! binrw, bodies with [`LibxcRecord::write_body`]); invalid ones come from a
@@ -8,7 +10,9 @@
 //! is meant to run [`vectors`] and agree with `expect`.
 //!
 //! The framing here ([`Stream::to_bytes`]) is deliberately minimal and lives
-//! in one place; the project's stream writer will replace it.
+//! in one place. It is not `format_spec::stream::StreamWriter`, on purpose:
+//! that writer refuses whatever the strict verifier refuses, and most
+//! vectors are streams it must refuse.
 
 use format_spec::binrw::Endian;
 use format_spec::body::{write_wire, Opaque};
@@ -31,7 +35,7 @@ pub struct Vector {
     /// `None`: the stream is valid. `Some(KIND)`: the first error's KIND.
     pub expect: Option<&'static str>,
     /// For rejected streams, the exception class the generated Python
-    /// raises (`StreamError`, `RecordError`, or `OSError` for truncation).
+    /// raises (`StreamError`, `RecordError`, or `TruncatedError` for truncation).
     pub python_class: Option<&'static str>,
     /// For blob errors (`DomainContext`, `HvmContext`), the blob rule both
     /// verifiers must name (the Rust error source's kind, the Python
@@ -749,7 +753,7 @@ const MUTATIONS: &[(&str, Guest, u32, Mutate, &str, &str)] = &[
         3,
         |s| s.remove(LibxcRecord::END),
         "Truncated",
-        "OSError",
+        "TruncatedError",
     ),
     (
         "record-too-long",
@@ -1584,7 +1588,7 @@ pub fn vectors() -> Vec<Vector> {
                 name: format!("truncated-{what}-v3-pv-{}", endian_name(endian)),
                 bytes: bytes[..at].to_vec(),
                 expect: Some("Truncated"),
-                python_class: Some("OSError"),
+                python_class: Some("TruncatedError"),
                 detail: None,
             });
         }

@@ -76,10 +76,8 @@ pub fn kit_dir() -> PathBuf {
 /// `.ci/run` installs). Panics with the build's output when it fails.
 pub fn harness() -> &'static Harness {
     HARNESS.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!(
-            "xenstream-restore-harness-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("xenstream-restore-harness-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create the harness directory");
         let build = kit_dir().join("restore-harness/build.sh");
@@ -154,4 +152,3 @@ impl Harness {
         Run { outcome, stderr }
     }
 }
-

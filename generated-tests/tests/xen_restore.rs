@@ -18,8 +18,8 @@ use std::time::Instant;
 
 use format_spec::binrw::Endian;
 use format_spec::body::read_wire;
-use format_spec::libxc::{DomainHeader, DomainType, ImageHeader};
 use format_spec::layout::{SpecEnum, Wire};
+use format_spec::libxc::{DomainHeader, DomainType, ImageHeader};
 use format_spec::stream::rules::HYPERVISOR_CHECKS;
 use format_spec::stream::{
     verify, verify_seekable, Checkpointed, ErrorKind, StreamError, StreamReader, Verifier,
@@ -288,9 +288,15 @@ fn lenient_verdicts_are_xens_on_the_real_saves() {
             checkpoints: None,
         };
         let run = harness().run_file(&path, offset, &setup);
-        assert!(run.accepted(), "{name}: Xen's restore: {:?}\n{}", run.outcome, run.stderr);
+        assert!(
+            run.accepted(),
+            "{name}: Xen's restore: {:?}\n{}",
+            run.outcome,
+            run.stderr
+        );
         let mut f = BufReader::new(File::open(&path).expect("open the real save"));
-        f.seek(SeekFrom::Start(offset)).expect("seek to the libxc stream");
+        f.seek(SeekFrom::Start(offset))
+            .expect("seek to the libxc stream");
         let opts = VerifyOptions {
             bare: false,
             base_offset: offset,
@@ -303,7 +309,8 @@ fn lenient_verdicts_are_xens_on_the_real_saves() {
         f.seek(SeekFrom::Start(offset)).expect("seek");
         let mut reader = StreamReader::with_options(f, opts.reader_options()).expect("headers");
         let mut v = Verifier::new(&reader, opts);
-        v.run(&mut reader).unwrap_or_else(|e| panic!("{name} (plain reader): {e}"));
+        v.run(&mut reader)
+            .unwrap_or_else(|e| panic!("{name} (plain reader): {e}"));
         println!(
             "{name}: Xen's restore accepts it, the lenient verifier too ({} records, {} data pages)",
             v.report().records,

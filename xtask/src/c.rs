@@ -100,7 +100,29 @@ pub struct HeaderSpec {
     /// Constants of headers that may be included in the same translation
     /// unit; a macro defined there too is spelled as there.
     pub siblings: Vec<&'static [ConstLayout]>,
+    /// The column of each macro's value, as Xen's header lines them up:
+    /// the first rule whose name matches (a name ending in `_` matches
+    /// every macro it starts; `""` matches all); unmatched macros line up
+    /// one column after the longest name of their block.
+    pub columns: &'static [(&'static str, Align)],
+    /// Whether the closing `#endif` names the guard, as some Xen headers do.
+    pub endif_comment: bool,
+    /// The editor settings the file ends with, as in Xen's file.
+    pub footer: &'static str,
 }
+
+/// Where the values of a block of macros start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    /// Names are padded to this many columns.
+    At(usize),
+    /// This many columns after the longest name the rule covers in the block.
+    Widest(usize),
+}
+
+/// The SPDX line of Xen's LGPL-2.1 tools libraries (libxenguest and
+/// libxenlight, where the two headers live).
+pub const SPDX: &str = "/* SPDX-License-Identifier: LGPL-2.1-only */";
 
 /// One layer of the format inside a header.
 pub struct Section {
@@ -233,6 +255,17 @@ pub fn libxc_spec() -> HeaderSpec {
             },
         ],
         siblings: Vec::new(),
+        columns: &[
+            ("IHDR_MARKER", Align::At(13)),
+            ("IHDR_ID", Align::At(13)),
+            ("_IHDR_OPT_ENDIAN", Align::At(17)),
+            ("REC_ALIGN", Align::At(30)),
+            ("REC_LENGTH_MAX", Align::At(30)),
+            ("REC_TYPE_OPTIONAL", Align::At(30)),
+            ("REC_TYPE_", Align::Widest(2)),
+        ],
+        endif_comment: false,
+        footer: EMACS_FOOTER,
     }
 }
 
@@ -271,6 +304,9 @@ pub fn libxl_spec() -> HeaderSpec {
             stems: &[("libxl__sr_hdr", "RESTORE")],
         }],
         siblings: vec![LIBXC_CONSTANTS],
+        columns: &[("REC_TYPE_", Align::Widest(1)), ("", Align::At(29))],
+        endif_comment: true,
+        footer: EMACS_FOOTER_SHORT,
     }
 }
 
@@ -382,23 +418,57 @@ fn c_number_padded(value: u64, size: usize) -> String {
     format!("0x{value:0width$x}{}", suffix(size), width = size * 2)
 }
 
-/// One `#define`: its comment, name and value.
+/// One `#define`: its comment, name, value and same-line remark.
 struct Macro {
     name: &'static str,
     value: String,
     doc: Vec<String>,
+    note: Option<&'static str>,
 }
 
-/// Emits a block of macros with their values aligned in one column.
-fn macro_block(out: &mut String, macros: &[Macro]) {
+impl Macro {
+    fn new(name: &'static str, value: String, doc: Vec<String>) -> Macro {
+        Macro {
+            name,
+            value,
+            doc,
+            note: None,
+        }
+    }
+}
+
+/// The rule of `columns` that places macro `name`, if any.
+fn align_rule(columns: &[(&str, Align)], name: &str) -> Option<usize> {
+    columns.iter().position(|(rule, _)| {
+        rule.is_empty() || *rule == name || (rule.ends_with('_') && name.starts_with(rule))
+    })
+}
+
+/// Emits a block of macros with their values lined up as `columns` says.
+fn macro_block(out: &mut String, macros: &[Macro], columns: &[(&str, Align)]) {
     if macros.is_empty() {
         return;
     }
-    let col = macros.iter().map(|m| m.name.len()).max().unwrap_or(0) + 1;
+    let rules: Vec<Option<usize>> = macros.iter().map(|m| align_rule(columns, m.name)).collect();
+    let widest = |rule: Option<usize>| {
+        macros
+            .iter()
+            .zip(&rules)
+            .filter(|(_, r)| **r == rule)
+            .map(|(m, _)| m.name.len())
+            .max()
+            .unwrap_or(0)
+    };
     out.push('\n');
-    for m in macros {
+    for (m, rule) in macros.iter().zip(&rules) {
+        let col = match rule.map(|i| columns[i].1) {
+            Some(Align::At(n)) => n,
+            Some(Align::Widest(extra)) => widest(*rule) + extra,
+            None => widest(None) + 1,
+        };
         out.push_str(&c_comment("", &m.doc));
-        out.push_str(&format!("#define {:<col$}{}\n", m.name, m.value));
+        let note = m.note.map(|n| format!(" /* {n} */")).unwrap_or_default();
+        out.push_str(&format!("#define {:<col$}{}{note}\n", m.name, m.value));
     }
 }
 
@@ -419,11 +489,7 @@ fn const_macro(c: &ConstLayout, siblings: &[&[ConstLayout]]) -> Option<Macro> {
         .flat_map(|table| table.iter())
         .find(|o| o.c_name == Some(name));
     let value = const_value(shared.unwrap_or(c));
-    Some(Macro {
-        name,
-        value,
-        doc: c_doc(c.doc),
-    })
+    Some(Macro::new(name, value, c_doc(c.doc)))
 }
 
 /// The lowest stream version this description reads.
@@ -454,11 +520,11 @@ fn record_macro(r: &RecordLayout, first_version: u32) -> Macro {
     if !notes.is_empty() {
         doc.push(notes.join(" "));
     }
-    Macro {
-        name: r.c_name,
-        value: c_number_padded(u64::from(r.code), std::mem::size_of_val(&r.code)),
+    Macro::new(
+        r.c_name,
+        c_number_padded(u64::from(r.code), std::mem::size_of_val(&r.code)),
         doc,
-    }
+    )
 }
 
 /// What a record's body is, in C terms, from its layout and length rule.
@@ -500,9 +566,8 @@ fn enum_macros(e: &EnumLayout, size: usize) -> Vec<Macro> {
         .iter()
         .filter_map(|v| {
             Some(Macro {
-                name: v.c_name?,
-                value: c_number_padded(v.value, size),
-                doc: c_doc(v.doc),
+                note: v.c_note,
+                ..Macro::new(v.c_name?, c_number_padded(v.value, size), c_doc(v.doc))
             })
         })
         .collect()
@@ -591,12 +656,30 @@ fn struct_decl(out: &mut String, s: &StructLayout, records: &[&RecordLayout]) {
     }
     for f in s.fields {
         out.push_str(&c_comment("    ", &c_doc(f.doc)));
-        out.push_str(&format!("    {};\n", f.c_decl()));
+        out.push_str(&format!("    {};\n", field_decl(f)));
     }
     if s.c_typedef {
         out.push_str(&format!("}} {name};\n"));
     } else {
         out.push_str("};\n");
+    }
+}
+
+/// The C declaration of a field as Xen's headers spell it: a trailing
+/// array is a zero-length array (`uint64_t pfn[0]`), as in Xen, rather than
+/// a C99 flexible array member. gcc lays out an initialiser of a struct
+/// that nests one differently from the other, so only Xen's spelling gives
+/// Xen's code the same object code (see `generated-tests/tests/objects.rs`).
+fn field_decl(f: &format_spec::layout::FieldLayout) -> String {
+    match f.kind {
+        FieldKind::TrailingPrim(_) | FieldKind::TrailingStruct(_) => {
+            let decl = f.c_decl();
+            match decl.strip_suffix("[]") {
+                Some(stem) => format!("{stem}[0]"),
+                None => decl,
+            }
+        }
+        _ => f.c_decl(),
     }
 }
 
@@ -619,34 +702,52 @@ pub fn libxl_header() -> String {
     header(&libxl_spec())
 }
 
-/// The text of the header `spec` describes.
+/// The text of the header `spec` describes, its banner stamped with the
+/// checksum of the rest (see [`crate::stamp`]).
 pub fn header(spec: &HeaderSpec) -> String {
-    let mut out = String::new();
-    let sources: Vec<&str> = spec.sources.to_vec();
-    out.push_str(&c_comment(
-        "",
-        &[
-            "Generated by `cargo xtask codegen`. Do not edit.".to_string(),
-            format!(
-                "Edit the description in {} instead and regenerate.",
-                join_list(&sources)
-            ),
-        ],
-    ));
+    let mut out = format!("{SPDX}\n");
+    out.push_str(&banner(spec.sources));
     out.push_str(&format!("#ifndef {0}\n#define {0}\n\n", spec.guard));
     out.push_str(&c_comment("", &spec.intro));
     out.push_str(&format!("\n#include {}\n", spec.include));
     for section in &spec.sections {
-        emit_section(&mut out, section, &spec.siblings);
+        emit_section(&mut out, section, spec);
     }
-    out.push_str("\n#endif\n");
-    out.push_str(EMACS_FOOTER);
+    if spec.endif_comment {
+        out.push_str(&format!("\n#endif /* {} */\n\n", spec.guard));
+    } else {
+        out.push_str("\n#endif\n");
+    }
+    out.push_str(spec.footer);
+    crate::stamp::stamp(&out)
+}
+
+/// The comment that says where a generated C file comes from, how to
+/// regenerate it and what the generator wrote (its checksum).
+pub fn banner(sources: &[&str]) -> String {
+    let mut out = String::from("/*\n");
+    let text = format!(
+        "Generated by `cargo xtask codegen` of xen-stream-spec from the description \
+         in {}. Do not edit: change the description and run `cargo xtask codegen \
+         --xen-tree XEN` (which refuses to overwrite hand edits).",
+        join_list(sources)
+    );
+    for line in wrap(&text, WIDTH - 3) {
+        out.push_str(&format!(" * {line}\n"));
+    }
+    out.push_str(&format!(
+        " * {}{}\n */\n",
+        crate::stamp::TAG,
+        crate::stamp::PLACEHOLDER
+    ));
     out
 }
 
 /// Writes one section: its comment, each struct followed by its macros,
 /// then whatever the naming rules did not place.
-fn emit_section(out: &mut String, sec: &Section, siblings: &[&[ConstLayout]]) {
+fn emit_section(out: &mut String, sec: &Section, spec: &HeaderSpec) {
+    let siblings = &spec.siblings[..];
+    let columns = spec.columns;
     if !sec.intro.is_empty() {
         out.push('\n');
         out.push_str(&c_comment("", &sec.intro));
@@ -705,17 +806,24 @@ fn emit_section(out: &mut String, sec: &Section, siblings: &[&[ConstLayout]]) {
             .record_header
             .is_some_and(|h| h.rust_name == s.rust_name)
         {
-            macros.extend(take_family(&record_family));
-            macro_block(out, &macros);
+            // Xen writes the record codes between the family's other
+            // macros and REC_TYPE_OPTIONAL.
+            let (after, before): (Vec<Macro>, Vec<Macro>) = take_family(&record_family)
+                .into_iter()
+                .partition(|m| m.name.starts_with(&record_prefix));
+            macros.extend(before);
+            macro_block(out, &macros, columns);
             macro_block(
                 out,
                 &sec.records
                     .iter()
                     .map(|r| record_macro(r, sec.first_version))
                     .collect::<Vec<_>>(),
+                columns,
             );
+            macro_block(out, &after, columns);
         } else {
-            macro_block(out, &macros);
+            macro_block(out, &macros, columns);
         }
     }
 
@@ -733,10 +841,20 @@ fn emit_section(out: &mut String, sec: &Section, siblings: &[&[ConstLayout]]) {
             rest.extend(const_macro(c, siblings));
         }
     }
-    macro_block(out, &rest);
+    macro_block(out, &rest, columns);
 }
 
-/// The editor settings every Xen C file ends with.
+/// The editor settings of Xen's `libxl_sr_stream_format.h`.
+const EMACS_FOOTER_SHORT: &str = "/*
+ * Local variables:
+ * mode: C
+ * c-basic-offset: 4
+ * indent-tabs-mode: nil
+ * End:
+ */
+";
+
+/// The editor settings most Xen C files end with.
 const EMACS_FOOTER: &str = "/*
  * Local variables:
  * mode: C

@@ -163,11 +163,19 @@ pub use check::check_page_reserved;
 pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
 pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader, Suspended};
 pub use verify::{
-    verify, verify_seekable, Checkpointed, Failover, FailoverReason, Noted, Report, Verifier, VerifyOptions,
+    verify, verify_seekable, Checkpointed, Failover, FailoverReason, Note, Noted, Report, Verifier,
+    VerifyOptions,
 };
 pub use writer::{StreamWriter, WriterOptions};
 
-/// Which rules apply.
+/// Which rules apply, in every layer: the libxc stream here, the xl
+/// header and libxl stream in [`crate::outer`], whole inputs in
+/// [`crate::save`] (this is the one `Mode` of the crate; `outer::Mode`
+/// is the same type).
+///
+/// The default is [`Mode::Lenient`], what a restore checks: a reader
+/// opened without options accepts every stream Xen's restore accepts.
+/// Verifiers ask for [`Mode::Strict`] ([`VerifyOptions::strict`] does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
     /// What a restore must accept: padding and reserved fields are not
@@ -175,6 +183,9 @@ pub enum Mode {
     #[default]
     Lenient,
     /// What a verifier checks: everything, including padding and reserved
-    /// fields zero, back-channel records and the order rules.
+    /// fields zero, back-channel records and the order rules; in the outer
+    /// layers also no unknown optional xl flags, known emulator and
+    /// checkpoint-state ids, xenstore key characters, a NUL-terminated
+    /// JSON configuration, and nothing after the final END record.
     Strict,
 }

@@ -71,9 +71,7 @@ impl Source {
                 statement,
                 file,
                 function,
-            } => format!(
-                "spec, {section}: \"{statement}\"; Xen's restore, {file} `{function}()`"
-            ),
+            } => format!("spec, {section}: \"{statement}\"; Xen's restore, {file} `{function}()`"),
             Source::Project { reason } => format!("project: {reason}"),
         }
     }

@@ -9,16 +9,17 @@ use binrw::Endian;
 use crate::layout::{SpecEnum, Wire};
 
 use super::check;
-use super::error::{Location, RecordInfo, StreamError, Warning};
 use super::error::ErrorKind;
+use super::error::{Location, RecordInfo, StreamError, Warning};
 use super::reader::{PageBatch, ReaderOptions, StreamReader};
-use super::Mode;
 use super::rules::{self, Rule};
+use super::Mode;
 use crate::libxc::{
-    v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, RecordHeader, REC_ALIGN,
-    PageType, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT,
-    PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_WIDTH_LEVELS, PV_ONLY_RECORDS,
-    PV_PTE_FRAME_MASK, PV_PTE_PRESENT, PV_REQUIRED_RECORDS,     pv_vcpu_basic_size, PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN,
+    pv_vcpu_basic_size, v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord,
+    PageDataHeader, PageType, RecordHeader, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, PAGE_DATA_PFN_MASK,
+    PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_ONLY_RECORDS,
+    PV_PTE_FRAME_MASK, PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_EXTENDED_MAX,
+    PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS, REC_ALIGN,
     SDE_CHECKED_RECORDS, STATIC_RECORDS,
 };
 
@@ -209,6 +210,9 @@ pub struct Report {
     pub records_by_type: BTreeMap<u32, u64>,
     /// Unknown optional records skipped.
     pub unknown_optional: u64,
+    /// Unknown optional records skipped, by type code (all of them, also
+    /// those beyond the warnings kept).
+    pub skipped_by_type: BTreeMap<u32, u64>,
     /// Body octets by record type code (padding excluded), for the types
     /// of the table.
     pub bytes_by_type: BTreeMap<u32, u64>,
@@ -237,6 +241,48 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// Warnings beyond those kept.
     pub warnings_dropped: u64,
+    /// Lenient mode: what Xen itself does against the spec and its restore
+    /// accepts, once per kind instead of a warning each time (strict mode
+    /// keeps them as warnings). Today one kind: HVM_PARAMS after
+    /// HVM_CONTEXT before version 4, which Xen 4.17's saver writes in
+    /// every HVM and PVH stream.
+    pub notes: Vec<Note>,
+}
+
+/// A known Xen behaviour the report notes once (see [`Report::notes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// The first occurrence.
+    pub first: Warning,
+    /// How many times it happened.
+    pub count: u64,
+}
+
+impl Note {
+    /// Whether lenient mode notes `w` instead of warning about it.
+    pub fn applies_to(w: &Warning) -> bool {
+        matches!(w, Warning::HvmParamsAfterContext { .. })
+    }
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.first {
+            Warning::HvmParamsAfterContext { record, .. } => {
+                write!(f, "HVM_PARAMS after HVM_CONTEXT ")?;
+                match self.count {
+                    1 => write!(f, "({record})")?,
+                    n => write!(f, "({n} times, the first: {record})")?,
+                }
+                write!(
+                    f,
+                    ", the order Xen 4.17's saver writes; its restore accepts it before \
+                     version 4, the spec wants HVM_PARAMS first (--strict warns)"
+                )
+            }
+            w => write!(f, "{w} ({} times)", self.count),
+        }
+    }
 }
 
 impl Report {
@@ -404,7 +450,11 @@ impl Order {
         } else {
             (DomainType::X86Hvm, DomainType::X86Pv)
         };
-        let foreign = if pv { HVM_ONLY_RECORDS } else { PV_ONLY_RECORDS };
+        let foreign = if pv {
+            HVM_ONLY_RECORDS
+        } else {
+            PV_ONLY_RECORDS
+        };
         if foreign.contains(&code) {
             fail(
                 rules::GUEST_TYPE,
@@ -426,9 +476,10 @@ impl Order {
                 None => self.sde_at = Some(info.offset),
             }
         } else {
-            let v2_infers = self.version < LibxcRecord::LAYOUT
-                .by_code(LibxcRecord::STATIC_DATA_END)
-                .map_or(0, |l| l.since)
+            let v2_infers = self.version
+                < LibxcRecord::LAYOUT
+                    .by_code(LibxcRecord::STATIC_DATA_END)
+                    .map_or(0, |l| l.since)
                 && (code == v2_static_data_end_at(self.domain)
                     || (pv && SDE_CHECKED_RECORDS.contains(&code)));
             if self.sde_at.is_none() && v2_infers {
@@ -446,8 +497,7 @@ impl Order {
                     fail(rule, StreamError::MissingStaticDataEnd { at: at() });
                 }
             }
-            if self.sde_at.is_some() && STATIC_RECORDS.contains(&code) && !foreign.contains(&code)
-            {
+            if self.sde_at.is_some() && STATIC_RECORDS.contains(&code) && !foreign.contains(&code) {
                 fail(
                     rules::STATIC_AFTER_SDE,
                     StreamError::OutOfOrder {
@@ -670,8 +720,10 @@ impl Order {
                         rules::CRASH_EMPTY_P2M,
                         StreamError::CrashesXenRestore {
                             at: at(),
-                            what: "the first X86_PV_P2M_FRAMES covers pfn 0 only (end_pfn 0)".into(),
-                            crash: "segfault: it never allocates its P2M frame list, then writes to it",
+                            what: "the first X86_PV_P2M_FRAMES covers pfn 0 only (end_pfn 0)"
+                                .into(),
+                            crash:
+                                "segfault: it never allocates its P2M frame list, then writes to it",
                         },
                     );
                     return;
@@ -689,7 +741,8 @@ impl Order {
                     StreamError::CrashesXenRestore {
                         at: at(),
                         what: "PAGE_DATA of a PV guest before any X86_PV_P2M_FRAMES".into(),
-                        crash: "refuse any pfn above 0 and segfault on pfn 0: it has no P2M table yet",
+                        crash:
+                            "refuse any pfn above 0 and segfault on pfn 0: it has no P2M table yet",
                     },
                 );
             } else if let (Facts::Pfns(pfns), Some(max)) = (facts, self.p2m_max_pfn) {
@@ -871,6 +924,7 @@ impl Verifier {
                 records: 0,
                 records_by_type: BTreeMap::new(),
                 unknown_optional: 0,
+                skipped_by_type: BTreeMap::new(),
                 bytes_by_type: BTreeMap::new(),
                 pages_by_type: [0; 16],
                 pfn_entries: 0,
@@ -881,6 +935,7 @@ impl Verifier {
                 failover: None,
                 warnings: Vec::new(),
                 warnings_dropped: 0,
+                notes: Vec::new(),
             },
             segment: None,
             page: Vec::new(),
@@ -895,6 +950,23 @@ impl Verifier {
     /// The report, giving up the verifier.
     pub fn into_report(self) -> Report {
         self.report
+    }
+
+    fn note(report: &mut Report, w: Warning) {
+        let same = |n: &&mut Note| std::mem::discriminant(&n.first) == std::mem::discriminant(&w);
+        match report.notes.iter_mut().find(same) {
+            Some(n) => n.count += 1,
+            None => report.notes.push(Note { first: w, count: 1 }),
+        }
+    }
+
+    /// A warning, or in lenient mode a note for a known Xen behaviour.
+    fn warn_or_note(report: &mut Report, max: usize, strict: bool, w: Warning) {
+        if !strict && Note::applies_to(&w) {
+            Self::note(report, w)
+        } else {
+            Self::warn(report, max, w)
+        }
     }
 
     fn warn(report: &mut Report, max: usize, w: Warning) {
@@ -943,7 +1015,11 @@ impl Verifier {
 
     /// The input failed (`clean`: exactly where a record header would
     /// start): a checkpoint boundary, a failover or an error.
-    fn input_failed(&mut self, e: StreamError, clean: bool) -> Result<Option<RecordInfo>, StreamError> {
+    fn input_failed(
+        &mut self,
+        e: StreamError,
+        clean: bool,
+    ) -> Result<Option<RecordInfo>, StreamError> {
         if self.report.complete {
             return Ok(None);
         }
@@ -1032,6 +1108,7 @@ impl Verifier {
         let Some(layout) = LibxcRecord::LAYOUT.by_code(info.rtype) else {
             reader.skip_record()?;
             self.report.unknown_optional += 1;
+            *self.report.skipped_by_type.entry(info.rtype).or_insert(0) += 1;
             Self::warn(
                 &mut self.report,
                 max,
@@ -1070,9 +1147,11 @@ impl Verifier {
             self.report.data_pages += batch.data_pages() as u64;
             {
                 let report = &mut self.report;
-                order_res = self.order.record(info, Facts::Pfns(batch.pfns()), strict, &mut |w| {
-                    Self::warn(report, max, w)
-                });
+                order_res = self
+                    .order
+                    .record(info, Facts::Pfns(batch.pfns()), strict, &mut |w| {
+                        Self::warn_or_note(report, max, strict, w)
+                    });
             }
             if let Some(max_pfn) = self.order.p2m_max_pfn() {
                 table_res = self.page_tables(&mut batch, max_pfn)?;
@@ -1113,7 +1192,7 @@ impl Verifier {
             order_res = self
                 .order
                 .record(info, Facts::Body(body, endian), strict, &mut |w| {
-                    Self::warn(report, max, w)
+                    Self::warn_or_note(report, max, strict, w)
                 });
         }
         if let Some(since) = layout.deprecated.filter(|d| *d > 0) {

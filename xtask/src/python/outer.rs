@@ -85,14 +85,10 @@ fn record_extra(code: u32) -> String {
              {i8}self.libxc.verify_dhdr()\n\
              {i8}self._resume_libxc()\n"
         ),
-        LibxlRecord::EMULATOR_XENSTORE_DATA => format!(
-            "{i8}self.info(\"  emulator %s\" % (emulator_id_to_str[id_], ))\n\
-             {i8}self.verify_xenstore_data(content[{emu}:], {emu})\n"
-        ),
-        LibxlRecord::EMULATOR_CONTEXT => format!(
-            "{i8}self.info(\"  emulator %s, %d octets of state\"\n\
-             {i8}          % (emulator_id_to_str[id_], len(content) - {emu}))\n"
-        ),
+        LibxlRecord::EMULATOR_XENSTORE_DATA => {
+            format!("{i8}self.verify_xenstore_data(content[{emu}:], {emu})\n")
+        }
+        LibxlRecord::EMULATOR_CONTEXT => String::new(),
         LibxlRecord::CHECKPOINT_END => format!(
             "{i8}if not self.in_checkpoint:\n\
              {i8}    self._unexpected(\"not inside a checkpoint\")\n\
@@ -376,7 +372,7 @@ class VerifyLibxl(VerifyBase):
                     bad("KeyCharacter", at + i, index,
                         "key holds the character 0x%02x" % (c, ))
         for key, val in pairs:
-            self.info("    '%s' = '%s'"
+            self.info("  '%s' = '%s'"
                       % (key.decode("utf-8", "replace"),
                          val.decode("utf-8", "replace")))
 

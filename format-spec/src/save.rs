@@ -1,0 +1,728 @@
+//! A whole input, every layer: an `xl save` file, a bare libxl stream or a
+//! bare libxc stream, read from any [`Read`] with one reader.
+//!
+//! [`SaveReader`] reads the outer layers with [`OuterReader`] and the libxc
+//! stream with [`StreamReader`], and does the handover between them: it
+//! opens the libxc reader where the libxl LIBXC_CONTEXT record hands the
+//! stream over, pauses it at each CHECKPOINT of a checkpointed (Remus,
+//! COLO) stream while the libxl layer reads the checkpoint's records
+//! ([`StreamReader::suspend`]), resumes it at CHECKPOINT_END
+//! ([`StreamReader::resume`]), and gives the input back to the libxl layer
+//! after the libxc END. The caller sees one sequence of [`Event`]s, in the
+//! order of the input, every offset absolute:
+//!
+//! * [`Event::Xl`], [`Event::LibxlHeader`]: the headers of the outer
+//!   layers, as far as the input has them;
+//! * [`Event::LibxlRecord`], [`Event::LibxlSkipped`]: each libxl record
+//!   (LIBXC_CONTEXT, CHECKPOINT_END and END included);
+//! * [`Event::LibxcHeaders`]: the libxc image and domain headers;
+//! * [`Event::LibxcRecord`]: each libxc record header; read its body with
+//!   [`SaveReader::read_body`], [`SaveReader::read_record`] or
+//!   [`SaveReader::page_batch`] (PAGE_DATA), or leave it to be skipped;
+//! * [`Event::LibxcResume`]: the libxc stream goes on with its next
+//!   segment after a checkpoint's libxl records.
+//!
+//! Verification of a whole input, strict or lenient, is one call:
+//! [`verify`] (any [`Read`], page contents read through) or
+//! [`verify_seekable`] (page contents skipped with seeks). Every error of
+//! every layer is an [`Error`], which keeps the layer's own error with its
+//! kind, record, offset and field.
+//!
+//! Nothing here needs [`Seek`]; memory stays bounded by one record. Wrap
+//! unbuffered inputs (files, pipes, sockets) in a [`std::io::BufReader`].
+//!
+//! ```
+//! use format_spec::binrw::Endian;
+//! use format_spec::domain_context::{self as dc, DcEntry, DcHeader};
+//! use format_spec::libxc::{DomainType, LibxcRecord};
+//! use format_spec::outer::OuterWriter;
+//! use format_spec::save::{verify, Event, Options, SaveReader};
+//! use format_spec::stream::{StreamWriter, WriterOptions};
+//! use format_spec::xl::XlPreamble;
+//! use format_spec::Mode;
+//!
+//! // An xl save file around a small version 4 HVM stream.
+//! let mut w = OuterWriter::xl(Vec::new(), &XlPreamble::with_json_config(Endian::Little, "{}"))?;
+//! w.libxc_context()?;
+//! let mut s = StreamWriter::new(w.libxc(), WriterOptions::new(DomainType::X86Hvm))?;
+//! s.write(&LibxcRecord::StaticDataEnd)?;
+//! s.write_page_data(&[0x10], &[0xaa; 4096])?;
+//! let mut blob = Vec::new();
+//! dc::write(&[DcEntry::Header(DcHeader::new(4, 17)), DcEntry::End], Endian::Little, &mut blob)?;
+//! s.write(&LibxcRecord::DomainContext(format_spec::body::Opaque(blob)))?;
+//! s.finish()?;
+//! w.libxc_finished(format_spec::outer::LibxcStop::End)?;
+//! let file = w.finish()?;
+//!
+//! // Every layer's events, in order.
+//! let mut r = SaveReader::new(&file[..], Options::default())?;
+//! let mut pages = 0;
+//! let mut names = Vec::new();
+//! while let Some(ev) = r.next()? {
+//!     match ev {
+//!         Event::LibxcRecord(info) if info.rtype == LibxcRecord::PAGE_DATA => {
+//!             pages += r.page_batch()?.pfns().len();
+//!         }
+//!         Event::LibxcRecord(info) => names.push(info.name().unwrap()),
+//!         Event::LibxlRecord(rec) => names.push(rec.record.layout().spec_name),
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(pages, 1);
+//! assert_eq!(names, ["LIBXC_CONTEXT", "STATIC_DATA_END", "DOMAIN_CONTEXT", "END", "END"]);
+//!
+//! // Verification of the whole file is one call.
+//! let report = verify(&file[..], Options::verify(Mode::Strict))?;
+//! assert_eq!(report.libxc.data_pages, 1);
+//! assert_eq!(report.libxl_records["LIBXC_CONTEXT"], 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, Read, Seek, SeekFrom};
+
+use crate::layout::Wire;
+use crate::libxc::{DomainHeader, ImageHeader, LibxcRecord};
+use crate::libxl::LibxlHeader;
+use crate::outer::{
+    Format, FormatChoice, LibxcStop, MigrationTrailer, OuterError, OuterEvent, OuterReader,
+    OuterRecord, SkippedRecord,
+};
+use crate::stream::{
+    FieldRef, Location, Mode, PageBatch, ReaderOptions, Record, RecordInfo, Report, StreamError,
+    StreamReader, Suspended, Verifier, VerifyOptions,
+};
+use crate::xl::XlPreamble;
+
+/// Why a whole input could not be read: the error of the layer that found
+/// it, which keeps its own kind, record, offset and field.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The xl header or the libxl stream breaks a rule, or cannot be read.
+    #[error(transparent)]
+    Outer(#[from] OuterError),
+    /// The libxc stream breaks a rule, or cannot be read.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
+    /// The input ended (with its final END) without a libxc stream; only
+    /// verification ([`verify`]) asks for one.
+    #[error("offset {offset}: the input holds no libxc stream")]
+    NoLibxcStream {
+        /// Where the input ended.
+        offset: u64,
+    },
+}
+
+/// Which layer an [`Error`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    /// The xl header or the libxl stream ([`OuterError`]).
+    Outer,
+    /// The libxc stream ([`StreamError`]).
+    Libxc,
+}
+
+impl Error {
+    /// The stable name of the broken rule: [`OuterError::kind`] or
+    /// [`StreamError::kind`]'s name (`NoLibxcStream` for the third case).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Outer(e) => e.kind(),
+            Error::Stream(e) => e.kind().as_str(),
+            Error::NoLibxcStream { .. } => "NoLibxcStream",
+        }
+    }
+
+    /// The layer the error comes from.
+    pub fn layer(&self) -> Layer {
+        match self {
+            Error::Stream(_) => Layer::Libxc,
+            Error::Outer(_) | Error::NoLibxcStream { .. } => Layer::Outer,
+        }
+    }
+
+    /// The absolute offset in the input the error points at.
+    pub fn offset(&self) -> u64 {
+        match self {
+            Error::Outer(e) => e.offset(),
+            Error::Stream(e) => e.offset(),
+            Error::NoLibxcStream { offset } => *offset,
+        }
+    }
+
+    /// The libxc record the error concerns, for a libxc error inside a
+    /// record.
+    pub fn libxc_record(&self) -> Option<&RecordInfo> {
+        match self {
+            Error::Stream(e) => e.record(),
+            _ => None,
+        }
+    }
+
+    /// The libxl record index the error concerns, for an error inside a
+    /// libxl record.
+    pub fn libxl_record(&self) -> Option<u64> {
+        match self {
+            Error::Outer(e) => e.index(),
+            _ => None,
+        }
+    }
+
+    /// The libxc field the error concerns (struct, field, element).
+    pub fn field(&self) -> Option<&FieldRef> {
+        match self {
+            Error::Stream(e) => e.location().field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The name of the field the error concerns, in either layer.
+    pub fn field_name(&self) -> Option<&'static str> {
+        match self {
+            Error::Outer(e) => e.field(),
+            Error::Stream(e) => e.location().field.as_ref().map(|f| f.field),
+            Error::NoLibxcStream { .. } => None,
+        }
+    }
+
+    /// The libxc error's full location (offset, record, field).
+    pub fn location(&self) -> Option<&Location> {
+        match self {
+            Error::Stream(e) => Some(e.location()),
+            _ => None,
+        }
+    }
+
+    /// True when reading the input failed (an I/O error, not a broken
+    /// rule).
+    pub fn is_io(&self) -> bool {
+        matches!(self, Error::Outer(OuterError::Io { .. })) || self.kind() == "Io"
+    }
+}
+
+/// How a [`SaveReader`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Options {
+    /// What the input starts with ([`FormatChoice::Auto`]: detected from
+    /// its first eight octets).
+    pub format: FormatChoice,
+    /// Which rules every layer applies ([`Mode::Lenient`] by default).
+    pub mode: Mode,
+    /// Run the libxc verifier ([`Verifier`]) on every libxc record: the
+    /// order and segment rules of the mode are checked across segments,
+    /// and [`SaveReader::report`] fills in. The verifier reads each record
+    /// itself, so the caller cannot read bodies (the events still come).
+    pub verify: bool,
+}
+
+impl Options {
+    /// Verification in `mode`, format detected.
+    pub fn verify(mode: Mode) -> Self {
+        Options {
+            format: FormatChoice::Auto,
+            mode,
+            verify: true,
+        }
+    }
+
+    /// Reading in `mode`, format detected, no verifier.
+    pub fn mode(mode: Mode) -> Self {
+        Options {
+            mode,
+            ..Options::default()
+        }
+    }
+
+    /// The same options for an input of this format.
+    pub fn format(mut self, format: FormatChoice) -> Self {
+        self.format = format;
+        self
+    }
+}
+
+/// One thing [`SaveReader::next`] found, in input order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The xl header and its optional data (at offset 0).
+    Xl(XlPreamble),
+    /// The libxl stream header.
+    LibxlHeader {
+        /// Absolute offset of the header.
+        offset: u64,
+        /// The header.
+        header: LibxlHeader,
+    },
+    /// A libxl record: emulator and checkpoint records, and the records
+    /// that hand the stream to the libxc layer (LIBXC_CONTEXT,
+    /// CHECKPOINT_END) or end it (END).
+    LibxlRecord(OuterRecord),
+    /// An unknown optional libxl record, skipped.
+    LibxlSkipped(SkippedRecord),
+    /// The libxc stream starts: its image and domain headers were read.
+    LibxcHeaders {
+        /// Absolute offset of the image header.
+        offset: u64,
+        /// The image header.
+        image: ImageHeader,
+        /// The domain header.
+        domain: DomainHeader,
+    },
+    /// The libxc stream goes on with its next segment, after the libxl
+    /// records of a checkpoint (no headers there).
+    LibxcResume {
+        /// Absolute offset of the segment's first record.
+        offset: u64,
+        /// Absolute offset of the libxc stream's image header.
+        stream_offset: u64,
+        /// Index of the segment's first record (indices go on counting).
+        next_index: u64,
+        /// The segment's number (1 for the first segment).
+        segment: u64,
+    },
+    /// A libxc record header was read; its body is read with
+    /// [`SaveReader::read_body`], [`SaveReader::read_record`] or
+    /// [`SaveReader::page_batch`], or skipped by the next
+    /// [`SaveReader::next`]. CHECKPOINT records end a segment.
+    LibxcRecord(RecordInfo),
+}
+
+/// The input as the libxc reader reads it: through the outer reader, which
+/// keeps counting offsets.
+#[derive(Debug)]
+pub struct Nested<R>(OuterReader<R>);
+
+impl<R: Read> Read for Nested<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.inner().read(buf)
+    }
+}
+
+/// Seeking skips page contents; offsets stay those of the input.
+impl<R: Read + Seek> Seek for Nested<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0.inner().seek(pos)
+    }
+}
+
+/// Opens the libxc reader (plain or seeking).
+type OpenFn<R> = fn(Nested<R>, ReaderOptions) -> Result<StreamReader<Nested<R>>, StreamError>;
+/// Resumes the libxc reader (plain or seeking).
+type ResumeFn<R> = fn(Nested<R>, Suspended, u64) -> Result<StreamReader<Nested<R>>, StreamError>;
+
+/// Which layer has the input.
+enum Holder<R> {
+    Outer(OuterReader<R>),
+    Libxc(StreamReader<Nested<R>>),
+    /// An error lost the input at this offset.
+    Lost(u64),
+}
+
+/// What the whole input held, once verified ([`verify`],
+/// [`SaveReader::into_report`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaveReport {
+    /// The layer the input starts with.
+    pub format: Format,
+    /// The libxc stream's report (all segments).
+    pub libxc: Report,
+    /// libxl records by spec name (none for a bare libxc stream).
+    pub libxl_records: BTreeMap<&'static str, u64>,
+    /// Unknown optional libxl records skipped.
+    pub libxl_skipped: Vec<SkippedRecord>,
+    /// Absolute offset just after the last octet read.
+    pub end_offset: u64,
+    /// xl's migration messages after the end of the stream, which strict
+    /// mode recognises ([`OuterReader::migration_trailer`]).
+    pub migration_trailer: Option<MigrationTrailer>,
+}
+
+/// Reads a whole input, every layer, forward only; see the
+/// [module docs](self).
+pub struct SaveReader<R> {
+    layer: Holder<R>,
+    format: Format,
+    mode: Mode,
+    verify: bool,
+    xl: Option<XlPreamble>,
+    libxl: Option<LibxlHeader>,
+    pending: VecDeque<Event>,
+    /// A handover returned as its libxl record; the libxc reader opens at
+    /// the next call.
+    handover: Option<(u64, bool)>,
+    /// The libxc record just returned ends the libxc layer's turn.
+    stop: Option<LibxcStop>,
+    /// The paused libxc stream between segments.
+    paused: Option<Suspended>,
+    /// Absolute offset of the libxc image header.
+    stream_offset: Option<u64>,
+    segment: u64,
+    verifier: Option<Verifier>,
+    libxl_records: BTreeMap<&'static str, u64>,
+    libxl_skipped: Vec<SkippedRecord>,
+    open: OpenFn<R>,
+    resume: ResumeFn<R>,
+}
+
+impl<R> std::fmt::Debug for SaveReader<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaveReader")
+            .field("format", &self.format)
+            .field("mode", &self.mode)
+            .field("segment", &self.segment)
+            .finish()
+    }
+}
+
+impl<R: Read> SaveReader<R> {
+    /// Opens an input that is read through (a pipe, a socket): detects or
+    /// checks its format and reads the xl and libxl headers it has.
+    pub fn new(input: R, opts: Options) -> Result<Self, Error> {
+        Self::start(
+            input,
+            opts,
+            StreamReader::with_options,
+            StreamReader::resume,
+        )
+    }
+
+    fn start(input: R, opts: Options, open: OpenFn<R>, resume: ResumeFn<R>) -> Result<Self, Error> {
+        let outer = OuterReader::open(input, opts.format, opts.mode)?;
+        let mut pending = VecDeque::new();
+        if let Some(pre) = outer.xl_preamble() {
+            pending.push_back(Event::Xl(pre.clone()));
+        }
+        if let Some(h) = outer.libxl_header() {
+            pending.push_back(Event::LibxlHeader {
+                offset: outer.offset() - LibxlHeader::LAYOUT.size as u64,
+                header: *h,
+            });
+        }
+        Ok(SaveReader {
+            format: outer.format(),
+            xl: outer.xl_preamble().cloned(),
+            libxl: outer.libxl_header().copied(),
+            layer: Holder::Outer(outer),
+            mode: opts.mode,
+            verify: opts.verify,
+            pending,
+            handover: None,
+            stop: None,
+            paused: None,
+            stream_offset: None,
+            segment: 0,
+            verifier: None,
+            libxl_records: BTreeMap::new(),
+            libxl_skipped: Vec::new(),
+            open,
+            resume,
+        })
+    }
+}
+
+impl<R: Read + Seek> SaveReader<R> {
+    /// Opens an input that can seek (a file): like [`new`](Self::new),
+    /// and page contents the caller does not read are skipped with seeks.
+    pub fn seekable(input: R, opts: Options) -> Result<Self, Error> {
+        Self::start(
+            input,
+            opts,
+            StreamReader::seekable,
+            StreamReader::resume_seekable,
+        )
+    }
+}
+
+impl<R: Read> SaveReader<R> {
+    /// The layer the input starts with.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The checking mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The xl preamble, for an xl save file.
+    pub fn xl_preamble(&self) -> Option<&XlPreamble> {
+        self.xl.as_ref()
+    }
+
+    /// The libxl header, unless the input is a bare libxc stream.
+    pub fn libxl_header(&self) -> Option<&LibxlHeader> {
+        self.libxl.as_ref()
+    }
+
+    /// Whether the libxc stream is nested in a libxl stream (so its
+    /// checkpoints hand the input to the libxl layer).
+    pub fn nested(&self) -> bool {
+        self.libxl.is_some()
+    }
+
+    /// Absolute offset of the next octet to read.
+    pub fn offset(&self) -> u64 {
+        match &self.layer {
+            Holder::Outer(o) => o.offset(),
+            Holder::Libxc(s) => s.position(),
+            Holder::Lost(at) => *at,
+        }
+    }
+
+    /// The libxc reader, while the libxc layer has the input (after
+    /// [`Event::LibxcHeaders`] or [`Event::LibxcResume`], up to the END or
+    /// CHECKPOINT record that ends its turn): its headers, version, byte
+    /// order, and every way of reading the current record.
+    pub fn libxc(&mut self) -> Option<&mut StreamReader<Nested<R>>> {
+        match &mut self.layer {
+            Holder::Libxc(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    fn reader(&mut self) -> Result<&mut StreamReader<Nested<R>>, Error> {
+        let at = self.offset();
+        self.libxc().ok_or_else(|| {
+            Error::Stream(StreamError::Misuse {
+                at: Location::at(at),
+                what: "no libxc record is being read".into(),
+            })
+        })
+    }
+
+    /// Reads the body of the libxc record just returned.
+    pub fn read_body(&mut self) -> Result<&[u8], Error> {
+        Ok(self.reader()?.read_body()?)
+    }
+
+    /// Reads and parses the libxc record just returned.
+    pub fn read_record(&mut self) -> Result<Record, Error> {
+        Ok(self.reader()?.read_record()?)
+    }
+
+    /// The page batch of the PAGE_DATA record just returned.
+    pub fn page_batch(&mut self) -> Result<PageBatch<'_, Nested<R>>, Error> {
+        Ok(self.reader()?.page_batch()?)
+    }
+
+    /// The verifier's report so far (with [`Options::verify`], once the
+    /// libxc stream has started).
+    pub fn report(&self) -> Option<&Report> {
+        self.verifier.as_ref().map(Verifier::report)
+    }
+
+    /// libxl records read so far, by spec name.
+    pub fn libxl_records(&self) -> &BTreeMap<&'static str, u64> {
+        &self.libxl_records
+    }
+
+    /// The whole input's report; [`Error::NoLibxcStream`] when no libxc
+    /// stream was verified (verification off, or none in the input).
+    pub fn into_report(self) -> Result<SaveReport, Error> {
+        let end_offset = self.offset();
+        let libxc = self
+            .verifier
+            .map(Verifier::into_report)
+            .ok_or(Error::NoLibxcStream { offset: end_offset })?;
+        let migration_trailer = match &self.layer {
+            Holder::Outer(o) => o.migration_trailer().cloned(),
+            _ => None,
+        };
+        Ok(SaveReport {
+            format: self.format,
+            libxc,
+            libxl_records: self.libxl_records,
+            libxl_skipped: self.libxl_skipped,
+            end_offset,
+            migration_trailer,
+        })
+    }
+
+    /// Reads on to the next event; `Ok(None)` after the last one.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Ok(Some(ev));
+            }
+            if let Some(stop) = self.stop.take() {
+                self.leave_libxc(stop)?;
+            }
+            if let Some((offset, resume)) = self.handover.take() {
+                return self.enter_libxc(offset, resume).map(Some);
+            }
+            match &mut self.layer {
+                Holder::Lost(offset) => {
+                    return Err(Error::Outer(OuterError::AfterError { offset: *offset }))
+                }
+                Holder::Outer(o) => {
+                    let Some(ev) = o.next()? else {
+                        return Ok(None);
+                    };
+                    match ev {
+                        OuterEvent::Record(r) => return Ok(Some(self.libxl(r))),
+                        OuterEvent::End(Some(r)) => return Ok(Some(self.libxl(r))),
+                        OuterEvent::End(None) => {}
+                        OuterEvent::Skipped(s) => {
+                            self.libxl_skipped.push(s);
+                            return Ok(Some(Event::LibxlSkipped(s)));
+                        }
+                        OuterEvent::Libxc(h) => {
+                            self.handover = Some((h.offset, h.resume));
+                            if let Some(r) = h.record {
+                                return Ok(Some(self.libxl(r)));
+                            }
+                        }
+                    }
+                }
+                Holder::Libxc(s) => {
+                    let info = match &mut self.verifier {
+                        Some(v) => v.step(s)?,
+                        None => s.next_header()?,
+                    };
+                    let Some(info) = info else {
+                        // END was returned already; its turn is over.
+                        self.stop = Some(LibxcStop::End);
+                        continue;
+                    };
+                    let nested = self.libxl.is_some();
+                    self.stop = match info.rtype {
+                        LibxcRecord::END => Some(LibxcStop::End),
+                        LibxcRecord::CHECKPOINT if nested => Some(LibxcStop::Checkpoint),
+                        _ => None,
+                    };
+                    return Ok(Some(Event::LibxcRecord(info)));
+                }
+            }
+        }
+    }
+
+    fn libxl(&mut self, r: OuterRecord) -> Event {
+        *self
+            .libxl_records
+            .entry(r.record.layout().spec_name)
+            .or_insert(0) += 1;
+        Event::LibxlRecord(r)
+    }
+
+    /// Takes the input from whichever layer has it.
+    fn take(&mut self, at: u64) -> Holder<R> {
+        std::mem::replace(&mut self.layer, Holder::Lost(at))
+    }
+
+    /// Opens (or resumes) the libxc reader at `offset`.
+    fn enter_libxc(&mut self, offset: u64, resume: bool) -> Result<Event, Error> {
+        let Holder::Outer(outer) = self.take(offset) else {
+            return Err(misuse(offset, "the libxl layer does not have the input"));
+        };
+        let nested = Nested(outer);
+        let (reader, event) = match (resume, self.paused.take(), self.stream_offset) {
+            (false, _, _) => {
+                let opts = ReaderOptions {
+                    mode: self.mode,
+                    base_offset: offset,
+                };
+                let reader = (self.open)(nested, opts)?;
+                self.stream_offset = Some(offset);
+                self.segment = 1;
+                let ev = Event::LibxcHeaders {
+                    offset,
+                    image: *reader.image_header(),
+                    domain: *reader.domain_header(),
+                };
+                (reader, ev)
+            }
+            (true, Some(state), Some(stream_offset)) => {
+                let next_index = state.next_index();
+                let reader = (self.resume)(nested, state, offset)?;
+                self.segment += 1;
+                let ev = Event::LibxcResume {
+                    offset,
+                    stream_offset,
+                    next_index,
+                    segment: self.segment,
+                };
+                (reader, ev)
+            }
+            (true, _, _) => {
+                // The outer reader only resumes after a checkpoint this
+                // reader paused at.
+                return Err(misuse(
+                    offset,
+                    "the libxc stream resumes, but no checkpoint paused it",
+                ));
+            }
+        };
+        if self.verify && self.verifier.is_none() {
+            let opts = VerifyOptions {
+                mode: self.mode,
+                bare: self.libxl.is_none(),
+                base_offset: offset,
+                ..VerifyOptions::strict()
+            };
+            self.verifier = Some(Verifier::new(&reader, opts));
+        }
+        self.layer = Holder::Libxc(reader);
+        Ok(event)
+    }
+
+    /// Gives the input back to the libxl layer after the libxc END or a
+    /// CHECKPOINT.
+    fn leave_libxc(&mut self, stop: LibxcStop) -> Result<(), Error> {
+        let at = self.offset();
+        let Holder::Libxc(reader) = self.take(at) else {
+            return Err(misuse(at, "the libxc layer does not have the input"));
+        };
+        let mut outer = match stop {
+            LibxcStop::End => {
+                let mut reader = reader;
+                // Consumes what is left of END (a caller may not have read
+                // its body); nothing is read after it.
+                reader.next_header()?;
+                reader.into_inner().0
+            }
+            LibxcStop::Checkpoint => {
+                let (nested, state) = reader.suspend()?;
+                self.paused = Some(state);
+                nested.0
+            }
+        };
+        outer.libxc_finished(stop)?;
+        self.layer = Holder::Outer(outer);
+        Ok(())
+    }
+
+    /// Reads every remaining event (the verifier, if on, checking each
+    /// libxc record) and returns the whole input's report.
+    pub fn run(mut self) -> Result<SaveReport, Error> {
+        while self.next()?.is_some() {}
+        self.into_report()
+    }
+}
+
+fn misuse(offset: u64, what: &str) -> Error {
+    Error::Stream(StreamError::Misuse {
+        at: Location::at(offset),
+        what: what.into(),
+    })
+}
+
+/// Verifies a whole input read through (a pipe, a socket): every layer in
+/// `opts.mode`, the libxc stream with every rule of the verifier.
+/// `opts.verify` is implied.
+pub fn verify<R: Read>(input: R, opts: Options) -> Result<SaveReport, Error> {
+    let opts = Options {
+        verify: true,
+        ..opts
+    };
+    SaveReader::new(input, opts)?.run()
+}
+
+/// Like [`verify`], for an input that can seek: page contents are skipped
+/// with seeks, which makes a file on disk much faster to verify.
+pub fn verify_seekable<R: Read + Seek>(input: R, opts: Options) -> Result<SaveReport, Error> {
+    let opts = Options {
+        verify: true,
+        ..opts
+    };
+    SaveReader::seekable(input, opts)?.run()
+}
