@@ -138,8 +138,7 @@ impl Harness {
             stderr
                 .lines()
                 .filter_map(|l| l.trim().strip_prefix("[ERROR] "))
-                .filter(|l| !l.starts_with("Restore failed"))
-                .last()
+                .rfind(|l| !l.starts_with("Restore failed"))
                 .unwrap_or("")
                 .to_string()
         };

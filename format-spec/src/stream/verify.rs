@@ -810,10 +810,11 @@ impl Order {
                             reason,
                         },
                     );
-                } else if code == LibxcRecord::X86_PV_VCPU_BASIC {
-                    if ctx != 0 && u32_le_be(b, 0, e) == 0 {
-                        self.vcpu0_basic = true;
-                    }
+                } else if code == LibxcRecord::X86_PV_VCPU_BASIC
+                    && ctx != 0
+                    && u32_le_be(b, 0, e) == 0
+                {
+                    self.vcpu0_basic = true;
                 }
             }
         }
