@@ -54,6 +54,7 @@
 //! | `Xenstore` | a key character outside `[A-Za-z0-9-/_@]` | strict |
 //! | `BadValue` | CHECKPOINT_STATE id not 0 to 3 | strict |
 //! | `UnexpectedRecord` | a second LIBXC_CONTEXT; CHECKPOINT_END outside a checkpoint; END inside one | both |
+//! | `UnexpectedRecord` | END with no LIBXC_CONTEXT before it: nothing to restore (libxl's reader takes it) | strict |
 //! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream), unless they are xl's migration messages ([`OuterReader::migration_trailer`]) | strict |
 //! | `Truncated` | the input ends inside a header, body or padding, or before END | both |
 //!
@@ -1352,6 +1353,13 @@ impl<R: Read> OuterReader<R> {
             LibxlRecord::End => {
                 if in_checkpoint {
                     return Err(unexpected("a checkpoint is open (CHECKPOINT_END missing)"));
+                }
+                // libxl's reader takes END there, but nothing is restored:
+                // strict mode refuses a stream that holds no guest.
+                if !self.libxc_seen && self.mode == Mode::Strict {
+                    return Err(unexpected(
+                        "no LIBXC_CONTEXT came before it: the stream holds no guest to restore",
+                    ));
                 }
                 self.finish_stream()?;
                 Ok(OuterEvent::End(Some(rec)))

@@ -890,6 +890,8 @@ pub struct Verifier {
     segment: Option<Segment>,
     /// One page, for the page-table checks.
     page: Vec<u8>,
+    /// The header of the record being verified.
+    last: Option<RecordInfo>,
 }
 
 /// The segment after the last CHECKPOINT of a checkpointed stream.
@@ -940,6 +942,7 @@ impl Verifier {
             },
             segment: None,
             page: Vec::new(),
+            last: None,
         }
     }
 
@@ -1066,6 +1069,7 @@ impl Verifier {
         }
         let strict = self.opts.mode == Mode::Strict;
         let before = reader.position();
+        self.last = None;
         match self.step_inner(reader) {
             Ok(r) => Ok(r),
             Err(e) => {
@@ -1082,13 +1086,17 @@ impl Verifier {
                     // the segment at the next CHECKPOINT.
                     Some(seg) if !strict && e.kind() != ErrorKind::Misuse => {
                         seg.records += 1;
+                        // The record the error is about (its header was
+                        // read: type errors come from the reader after it).
+                        let info = self.last.or(reader.current()).or(e.record().copied());
                         seg.deferred.get_or_insert(std::sync::Arc::new(e));
-                        Ok(reader.current().or(Some(RecordInfo {
-                            index: reader.next_index(),
-                            offset: before,
-                            rtype: 0,
-                            length: 0,
-                        })))
+                        match info {
+                            Some(info) => Ok(Some(info)),
+                            None => Err(StreamError::Misuse {
+                                at: Location::at(before),
+                                what: "an error without a record in a buffered segment".into(),
+                            }),
+                        }
                     }
                     _ => Err(e),
                 }
@@ -1105,6 +1113,7 @@ impl Verifier {
         let Some(info) = reader.next_header()? else {
             return Ok(None);
         };
+        self.last = Some(info);
         self.report.records += 1;
         let Some(layout) = LibxcRecord::LAYOUT.by_code(info.rtype) else {
             reader.skip_record()?;

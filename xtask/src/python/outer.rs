@@ -34,7 +34,9 @@ const LIBXL: Layer = Layer {
     consts: LIBXL_CONSTANTS,
     group: false,
     warn_empty: false,
-    length_error_at_header: false,
+    // Like the Rust verifier and the libxc layer: a length error is about
+    // the record as a whole, whose length is in its header.
+    length_error_at_header: true,
 };
 
 /// The Python name of a constant of `table`, by its Rust name.
@@ -73,7 +75,10 @@ fn record_extra(code: u32) -> String {
     match code {
         LibxlRecord::END => format!(
             "{i8}if self.in_checkpoint:\n\
-             {i8}    self._unexpected(\"a checkpoint is open (CHECKPOINT_END missing)\")\n"
+             {i8}    self._unexpected(\"a checkpoint is open (CHECKPOINT_END missing)\")\n\
+             {i8}if self.libxc is None:\n\
+             {i8}    self._unexpected(\"no LIBXC_CONTEXT came before it: the stream \"\n\
+             {i8}                     \"holds no guest to restore\")\n"
         ),
         LibxlRecord::LIBXC_CONTEXT => format!(
             "{i8}if self.libxc is not None:\n\
@@ -283,6 +288,12 @@ class VerifyLibxl(VerifyBase):
                                "length %d is over the %d-octet limit"
                                % (length, REC_LENGTH_MAX))
 
+        if rtype == {checkpoint_state} and length == 0:
+            raise RecordError(self._where() + "CHECKPOINT_STATE with an empty "
+                              "body; Xen's restore would crash: libxl reads "
+                              "its id through a null body pointer",
+                              "CrashesXenRestore", self.record_offset)
+
         content = self._read_content(length)
 
         if not known:
@@ -382,6 +393,10 @@ class VerifyLibxl(VerifyBase):
         legacy = const_of(LIBXL_CONSTANTS, "HDR_OPT_LEGACY"),
         optional = const_of(LIBXL_CONSTANTS, "REC_TYPE_OPTIONAL"),
         align = const_of(LIBXL_CONSTANTS, "REC_ALIGN"),
+        checkpoint_state = LibxlRecord::LAYOUT
+            .by_code(LibxlRecord::CHECKPOINT_STATE)
+            .expect("CHECKPOINT_STATE")
+            .py_name,
     )
     .unwrap();
     s

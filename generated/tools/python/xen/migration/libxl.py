@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): f733236dff2b9aa4
+# checksum (fnv1a-64 of all other lines): 1130875cd8d19612
 
 """
 Libxl migration streams (revision 2): names, values, struct formats and
@@ -267,6 +267,12 @@ class VerifyLibxl(VerifyBase):
                                "length %d is over the %d-octet limit"
                                % (length, REC_LENGTH_MAX))
 
+        if rtype == REC_TYPE_checkpoint_state and length == 0:
+            raise RecordError(self._where() + "CHECKPOINT_STATE with an empty "
+                              "body; Xen's restore would crash: libxl reads "
+                              "its id through a null body pointer",
+                              "CrashesXenRestore", self.record_offset)
+
         content = self._read_content(length)
 
         if not known:
@@ -365,12 +371,15 @@ class VerifyLibxl(VerifyBase):
         """Marks the end of the stream; it is the last record."""
         what = "END"
         if len(content) != 0:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 0"
                 % (what, len(content)))
         if self.in_checkpoint:
             self._unexpected("a checkpoint is open (CHECKPOINT_END missing)")
+        if self.libxc is None:
+            self._unexpected("no LIBXC_CONTEXT came before it: the stream "
+                             "holds no guest to restore")
 
 
     def verify_record_libxc_context(self, content):
@@ -380,7 +389,7 @@ class VerifyLibxl(VerifyBase):
         """
         what = "LIBXC_CONTEXT"
         if len(content) != 0:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 0"
                 % (what, len(content)))
@@ -398,7 +407,7 @@ class VerifyLibxl(VerifyBase):
         """Xenstore key/value pairs of one of the domain's emulators."""
         what = "EMULATOR_XENSTORE_DATA"
         if len(content) < 8:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, shorter than 8"
                 % (what, len(content)))
@@ -418,7 +427,7 @@ class VerifyLibxl(VerifyBase):
         """The saved state of one of the domain's emulators."""
         what = "EMULATOR_CONTEXT"
         if len(content) < 8:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, shorter than 8"
                 % (what, len(content)))
@@ -439,7 +448,7 @@ class VerifyLibxl(VerifyBase):
         """
         what = "CHECKPOINT_END"
         if len(content) != 0:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 0"
                 % (what, len(content)))
@@ -453,7 +462,7 @@ class VerifyLibxl(VerifyBase):
         """COLO checkpoint control information."""
         what = "CHECKPOINT_STATE"
         if len(content) != 4:
-            self._record_error(
+            self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, expected 4"
                 % (what, len(content)))
