@@ -210,7 +210,7 @@ fn pv_stream(version: u32, sde: bool) -> Vec<u8> {
     w.write(&L::X86PvVcpuBasic(X86PvVcpu {
         vcpu_id: 0,
         _res1: 0,
-        context: vec![0x21; 16],
+        context: vec![0x21; format_spec::libxc::pv_vcpu_basic_size(8).unwrap()],
     }))
     .unwrap();
     w.finish().unwrap()

@@ -580,6 +580,17 @@ impl<R: Read> SaveReader<R> {
                         None => s.next_header()?,
                     };
                     let Some(info) = info else {
+                        if self
+                            .verifier
+                            .as_ref()
+                            .is_some_and(|v| v.report().failover.is_some())
+                        {
+                            // A checkpointed stream ended at a checkpoint
+                            // boundary, or (lenient) failed over as Xen's
+                            // restore does: the input is over
+                            // (`Report::failover` says how).
+                            return Ok(None);
+                        }
                         // END was returned already; its turn is over.
                         self.stop = Some(LibxcStop::End);
                         continue;

@@ -1605,7 +1605,8 @@ class VerifyLibxc(VerifyBase):
         """
         while True:
             rtype = self.verify_record()
-            if rtype in ({checkpoint}, {end}):
+            # None: the input ended at a checkpoint boundary.
+            if rtype is None or rtype in ({checkpoint}, {end}):
                 return rtype
 
 

@@ -34,6 +34,17 @@
 //! its Python exception class are in the error catalogue
 //! ([`ErrorKind::entry`], rendered as `generated/docs/verifier-errors.md`).
 //!
+//! Lenient mode is what Xen's restore does (`xc_domain_restore()` in
+//! the kit's `tools/libs/guest`): the differential test
+//! `generated-tests/tests/xen_restore.rs` runs Xen's own restore code on
+//! the vectors, thousands of mutants and the real save files and finds
+//! the same verdicts, except for the checks Xen leaves to the hypervisor
+//! ([`rules::HYPERVISOR_CHECKS`]). Strict mode is the spec plus the
+//! project's named rules. Every rule beyond the framing and the field
+//! constraints is an entry of the rule table ([`rules::RULES`]) with its
+//! modes and its source (spec section, Xen's check by file and function,
+//! or "project" with the reason); the error catalogue lists them.
+//!
 //! The rules, by stage (strict-only ones marked *S*):
 //!
 //! 1. Image header: `BadMarker`, `BadId`, `UnsupportedVersion` (2 to 4),
@@ -46,8 +57,9 @@
 //!    unknown with bit 31 clear is `UnknownMandatory` (unknown with bit 31
 //!    set is skipped with a warning, its padding still checked),
 //!    `RecordTooNew` (the record's `since`
-//!    is above the stream version), `DeprecatedRecord` (TOOLSTACK),
-//!    `BackChannelRecord` (*S*: the records of
+//!    is above the stream version; leniently not for the records of
+//!    [`EARLY_RECORDS_XEN_HANDLES`](crate::libxc::EARLY_RECORDS_XEN_HANDLES)),
+//!    `DeprecatedRecord` (TOOLSTACK), `BackChannelRecord` (the records of
 //!    [`BACK_CHANNEL_RECORDS`](crate::libxc::BACK_CHANNEL_RECORDS)). These
 //!    are decided from the record header alone, before the body is read,
 //!    so a record of such a type whose body is cut short reports the type
@@ -65,7 +77,9 @@
 //!    and of the HVM_CONTEXT blob (`HvmContext`, likewise; see
 //!    [`crate::hvm_context::verify`]). Within a pass the
 //!    fixed part comes before the trailing elements, fields in wire order.
-//! 5. The order rules (*S*), after the body: `WrongGuestType` (records of
+//! 5. The order rules and the rules of Xen's record handlers, after the
+//!    body, each in the modes its entry of [`rules::RULES`] names:
+//!    `WrongGuestType` (records of
 //!    [`PV_ONLY_RECORDS`](crate::libxc::PV_ONLY_RECORDS) in an HVM stream,
 //!    of [`HVM_ONLY_RECORDS`](crate::libxc::HVM_ONLY_RECORDS) in a PV one);
 //!    then STATIC_DATA_END: `DuplicateStaticDataEnd` for a second one, or
@@ -73,13 +87,40 @@
 //!    [`DYNAMIC_RECORDS`](crate::libxc::DYNAMIC_RECORDS) before it (v3+;
 //!    in v2 it is inferred at
 //!    [`v2_static_data_end_at`](crate::libxc::v2_static_data_end_at));
-//!    then `OutOfOrder` (PV: X86_PV_P2M_FRAMES before X86_PV_INFO,
-//!    PAGE_DATA before X86_PV_P2M_FRAMES, vCPU records before the first
-//!    PAGE_DATA; HVM v4: HVM_PARAMS after HVM_CONTEXT in one segment, only
+//!    then `OutOfOrder` (PV: X86_PV_P2M_FRAMES or SHARED_INFO before
+//!    X86_PV_INFO, *S* vCPU records before the first PAGE_DATA, *S* static
+//!    records after STATIC_DATA_END; *S* HVM v4: HVM_PARAMS after HVM_CONTEXT in one segment, only
 //!    a warning in v2/v3, whose Xen 4.17 saver writes that order); then,
 //!    at END, `MissingStaticDataEnd` (v3+, none seen), and at END or
 //!    CHECKPOINT, `MissingDomainContext` (v4, none in the segment).
+//!    Then the rules on values Xen's handlers check: X86_PV_INFO once
+//!    (`DuplicateRecord`) with a guest_width/pt_levels pair Xen takes
+//!    (`BadValue`); X86_PV_P2M_FRAMES ranges (`BadValue`) and frame
+//!    counts (`BadLength`); PV pfns within the P2M (`PfnBeyondP2m`);
+//!    vCPU context sizes and non-empty CPU policies (`BadLength`); vCPU 0's
+//!    basic state and (*S*) the PV records the layout requires, at END
+//!    (`MissingRecord`); a CHECKPOINT where the caller said the stream is
+//!    not checkpointed (`UnexpectedCheckpoint`); and, in both modes, the
+//!    streams on which Xen's restore crashes (`CrashesXenRestore`): PV
+//!    memory before the P2M, a first P2M with end_pfn 0, a PV stream that
+//!    completes without a P2M, and present entries of PV page-table pages
+//!    naming pfns beyond the P2M (the verifier reads those pages' contents,
+//!    one page at a time, even where it otherwise seeks past page data).
 //! 6. After END of a bare stream: `TrailingData` (*S*).
+//!
+//! # Checkpointed streams
+//!
+//! After the first CHECKPOINT of a checkpointed stream (Remus or COLO;
+//! [`VerifyOptions::checkpointed`]) Xen's restore buffers each segment and
+//! replays it at the next CHECKPOINT. Lenient mode follows: an error in
+//! such a segment is reported when its CHECKPOINT comes (an unknown
+//! record, even an optional one, is `UnknownInCheckpoint` there), and a
+//! stream that breaks off inside a segment, or ends with END after one,
+//! is valid: [`Report::failover`] names the segment dropped and why
+//! ([`Failover`], whose `Display` is the sentence to print). In both
+//! modes a stream whose input ends right after a CHECKPOINT is valid:
+//! "N checkpoints, ending at a checkpoint boundary". Strict mode refuses a
+//! segment that breaks off (`Truncated`).
 //!
 //! The first error wins. Warnings (never errors): SHARED_INFO and
 //! X86_TSC_INFO in v4 (deprecated); a variable-sized record (a length rule
@@ -178,8 +219,9 @@ pub use writer::{StreamWriter, WriterOptions};
 /// Verifiers ask for [`Mode::Strict`] ([`VerifyOptions::strict`] does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
-    /// What a restore must accept: padding and reserved fields are not
-    /// looked at, and the order rules are not enforced.
+    /// What Xen's restore accepts: padding and reserved fields are not
+    /// looked at, and only the order rules Xen's restore checks apply
+    /// (see [`rules`]).
     #[default]
     Lenient,
     /// What a verifier checks: everything, including padding and reserved

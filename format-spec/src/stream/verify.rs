@@ -143,8 +143,8 @@ pub struct Failover {
     pub checkpoints: u64,
     /// The index (0 is the first) of the segment not restored.
     pub dropped_segment: u64,
-    /// Absolute offset where that segment starts (just after the last
-    /// CHECKPOINT).
+    /// Absolute offset where that segment starts: its first record (at a
+    /// boundary, where the input ended).
     pub dropped_at: u64,
     /// Records of that segment read (0 at a boundary).
     pub dropped_records: u64,
@@ -1046,7 +1046,7 @@ impl Verifier {
         self.report.failover = Some(Failover {
             checkpoints: self.report.segments - 1,
             dropped_segment: self.report.segments - 1,
-            dropped_at: seg.start,
+            dropped_at: if boundary { e.offset() } else { seg.start },
             dropped_records: seg.records,
             reason: if boundary {
                 FailoverReason::Boundary
@@ -1125,6 +1125,9 @@ impl Verifier {
                 Warning::SkippedOptional { record: info },
             );
             if let Some(seg) = self.segment.as_mut() {
+                if seg.records == 0 {
+                    seg.start = info.offset;
+                }
                 seg.records += 1;
                 let e = StreamError::UnknownInCheckpoint {
                     at: Location::record(info),
@@ -1139,6 +1142,9 @@ impl Verifier {
             return Ok(Some(info));
         };
         if let Some(seg) = self.segment.as_mut() {
+            if seg.records == 0 {
+                seg.start = info.offset;
+            }
             seg.records += 1;
         }
         let order_res;

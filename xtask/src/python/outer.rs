@@ -193,6 +193,8 @@ class VerifyLibxl(VerifyBase):
         self.libxc = None
         # Between a libxc CHECKPOINT and the libxl CHECKPOINT_END.
         self.in_checkpoint = False
+        # The input ended where the libxc stream's next segment would start.
+        self.boundary = False
 
 
     def verify(self):
@@ -201,7 +203,10 @@ class VerifyLibxl(VerifyBase):
         self.verify_hdr()
 
         while self.verify_record() != REC_TYPE_end:
-            pass
+            if self.boundary:
+                # A checkpointed stream that ends at a checkpoint boundary
+                # (how such a stream ends at failover).
+                break
 
 
     def _where(self):
@@ -329,7 +334,8 @@ class VerifyLibxl(VerifyBase):
         """
         rtype = self.libxc.verify_segment()
         self.offset = self.libxc.offset
-        self.in_checkpoint = rtype != LIBXC_END
+        self.boundary = rtype is None
+        self.in_checkpoint = rtype is not None and rtype != LIBXC_END
         self.record_type = None
 
 

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 82e283d456082f87
+# checksum (fnv1a-64 of all other lines): 1def1d8f90b52f32
 
 """
 Libxc migration streams (the domain image format, revisions 2 to 4).
@@ -869,7 +869,8 @@ class VerifyLibxc(VerifyBase):
         """
         while True:
             rtype = self.verify_record()
-            if rtype in (REC_TYPE_checkpoint, REC_TYPE_end):
+            # None: the input ended at a checkpoint boundary.
+            if rtype is None or rtype in (REC_TYPE_checkpoint, REC_TYPE_end):
                 return rtype
 
 

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 1130875cd8d19612
+# checksum (fnv1a-64 of all other lines): ea6af72af606e450
 
 """
 Libxl migration streams (revision 2): names, values, struct formats and
@@ -171,6 +171,8 @@ class VerifyLibxl(VerifyBase):
         self.libxc = None
         # Between a libxc CHECKPOINT and the libxl CHECKPOINT_END.
         self.in_checkpoint = False
+        # The input ended where the libxc stream's next segment would start.
+        self.boundary = False
 
 
     def verify(self):
@@ -179,7 +181,10 @@ class VerifyLibxl(VerifyBase):
         self.verify_hdr()
 
         while self.verify_record() != REC_TYPE_end:
-            pass
+            if self.boundary:
+                # A checkpointed stream that ends at a checkpoint boundary
+                # (how such a stream ends at failover).
+                break
 
 
     def _where(self):
@@ -308,7 +313,8 @@ class VerifyLibxl(VerifyBase):
         """
         rtype = self.libxc.verify_segment()
         self.offset = self.libxc.offset
-        self.in_checkpoint = rtype != LIBXC_END
+        self.boundary = rtype is None
+        self.in_checkpoint = rtype is not None and rtype != LIBXC_END
         self.record_type = None
 
 

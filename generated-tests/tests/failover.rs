@@ -1,0 +1,118 @@
+//! Checkpointed (Remus/COLO) streams that end without END, as such a
+//! stream ends at failover: at a checkpoint boundary they are valid in
+//! both modes ("N checkpoints, ending at a checkpoint boundary"); cut
+//! inside a segment they are invalid strictly, while lenient mode follows
+//! Xen's restore, which drops the buffered segment and restores the last
+//! checkpoint (`Report::failover` names the segment and the reason).
+
+use format_spec::binrw::Endian;
+use format_spec::libxc::LibxcRecord;
+use format_spec::save::{verify, Options};
+use format_spec::stream::{self, ErrorKind, FailoverReason, VerifyOptions};
+use format_spec::Mode;
+use generated_tests::outer_vectors::outer_vectors;
+use generated_tests::vectors::{base, Guest};
+
+/// The offsets just after each libxl CHECKPOINT_END (type 4, no body) of
+/// a little-endian libxl stream.
+fn after_checkpoint_ends(b: &[u8]) -> Vec<usize> {
+    (0..b.len() - 8)
+        .step_by(8)
+        .filter(|&i| b[i..i + 8] == [4, 0, 0, 0, 0, 0, 0, 0])
+        .map(|i| i + 8)
+        .collect()
+}
+
+#[test]
+fn a_libxl_remus_stream_ending_at_a_checkpoint_boundary_is_valid() {
+    let v = outer_vectors()
+        .into_iter()
+        .find(|v| v.name == "libxl-hvm-v3-checkpointed-le")
+        .expect("the vector");
+    let cuts = after_checkpoint_ends(&v.bytes);
+    assert_eq!(cuts.len(), 1);
+    let cut = cuts[0];
+    for mode in [Mode::Lenient, Mode::Strict] {
+        let r = verify(&v.bytes[..cut], Options::verify(mode))
+            .unwrap_or_else(|e| panic!("{mode:?}: {e}"));
+        let f = r.libxc.failover.expect("a failover report");
+        assert!(f.at_boundary(), "{mode:?}: {f}");
+        assert_eq!(f.checkpoints, 1);
+        assert_eq!(
+            f.to_string(),
+            "1 checkpoint, ending at a checkpoint boundary"
+        );
+    }
+    // Cut inside the next segment (in its first PAGE_DATA): invalid
+    // strictly, a failover leniently.
+    let inside = cut + 100;
+    let e = verify(&v.bytes[..inside], Options::verify(Mode::Strict)).unwrap_err();
+    assert_eq!(e.kind(), "Truncated", "{e}");
+    let r = verify(&v.bytes[..inside], Options::verify(Mode::Lenient)).expect("lenient");
+    let f = r.libxc.failover.expect("a failover report");
+    assert!(
+        matches!(&f.reason, FailoverReason::CutShort(n) if n.kind == ErrorKind::Truncated),
+        "{f}"
+    );
+    assert_eq!(f.dropped_segment, 1);
+    assert_eq!(f.dropped_at, cut as u64, "{f}");
+    assert!(f.to_string().contains("segment 1"), "{f}");
+    assert!(f.to_string().contains("dropped on failover"), "{f}");
+}
+
+#[test]
+fn a_bare_checkpointed_stream_fails_over_like_xens_restore() {
+    let s = base(Guest::Hvm, 3, Endian::Little, 2);
+    let (bytes, offsets) = s.to_bytes_with_offsets();
+    let cps: Vec<usize> = s
+        .records
+        .iter()
+        .zip(&offsets)
+        .filter(|(r, _)| r.code == LibxcRecord::CHECKPOINT)
+        .map(|(_, &o)| o + 8)
+        .collect();
+    for (n, &cut) in cps.iter().enumerate() {
+        for mode in [VerifyOptions::strict(), VerifyOptions::lenient()] {
+            let r = stream::verify(&bytes[..cut], mode).expect("boundary");
+            let f = r.failover.expect("failover");
+            assert_eq!(
+                f.to_string(),
+                format!(
+                    "{} checkpoint{}, ending at a checkpoint boundary",
+                    n + 1,
+                    if n == 0 { "" } else { "s" }
+                )
+            );
+        }
+        // Told it is a plain stream, the CHECKPOINT itself is refused.
+        let plain = VerifyOptions::lenient().checkpointed(stream::Checkpointed::No);
+        let e = stream::verify(&bytes[..cut], plain).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnexpectedCheckpoint);
+    }
+    // A record broken in the last segment: Xen's restore never replays it
+    // when the stream ends there (here with END), so lenient mode accepts
+    // the stream and names the segment; strict mode refuses it.
+    let mut broken = bytes.clone();
+    let last_pd = s
+        .records
+        .iter()
+        .zip(&offsets)
+        .filter(|(r, _)| r.code == LibxcRecord::PAGE_DATA)
+        .map(|(_, &o)| o)
+        .last()
+        .unwrap();
+    broken[last_pd + 16 + 7] = 0x50; // page type 5 in its first pfn entry
+    assert_eq!(
+        stream::verify(&broken[..], VerifyOptions::strict())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::BadPageType
+    );
+    let r = stream::verify(&broken[..], VerifyOptions::lenient()).expect("lenient");
+    let f = r.failover.expect("failover");
+    assert!(
+        matches!(&f.reason, FailoverReason::Buffered(n) if n.kind == ErrorKind::BadPageType),
+        "{f}"
+    );
+    assert_eq!(f.checkpoints, 2);
+}
