@@ -297,9 +297,13 @@ fn one_error_type_keeps_each_layers_kind_record_offset_and_field() {
     let (file, starts) = checkpointed(2);
 
     // Cut inside the second segment's PAGE_DATA: the libxc layer reports
-    // it, at the end of the input, with the record.
+    // it, at the end of the input, with the record (strict mode; lenient
+    // mode fails over to the first checkpoint, as Xen's restore does).
     let cut = starts[1] as usize + 40;
-    let e = save::verify(&file[..cut], Options::verify(Mode::Lenient)).unwrap_err();
+    let r = save::verify(&file[..cut], Options::verify(Mode::Lenient)).unwrap();
+    let f = r.libxc.failover.expect("a failover");
+    assert_eq!((f.checkpoints, f.dropped_at), (1, starts[1]));
+    let e = save::verify(&file[..cut], Options::verify(Mode::Strict)).unwrap_err();
     assert_eq!(
         (e.kind(), e.layer(), e.offset()),
         ("Truncated", Layer::Libxc, cut as u64)
@@ -359,7 +363,11 @@ fn one_error_type_keeps_each_layers_kind_record_offset_and_field() {
 fn verifying_an_input_without_a_libxc_stream_says_so() {
     let w = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
     let file = w.finish().unwrap();
+    // Strictly, the libxl layer refuses its END: nothing to restore.
     let e = save::verify(&file[..], Options::verify(Mode::Strict)).unwrap_err();
+    assert_eq!(e.kind(), "UnexpectedRecord", "{e}");
+    assert_eq!(e.offset(), file.len() as u64 - 8);
+    let e = save::verify(&file[..], Options::verify(Mode::Lenient)).unwrap_err();
     assert!(matches!(e, Error::NoLibxcStream { offset } if offset == file.len() as u64));
     assert_eq!(e.kind(), "NoLibxcStream");
     // Reading it is fine: a header and END.
