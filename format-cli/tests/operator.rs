@@ -395,3 +395,84 @@ fn with_json_errors_are_a_json_object_too() {
     assert_eq!(last["exit"], 2);
     assert!(last["message"].as_str().unwrap().contains("no-such-file"));
 }
+
+/// `xenstream completions bash` is a completion script bash runs: it
+/// completes subcommands and options.
+#[test]
+fn completions_complete_subcommands_and_options() {
+    let script = tmp("xenstream.bash");
+    let o = run(&["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::write(&script, &o.stdout).unwrap();
+    let complete = |words: &str| {
+        let sh = format!(
+            "source \"$1\"; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _xenstream xenstream \"${{COMP_WORDS[-1]}}\" \"${{COMP_WORDS[-2]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let o = Command::new("bash")
+            .args(["-c", &sh, "bash"])
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    assert_eq!(complete("xenstream mem").trim(), "memory");
+    let opts = complete("xenstream memory --max");
+    assert_eq!(opts.trim(), "--max-image-size", "{opts}");
+    let all = complete("xenstream ''");
+    for sub in [
+        "verify", "dump", "stats", "memory", "page", "convert", "records", "config",
+    ] {
+        assert!(all.lines().any(|l| l == sub), "{sub}: {all}");
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let o = run(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        assert!(stdout(&o).contains("max-image-size"), "{shell}");
+    }
+}
+
+/// `xenstream man` is one manual page that nroff renders without a
+/// warning, with a section per subcommand and every option.
+#[test]
+fn the_man_page_renders_and_covers_every_subcommand() {
+    let o = run(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let page = stdout(&o);
+    assert!(page.contains(".TH xenstream 1"), "{page}");
+    for sub in [
+        "VERIFY",
+        "DUMP",
+        "STATS",
+        "MEMORY",
+        "PAGE",
+        "CONVERT",
+        "RECORDS",
+        "CONFIG",
+        "COMPLETIONS",
+        "MAN",
+    ] {
+        assert!(page.contains(&format!(".SH \"XENSTREAM {sub}\"")), "{sub}");
+    }
+    for opt in [
+        r"\-\-max\-image\-size",
+        r"\-\-strict",
+        r"\-\-lossy",
+        r"\-\-image",
+    ] {
+        assert!(page.contains(opt), "{opt}");
+    }
+    assert!(page.contains(".SH \"EXIT STATUS\""));
+    let man = tmp("xenstream.1");
+    std::fs::write(&man, &o.stdout).unwrap();
+    let r = Command::new("nroff")
+        .args(["-man", "-ww"])
+        .arg(&man)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    assert_eq!(stderr(&r), "", "nroff warnings");
+    assert!(stdout(&r).contains("EXIT STATUS") || stdout(&r).contains("E\u{8}EX"));
+}
