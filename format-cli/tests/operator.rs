@@ -476,3 +476,80 @@ fn the_man_page_renders_and_covers_every_subcommand() {
     assert_eq!(stderr(&r), "", "nroff warnings");
     assert!(stdout(&r).contains("EXIT STATUS") || stdout(&r).contains("E\u{8}EX"));
 }
+
+/// A Remus-style libxl stream: `checkpoints` segments ending in
+/// CHECKPOINT, each followed by the libxl CHECKPOINT_END (8 octets), then
+/// a last segment; the last segment's PAGE_DATA has pfn 0x777777 with the
+/// invalid page type 5. Returns the stream and that entry's offset.
+fn remus_with_a_bad_page_type(checkpoints: usize) -> (Vec<u8>, u64) {
+    use format_spec::body::Opaque;
+    use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
+    use format_spec::outer::OuterWriter;
+    let blob = hvm::write(
+        &HvmHeader::new(0x60fb1, 2_400_000),
+        &[(HvmType::Cpu, 0, &[0x5a; 1032])],
+        format_spec::binrw::Endian::Little,
+    )
+    .unwrap();
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    let mut cuts = Vec::new();
+    for i in 0..checkpoints as u64 {
+        w.write_page_data(&[i], &[i as u8; 4096]).unwrap();
+        w.write(&LibxcRecord::HvmContext(Opaque(blob.clone())))
+            .unwrap();
+        w.checkpoint().unwrap();
+        cuts.push(w.position() as usize);
+    }
+    w.write_page_data(&[0x777777], &[9; 4096]).unwrap();
+    w.write(&LibxcRecord::HvmContext(Opaque(blob))).unwrap();
+    let libxc = w.finish().unwrap();
+    let mut o = OuterWriter::libxl(Vec::new(), format_spec::binrw::Endian::Little).unwrap();
+    o.libxc_context().unwrap();
+    let mut from = 0;
+    for cut in cuts {
+        o.inner().extend_from_slice(&libxc[from..cut]);
+        o.checkpoint_end().unwrap();
+        from = cut;
+    }
+    o.inner().extend_from_slice(&libxc[from..]);
+    let mut bytes = o.finish().unwrap();
+    let at = bytes
+        .windows(8)
+        .position(|w| w == 0x777777u64.to_le_bytes())
+        .unwrap();
+    bytes[at + 7] = 0x50;
+    (bytes, at as u64)
+}
+
+/// After 11 checkpoints, `convert` reports the same absolute offset as
+/// `verify`: the 8-octet CHECKPOINT_END records are counted.
+#[test]
+fn convert_reports_offsets_after_checkpoints_as_verify_does() {
+    let (bytes, at) = remus_with_a_bad_page_type(11);
+    let f = write_tmp("remus-bad.libxl", &bytes);
+    let o = run(&["verify", "--strict", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("rule BadPageType, offset {at} (0x{at:x})")),
+        "{}",
+        stderr(&o)
+    );
+    let out = tmp("remus-bad.v4");
+    let o = run(&[
+        "convert",
+        "--to",
+        "4",
+        f.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("offset 0x{at:x}")),
+        "convert: {} (verify: 0x{at:x})",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
