@@ -553,3 +553,78 @@ fn convert_reports_offsets_after_checkpoints_as_verify_does() {
     );
     assert!(!out.exists());
 }
+
+/// Runs `xenstream ARGS` and returns its exit status and its peak
+/// resident memory (the maximum RSS `getrusage` reports for it), in
+/// octets. It is started by a small Python process, not by this test
+/// process: a child's maximum RSS counts what it shared with its parent
+/// before `exec`, and this process holds the large test streams.
+fn peak_rss(args: &[&str]) -> (Option<i32>, u64) {
+    const HELPER: &str = r#"
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", HELPER, BIN])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    let mut words = text.split_whitespace();
+    let code = words.next().and_then(|w| w.parse().ok());
+    let peak = words.next().and_then(|w| w.parse().ok()).unwrap();
+    (code, peak)
+}
+
+/// A valid v3 HVM stream with one record of `mib` MiB: an unknown
+/// optional record, or the HVM_CONTEXT blob.
+fn stream_with_a_large_record(mib: usize, hvm_context: bool) -> Vec<u8> {
+    use format_spec::body::Opaque;
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    w.write_page_data(&[1], &[1; 4096]).unwrap();
+    let big = vec![0x5a; mib << 20];
+    if hvm_context {
+        w.write(&LibxcRecord::HvmContext(Opaque(big))).unwrap();
+    } else {
+        w.write_optional(0x8000_4242, &big).unwrap();
+        w.write(&LibxcRecord::HvmContext(Opaque(vec![1; 8])))
+            .unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// `dump` holds at most one record: a 64 MiB optional record is skipped
+/// (never read into memory), a 64 MiB HVM_CONTEXT is walked where the
+/// reader holds it.
+#[test]
+fn dump_memory_is_bounded_by_one_record() {
+    const MIB: u64 = 1 << 20;
+    let (base_code, base) = peak_rss(&["--version"]);
+    assert_eq!(base_code, Some(0));
+    for (name, ctx, bound) in [
+        ("large-optional.stream", false, base + 16 * MIB),
+        ("large-context.stream", true, base + 64 * MIB + 16 * MIB),
+    ] {
+        let f = write_tmp(name, &stream_with_a_large_record(64, ctx));
+        for json in [false, true] {
+            let mut args = vec!["dump"];
+            if json {
+                args.push("--json");
+            }
+            args.push(f.to_str().unwrap());
+            let (code, peak) = peak_rss(&args);
+            assert_eq!(code, Some(0), "{args:?}");
+            assert!(
+                peak <= bound,
+                "{args:?}: peak RSS {} MiB, bound {} MiB",
+                peak / MIB,
+                bound / MIB
+            );
+        }
+        std::fs::remove_file(&f).unwrap();
+    }
+}
