@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 1f448fb62b4abbd1
+# checksum (fnv1a-64 of all other lines): 2a63ba1f05ac4c73
 
 """
 The DOMAIN_CONTEXT blob carried by the DOMAIN_CONTEXT record of a version 4

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 81fc41187aca04da
+# checksum (fnv1a-64 of all other lines): 56f4bd6c501172b6
 
 """
 The HVM context blob carried by the HVM_CONTEXT record of an x86 HVM

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): c2b526630b596d49
+# checksum (fnv1a-64 of all other lines): c38bbabeb1180bfe
 
 """
 Common verification machinery for migration v2 streams.
