@@ -49,6 +49,7 @@ pub use stream::Mode;
 pub mod body;
 pub mod convert;
 pub mod domain_context;
+mod drive;
 pub mod hvm_context;
 pub mod layout;
 pub mod libxc;
