@@ -109,6 +109,7 @@ impl<R: Read> Input for Blocking<R> {
 }
 
 /// A blocking output: any [`Write`].
+#[derive(Debug)]
 pub(crate) struct BlockingOut<W>(pub(crate) W);
 
 impl<W: Write> Output for BlockingOut<W> {
