@@ -231,6 +231,7 @@ mod tokio_io {
     }
 
     /// An output over `tokio::io::AsyncWrite`.
+    #[derive(Debug)]
     pub(crate) struct TokioOut<W>(pub(crate) W);
 
     impl<W: AsyncWrite + Unpin> Output for TokioOut<W> {

@@ -46,6 +46,8 @@ pub use format_derive::{RecordSet, SpecEnum, Wire};
 pub use save::Error;
 pub use stream::Mode;
 
+#[cfg(feature = "tokio")]
+pub mod asynchronous;
 pub mod body;
 pub mod convert;
 pub mod domain_context;

@@ -909,16 +909,6 @@ impl<S: SourceIo> OuterCore<S> {
         self.src.offset()
     }
 
-    /// See [`OuterReader::inner`].
-    pub(crate) fn inner(&mut self) -> &mut S {
-        &mut self.src
-    }
-
-    /// See [`OuterReader::into_inner`].
-    pub(crate) fn into_inner(self) -> S {
-        self.src
-    }
-
     /// See [`OuterReader::in_libxc`].
     pub(crate) fn in_libxc(&self) -> bool {
         matches!(

@@ -160,6 +160,8 @@ mod writer;
 pub use catalogue::{CatalogueEntry, Modes as ErrorModes, PythonClass};
 pub use check::check_page_reserved;
 pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
+pub(crate) use reader::Core;
+pub(crate) use writer::WriterCore;
 pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader, Suspended};
 pub use verify::{verify, verify_seekable, Report, Verifier, VerifyOptions};
 pub use writer::{StreamWriter, WriterOptions};
