@@ -59,17 +59,15 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::drive::{Input, TokioIn, TokioOut};
 use crate::libxc::{DomainHeader, DomainType, ImageHeader, LibxcRecord};
 use crate::libxl::LibxlHeader;
-use crate::outer::{
-    Format, LibxcStop, Lookahead, OuterCore, OuterError, OuterEvent, SourceIo,
-};
+use crate::outer::{Format, LibxcStop, Lookahead, OuterCore, OuterError, OuterEvent, SourceIo};
 use crate::save::{self, Event, Layers, SaveCore, SaveReport};
 #[cfg(doc)]
 use crate::stream::StreamReader;
+use crate::stream::{Core, WriterCore};
 use crate::stream::{
     Mode, ReaderOptions, Record, RecordInfo, Report, StreamError, Suspended, Verifier,
     VerifyOptions, WriterOptions,
 };
-use crate::stream::{Core, WriterCore};
 use crate::xl::XlPreamble;
 
 /// Reads a libxc stream from any `tokio::io::AsyncRead`, forward only: the
@@ -469,11 +467,7 @@ impl<R: AsyncRead + Unpin> Layers for TokioLayers<R> {
     fn outer_finished(o: &mut Self::Outer, stop: LibxcStop) -> Result<(), OuterError> {
         o.libxc_finished(stop)
     }
-    async fn open(
-        &self,
-        o: Self::Outer,
-        opts: ReaderOptions,
-    ) -> Result<Self::Libxc, StreamError> {
+    async fn open(&self, o: Self::Outer, opts: ReaderOptions) -> Result<Self::Libxc, StreamError> {
         AsyncStreamReader::with_options(AsyncNested(o), opts).await
     }
     fn resume(
@@ -588,9 +582,7 @@ impl<R: AsyncRead + Unpin> AsyncSaveReader<R> {
     }
 
     /// The page batch of the PAGE_DATA record just returned.
-    pub async fn page_batch(
-        &mut self,
-    ) -> Result<AsyncPageBatch<'_, AsyncNested<R>>, save::Error> {
+    pub async fn page_batch(&mut self) -> Result<AsyncPageBatch<'_, AsyncNested<R>>, save::Error> {
         Ok(self.core.reader()?.page_batch().await?)
     }
 

@@ -1037,7 +1037,8 @@ impl<S: SourceIo> OuterCore<S> {
         let pad = (align - length as usize % align) % align;
         let at = self.offset();
         let mut buf = [0u8; 8];
-        self.fill(&mut buf[..pad], "the padding of a libxl record").await?;
+        self.fill(&mut buf[..pad], "the padding of a libxl record")
+            .await?;
         if self.mode == Mode::Strict {
             if let Some(i) = buf[..pad].iter().position(|&b| b != 0) {
                 return Err(OuterError::PaddingNonZero {
@@ -1110,8 +1111,9 @@ impl<S: SourceIo> OuterCore<S> {
             });
         }
         let data_at = self.offset();
-        let optional_data =
-            self.read_vec(header.optional_data_len as usize, "the xl optional data").await?;
+        let optional_data = self
+            .read_vec(header.optional_data_len as usize, "the xl optional data")
+            .await?;
         let pre = XlPreamble {
             endian,
             header,
@@ -1185,7 +1187,8 @@ impl<S: SourceIo> OuterCore<S> {
         self.fill(
             &mut raw,
             "a libxl record header (the stream ends before END)",
-        ).await?;
+        )
+        .await?;
         let rh: LibxlRecordHeader =
             read_wire(&raw, self.endian).map_err(|source| OuterError::BadLength {
                 index,
@@ -1213,7 +1216,8 @@ impl<S: SourceIo> OuterCore<S> {
             });
         }
         let Some(layout) = layout else {
-            self.skip(u64::from(length), "the body of a libxl record").await?;
+            self.skip(u64::from(length), "the body of a libxl record")
+                .await?;
             self.padding(index, length).await?;
             return Ok(OuterEvent::Skipped(SkippedRecord {
                 index,
@@ -1222,7 +1226,9 @@ impl<S: SourceIo> OuterCore<S> {
                 length,
             }));
         };
-        let body = self.read_vec(length as usize, "the body of a libxl record").await?;
+        let body = self
+            .read_vec(length as usize, "the body of a libxl record")
+            .await?;
         self.padding(index, length).await?;
         let bad_length = |source| OuterError::BadLength {
             index,
@@ -1409,7 +1415,6 @@ impl<R: Read> OuterReader<R> {
     pub fn next(&mut self) -> Result<Option<OuterEvent>, OuterError> {
         now(self.core.next())
     }
-
 }
 
 /// Why the writer could not write.

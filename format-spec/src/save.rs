@@ -81,6 +81,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read, Seek, SeekFrom};
 
+use crate::drive::now;
 use crate::layout::Wire;
 use crate::libxc::{DomainHeader, ImageHeader, LibxcRecord};
 use crate::libxl::LibxlHeader;
@@ -92,7 +93,6 @@ use crate::stream::{
     FieldRef, Location, Mode, PageBatch, ReaderOptions, Record, RecordInfo, Report, StreamError,
     StreamReader, Suspended, Verifier, VerifyOptions,
 };
-use crate::drive::now;
 use crate::xl::XlPreamble;
 
 /// Why a whole input could not be read: the error of the layer that found
@@ -322,10 +322,13 @@ pub(crate) trait Layers {
     async fn outer_next(o: &mut Self::Outer) -> Result<Option<OuterEvent>, OuterError>;
     fn outer_offset(o: &Self::Outer) -> u64;
     fn outer_finished(o: &mut Self::Outer, stop: LibxcStop) -> Result<(), OuterError>;
-    async fn open(&self, o: Self::Outer, opts: ReaderOptions)
-        -> Result<Self::Libxc, StreamError>;
-    fn resume(&self, o: Self::Outer, state: Suspended, offset: u64)
-        -> Result<Self::Libxc, StreamError>;
+    async fn open(&self, o: Self::Outer, opts: ReaderOptions) -> Result<Self::Libxc, StreamError>;
+    fn resume(
+        &self,
+        o: Self::Outer,
+        state: Suspended,
+        offset: u64,
+    ) -> Result<Self::Libxc, StreamError>;
     async fn suspend(l: Self::Libxc) -> Result<(Self::Outer, Suspended), StreamError>;
     /// Consumes what is left of END and gives the outer reader back.
     async fn end(l: Self::Libxc) -> Result<Self::Outer, StreamError>;
@@ -357,11 +360,7 @@ impl<R: Read> Layers for BlockingLayers<R> {
     fn outer_finished(o: &mut Self::Outer, stop: LibxcStop) -> Result<(), OuterError> {
         o.libxc_finished(stop)
     }
-    async fn open(
-        &self,
-        o: Self::Outer,
-        opts: ReaderOptions,
-    ) -> Result<Self::Libxc, StreamError> {
+    async fn open(&self, o: Self::Outer, opts: ReaderOptions) -> Result<Self::Libxc, StreamError> {
         (self.open)(Nested(o), opts)
     }
     fn resume(

@@ -170,8 +170,16 @@ fn libxc_vectors_agree_blocking_and_async_in_any_chunking() {
             assert_eq!(libxc_verdict(got), want, "{} (async, whole)", v.name);
             for c in chunkings() {
                 let got = stream::verify(ShortRead::new(&v.bytes, &c), mode);
-                assert_eq!(libxc_verdict(got), want, "{} (blocking, short reads)", v.name);
-                let got = block_on(asynchronous::verify(ShortAsyncRead::new(&v.bytes, &c), mode));
+                assert_eq!(
+                    libxc_verdict(got),
+                    want,
+                    "{} (blocking, short reads)",
+                    v.name
+                );
+                let got = block_on(asynchronous::verify(
+                    ShortAsyncRead::new(&v.bytes, &c),
+                    mode,
+                ));
                 assert_eq!(libxc_verdict(got), want, "{} (async, short reads)", v.name);
             }
             // The whole-input entry point on the bare libxc stream.
@@ -204,9 +212,16 @@ fn outer_vectors_agree_blocking_and_async_in_any_chunking() {
             assert_eq!(save_verdict(got), want, "{} (async, whole)", v.name);
             for c in chunkings() {
                 let got = save::verify(ShortRead::new(&v.bytes, &c), opts);
-                assert_eq!(save_verdict(got), want, "{} (blocking, short reads)", v.name);
-                let got =
-                    block_on(asynchronous::verify_save(ShortAsyncRead::new(&v.bytes, &c), opts));
+                assert_eq!(
+                    save_verdict(got),
+                    want,
+                    "{} (blocking, short reads)",
+                    v.name
+                );
+                let got = block_on(asynchronous::verify_save(
+                    ShortAsyncRead::new(&v.bytes, &c),
+                    opts,
+                ));
                 assert_eq!(save_verdict(got), want, "{} (async, short reads)", v.name);
             }
         }
@@ -274,28 +289,40 @@ fn real_files_agree_blocking_and_async_in_any_chunking() {
         for mode in [Mode::Strict, Mode::Lenient] {
             let opts = Options::verify(mode);
             let want = save::verify(&bytes[..], opts).unwrap();
-            assert!(want.libxc.complete && want.libxc.data_pages > 1000, "{name}");
+            assert!(
+                want.libxc.complete && want.libxc.data_pages > 1000,
+                "{name}"
+            );
             let got = block_on(asynchronous::verify_save(&bytes[..], opts)).unwrap();
             assert_eq!(got, want, "{name} (async)");
             let chunks = Chunks::Random {
                 seed: 99,
                 max: 70_000,
             };
-            let got =
-                block_on(asynchronous::verify_save(ShortAsyncRead::new(&bytes, &chunks), opts))
-                    .unwrap();
+            let got = block_on(asynchronous::verify_save(
+                ShortAsyncRead::new(&bytes, &chunks),
+                opts,
+            ))
+            .unwrap();
             assert_eq!(got, want, "{name} (async, short reads)");
             let got = save::verify(ShortRead::new(&bytes, &chunks), opts).unwrap();
             assert_eq!(got, want, "{name} (blocking, short reads)");
         }
         // Every event, and the contents of every page, through both.
-        let chunks = Chunks::Random {
-            seed: 3,
-            max: 5000,
-        };
-        let (events, sum) = blocking_events(&bytes, &Chunks::Random { seed: 1, max: 1 << 20 });
+        let chunks = Chunks::Random { seed: 3, max: 5000 };
+        let (events, sum) = blocking_events(
+            &bytes,
+            &Chunks::Random {
+                seed: 1,
+                max: 1 << 20,
+            },
+        );
         assert!(events.len() > 20, "{name}: {} events", events.len());
-        assert_eq!(blocking_events(&bytes, &chunks), (events.clone(), sum), "{name}");
+        assert_eq!(
+            blocking_events(&bytes, &chunks),
+            (events.clone(), sum),
+            "{name}"
+        );
         let got = block_on(async_events(&bytes, &chunks));
         assert_eq!(got, (events, sum), "{name} (async)");
 

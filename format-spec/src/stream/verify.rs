@@ -9,8 +9,8 @@ use binrw::Endian;
 use super::check;
 use super::error::{Location, RecordInfo, StreamError, Warning};
 use super::reader::{Core, ReaderOptions, StreamReader};
-use crate::drive::{now, Input};
 use super::Mode;
+use crate::drive::{now, Input};
 use crate::libxc::{
     v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord, DYNAMIC_RECORDS,
     HVM_ONLY_RECORDS, PAGE_DATA_TYPE_SHIFT, PV_ONLY_RECORDS, PV_VCPU_RECORDS,

@@ -200,14 +200,17 @@ impl<O: Output> WriterCore<O> {
         // Whatever happens next, another layer's octets no longer belong
         // here.
         self.at_checkpoint = false;
-        self.out.write_all_vectored(bufs).await.map_err(|e| StreamError::Io {
-            at: Location {
-                offset: at,
-                record,
-                field: None,
-            },
-            source: e,
-        })?;
+        self.out
+            .write_all_vectored(bufs)
+            .await
+            .map_err(|e| StreamError::Io {
+                at: Location {
+                    offset: at,
+                    record,
+                    field: None,
+                },
+                source: e,
+            })?;
         self.pos += total;
         Ok(())
     }
@@ -416,7 +419,11 @@ impl<O: Output> WriterCore<O> {
     }
 
     /// See [`StreamWriter::write_optional`].
-    pub(crate) async fn write_optional(&mut self, rtype: u32, body: &[u8]) -> Result<RecordInfo, StreamError> {
+    pub(crate) async fn write_optional(
+        &mut self,
+        rtype: u32,
+        body: &[u8],
+    ) -> Result<RecordInfo, StreamError> {
         let info = self.next_info(rtype, body.len() as u64)?;
         if rtype & REC_TYPE_OPTIONAL == 0 || LibxcRecord::LAYOUT.by_code(rtype).is_some() {
             return Err(StreamError::Misuse {
@@ -604,5 +611,4 @@ impl<W: Write> StreamWriter<W> {
     pub fn finish(self) -> Result<W, StreamError> {
         Ok(now(self.core.finish())?.0)
     }
-
 }
