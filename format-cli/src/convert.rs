@@ -106,6 +106,13 @@ pub fn convert_command(args: &ConvertArgs) -> u8 {
                 rep.format, rep.from, rep.to, rep.records_in, rep.records_out, rep.data_pages,
                 rep.segments, rep.bytes_out
             );
+            if args.lenient {
+                if let Some(p) = &args.input {
+                    if let Some(note) = unread_tail(p, rep.bytes_in) {
+                        eprintln!("xenstream convert: note: {note}");
+                    }
+                }
+            }
             0
         }
         Err(Failure::Invalid(e)) => {
@@ -153,4 +160,33 @@ fn to_output<R: Read>(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// What follows the stream in the file `path` when a lenient conversion
+/// stopped reading at `end` (a restore reads nothing after END): the
+/// number of octets left out and, if they are xl's migration messages,
+/// their names.
+fn unread_tail(path: &Path, end: u64) -> Option<String> {
+    use format_spec::xl::{migration_messages, MIGRATION_TRAILER_MAX};
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let left = len.checked_sub(end).filter(|n| *n > 0)?;
+    let what = if left <= MIGRATION_TRAILER_MAX as u64 {
+        let mut tail = vec![0u8; left as usize];
+        f.seek(SeekFrom::Start(end)).ok()?;
+        f.read_exact(&mut tail).ok()?;
+        migration_messages(&tail).map(|ms| {
+            let names: Vec<&str> = ms.iter().map(|m| m.name).collect();
+            format!(" (xl's migration protocol: {})", names.join(", "))
+        })
+    } else {
+        None
+    };
+    Some(format!(
+        "{left} octets after the end of the stream at offset {end} were not read or copied{}; \
+         --lenient stops at the end, as a restore does (without it they are checked, and \
+         xl's migration messages are kept)",
+        what.unwrap_or_default()
+    ))
 }

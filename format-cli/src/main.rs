@@ -50,7 +50,8 @@ enum Command {
         /// checks.
         #[arg(long)]
         strict: bool,
-        /// Print nothing on success (warnings still go to standard error).
+        /// Print nothing on success: no summary, and no notes of what Xen
+        /// itself does (warnings still go to standard error).
         #[arg(short, long)]
         quiet: bool,
         #[command(flatten)]
@@ -91,23 +92,35 @@ enum Command {
     /// = pfn * 4096.
     Memory {
         /// Image format.
-        #[arg(long, value_enum, default_value_t = memory::Format::Raw)]
-        format: memory::Format,
+        #[arg(long, value_enum, default_value_t = memory::ImageFormat::Raw)]
+        image: memory::ImageFormat,
         /// The state after the N-th CHECKPOINT record of a checkpointed
         /// stream (default: the last complete state).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         checkpoint: Option<u64>,
-        /// The image file; it must be seekable (not a pipe) and is
-        /// truncated first.
+        /// The image file: a regular file (the image is seekable). It is
+        /// written under a temporary name beside it and renamed at the
+        /// end, so a failure leaves nothing behind; an output that is the
+        /// input is refused.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// The stream: a file, or `-` (or nothing) for standard input.
-        file: Option<PathBuf>,
+        /// Refuse images larger than SIZE (apparent size, holes
+        /// included), before writing the page that would pass it: octets,
+        /// or a number with K, M, G, T or P (binary units). The default,
+        /// 1 TiB, is far beyond the span of a guest of a few GiB (an HVM
+        /// guest's image spans 4 GiB) and far below what one pfn near
+        /// 2^32 or 2^52 in a tiny input would make.
+        #[arg(long, value_name = "SIZE", default_value = "1T", value_parser = memory::parse_size)]
+        max_image_size: u64,
+        #[command(flatten)]
+        input: InputArgs,
     },
     /// Print the last copy of one page as a hex dump (or raw octets).
     ///
-    /// Fails (exit status 1) if the stream has no contents for PFN: never
-    /// sent, or marked XTAB or BROKEN after its last copy.
+    /// Fails (exit status 2) if the stream has no contents for PFN: never
+    /// sent, sent only as an entry without contents (XTAB, XALLOC,
+    /// BROKEN), or marked XTAB or BROKEN after its last copy; the message
+    /// says which.
     Page {
         /// The pfn, decimal or 0x-hex.
         #[arg(value_parser = memory::parse_pfn)]
@@ -118,8 +131,8 @@ enum Command {
         /// As for `memory --checkpoint`.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         checkpoint: Option<u64>,
-        /// The stream: a file, or `-` (or nothing) for standard input.
-        file: Option<PathBuf>,
+        #[command(flatten)]
+        input: InputArgs,
     },
     /// Rewrite a stream as libxc stream version 2, 3 or 4.
     ///
@@ -158,8 +171,65 @@ struct InputArgs {
     /// The stream: a file, or `-` (or nothing) for standard input.
     file: Option<PathBuf>,
     /// What the input starts with; `auto` looks at its first octets.
-    #[arg(long, value_enum, default_value_t = Format::Auto)]
+    #[arg(long, default_value = "auto", value_parser = FormatParser)]
     format: Format,
+}
+
+/// `--format`'s value parser: the values of [`Format`], and for `raw` or
+/// `elf` (the image formats of `memory --image`, which `memory --format`
+/// once chose) a message that says so.
+#[derive(Debug, Clone, Copy)]
+struct FormatParser;
+
+impl clap::builder::TypedValueParser for FormatParser {
+    type Value = Format;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Format, clap::Error> {
+        let values = clap::builder::EnumValueParser::<Format>::new();
+        values.parse_ref(cmd, arg, value).map_err(|e| {
+            let image = <memory::ImageFormat as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value)
+                .find(|v: &clap::builder::PossibleValue| Some(v.get_name()) == value.to_str());
+            match image {
+                Some(v) => clap::Error::raw(
+                    clap::error::ErrorKind::InvalidValue,
+                    format!(
+                        "'{0}' is an image format, not an input format: `memory --image {0}` \
+                         writes it (--format says what the input starts with; see `xenstream memory --help`)\n",
+                        v.get_name()
+                    ),
+                )
+                .with_cmd(cmd),
+                None => e,
+            }
+        })
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(
+            <Format as clap::ValueEnum>::value_variants()
+                .iter()
+                .filter_map(clap::ValueEnum::to_possible_value),
+        ))
+    }
+}
+
+/// The library's format choice for `--format`.
+fn format_choice(f: Format) -> outer::FormatChoice {
+    match f {
+        Format::Auto => outer::FormatChoice::Auto,
+        Format::Xl => outer::FormatChoice::Exactly(outer::Format::Xl),
+        Format::Libxl => outer::FormatChoice::Exactly(outer::Format::Libxl),
+        Format::Libxc => outer::FormatChoice::Exactly(outer::Format::Libxc),
+    }
 }
 
 /// Why a command failed, and so its exit status.
@@ -251,7 +321,20 @@ impl Failure {
     }
 }
 
+/// Restores the default action of SIGPIPE, which Rust's runtime sets to
+/// "ignore": output to a closed pipe (`xenstream dump FILE | head -1`)
+/// then ends the process quietly, as it does for other tools of this
+/// kind, instead of failing every write with EPIPE.
+fn quiet_on_closed_pipes() {
+    // SAFETY: setting a signal's disposition to SIG_DFL installs no
+    // handler; it runs before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_pipes();
     let cli = Cli::parse();
     let res = match cli.command {
         Command::Verify {
@@ -279,38 +362,37 @@ fn main() -> ExitCode {
                 output: dash(output),
                 lossy,
                 lenient,
-                format: match input.format {
-                    Format::Auto => outer::FormatChoice::Auto,
-                    Format::Xl => outer::FormatChoice::Exactly(outer::Format::Xl),
-                    Format::Libxl => outer::FormatChoice::Exactly(outer::Format::Libxl),
-                    Format::Libxc => outer::FormatChoice::Exactly(outer::Format::Libxc),
-                },
+                format: format_choice(input.format),
             }));
         }
         Command::Memory {
-            format,
+            image,
             checkpoint,
             out,
-            file,
+            max_image_size,
+            input,
         } => {
-            return exit_code(memory::run_memory(&memory::MemoryArgs {
-                format,
+            return ExitCode::from(memory::run_memory(&memory::MemoryArgs {
+                image,
                 checkpoint,
                 out,
-                input: file,
+                max_image: max_image_size,
+                format: format_choice(input.format),
+                input: input.file,
             }))
         }
         Command::Page {
             pfn,
             raw,
             checkpoint,
-            file,
+            input,
         } => {
-            return exit_code(memory::run_page(&memory::PageArgs {
+            return ExitCode::from(memory::run_page(&memory::PageArgs {
                 pfn,
                 raw,
                 checkpoint,
-                input: file,
+                format: format_choice(input.format),
+                input: input.file,
             }))
         }
     };
@@ -318,11 +400,6 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => f.report(),
     }
-}
-
-/// An exit status from the memory commands' integer codes.
-fn exit_code(code: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(code).unwrap_or(2))
 }
 
 fn open(args: &InputArgs) -> Result<input::Input, Failure> {
@@ -341,6 +418,8 @@ pub(crate) struct Verified {
     pub libxl_records: BTreeMap<String, u64>,
     /// Unknown optional libxl records skipped.
     pub libxl_skipped: Vec<SkippedRecord>,
+    /// xl's migration messages after the stream (strict mode).
+    pub trailer: Option<outer::MigrationTrailer>,
 }
 
 /// The layer an opened input starts with, as the library's format choice.
@@ -370,21 +449,44 @@ pub(crate) fn verify_input(args: &InputArgs, mode: Mode) -> Result<Verified, Fai
             .map(|(k, n)| (k.to_string(), n))
             .collect(),
         libxl_skipped: found.libxl_skipped,
+        trailer: found.migration_trailer,
     })
 }
 
-fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure> {
-    let mode = if strict { Mode::Strict } else { Mode::Lenient };
-    let found = verify_input(args, mode)?;
+/// Prints the warnings of a verified input on standard error, each kind
+/// once per record type with a count (a thousand skipped records of one
+/// type make one line), then the notes unless `quiet`.
+pub(crate) fn print_warnings(found: &Verified, quiet: bool) {
     let (name, report) = (&found.name, &found.report);
+    // libxl records skipped, by type code: (first, count).
+    let mut libxl: Vec<(&SkippedRecord, u64)> = Vec::new();
     for s in &found.libxl_skipped {
+        match libxl.iter_mut().find(|(f, _)| f.code == s.code) {
+            Some((_, n)) => *n += 1,
+            None => libxl.push((s, 1)),
+        }
+    }
+    for (s, n) in libxl {
         eprintln!(
-            "xenstream: {name}: warning: libxl record {} at offset 0x{:x}: unknown optional type 0x{:08x} ({} octets) skipped",
-            s.index, s.offset, s.code, s.length
+            "xenstream: {name}: warning: libxl record {} at offset 0x{:x}: unknown optional type 0x{:08x} ({} octets) skipped{}",
+            s.index,
+            s.offset,
+            s.code,
+            s.length,
+            more_like_it(n)
         );
     }
+    // libxc warnings, by kind and record type: (first, count).
+    let mut libxc: Vec<(&format_spec::stream::Warning, u64)> = Vec::new();
     for w in &report.warnings {
-        eprintln!("xenstream: {name}: warning: {w}");
+        let key = |x: &format_spec::stream::Warning| (std::mem::discriminant(x), x.record().rtype);
+        match libxc.iter_mut().find(|(f, _)| key(f) == key(w)) {
+            Some((_, n)) => *n += 1,
+            None => libxc.push((w, 1)),
+        }
+    }
+    for (w, n) in libxc {
+        eprintln!("xenstream: {name}: warning: {w}{}", more_like_it(n));
     }
     if report.warnings_dropped > 0 {
         eprintln!(
@@ -392,6 +494,27 @@ fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure
             report.warnings_dropped
         );
     }
+    if !quiet {
+        for n in &report.notes {
+            eprintln!("xenstream: {name}: note: {n}");
+        }
+    }
+}
+
+/// `" (N times in all)"` for a warning that came `n` times.
+fn more_like_it(n: u64) -> String {
+    if n > 1 {
+        format!(" ({n} times in all, the first shown)")
+    } else {
+        String::new()
+    }
+}
+
+fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure> {
+    let mode = if strict { Mode::Strict } else { Mode::Lenient };
+    let found = verify_input(args, mode)?;
+    let (name, report) = (&found.name, &found.report);
+    print_warnings(&found, quiet);
     if !quiet {
         let outer = match found.format {
             outer::Format::Libxc => String::new(),
@@ -413,8 +536,28 @@ fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure
             report.data_pages,
             report.bytes()
         );
+        if let Some(t) = &found.trailer {
+            println!("{name}: followed by {}", trailer_text(t));
+        }
     }
     Ok(())
+}
+
+/// What xl's migration messages after a stream are, in words.
+pub(crate) fn trailer_text(t: &outer::MigrationTrailer) -> String {
+    let names: Vec<String> = t
+        .messages
+        .iter()
+        .map(|m| format!("{} (\"{}\")", m.name, String::from_utf8_lossy(m.text)))
+        .collect();
+    format!(
+        "xl's migration protocol message{} {}: {} octets at offset {} (0x{:x}), as `xl migrate` sends after the stream",
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        t.octets.len(),
+        t.offset,
+        t.offset
+    )
 }
 
 /// The description's human name of a guest type.

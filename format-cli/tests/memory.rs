@@ -143,7 +143,7 @@ fn a_pipe_run_gives_the_same_bytes_as_a_file_run() {
         let a = ok(&run_piped(
             &[
                 "memory",
-                "--format",
+                "--image",
                 format,
                 "--out",
                 from_file.to_str().unwrap(),
@@ -154,7 +154,7 @@ fn a_pipe_run_gives_the_same_bytes_as_a_file_run() {
         let b = ok(&run_piped(
             &[
                 "memory",
-                "--format",
+                "--image",
                 format,
                 "--out",
                 from_pipe.to_str().unwrap(),
@@ -217,7 +217,8 @@ fn checkpoint_option_picks_the_state() {
         ],
         None,
     );
-    assert_eq!(bad.status.code(), Some(1));
+    // What was asked for is not there: a usage error, and no image.
+    assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(
         err.contains("checkpoint 2 was asked for") && err.contains("1 CHECKPOINT"),
@@ -248,34 +249,69 @@ fn page_prints_a_hex_dump_or_raw_octets() {
 }
 
 #[test]
-fn page_fails_for_pages_without_contents() {
+fn page_fails_for_pages_without_contents_and_says_what_was_sent() {
     let input = write_tmp("nopage.stream", &stream(false));
     for (pfn, why) in [
-        ("1", "XTAB"),
+        ("1", "sent as XTAB (invalid) after its last copy"),
         ("2", "never sent"),
         ("0x10000000000000", "52 bits"),
     ] {
         let out = run_piped(&["page", pfn, input.to_str().unwrap()], None);
-        assert_eq!(out.status.code(), Some(1), "pfn {pfn}");
+        assert_eq!(out.status.code(), Some(2), "pfn {pfn}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(why), "pfn {pfn}: {err}");
         assert!(out.stdout.is_empty());
     }
+    // A pfn sent only as XTAB (and one only as XALLOC) was sent: the
+    // message names the type instead of "never sent".
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    w.write_page_data(&[0, 7 | XTAB, 8 | (0xe << 60)], &page(b'A'))
+        .unwrap();
+    w.write(&LibxcRecord::HvmContext(Opaque(vec![1; 8])))
+        .unwrap();
+    let input = write_tmp("xtab-only.stream", &w.finish().unwrap());
+    for (pfn, why) in [
+        ("7", "sent it only as XTAB (invalid), which carries no page"),
+        ("8", "sent it only as XALLOC (allocate only)"),
+    ] {
+        let out = run_piped(&["page", pfn, input.to_str().unwrap()], None);
+        assert_eq!(out.status.code(), Some(2), "pfn {pfn}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(why) && !err.contains("never"),
+            "pfn {pfn}: {err}"
+        );
+    }
 }
 
 #[test]
-fn the_output_must_be_seekable() {
+fn the_output_must_be_a_seekable_regular_file() {
     let input = write_tmp("seek.stream", &stream(false));
     // stdout is a pipe here: /dev/stdout cannot seek.
     let out = run_piped(
         &["memory", "--out", "/dev/stdout", input.to_str().unwrap()],
         None,
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("seekable"), "{err}");
+    assert!(err.contains("seekable") && err.contains("a pipe"), "{err}");
     let out = run_piped(&["memory", "--out", "-", input.to_str().unwrap()], None);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
+    let dir = tmp("an-output-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = run_piped(
+        &[
+            "memory",
+            "--out",
+            dir.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a directory"));
 }
 
 #[test]
@@ -406,7 +442,7 @@ fn real_save_files_through_a_pipe_and_from_a_file() {
         let a = ok(&run_piped(
             &[
                 "memory",
-                "--format",
+                "--image",
                 "elf",
                 "--out",
                 from_file.to_str().unwrap(),
@@ -417,7 +453,7 @@ fn real_save_files_through_a_pipe_and_from_a_file() {
         ok(&run_piped(
             &[
                 "memory",
-                "--format",
+                "--image",
                 "elf",
                 "--out",
                 from_pipe.to_str().unwrap(),
@@ -512,4 +548,318 @@ fn page_finds_the_fixture_text_in_a_real_save_file() {
     ));
     assert!(dump.contains("XEN-STREAM"), "{dump}");
     std::fs::remove_file(&raw).unwrap();
+}
+
+/// A fresh, empty directory for one test case.
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = tmp(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn code(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `cp save.xl s.xl; xenstream memory --out s.xl s.xl`, and the same
+/// through a symbolic link, a hard link and standard input: refused, and
+/// the input keeps every octet.
+#[test]
+fn memory_out_never_destroys_its_input() {
+    let dir = fresh_dir("same-file");
+    let save = xl_file(true);
+    let s = dir.join("s.xl");
+    std::fs::write(&s, &save).unwrap();
+    std::os::unix::fs::symlink("s.xl", dir.join("link.xl")).unwrap();
+    std::fs::hard_link(&s, dir.join("hard.xl")).unwrap();
+    let sp = s.to_str().unwrap();
+    for (out, input) in [
+        ("s.xl", Some(&s)),
+        ("link.xl", Some(&s)),
+        ("hard.xl", Some(&s)),
+        ("s.xl", None),
+    ] {
+        let o = dir.join(out);
+        let args = [
+            "memory",
+            "--out",
+            o.to_str().unwrap(),
+            input.map_or("-", |_| sp),
+        ];
+        // Standard input redirected from the file itself (`< s.xl`).
+        let res = bin()
+            .args(args)
+            .stdin(File::open(&s).unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(code(&res), Some(2), "{args:?}: {}", stderr(&res));
+        assert!(
+            stderr(&res).contains("the output is the input"),
+            "{args:?}: {}",
+            stderr(&res)
+        );
+        assert_eq!(std::fs::read(&s).unwrap(), save, "{args:?}");
+        assert_eq!(names(&dir), ["hard.xl", "link.xl", "s.xl"], "{args:?}");
+    }
+    // Through a link to another file, the image replaces the link's
+    // target (as writing through the link did), and the link stays.
+    let other = dir.join("other.raw");
+    std::fs::write(&other, b"old").unwrap();
+    std::os::unix::fs::symlink("other.raw", dir.join("img.raw")).unwrap();
+    ok(&run_piped(
+        &["memory", "--out", dir.join("img.raw").to_str().unwrap(), sp],
+        None,
+    ));
+    assert_eq!(std::fs::read(&other).unwrap(), expected_raw());
+    assert!(std::fs::symlink_metadata(dir.join("img.raw"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+}
+
+/// Unmounts a tmpfs when dropped.
+struct Mounted(PathBuf);
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// Every way `memory` can fail leaves no image, no temporary file and no
+/// journal behind, and an existing output as it was; the exit status is
+/// 1 for an invalid stream and 2 for usage and I/O.
+#[test]
+fn a_failed_memory_run_leaves_nothing_behind() {
+    let inputs = fresh_dir("fail-inputs");
+    let good = inputs.join("good.stream");
+    std::fs::write(&good, stream(false)).unwrap();
+    let cp = inputs.join("cp.stream");
+    std::fs::write(&cp, stream(true)).unwrap();
+    let full = stream(false);
+    let truncated = inputs.join("truncated.stream");
+    std::fs::write(&truncated, &full[..full.len() - 100]).unwrap();
+    let g = good.to_str().unwrap().to_string();
+    let missing = inputs.join("missing").to_str().unwrap().to_string();
+    let input_dir = inputs.to_str().unwrap().to_string();
+    let cps = cp.to_str().unwrap().to_string();
+    let trunc = truncated.to_str().unwrap().to_string();
+    let cases: Vec<(&str, Vec<&str>, i32, &str)> = vec![
+        ("missing", vec![&missing], 2, "No such file"),
+        ("directory", vec![&input_dir], 2, "is a directory"),
+        ("dev-zero", vec!["/dev/zero"], 1, "unknown stream format"),
+        ("truncated", vec![&trunc], 1, "truncated"),
+        (
+            "checkpoint",
+            vec!["--image", "elf", "--checkpoint", "5", &cps],
+            2,
+            "checkpoint 5 was asked for",
+        ),
+    ];
+    for (case, args, want, why) in cases {
+        for existing in [false, true] {
+            let dir = fresh_dir(&format!("fail-{case}"));
+            let out = dir.join("image");
+            if existing {
+                std::fs::write(&out, b"the old image").unwrap();
+            }
+            let mut all = vec!["memory", "--out", out.to_str().unwrap()];
+            all.extend(&args);
+            let res = run_piped(&all, None);
+            assert_eq!(code(&res), Some(want), "{case}: {}", stderr(&res));
+            assert!(stderr(&res).contains(why), "{case}: {}", stderr(&res));
+            if existing {
+                assert_eq!(names(&dir), ["image"], "{case}");
+                assert_eq!(std::fs::read(&out).unwrap(), b"the old image");
+            } else {
+                assert!(names(&dir).is_empty(), "{case}: {:?}", names(&dir));
+            }
+        }
+    }
+
+    // EFBIG: a file size limit below the 16 KiB image (SIGXFSZ ignored,
+    // so the write fails instead of killing the process).
+    let dir = fresh_dir("fail-efbig");
+    let out = dir.join("image");
+    let res = Command::new("sh")
+        .args(["-c", "ulimit -f 8; trap '' XFSZ; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_xenstream"))
+        .args(["memory", "--out", out.to_str().unwrap(), &g])
+        .output()
+        .unwrap();
+    assert_eq!(code(&res), Some(2), "{}", stderr(&res));
+    assert!(stderr(&res).contains("File too large"), "{}", stderr(&res));
+    assert!(names(&dir).is_empty(), "{:?}", names(&dir));
+
+    // ENOSPC: a tmpfs of two pages for a four-page image (with the
+    // journal of a checkpointed stream in it too).
+    let dir = fresh_dir("fail-enospc");
+    let st = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8k", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success(), "mount a small tmpfs (the tests run as root)");
+    let _mounted = Mounted(dir.clone());
+    for input in [&g, &cps] {
+        let out = dir.join("image");
+        let res = run_piped(&["memory", "--out", out.to_str().unwrap(), input], None);
+        assert_eq!(code(&res), Some(2), "{}", stderr(&res));
+        assert!(
+            stderr(&res).contains("No space left on device"),
+            "{}",
+            stderr(&res)
+        );
+        assert!(names(&dir).is_empty(), "{:?}", names(&dir));
+    }
+}
+
+/// A libxc stream with one page at `pfn`.
+fn one_page_at(pfn: u64) -> Vec<u8> {
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    w.write_page_data(&[pfn], &page(b'Z')).unwrap();
+    w.write(&LibxcRecord::HvmContext(Opaque(vec![1; 8])))
+        .unwrap();
+    w.finish().unwrap()
+}
+
+/// A tiny input asking for a 16 TiB sparse image is refused before any
+/// page is written, with one message saying what the image would be and
+/// how to raise the limit; a raised limit lets a large image through.
+#[test]
+fn enormous_sparse_images_are_refused_before_writing() {
+    let dir = fresh_dir("huge");
+    let input = dir.join("tiny.stream");
+    let bytes = one_page_at(0xffff_ffff);
+    assert!(bytes.len() < 8192, "{}", bytes.len());
+    std::fs::write(&input, &bytes).unwrap();
+    let i = input.to_str().unwrap();
+    for image in ["raw", "elf"] {
+        let out = dir.join("huge.img");
+        let res = run_piped(
+            &[
+                "memory",
+                "--image",
+                image,
+                "--out",
+                out.to_str().unwrap(),
+                i,
+            ],
+            None,
+        );
+        assert_eq!(code(&res), Some(2), "{}", stderr(&res));
+        let err = stderr(&res);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("refusing to write")
+                && err.contains("16 TiB")
+                && err.contains("pfn 0xffffffff")
+                && err.contains("limit is 1 TiB")
+                && err.contains("--max-image-size"),
+            "{err}"
+        );
+        assert_eq!(names(&dir), ["tiny.stream"]);
+    }
+    // 4 GiB: refused under a 1 GiB limit, written under 5 GiB.
+    let input = dir.join("four-gib.stream");
+    std::fs::write(&input, one_page_at(0xf_ffff)).unwrap();
+    let out = dir.join("four.raw");
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let res = run_piped(&["memory", "--max-image-size", "1G", "--out", o, i], None);
+    assert_eq!(code(&res), Some(2), "{}", stderr(&res));
+    assert!(stderr(&res).contains("4 GiB"), "{}", stderr(&res));
+    assert!(!out.exists());
+    let text = ok(&run_piped(
+        &["memory", "--max-image-size", "5G", "--out", o, i],
+        None,
+    ));
+    assert!(
+        text.starts_with(&format!(
+            "wrote {o} (raw image, 4294967296 octets = 4 GiB, "
+        )),
+        "{text}"
+    );
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), 4 << 30);
+    std::fs::remove_file(&out).unwrap();
+    let res = run_piped(&["memory", "--max-image-size", "lots", "--out", o, i], None);
+    assert_eq!(code(&res), Some(2));
+}
+
+/// `memory --format` is the input's format, as everywhere else; the old
+/// meaning gets a message that names `--image`.
+#[test]
+fn memory_format_is_the_input_format_and_image_chooses_the_image() {
+    let input = write_tmp("fmt.stream", &stream(false));
+    let out = tmp("fmt.raw");
+    let (i, o) = (input.to_str().unwrap(), out.to_str().unwrap());
+    let res = run_piped(&["memory", "--format", "elf", "--out", o, i], None);
+    assert_eq!(code(&res), Some(2));
+    let err = stderr(&res);
+    assert!(
+        err.starts_with("error:") && err.contains("--image elf") && err.contains("--help"),
+        "{err}"
+    );
+    ok(&run_piped(
+        &["memory", "--format", "libxc", "--out", o, i],
+        None,
+    ));
+    assert_eq!(std::fs::read(&out).unwrap(), expected_raw());
+    let res = run_piped(&["memory", "--format", "xl", "--out", o, i], None);
+    assert_eq!(code(&res), Some(1), "{}", stderr(&res));
+    let res = run_piped(&["page", "--format", "xl", "3", i], None);
+    assert_eq!(code(&res), Some(1), "{}", stderr(&res));
+}
+
+/// `printf 'LibxlFmt\0\0\0\2\0\0\0\0\0\0\0\0\0\0\0\0' > e.bin`: a libxl
+/// stream that ends before any libxc stream. `memory e.bin` writes an
+/// empty image and says why, without talking of a checkpoint nobody
+/// asked for.
+#[test]
+fn memory_of_a_libxl_stream_without_libxc_says_what_it_holds() {
+    let input = write_tmp("e.bin", b"LibxlFmt\0\0\0\x02\0\0\0\0\0\0\0\0\0\0\0\0");
+    let out = tmp("e.raw");
+    let res = run_piped(
+        &[
+            "memory",
+            "--out",
+            out.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        None,
+    );
+    let err = stderr(&res);
+    assert_eq!(code(&res), Some(0), "{err}");
+    assert!(!err.contains("asked for"), "{err}");
+    assert!(err.contains("holds no guest memory"), "{err}");
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), 0);
+    let res = run_piped(
+        &[
+            "memory",
+            "--checkpoint",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code(&res), Some(2));
+    assert!(stderr(&res).contains("checkpoint 1 was asked for"));
 }

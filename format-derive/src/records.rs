@@ -21,6 +21,7 @@ struct RecordDef {
     name: String,
     human: String,
     c_human: Option<String>,
+    spec_body: Option<String>,
     py: Option<String>,
     optional: bool,
     since: u64,
@@ -80,6 +81,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let mut name = Slot::new("name");
         let mut human = Slot::new("human");
         let mut c_human = Slot::new("c_human");
+        let mut spec_body = Slot::new("spec_body");
         let mut py = Slot::new("py");
         let mut optional = Slot::new("optional");
         let mut since = Slot::new("since");
@@ -104,6 +106,8 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     name.set(&mut errors, span, lit.value());
                 } else if meta.path.is_ident("human") {
                     human.set(&mut errors, span, lit_str(&meta)?.value());
+                } else if meta.path.is_ident("spec_body") {
+                    spec_body.set(&mut errors, span, lit_str(&meta)?.value());
                 } else if meta.path.is_ident("c_human") {
                     c_human.set(&mut errors, span, lit_str(&meta)?.value());
                 } else if meta.path.is_ident("py") {
@@ -148,7 +152,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     errors.push(
                         span,
                         "unknown record attribute; expected one of code, name, human, \
-                         c_human, py, optional, since, deprecated, length",
+                         c_human, spec_body, py, optional, since, deprecated, length",
                     );
                     crate::attr::skip_value(&meta)?;
                 }
@@ -198,6 +202,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             name: name.get().unwrap_or_default(),
             human: human.get().unwrap_or_default(),
             c_human: c_human.get(),
+            spec_body: spec_body.get(),
             py: py.get(),
             optional,
             since: since.get().unwrap_or(2),
@@ -264,6 +269,10 @@ fn emit(
         let name = &r.name;
         let human = &r.human;
         let c_human = r.c_human.as_ref().unwrap_or(&r.human);
+        let spec_body = match &r.spec_body {
+            Some(b) => quote!(::core::option::Option::Some(#b)),
+            None => quote!(::core::option::Option::None),
+        };
         let c_name = format!("{c_prefix}{name}");
         let py_name = format!(
             "{py_prefix}{}",
@@ -305,6 +314,7 @@ fn emit(
                 spec_name: #name,
                 human: #human,
                 c_human: #c_human,
+                spec_body: #spec_body,
                 c_name: #c_name,
                 py_name: #py_name,
                 mandatory: #mandatory,

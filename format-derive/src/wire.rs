@@ -86,9 +86,15 @@ struct FieldDef {
     shape: Shape,
     constraint: Constraint,
     count: Option<Ident>,
+    /// How the spec's octet diagram shows the field: `spec`, `label`,
+    /// `symbol`, `first`, `last` (see `format_spec::layout::FieldDiagram`).
+    diagram: [Option<String>; 5],
     doc: String,
     span: Span,
 }
+
+/// The diagram attributes of a field, in the order of `FieldDef::diagram`.
+const DIAGRAM_ATTRS: [&str; 5] = ["spec", "label", "symbol", "first", "last"];
 
 #[derive(Clone, Copy)]
 enum Order {
@@ -241,10 +247,13 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
         let mut values = Slot::new("values");
         let mut bits = Slot::new("reserved_bits");
         let mut count = Slot::new("count");
+        let mut diagram: Vec<Slot<String>> = DIAGRAM_ATTRS.iter().map(|a| Slot::new(a)).collect();
         for attr in f.attrs.iter().filter(|a| a.path().is_ident("wire")) {
             let res = attr.parse_nested_meta(|meta| {
                 let span = meta.path.span();
-                if meta.path.is_ident("reserved") {
+                if let Some(i) = DIAGRAM_ATTRS.iter().position(|a| meta.path.is_ident(a)) {
+                    diagram[i].set(errors, span, lit_str(&meta)?.value());
+                } else if meta.path.is_ident("reserved") {
                     reserved.set(errors, span, ());
                 } else if meta.path.is_ident("equals") {
                     equals.set(errors, span, meta.value()?.parse::<Expr>()?);
@@ -271,7 +280,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                     errors.push(
                         span,
                         "unknown wire field attribute; expected one of reserved, equals, \
-                         one_of, values, reserved_bits, count",
+                         one_of, values, reserved_bits, count, spec, label, symbol, first, last",
                     );
                     crate::attr::skip_value(&meta)?;
                 }
@@ -332,6 +341,13 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
             shape,
             constraint,
             count,
+            diagram: {
+                let mut d: [Option<String>; 5] = Default::default();
+                for (slot, out) in diagram.into_iter().zip(d.iter_mut()) {
+                    *out = slot.get();
+                }
+                d
+            },
             doc: doc_text(&f.attrs),
             span: f.ty.span(),
         });
@@ -507,6 +523,10 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
             (None, true) => quote!(::format_spec::layout::Count::Rest),
             (None, false) => quote!(::format_spec::layout::Count::Fixed),
         };
+        let [spec, label, symbol, first, last] = f.diagram.clone().map(|d| match d {
+            Some(s) => quote!(::core::option::Option::Some(#s)),
+            None => quote!(::core::option::Option::None),
+        });
         field_layouts.push(quote! {
             ::format_spec::layout::FieldLayout {
                 name: #fname,
@@ -514,6 +534,9 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
                 kind: #kind,
                 constraint: #constraint,
                 count: #count,
+                diagram: ::format_spec::layout::FieldDiagram {
+                    spec: #spec, label: #label, symbol: #symbol, first: #first, last: #last,
+                },
                 doc: #fdoc,
             }
         });

@@ -59,7 +59,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::drive::{Input, TokioIn, TokioOut};
 use crate::libxc::{DomainHeader, DomainType, ImageHeader, LibxcRecord};
 use crate::libxl::LibxlHeader;
-use crate::outer::{Format, LibxcStop, Lookahead, OuterCore, OuterError, OuterEvent, SourceIo};
+use crate::outer::{
+    Format, LibxcStop, Lookahead, MigrationTrailer, OuterCore, OuterError, OuterEvent, SourceIo,
+};
 use crate::save::{self, Event, Layers, SaveCore, SaveReport};
 #[cfg(doc)]
 use crate::stream::StreamReader;
@@ -258,6 +260,21 @@ impl<R: AsyncRead + Unpin> AsyncPageBatch<'_, R> {
     /// [`PageBatch::read_pages`](crate::stream::PageBatch::read_pages).
     pub async fn read_pages(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
         self.r.core.read_pages(self.info, dst).await
+    }
+
+    /// The pfn entries taken apart (frame number, page type).
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = crate::libxc::PfnEntry> + '_ {
+        self.r
+            .core
+            .pfns()
+            .iter()
+            .map(|&e| crate::libxc::PfnEntry(e))
+    }
+
+    /// Skips the contents of the next `n` pages with data; see
+    /// [`PageBatch::skip_pages`](crate::stream::PageBatch::skip_pages).
+    pub async fn skip_pages(&mut self, n: usize) -> Result<(), StreamError> {
+        self.r.core.skip_pages(self.info, n).await
     }
 
     /// Reads the remaining contents into the reader's reused buffer.
@@ -463,6 +480,9 @@ impl<R: AsyncRead + Unpin> Layers for TokioLayers<R> {
     }
     fn outer_offset(o: &Self::Outer) -> u64 {
         o.offset()
+    }
+    fn outer_trailer(o: &Self::Outer) -> Option<&MigrationTrailer> {
+        o.migration_trailer()
     }
     fn outer_finished(o: &mut Self::Outer, stop: LibxcStop) -> Result<(), OuterError> {
         o.libxc_finished(stop)

@@ -168,11 +168,38 @@ pub struct FieldLayout {
     pub constraint: Constraint,
     /// For trailing arrays, where the count comes from.
     pub count: Count,
+    /// How the spec's octet diagrams show the field.
+    pub diagram: FieldDiagram,
     /// Doc comment text.
     pub doc: &'static str,
 }
 
+/// How the octet diagrams of Xen's pandoc specs show a field, where that
+/// differs from the field's name. Every part is optional.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FieldDiagram {
+    /// The spec's name of the field when the C name differs
+    /// (`p2m_start_pfn` for `start_pfn`).
+    pub spec: Option<&'static str>,
+    /// The whole label of a cell too narrow for the name (`w` for
+    /// `guest_width`).
+    pub label: Option<&'static str>,
+    /// The letter the diagram gives the field's value, shown after the name
+    /// (`count (C)`) and used in the indices of a trailing array it counts.
+    pub symbol: Option<&'static str>,
+    /// The index of a trailing array's first element (default `0`).
+    pub first: Option<&'static str>,
+    /// The index of its last element (default `C-1`, `C` being the symbol
+    /// of the count field).
+    pub last: Option<&'static str>,
+}
+
 impl FieldLayout {
+    /// The field's name in the spec.
+    pub fn spec_name(&self) -> &'static str {
+        self.diagram.spec.unwrap_or(self.name)
+    }
+
     /// Size in octets within the fixed part of the struct.
     pub const fn size(&self) -> usize {
         self.kind.size()
@@ -420,6 +447,10 @@ pub struct RecordLayout {
     /// of `xg_sr_common.c`); the same as `human` unless Xen's C and Python
     /// disagree (C "x86 TSC info", Python "TSC info").
     pub c_human: &'static str,
+    /// What the spec's octet diagram calls the part of the body no struct
+    /// describes: an opaque body (`hvm_ctx`), or what follows the struct
+    /// (`page_data`).
+    pub spec_body: Option<&'static str>,
     /// The C macro name (`REC_TYPE_PAGE_DATA`).
     pub c_name: &'static str,
     /// The Python constant name (`REC_TYPE_page_data`).

@@ -160,6 +160,22 @@ pub enum DomainType {
     X86Hvm = 0x2,
 }
 
+/// The description's human name ("x86 PV", "x86 HVM").
+///
+/// ```
+/// assert_eq!(format_spec::libxc::DomainType::X86Hvm.to_string(), "x86 HVM");
+/// ```
+impl std::fmt::Display for DomainType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let value = self.value();
+        let v = DomainType::LAYOUT
+            .variants
+            .iter()
+            .find(|v| v.value == value);
+        f.write_str(v.map_or("?", |v| v.human))
+    }
+}
+
 /// Domain header: general properties of the guest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
 #[wire(c_name = "xc_sr_dhdr", py_format = "DHDR_FORMAT")]
@@ -196,6 +212,7 @@ pub struct RecordHeader {
     /// Record type; bit 31 set for optional records.
     pub r#type: u32,
     /// Body length in octets, padding excluded.
+    #[wire(spec = "body_length")]
     pub length: u32,
 }
 
@@ -257,6 +274,89 @@ impl PageType {
     pub fn has_data(self) -> bool {
         !PAGE_TYPES_WITHOUT_DATA.contains(&self)
     }
+
+    /// Xen's short name of the type, the suffix of its
+    /// `XEN_DOMCTL_PFINFO_*` name (`NOTAB`, `L1TAB`, `XTAB`, ...); the
+    /// [`Display`](std::fmt::Display) form.
+    pub fn short_name(self) -> &'static str {
+        self.variant()
+            .and_then(|v| v.py_name)
+            .and_then(|p| p.strip_prefix("PAGE_DATA_TYPE_"))
+            .unwrap_or("?")
+    }
+
+    /// The human-readable name of the type ("L1 page table").
+    pub fn human(self) -> &'static str {
+        self.variant().map_or("?", |v| v.human)
+    }
+
+    /// The type's descriptor (every variant has one).
+    fn variant(self) -> Option<&'static crate::layout::VariantLayout> {
+        let value = self.value();
+        PageType::LAYOUT.variants.iter().find(|v| v.value == value)
+    }
+}
+
+/// `NOTAB`, `L1TAB`, ... ([`PageType::short_name`]); the alternate form
+/// (`{:#}`) gives the human name ("L1 page table").
+///
+/// ```
+/// use format_spec::libxc::PageType;
+/// assert_eq!(PageType::L1tabPin.to_string(), "L1TAB_PIN");
+/// assert_eq!(format!("{:#}", PageType::Xtab), "invalid");
+/// ```
+impl std::fmt::Display for PageType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            f.write_str(self.human())
+        } else {
+            f.write_str(self.short_name())
+        }
+    }
+}
+
+/// One PAGE_DATA pfn entry: the page type in bits 63-60, reserved bits
+/// 59-52, the frame number in bits 51-0.
+///
+/// ```
+/// use format_spec::libxc::{PageType, PfnEntry};
+/// let e = PfnEntry::new(0x12345, PageType::L2tab);
+/// assert_eq!(e.0, 0x2000_0000_0001_2345);
+/// assert_eq!((e.pfn(), e.page_type()), (0x12345, Some(PageType::L2tab)));
+/// assert!(e.has_data());
+/// // Types 5 to 8 are not valid.
+/// assert_eq!(PfnEntry(5 << 60 | 7).page_type(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PfnEntry(pub u64);
+
+impl PfnEntry {
+    /// The entry for frame `pfn` (only its low 52 bits are kept) of type
+    /// `t`.
+    pub fn new(pfn: u64, t: PageType) -> Self {
+        PfnEntry((t.value() << PAGE_DATA_TYPE_SHIFT) | (pfn & PAGE_DATA_PFN_MASK))
+    }
+
+    /// The frame number (bits 51-0).
+    pub fn pfn(self) -> u64 {
+        self.0 & PAGE_DATA_PFN_MASK
+    }
+
+    /// The type nibble (bits 63-60), valid or not.
+    pub fn type_bits(self) -> u8 {
+        (self.0 >> PAGE_DATA_TYPE_SHIFT) as u8
+    }
+
+    /// The page type, if the nibble is a valid one.
+    pub fn page_type(self) -> Option<PageType> {
+        PageType::of_entry(self.0)
+    }
+
+    /// Whether the record carries the page's contents (a valid type with
+    /// data).
+    pub fn has_data(self) -> bool {
+        self.page_type().is_some_and(PageType::has_data)
+    }
 }
 
 /// The fixed part of a PAGE_DATA record and its pfn array. The page
@@ -266,6 +366,7 @@ impl PageType {
 #[wire(c_name = "xc_sr_rec_page_data_header", py_format = "PAGE_DATA_FORMAT")]
 pub struct PageDataHeader {
     /// Number of pfn entries; never zero.
+    #[wire(symbol = "C")]
     pub count: u32,
     /// Reserved.
     #[wire(reserved)]
@@ -377,10 +478,10 @@ impl RecordBody for PageData {
 #[wire(c_name = "xc_sr_rec_x86_pv_info", py_format = "X86_PV_INFO_FORMAT")]
 pub struct X86PvInfo {
     /// Size of a guest word in octets: 4 or 8.
-    #[wire(one_of = [4, 8])]
+    #[wire(one_of = [4, 8], label = "w")]
     pub guest_width: u8,
     /// Number of page-table levels: 3 or 4.
-    #[wire(one_of = [3, 4])]
+    #[wire(one_of = [3, 4], label = "ptl")]
     pub pt_levels: u8,
     /// Reserved.
     #[wire(reserved)]
@@ -396,10 +497,17 @@ pub struct X86PvInfo {
 )]
 pub struct X86PvP2mFrames {
     /// First pfn covered.
+    #[wire(spec = "p2m_start_pfn", symbol = "S")]
     pub start_pfn: u32,
     /// Last pfn covered (inclusive).
+    #[wire(spec = "p2m_end_pfn", symbol = "E")]
     pub end_pfn: u32,
     /// The pfns of the frames holding the table.
+    #[wire(
+        spec = "p2m_pfn",
+        first = "p2m frame containing pfn S",
+        last = "p2m frame containing pfn E"
+    )]
     pub p2m_pfns: Vec<u64>,
 }
 
@@ -455,6 +563,7 @@ pub struct HvmParamsEntry {
 #[wire(c_name = "xc_sr_rec_hvm_params", py_format = "HVM_PARAMS_FORMAT")]
 pub struct HvmParams {
     /// Number of entries.
+    #[wire(symbol = "C")]
     pub count: u32,
     /// Reserved.
     #[wire(reserved)]
@@ -537,7 +646,13 @@ pub enum LibxcRecord {
     End,
     /// Guest memory: a batch of pfns with their types and the contents of
     /// those that have data.
-    #[record(code = 0x01, name = "PAGE_DATA", human = "Page data", length = page_data)]
+    #[record(
+        code = 0x01,
+        name = "PAGE_DATA",
+        human = "Page data",
+        length = page_data,
+        spec_body = "page_data"
+    )]
     PageData(PageData),
     /// Width and page-table depth of a PV guest.
     #[record(code = 0x02, name = "X86_PV_INFO", human = "x86 PV info")]
@@ -560,7 +675,14 @@ pub enum LibxcRecord {
     X86PvVcpuXsave(X86PvVcpu),
     /// The guest's shared info page, one page long. Deprecated by version
     /// 4, which carries it inside DOMAIN_CONTEXT.
-    #[record(code = 0x07, name = "SHARED_INFO", human = "Shared info", deprecated = 4, length = exact(4096))]
+    #[record(
+        code = 0x07,
+        name = "SHARED_INFO",
+        human = "Shared info",
+        deprecated = 4,
+        length = exact(4096),
+        spec_body = "shared_info"
+    )]
     SharedInfo(Opaque),
     /// TSC settings (`XEN_DOMCTL_{get,set}tscinfo`). Deprecated by version
     /// 4, which carries them inside DOMAIN_CONTEXT.
@@ -574,14 +696,27 @@ pub enum LibxcRecord {
     )]
     X86TscInfo(X86TscInfo),
     /// The HVM context blob (`XEN_DOMCTL_{get,set}hvmcontext`).
-    #[record(code = 0x09, name = "HVM_CONTEXT", human = "HVM context", length = non_empty)]
+    #[record(
+        code = 0x09,
+        name = "HVM_CONTEXT",
+        human = "HVM context",
+        length = non_empty,
+        spec_body = "hvm_ctx"
+    )]
     HvmContext(Opaque),
     /// HVM parameters (`HVMOP_{get,set}_param`); must come before HVM_CONTEXT.
     #[record(code = 0x0a, name = "HVM_PARAMS", human = "HVM params")]
     HvmParams(HvmParams),
     /// Opaque data of the higher toolstack layers. Only used during the
     /// format's development; never valid in a stream.
-    #[record(code = 0x0b, name = "TOOLSTACK", human = "Toolstack", deprecated = 0, length = non_empty)]
+    #[record(
+        code = 0x0b,
+        name = "TOOLSTACK",
+        human = "Toolstack",
+        deprecated = 0,
+        length = non_empty,
+        spec_body = "data"
+    )]
     Toolstack(Opaque),
     /// MSRs of a PV vCPU (`XEN_DOMCTL_{get,set}_vcpu_msrs`).
     #[record(code = 0x0c, name = "X86_PV_VCPU_MSRS", human = "x86 PV vcpu msrs")]
@@ -616,7 +751,8 @@ pub enum LibxcRecord {
         code = 0x11,
         name = "X86_CPUID_POLICY",
         human = "x86 CPUID policy",
-        since = 3
+        since = 3,
+        spec_body = "CPUID_policy"
     )]
     X86CpuidPolicy(X86CpuidPolicy),
     /// The guest's MSR policy (`XEN_DOMCTL_{get,set}_cpu_policy`).
@@ -624,12 +760,20 @@ pub enum LibxcRecord {
         code = 0x12,
         name = "X86_MSR_POLICY",
         human = "x86 MSR policy",
-        since = 3
+        since = 3,
+        spec_body = "MSR_policy"
     )]
     X86MsrPolicy(X86MsrPolicy),
     /// The domain context blob (`XEN_DOMCTL_{get,set}domaincontext`): shared
     /// info, TSC settings and, over time, more. Required from version 4.
-    #[record(code = 0x13, name = "DOMAIN_CONTEXT", human = "Domain context", since = 4, length = non_empty)]
+    #[record(
+        code = 0x13,
+        name = "DOMAIN_CONTEXT",
+        human = "Domain context",
+        since = 4,
+        length = non_empty,
+        spec_body = "dom_ctx"
+    )]
     DomainContext(Opaque),
 }
 

@@ -172,6 +172,7 @@ pub struct LibxlRecordHeader {
     /// Record type; types 0x80000000 and above are optional.
     pub r#type: u32,
     /// Body length in octets, padding excluded.
+    #[wire(spec = "body_length")]
     pub length: u32,
 }
 
@@ -210,7 +211,7 @@ pub enum EmulatorId {
 )]
 pub struct EmulatorHeader {
     /// Which emulator ([`EmulatorId`]).
-    #[wire(values = EmulatorId)]
+    #[wire(values = EmulatorId, spec = "emulator_id")]
     pub id: u32,
     /// Index of this emulator among the domain's emulators.
     pub index: u32,
@@ -518,7 +519,7 @@ pub enum CheckpointStateId {
 #[wire(c_name = "libxl_sr_checkpoint_state", c_typedef)]
 pub struct CheckpointState {
     /// The state ([`CheckpointStateId`]).
-    #[wire(values = CheckpointStateId)]
+    #[wire(values = CheckpointStateId, spec = "control_id")]
     pub id: u32,
 }
 
@@ -544,11 +545,17 @@ pub enum LibxlRecord {
     #[record(
         code = 0x02,
         name = "EMULATOR_XENSTORE_DATA",
-        human = "Emulator xenstore data"
+        human = "Emulator xenstore data",
+        spec_body = "xenstore key/value data"
     )]
     EmulatorXenstoreData(EmulatorXenstoreData),
     /// The saved state of one of the domain's emulators.
-    #[record(code = 0x03, name = "EMULATOR_CONTEXT", human = "Emulator context")]
+    #[record(
+        code = 0x03,
+        name = "EMULATOR_CONTEXT",
+        human = "Emulator context",
+        spec_body = "emulator_ctx"
+    )]
     EmulatorContext(EmulatorContext),
     /// Ends the libxl part of a checkpoint; the stream goes back to libxc.
     #[record(code = 0x04, name = "CHECKPOINT_END", human = "Checkpoint end")]

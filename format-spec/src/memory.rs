@@ -253,6 +253,15 @@ pub trait PageSink {
 
     /// The stream is done; `present` holds the pfns with contents.
     fn finish(self, present: &PfnSet) -> io::Result<Self::Output>;
+
+    /// A pfn entry of type `ptype`, which carries no contents (XTAB,
+    /// XALLOC or BROKEN), was applied to `pfn`; called before
+    /// [`drop_page`](Self::drop_page) when it takes contents away. Most
+    /// sinks ignore it (the default does).
+    fn no_contents(&mut self, pfn: u64, ptype: PageType) -> io::Result<()> {
+        let _ = (pfn, ptype);
+        Ok(())
+    }
 }
 
 /// Byte offset of `pfn`'s page in an image laid out as `base + pfn * PAGE_SIZE`,
@@ -506,10 +515,14 @@ pub struct OnePage {
 /// What a stream said about one pfn, as [`OnePage`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageState {
-    /// No copy of the pfn was applied.
+    /// No entry of the pfn was applied.
     NeverSent,
-    /// The pfn had contents and was then marked not present.
-    Dropped,
+    /// Only entries without contents were applied (the last one's type:
+    /// XTAB, XALLOC or BROKEN).
+    WithoutContents(PageType),
+    /// The pfn had contents and was then marked not present (XTAB or
+    /// BROKEN, the type given).
+    Dropped(PageType),
     /// The contents of the last copy.
     Present(Vec<u8>),
 }
@@ -539,10 +552,22 @@ impl PageSink for OnePage {
         Ok(())
     }
 
-    fn drop_page(&mut self, pfn: u64) -> io::Result<()> {
-        if pfn == self.pfn {
-            self.state = PageState::Dropped;
+    fn drop_page(&mut self, _pfn: u64) -> io::Result<()> {
+        // `no_contents`, called first, has recorded the drop and its type.
+        Ok(())
+    }
+
+    fn no_contents(&mut self, pfn: u64, ptype: PageType) -> io::Result<()> {
+        if pfn != self.pfn {
+            return Ok(());
         }
+        let had = matches!(self.state, PageState::Present(_) | PageState::Dropped(_));
+        self.state = match (had, drops_contents(ptype)) {
+            // XALLOC leaves contents (or their absence) as they are.
+            (true, false) => return Ok(()),
+            (true, true) => PageState::Dropped(ptype),
+            (false, _) => PageState::WithoutContents(ptype),
+        };
         Ok(())
     }
 
@@ -620,6 +645,10 @@ pub struct Summary {
     /// Set when the stream broke off in a segment after the state the image
     /// holds: what went wrong (the unfinished segment was left out).
     pub abandoned: Option<String>,
+    /// What the caller should know about a valid stream (for example, a
+    /// libxl stream that ends before any libxc stream, so the image is
+    /// empty).
+    pub notes: Vec<String>,
 }
 
 impl Summary {
@@ -635,6 +664,7 @@ impl Summary {
             by_type: [0; 16],
             ranges: Vec::new(),
             abandoned: None,
+            notes: Vec::new(),
         }
     }
 
@@ -682,6 +712,9 @@ impl fmt::Display for Summary {
         if let Some(a) = &self.abandoned {
             writeln!(f, "abandoned:    {a}")?;
         }
+        for n in &self.notes {
+            writeln!(f, "note:         {n}")?;
+        }
         Ok(())
     }
 }
@@ -716,6 +749,10 @@ pub enum MemoryError {
         /// What went wrong.
         source: io::Error,
     },
+    /// Reading stopped before the stream's END and before any CHECKPOINT
+    /// (no checkpoint was asked for): there is no complete state.
+    #[error("the stream stopped before its END record and before any CHECKPOINT: no complete state to extract")]
+    NoCompleteState,
     /// The checkpoint asked for is not in the stream.
     #[error(
         "checkpoint {asked} was asked for, but the stream {how} after {found} CHECKPOINT records"
@@ -1009,6 +1046,8 @@ impl<S: PageSink> MemoryExtractor<S> {
                 k += 1;
             } else {
                 flush(sink, run.take())?;
+                sink.no_contents(pfn, ptype)
+                    .map_err(|source| MemoryError::Output { pfn, source })?;
                 if drops_contents(ptype) && set.remove(pfn) {
                     sum.dropped += 1;
                     sink.drop_page(pfn)
@@ -1059,13 +1098,7 @@ impl<S: PageSink> MemoryExtractor<S> {
                 // Stopped early by the caller: staged pages are not applied.
                 self.sum.state = ImageState::Checkpoint(self.sum.checkpoints)
             }
-            Checkpoint::Last => {
-                return Err(MemoryError::NoSuchCheckpoint {
-                    asked: 1,
-                    found: 0,
-                    how: "stopped",
-                })
-            }
+            Checkpoint::Last => return Err(MemoryError::NoCompleteState),
         }
         self.sum.pages = self.set.len();
         self.sum.ranges = self.set.runs().collect();
@@ -1115,14 +1148,29 @@ pub fn extract_save_file<R: Read, S: PageSink>(
 ) -> Result<(S::Output, Summary), MemoryError> {
     let mut r = SaveReader::new(input, Options::mode(Mode::Lenient).format(format))?;
     let mut x = MemoryExtractor::new(sink, opts.clone());
+    let mut saw_libxc = false;
     loop {
         let step = match r.next() {
             Err(e) => Err(e.into()),
+            Ok(None) if !saw_libxc => {
+                // libxl's restore accepts END here and restores nothing.
+                x.ended = true;
+                x.sum.notes.push(
+                    "the stream ends before any libxc stream: it holds no guest memory, \
+                     the image is empty"
+                        .into(),
+                );
+                Ok(Flow::Stop)
+            }
             Ok(None) => Ok(Flow::Stop),
             Ok(Some(Event::LibxcRecord(info))) => match r.libxc() {
                 Some(reader) => x.record(reader, info),
                 None => Ok(Flow::Continue),
             },
+            Ok(Some(Event::LibxcHeaders { .. })) => {
+                saw_libxc = true;
+                Ok(Flow::Continue)
+            }
             Ok(Some(_)) => Ok(Flow::Continue),
         };
         match step {

@@ -53,7 +53,7 @@
 //! | `Xenstore` | a key character outside `[A-Za-z0-9-/_@]` | strict |
 //! | `BadValue` | CHECKPOINT_STATE id not 0 to 3 | strict |
 //! | `UnexpectedRecord` | a second LIBXC_CONTEXT; CHECKPOINT_END outside a checkpoint; END inside one | both |
-//! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream) | strict |
+//! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream), unless they are xl's migration messages ([`OuterReader::migration_trailer`]) | strict |
 //! | `Truncated` | the input ends inside a header, body or padding, or before END | both |
 //!
 //! Xen's own C restore and Python verifier differ in places: both refuse
@@ -97,7 +97,8 @@ use crate::libxl::{
     REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 use crate::xl::{
-    XlConfigError, XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_MAGIC, XL_OPTIONAL_DATA_MAX,
+    migration_messages, MigrationMessage, XlConfigError, XlHeader, XlPreamble,
+    MIGRATION_TRAILER_MAX, XL_HEADER_OFFSET, XL_MAGIC, XL_OPTIONAL_DATA_MAX,
 };
 
 /// The first eight octets of a libxl stream ("LibxlFmt").
@@ -815,6 +816,19 @@ pub(crate) struct OuterCore<S> {
     state: State,
     next_index: u64,
     libxc_seen: bool,
+    trailer: Option<MigrationTrailer>,
+}
+
+/// xl's migration messages found after the end of a stream (strict mode
+/// reads to the end of the input; see [`crate::xl::MigrationMessage`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationTrailer {
+    /// Absolute offset of the first message.
+    pub offset: u64,
+    /// The messages, in order.
+    pub messages: Vec<MigrationMessage>,
+    /// The octets (the messages' wire form).
+    pub octets: Vec<u8>,
 }
 
 /// Offset of a field of a wire struct that starts at `base`.
@@ -835,6 +849,7 @@ impl<S: SourceIo> OuterCore<S> {
             state: State::Libxl,
             next_index: 0,
             libxc_seen: false,
+            trailer: None,
         };
         let format = match format {
             FormatChoice::Exactly(f) => f,
@@ -887,6 +902,11 @@ impl<S: SourceIo> OuterCore<S> {
     /// See [`OuterReader::xl_preamble`].
     pub(crate) fn xl_preamble(&self) -> Option<&XlPreamble> {
         self.xl.as_ref()
+    }
+
+    /// See [`OuterReader::migration_trailer`].
+    pub(crate) fn migration_trailer(&self) -> Option<&MigrationTrailer> {
+        self.trailer.as_ref()
     }
 
     /// See [`OuterReader::libxl_header`].
@@ -1050,21 +1070,34 @@ impl<S: SourceIo> OuterCore<S> {
         Ok(())
     }
 
-    /// In strict mode, checks that nothing follows the end of the stream.
+    /// In strict mode, checks that nothing follows the end of the stream
+    /// but xl's migration messages ([`OuterReader::migration_trailer`]).
     async fn finish_stream(&mut self) -> Result<(), OuterError> {
         self.state = State::Done;
         if self.mode == Mode::Strict {
             let at = self.offset();
-            let mut one = [0u8; 1];
-            match self.src.fill(&mut one).await {
-                Ok(0) => {}
-                Ok(_) => return Err(OuterError::TrailingData { offset: at }),
+            let mut tail = [0u8; MIGRATION_TRAILER_MAX + 1];
+            let n = match self.src.fill(&mut tail).await {
+                Ok(n) => n,
                 Err(e) => {
                     return Err(OuterError::Io {
-                        offset: at,
+                        offset: self.src.offset(),
                         source: e,
                     })
                 }
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            match migration_messages(&tail[..n]).filter(|_| n <= MIGRATION_TRAILER_MAX) {
+                Some(messages) => {
+                    self.trailer = Some(MigrationTrailer {
+                        offset: at,
+                        messages,
+                        octets: tail[..n].to_vec(),
+                    })
+                }
+                None => return Err(OuterError::TrailingData { offset: at }),
             }
         }
         Ok(())
@@ -1363,6 +1396,15 @@ impl<R: Read> OuterReader<R> {
     /// The xl preamble, for an xl save file.
     pub fn xl_preamble(&self) -> Option<&XlPreamble> {
         self.core.xl_preamble()
+    }
+
+    /// xl's migration messages after the end of the stream: the last
+    /// octets of a capture of `xl migrate`, which a strict reader
+    /// recognises instead of calling them `TrailingData` (a lenient
+    /// reader, like a restore, reads nothing after the end). Set once
+    /// [`next`](Self::next) has returned [`OuterEvent::End`].
+    pub fn migration_trailer(&self) -> Option<&MigrationTrailer> {
+        self.core.migration_trailer()
     }
 
     /// The libxl header, unless the stream is a bare libxc stream.

@@ -86,8 +86,8 @@ use crate::layout::Wire;
 use crate::libxc::{DomainHeader, ImageHeader, LibxcRecord};
 use crate::libxl::LibxlHeader;
 use crate::outer::{
-    Format, FormatChoice, LibxcStop, OuterError, OuterEvent, OuterReader, OuterRecord,
-    SkippedRecord,
+    Format, FormatChoice, LibxcStop, MigrationTrailer, OuterError, OuterEvent, OuterReader,
+    OuterRecord, SkippedRecord,
 };
 use crate::stream::{
     FieldRef, Location, Mode, PageBatch, ReaderOptions, Record, RecordInfo, Report, StreamError,
@@ -321,6 +321,7 @@ pub(crate) trait Layers {
     type Libxc;
     async fn outer_next(o: &mut Self::Outer) -> Result<Option<OuterEvent>, OuterError>;
     fn outer_offset(o: &Self::Outer) -> u64;
+    fn outer_trailer(o: &Self::Outer) -> Option<&MigrationTrailer>;
     fn outer_finished(o: &mut Self::Outer, stop: LibxcStop) -> Result<(), OuterError>;
     async fn open(&self, o: Self::Outer, opts: ReaderOptions) -> Result<Self::Libxc, StreamError>;
     fn resume(
@@ -356,6 +357,9 @@ impl<R: Read> Layers for BlockingLayers<R> {
     }
     fn outer_offset(o: &Self::Outer) -> u64 {
         o.offset()
+    }
+    fn outer_trailer(o: &Self::Outer) -> Option<&MigrationTrailer> {
+        o.migration_trailer()
     }
     fn outer_finished(o: &mut Self::Outer, stop: LibxcStop) -> Result<(), OuterError> {
         o.libxc_finished(stop)
@@ -420,6 +424,9 @@ pub struct SaveReport {
     pub libxl_skipped: Vec<SkippedRecord>,
     /// Absolute offset just after the last octet read.
     pub end_offset: u64,
+    /// xl's migration messages after the end of the stream, which strict
+    /// mode recognises ([`OuterReader::migration_trailer`]).
+    pub migration_trailer: Option<MigrationTrailer>,
 }
 
 /// Reads a whole input, every layer, forward only; see the
@@ -559,12 +566,17 @@ impl<F: Layers> SaveCore<F> {
             .verifier
             .map(Verifier::into_report)
             .ok_or(Error::NoLibxcStream { offset: end_offset })?;
+        let migration_trailer = match &self.layer {
+            Holder::Outer(o) => F::outer_trailer(o).cloned(),
+            _ => None,
+        };
         Ok(SaveReport {
             format: self.format,
             libxc,
             libxl_records: self.libxl_records,
             libxl_skipped: self.libxl_skipped,
             end_offset,
+            migration_trailer,
         })
     }
 

@@ -340,3 +340,143 @@ impl XlPreamble {
 
 /// Every wire struct of the xl layer (for generators and tests).
 pub const XL_STRUCTS: &[&StructLayout] = &[&XlHeader::LAYOUT];
+
+/// Which side of `xl migrate` sends a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationSide {
+    /// The sender (`xl migrate`), on the stream that carries the domain.
+    Sender,
+    /// The receiver (`xl migrate-receive`), on the stream going back.
+    Receiver,
+}
+
+/// One of the fixed messages of xl's migration protocol.
+///
+/// `xl migrate` runs a command (usually `ssh HOST xl migrate-receive`)
+/// with two pipes. Around the migration stream proper (the xl header and
+/// the libxl stream, as in a save file) both sides exchange fixed texts,
+/// defined in Xen's `tools/xl/xl.h` and used in `tools/xl/xl_migrate.c`:
+///
+/// 1. the receiver sends [`MIGRATE_RECEIVER_BANNER`] (without its NUL);
+/// 2. the sender sends the xl header and the libxl stream;
+/// 3. the receiver, having restored the domain paused, sends
+///    [`MIGRATE_RECEIVER_READY`];
+/// 4. the sender sends [`MIGRATE_PERMISSION_TO_GO`], the last octets on
+///    the sender's stream: a capture of what `xl migrate` sends is a save
+///    file followed by this message;
+/// 5. the receiver sends [`MIGRATE_REPORT`] and one status octet (0: the
+///    domain runs; otherwise it failed and the receiver then sends
+///    [`MIGRATE_PERMISSION_TO_GO`] back, so that the sender resumes).
+///
+/// A Remus or COLO receiver sends nothing after the banner: its stream
+/// ends at failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrationMessage {
+    /// The name of the C array in `xl.h`.
+    pub name: &'static str,
+    /// The text, without a terminating NUL.
+    pub text: &'static [u8],
+    /// Whether xl sends the terminating NUL too (it writes `sizeof` the
+    /// array for every message but the banner).
+    pub nul: bool,
+    /// Whether one status octet follows the message.
+    pub status_octet: bool,
+    /// Who sends it.
+    pub sides: &'static [MigrationSide],
+}
+
+impl MigrationMessage {
+    /// The octets on the wire: the text, its NUL if sent, and the status
+    /// octet `status` if the message has one.
+    pub fn wire(&self, status: u8) -> Vec<u8> {
+        let mut v = self.text.to_vec();
+        if self.nul {
+            v.push(0);
+        }
+        if self.status_octet {
+            v.push(status);
+        }
+        v
+    }
+
+    /// The number of octets on the wire.
+    pub fn wire_len(&self) -> usize {
+        self.text.len() + usize::from(self.nul) + usize::from(self.status_octet)
+    }
+}
+
+/// `migrate_receiver_banner`: the receiver is ready for the stream.
+pub const MIGRATE_RECEIVER_BANNER: MigrationMessage = MigrationMessage {
+    name: "migrate_receiver_banner",
+    text: b"xl migration receiver ready, send binary domain data.\n",
+    nul: false,
+    status_octet: false,
+    sides: &[MigrationSide::Receiver],
+};
+
+/// `migrate_receiver_ready`: the receiver has the domain, paused.
+pub const MIGRATE_RECEIVER_READY: MigrationMessage = MigrationMessage {
+    name: "migrate_receiver_ready",
+    text: b"domain received, ready to unpause",
+    nul: true,
+    status_octet: false,
+    sides: &[MigrationSide::Receiver],
+};
+
+/// `migrate_permission_to_go`: the other side may run the domain.
+pub const MIGRATE_PERMISSION_TO_GO: MigrationMessage = MigrationMessage {
+    name: "migrate_permission_to_go",
+    text: b"domain is yours, you are cleared to unpause",
+    nul: true,
+    status_octet: false,
+    sides: &[MigrationSide::Sender, MigrationSide::Receiver],
+};
+
+/// `migrate_report`: the receiver's result, in the status octet after it.
+pub const MIGRATE_REPORT: MigrationMessage = MigrationMessage {
+    name: "migrate_report",
+    text: b"my copy unpause results are as follows",
+    nul: true,
+    status_octet: true,
+    sides: &[MigrationSide::Receiver],
+};
+
+/// Every message of xl's migration protocol.
+pub const MIGRATION_MESSAGES: &[MigrationMessage] = &[
+    MIGRATE_RECEIVER_BANNER,
+    MIGRATE_RECEIVER_READY,
+    MIGRATE_PERMISSION_TO_GO,
+    MIGRATE_REPORT,
+];
+
+/// The most octets a sequence of [`MIGRATION_MESSAGES`] after a stream is
+/// looked at for (more is not xl's protocol).
+pub const MIGRATION_TRAILER_MAX: usize = 256;
+
+/// The messages `octets` consists of, one after the other, each in its
+/// exact wire form (with the status octet of [`MIGRATE_REPORT`]), or
+/// `None` if they are anything else (or nothing).
+///
+/// ```
+/// use format_spec::xl::{migration_messages, MIGRATE_PERMISSION_TO_GO};
+///
+/// let wire = MIGRATE_PERMISSION_TO_GO.wire(0);
+/// assert_eq!(wire.len(), 44);
+/// assert_eq!(migration_messages(&wire), Some(vec![MIGRATE_PERMISSION_TO_GO]));
+/// assert_eq!(migration_messages(&wire[..40]), None);
+/// assert_eq!(migration_messages(b""), None);
+/// ```
+pub fn migration_messages(octets: &[u8]) -> Option<Vec<MigrationMessage>> {
+    let mut found = Vec::new();
+    let mut rest = octets;
+    while !rest.is_empty() {
+        let m = MIGRATION_MESSAGES.iter().find(|m| {
+            rest.len() >= m.wire_len()
+                && rest.starts_with(m.text)
+                && (!m.nul || rest[m.text.len()] == 0)
+        })?;
+        found.push(*m);
+        rest = &rest[m.wire_len()..];
+    }
+    (!found.is_empty()).then_some(found)
+}

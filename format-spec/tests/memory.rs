@@ -11,7 +11,7 @@ use std::process::Command;
 
 use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
-use format_spec::libxc::{DomainType, LibxcRecord, PAGE_SIZE};
+use format_spec::libxc::{DomainType, LibxcRecord, PageType, PAGE_SIZE};
 use format_spec::libxl::EmulatorId;
 use format_spec::memory::{
     extract, extract_save_file, Checkpoint, ElfSink, ExtractOptions, ImageState, MemoryError,
@@ -563,15 +563,20 @@ fn a_stream_broken_off_before_any_checkpoint_is_an_error() {
 }
 
 #[test]
-fn one_page_sink_reports_present_dropped_and_never_sent() {
+fn one_page_sink_reports_present_dropped_without_contents_and_never_sent() {
     let ops = resend_ops();
     let m = model(&ops, None);
     let bytes = stream(&ops, true);
     let page = |pfn| run(&bytes, OnePage::new(pfn), Checkpoint::Last).unwrap().0;
     assert_eq!(page(1), PageState::Present(m.pages[&1].clone()));
     assert_eq!(page(13), PageState::Present(m.pages[&13].clone()));
-    assert_eq!(page(3), PageState::Dropped);
-    assert_eq!(page(20), PageState::NeverSent); // XALLOC only
+    assert_eq!(page(3), PageState::Dropped(PageType::Broken));
+    assert_eq!(page(12), PageState::Dropped(PageType::Xtab));
+    // XALLOC changes nothing of a page that has contents.
+    assert_eq!(page(5), PageState::Present(m.pages[&5].clone()));
+    // Sent, but never with contents: what was sent is named.
+    assert_eq!(page(20), PageState::WithoutContents(PageType::Xalloc));
+    assert_eq!(page(40), PageState::WithoutContents(PageType::Xtab));
     assert_eq!(page(1 << 40), PageState::NeverSent);
 }
 

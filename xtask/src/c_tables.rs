@@ -65,6 +65,7 @@ fn table(name: &'static str, what: &str, items: &[(String, &str)], gap: usize) -
             Some((open + 1, close))
         }),
         key: entry_key,
+        missing: None,
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod c;
 pub mod c_tables;
+pub mod diagram;
 pub mod diff;
 pub mod docs;
 pub mod pandoc;

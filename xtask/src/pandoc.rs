@@ -1,13 +1,18 @@
 //! Regions of Xen's specs, `docs/specs/libxc-migration-stream.pandoc` and
 //! `docs/specs/libxl-migration-stream.pandoc`, from the description: the
 //! `% Revision` line, the `version` entry of the stream header's field
-//! table and the list of record types of the record header's table. Xen's
-//! prose around them stays as Xen wrote it.
+//! table, the list of record types of the record header's table, and the
+//! octet diagram of each header and each record (see [`crate::diagram`]).
+//! Xen's prose around them, the field tables included, stays as Xen wrote
+//! it.
 
-use format_spec::layout::RecordLayout;
-use format_spec::libxc::{LibxcRecord, BACK_CHANNEL_RECORDS, CURRENT_VERSION};
-use format_spec::libxl::{LibxlRecord, HDR_VERSION};
+use format_spec::layout::{RecordLayout, StructLayout, Wire};
+use format_spec::libxc::{
+    DomainHeader, ImageHeader, LibxcRecord, BACK_CHANNEL_RECORDS, CURRENT_VERSION,
+};
+use format_spec::libxl::{LibxlHeader, LibxlRecord, HDR_VERSION};
 
+use crate::diagram;
 use crate::regions::{find_line, Region, Spliced};
 
 /// The libxc spec in a Xen tree.
@@ -32,10 +37,12 @@ struct Spec {
     version: u32,
     /// Records sent only from the secondary to the primary.
     back_channel: &'static [u32],
+    /// The headers drawn in the spec, under the titles of their sections.
+    headers: &'static [(&'static str, &'static StructLayout)],
 }
 
-/// The regions of both specs.
-pub fn spliced() -> Vec<Spliced> {
+/// Both specs.
+fn specs() -> [Spec; 2] {
     [
         Spec {
             path: LIBXC_SPEC_PATH,
@@ -43,6 +50,10 @@ pub fn spliced() -> Vec<Spliced> {
             records: LibxcRecord::LAYOUT.records,
             version: CURRENT_VERSION,
             back_channel: BACK_CHANNEL_RECORDS,
+            headers: &[
+                ("Image Header", &ImageHeader::LAYOUT),
+                ("Domain Header", &DomainHeader::LAYOUT),
+            ],
         },
         Spec {
             path: LIBXL_SPEC_PATH,
@@ -50,14 +61,189 @@ pub fn spliced() -> Vec<Spliced> {
             records: LibxlRecord::LAYOUT.records,
             version: HDR_VERSION,
             back_channel: &[],
+            headers: &[("Header", &LibxlHeader::LAYOUT)],
         },
     ]
-    .iter()
-    .map(|s| Spliced {
+}
+
+/// The records of `s` that have a section of their own: records with the
+/// same body share one (Xen's "X86_PV_VCPU_BASIC, EXTENDED, XSAVE, MSRS",
+/// titled by the first); a different `spec_body` makes a different body.
+fn drawn_records(s: &Spec) -> Vec<&'static RecordLayout> {
+    let mut bodies: Vec<(&str, Option<&str>)> = Vec::new();
+    s.records
+        .iter()
+        .filter(|r| match r.body {
+            Some(b) if bodies.contains(&(b.rust_name, r.spec_body)) => false,
+            Some(b) => {
+                bodies.push((b.rust_name, r.spec_body));
+                true
+            }
+            None => true,
+        })
+        .collect()
+}
+
+/// One diagram the description draws in a spec.
+pub struct Drawn {
+    /// The title of its section.
+    pub title: &'static str,
+    /// The record, for a record's diagram.
+    pub record: Option<&'static RecordLayout>,
+    /// What it shows.
+    pub units: Vec<diagram::Unit>,
+}
+
+/// Every diagram of the spec at `path`, headers first.
+pub fn diagrams(path: &str) -> Vec<Drawn> {
+    let specs = specs();
+    let Some(s) = specs.iter().find(|s| s.path == path) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Drawn> = s
+        .headers
+        .iter()
+        .map(|(title, layout)| Drawn {
+            title,
+            record: None,
+            units: diagram::of_struct(layout),
+        })
+        .collect();
+    out.extend(drawn_records(s).into_iter().map(|r| Drawn {
+        title: r.spec_name,
+        record: Some(r),
+        units: diagram::of_record(r),
+    }));
+    out
+}
+
+/// The regions of both specs.
+pub fn spliced() -> Vec<Spliced> {
+    specs().iter().map(spliced_spec).collect()
+}
+
+/// The regions of one spec.
+fn spliced_spec(s: &Spec) -> Spliced {
+    let mut regions = vec![revision(s), version(s), record_types(s)];
+    let mut prev: Option<&'static str> = None;
+    for d in diagrams(s.path) {
+        let what = match d.record {
+            Some(r) => format!("the octet diagram of record {}", r.spec_name),
+            None => format!("the octet diagram of section \"{}\"", d.title),
+        };
+        let mut region = diagram_region(d.title, what, d.units);
+        if let (Some(r), Some(after)) = (d.record, prev) {
+            // A record new in this revision gets a section of its own.
+            region.missing = Some((
+                Box::new(move |l: &[&str]| after_section(l, after).map(|i| (i, i))),
+                new_section(r, s.version, &region.text),
+            ));
+        }
+        if d.record.is_some() {
+            prev = Some(d.title);
+        }
+        regions.push(region);
+    }
+    Spliced {
         host: s.path,
-        regions: vec![revision(s), version(s), record_types(s)],
+        regions,
+    }
+}
+
+/// Whether line `i` is a section title (a setext heading: underlined).
+/// The last row of a table is followed by a line of dashes too, but a row
+/// has its columns apart by runs of spaces, and a title does not.
+fn is_heading(lines: &[&str], i: usize) -> bool {
+    let title = lines[i].trim_end();
+    lines.get(i + 1).is_some_and(|u| {
+        let u = u.trim_end();
+        u.len() >= 3 && (u.bytes().all(|b| b == b'-') || u.bytes().all(|b| b == b'='))
+    }) && !title.trim().is_empty()
+        && !title.starts_with(' ')
+        && !title.contains("  ")
+}
+
+/// The section whose title is `title`, or starts with `title` and a comma
+/// or a space (`SHARED_INFO (deprecated)`).
+pub fn find_section(lines: &[&str], title: &str) -> Option<usize> {
+    (0..lines.len()).find(|&i| {
+        let l = lines[i].trim_end();
+        is_heading(lines, i)
+            && l.strip_prefix(title)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([' ', ',']))
     })
-    .collect()
+}
+
+/// The lines of the first octet diagram of the section titled `title`:
+/// its ruler to its last border.
+pub fn find_diagram(lines: &[&str], title: &str) -> Option<(usize, usize)> {
+    let h = find_section(lines, title)?;
+    let next = (h + 2..lines.len())
+        .find(|&i| is_heading(lines, i))
+        .unwrap_or(lines.len());
+    let ruler = (h + 2..next).find(|&i| diagram::is_ruler(lines[i]))?;
+    let (_, n) = diagram::parse(&lines[ruler..next]);
+    Some((ruler, ruler + n))
+}
+
+/// Where a new section goes after the section titled `title`: after its
+/// closing `\clearpage` and the blank line that follows it.
+fn after_section(lines: &[&str], title: &str) -> Option<usize> {
+    let h = find_section(lines, title)?;
+    let next = (h + 2..lines.len())
+        .find(|&i| is_heading(lines, i))
+        .unwrap_or(lines.len());
+    match (h + 2..next)
+        .rev()
+        .find(|&i| lines[i].trim() == "\\clearpage")
+    {
+        Some(c) if lines.get(c + 1).is_some_and(|l| l.trim().is_empty()) => Some(c + 2),
+        Some(c) => Some(c + 1),
+        None => Some(next),
+    }
+}
+
+/// The section of a record the spec does not have yet: its title, what
+/// the description says of it, its diagram and a page break. Its field
+/// table is left to the maintainer: field descriptions are Xen's prose.
+fn new_section(r: &RecordLayout, version: u32, diagram: &str) -> String {
+    let mut title = r.spec_name.to_string();
+    if r.deprecated.is_some_and(|d| version >= d) {
+        title.push_str(" (deprecated)");
+    }
+    let mut out = format!("{title}\n{}\n\n", "-".repeat(title.len()));
+    for p in crate::text::doc_paragraphs(r.doc) {
+        for line in crate::text::wrap(&p, 72) {
+            out.push_str(&format!("{line}\n"));
+        }
+        out.push('\n');
+    }
+    out.push_str(diagram);
+    out.push_str("\n\\clearpage\n");
+    out
+}
+
+/// The region of one diagram.
+fn diagram_region(title: &'static str, what: String, units: Vec<diagram::Unit>) -> Region {
+    Region {
+        name: format!("diagram {title}"),
+        what,
+        text: diagram::render(&units),
+        locate: Box::new(move |l| find_diagram(l, title)),
+        key: |line| {
+            // The fields of a row: a field that goes is a lost line.
+            let t = line.trim();
+            if !t.starts_with('|') {
+                return Vec::new();
+            }
+            t.split('|')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect()
+        },
+        missing: None,
+    }
 }
 
 /// `% Revision N`, the document's revision: the stream version it describes.
@@ -71,6 +257,7 @@ fn revision(s: &Spec) -> Region {
             Some((at, at + 1))
         }),
         key: |_| Vec::new(),
+        missing: None,
     }
 }
 
@@ -90,6 +277,7 @@ fn version(s: &Spec) -> Region {
             Some((at, at + 1))
         }),
         key: |_| Vec::new(),
+        missing: None,
     }
 }
 
@@ -147,5 +335,6 @@ fn record_types(s: &Spec) -> Region {
                 _ => Vec::new(),
             }
         },
+        missing: None,
     }
 }

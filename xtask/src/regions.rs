@@ -30,6 +30,10 @@ pub struct Region {
     pub text: String,
     /// Finds the region in the file.
     pub locate: Locate,
+    /// When the file has no such region yet (a record new in this
+    /// revision): where to insert lines (an empty range) and which lines
+    /// (the record's whole new section, say).
+    pub missing: Option<(Locate, String)>,
     /// The entry a line of the region defines (a table key, a record code,
     /// a diagram field), if any: an entry of the file's current region that
     /// the new region lacks would be lost.
@@ -81,13 +85,20 @@ impl std::fmt::Display for SpliceError {
 pub fn splice(host: &str, sp: &Spliced) -> Result<(String, Vec<String>), SpliceError> {
     let lines: Vec<&str> = host.split_inclusive('\n').collect();
     let bare: Vec<&str> = lines.iter().map(|l| l.trim_end_matches('\n')).collect();
-    let mut found: Vec<(usize, usize, &Region)> = Vec::new();
+    let mut found: Vec<(usize, usize, &Region, &String)> = Vec::new();
     for r in &sp.regions {
-        let (s, e) = (r.locate)(&bare).ok_or_else(|| SpliceError::NotFound {
+        let not_found = || SpliceError::NotFound {
             region: r.name.clone(),
             what: r.what.clone(),
-        })?;
-        found.push((s, e, r));
+        };
+        match ((r.locate)(&bare), &r.missing) {
+            (Some((s, e)), _) => found.push((s, e, r, &r.text)),
+            (None, Some((insert_at, text))) => {
+                let (s, _) = insert_at(&bare).ok_or_else(not_found)?;
+                found.push((s, s, r, text));
+            }
+            (None, None) => return Err(not_found()),
+        }
     }
     found.sort_by_key(|f| f.0);
     for w in found.windows(2) {
@@ -101,15 +112,15 @@ pub fn splice(host: &str, sp: &Spliced) -> Result<(String, Vec<String>), SpliceE
     let mut out = String::new();
     let mut lost = Vec::new();
     let mut at = 0;
-    for (s, e, r) in found {
+    for (s, e, r, text) in found {
         out.extend(lines[at..s].iter().copied());
-        let new_keys: Vec<String> = r.text.lines().flat_map(r.key).collect();
+        let new_keys: Vec<String> = text.lines().flat_map(r.key).collect();
         for (i, l) in bare.iter().enumerate().take(e).skip(s) {
             if (r.key)(l).iter().any(|k| !new_keys.contains(k)) {
                 lost.push(format!("line {}: {l}", i + 1));
             }
         }
-        out.push_str(&r.text);
+        out.push_str(text);
         at = e;
     }
     out.extend(lines[at..].iter().copied());
@@ -141,6 +152,13 @@ pub fn regions_file(sp: &Spliced) -> String {
     );
     for r in &sp.regions {
         let _ = write!(out, "\n=== region {}: {} ===\n{}", r.name, r.what, r.text);
+        if let Some((_, text)) = &r.missing {
+            let _ = write!(
+                out,
+                "\n=== inserted where the file has no region {} ===\n{text}",
+                r.name
+            );
+        }
     }
     crate::stamp::stamp(&out)
 }
@@ -172,6 +190,7 @@ mod tests {
                     Some((s, find_line(l, s, |x| x == "};")?))
                 }),
                 key: table_key,
+                missing: None,
             }],
         }
     }

@@ -162,7 +162,7 @@ pub use check::check_page_reserved;
 pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
 pub(crate) use reader::Core;
 pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader, Suspended};
-pub use verify::{verify, verify_seekable, Report, Verifier, VerifyOptions};
+pub use verify::{verify, verify_seekable, Note, Report, Verifier, VerifyOptions};
 pub(crate) use writer::WriterCore;
 pub use writer::{StreamWriter, WriterOptions};
 

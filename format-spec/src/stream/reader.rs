@@ -798,6 +798,34 @@ impl<I: Input> Core<I> {
         Ok(())
     }
 
+    /// See [`PageBatch::skip_pages`].
+    pub(crate) async fn skip_pages(
+        &mut self,
+        info: RecordInfo,
+        n: usize,
+    ) -> Result<(), StreamError> {
+        self.check_broken()?;
+        if n as u64 > self.pages_left() {
+            return Err(StreamError::Misuse {
+                at: Location::in_record(info, self.pos),
+                what: format!(
+                    "skip_pages({n}), but only {} pages are left",
+                    self.pages_left()
+                ),
+            });
+        }
+        let octets = (n * PAGE_SIZE) as u64;
+        self.skip_input(octets, "page contents", Some(info)).await?;
+        if let Some(c) = self.cur.as_mut() {
+            c.pages_left -= n as u64;
+            c.body_left -= octets;
+        }
+        if self.pages_left() == 0 {
+            self.finish_current().await?;
+        }
+        Ok(())
+    }
+
     /// See [`PageBatch::contents`].
     pub(crate) async fn contents(
         &mut self,
@@ -1183,16 +1211,17 @@ impl<R: Read + Seek> StreamReader<R> {
 /// [`StreamReader::next_header`] call to skip.
 ///
 /// ```
-/// use format_spec::libxc::{DomainType, LibxcRecord, PageType, PAGE_SIZE};
+/// use format_spec::libxc::{DomainType, LibxcRecord, PageType, PfnEntry, PAGE_SIZE};
 /// use format_spec::stream::{StreamReader, StreamWriter, WriterOptions};
 ///
 /// let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Hvm).version(3))?;
 /// w.write(&LibxcRecord::StaticDataEnd)?;
-/// // pfn 5 with contents, pfn 6 not present (XTAB), pfn 7 with contents.
-/// let xtab = (PageType::Xtab as u64) << 60;
+/// // pfn 5 with contents, pfn 6 not present (XTAB), pfn 0x12345 (above
+/// // 4095) with contents.
+/// let xtab = PfnEntry::new(6, PageType::Xtab).0;
 /// let mut pages = vec![1u8; 2 * PAGE_SIZE];
 /// pages[PAGE_SIZE..].fill(2);
-/// w.write_page_data(&[5, 6 | xtab, 7], &pages)?;
+/// w.write_page_data(&[5, xtab, 0x12345], &pages)?;
 /// let bytes = w.finish()?;
 ///
 /// let mut r = StreamReader::new(&bytes[..])?;
@@ -1202,14 +1231,16 @@ impl<R: Read + Seek> StreamReader<R> {
 ///     if info.rtype != LibxcRecord::PAGE_DATA { continue; }
 ///     let mut batch = r.page_batch()?;
 ///     for i in 0..batch.pfns().len() {
-///         let entry = batch.pfns()[i];
-///         if PageType::of_entry(entry).is_some_and(|t| t.has_data()) {
+///         // The frame number is bits 51-0 of the entry, the type bits
+///         // 63-60: PfnEntry takes them apart.
+///         let entry = PfnEntry(batch.pfns()[i]);
+///         if entry.has_data() {
 ///             batch.read_pages(&mut page)?;
-///             seen.push((entry & 0xfff, page[0]));
+///             seen.push((entry.pfn(), page[0]));
 ///         }
 ///     }
 /// }
-/// assert_eq!(seen, [(5, 1), (7, 2)]);
+/// assert_eq!(seen, [(5, 1), (0x12345, 2)]);
 /// # Ok::<(), format_spec::stream::StreamError>(())
 /// ```
 pub struct PageBatch<'a, R> {
@@ -1231,6 +1262,17 @@ impl<R: Read> PageBatch<'_, R> {
         self.r.core.pfns()
     }
 
+    /// The pfn entries taken apart (frame number, page type):
+    /// [`PfnEntry`](crate::libxc::PfnEntry) for each of
+    /// [`pfns`](Self::pfns).
+    pub fn entries(&self) -> impl ExactSizeIterator<Item = crate::libxc::PfnEntry> + '_ {
+        self.r
+            .core
+            .pfns()
+            .iter()
+            .map(|&e| crate::libxc::PfnEntry(e))
+    }
+
     /// The reserved `_res1` field (zero in a valid stream).
     pub fn res1(&self) -> u32 {
         self.res1
@@ -1249,6 +1291,14 @@ impl<R: Read> PageBatch<'_, R> {
     /// Absolute offset of the next page's contents.
     pub fn position(&self) -> u64 {
         self.r.core.position()
+    }
+
+    /// Skips the contents of the next `n` pages with data (with a seek for
+    /// a [`StreamReader::seekable`] reader), at most
+    /// [`pages_left`](Self::pages_left), to get at a later page of the
+    /// record.
+    pub fn skip_pages(&mut self, n: usize) -> Result<(), StreamError> {
+        now(self.r.core.skip_pages(self.info, n))
     }
 
     /// Reads the contents of the next `dst.len() / PAGE_SIZE` pages with

@@ -107,6 +107,48 @@ pub struct Report {
     pub warnings: Vec<Warning>,
     /// Warnings beyond those kept.
     pub warnings_dropped: u64,
+    /// Lenient mode: what Xen itself does against the spec and its restore
+    /// accepts, once per kind instead of a warning each time (strict mode
+    /// keeps them as warnings). Today one kind: HVM_PARAMS after
+    /// HVM_CONTEXT before version 4, which Xen 4.17's saver writes in
+    /// every HVM and PVH stream.
+    pub notes: Vec<Note>,
+}
+
+/// A known Xen behaviour the report notes once (see [`Report::notes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// The first occurrence.
+    pub first: Warning,
+    /// How many times it happened.
+    pub count: u64,
+}
+
+impl Note {
+    /// Whether lenient mode notes `w` instead of warning about it.
+    pub fn applies_to(w: &Warning) -> bool {
+        matches!(w, Warning::HvmParamsAfterContext { .. })
+    }
+}
+
+impl std::fmt::Display for Note {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.first {
+            Warning::HvmParamsAfterContext { record, .. } => {
+                write!(f, "HVM_PARAMS after HVM_CONTEXT ")?;
+                match self.count {
+                    1 => write!(f, "({record})")?,
+                    n => write!(f, "({n} times, the first: {record})")?,
+                }
+                write!(
+                    f,
+                    ", the order Xen 4.17's saver writes; its restore accepts it before \
+                     version 4, the spec wants HVM_PARAMS first (--strict warns)"
+                )
+            }
+            w => write!(f, "{w} ({} times)", self.count),
+        }
+    }
 }
 
 impl Report {
@@ -328,6 +370,7 @@ impl Verifier {
                 complete: false,
                 warnings: Vec::new(),
                 warnings_dropped: 0,
+                notes: Vec::new(),
             },
         }
     }
@@ -340,6 +383,14 @@ impl Verifier {
     /// The report, giving up the verifier.
     pub fn into_report(self) -> Report {
         self.report
+    }
+
+    fn note(report: &mut Report, w: Warning) {
+        let same = |n: &&mut Note| std::mem::discriminant(&n.first) == std::mem::discriminant(&w);
+        match report.notes.iter_mut().find(same) {
+            Some(n) => n.count += 1,
+            None => report.notes.push(Note { first: w, count: 1 }),
+        }
     }
 
     fn warn(report: &mut Report, max: usize, w: Warning) {
@@ -460,7 +511,13 @@ impl Verifier {
         }
         {
             let report = &mut self.report;
-            let res = self.order.record(info, &mut |w| Self::warn(report, max, w));
+            let res = self.order.record(info, &mut |w| {
+                if !strict && Note::applies_to(&w) {
+                    Self::note(report, w)
+                } else {
+                    Self::warn(report, max, w)
+                }
+            });
             if strict {
                 res?;
             }
