@@ -12,7 +12,7 @@
 //! | [`AsyncStreamReader`], [`AsyncPageBatch`] | [`StreamReader`], [`PageBatch`](crate::stream::PageBatch) |
 //! | [`Verifier::step_async`], [`verify`] | [`Verifier::step`], [`stream::verify`](crate::stream::verify) |
 //! | [`AsyncStreamWriter`] | [`StreamWriter`](crate::stream::StreamWriter) |
-//! | [`AsyncSaveReader`], [`verify_save`] | [`SaveReader`](crate::save::SaveReader), [`save::verify`](crate::save::verify) |
+//! | [`AsyncSaveReader`], [`verify_save`] | [`SaveReader`](crate::save::SaveReader), [`save::verify`] |
 //!
 //! Page contents are read straight into caller buffers
 //! ([`AsyncPageBatch::read_pages`]), with no allocation or copy per page.
@@ -635,7 +635,7 @@ impl<R: AsyncRead + Unpin> AsyncSaveReader<R> {
 }
 
 /// Verifies a whole input from any `AsyncRead`: the async twin of
-/// [`save::verify`](crate::save::verify). `opts.verify` is implied.
+/// [`save::verify`]. `opts.verify` is implied.
 pub async fn verify_save<R: AsyncRead + Unpin>(
     input: R,
     opts: save::Options,
