@@ -60,3 +60,40 @@ fn a_broken_stream_is_refused_with_the_blocking_verdict() {
     );
     assert_eq!(&got[..], &data[..got.len()]);
 }
+
+#[test]
+fn the_example_program_relays_a_real_file_into_its_copy() {
+    // `cargo test --features tokio` builds the example beside the tests.
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("examples/async_relay");
+    assert!(bin.is_file(), "{} is not built", bin.display());
+    let name = test_support::REAL_STREAMS[0];
+    let input = test_support::real_stream(name);
+    let copy = std::env::temp_dir().join(format!("async-relay-{}.xl", std::process::id()));
+    let out = std::process::Command::new(&bin)
+        .arg(&input)
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let data = std::fs::read(&input).unwrap();
+    let got = std::fs::read(&copy).unwrap();
+    std::fs::remove_file(&copy).unwrap();
+    assert!(got == data, "the copy differs from {name}");
+    let n = data.len();
+    assert!(
+        stdout.contains(&format!("sent {n} octets, relayed {n}, received {n}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("valid xl stream"), "{stdout}");
+}
