@@ -33,6 +33,8 @@ use format_spec::convert::{convert, ConvertError, ConvertOptions, ConvertReport}
 use format_spec::outer::FormatChoice;
 use format_spec::stream::Mode;
 
+use crate::progress::{self, Progress};
+
 /// The parsed arguments of `xenstream convert`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvertArgs {
@@ -88,10 +90,19 @@ pub fn convert_command(args: &ConvertArgs) -> u8 {
         .format(args.format);
     let result = match &args.input {
         Some(p) => match File::open(p) {
-            Ok(f) => to_output(f, args.output.as_deref(), opts),
+            Ok(f) => {
+                // A progress line on a terminal, below the library's buffer.
+                let total = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+                let f = Progress::new(f, total, progress::wanted());
+                to_output(f, args.output.as_deref(), opts)
+            }
             Err(e) => Err(Failure::Other(format!("{}: {e}", p.display()))),
         },
-        None => to_output(io::stdin().lock(), args.output.as_deref(), opts),
+        None => to_output(
+            Progress::new(io::stdin().lock(), None, progress::wanted()),
+            args.output.as_deref(),
+            opts,
+        ),
     };
     match result {
         Ok(rep) => {

@@ -117,10 +117,13 @@ impl Run {
             .filter(|(_, n)| **n > 0)
             .map(|(t, n)| format!("{}={n}", page_type_names(t as u8).0))
             .collect();
+        let indexes = if self.records == 1 {
+            format!("#{}", self.first.index)
+        } else {
+            format!("#{}-#{}", self.first.index, self.last.index)
+        };
         format!(
-            "#{}-#{} @0x{:x} PAGE_DATA x{} length {} pfns 0x{:x}-0x{:x} entries {} data_pages {} [{}]",
-            self.first.index,
-            self.last.index,
+            "{indexes} @0x{:x} PAGE_DATA x{} length {} pfns 0x{:x}-0x{:x} entries {} data_pages {} [{}]",
             self.first.offset,
             self.records,
             self.body_bytes,
@@ -165,15 +168,22 @@ fn key_fields(rec: &Record) -> Vec<(&'static str, Value)> {
         ],
         R::HvmParams(p) => vec![
             ("count", json!(p.count)),
-            (
-                "params",
-                Value::Object(
-                    p.param
-                        .iter()
-                        .map(|e| (e.index.to_string(), json!(e.value)))
+            ("params", {
+                let mut params: Vec<_> = p.param.iter().collect();
+                params.sort_by_key(|e| e.index);
+                Value::Array(
+                    params
+                        .into_iter()
+                        .map(|e| {
+                            json!({
+                                "index": e.index,
+                                "name": format_spec::libxc::hvm_param_name(e.index),
+                                "value": e.value,
+                            })
+                        })
                         .collect(),
-                ),
-            ),
+                )
+            }),
         ],
         R::CheckpointDirtyPfnList(l) => vec![("pfns", json!(l.pfn.len()))],
         R::X86CpuidPolicy(p) => vec![("leaves", json!(p.leaves.len()))],
@@ -284,6 +294,20 @@ fn text_fields(fields: &[(&'static str, Value)]) -> String {
                     .map(|(a, b)| format!("{a}:{b}"))
                     .collect::<Vec<_>>()
                     .join(",")
+            ),
+            // HVM_PARAMS: `name=0xvalue` (or `0xindex=0xvalue`), in hex.
+            Value::Array(a) => format!(
+                "{k}=[{}]",
+                a.iter()
+                    .map(|e| {
+                        let value = e["value"].as_u64().unwrap_or(0);
+                        match e["name"].as_str() {
+                            Some(n) => format!("{n}=0x{value:x}"),
+                            None => format!("0x{:x}=0x{value:x}", e["index"].as_u64().unwrap_or(0)),
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
             v => format!("{k}={v}"),
         })

@@ -163,6 +163,18 @@ enum Command {
     },
     /// Print the record types the description knows.
     Records,
+    /// Print the domain configuration an `xl save` file carries.
+    ///
+    /// xl stores the guest's configuration in the optional data of its
+    /// header: libxl's domain configuration as JSON (the JSON flag set,
+    /// as `xl save` in Xen 4.6 and later writes it), or xl's
+    /// configuration-file syntax. It is printed as stored, without its
+    /// terminating NUL. Exit status 2 when the input is not an xl file or
+    /// holds no configuration, 1 when its header is invalid.
+    Config {
+        #[command(flatten)]
+        input: InputArgs,
+    },
 }
 
 /// Where the stream comes from.
@@ -279,6 +291,42 @@ impl Failure {
         }
     }
 
+    /// The error as one JSON object (`--json`): `kind` "error", `exit`
+    /// (1 or 2), `message`, and for a broken rule `input`, `rule`,
+    /// `offset`, and where known `record` (`index`, `type`, `offset`) and
+    /// `field`.
+    fn json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Failure::Usage(msg) => json!({"kind": "error", "exit": 2, "message": msg}),
+            Failure::Invalid(name, Problem::Outer(e)) => json!({
+                "kind": "error",
+                "exit": 1,
+                "input": name,
+                "rule": e.kind(),
+                "offset": e.offset(),
+                "message": e.to_string(),
+            }),
+            Failure::Invalid(name, Problem::Libxc(e)) => {
+                let loc = e.location();
+                json!({
+                    "kind": "error",
+                    "exit": 1,
+                    "input": name,
+                    "rule": e.kind().as_str(),
+                    "offset": loc.offset,
+                    "record": loc.record.as_ref().map(|r| json!({
+                        "index": r.index,
+                        "type": r.name().map(str::to_string).unwrap_or_else(|| format!("0x{:08x}", r.rtype)),
+                        "offset": r.offset,
+                    })),
+                    "field": loc.field.as_ref().map(|f| f.to_string()),
+                    "message": e.to_string(),
+                })
+            }
+        }
+    }
+
     fn report(&self) -> ExitCode {
         match self {
             Failure::Usage(msg) => {
@@ -336,6 +384,10 @@ fn quiet_on_closed_pipes() {
 fn main() -> ExitCode {
     quiet_on_closed_pipes();
     let cli = Cli::parse();
+    let json = matches!(
+        cli.command,
+        Command::Dump { json: true, .. } | Command::Stats { json: true, .. }
+    );
     let res = match cli.command {
         Command::Verify {
             strict,
@@ -348,6 +400,7 @@ fn main() -> ExitCode {
             print_records();
             Ok(())
         }
+        Command::Config { input } => cmd_config(&input),
         Command::Convert {
             to,
             output,
@@ -398,7 +451,13 @@ fn main() -> ExitCode {
     };
     match res {
         Ok(()) => ExitCode::SUCCESS,
-        Err(f) => f.report(),
+        Err(f) => {
+            if json {
+                // The JSON reader gets the error as JSON too (one line).
+                println!("{}", f.json());
+            }
+            f.report()
+        }
     }
 }
 
@@ -485,14 +544,37 @@ pub(crate) fn print_warnings(found: &Verified, quiet: bool) {
             None => libxc.push((w, 1)),
         }
     }
+    // Skipped records are counted by type beyond the warnings kept.
+    let mut dropped = report.warnings_dropped;
     for (w, n) in libxc {
+        let n = match w {
+            format_spec::stream::Warning::SkippedOptional { record } => {
+                let all = report
+                    .skipped_by_type
+                    .get(&record.rtype)
+                    .copied()
+                    .unwrap_or(n);
+                dropped -= (all - n).min(dropped);
+                all
+            }
+            _ => n,
+        };
         eprintln!("xenstream: {name}: warning: {w}{}", more_like_it(n));
     }
-    if report.warnings_dropped > 0 {
-        eprintln!(
-            "xenstream: {name}: {} more warnings not shown",
-            report.warnings_dropped
-        );
+    // Types whose every record came after the warnings kept.
+    for (code, n) in &report.skipped_by_type {
+        let shown = report.warnings.iter().any(|w| {
+            matches!(w, format_spec::stream::Warning::SkippedOptional { record } if record.rtype == *code)
+        });
+        if !shown {
+            dropped -= (*n).min(dropped);
+            eprintln!(
+                "xenstream: {name}: warning: unknown optional records of type 0x{code:08x} skipped ({n} times in all)"
+            );
+        }
+    }
+    if dropped > 0 {
+        eprintln!("xenstream: {name}: {dropped} more warnings not shown");
     }
     if !quiet {
         for n in &report.notes {
@@ -578,15 +660,82 @@ pub(crate) fn endian_name(e: format_spec::binrw::Endian) -> &'static str {
     }
 }
 
+/// `xenstream config`: the configuration of an xl save file.
+fn cmd_config(args: &InputArgs) -> Result<(), Failure> {
+    use std::io::Write;
+    let inp = open(args)?;
+    let name = inp.name.clone();
+    if inp.format != outer::Format::Xl {
+        return Err(Failure::Usage(format!(
+            "{name}: a {} stream has no xl header, so no configuration",
+            inp.format
+        )));
+    }
+    let r = outer::OuterReader::open(inp.reader, exactly(inp.format), Mode::Lenient)
+        .map_err(|e| Failure::outer(&name, e))?;
+    let pre = r.xl_preamble().expect("an xl file has an xl preamble");
+    let config = match pre.config() {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return Err(Failure::Usage(format!(
+                "{name}: the xl header holds no configuration (optional data empty)"
+            )))
+        }
+        Err(e) => return Err(Failure::Usage(format!("{name}: {e}"))),
+    };
+    let text = if pre.header.json() {
+        config.strip_suffix(&[0]).unwrap_or(config)
+    } else {
+        config
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text)
+        .and_then(|_| {
+            if text.ends_with(b"\n") {
+                Ok(())
+            } else {
+                out.write_all(b"\n")
+            }
+        })
+        .and_then(|_| out.flush())
+        .map_err(|e| Failure::Usage(format!("writing standard output: {e}")))
+}
+
+/// A record's length rule in words: the body length in octets.
+fn length_text(rule: &format_spec::layout::LengthRule) -> String {
+    use format_spec::layout::LengthRule as L;
+    match *rule {
+        L::Exact(0) => "0 (no body)".into(),
+        L::Exact(n) => format!("{n}"),
+        L::Counted {
+            fixed,
+            field,
+            element,
+        } => format!("{fixed} + {element} x {field}"),
+        L::Rest { fixed, element: 1 } => format!("{fixed} + any"),
+        L::Rest { fixed: 0, element } => format!("{element} x n"),
+        L::Rest { fixed, element } => format!("{fixed} + {element} x n"),
+        L::NonEmpty => "1 or more".into(),
+        L::PageData => {
+            let header =
+                <format_spec::libxc::PageDataHeader as format_spec::layout::Wire>::LAYOUT.size;
+            format!(
+                "{header} + 8 x count + {} x pages with contents",
+                format_spec::libxc::PAGE_SIZE
+            )
+        }
+    }
+}
+
 /// Prints the libxc record-type table the description holds.
 fn print_records() {
     println!(
-        "{:<10} {:<26} {:<26} {:<9} {:>5} {:>10}  length",
+        "{:<10} {:<26} {:<26} {:<9} {:>5} {:>10}  body length (octets)",
         "code", "spec name", "human name", "kind", "since", "deprecated"
     );
     for r in LibxcRecord::LAYOUT.records {
         println!(
-            "0x{:08x} {:<26} {:<26} {:<9} {:>5} {:>10}  {:?}",
+            "0x{:08x} {:<26} {:<26} {:<9} {:>5} {:>10}  {}",
             r.code,
             r.spec_name,
             r.human,
@@ -597,7 +746,7 @@ fn print_records() {
                 Some(v) => format!("v{v}"),
                 None => "-".into(),
             },
-            r.length
+            length_text(&r.length)
         );
     }
     for v in DomainType::LAYOUT.variants {

@@ -762,7 +762,14 @@ fn dump_json_matches_what_was_written() {
     assert_eq!(tsc["fields"]["incarnation"], 7);
     let params = records.iter().find(|l| l["type"] == "HVM_PARAMS").unwrap();
     assert_eq!(params["fields"]["count"], 2);
-    assert_eq!(params["fields"]["params"]["2"], 0xfeff_f000u64);
+    // In index order, named after Xen's HVM_PARAM_* macros.
+    assert_eq!(
+        params["fields"]["params"],
+        serde_json::json!([
+            {"index": 2, "name": "HVM_PARAM_STORE_EVTCHN", "value": 0xfeff_f000u64},
+            {"index": 12, "name": "HVM_PARAM_IDENT_PT", "value": 5},
+        ])
+    );
     let unknown = records
         .iter()
         .find(|l| l["code"] == UNKNOWN_OPTIONAL)
@@ -1027,8 +1034,11 @@ fn dump_prints_what_it_read_then_the_error() {
     let o = run(&["dump", "--json", p.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     let lines = json_lines(&o);
-    assert_eq!(lines.len(), 2, "header and STATIC_DATA_END");
+    assert_eq!(lines.len(), 3, "header, STATIC_DATA_END and the error");
     assert_eq!(lines[1]["type"], "STATIC_DATA_END");
+    assert_eq!(lines[2]["kind"], "error");
+    assert_eq!(lines[2]["rule"], "BadPageType");
+    assert_eq!(lines[2]["offset"], at);
     assert!(
         stderr(&o).contains(&format!("offset {at} ")),
         "{}",

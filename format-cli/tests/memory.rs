@@ -124,8 +124,8 @@ fn memory_writes_the_last_copy_of_every_page_and_a_summary() {
         "  normal                   4",
         "  invalid                  1",
         "ranges:       2",
-        "  pfn 0x0-0x0 (1 pages, physical 0x0-0xfff)",
-        "  pfn 0x3-0x3 (1 pages, physical 0x3000-0x3fff)",
+        "  pfn 0x0 (1 page, physical 0x0-0xfff)",
+        "  pfn 0x3 (1 page, physical 0x3000-0x3fff)",
     ] {
         assert!(
             text.lines().any(|l| l == line),

@@ -188,3 +188,210 @@ fn a_valid_xen_4_17_hvm_save_is_quiet_with_q() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stderr(&o).contains("warning: record 1025 (HVM_PARAMS)"));
 }
+
+/// Runs `sh -c SCRIPT` with standard error on a pseudo-terminal (Python's
+/// `os.openpty`); returns what the terminal showed and the exit status.
+fn on_a_terminal(script: &str, args: &[&Path]) -> (String, Option<i32>) {
+    const PTY: &str = r#"
+import os, subprocess, sys
+m, s = os.openpty()
+p = subprocess.Popen(["sh", "-c", sys.argv[1], "sh"] + sys.argv[2:], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=s)
+os.close(s)
+seen = b""
+while True:
+    try:
+        d = os.read(m, 65536)
+    except OSError:
+        break
+    if not d:
+        break
+    seen += d
+sys.stdout.buffer.write(seen)
+sys.exit(p.wait())
+"#;
+    let out = Command::new("python3")
+        .args(["-c", PTY, script])
+        .args(args)
+        .output()
+        .unwrap();
+    (stdout(&out), out.status.code())
+}
+
+/// `memory`, `convert` and `page` draw a progress line on a terminal (the
+/// input arrives through a pipe that pauses, so the run lasts longer
+/// than the half second before the first line), and erase it at the end.
+#[test]
+fn long_runs_show_progress_on_a_terminal() {
+    let hvm = test_support::real_stream("hvm-1vcpu-128M.xl");
+    let out = tmp("progress.out");
+    let feed = "(head -c 1000000 \"$2\"; sleep 1; tail -c +1000001 \"$2\")";
+    for cmd in [
+        "memory --out \"$3\" -",
+        "convert --to 4 -o \"$3\" -",
+        "page 0x100 --raw - > /dev/null",
+    ] {
+        let script = format!("{feed} | \"$1\" {cmd}");
+        let (seen, code) = on_a_terminal(&script, &[Path::new(BIN), &hvm, &out]);
+        assert_eq!(code, Some(0), "{cmd}: {seen}");
+        assert!(
+            seen.contains("\r\x1b[K") && seen.contains(" MiB, ") && seen.contains("MiB/s"),
+            "{cmd}: {seen:?}"
+        );
+        // The line is erased: the last thing drawn before any summary.
+        let last = seen.rfind(" MiB/s").unwrap();
+        assert!(seen[last..].contains("\r\x1b[K"), "{cmd}: {seen:?}");
+    }
+    let _ = std::fs::remove_file(&out);
+}
+
+fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+/// An HVM v3 stream: one PAGE_DATA record, HVM_PARAMS with indexes out of
+/// order (3 has no name), 1000 unknown optional records of one type and
+/// 2 of another, HVM_CONTEXT.
+fn small_faults_stream() -> Vec<u8> {
+    use format_spec::body::Opaque;
+    use format_spec::libxc::{HvmParams, HvmParamsEntry};
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    w.write_page_data(&[0x40], &[7u8; 4096]).unwrap();
+    let param = [
+        (17u64, 0xfefffu64),
+        (5, 0xfeffd),
+        (12, 0xfeffe000),
+        (1, 0xfeffc),
+        (3, 255),
+    ]
+    .iter()
+    .map(|&(index, value)| HvmParamsEntry { index, value })
+    .collect::<Vec<_>>();
+    w.write(&LibxcRecord::HvmParams(HvmParams {
+        count: param.len() as u32,
+        _res1: 0,
+        param,
+    }))
+    .unwrap();
+    for _ in 0..1000 {
+        w.write_optional(0x8000_1234, &[1, 2, 3]).unwrap();
+    }
+    for _ in 0..2 {
+        w.write_optional(0x8000_0042, &[]).unwrap();
+    }
+    w.write(&LibxcRecord::HvmContext(Opaque(vec![1; 8])))
+        .unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn dump_shows_hvm_params_in_hex_in_index_order_with_xen_s_names() {
+    let f = write_tmp("faults-dump.stream", &small_faults_stream());
+    let o = run(&["dump", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = stdout(&o);
+    let params = text.lines().find(|l| l.contains(" HVM_PARAMS ")).unwrap();
+    assert!(
+        params.ends_with(
+            "count=5 params=[HVM_PARAM_STORE_PFN=0xfeffc 0x3=0xff HVM_PARAM_IOREQ_PFN=0xfeffd \
+             HVM_PARAM_IDENT_PT=0xfeffe000 HVM_PARAM_CONSOLE_PFN=0xfefff]"
+        ),
+        "{params}"
+    );
+    // A run of one PAGE_DATA record is one index, not #1-#1.
+    let run_line = text.lines().find(|l| l.contains("PAGE_DATA x1 ")).unwrap();
+    assert!(run_line.starts_with("#1 @0x"), "{run_line}");
+    let o = run(&["dump", "--json", f.to_str().unwrap()]);
+    let lines = json_lines(&o);
+    let rec = lines
+        .iter()
+        .find(|l| l["type"] == "HVM_PARAMS")
+        .expect("an HVM_PARAMS line");
+    let indexes: Vec<u64> = rec["fields"]["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indexes, [1, 3, 5, 12, 17]);
+    assert_eq!(rec["fields"]["params"][1]["name"], serde_json::Value::Null);
+    assert_eq!(rec["fields"]["params"][3]["name"], "HVM_PARAM_IDENT_PT");
+}
+
+#[test]
+fn repeated_warnings_are_said_once_per_record_type_with_a_count() {
+    let f = write_tmp("faults-warn.stream", &small_faults_stream());
+    let o = run(&["verify", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{err}");
+    assert!(
+        lines[0].contains("unknown optional record") && lines[0].contains("(1000 times in all"),
+        "{err}"
+    );
+    assert!(lines[1].contains("(2 times in all"), "{err}");
+}
+
+#[test]
+fn records_prints_length_rules_in_words() {
+    let o = run(&["records"]);
+    let text = stdout(&o);
+    for debug in ["Exact(", "Rest {", "Counted {", "NonEmpty", "PageData"] {
+        assert!(!text.contains(debug), "{debug}: {text}");
+    }
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("HVM_PARAMS").ends_with("  8 + 16 x count"));
+    assert!(line("X86_TSC_INFO").ends_with("  24"));
+    assert!(line("END").ends_with("  0 (no body)"));
+    assert!(line("HVM_CONTEXT").ends_with("  1 or more"));
+}
+
+#[test]
+fn config_prints_the_xl_json_configuration() {
+    let hvm = test_support::real_stream("hvm-1vcpu-128M.xl");
+    let o = run(&["config", hvm.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["c_info"]["type"], "hvm");
+    assert_eq!(v["b_info"]["max_memkb"], 131072);
+    let f = write_tmp("faults-config.stream", &small_faults_stream());
+    let o = run(&["config", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no xl header"), "{}", stderr(&o));
+}
+
+#[test]
+fn with_json_errors_are_a_json_object_too() {
+    let bytes = small_faults_stream();
+    // Cut inside the HVM_CONTEXT body (8 octets, then END's 8).
+    let cut = write_tmp("faults-cut.stream", &bytes[..bytes.len() - 12]);
+    for cmd in ["dump", "stats"] {
+        let o = run(&[cmd, "--json", cut.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{cmd}");
+        let last = json_lines(&o).pop().unwrap();
+        assert_eq!(last["kind"], "error", "{cmd}");
+        assert_eq!(last["exit"], 1);
+        assert_eq!(last["rule"], "Truncated");
+        assert_eq!(last["offset"], bytes.len() as u64 - 12);
+        assert_eq!(last["record"]["type"], "HVM_CONTEXT");
+        // The text message still goes to standard error.
+        assert!(stderr(&o).contains("invalid stream"), "{cmd}");
+    }
+    let o = run(&["stats", "--json", tmp("no-such-file").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let last = json_lines(&o).pop().unwrap();
+    assert_eq!(last["kind"], "error");
+    assert_eq!(last["exit"], 2);
+    assert!(last["message"].as_str().unwrap().contains("no-such-file"));
+}

@@ -44,6 +44,10 @@ extern crate self as format_spec;
 pub use binrw;
 pub use format_derive::{RecordSet, SpecEnum, Wire};
 pub use save::Error;
+
+/// The version of this crate, and so of the description (the generated
+/// Python package carries it too).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use stream::Mode;
 
 #[cfg(feature = "tokio")]

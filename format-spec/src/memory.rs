@@ -698,10 +698,13 @@ impl fmt::Display for Summary {
         writeln!(f, "ranges:       {}", self.ranges.len())?;
         const SHOWN: usize = 32;
         for (first, n) in self.ranges.iter().take(SHOWN) {
+            let pfns = match n {
+                1 => format!("{first:#x} (1 page"),
+                n => format!("{first:#x}-{:#x} ({n} pages", first + n - 1),
+            };
             writeln!(
                 f,
-                "  pfn {first:#x}-{:#x} ({n} pages, physical {:#x}-{:#x})",
-                first + n - 1,
+                "  pfn {pfns}, physical {:#x}-{:#x})",
                 first * PAGE,
                 (first + n) * PAGE - 1
             )?;

@@ -17,7 +17,7 @@ import sys
 
 from xen.migration.verify import StreamError, RecordError
 
-from verify_stream import verify
+from xen.migration.verify_stream import verify
 
 
 def run_one(path, fmt):

@@ -18,7 +18,7 @@ pub struct Verdict {
     /// The error's offset (absolute: the streams are bare).
     pub offset: Option<u64>,
     /// Python only: the exception class (`StreamError`, `RecordError`,
-    /// `OSError`).
+    /// `TruncatedError`).
     pub class: Option<String>,
     /// For blob errors (kinds `DomainContext` and `HvmContext`), the blob
     /// rule: the Rust error source's kind, the Python exception's

@@ -18,6 +18,12 @@ pub fn package_root() -> PathBuf {
     repo_root().join("generated/tools/python")
 }
 
+/// The `xen-verify-stream` driver inside the generated package
+/// (`xen/migration/verify_stream.py`), run as a script.
+pub fn verify_stream_driver() -> PathBuf {
+    package_root().join("xen/migration/verify_stream.py")
+}
+
 /// The hand-written Python helpers of these tests.
 pub fn scripts_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("python")

@@ -35,7 +35,7 @@ pub struct Vector {
     /// `None`: the stream is valid. `Some(KIND)`: the first error's KIND.
     pub expect: Option<&'static str>,
     /// For rejected streams, the exception class the generated Python
-    /// raises (`StreamError`, `RecordError`, or `OSError` for truncation).
+    /// raises (`StreamError`, `RecordError`, or `TruncatedError` for truncation).
     pub python_class: Option<&'static str>,
     /// For blob errors (`DomainContext`, `HvmContext`), the blob rule both
     /// verifiers must name (the Rust error source's kind, the Python
@@ -706,7 +706,7 @@ const MUTATIONS: &[(&str, Guest, u32, Mutate, &str, &str)] = &[
         3,
         |s| s.remove(LibxcRecord::END),
         "Truncated",
-        "OSError",
+        "TruncatedError",
     ),
     (
         "record-too-long",
@@ -1395,7 +1395,7 @@ pub fn vectors() -> Vec<Vector> {
                 name: format!("truncated-{what}-v3-pv-{}", endian_name(endian)),
                 bytes: bytes[..at].to_vec(),
                 expect: Some("Truncated"),
-                python_class: Some("OSError"),
+                python_class: Some("TruncatedError"),
                 detail: None,
             });
         }

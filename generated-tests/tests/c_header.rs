@@ -1135,3 +1135,31 @@ fn xl_facts_header_matches_the_description() {
     let status = Command::new(&bin).status().unwrap();
     assert!(status.success(), "the magic in xl_save_format.h differs");
 }
+
+#[test]
+fn every_define_line_of_xens_headers_is_in_the_generated_ones_verbatim() {
+    // Xen's own headers (the Xen kit's copy of Xen master): adopting the
+    // generated ones must not change a single `#define` line.
+    let kit = generated_tests::xen_kit::kit().join("tree");
+    for path in [xtask::c::LIBXC_HEADER_PATH, xtask::c::LIBXL_HEADER_PATH] {
+        let xen = std::fs::read_to_string(kit.join(path)).expect("Xen's header");
+        let ours = std::fs::read_to_string(xtask::generated_dir().join(path)).unwrap();
+        let ours: BTreeSet<&str> = ours.lines().collect();
+        let defines: Vec<&str> = xen.lines().filter(|l| l.starts_with("#define ")).collect();
+        assert!(
+            defines.len() >= 10,
+            "{path}: {} #define lines",
+            defines.len()
+        );
+        let missing: Vec<&&str> = defines.iter().filter(|l| !ours.contains(**l)).collect();
+        assert!(
+            missing.is_empty(),
+            "{path}: not in the generated header: {missing:#?}"
+        );
+        // The removed REC_ALIGN_ORDER stays removed.
+        assert!(
+            !ours.iter().any(|l| l.contains("REC_ALIGN_ORDER")),
+            "{path}"
+        );
+    }
+}

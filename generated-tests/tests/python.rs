@@ -11,7 +11,9 @@ use std::process::Stdio;
 
 use format_spec::layout::StructLayout;
 use format_spec::libxc::{DomainType, LibxcRecord, PageType, LIBXC_CONSTANTS, LIBXC_STRUCTS};
-use generated_tests::python::{json_obj, json_str, package_root, python3, run, scripts_dir, show};
+use generated_tests::python::{
+    json_obj, json_str, package_root, python3, run, scripts_dir, show, verify_stream_driver,
+};
 use generated_tests::vectors::{vectors, Vector};
 
 /// A fresh scratch directory for one test.
@@ -143,10 +145,13 @@ fn generated_files_parse_as_python_3_7() {
             "libxc.py",
             "libxl.py",
             "verify.py",
+            "verify_stream.py",
             "xl.py"
         ],
         "the generated package"
     );
+    // The namespace package of the pip package.
+    files.push(package_root().join("xen/__init__.py"));
     for entry in std::fs::read_dir(scripts_dir()).unwrap() {
         let p = entry.unwrap().path();
         if p.extension().is_some_and(|e| e == "py") {
@@ -335,7 +340,7 @@ fn vector(name: &str) -> Vector {
 #[test]
 fn driver_verifies_files_and_pipes() {
     let dir = scratch("driver");
-    let driver = scripts_dir().join("verify_stream.py");
+    let driver = verify_stream_driver();
     let good = vector("v4-pv-be");
     let bad = vector("page-type-7-v3-pv-le");
     let good_path = dir.join("good.bin");
@@ -417,7 +422,7 @@ fn real_stream_verifies(name: &str, guest: &str) {
     let start = libxc_start(&path);
     let len = std::fs::metadata(&path).unwrap().len() as usize;
     let out = run(python3()
-        .arg(scripts_dir().join("verify_stream.py"))
+        .arg(verify_stream_driver())
         .args(["-v", "--embedded", "--offset"])
         .arg(start.to_string())
         .arg(&path));

@@ -25,7 +25,9 @@ use format_spec::xl::{XL_CONSTANTS, XL_STRUCTS, XL_TEXT_CONSTANTS};
 use generated_tests::outer_vectors::{
     outer_vectors, rust_verdict, second_segment_vectors, OuterVector, Verdict,
 };
-use generated_tests::python::{json_obj, json_str, python3, run, scripts_dir, show};
+use generated_tests::python::{
+    json_obj, json_str, python3, run, scripts_dir, show, verify_stream_driver,
+};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("python-outer-{name}"));
@@ -369,7 +371,7 @@ fn real_file(name: &str, fmt: &str, guest: &str) {
     let path = test_support::real_stream(name);
     let len = std::fs::metadata(&path).unwrap().len();
     let out = run(python3()
-        .arg(scripts_dir().join("verify_stream.py"))
+        .arg(verify_stream_driver())
         .args(["-v", "-f", fmt])
         .arg(&path));
     assert_eq!(
@@ -412,7 +414,7 @@ fn real_hvm_file_verifies_whole() {
     // The HVM file's device model state.
     let path = test_support::real_stream("hvm-1vcpu-128M.xl");
     let out = run(python3()
-        .arg(scripts_dir().join("verify_stream.py"))
+        .arg(verify_stream_driver())
         .args(["-v", "-f", "xl"])
         .arg(&path));
     let text = String::from_utf8_lossy(&out.stdout);
@@ -436,7 +438,7 @@ fn driver_formats_and_wrong_format() {
         std::fs::write(&p, &v.bytes).unwrap();
         p
     };
-    let driver = scripts_dir().join("verify_stream.py");
+    let driver = verify_stream_driver();
     let cases = [
         (
             "libxl-hvm-v3-checkpointed-be",

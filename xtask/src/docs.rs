@@ -28,7 +28,7 @@ fn cell(s: &str) -> String {
 /// How the catalogue names a Python class.
 fn class_name(c: PythonClass) -> &'static str {
     match c {
-        PythonClass::OsError => "OSError (IOError)",
+        PythonClass::TruncatedError => "TruncatedError (an IOError)",
         other => other.as_str(),
     }
 }

@@ -10,6 +10,7 @@ pub mod diagram;
 pub mod diff;
 pub mod docs;
 pub mod pandoc;
+pub mod pypkg;
 pub mod python;
 pub mod regions;
 pub mod stamp;
@@ -46,7 +47,8 @@ pub fn spliced() -> Vec<regions::Spliced> {
 
 /// Every file checked in under `generated/`: [`outputs`], the regions of
 /// [`spliced`] (one `.regions` file per Xen file) and the files that belong
-/// to this repository only (the docs of [`docs`]). `--xen-tree` writes the
+/// to this repository only (the docs of [`docs`], the pip package files of
+/// [`pypkg`]). `--xen-tree` writes the
 /// first, splices the second and leaves out the last.
 pub fn repo_outputs() -> Vec<Output> {
     let mut out = outputs();
@@ -57,6 +59,7 @@ pub fn repo_outputs() -> Vec<Output> {
         });
     }
     out.extend(docs::outputs());
+    out.extend(pypkg::outputs());
     out
 }
 

@@ -94,6 +94,15 @@ pub struct Drawn {
     pub units: Vec<diagram::Unit>,
 }
 
+/// The layout of the header drawn in the section titled `title`.
+pub fn header_layout(title: &str) -> Option<&'static StructLayout> {
+    specs()
+        .iter()
+        .flat_map(|s| s.headers.iter())
+        .find(|(t, _)| *t == title)
+        .map(|(_, l)| *l)
+}
+
 /// Every diagram of the spec at `path`, headers first.
 pub fn diagrams(path: &str) -> Vec<Drawn> {
     let specs = specs();

@@ -140,3 +140,104 @@ fn every_diagram_has_the_description_s_fields() {
         }
     }
 }
+
+/// The names the description gives the fields a section's field table
+/// may list: each field's spec name (with its diagram label, `guest_width
+/// (w)`), each member of a trailing struct array (`param index`), and what
+/// the spec calls a body no struct describes.
+fn described_names(d: &xtask::pandoc::Drawn) -> (Vec<String>, Vec<String>) {
+    use format_spec::layout::FieldKind;
+    let mut names = Vec::new();
+    let mut required = Vec::new();
+    let layout = match d.record {
+        Some(r) => r.body.filter(|b| b.size > 0 || r.spec_body.is_none()),
+        None => xtask::pandoc::header_layout(d.title),
+    };
+    if let Some(s) = layout {
+        for f in s.fields.iter().filter(|f| !f.is_reserved()) {
+            let name = f.spec_name().to_string();
+            match (f.diagram.label, f.kind) {
+                (Some(l), _) => names.push(format!("{name} ({l})")),
+                (None, FieldKind::TrailingStruct(e)) => {
+                    names.extend(e.fields.iter().map(|m| format!("{name} {}", m.spec_name())))
+                }
+                _ => names.push(name.clone()),
+            }
+            required.push(name);
+        }
+    }
+    if let Some(b) = d.record.and_then(|r| r.spec_body) {
+        names.push(b.to_string());
+    }
+    (names, required)
+}
+
+/// The entry names of the first field table of the section titled
+/// `title`, if it has one before the next section.
+fn table_names(lines: &[&str], title: &str) -> Option<Vec<String>> {
+    let (_, end) = find_diagram(lines, title)?;
+    let is_rule = |l: &str| l.len() >= 20 && l.bytes().all(|b| b == b'-');
+    let mut i = end;
+    while i < lines.len() && !is_rule(lines[i]) {
+        let next_is_underline = lines
+            .get(i + 1)
+            .is_some_and(|u| u.len() >= 3 && u.bytes().all(|b| b == b'-' || b == b'='));
+        if next_is_underline && !lines[i].contains("  ") && !lines[i].trim().is_empty() {
+            return None; // the next section begins
+        }
+        i += 1;
+    }
+    if !lines.get(i + 1)?.starts_with("Field") {
+        return None;
+    }
+    let mut names = Vec::new();
+    for l in &lines[i + 3..] {
+        if is_rule(l) {
+            return Some(names);
+        }
+        if !l.is_empty() && !l.starts_with(' ') {
+            let name = l.split("  ").next().unwrap().trim();
+            names.push(name.to_string());
+        }
+    }
+    None
+}
+
+#[test]
+fn every_field_table_names_the_description_s_fields() {
+    let mut tables = 0;
+    for (path, xen_path, _) in specs() {
+        let text = read(&path);
+        let rev = revision(&text);
+        let lines: Vec<&str> = text.lines().collect();
+        for d in diagrams(xen_path) {
+            if d.record.is_some_and(|r| r.since > rev) {
+                continue;
+            }
+            let Some(listed) = table_names(&lines, d.title) else {
+                continue;
+            };
+            let (names, required) = described_names(&d);
+            for n in &listed {
+                assert!(
+                    names.contains(n),
+                    "{}: {}: table entry {n:?} is not in the description ({names:?})",
+                    path.display(),
+                    d.title
+                );
+            }
+            for r in &required {
+                assert!(
+                    listed
+                        .iter()
+                        .any(|n| n == r || n.starts_with(&format!("{r} "))),
+                    "{}: {}: field {r} missing from the table {listed:?}",
+                    path.display(),
+                    d.title
+                );
+            }
+            tables += 1;
+        }
+    }
+    assert!(tables >= 30, "{tables} field tables checked");
+}

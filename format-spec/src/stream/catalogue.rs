@@ -41,9 +41,9 @@ pub enum PythonClass {
     StreamError,
     /// `xen.migration.verify.RecordError`: the body of one record.
     RecordError,
-    /// `OSError` (`IOError`), raised by `VerifyBase.rdexact` when the input
-    /// ends early.
-    OsError,
+    /// `xen.migration.verify.TruncatedError` (an `IOError`/`OSError` too),
+    /// raised by `VerifyBase.rdexact` when the input ends early.
+    TruncatedError,
 }
 
 impl PythonClass {
@@ -52,7 +52,7 @@ impl PythonClass {
         match self {
             PythonClass::StreamError => "StreamError",
             PythonClass::RecordError => "RecordError",
-            PythonClass::OsError => "OSError",
+            PythonClass::TruncatedError => "TruncatedError",
         }
     }
 }
@@ -132,7 +132,7 @@ impl ErrorKind {
             K::Truncated => e(
                 "The input ended inside a header, a record body or its padding, or before the END record.",
                 "Records: the stream is a sequence of whole records terminated by END.",
-                Both, "the point where the input ended", Some(OsError), Some(OsError),
+                Both, "the point where the input ended", Some(TruncatedError), Some(TruncatedError),
             ),
             K::RecordTooLong => e(
                 "A record header announces a body longer than REC_LENGTH_MAX (128 MiB).",

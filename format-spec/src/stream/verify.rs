@@ -85,6 +85,9 @@ pub struct Report {
     pub records_by_type: BTreeMap<u32, u64>,
     /// Unknown optional records skipped.
     pub unknown_optional: u64,
+    /// Unknown optional records skipped, by type code (all of them, also
+    /// those beyond the warnings kept).
+    pub skipped_by_type: BTreeMap<u32, u64>,
     /// Body octets by record type code (padding excluded), for the types
     /// of the table.
     pub bytes_by_type: BTreeMap<u32, u64>,
@@ -361,6 +364,7 @@ impl Verifier {
                 records: 0,
                 records_by_type: BTreeMap::new(),
                 unknown_optional: 0,
+                skipped_by_type: BTreeMap::new(),
                 bytes_by_type: BTreeMap::new(),
                 pages_by_type: [0; 16],
                 pfn_entries: 0,
@@ -444,6 +448,7 @@ impl Verifier {
         let Some(layout) = LibxcRecord::LAYOUT.by_code(info.rtype) else {
             reader.finish_current().await?;
             self.report.unknown_optional += 1;
+            *self.report.skipped_by_type.entry(info.rtype).or_insert(0) += 1;
             Self::warn(
                 &mut self.report,
                 max,

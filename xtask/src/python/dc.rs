@@ -117,6 +117,8 @@ Rust verifier's DcErrorKind) and whose ``offset`` is relative to the blob.
 
 from struct import unpack_from
 
+from xen.migration.verify import MigrationError
+
 #
 # Constants
 #
@@ -145,13 +147,11 @@ from struct import unpack_from
     write!(
         s,
         r#"
-class DomainContextError(Exception):
+class DomainContextError(MigrationError):
     """A DOMAIN_CONTEXT blob breaks a rule of its format."""
 
     def __init__(self, msg, kind, offset, entry):
-        Exception.__init__(self, msg)
-        self.kind = kind
-        self.offset = offset
+        MigrationError.__init__(self, msg, kind, offset)
         self.entry = entry
 
 

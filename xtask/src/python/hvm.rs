@@ -82,6 +82,8 @@ verifier's HvmErrorKind) and whose ``offset`` is relative to the blob.
 
 from struct import unpack_from
 
+from xen.migration.verify import MigrationError
+
 #
 # Constants
 #
@@ -127,13 +129,11 @@ from struct import unpack_from
     write!(
         s,
         r#"
-class HvmContextError(Exception):
+class HvmContextError(MigrationError):
     """An HVM context blob breaks a rule of its format."""
 
     def __init__(self, msg, kind, offset, entry):
-        Exception.__init__(self, msg)
-        self.kind = kind
-        self.offset = offset
+        MigrationError.__init__(self, msg, kind, offset)
         self.entry = entry
 
 
