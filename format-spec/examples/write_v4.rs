@@ -2,7 +2,7 @@
 //! DOMAIN_CONTEXT record, then verifies it.
 //!
 //! ```sh
-//! cargo run --release -p format-spec --example write_v4 -- guest-v4.xl
+//! cargo run --release -p format-spec --example write_v4 -- guest-v4.xl [SAVEFILE]
 //! xenstream verify --strict guest-v4.xl
 //! ```
 //!
@@ -10,7 +10,11 @@
 //! with a JSON configuration, libxl header, LIBXC_CONTEXT, the libxc
 //! stream, an emulator record, END) around a
 //! [`format_spec::stream::StreamWriter`] (version 4, the default): 16
-//! pages, one XTAB entry, HVM_PARAMS, an HVM_CONTEXT blob built with
+//! pages (with SAVEFILE, any save file such as the real PV and HVM ones,
+//! the first 16 pages with contents of that file, read with
+//! [`format_spec::save::SaveReader`], and its Xen version; otherwise
+//! made-up pages 0x100 to 0x10f), one XTAB entry, HVM_PARAMS, an
+//! HVM_CONTEXT blob built with
 //! [`format_spec::hvm_context::write`], and a DOMAIN_CONTEXT blob (HEADER,
 //! TSC_INFO, END) built with [`format_spec::domain_context::write`]. The
 //! writers refuse anything the strict verifier would refuse. The file is
@@ -44,7 +48,54 @@ use format_spec::Mode;
 
 type Failure = Box<dyn std::error::Error>;
 
-fn write(path: &str) -> Result<u64, Failure> {
+/// The pages to write: (pfn entries, contents, Xen version).
+type Pages = (Vec<u64>, Vec<u8>, (u32, u32));
+
+/// The first 16 pages with contents of the save file at `path`, and the
+/// Xen version of its domain header.
+fn pages_from(path: &str) -> Result<Pages, Failure> {
+    use format_spec::save::{Event, SaveReader};
+    let input = BufReader::new(File::open(path)?);
+    let mut r = SaveReader::seekable(input, Options::default())?;
+    let (mut entries, mut pages, mut xen) = (Vec::new(), Vec::new(), (4, 19));
+    let mut page = vec![0u8; PAGE_SIZE];
+    while entries.len() < 16 {
+        let Some(ev) = r.next()? else {
+            return Err(format!("{path} has fewer than 16 pages").into());
+        };
+        match ev {
+            Event::LibxcHeaders { domain, .. } => xen = (domain.xen_major, domain.xen_minor),
+            Event::LibxcRecord(info) if info.rtype == LibxcRecord::PAGE_DATA => {
+                let mut batch = r.page_batch()?;
+                let with_data: Vec<u64> = batch
+                    .entries()
+                    .filter(|e| e.has_data())
+                    .map(|e| e.pfn())
+                    .collect();
+                for pfn in with_data {
+                    if entries.len() == 16 {
+                        break;
+                    }
+                    batch.read_pages(&mut page)?;
+                    entries.push(pfn);
+                    pages.extend_from_slice(&page);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((entries, pages, xen))
+}
+
+/// Made-up pages: pfns 0x100 to 0x10f, each filled with its pfn's low
+/// octet.
+fn made_up() -> Pages {
+    let entries: Vec<u64> = (0x100..0x110).collect();
+    let pages: Vec<u8> = (0..16 * PAGE_SIZE).map(|i| (i / PAGE_SIZE) as u8).collect();
+    (entries, pages, (4, 19))
+}
+
+fn write(path: &str, (mut entries, pages, xen): Pages) -> Result<u64, Failure> {
     let endian = Endian::Little;
     let config = r#"{"c_info": {"type": "hvm", "name": "example"}}"#;
     let out = BufWriter::new(File::create(path)?);
@@ -53,14 +104,13 @@ fn write(path: &str) -> Result<u64, Failure> {
     // The libxc stream goes through w.libxc(), which keeps w.offset() right.
     let opts = WriterOptions::new(DomainType::X86Hvm)
         .endian(endian)
-        .xen_version(4, 19);
+        .xen_version(xen.0, xen.1);
     let mut s = StreamWriter::new(w.libxc(), opts)?;
     s.write(&LibxcRecord::StaticDataEnd)?;
-    // 16 pages with contents (pfns 0x100 to 0x10f), each filled with its
-    // pfn's low octet, and pfn 0x200 ballooned out (XTAB: no contents).
-    let mut entries: Vec<u64> = (0x100..0x110).collect();
-    entries.push(PfnEntry::new(0x200, PageType::Xtab).0);
-    let pages: Vec<u8> = (0..16 * PAGE_SIZE).map(|i| (i / PAGE_SIZE) as u8).collect();
+    // The 16 pages with contents, and a pfn after them ballooned out
+    // (XTAB: no contents).
+    let xtab = entries.iter().max().map_or(0, |p| p + 1);
+    entries.push(PfnEntry::new(xtab, PageType::Xtab).0);
     s.write_page_data(&entries, &pages)?;
     s.write(&LibxcRecord::HvmParams(HvmParams {
         count: 1,
@@ -80,7 +130,10 @@ fn write(path: &str) -> Result<u64, Failure> {
     let mut blob = Vec::new();
     dc::write(
         &[
-            DcEntry::Header(DcHeader::new(4, 19)),
+            DcEntry::Header(DcHeader::new(
+                xen.0.min(u16::MAX.into()) as u16,
+                xen.1.min(u16::MAX.into()) as u16,
+            )),
             DcEntry::TscInfo(DcTscInfo {
                 mode: 0,
                 incarnation: 1,
@@ -103,12 +156,17 @@ fn write(path: &str) -> Result<u64, Failure> {
 }
 
 fn main() -> ExitCode {
-    let Some(path) = std::env::args().nth(1) else {
-        eprintln!("usage: write_v4 OUTPUT");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(path) = args.first().cloned() else {
+        eprintln!("usage: write_v4 OUTPUT [SAVEFILE]");
         return ExitCode::from(1);
     };
     let run = || -> Result<(), Failure> {
-        let len = write(&path)?;
+        let pages = match args.get(1) {
+            Some(from) => pages_from(from)?,
+            None => made_up(),
+        };
+        let len = write(&path, pages)?;
         println!("wrote {path}: {len} octets");
         let input = BufReader::new(File::open(&path)?);
         let rep = save::verify_seekable(input, Options::verify(Mode::Strict))?;

@@ -1333,29 +1333,47 @@ pub fn convert<R: Read, W: Write>(
         segments: 1,
         data_pages: 0,
     };
-    loop {
+    let bytes_in = loop {
         let stop = lx.segment(&mut rdr, &mut out)?;
         state.capture.set(true);
-        let outer = &mut rdr.get_mut().0;
+        // The libxc reader is suspended at a CHECKPOINT and resumed where
+        // the libxl layer hands the stream back, so that its offsets count
+        // the libxl records in between (CHECKPOINT_END and the others).
+        let (nested, paused) = match stop {
+            LibxcStop::Checkpoint => {
+                let (nested, paused) = rdr.suspend()?;
+                (nested, Some(paused))
+            }
+            LibxcStop::End => (rdr.into_inner(), None),
+        };
+        let mut outer = nested.0;
         outer.libxc_finished(stop)?;
-        let mut resumed = false;
+        let mut resumed = None;
         while let Some(ev) = outer.next()? {
             match ev {
                 OuterEvent::Libxc(h) => {
                     flush_captured(&state, &mut out, h.offset)?;
                     state.capture.set(false);
-                    resumed = true;
+                    resumed = Some(h.offset);
                     break;
                 }
                 _ => flush_captured(&state, &mut out, outer.offset())?,
             }
         }
-        if !resumed {
-            flush_captured(&state, &mut out, outer.offset())?;
-            break;
+        match (resumed, paused) {
+            (Some(at), Some(paused)) => rdr = StreamReader::resume(Nested(outer), paused, at)?,
+            (Some(at), None) => {
+                return Err(ConvertError::Stream(StreamError::Misuse {
+                    at: Location::at(at),
+                    what: "the libxc stream resumes after its END".into(),
+                }))
+            }
+            (None, _) => {
+                flush_captured(&state, &mut out, outer.offset())?;
+                break outer.offset();
+            }
         }
-    }
-    let bytes_in = rdr.get_mut().0.offset();
+    };
     let output = out
         .shadow
         .take()

@@ -14,13 +14,27 @@ use format_spec::save::{self, Options};
 use format_spec::Mode;
 use test_support::{real_stream, REAL_STREAMS};
 
-/// The example binary `name` (`cargo test` builds the examples beside the
-/// test binaries).
+/// The example binary `name`. `cargo test` builds the examples beside the
+/// test binaries, but not when only some test targets are selected
+/// (`--test examples`): a missing or stale binary fails here, rather than
+/// testing old code.
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap().join("examples");
     let path = dir.join(name);
-    assert!(path.is_file(), "{} is not built", path.display());
+    let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(format!("{name}.rs"));
+    let built = std::fs::metadata(&path).and_then(|m| m.modified());
+    let changed = std::fs::metadata(&source)
+        .and_then(|m| m.modified())
+        .unwrap();
+    assert!(
+        matches!(built, Ok(t) if t >= changed),
+        "{} is missing or older than its source: run `cargo test -p format-spec` \
+         (which builds the examples) or `cargo build -p format-spec --examples`",
+        path.display()
+    );
     path
 }
 
@@ -126,6 +140,57 @@ fn write_v4_writes_a_strictly_valid_v4_file_with_a_domain_context() {
     assert_eq!(rep.libxc.records_by_type.get(&dc), Some(&1));
     assert_eq!(rep.libxc.data_pages, 16);
     assert_eq!(rep.end_offset, len);
+
+    // With a real save file, its first 16 pages and its Xen version.
+    for name in REAL_STREAMS {
+        let src = real_stream(name);
+        let out = run("write_v4", &[&path, &src], None);
+        assert!(out.status.success(), "{name}: {}", text(&out.stderr));
+        let rep = save::verify_seekable(
+            BufReader::new(File::open(&path).unwrap()),
+            Options::verify(Mode::Strict),
+        )
+        .unwrap();
+        assert_eq!(rep.libxc.image_header.version, 4);
+        assert_eq!(
+            (
+                rep.libxc.domain_header.xen_major,
+                rep.libxc.domain_header.xen_minor
+            ),
+            (4, 17)
+        );
+        // Every page written is the source's page of that pfn.
+        let mut r = save::SaveReader::seekable(
+            BufReader::new(File::open(&path).unwrap()),
+            Options::default(),
+        )
+        .unwrap();
+        let mut checked = 0;
+        while let Some(ev) = r.next().unwrap() {
+            let save::Event::LibxcRecord(info) = ev else {
+                continue;
+            };
+            if info.rtype != format_spec::libxc::LibxcRecord::PAGE_DATA {
+                continue;
+            }
+            let mut batch = r.page_batch().unwrap();
+            let pfns: Vec<u64> = batch
+                .entries()
+                .filter(|e| e.has_data())
+                .map(|e| e.pfn())
+                .collect();
+            let mut page = vec![0u8; PAGE_SIZE];
+            for pfn in pfns {
+                batch.read_pages(&mut page).unwrap();
+                let PageState::Present(want) = library_page(&src, pfn) else {
+                    panic!("{name}: pfn {pfn:#x} is not in the source");
+                };
+                assert!(page == want, "{name}: pfn {pfn:#x} differs");
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 16, "{name}");
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }
 
