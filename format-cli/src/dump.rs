@@ -486,23 +486,52 @@ fn dump_events<R: Read>(
             }
             Event::LibxcRecord(info) => {
                 let endian = r.libxc().map(|s| s.endian());
-                let rec = r.read_record().map_err(fail)?;
-                record_line(out, &info, &rec, endian)?;
+                let layout = LibxcRecord::LAYOUT.by_code(info.rtype);
+                if layout.is_none() {
+                    // Unknown (optional): only its length is shown, so its
+                    // body is skipped, never held in memory.
+                    let fields = vec![("body_bytes", json!(info.length))];
+                    record_line(out, &info, fields, None, false)?;
+                } else if OPAQUE.contains(&info.rtype) && info.length > 0 {
+                    // A blob: its entries are walked in the reader's buffer,
+                    // without a parsed copy (one record in memory).
+                    let body = r.read_body().map_err(fail)?;
+                    let fields = vec![("blob_bytes", json!(body.len()))];
+                    let view = endian.and_then(|e| match info.rtype {
+                        LibxcRecord::DOMAIN_CONTEXT => Some(crate::blob::domain_context(body, e)),
+                        LibxcRecord::HVM_CONTEXT => Some(crate::blob::hvm_context(body, e)),
+                        _ => None,
+                    });
+                    record_line(out, &info, fields, view, true)?;
+                } else {
+                    let rec = r.read_record().map_err(fail)?;
+                    let view = endian.and_then(|e| blob_view(&rec, e));
+                    let known = matches!(rec, Record::Known(_));
+                    record_line(out, &info, key_fields(&rec), view, known)?;
+                }
             }
         }
     }
     Ok(())
 }
 
+/// The records whose body is one opaque blob ([`key_fields`] shows only
+/// its size).
+const OPAQUE: [u32; 4] = [
+    LibxcRecord::SHARED_INFO,
+    LibxcRecord::HVM_CONTEXT,
+    LibxcRecord::TOOLSTACK,
+    LibxcRecord::DOMAIN_CONTEXT,
+];
+
 /// A libxc record's line (other than PAGE_DATA).
 fn record_line(
     out: &mut Out,
     info: &RecordInfo,
-    rec: &Record,
-    endian: Option<format_spec::binrw::Endian>,
+    fields: Vec<(&'static str, Value)>,
+    view: Option<crate::blob::BlobView>,
+    known: bool,
 ) -> Result<(), Failure> {
-    let fields = key_fields(rec);
-    let view = endian.and_then(|e| blob_view(rec, e));
     let mut text = format!(
         "#{} @0x{:x} {} length {}{}",
         info.index,
@@ -518,7 +547,7 @@ fn record_line(
         "type": type_name(info),
         "code": info.rtype,
         "length": info.length,
-        "known": matches!(rec, Record::Known(_)),
+        "known": known,
         "fields": Value::Object(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect()),
     });
     if let (Some(view), Value::Object(m)) = (&view, &mut obj) {

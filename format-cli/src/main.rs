@@ -163,6 +163,22 @@ enum Command {
     },
     /// Print the record types the description knows.
     Records,
+    /// Print a shell completion script for xenstream.
+    ///
+    /// bash: `xenstream completions bash > /etc/bash_completion.d/xenstream`
+    /// (or `source <(xenstream completions bash)`); zsh: write it as
+    /// `_xenstream` into a directory of `$fpath`; fish: into
+    /// `~/.config/fish/completions/xenstream.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page of xenstream (roff), every subcommand included.
+    ///
+    /// `xenstream man > xenstream.1; man -l xenstream.1`, or install it as
+    /// `/usr/local/share/man/man1/xenstream.1`.
+    Man,
     /// Print the domain configuration an `xl save` file carries.
     ///
     /// xl stores the guest's configuration in the optional data of its
@@ -401,6 +417,12 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Config { input } => cmd_config(&input),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "xenstream", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man => cmd_man(),
         Command::Convert {
             to,
             output,
@@ -658,6 +680,43 @@ pub(crate) fn endian_name(e: format_spec::binrw::Endian) -> &'static str {
         format_spec::binrw::Endian::Little => "little-endian",
         format_spec::binrw::Endian::Big => "big-endian",
     }
+}
+
+/// `xenstream man`: one manual page, the subcommands as sections.
+fn cmd_man() -> Result<(), Failure> {
+    use std::io::Write;
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let io = |e: std::io::Error| Failure::Usage(format!("writing standard output: {e}"));
+    let mut page = Vec::new();
+    let man = clap_mangen::Man::new(cmd.clone());
+    man.render_title(&mut page).map_err(io)?;
+    man.render_name_section(&mut page).map_err(io)?;
+    man.render_synopsis_section(&mut page).map_err(io)?;
+    man.render_description_section(&mut page).map_err(io)?;
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let name = format!("xenstream {}", sub.get_name());
+        let sub = sub.clone().bin_name(name.clone());
+        writeln!(page, ".SH \"{}\"", name.to_uppercase()).map_err(io)?;
+        let sub_man = clap_mangen::Man::new(sub);
+        let mut part = Vec::new();
+        sub_man.render_synopsis_section(&mut part).map_err(io)?;
+        sub_man.render_description_section(&mut part).map_err(io)?;
+        sub_man.render_options_section(&mut part).map_err(io)?;
+        // The parts' own section headings become subsection headings.
+        let part = String::from_utf8_lossy(&part).replace("\n.SH ", "\n.SS ");
+        let part = part
+            .strip_prefix(".SH ")
+            .map_or(part.clone(), |p| format!(".SS {p}"));
+        page.extend_from_slice(part.as_bytes());
+    }
+    writeln!(
+        page,
+        ".SH \"EXIT STATUS\"\n0 when the stream is valid or the command succeeded, 1 when the stream is invalid, 2 for usage and I/O errors."
+    )
+    .map_err(io)?;
+    man.render_version_section(&mut page).map_err(io)?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&page).and_then(|_| out.flush()).map_err(io)
 }
 
 /// `xenstream config`: the configuration of an xl save file.

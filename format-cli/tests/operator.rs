@@ -395,3 +395,236 @@ fn with_json_errors_are_a_json_object_too() {
     assert_eq!(last["exit"], 2);
     assert!(last["message"].as_str().unwrap().contains("no-such-file"));
 }
+
+/// `xenstream completions bash` is a completion script bash runs: it
+/// completes subcommands and options.
+#[test]
+fn completions_complete_subcommands_and_options() {
+    let script = tmp("xenstream.bash");
+    let o = run(&["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0));
+    std::fs::write(&script, &o.stdout).unwrap();
+    let complete = |words: &str| {
+        let sh = format!(
+            "source \"$1\"; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _xenstream xenstream \"${{COMP_WORDS[-1]}}\" \"${{COMP_WORDS[-2]}}\"; \
+             printf '%s\\n' \"${{COMPREPLY[@]}}\""
+        );
+        let o = Command::new("bash")
+            .args(["-c", &sh, "bash"])
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    assert_eq!(complete("xenstream mem").trim(), "memory");
+    let opts = complete("xenstream memory --max");
+    assert_eq!(opts.trim(), "--max-image-size", "{opts}");
+    let all = complete("xenstream ''");
+    for sub in [
+        "verify", "dump", "stats", "memory", "page", "convert", "records", "config",
+    ] {
+        assert!(all.lines().any(|l| l == sub), "{sub}: {all}");
+    }
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let o = run(&["completions", shell]);
+        assert_eq!(o.status.code(), Some(0), "{shell}");
+        assert!(stdout(&o).contains("max-image-size"), "{shell}");
+    }
+}
+
+/// `xenstream man` is one manual page that nroff renders without a
+/// warning, with a section per subcommand and every option.
+#[test]
+fn the_man_page_renders_and_covers_every_subcommand() {
+    let o = run(&["man"]);
+    assert_eq!(o.status.code(), Some(0));
+    let page = stdout(&o);
+    assert!(page.contains(".TH xenstream 1"), "{page}");
+    for sub in [
+        "VERIFY",
+        "DUMP",
+        "STATS",
+        "MEMORY",
+        "PAGE",
+        "CONVERT",
+        "RECORDS",
+        "CONFIG",
+        "COMPLETIONS",
+        "MAN",
+    ] {
+        assert!(page.contains(&format!(".SH \"XENSTREAM {sub}\"")), "{sub}");
+    }
+    for opt in [
+        r"\-\-max\-image\-size",
+        r"\-\-strict",
+        r"\-\-lossy",
+        r"\-\-image",
+    ] {
+        assert!(page.contains(opt), "{opt}");
+    }
+    assert!(page.contains(".SH \"EXIT STATUS\""));
+    let man = tmp("xenstream.1");
+    std::fs::write(&man, &o.stdout).unwrap();
+    let r = Command::new("nroff")
+        .args(["-man", "-ww"])
+        .arg(&man)
+        .output()
+        .unwrap();
+    assert!(r.status.success());
+    assert_eq!(stderr(&r), "", "nroff warnings");
+    assert!(stdout(&r).contains("EXIT STATUS") || stdout(&r).contains("E\u{8}EX"));
+}
+
+/// A Remus-style libxl stream: `checkpoints` segments ending in
+/// CHECKPOINT, each followed by the libxl CHECKPOINT_END (8 octets), then
+/// a last segment; the last segment's PAGE_DATA has pfn 0x777777 with the
+/// invalid page type 5. Returns the stream and that entry's offset.
+fn remus_with_a_bad_page_type(checkpoints: usize) -> (Vec<u8>, u64) {
+    use format_spec::body::Opaque;
+    use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
+    use format_spec::outer::OuterWriter;
+    let blob = hvm::write(
+        &HvmHeader::new(0x60fb1, 2_400_000),
+        &[(HvmType::Cpu, 0, &[0x5a; 1032])],
+        format_spec::binrw::Endian::Little,
+    )
+    .unwrap();
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    let mut cuts = Vec::new();
+    for i in 0..checkpoints as u64 {
+        w.write_page_data(&[i], &[i as u8; 4096]).unwrap();
+        w.write(&LibxcRecord::HvmContext(Opaque(blob.clone())))
+            .unwrap();
+        w.checkpoint().unwrap();
+        cuts.push(w.position() as usize);
+    }
+    w.write_page_data(&[0x777777], &[9; 4096]).unwrap();
+    w.write(&LibxcRecord::HvmContext(Opaque(blob))).unwrap();
+    let libxc = w.finish().unwrap();
+    let mut o = OuterWriter::libxl(Vec::new(), format_spec::binrw::Endian::Little).unwrap();
+    o.libxc_context().unwrap();
+    let mut from = 0;
+    for cut in cuts {
+        o.inner().extend_from_slice(&libxc[from..cut]);
+        o.checkpoint_end().unwrap();
+        from = cut;
+    }
+    o.inner().extend_from_slice(&libxc[from..]);
+    let mut bytes = o.finish().unwrap();
+    let at = bytes
+        .windows(8)
+        .position(|w| w == 0x777777u64.to_le_bytes())
+        .unwrap();
+    bytes[at + 7] = 0x50;
+    (bytes, at as u64)
+}
+
+/// After 11 checkpoints, `convert` reports the same absolute offset as
+/// `verify`: the 8-octet CHECKPOINT_END records are counted.
+#[test]
+fn convert_reports_offsets_after_checkpoints_as_verify_does() {
+    let (bytes, at) = remus_with_a_bad_page_type(11);
+    let f = write_tmp("remus-bad.libxl", &bytes);
+    let o = run(&["verify", "--strict", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("rule BadPageType, offset {at} (0x{at:x})")),
+        "{}",
+        stderr(&o)
+    );
+    let out = tmp("remus-bad.v4");
+    let o = run(&[
+        "convert",
+        "--to",
+        "4",
+        f.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(&format!("offset 0x{at:x}")),
+        "convert: {} (verify: 0x{at:x})",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+}
+
+/// Runs `xenstream ARGS` and returns its exit status and its peak
+/// resident memory (the maximum RSS `getrusage` reports for it), in
+/// octets. It is started by a small Python process, not by this test
+/// process: a child's maximum RSS counts what it shared with its parent
+/// before `exec`, and this process holds the large test streams.
+fn peak_rss(args: &[&str]) -> (Option<i32>, u64) {
+    const HELPER: &str = r#"
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode
+print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", HELPER, BIN])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    let mut words = text.split_whitespace();
+    let code = words.next().and_then(|w| w.parse().ok());
+    let peak = words.next().and_then(|w| w.parse().ok()).unwrap();
+    (code, peak)
+}
+
+/// A valid v3 HVM stream with one record of `mib` MiB: an unknown
+/// optional record, or the HVM_CONTEXT blob.
+fn stream_with_a_large_record(mib: usize, hvm_context: bool) -> Vec<u8> {
+    use format_spec::body::Opaque;
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    w.write_page_data(&[1], &[1; 4096]).unwrap();
+    let big = vec![0x5a; mib << 20];
+    if hvm_context {
+        w.write(&LibxcRecord::HvmContext(Opaque(big))).unwrap();
+    } else {
+        w.write_optional(0x8000_4242, &big).unwrap();
+        w.write(&LibxcRecord::HvmContext(Opaque(vec![1; 8])))
+            .unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// `dump` holds at most one record: a 64 MiB optional record is skipped
+/// (never read into memory), a 64 MiB HVM_CONTEXT is walked where the
+/// reader holds it.
+#[test]
+fn dump_memory_is_bounded_by_one_record() {
+    const MIB: u64 = 1 << 20;
+    let (base_code, base) = peak_rss(&["--version"]);
+    assert_eq!(base_code, Some(0));
+    for (name, ctx, bound) in [
+        ("large-optional.stream", false, base + 16 * MIB),
+        ("large-context.stream", true, base + 64 * MIB + 16 * MIB),
+    ] {
+        let f = write_tmp(name, &stream_with_a_large_record(64, ctx));
+        for json in [false, true] {
+            let mut args = vec!["dump"];
+            if json {
+                args.push("--json");
+            }
+            args.push(f.to_str().unwrap());
+            let (code, peak) = peak_rss(&args);
+            assert_eq!(code, Some(0), "{args:?}");
+            assert!(
+                peak <= bound,
+                "{args:?}: peak RSS {} MiB, bound {} MiB",
+                peak / MIB,
+                bound / MIB
+            );
+        }
+        std::fs::remove_file(&f).unwrap();
+    }
+}

@@ -11,9 +11,10 @@ use crate::layout::{SpecEnum, Wire};
 use super::check;
 use super::error::ErrorKind;
 use super::error::{Location, RecordInfo, StreamError, Warning};
-use super::reader::{PageBatch, ReaderOptions, StreamReader};
+use super::reader::{Core, ReaderOptions, StreamReader};
 use super::rules::{self, Rule};
 use super::Mode;
+use crate::drive::{now, Input};
 use crate::libxc::{
     pv_vcpu_basic_size, v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord,
     PageDataHeader, PageType, RecordHeader, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, PAGE_DATA_PFN_MASK,
@@ -912,10 +913,15 @@ impl Verifier {
     /// A verifier for the stream `reader` has opened (its headers are
     /// already checked).
     pub fn new<R: Read>(reader: &StreamReader<R>, opts: VerifyOptions) -> Self {
+        Self::for_core(&reader.core, opts)
+    }
+
+    /// A verifier for the stream `reader` has opened, whatever drives it.
+    pub(crate) fn for_core<I>(reader: &Core<I>, opts: VerifyOptions) -> Self {
         let start = opts.base_offset;
         Verifier {
             opts,
-            order: Order::new(reader.version(), reader.domain_type())
+            order: Order::new(reader.image_header().version, reader.domain_type())
                 .checkpointed(opts.checkpointed)
                 .with_facts(),
             endian: reader.endian(),
@@ -994,9 +1000,17 @@ impl Verifier {
         &mut self,
         reader: &mut StreamReader<R>,
     ) -> Result<Option<RecordInfo>, StreamError> {
+        now(self.step_core(&mut reader.core))
+    }
+
+    /// [`step`](Self::step), whatever drives the reader.
+    pub(crate) async fn step_core<I: Input>(
+        &mut self,
+        reader: &mut Core<I>,
+    ) -> Result<Option<RecordInfo>, StreamError> {
         // A resumed reader starts past the octets another layer read.
         self.report.interleaved += reader.position().saturating_sub(self.report.end_offset);
-        let res = self.step_segment(reader);
+        let res = self.step_segment(reader).await;
         self.report.end_offset = reader.position();
         res
     }
@@ -1060,9 +1074,9 @@ impl Verifier {
         Ok(None)
     }
 
-    fn step_segment<R: Read>(
+    async fn step_segment<I: Input>(
         &mut self,
-        reader: &mut StreamReader<R>,
+        reader: &mut Core<I>,
     ) -> Result<Option<RecordInfo>, StreamError> {
         if self.report.complete {
             return Ok(None);
@@ -1070,7 +1084,7 @@ impl Verifier {
         let strict = self.opts.mode == Mode::Strict;
         let before = reader.position();
         self.last = None;
-        match self.step_inner(reader) {
+        match self.step_inner(reader).await {
             Ok(r) => Ok(r),
             Err(e) => {
                 let framing = matches!(
@@ -1104,19 +1118,19 @@ impl Verifier {
         }
     }
 
-    fn step_inner<R: Read>(
+    async fn step_inner<I: Input>(
         &mut self,
-        reader: &mut StreamReader<R>,
+        reader: &mut Core<I>,
     ) -> Result<Option<RecordInfo>, StreamError> {
         let strict = self.opts.mode == Mode::Strict;
         let max = self.opts.max_warnings;
-        let Some(info) = reader.next_header()? else {
+        let Some(info) = reader.next_header().await? else {
             return Ok(None);
         };
         self.last = Some(info);
         self.report.records += 1;
         let Some(layout) = LibxcRecord::LAYOUT.by_code(info.rtype) else {
-            reader.skip_record()?;
+            reader.finish_current().await?;
             self.report.unknown_optional += 1;
             *self.report.skipped_by_type.entry(info.rtype).or_insert(0) += 1;
             Self::warn(
@@ -1150,35 +1164,36 @@ impl Verifier {
         let order_res;
         let mut table_res = Ok(());
         if info.rtype == LibxcRecord::PAGE_DATA {
-            let mut batch = reader.page_batch()?;
+            let (_, res1, data_pages) = reader.page_batch().await?;
+            let pfns = reader.pfns();
             let reserved = if strict {
-                check::check_page_reserved(info, batch.res1(), batch.pfns()).err()
+                check::check_page_reserved(info, res1, pfns).err()
             } else {
                 None
             };
-            for e in batch.pfns() {
+            for e in pfns {
                 self.report.pages_by_type[(e >> PAGE_DATA_TYPE_SHIFT) as usize & 0xf] += 1;
             }
-            self.report.pfn_entries += batch.pfns().len() as u64;
-            self.report.data_pages += batch.data_pages() as u64;
+            self.report.pfn_entries += pfns.len() as u64;
+            self.report.data_pages += data_pages as u64;
             {
                 let report = &mut self.report;
                 order_res = self
                     .order
-                    .record(info, Facts::Pfns(batch.pfns()), strict, &mut |w| {
+                    .record(info, Facts::Pfns(pfns), strict, &mut |w| {
                         Self::warn_or_note(report, max, strict, w)
                     });
             }
             if let Some(max_pfn) = self.order.p2m_max_pfn() {
-                table_res = self.page_tables(&mut batch, max_pfn)?;
+                table_res = self.page_tables(reader, info, max_pfn).await?;
             }
-            batch.skip()?;
+            reader.finish_current().await?;
             if let Some(e) = reserved {
                 return Err(e);
             }
         } else {
             let endian = self.endian;
-            let body = reader.read_body()?;
+            let body = reader.read_body().await?;
             check::validate(info, body, endian, self.opts.mode)?;
             if strict && info.rtype == LibxcRecord::DOMAIN_CONTEXT {
                 // The blob's own rules, as the generated Python checks them.
@@ -1251,26 +1266,10 @@ impl Verifier {
                     });
                 }
             }
-            if strict && self.opts.bare {
-                let after = reader.position();
-                let mut one = [0u8; 1];
-                let got = loop {
-                    match reader.get_mut().read(&mut one) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            return Err(StreamError::Io {
-                                at: Location::at(after),
-                                source: e,
-                            })
-                        }
-                    }
-                };
-                if got != 0 {
-                    return Err(StreamError::TrailingData {
-                        at: Location::at(after),
-                    });
-                }
+            if strict && self.opts.bare && reader.probe_trailing().await? {
+                return Err(StreamError::TrailingData {
+                    at: Location::at(reader.position()),
+                });
             }
             self.report.complete = true;
         }
@@ -1307,13 +1306,13 @@ impl Verifier {
     /// most up to the last of them; the rest is skipped).
     /// The outer error is the input's (the stream is cut short), the
     /// inner one the rule's.
-    fn page_tables<R: Read>(
+    async fn page_tables<I: Input>(
         &mut self,
-        batch: &mut PageBatch<'_, R>,
+        reader: &mut Core<I>,
+        info: RecordInfo,
         max_pfn: u64,
     ) -> Result<Result<(), StreamError>, StreamError> {
-        let info = batch.info();
-        let types: Vec<bool> = batch
+        let types: Vec<bool> = reader
             .pfns()
             .iter()
             .filter_map(|e| PageType::of_entry(*e))
@@ -1326,8 +1325,8 @@ impl Verifier {
         self.page.resize(PAGE_SIZE, 0);
         let mut first = Ok(());
         for &is_table in &types[..=last] {
-            let at = batch.position();
-            batch.read_pages(&mut self.page)?;
+            let at = reader.position();
+            reader.read_pages(info, &mut self.page).await?;
             if is_table && first.is_ok() {
                 first = check_page_table(info, &self.page, at, max_pfn);
             }
