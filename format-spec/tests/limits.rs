@@ -527,9 +527,7 @@ fn thousands_of_libxl_checkpoint_cycles() {
     }
     w.inner().extend_from_slice(&lib[from..]);
     let b = w.finish().unwrap();
-    // Lenient only: strict mode refuses a libxl stream with no
-    // LIBXC_CONTEXT (nothing to restore) at its END.
-    for mode in [outer::Mode::Lenient] {
+    for mode in [outer::Mode::Strict, outer::Mode::Lenient] {
         let (res, peak) = measure(|| walk(&b, mode));
         let got = res.unwrap();
         assert_eq!(
@@ -598,7 +596,8 @@ fn a_hundred_thousand_optional_libxl_records() {
     let b = w.finish().unwrap();
     // Lenient only: strict mode refuses a libxl stream with no
     // LIBXC_CONTEXT (nothing to restore) at its END.
-    for mode in [outer::Mode::Lenient] {
+    {
+        let mode = outer::Mode::Lenient;
         let (res, peak) = measure(|| walk(&b, mode));
         assert_eq!(
             res.unwrap(),

@@ -93,14 +93,7 @@ fn a_bare_checkpointed_stream_fails_over_like_xens_restore() {
     // when the stream ends there (here with END), so lenient mode accepts
     // the stream and names the segment; strict mode refuses it.
     let mut broken = bytes.clone();
-    let last_pd = s
-        .records
-        .iter()
-        .zip(&offsets)
-        .filter(|(r, _)| r.code == LibxcRecord::PAGE_DATA)
-        .map(|(_, &o)| o)
-        .last()
-        .unwrap();
+    let last_pd = offsets[s.find_last(LibxcRecord::PAGE_DATA)];
     broken[last_pd + 16 + 7] = 0x50; // page type 5 in its first pfn entry
     assert_eq!(
         stream::verify(&broken[..], VerifyOptions::strict())
