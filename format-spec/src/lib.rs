@@ -50,9 +50,12 @@ pub use save::Error;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use stream::Mode;
 
+#[cfg(feature = "tokio")]
+pub mod asynchronous;
 pub mod body;
 pub mod convert;
 pub mod domain_context;
+mod drive;
 pub mod hvm_context;
 pub mod layout;
 pub mod libxc;

@@ -84,6 +84,8 @@
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
+use crate::drive::{now, read_full, Input};
+
 use binrw::Endian;
 
 use crate::body::{read_wire, write_wire, BodyError};
@@ -193,10 +195,65 @@ pub use crate::stream::Mode;
 #[derive(Debug)]
 pub struct Source<R> {
     inner: R,
+    look: Lookahead,
+}
+
+/// The offset count and look-ahead of a source, whatever it reads from.
+#[derive(Debug, Default)]
+pub(crate) struct Lookahead {
     offset: u64,
     pending: [u8; 8],
     pending_pos: usize,
     pending_len: usize,
+}
+
+impl Lookahead {
+    /// Octets consumed so far.
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Octets pushed back and not read again yet.
+    fn ahead(&self) -> usize {
+        self.pending_len - self.pending_pos
+    }
+
+    /// Hands out pushed-back octets into `buf`, if any: how many.
+    pub(crate) fn take(&mut self, buf: &mut [u8]) -> Option<usize> {
+        if self.pending_pos >= self.pending_len {
+            return None;
+        }
+        let avail = &self.pending[self.pending_pos..self.pending_len];
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.pending_pos += n;
+        self.offset += n as u64;
+        Some(n)
+    }
+
+    /// Counts `n` octets read from the input itself.
+    pub(crate) fn count(&mut self, n: usize) {
+        self.offset += n as u64;
+    }
+
+    /// Pushes back octets just read (at most eight, none pending).
+    pub(crate) fn unread(&mut self, octets: &[u8]) {
+        debug_assert!(self.pending_pos == self.pending_len && octets.len() <= 8);
+        let n = octets.len().min(8);
+        self.pending[..n].copy_from_slice(&octets[..n]);
+        self.pending_pos = 0;
+        self.pending_len = n;
+        self.offset -= n as u64;
+    }
+}
+
+/// What the outer layers read from: an input that counts the octets read
+/// through it and can take back a few ([`Source`], and its async twin).
+pub(crate) trait SourceIo: Input {
+    /// Octets consumed so far.
+    fn offset(&self) -> u64;
+    /// Pushes back octets just read (at most eight).
+    fn unread(&mut self, octets: &[u8]);
 }
 
 impl<R> Source<R> {
@@ -204,16 +261,13 @@ impl<R> Source<R> {
     pub fn new(inner: R) -> Self {
         Source {
             inner,
-            offset: 0,
-            pending: [0; 8],
-            pending_pos: 0,
-            pending_len: 0,
+            look: Lookahead::default(),
         }
     }
 
     /// Octets consumed so far: the offset of the next octet in the stream.
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.look.offset()
     }
 
     /// The wrapped reader (which may be ahead of [`offset`](Self::offset)
@@ -226,31 +280,45 @@ impl<R> Source<R> {
     pub fn into_inner(self) -> R {
         self.inner
     }
-
-    /// Pushes back octets just read (at most eight, none pending).
-    fn unread(&mut self, octets: &[u8]) {
-        debug_assert!(self.pending_pos == self.pending_len && octets.len() <= 8);
-        let n = octets.len().min(8);
-        self.pending[..n].copy_from_slice(&octets[..n]);
-        self.pending_pos = 0;
-        self.pending_len = n;
-        self.offset -= n as u64;
-    }
 }
 
 impl<R: Read> Read for Source<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = if self.pending_pos < self.pending_len {
-            let avail = &self.pending[self.pending_pos..self.pending_len];
-            let n = avail.len().min(buf.len());
-            buf[..n].copy_from_slice(&avail[..n]);
-            self.pending_pos += n;
-            n
-        } else {
-            self.inner.read(buf)?
-        };
-        self.offset += n as u64;
+        if let Some(n) = self.look.take(buf) {
+            return Ok(n);
+        }
+        let n = self.inner.read(buf)?;
+        self.look.count(n);
         Ok(n)
+    }
+}
+
+impl<R: Read> Input for Source<R> {
+    async fn fill(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        read_full(self, dst)
+    }
+
+    async fn skip(&mut self, n: u64, scratch: &mut Vec<u8>) -> io::Result<u64> {
+        let mut done = 0u64;
+        while done < n {
+            let want = crate::drive::scratch_chunk(scratch, n, done);
+            let got = read_full(self, &mut scratch[..want])?;
+            done += got as u64;
+            if got < want {
+                break;
+            }
+        }
+        Ok(done)
+    }
+}
+
+impl<R: Read> SourceIo for Source<R> {
+    fn offset(&self) -> u64 {
+        self.look.offset()
+    }
+
+    fn unread(&mut self, octets: &[u8]) {
+        self.look.unread(octets);
     }
 }
 
@@ -259,15 +327,15 @@ impl<R: Read> Read for Source<R> {
 /// the look-ahead is accounted for.
 impl<R: Read + Seek> Seek for Source<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let ahead = (self.pending_len - self.pending_pos) as i64;
+        let ahead = self.look.ahead() as i64;
         let target = match pos {
-            SeekFrom::Current(d) => self.offset as i128 + d as i128,
+            SeekFrom::Current(d) => self.look.offset as i128 + d as i128,
             SeekFrom::Start(s) => s as i128,
             SeekFrom::End(d) => {
                 let here = self.inner.stream_position()? as i128;
                 let end = self.inner.seek(SeekFrom::End(d))? as i128;
                 self.inner.seek(SeekFrom::Start(here as u64))?;
-                self.offset as i128 + (end - (here - ahead as i128))
+                self.look.offset as i128 + (end - (here - ahead as i128))
             }
         };
         if target < 0 || target > u64::MAX as i128 {
@@ -276,13 +344,13 @@ impl<R: Read + Seek> Seek for Source<R> {
                 "seek before the start of the stream",
             ));
         }
-        let delta = target - self.offset as i128 - ahead as i128;
+        let delta = target - self.look.offset as i128 - ahead as i128;
         if delta != 0 || ahead != 0 {
             self.inner.seek(SeekFrom::Current(delta as i64))?;
         }
-        self.pending_pos = self.pending_len;
-        self.offset = target as u64;
-        Ok(self.offset)
+        self.look.pending_pos = self.look.pending_len;
+        self.look.offset = target as u64;
+        Ok(self.look.offset)
     }
 }
 
@@ -731,7 +799,15 @@ enum State {
 /// Forward-only reader of the outer layers of a save file.
 #[derive(Debug)]
 pub struct OuterReader<R> {
-    src: Source<R>,
+    core: OuterCore<Source<R>>,
+}
+
+/// The outer layers' framing and rules, with the input `S` it reads from
+/// (see [`crate::drive`]): driven by [`OuterReader`] and by the async
+/// readers of [`crate::asynchronous`].
+#[derive(Debug)]
+pub(crate) struct OuterCore<S> {
+    pub(crate) src: S,
     mode: Mode,
     format: Format,
     xl: Option<XlPreamble>,
@@ -760,12 +836,11 @@ fn field_at<T: Wire>(base: u64, name: &str) -> u64 {
     base + T::LAYOUT.field(name).map_or(0, |f| f.offset) as u64
 }
 
-impl<R: Read> OuterReader<R> {
-    /// Starts reading a stream: detects or checks its format and reads the
-    /// xl header and the libxl header, as far as the format has them.
-    pub fn open(reader: R, format: FormatChoice, mode: Mode) -> Result<Self, OuterError> {
-        let mut r = OuterReader {
-            src: Source::new(reader),
+impl<S: SourceIo> OuterCore<S> {
+    /// See [`OuterReader::open`].
+    pub(crate) async fn open(src: S, format: FormatChoice, mode: Mode) -> Result<Self, OuterError> {
+        let mut r = OuterCore {
+            src,
             mode,
             format: Format::Libxc,
             xl: None,
@@ -780,7 +855,7 @@ impl<R: Read> OuterReader<R> {
             FormatChoice::Exactly(f) => f,
             FormatChoice::Auto => {
                 let mut first = [0u8; 8];
-                r.fill(&mut first, "the first octets of the stream")?;
+                r.fill(&mut first, "the first octets of the stream").await?;
                 r.src.unread(&first);
                 FormatChoice::detect(&first).ok_or(OuterError::UnknownFormat { found: first })?
             }
@@ -788,13 +863,13 @@ impl<R: Read> OuterReader<R> {
         r.format = format;
         let mut libxl = true;
         if format == Format::Xl {
-            let pre = r.read_xl()?;
+            let pre = r.read_xl().await?;
             if !pre.header.stream_v2() {
                 // Without the v2 flag only a libxc v2 stream is readable
                 // (Xen's verifier makes the same choice).
                 let at = r.src.offset();
                 let mut first = [0u8; 8];
-                r.fill(&mut first, "the stream after the xl header")?;
+                r.fill(&mut first, "the stream after the xl header").await?;
                 r.src.unread(&first);
                 if first != LIBXC_MARKER_BYTES {
                     return Err(OuterError::LegacyStream {
@@ -809,7 +884,7 @@ impl<R: Read> OuterReader<R> {
             libxl = false;
         }
         if libxl {
-            r.read_libxl_header()?;
+            r.read_libxl_header().await?;
         } else {
             r.state = State::Libxc {
                 resume: false,
@@ -819,59 +894,43 @@ impl<R: Read> OuterReader<R> {
         Ok(r)
     }
 
-    /// The format the stream starts with.
-    pub fn format(&self) -> Format {
+    /// See [`OuterReader::format`].
+    pub(crate) fn format(&self) -> Format {
         self.format
     }
 
-    /// The xl preamble, for an xl save file.
-    pub fn xl_preamble(&self) -> Option<&XlPreamble> {
+    /// See [`OuterReader::xl_preamble`].
+    pub(crate) fn xl_preamble(&self) -> Option<&XlPreamble> {
         self.xl.as_ref()
     }
 
-    /// xl's migration messages after the end of the stream: the last
-    /// octets of a capture of `xl migrate`, which a strict reader
-    /// recognises instead of calling them `TrailingData` (a lenient
-    /// reader, like a restore, reads nothing after the end). Set once
-    /// [`next`](Self::next) has returned [`OuterEvent::End`].
-    pub fn migration_trailer(&self) -> Option<&MigrationTrailer> {
+    /// See [`OuterReader::migration_trailer`].
+    pub(crate) fn migration_trailer(&self) -> Option<&MigrationTrailer> {
         self.trailer.as_ref()
     }
 
-    /// The libxl header, unless the stream is a bare libxc stream.
-    pub fn libxl_header(&self) -> Option<&LibxlHeader> {
+    /// See [`OuterReader::libxl_header`].
+    pub(crate) fn libxl_header(&self) -> Option<&LibxlHeader> {
         self.libxl.as_ref()
     }
 
-    /// Byte order of the libxl records.
-    pub fn endian(&self) -> Endian {
+    /// See [`OuterReader::endian`].
+    pub(crate) fn endian(&self) -> Endian {
         self.endian
     }
 
-    /// The checking mode.
-    pub fn mode(&self) -> Mode {
+    /// See [`OuterReader::mode`].
+    pub(crate) fn mode(&self) -> Mode {
         self.mode
     }
 
-    /// Absolute offset of the next octet to read.
-    pub fn offset(&self) -> u64 {
+    /// See [`OuterReader::offset`].
+    pub(crate) fn offset(&self) -> u64 {
         self.src.offset()
     }
 
-    /// The underlying reader, for reading the libxc stream in place. It
-    /// counts what is read through it, so [`offset`](Self::offset) stays
-    /// right.
-    pub fn inner(&mut self) -> &mut Source<R> {
-        &mut self.src
-    }
-
-    /// Unwraps the reader.
-    pub fn into_inner(self) -> Source<R> {
-        self.src
-    }
-
-    /// Whether the libxc layer has the stream.
-    pub fn in_libxc(&self) -> bool {
+    /// See [`OuterReader::in_libxc`].
+    pub(crate) fn in_libxc(&self) -> bool {
         matches!(
             self.state,
             State::Libxc {
@@ -881,9 +940,8 @@ impl<R: Read> OuterReader<R> {
         )
     }
 
-    /// Reports that the caller has read the libxc stream up to its END
-    /// record or up to a CHECKPOINT record; the outer layer continues.
-    pub fn libxc_finished(&mut self, stop: LibxcStop) -> Result<(), OuterError> {
+    /// See [`OuterReader::libxc_finished`].
+    pub(crate) fn libxc_finished(&mut self, stop: LibxcStop) -> Result<(), OuterError> {
         if !self.in_libxc() {
             return Err(OuterError::NotInLibxc {
                 offset: self.offset(),
@@ -901,12 +959,9 @@ impl<R: Read> OuterReader<R> {
         Ok(())
     }
 
-    /// Reads on to the next event; `Ok(None)` after the end. After a
-    /// stream error every further call fails with
-    /// [`OuterError::AfterError`].
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<OuterEvent>, OuterError> {
-        let result = self.step();
+    /// See [`OuterReader::next`].
+    pub(crate) async fn next(&mut self) -> Result<Option<OuterEvent>, OuterError> {
+        let result = self.step().await;
         if let Err(e) = &result {
             if !matches!(
                 e,
@@ -918,7 +973,7 @@ impl<R: Read> OuterReader<R> {
         result
     }
 
-    fn step(&mut self) -> Result<Option<OuterEvent>, OuterError> {
+    async fn step(&mut self) -> Result<Option<OuterEvent>, OuterError> {
         match self.state {
             State::Done => Ok(None),
             State::Failed(offset) => Err(OuterError::AfterError { offset }),
@@ -942,33 +997,29 @@ impl<R: Read> OuterReader<R> {
                 })))
             }
             State::BareEnd => {
-                self.finish_stream()?;
+                self.finish_stream().await?;
                 Ok(Some(OuterEvent::End(None)))
             }
-            State::Libxl | State::Checkpoint => self.read_record().map(Some),
+            State::Libxl | State::Checkpoint => self.read_record().await.map(Some),
         }
     }
 
     /// Reads exactly `buf.len()` octets; `Truncated` names where the input
     /// ended.
-    fn fill(&mut self, buf: &mut [u8], what: &'static str) -> Result<(), OuterError> {
-        let mut done = 0;
-        while done < buf.len() {
-            match self.src.read(&mut buf[done..]) {
-                Ok(0) => {
-                    return Err(OuterError::Truncated {
-                        offset: self.src.offset(),
-                        what,
-                    })
-                }
-                Ok(n) => done += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    return Err(OuterError::Io {
-                        offset: self.src.offset(),
-                        source: e,
-                    })
-                }
+    async fn fill(&mut self, buf: &mut [u8], what: &'static str) -> Result<(), OuterError> {
+        match self.src.fill(buf).await {
+            Ok(n) if n == buf.len() => {}
+            Ok(_) => {
+                return Err(OuterError::Truncated {
+                    offset: self.src.offset(),
+                    what,
+                })
+            }
+            Err(e) => {
+                return Err(OuterError::Io {
+                    offset: self.src.offset(),
+                    source: e,
+                })
             }
         }
         Ok(())
@@ -976,37 +1027,38 @@ impl<R: Read> OuterReader<R> {
 
     /// Reads `len` octets into a vector that grows only as octets arrive,
     /// so a hostile length cannot force a large allocation up front.
-    fn read_vec(&mut self, len: usize, what: &'static str) -> Result<Vec<u8>, OuterError> {
+    async fn read_vec(&mut self, len: usize, what: &'static str) -> Result<Vec<u8>, OuterError> {
         const STEP: usize = 64 << 10;
         let mut out = Vec::new();
         while out.len() < len {
             let chunk = (len - out.len()).min(STEP);
             let start = out.len();
             out.resize(start + chunk, 0);
-            self.fill(&mut out[start..], what)?;
+            self.fill(&mut out[start..], what).await?;
         }
         Ok(out)
     }
 
     /// Skips `len` octets without keeping them.
-    fn skip(&mut self, len: u64, what: &'static str) -> Result<(), OuterError> {
+    async fn skip(&mut self, len: u64, what: &'static str) -> Result<(), OuterError> {
         let mut buf = [0u8; 8192];
         let mut left = len;
         while left > 0 {
             let n = left.min(buf.len() as u64) as usize;
-            self.fill(&mut buf[..n], what)?;
+            self.fill(&mut buf[..n], what).await?;
             left -= n as u64;
         }
         Ok(())
     }
 
     /// Reads the record padding and, in strict mode, checks it is zero.
-    fn padding(&mut self, index: u64, length: u32) -> Result<(), OuterError> {
+    async fn padding(&mut self, index: u64, length: u32) -> Result<(), OuterError> {
         let align = REC_ALIGN as usize;
         let pad = (align - length as usize % align) % align;
         let at = self.offset();
         let mut buf = [0u8; 8];
-        self.fill(&mut buf[..pad], "the padding of a libxl record")?;
+        self.fill(&mut buf[..pad], "the padding of a libxl record")
+            .await?;
         if self.mode == Mode::Strict {
             if let Some(i) = buf[..pad].iter().position(|&b| b != 0) {
                 return Err(OuterError::PaddingNonZero {
@@ -1019,26 +1071,21 @@ impl<R: Read> OuterReader<R> {
     }
 
     /// In strict mode, checks that nothing follows the end of the stream
-    /// but xl's migration messages ([`Self::migration_trailer`]).
-    fn finish_stream(&mut self) -> Result<(), OuterError> {
+    /// but xl's migration messages ([`OuterReader::migration_trailer`]).
+    async fn finish_stream(&mut self) -> Result<(), OuterError> {
         self.state = State::Done;
         if self.mode == Mode::Strict {
             let at = self.offset();
             let mut tail = [0u8; MIGRATION_TRAILER_MAX + 1];
-            let mut n = 0;
-            while n < tail.len() {
-                match self.src.read(&mut tail[n..]) {
-                    Ok(0) => break,
-                    Ok(k) => n += k,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
-                        return Err(OuterError::Io {
-                            offset: at + n as u64,
-                            source: e,
-                        })
-                    }
+            let n = match self.src.fill(&mut tail).await {
+                Ok(n) => n,
+                Err(e) => {
+                    return Err(OuterError::Io {
+                        offset: self.src.offset(),
+                        source: e,
+                    })
                 }
-            }
+            };
             if n == 0 {
                 return Ok(());
             }
@@ -1056,10 +1103,10 @@ impl<R: Read> OuterReader<R> {
         Ok(())
     }
 
-    fn read_xl(&mut self) -> Result<XlPreamble, OuterError> {
+    async fn read_xl(&mut self) -> Result<XlPreamble, OuterError> {
         let start = self.offset();
         let mut magic = [0u8; 32];
-        self.fill(&mut magic, "the xl magic")?;
+        self.fill(&mut magic, "the xl magic").await?;
         if magic != *XL_MAGIC {
             return Err(OuterError::BadXlMagic {
                 offset: start,
@@ -1068,7 +1115,7 @@ impl<R: Read> OuterReader<R> {
         }
         let base = start + XL_HEADER_OFFSET as u64;
         let mut raw = [0u8; 16];
-        self.fill(&mut raw, "the xl header")?;
+        self.fill(&mut raw, "the xl header").await?;
         let Some((header, endian)) = XlHeader::detect(raw) else {
             return Err(OuterError::BadByteOrderMarker {
                 offset: field_at::<XlHeader>(base, "byteorder"),
@@ -1097,8 +1144,9 @@ impl<R: Read> OuterReader<R> {
             });
         }
         let data_at = self.offset();
-        let optional_data =
-            self.read_vec(header.optional_data_len as usize, "the xl optional data")?;
+        let optional_data = self
+            .read_vec(header.optional_data_len as usize, "the xl optional data")
+            .await?;
         let pre = XlPreamble {
             endian,
             header,
@@ -1122,10 +1170,10 @@ impl<R: Read> OuterReader<R> {
         Ok(pre)
     }
 
-    fn read_libxl_header(&mut self) -> Result<(), OuterError> {
+    async fn read_libxl_header(&mut self) -> Result<(), OuterError> {
         let start = self.offset();
         let mut raw = [0u8; 16];
-        self.fill(&mut raw, "the libxl header")?;
+        self.fill(&mut raw, "the libxl header").await?;
         let header: LibxlHeader =
             read_wire(&raw, Endian::Big).map_err(|source| OuterError::BadLength {
                 index: 0,
@@ -1165,14 +1213,15 @@ impl<R: Read> OuterReader<R> {
         Ok(())
     }
 
-    fn read_record(&mut self) -> Result<OuterEvent, OuterError> {
+    async fn read_record(&mut self) -> Result<OuterEvent, OuterError> {
         let offset = self.offset();
         let index = self.next_index;
         let mut raw = [0u8; 8];
         self.fill(
             &mut raw,
             "a libxl record header (the stream ends before END)",
-        )?;
+        )
+        .await?;
         let rh: LibxlRecordHeader =
             read_wire(&raw, self.endian).map_err(|source| OuterError::BadLength {
                 index,
@@ -1200,8 +1249,9 @@ impl<R: Read> OuterReader<R> {
             });
         }
         let Some(layout) = layout else {
-            self.skip(u64::from(length), "the body of a libxl record")?;
-            self.padding(index, length)?;
+            self.skip(u64::from(length), "the body of a libxl record")
+                .await?;
+            self.padding(index, length).await?;
             return Ok(OuterEvent::Skipped(SkippedRecord {
                 index,
                 offset,
@@ -1209,8 +1259,10 @@ impl<R: Read> OuterReader<R> {
                 length,
             }));
         };
-        let body = self.read_vec(length as usize, "the body of a libxl record")?;
-        self.padding(index, length)?;
+        let body = self
+            .read_vec(length as usize, "the body of a libxl record")
+            .await?;
+        self.padding(index, length).await?;
         let bad_length = |source| OuterError::BadLength {
             index,
             offset,
@@ -1232,7 +1284,7 @@ impl<R: Read> OuterReader<R> {
             length,
             record,
         };
-        self.transition(rec)
+        self.transition(rec).await
     }
 
     /// Checks a record body beyond its length.
@@ -1278,7 +1330,7 @@ impl<R: Read> OuterReader<R> {
     }
 
     /// Applies the structure rules and moves the state on.
-    fn transition(&mut self, rec: OuterRecord) -> Result<OuterEvent, OuterError> {
+    async fn transition(&mut self, rec: OuterRecord) -> Result<OuterEvent, OuterError> {
         let in_checkpoint = self.state == State::Checkpoint;
         let unexpected = |why| OuterError::UnexpectedRecord {
             index: rec.index,
@@ -1320,11 +1372,90 @@ impl<R: Read> OuterReader<R> {
                 if in_checkpoint {
                     return Err(unexpected("a checkpoint is open (CHECKPOINT_END missing)"));
                 }
-                self.finish_stream()?;
+                self.finish_stream().await?;
                 Ok(OuterEvent::End(Some(rec)))
             }
             _ => Ok(OuterEvent::Record(rec)),
         }
+    }
+}
+
+impl<R: Read> OuterReader<R> {
+    /// Starts reading a stream: detects or checks its format and reads the
+    /// xl header and the libxl header, as far as the format has them.
+    pub fn open(reader: R, format: FormatChoice, mode: Mode) -> Result<Self, OuterError> {
+        let core = now(OuterCore::open(Source::new(reader), format, mode))?;
+        Ok(OuterReader { core })
+    }
+
+    /// The format the stream starts with.
+    pub fn format(&self) -> Format {
+        self.core.format()
+    }
+
+    /// The xl preamble, for an xl save file.
+    pub fn xl_preamble(&self) -> Option<&XlPreamble> {
+        self.core.xl_preamble()
+    }
+
+    /// xl's migration messages after the end of the stream: the last
+    /// octets of a capture of `xl migrate`, which a strict reader
+    /// recognises instead of calling them `TrailingData` (a lenient
+    /// reader, like a restore, reads nothing after the end). Set once
+    /// [`next`](Self::next) has returned [`OuterEvent::End`].
+    pub fn migration_trailer(&self) -> Option<&MigrationTrailer> {
+        self.core.migration_trailer()
+    }
+
+    /// The libxl header, unless the stream is a bare libxc stream.
+    pub fn libxl_header(&self) -> Option<&LibxlHeader> {
+        self.core.libxl_header()
+    }
+
+    /// Byte order of the libxl records.
+    pub fn endian(&self) -> Endian {
+        self.core.endian()
+    }
+
+    /// The checking mode.
+    pub fn mode(&self) -> Mode {
+        self.core.mode()
+    }
+
+    /// Absolute offset of the next octet to read.
+    pub fn offset(&self) -> u64 {
+        self.core.offset()
+    }
+
+    /// The underlying reader, for reading the libxc stream in place. It
+    /// counts what is read through it, so [`offset`](Self::offset) stays
+    /// right.
+    pub fn inner(&mut self) -> &mut Source<R> {
+        &mut self.core.src
+    }
+
+    /// Unwraps the reader.
+    pub fn into_inner(self) -> Source<R> {
+        self.core.src
+    }
+
+    /// Whether the libxc layer has the stream.
+    pub fn in_libxc(&self) -> bool {
+        self.core.in_libxc()
+    }
+
+    /// Reports that the caller has read the libxc stream up to its END
+    /// record or up to a CHECKPOINT record; the outer layer continues.
+    pub fn libxc_finished(&mut self, stop: LibxcStop) -> Result<(), OuterError> {
+        self.core.libxc_finished(stop)
+    }
+
+    /// Reads on to the next event; `Ok(None)` after the end. After a
+    /// stream error every further call fails with
+    /// [`OuterError::AfterError`].
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<OuterEvent>, OuterError> {
+        now(self.core.next())
     }
 }
 

@@ -81,6 +81,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{self, Read, Seek, SeekFrom};
 
+use crate::drive::now;
 use crate::layout::Wire;
 use crate::libxc::{DomainHeader, ImageHeader, LibxcRecord};
 use crate::libxl::LibxlHeader;
@@ -309,10 +310,102 @@ type OpenFn<R> = fn(Nested<R>, ReaderOptions) -> Result<StreamReader<Nested<R>>,
 /// Resumes the libxc reader (plain or seeking).
 type ResumeFn<R> = fn(Nested<R>, Suspended, u64) -> Result<StreamReader<Nested<R>>, StreamError>;
 
+/// The two layer readers a [`SaveCore`] hands the input between, and how
+/// they are driven: blocking ([`BlockingLayers`]) or async (in
+/// [`crate::asynchronous`]). Only the I/O differs; the handover logic is
+/// [`SaveCore`]'s, written once.
+pub(crate) trait Layers {
+    /// The outer layers' reader, holding the input.
+    type Outer;
+    /// The libxc reader, holding the outer one while it reads.
+    type Libxc;
+    async fn outer_next(o: &mut Self::Outer) -> Result<Option<OuterEvent>, OuterError>;
+    fn outer_offset(o: &Self::Outer) -> u64;
+    fn outer_trailer(o: &Self::Outer) -> Option<&MigrationTrailer>;
+    fn outer_finished(o: &mut Self::Outer, stop: LibxcStop) -> Result<(), OuterError>;
+    async fn open(&self, o: Self::Outer, opts: ReaderOptions) -> Result<Self::Libxc, StreamError>;
+    fn resume(
+        &self,
+        o: Self::Outer,
+        state: Suspended,
+        offset: u64,
+    ) -> Result<Self::Libxc, StreamError>;
+    async fn suspend(l: Self::Libxc) -> Result<(Self::Outer, Suspended), StreamError>;
+    /// Consumes what is left of END and gives the outer reader back.
+    async fn end(l: Self::Libxc) -> Result<Self::Outer, StreamError>;
+    async fn next_header(l: &mut Self::Libxc) -> Result<Option<RecordInfo>, StreamError>;
+    async fn step(v: &mut Verifier, l: &mut Self::Libxc)
+        -> Result<Option<RecordInfo>, StreamError>;
+    fn position(l: &Self::Libxc) -> u64;
+    fn headers(l: &Self::Libxc) -> (ImageHeader, DomainHeader);
+    fn verifier(l: &Self::Libxc, opts: VerifyOptions) -> Verifier;
+}
+
+/// The blocking layers: [`OuterReader`] and [`StreamReader`] over
+/// [`Nested`], plain or seeking.
+pub(crate) struct BlockingLayers<R> {
+    open: OpenFn<R>,
+    resume: ResumeFn<R>,
+}
+
+impl<R: Read> Layers for BlockingLayers<R> {
+    type Outer = OuterReader<R>;
+    type Libxc = StreamReader<Nested<R>>;
+
+    async fn outer_next(o: &mut Self::Outer) -> Result<Option<OuterEvent>, OuterError> {
+        o.next()
+    }
+    fn outer_offset(o: &Self::Outer) -> u64 {
+        o.offset()
+    }
+    fn outer_trailer(o: &Self::Outer) -> Option<&MigrationTrailer> {
+        o.migration_trailer()
+    }
+    fn outer_finished(o: &mut Self::Outer, stop: LibxcStop) -> Result<(), OuterError> {
+        o.libxc_finished(stop)
+    }
+    async fn open(&self, o: Self::Outer, opts: ReaderOptions) -> Result<Self::Libxc, StreamError> {
+        (self.open)(Nested(o), opts)
+    }
+    fn resume(
+        &self,
+        o: Self::Outer,
+        state: Suspended,
+        offset: u64,
+    ) -> Result<Self::Libxc, StreamError> {
+        (self.resume)(Nested(o), state, offset)
+    }
+    async fn suspend(l: Self::Libxc) -> Result<(Self::Outer, Suspended), StreamError> {
+        l.suspend().map(|(n, s)| (n.0, s))
+    }
+    async fn end(mut l: Self::Libxc) -> Result<Self::Outer, StreamError> {
+        l.next_header()?;
+        Ok(l.into_inner().0)
+    }
+    async fn next_header(l: &mut Self::Libxc) -> Result<Option<RecordInfo>, StreamError> {
+        l.next_header()
+    }
+    async fn step(
+        v: &mut Verifier,
+        l: &mut Self::Libxc,
+    ) -> Result<Option<RecordInfo>, StreamError> {
+        v.step(l)
+    }
+    fn position(l: &Self::Libxc) -> u64 {
+        l.position()
+    }
+    fn headers(l: &Self::Libxc) -> (ImageHeader, DomainHeader) {
+        (*l.image_header(), *l.domain_header())
+    }
+    fn verifier(l: &Self::Libxc, opts: VerifyOptions) -> Verifier {
+        Verifier::new(l, opts)
+    }
+}
+
 /// Which layer has the input.
-enum Holder<R> {
-    Outer(OuterReader<R>),
-    Libxc(StreamReader<Nested<R>>),
+pub(crate) enum Holder<F: Layers> {
+    Outer(F::Outer),
+    Libxc(F::Libxc),
     /// An error lost the input at this offset.
     Lost(u64),
 }
@@ -338,8 +431,15 @@ pub struct SaveReport {
 
 /// Reads a whole input, every layer, forward only; see the
 /// [module docs](self).
-pub struct SaveReader<R> {
-    layer: Holder<R>,
+pub struct SaveReader<R: Read> {
+    core: SaveCore<BlockingLayers<R>>,
+}
+
+/// The handover between the layers of a whole input, and what it counts:
+/// written once, driven by [`SaveReader`] and by the async reader of
+/// [`crate::asynchronous`].
+pub(crate) struct SaveCore<F: Layers> {
+    pub(crate) layer: Holder<F>,
     format: Format,
     mode: Mode,
     verify: bool,
@@ -359,48 +459,47 @@ pub struct SaveReader<R> {
     verifier: Option<Verifier>,
     libxl_records: BTreeMap<&'static str, u64>,
     libxl_skipped: Vec<SkippedRecord>,
-    open: OpenFn<R>,
-    resume: ResumeFn<R>,
+    layers: F,
 }
 
-impl<R> std::fmt::Debug for SaveReader<R> {
+impl<R: Read> std::fmt::Debug for SaveReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SaveReader")
+        self.core.debug("SaveReader", f)
+    }
+}
+
+impl<F: Layers> SaveCore<F> {
+    fn debug(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(name)
             .field("format", &self.format)
             .field("mode", &self.mode)
             .field("segment", &self.segment)
             .finish()
     }
-}
 
-impl<R: Read> SaveReader<R> {
-    /// Opens an input that is read through (a pipe, a socket): detects or
-    /// checks its format and reads the xl and libxl headers it has.
-    pub fn new(input: R, opts: Options) -> Result<Self, Error> {
-        Self::start(
-            input,
-            opts,
-            StreamReader::with_options,
-            StreamReader::resume,
-        )
-    }
-
-    fn start(input: R, opts: Options, open: OpenFn<R>, resume: ResumeFn<R>) -> Result<Self, Error> {
-        let outer = OuterReader::open(input, opts.format, opts.mode)?;
+    /// Starts on an outer reader that has read the headers it could.
+    pub(crate) fn new(
+        outer: F::Outer,
+        format: Format,
+        xl: Option<XlPreamble>,
+        libxl: Option<LibxlHeader>,
+        opts: Options,
+        layers: F,
+    ) -> Self {
         let mut pending = VecDeque::new();
-        if let Some(pre) = outer.xl_preamble() {
+        if let Some(pre) = &xl {
             pending.push_back(Event::Xl(pre.clone()));
         }
-        if let Some(h) = outer.libxl_header() {
+        if let Some(h) = &libxl {
             pending.push_back(Event::LibxlHeader {
-                offset: outer.offset() - LibxlHeader::LAYOUT.size as u64,
+                offset: F::outer_offset(&outer) - LibxlHeader::LAYOUT.size as u64,
                 header: *h,
             });
         }
-        Ok(SaveReader {
-            format: outer.format(),
-            xl: outer.xl_preamble().cloned(),
-            libxl: outer.libxl_header().copied(),
+        SaveCore {
+            format,
+            xl,
+            libxl,
             layer: Holder::Outer(outer),
             mode: opts.mode,
             verify: opts.verify,
@@ -413,118 +512,62 @@ impl<R: Read> SaveReader<R> {
             verifier: None,
             libxl_records: BTreeMap::new(),
             libxl_skipped: Vec::new(),
-            open,
-            resume,
-        })
+            layers,
+        }
     }
-}
 
-impl<R: Read + Seek> SaveReader<R> {
-    /// Opens an input that can seek (a file): like [`new`](Self::new),
-    /// and page contents the caller does not read are skipped with seeks.
-    pub fn seekable(input: R, opts: Options) -> Result<Self, Error> {
-        Self::start(
-            input,
-            opts,
-            StreamReader::seekable,
-            StreamReader::resume_seekable,
-        )
-    }
-}
-
-impl<R: Read> SaveReader<R> {
-    /// The layer the input starts with.
-    pub fn format(&self) -> Format {
+    pub(crate) fn format(&self) -> Format {
         self.format
     }
 
-    /// The checking mode.
-    pub fn mode(&self) -> Mode {
+    pub(crate) fn mode(&self) -> Mode {
         self.mode
     }
 
-    /// The xl preamble, for an xl save file.
-    pub fn xl_preamble(&self) -> Option<&XlPreamble> {
+    pub(crate) fn xl_preamble(&self) -> Option<&XlPreamble> {
         self.xl.as_ref()
     }
 
-    /// The libxl header, unless the input is a bare libxc stream.
-    pub fn libxl_header(&self) -> Option<&LibxlHeader> {
+    pub(crate) fn libxl_header(&self) -> Option<&LibxlHeader> {
         self.libxl.as_ref()
     }
 
-    /// Whether the libxc stream is nested in a libxl stream (so its
-    /// checkpoints hand the input to the libxl layer).
-    pub fn nested(&self) -> bool {
-        self.libxl.is_some()
-    }
-
-    /// Absolute offset of the next octet to read.
-    pub fn offset(&self) -> u64 {
+    pub(crate) fn offset(&self) -> u64 {
         match &self.layer {
-            Holder::Outer(o) => o.offset(),
-            Holder::Libxc(s) => s.position(),
+            Holder::Outer(o) => F::outer_offset(o),
+            Holder::Libxc(s) => F::position(s),
             Holder::Lost(at) => *at,
         }
     }
 
-    /// The libxc reader, while the libxc layer has the input (after
-    /// [`Event::LibxcHeaders`] or [`Event::LibxcResume`], up to the END or
-    /// CHECKPOINT record that ends its turn): its headers, version, byte
-    /// order, and every way of reading the current record.
-    pub fn libxc(&mut self) -> Option<&mut StreamReader<Nested<R>>> {
-        match &mut self.layer {
-            Holder::Libxc(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    fn reader(&mut self) -> Result<&mut StreamReader<Nested<R>>, Error> {
-        let at = self.offset();
-        self.libxc().ok_or_else(|| {
-            Error::Stream(StreamError::Misuse {
-                at: Location::at(at),
-                what: "no libxc record is being read".into(),
-            })
-        })
-    }
-
-    /// Reads the body of the libxc record just returned.
-    pub fn read_body(&mut self) -> Result<&[u8], Error> {
-        Ok(self.reader()?.read_body()?)
-    }
-
-    /// Reads and parses the libxc record just returned.
-    pub fn read_record(&mut self) -> Result<Record, Error> {
-        Ok(self.reader()?.read_record()?)
-    }
-
-    /// The page batch of the PAGE_DATA record just returned.
-    pub fn page_batch(&mut self) -> Result<PageBatch<'_, Nested<R>>, Error> {
-        Ok(self.reader()?.page_batch()?)
-    }
-
-    /// The verifier's report so far (with [`Options::verify`], once the
-    /// libxc stream has started).
-    pub fn report(&self) -> Option<&Report> {
+    pub(crate) fn report(&self) -> Option<&Report> {
         self.verifier.as_ref().map(Verifier::report)
     }
 
-    /// libxl records read so far, by spec name.
-    pub fn libxl_records(&self) -> &BTreeMap<&'static str, u64> {
+    pub(crate) fn libxl_records(&self) -> &BTreeMap<&'static str, u64> {
         &self.libxl_records
     }
 
-    /// The whole input's report; [`Error::NoLibxcStream`] when no libxc
-    /// stream was verified (verification off, or none in the input).
-    pub fn into_report(self) -> Result<SaveReport, Error> {
+    /// The libxc reader, or a misuse error naming the offset.
+    pub(crate) fn reader(&mut self) -> Result<&mut F::Libxc, Error> {
+        let at = self.offset();
+        match &mut self.layer {
+            Holder::Libxc(s) => Ok(s),
+            _ => Err(Error::Stream(StreamError::Misuse {
+                at: Location::at(at),
+                what: "no libxc record is being read".into(),
+            })),
+        }
+    }
+
+    pub(crate) fn into_report(self) -> Result<SaveReport, Error> {
         let end_offset = self.offset();
         let libxc = self
             .verifier
             .map(Verifier::into_report)
             .ok_or(Error::NoLibxcStream { offset: end_offset })?;
         let migration_trailer = match &self.layer {
-            Holder::Outer(o) => o.migration_trailer().cloned(),
+            Holder::Outer(o) => F::outer_trailer(o).cloned(),
             _ => None,
         };
         Ok(SaveReport {
@@ -537,25 +580,24 @@ impl<R: Read> SaveReader<R> {
         })
     }
 
-    /// Reads on to the next event; `Ok(None)` after the last one.
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> Result<Option<Event>, Error> {
+    /// See [`SaveReader::next`].
+    pub(crate) async fn next(&mut self) -> Result<Option<Event>, Error> {
         loop {
             if let Some(ev) = self.pending.pop_front() {
                 return Ok(Some(ev));
             }
             if let Some(stop) = self.stop.take() {
-                self.leave_libxc(stop)?;
+                self.leave_libxc(stop).await?;
             }
             if let Some((offset, resume)) = self.handover.take() {
-                return self.enter_libxc(offset, resume).map(Some);
+                return self.enter_libxc(offset, resume).await.map(Some);
             }
             match &mut self.layer {
                 Holder::Lost(offset) => {
                     return Err(Error::Outer(OuterError::AfterError { offset: *offset }))
                 }
                 Holder::Outer(o) => {
-                    let Some(ev) = o.next()? else {
+                    let Some(ev) = F::outer_next(o).await? else {
                         return Ok(None);
                     };
                     match ev {
@@ -576,8 +618,8 @@ impl<R: Read> SaveReader<R> {
                 }
                 Holder::Libxc(s) => {
                     let info = match &mut self.verifier {
-                        Some(v) => v.step(s)?,
-                        None => s.next_header()?,
+                        Some(v) => F::step(v, s).await?,
+                        None => F::next_header(s).await?,
                     };
                     let Some(info) = info else {
                         // END was returned already; its turn is over.
@@ -605,35 +647,35 @@ impl<R: Read> SaveReader<R> {
     }
 
     /// Takes the input from whichever layer has it.
-    fn take(&mut self, at: u64) -> Holder<R> {
+    fn take(&mut self, at: u64) -> Holder<F> {
         std::mem::replace(&mut self.layer, Holder::Lost(at))
     }
 
     /// Opens (or resumes) the libxc reader at `offset`.
-    fn enter_libxc(&mut self, offset: u64, resume: bool) -> Result<Event, Error> {
+    async fn enter_libxc(&mut self, offset: u64, resume: bool) -> Result<Event, Error> {
         let Holder::Outer(outer) = self.take(offset) else {
             return Err(misuse(offset, "the libxl layer does not have the input"));
         };
-        let nested = Nested(outer);
         let (reader, event) = match (resume, self.paused.take(), self.stream_offset) {
             (false, _, _) => {
                 let opts = ReaderOptions {
                     mode: self.mode,
                     base_offset: offset,
                 };
-                let reader = (self.open)(nested, opts)?;
+                let reader = self.layers.open(outer, opts).await?;
                 self.stream_offset = Some(offset);
                 self.segment = 1;
+                let (image, domain) = F::headers(&reader);
                 let ev = Event::LibxcHeaders {
                     offset,
-                    image: *reader.image_header(),
-                    domain: *reader.domain_header(),
+                    image,
+                    domain,
                 };
                 (reader, ev)
             }
             (true, Some(state), Some(stream_offset)) => {
                 let next_index = state.next_index();
-                let reader = (self.resume)(nested, state, offset)?;
+                let reader = self.layers.resume(outer, state, offset)?;
                 self.segment += 1;
                 let ev = Event::LibxcResume {
                     offset,
@@ -659,7 +701,7 @@ impl<R: Read> SaveReader<R> {
                 base_offset: offset,
                 ..VerifyOptions::strict()
             };
-            self.verifier = Some(Verifier::new(&reader, opts));
+            self.verifier = Some(F::verifier(&reader, opts));
         }
         self.layer = Holder::Libxc(reader);
         Ok(event)
@@ -667,28 +709,143 @@ impl<R: Read> SaveReader<R> {
 
     /// Gives the input back to the libxl layer after the libxc END or a
     /// CHECKPOINT.
-    fn leave_libxc(&mut self, stop: LibxcStop) -> Result<(), Error> {
+    async fn leave_libxc(&mut self, stop: LibxcStop) -> Result<(), Error> {
         let at = self.offset();
         let Holder::Libxc(reader) = self.take(at) else {
             return Err(misuse(at, "the libxc layer does not have the input"));
         };
         let mut outer = match stop {
-            LibxcStop::End => {
-                let mut reader = reader;
-                // Consumes what is left of END (a caller may not have read
-                // its body); nothing is read after it.
-                reader.next_header()?;
-                reader.into_inner().0
-            }
+            // Consumes what is left of END (a caller may not have read
+            // its body); nothing is read after it.
+            LibxcStop::End => F::end(reader).await?,
             LibxcStop::Checkpoint => {
-                let (nested, state) = reader.suspend()?;
+                let (outer, state) = F::suspend(reader).await?;
                 self.paused = Some(state);
-                nested.0
+                outer
             }
         };
-        outer.libxc_finished(stop)?;
+        F::outer_finished(&mut outer, stop)?;
         self.layer = Holder::Outer(outer);
         Ok(())
+    }
+}
+
+impl<R: Read> SaveReader<R> {
+    /// Opens an input that is read through (a pipe, a socket): detects or
+    /// checks its format and reads the xl and libxl headers it has.
+    pub fn new(input: R, opts: Options) -> Result<Self, Error> {
+        Self::start(
+            input,
+            opts,
+            StreamReader::with_options,
+            StreamReader::resume,
+        )
+    }
+
+    fn start(input: R, opts: Options, open: OpenFn<R>, resume: ResumeFn<R>) -> Result<Self, Error> {
+        let outer = OuterReader::open(input, opts.format, opts.mode)?;
+        let format = outer.format();
+        let xl = outer.xl_preamble().cloned();
+        let libxl = outer.libxl_header().copied();
+        let layers = BlockingLayers { open, resume };
+        Ok(SaveReader {
+            core: SaveCore::new(outer, format, xl, libxl, opts, layers),
+        })
+    }
+}
+
+impl<R: Read + Seek> SaveReader<R> {
+    /// Opens an input that can seek (a file): like [`new`](Self::new),
+    /// and page contents the caller does not read are skipped with seeks.
+    pub fn seekable(input: R, opts: Options) -> Result<Self, Error> {
+        Self::start(
+            input,
+            opts,
+            StreamReader::seekable,
+            StreamReader::resume_seekable,
+        )
+    }
+}
+
+impl<R: Read> SaveReader<R> {
+    /// The layer the input starts with.
+    pub fn format(&self) -> Format {
+        self.core.format()
+    }
+
+    /// The checking mode.
+    pub fn mode(&self) -> Mode {
+        self.core.mode()
+    }
+
+    /// The xl preamble, for an xl save file.
+    pub fn xl_preamble(&self) -> Option<&XlPreamble> {
+        self.core.xl_preamble()
+    }
+
+    /// The libxl header, unless the input is a bare libxc stream.
+    pub fn libxl_header(&self) -> Option<&LibxlHeader> {
+        self.core.libxl_header()
+    }
+
+    /// Whether the libxc stream is nested in a libxl stream (so its
+    /// checkpoints hand the input to the libxl layer).
+    pub fn nested(&self) -> bool {
+        self.core.libxl_header().is_some()
+    }
+
+    /// Absolute offset of the next octet to read.
+    pub fn offset(&self) -> u64 {
+        self.core.offset()
+    }
+
+    /// The libxc reader, while the libxc layer has the input (after
+    /// [`Event::LibxcHeaders`] or [`Event::LibxcResume`], up to the END or
+    /// CHECKPOINT record that ends its turn): its headers, version, byte
+    /// order, and every way of reading the current record.
+    pub fn libxc(&mut self) -> Option<&mut StreamReader<Nested<R>>> {
+        match &mut self.core.layer {
+            Holder::Libxc(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Reads the body of the libxc record just returned.
+    pub fn read_body(&mut self) -> Result<&[u8], Error> {
+        Ok(self.core.reader()?.read_body()?)
+    }
+
+    /// Reads and parses the libxc record just returned.
+    pub fn read_record(&mut self) -> Result<Record, Error> {
+        Ok(self.core.reader()?.read_record()?)
+    }
+
+    /// The page batch of the PAGE_DATA record just returned.
+    pub fn page_batch(&mut self) -> Result<PageBatch<'_, Nested<R>>, Error> {
+        Ok(self.core.reader()?.page_batch()?)
+    }
+
+    /// The verifier's report so far (with [`Options::verify`], once the
+    /// libxc stream has started).
+    pub fn report(&self) -> Option<&Report> {
+        self.core.report()
+    }
+
+    /// libxl records read so far, by spec name.
+    pub fn libxl_records(&self) -> &BTreeMap<&'static str, u64> {
+        self.core.libxl_records()
+    }
+
+    /// The whole input's report; [`Error::NoLibxcStream`] when no libxc
+    /// stream was verified (verification off, or none in the input).
+    pub fn into_report(self) -> Result<SaveReport, Error> {
+        self.core.into_report()
+    }
+
+    /// Reads on to the next event; `Ok(None)` after the last one.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<Event>, Error> {
+        now(self.core.next())
     }
 
     /// Reads every remaining event (the verifier, if on, checking each

@@ -466,6 +466,60 @@ fn read_pipe(file: &Path, buf: &mut [u8]) -> io::Result<(u64, f64)> {
 
 /// `/dev/shm` (memory, no disk write-back to disturb the write figures)
 /// when there is one, else the system temp directory.
+/// Async verification over a loopback TCP socket, against a plain async
+/// read loop over the same kind of socket: a thread sends the file with
+/// blocking writes, a current-thread tokio runtime receives it. Returns
+/// the seconds of (the read loop, the verifier), each from accept to the
+/// end of the stream.
+fn async_socket(file: &Path) -> io::Result<(f64, f64)> {
+    use tokio::io::AsyncReadExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let size = std::fs::metadata(file)?.len();
+    let once = |verify: bool| -> io::Result<f64> {
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let at = listener.local_addr()?;
+            let path = file.to_path_buf();
+            let sender = std::thread::spawn(move || -> io::Result<u64> {
+                let mut s = std::net::TcpStream::connect(at)?;
+                io::copy(&mut File::open(path)?, &mut s)
+            });
+            let (mut sock, _) = listener.accept().await?;
+            let start = Instant::now();
+            let n = if verify {
+                let input = tokio::io::BufReader::with_capacity(READER_BUF, sock);
+                let opts = format_spec::stream::VerifyOptions::strict();
+                let report = format_spec::asynchronous::verify(input, opts)
+                    .await
+                    .map_err(|e| other(e.to_string()))?;
+                report.bytes()
+            } else {
+                let mut buf = vec![0u8; READ_BUF];
+                let mut n = 0u64;
+                loop {
+                    match sock.read(&mut buf).await? {
+                        0 => break n,
+                        k => n += k as u64,
+                    }
+                }
+            };
+            let t = start.elapsed().as_secs_f64();
+            let sent = sender
+                .join()
+                .map_err(|_| other("the sender thread panicked"))??;
+            if n != size || sent != size {
+                return Err(other(format!(
+                    "{n} octets received, {sent} sent, of a {size}-octet stream"
+                )));
+            }
+            Ok(t)
+        })
+    };
+    Ok((once(false)?, once(true)?))
+}
+
 fn default_dir() -> PathBuf {
     let shm = PathBuf::from("/dev/shm");
     if shm.is_dir() {
@@ -576,6 +630,13 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         best(&mut vp, verify_pipe(bin, stream, false)?.0);
         best(&mut vf, verify_file(bin, stream, false)?.0);
     }
+    // 6: async verification over a loopback socket.
+    let (mut al, mut av) = (inf, inf);
+    for _ in 0..o.repeat {
+        let (l, v) = async_socket(stream)?;
+        best(&mut al, l);
+        best(&mut av, v);
+    }
     // Peak memory: one more run of each, through the helper.
     let (_, rss_pipe) = verify_pipe(bin, stream, true)?;
     let (_, rss_file) = verify_file(bin, stream, true)?;
@@ -594,7 +655,7 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
     // (what, seconds, index of its baseline row, target ratio and name)
     type Target = Option<(f64, &'static str)>;
     let read_base = if rl_file4 < rl_file { 1 } else { 0 };
-    let rows: [(&str, f64, Option<usize>, Target); 11] = [
+    let rows: [(&str, f64, Option<usize>, Target); 13] = [
         (
             "baseline: read() loop over the file, 256 KiB",
             rl_file,
@@ -646,6 +707,18 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         ),
         ("baseline: write() loop to /dev/null", wl_null, None, None),
         ("StreamWriter to /dev/null", w_null, Some(9), None),
+        (
+            "baseline: tokio read loop, loopback TCP, 256 KiB",
+            al,
+            None,
+            None,
+        ),
+        (
+            "asynchronous::verify, loopback TCP (tokio)",
+            av,
+            Some(11),
+            Some((0.8, "async socket verify >= 0.8x the async read loop")),
+        ),
     ];
     println!(
         "{:<48} {:>9} {:>10} {:>9} {:>8}",

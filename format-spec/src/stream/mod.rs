@@ -160,8 +160,12 @@ mod writer;
 pub use catalogue::{CatalogueEntry, Modes as ErrorModes, PythonClass};
 pub use check::check_page_reserved;
 pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
+#[cfg(feature = "tokio")]
+pub(crate) use reader::Core;
 pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader, Suspended};
 pub use verify::{verify, verify_seekable, Note, Report, Verifier, VerifyOptions};
+#[cfg(feature = "tokio")]
+pub(crate) use writer::WriterCore;
 pub use writer::{StreamWriter, WriterOptions};
 
 /// Which rules apply, in every layer: the libxc stream here, the xl

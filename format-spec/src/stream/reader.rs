@@ -1,12 +1,17 @@
 //! The streaming reader: framing, headers and record bodies.
+//!
+//! Every framing rule is in [`Core`], which does no I/O of its own (see
+//! [`crate::drive`]); [`StreamReader`] drives it with a blocking [`Read`],
+//! the async reader of [`crate::asynchronous`] with tokio.
 
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{Read, Seek};
 
 use binrw::Endian;
 
 use super::check::{self, Pass};
 use super::error::{FieldRef, Location, RecordInfo, StreamError};
 use super::Mode;
+use crate::drive::{now, Blocking, Input};
 use crate::layout::Wire;
 use crate::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataHeader, PageType,
@@ -39,16 +44,6 @@ pub enum Record {
         body: Vec<u8>,
     },
 }
-
-/// Skips `n` octets of the input; returns how many were there.
-type SkipFn<R> = fn(&mut R, u64, &mut Vec<u8>) -> io::Result<u64>;
-
-/// Chunk size for reading through skipped octets.
-const SCRATCH: usize = 256 << 10;
-
-/// Below this many octets, a seekable reader reads through instead of
-/// seeking (a seek drops the buffer of a `BufReader`).
-const SEEK_MIN: u64 = 64 << 10;
 
 /// A body buffer grows by at least this much at a time.
 const GROW_MIN: usize = 64 << 10;
@@ -111,7 +106,13 @@ struct Current {
 /// # Ok::<(), format_spec::stream::StreamError>(())
 /// ```
 pub struct StreamReader<R> {
-    inner: R,
+    pub(crate) core: Core<Blocking<R>>,
+}
+
+/// The framing of a libxc stream: the reader's state and every rule it
+/// applies, with the input `I` it asks for octets (see [`crate::drive`]).
+pub(crate) struct Core<I> {
+    pub(crate) io: I,
     mode: Mode,
     pos: u64,
     ihdr: ImageHeader,
@@ -129,67 +130,12 @@ pub struct StreamReader<R> {
     buf: Vec<u8>,
     pfns: Vec<u64>,
     scratch: Vec<u8>,
-    skip: SkipFn<R>,
 }
 
 impl<R> std::fmt::Debug for StreamReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StreamReader")
-            .field("position", &self.pos)
-            .field("version", &self.ihdr.version)
-            .field("domain", &self.domain)
-            .field("next_index", &self.next_index)
-            .field("ended", &self.ended)
-            .finish()
+        self.core.debug("StreamReader", f)
     }
-}
-
-/// Reads until `dst` is full or the input ends; returns how much was read.
-fn read_full<R: Read>(r: &mut R, dst: &mut [u8]) -> io::Result<usize> {
-    let mut got = 0;
-    while got < dst.len() {
-        match r.read(&mut dst[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(got)
-}
-
-fn skip_by_reading<R: Read>(r: &mut R, n: u64, scratch: &mut Vec<u8>) -> io::Result<u64> {
-    // Grow the scratch buffer only as far as this skip needs.
-    let want = n.min(SCRATCH as u64) as usize;
-    if scratch.len() < want {
-        scratch.resize(want, 0);
-    }
-    let mut done = 0u64;
-    while done < n {
-        let want = (n - done).min(scratch.len() as u64) as usize;
-        let got = read_full(r, &mut scratch[..want])?;
-        done += got as u64;
-        if got < want {
-            break;
-        }
-    }
-    Ok(done)
-}
-
-fn skip_by_seeking<R: Read + Seek>(r: &mut R, n: u64, scratch: &mut Vec<u8>) -> io::Result<u64> {
-    if n < SEEK_MIN {
-        return skip_by_reading(r, n, scratch);
-    }
-    let start = r.stream_position()?;
-    // Land on the last skipped octet and read it: this proves the input
-    // holds all `n` octets (a seek past the end succeeds silently).
-    r.seek(SeekFrom::Current((n - 1) as i64))?;
-    let mut last = [0u8; 1];
-    if read_full(r, &mut last)? == 1 {
-        return Ok(n);
-    }
-    let end = r.seek(SeekFrom::End(0))?;
-    Ok(end.saturating_sub(start).min(n))
 }
 
 fn u32_at(b: &[u8], endian: Endian) -> u32 {
@@ -225,20 +171,193 @@ fn header_field(
     )
 }
 
-impl<R: Read> StreamReader<R> {
-    /// Reads and checks the image and domain headers, in lenient mode.
-    pub fn new(inner: R) -> Result<Self, StreamError> {
-        Self::with_options(inner, ReaderOptions::default())
+impl<I> Core<I> {
+    pub(crate) fn debug(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct(name)
+            .field("position", &self.pos)
+            .field("version", &self.ihdr.version)
+            .field("domain", &self.domain)
+            .field("next_index", &self.next_index)
+            .field("ended", &self.ended)
+            .finish()
     }
 
+    pub(crate) fn image_header(&self) -> &ImageHeader {
+        &self.ihdr
+    }
+
+    pub(crate) fn domain_header(&self) -> &DomainHeader {
+        &self.dhdr
+    }
+
+    pub(crate) fn endian(&self) -> Endian {
+        self.endian
+    }
+
+    pub(crate) fn domain_type(&self) -> DomainType {
+        self.domain
+    }
+
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    pub(crate) fn position(&self) -> u64 {
+        self.pos
+    }
+
+    pub(crate) fn next_index(&self) -> u64 {
+        self.next_index
+    }
+
+    pub(crate) fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    pub(crate) fn current(&self) -> Option<RecordInfo> {
+        self.cur.map(|c| c.info)
+    }
+
+    /// The pfn entries of the PAGE_DATA record being read.
+    pub(crate) fn pfns(&self) -> &[u64] {
+        &self.pfns
+    }
+
+    /// The input failed: the reader refuses further calls, and the error
+    /// says where.
+    fn io_err(&mut self, e: std::io::Error, record: Option<RecordInfo>) -> StreamError {
+        self.broken = true;
+        StreamError::Io {
+            at: Location {
+                offset: self.pos,
+                record,
+                field: None,
+            },
+            source: e,
+        }
+    }
+
+    /// The input ended `missing` octets short of `what`: the reader refuses
+    /// further calls, and the error says where.
+    fn truncated(
+        &mut self,
+        what: &'static str,
+        record: Option<RecordInfo>,
+        missing: u64,
+    ) -> StreamError {
+        self.broken = true;
+        StreamError::Truncated {
+            at: Location {
+                offset: self.pos,
+                record,
+                field: None,
+            },
+            what,
+            missing,
+        }
+    }
+
+    fn check_broken(&self) -> Result<(), StreamError> {
+        if self.broken {
+            return Err(StreamError::Misuse {
+                at: Location::at(self.pos),
+                what: "an earlier error (truncated input, I/O error or over-long record) \
+                       left the reader inside a record; it cannot go on"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn fresh(&mut self, want_page_data: Option<bool>) -> Result<RecordInfo, StreamError> {
+        self.check_broken()?;
+        let misuse = |what: &str, at: u64| StreamError::Misuse {
+            at: Location::at(at),
+            what: what.to_string(),
+        };
+        let Some(cur) = self.cur.as_mut() else {
+            return Err(misuse(
+                "no record is open: call next_header first",
+                self.pos,
+            ));
+        };
+        if cur.started {
+            return Err(misuse(
+                "the body of this record has already been read",
+                self.pos,
+            ));
+        }
+        let is_pd = cur.info.rtype == LibxcRecord::PAGE_DATA;
+        if want_page_data == Some(true) && !is_pd {
+            return Err(misuse("page_batch is only for PAGE_DATA records", self.pos));
+        }
+        cur.started = true;
+        Ok(cur.info)
+    }
+
+    fn set_body_left(&mut self, n: u64) {
+        if let Some(c) = self.cur.as_mut() {
+            c.body_left = n;
+        }
+    }
+
+    pub(crate) fn pages_left(&self) -> u64 {
+        self.cur.map_or(0, |c| c.pages_left)
+    }
+
+    /// The state a checkpoint pause keeps, and the input.
+    fn into_suspended(self) -> (I, Suspended) {
+        let state = Suspended {
+            mode: self.mode,
+            pos: self.pos,
+            ihdr: self.ihdr,
+            dhdr: self.dhdr,
+            domain: self.domain,
+            endian: self.endian,
+            next_index: self.next_index,
+            buf: self.buf,
+            pfns: self.pfns,
+            scratch: self.scratch,
+        };
+        (self.io, state)
+    }
+
+    /// Goes on with a paused stream at absolute `offset` (no I/O).
+    pub(crate) fn resume(io: I, state: Suspended, offset: u64) -> Result<Self, StreamError> {
+        if offset < state.pos {
+            return Err(StreamError::Misuse {
+                at: Location::at(offset),
+                what: format!(
+                    "resume at offset {offset}, before the CHECKPOINT the stream paused after (it ends at {})",
+                    state.pos
+                ),
+            });
+        }
+        Ok(Core {
+            io,
+            mode: state.mode,
+            pos: offset,
+            ihdr: state.ihdr,
+            dhdr: state.dhdr,
+            domain: state.domain,
+            endian: state.endian,
+            next_index: state.next_index,
+            cur: None,
+            ended: false,
+            at_checkpoint: false,
+            broken: false,
+            buf: state.buf,
+            pfns: state.pfns,
+            scratch: state.scratch,
+        })
+    }
+}
+
+impl<I: Input> Core<I> {
     /// Reads and checks the image and domain headers.
-    pub fn with_options(inner: R, options: ReaderOptions) -> Result<Self, StreamError> {
-        Self::start(inner, options, skip_by_reading::<R>)
-    }
-
-    fn start(inner: R, options: ReaderOptions, skip: SkipFn<R>) -> Result<Self, StreamError> {
-        let mut r = StreamReader {
-            inner,
+    pub(crate) async fn start(io: I, options: ReaderOptions) -> Result<Self, StreamError> {
+        let mut r = Core {
+            io,
             mode: options.mode,
             pos: options.base_offset,
             ihdr: ImageHeader::new(2, Endian::Little),
@@ -259,19 +378,18 @@ impl<R: Read> StreamReader<R> {
             buf: Vec::new(),
             pfns: Vec::new(),
             scratch: Vec::new(),
-            skip,
         };
-        r.read_headers()?;
+        r.read_headers().await?;
         Ok(r)
     }
 
-    fn read_headers(&mut self) -> Result<(), StreamError> {
+    async fn read_headers(&mut self) -> Result<(), StreamError> {
         let strict = self.mode == Mode::Strict;
         let base = self.pos;
         let il = &ImageHeader::LAYOUT;
         let mut ih = [0u8; 64];
         let ih = &mut ih[..il.size];
-        self.fill(ih, "image header", None)?;
+        self.fill(ih, "image header", None).await?;
         let ihdr: ImageHeader =
             crate::body::read_wire(ih, Endian::Big).map_err(|e| StreamError::Misuse {
                 at: Location::at(base),
@@ -308,7 +426,7 @@ impl<R: Read> StreamReader<R> {
         let dl = &DomainHeader::LAYOUT;
         let mut dh = [0u8; 64];
         let dh = &mut dh[..dl.size];
-        self.fill(dh, "domain header", None)?;
+        self.fill(dh, "domain header", None).await?;
         let dhdr: DomainHeader =
             crate::body::read_wire(dh, endian).map_err(|e| StreamError::Misuse {
                 at: Location::at(dbase),
@@ -339,151 +457,18 @@ impl<R: Read> StreamReader<R> {
         self.endian = endian;
         Ok(())
     }
-}
-
-impl<R: Read + Seek> StreamReader<R> {
-    /// Like [`StreamReader::with_options`], for an input that can seek:
-    /// page contents the caller does not read ([`PageBatch::skip`], or a
-    /// record left unread) are skipped with a seek instead of being read.
-    /// The reader still never reads past END. To prove that skipped octets
-    /// exist (a seek past the end of a file succeeds), it reads the last
-    /// octet of each skipped run.
-    ///
-    /// ```
-    /// use std::io::Cursor;
-    /// use format_spec::libxc::{DomainType, LibxcRecord};
-    /// use format_spec::stream::{ReaderOptions, StreamReader, StreamWriter, WriterOptions};
-    ///
-    /// let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Hvm).version(3))?;
-    /// w.write(&LibxcRecord::StaticDataEnd)?;
-    /// let pfns: Vec<u64> = (0..64).collect();
-    /// w.write_page_data(&pfns, &vec![7u8; 64 * 4096])?;
-    /// let bytes = w.finish()?;
-    ///
-    /// let mut r = StreamReader::seekable(Cursor::new(&bytes), ReaderOptions::default())?;
-    /// let mut pages = 0;
-    /// while let Some(info) = r.next_header()? {
-    ///     if info.rtype == LibxcRecord::PAGE_DATA {
-    ///         let mut batch = r.page_batch()?;
-    ///         pages += batch.pfns().len();
-    ///         batch.skip()?; // seeks over the 256 KiB of contents
-    ///     }
-    /// }
-    /// assert_eq!(pages, 64);
-    /// # Ok::<(), format_spec::stream::StreamError>(())
-    /// ```
-    pub fn seekable(inner: R, options: ReaderOptions) -> Result<Self, StreamError> {
-        Self::start(inner, options, skip_by_seeking::<R>)
-    }
-}
-
-impl<R: Read> StreamReader<R> {
-    /// The image header.
-    pub fn image_header(&self) -> &ImageHeader {
-        &self.ihdr
-    }
-
-    /// The domain header.
-    pub fn domain_header(&self) -> &DomainHeader {
-        &self.dhdr
-    }
-
-    /// The stream's version (2, 3 or 4).
-    pub fn version(&self) -> u32 {
-        self.ihdr.version
-    }
-
-    /// The byte order of the domain header and the records.
-    pub fn endian(&self) -> Endian {
-        self.endian
-    }
-
-    /// The guest type.
-    pub fn domain_type(&self) -> DomainType {
-        self.domain
-    }
-
-    /// The mode the reader frames in.
-    pub fn mode(&self) -> Mode {
-        self.mode
-    }
-
-    /// Absolute offset of the next octet the reader will read (after END:
-    /// the offset just after the stream).
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
-
-    /// Index the next record header will have (indices count on across
-    /// the segments of a resumed stream).
-    pub fn next_index(&self) -> u64 {
-        self.next_index
-    }
-
-    /// True once the END record has been read.
-    pub fn is_ended(&self) -> bool {
-        self.ended
-    }
-
-    /// The record being read, if any.
-    pub fn current(&self) -> Option<RecordInfo> {
-        self.cur.map(|c| c.info)
-    }
-
-    /// The input, for instance to read what follows the stream after END,
-    /// or a higher layer's records after a CHECKPOINT. Reading from it in
-    /// the middle of a record breaks the stream.
-    pub fn get_mut(&mut self) -> &mut R {
-        &mut self.inner
-    }
-
-    /// The input, giving up the reader.
-    pub fn into_inner(self) -> R {
-        self.inner
-    }
-
-    /// The input failed: the reader refuses further calls, and the error
-    /// says where.
-    fn io_err(&mut self, e: io::Error, record: Option<RecordInfo>) -> StreamError {
-        self.broken = true;
-        StreamError::Io {
-            at: Location {
-                offset: self.pos,
-                record,
-                field: None,
-            },
-            source: e,
-        }
-    }
-
-    /// The input ended `missing` octets short of `what`: the reader refuses
-    /// further calls, and the error says where.
-    fn truncated(
-        &mut self,
-        what: &'static str,
-        record: Option<RecordInfo>,
-        missing: u64,
-    ) -> StreamError {
-        self.broken = true;
-        StreamError::Truncated {
-            at: Location {
-                offset: self.pos,
-                record,
-                field: None,
-            },
-            what,
-            missing,
-        }
-    }
 
     /// Fills `dst` from the input or reports where it ended.
-    fn fill(
+    async fn fill(
         &mut self,
         dst: &mut [u8],
         what: &'static str,
         record: Option<RecordInfo>,
     ) -> Result<(), StreamError> {
-        let got = read_full(&mut self.inner, dst).map_err(|e| self.io_err(e, record))?;
+        let got = match self.io.fill(dst).await {
+            Ok(got) => got,
+            Err(e) => return Err(self.io_err(e, record)),
+        };
         self.pos += got as u64;
         if got < dst.len() {
             return Err(self.truncated(what, record, (dst.len() - got) as u64));
@@ -493,7 +478,7 @@ impl<R: Read> StreamReader<R> {
 
     /// Reads `n` octets into the start of `self.buf`, growing it only as
     /// octets arrive.
-    fn fill_buf(
+    async fn fill_buf(
         &mut self,
         n: usize,
         what: &'static str,
@@ -507,7 +492,7 @@ impl<R: Read> StreamReader<R> {
                 self.buf.reserve_exact(target - self.buf.len());
                 self.buf.resize(target, 0);
             }
-            let got = match read_full(&mut self.inner, &mut self.buf[filled..target]) {
+            let got = match self.io.fill(&mut self.buf[filled..target]).await {
                 Ok(got) => got,
                 Err(e) => return Err(self.io_err(e, record)),
             };
@@ -520,7 +505,7 @@ impl<R: Read> StreamReader<R> {
         Ok(())
     }
 
-    fn skip_input(
+    async fn skip_input(
         &mut self,
         n: u64,
         what: &'static str,
@@ -529,7 +514,7 @@ impl<R: Read> StreamReader<R> {
         if n == 0 {
             return Ok(());
         }
-        let got = match (self.skip)(&mut self.inner, n, &mut self.scratch) {
+        let got = match self.io.skip(n, &mut self.scratch).await {
             Ok(got) => got,
             Err(e) => return Err(self.io_err(e, record)),
         };
@@ -542,12 +527,13 @@ impl<R: Read> StreamReader<R> {
 
     /// Consumes what is left of the current record: body, then padding
     /// (checked in strict mode).
-    fn finish_current(&mut self) -> Result<(), StreamError> {
+    pub(crate) async fn finish_current(&mut self) -> Result<(), StreamError> {
         self.check_broken()?;
         let Some(cur) = self.cur else {
             return Ok(());
         };
-        self.skip_input(cur.body_left, "record body", Some(cur.info))?;
+        self.skip_input(cur.body_left, "record body", Some(cur.info))
+            .await?;
         if let Some(c) = self.cur.as_mut() {
             c.body_left = 0;
             c.pages_left = 0;
@@ -555,7 +541,8 @@ impl<R: Read> StreamReader<R> {
         let pad = cur.info.padding() as usize;
         let mut p = [0u8; 8];
         let start = self.pos;
-        self.fill(&mut p[..pad], "record padding", Some(cur.info))?;
+        self.fill(&mut p[..pad], "record padding", Some(cur.info))
+            .await?;
         self.cur = None;
         if self.mode == Mode::Strict {
             if let Some(i) = p[..pad].iter().position(|b| *b != 0) {
@@ -568,33 +555,9 @@ impl<R: Read> StreamReader<R> {
         Ok(())
     }
 
-    fn check_broken(&self) -> Result<(), StreamError> {
-        if self.broken {
-            return Err(StreamError::Misuse {
-                at: Location::at(self.pos),
-                what: "an earlier error (truncated input, I/O error or over-long record) \
-                       left the reader inside a record; it cannot go on"
-                    .into(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Reads the next record header, after consuming whatever is left of the
-    /// current record. Returns `None` once END has been read.
-    ///
-    /// Applies the framing rules: the length limit, unknown mandatory types,
-    /// version gating, obsolete types and, in strict mode, back-channel
-    /// types. Unknown optional types are returned (see
-    /// [`RecordInfo::name`]) for the caller to skip or read raw.
-    ///
-    /// After an error about the type of a record (`UnknownMandatory`,
-    /// `RecordTooNew`, `DeprecatedRecord`, `BackChannelRecord`) the next call
-    /// skips that record and goes on; after `Truncated`, an I/O error or
-    /// `RecordTooLong` every further call fails with
-    /// [`StreamError::Misuse`].
-    pub fn next_header(&mut self) -> Result<Option<RecordInfo>, StreamError> {
-        self.finish_current()?;
+    /// See [`StreamReader::next_header`].
+    pub(crate) async fn next_header(&mut self) -> Result<Option<RecordInfo>, StreamError> {
+        self.finish_current().await?;
         if self.ended {
             return Ok(None);
         }
@@ -605,7 +568,7 @@ impl<R: Read> StreamReader<R> {
         } else {
             "record header (no END record yet)"
         };
-        self.fill(&mut h, what, None)?;
+        self.fill(&mut h, what, None).await?;
         let info = RecordInfo {
             index: self.next_index,
             offset,
@@ -657,64 +620,28 @@ impl<R: Read> StreamReader<R> {
         Ok(Some(info))
     }
 
-    fn fresh(&mut self, want_page_data: Option<bool>) -> Result<RecordInfo, StreamError> {
-        self.check_broken()?;
-        let misuse = |what: &str, at: u64| StreamError::Misuse {
-            at: Location::at(at),
-            what: what.to_string(),
-        };
-        let Some(cur) = self.cur.as_mut() else {
-            return Err(misuse(
-                "no record is open: call next_header first",
-                self.pos,
-            ));
-        };
-        if cur.started {
-            return Err(misuse(
-                "the body of this record has already been read",
-                self.pos,
-            ));
-        }
-        let is_pd = cur.info.rtype == LibxcRecord::PAGE_DATA;
-        if want_page_data == Some(true) && !is_pd {
-            return Err(misuse("page_batch is only for PAGE_DATA records", self.pos));
-        }
-        cur.started = true;
-        Ok(cur.info)
-    }
-
-    /// Reads the whole body of the current record (and its padding) and
-    /// returns it; the slice borrows the reader's reused buffer.
-    pub fn read_body(&mut self) -> Result<&[u8], StreamError> {
+    /// See [`StreamReader::read_body`].
+    pub(crate) async fn read_body(&mut self) -> Result<&[u8], StreamError> {
         let info = self.fresh(None)?;
         let n = info.length as usize;
-        self.fill_buf(n, "record body", Some(info))?;
+        self.fill_buf(n, "record body", Some(info)).await?;
         if let Some(c) = self.cur.as_mut() {
             c.body_left = 0;
         }
-        self.finish_current()?;
+        self.finish_current().await?;
         Ok(&self.buf[..n])
     }
 
-    /// Skips the rest of the current record (with a seek for a seekable
-    /// reader). Padding is still read, and checked in strict mode.
-    pub fn skip_record(&mut self) -> Result<(), StreamError> {
-        self.finish_current()
-    }
-
-    /// Reads the current record's body and parses it: length rule, allowed
-    /// values and, in strict mode, reserved fields are checked. Unknown
-    /// optional records come back as [`Record::Unknown`].
-    pub fn read_record(&mut self) -> Result<Record, StreamError> {
+    /// See [`StreamReader::read_record`].
+    pub(crate) async fn read_record(&mut self) -> Result<Record, StreamError> {
         let info = self.current().ok_or_else(|| StreamError::Misuse {
             at: Location::at(self.pos),
             what: "no record is open: call next_header first".into(),
         })?;
         if info.rtype == LibxcRecord::PAGE_DATA {
-            let mut batch = self.page_batch()?;
-            let count = batch.pfns().len() as u32;
-            let res1 = batch.res1();
-            let (pfns, pages) = batch.contents()?;
+            let (_, res1, _) = self.page_batch().await?;
+            let count = self.pfns.len() as u32;
+            let (pfns, pages) = self.contents(info).await?;
             let pd = PageData {
                 header: PageDataHeader {
                     count,
@@ -730,7 +657,7 @@ impl<R: Read> StreamReader<R> {
         }
         let endian = self.endian;
         let mode = self.mode;
-        let body = self.read_body()?;
+        let body = self.read_body().await?;
         if LibxcRecord::LAYOUT.by_code(info.rtype).is_none() {
             return Ok(Record::Unknown {
                 rtype: info.rtype,
@@ -739,6 +666,359 @@ impl<R: Read> StreamReader<R> {
         }
         let rec = check::body(info, body, endian, mode)?;
         Ok(Record::Known(rec))
+    }
+
+    /// See [`StreamReader::page_batch`]: the record, its `_res1` field and
+    /// its number of pages with data; the pfn entries are in
+    /// [`pfns`](Self::pfns).
+    pub(crate) async fn page_batch(&mut self) -> Result<(RecordInfo, u32, usize), StreamError> {
+        let info = self.fresh(Some(true))?;
+        let len = u64::from(info.length);
+        let fixed = PageDataHeader::LAYOUT.size as u64;
+        let body = info.body_offset();
+        if len < fixed {
+            self.finish_current().await?;
+            return Err(StreamError::BadLength {
+                at: Location::record(info),
+                length: info.length,
+                reason: format!("PAGE_DATA needs at least {fixed} octets"),
+            });
+        }
+        let mut h = [0u8; 8];
+        self.fill(&mut h, "PAGE_DATA header", Some(info)).await?;
+        self.set_body_left(len - fixed);
+        let count = u32_at(&h[0..4], self.endian);
+        let res1 = u32_at(&h[4..8], self.endian);
+        let count_at = Location::field(
+            Some(info),
+            body,
+            FieldRef {
+                structure: PageDataHeader::LAYOUT.rust_name,
+                array: None,
+                field: "count",
+                element: None,
+            },
+        );
+        let bad_count = if count == 0 {
+            Some("a PAGE_DATA record must hold at least one pfn")
+        } else if u64::from(count) * 8 > len - fixed {
+            Some("the pfn array does not fit in the body")
+        } else {
+            None
+        };
+        if let Some(reason) = bad_count {
+            self.finish_current().await?;
+            return Err(StreamError::BadPageCount {
+                at: count_at,
+                count,
+                reason,
+            });
+        }
+        let n = count as usize * 8;
+        self.fill_buf(n, "PAGE_DATA pfn entries", Some(info))
+            .await?;
+        self.set_body_left(len - fixed - n as u64);
+        self.pfns.clear();
+        let endian = self.endian;
+        self.pfns
+            .extend(self.buf[..n].chunks_exact(8).map(|c| u64_at(c, endian)));
+        let mut with_data = 0u64;
+        let mut bad = None;
+        for (i, e) in self.pfns.iter().enumerate() {
+            match PageType::of_entry(*e) {
+                Some(t) if t.has_data() => with_data += 1,
+                Some(_) => {}
+                None => {
+                    bad = Some((i, *e));
+                    break;
+                }
+            }
+        }
+        if let Some((i, entry)) = bad {
+            self.finish_current().await?;
+            return Err(StreamError::BadPageType {
+                at: Location::field(
+                    Some(info),
+                    body + fixed + 8 * i as u64,
+                    FieldRef {
+                        structure: PageDataHeader::LAYOUT.rust_name,
+                        array: None,
+                        field: "pfn",
+                        element: Some(i as u64),
+                    },
+                ),
+                entry,
+                ptype: (entry >> crate::libxc::PAGE_DATA_TYPE_SHIFT) as u8,
+            });
+        }
+        let expected = fixed + n as u64 + with_data * PAGE_SIZE as u64;
+        if expected != len {
+            self.finish_current().await?;
+            return Err(StreamError::BadLength {
+                at: Location::record(info),
+                length: info.length,
+                reason: format!(
+                    "{count} pfn entries with {with_data} pages of contents make {expected} octets"
+                ),
+            });
+        }
+        if let Some(c) = self.cur.as_mut() {
+            c.pages_left = with_data;
+        }
+        Ok((info, res1, with_data as usize))
+    }
+
+    /// See [`PageBatch::read_pages`]: the contents land in `dst`, read
+    /// straight from the input.
+    pub(crate) async fn read_pages(
+        &mut self,
+        info: RecordInfo,
+        dst: &mut [u8],
+    ) -> Result<(), StreamError> {
+        self.check_broken()?;
+        let n = (dst.len() / PAGE_SIZE) as u64;
+        if !dst.len().is_multiple_of(PAGE_SIZE) || n > self.pages_left() {
+            return Err(StreamError::Misuse {
+                at: Location::in_record(info, self.pos),
+                what: format!(
+                    "read_pages wants a whole number of pages, at most {} ({} octets given)",
+                    self.pages_left(),
+                    dst.len()
+                ),
+            });
+        }
+        self.fill(dst, "page contents", Some(info)).await?;
+        if let Some(c) = self.cur.as_mut() {
+            c.pages_left -= n;
+            c.body_left -= dst.len() as u64;
+        }
+        if self.pages_left() == 0 {
+            self.finish_current().await?;
+        }
+        Ok(())
+    }
+
+    /// See [`PageBatch::skip_pages`].
+    pub(crate) async fn skip_pages(
+        &mut self,
+        info: RecordInfo,
+        n: usize,
+    ) -> Result<(), StreamError> {
+        self.check_broken()?;
+        if n as u64 > self.pages_left() {
+            return Err(StreamError::Misuse {
+                at: Location::in_record(info, self.pos),
+                what: format!(
+                    "skip_pages({n}), but only {} pages are left",
+                    self.pages_left()
+                ),
+            });
+        }
+        let octets = (n * PAGE_SIZE) as u64;
+        self.skip_input(octets, "page contents", Some(info)).await?;
+        if let Some(c) = self.cur.as_mut() {
+            c.pages_left -= n as u64;
+            c.body_left -= octets;
+        }
+        if self.pages_left() == 0 {
+            self.finish_current().await?;
+        }
+        Ok(())
+    }
+
+    /// See [`PageBatch::contents`].
+    pub(crate) async fn contents(
+        &mut self,
+        info: RecordInfo,
+    ) -> Result<(&[u64], &[u8]), StreamError> {
+        self.check_broken()?;
+        let n = self.pages_left() as usize * PAGE_SIZE;
+        self.fill_buf(n, "page contents", Some(info)).await?;
+        self.set_body_left(0);
+        if let Some(c) = self.cur.as_mut() {
+            c.pages_left = 0;
+        }
+        self.finish_current().await?;
+        Ok((&self.pfns, &self.buf[..n]))
+    }
+
+    /// See [`StreamReader::suspend`].
+    pub(crate) async fn suspend(mut self) -> Result<(I, Suspended), StreamError> {
+        self.check_broken()?;
+        if self.ended || !self.at_checkpoint {
+            return Err(StreamError::Misuse {
+                at: Location::at(self.pos),
+                what: "suspend wants the reader right after a CHECKPOINT record".into(),
+            });
+        }
+        self.finish_current().await?;
+        Ok(self.into_suspended())
+    }
+
+    /// After END, in strict mode, for a bare stream: whether one more
+    /// octet follows (the input is not consumed past it).
+    pub(crate) async fn probe_trailing(&mut self) -> Result<bool, StreamError> {
+        let after = self.pos;
+        let mut one = [0u8; 1];
+        match self.io.fill(&mut one).await {
+            Ok(got) => Ok(got != 0),
+            Err(e) => Err(StreamError::Io {
+                at: Location::at(after),
+                source: e,
+            }),
+        }
+    }
+}
+
+impl<R: Read> StreamReader<R> {
+    /// Reads and checks the image and domain headers, in lenient mode.
+    pub fn new(inner: R) -> Result<Self, StreamError> {
+        Self::with_options(inner, ReaderOptions::default())
+    }
+
+    /// Reads and checks the image and domain headers.
+    pub fn with_options(inner: R, options: ReaderOptions) -> Result<Self, StreamError> {
+        let core = now(Core::start(Blocking::reading(inner), options))?;
+        Ok(StreamReader { core })
+    }
+}
+
+impl<R: Read + Seek> StreamReader<R> {
+    /// Like [`StreamReader::with_options`], for an input that can seek:
+    /// page contents the caller does not read ([`PageBatch::skip`], or a
+    /// record left unread) are skipped with a seek instead of being read.
+    /// The reader still never reads past END. To prove that skipped octets
+    /// exist (a seek past the end of a file succeeds), it reads the last
+    /// octet of each skipped run.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use format_spec::libxc::{DomainType, LibxcRecord};
+    /// use format_spec::stream::{ReaderOptions, StreamReader, StreamWriter, WriterOptions};
+    ///
+    /// let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(DomainType::X86Hvm).version(3))?;
+    /// w.write(&LibxcRecord::StaticDataEnd)?;
+    /// let pfns: Vec<u64> = (0..64).collect();
+    /// w.write_page_data(&pfns, &vec![7u8; 64 * 4096])?;
+    /// let bytes = w.finish()?;
+    ///
+    /// let mut r = StreamReader::seekable(Cursor::new(&bytes), ReaderOptions::default())?;
+    /// let mut pages = 0;
+    /// while let Some(info) = r.next_header()? {
+    ///     if info.rtype == LibxcRecord::PAGE_DATA {
+    ///         let mut batch = r.page_batch()?;
+    ///         pages += batch.pfns().len();
+    ///         batch.skip()?; // seeks over the 256 KiB of contents
+    ///     }
+    /// }
+    /// assert_eq!(pages, 64);
+    /// # Ok::<(), format_spec::stream::StreamError>(())
+    /// ```
+    pub fn seekable(inner: R, options: ReaderOptions) -> Result<Self, StreamError> {
+        let core = now(Core::start(Blocking::seeking(inner), options))?;
+        Ok(StreamReader { core })
+    }
+}
+
+impl<R: Read> StreamReader<R> {
+    /// The image header.
+    pub fn image_header(&self) -> &ImageHeader {
+        self.core.image_header()
+    }
+
+    /// The domain header.
+    pub fn domain_header(&self) -> &DomainHeader {
+        self.core.domain_header()
+    }
+
+    /// The stream's version (2, 3 or 4).
+    pub fn version(&self) -> u32 {
+        self.core.image_header().version
+    }
+
+    /// The byte order of the domain header and the records.
+    pub fn endian(&self) -> Endian {
+        self.core.endian()
+    }
+
+    /// The guest type.
+    pub fn domain_type(&self) -> DomainType {
+        self.core.domain_type()
+    }
+
+    /// The mode the reader frames in.
+    pub fn mode(&self) -> Mode {
+        self.core.mode()
+    }
+
+    /// Absolute offset of the next octet the reader will read (after END:
+    /// the offset just after the stream).
+    pub fn position(&self) -> u64 {
+        self.core.position()
+    }
+
+    /// Index the next record header will have (indices count on across
+    /// the segments of a resumed stream).
+    pub fn next_index(&self) -> u64 {
+        self.core.next_index()
+    }
+
+    /// True once the END record has been read.
+    pub fn is_ended(&self) -> bool {
+        self.core.is_ended()
+    }
+
+    /// The record being read, if any.
+    pub fn current(&self) -> Option<RecordInfo> {
+        self.core.current()
+    }
+
+    /// The input, for instance to read what follows the stream after END,
+    /// or a higher layer's records after a CHECKPOINT. Reading from it in
+    /// the middle of a record breaks the stream.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.core.io.inner
+    }
+
+    /// The input, giving up the reader.
+    pub fn into_inner(self) -> R {
+        self.core.io.inner
+    }
+
+    /// Reads the next record header, after consuming whatever is left of the
+    /// current record. Returns `None` once END has been read.
+    ///
+    /// Applies the framing rules: the length limit, unknown mandatory types,
+    /// version gating, obsolete types and, in strict mode, back-channel
+    /// types. Unknown optional types are returned (see
+    /// [`RecordInfo::name`]) for the caller to skip or read raw.
+    ///
+    /// After an error about the type of a record (`UnknownMandatory`,
+    /// `RecordTooNew`, `DeprecatedRecord`, `BackChannelRecord`) the next call
+    /// skips that record and goes on; after `Truncated`, an I/O error or
+    /// `RecordTooLong` every further call fails with
+    /// [`StreamError::Misuse`].
+    pub fn next_header(&mut self) -> Result<Option<RecordInfo>, StreamError> {
+        now(self.core.next_header())
+    }
+
+    /// Reads the whole body of the current record (and its padding) and
+    /// returns it; the slice borrows the reader's reused buffer.
+    pub fn read_body(&mut self) -> Result<&[u8], StreamError> {
+        now(self.core.read_body())
+    }
+
+    /// Skips the rest of the current record (with a seek for a seekable
+    /// reader). Padding is still read, and checked in strict mode.
+    pub fn skip_record(&mut self) -> Result<(), StreamError> {
+        now(self.core.finish_current())
+    }
+
+    /// Reads the current record's body and parses it: length rule, allowed
+    /// values and, in strict mode, reserved fields are checked. Unknown
+    /// optional records come back as [`Record::Unknown`].
+    pub fn read_record(&mut self) -> Result<Record, StreamError> {
+        now(self.core.read_record())
     }
 
     /// Reads the next record, typed. Returns `None` after END. PAGE_DATA
@@ -763,114 +1043,13 @@ impl<R: Read> StreamReader<R> {
     /// [`check_page_reserved`](super::check_page_reserved), which the
     /// verifier applies in strict mode.
     pub fn page_batch(&mut self) -> Result<PageBatch<'_, R>, StreamError> {
-        let info = self.fresh(Some(true))?;
-        let len = u64::from(info.length);
-        let fixed = PageDataHeader::LAYOUT.size as u64;
-        let body = info.body_offset();
-        if len < fixed {
-            self.finish_current()?;
-            return Err(StreamError::BadLength {
-                at: Location::record(info),
-                length: info.length,
-                reason: format!("PAGE_DATA needs at least {fixed} octets"),
-            });
-        }
-        let mut h = [0u8; 8];
-        self.fill(&mut h, "PAGE_DATA header", Some(info))?;
-        self.set_body_left(len - fixed);
-        let count = u32_at(&h[0..4], self.endian);
-        let res1 = u32_at(&h[4..8], self.endian);
-        let count_at = Location::field(
-            Some(info),
-            body,
-            FieldRef {
-                structure: PageDataHeader::LAYOUT.rust_name,
-                array: None,
-                field: "count",
-                element: None,
-            },
-        );
-        let bad_count = if count == 0 {
-            Some("a PAGE_DATA record must hold at least one pfn")
-        } else if u64::from(count) * 8 > len - fixed {
-            Some("the pfn array does not fit in the body")
-        } else {
-            None
-        };
-        if let Some(reason) = bad_count {
-            self.finish_current()?;
-            return Err(StreamError::BadPageCount {
-                at: count_at,
-                count,
-                reason,
-            });
-        }
-        let n = count as usize * 8;
-        self.fill_buf(n, "PAGE_DATA pfn entries", Some(info))?;
-        self.set_body_left(len - fixed - n as u64);
-        self.pfns.clear();
-        let endian = self.endian;
-        self.pfns
-            .extend(self.buf[..n].chunks_exact(8).map(|c| u64_at(c, endian)));
-        let mut with_data = 0u64;
-        let mut bad = None;
-        for (i, e) in self.pfns.iter().enumerate() {
-            match PageType::of_entry(*e) {
-                Some(t) if t.has_data() => with_data += 1,
-                Some(_) => {}
-                None => {
-                    bad = Some((i, *e));
-                    break;
-                }
-            }
-        }
-        if let Some((i, entry)) = bad {
-            self.finish_current()?;
-            return Err(StreamError::BadPageType {
-                at: Location::field(
-                    Some(info),
-                    body + fixed + 8 * i as u64,
-                    FieldRef {
-                        structure: PageDataHeader::LAYOUT.rust_name,
-                        array: None,
-                        field: "pfn",
-                        element: Some(i as u64),
-                    },
-                ),
-                entry,
-                ptype: (entry >> crate::libxc::PAGE_DATA_TYPE_SHIFT) as u8,
-            });
-        }
-        let expected = fixed + n as u64 + with_data * PAGE_SIZE as u64;
-        if expected != len {
-            self.finish_current()?;
-            return Err(StreamError::BadLength {
-                at: Location::record(info),
-                length: info.length,
-                reason: format!(
-                    "{count} pfn entries with {with_data} pages of contents make {expected} octets"
-                ),
-            });
-        }
-        if let Some(c) = self.cur.as_mut() {
-            c.pages_left = with_data;
-        }
+        let (info, res1, data_pages) = now(self.core.page_batch())?;
         Ok(PageBatch {
             r: self,
             info,
             res1,
-            data_pages: with_data as usize,
+            data_pages,
         })
-    }
-
-    fn set_body_left(&mut self, n: u64) {
-        if let Some(c) = self.cur.as_mut() {
-            c.body_left = n;
-        }
-    }
-
-    fn pages_left(&self) -> u64 {
-        self.cur.map_or(0, |c| c.pages_left)
     }
 }
 
@@ -992,28 +1171,9 @@ impl<R: Read> StreamReader<R> {
     /// assert_eq!(v.report().bytes(), bytes.len() as u64 - 16);
     /// # Ok::<(), format_spec::stream::StreamError>(())
     /// ```
-    pub fn suspend(mut self) -> Result<(R, Suspended), StreamError> {
-        self.check_broken()?;
-        if self.ended || !self.at_checkpoint {
-            return Err(StreamError::Misuse {
-                at: Location::at(self.pos),
-                what: "suspend wants the reader right after a CHECKPOINT record".into(),
-            });
-        }
-        self.finish_current()?;
-        let state = Suspended {
-            mode: self.mode,
-            pos: self.pos,
-            ihdr: self.ihdr,
-            dhdr: self.dhdr,
-            domain: self.domain,
-            endian: self.endian,
-            next_index: self.next_index,
-            buf: self.buf,
-            pfns: self.pfns,
-            scratch: self.scratch,
-        };
-        Ok((self.inner, state))
+    pub fn suspend(self) -> Result<(R, Suspended), StreamError> {
+        let (io, state) = now(self.core.suspend())?;
+        Ok((io.inner, state))
     }
 
     /// Goes on with a stream paused by [`suspend`](Self::suspend): `inner`
@@ -1026,42 +1186,8 @@ impl<R: Read> StreamReader<R> {
     /// Fails ([`StreamError::Misuse`]) if `offset` lies before the pause
     /// position.
     pub fn resume(inner: R, state: Suspended, offset: u64) -> Result<Self, StreamError> {
-        Self::resume_with(inner, state, offset, skip_by_reading::<R>)
-    }
-
-    fn resume_with(
-        inner: R,
-        state: Suspended,
-        offset: u64,
-        skip: SkipFn<R>,
-    ) -> Result<Self, StreamError> {
-        if offset < state.pos {
-            return Err(StreamError::Misuse {
-                at: Location::at(offset),
-                what: format!(
-                    "resume at offset {offset}, before the CHECKPOINT the stream paused after (it ends at {})",
-                    state.pos
-                ),
-            });
-        }
-        Ok(StreamReader {
-            inner,
-            mode: state.mode,
-            pos: offset,
-            ihdr: state.ihdr,
-            dhdr: state.dhdr,
-            domain: state.domain,
-            endian: state.endian,
-            next_index: state.next_index,
-            cur: None,
-            ended: false,
-            at_checkpoint: false,
-            broken: false,
-            buf: state.buf,
-            pfns: state.pfns,
-            scratch: state.scratch,
-            skip,
-        })
+        let core = Core::resume(Blocking::reading(inner), state, offset)?;
+        Ok(StreamReader { core })
     }
 }
 
@@ -1070,7 +1196,8 @@ impl<R: Read + Seek> StreamReader<R> {
     /// contents the caller does not read are skipped with seeks, as with
     /// [`StreamReader::seekable`].
     pub fn resume_seekable(inner: R, state: Suspended, offset: u64) -> Result<Self, StreamError> {
-        Self::resume_with(inner, state, offset, skip_by_seeking::<R>)
+        let core = Core::resume(Blocking::seeking(inner), state, offset)?;
+        Ok(StreamReader { core })
     }
 }
 
@@ -1132,14 +1259,18 @@ impl<R: Read> PageBatch<'_, R> {
     /// The pfn entries (type in bits 63-60, frame number in bits 51-0), in
     /// host byte order.
     pub fn pfns(&self) -> &[u64] {
-        &self.r.pfns
+        self.r.core.pfns()
     }
 
     /// The pfn entries taken apart (frame number, page type):
     /// [`PfnEntry`](crate::libxc::PfnEntry) for each of
     /// [`pfns`](Self::pfns).
     pub fn entries(&self) -> impl ExactSizeIterator<Item = crate::libxc::PfnEntry> + '_ {
-        self.r.pfns.iter().map(|&e| crate::libxc::PfnEntry(e))
+        self.r
+            .core
+            .pfns()
+            .iter()
+            .map(|&e| crate::libxc::PfnEntry(e))
     }
 
     /// The reserved `_res1` field (zero in a valid stream).
@@ -1154,12 +1285,12 @@ impl<R: Read> PageBatch<'_, R> {
 
     /// Number of page contents not consumed yet.
     pub fn pages_left(&self) -> usize {
-        self.r.pages_left() as usize
+        self.r.core.pages_left() as usize
     }
 
     /// Absolute offset of the next page's contents.
     pub fn position(&self) -> u64 {
-        self.r.pos
+        self.r.core.position()
     }
 
     /// Skips the contents of the next `n` pages with data (with a seek for
@@ -1167,27 +1298,7 @@ impl<R: Read> PageBatch<'_, R> {
     /// [`pages_left`](Self::pages_left), to get at a later page of the
     /// record.
     pub fn skip_pages(&mut self, n: usize) -> Result<(), StreamError> {
-        self.r.check_broken()?;
-        if n as u64 > self.r.pages_left() {
-            return Err(StreamError::Misuse {
-                at: Location::in_record(self.info, self.r.pos),
-                what: format!(
-                    "skip_pages({n}), but only {} pages are left",
-                    self.r.pages_left()
-                ),
-            });
-        }
-        let octets = (n * PAGE_SIZE) as u64;
-        self.r
-            .skip_input(octets, "page contents", Some(self.info))?;
-        if let Some(c) = self.r.cur.as_mut() {
-            c.pages_left -= n as u64;
-            c.body_left -= octets;
-        }
-        if self.r.pages_left() == 0 {
-            self.r.finish_current()?;
-        }
-        Ok(())
+        now(self.r.core.skip_pages(self.info, n))
     }
 
     /// Reads the contents of the next `dst.len() / PAGE_SIZE` pages with
@@ -1195,46 +1306,18 @@ impl<R: Read> PageBatch<'_, R> {
     /// multiple of [`PAGE_SIZE`] and at most [`pages_left`](Self::pages_left)
     /// pages.
     pub fn read_pages(&mut self, dst: &mut [u8]) -> Result<(), StreamError> {
-        self.r.check_broken()?;
-        let n = (dst.len() / PAGE_SIZE) as u64;
-        if !dst.len().is_multiple_of(PAGE_SIZE) || n > self.r.pages_left() {
-            return Err(StreamError::Misuse {
-                at: Location::in_record(self.info, self.r.pos),
-                what: format!(
-                    "read_pages wants a whole number of pages, at most {} ({} octets given)",
-                    self.r.pages_left(),
-                    dst.len()
-                ),
-            });
-        }
-        self.r.fill(dst, "page contents", Some(self.info))?;
-        if let Some(c) = self.r.cur.as_mut() {
-            c.pages_left -= n;
-            c.body_left -= dst.len() as u64;
-        }
-        if self.r.pages_left() == 0 {
-            self.r.finish_current()?;
-        }
-        Ok(())
+        now(self.r.core.read_pages(self.info, dst))
     }
 
     /// Reads the contents of the remaining pages into the reader's reused
     /// buffer and returns the pfn entries and those contents.
     pub fn contents(&mut self) -> Result<(&[u64], &[u8]), StreamError> {
-        self.r.check_broken()?;
-        let n = self.r.pages_left() as usize * PAGE_SIZE;
-        self.r.fill_buf(n, "page contents", Some(self.info))?;
-        self.r.set_body_left(0);
-        if let Some(c) = self.r.cur.as_mut() {
-            c.pages_left = 0;
-        }
-        self.r.finish_current()?;
-        Ok((&self.r.pfns, &self.r.buf[..n]))
+        now(self.r.core.contents(self.info))
     }
 
     /// Skips the remaining page contents (a seek for a seekable reader).
     pub fn skip(&mut self) -> Result<(), StreamError> {
-        self.r.finish_current()
+        now(self.r.core.finish_current())
     }
 }
 

@@ -8,8 +8,9 @@ use binrw::Endian;
 
 use super::check;
 use super::error::{Location, RecordInfo, StreamError, Warning};
-use super::reader::{ReaderOptions, StreamReader};
+use super::reader::{Core, ReaderOptions, StreamReader};
 use super::Mode;
+use crate::drive::{now, Input};
 use crate::libxc::{
     v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord, DYNAMIC_RECORDS,
     HVM_ONLY_RECORDS, PAGE_DATA_TYPE_SHIFT, PV_ONLY_RECORDS, PV_VCPU_RECORDS,
@@ -345,10 +346,15 @@ impl Verifier {
     /// A verifier for the stream `reader` has opened (its headers are
     /// already checked).
     pub fn new<R: Read>(reader: &StreamReader<R>, opts: VerifyOptions) -> Self {
+        Self::for_core(&reader.core, opts)
+    }
+
+    /// A verifier for the stream `reader` has opened, whatever drives it.
+    pub(crate) fn for_core<I>(reader: &Core<I>, opts: VerifyOptions) -> Self {
         let start = opts.base_offset;
         Verifier {
             opts,
-            order: Order::new(reader.version(), reader.domain_type()),
+            order: Order::new(reader.image_header().version, reader.domain_type()),
             endian: reader.endian(),
             report: Report {
                 image_header: *reader.image_header(),
@@ -411,28 +417,36 @@ impl Verifier {
         &mut self,
         reader: &mut StreamReader<R>,
     ) -> Result<Option<RecordInfo>, StreamError> {
+        now(self.step_core(&mut reader.core))
+    }
+
+    /// [`step`](Self::step), whatever drives the reader.
+    pub(crate) async fn step_core<I: Input>(
+        &mut self,
+        reader: &mut Core<I>,
+    ) -> Result<Option<RecordInfo>, StreamError> {
         // A resumed reader starts past the octets another layer read.
         self.report.interleaved += reader.position().saturating_sub(self.report.end_offset);
-        let res = self.step_inner(reader);
+        let res = self.step_inner(reader).await;
         self.report.end_offset = reader.position();
         res
     }
 
-    fn step_inner<R: Read>(
+    async fn step_inner<I: Input>(
         &mut self,
-        reader: &mut StreamReader<R>,
+        reader: &mut Core<I>,
     ) -> Result<Option<RecordInfo>, StreamError> {
         if self.report.complete {
             return Ok(None);
         }
         let strict = self.opts.mode == Mode::Strict;
         let max = self.opts.max_warnings;
-        let Some(info) = reader.next_header()? else {
+        let Some(info) = reader.next_header().await? else {
             return Ok(None);
         };
         self.report.records += 1;
         let Some(layout) = LibxcRecord::LAYOUT.by_code(info.rtype) else {
-            reader.skip_record()?;
+            reader.finish_current().await?;
             self.report.unknown_optional += 1;
             *self.report.skipped_by_type.entry(info.rtype).or_insert(0) += 1;
             Self::warn(
@@ -443,24 +457,25 @@ impl Verifier {
             return Ok(Some(info));
         };
         if info.rtype == LibxcRecord::PAGE_DATA {
-            let mut batch = reader.page_batch()?;
+            let (_, res1, data_pages) = reader.page_batch().await?;
+            let pfns = reader.pfns();
             let reserved = if strict {
-                check::check_page_reserved(info, batch.res1(), batch.pfns()).err()
+                check::check_page_reserved(info, res1, pfns).err()
             } else {
                 None
             };
-            for e in batch.pfns() {
+            for e in pfns {
                 self.report.pages_by_type[(e >> PAGE_DATA_TYPE_SHIFT) as usize & 0xf] += 1;
             }
-            self.report.pfn_entries += batch.pfns().len() as u64;
-            self.report.data_pages += batch.data_pages() as u64;
-            batch.skip()?;
+            self.report.pfn_entries += pfns.len() as u64;
+            self.report.data_pages += data_pages as u64;
+            reader.finish_current().await?;
             if let Some(e) = reserved {
                 return Err(e);
             }
         } else {
             let endian = self.endian;
-            let body = reader.read_body()?;
+            let body = reader.read_body().await?;
             check::validate(info, body, endian, self.opts.mode)?;
             if strict && info.rtype == LibxcRecord::DOMAIN_CONTEXT {
                 // The blob's own rules, as the generated Python checks them.
@@ -518,26 +533,10 @@ impl Verifier {
             self.report.segments += 1;
         }
         if info.rtype == LibxcRecord::END {
-            if strict && self.opts.bare {
-                let after = reader.position();
-                let mut one = [0u8; 1];
-                let got = loop {
-                    match reader.get_mut().read(&mut one) {
-                        Ok(n) => break n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => {
-                            return Err(StreamError::Io {
-                                at: Location::at(after),
-                                source: e,
-                            })
-                        }
-                    }
-                };
-                if got != 0 {
-                    return Err(StreamError::TrailingData {
-                        at: Location::at(after),
-                    });
-                }
+            if strict && self.opts.bare && reader.probe_trailing().await? {
+                return Err(StreamError::TrailingData {
+                    at: Location::at(reader.position()),
+                });
             }
             self.report.complete = true;
         }

@@ -1,6 +1,6 @@
 //! The streaming writer.
 
-use std::io::{self, IoSlice, Write};
+use std::io::{IoSlice, Write};
 
 use binrw::Endian;
 
@@ -8,6 +8,7 @@ use super::check;
 use super::error::{FieldRef, Location, RecordInfo, StreamError};
 use super::verify::Order;
 use super::Mode;
+use crate::drive::{now, BlockingOut, Output};
 use crate::layout::Wire;
 use crate::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType,
@@ -107,7 +108,15 @@ impl WriterOptions {
 /// ```
 #[derive(Debug)]
 pub struct StreamWriter<W: Write> {
-    inner: W,
+    core: WriterCore<BlockingOut<W>>,
+}
+
+/// The writer's state and every rule it applies, with the output `O` it
+/// writes to (see [`crate::drive`]): driven by [`StreamWriter`] and by the
+/// async writer of [`crate::asynchronous`].
+#[derive(Debug)]
+pub(crate) struct WriterCore<O> {
+    pub(crate) out: O,
     opts: WriterOptions,
     pos: u64,
     index: u64,
@@ -121,25 +130,6 @@ pub struct StreamWriter<W: Write> {
     interleaved: u64,
 }
 
-/// Writes all of `bufs`, retrying short and interrupted writes.
-fn write_all_vectored<W: Write>(w: &mut W, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
-    IoSlice::advance_slices(&mut bufs, 0);
-    while !bufs.is_empty() {
-        match w.write_vectored(bufs) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::WriteZero,
-                    "the output accepts no more data",
-                ))
-            }
-            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
-}
-
 fn put_u32(out: &mut [u8], v: u32, endian: Endian) {
     out.copy_from_slice(&match endian {
         Endian::Big => v.to_be_bytes(),
@@ -147,11 +137,11 @@ fn put_u32(out: &mut [u8], v: u32, endian: Endian) {
     });
 }
 
-impl<W: Write> StreamWriter<W> {
-    /// Writes the image and domain headers.
-    pub fn new(inner: W, opts: WriterOptions) -> Result<Self, StreamError> {
-        let mut w = StreamWriter {
-            inner,
+impl<O: Output> WriterCore<O> {
+    /// See [`StreamWriter::new`].
+    pub(crate) async fn new(out: O, opts: WriterOptions) -> Result<Self, StreamError> {
+        let mut w = WriterCore {
+            out,
             opts,
             pos: opts.base_offset,
             index: 0,
@@ -181,29 +171,26 @@ impl<W: Write> StreamWriter<W> {
         };
         crate::body::write_wire(&ihdr, &mut hdrs, Endian::Big).map_err(misuse)?;
         crate::body::write_wire(&dhdr, &mut hdrs, opts.endian).map_err(misuse)?;
-        w.emit(&mut [IoSlice::new(&hdrs)], None)?;
+        w.emit(&mut [IoSlice::new(&hdrs)], None).await?;
         Ok(w)
     }
 
-    /// The options the writer was made with.
-    pub fn options(&self) -> &WriterOptions {
+    /// See [`StreamWriter::options`].
+    pub(crate) fn options(&self) -> &WriterOptions {
         &self.opts
     }
 
-    /// Absolute offset of the next record.
-    pub fn position(&self) -> u64 {
+    /// See [`StreamWriter::position`].
+    pub(crate) fn position(&self) -> u64 {
         self.pos
     }
 
-    /// The output. Writing to it between records breaks the stream unless a
-    /// higher layer's records belong there (after a CHECKPOINT); tell the
-    /// writer where the stream goes on with [`resume_at`](Self::resume_at),
-    /// or the offsets it reports fall short by those octets.
-    pub fn get_mut(&mut self) -> &mut W {
-        &mut self.inner
+    /// See [`StreamWriter::get_mut`].
+    pub(crate) fn get_mut(&mut self) -> &mut O {
+        &mut self.out
     }
 
-    fn emit(
+    async fn emit(
         &mut self,
         bufs: &mut [IoSlice<'_>],
         record: Option<RecordInfo>,
@@ -213,14 +200,17 @@ impl<W: Write> StreamWriter<W> {
         // Whatever happens next, another layer's octets no longer belong
         // here.
         self.at_checkpoint = false;
-        write_all_vectored(&mut self.inner, bufs).map_err(|e| StreamError::Io {
-            at: Location {
-                offset: at,
-                record,
-                field: None,
-            },
-            source: e,
-        })?;
+        self.out
+            .write_all_vectored(bufs)
+            .await
+            .map_err(|e| StreamError::Io {
+                at: Location {
+                    offset: at,
+                    record,
+                    field: None,
+                },
+                source: e,
+            })?;
         self.pos += total;
         Ok(())
     }
@@ -259,7 +249,7 @@ impl<W: Write> StreamWriter<W> {
         }
     }
 
-    fn frame(&mut self, info: RecordInfo, parts: &[&[u8]]) -> Result<(), StreamError> {
+    async fn frame(&mut self, info: RecordInfo, parts: &[&[u8]]) -> Result<(), StreamError> {
         let mut hdr = [0u8; 8];
         put_u32(&mut hdr[0..4], info.rtype, self.opts.endian);
         put_u32(&mut hdr[4..8], info.length, self.opts.endian);
@@ -282,16 +272,13 @@ impl<W: Write> StreamWriter<W> {
             n += 1;
         }
         let slices = &mut slices[..n];
-        self.emit(slices, Some(info))?;
+        self.emit(slices, Some(info)).await?;
         self.index += 1;
         Ok(())
     }
 
-    /// Writes one record of the table (not END: see
-    /// [`finish`](Self::finish)). PAGE_DATA goes through
-    /// [`write_page_data`](Self::write_page_data); its `count` must match
-    /// its pfn array.
-    pub fn write(&mut self, rec: &LibxcRecord) -> Result<RecordInfo, StreamError> {
+    /// See [`StreamWriter::write`].
+    pub(crate) async fn write(&mut self, rec: &LibxcRecord) -> Result<RecordInfo, StreamError> {
         if let LibxcRecord::PageData(pd) = rec {
             let info = self.next_info(LibxcRecord::PAGE_DATA, 0)?;
             if pd.header.count as usize != pd.header.pfn.len() {
@@ -316,7 +303,7 @@ impl<W: Write> StreamWriter<W> {
                     value: u64::from(pd.header._res1),
                 });
             }
-            return self.write_page_data(&pd.header.pfn, &pd.pages);
+            return self.write_page_data(&pd.header.pfn, &pd.pages).await;
         }
         let code = rec.code();
         if code == LibxcRecord::END {
@@ -328,12 +315,12 @@ impl<W: Write> StreamWriter<W> {
         self.gate(self.next_info(code, 0)?)?;
         let mut body = std::mem::take(&mut self.scratch);
         body.clear();
-        let out = self.write_known(rec, code, &mut body);
+        let out = self.write_known(rec, code, &mut body).await;
         self.scratch = body;
         out
     }
 
-    fn write_known(
+    async fn write_known(
         &mut self,
         rec: &LibxcRecord,
         code: u32,
@@ -350,15 +337,12 @@ impl<W: Write> StreamWriter<W> {
         let info = self.next_info(code, body.len() as u64)?;
         check::validate(info, body, self.opts.endian, Mode::Strict)?;
         self.order.record(info, &mut |_| {})?;
-        self.frame(info, &[body])?;
+        self.frame(info, &[body]).await?;
         Ok(info)
     }
 
-    /// Writes a PAGE_DATA record: `pfns` are the entries (type in bits
-    /// 63-60, frame in bits 51-0), `pages` the contents of the entries whose
-    /// type has data, in order, [`PAGE_SIZE`] octets each. The header, the
-    /// entries and the pages go out in one vectored write.
-    pub fn write_page_data(
+    /// See [`StreamWriter::write_page_data`].
+    pub(crate) async fn write_page_data(
         &mut self,
         pfns: &[u64],
         pages: &[u8],
@@ -429,15 +413,17 @@ impl<W: Write> StreamWriter<W> {
                 Endian::Little => e.to_le_bytes(),
             });
         }
-        let res = self.frame(info, &[&head, &entries, pages]);
+        let res = self.frame(info, &[&head, &entries, pages]).await;
         self.scratch = entries;
         res.map(|_| info)
     }
 
-    /// Writes an optional record the table does not know (bit 31 of `rtype`
-    /// set), with an opaque body. Known types go through
-    /// [`write`](Self::write).
-    pub fn write_optional(&mut self, rtype: u32, body: &[u8]) -> Result<RecordInfo, StreamError> {
+    /// See [`StreamWriter::write_optional`].
+    pub(crate) async fn write_optional(
+        &mut self,
+        rtype: u32,
+        body: &[u8],
+    ) -> Result<RecordInfo, StreamError> {
         let info = self.next_info(rtype, body.len() as u64)?;
         if rtype & REC_TYPE_OPTIONAL == 0 || LibxcRecord::LAYOUT.by_code(rtype).is_some() {
             return Err(StreamError::Misuse {
@@ -447,16 +433,116 @@ impl<W: Write> StreamWriter<W> {
                 ),
             });
         }
-        self.frame(info, &[body])?;
+        self.frame(info, &[body]).await?;
         Ok(info)
+    }
+
+    /// See [`StreamWriter::checkpoint`].
+    pub(crate) async fn checkpoint(&mut self) -> Result<RecordInfo, StreamError> {
+        let info = self.write(&LibxcRecord::Checkpoint).await?;
+        self.at_checkpoint = true;
+        Ok(info)
+    }
+
+    /// See [`StreamWriter::resume_at`].
+    pub(crate) fn resume_at(&mut self, offset: u64) -> Result<(), StreamError> {
+        if !self.at_checkpoint {
+            return Err(StreamError::Misuse {
+                at: Location::at(self.pos),
+                what: format!(
+                    "resume_at({offset}) wants the writer right after a CHECKPOINT record"
+                ),
+            });
+        }
+        if offset < self.pos {
+            return Err(StreamError::Misuse {
+                at: Location::at(offset),
+                what: format!(
+                    "resume at offset {offset}, before the end of the stream's own octets ({})",
+                    self.pos
+                ),
+            });
+        }
+        self.interleaved += offset - self.pos;
+        self.pos = offset;
+        Ok(())
+    }
+
+    /// See [`StreamWriter::interleaved`].
+    pub(crate) fn interleaved(&self) -> u64 {
+        self.interleaved
+    }
+
+    /// See [`StreamWriter::finish`].
+    pub(crate) async fn finish(mut self) -> Result<O, StreamError> {
+        let info = self.next_info(LibxcRecord::END, 0)?;
+        self.order.record(info, &mut |_| {})?;
+        self.frame(info, &[]).await?;
+        let at = self.pos;
+        self.out.flush().await.map_err(|e| StreamError::Io {
+            at: Location::at(at),
+            source: e,
+        })?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> StreamWriter<W> {
+    /// Writes the image and domain headers.
+    pub fn new(inner: W, opts: WriterOptions) -> Result<Self, StreamError> {
+        let core = now(WriterCore::new(BlockingOut(inner), opts))?;
+        Ok(StreamWriter { core })
+    }
+
+    /// The options the writer was made with.
+    pub fn options(&self) -> &WriterOptions {
+        self.core.options()
+    }
+
+    /// Absolute offset of the next record.
+    pub fn position(&self) -> u64 {
+        self.core.position()
+    }
+
+    /// The output. Writing to it between records breaks the stream unless a
+    /// higher layer's records belong there (after a CHECKPOINT); tell the
+    /// writer where the stream goes on with [`resume_at`](Self::resume_at),
+    /// or the offsets it reports fall short by those octets.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.core.get_mut().0
+    }
+
+    /// Writes one record of the table (not END: see
+    /// [`finish`](Self::finish)). PAGE_DATA goes through
+    /// [`write_page_data`](Self::write_page_data); its `count` must match
+    /// its pfn array.
+    pub fn write(&mut self, rec: &LibxcRecord) -> Result<RecordInfo, StreamError> {
+        now(self.core.write(rec))
+    }
+
+    /// Writes a PAGE_DATA record: `pfns` are the entries (type in bits
+    /// 63-60, frame in bits 51-0), `pages` the contents of the entries whose
+    /// type has data, in order, [`PAGE_SIZE`] octets each. The header, the
+    /// entries and the pages go out in one vectored write.
+    pub fn write_page_data(
+        &mut self,
+        pfns: &[u64],
+        pages: &[u8],
+    ) -> Result<RecordInfo, StreamError> {
+        now(self.core.write_page_data(pfns, pages))
+    }
+
+    /// Writes an optional record the table does not know (bit 31 of `rtype`
+    /// set), with an opaque body. Known types go through
+    /// [`write`](Self::write).
+    pub fn write_optional(&mut self, rtype: u32, body: &[u8]) -> Result<RecordInfo, StreamError> {
+        now(self.core.write_optional(rtype, body))
     }
 
     /// Writes a CHECKPOINT record, ending a segment. A higher layer may
     /// write its own records to [`get_mut`](Self::get_mut) after it.
     pub fn checkpoint(&mut self) -> Result<RecordInfo, StreamError> {
-        let info = self.write(&LibxcRecord::Checkpoint)?;
-        self.at_checkpoint = true;
-        Ok(info)
+        now(self.core.checkpoint())
     }
 
     /// Tells the writer that another layer wrote its own records to
@@ -511,45 +597,18 @@ impl<W: Write> StreamWriter<W> {
     /// # Ok::<(), format_spec::stream::StreamError>(())
     /// ```
     pub fn resume_at(&mut self, offset: u64) -> Result<(), StreamError> {
-        if !self.at_checkpoint {
-            return Err(StreamError::Misuse {
-                at: Location::at(self.pos),
-                what: format!(
-                    "resume_at({offset}) wants the writer right after a CHECKPOINT record"
-                ),
-            });
-        }
-        if offset < self.pos {
-            return Err(StreamError::Misuse {
-                at: Location::at(offset),
-                what: format!(
-                    "resume at offset {offset}, before the end of the stream's own octets ({})",
-                    self.pos
-                ),
-            });
-        }
-        self.interleaved += offset - self.pos;
-        self.pos = offset;
-        Ok(())
+        self.core.resume_at(offset)
     }
 
     /// Octets other layers wrote between segments, as told by
     /// [`resume_at`](Self::resume_at). [`position`](Self::position) minus
     /// the base offset minus this is what the writer wrote itself.
     pub fn interleaved(&self) -> u64 {
-        self.interleaved
+        self.core.interleaved()
     }
 
     /// Writes END, flushes and returns the output.
-    pub fn finish(mut self) -> Result<W, StreamError> {
-        let info = self.next_info(LibxcRecord::END, 0)?;
-        self.order.record(info, &mut |_| {})?;
-        self.frame(info, &[])?;
-        let at = self.pos;
-        self.inner.flush().map_err(|e| StreamError::Io {
-            at: Location::at(at),
-            source: e,
-        })?;
-        Ok(self.inner)
+    pub fn finish(self) -> Result<W, StreamError> {
+        Ok(now(self.core.finish())?.0)
     }
 }
