@@ -115,9 +115,10 @@
 //!
 //! # Checks and losses
 //!
-//! The input is read with the stream reader in the [`Mode`] given (strict
-//! by default: framing, padding, every record body and its reserved
-//! fields). Each DOMAIN_CONTEXT blob is checked with
+//! The input is read with the whole-input reader
+//! ([`crate::save::SaveReader`], every layer, checkpoints included, offsets
+//! absolute in every segment) in the [`Mode`] given (strict by default:
+//! framing, padding, every record body and its reserved fields). Each DOMAIN_CONTEXT blob is checked with
 //! [`crate::domain_context::verify`]. Octets a conversion cannot carry over are
 //! *losses* ([`LossKind`]); each is a [`ConvertError::Lossy`] unless the
 //! caller sets [`ConvertOptions::lossy`], in which case they are dropped
@@ -173,10 +174,12 @@ use crate::libxc::{
     v2_static_data_end_at, DomainType, LibxcRecord, X86PvInfo, X86TscInfo, PAGE_SIZE,
     PV_VCPU_RECORDS, REC_TYPE_OPTIONAL,
 };
-use crate::outer::{self, FormatChoice, LibxcStop, OuterError, OuterEvent, OuterReader};
+use crate::libxl::LibxlRecord;
+use crate::outer::{self, FormatChoice, LibxcStop, OuterError};
+use crate::save::{Event, Options as SaveOptions, SaveReader};
 use crate::stream::{
-    check_page_reserved, parse_record, Location, Mode, ReaderOptions, RecordInfo, Report,
-    StreamError, StreamReader, Verifier, VerifyOptions,
+    check_page_reserved, parse_record, Location, Mode, RecordInfo, Report, StreamError,
+    StreamReader, Verifier, VerifyOptions,
 };
 
 /// Pages of contents copied at a time (a 256 KiB buffer, reused).
@@ -442,6 +445,16 @@ pub enum ConvertError {
     Lossy(Loss),
 }
 
+impl From<crate::save::Error> for ConvertError {
+    fn from(e: crate::save::Error) -> Self {
+        match e {
+            crate::save::Error::Stream(e) => ConvertError::Stream(e),
+            crate::save::Error::Outer(e) => ConvertError::Outer(e),
+            crate::save::Error::NoLibxcStream { offset } => ConvertError::NoLibxcStream { offset },
+        }
+    }
+}
+
 impl ConvertError {
     /// Absolute input offset the error concerns.
     pub fn offset(&self) -> u64 {
@@ -546,15 +559,6 @@ impl<R: Read> Read for Tee<R> {
                 .extend_from_slice(&buf[..n]);
         }
         Ok(n)
-    }
-}
-
-/// The outer reader as the libxc stream's input.
-struct Nested<R>(OuterReader<Tee<R>>);
-
-impl<R: Read> Read for Nested<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.inner().read(buf)
     }
 }
 
@@ -824,18 +828,16 @@ impl Libxc {
             }
     }
 
-    /// Converts records up to and including the next CHECKPOINT or END.
-    fn segment<R: Read, W: Write>(
+    /// Converts the record whose header `rdr` has just read; returns
+    /// where the libxc stream stops after a CHECKPOINT or END.
+    fn record<R: Read, W: Write>(
         &mut self,
         rdr: &mut StreamReader<R>,
         out: &mut Out<W>,
-    ) -> Result<LibxcStop, ConvertError> {
-        loop {
-            let Some(info) = rdr.next_header()? else {
-                // END was read already: the caller never asks again.
-                return Ok(LibxcStop::End);
-            };
-            self.records_in += 1;
+        info: RecordInfo,
+    ) -> Result<Option<LibxcStop>, ConvertError> {
+        self.records_in += 1;
+        {
             if info.rtype == LibxcRecord::STATIC_DATA_END {
                 // Only a leniently read version 2 stream gets here: it has
                 // its own, which is copied instead of adding one.
@@ -848,7 +850,7 @@ impl Libxc {
                 if info.rtype == LibxcRecord::STATIC_DATA_END {
                     // A version 2 receiver infers it.
                     rdr.read_body()?;
-                    continue;
+                    return Ok(None);
                 }
                 if since > 2 && info.rtype != LibxcRecord::DOMAIN_CONTEXT {
                     let body = rdr.read_body()?;
@@ -860,7 +862,7 @@ impl Libxc {
                             since,
                         },
                     )?;
-                    continue;
+                    return Ok(None);
                 }
             }
             if self.sde_before == Some(info.rtype) {
@@ -871,7 +873,7 @@ impl Libxc {
             }
             if info.rtype == LibxcRecord::PAGE_DATA {
                 self.copy_pages(rdr, out, info)?;
-                continue;
+                return Ok(None);
             }
             let endian = self.endian;
             let mode = self.mode;
@@ -898,12 +900,13 @@ impl Libxc {
             if info.rtype == LibxcRecord::CHECKPOINT {
                 self.segments += 1;
                 self.seg = Segment::default();
-                return Ok(LibxcStop::Checkpoint);
+                return Ok(Some(LibxcStop::Checkpoint));
             }
             if info.rtype == LibxcRecord::END {
-                return Ok(LibxcStop::End);
+                return Ok(Some(LibxcStop::End));
             }
         }
+        Ok(None)
     }
 
     fn copy_pages<R: Read, W: Write>(
@@ -1234,7 +1237,7 @@ pub fn convert<R: Read, W: Write>(
         inner: BufReader::with_capacity(64 << 10, input),
         state: state.clone(),
     };
-    let mut outer = OuterReader::open(tee, opts.format, opts.mode)?;
+    let mut r = SaveReader::new(tee, SaveOptions::mode(opts.mode).format(opts.format))?;
     let mut out = Out {
         w: BufWriter::with_capacity(64 << 10, output),
         pos: 0,
@@ -1243,38 +1246,99 @@ pub fn convert<R: Read, W: Write>(
         scratch: Vec::new(),
         shadow: None,
     };
-    let format = outer.format();
-    let handover = loop {
-        let ev = outer.next()?;
+    let format = r.format();
+    let nested = r.nested();
+    if !nested {
+        // The libxc stream comes next (a bare libxc stream, or an xl file
+        // without libxl): what was read before it is copied as it is.
+        flush_captured(&state, &mut out, r.offset())?;
+        state.capture.set(false);
+    }
+    let mut lx: Option<Libxc> = None;
+    while let Some(ev) = r.next()? {
         match ev {
-            Some(OuterEvent::Libxc(h)) => break h,
-            Some(OuterEvent::Record(_)) | Some(OuterEvent::Skipped(_)) => {
-                flush_captured(&state, &mut out, outer.offset())?
+            Event::Xl(_) | Event::LibxlHeader { .. } | Event::LibxlSkipped(_) => {
+                flush_captured(&state, &mut out, r.offset())?
             }
-            Some(OuterEvent::End(_)) | None => {
-                return Err(ConvertError::NoLibxcStream {
-                    offset: outer.offset(),
-                })
+            Event::LibxlRecord(rec) => {
+                // The outer layers are copied unchanged, up to where the
+                // libxc layer takes the stream (after LIBXC_CONTEXT or
+                // CHECKPOINT_END).
+                flush_captured(&state, &mut out, r.offset())?;
+                if matches!(
+                    rec.record,
+                    LibxlRecord::LibxcContext | LibxlRecord::CheckpointEnd
+                ) {
+                    state.capture.set(false);
+                }
+            }
+            Event::LibxcHeaders { offset, .. } => {
+                let rdr = r.libxc().ok_or(ConvertError::NoLibxcStream { offset })?;
+                lx = Some(start_libxc(rdr, &mut out, &opts, offset, (wanted, other))?);
+            }
+            Event::LibxcResume { .. } => {}
+            Event::LibxcRecord(info) => {
+                let (Some(lx), Some(rdr)) = (lx.as_mut(), r.libxc()) else {
+                    return Err(ConvertError::NoLibxcStream {
+                        offset: info.offset,
+                    });
+                };
+                let stop = lx.record(rdr, &mut out, info)?;
+                if stop == Some(LibxcStop::End) || (stop.is_some() && nested) {
+                    // The outer layer has the stream again.
+                    state.capture.set(true);
+                }
             }
         }
-    };
-    flush_captured(&state, &mut out, handover.offset)?;
-    state.capture.set(false);
+    }
+    let bytes_in = r.offset();
+    flush_captured(&state, &mut out, bytes_in)?;
+    let lx = lx.ok_or(ConvertError::NoLibxcStream { offset: bytes_in })?;
+    let output = out
+        .shadow
+        .take()
+        .map(|sh| sh.verifier.into_report())
+        .ok_or(ConvertError::NoLibxcStream { offset: bytes_in })?;
+    let pos = out.pos;
+    out.w.flush().map_err(|source| ConvertError::Write {
+        offset: bytes_in,
+        out_offset: pos,
+        source,
+    })?;
+    Ok(ConvertReport {
+        format,
+        from: lx.from,
+        to: opts.to,
+        domain: lx.domain,
+        bytes_in,
+        bytes_out: out.pos,
+        records_in: lx.records_in,
+        records_out: out.records,
+        segments: lx.segments,
+        data_pages: lx.data_pages,
+        losses: lx.report_losses,
+        losses_dropped: lx.losses_dropped,
+        output,
+    })
+}
 
-    let mut rdr = StreamReader::with_options(
-        Nested(outer),
-        ReaderOptions {
-            mode: opts.mode,
-            base_offset: handover.offset,
-        },
-    )?;
+/// At the libxc headers (image header at `offset`): checks the version,
+/// writes the headers of the version converted to, and starts the shadow
+/// verifier of the output.
+fn start_libxc<R: Read, W: Write>(
+    rdr: &mut StreamReader<R>,
+    out: &mut Out<W>,
+    opts: &ConvertOptions,
+    offset: u64,
+    (wanted, other): (u32, u32),
+) -> Result<Libxc, ConvertError> {
     let version = rdr.version();
     if version != wanted && version != other {
         let off = crate::libxc::ImageHeader::LAYOUT
             .field("version")
             .map_or(0, |f| f.offset) as u64;
         return Err(ConvertError::WrongVersion {
-            at: Location::at(handover.offset + off),
+            at: Location::at(offset + off),
             found: version,
             wanted,
             other,
@@ -1287,13 +1351,13 @@ pub fn convert<R: Read, W: Write>(
     let dhdr = *rdr.domain_header();
     let mut hdrs = Vec::with_capacity(40);
     let misuse = |e: crate::body::BodyError| StreamError::Misuse {
-        at: Location::at(handover.offset),
+        at: Location::at(offset),
         what: e.to_string(),
     };
     crate::body::write_wire(&ihdr, &mut hdrs, Endian::Big).map_err(misuse)?;
     crate::body::write_wire(&dhdr, &mut hdrs, rdr.endian()).map_err(misuse)?;
     let out_start = out.pos;
-    out.raw(&hdrs, handover.offset)?;
+    out.raw(&hdrs, offset)?;
     let queue = Rc::new(RefCell::new(Queue::default()));
     queue.borrow_mut().chunks.push_back(Chunk::Bytes(hdrs));
     let vopts = VerifyOptions {
@@ -1302,20 +1366,15 @@ pub fn convert<R: Read, W: Write>(
         base_offset: out_start,
         ..VerifyOptions::default()
     };
-    let reader = StreamReader::seekable(QueueRead(queue.clone()), vopts.reader_options()).map_err(
-        |source| ConvertError::InvalidOutput {
-            offset: handover.offset,
-            source,
-        },
-    )?;
+    let reader = StreamReader::seekable(QueueRead(queue.clone()), vopts.reader_options())
+        .map_err(|source| ConvertError::InvalidOutput { offset, source })?;
     let verifier = Verifier::new(&reader, vopts);
     out.shadow = Some(Shadow {
         queue,
         reader,
         verifier,
     });
-
-    let mut lx = Libxc {
+    Ok(Libxc {
         from: version,
         to: opts.to,
         sde_before: (version == 2).then(|| v2_static_data_end_at(rdr.domain_type())),
@@ -1332,72 +1391,5 @@ pub fn convert<R: Read, W: Write>(
         records_in: 0,
         segments: 1,
         data_pages: 0,
-    };
-    let bytes_in = loop {
-        let stop = lx.segment(&mut rdr, &mut out)?;
-        state.capture.set(true);
-        // The libxc reader is suspended at a CHECKPOINT and resumed where
-        // the libxl layer hands the stream back, so that its offsets count
-        // the libxl records in between (CHECKPOINT_END and the others).
-        let (nested, paused) = match stop {
-            LibxcStop::Checkpoint => {
-                let (nested, paused) = rdr.suspend()?;
-                (nested, Some(paused))
-            }
-            LibxcStop::End => (rdr.into_inner(), None),
-        };
-        let mut outer = nested.0;
-        outer.libxc_finished(stop)?;
-        let mut resumed = None;
-        while let Some(ev) = outer.next()? {
-            match ev {
-                OuterEvent::Libxc(h) => {
-                    flush_captured(&state, &mut out, h.offset)?;
-                    state.capture.set(false);
-                    resumed = Some(h.offset);
-                    break;
-                }
-                _ => flush_captured(&state, &mut out, outer.offset())?,
-            }
-        }
-        match (resumed, paused) {
-            (Some(at), Some(paused)) => rdr = StreamReader::resume(Nested(outer), paused, at)?,
-            (Some(at), None) => {
-                return Err(ConvertError::Stream(StreamError::Misuse {
-                    at: Location::at(at),
-                    what: "the libxc stream resumes after its END".into(),
-                }))
-            }
-            (None, _) => {
-                flush_captured(&state, &mut out, outer.offset())?;
-                break outer.offset();
-            }
-        }
-    };
-    let output = out
-        .shadow
-        .take()
-        .map(|sh| sh.verifier.into_report())
-        .ok_or(ConvertError::NoLibxcStream { offset: bytes_in })?;
-    let pos = out.pos;
-    out.w.flush().map_err(|source| ConvertError::Write {
-        offset: bytes_in,
-        out_offset: pos,
-        source,
-    })?;
-    Ok(ConvertReport {
-        format,
-        from: version,
-        to: opts.to,
-        domain: lx.domain,
-        bytes_in,
-        bytes_out: out.pos,
-        records_in: lx.records_in,
-        records_out: out.records,
-        segments: lx.segments,
-        data_pages: lx.data_pages,
-        losses: lx.report_losses,
-        losses_dropped: lx.losses_dropped,
-        output,
     })
 }

@@ -410,3 +410,34 @@ fn one_mode_lenient_by_default() {
         Mode::Lenient
     );
 }
+
+#[test]
+fn convert_reads_through_the_save_reader_with_absolute_offsets() {
+    use format_spec::convert::{convert, ConvertOptions};
+    let (file, starts) = checkpointed(3);
+    // Converts, checkpoints and all; the outer layers are copied.
+    let mut out = Vec::new();
+    let rep = convert(&file[..], &mut out, ConvertOptions::to(4).lossy(true)).unwrap();
+    assert_eq!(
+        (rep.from, rep.to, rep.segments, rep.data_pages),
+        (3, 4, 3, 6)
+    );
+    assert_eq!(rep.bytes_in, file.len() as u64);
+    let back = save::verify(&out[..], Options::verify(Mode::Strict)).unwrap();
+    assert_eq!(back.libxc.segments, 3);
+    assert_eq!(
+        back.libxl_records,
+        save::verify(&file[..], Options::verify(Mode::Strict))
+            .unwrap()
+            .libxl_records
+    );
+
+    // A bad page type in the third segment's first pfn entry: the error
+    // names its absolute offset in the input (past two checkpoints'
+    // libxl records).
+    let entry = starts[2] as usize + 16;
+    let mut bad = file.clone();
+    bad[entry + 7] = 0x50;
+    let e = convert(&bad[..], &mut Vec::new(), ConvertOptions::to(4)).unwrap_err();
+    assert_eq!((e.kind(), e.offset()), ("BadPageType", entry as u64));
+}
