@@ -12,6 +12,7 @@ mod dump;
 mod input;
 mod memory;
 mod progress;
+mod sample;
 mod stats;
 
 use std::collections::BTreeMap;
@@ -163,6 +164,15 @@ enum Command {
     },
     /// Print the record types the description knows.
     Records,
+    /// Write a small, valid `xl save` file to try the other subcommands on.
+    ///
+    /// An x86 HVM guest's save file as Xen 4.17 writes one (libxc stream
+    /// version 3), 16 pages at pfns 0x100 to 0x10f whose first line names
+    /// the pfn, a JSON configuration; about 70 KiB.
+    Sample {
+        /// Where to write it (replaced if it exists).
+        file: PathBuf,
+    },
     /// Print a shell completion script for xenstream.
     ///
     /// bash: `xenstream completions bash > /etc/bash_completion.d/xenstream`
@@ -417,6 +427,9 @@ fn main() -> ExitCode {
             Ok(())
         }
         Command::Config { input } => cmd_config(&input),
+        Command::Sample { file } => sample::write(&file).map(|size| {
+            println!("wrote {} ({size} octets)", file.display());
+        }),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "xenstream", &mut std::io::stdout());

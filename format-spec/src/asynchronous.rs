@@ -529,8 +529,8 @@ impl<R: AsyncRead + Unpin> Layers for TokioLayers<R> {
 /// stream), every layer, from any `AsyncRead`: the async twin of
 /// [`SaveReader`](crate::save::SaveReader), with the same events, errors
 /// and offsets.
-pub struct AsyncSaveReader<R: AsyncRead + Unpin> {
-    core: SaveCore<TokioLayers<R>>,
+pub struct AsyncSaveReader<R> {
+    core: SaveCore<TokioLayers<R>, OuterCore<AsyncSource<R>>, AsyncStreamReader<AsyncNested<R>>>,
 }
 
 impl<R: AsyncRead + Unpin> std::fmt::Debug for AsyncSaveReader<R> {

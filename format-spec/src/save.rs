@@ -403,9 +403,9 @@ impl<R: Read> Layers for BlockingLayers<R> {
 }
 
 /// Which layer has the input.
-pub(crate) enum Holder<F: Layers> {
-    Outer(F::Outer),
-    Libxc(F::Libxc),
+pub(crate) enum Holder<O, L> {
+    Outer(O),
+    Libxc(L),
     /// An error lost the input at this offset.
     Lost(u64),
 }
@@ -431,15 +431,18 @@ pub struct SaveReport {
 
 /// Reads a whole input, every layer, forward only; see the
 /// [module docs](self).
-pub struct SaveReader<R: Read> {
-    core: SaveCore<BlockingLayers<R>>,
+pub struct SaveReader<R> {
+    core: SaveCore<BlockingLayers<R>, OuterReader<R>, StreamReader<Nested<R>>>,
 }
 
 /// The handover between the layers of a whole input, and what it counts:
 /// written once, driven by [`SaveReader`] and by the async reader of
 /// [`crate::asynchronous`].
-pub(crate) struct SaveCore<F: Layers> {
-    pub(crate) layer: Holder<F>,
+/// `O` and `L` are `F`'s layer readers ([`Layers::Outer`],
+/// [`Layers::Libxc`]), spelled out so that the blocking front end's type
+/// needs no bound.
+pub(crate) struct SaveCore<F, O, L> {
+    pub(crate) layer: Holder<O, L>,
     format: Format,
     mode: Mode,
     verify: bool,
@@ -462,13 +465,13 @@ pub(crate) struct SaveCore<F: Layers> {
     layers: F,
 }
 
-impl<R: Read> std::fmt::Debug for SaveReader<R> {
+impl<R> std::fmt::Debug for SaveReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.core.debug("SaveReader", f)
     }
 }
 
-impl<F: Layers> SaveCore<F> {
+impl<F, O, L> SaveCore<F, O, L> {
     fn debug(&self, name: &str, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct(name)
             .field("format", &self.format)
@@ -476,7 +479,9 @@ impl<F: Layers> SaveCore<F> {
             .field("segment", &self.segment)
             .finish()
     }
+}
 
+impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
     /// Starts on an outer reader that has read the headers it could.
     pub(crate) fn new(
         outer: F::Outer,
@@ -658,7 +663,7 @@ impl<F: Layers> SaveCore<F> {
     }
 
     /// Takes the input from whichever layer has it.
-    fn take(&mut self, at: u64) -> Holder<F> {
+    fn take(&mut self, at: u64) -> Holder<O, L> {
         std::mem::replace(&mut self.layer, Holder::Lost(at))
     }
 

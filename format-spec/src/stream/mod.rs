@@ -22,6 +22,12 @@
 //! * [`StreamError`]: one variant per rule (named after its KIND), with
 //!   the record, offset and field it concerns.
 //!
+//! The framing and the rules are written once, in a core that does no I/O
+//! of its own; these types drive it with blocking I/O, and with the cargo
+//! feature `tokio` the module `format_spec::asynchronous` drives the same
+//! core over `tokio::io::AsyncRead` and `AsyncWrite` (same events, errors
+//! and offsets).
+//!
 //! # The verifier rules
 //!
 //! This section is the reference both verifiers implement: the Rust one
