@@ -934,8 +934,11 @@ fn libxc_py() -> String {
     s.push_str("# Records Xen's restore refuses before STATIC_DATA_END (in any version).\n");
     writeln!(s, "RECORDS_SDE_CHECKED = {}\n", py_set(SDE_CHECKED_RECORDS)).unwrap();
     s.push_str("# The records a PV stream must hold, in the order they are named when missing.\n");
-    let required: Vec<&str> = PV_REQUIRED_RECORDS.iter().map(|&c| rec(c)).collect();
-    writeln!(s, "RECORDS_PV_REQUIRED = ({},)\n", required.join(", ")).unwrap();
+    s.push_str("RECORDS_PV_REQUIRED = (\n");
+    for &c in PV_REQUIRED_RECORDS {
+        writeln!(s, "    {},", rec(c)).unwrap();
+    }
+    s.push_str(")\n\n");
     s.push_str(
         "# Xen's restore rules for PV records (format_spec::libxc): pt_levels by\n\
          # guest_width, vCPU basic context size by guest_width, the width before\n\
@@ -971,12 +974,11 @@ fn libxc_py() -> String {
         .filter(|v| PageType::from_value(v.value).is_some_and(|t| t.is_page_table()))
         .map(|v| format!("0x{:x}", v.value << PAGE_DATA_TYPE_SHIFT))
         .collect();
-    writeln!(
-        s,
-        "PAGE_DATA_TABLE_TYPES = frozenset([{}])\n",
-        tables.join(", ")
-    )
-    .unwrap();
+    s.push_str("PAGE_DATA_TABLE_TYPES = frozenset([\n");
+    for t in &tables {
+        writeln!(s, "    {t},").unwrap();
+    }
+    s.push_str("])\n\n");
     s.push_str(
         "# Version 2 has no STATIC_DATA_END: a receiver infers it at the first\n\
          # record of this type, by guest type.\n",
@@ -1286,9 +1288,10 @@ class VerifyLibxc(VerifyBase):
         except IOError as e:
             # A checkpointed stream may end right after a CHECKPOINT: the
             # checkpoint boundary at which Xen's restore completes.
-            if self.after_checkpoint and getattr(e, "offset", None) == self.record_offset:
-                self.info("Stream ends at a checkpoint boundary after %d checkpoints"
-                          % (self.checkpoints, ))
+            at = getattr(e, "offset", None)
+            if self.after_checkpoint and at == self.record_offset:
+                self.info("Stream ends at a checkpoint boundary after %d "
+                          "checkpoints" % (self.checkpoints, ))
                 return None
             raise
         self.after_checkpoint = False
@@ -1419,7 +1422,8 @@ class VerifyLibxc(VerifyBase):
                                        "HVM_PARAMS after HVM_CONTEXT")
                 self._warn("HVM_PARAMS after HVM_CONTEXT")
 
-        if rtype in ({cpuid}, {msr}) and len(content) == 0:
+        if len(content) == 0 and rtype in ({cpuid},
+                                           {msr}):
             self._stream_error("BadLength",
                                "a CPU policy holds at least one entry")
 
@@ -1432,7 +1436,8 @@ class VerifyLibxc(VerifyBase):
 
         if rtype == {checkpoint} and self.checkpointed is False:
             self._stream_error("UnexpectedCheckpoint",
-                               "CHECKPOINT in a stream that is not checkpointed")
+                               "CHECKPOINT in a stream that is not "
+                               "checkpointed")
         # Xen's restore completes at END, a COLO restore at each CHECKPOINT.
         if self.checkpointed == "colo":
             completes = rtype == {checkpoint}
@@ -1441,7 +1446,8 @@ class VerifyLibxc(VerifyBase):
         if completes and pv:
             if not self.vcpu0_basic:
                 self._stream_error("MissingRecord",
-                                   "the stream has no X86_PV_VCPU_BASIC for vCPU 0")
+                                   "the stream has no X86_PV_VCPU_BASIC "
+                                   "for vCPU 0")
             if self.p2m_max_pfn is None:
                 self._record_error_at("CrashesXenRestore",
                                       "the stream completes without any "
@@ -1465,7 +1471,8 @@ class VerifyLibxc(VerifyBase):
                                    "segment without DOMAIN_CONTEXT")
             self.segment_domain_context = False
             self.segment_hvm_context = False
-            self.segment_unknown = None if rtype == {end} else self.segment_unknown
+            if rtype == {end}:
+                self.segment_unknown = None
 
 
     def _record_error_at(self, kind, msg, offset):
@@ -1489,7 +1496,8 @@ class VerifyLibxc(VerifyBase):
                                        "pt_levels %d does not go with "
                                        "guest_width %d" % (levels, width), 1)
                 self.guest_width = width
-        elif rtype in ({p2m}, {shared_info}) and self.pv_info_offset is None:
+        elif (self.pv_info_offset is None
+              and rtype in ({p2m}, {shared_info})):
             self._stream_error("OutOfOrder",
                                "X86_PV_P2M_FRAMES and SHARED_INFO must come "
                                "after X86_PV_INFO")
@@ -1524,7 +1532,8 @@ class VerifyLibxc(VerifyBase):
                                       "X86_PV_P2M_FRAMES; Xen's restore would "
                                       "segfault", self.record_offset)
             count = unpack(self.endian + "I", content[:4])[0]
-            pfns = unpack(self.endian + "%dQ" % (count, ), content[8:8 + 8 * count])
+            pfns = unpack(self.endian + "%dQ" % (count, ),
+                          content[8:8 + 8 * count])
             for i, entry in enumerate(pfns):
                 pfn = entry & PAGE_DATA_PFN_MASK
                 if pfn > self.p2m_max_pfn:
@@ -1542,17 +1551,21 @@ class VerifyLibxc(VerifyBase):
             if len(content) >= 8:
                 size = len(content) - 8
                 width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
+                basic = PV_VCPU_BASIC_SIZE.get(width, 0)
                 bad = size != 0 and (
-                    (rtype == {vcpu_basic}
-                     and size != PV_VCPU_BASIC_SIZE.get(width, 0))
-                    or (rtype == {vcpu_extended} and size > PV_VCPU_EXTENDED_MAX)
-                    or (rtype == {vcpu_xsave} and size < PV_VCPU_XSAVE_MIN)
-                    or (rtype == {vcpu_msrs} and size % PV_VCPU_MSR_ENTRY))
+                    (rtype == {vcpu_basic} and size != basic)
+                    or (rtype == {vcpu_extended}
+                        and size > PV_VCPU_EXTENDED_MAX)
+                    or (rtype == {vcpu_xsave}
+                        and size < PV_VCPU_XSAVE_MIN)
+                    or (rtype == {vcpu_msrs}
+                        and size % PV_VCPU_MSR_ENTRY))
                 if bad:
                     self._stream_error("BadLength",
                                        "vCPU context of %d octets" % (size, ))
                 vcpu_id = unpack(self.endian + "I", content[:4])[0]
-                if rtype == {vcpu_basic} and size and vcpu_id == 0:
+                basic_state = rtype == {vcpu_basic}
+                if size and vcpu_id == 0 and basic_state:
                     self.vcpu0_basic = True
 
 
@@ -1564,7 +1577,8 @@ class VerifyLibxc(VerifyBase):
         if self.guest_type != {pv} or self.p2m_max_pfn is None:
             return
         count = unpack(self.endian + "I", content[:4])[0]
-        pfns = unpack(self.endian + "%dQ" % (count, ), content[8:8 + 8 * count])
+        pfns = unpack(self.endian + "%dQ" % (count, ),
+                      content[8:8 + 8 * count])
         at = 8 + 8 * count
         per_page = {page_size} // 8
         for entry in pfns:
@@ -1584,7 +1598,8 @@ class VerifyLibxc(VerifyBase):
                             "CrashesXenRestore",
                             "page-table entry 0x%016x names pfn 0x%x, beyond "
                             "the P2M (highest pfn 0x%x); Xen's restore would "
-                            "abort on an assert" % (pte, pfn, self.p2m_max_pfn),
+                            "abort on an assert"
+                            % (pte, pfn, self.p2m_max_pfn),
                             at + 8 * i)
             at += {page_size}
 

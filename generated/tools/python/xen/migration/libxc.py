@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 1def1d8f90b52f32
+# checksum (fnv1a-64 of all other lines): 0b04123269c33dd1
 
 """
 Libxc migration streams (the domain image format, revisions 2 to 4).
@@ -319,7 +319,12 @@ RECORDS_SDE_CHECKED = frozenset([
 ])
 
 # The records a PV stream must hold, in the order they are named when missing.
-RECORDS_PV_REQUIRED = (REC_TYPE_x86_pv_info, REC_TYPE_x86_pv_p2m_frames, REC_TYPE_page_data, REC_TYPE_x86_pv_vcpu_basic,)
+RECORDS_PV_REQUIRED = (
+    REC_TYPE_x86_pv_info,
+    REC_TYPE_x86_pv_p2m_frames,
+    REC_TYPE_page_data,
+    REC_TYPE_x86_pv_vcpu_basic,
+)
 
 # Xen's restore rules for PV records (format_spec::libxc): pt_levels by
 # guest_width, vCPU basic context size by guest_width, the width before
@@ -336,7 +341,16 @@ PV_PTE_PRESENT = 0x1
 PV_PTE_FRAME_MASK = 0xffffffffff000
 
 # Page types (shifted into place) of page-table pages.
-PAGE_DATA_TABLE_TYPES = frozenset([0x1000000000000000, 0x2000000000000000, 0x3000000000000000, 0x4000000000000000, 0x9000000000000000, 0xa000000000000000, 0xb000000000000000, 0xc000000000000000])
+PAGE_DATA_TABLE_TYPES = frozenset([
+    0x1000000000000000,
+    0x2000000000000000,
+    0x3000000000000000,
+    0x4000000000000000,
+    0x9000000000000000,
+    0xa000000000000000,
+    0xb000000000000000,
+    0xc000000000000000,
+])
 
 # Version 2 has no STATIC_DATA_END: a receiver infers it at the first
 # record of this type, by guest type.
@@ -550,9 +564,10 @@ class VerifyLibxc(VerifyBase):
         except IOError as e:
             # A checkpointed stream may end right after a CHECKPOINT: the
             # checkpoint boundary at which Xen's restore completes.
-            if self.after_checkpoint and getattr(e, "offset", None) == self.record_offset:
-                self.info("Stream ends at a checkpoint boundary after %d checkpoints"
-                          % (self.checkpoints, ))
+            at = getattr(e, "offset", None)
+            if self.after_checkpoint and at == self.record_offset:
+                self.info("Stream ends at a checkpoint boundary after %d "
+                          "checkpoints" % (self.checkpoints, ))
                 return None
             raise
         self.after_checkpoint = False
@@ -683,7 +698,8 @@ class VerifyLibxc(VerifyBase):
                                        "HVM_PARAMS after HVM_CONTEXT")
                 self._warn("HVM_PARAMS after HVM_CONTEXT")
 
-        if rtype in (REC_TYPE_x86_cpuid_policy, REC_TYPE_x86_msr_policy) and len(content) == 0:
+        if len(content) == 0 and rtype in (REC_TYPE_x86_cpuid_policy,
+                                           REC_TYPE_x86_msr_policy):
             self._stream_error("BadLength",
                                "a CPU policy holds at least one entry")
 
@@ -696,7 +712,8 @@ class VerifyLibxc(VerifyBase):
 
         if rtype == REC_TYPE_checkpoint and self.checkpointed is False:
             self._stream_error("UnexpectedCheckpoint",
-                               "CHECKPOINT in a stream that is not checkpointed")
+                               "CHECKPOINT in a stream that is not "
+                               "checkpointed")
         # Xen's restore completes at END, a COLO restore at each CHECKPOINT.
         if self.checkpointed == "colo":
             completes = rtype == REC_TYPE_checkpoint
@@ -705,7 +722,8 @@ class VerifyLibxc(VerifyBase):
         if completes and pv:
             if not self.vcpu0_basic:
                 self._stream_error("MissingRecord",
-                                   "the stream has no X86_PV_VCPU_BASIC for vCPU 0")
+                                   "the stream has no X86_PV_VCPU_BASIC "
+                                   "for vCPU 0")
             if self.p2m_max_pfn is None:
                 self._record_error_at("CrashesXenRestore",
                                       "the stream completes without any "
@@ -729,7 +747,8 @@ class VerifyLibxc(VerifyBase):
                                    "segment without DOMAIN_CONTEXT")
             self.segment_domain_context = False
             self.segment_hvm_context = False
-            self.segment_unknown = None if rtype == REC_TYPE_end else self.segment_unknown
+            if rtype == REC_TYPE_end:
+                self.segment_unknown = None
 
 
     def _record_error_at(self, kind, msg, offset):
@@ -753,7 +772,8 @@ class VerifyLibxc(VerifyBase):
                                        "pt_levels %d does not go with "
                                        "guest_width %d" % (levels, width), 1)
                 self.guest_width = width
-        elif rtype in (REC_TYPE_x86_pv_p2m_frames, REC_TYPE_shared_info) and self.pv_info_offset is None:
+        elif (self.pv_info_offset is None
+              and rtype in (REC_TYPE_x86_pv_p2m_frames, REC_TYPE_shared_info)):
             self._stream_error("OutOfOrder",
                                "X86_PV_P2M_FRAMES and SHARED_INFO must come "
                                "after X86_PV_INFO")
@@ -788,7 +808,8 @@ class VerifyLibxc(VerifyBase):
                                       "X86_PV_P2M_FRAMES; Xen's restore would "
                                       "segfault", self.record_offset)
             count = unpack(self.endian + "I", content[:4])[0]
-            pfns = unpack(self.endian + "%dQ" % (count, ), content[8:8 + 8 * count])
+            pfns = unpack(self.endian + "%dQ" % (count, ),
+                          content[8:8 + 8 * count])
             for i, entry in enumerate(pfns):
                 pfn = entry & PAGE_DATA_PFN_MASK
                 if pfn > self.p2m_max_pfn:
@@ -806,17 +827,21 @@ class VerifyLibxc(VerifyBase):
             if len(content) >= 8:
                 size = len(content) - 8
                 width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
+                basic = PV_VCPU_BASIC_SIZE.get(width, 0)
                 bad = size != 0 and (
-                    (rtype == REC_TYPE_x86_pv_vcpu_basic
-                     and size != PV_VCPU_BASIC_SIZE.get(width, 0))
-                    or (rtype == REC_TYPE_x86_pv_vcpu_extended and size > PV_VCPU_EXTENDED_MAX)
-                    or (rtype == REC_TYPE_x86_pv_vcpu_xsave and size < PV_VCPU_XSAVE_MIN)
-                    or (rtype == REC_TYPE_x86_pv_vcpu_msrs and size % PV_VCPU_MSR_ENTRY))
+                    (rtype == REC_TYPE_x86_pv_vcpu_basic and size != basic)
+                    or (rtype == REC_TYPE_x86_pv_vcpu_extended
+                        and size > PV_VCPU_EXTENDED_MAX)
+                    or (rtype == REC_TYPE_x86_pv_vcpu_xsave
+                        and size < PV_VCPU_XSAVE_MIN)
+                    or (rtype == REC_TYPE_x86_pv_vcpu_msrs
+                        and size % PV_VCPU_MSR_ENTRY))
                 if bad:
                     self._stream_error("BadLength",
                                        "vCPU context of %d octets" % (size, ))
                 vcpu_id = unpack(self.endian + "I", content[:4])[0]
-                if rtype == REC_TYPE_x86_pv_vcpu_basic and size and vcpu_id == 0:
+                basic_state = rtype == REC_TYPE_x86_pv_vcpu_basic
+                if size and vcpu_id == 0 and basic_state:
                     self.vcpu0_basic = True
 
 
@@ -828,7 +853,8 @@ class VerifyLibxc(VerifyBase):
         if self.guest_type != 1 or self.p2m_max_pfn is None:
             return
         count = unpack(self.endian + "I", content[:4])[0]
-        pfns = unpack(self.endian + "%dQ" % (count, ), content[8:8 + 8 * count])
+        pfns = unpack(self.endian + "%dQ" % (count, ),
+                      content[8:8 + 8 * count])
         at = 8 + 8 * count
         per_page = 4096 // 8
         for entry in pfns:
@@ -848,7 +874,8 @@ class VerifyLibxc(VerifyBase):
                             "CrashesXenRestore",
                             "page-table entry 0x%016x names pfn 0x%x, beyond "
                             "the P2M (highest pfn 0x%x); Xen's restore would "
-                            "abort on an assert" % (pte, pfn, self.p2m_max_pfn),
+                            "abort on an assert"
+                            % (pte, pfn, self.p2m_max_pfn),
                             at + 8 * i)
             at += 4096
 
