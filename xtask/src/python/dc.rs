@@ -22,7 +22,8 @@ use format_spec::domain_context::{
 };
 use format_spec::layout::{SpecEnum, StructLayout, Wire};
 
-use super::{banner, emit_consts, emit_enum, emit_formats, items, violation, Item, Pass};
+use super::banner;
+use super::emit::*;
 
 /// The Python name of a blob entry type.
 fn ty(t: DcType) -> &'static str {
@@ -68,7 +69,7 @@ fn checks(
         let Some(v) = violation(it, pass, DOMAIN_CONTEXT_CONSTANTS) else {
             continue;
         };
-        let kind = super::constraint_kind(it.owner, it.field, pass);
+        let kind = constraint_kind(it.owner, it.field, pass);
         writeln!(out, "{indent}if {}:", v.cond).unwrap();
         writeln!(
             out,
@@ -318,7 +319,7 @@ def verify_blob(blob, endian):
         end = ty(DcType::End),
         unpack_si = unpack(si, "blob", "body_at", "            "),
         unpack_tsc = unpack(tsc, "blob", "body_at", "            "),
-        tsc_fields = super::wrap(
+        tsc_fields = wrap(
             &items(tsc)
                 .iter()
                 .map(|i| format!("{}={}", i.field, i.var))

@@ -24,7 +24,8 @@ use format_spec::hvm_context::{
 };
 use format_spec::layout::{SpecEnum, StructLayout, Wire};
 
-use super::{banner, emit_consts, emit_enum, emit_formats, items};
+use super::banner;
+use super::emit::*;
 
 /// The Python name of an entry type.
 fn ty(t: HvmType) -> &'static str {
@@ -109,7 +110,7 @@ from xen.migration.verify import MigrationError
     s.push_str("HVM_TYPE_SIZES = {\n");
     for r in HVM_TYPE_RULES {
         if !r.note.is_empty() {
-            s.push_str(&super::wrap(r.note, "    # ", 79));
+            s.push_str(&wrap(r.note, "    # ", 79));
         }
         writeln!(s, "    {}: {},", ty(r.typ), size_rule(r.size)).unwrap();
     }
@@ -262,7 +263,7 @@ def verify_blob(blob, endian):
         magic_off = off(hdr, "magic"),
         version_off = off(hdr, "version"),
         hdr_vars = hdr_vars.join(", "),
-        hdr_fields = super::wrap(&hdr_fields.join(", "), "                ", 79)
+        hdr_fields = wrap(&hdr_fields.join(", "), "                ", 79)
             .trim_start()
             .trim_end(),
     )
