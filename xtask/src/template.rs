@@ -82,7 +82,10 @@ impl fmt::Display for TemplateError {
                 line,
             } => write!(f, "template {template}:{line}: unknown slot `{slot}`"),
             TemplateError::UnusedSlot { template, slot } => {
-                write!(f, "template {template}: slot `{slot}` is not in the template")
+                write!(
+                    f,
+                    "template {template}: slot `{slot}` is not in the template"
+                )
             }
             TemplateError::Indent {
                 template,
@@ -125,7 +128,10 @@ fn slots_in(line: &str) -> Vec<(usize, usize, &str)> {
 }
 
 /// Fills `t`'s slots from `values` (name, text).
-pub fn render(t: Template, values: &[(&'static str, &str)]) -> Result<String, TemplateError> {
+pub fn render<S: AsRef<str>>(
+    t: Template,
+    values: &[(&'static str, S)],
+) -> Result<String, TemplateError> {
     let mut used = vec![false; values.len()];
     let mut out = String::with_capacity(t.text.len() * 2);
     for (n, line) in t.text.split_inclusive('\n').enumerate() {
@@ -150,7 +156,7 @@ pub fn render(t: Template, values: &[(&'static str, &str)]) -> Result<String, Te
         if let [(start, end, name)] = found[..] {
             if start == indent && end == body.len() {
                 let i = lookup(name, &mut used)?;
-                let value = values[i].1;
+                let value = values[i].1.as_ref();
                 for l in value.split_inclusive('\n') {
                     let text = l.trim_end_matches('\n');
                     let deep = text.len() - text.trim_start().len();
@@ -173,7 +179,7 @@ pub fn render(t: Template, values: &[(&'static str, &str)]) -> Result<String, Te
         for (start, end, name) in found {
             let i = lookup(name, &mut used)?;
             out.push_str(&line[at..start]);
-            out.push_str(values[i].1);
+            out.push_str(values[i].1.as_ref());
             at = end;
         }
         out.push_str(&line[at..]);
@@ -189,7 +195,7 @@ pub fn render(t: Template, values: &[(&'static str, &str)]) -> Result<String, Te
 
 /// [`render`], for templates and values the generators own: a failure is
 /// a bug of the generator, reported with the template and the slot.
-pub fn fill(t: Template, values: &[(&'static str, &str)]) -> String {
+pub fn fill<S: AsRef<str>>(t: Template, values: &[(&'static str, S)]) -> String {
     render(t, values).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -206,7 +212,10 @@ mod tests {
     fn block_and_inline_slots_are_filled() {
         let out = render(
             T,
-            &[("body", "    x = 1\n\n    y = 2\n"), ("value", "REC_TYPE_end")],
+            &[
+                ("body", "    x = 1\n\n    y = 2\n"),
+                ("value", "REC_TYPE_end"),
+            ],
         )
         .unwrap();
         assert_eq!(

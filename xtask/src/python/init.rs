@@ -1,17 +1,12 @@
-//! `__init__.py`: the package's docstring.
+//! `__init__.py`: the package's docstring (template `python/__init__.py`).
 
 use super::banner;
+use crate::template::fill;
 
 pub(super) fn init_py() -> String {
-    let mut s = banner();
-    s.push_str(
-        "\n\"\"\"\nXen migration streams: the libxc domain image format (revisions 2 to 4,\n\
-         libxc.py, with its DOMAIN_CONTEXT blob in domain_context.py and its\n\
-         HVM_CONTEXT blob in hvm_context.py), the libxl\n\
-         stream around it (libxl.py) and the xl save file header (xl.py): record\n\
-         tables and strict verifiers. Generated from one Rust description of the\n\
-         format, like the C headers xg_sr_stream_format.h and\n\
-         libxl_sr_stream_format.h.\n\"\"\"\n",
+    let body = fill(
+        crate::template!("python/__init__.py"),
+        &[("revisions", &super::libxc::revisions())],
     );
-    s
+    banner() + &body
 }

@@ -98,20 +98,17 @@ pub(super) fn groups(layer: &Layer) -> Vec<Group> {
     out
 }
 
-pub(super) fn header_method(
-    out: &mut String,
-    name: &str,
-    st: &StructLayout,
-    what: &str,
-    consts: &[ConstLayout],
-) {
+/// The body of a header's verifier method, after its `def` line (which
+/// the template holds): the header's docstring, its unpacking and the
+/// checks of its fields, at method depth.
+pub(super) fn header_body(st: &StructLayout, what: &str, consts: &[ConstLayout]) -> String {
+    let mut out = String::new();
     let its = items(st);
     let prefix = match st.byte_order {
         ByteOrder::Big => "",
         ByteOrder::Stream => "self.endian + ",
         ByteOrder::Native => panic!("no native-order headers in the libxc stream"),
     };
-    writeln!(out, "    def {name}(self):").unwrap();
     out.push_str(&docstring(st.doc, "        "));
     writeln!(out, "        start = self.offset").unwrap();
     let vars: Vec<&str> = its.iter().map(|i| i.var.as_str()).collect();
@@ -124,8 +121,9 @@ pub(super) fn header_method(
     .unwrap();
     let raise = Raise::Header(what);
     for pass in [Pass::Values, Pass::Reserved] {
-        emit_checks(out, "        ", &its, pass, raise, consts);
+        emit_checks(&mut out, "        ", &its, pass, raise, consts);
     }
+    out
 }
 
 /// Emits a BadLength check: `cond` true when broken, message `fmt` % args.
@@ -548,4 +546,42 @@ pub(super) fn record_verifiers(layer: &Layer) -> String {
     }
     s.push_str("}\n");
     s
+}
+
+/// The slots of a record table: the `REC_TYPE_*` constants (aligned) and
+/// the lines of `rec_type_to_str`, plus, with `versions`, the lines of
+/// `REC_TYPE_SINCE` and `REC_TYPE_DEPRECATED`.
+pub(super) fn record_table_slots(
+    set: &RecordSetLayout,
+    versions: bool,
+) -> Vec<(&'static str, String)> {
+    let records = set.records;
+    let width = records.iter().map(|r| r.py_name.len()).max().unwrap_or(0);
+    let each = |f: &dyn Fn(&RecordLayout) -> Option<String>| -> String {
+        records.iter().filter_map(f).collect()
+    };
+    let mut v = vec![
+        (
+            "record_types",
+            each(&|r| Some(format!("{:<width$} = 0x{:08x}\n", r.py_name, r.code))),
+        ),
+        (
+            "rec_type_to_str",
+            each(&|r| Some(format!("    {:<width$} : \"{}\",\n", r.py_name, r.human))),
+        ),
+    ];
+    if versions {
+        v.push((
+            "rec_type_since",
+            each(&|r| Some(format!("    {:<width$} : {},\n", r.py_name, r.since))),
+        ));
+        v.push((
+            "rec_type_deprecated",
+            each(&|r| {
+                r.deprecated
+                    .map(|d| format!("    {:<width$} : {d},\n", r.py_name))
+            }),
+        ));
+    }
+    v
 }
