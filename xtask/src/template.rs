@@ -116,9 +116,10 @@ fn slots_in(line: &str) -> Vec<(usize, usize, &str)> {
                 .iter()
                 .take_while(|&&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
                 .count();
-        let bounded = (start == 0 || !ident(bytes[start - 1]))
-            && end > name_at
-            && bytes.get(end).is_none_or(|&b| !ident(b));
+        // A slot may follow any character (`"%dSLOT_char"` in a format
+        // string); its name runs to the first character that cannot be in
+        // one.
+        let bounded = end > name_at && bytes.get(end).is_none_or(|&b| !ident(b));
         if bounded {
             out.push((start, end, &line[name_at..end]));
         }
@@ -132,9 +133,28 @@ pub fn render<S: AsRef<str>>(
     t: Template,
     values: &[(&'static str, S)],
 ) -> Result<String, TemplateError> {
+    render_in(t, values, "")
+}
+
+/// [`render`], with every non-empty line of the template indented by
+/// `indent` first: a template of a method body, written at column 0 so
+/// that it is valid Python on its own, placed at method depth. Block
+/// slots are then `indent` deeper too.
+pub fn render_in<S: AsRef<str>>(
+    t: Template,
+    values: &[(&'static str, S)],
+    indent: &str,
+) -> Result<String, TemplateError> {
     let mut used = vec![false; values.len()];
     let mut out = String::with_capacity(t.text.len() * 2);
-    for (n, line) in t.text.split_inclusive('\n').enumerate() {
+    for (n, raw) in t.text.split_inclusive('\n').enumerate() {
+        let owned;
+        let line = if indent.is_empty() || raw.trim().is_empty() {
+            raw
+        } else {
+            owned = format!("{indent}{raw}");
+            owned.as_str()
+        };
         let found = slots_in(line);
         if found.is_empty() {
             out.push_str(line);
@@ -199,6 +219,11 @@ pub fn fill<S: AsRef<str>>(t: Template, values: &[(&'static str, S)]) -> String 
     render(t, values).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// [`render_in`], failing as [`fill`] does.
+pub fn fill_in<S: AsRef<str>>(t: Template, values: &[(&'static str, S)], indent: &str) -> String {
+    render_in(t, values, indent).unwrap_or_else(|e| panic!("{e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,11 +285,22 @@ mod tests {
     }
 
     #[test]
+    fn a_body_template_is_placed_at_depth() {
+        let t = Template {
+            name: "body.py",
+            text: "if x:\n    SLOT_then\n\ny = SLOT_v\n",
+        };
+        let out = render_in(t, &[("then", "        z = 1\n"), ("v", "2")], "    ").unwrap();
+        assert_eq!(out, "    if x:\n        z = 1\n\n    y = 2\n");
+        assert!(render_in(t, &[("then", "    z = 1\n"), ("v", "2")], "    ").is_err());
+    }
+
+    #[test]
     fn only_whole_tokens_are_slots() {
-        let names: Vec<&str> = slots_in("a SLOT_x XSLOT_y SLOT_Z SLOT_ (SLOT_a_1)")
+        let names: Vec<&str> = slots_in("a SLOT_x \"%dSLOT_y\" SLOT_Z SLOT_ (SLOT_a_1)")
             .iter()
             .map(|s| s.2)
             .collect();
-        assert_eq!(names, ["x", "a_1"]);
+        assert_eq!(names, ["x", "y", "a_1"]);
     }
 }

@@ -13,6 +13,7 @@ use format_spec::libxc::{PageDataHeader, LIBXC_CONSTANTS};
 
 use super::emit::*;
 use super::libxc::*;
+use crate::template::fill_in;
 
 /// Method name suffix of a record's verifier (`page_data` for PAGE_DATA).
 pub(super) fn suffix(r: &RecordLayout) -> &'static str {
@@ -451,48 +452,17 @@ pub(super) fn page_data_body(r: &RecordLayout) -> String {
         _ => panic!("PAGE_DATA pfns are integers"),
     };
     let i8 = "        ";
-    let mut s = String::new();
+    let mut short = String::new();
     bad_len(
-        &mut s,
+        &mut short,
         true,
         &format!("len(content) < {fixed}"),
         &format!("body is %d octets, shorter than its {fixed}-octet header"),
         &["len(content)"],
     );
-    writeln!(
-        s,
-        "{i8}{}",
-        unpack_line(st, &its, &format!("content[:{fixed}]"))
-    )
-    .unwrap();
-    let type_mask = const_py("PAGE_DATA_TYPE_MASK");
-    let resz = const_py("PAGE_DATA_PFN_RESERVED_MASK");
-    write!(
-        s,
-        r#"{i8}pfn_end = {fixed} + {count_var} * {psize}
-{i8}if {count_var} == 0 or pfn_end > len(content):
-{i8}    self._record_error("BadPageCount",
-{i8}                       "%s: {count_var} %d does not fit a %d-octet body"
-{i8}                       % (what, {count_var}, len(content)))
-{i8}{pfn}s = unpack("%s%d{pchar}" % (self.endian, {count_var}),
-{i8}              content[{fixed}:pfn_end])
-{i8}nr_pages = 0
-{i8}for idx, entry in enumerate({pfn}s):
-{i8}    ptype = entry & {type_mask}
-{i8}    if ptype not in PAGE_DATA_VALID_TYPES:
-{i8}        self._record_error("BadPageType",
-{i8}                           "%s: {pfn}[%d] = 0x%016x has invalid type %d"
-{i8}                           % (what, idx, entry,
-{i8}                              ptype >> PAGE_DATA_TYPE_SHIFT),
-{i8}                           {fixed} + idx * {psize})
-{i8}    if ptype not in PAGE_DATA_TYPES_WITHOUT_DATA:
-{i8}        nr_pages += 1
-{i8}expected = pfn_end + (nr_pages << PAGE_SHIFT)
-"#
-    )
-    .unwrap();
+    let mut length = String::new();
     bad_len(
-        &mut s,
+        &mut length,
         true,
         "len(content) != expected",
         "body is %d octets, %d pfns with %d pages need %d",
@@ -503,23 +473,38 @@ pub(super) fn page_data_body(r: &RecordLayout) -> String {
             "expected",
         ],
     );
+    let mut field_checks = String::new();
     for pass in [Pass::Values, Pass::Reserved] {
-        emit_checks(&mut s, i8, &its, pass, Raise::Body, LIBXC_CONSTANTS);
+        emit_checks(
+            &mut field_checks,
+            i8,
+            &its,
+            pass,
+            Raise::Body,
+            LIBXC_CONSTANTS,
+        );
     }
-    write!(
-        s,
-        r#"{i8}for idx, entry in enumerate({pfn}s):
-{i8}    if entry & {resz}:
-{i8}        self._record_error(
-{i8}            "ReservedNonZero",
-{i8}            "%s: {pfn}[%d] = 0x%016x has reserved bits set"
-{i8}            % (what, idx, entry), {fixed} + idx * {psize})
-
-
-"#
-    )
-    .unwrap();
-    s
+    let values = [
+        ("short_check", short),
+        (
+            "unpack",
+            format!(
+                "{i8}{}",
+                unpack_line(st, &its, &format!("content[:{fixed}]"))
+            ),
+        ),
+        ("length_check", length),
+        ("field_checks", field_checks),
+        ("fixed", fixed.to_string()),
+        ("count_var", count_var),
+        ("psize", psize.to_string()),
+        ("pchar", pchar.to_string()),
+        ("pfn", pfn.to_string()),
+        ("pfn_list", format!("{pfn}s")),
+        ("type_mask", const_py("PAGE_DATA_TYPE_MASK").to_string()),
+        ("resz", const_py("PAGE_DATA_PFN_RESERVED_MASK").to_string()),
+    ];
+    fill_in(crate::template!("python/page_data_body.py"), &values, i8)
 }
 
 /// The `record_verifiers` dict, from record type to `(verifier, content)`.
