@@ -1,8 +1,16 @@
-//! The Python package `xen.migration`: `__init__.py`, `verify.py` and
-//! `libxc.py`, drop-ins for Xen's `tools/python/xen/migration/` modules.
+//! The Python package `xen.migration`, drop-ins for Xen's
+//! `tools/python/xen/migration/` modules: one module here per generated
+//! file (`init`: `__init__.py`, `verify`, `libxc`, `dc`:
+//! `domain_context.py`, `hvm`: `hvm_context.py`, `libxl`, `xl`), with the
+//! pieces they share in `emit` (doc text, literals, tables, constraint
+//! checks) and `records` (the record verifier methods of the libxc and
+//! libxl layers).
 //!
-//! Every name, value, table and format string comes from the descriptors in
-//! `format_spec::libxc`; the verifier's checks are emitted from the field
+//! The static text of each module is a real Python file under
+//! `xtask/templates/python/`, named like its output, with named slots
+//! (see [`crate::template`]); the generators fill the slots. Every name,
+//! value, table and format string comes from the descriptors of
+//! `format_spec`; the verifier's checks are emitted from the field
 //! constraints and record length rules, and its order rules from the record
 //! table and the record groups of `format_spec::libxc` (`DYNAMIC_RECORDS`,
 //! `PV_ONLY_RECORDS`, ...); the exception class of each error KIND comes from
