@@ -8,7 +8,7 @@
 //!
 //! The static text of each module is a real Python file under
 //! `xtask/templates/python/`, named like its output, with named slots
-//! (see [`crate::template`]); the generators fill the slots. Every name,
+//! (see [`mod@crate::template`]); the generators fill the slots. Every name,
 //! value, table and format string comes from the descriptors of
 //! `format_spec`; the verifier's checks are emitted from the field
 //! constraints and record length rules, and its order rules from the record

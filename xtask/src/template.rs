@@ -8,9 +8,8 @@
 //!
 //! * A slot alone on its line is a *block* slot: the line is replaced by
 //!   the value's lines (none when the value is empty). The value is
-//!   written at the slot's depth by the code writer
-//!   ([`crate::writer::Writer`]); every non-empty line must be indented at
-//!   least as deep as the slot, which [`render`] checks.
+//!   written at the slot's depth: every non-empty line must be indented
+//!   at least as deep as the slot, which [`render`] checks.
 //! * Anywhere else it is an *inline* slot: the token is replaced by the
 //!   value.
 //!
