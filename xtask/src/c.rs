@@ -46,7 +46,7 @@ use format_spec::libxl::{
     LIBXL_STRUCTS,
 };
 
-use crate::text::{doc_paragraphs, wrap};
+use crate::text::{doc_paragraphs, rename_links, wrap};
 use crate::Output;
 
 /// Where the libxc header lives in a Xen tree (and under `generated/`).
@@ -359,11 +359,7 @@ fn c_names() -> Vec<(&'static str, String)> {
 /// items with a C name (`` [`DC_MAGIC`] ``) are spelled with that name
 /// (`XC_SR_DC_MAGIC`); other markup is removed as for every output.
 fn c_doc(doc: &str) -> Vec<String> {
-    let mut text = doc.to_string();
-    for (rust, c) in c_names() {
-        text = text.replace(&format!("[`{rust}`]"), &format!("[`{c}`]"));
-    }
-    doc_paragraphs(&text)
+    doc_paragraphs(&rename_links(doc, &c_names()))
 }
 
 /// A `/* ... */` comment for `doc`, indented by `indent`: one line when it

@@ -652,4 +652,6 @@ class VerifyLibxc(VerifyBase):
     SLOT_record_methods
 
 
-SLOT_record_verifiers
+record_verifiers = {
+    SLOT_record_verifiers
+}

@@ -264,4 +264,6 @@ class VerifyLibxl(VerifyBase):
     SLOT_record_methods
 
 
-SLOT_record_verifiers
+record_verifiers = {
+    SLOT_record_verifiers
+}
