@@ -9,6 +9,7 @@ pub mod c_tables;
 pub mod diagram;
 pub mod diff;
 pub mod docs;
+pub mod field_table;
 pub mod pandoc;
 pub mod pypkg;
 pub mod python;
