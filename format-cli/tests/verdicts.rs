@@ -45,7 +45,11 @@ fn a_libxl_stream_with_no_libxc_context_has_a_verdict() {
     let e = write_tmp("e.bin", b"LibxlFmt\0\0\0\x02\0\0\0\0\0\0\0\0\0\0\0\0");
     let o = run(&["verify", &e]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(out(&o).contains("no libxc stream: nothing to restore"), "{}", out(&o));
+    assert!(
+        out(&o).contains("no libxc stream: nothing to restore"),
+        "{}",
+        out(&o)
+    );
     assert!(
         err(&o).contains("warning") && err(&o).contains("no LIBXC_CONTEXT"),
         "{}",

@@ -1305,12 +1305,12 @@ pub fn convert<R: Read, W: Write>(
             // The input ended at a checkpoint boundary, and so does the
             // output: its report says so (`Report::failover`).
             if boundary {
-                sh.verifier
-                    .end_of_input(out_end)
-                    .map_err(|source| ConvertError::InvalidOutput {
+                sh.verifier.end_of_input(out_end).map_err(|source| {
+                    ConvertError::InvalidOutput {
                         offset: bytes_in,
                         source,
-                    })?;
+                    }
+                })?;
             }
             Ok::<_, ConvertError>(sh.verifier.into_report())
         })

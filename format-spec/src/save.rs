@@ -556,7 +556,8 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
     /// libxl records), which Xen's restore takes as the end of a
     /// checkpointed stream in both modes.
     fn at_boundary(&mut self, e: &StreamError, before: u64) -> bool {
-        let clean = e.kind() == ErrorKind::Truncated && e.offset() == before && e.record().is_none();
+        let clean =
+            e.kind() == ErrorKind::Truncated && e.offset() == before && e.record().is_none();
         if !(clean && self.checkpoints > 0 && self.seg_records == 0) {
             return false;
         }

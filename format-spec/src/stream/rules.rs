@@ -320,7 +320,10 @@ mod tests {
     #[test]
     fn rules_beyond_the_spec_state_their_source() {
         use crate::libxc::LibxcRecord;
-        assert_eq!(reserved_rule("XenMsrEntry", "flags").name, "msr-policy-flags-zero");
+        assert_eq!(
+            reserved_rule("XenMsrEntry", "flags").name,
+            "msr-policy-flags-zero"
+        );
         assert_eq!(reserved_rule("X86PvInfo", "_res").name, "reserved-zero");
         for code in [
             LibxcRecord::HVM_CONTEXT,
