@@ -15,6 +15,7 @@ pub mod pypkg;
 pub mod python;
 pub mod regions;
 pub mod stamp;
+pub mod template;
 pub mod text;
 
 use std::path::{Path, PathBuf};
