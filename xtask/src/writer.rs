@@ -7,13 +7,16 @@
 //! turn a doc comment of the description into a wrapped comment or
 //! docstring through the one doc-text pipeline ([`crate::text`]). The
 //! column is absolute (a writer for a block slot of a template starts at
-//! the slot's column), so wrapping to [`WIDTH`] is right wherever the text
-//! lands.
+//! the slot's column), so wrapping to the language's width is right
+//! wherever the text lands.
 
 use crate::text::{doc_paragraphs, wrap};
 
-/// The widest line the generated files have.
-pub const WIDTH: usize = 79;
+/// The widest line of a generated Python file (PEP 8's, as Xen's modules).
+pub const PYTHON_WIDTH: usize = 79;
+
+/// The widest line of a generated C file.
+pub const C_WIDTH: usize = 80;
 
 /// One indentation step.
 pub const STEP: usize = 4;
@@ -57,6 +60,14 @@ impl Writer {
     /// The column lines start at.
     pub fn column(&self) -> usize {
         self.column
+    }
+
+    /// The widest line of the language: [`PYTHON_WIDTH`] or [`C_WIDTH`].
+    pub fn width(&self) -> usize {
+        match self.lang {
+            Lang::Python => PYTHON_WIDTH,
+            Lang::C => C_WIDTH,
+        }
     }
 
     /// The indentation of a line at the current depth.
@@ -111,7 +122,7 @@ impl Writer {
         self.comment_paragraphs(&paragraphs)
     }
 
-    /// A comment of plain paragraphs, wrapped to [`WIDTH`]: in Python `# `
+    /// A comment of plain paragraphs, wrapped to [`Writer::width`]: in Python `# `
     /// lines with a `#` line between paragraphs; in C `/* one line */`
     /// when it fits, else a ` * ` block with a ` *` line between
     /// paragraphs.
@@ -133,7 +144,7 @@ impl Writer {
                     if i > 0 {
                         self.line("#");
                     }
-                    for l in wrap(p, WIDTH - self.column - 2) {
+                    for l in wrap(p, self.width() - self.column - 2) {
                         self.line(format!("# {l}"));
                     }
                 }
@@ -141,7 +152,7 @@ impl Writer {
             Lang::C => {
                 if let [one] = &paragraphs[..] {
                     let line = format!("/* {one} */");
-                    if self.column + line.chars().count() <= WIDTH {
+                    if self.column + line.chars().count() <= self.width() {
                         return self.line(line);
                     }
                 }
@@ -150,7 +161,7 @@ impl Writer {
                     if i > 0 {
                         self.line(" *");
                     }
-                    for l in wrap(p, WIDTH - self.column - 3) {
+                    for l in wrap(p, self.width() - self.column - 3) {
                         self.line(format!(" * {l}"));
                     }
                 }
@@ -168,7 +179,7 @@ impl Writer {
             .map(|p| p.replace('\\', "\\\\").replace("\"\"\"", "'''"))
             .collect();
         if let [one] = &paragraphs[..] {
-            if self.column + one.chars().count() + 6 <= WIDTH && !one.ends_with('"') {
+            if self.column + one.chars().count() + 6 <= self.width() && !one.ends_with('"') {
                 return self.line(format!("\"\"\"{one}\"\"\""));
             }
         }
@@ -177,7 +188,7 @@ impl Writer {
             if i > 0 {
                 self.blank();
             }
-            for l in wrap(p, WIDTH - self.column) {
+            for l in wrap(p, self.width() - self.column) {
                 self.line(l);
             }
         }
@@ -230,7 +241,7 @@ mod tests {
             c.starts_with("/* One X line. */\n    /*\n     * word word"),
             "{c}"
         );
-        assert!(c.lines().all(|l| l.len() <= WIDTH), "{c}");
+        assert!(c.lines().all(|l| l.len() <= C_WIDTH), "{c}");
         assert!(c.ends_with("     */\n"), "{c}");
     }
 
@@ -244,6 +255,6 @@ mod tests {
         let d = w.finish();
         assert!(d.starts_with("        \"\"\"\n        word word"), "{d}");
         assert!(d.ends_with("\n        \"\"\"\n"), "{d}");
-        assert!(d.lines().all(|l| l.len() <= WIDTH), "{d}");
+        assert!(d.lines().all(|l| l.len() <= PYTHON_WIDTH), "{d}");
     }
 }

@@ -18,7 +18,7 @@ use format_spec::libxl::{LIBXL_CONSTANTS, LIBXL_STRUCTS};
 use format_spec::xl::{XL_CONSTANTS, XL_STRUCTS};
 
 use crate::text::{rename_links, wrap};
-use crate::writer::{Writer, WIDTH};
+use crate::writer::{Writer, PYTHON_WIDTH as WIDTH};
 
 /// The Python exception class of the error `kind`, about a record
 /// (`in_record`) or not. Kinds of the libxc verifier take theirs from the

@@ -92,6 +92,7 @@ pub(super) fn libxl_py() -> String {
 fn table_slots() -> Vec<(&'static str, String)> {
     let keychars: Vec<u8> = (0..=255u8).filter(|c| is_xenstore_key_char(*c)).collect();
     vec![
+        ("revision", format_spec::libxl::HDR_VERSION.to_string()),
         ("constants", written(0, |w| emit_consts(w, LIBXL_CONSTANTS))),
         ("rec_length_max", int_lit(u64::from(REC_LENGTH_MAX))),
         (
