@@ -11,7 +11,9 @@ use crate::attr::{doc_text, lit_str, lit_u64, Errors, Slot};
 enum LengthOverride {
     NonEmpty,
     PageData,
-    Exact(u64),
+    /// `exact(N)`: an integer literal or the path of a `usize` constant
+    /// (`exact(PAGE_SIZE)`).
+    Exact(Box<syn::Expr>),
 }
 
 struct RecordDef {
@@ -139,7 +141,11 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                                 syn::Expr::Lit(syn::ExprLit {
                                     lit: syn::Lit::Int(i),
                                     ..
-                                }) => i.base10_parse().ok().map(LengthOverride::Exact),
+                                }) => i
+                                    .base10_parse::<u64>()
+                                    .ok()
+                                    .map(|_| LengthOverride::Exact(Box::new(c.args[0].clone()))),
+                                syn::Expr::Path(_) => Some(LengthOverride::Exact(Box::new(c.args[0].clone()))),
                                 _ => None,
                             }
                         }
@@ -149,7 +155,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                         Some(p) => length.set(&mut errors, span, p),
                         None => errors.push_spanned(
                             &rule,
-                            "length must be `non_empty`, `page_data` or `exact(N)`",
+                            "length must be `non_empty`, `page_data` or `exact(N)` (N an integer or a constant)",
                         ),
                     }
                 } else {
@@ -321,7 +327,7 @@ fn emit(
             Some(LengthOverride::NonEmpty) => quote!(::format_spec::layout::LengthRule::NonEmpty),
             Some(LengthOverride::PageData) => quote!(::format_spec::layout::LengthRule::PageData),
             Some(LengthOverride::Exact(n)) => {
-                let n = *n as usize;
+                let n = exact_len(n);
                 quote!(::format_spec::layout::LengthRule::Exact(#n))
             }
         };
@@ -363,7 +369,7 @@ fn emit(
                         }
                     },
                     Some(LengthOverride::Exact(n)) => {
-                        let n = *n as usize;
+                        let n = exact_len(n);
                         quote! {
                             if body.len() != #n {
                                 return ::core::result::Result::Err(::format_spec::body::BodyError::Length {
@@ -460,5 +466,20 @@ fn emit(
                 match self { #(#check_arms),* }
             }
         }
+    }
+}
+
+/// The `usize` expression of an `exact(N)` length: a literal as a `usize`
+/// literal, a constant's path as it is.
+fn exact_len(n: &syn::Expr) -> TokenStream {
+    match n {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => {
+            let v = i.base10_parse::<u64>().unwrap_or(0) as usize;
+            quote!(#v)
+        }
+        other => quote!(#other),
     }
 }

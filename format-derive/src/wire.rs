@@ -86,6 +86,8 @@ struct FieldDef {
     shape: Shape,
     constraint: Constraint,
     count: Option<Ident>,
+    /// The KIND a broken value rule of the field reports (`error = "..."`).
+    error: Option<String>,
     /// How the spec's octet diagram shows the field: `spec`, `label`,
     /// `symbol`, `first`, `last` (see `format_spec::layout::FieldDiagram`).
     diagram: [Option<String>; 5],
@@ -247,6 +249,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
         let mut values = Slot::new("values");
         let mut bits = Slot::new("reserved_bits");
         let mut count = Slot::new("count");
+        let mut error = Slot::new("error");
         let mut diagram: Vec<Slot<String>> = DIAGRAM_ATTRS.iter().map(|a| Slot::new(a)).collect();
         for attr in f.attrs.iter().filter(|a| a.path().is_ident("wire")) {
             let res = attr.parse_nested_meta(|meta| {
@@ -276,11 +279,13 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                     bits.set(errors, span, meta.value()?.parse::<Expr>()?);
                 } else if meta.path.is_ident("count") {
                     count.set(errors, span, meta.value()?.parse::<Ident>()?);
+                } else if meta.path.is_ident("error") {
+                    error.set(errors, span, lit_str(&meta)?.value());
                 } else {
                     errors.push(
                         span,
                         "unknown wire field attribute; expected one of reserved, equals, \
-                         one_of, values, reserved_bits, count, spec, label, symbol, first, last",
+                         one_of, values, reserved_bits, count, error, spec, label, symbol, first, last",
                     );
                     crate::attr::skip_value(&meta)?;
                 }
@@ -336,11 +341,21 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
             }
             c
         });
+        let error = error.get_spanned().map(|(span, e)| {
+            if matches!(constraint, Constraint::None) {
+                errors.push(
+                    span,
+                    "`error` names the KIND a broken rule of the field reports: give the field a rule",
+                );
+            }
+            e
+        });
         fields.push(FieldDef {
             ident,
             shape,
             constraint,
             count,
+            error,
             diagram: {
                 let mut d: [Option<String>; 5] = Default::default();
                 for (slot, out) in diagram.into_iter().zip(d.iter_mut()) {
@@ -527,6 +542,10 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
             Some(s) => quote!(::core::option::Option::Some(#s)),
             None => quote!(::core::option::Option::None),
         });
+        let error = match &f.error {
+            Some(e) => quote!(::core::option::Option::Some(#e)),
+            None => quote!(::core::option::Option::None),
+        };
         field_layouts.push(quote! {
             ::format_spec::layout::FieldLayout {
                 name: #fname,
@@ -534,6 +553,7 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
                 kind: #kind,
                 constraint: #constraint,
                 count: #count,
+                error: #error,
                 diagram: ::format_spec::layout::FieldDiagram {
                     spec: #spec, label: #label, symbol: #symbol, first: #first, last: #last,
                 },

@@ -149,11 +149,11 @@ pub enum DcType {
 #[wire(c_name = "xc_sr_dc_desc", py_format = "DC_DESC_FORMAT")]
 pub struct DcDescriptor {
     /// The entry type ([`DcType`]).
-    #[wire(values = DcType)]
+    #[wire(values = DcType, error = "UnknownType")]
     pub typecode: u16,
     /// Which instance of the type (per-vCPU types would number them); 0
     /// for every type defined so far.
-    #[wire(one_of = [0])]
+    #[wire(one_of = [0], error = "BadInstance")]
     pub instance: u16,
     /// Octets after the descriptor: the body and its zero padding, so
     /// always a multiple of [`DC_ALIGN`].
@@ -165,14 +165,14 @@ pub struct DcDescriptor {
 #[wire(c_name = "xc_sr_dc_header", py_format = "DC_HEADER_FORMAT")]
 pub struct DcHeader {
     /// [`DC_MAGIC`].
-    #[wire(equals = DC_MAGIC)]
+    #[wire(equals = DC_MAGIC, error = "BadMagic")]
     pub magic: u32,
     /// Major version of the Xen that wrote the blob (not checked on load).
     pub xen_major: u16,
     /// Minor version of the Xen that wrote the blob (not checked on load).
     pub xen_minor: u16,
     /// Blob version: [`DC_VERSION`].
-    #[wire(equals = DC_VERSION)]
+    #[wire(equals = DC_VERSION, error = "BadVersion")]
     pub version: u32,
 }
 
@@ -196,7 +196,7 @@ impl DcHeader {
 pub struct DcSharedInfo {
     /// Bit 0 ([`DC_SHARED_INFO_COMPAT`]): the domain uses the 32-bit
     /// layout. Every other bit is reserved and must be zero.
-    #[wire(reserved_bits = DC_SHARED_INFO_RESERVED_MASK)]
+    #[wire(reserved_bits = DC_SHARED_INFO_RESERVED_MASK, error = "ReservedFlags")]
     pub flags: u32,
     /// Octets in `buffer`: [`DC_SHARED_INFO_SIZE_X86_64`] or
     /// [`DC_SHARED_INFO_SIZE_X86_32`] on x86.

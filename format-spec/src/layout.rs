@@ -168,6 +168,10 @@ pub struct FieldLayout {
     pub constraint: Constraint,
     /// For trailing arrays, where the count comes from.
     pub count: Count,
+    /// The KIND (its name) a broken value rule of the field reports
+    /// (`#[wire(error = "BadMarker")]`); `None`: the layer's generic one
+    /// (`BadValue`).
+    pub error: Option<&'static str>,
     /// How the spec's octet diagrams show the field.
     pub diagram: FieldDiagram,
     /// Doc comment text.

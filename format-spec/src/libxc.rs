@@ -103,13 +103,13 @@ pub const PAGE_SIZE: usize = 1 << PAGE_SHIFT;
 #[wire(c_name = "xc_sr_ihdr", py_format = "IHDR_FORMAT", byte_order = big)]
 pub struct ImageHeader {
     /// Always all ones: a legacy image has a zero bit in its first octets.
-    #[wire(equals = IHDR_MARKER)]
+    #[wire(equals = IHDR_MARKER, error = "BadMarker")]
     pub marker: u64,
     /// "XENF".
-    #[wire(equals = IHDR_ID)]
+    #[wire(equals = IHDR_ID, error = "BadId")]
     pub id: u32,
     /// Version of this specification the image follows.
-    #[wire(one_of = SUPPORTED_VERSIONS)]
+    #[wire(one_of = SUPPORTED_VERSIONS, error = "UnsupportedVersion")]
     pub version: u32,
     /// Bit 0: byte order of everything after this header (1 = big-endian).
     /// Bits 1-15: reserved.
@@ -182,10 +182,10 @@ impl std::fmt::Display for DomainType {
 #[wire(c_name = "xc_sr_dhdr", py_format = "DHDR_FORMAT")]
 pub struct DomainHeader {
     /// Guest type (x86 PV or x86 HVM).
-    #[wire(values = DomainType)]
+    #[wire(values = DomainType, error = "BadDomainType")]
     pub r#type: u32,
     /// Guest page size as a power of two; Xen only restores 12 (4 KiB).
-    #[wire(one_of = [PAGE_SHIFT])]
+    #[wire(one_of = [PAGE_SHIFT], error = "BadPageShift")]
     pub page_shift: u16,
     /// Reserved.
     #[wire(reserved)]
@@ -743,7 +743,7 @@ pub enum LibxcRecord {
         name = "SHARED_INFO",
         human = "Shared info",
         deprecated = 4,
-        length = exact(4096),
+        length = exact(PAGE_SIZE),
         spec_body = "shared_info",
         spec_body_doc = "The contents of the shared info page, exactly one page."
     )]

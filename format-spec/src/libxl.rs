@@ -124,10 +124,10 @@ pub const LIBXL_TEXT_CONSTANTS: &[TextConstLayout] = &[
 #[wire(c_name = "libxl__sr_hdr", c_typedef, py_format = "HDR_FORMAT", byte_order = big)]
 pub struct LibxlHeader {
     /// "LibxlFmt".
-    #[wire(equals = HDR_IDENT)]
+    #[wire(equals = HDR_IDENT, error = "BadIdent")]
     pub ident: u64,
     /// Version of this specification: 2.
-    #[wire(equals = HDR_VERSION)]
+    #[wire(equals = HDR_VERSION, error = "UnsupportedVersion")]
     pub version: u32,
     /// Bit 0: byte order of the records (1 = big-endian; x86 and ARM hosts
     /// write 0). Bit 1: the stream was made by the legacy conversion tool.
@@ -211,7 +211,7 @@ pub enum EmulatorId {
 )]
 pub struct EmulatorHeader {
     /// Which emulator ([`EmulatorId`]).
-    #[wire(values = EmulatorId, spec = "emulator_id")]
+    #[wire(values = EmulatorId, spec = "emulator_id", error = "UnknownEmulator")]
     pub id: u32,
     /// Index of this emulator among the domain's emulators.
     pub index: u32,

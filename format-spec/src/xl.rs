@@ -147,13 +147,13 @@ pub const XL_PREAMBLE_SIZE: usize = XL_HEADER_OFFSET + XlHeader::LAYOUT.size;
 #[wire(py_format = "HEADER_FORMAT", byte_order = native)]
 pub struct XlHeader {
     /// [`XL_BYTEORDER_MARKER`], telling the byte order of the fields.
-    #[wire(equals = XL_BYTEORDER_MARKER)]
+    #[wire(equals = XL_BYTEORDER_MARKER, error = "BadByteOrderMarker")]
     pub byteorder: u32,
     /// Flags a reader must understand ([`XL_MANDATORY_FLAG_ALL`]).
-    #[wire(reserved_bits = !XL_MANDATORY_FLAG_ALL)]
+    #[wire(reserved_bits = !XL_MANDATORY_FLAG_ALL, error = "UnknownMandatoryFlags")]
     pub mandatory_flags: u32,
     /// Flags a reader may ignore; none is defined.
-    #[wire(reserved)]
+    #[wire(reserved, error = "UnknownOptionalFlags")]
     pub optional_flags: u32,
     /// Length of the optional data after the header.
     pub optional_data_len: u32,

@@ -5,7 +5,7 @@ use format_spec::RecordSet;
 enum R {
     #[record(code = 0x01, name = "BLOB", human = "Blob", length = at_least(8))]
     Blob(Opaque),
-    #[record(code = 0x02, name = "PAGE", human = "Page", length = exact(N))]
+    #[record(code = 0x02, name = "PAGE", human = "Page", length = exact("N"))]
     Page(Opaque),
 }
 

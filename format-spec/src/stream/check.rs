@@ -3,9 +3,11 @@
 
 use binrw::Endian;
 
-use super::error::{FieldRef, Location, RecordInfo, StreamError};
+use super::error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError};
 use super::Mode;
-use crate::layout::{Constraint, FieldKind, LengthRule, RecordLayout, StructLayout, Wire};
+use crate::layout::{
+    Constraint, FieldKind, FieldLayout, LengthRule, RecordLayout, StructLayout, Wire,
+};
 use crate::libxc::{
     LibxcRecord, PageDataHeader, PageType, PAGE_DATA_PFN_RESERVED_MASK, PAGE_DATA_TYPE_SHIFT,
     PAGE_SIZE,
@@ -50,27 +52,48 @@ fn allowed(c: &Constraint) -> String {
     }
 }
 
-fn check_one(pass: Pass, c: &Constraint, value: u64, at: Location) -> Result<(), StreamError> {
-    match (pass, c) {
-        (Pass::Values, Constraint::Equals(v)) if value != *v => Err(StreamError::BadValue {
+/// The error of a broken value rule: the KIND the field's annotation
+/// names (`#[wire(error = "BadMarker")]`), or `BadValue`.
+pub(crate) fn value_error(
+    error: Option<&str>,
+    at: Location,
+    value: u64,
+    allowed: String,
+) -> StreamError {
+    // A value that broke its rule was read from a field of the KIND's
+    // width; the casts only narrow the type.
+    match error.and_then(ErrorKind::from_name) {
+        Some(ErrorKind::BadMarker) => StreamError::BadMarker { at, found: value },
+        Some(ErrorKind::BadId) => StreamError::BadId {
             at,
-            value,
-            allowed: allowed(c),
-        }),
-        (Pass::Values, Constraint::OneOf(vs)) if !vs.contains(&value) => {
-            Err(StreamError::BadValue {
-                at,
-                value,
-                allowed: allowed(c),
-            })
-        }
-        (Pass::Values, Constraint::Enum(e)) if e.variant(value).is_none() => {
-            Err(StreamError::BadValue {
-                at,
-                value,
-                allowed: allowed(c),
-            })
-        }
+            found: value as u32,
+        },
+        Some(ErrorKind::UnsupportedVersion) => StreamError::UnsupportedVersion {
+            at,
+            found: value as u32,
+        },
+        Some(ErrorKind::BadDomainType) => StreamError::BadDomainType {
+            at,
+            found: value as u32,
+        },
+        Some(ErrorKind::BadPageShift) => StreamError::BadPageShift {
+            at,
+            found: value as u16,
+        },
+        _ => StreamError::BadValue { at, value, allowed },
+    }
+}
+
+fn check_one(pass: Pass, f: &FieldLayout, value: u64, at: Location) -> Result<(), StreamError> {
+    let c = &f.constraint;
+    let broken = match c {
+        Constraint::Equals(v) => value != *v,
+        Constraint::OneOf(vs) => !vs.contains(&value),
+        Constraint::Enum(e) => e.variant(value).is_none(),
+        _ => false,
+    };
+    match (pass, c) {
+        (Pass::Values, _) if broken => Err(value_error(f.error, at, value, allowed(c))),
         // Rules `reserved-zero` and `msr-policy-flags-zero`
         // (`rules::reserved_rule`): strict mode only.
         (Pass::Reserved, Constraint::Reserved) if value != 0 => {
@@ -124,7 +147,7 @@ fn walk_in(
                 }
                 let v = uint(bytes, f.offset, p.size(), endian);
                 let at = Location::field(record, base + f.offset as u64, fref(None));
-                check_one(pass, &f.constraint, v, at)?;
+                check_one(pass, f, v, at)?;
             }
             FieldKind::Array(p, n) => {
                 if matches!(f.constraint, Constraint::None) {
@@ -136,7 +159,7 @@ fn walk_in(
                     let off = f.offset + i * p.size();
                     let v = uint(bytes, off, p.size(), endian);
                     let at = Location::field(record, base + f.offset as u64, fref(Some(i as u64)));
-                    check_one(pass, &f.constraint, v, at)?;
+                    check_one(pass, f, v, at)?;
                 }
             }
             FieldKind::TrailingPrim(p) => {
@@ -148,7 +171,7 @@ fn walk_in(
                 while off + p.size() <= bytes.len() {
                     let v = uint(bytes, off, p.size(), endian);
                     let at = Location::field(record, base + off as u64, fref(Some(i)));
-                    check_one(pass, &f.constraint, v, at)?;
+                    check_one(pass, f, v, at)?;
                     off += p.size();
                     i += 1;
                 }

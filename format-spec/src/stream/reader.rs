@@ -15,8 +15,7 @@ use crate::drive::{now, Blocking, Input};
 use crate::layout::Wire;
 use crate::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataHeader, PageType,
-    EARLY_RECORDS_XEN_HANDLES, IHDR_ID, IHDR_MARKER, ORDER_RULES, PAGE_SHIFT, PAGE_SIZE,
-    REC_LENGTH_MAX, REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS,
+    EARLY_RECORDS_XEN_HANDLES, ORDER_RULES, PAGE_SIZE, REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 
 /// How a [`StreamReader`] reads.
@@ -395,28 +394,10 @@ impl<I: Input> Core<I> {
                 at: Location::at(base),
                 what: format!("image header: {e}"),
             })?;
-        let at = |name| {
-            let (off, f) = header_field(il, name);
-            Location::field(None, base + off, f)
-        };
-        if ihdr.marker != IHDR_MARKER {
-            return Err(StreamError::BadMarker {
-                at: at("marker"),
-                found: ihdr.marker,
-            });
-        }
-        if ihdr.id != IHDR_ID {
-            return Err(StreamError::BadId {
-                at: at("id"),
-                found: ihdr.id,
-            });
-        }
-        if !SUPPORTED_VERSIONS.contains(&ihdr.version) {
-            return Err(StreamError::UnsupportedVersion {
-                at: at("version"),
-                found: ihdr.version,
-            });
-        }
+        // The header checks are the fields' annotations: each value rule
+        // with the KIND it reports (`#[wire(equals = IHDR_MARKER, error =
+        // "BadMarker")]`), in field order.
+        check::walk(il, ih, base, Endian::Big, None, Pass::Values)?;
         if strict {
             check::walk(il, ih, base, Endian::Big, None, Pass::Reserved)?;
         }
@@ -432,22 +413,18 @@ impl<I: Input> Core<I> {
                 at: Location::at(dbase),
                 what: format!("domain header: {e}"),
             })?;
-        let at = |name| {
-            let (off, f) = header_field(dl, name);
-            Location::field(None, dbase + off, f)
-        };
+        check::walk(dl, dh, dbase, endian, None, Pass::Values)?;
         let Some(domain) = dhdr.domain_type() else {
-            return Err(StreamError::BadDomainType {
-                at: at("type"),
-                found: dhdr.r#type,
-            });
+            // The walk above refuses any other type.
+            let (off, f) = header_field(dl, "type");
+            let at = Location::field(None, dbase + off, f);
+            return Err(check::value_error(
+                dl.field("type").and_then(|f| f.error),
+                at,
+                u64::from(dhdr.r#type),
+                String::new(),
+            ));
         };
-        if dhdr.page_shift != PAGE_SHIFT {
-            return Err(StreamError::BadPageShift {
-                at: at("page_shift"),
-                found: dhdr.page_shift,
-            });
-        }
         if strict {
             check::walk(dl, dh, dbase, endian, None, Pass::Reserved)?;
         }

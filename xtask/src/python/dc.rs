@@ -63,7 +63,7 @@ fn checks(w: &mut Writer, st: &StructLayout, fields: &[&str], pass: Pass, base: 
         let Some(v) = violation(it, pass, DOMAIN_CONTEXT_CONSTANTS) else {
             continue;
         };
-        let kind = constraint_kind(it.owner, it.field, pass);
+        let kind = constraint_kind(it, pass);
         w.block(format!("if {}:", v.cond), |w| {
             w.line(format!(
                 "_fail(\"{kind}\", {base} + {}, index,\n      \"{}: {}\"\n      % ({}, ))",

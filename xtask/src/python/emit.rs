@@ -213,6 +213,7 @@ pub(super) fn trailing_items(
             field_offset: 0,
             prim: p,
             constraint: f.constraint,
+            error: f.error,
         }],
         FieldKind::TrailingStruct(s) => items(s),
         _ => Vec::new(),
@@ -238,6 +239,8 @@ pub(super) struct Item {
     pub(super) prim: Prim,
     /// Its rule.
     pub(super) constraint: Constraint,
+    /// The KIND its field's rule reports (`#[wire(error = "...")]`).
+    pub(super) error: Option<&'static str>,
 }
 
 /// Python locals that would shadow a builtin get a trailing underscore.
@@ -272,6 +275,7 @@ pub(super) fn items(s: &StructLayout) -> Vec<Item> {
                 field_offset: field.offset,
                 prim,
                 constraint: field.constraint,
+                error: field.error,
             }
         })
         .collect()
@@ -362,34 +366,14 @@ pub(super) fn violation(item: &Item, pass: Pass, consts: &[ConstLayout]) -> Opti
     Some(Violation { cond, fmt, args })
 }
 
-/// The KIND a broken constraint of `field` of struct `s` is reported
-/// under. The KIND names are the verifiers' (`format_spec::stream::ErrorKind`
-/// for the libxc layer, `OuterError::kind()` for the outer layers, `DcErrorKind` for the
-/// DOMAIN_CONTEXT blob), not the description's: this table is where the
-/// generator learns them. Fields not listed report "BadValue" for value
-/// rules and "ReservedNonZero" for reserved fields and bits.
-pub(super) fn constraint_kind(owner: &str, field: &str, pass: Pass) -> &'static str {
-    const KINDS: &[(&str, &str, &str)] = &[
-        ("ImageHeader", "marker", "BadMarker"),
-        ("ImageHeader", "id", "BadId"),
-        ("ImageHeader", "version", "UnsupportedVersion"),
-        ("DomainHeader", "type", "BadDomainType"),
-        ("DomainHeader", "page_shift", "BadPageShift"),
-        ("LibxlHeader", "ident", "BadIdent"),
-        ("LibxlHeader", "version", "UnsupportedVersion"),
-        ("XlHeader", "byteorder", "BadByteOrderMarker"),
-        ("XlHeader", "mandatory_flags", "UnknownMandatoryFlags"),
-        ("XlHeader", "optional_flags", "UnknownOptionalFlags"),
-        ("EmulatorHeader", "id", "UnknownEmulator"),
-        ("DcDescriptor", "typecode", "UnknownType"),
-        ("DcDescriptor", "instance", "BadInstance"),
-        ("DcHeader", "magic", "BadMagic"),
-        ("DcHeader", "version", "BadVersion"),
-        ("DcSharedInfo", "flags", "ReservedFlags"),
-    ];
-    if let Some((_, _, k)) = KINDS.iter().find(|(st, f, _)| *st == owner && *f == field) {
+/// The KIND a broken rule of item `it` reports in `pass`: its field's
+/// `error` annotation, or the generic one.
+pub(super) fn constraint_kind(it: &Item, pass: Pass) -> &'static str {
+    if let Some(k) = it.error {
         return k;
     }
+    let owner = it.owner;
+    let field = it.field;
     match pass {
         Pass::Values => {
             assert!(
@@ -465,7 +449,7 @@ pub(super) fn emit_checks(
         let Some(v) = violation(it, pass, consts) else {
             continue;
         };
-        let kind = constraint_kind(it.owner, it.field, pass);
+        let kind = constraint_kind(it, pass);
         w.block(format!("if {}:", v.cond), |w| {
             for line in raise_lines(raise, kind, &v.fmt, &v.args, it.field_offset) {
                 // A header error's last line may run long: put the kind
