@@ -21,7 +21,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use format_spec::layout::SpecEnum;
-use format_spec::libxc::{DomainType, LibxcRecord};
+use format_spec::libxc::{DomainType, LibxcRecord, SUPPORTED_VERSIONS};
 use format_spec::outer::{self, FormatChoice, OuterError, SkippedRecord};
 use format_spec::save::{self, Options};
 use format_spec::stream::{ErrorKind, Mode, Report, StreamError};
@@ -146,7 +146,7 @@ enum Command {
     /// be converted, 2 for usage and I/O errors.
     Convert {
         /// The version to write (2, 3 or 4).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(2..=4))]
+        #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(SUPPORTED_VERSIONS[0])..=i64::from(SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.len() - 1])))]
         to: u32,
         /// Where to write: a file, or `-` (or nothing) for standard output.
         #[arg(short, long, value_name = "OUTPUT")]

@@ -1100,6 +1100,15 @@ pub fn stands_in_for_static_data_end(domain: DomainType, code: u32) -> bool {
         || (domain == DomainType::X86Pv && SDE_CHECKED_RECORDS.contains(&code))
 }
 
+/// The version order rule `rule` applies from (its first entry in
+/// [`ORDER_RULES`]; the first version if it has none).
+pub fn order_since(rule: &Rule) -> u32 {
+    ORDER_RULES
+        .iter()
+        .find(|r| r.rule.name == rule.name)
+        .map_or(FIRST_VERSION, |r| r.since)
+}
+
 /// The version that introduced STATIC_DATA_END.
 pub const STATIC_DATA_END_SINCE: u32 = since(LibxcRecord::STATIC_DATA_END);
 

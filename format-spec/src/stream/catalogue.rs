@@ -10,10 +10,10 @@
 //! compile without its entry.
 
 use super::error::{ErrorKind, StreamError};
-use super::rules::{self, Rule};
+use super::rules;
 use crate::layout::{SpecEnum, VariantLayout};
 use crate::libxc::{
-    DomainType, LibxcRecord, DOMAIN_CONTEXT_SINCE, IHDR_ID, IHDR_MARKER, ORDER_RULES, PAGE_SHIFT,
+    order_since, DomainType, LibxcRecord, DOMAIN_CONTEXT_SINCE, IHDR_ID, IHDR_MARKER, PAGE_SHIFT,
     REC_LENGTH_MAX, STATIC_DATA_END_SINCE, SUPPORTED_VERSIONS,
 };
 
@@ -172,15 +172,6 @@ fn domain_types(f: impl Fn(&VariantLayout) -> String, sep: &str) -> String {
     all.join(sep)
 }
 
-/// The version an order rule applies from (its first entry in the order
-/// table).
-fn since_of_rule(rule: &Rule) -> u32 {
-    ORDER_RULES
-        .iter()
-        .find(|r| r.rule.name == rule.name)
-        .map_or(SUPPORTED_VERSIONS[0], |r| r.since)
-}
-
 impl ErrorKind {
     /// The catalogue entry of this kind.
     pub fn entry(self) -> CatalogueEntry {
@@ -305,7 +296,7 @@ impl ErrorKind {
                 Both, "the record header", None, Some(StreamError),
             ),
             K::OutOfOrder => e(
-                &format!("Records in an order the layout forbids: for PV, X86_PV_P2M_FRAMES before X86_PV_INFO, PAGE_DATA before X86_PV_P2M_FRAMES, vCPU records before the first PAGE_DATA; for HVM in v{}, HVM_PARAMS after HVM_CONTEXT in one segment ({}: a warning, as Xen 4.17 writes that order).", since_of_rule(&rules::HVM_PARAMS_FIRST), before(since_of_rule(&rules::HVM_PARAMS_FIRST), "/")),
+                &format!("Records in an order the layout forbids: for PV, X86_PV_P2M_FRAMES before X86_PV_INFO, PAGE_DATA before X86_PV_P2M_FRAMES, vCPU records before the first PAGE_DATA; for HVM in v{}, HVM_PARAMS after HVM_CONTEXT in one segment ({}: a warning, as Xen 4.17 writes that order).", order_since(&rules::HVM_PARAMS_FIRST), before(order_since(&rules::HVM_PARAMS_FIRST), "/")),
                 "Layout: x86 PV Guest, x86 HVM Guest.",
                 ByRule, "the record header", None, Some(StreamError),
             ),

@@ -321,13 +321,13 @@ pub enum StreamError {
     },
     /// No STATIC_DATA_END before the first memory or register record (v3+),
     /// or none at all before END (strict mode).
-    #[error("{at}: no STATIC_DATA_END record came before this point; version 3 and later streams need one before any memory or register state")]
+    #[error("{at}: no STATIC_DATA_END record came before this point; version {v} and later streams need one before any memory or register state", v = crate::libxc::STATIC_DATA_END_SINCE)]
     MissingStaticDataEnd {
         /// Where.
         at: Location,
     },
     /// A second STATIC_DATA_END (strict mode).
-    #[error("{at}: second STATIC_DATA_END; the first was at offset 0x{first:x} (inferred ones count in version 2)")]
+    #[error("{at}: second STATIC_DATA_END; the first was at offset 0x{first:x} (inferred ones count in versions before {v})", v = crate::libxc::STATIC_DATA_END_SINCE)]
     DuplicateStaticDataEnd {
         /// Where.
         at: Location,
@@ -412,7 +412,7 @@ pub enum StreamError {
         crash: &'static str,
     },
     /// A v4 segment without DOMAIN_CONTEXT (strict mode).
-    #[error("{at}: the segment ending here has no DOMAIN_CONTEXT record; version 4 requires one per segment")]
+    #[error("{at}: the segment ending here has no DOMAIN_CONTEXT record; version {v} requires one per segment", v = crate::libxc::DOMAIN_CONTEXT_SINCE)]
     MissingDomainContext {
         /// Where (the CHECKPOINT or END record).
         at: Location,
@@ -733,7 +733,8 @@ impl fmt::Display for Warning {
                 context_offset,
             } => write!(
                 f,
-                "{record}: HVM_PARAMS after the HVM_CONTEXT at offset 0x{context_offset:x}; the spec wants HVM_PARAMS first (accepted before version 4)"
+                "{record}: HVM_PARAMS after the HVM_CONTEXT at offset 0x{context_offset:x}; the spec wants HVM_PARAMS first (accepted before version {})",
+                crate::libxc::order_since(&super::rules::HVM_PARAMS_FIRST)
             ),
         }
     }
