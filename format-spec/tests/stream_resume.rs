@@ -151,10 +151,11 @@ fn build(endian: Endian, version: u32, segments: usize) -> Built {
         at(&mut part, LibxlRecord::EMULATOR_CONTEXT);
         part.emulator_context(EmulatorId::QemuUpstream, 0, &[seg as u8; 13])
             .unwrap();
-        at(&mut part, LibxlRecord::CHECKPOINT_STATE);
-        part.checkpoint_state(CheckpointStateId::New).unwrap();
+        // Xen's COLO layout: CHECKPOINT_END, then CHECKPOINT_STATE.
         at(&mut part, LibxlRecord::CHECKPOINT_END);
         part.checkpoint_end().unwrap();
+        at(&mut part, LibxlRecord::CHECKPOINT_STATE);
+        part.checkpoint_state(CheckpointStateId::New).unwrap();
         let octets = &part.inner()[hdr..];
         between += octets.len() as u64;
         sw.get_mut().extend_from_slice(octets);

@@ -55,21 +55,19 @@ pub(super) fn record_extra(code: u32) -> String {
              {i8}self.libxc.offset = self.offset\n\
              {i8}self.libxc.verify_ihdr()\n\
              {i8}self.libxc.verify_dhdr()\n\
+             {i8}self._libxc_started()\n\
              {i8}self._resume_libxc()\n"
         ),
-        LibxlRecord::EMULATOR_XENSTORE_DATA => {
-            format!("{i8}self.verify_xenstore_data(content[{emu}:], {emu})\n")
-        }
-        LibxlRecord::EMULATOR_CONTEXT => String::new(),
-        LibxlRecord::CHECKPOINT_END => format!(
-            "{i8}if not self.in_checkpoint:\n\
-             {i8}    self._unexpected(\"not inside a checkpoint\")\n\
-             {i8}self.libxc.offset = self.offset\n\
-             {i8}self._resume_libxc()\n"
+        LibxlRecord::EMULATOR_XENSTORE_DATA => format!(
+            "{i8}self.verify_xenstore_data(content[{emu}:], {emu})\n\
+             {i8}self._guest_takes_emulators()\n"
         ),
-        LibxlRecord::CHECKPOINT_STATE => {
-            format!("{i8}self.info(\"  %s\" % (checkpoint_state_to_str[id_], ))\n")
-        }
+        LibxlRecord::EMULATOR_CONTEXT => format!("{i8}self._guest_takes_emulators()\n"),
+        LibxlRecord::CHECKPOINT_END => format!("{i8}self._checkpoint_end()\n"),
+        LibxlRecord::CHECKPOINT_STATE => format!(
+            "{i8}self.info(\"  %s\" % (checkpoint_state_to_str[id_], ))\n\
+             {i8}self._checkpoint_state(id_)\n"
+        ),
         _ => panic!("libxl record 0x{code:x} has no verifier tail"),
     }
 }
@@ -158,6 +156,10 @@ fn class_slots() -> Vec<(&'static str, String)> {
             const_of(LIBXL_CONSTANTS, "REC_TYPE_OPTIONAL").to_string(),
         ),
         ("align", const_of(LIBXL_CONSTANTS, "REC_ALIGN").to_string()),
+        (
+            "checkpoint_new",
+            (CheckpointStateId::New as u32).to_string(),
+        ),
         (
             "checkpoint_state",
             LibxlRecord::LAYOUT
