@@ -173,8 +173,8 @@ use binrw::Endian;
 use crate::domain_context::{self as dc, V3Parts};
 use crate::layout::Wire;
 use crate::libxc::{
-    v2_static_data_end_at, DomainType, LibxcRecord, X86PvInfo, X86TscInfo, PAGE_SIZE,
-    PV_VCPU_RECORDS, REC_TYPE_OPTIONAL,
+    infers_static_data_end, v2_static_data_end_at, DomainType, LibxcRecord, X86PvInfo, X86TscInfo,
+    DOMAIN_CONTEXT_SINCE, PAGE_SIZE, PV_VCPU_RECORDS, REC_TYPE_OPTIONAL, STATIC_DATA_END_SINCE,
 };
 use crate::outer::{self, FormatChoice, LibxcStop, OuterError};
 use crate::save::{Event, Options as SaveOptions, SaveReader};
@@ -188,6 +188,15 @@ pub const COPY_PAGES: usize = 64;
 
 /// How many losses a [`ConvertReport`] lists; further ones are counted.
 pub const MAX_LISTED_LOSSES: usize = 100;
+
+/// The three versions a conversion reads and writes, as the description
+/// dates the records they differ by: the last without STATIC_DATA_END, the
+/// last without DOMAIN_CONTEXT, and the first with it.
+const V_NO_SDE: u32 = STATIC_DATA_END_SINCE - 1;
+/// See [`V_NO_SDE`].
+const V_NO_DC: u32 = DOMAIN_CONTEXT_SINCE - 1;
+/// See [`V_NO_SDE`].
+const V_DC: u32 = DOMAIN_CONTEXT_SINCE;
 
 /// How to convert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -844,7 +853,7 @@ impl Libxc {
                 // its own, which is copied instead of adding one.
                 self.sde_before = None;
             }
-            if self.to == 2 {
+            if infers_static_data_end(self.to) {
                 let since = LibxcRecord::LAYOUT
                     .by_code(info.rtype)
                     .map_or(0, |l| l.since);
@@ -853,7 +862,7 @@ impl Libxc {
                     rdr.read_body()?;
                     return Ok(None);
                 }
-                if since > 2 && info.rtype != LibxcRecord::DOMAIN_CONTEXT {
+                if since > self.to && info.rtype != LibxcRecord::DOMAIN_CONTEXT {
                     let body = rdr.read_body()?;
                     parse_record(info, body, self.endian, self.mode)?;
                     self.loss(
@@ -890,9 +899,9 @@ impl Libxc {
             if let Some(LibxcRecord::X86PvInfo(X86PvInfo { guest_width, .. })) = &parsed {
                 self.guest_width = Some(*guest_width);
             }
-            if self.to == 4 {
+            if self.to == V_DC {
                 self.record_to_v4(out, info, body, parsed)?;
-            } else if self.from == 2 || (self.to == 2 && self.from == 3) {
+            } else if self.from == V_NO_SDE || (self.to == V_NO_SDE && self.from == V_NO_DC) {
                 // Between versions 2 and 3 nothing else changes.
                 out.record(info.rtype, &body, info.offset)?;
             } else {
@@ -1021,7 +1030,7 @@ impl Libxc {
                 if let Some(first) = self.seg.context_at {
                     return Err(ConvertError::Duplicate {
                         at,
-                        name: "DOMAIN_CONTEXT",
+                        name: LibxcRecord::LAYOUT.name_of(LibxcRecord::DOMAIN_CONTEXT),
                         first: first.offset,
                     });
                 }
@@ -1231,9 +1240,9 @@ pub fn convert<R: Read, W: Write>(
     opts: ConvertOptions,
 ) -> Result<ConvertReport, ConvertError> {
     let (wanted, other) = match opts.to {
-        2 => (3, 4),
-        3 => (2, 4),
-        4 => (2, 3),
+        V_NO_SDE => (V_NO_DC, V_DC),
+        V_NO_DC => (V_NO_SDE, V_DC),
+        V_DC => (V_NO_SDE, V_NO_DC),
         to => return Err(ConvertError::BadTarget { to }),
     };
     let state = Rc::new(TeeState::default());
@@ -1397,7 +1406,8 @@ fn start_libxc<R: Read, W: Write>(
     Ok(Libxc {
         from: version,
         to: opts.to,
-        sde_before: (version == 2).then(|| v2_static_data_end_at(rdr.domain_type())),
+        sde_before: infers_static_data_end(version)
+            .then(|| v2_static_data_end_at(rdr.domain_type())),
         mode: opts.mode,
         lossy: opts.lossy,
         endian: rdr.endian(),

@@ -167,15 +167,16 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum StreamError {
     /// The image header does not start with eight 0xff octets.
-    #[error("{at}: the image marker is 0x{found:016x}, not 0xffffffffffffffff; this is not a libxc stream (or a legacy pre-4.5 image)")]
+    #[error("{at}: the image marker is 0x{found:016x}, not 0x{marker:016x}; this is not a libxc stream (or a legacy pre-4.5 image)", marker = crate::libxc::IHDR_MARKER)]
     BadMarker {
         /// Where.
         at: Location,
         /// The marker read.
         found: u64,
     },
-    /// The image header's identifier is not "XENF".
-    #[error("{at}: the image id is 0x{found:08x}, not 0x58454e46 (\"XENF\"); this is not a libxc stream")]
+    /// The image header's identifier is not
+    /// [`IHDR_ID`](crate::libxc::IHDR_ID).
+    #[error("{at}: the image id is 0x{found:08x}, not 0x{id:08x} (\"{text}\"); this is not a libxc stream", id = crate::libxc::IHDR_ID, text = String::from_utf8_lossy(&crate::libxc::IHDR_ID.to_be_bytes()))]
     BadId {
         /// Where.
         at: Location,
