@@ -847,7 +847,7 @@ enum State {
     Checkpoint,
     /// After a CHECKPOINT_END that a CHECKPOINT_STATE follows (Xen's COLO
     /// layout): that record comes next, then the libxc stream resumes.
-    CheckpointState,
+    ColoControl,
     /// The libxc layer has the stream; `announced` once the handover was
     /// returned by `next`.
     Libxc { resume: bool, announced: bool },
@@ -1070,7 +1070,7 @@ impl<S: SourceIo> OuterCore<S> {
                 self.finish_stream().await?;
                 Ok(Some(OuterEvent::End(None)))
             }
-            State::Libxl | State::Checkpoint | State::CheckpointState => {
+            State::Libxl | State::Checkpoint | State::ColoControl => {
                 self.read_record().await.map(Some)
             }
         }
@@ -1513,7 +1513,7 @@ impl<S: SourceIo> OuterCore<S> {
                 }
                 self.checkpoint_ends += 1;
                 if self.checkpoint_state_follows().await? {
-                    self.state = State::CheckpointState;
+                    self.state = State::ColoControl;
                     return Ok(OuterEvent::Record(rec));
                 }
                 self.state = State::Libxc {
@@ -1527,7 +1527,7 @@ impl<S: SourceIo> OuterCore<S> {
                 }))
             }
             LibxlRecord::CheckpointState(st) => {
-                if self.state != State::CheckpointState {
+                if self.state != State::ColoControl {
                     return Err(unexpected(
                         "libxl reads CHECKPOINT_STATE only right after a CHECKPOINT_END of a COLO stream (libxl__stream_read_checkpoint_state) and refuses it elsewhere",
                     ));
