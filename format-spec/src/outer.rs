@@ -797,11 +797,14 @@ pub struct Handover {
     /// next); `true` when it resumes after a checkpoint.
     pub resume: bool,
     /// The libxl record that handed over (LIBXC_CONTEXT or
-    /// CHECKPOINT_END); `None` in a bare libxc stream.
+    /// CHECKPOINT_END, or the CHECKPOINT_STATE after it in Xen's COLO
+    /// layout); `None` in a bare libxc stream.
     pub record: Option<OuterRecord>,
 }
 
-/// An optional libxl record this reader does not know, skipped.
+/// An optional libxl record this reader does not know, skipped. The
+/// reader no longer skips any (libxl's reader refuses them, and so does
+/// this one: [`OuterError::UnknownOptional`]); kept for the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SkippedRecord {
     /// Record index.
@@ -820,7 +823,8 @@ pub enum OuterEvent {
     /// A libxl record after which the libxl layer keeps the stream
     /// (emulator records, CHECKPOINT_STATE).
     Record(OuterRecord),
-    /// An unknown optional libxl record, skipped.
+    /// An unknown optional libxl record, skipped (no longer produced:
+    /// see [`SkippedRecord`]).
     Skipped(SkippedRecord),
     /// The libxc layer has the stream now: read it from
     /// [`OuterReader::inner`], then call [`OuterReader::libxc_finished`].

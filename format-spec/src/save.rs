@@ -259,7 +259,8 @@ pub enum Event {
     /// that hand the stream to the libxc layer (LIBXC_CONTEXT,
     /// CHECKPOINT_END) or end it (END).
     LibxlRecord(OuterRecord),
-    /// An unknown optional libxl record, skipped.
+    /// An unknown optional libxl record, skipped (no longer produced: the
+    /// libxl layer refuses them, see [`OuterError::UnknownOptional`]).
     LibxlSkipped(SkippedRecord),
     /// The libxc stream starts: its image and domain headers were read.
     LibxcHeaders {
