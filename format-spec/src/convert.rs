@@ -176,7 +176,6 @@ use crate::libxc::{
     infers_static_data_end, v2_static_data_end_at, DomainType, LibxcRecord, X86PvInfo, X86TscInfo,
     DOMAIN_CONTEXT_SINCE, PAGE_SIZE, PV_VCPU_RECORDS, REC_TYPE_OPTIONAL, STATIC_DATA_END_SINCE,
 };
-use crate::libxl::LibxlRecord;
 use crate::outer::{self, FormatChoice, LibxcStop, OuterError};
 use crate::save::{Event, Options as SaveOptions, SaveReader};
 use crate::stream::{
@@ -1213,7 +1212,8 @@ impl Libxc {
 }
 
 /// Writes the octets captured so far, except the last `total - upto`
-/// (look-ahead the outer reader will hand to the libxc layer again).
+/// (look-ahead the outer reader hands out again), which stay captured:
+/// the caller drops them when the libxc layer takes the stream.
 fn flush_captured<W: Write>(
     state: &TeeState,
     out: &mut Out<W>,
@@ -1223,7 +1223,10 @@ fn flush_captured<W: Write>(
     let mut cap = state.captured.borrow_mut();
     let keep = cap.len().saturating_sub(ahead);
     let res = out.raw(&cap[..keep], upto);
-    cap.clear();
+    // What was read ahead (the outer reader looks at the record after a
+    // CHECKPOINT_END) comes next; the caller drops it when the libxc
+    // layer takes the stream.
+    cap.drain(..keep);
     res
 }
 
@@ -1264,6 +1267,7 @@ pub fn convert<R: Read, W: Write>(
         // without libxl): what was read before it is copied as it is.
         flush_captured(&state, &mut out, r.offset())?;
         state.capture.set(false);
+        state.captured.borrow_mut().clear();
     }
     let mut lx: Option<Libxc> = None;
     while let Some(ev) = r.next()? {
@@ -1271,23 +1275,22 @@ pub fn convert<R: Read, W: Write>(
             Event::Xl(_) | Event::LibxlHeader { .. } | Event::LibxlSkipped(_) => {
                 flush_captured(&state, &mut out, r.offset())?
             }
-            Event::LibxlRecord(rec) => {
-                // The outer layers are copied unchanged, up to where the
-                // libxc layer takes the stream (after LIBXC_CONTEXT or
-                // CHECKPOINT_END).
-                flush_captured(&state, &mut out, r.offset())?;
-                if matches!(
-                    rec.record,
-                    LibxlRecord::LibxcContext | LibxlRecord::CheckpointEnd
-                ) {
-                    state.capture.set(false);
-                }
-            }
+            // The outer layers are copied unchanged, up to where the libxc
+            // layer takes the stream (after LIBXC_CONTEXT, CHECKPOINT_END
+            // or, in Xen's COLO layout, the CHECKPOINT_STATE after it).
+            Event::LibxlRecord(_) => flush_captured(&state, &mut out, r.offset())?,
             Event::LibxcHeaders { offset, .. } => {
+                flush_captured(&state, &mut out, offset)?;
+                state.capture.set(false);
+                state.captured.borrow_mut().clear();
                 let rdr = r.libxc().ok_or(ConvertError::NoLibxcStream { offset })?;
                 lx = Some(start_libxc(rdr, &mut out, &opts, offset, (wanted, other))?);
             }
-            Event::LibxcResume { .. } => {}
+            Event::LibxcResume { offset, .. } => {
+                flush_captured(&state, &mut out, offset)?;
+                state.capture.set(false);
+                state.captured.borrow_mut().clear();
+            }
             Event::LibxcRecord(info) => {
                 let (Some(lx), Some(rdr)) = (lx.as_mut(), r.libxc()) else {
                     return Err(ConvertError::NoLibxcStream {

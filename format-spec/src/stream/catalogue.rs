@@ -336,7 +336,7 @@ impl ErrorKind {
                 StrictOnly, "the CHECKPOINT or END record closing the segment", None, Some(StreamError),
             ),
             K::DomainContext => e(
-                "The blob inside a DOMAIN_CONTEXT record breaks a rule of the blob format (the detail names which: HEADER first, magic, version, alignment, padding, lengths, type codes, END last).",
+                "The blob inside a DOMAIN_CONTEXT record breaks a rule of the blob format (the detail names which: HEADER first, magic, version, alignment, padding, lengths, type codes, an END; octets after END are only a warning, as a loader never reads them).",
                 "DOMAIN_CONTEXT: the blob returned by XEN_DOMCTL_getdomaincontext (layout of the v9 domain context series).",
                 StrictOnly, "the offending octets inside the blob", None, Some(RecordError),
             ),

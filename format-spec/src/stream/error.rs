@@ -699,6 +699,17 @@ pub enum Warning {
         /// Offset of the HVM_CONTEXT record before it.
         context_offset: u64,
     },
+    /// Octets after the END entry of a DOMAIN_CONTEXT blob (strict mode,
+    /// which walks the blob): the blob format says END terminates it and
+    /// nothing after END is read, so they are not an error.
+    AfterBlobEnd {
+        /// The DOMAIN_CONTEXT record.
+        record: RecordInfo,
+        /// Absolute offset of the first octet after END.
+        offset: u64,
+        /// How many octets follow END.
+        extra: u64,
+    },
 }
 
 impl Warning {
@@ -708,7 +719,8 @@ impl Warning {
             Warning::Deprecated { record, .. }
             | Warning::EmptyContent { record }
             | Warning::SkippedOptional { record }
-            | Warning::HvmParamsAfterContext { record, .. } => record,
+            | Warning::HvmParamsAfterContext { record, .. }
+            | Warning::AfterBlobEnd { record, .. } => record,
         }
     }
 }
@@ -735,6 +747,14 @@ impl fmt::Display for Warning {
                 f,
                 "{record}: HVM_PARAMS after the HVM_CONTEXT at offset 0x{context_offset:x}; the spec wants HVM_PARAMS first (accepted before version {})",
                 crate::libxc::order_since(&super::rules::HVM_PARAMS_FIRST)
+            ),
+            Warning::AfterBlobEnd {
+                record,
+                offset,
+                extra,
+            } => write!(
+                f,
+                "{record}: {extra} octets after the blob's END entry (from offset 0x{offset:x}), which a loader never reads"
             ),
         }
     }

@@ -1198,12 +1198,23 @@ impl Verifier {
             check::validate(info, body, endian, self.opts.mode)?;
             if strict && info.rtype == LibxcRecord::DOMAIN_CONTEXT {
                 // The blob's own rules, as the generated Python checks them.
-                crate::domain_context::verify(body, endian).map_err(|source| {
+                let items = crate::domain_context::verify(body, endian).map_err(|source| {
                     StreamError::DomainContext {
                         at: Location::in_record(info, info.body_offset() + source.offset as u64),
                         source,
                     }
                 })?;
+                if let Some((at, extra)) = crate::domain_context::after_end(&items, body.len()) {
+                    Self::warn(
+                        &mut self.report,
+                        max,
+                        Warning::AfterBlobEnd {
+                            record: info,
+                            offset: info.body_offset() + at as u64,
+                            extra: extra as u64,
+                        },
+                    );
+                }
             }
             if strict && info.rtype == LibxcRecord::HVM_CONTEXT {
                 crate::hvm_context::verify(body, endian).map_err(|source| {

@@ -12,7 +12,7 @@ from struct import unpack
 from xen.migration.verify import StreamError, RecordError, VerifyBase, \
     iter_unpack
 from xen.migration.domain_context import DomainContextError, verify_blob, \
-    describe_entry
+    describe_entry, after_end
 from xen.migration.hvm_context import HvmContextError, \
     verify_blob as verify_hvm_blob, describe_entry as describe_hvm_entry
 
@@ -648,6 +648,11 @@ class VerifyLibxc(VerifyBase):
             raise err
         for entry in entries:
             self.info("  %s" % (describe_entry(entry), ))
+        extra = after_end(content, entries)
+        if extra is not None:
+            self._warn("%d octets after the blob's END entry (from blob "
+                       "offset %d), which a loader never reads"
+                       % (extra[1], extra[0]))
 
 
     def verify_hvm_context_blob(self, content):
