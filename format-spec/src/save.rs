@@ -568,7 +568,10 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
     pub(crate) fn failover_on(&self, e: &Error) -> Option<Failover> {
         let Error::Stream(e) = e else { return None };
         let framing = matches!(e.kind(), ErrorKind::Truncated | ErrorKind::RecordTooLong);
-        if self.verifier.is_some() || self.mode != Mode::Lenient || !framing || self.checkpoints == 0
+        if self.verifier.is_some()
+            || self.mode != Mode::Lenient
+            || !framing
+            || self.checkpoints == 0
         {
             return None;
         }
