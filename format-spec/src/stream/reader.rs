@@ -634,6 +634,15 @@ impl<I: Input> Core<I> {
         Ok(&self.buf[..n])
     }
 
+    /// Hands out the body [`read_body`](Self::read_body) has just read
+    /// (`n` octets) as an owned buffer, without copying it; the reader
+    /// starts a new buffer for the next record.
+    pub(crate) fn take_body(&mut self, n: usize) -> Vec<u8> {
+        let mut body = std::mem::take(&mut self.buf);
+        body.truncate(n);
+        body
+    }
+
     /// See [`StreamReader::read_record`].
     pub(crate) async fn read_record(&mut self) -> Result<Record, StreamError> {
         let info = self.current().ok_or_else(|| StreamError::Misuse {
@@ -1321,6 +1330,17 @@ impl<R: Read> PageBatch<'_, R> {
     pub fn skip(&mut self) -> Result<(), StreamError> {
         now(self.r.core.finish_current())
     }
+}
+
+/// Checks one record body of a known type as [`parse_record`] does,
+/// without building the value (no copy of a large body).
+pub(crate) fn check_record(
+    info: RecordInfo,
+    body: &[u8],
+    endian: Endian,
+    mode: Mode,
+) -> Result<(), StreamError> {
+    check::validate(info, body, endian, mode).map(|_| ())
 }
 
 /// Parses one record body outside a reader (for instance a body received

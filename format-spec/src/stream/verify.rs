@@ -1008,9 +1008,23 @@ impl Verifier {
         &mut self,
         reader: &mut Core<I>,
     ) -> Result<Option<RecordInfo>, StreamError> {
+        self.step_given(reader, None).await
+    }
+
+    /// [`step_core`](Self::step_core), with the body of the next record
+    /// (not PAGE_DATA, not an unknown optional record) given by the caller
+    /// instead of read: the reader reads the record's header and padding
+    /// and skips the body octets. Used by the conversion's shadow
+    /// verifier, which holds the body already, so that a large record is
+    /// in memory once.
+    pub(crate) async fn step_given<I: Input>(
+        &mut self,
+        reader: &mut Core<I>,
+        given: Option<&[u8]>,
+    ) -> Result<Option<RecordInfo>, StreamError> {
         // A resumed reader starts past the octets another layer read.
         self.report.interleaved += reader.position().saturating_sub(self.report.end_offset);
-        let res = self.step_segment(reader).await;
+        let res = self.step_segment(reader, given).await;
         self.report.end_offset = reader.position();
         res
     }
@@ -1077,6 +1091,7 @@ impl Verifier {
     async fn step_segment<I: Input>(
         &mut self,
         reader: &mut Core<I>,
+        given: Option<&[u8]>,
     ) -> Result<Option<RecordInfo>, StreamError> {
         if self.report.complete {
             return Ok(None);
@@ -1084,7 +1099,7 @@ impl Verifier {
         let strict = self.opts.mode == Mode::Strict;
         let before = reader.position();
         self.last = None;
-        match self.step_inner(reader).await {
+        match self.step_inner(reader, given).await {
             Ok(r) => Ok(r),
             Err(e) => {
                 let framing = matches!(
@@ -1121,6 +1136,7 @@ impl Verifier {
     async fn step_inner<I: Input>(
         &mut self,
         reader: &mut Core<I>,
+        given: Option<&[u8]>,
     ) -> Result<Option<RecordInfo>, StreamError> {
         let strict = self.opts.mode == Mode::Strict;
         let max = self.opts.max_warnings;
@@ -1193,7 +1209,19 @@ impl Verifier {
             }
         } else {
             let endian = self.endian;
-            let body = reader.read_body().await?;
+            let body = match given {
+                Some(b) if b.len() as u64 == u64::from(info.length) => {
+                    reader.finish_current().await?;
+                    b
+                }
+                Some(b) => {
+                    return Err(StreamError::Misuse {
+                        at: Location::record(info),
+                        what: format!("a body of {} octets given for this record", b.len()),
+                    })
+                }
+                None => reader.read_body().await?,
+            };
             check::validate(info, body, endian, self.opts.mode)?;
             if strict && info.rtype == LibxcRecord::DOMAIN_CONTEXT {
                 // The blob's own rules, as the generated Python checks them.
