@@ -528,6 +528,10 @@ pub struct ConvertReport {
     pub segments: u64,
     /// Pages whose contents were copied.
     pub data_pages: u64,
+    /// Octets of page contents the kernel moved from the input to the
+    /// output ([`convert_zero_copy`]; 0 for [`convert`], or where the
+    /// kernel refused).
+    pub kernel_octets: u64,
     /// The first [`MAX_LISTED_LOSSES`] losses (lossy conversion only).
     pub losses: Vec<Loss>,
     /// Losses beyond those listed.
@@ -546,6 +550,11 @@ struct TeeState {
     captured: RefCell<Vec<u8>>,
     /// Octets read through the tee in all.
     total: Cell<u64>,
+    /// Page contents the kernel moved (zero-copy conversion).
+    kernel: Cell<u64>,
+    /// The output failed while page contents were passed to it (the
+    /// reader sees an I/O error; this is the output's).
+    out_failed: RefCell<Option<io::Error>>,
 }
 
 /// Reads from the input and, while capturing, keeps a copy of every octet
@@ -553,6 +562,190 @@ struct TeeState {
 struct Tee<R> {
     inner: BufReader<R>,
     state: Rc<TeeState>,
+    /// Zero-copy conversion: moves page contents from the input's file
+    /// descriptor to the output's.
+    #[cfg(unix)]
+    mover: Option<crate::zero_copy::Mover>,
+}
+
+/// An input or output of a conversion: plain, or a file descriptor the
+/// kernel can move octets from or to.
+trait Side {
+    /// The file descriptor, for a zero-copy conversion.
+    #[cfg(unix)]
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd>;
+    /// The kernel moved `n` octets from or to it.
+    fn kernel_moved(&mut self, n: u64);
+}
+
+/// An input or output read and written only through `Read` and `Write`.
+struct Plain<T>(T);
+
+impl<T> Side for Plain<T> {
+    #[cfg(unix)]
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+    fn kernel_moved(&mut self, _: u64) {}
+}
+
+/// An input or output whose file descriptor the kernel moves page
+/// contents from or to.
+#[cfg(unix)]
+struct Kernel<T>(T);
+
+#[cfg(unix)]
+impl<T: KernelIo> Side for Kernel<T> {
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        Some(self.0.as_fd().as_raw_fd())
+    }
+    fn kernel_moved(&mut self, n: u64) {
+        self.0.kernel_moved(n)
+    }
+}
+
+macro_rules! forward_io {
+    ($($t:ident $(: $bound:path)?),*) => {$(
+        impl<T: Read $(+ $bound)?> Read for $t<T> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0.read(buf)
+            }
+        }
+        impl<T: Write $(+ $bound)?> Write for $t<T> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.write(buf)
+            }
+            fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                self.0.write_vectored(bufs)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                self.0.flush()
+            }
+        }
+    )*};
+}
+forward_io!(Plain);
+#[cfg(unix)]
+forward_io!(Kernel: KernelIo);
+
+/// A file, pipe or socket that [`convert_zero_copy`] reads from or writes
+/// to: its `read` and `write` go to the file descriptor directly (no
+/// buffer of its own that the kernel's moves would bypass).
+///
+/// Implemented for [`File`](std::fs::File) (and `&File`), the standard
+/// library's sockets, a child's standard input and output, and the
+/// standard library's pipes. A wrapper that counts what passes through
+/// it (a progress display) implements it too and counts in
+/// [`kernel_moved`](Self::kernel_moved).
+#[cfg(unix)]
+pub trait KernelIo: std::os::fd::AsFd {
+    /// The kernel moved `n` octets from or to this file without `read` or
+    /// `write` being called. The default does nothing.
+    fn kernel_moved(&mut self, n: u64) {
+        let _ = n;
+    }
+}
+
+#[cfg(unix)]
+impl KernelIo for std::fs::File {}
+#[cfg(unix)]
+impl KernelIo for &std::fs::File {}
+#[cfg(unix)]
+impl KernelIo for std::net::TcpStream {}
+#[cfg(unix)]
+impl KernelIo for std::os::unix::net::UnixStream {}
+#[cfg(unix)]
+impl KernelIo for std::process::ChildStdin {}
+#[cfg(unix)]
+impl KernelIo for std::process::ChildStdout {}
+#[cfg(unix)]
+impl KernelIo for std::io::PipeReader {}
+#[cfg(unix)]
+impl KernelIo for std::io::PipeWriter {}
+
+impl<R: Read + Side> crate::drive::Pass for Tee<R> {
+    #[cfg(not(unix))]
+    fn pass(&mut self, _: u64) -> Option<crate::drive::Passed> {
+        None
+    }
+
+    /// What the input's buffer holds goes out with `write`, the rest is
+    /// moved by the kernel; if the kernel refuses half-way, the rest of
+    /// this call is copied through the buffer (and later calls say no).
+    #[cfg(unix)]
+    fn pass(&mut self, n: u64) -> Option<crate::drive::Passed> {
+        use crate::zero_copy::{write_all, Moved};
+        use std::io::BufRead;
+        let Tee {
+            inner,
+            state,
+            mover,
+        } = self;
+        let mover = mover.as_mut().filter(|m| m.usable())?;
+        if state.capture.get() {
+            return None;
+        }
+        let out = mover.output();
+        let out_failed = |e: io::Error| {
+            *state.out_failed.borrow_mut() = Some(e);
+            io::Error::other("the output failed")
+        };
+        let (mut moved, mut kernel, mut error) = (0u64, 0u64, None);
+        let buffered = inner.buffer();
+        let m = (buffered.len() as u64).min(n) as usize;
+        if m > 0 {
+            match write_all(out, &buffered[..m]) {
+                Ok(()) => {
+                    inner.consume(m);
+                    moved += m as u64;
+                }
+                Err(e) => error = Some(out_failed(e)),
+            }
+        }
+        let mut refused = false;
+        while error.is_none() && moved < n {
+            match mover.transfer(n - moved) {
+                Ok(Moved::Octets(0)) => break,
+                Ok(Moved::Octets(got)) => {
+                    moved += got;
+                    kernel += got;
+                }
+                Ok(Moved::Refused) => {
+                    refused = true;
+                    break;
+                }
+                Err(f) if f.output => error = Some(out_failed(f.error)),
+                Err(f) => error = Some(f.error),
+            }
+        }
+        while refused && error.is_none() && moved < n {
+            let buf = match inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let m = (buf.len() as u64).min(n - moved) as usize;
+            if let Err(e) = write_all(out, &buf[..m]) {
+                error = Some(out_failed(e));
+                break;
+            }
+            inner.consume(m);
+            moved += m as u64;
+        }
+        if kernel > 0 {
+            inner.get_mut().kernel_moved(kernel);
+            state.kernel.set(state.kernel.get() + kernel);
+        }
+        state.total.set(state.total.get() + moved);
+        Some(crate::drive::Passed { moved, error })
+    }
 }
 
 impl<R: Read> Read for Tee<R> {
@@ -680,6 +873,10 @@ struct Out<W: Write> {
     records: u64,
     scratch: Vec<u8>,
     shadow: Option<Shadow>,
+    /// Page contents may be passed from the input's file descriptor to
+    /// the output's (zero-copy conversion, until the kernel refuses).
+    pass: bool,
+    tee: Rc<TeeState>,
 }
 
 impl<W: Write> Out<W> {
@@ -693,6 +890,16 @@ impl<W: Write> Out<W> {
             })?;
         self.pos += data.len() as u64;
         Ok(())
+    }
+
+    /// Writes out what the buffer holds (before octets go to the file
+    /// descriptor directly).
+    fn flush(&mut self, in_offset: u64) -> Result<(), ConvertError> {
+        self.w.flush().map_err(|source| ConvertError::Write {
+            offset: in_offset,
+            out_offset: self.pos,
+            source,
+        })
     }
 
     fn u32(&self, v: u32) -> [u8; 4] {
@@ -850,7 +1057,7 @@ impl Libxc {
 
     /// Converts the record whose header `rdr` has just read; returns
     /// where the libxc stream stops after a CHECKPOINT or END.
-    fn record<R: Read, W: Write>(
+    fn record<R: Read + crate::drive::Pass, W: Write + Side>(
         &mut self,
         rdr: &mut StreamReader<R>,
         out: &mut Out<W>,
@@ -940,7 +1147,7 @@ impl Libxc {
         Ok(None)
     }
 
-    fn copy_pages<R: Read, W: Write>(
+    fn copy_pages<R: Read + crate::drive::Pass, W: Write + Side>(
         &mut self,
         rdr: &mut StreamReader<R>,
         out: &mut Out<W>,
@@ -970,6 +1177,33 @@ impl Libxc {
         }
         let mut left = batch.data_pages();
         self.data_pages += left as u64;
+        if out.pass && left > 0 {
+            // Zero-copy: what the output buffers goes out first.
+            out.flush(at)?;
+        }
+        while left > 0 && out.pass {
+            let n = left.min(COPY_PAGES);
+            let octets = (n * PAGE_SIZE) as u64;
+            match batch.pass_pages(n) {
+                Ok(true) => {
+                    out.pos += octets;
+                    out.w.get_mut().kernel_moved(octets);
+                    left -= n;
+                }
+                // The input cannot (the kernel refused): copy the rest.
+                Ok(false) => out.pass = false,
+                Err(e) => {
+                    return Err(match out.tee.out_failed.borrow_mut().take() {
+                        Some(source) => ConvertError::Write {
+                            offset: e.offset(),
+                            out_offset: out.pos,
+                            source,
+                        },
+                        None => e.into(),
+                    })
+                }
+            }
+        }
         while left > 0 {
             let n = left.min(COPY_PAGES) * PAGE_SIZE;
             batch.read_pages(&mut self.pages[..n])?;
@@ -1256,6 +1490,48 @@ pub fn convert<R: Read, W: Write>(
     output: W,
     opts: ConvertOptions,
 ) -> Result<ConvertReport, ConvertError> {
+    convert_with(Plain(input), Plain(output), opts)
+}
+
+/// [`convert`] between two file descriptors (files, pipes, sockets), with
+/// the page contents moved by the kernel instead of copied through this
+/// process: `splice(2)` when the input or the output is a pipe,
+/// `copy_file_range(2)` between regular files, `sendfile(2)` from a
+/// regular file to a socket. Where the kernel refuses (two sockets, an
+/// output opened with `O_APPEND`, a file system without support, a
+/// kernel without the call) the contents are copied through a buffer as
+/// [`convert`] does; the output octets, the checks (the output is
+/// verified as it is written, page contents included in the count), the
+/// report and the errors are those of [`convert`].
+///
+/// Everything else (headers, pfn arrays, other records) still goes
+/// through this process, so the libxc stream is checked as by
+/// [`convert`]. The input's current offset is where the stream starts;
+/// both descriptors' offsets advance as they are read and written.
+///
+/// ```no_run
+/// use format_spec::convert::{convert_zero_copy, ConvertOptions};
+///
+/// let input = std::fs::File::open("guest.xl")?;
+/// let output = std::fs::File::create("guest-v4.xl")?;
+/// let report = convert_zero_copy(&input, &output, ConvertOptions::to(4))?;
+/// println!("{} pages", report.data_pages);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(unix)]
+pub fn convert_zero_copy<R: Read + KernelIo, W: Write + KernelIo>(
+    input: R,
+    output: W,
+    opts: ConvertOptions,
+) -> Result<ConvertReport, ConvertError> {
+    convert_with(Kernel(input), Kernel(output), opts)
+}
+
+fn convert_with<R: Read + Side, W: Write + Side>(
+    input: R,
+    output: W,
+    opts: ConvertOptions,
+) -> Result<ConvertReport, ConvertError> {
     let (wanted, other) = match opts.to {
         2 => (3, 4),
         3 => (2, 4),
@@ -1264,9 +1540,22 @@ pub fn convert<R: Read, W: Write>(
     };
     let state = Rc::new(TeeState::default());
     state.capture.set(true);
+    #[cfg(unix)]
+    let mover = match (input.raw_fd(), output.raw_fd()) {
+        (Some(i), Some(o)) => Some(crate::zero_copy::Mover::new(i, o)),
+        _ => None,
+    };
+    #[cfg(unix)]
+    let pass = mover.as_ref().is_some_and(|m| m.usable());
+    #[cfg(not(unix))]
+    let pass = false;
     let tee = Tee {
-        inner: BufReader::with_capacity(64 << 10, input),
+        // Zero-copy: a small buffer, so that little of the page contents
+        // that follow a record header goes through it.
+        inner: BufReader::with_capacity(if pass { 16 << 10 } else { 64 << 10 }, input),
         state: state.clone(),
+        #[cfg(unix)]
+        mover,
     };
     let mut r = SaveReader::new(tee, SaveOptions::mode(opts.mode).format(opts.format))?;
     let mut out = Out {
@@ -1276,6 +1565,8 @@ pub fn convert<R: Read, W: Write>(
         records: 0,
         scratch: Vec::new(),
         shadow: None,
+        pass,
+        tee: state.clone(),
     };
     let format = r.format();
     let nested = r.nested();
@@ -1347,6 +1638,7 @@ pub fn convert<R: Read, W: Write>(
         records_out: out.records,
         segments: lx.segments,
         data_pages: lx.data_pages,
+        kernel_octets: state.kernel.get(),
         losses: lx.report_losses,
         losses_dropped: lx.losses_dropped,
         output,

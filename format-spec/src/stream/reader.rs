@@ -11,7 +11,7 @@ use binrw::Endian;
 use super::check::{self, Pass};
 use super::error::{FieldRef, Location, RecordInfo, StreamError};
 use super::Mode;
-use crate::drive::{now, Blocking, Input};
+use crate::drive::{now, Blocking, Input, Pass as PassThrough};
 use crate::layout::Wire;
 use crate::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataHeader, PageType,
@@ -1320,6 +1320,18 @@ impl<R: Read> PageBatch<'_, R> {
         now(self.r.core.read_pages(self.info, dst))
     }
 
+    /// Moves the contents of the next `n` pages with data from the input
+    /// straight to the output the input was set up with, if the input can
+    /// (`drive::Pass`); `false` when it cannot (nothing consumed: read them
+    /// instead). Offsets, counts and errors are those of
+    /// [`read_pages`](Self::read_pages) of `n` pages.
+    pub(crate) fn pass_pages(&mut self, n: usize) -> Result<bool, StreamError>
+    where
+        R: PassThrough,
+    {
+        self.r.pass_pages(self.info, n)
+    }
+
     /// Reads the contents of the remaining pages into the reader's reused
     /// buffer and returns the pfn entries and those contents.
     pub fn contents(&mut self) -> Result<(&[u64], &[u8]), StreamError> {
@@ -1329,6 +1341,45 @@ impl<R: Read> PageBatch<'_, R> {
     /// Skips the remaining page contents (a seek for a seekable reader).
     pub fn skip(&mut self) -> Result<(), StreamError> {
         now(self.r.core.finish_current())
+    }
+}
+
+impl<R: Read> StreamReader<R> {
+    /// See [`PageBatch::pass_pages`].
+    fn pass_pages(&mut self, info: RecordInfo, n: usize) -> Result<bool, StreamError>
+    where
+        R: PassThrough,
+    {
+        let core = &mut self.core;
+        core.check_broken()?;
+        if n as u64 > core.pages_left() {
+            return Err(StreamError::Misuse {
+                at: Location::in_record(info, core.pos),
+                what: format!(
+                    "pass_pages({n}), but only {} pages are left",
+                    core.pages_left()
+                ),
+            });
+        }
+        let want = (n * PAGE_SIZE) as u64;
+        let Some(passed) = core.io.inner.pass(want) else {
+            return Ok(false);
+        };
+        core.pos += passed.moved;
+        if let Some(e) = passed.error {
+            return Err(core.io_err(e, Some(info)));
+        }
+        if passed.moved < want {
+            return Err(core.truncated("page contents", Some(info), want - passed.moved));
+        }
+        if let Some(c) = core.cur.as_mut() {
+            c.pages_left -= n as u64;
+            c.body_left -= want;
+        }
+        if core.pages_left() == 0 {
+            now(core.finish_current())?;
+        }
+        Ok(true)
     }
 }
 
