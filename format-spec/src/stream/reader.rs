@@ -129,7 +129,41 @@ pub(crate) struct Core<I> {
     broken: bool,
     buf: Vec<u8>,
     pfns: Vec<u64>,
+    /// Entries of `pfns` by page type code (see [`count_types`]).
+    type_counts: [u64; 16],
     scratch: Vec<u8>,
+}
+
+/// How many of `pfns` have each page type code (bits 63-60). Four sets of
+/// counters, so that runs of one type (a save file's XTAB runs) do not
+/// make each increment wait for the one before.
+fn count_types(pfns: &[u64]) -> [u64; 16] {
+    let shift = crate::libxc::PAGE_DATA_TYPE_SHIFT;
+    let mut out = [0u64; 16];
+    // Most records hold one type only (all XTAB, or all NOTAB): one
+    // comparison per entry, which the compiler vectorises.
+    if let Some(first) = pfns.first() {
+        let t = first >> shift;
+        if pfns.iter().fold(0, |acc, e| acc | ((e >> shift) ^ t)) == 0 {
+            out[t as usize] = pfns.len() as u64;
+            return out;
+        }
+    }
+    let mut c = [[0u32; 16]; 4];
+    let mut quads = pfns.chunks_exact(4);
+    for q in &mut quads {
+        c[0][(q[0] >> shift) as usize] += 1;
+        c[1][(q[1] >> shift) as usize] += 1;
+        c[2][(q[2] >> shift) as usize] += 1;
+        c[3][(q[3] >> shift) as usize] += 1;
+    }
+    for e in quads.remainder() {
+        c[0][(e >> shift) as usize] += 1;
+    }
+    for (t, o) in out.iter_mut().enumerate() {
+        *o = c.iter().map(|s| u64::from(s[t])).sum();
+    }
+    out
 }
 
 impl<R> std::fmt::Debug for StreamReader<R> {
@@ -143,15 +177,6 @@ fn u32_at(b: &[u8], endian: Endian) -> u32 {
     match endian {
         Endian::Big => u32::from_be_bytes(raw),
         Endian::Little => u32::from_le_bytes(raw),
-    }
-}
-
-fn u64_at(b: &[u8], endian: Endian) -> u64 {
-    let mut raw = [0u8; 8];
-    raw.copy_from_slice(&b[..8]);
-    match endian {
-        Endian::Big => u64::from_be_bytes(raw),
-        Endian::Little => u64::from_le_bytes(raw),
     }
 }
 
@@ -216,6 +241,12 @@ impl<I> Core<I> {
 
     pub(crate) fn current(&self) -> Option<RecordInfo> {
         self.cur.map(|c| c.info)
+    }
+
+    /// How many pfn entries of the PAGE_DATA record being read have each
+    /// page type (indexed by the type's 4-bit code, valid or not).
+    pub(crate) fn type_counts(&self) -> &[u64; 16] {
+        &self.type_counts
     }
 
     /// The pfn entries of the PAGE_DATA record being read.
@@ -348,6 +379,7 @@ impl<I> Core<I> {
             broken: false,
             buf: state.buf,
             pfns: state.pfns,
+            type_counts: [0; 16],
             scratch: state.scratch,
         })
     }
@@ -377,6 +409,7 @@ impl<I: Input> Core<I> {
             broken: false,
             buf: Vec::new(),
             pfns: Vec::new(),
+            type_counts: [0; 16],
             scratch: Vec::new(),
         };
         r.read_headers().await?;
@@ -730,21 +763,40 @@ impl<I: Input> Core<I> {
             .await?;
         self.set_body_left(len - fixed - n as u64);
         self.pfns.clear();
-        let endian = self.endian;
-        self.pfns
-            .extend(self.buf[..n].chunks_exact(8).map(|c| u64_at(c, endian)));
-        let mut with_data = 0u64;
-        let mut bad = None;
-        for (i, e) in self.pfns.iter().enumerate() {
-            match PageType::of_entry(*e) {
-                Some(t) if t.has_data() => with_data += 1,
-                Some(_) => {}
-                None => {
-                    bad = Some((i, *e));
-                    break;
+        self.pfns.resize(count as usize, 0);
+        let raw = self.buf[..n].chunks_exact(8);
+        // One byte order per stream, chosen outside the per-entry loop.
+        let c8 = |c: &[u8]| [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
+        match self.endian {
+            Endian::Little => {
+                for (e, c) in self.pfns.iter_mut().zip(raw) {
+                    *e = u64::from_le_bytes(c8(c));
+                }
+            }
+            Endian::Big => {
+                for (e, c) in self.pfns.iter_mut().zip(raw) {
+                    *e = u64::from_be_bytes(c8(c));
                 }
             }
         }
+        self.type_counts = count_types(&self.pfns);
+        let mut with_data = 0u64;
+        let mut invalid = 0u64;
+        for (code, n) in self.type_counts.iter().enumerate() {
+            match PageType::of_entry((code as u64) << crate::libxc::PAGE_DATA_TYPE_SHIFT) {
+                Some(t) if t.has_data() => with_data += n,
+                Some(_) => {}
+                None => invalid += n,
+            }
+        }
+        let bad = (invalid > 0)
+            .then(|| {
+                self.pfns
+                    .iter()
+                    .position(|e| PageType::of_entry(*e).is_none())
+                    .map(|i| (i, self.pfns[i]))
+            })
+            .flatten();
         if let Some((i, entry)) = bad {
             self.finish_current().await?;
             return Err(StreamError::BadPageType {

@@ -18,10 +18,9 @@ use crate::drive::{now, Input};
 use crate::libxc::{
     pv_vcpu_basic_size, v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord,
     PageDataHeader, PageType, RecordHeader, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, PAGE_DATA_PFN_MASK,
-    PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_ONLY_RECORDS,
-    PV_PTE_FRAME_MASK, PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_EXTENDED_MAX,
-    PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS, REC_ALIGN,
-    SDE_CHECKED_RECORDS, STATIC_RECORDS,
+    PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_ONLY_RECORDS, PV_PTE_FRAME_MASK,
+    PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS,
+    PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS, REC_ALIGN, SDE_CHECKED_RECORDS, STATIC_RECORDS,
 };
 
 /// How to verify.
@@ -1187,8 +1186,13 @@ impl Verifier {
             } else {
                 None
             };
-            for e in pfns {
-                self.report.pages_by_type[(e >> PAGE_DATA_TYPE_SHIFT) as usize & 0xf] += 1;
+            for (n, c) in self
+                .report
+                .pages_by_type
+                .iter_mut()
+                .zip(reader.type_counts())
+            {
+                *n += c;
             }
             self.report.pfn_entries += pfns.len() as u64;
             self.report.data_pages += data_pages as u64;
