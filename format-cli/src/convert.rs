@@ -128,6 +128,9 @@ pub fn convert_command(args: &ConvertArgs) -> u8 {
                 rep.format, rep.from, rep.to, rep.records_in, rep.records_out, rep.data_pages,
                 rep.segments, rep.bytes_out
             );
+            if let Some(f) = &rep.output.failover {
+                eprintln!("xenstream convert: checkpointed stream: {f}");
+            }
             if args.lenient {
                 if let Some(p) = &args.input {
                     if let Some(note) = unread_tail(p, rep.bytes_in) {

@@ -512,6 +512,20 @@ fn dump_events<R: Read>(
             }
         }
     }
+    out.run(run)?;
+    if let Some(f) = r.failover() {
+        // A checkpointed stream that ended at a checkpoint boundary.
+        out.line(
+            format!("end of input at offset 0x{:x}: {f}", f.dropped_at),
+            json!({
+                "kind": "end_of_input",
+                "offset": f.dropped_at,
+                "checkpoints": f.checkpoints,
+                "at_boundary": f.at_boundary(),
+                "text": f.to_string(),
+            }),
+        )?;
+    }
     Ok(())
 }
 

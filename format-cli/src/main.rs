@@ -506,8 +506,10 @@ pub(crate) struct Verified {
     pub name: String,
     /// The layer the input starts with.
     pub format: outer::Format,
-    /// The libxc stream's report.
-    pub report: Report,
+    /// The libxc stream's report; `None` when the input holds no libxc
+    /// stream (a libxl stream whose END has no LIBXC_CONTEXT before it,
+    /// which lenient mode accepts).
+    pub report: Option<Report>,
     /// libxl records by spec name (xl and libxl inputs).
     pub libxl_records: BTreeMap<String, u64>,
     /// Unknown optional libxl records skipped.
@@ -551,7 +553,11 @@ pub(crate) fn verify_input(args: &InputArgs, mode: Mode) -> Result<Verified, Fai
 /// once per record type with a count (a thousand skipped records of one
 /// type make one line), then the notes unless `quiet`.
 pub(crate) fn print_warnings(found: &Verified, quiet: bool) {
-    let (name, report) = (&found.name, &found.report);
+    let name = &found.name;
+    let Some(report) = &found.report else {
+        eprintln!("xenstream: {name}: warning: {NO_LIBXC}");
+        return;
+    };
     // libxl records skipped, by type code: (first, count).
     let mut libxl: Vec<(&SkippedRecord, u64)> = Vec::new();
     for s in &found.libxl_skipped {
@@ -618,6 +624,10 @@ pub(crate) fn print_warnings(found: &Verified, quiet: bool) {
     }
 }
 
+/// The warning for a libxl stream that holds no libxc stream.
+pub(crate) const NO_LIBXC: &str = "the libxl stream ends (END) with no LIBXC_CONTEXT before it: \
+     libxl's reader takes it, but it holds no guest to restore (--strict refuses it)";
+
 /// `" (N times in all)"` for a warning that came `n` times.
 fn more_like_it(n: u64) -> String {
     if n > 1 {
@@ -630,32 +640,41 @@ fn more_like_it(n: u64) -> String {
 fn cmd_verify(args: &InputArgs, strict: bool, quiet: bool) -> Result<(), Failure> {
     let mode = if strict { Mode::Strict } else { Mode::Lenient };
     let found = verify_input(args, mode)?;
-    let (name, report) = (&found.name, &found.report);
+    let name = &found.name;
     print_warnings(&found, quiet);
-    if !quiet {
-        let outer = match found.format {
-            outer::Format::Libxc => String::new(),
-            f => format!(
-                "{f} file with {} libxl records around a ",
-                found.libxl_records.values().sum::<u64>() + found.libxl_skipped.len() as u64
-            ),
-        };
+    if quiet {
+        return Ok(());
+    }
+    let mode = if strict { "strict" } else { "lenient" };
+    let libxl = found.libxl_records.values().sum::<u64>() + found.libxl_skipped.len() as u64;
+    let Some(report) = &found.report else {
         println!(
-            "{name}: valid ({}): {outer}libxc stream v{}, {}, {}, {} records, {} data pages, {} octets",
-            if strict { "strict" } else { "lenient" },
-            report.image_header.version,
-            report
-                .domain_type()
-                .map(domain_name)
-                .unwrap_or("unknown guest"),
-            endian_name(report.image_header.endian()),
-            report.records,
-            report.data_pages,
-            report.bytes()
+            "{name}: valid ({mode}): {} file with {libxl} libxl records and no libxc stream: nothing to restore",
+            found.format
         );
-        if let Some(t) = &found.trailer {
-            println!("{name}: followed by {}", trailer_text(t));
-        }
+        return Ok(());
+    };
+    let outer = match found.format {
+        outer::Format::Libxc => String::new(),
+        f => format!("{f} file with {libxl} libxl records around a "),
+    };
+    println!(
+        "{name}: valid ({mode}): {outer}libxc stream v{}, {}, {}, {} records, {} data pages, {} octets",
+        report.image_header.version,
+        report
+            .domain_type()
+            .map(domain_name)
+            .unwrap_or("unknown guest"),
+        endian_name(report.image_header.endian()),
+        report.records,
+        report.data_pages,
+        report.bytes()
+    );
+    if let Some(f) = &report.failover {
+        println!("{name}: checkpointed stream: {f}");
+    }
+    if let Some(t) = &found.trailer {
+        println!("{name}: followed by {}", trailer_text(t));
     }
     Ok(())
 }

@@ -11,7 +11,17 @@ use crate::{domain_name, endian_name, verify_input, Failure, InputArgs};
 pub fn run(args: &InputArgs, as_json: bool) -> Result<(), Failure> {
     let found = verify_input(args, Mode::Lenient)?;
     if as_json {
-        let mut v = to_json(&found.report);
+        let mut v = match &found.report {
+            Some(r) => to_json(r),
+            // No libxc stream: its fields are null, the one warning
+            // counted.
+            None => json!({
+                "version": null, "domain": null, "endian": null, "bytes": 0,
+                "records": 0, "unknown_optional": 0, "segments": 0,
+                "pfn_entries": 0, "data_pages": 0, "records_by_type": {},
+                "pages_by_type": {}, "warnings": 1, "failover": null,
+            }),
+        };
         v["format"] = json!(found.format.name());
         v["libxl_records"] = json!(found.libxl_records);
         v["libxl_skipped"] = json!(found.libxl_skipped.len());
@@ -34,7 +44,10 @@ pub fn run(args: &InputArgs, as_json: bool) -> Result<(), Failure> {
                 }
             );
         }
-        print_text(&found.report);
+        match &found.report {
+            Some(r) => print_text(r),
+            None => println!("stream: no libxc stream ({})", crate::NO_LIBXC),
+        }
     }
     Ok(())
 }
@@ -78,6 +91,14 @@ fn to_json(r: &Report) -> Value {
         "records_by_type": by_type,
         "pages_by_type": pages,
         "warnings": r.warnings.len() as u64 + r.warnings_dropped,
+        "failover": r.failover.as_ref().map(|f| json!({
+            "checkpoints": f.checkpoints,
+            "at_boundary": f.at_boundary(),
+            "dropped_segment": f.dropped_segment,
+            "dropped_at": f.dropped_at,
+            "dropped_records": f.dropped_records,
+            "text": f.to_string(),
+        })),
     })
 }
 
@@ -115,6 +136,9 @@ fn print_text(r: &Report) {
         r.data_pages,
         r.data_pages * format_spec::libxc::PAGE_SIZE as u64
     );
+    if let Some(f) = &r.failover {
+        println!("checkpointed stream: {f}");
+    }
     let w = r.warnings.len() as u64 + r.warnings_dropped;
     if w > 0 {
         println!("warnings: {w} (see `xenstream verify`)");

@@ -22,6 +22,7 @@ struct RecordDef {
     human: String,
     c_human: Option<String>,
     spec_body: Option<String>,
+    spec_body_doc: Option<String>,
     py: Option<String>,
     optional: bool,
     since: u64,
@@ -82,6 +83,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         let mut human = Slot::new("human");
         let mut c_human = Slot::new("c_human");
         let mut spec_body = Slot::new("spec_body");
+        let mut spec_body_doc = Slot::new("spec_body_doc");
         let mut py = Slot::new("py");
         let mut optional = Slot::new("optional");
         let mut since = Slot::new("since");
@@ -108,6 +110,8 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     human.set(&mut errors, span, lit_str(&meta)?.value());
                 } else if meta.path.is_ident("spec_body") {
                     spec_body.set(&mut errors, span, lit_str(&meta)?.value());
+                } else if meta.path.is_ident("spec_body_doc") {
+                    spec_body_doc.set(&mut errors, span, lit_str(&meta)?.value());
                 } else if meta.path.is_ident("c_human") {
                     c_human.set(&mut errors, span, lit_str(&meta)?.value());
                 } else if meta.path.is_ident("py") {
@@ -152,7 +156,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                     errors.push(
                         span,
                         "unknown record attribute; expected one of code, name, human, \
-                         c_human, spec_body, py, optional, since, deprecated, length",
+                         c_human, spec_body, spec_body_doc, py, optional, since, deprecated, length",
                     );
                     crate::attr::skip_value(&meta)?;
                 }
@@ -186,6 +190,15 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 "bit 31 of a record code marks it optional: set it exactly when `optional` is given",
             );
         }
+        let spec_body_doc = spec_body_doc.get_spanned().map(|(span, doc)| {
+            if !spec_body.is_set() {
+                errors.push(
+                    span,
+                    "`spec_body_doc` describes the part named by `spec_body`; give `spec_body` too",
+                );
+            }
+            doc
+        });
         let length = length.get_spanned().map(|(span, rule)| {
             if body.is_none() {
                 errors.push(
@@ -203,6 +216,7 @@ pub fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             human: human.get().unwrap_or_default(),
             c_human: c_human.get(),
             spec_body: spec_body.get(),
+            spec_body_doc,
             py: py.get(),
             optional,
             since: since.get().unwrap_or(2),
@@ -273,6 +287,10 @@ fn emit(
             Some(b) => quote!(::core::option::Option::Some(#b)),
             None => quote!(::core::option::Option::None),
         };
+        let spec_body_doc = match &r.spec_body_doc {
+            Some(b) => quote!(::core::option::Option::Some(#b)),
+            None => quote!(::core::option::Option::None),
+        };
         let c_name = format!("{c_prefix}{name}");
         let py_name = format!(
             "{py_prefix}{}",
@@ -315,6 +333,7 @@ fn emit(
                 human: #human,
                 c_human: #c_human,
                 spec_body: #spec_body,
+                spec_body_doc: #spec_body_doc,
                 c_name: #c_name,
                 py_name: #py_name,
                 mandatory: #mandatory,

@@ -114,10 +114,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         got.len()
     );
     match relayed.verdict {
-        Ok(r) => println!(
-            "valid {} stream: {} libxc records, {} pages",
-            r.format, r.libxc.records, r.libxc.data_pages
-        ),
+        // Strict verification refuses an input without a libxc stream.
+        Ok(r) => {
+            let (records, pages) = r.libxc.map_or((0, 0), |l| (l.records, l.data_pages));
+            println!(
+                "valid {} stream: {records} libxc records, {pages} pages",
+                r.format
+            )
+        }
         Err(e) => {
             println!("invalid: {e} (rule {}, offset {})", e.kind(), e.offset());
             std::process::exit(1);

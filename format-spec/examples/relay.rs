@@ -87,19 +87,25 @@ fn main() -> ExitCode {
             return Err(format!("sent {sent} octets but received {}", input.octets).into());
         }
         match verdict {
-            Ok(rep) => {
+            // Strict verification refuses an input without a libxc stream.
+            Ok(save::SaveReport {
+                format,
+                libxc: Some(libxc),
+                ..
+            }) => {
                 println!(
                     "received {} octets: valid (strict) {} file, libxc v{}, {}, {} data pages",
                     input.octets,
-                    rep.format,
-                    rep.libxc.image_header.version,
-                    rep.libxc
+                    format,
+                    libxc.image_header.version,
+                    libxc
                         .domain_type()
                         .map_or("unknown guest".to_string(), |d| d.to_string()),
-                    rep.libxc.data_pages
+                    libxc.data_pages
                 );
                 Ok(true)
             }
+            Ok(_) => Ok(false),
             Err(e) => {
                 eprintln!(
                     "relay: received {} octets: invalid: {e} (rule {}, offset {}, {:?} layer)",

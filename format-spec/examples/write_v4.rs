@@ -170,6 +170,8 @@ fn main() -> ExitCode {
         println!("wrote {path}: {len} octets");
         let input = BufReader::new(File::open(&path)?);
         let rep = save::verify_seekable(input, Options::verify(Mode::Strict))?;
+        // Strict verification refuses an input without a libxc stream.
+        let libxc = rep.libxc.ok_or("no libxc stream")?;
         let libxl: Vec<String> = rep
             .libxl_records
             .iter()
@@ -177,10 +179,10 @@ fn main() -> ExitCode {
             .collect();
         println!(
             "valid (strict): libxc v{}, {} records, {} data pages, {} segment(s); libxl records: {}",
-            rep.libxc.image_header.version,
-            rep.libxc.records,
-            rep.libxc.data_pages,
-            rep.libxc.segments,
+            libxc.image_header.version,
+            libxc.records,
+            libxc.data_pages,
+            libxc.segments,
             libxl.join(", ")
         );
         Ok(())

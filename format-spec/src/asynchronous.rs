@@ -616,6 +616,12 @@ impl<R: AsyncRead + Unpin> AsyncSaveReader<R> {
         self.core.libxl_records()
     }
 
+    /// How a checkpointed stream ended without END (see
+    /// [`SaveReader::failover`](crate::save::SaveReader::failover)).
+    pub fn failover(&self) -> Option<&crate::stream::Failover> {
+        self.core.failover()
+    }
+
     /// The whole input's report (see
     /// [`SaveReader::into_report`](crate::save::SaveReader::into_report)).
     pub fn into_report(self) -> Result<SaveReport, save::Error> {

@@ -1616,10 +1616,25 @@ fn convert_with<R: Read + Side, W: Write + Side>(
     let bytes_in = r.offset();
     flush_captured(&state, &mut out, bytes_in)?;
     let lx = lx.ok_or(ConvertError::NoLibxcStream { offset: bytes_in })?;
+    let boundary = r.failover().is_some();
+    let out_end = out.pos;
     let output = out
         .shadow
         .take()
-        .map(|sh| sh.verifier.into_report())
+        .map(|mut sh| {
+            // The input ended at a checkpoint boundary, and so does the
+            // output: its report says so (`Report::failover`).
+            if boundary {
+                sh.verifier.end_of_input(out_end).map_err(|source| {
+                    ConvertError::InvalidOutput {
+                        offset: bytes_in,
+                        source,
+                    }
+                })?;
+            }
+            Ok::<_, ConvertError>(sh.verifier.into_report())
+        })
+        .transpose()?
         .ok_or(ConvertError::NoLibxcStream { offset: bytes_in })?;
     let pos = out.pos;
     out.w.flush().map_err(|source| ConvertError::Write {

@@ -451,6 +451,9 @@ pub struct RecordLayout {
     /// describes: an opaque body (`hvm_ctx`), or what follows the struct
     /// (`page_data`).
     pub spec_body: Option<&'static str>,
+    /// What the spec's field table says of `spec_body`, in the
+    /// description's words (`#[record(spec_body_doc = "...")]`).
+    pub spec_body_doc: Option<&'static str>,
     /// The C macro name (`REC_TYPE_PAGE_DATA`).
     pub c_name: &'static str,
     /// The Python constant name (`REC_TYPE_page_data`).

@@ -712,7 +712,8 @@ pub enum LibxcRecord {
         name = "PAGE_DATA",
         human = "Page data",
         length = page_data,
-        spec_body = "page_data"
+        spec_body = "page_data",
+        spec_body_doc = "The contents of each page whose pfn entry has data, in pfn order."
     )]
     PageData(PageData),
     /// Width and page-table depth of a PV guest.
@@ -742,7 +743,8 @@ pub enum LibxcRecord {
         human = "Shared info",
         deprecated = 4,
         length = exact(4096),
-        spec_body = "shared_info"
+        spec_body = "shared_info",
+        spec_body_doc = "The contents of the shared info page, exactly one page."
     )]
     SharedInfo(Opaque),
     /// TSC settings (`XEN_DOMCTL_{get,set}tscinfo`). Deprecated by version
@@ -762,7 +764,8 @@ pub enum LibxcRecord {
         name = "HVM_CONTEXT",
         human = "HVM context",
         length = non_empty,
-        spec_body = "hvm_ctx"
+        spec_body = "hvm_ctx",
+        spec_body_doc = "The HVM context blob, as Xen hands it out."
     )]
     HvmContext(Opaque),
     /// HVM parameters (`HVMOP_{get,set}_param`); must come before HVM_CONTEXT.
@@ -776,7 +779,8 @@ pub enum LibxcRecord {
         human = "Toolstack",
         deprecated = 0,
         length = non_empty,
-        spec_body = "data"
+        spec_body = "data",
+        spec_body_doc = "Data of the higher toolstack layers, opaque to libxc."
     )]
     Toolstack(Opaque),
     /// MSRs of a PV vCPU (`XEN_DOMCTL_{get,set}_vcpu_msrs`).
@@ -813,7 +817,8 @@ pub enum LibxcRecord {
         name = "X86_CPUID_POLICY",
         human = "x86 CPUID policy",
         since = 3,
-        spec_body = "CPUID_policy"
+        spec_body = "CPUID_policy",
+        spec_body_doc = "The CPUID leaves, an array of xen_cpuid_leaf_t."
     )]
     X86CpuidPolicy(X86CpuidPolicy),
     /// The guest's MSR policy (`XEN_DOMCTL_{get,set}_cpu_policy`).
@@ -822,7 +827,8 @@ pub enum LibxcRecord {
         name = "X86_MSR_POLICY",
         human = "x86 MSR policy",
         since = 3,
-        spec_body = "MSR_policy"
+        spec_body = "MSR_policy",
+        spec_body_doc = "The MSR entries, an array of xen_msr_entry_t."
     )]
     X86MsrPolicy(X86MsrPolicy),
     /// The domain context blob (`XEN_DOMCTL_{get,set}domaincontext`): shared
@@ -833,7 +839,8 @@ pub enum LibxcRecord {
         human = "Domain context",
         since = 4,
         length = non_empty,
-        spec_body = "dom_ctx"
+        spec_body = "dom_ctx",
+        spec_body_doc = "The domain context blob, as Xen hands it out."
     )]
     DomainContext(Opaque),
 }

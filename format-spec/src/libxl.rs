@@ -546,7 +546,8 @@ pub enum LibxlRecord {
         code = 0x02,
         name = "EMULATOR_XENSTORE_DATA",
         human = "Emulator xenstore data",
-        spec_body = "xenstore key/value data"
+        spec_body = "xenstore key/value data",
+        spec_body_doc = "Packed pairs of NUL-terminated key and value strings."
     )]
     EmulatorXenstoreData(EmulatorXenstoreData),
     /// The saved state of one of the domain's emulators.
@@ -554,7 +555,8 @@ pub enum LibxlRecord {
         code = 0x03,
         name = "EMULATOR_CONTEXT",
         human = "Emulator context",
-        spec_body = "emulator_ctx"
+        spec_body = "emulator_ctx",
+        spec_body_doc = "The emulator's saved state, in a format only that emulator knows."
     )]
     EmulatorContext(EmulatorContext),
     /// Ends the libxl part of a checkpoint; the stream goes back to libxc.

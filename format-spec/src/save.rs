@@ -73,7 +73,7 @@
 //!
 //! // Verification of the whole file is one call.
 //! let report = verify(&file[..], Options::verify(Mode::Strict))?;
-//! assert_eq!(report.libxc.data_pages, 1);
+//! assert_eq!(report.libxc.as_ref().map(|r| r.data_pages), Some(1));
 //! assert_eq!(report.libxl_records["LIBXC_CONTEXT"], 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -90,8 +90,8 @@ use crate::outer::{
     OuterRecord, SkippedRecord,
 };
 use crate::stream::{
-    FieldRef, Location, Mode, PageBatch, ReaderOptions, Record, RecordInfo, Report, StreamError,
-    StreamReader, Suspended, Verifier, VerifyOptions,
+    ErrorKind, Failover, FailoverReason, FieldRef, Location, Mode, PageBatch, ReaderOptions,
+    Record, RecordInfo, Report, StreamError, StreamReader, Suspended, Verifier, VerifyOptions,
 };
 use crate::xl::XlPreamble;
 
@@ -105,9 +105,11 @@ pub enum Error {
     /// The libxc stream breaks a rule, or cannot be read.
     #[error(transparent)]
     Stream(#[from] StreamError),
-    /// The input ended (with its final END) without a libxc stream; only
-    /// verification ([`verify`]) asks for one.
-    #[error("offset {offset}: the input holds no libxc stream")]
+    /// [`SaveReader::into_report`] was asked for a report, but nothing was
+    /// verified: verification was off ([`Options::verify`]). (An input
+    /// that holds no libxc stream at all is reported by
+    /// [`SaveReport::libxc`] being `None`.)
+    #[error("offset {offset}: no libxc stream was verified")]
     NoLibxcStream {
         /// Where the input ended.
         offset: u64,
@@ -422,8 +424,13 @@ pub(crate) enum Holder<O, L> {
 pub struct SaveReport {
     /// The layer the input starts with.
     pub format: Format,
-    /// The libxc stream's report (all segments).
-    pub libxc: Report,
+    /// The libxc stream's report (all segments); `None` when the input
+    /// holds no libxc stream: a libxl stream whose END comes with no
+    /// LIBXC_CONTEXT before it, which libxl's reader takes (its
+    /// `process_record` completes the stream at END) although nothing is
+    /// restored. Lenient mode accepts it (a tool should warn: there is no
+    /// guest); strict mode refuses it (`UnexpectedRecord`).
+    pub libxc: Option<Report>,
     /// libxl records by spec name (none for a bare libxc stream).
     pub libxl_records: BTreeMap<&'static str, u64>,
     /// Unknown optional libxl records skipped.
@@ -468,6 +475,15 @@ pub(crate) struct SaveCore<F, O, L> {
     verifier: Option<Verifier>,
     libxl_records: BTreeMap<&'static str, u64>,
     libxl_skipped: Vec<SkippedRecord>,
+    /// CHECKPOINT records returned so far.
+    checkpoints: u64,
+    /// libxc records returned since the last CHECKPOINT (or the start).
+    seg_records: u64,
+    /// Without the verifier: how a checkpointed stream ended without END
+    /// (at a checkpoint boundary).
+    failover: Option<Failover>,
+    /// Nothing more to read (the input ended at a checkpoint boundary).
+    done: bool,
     layers: F,
 }
 
@@ -523,8 +539,43 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
             verifier: None,
             libxl_records: BTreeMap::new(),
             libxl_skipped: Vec::new(),
+            checkpoints: 0,
+            seg_records: 0,
+            failover: None,
+            done: false,
             layers,
         }
+    }
+
+    /// How a checkpointed stream ended without END: the verifier's
+    /// [`Report::failover`] when verifying, else a checkpoint boundary.
+    pub(crate) fn failover(&self) -> Option<&Failover> {
+        match &self.verifier {
+            Some(v) => v.report().failover.as_ref(),
+            None => self.failover.as_ref(),
+        }
+    }
+
+    /// Without the verifier: whether the reader's error `e` (the next
+    /// record header was to start at `before`) is the end of the input at
+    /// a checkpoint boundary, right after a CHECKPOINT (and, nested, its
+    /// libxl records), which Xen's restore takes as the end of a
+    /// checkpointed stream in both modes.
+    fn at_boundary(&mut self, e: &StreamError, before: u64) -> bool {
+        let clean =
+            e.kind() == ErrorKind::Truncated && e.offset() == before && e.record().is_none();
+        if !(clean && self.checkpoints > 0 && self.seg_records == 0) {
+            return false;
+        }
+        self.failover = Some(Failover {
+            checkpoints: self.checkpoints,
+            dropped_segment: self.checkpoints,
+            dropped_at: before,
+            dropped_records: 0,
+            reason: FailoverReason::Boundary,
+        });
+        self.done = true;
+        true
     }
 
     pub(crate) fn format(&self) -> Format {
@@ -573,10 +624,10 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
 
     pub(crate) fn into_report(self) -> Result<SaveReport, Error> {
         let end_offset = self.offset();
-        let libxc = self
-            .verifier
-            .map(Verifier::into_report)
-            .ok_or(Error::NoLibxcStream { offset: end_offset })?;
+        if !self.verify {
+            return Err(Error::NoLibxcStream { offset: end_offset });
+        }
+        let libxc = self.verifier.map(Verifier::into_report);
         let migration_trailer = match &self.layer {
             Holder::Outer(o) => F::outer_trailer(o).cloned(),
             _ => None,
@@ -596,6 +647,9 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
         loop {
             if let Some(ev) = self.pending.pop_front() {
                 return Ok(Some(ev));
+            }
+            if self.done {
+                return Ok(None);
             }
             if let Some(stop) = self.stop.take() {
                 self.leave_libxc(stop).await?;
@@ -628,9 +682,14 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
                     }
                 }
                 Holder::Libxc(s) => {
+                    let before = F::position(s);
                     let info = match &mut self.verifier {
                         Some(v) => F::step(v, s).await?,
-                        None => F::next_header(s).await?,
+                        None => match F::next_header(s).await {
+                            Ok(info) => info,
+                            Err(e) if self.at_boundary(&e, before) => return Ok(None),
+                            Err(e) => return Err(e.into()),
+                        },
                     };
                     let Some(info) = info else {
                         if self
@@ -648,6 +707,12 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
                         self.stop = Some(LibxcStop::End);
                         continue;
                     };
+                    if info.rtype == LibxcRecord::CHECKPOINT {
+                        self.checkpoints += 1;
+                        self.seg_records = 0;
+                    } else {
+                        self.seg_records += 1;
+                    }
                     let nested = self.libxl.is_some();
                     self.stop = match info.rtype {
                         LibxcRecord::END => Some(LibxcStop::End),
@@ -858,8 +923,20 @@ impl<R: Read> SaveReader<R> {
         self.core.libxl_records()
     }
 
-    /// The whole input's report; [`Error::NoLibxcStream`] when no libxc
-    /// stream was verified (verification off, or none in the input).
+    /// How a checkpointed (Remus, COLO) stream ended without END, once
+    /// [`next`](Self::next) has returned `Ok(None)`: at a checkpoint
+    /// boundary (the input ends right after a CHECKPOINT and, in a libxl
+    /// stream, the checkpoint's libxl records), which Xen's restore takes
+    /// as the end of the stream, in both modes. With verification on, the
+    /// verifier's [`Report::failover`], which in lenient mode also covers
+    /// a segment cut short. `None` for a stream that ended with END.
+    pub fn failover(&self) -> Option<&Failover> {
+        self.core.failover()
+    }
+
+    /// The whole input's report ([`SaveReport::libxc`] is `None` when the
+    /// input holds no libxc stream); [`Error::NoLibxcStream`] when
+    /// verification was off.
     pub fn into_report(self) -> Result<SaveReport, Error> {
         self.core.into_report()
     }

@@ -44,7 +44,7 @@ fn a_broken_stream_is_refused_with_the_blocking_verdict() {
     // Break the libxc image header's marker, just after the libxl
     // LIBXC_CONTEXT record.
     let want = save::verify(&data[..], Options::verify(Mode::Strict)).unwrap();
-    let at = want.libxc.start_offset as usize;
+    let at = want.libxc.as_ref().expect("a libxc stream").start_offset as usize;
     data[at] ^= 0xff;
     let want = save::verify(&data[..], Options::verify(Mode::Strict)).unwrap_err();
     let (relayed, got) = rt.block_on(relay::run(data.clone())).unwrap();

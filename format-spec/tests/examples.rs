@@ -86,7 +86,14 @@ fn pages_by_type_counts_what_the_verifier_counts() {
         )
         .unwrap();
         let mut want = String::new();
-        for (nibble, n) in rep.libxc.pages_by_type.iter().enumerate() {
+        for (nibble, n) in rep
+            .libxc
+            .as_ref()
+            .expect("a libxc stream")
+            .pages_by_type
+            .iter()
+            .enumerate()
+        {
             if *n > 0 {
                 let t = PfnEntry((nibble as u64) << 60).page_type().unwrap();
                 want += &format!("{} ({}) {n}\n", t.short_name(), t.human());
@@ -94,7 +101,8 @@ fn pages_by_type_counts_what_the_verifier_counts() {
         }
         want += &format!(
             "total {} pfn entries, {} with contents\n",
-            rep.libxc.pfn_entries, rep.libxc.data_pages
+            rep.libxc.as_ref().expect("a libxc stream").pfn_entries,
+            rep.libxc.as_ref().expect("a libxc stream").data_pages
         );
         assert_eq!(stdout, want, "{name}");
         // Facts of the files: the PV guest's 96 MiB are all sent, with its
@@ -135,10 +143,24 @@ fn write_v4_writes_a_strictly_valid_v4_file_with_a_domain_context() {
         Options::verify(Mode::Strict),
     )
     .unwrap();
-    assert_eq!(rep.libxc.image_header.version, 4);
+    assert_eq!(
+        rep.libxc
+            .as_ref()
+            .expect("a libxc stream")
+            .image_header
+            .version,
+        4
+    );
     let dc = format_spec::libxc::LibxcRecord::DOMAIN_CONTEXT;
-    assert_eq!(rep.libxc.records_by_type.get(&dc), Some(&1));
-    assert_eq!(rep.libxc.data_pages, 16);
+    assert_eq!(
+        rep.libxc
+            .as_ref()
+            .expect("a libxc stream")
+            .records_by_type
+            .get(&dc),
+        Some(&1)
+    );
+    assert_eq!(rep.libxc.as_ref().expect("a libxc stream").data_pages, 16);
     assert_eq!(rep.end_offset, len);
 
     // With a real save file, its first 16 pages and its Xen version.
@@ -151,11 +173,26 @@ fn write_v4_writes_a_strictly_valid_v4_file_with_a_domain_context() {
             Options::verify(Mode::Strict),
         )
         .unwrap();
-        assert_eq!(rep.libxc.image_header.version, 4);
+        assert_eq!(
+            rep.libxc
+                .as_ref()
+                .expect("a libxc stream")
+                .image_header
+                .version,
+            4
+        );
         assert_eq!(
             (
-                rep.libxc.domain_header.xen_major,
-                rep.libxc.domain_header.xen_minor
+                rep.libxc
+                    .as_ref()
+                    .expect("a libxc stream")
+                    .domain_header
+                    .xen_major,
+                rep.libxc
+                    .as_ref()
+                    .expect("a libxc stream")
+                    .domain_header
+                    .xen_minor
             ),
             (4, 17)
         );

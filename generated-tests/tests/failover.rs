@@ -35,7 +35,13 @@ fn a_libxl_remus_stream_ending_at_a_checkpoint_boundary_is_valid() {
     for mode in [Mode::Lenient, Mode::Strict] {
         let r = verify(&v.bytes[..cut], Options::verify(mode))
             .unwrap_or_else(|e| panic!("{mode:?}: {e}"));
-        let f = r.libxc.failover.expect("a failover report");
+        let f = r
+            .libxc
+            .as_ref()
+            .expect("a libxc stream")
+            .failover
+            .clone()
+            .expect("a failover report");
         assert!(f.at_boundary(), "{mode:?}: {f}");
         assert_eq!(f.checkpoints, 1);
         assert_eq!(
@@ -49,7 +55,13 @@ fn a_libxl_remus_stream_ending_at_a_checkpoint_boundary_is_valid() {
     let e = verify(&v.bytes[..inside], Options::verify(Mode::Strict)).unwrap_err();
     assert_eq!(e.kind(), "Truncated", "{e}");
     let r = verify(&v.bytes[..inside], Options::verify(Mode::Lenient)).expect("lenient");
-    let f = r.libxc.failover.expect("a failover report");
+    let f = r
+        .libxc
+        .as_ref()
+        .expect("a libxc stream")
+        .failover
+        .clone()
+        .expect("a failover report");
     assert!(
         matches!(&f.reason, FailoverReason::CutShort(n) if n.kind == ErrorKind::Truncated),
         "{f}"

@@ -66,6 +66,7 @@ fn table(name: &'static str, what: &str, items: &[(String, &str)], gap: usize) -
         }),
         key: entry_key,
         missing: None,
+        rewrite: None,
     }
 }
 

@@ -9,11 +9,13 @@ pub mod c_tables;
 pub mod diagram;
 pub mod diff;
 pub mod docs;
+pub mod field_table;
 pub mod pandoc;
 pub mod pypkg;
 pub mod python;
 pub mod regions;
 pub mod stamp;
+pub mod template;
 pub mod text;
 
 use std::path::{Path, PathBuf};

@@ -1,10 +1,11 @@
 //! Regions of Xen's specs, `docs/specs/libxc-migration-stream.pandoc` and
 //! `docs/specs/libxl-migration-stream.pandoc`, from the description: the
 //! `% Revision` line, the `version` entry of the stream header's field
-//! table, the list of record types of the record header's table, and the
-//! octet diagram of each header and each record (see [`crate::diagram`]).
-//! Xen's prose around them, the field tables included, stays as Xen wrote
-//! it.
+//! table, the list of record types of the record header's table, the
+//! octet diagram of each header and each record (see [`crate::diagram`])
+//! and each record's field table (see [`crate::field_table`]: its entries
+//! come from the description, what each entry says stays Xen's text).
+//! Xen's prose around them stays as Xen wrote it.
 
 use format_spec::layout::{RecordLayout, StructLayout, Wire};
 use format_spec::libxc::{
@@ -13,6 +14,7 @@ use format_spec::libxc::{
 use format_spec::libxl::{LibxlHeader, LibxlRecord, HDR_VERSION};
 
 use crate::diagram;
+use crate::field_table;
 use crate::regions::{find_line, Region, Spliced};
 
 /// The libxc spec in a Xen tree.
@@ -141,17 +143,20 @@ fn spliced_spec(s: &Spec) -> Spliced {
             None => format!("the octet diagram of section \"{}\"", d.title),
         };
         let mut region = diagram_region(d.title, what, d.units);
+        let table = d.record.map(|r| table_region(d.title, r));
         if let (Some(r), Some(after)) = (d.record, prev) {
             // A record new in this revision gets a section of its own.
+            let table_text = table.as_ref().map_or("", |t| t.text.as_str());
             region.missing = Some((
                 Box::new(move |l: &[&str]| after_section(l, after).map(|i| (i, i))),
-                new_section(r, s.version, &region.text),
+                new_section(r, s.version, &region.text, table_text),
             ));
         }
         if d.record.is_some() {
             prev = Some(d.title);
         }
         regions.push(region);
+        regions.extend(table.filter(|t| !t.text.is_empty()));
     }
     Spliced {
         host: s.path,
@@ -213,9 +218,9 @@ fn after_section(lines: &[&str], title: &str) -> Option<usize> {
 }
 
 /// The section of a record the spec does not have yet: its title, what
-/// the description says of it, its diagram and a page break. Its field
-/// table is left to the maintainer: field descriptions are Xen's prose.
-fn new_section(r: &RecordLayout, version: u32, diagram: &str) -> String {
+/// the description says of it, its diagram, its field table (the
+/// description's words for each field) and a page break.
+fn new_section(r: &RecordLayout, version: u32, diagram: &str, table: &str) -> String {
     let mut title = r.spec_name.to_string();
     if r.deprecated.is_some_and(|d| version >= d) {
         title.push_str(" (deprecated)");
@@ -228,8 +233,38 @@ fn new_section(r: &RecordLayout, version: u32, diagram: &str) -> String {
         out.push('\n');
     }
     out.push_str(diagram);
+    if !table.is_empty() {
+        out.push('\n');
+        out.push_str(table);
+    }
     out.push_str("\n\\clearpage\n");
     out
+}
+
+/// The field table of the section titled `title`, where that section has
+/// one: its entries from the description (see [`field_table`]), each
+/// with Xen's text where Xen's table has the entry. A record without
+/// fields has no table (empty text); a section of Xen's without a table
+/// (Xen describes the fields in prose) keeps having none.
+fn table_region(title: &'static str, r: &'static RecordLayout) -> Region {
+    let entries = field_table::entries(r);
+    let text = if entries.is_empty() {
+        String::new()
+    } else {
+        field_table::render(&entries, None)
+    };
+    Region {
+        name: format!("table {title}"),
+        what: format!("the field table of record {title}, where its section has one"),
+        text,
+        locate: Box::new(move |l| field_table::find_after(l, find_diagram(l, title)?.1)),
+        key: field_table::key,
+        // No table where Xen has none; a new section brings its own.
+        missing: Some((Box::new(|_| Some((0, 0))), String::new())),
+        rewrite: Some(Box::new(move |lines| {
+            field_table::render(&entries, Some(lines))
+        })),
+    }
 }
 
 /// The region of one diagram.
@@ -252,6 +287,7 @@ fn diagram_region(title: &'static str, what: String, units: Vec<diagram::Unit>) 
                 .collect()
         },
         missing: None,
+        rewrite: None,
     }
 }
 
@@ -267,6 +303,7 @@ fn revision(s: &Spec) -> Region {
         }),
         key: |_| Vec::new(),
         missing: None,
+        rewrite: None,
     }
 }
 
@@ -287,6 +324,7 @@ fn version(s: &Spec) -> Region {
         }),
         key: |_| Vec::new(),
         missing: None,
+        rewrite: None,
     }
 }
 
@@ -345,5 +383,6 @@ fn record_types(s: &Spec) -> Region {
             }
         },
         missing: None,
+        rewrite: None,
     }
 }

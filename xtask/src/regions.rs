@@ -3,7 +3,8 @@
 //! Two of the files a format change touches are mostly prose or code that
 //! no description holds: `xg_sr_common.c` (only its name tables come from
 //! the description) and the pandoc specs (only the revision line, the list
-//! of record types and the octet diagrams do). The generator owns those
+//! of record types, the octet diagrams and the records' field tables do;
+//! a field table keeps Xen's text for each entry, see [`Region::rewrite`]). The generator owns those
 //! *regions* and nothing else. Xen's files carry no markers: each region is
 //! found by the structure around it (the table's declaration, the
 //! `% Revision` line, the section heading of a record), so adopting the
@@ -20,14 +21,23 @@ use std::fmt::Write as _;
 /// lines to replace, or `None` when the file has no such place.
 pub type Locate = Box<dyn Fn(&[&str]) -> Option<(usize, usize)>>;
 
+/// Rewrites a region found in a file: from its current lines (without
+/// their newlines) to its new text, for a region that keeps some of Xen's
+/// text (the descriptions of a field table).
+pub type Rewrite = Box<dyn Fn(&[&str]) -> String>;
+
 /// One generated region of a hand-written Xen file.
 pub struct Region {
     /// A short name, unique within its file (`mandatory_rec_types`).
     pub name: String,
     /// What the region is, for the `.regions` file and error messages.
     pub what: String,
-    /// The region's lines, each ending in a newline.
+    /// The region's lines, each ending in a newline: what the description
+    /// alone gives (the `.regions` file shows it).
     pub text: String,
+    /// When set, the new text of a region found in a file comes from its
+    /// current lines rather than being `text`.
+    pub rewrite: Option<Rewrite>,
     /// Finds the region in the file.
     pub locate: Locate,
     /// When the file has no such region yet (a record new in this
@@ -85,17 +95,23 @@ impl std::fmt::Display for SpliceError {
 pub fn splice(host: &str, sp: &Spliced) -> Result<(String, Vec<String>), SpliceError> {
     let lines: Vec<&str> = host.split_inclusive('\n').collect();
     let bare: Vec<&str> = lines.iter().map(|l| l.trim_end_matches('\n')).collect();
-    let mut found: Vec<(usize, usize, &Region, &String)> = Vec::new();
+    let mut found: Vec<(usize, usize, &Region, String)> = Vec::new();
     for r in &sp.regions {
         let not_found = || SpliceError::NotFound {
             region: r.name.clone(),
             what: r.what.clone(),
         };
         match ((r.locate)(&bare), &r.missing) {
-            (Some((s, e)), _) => found.push((s, e, r, &r.text)),
+            (Some((s, e)), _) => {
+                let text = match &r.rewrite {
+                    Some(rewrite) => rewrite(&bare[s..e]),
+                    None => r.text.clone(),
+                };
+                found.push((s, e, r, text));
+            }
             (None, Some((insert_at, text))) => {
                 let (s, _) = insert_at(&bare).ok_or_else(not_found)?;
-                found.push((s, s, r, text));
+                found.push((s, s, r, text.clone()));
             }
             (None, None) => return Err(not_found()),
         }
@@ -120,7 +136,7 @@ pub fn splice(host: &str, sp: &Spliced) -> Result<(String, Vec<String>), SpliceE
                 lost.push(format!("line {}: {l}", i + 1));
             }
         }
-        out.push_str(text);
+        out.push_str(&text);
         at = e;
     }
     out.extend(lines[at..].iter().copied());
@@ -153,7 +169,7 @@ pub fn regions_file(sp: &Spliced) -> String {
     );
     for r in &sp.regions {
         let _ = write!(out, "\n=== region {}: {} ===\n{}", r.name, r.what, r.text);
-        if let Some((_, text)) = &r.missing {
+        if let Some((_, text)) = r.missing.as_ref().filter(|(_, t)| !t.is_empty()) {
             let _ = write!(
                 out,
                 "\n=== inserted where the file has no region {} ===\n{text}",
@@ -192,6 +208,7 @@ mod tests {
                 }),
                 key: table_key,
                 missing: None,
+                rewrite: None,
             }],
         }
     }

@@ -68,6 +68,7 @@ fn check_on_an_unconverted_tree_prints_diffs_and_fails() {
     assert!(diff.contains("+    [REC_TYPE_DOMAIN_CONTEXT]               = \"Domain context\",\n"));
     assert!(diff.contains("-% Revision 3\n+% Revision 4\n"));
     assert!(diff.contains("+             0x00000013: DOMAIN_CONTEXT\n"));
+    assert!(diff.contains("+dom_ctx          The domain context blob, as Xen hands it out.\n"));
     // --check writes nothing.
     assert_eq!(
         read(&tree, "docs/specs/libxc-migration-stream.pandoc"),
@@ -86,6 +87,29 @@ fn adopting_gives_revision_4_in_all_four_files_and_then_is_current() {
     let spec = read(&tree, "docs/specs/libxc-migration-stream.pandoc");
     assert!(spec.contains("% Revision 4\n") && spec.contains("0x00000013: DOMAIN_CONTEXT\n"));
     assert!(spec.contains("DOMAIN_CONTEXT\n--------------\n") && spec.contains("    | dom_ctx "));
+    // The new section has its field table, in the description's words.
+    let section = &spec[spec.find("DOMAIN_CONTEXT\n--------------\n").unwrap()..];
+    let section = &section[..section.find("\\clearpage").unwrap()];
+    assert!(
+        section.contains(
+            "Field            Description\n\
+             -----------      ---------------------------------------------------\n\
+             dom_ctx          The domain context blob, as Xen hands it out.\n\
+             --------------------------------------------------------------------\n"
+        ),
+        "{section}"
+    );
+    // Xen's own tables come back as Xen wrote them.
+    let kit_spec = read(
+        &test_support::shared_dir().join("xen-kit/tree"),
+        "docs/specs/libxc-migration-stream.pandoc",
+    );
+    assert!(spec.contains(
+        "guest_width (w)  Guest width in octets (either 4 or 8).\n\n\
+         pt_levels (ptl)  Number of page table levels (either 3 or 4).\n"
+    ));
+    let tables = |t: &str| t.matches("\nField ").count();
+    assert_eq!(tables(&spec), tables(&kit_spec) + 1);
     assert!(
         read(&tree, HEADER).contains("#define REC_TYPE_DOMAIN_CONTEXT             0x00000013U\n")
     );
@@ -152,4 +176,49 @@ fn a_hand_edit_is_named_and_kept_unless_forced() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         assert!(!read(&tree, HEADER).contains("MY_HACK"));
     }
+}
+
+/// A field table's entries are the description's: an entry Xen's table
+/// lacks comes back with the description's words, an entry the
+/// description does not have is a hand edit, named and kept unless
+/// `--force`; what Xen's entries say stays Xen's text.
+#[test]
+fn field_table_entries_come_from_the_description() {
+    const SPEC: &str = "docs/specs/libxc-migration-stream.pandoc";
+    let tree = copy_of_kit("field-tables");
+    let t = tree.to_str().unwrap();
+    let spec = read(&tree, SPEC);
+    let khz = "khz              TSC frequency, in kHz.\n\n";
+    let edited = spec.replacen(khz, "", 1).replacen(
+        "nsec             Elapsed time, in nanoseconds.\n",
+        "nsec             Elapsed time, in nanoseconds (Xen's words, edited).\n\n\
+             bogus            A field no description has.\n",
+        1,
+    );
+    assert!(
+        !edited.contains(khz) && edited.contains("bogus "),
+        "both edits made"
+    );
+    std::fs::write(tree.join(SPEC), &edited).unwrap();
+    let out = xtask(&["codegen", "--xen-tree", t]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("bogus            A field no description has."),
+        "{err}"
+    );
+    assert_eq!(read(&tree, SPEC), edited, "nothing written");
+    let out = xtask(&["codegen", "--xen-tree", t, "--force"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let spec = read(&tree, SPEC);
+    assert!(!spec.contains("bogus"));
+    assert!(
+        spec.contains(
+            "mode             TSC mode, TSC_MODE_* constant.\n\n\
+         khz              TSC frequency in kHz.\n\n\
+         nsec             Elapsed time, in nanoseconds (Xen's words, edited).\n\n\
+         incarnation      Incarnation.\n"
+        ),
+        "{spec}"
+    );
 }

@@ -71,6 +71,8 @@ fn check_one(pass: Pass, c: &Constraint, value: u64, at: Location) -> Result<(),
                 allowed: allowed(c),
             })
         }
+        // Rules `reserved-zero` and `msr-policy-flags-zero`
+        // (`rules::reserved_rule`): strict mode only.
         (Pass::Reserved, Constraint::Reserved) if value != 0 => {
             Err(StreamError::ReservedNonZero { at, value })
         }
@@ -195,6 +197,8 @@ pub(crate) fn length_rule(
             layout.spec_name
         ))),
         LengthRule::Exact(_) => Ok(()),
+        // Rules `hvm-context-not-empty`, `domain-context-not-empty`
+        // (`rules::non_empty_rule`): both modes.
         LengthRule::NonEmpty if len == 0 => Err(bad(format!(
             "{} bodies must not be empty",
             layout.spec_name

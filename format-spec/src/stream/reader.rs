@@ -641,6 +641,7 @@ impl<I: Input> Core<I> {
                         version: self.ihdr.version,
                     });
                 }
+                // Rule `no-toolstack` (`rules::TOOLSTACK_REFUSED`).
                 if l.deprecated == Some(0) {
                     return Err(StreamError::DeprecatedRecord { at });
                 }

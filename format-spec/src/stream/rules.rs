@@ -24,6 +24,7 @@
 
 use super::catalogue::Modes;
 use super::error::ErrorKind;
+use crate::layout::Wire;
 
 /// Where a rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +103,7 @@ impl Rule {
 const RESTORE: &str = "xg_sr_restore.c";
 const PV: &str = "xg_sr_restore_x86_pv.c";
 const X86: &str = "xg_sr_common_x86.c";
+const HVM: &str = "xg_sr_restore_x86_hvm.c";
 const LAYOUT_PV: &str = "Layout: x86 PV Guest";
 
 macro_rules! rules {
@@ -130,6 +132,26 @@ rules! {
     EMPTY_BODY = "empty-body", BadLength, StrictOnly,
         "END, STATIC_DATA_END, CHECKPOINT and VERIFY have empty bodies; Xen's restore never reads them",
         Source::Spec { section: "END / STATIC_DATA_END / CHECKPOINT / VERIFY", statement: "the record has no body" };
+    /// Reserved fields zero.
+    RESERVED_ZERO = "reserved-zero", ReservedNonZero, StrictOnly,
+        "reserved fields and bits are zero (image and domain header, PAGE_DATA, X86_PV_INFO, vCPU, X86_TSC_INFO and HVM_PARAMS _res fields, pfn bits 59-52); Xen's restore does not look",
+        Source::Spec { section: "Fields", statement: "reserved fields must be zero" };
+    /// MSR policy entries' flags zero.
+    MSR_FLAGS_ZERO = "msr-policy-flags-zero", ReservedNonZero, StrictOnly,
+        "every X86_MSR_POLICY entry has flags 0; the spec only names the entry type, xen_msr_entry_t",
+        Source::Project { reason: "Xen's public header declares xen_msr_entry_t.flags \"Reserved MBZ\" (public/arch-x86/xen.h), and the hypervisor refuses a non-zero one when the restore loads the policy (x86_msr_copy_from_buffer, xen/lib/x86/cpu-policy.h), so XEN_DOMCTL_set_cpu_policy fails; Xen's restore itself copies the entries unchecked (lenient mode does not look, a check left to the hypervisor)" };
+    /// TOOLSTACK refused.
+    TOOLSTACK_REFUSED = "no-toolstack", DeprecatedRecord, Both,
+        "no TOOLSTACK record: the spec says it was only for the format's development and should not be used, and Xen's restore has no handler for it (a mandatory record not handled fails the restore)",
+        Source::SpecAndXen { section: "TOOLSTACK (deprecated)", statement: "It is should not be used", file: RESTORE, function: "restore" };
+    /// HVM_CONTEXT not empty.
+    HVM_CONTEXT_NOT_EMPTY = "hvm-context-not-empty", BadLength, Both,
+        "HVM_CONTEXT is not empty; the errata ask receivers to tolerate variable-sized records with no content, but Xen's restore refuses this one",
+        Source::Xen { file: HVM, function: "handle_hvm_context / update_blob" };
+    /// DOMAIN_CONTEXT not empty.
+    DOMAIN_CONTEXT_NOT_EMPTY = "domain-context-not-empty", BadLength, Both,
+        "DOMAIN_CONTEXT is not empty",
+        Source::Project { reason: "a domain context blob holds at least its HEADER and END entries (XEN_DOMCTL_getdomaincontext never returns less), so an empty body carries no domain state; the record replaces SHARED_INFO and X86_TSC_INFO, whose restore refuses bodies of the wrong size, and HVM_CONTEXT, the blob record it follows, is refused empty by Xen's restore (update_blob), so the errata's tolerance of empty variable-sized records is not extended to it" };
     /// A record of the other guest type.
     GUEST_TYPE = "guest-type", WrongGuestType, Both,
         "X86_PV_* records belong to PV streams, HVM_CONTEXT and HVM_PARAMS to HVM streams; Xen's restore handles neither in the other guest's stream (a mandatory record not handled)",
@@ -264,6 +286,28 @@ pub const HYPERVISOR_CHECKS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The rule a record type's non-empty length rule comes from
+/// ([`crate::layout::LengthRule::NonEmpty`]).
+pub fn non_empty_rule(code: u32) -> Option<&'static Rule> {
+    use crate::libxc::LibxcRecord;
+    match code {
+        LibxcRecord::HVM_CONTEXT => Some(&HVM_CONTEXT_NOT_EMPTY),
+        LibxcRecord::DOMAIN_CONTEXT => Some(&DOMAIN_CONTEXT_NOT_EMPTY),
+        LibxcRecord::TOOLSTACK => Some(&TOOLSTACK_REFUSED),
+        _ => None,
+    }
+}
+
+/// The rule a reserved field of a record body comes from: the MSR policy
+/// entries' flags ([`MSR_FLAGS_ZERO`]), or [`RESERVED_ZERO`].
+pub fn reserved_rule(structure: &str, field: &str) -> &'static Rule {
+    if structure == crate::libxc::XenMsrEntry::LAYOUT.rust_name && field == "flags" {
+        &MSR_FLAGS_ZERO
+    } else {
+        &RESERVED_ZERO
+    }
+}
+
 /// The rules reporting `kind`.
 pub fn rules_of(kind: ErrorKind) -> impl Iterator<Item = &'static Rule> {
     RULES.iter().filter(move |r| r.kind == kind)
@@ -272,6 +316,31 @@ pub fn rules_of(kind: ErrorKind) -> impl Iterator<Item = &'static Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rules_beyond_the_spec_state_their_source() {
+        use crate::libxc::LibxcRecord;
+        assert_eq!(
+            reserved_rule("XenMsrEntry", "flags").name,
+            "msr-policy-flags-zero"
+        );
+        assert_eq!(reserved_rule("X86PvInfo", "_res").name, "reserved-zero");
+        for code in [
+            LibxcRecord::HVM_CONTEXT,
+            LibxcRecord::DOMAIN_CONTEXT,
+            LibxcRecord::TOOLSTACK,
+        ] {
+            let r = non_empty_rule(code).expect("a rule");
+            assert_eq!(r.modes, Modes::Both, "{}", r.name);
+            assert!(!matches!(r.source, Source::Spec { .. }), "{}", r.name);
+        }
+        // Every project rule says why.
+        for r in RULES {
+            if let Source::Project { reason } = r.source {
+                assert!(reason.len() > 40, "{}", r.name);
+            }
+        }
+    }
 
     #[test]
     fn rule_names_are_unique_and_rules_are_format_rules() {

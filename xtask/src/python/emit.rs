@@ -1,0 +1,491 @@
+//! Pieces every Python module is made of: doc text, literals, constant and
+//! format tables, and the checks emitted from field constraints.
+
+use std::fmt::Write as _;
+
+use format_spec::layout::{
+    ConstLayout, Constraint, FieldKind, Prim, StructLayout, TextConstLayout,
+};
+
+use format_spec::stream::ErrorKind;
+
+/// The Python exception class of the error `kind`, about a record
+/// (`in_record`) or not. Kinds of the libxc verifier take theirs from the
+/// error catalogue in `format_spec::stream`; the outer layers' kinds
+/// (`format_spec::outer::OuterError::kind`) have no catalogue entry, and
+/// their header errors are all `StreamError`, as in Xen's libxl.py.
+pub(super) fn py_class(kind: &str, in_record: bool) -> &'static str {
+    match ErrorKind::from_name(kind) {
+        Some(k) => k
+            .python_class(in_record)
+            .unwrap_or_else(|| panic!("the error catalogue has no Python class for {kind}"))
+            .as_str(),
+        None if !in_record => "StreamError",
+        None => panic!("{kind} is not a libxc verifier kind and has no Python class"),
+    }
+}
+
+/// Collapses a doc comment into one paragraph of single-spaced words.
+pub(super) fn flat(doc: &str) -> String {
+    doc.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Wraps text at `width` columns, each line starting with `prefix`.
+pub(super) fn wrap(text: &str, prefix: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && prefix.len() + line.len() + 1 + word.len() > width {
+            writeln!(out, "{prefix}{line}").unwrap();
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        writeln!(out, "{prefix}{line}").unwrap();
+    }
+    out
+}
+
+/// A `#` comment block from a doc string.
+pub(super) fn comment(doc: &str, indent: &str) -> String {
+    wrap(&flat(doc), &format!("{indent}# "), 79)
+}
+
+/// A docstring from a doc string, indented by `indent`.
+pub(super) fn docstring(doc: &str, indent: &str) -> String {
+    let text = flat(doc).replace('\\', "\\\\").replace("\"\"\"", "'''");
+    let one = format!("{indent}\"\"\"{text}\"\"\"\n");
+    if one.len() <= 80 && !text.ends_with('"') {
+        return one;
+    }
+    format!(
+        "{indent}\"\"\"\n{}{indent}\"\"\"\n",
+        wrap(&text, indent, 79)
+    )
+}
+
+/// A Python integer literal: decimal for small values, hex otherwise.
+pub(super) fn int_lit(v: u64) -> String {
+    if v < 256 {
+        v.to_string()
+    } else {
+        format!("0x{v:x}")
+    }
+}
+
+/// Python name a constant is emitted under: its own, or its C name when
+/// Xen's Python has none (the verifier needs REC_LENGTH_MAX and friends),
+/// or else its Rust name.
+pub(super) fn const_emitted_name(c: &ConstLayout) -> &'static str {
+    c.py_name.or(c.c_name).unwrap_or(c.rust_name)
+}
+
+/// The Python name of a constant of `table`, by its Rust name.
+pub(super) fn const_of(
+    table: &[format_spec::layout::ConstLayout],
+    rust_name: &str,
+) -> &'static str {
+    let c = table
+        .iter()
+        .find(|c| c.rust_name == rust_name)
+        .unwrap_or_else(|| panic!("no constant {rust_name}"));
+    const_emitted_name(c)
+}
+
+/// Emits a table of constants, each with its doc as a comment.
+pub(super) fn emit_consts(s: &mut String, consts: &[ConstLayout]) {
+    for c in consts {
+        let name = const_emitted_name(c);
+        s.push_str(&comment(c.doc, ""));
+        let value = match c.py_expr {
+            Some(e) => e.to_string(),
+            None => int_lit(c.value),
+        };
+        writeln!(s, "{name} = {value}\n").unwrap();
+    }
+}
+
+/// Emits the `*_FORMAT` constants of the structs that have one.
+pub(super) fn emit_formats(s: &mut String, structs: &[&StructLayout]) {
+    for st in structs {
+        let Some(name) = st.py_format_name else {
+            continue;
+        };
+        s.push_str(&comment(st.doc, ""));
+        writeln!(s, "{name} = \"{}\"\n", st.py_format()).unwrap();
+    }
+}
+
+/// A Python bytes literal of `value`.
+pub(super) fn bytes_lit(value: &[u8]) -> String {
+    let mut out = String::from("b\"");
+    for &b in value {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'"' => out.push_str("\\\""),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            0 => out.push_str("\\x00"),
+            0x20..=0x7e => out.push(b as char),
+            _ => write!(out, "\\x{b:02x}").unwrap(),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Emits text constants as bytes (what a stream holds and what Python 3
+/// reads from a file), or as their Python expression.
+pub(super) fn emit_text_consts(s: &mut String, consts: &[TextConstLayout]) {
+    for c in consts {
+        let Some(name) = c.py_name else { continue };
+        s.push_str(&comment(c.doc, ""));
+        let value = match c.py_expr {
+            Some(e) => e.to_string(),
+            None => bytes_lit(c.value),
+        };
+        writeln!(s, "{name} = {value}\n").unwrap();
+    }
+}
+
+/// The `*_FORMAT` name of a struct.
+pub(super) fn fmt_name(s: &StructLayout) -> &'static str {
+    s.py_format_name
+        .unwrap_or_else(|| panic!("{} has no Python format name", s.rust_name))
+}
+
+/// The format string of a struct's fixed part as the verifier unpacks it:
+/// the named constant when it spells the true field layout, else a literal
+/// derived from the fields (Xen's `X86_MSR_POLICY_FORMAT` is `"QII"`, the
+/// right size but not the field order).
+pub(super) fn check_format(s: &StructLayout) -> String {
+    let derived: String = s.py_items().iter().map(|(_, _, p)| p.py_char()).collect();
+    match (s.py_format_name, s.py_format_override) {
+        (Some(name), None) => name.to_string(),
+        _ => format!("\"{derived}\""),
+    }
+}
+
+/// The items of one element of a trailing array (empty for fixed fields).
+pub(super) fn trailing_items(
+    owner: &StructLayout,
+    f: &format_spec::layout::FieldLayout,
+) -> Vec<Item> {
+    match f.kind {
+        FieldKind::TrailingPrim(p) => vec![Item {
+            owner: owner.rust_name,
+            field: f.name,
+            var: local(f.name),
+            label: f.name.to_string(),
+            offset: 0,
+            field_offset: 0,
+            prim: p,
+            constraint: f.constraint,
+        }],
+        FieldKind::TrailingStruct(s) => items(s),
+        _ => Vec::new(),
+    }
+}
+
+/// One integer the verifier unpacks and checks.
+#[derive(Clone)]
+pub(super) struct Item {
+    /// The struct the integer belongs to (its Rust name).
+    pub(super) owner: &'static str,
+    /// The field it belongs to.
+    pub(super) field: &'static str,
+    /// Python local variable name.
+    pub(super) var: String,
+    /// How messages name it.
+    pub(super) label: String,
+    /// Offset within its struct.
+    pub(super) offset: usize,
+    /// Offset of the field it belongs to (errors point at the field).
+    pub(super) field_offset: usize,
+    /// Its type.
+    pub(super) prim: Prim,
+    /// Its rule.
+    pub(super) constraint: Constraint,
+}
+
+/// Python locals that would shadow a builtin get a trailing underscore.
+pub(super) fn local(name: &str) -> String {
+    match name {
+        "type" | "id" | "len" | "hash" | "format" | "min" | "max" => format!("{name}_"),
+        _ => name.to_string(),
+    }
+}
+
+/// The fixed-part items of a struct, arrays split as its format splits them.
+pub(super) fn items(s: &StructLayout) -> Vec<Item> {
+    let all = s.py_items();
+    all.iter()
+        .map(|&(name, offset, prim)| {
+            let repeated = all.iter().filter(|(n, _, _)| *n == name).count() > 1;
+            let field = s.field(name).expect("item names a field");
+            let (var, label) = if repeated {
+                (
+                    format!("{}_{offset}", local(name)),
+                    format!("{name} (octets {}-{})", offset, offset + prim.size() - 1),
+                )
+            } else {
+                (local(name), name.to_string())
+            };
+            Item {
+                owner: s.rust_name,
+                field: name,
+                var,
+                label,
+                offset,
+                field_offset: field.offset,
+                prim,
+                constraint: field.constraint,
+            }
+        })
+        .collect()
+}
+
+/// Which constraints a pass checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Pass {
+    /// Magic numbers and allowed values.
+    Values,
+    /// Reserved fields and bits.
+    Reserved,
+}
+
+/// A broken-constraint check: the Python condition (true when broken), the
+/// message's %-format and its arguments.
+pub(super) struct Violation {
+    pub(super) cond: String,
+    pub(super) fmt: String,
+    pub(super) args: Vec<String>,
+}
+
+/// The check of `item`'s constraint, if the constraint belongs to `pass`.
+/// Expected values are spelled by their constant's name from `consts`
+/// (the constants of the module being generated) when exactly one has it.
+pub(super) fn violation(item: &Item, pass: Pass, consts: &[ConstLayout]) -> Option<Violation> {
+    let v = item.var.clone();
+    let l = &item.label;
+    let (cond, fmt, args) = match (item.constraint, pass) {
+        (Constraint::Reserved, Pass::Reserved) => (
+            format!("{v} != 0"),
+            format!("{l} is 0x%x, must be zero"),
+            vec![v],
+        ),
+        (Constraint::ReservedBits(mask), Pass::Reserved) => (
+            format!("{v} & 0x{mask:x}"),
+            format!("{l} has reserved bits 0x%x set"),
+            vec![format!("{v} & 0x{mask:x}")],
+        ),
+        (Constraint::Equals(x), Pass::Values) => {
+            // Spell the expected value by its constant's name when exactly
+            // one constant has it.
+            let named: Vec<_> = consts
+                .iter()
+                .filter(|c| c.value == x && c.py_name.is_some())
+                .collect();
+            let expect = if named.len() == 1 {
+                named[0].py_name.unwrap().to_string()
+            } else {
+                format!("0x{x:x}")
+            };
+            (
+                format!("{v} != {expect}"),
+                format!("{l} is 0x%x, expected 0x%x"),
+                vec![v, expect],
+            )
+        }
+        (Constraint::OneOf(vals), Pass::Values) => {
+            let list: Vec<String> = vals.iter().map(|x| x.to_string()).collect();
+            let tuple = if list.len() == 1 {
+                format!("({}, )", list[0])
+            } else {
+                format!("({})", list.join(", "))
+            };
+            (
+                format!("{v} not in {tuple}"),
+                format!("{l} is %d, must be one of {}", list.join(", ")),
+                vec![v],
+            )
+        }
+        (Constraint::Enum(e), Pass::Values) => {
+            let set = match e.py_table {
+                Some(t) => t.to_string(),
+                None => {
+                    let list: Vec<String> =
+                        e.variants.iter().map(|x| x.value.to_string()).collect();
+                    format!("({}, )", list.join(", "))
+                }
+            };
+            (
+                format!("{v} not in {set}"),
+                format!("{l} is 0x%x, not a known {}", e.rust_name),
+                vec![v],
+            )
+        }
+        _ => return None,
+    };
+    Some(Violation { cond, fmt, args })
+}
+
+/// The KIND a broken constraint of `field` of struct `s` is reported
+/// under. The KIND names are the verifiers' (`format_spec::stream::ErrorKind`
+/// for the libxc layer, `OuterError::kind()` for the outer layers, `DcErrorKind` for the
+/// DOMAIN_CONTEXT blob), not the description's: this table is where the
+/// generator learns them. Fields not listed report "BadValue" for value
+/// rules and "ReservedNonZero" for reserved fields and bits.
+pub(super) fn constraint_kind(owner: &str, field: &str, pass: Pass) -> &'static str {
+    const KINDS: &[(&str, &str, &str)] = &[
+        ("ImageHeader", "marker", "BadMarker"),
+        ("ImageHeader", "id", "BadId"),
+        ("ImageHeader", "version", "UnsupportedVersion"),
+        ("DomainHeader", "type", "BadDomainType"),
+        ("DomainHeader", "page_shift", "BadPageShift"),
+        ("LibxlHeader", "ident", "BadIdent"),
+        ("LibxlHeader", "version", "UnsupportedVersion"),
+        ("XlHeader", "byteorder", "BadByteOrderMarker"),
+        ("XlHeader", "mandatory_flags", "UnknownMandatoryFlags"),
+        ("XlHeader", "optional_flags", "UnknownOptionalFlags"),
+        ("EmulatorHeader", "id", "UnknownEmulator"),
+        ("DcDescriptor", "typecode", "UnknownType"),
+        ("DcDescriptor", "instance", "BadInstance"),
+        ("DcHeader", "magic", "BadMagic"),
+        ("DcHeader", "version", "BadVersion"),
+        ("DcSharedInfo", "flags", "ReservedFlags"),
+    ];
+    if let Some((_, _, k)) = KINDS.iter().find(|(st, f, _)| *st == owner && *f == field) {
+        return k;
+    }
+    match pass {
+        Pass::Values => {
+            assert!(
+                !matches!(owner, "ImageHeader" | "DomainHeader"),
+                "{owner}.{field}: no KIND for its value rule"
+            );
+            "BadValue"
+        }
+        Pass::Reserved => "ReservedNonZero",
+    }
+}
+
+/// How a check failure is raised: as a header StreamError (`what` names
+/// the header; offsets from `start`) or as a record body error (messages
+/// start with the record's name, `what`, and `elem` indexes the trailing
+/// array element whose octets start at `base`).
+#[derive(Clone, Copy)]
+pub(super) enum Raise<'a> {
+    Header(&'a str),
+    Body,
+    Element { base: usize, size: usize },
+}
+
+/// The lines of one `raise` statement, to be indented under its `if`.
+pub(super) fn raise_lines(
+    raise: Raise<'_>,
+    kind: &str,
+    fmt: &str,
+    args: &[String],
+    offset: usize,
+) -> Vec<String> {
+    let args = args.join(", ");
+    match raise {
+        Raise::Header(what) => vec![
+            format!("raise {}(", py_class(kind, false)),
+            format!("    \"{what}: {fmt}\""),
+            format!("    % ({args}, ), \"{kind}\", start + {offset})"),
+        ],
+        Raise::Body => vec![
+            "self._record_error(".to_string(),
+            format!("    \"{kind}\","),
+            format!("    \"%s: {fmt}\""),
+            format!("    % (what, {args}), {offset})"),
+        ],
+        Raise::Element { base, size } => vec![
+            "self._record_error(".to_string(),
+            format!("    \"{kind}\","),
+            format!("    \"%s: {fmt}\""),
+            format!("    % (what, elem, {args}),"),
+            format!("    {base} + elem * {size} + {offset})"),
+        ],
+    }
+}
+
+/// Emits the checks of one pass over `items`.
+pub(super) fn emit_checks(
+    out: &mut String,
+    indent: &str,
+    items: &[Item],
+    pass: Pass,
+    raise: Raise<'_>,
+    consts: &[ConstLayout],
+) {
+    for it in items {
+        if let Some(v) = violation(it, pass, consts) {
+            let kind = constraint_kind(it.owner, it.field, pass);
+            writeln!(out, "{indent}if {}:", v.cond).unwrap();
+            for line in raise_lines(raise, kind, &v.fmt, &v.args, it.field_offset) {
+                let full = format!("{indent}    {line}");
+                // A header error's last line may run long: put the kind
+                // and offset on a line of their own.
+                match full.find(", ), \"") {
+                    Some(cut) if full.len() > 79 => {
+                        let pad = " ".repeat(full.len() - full.trim_start().len());
+                        writeln!(out, "{},", &full[..cut + 3]).unwrap();
+                        writeln!(out, "{pad}{}", &full[cut + 5..]).unwrap();
+                    }
+                    _ => writeln!(out, "{full}").unwrap(),
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn emit_enum(s: &mut String, e: &format_spec::layout::EnumLayout, hex_width: usize) {
+    let width = e
+        .variants
+        .iter()
+        .filter_map(|v| v.py_name)
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    for v in e.variants {
+        let Some(name) = v.py_name else { continue };
+        let value = v.value << e.py_shift;
+        let lit = if hex_width > 0 {
+            format!("0x{value:0hex_width$x}")
+        } else {
+            format!("0x{value:x}")
+        };
+        writeln!(s, "{name:<width$} = {lit}  # {}", v.human).unwrap();
+    }
+    s.push('\n');
+    if let Some(t) = e.py_table {
+        writeln!(s, "{t} = {{").unwrap();
+        for v in e.variants {
+            if let Some(name) = v.py_name {
+                writeln!(s, "    {name:<width$} : \"{}\",", v.human).unwrap();
+            }
+        }
+        s.push_str("}\n\n");
+    }
+}
+
+/// Unpacks `st`'s fixed part from `content` into its item locals.
+pub(super) fn unpack_line(st: &StructLayout, its: &[Item], src: &str) -> String {
+    let vars: Vec<&str> = its.iter().map(|i| i.var.as_str()).collect();
+    let lhs = if vars.len() == 1 {
+        format!("{},", vars[0])
+    } else {
+        vars.join(", ")
+    };
+    format!(
+        "{lhs} = \\\n            unpack(self.endian + {}, {src})",
+        check_format(st)
+    )
+}

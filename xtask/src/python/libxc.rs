@@ -1,0 +1,300 @@
+//! `libxc.py`: the names, values, formats and record tables of the libxc
+//! stream, and `VerifyLibxc`.
+
+use format_spec::layout::Wire;
+use format_spec::layout::{ConstLayout, Constraint, RecordLayout, SpecEnum};
+use format_spec::libxc::{
+    v2_static_data_end_at, BACK_CHANNEL_RECORDS, DYNAMIC_RECORDS, HVM_ONLY_RECORDS,
+    PAGE_DATA_TYPE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_ONLY_RECORDS, PV_PTE_FRAME_MASK,
+    PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_BASIC_SIZE, PV_VCPU_EXTENDED_MAX,
+    PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS, SDE_CHECKED_RECORDS,
+    STATIC_RECORDS,
+};
+use format_spec::libxc::{
+    DomainHeader, DomainType, ImageHeader, LibxcRecord, PageType, RecordHeader, LIBXC_CONSTANTS,
+    LIBXC_STRUCTS, PAGE_SHIFT, PAGE_TYPES_WITHOUT_DATA, SUPPORTED_VERSIONS,
+};
+
+use format_spec::stream::{ErrorKind, PythonClass};
+
+use super::banner;
+use super::emit::*;
+use super::records::*;
+use crate::template::fill;
+
+pub(super) fn record(code: u32) -> &'static RecordLayout {
+    LibxcRecord::LAYOUT
+        .by_code(code)
+        .unwrap_or_else(|| panic!("record type 0x{code:x} is not in the table"))
+}
+
+/// The Python name of a record type (`REC_TYPE_page_data`).
+pub(super) fn rec(code: u32) -> &'static str {
+    record(code).py_name
+}
+
+/// The Python name of a constant, looked up by its Rust name.
+pub(super) fn const_py(rust_name: &str) -> &'static str {
+    let c: &ConstLayout = LIBXC_CONSTANTS
+        .iter()
+        .find(|c| c.rust_name == rust_name)
+        .unwrap_or_else(|| panic!("no constant {rust_name}"));
+    c.py_name.or(c.c_name).expect("constant has a name")
+}
+
+/// The Python names of `codes`, sorted by code, one `    NAME,` line
+/// each (the members of a `frozenset([...])` in the template).
+pub(super) fn name_lines(codes: &[u32]) -> String {
+    let mut codes = codes.to_vec();
+    codes.sort_unstable();
+    codes
+        .iter()
+        .map(|&c| format!("    {},\n", rec(c)))
+        .collect()
+}
+
+/// `2 to 4`: the image versions this package reads, for its prose.
+pub(super) fn revisions() -> String {
+    let first = SUPPORTED_VERSIONS.first().expect("a supported version");
+    let last = SUPPORTED_VERSIONS.last().expect("a supported version");
+    format!("{first} to {last}")
+}
+
+/// The libxc layer.
+pub(super) const LIBXC: Layer = Layer {
+    class: "VerifyLibxc",
+    set: &LibxcRecord::LAYOUT,
+    consts: LIBXC_CONSTANTS,
+    group: true,
+    warn_empty: true,
+    length_error_at_header: true,
+};
+
+/// Facts the description states twice must agree.
+fn check_agreement() {
+    let version_rule = ImageHeader::LAYOUT.field("version").expect("version field");
+    match version_rule.constraint {
+        Constraint::OneOf(v) => assert_eq!(
+            v,
+            SUPPORTED_VERSIONS.map(u64::from).as_slice(),
+            "ImageHeader.version and SUPPORTED_VERSIONS disagree"
+        ),
+        _ => panic!("ImageHeader.version has no allowed-values rule"),
+    }
+    match DomainHeader::LAYOUT
+        .field("page_shift")
+        .expect("page_shift")
+        .constraint
+    {
+        Constraint::OneOf(v) => assert_eq!(v, &[u64::from(PAGE_SHIFT)]),
+        _ => panic!("DomainHeader.page_shift has no allowed-values rule"),
+    }
+}
+
+/// The generated module: template `python/libxc.py`.
+pub(super) fn libxc_py() -> String {
+    check_agreement();
+    let mut values = table_slots();
+    values.extend(record_table_slots(&LibxcRecord::LAYOUT, true));
+    values.extend(rule_slots());
+    values.extend(class_slots());
+    banner() + &fill(crate::template!("python/libxc.py"), &values)
+}
+
+/// What a closure writes into a new string.
+fn text(f: impl FnOnce(&mut String)) -> String {
+    let mut s = String::new();
+    f(&mut s);
+    s
+}
+
+/// The slots of the constants, formats, domain and page types.
+fn table_slots() -> Vec<(&'static str, String)> {
+    let type_name = |v: u64| {
+        PageType::LAYOUT
+            .variant(v)
+            .and_then(|x| x.py_name)
+            .expect("page type has a Python name")
+    };
+    let versions: Vec<String> = SUPPORTED_VERSIONS.iter().map(|v| v.to_string()).collect();
+    vec![
+        ("revisions", revisions()),
+        ("constants", text(|s| emit_consts(s, LIBXC_CONSTANTS))),
+        ("versions", versions.join(", ")),
+        ("page_shift", PAGE_SHIFT.to_string()),
+        ("formats", text(|s| emit_formats(s, LIBXC_STRUCTS))),
+        (
+            "domain_types",
+            text(|s| emit_enum(s, &DomainType::LAYOUT, 8)),
+        ),
+        ("page_types", text(|s| emit_enum(s, &PageType::LAYOUT, 0))),
+        (
+            "valid_page_types",
+            PageType::LAYOUT
+                .variants
+                .iter()
+                .map(|v| format!("    {},\n", type_name(v.value)))
+                .collect(),
+        ),
+        (
+            "page_types_without_data",
+            PAGE_TYPES_WITHOUT_DATA
+                .iter()
+                .map(|t| format!("    {},\n", type_name(t.value())))
+                .collect(),
+        ),
+    ]
+}
+
+/// The slots of the order-rule sets, the PV rules and the error classes.
+fn rule_slots() -> Vec<(&'static str, String)> {
+    let pairs = |v: &[(u8, String)]| {
+        v.iter()
+            .map(|(k, x)| format!("{k}: {x}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let levels: Vec<(u8, String)> = PV_WIDTH_LEVELS
+        .iter()
+        .map(|(w, l)| (*w, l.to_string()))
+        .collect();
+    let sizes: Vec<(u8, String)> = PV_VCPU_BASIC_SIZE
+        .iter()
+        .map(|(w, z)| (*w, z.to_string()))
+        .collect();
+    let table_types: String = PageType::LAYOUT
+        .variants
+        .iter()
+        .filter(|v| PageType::from_value(v.value).is_some_and(|t| t.is_page_table()))
+        .map(|v| format!("    0x{:x},\n", v.value << PAGE_DATA_TYPE_SHIFT))
+        .collect();
+    let sde_at: String = DomainType::LAYOUT
+        .variants
+        .iter()
+        .map(|d| {
+            let ty = DomainType::from_value(d.value).expect("variant of the enum");
+            format!(
+                "    {}: {},\n",
+                d.py_name.expect("domain types have Python names"),
+                rec(v2_static_data_end_at(ty))
+            )
+        })
+        .collect();
+    let error_class: String = ErrorKind::ALL
+        .iter()
+        .filter_map(|k| match k.python_class(true) {
+            Some(c) if c != PythonClass::TruncatedError => {
+                Some(format!("    \"{}\": {},\n", k.as_str(), c.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    vec![
+        ("records_dynamic", name_lines(DYNAMIC_RECORDS)),
+        ("records_pv_only", name_lines(PV_ONLY_RECORDS)),
+        ("records_hvm_only", name_lines(HVM_ONLY_RECORDS)),
+        ("records_pv_vcpu", name_lines(PV_VCPU_RECORDS)),
+        ("records_back_channel", name_lines(BACK_CHANNEL_RECORDS)),
+        ("records_static", name_lines(STATIC_RECORDS)),
+        ("records_sde_checked", name_lines(SDE_CHECKED_RECORDS)),
+        (
+            "records_pv_required",
+            PV_REQUIRED_RECORDS
+                .iter()
+                .map(|&c| format!("    {},\n", rec(c)))
+                .collect(),
+        ),
+        ("pv_width_levels", pairs(&levels)),
+        ("pv_vcpu_basic_size", pairs(&sizes)),
+        ("pv_default_guest_width", PV_DEFAULT_GUEST_WIDTH.to_string()),
+        ("pv_vcpu_extended_max", PV_VCPU_EXTENDED_MAX.to_string()),
+        ("pv_vcpu_xsave_min", PV_VCPU_XSAVE_MIN.to_string()),
+        ("pv_vcpu_msr_entry", PV_VCPU_MSR_ENTRY.to_string()),
+        ("pv_pte_present", format!("0x{PV_PTE_PRESENT:x}")),
+        ("pv_pte_frame_mask", format!("0x{PV_PTE_FRAME_MASK:x}")),
+        ("page_table_types", table_types),
+        ("v2_static_data_end_at", sde_at),
+        ("error_class", error_class),
+    ]
+}
+
+/// The slots of `VerifyLibxc`: header methods, record names and rule
+/// versions its methods use, and the generated record verifiers.
+fn class_slots() -> Vec<(&'static str, String)> {
+    let ihdr = items(&ImageHeader::LAYOUT);
+    let dhdr = items(&DomainHeader::LAYOUT);
+    let var = |its: &[Item], n: &str| {
+        its.iter()
+            .find(|i| i.label == n)
+            .unwrap_or_else(|| panic!("header field {n}"))
+            .var
+            .clone()
+    };
+    let sde = record(LibxcRecord::STATIC_DATA_END);
+    let dc = record(LibxcRecord::DOMAIN_CONTEXT);
+    let mut v = vec![
+        ("rh_size", RecordHeader::LAYOUT.size.to_string()),
+        (
+            "ihdr_body",
+            header_body(&ImageHeader::LAYOUT, "image header", LIBXC_CONSTANTS),
+        ),
+        ("version_var", var(&ihdr, "version")),
+        ("options_var", var(&ihdr, "options")),
+        ("opt_be", const_py("IHDR_OPT_BIG_ENDIAN").to_string()),
+        (
+            "dhdr_body",
+            header_body(&DomainHeader::LAYOUT, "domain header", LIBXC_CONSTANTS),
+        ),
+        ("type_var", var(&dhdr, "type")),
+        ("major_var", var(&dhdr, "xen_major")),
+        ("minor_var", var(&dhdr, "xen_minor")),
+        ("x86_pv", DomainType::X86Pv.value().to_string()),
+        ("sde_name", sde.py_name.to_string()),
+        ("sde_since", sde.since.to_string()),
+        ("sde_prev", (sde.since - 1).to_string()),
+        ("dc_name", dc.py_name.to_string()),
+        ("dc_since", dc.since.to_string()),
+        ("page_size", PAGE_SIZE.to_string()),
+        ("record_methods", record_methods()),
+        ("record_verifiers", record_verifiers(&LIBXC)),
+    ];
+    for (slot, code) in [
+        ("page_data", LibxcRecord::PAGE_DATA),
+        ("end", LibxcRecord::END),
+        ("checkpoint", LibxcRecord::CHECKPOINT),
+        ("pv_info", LibxcRecord::X86_PV_INFO),
+        ("p2m", LibxcRecord::X86_PV_P2M_FRAMES),
+        ("hvm_params", LibxcRecord::HVM_PARAMS),
+        ("hvm_context", LibxcRecord::HVM_CONTEXT),
+        ("cpuid", LibxcRecord::X86_CPUID_POLICY),
+        ("msr", LibxcRecord::X86_MSR_POLICY),
+        ("shared_info", LibxcRecord::SHARED_INFO),
+        ("vcpu_basic", LibxcRecord::X86_PV_VCPU_BASIC),
+        ("vcpu_extended", LibxcRecord::X86_PV_VCPU_EXTENDED),
+        ("vcpu_xsave", LibxcRecord::X86_PV_VCPU_XSAVE),
+        ("vcpu_msrs", LibxcRecord::X86_PV_VCPU_MSRS),
+    ] {
+        v.push((slot, rec(code).to_string()));
+    }
+    v
+}
+
+/// The `verify_record_*` methods, each followed by the blob check of the
+/// records that carry one, two blank lines apart.
+fn record_methods() -> String {
+    let methods: Vec<String> = groups(&LIBXC)
+        .iter()
+        .map(|g| {
+            let mut s = record_method(g, &LIBXC).trim_end_matches('\n').to_string();
+            s.push('\n');
+            if g.members[0].0.code == LibxcRecord::DOMAIN_CONTEXT {
+                s.push_str("        self.verify_domain_context_blob(content)\n");
+            }
+            if g.members[0].0.code == LibxcRecord::HVM_CONTEXT {
+                s.push_str("        self.verify_hvm_context_blob(content)\n");
+            }
+            s
+        })
+        .collect();
+    methods.join("\n\n")
+}

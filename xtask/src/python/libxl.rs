@@ -1,0 +1,172 @@
+//! `libxl.py`: the libxl stream around the libxc one, a drop-in for Xen's
+//! module of the same name.
+//!
+//! Names, values, formats and record tables come from `format_spec::libxl`
+//! and `format_spec::xl`; the header and record body checks are emitted
+//! from the field constraints and length rules by the same code as the
+//! libxc verifier's. The structure rules (LIBXC_CONTEXT once, CHECKPOINT_END
+//! only inside a checkpoint, ...) and the xenstore and configuration rules
+//! follow the reader in `format_spec::outer`, whose rule table (module docs)
+//! and `OuterError::kind()` names they share, so that the two verifiers
+//! reach the same verdicts.
+
+use format_spec::layout::{SpecEnum, Wire};
+use format_spec::libxl::{
+    is_xenstore_key_char, CheckpointStateId, EmulatorHeader, EmulatorId, LibxlHeader, LibxlRecord,
+    LIBXL_CONSTANTS, LIBXL_STRUCTS, LIBXL_TEXT_CONSTANTS, REC_LENGTH_MAX,
+};
+
+use super::banner;
+use super::emit::*;
+use super::records::*;
+use crate::template::fill;
+
+/// The libxl layer.
+pub(super) const LIBXL: Layer = Layer {
+    class: "VerifyLibxl",
+    set: &LibxlRecord::LAYOUT,
+    consts: LIBXL_CONSTANTS,
+    group: false,
+    warn_empty: false,
+    // Like the Rust verifier and the libxc layer: a length error is about
+    // the record as a whole, whose length is in its header.
+    length_error_at_header: true,
+};
+
+/// The extra checks and effects of one libxl record after its generic
+/// body checks: the structure rules, the xenstore data and the handover
+/// to the libxc verifier.
+pub(super) fn record_extra(code: u32) -> String {
+    let i8 = "        ";
+    let emu = EmulatorHeader::LAYOUT.size;
+    match code {
+        LibxlRecord::END => format!(
+            "{i8}if self.in_checkpoint:\n\
+             {i8}    self._unexpected(\"a checkpoint is open (CHECKPOINT_END missing)\")\n\
+             {i8}if self.libxc is None:\n\
+             {i8}    self._unexpected(\"no LIBXC_CONTEXT came before it: the stream \"\n\
+             {i8}                     \"holds no guest to restore\")\n"
+        ),
+        LibxlRecord::LIBXC_CONTEXT => format!(
+            "{i8}if self.libxc is not None:\n\
+             {i8}    self._unexpected(\"the libxc stream was already read\")\n\
+             {i8}# The libxc stream follows inline; verify it in place.\n\
+             {i8}self.libxc = VerifyLibxc(self.info, self.read)\n\
+             {i8}self.libxc.offset = self.offset\n\
+             {i8}self.libxc.verify_ihdr()\n\
+             {i8}self.libxc.verify_dhdr()\n\
+             {i8}self._resume_libxc()\n"
+        ),
+        LibxlRecord::EMULATOR_XENSTORE_DATA => {
+            format!("{i8}self.verify_xenstore_data(content[{emu}:], {emu})\n")
+        }
+        LibxlRecord::EMULATOR_CONTEXT => String::new(),
+        LibxlRecord::CHECKPOINT_END => format!(
+            "{i8}if not self.in_checkpoint:\n\
+             {i8}    self._unexpected(\"not inside a checkpoint\")\n\
+             {i8}self.libxc.offset = self.offset\n\
+             {i8}self._resume_libxc()\n"
+        ),
+        LibxlRecord::CHECKPOINT_STATE => {
+            format!("{i8}self.info(\"  %s\" % (checkpoint_state_to_str[id_], ))\n")
+        }
+        _ => panic!("libxl record 0x{code:x} has no verifier tail"),
+    }
+}
+
+/// The generated `libxl.py`: template `python/libxl.py`.
+pub(super) fn libxl_py() -> String {
+    let mut values = table_slots();
+    values.extend(record_table_slots(&LibxlRecord::LAYOUT, false));
+    values.extend(class_slots());
+    banner() + &fill(crate::template!("python/libxl.py"), &values)
+}
+
+/// What a closure writes into a new string.
+fn text(f: impl FnOnce(&mut String)) -> String {
+    let mut s = String::new();
+    f(&mut s);
+    s
+}
+
+/// The slots of the constants, formats, emulators and checkpoint states.
+fn table_slots() -> Vec<(&'static str, String)> {
+    let keychars: Vec<u8> = (0..=255u8).filter(|c| is_xenstore_key_char(*c)).collect();
+    vec![
+        ("constants", text(|s| emit_consts(s, LIBXL_CONSTANTS))),
+        ("rec_length_max", int_lit(u64::from(REC_LENGTH_MAX))),
+        (
+            "text_constants",
+            text(|s| emit_text_consts(s, LIBXL_TEXT_CONSTANTS)),
+        ),
+        ("formats", text(|s| emit_formats(s, LIBXL_STRUCTS))),
+        ("emulators", text(|s| emit_enum(s, &EmulatorId::LAYOUT, 8))),
+        (
+            "checkpoint_states",
+            text(|s| emit_enum(s, &CheckpointStateId::LAYOUT, 0)),
+        ),
+        (
+            "checkpoint_state_to_str",
+            CheckpointStateId::LAYOUT
+                .variants
+                .iter()
+                .map(|v| format!("    {}: \"{}\",\n", v.py_name.expect("py name"), v.human))
+                .collect(),
+        ),
+        ("xenstore_key_chars", bytes_lit(&keychars)),
+    ]
+}
+
+/// The slots of `VerifyLibxl`.
+fn class_slots() -> Vec<(&'static str, String)> {
+    let opt = items(&LibxlHeader::LAYOUT)
+        .into_iter()
+        .find(|i| i.field == "options")
+        .expect("options")
+        .var;
+    let methods: Vec<String> = groups(&LIBXL)
+        .iter()
+        .map(|g| {
+            let mut s = record_method(g, &LIBXL).trim_end_matches('\n').to_string();
+            s.push('\n');
+            s.push_str(&record_extra(g.members[0].0.code));
+            s
+        })
+        .collect();
+    vec![
+        (
+            "rh_size",
+            format_spec::libxl::LibxlRecordHeader::LAYOUT
+                .size
+                .to_string(),
+        ),
+        (
+            "hdr_body",
+            header_body(&LibxlHeader::LAYOUT, "libxl header", LIBXL_CONSTANTS),
+        ),
+        ("opt", opt),
+        (
+            "be",
+            const_of(LIBXL_CONSTANTS, "HDR_OPT_BIG_ENDIAN").to_string(),
+        ),
+        (
+            "legacy",
+            const_of(LIBXL_CONSTANTS, "HDR_OPT_LEGACY").to_string(),
+        ),
+        (
+            "optional",
+            const_of(LIBXL_CONSTANTS, "REC_TYPE_OPTIONAL").to_string(),
+        ),
+        ("align", const_of(LIBXL_CONSTANTS, "REC_ALIGN").to_string()),
+        (
+            "checkpoint_state",
+            LibxlRecord::LAYOUT
+                .by_code(LibxlRecord::CHECKPOINT_STATE)
+                .expect("CHECKPOINT_STATE")
+                .py_name
+                .to_string(),
+        ),
+        ("record_methods", methods.join("\n\n")),
+        ("record_verifiers", record_verifiers(&LIBXL)),
+    ]
+}

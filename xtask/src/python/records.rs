@@ -1,0 +1,572 @@
+//! The verifier methods of the record-based layers (libxc, libxl): the
+//! header methods, one `verify_record_*` method per record (or group of
+//! records sharing a body layout) and the `record_verifiers` table.
+
+use std::fmt::Write as _;
+
+use format_spec::layout::Wire;
+use format_spec::layout::{
+    ByteOrder, ConstLayout, Constraint, FieldKind, LengthRule, RecordLayout, RecordSetLayout,
+    StructLayout,
+};
+use format_spec::libxc::{PageDataHeader, LIBXC_CONSTANTS};
+
+use super::emit::*;
+use super::libxc::*;
+use crate::template::fill_in;
+
+/// Method name suffix of a record's verifier (`page_data` for PAGE_DATA).
+pub(super) fn suffix(r: &RecordLayout) -> &'static str {
+    r.py_name
+        .strip_prefix("REC_TYPE_")
+        .expect("Python record names start with REC_TYPE_")
+}
+
+/// Records that share one body layout get one `..._generic` verifier taking
+/// the distinguishing part of the name (Xen's X86_PV_VCPU_* records).
+pub(super) struct Group {
+    /// Method suffix, e.g. `x86_pv_vcpu_generic`.
+    pub(super) method: String,
+    /// (record, name argument).
+    pub(super) members: Vec<(&'static RecordLayout, String)>,
+}
+
+/// What differs between the record-based layers a verifier class is
+/// generated for (libxc, libxl).
+pub(super) struct Layer {
+    /// The Python verifier class (`VerifyLibxc`).
+    pub(super) class: &'static str,
+    /// The record table.
+    pub(super) set: &'static RecordSetLayout,
+    /// The named constants of the layer's module.
+    pub(super) consts: &'static [ConstLayout],
+    /// Whether records sharing a body layout share one `*_generic`
+    /// verifier (Xen's libxc module does this; its libxl module does not).
+    pub(super) group: bool,
+    /// Whether a variable-sized record with no content is warned about
+    /// (the libxc spec errata).
+    pub(super) warn_empty: bool,
+    /// Whether a body-length error points at the record header (the libxc
+    /// verifier's convention, `format_spec::stream`) or at the body (the
+    /// outer layers', `format_spec::outer`).
+    pub(super) length_error_at_header: bool,
+}
+
+pub(super) fn groups(layer: &Layer) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    let recs = layer.set.records;
+    let mut done = vec![false; recs.len()];
+    for (i, r) in recs.iter().enumerate() {
+        if done[i] {
+            continue;
+        }
+        let same: Vec<usize> = (i..recs.len())
+            .filter(|&j| {
+                !done[j]
+                    && (layer.group || j == i)
+                    && match (r.body, recs[j].body) {
+                        (Some(a), Some(b)) => a.rust_name == b.rust_name,
+                        _ => j == i,
+                    }
+                    && recs[j].length == r.length
+            })
+            .collect();
+        for &j in &same {
+            done[j] = true;
+        }
+        if same.len() == 1 {
+            out.push(Group {
+                method: suffix(r).to_string(),
+                members: vec![(r, String::new())],
+            });
+            continue;
+        }
+        let names: Vec<&str> = same.iter().map(|&j| suffix(&recs[j])).collect();
+        let mut prefix = names[0].to_string();
+        for n in &names[1..] {
+            while !n.starts_with(&prefix) {
+                prefix.pop();
+            }
+        }
+        out.push(Group {
+            method: format!("{prefix}generic"),
+            members: same
+                .iter()
+                .map(|&j| (&recs[j], suffix(&recs[j])[prefix.len()..].to_string()))
+                .collect(),
+        });
+    }
+    out
+}
+
+/// The body of a header's verifier method, after its `def` line (which
+/// the template holds): the header's docstring, its unpacking and the
+/// checks of its fields, at method depth.
+pub(super) fn header_body(st: &StructLayout, what: &str, consts: &[ConstLayout]) -> String {
+    let mut out = String::new();
+    let its = items(st);
+    let prefix = match st.byte_order {
+        ByteOrder::Big => "",
+        ByteOrder::Stream => "self.endian + ",
+        ByteOrder::Native => panic!("no native-order headers in the libxc stream"),
+    };
+    out.push_str(&docstring(st.doc, "        "));
+    writeln!(out, "        start = self.offset").unwrap();
+    let vars: Vec<&str> = its.iter().map(|i| i.var.as_str()).collect();
+    writeln!(
+        out,
+        "        {} = \\\n            self.unpack_exact({prefix}{})",
+        vars.join(", "),
+        fmt_name(st)
+    )
+    .unwrap();
+    let raise = Raise::Header(what);
+    for pass in [Pass::Values, Pass::Reserved] {
+        emit_checks(&mut out, "        ", &its, pass, raise, consts);
+    }
+    out
+}
+
+/// Emits a BadLength check: `cond` true when broken, message `fmt` % args.
+/// With `at_header` the error points at the record header, else at the
+/// body (see [`Layer::length_error_at_header`]).
+pub(super) fn bad_len(s: &mut String, at_header: bool, cond: &str, fmt: &str, args: &[&str]) {
+    let i8 = "        ";
+    let mut all = vec!["what"];
+    all.extend_from_slice(args);
+    let call = if at_header {
+        "_stream_error"
+    } else {
+        "_record_error"
+    };
+    writeln!(
+        s,
+        "{i8}if {cond}:\n\
+         {i8}    self.{call}(\n\
+         {i8}        \"BadLength\",\n\
+         {i8}        \"%s: {fmt}\"\n\
+         {i8}        % ({}))",
+        all.join(", ")
+    )
+    .unwrap();
+}
+
+/// The facts of a record body that Xen's own `verify-stream-v2 -v` prints,
+/// in Xen's words, so that the generated verifiers print them alike:
+/// (record, format, arguments; `{fixed}` is the size of the fixed part).
+/// A grouped verifier (the X86_PV_VCPU_* records) takes its first member's.
+pub(super) const XEN_WORDING: &[(&str, &str, &str)] = &[
+    (
+        "X86_PV_INFO",
+        "  %dbit guest, %d levels of pagetables",
+        "guest_width * 8, pt_levels",
+    ),
+    (
+        "X86_PV_P2M_FRAMES",
+        "  Start pfn 0x%x, End 0x%x",
+        "start_pfn, end_pfn",
+    ),
+    (
+        "X86_PV_VCPU_BASIC",
+        "  vcpu%d %s context, %d bytes",
+        "vcpu_id, name, len(content) - {fixed}",
+    ),
+    (
+        "X86_TSC_INFO",
+        "  Mode %u, %u kHz, %u ns, incarnation %d",
+        "mode, khz, nsec, incarnation",
+    ),
+    (
+        "EMULATOR_XENSTORE_DATA",
+        "Emulator Xenstore Data (%s, idx %d)",
+        "emulator_id_to_str[id_], index",
+    ),
+    (
+        "EMULATOR_CONTEXT",
+        "  Index %d, type %s",
+        "index, emulator_id_to_str[id_]",
+    ),
+];
+
+/// Emits the `verify_record_*` method of one record (or group).
+pub(super) fn record_method(g: &Group, layer: &Layer) -> String {
+    let (r, _) = g.members[0];
+    let generic = g.members.len() > 1;
+    let i8 = "        ";
+    let mut s = String::new();
+    if generic {
+        writeln!(
+            s,
+            "    def verify_record_{}(self, content, name):",
+            g.method
+        )
+        .unwrap();
+        let names: Vec<&str> = g.members.iter().map(|(m, _)| m.spec_name).collect();
+        let body_doc = r.body.map_or(r.doc, |b| b.doc);
+        s.push_str(&docstring(
+            &format!(
+                "Shared verifier of {}. {}",
+                names.join(", "),
+                flat(body_doc)
+            ),
+            i8,
+        ));
+        // The spec name with the distinguishing part left to `name`.
+        let (full, arg) = (g.members[0].0.spec_name, g.members[0].1.to_uppercase());
+        writeln!(
+            s,
+            "{i8}what = \"{}%s\" % (name.upper(), )",
+            &full[..full.len() - arg.len()]
+        )
+        .unwrap();
+    } else {
+        writeln!(s, "    def verify_record_{}(self, content):", g.method).unwrap();
+        s.push_str(&docstring(r.doc, i8));
+        writeln!(s, "{i8}what = \"{}\"", r.spec_name).unwrap();
+    }
+
+    if r.deprecated == Some(0) {
+        writeln!(
+            s,
+            "{i8}self._stream_error(\"DeprecatedRecord\",\n\
+             {i8}                   \"%s is not valid in any stream\" % (what, ))\n\n"
+        )
+        .unwrap();
+        return s;
+    }
+
+    if r.length == LengthRule::PageData {
+        s.push_str(&page_data_body(r));
+        return s;
+    }
+
+    let body = r.body.filter(|b| b.size > 0 || b.trailing().is_some());
+    let fixed_items = body.map(items).unwrap_or_default();
+    let fixed = body.map_or(0, |b| b.size);
+
+    match r.length {
+        LengthRule::Exact(n) => bad_len(
+            &mut s,
+            layer.length_error_at_header,
+            &format!("len(content) != {n}"),
+            &format!("body is %d octets, expected {n}"),
+            &["len(content)"],
+        ),
+        LengthRule::NonEmpty => bad_len(
+            &mut s,
+            layer.length_error_at_header,
+            "len(content) == 0",
+            "body is empty",
+            &[],
+        ),
+        LengthRule::Rest { fixed: f, element } => {
+            assert_eq!(
+                f, fixed,
+                "{}: length rule and body layout disagree",
+                r.spec_name
+            );
+            let (cond, fmt) = match (f, element) {
+                (0, e) => (
+                    format!("len(content) % {e}"),
+                    format!("body is %d octets, not a multiple of {e}"),
+                ),
+                (f, 1) => (
+                    format!("len(content) < {f}"),
+                    format!("body is %d octets, shorter than {f}"),
+                ),
+                (f, e) => (
+                    format!("len(content) < {f} or (len(content) - {f}) % {e}"),
+                    format!("body is %d octets, not {f} plus a multiple of {e}"),
+                ),
+            };
+            bad_len(
+                &mut s,
+                layer.length_error_at_header,
+                &cond,
+                &fmt,
+                &["len(content)"],
+            );
+        }
+        LengthRule::Counted { fixed: f, .. } => {
+            assert_eq!(
+                f, fixed,
+                "{}: length rule and body layout disagree",
+                r.spec_name
+            );
+            bad_len(
+                &mut s,
+                layer.length_error_at_header,
+                &format!("len(content) < {f}"),
+                &format!("body is %d octets, shorter than {f}"),
+                &["len(content)"],
+            );
+        }
+        LengthRule::PageData => unreachable!(),
+    }
+
+    let Some(st) = body else {
+        s.push_str("\n\n");
+        return s;
+    };
+    if !fixed_items.is_empty() {
+        let src = if r.length == LengthRule::Exact(fixed) {
+            "content".to_string()
+        } else {
+            format!("content[:{fixed}]")
+        };
+        writeln!(s, "{i8}{}", unpack_line(st, &fixed_items, &src)).unwrap();
+    }
+    if let LengthRule::Counted { field, element, .. } = r.length {
+        let count_var = &fixed_items
+            .iter()
+            .find(|i| i.label == field)
+            .expect("count field")
+            .var;
+        let need = format!("{fixed} + {count_var} * {element}");
+        bad_len(
+            &mut s,
+            layer.length_error_at_header,
+            &format!("len(content) != {need}"),
+            &format!("body is %d octets, {field} %d needs %d"),
+            &["len(content)", count_var, &need],
+        );
+        if layer.warn_empty {
+            writeln!(s, "{i8}if {count_var} == 0:").unwrap();
+            writeln!(
+                s,
+                "{i8}    self._warn(\"%s record with zero content\" % (what, ))"
+            )
+            .unwrap();
+        }
+    }
+    // The spec errata: any variable-sized record may come with no content
+    // (no trailing elements); accepted with a warning.
+    if let (LengthRule::Rest { .. }, true) = (r.length, layer.warn_empty) {
+        writeln!(s, "{i8}if len(content) == {fixed}:").unwrap();
+        writeln!(
+            s,
+            "{i8}    self._warn(\"%s record with zero content\" % (what, ))"
+        )
+        .unwrap();
+    }
+
+    // Constraint checks: values, then reserved; fixed part, then elements.
+    let trailing = st.trailing();
+    let elems = trailing.map(|t| trailing_items(st, t)).unwrap_or_default();
+    for pass in [Pass::Values, Pass::Reserved] {
+        emit_checks(&mut s, i8, &fixed_items, pass, Raise::Body, layer.consts);
+        if elems
+            .iter()
+            .any(|e| violation(e, pass, layer.consts).is_some())
+        {
+            let f = trailing.expect("trailing field");
+            let size = f.kind.element_size().expect("element size");
+            let fmt: String = elems.iter().map(|e| e.prim.py_char()).collect();
+            let vars: Vec<String> = elems.iter().map(|e| e.var.clone()).collect();
+            let lhs = if vars.len() == 1 {
+                format!("({},)", vars[0])
+            } else {
+                format!("({})", vars.join(", "))
+            };
+            writeln!(
+                s,
+                "{i8}for elem, {lhs} in enumerate(\n\
+                 {i8}        iter_unpack(self.endian + \"{fmt}\", content[{fixed}:])):"
+            )
+            .unwrap();
+            let named: Vec<Item> = elems
+                .iter()
+                .map(|e| Item {
+                    label: format!("{}[%d].{}", f.name, e.label),
+                    ..e.clone()
+                })
+                .collect();
+            let raise = Raise::Element { base: fixed, size };
+            emit_checks(
+                &mut s,
+                &format!("{i8}    "),
+                &named,
+                pass,
+                raise,
+                layer.consts,
+            );
+        }
+    }
+
+    // Xen's own words for the facts it prints, else a one-line summary of
+    // the plain fields.
+    if let Some((_, fmt, args)) = XEN_WORDING.iter().find(|w| w.0 == r.spec_name) {
+        let args = args.replace("{fixed}", &fixed.to_string());
+        writeln!(s, "{i8}self.info(\"{fmt}\"\n{i8}          % ({args}))").unwrap();
+        s.push_str("\n\n");
+        return s;
+    }
+    let shown: Vec<&Item> = fixed_items
+        .iter()
+        .filter(|i| matches!(i.constraint, Constraint::None | Constraint::OneOf(_)))
+        .collect();
+    let mut parts: Vec<String> = shown.iter().map(|i| format!("{} %d", i.label)).collect();
+    let mut args: Vec<String> = shown.iter().map(|i| i.var.clone()).collect();
+    if let Some(t) = trailing {
+        let size = t.kind.element_size().expect("element size");
+        parts.push(format!("{} %d", t.name));
+        args.push(if fixed == 0 {
+            format!("len(content) // {size}")
+        } else {
+            format!("(len(content) - {fixed}) // {size}")
+        });
+    }
+    if !parts.is_empty() {
+        writeln!(
+            s,
+            "{i8}self.info(\"  {}\"\n{i8}          % ({}, ))",
+            parts.join(", "),
+            args.join(", ")
+        )
+        .unwrap();
+    }
+    s.push_str("\n\n");
+    s
+}
+
+/// The PAGE_DATA body checks: header length, pfn count, page types, the
+/// exact length the types imply, then reserved fields and pfn bits.
+pub(super) fn page_data_body(r: &RecordLayout) -> String {
+    let st = r.body.expect("PAGE_DATA has a body layout");
+    assert_eq!(st.rust_name, PageDataHeader::LAYOUT.rust_name);
+    let its = items(st);
+    let fixed = st.size;
+    let pfn_field = st.trailing().expect("pfn array");
+    let count_var = match pfn_field.count {
+        format_spec::layout::Count::Field(f) => its
+            .iter()
+            .find(|i| i.label == f)
+            .expect("count field")
+            .var
+            .clone(),
+        _ => panic!("PAGE_DATA pfn array has no count field"),
+    };
+    let pfn = pfn_field.name;
+    let (pchar, psize) = match pfn_field.kind {
+        FieldKind::TrailingPrim(p) => (p.py_char(), p.size()),
+        _ => panic!("PAGE_DATA pfns are integers"),
+    };
+    let i8 = "        ";
+    let mut short = String::new();
+    bad_len(
+        &mut short,
+        true,
+        &format!("len(content) < {fixed}"),
+        &format!("body is %d octets, shorter than its {fixed}-octet header"),
+        &["len(content)"],
+    );
+    let mut length = String::new();
+    bad_len(
+        &mut length,
+        true,
+        "len(content) != expected",
+        "body is %d octets, %d pfns with %d pages need %d",
+        &[
+            "len(content)",
+            &format!("len({pfn}s)"),
+            "nr_pages",
+            "expected",
+        ],
+    );
+    let mut field_checks = String::new();
+    for pass in [Pass::Values, Pass::Reserved] {
+        emit_checks(
+            &mut field_checks,
+            i8,
+            &its,
+            pass,
+            Raise::Body,
+            LIBXC_CONSTANTS,
+        );
+    }
+    let values = [
+        ("short_check", short),
+        (
+            "unpack",
+            format!(
+                "{i8}{}",
+                unpack_line(st, &its, &format!("content[:{fixed}]"))
+            ),
+        ),
+        ("length_check", length),
+        ("field_checks", field_checks),
+        ("fixed", fixed.to_string()),
+        ("count_var", count_var),
+        ("psize", psize.to_string()),
+        ("pchar", pchar.to_string()),
+        ("pfn", pfn.to_string()),
+        ("pfn_list", format!("{pfn}s")),
+        ("type_mask", const_py("PAGE_DATA_TYPE_MASK").to_string()),
+        ("resz", const_py("PAGE_DATA_PFN_RESERVED_MASK").to_string()),
+    ];
+    fill_in(crate::template!("python/page_data_body.py"), &values, i8)
+}
+
+/// The `record_verifiers` dict, from record type to `(verifier, content)`.
+pub(super) fn record_verifiers(layer: &Layer) -> String {
+    let class = layer.class;
+    let mut s = String::from("record_verifiers = {\n");
+    let mut entries: Vec<(u32, String)> = Vec::new();
+    for g in groups(layer) {
+        for (r, arg) in &g.members {
+            let f = if g.members.len() > 1 {
+                format!(
+                    "lambda s, x:\n        {class}.verify_record_{}(s, x, \"{arg}\")",
+                    g.method
+                )
+            } else {
+                format!("{class}.verify_record_{}", g.method)
+            };
+            entries.push((r.code, format!("    {}:\n        {f},\n", r.py_name)));
+        }
+    }
+    entries.sort_by_key(|(c, _)| *c);
+    for (_, e) in entries {
+        s.push_str(&e);
+    }
+    s.push_str("}\n");
+    s
+}
+
+/// The slots of a record table: the `REC_TYPE_*` constants (aligned) and
+/// the lines of `rec_type_to_str`, plus, with `versions`, the lines of
+/// `REC_TYPE_SINCE` and `REC_TYPE_DEPRECATED`.
+pub(super) fn record_table_slots(
+    set: &RecordSetLayout,
+    versions: bool,
+) -> Vec<(&'static str, String)> {
+    let records = set.records;
+    let width = records.iter().map(|r| r.py_name.len()).max().unwrap_or(0);
+    let each = |f: &dyn Fn(&RecordLayout) -> Option<String>| -> String {
+        records.iter().filter_map(f).collect()
+    };
+    let mut v = vec![
+        (
+            "record_types",
+            each(&|r| Some(format!("{:<width$} = 0x{:08x}\n", r.py_name, r.code))),
+        ),
+        (
+            "rec_type_to_str",
+            each(&|r| Some(format!("    {:<width$} : \"{}\",\n", r.py_name, r.human))),
+        ),
+    ];
+    if versions {
+        v.push((
+            "rec_type_since",
+            each(&|r| Some(format!("    {:<width$} : {},\n", r.py_name, r.since))),
+        ));
+        v.push((
+            "rec_type_deprecated",
+            each(&|r| {
+                r.deprecated
+                    .map(|d| format!("    {:<width$} : {d},\n", r.py_name))
+            }),
+        ));
+    }
+    v
+}

@@ -1,0 +1,107 @@
+//! `xl.py`: the xl save file header in front of the libxl stream, a
+//! drop-in for Xen's module of the same name.
+
+use format_spec::layout::Wire;
+use format_spec::xl::{
+    XlHeader, XL_CONSTANTS, XL_OPTIONAL_DATA_MAX, XL_STRUCTS, XL_TEXT_CONSTANTS,
+};
+
+use super::banner;
+use super::emit::*;
+use crate::template::fill;
+
+/// The generated `xl.py`: template `python/xl.py`.
+pub(super) fn xl_py() -> String {
+    let st = &XlHeader::LAYOUT;
+    let its = items(st);
+    let var = |f: &str| {
+        its.iter()
+            .find(|i| i.field == f)
+            .unwrap_or_else(|| panic!("XlHeader.{f}"))
+            .var
+            .clone()
+    };
+    let marker_item = its
+        .iter()
+        .find(|i| i.field == "byteorder")
+        .expect("byteorder");
+    let marker = match marker_item.constraint {
+        format_spec::layout::Constraint::Equals(v) => v,
+        _ => panic!("XlHeader.byteorder has no Equals rule"),
+    };
+    let marker_name = XL_CONSTANTS
+        .iter()
+        .find(|c| c.value == marker)
+        .and_then(|c| c.py_name)
+        .expect("the byte-order marker has a Python name");
+    let body_fmt: String = st.py_items().iter().map(|(_, _, p)| p.py_char()).collect();
+    let magic = XL_TEXT_CONSTANTS
+        .iter()
+        .find(|c| c.rust_name == "XL_MAGIC")
+        .and_then(|c| c.py_name)
+        .expect("MAGIC");
+
+    let text = |f: &dyn Fn(&mut String)| {
+        let mut s = String::new();
+        f(&mut s);
+        s
+    };
+    let rest: Vec<_> = its
+        .iter()
+        .filter(|i| i.field != "byteorder")
+        .cloned()
+        .collect();
+    let mut checks = String::new();
+    for pass in [Pass::Values, Pass::Reserved] {
+        emit_checks(
+            &mut checks,
+            "        ",
+            &rest,
+            pass,
+            Raise::Header("xl header"),
+            XL_CONSTANTS,
+        );
+    }
+    let offset = |f: &str| {
+        its.iter()
+            .find(|i| i.field == f)
+            .unwrap_or_else(|| panic!("XlHeader.{f}"))
+            .offset
+            .to_string()
+    };
+    let vars: Vec<&str> = its.iter().map(|i| i.var.as_str()).collect();
+    let values = [
+        (
+            "text_constants",
+            text(&|s| emit_text_consts(s, XL_TEXT_CONSTANTS)),
+        ),
+        ("constants", text(&|s| emit_consts(s, XL_CONSTANTS))),
+        (
+            "optional_data_max",
+            int_lit(u64::from(XL_OPTIONAL_DATA_MAX)),
+        ),
+        ("formats", text(&|s| emit_formats(s, XL_STRUCTS))),
+        ("magic", magic.to_string()),
+        ("size", st.size.to_string()),
+        (
+            "v2",
+            const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_STREAMV2").to_string(),
+        ),
+        ("hdr_doc", docstring(st.doc, "        ")),
+        ("marker_name", marker_name.to_string()),
+        ("marker_off", marker_item.offset.to_string()),
+        ("vars", vars.join(", ")),
+        ("body_fmt", body_fmt),
+        // The header checks count offsets from `base`, after the magic.
+        ("header_checks", checks.replace("start + ", "base + ")),
+        ("len_var", var("optional_data_len")),
+        ("flags_var", var("mandatory_flags")),
+        ("flags_off", offset("mandatory_flags")),
+        ("len_off", offset("optional_data_len")),
+        (
+            "json",
+            const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_JSON").to_string(),
+        ),
+    ];
+    banner() + &fill(crate::template!("python/xl.py"), &values)
+}

@@ -1,0 +1,655 @@
+
+"""
+Libxc migration streams (the domain image format, revisions SLOT_revisions).
+
+Names, values, struct formats and record tables of
+docs/specs/libxc-migration-stream.pandoc, and VerifyLibxc, a strict
+verifier of either byte order.
+"""
+
+from struct import unpack
+
+from xen.migration.verify import StreamError, RecordError, VerifyBase, \
+    iter_unpack
+from xen.migration.domain_context import DomainContextError, verify_blob, \
+    describe_entry
+from xen.migration.hvm_context import HvmContextError, \
+    verify_blob as verify_hvm_blob, describe_entry as describe_hvm_entry
+
+#
+# Constants
+#
+
+SLOT_constants
+# Image versions this module reads.
+IHDR_SUPPORTED_VERSIONS = (SLOT_versions)
+
+# Page size of every guest, as a power of two.
+PAGE_SHIFT = SLOT_page_shift
+
+#
+# Struct formats (without byte-order prefix unless fixed)
+#
+
+SLOT_formats
+#
+# Domain types
+#
+
+SLOT_domain_types
+#
+# Page types of PAGE_DATA pfn entries (already shifted into place)
+#
+
+SLOT_page_types
+# Every valid page type.
+PAGE_DATA_VALID_TYPES = frozenset([
+    SLOT_valid_page_types
+])
+
+# Page types whose pfn entries have no page contents in the record.
+PAGE_DATA_TYPES_WITHOUT_DATA = frozenset([
+    SLOT_page_types_without_data
+])
+
+#
+# Record types
+#
+
+SLOT_record_types
+
+rec_type_to_str = {
+    SLOT_rec_type_to_str
+}
+
+# The image version that introduced each record type.
+REC_TYPE_SINCE = {
+    SLOT_rec_type_since
+}
+
+# Deprecated record types: the image version from which each is
+# deprecated (0: never valid in a stream).
+REC_TYPE_DEPRECATED = {
+    SLOT_rec_type_deprecated
+}
+
+# Dynamic state: a v3+ stream must carry STATIC_DATA_END before these.
+RECORDS_AFTER_STATIC_DATA_END = frozenset([
+    SLOT_records_dynamic
+])
+
+# Records only an x86 PV stream may carry.
+RECORDS_PV_ONLY = frozenset([
+    SLOT_records_pv_only
+])
+
+# Records only an x86 HVM stream may carry.
+RECORDS_HVM_ONLY = frozenset([
+    SLOT_records_hvm_only
+])
+
+# The X86_PV_VCPU_* records.
+RECORDS_PV_VCPU = frozenset([
+    SLOT_records_pv_vcpu
+])
+
+# Records only the COLO back channel (secondary to primary) carries.
+RECORDS_BACK_CHANNEL = frozenset([
+    SLOT_records_back_channel
+])
+
+# Static data: sent before STATIC_DATA_END.
+RECORDS_STATIC = frozenset([
+    SLOT_records_static
+])
+
+# Records Xen's restore refuses before STATIC_DATA_END (in any version).
+RECORDS_SDE_CHECKED = frozenset([
+    SLOT_records_sde_checked
+])
+
+# The records a PV stream must hold, in the order they are named when missing.
+RECORDS_PV_REQUIRED = (
+    SLOT_records_pv_required
+)
+
+# Xen's restore rules for PV records (format_spec::libxc): pt_levels by
+# guest_width, vCPU basic context size by guest_width, the width before
+# X86_PV_INFO, the extended/xsave/MSR context limits.
+PV_WIDTH_LEVELS = {SLOT_pv_width_levels}
+PV_VCPU_BASIC_SIZE = {SLOT_pv_vcpu_basic_size}
+PV_DEFAULT_GUEST_WIDTH = SLOT_pv_default_guest_width
+PV_VCPU_EXTENDED_MAX = SLOT_pv_vcpu_extended_max
+PV_VCPU_XSAVE_MIN = SLOT_pv_vcpu_xsave_min
+PV_VCPU_MSR_ENTRY = SLOT_pv_vcpu_msr_entry
+
+# PV page-table entries: the present bit and the frame bits.
+PV_PTE_PRESENT = SLOT_pv_pte_present
+PV_PTE_FRAME_MASK = SLOT_pv_pte_frame_mask
+
+# Page types (shifted into place) of page-table pages.
+PAGE_DATA_TABLE_TYPES = frozenset([
+    SLOT_page_table_types
+])
+
+# Version 2 has no STATIC_DATA_END: a receiver infers it at the first
+# record of this type, by guest type.
+V2_STATIC_DATA_END_AT = {
+    SLOT_v2_static_data_end_at
+}
+
+# The exception class of each error KIND raised about a record (the error
+# catalogue of format-spec).
+ERROR_CLASS = {
+    SLOT_error_class
+}
+
+
+
+class VerifyLibxc(VerifyBase):
+    """
+    Verify one libxc stream (image versions SLOT_revisions, either byte order) in
+    strict mode: header fields, record framing and padding, body lengths,
+    reserved fields, allowed values and the order rules. Stops after the
+    END record. Errors carry ``kind`` and ``offset`` (see
+    xen.migration.verify).
+    """
+
+    def __init__(self, info, read, checkpointed=None):
+        VerifyBase.__init__(self, info, read)
+
+        # None: not known (a CHECKPOINT makes the stream checkpointed);
+        # False: a plain stream; "remus" or "colo".
+        self.checkpointed = checkpointed
+        self.version = None
+        self.endian = "<"
+        self.byteorder = "little"
+        self.guest_type = None
+        self.record_index = -1
+        self.record_offset = 0
+        self.record_type = None
+        self.squashed_pagedata_records = 0
+
+        # Order state, for the whole stream...
+        self.seen_static_data_end = False
+        self.seen_pv_info = False
+        self.seen_p2m_frames = False
+        self.seen_page_data = False
+        self.pv_info_offset = None
+        self.guest_width = None
+        self.p2m_max_pfn = None
+        self.seen_vcpu_basic = False
+        self.vcpu0_basic = False
+        self.checkpoints = 0
+        self.after_checkpoint = False
+        # ... and for the current segment (up to a CHECKPOINT or the END).
+        self.segment_domain_context = False
+        self.segment_hvm_context = False
+        # An unknown record in a segment after a CHECKPOINT: Xen's restore
+        # fails on it when it replays the segment at the next CHECKPOINT.
+        self.segment_unknown = None
+
+
+    def verify(self):
+        """Verify a whole libxc stream, up to and including its END record."""
+
+        self.verify_ihdr()
+        self.verify_dhdr()
+
+        while True:
+            rtype = self.verify_record()
+            if rtype is None or rtype == SLOT_end:
+                break
+
+
+    def _where(self):
+        """Context of the current record, for messages."""
+        if self.record_type is None:
+            return ""
+        return ("record %d (%s, type 0x%08x) at offset %d: "
+                % (self.record_index,
+                   rec_type_to_str.get(self.record_type, "unknown"),
+                   self.record_type, self.record_offset))
+
+
+    def _stream_error(self, kind, msg):
+        """Raise the KIND's error about the current record, at its header."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind, self.record_offset)
+
+
+    def _record_error(self, kind, msg, body_offset=0):
+        """Raise the KIND's error about the current record's body."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind,
+                          self.record_offset + SLOT_rh_size + body_offset)
+
+
+    def _warn(self, msg):
+        """Pass a warning to info."""
+        self.info("Warning: " + self._where() + msg)
+
+
+    def _flush_squashed(self):
+        """Report a run of PAGE_DATA records as one message."""
+        if self.squashed_pagedata_records > 0:
+            self.info("Squashed %d Page Data records together"
+                      % (self.squashed_pagedata_records, ))
+            self.squashed_pagedata_records = 0
+
+
+    def verify_ihdr(self):
+        SLOT_ihdr_body
+
+        self.version = SLOT_version_var
+        if SLOT_options_var & SLOT_opt_be:
+            self.endian, self.byteorder = ">", "big"
+        else:
+            self.endian, self.byteorder = "<", "little"
+        self.info("Libxc Image Header: Version %d, %s endian"
+                  % (self.version, self.byteorder))
+
+
+    def verify_dhdr(self):
+        SLOT_dhdr_body
+
+        self.guest_type = SLOT_type_var
+        if SLOT_major_var == 0:
+            self.info("Domain Header: legacy converted %s"
+                      % (dhdr_type_to_str[SLOT_type_var], ))
+        else:
+            self.info("Domain Header: %s from Xen %d.%d"
+                      % (dhdr_type_to_str[SLOT_type_var], SLOT_major_var, SLOT_minor_var))
+
+
+    def verify_record(self):
+        """
+        Verify one record: framing (length, type, padding), then its body,
+        then the order rules. Returns the record type.
+        """
+
+        self.record_index += 1
+        self.record_offset = self.offset
+        self.record_type = None
+        try:
+            rtype, length = self.unpack_exact(self.endian + RH_FORMAT)
+        except IOError as e:
+            # A checkpointed stream may end right after a CHECKPOINT: the
+            # checkpoint boundary at which Xen's restore completes.
+            at = getattr(e, "offset", None)
+            if self.after_checkpoint and at == self.record_offset:
+                self.info("Stream ends at a checkpoint boundary after %d "
+                          "checkpoints" % (self.checkpoints, ))
+                return None
+            raise
+        self.after_checkpoint = False
+        self.record_type = rtype
+
+        if length > REC_LENGTH_MAX:
+            self._stream_error("RecordTooLong",
+                               "length %d is over the %d-octet limit"
+                               % (length, REC_LENGTH_MAX))
+
+        if rtype not in rec_type_to_str:
+            if rtype & REC_TYPE_OPTIONAL:
+                self._read_content(length)
+                self._flush_squashed()
+                self._warn("unknown optional record of length %d skipped"
+                           % (length, ))
+                if self.checkpoints and self.segment_unknown is None:
+                    self.segment_unknown = (self.record_offset, rtype)
+                return rtype
+            self._stream_error("UnknownMandatory",
+                               "unknown mandatory record type")
+
+        if REC_TYPE_SINCE[rtype] > self.version:
+            self._stream_error("RecordTooNew",
+                               "record type introduced in version %d, "
+                               "the stream is version %d"
+                               % (REC_TYPE_SINCE[rtype], self.version))
+
+        deprecated = REC_TYPE_DEPRECATED.get(rtype)
+        if deprecated == 0:
+            self._stream_error("DeprecatedRecord",
+                               "record type is not valid in any stream")
+
+        if rtype in RECORDS_BACK_CHANNEL:
+            self._stream_error("BackChannelRecord",
+                               "record type only belongs on the back channel")
+
+        content = self._read_content(length)
+
+        if rtype != SLOT_page_data:
+            self._flush_squashed()
+            self.info("Libxc Record: %s, length %d"
+                      % (rec_type_to_str[rtype], length))
+        else:
+            self.squashed_pagedata_records += 1
+
+        if deprecated is not None and self.version >= deprecated:
+            self._warn("deprecated in version %d streams" % (self.version, ))
+
+        record_verifiers[rtype](self, content)
+        self.verify_order(rtype, content)
+        if rtype == SLOT_page_data:
+            self.verify_page_tables(content)
+        if rtype == SLOT_checkpoint:
+            self.checkpoints += 1
+            self.after_checkpoint = True
+            if self.segment_unknown is not None:
+                at, unknown = self.segment_unknown
+                raise StreamError(
+                    "record type 0x%08x at offset %d: unknown record in a "
+                    "checkpoint segment; Xen's restore fails on it when it "
+                    "replays the segment at the CHECKPOINT at offset %d"
+                    % (unknown, at, self.record_offset),
+                    "UnknownInCheckpoint", at)
+
+        if rtype == SLOT_end:
+            self._flush_squashed()
+        return rtype
+
+
+    def _read_content(self, length):
+        """Read a record body and its padding; check the padding is zero."""
+
+        padded = (length + REC_ALIGN - 1) & ~(REC_ALIGN - 1)
+        content = self.rdexact(padded)
+        padding = content[length:]
+        if padding.strip(b"\x00"):
+            first = length + len(padding) - len(padding.lstrip(b"\x00"))
+            at = self.record_offset + SLOT_rh_size + first
+            raise ERROR_CLASS["PaddingNonZero"](
+                self._where() + "non-zero padding octet at offset %d" % (at, ),
+                "PaddingNonZero", at)
+        return content[:length]
+
+
+    def verify_order(self, rtype, content):
+        """
+        Strict order rules and the rules of Xen's record handlers, checked
+        after the record's body (format_spec::stream::rules).
+        """
+
+        version = self.version
+        pv = self.guest_type == SLOT_x86_pv
+        foreign = RECORDS_HVM_ONLY if pv else RECORDS_PV_ONLY
+
+        if rtype in foreign:
+            self._stream_error("WrongGuestType",
+                               "record does not belong in a %s stream"
+                               % (dhdr_type_to_str[self.guest_type], ))
+
+        if rtype == SLOT_sde_name:
+            if self.seen_static_data_end:
+                self._stream_error("DuplicateStaticDataEnd",
+                                   "second STATIC_DATA_END")
+            self.seen_static_data_end = True
+        else:
+            if (rtype == V2_STATIC_DATA_END_AT[self.guest_type]
+                    or (pv and rtype in RECORDS_SDE_CHECKED)):
+                self._infer_static_data_end()
+            if (not self.seen_static_data_end
+                    and rtype in RECORDS_AFTER_STATIC_DATA_END
+                    and (rtype in RECORDS_SDE_CHECKED or version >= SLOT_sde_since)):
+                self._stream_error("MissingStaticDataEnd",
+                                   "dynamic state before STATIC_DATA_END")
+            if (self.seen_static_data_end and rtype in RECORDS_STATIC
+                    and rtype not in foreign):
+                self._stream_error("OutOfOrder",
+                                   "static data after STATIC_DATA_END")
+
+        if pv:
+            self._verify_pv(rtype, content)
+        elif rtype == SLOT_hvm_params:
+            if self.segment_hvm_context:
+                # Required from version SLOT_dc_since; Xen's own v3 saver
+                # writes this order, so older streams only warn.
+                if version >= SLOT_dc_since:
+                    self._stream_error("OutOfOrder",
+                                       "HVM_PARAMS after HVM_CONTEXT")
+                self._warn("HVM_PARAMS after HVM_CONTEXT")
+
+        if len(content) == 0 and rtype in (SLOT_cpuid,
+                                           SLOT_msr):
+            self._stream_error("BadLength",
+                               "a CPU policy holds at least one entry")
+
+        if rtype == SLOT_page_data:
+            self.seen_page_data = True
+        elif rtype == SLOT_hvm_context:
+            self.segment_hvm_context = True
+        elif rtype == SLOT_dc_name:
+            self.segment_domain_context = True
+
+        if rtype == SLOT_checkpoint and self.checkpointed is False:
+            self._stream_error("UnexpectedCheckpoint",
+                               "CHECKPOINT in a stream that is not "
+                               "checkpointed")
+        # Xen's restore completes at END, a COLO restore at each CHECKPOINT.
+        if self.checkpointed == "colo":
+            completes = rtype == SLOT_checkpoint
+        else:
+            completes = rtype == SLOT_end
+        if completes and pv:
+            if not self.vcpu0_basic:
+                self._stream_error("MissingRecord",
+                                   "the stream has no X86_PV_VCPU_BASIC "
+                                   "for vCPU 0")
+            if self.p2m_max_pfn is None:
+                self._record_error_at("CrashesXenRestore",
+                                      "the stream completes without any "
+                                      "X86_PV_P2M_FRAMES; Xen's restore would "
+                                      "segfault", self.record_offset)
+        if rtype == SLOT_end and pv:
+            seen = (self.pv_info_offset is not None, self.seen_p2m_frames,
+                    self.seen_page_data, self.seen_vcpu_basic)
+            for required, present in zip(RECORDS_PV_REQUIRED, seen):
+                if not present:
+                    self._stream_error("MissingRecord", "the stream has no %s"
+                                       % (rec_type_to_str[required], ))
+
+        if rtype in (SLOT_checkpoint, SLOT_end):
+            if (rtype == SLOT_end and version >= SLOT_sde_since
+                    and not self.seen_static_data_end):
+                self._stream_error("MissingStaticDataEnd",
+                                   "stream ends without STATIC_DATA_END")
+            if version >= SLOT_dc_since and not self.segment_domain_context:
+                self._stream_error("MissingDomainContext",
+                                   "segment without DOMAIN_CONTEXT")
+            self.segment_domain_context = False
+            self.segment_hvm_context = False
+            if rtype == SLOT_end:
+                self.segment_unknown = None
+
+
+    def _record_error_at(self, kind, msg, offset):
+        """Raise the KIND's record error at an absolute offset."""
+        raise ERROR_CLASS[kind](self._where() + msg, kind, offset)
+
+
+    def _verify_pv(self, rtype, content):
+        """The rules of Xen's PV record handlers (xg_sr_restore_x86_pv.c)."""
+
+        if rtype == SLOT_pv_info:
+            if self.pv_info_offset is not None:
+                self._stream_error("DuplicateRecord",
+                                   "second X86_PV_INFO; the first was at "
+                                   "offset %d" % (self.pv_info_offset, ))
+            self.pv_info_offset = self.record_offset
+            if len(content) >= 2:
+                width, levels = unpack("BB", content[:2])
+                if PV_WIDTH_LEVELS.get(width) != levels:
+                    self._record_error("BadValue",
+                                       "pt_levels %d does not go with "
+                                       "guest_width %d" % (levels, width), 1)
+                self.guest_width = width
+        elif (self.pv_info_offset is None
+              and rtype in (SLOT_p2m, SLOT_shared_info)):
+            self._stream_error("OutOfOrder",
+                               "X86_PV_P2M_FRAMES and SHARED_INFO must come "
+                               "after X86_PV_INFO")
+
+        if rtype == SLOT_p2m:
+            self.seen_p2m_frames = True
+            if len(content) >= 8:
+                start, end = unpack(self.endian + "II", content[:8])
+                width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
+                fpp = SLOT_page_size // width
+                if start > end:
+                    self._record_error("BadValue",
+                                       "end_pfn %d below start_pfn %d"
+                                       % (end, start), 4)
+                frames = end // fpp + 1 - start // fpp
+                if len(content) - 8 != frames * 8:
+                    self._stream_error("BadLength",
+                                       "pfns %d..%d need %d frames"
+                                       % (start, end, frames))
+                if self.p2m_max_pfn is None and end == 0:
+                    self._record_error_at("CrashesXenRestore",
+                                          "the first X86_PV_P2M_FRAMES has "
+                                          "end_pfn 0; Xen's restore would "
+                                          "segfault", self.record_offset)
+                if self.p2m_max_pfn is None or end > self.p2m_max_pfn:
+                    self.p2m_max_pfn = end
+
+        if rtype == SLOT_page_data:
+            if not self.seen_p2m_frames or self.p2m_max_pfn is None:
+                self._record_error_at("CrashesXenRestore",
+                                      "PAGE_DATA of a PV guest before any "
+                                      "X86_PV_P2M_FRAMES; Xen's restore would "
+                                      "segfault", self.record_offset)
+            count = unpack(self.endian + "I", content[:4])[0]
+            pfns = unpack(self.endian + "%dQ" % (count, ),
+                          content[8:8 + 8 * count])
+            for i, entry in enumerate(pfns):
+                pfn = entry & PAGE_DATA_PFN_MASK
+                if pfn > self.p2m_max_pfn:
+                    self._record_error("PfnBeyondP2m",
+                                       "pfn 0x%x is beyond the P2M (highest "
+                                       "pfn 0x%x)" % (pfn, self.p2m_max_pfn),
+                                       8 + 8 * i)
+
+        if rtype == SLOT_vcpu_basic:
+            self.seen_vcpu_basic = True
+        if rtype in RECORDS_PV_VCPU:
+            if not self.seen_page_data:
+                self._stream_error("OutOfOrder",
+                                   "vCPU state before the first PAGE_DATA")
+            if len(content) >= 8:
+                size = len(content) - 8
+                width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
+                basic = PV_VCPU_BASIC_SIZE.get(width, 0)
+                bad = size != 0 and (
+                    (rtype == SLOT_vcpu_basic and size != basic)
+                    or (rtype == SLOT_vcpu_extended
+                        and size > PV_VCPU_EXTENDED_MAX)
+                    or (rtype == SLOT_vcpu_xsave
+                        and size < PV_VCPU_XSAVE_MIN)
+                    or (rtype == SLOT_vcpu_msrs
+                        and size % PV_VCPU_MSR_ENTRY))
+                if bad:
+                    self._stream_error("BadLength",
+                                       "vCPU context of %d octets" % (size, ))
+                vcpu_id = unpack(self.endian + "I", content[:4])[0]
+                basic_state = rtype == SLOT_vcpu_basic
+                if size and vcpu_id == 0 and basic_state:
+                    self.vcpu0_basic = True
+
+
+    def verify_page_tables(self, content):
+        """
+        A PV guest's page-table pages: every present entry names a pfn
+        within the P2M, or Xen's restore crashes (an assert in pfn_to_mfn).
+        """
+        if self.guest_type != SLOT_x86_pv or self.p2m_max_pfn is None:
+            return
+        count = unpack(self.endian + "I", content[:4])[0]
+        pfns = unpack(self.endian + "%dQ" % (count, ),
+                      content[8:8 + 8 * count])
+        at = 8 + 8 * count
+        per_page = SLOT_page_size // 8
+        for entry in pfns:
+            ptype = entry & PAGE_DATA_TYPE_LTAB_MASK
+            if ptype in PAGE_DATA_TYPES_WITHOUT_DATA:
+                continue
+            if ptype in PAGE_DATA_TABLE_TYPES:
+                # Guest memory: little-endian whatever the stream's order.
+                ptes = unpack("<%dQ" % (per_page, ),
+                              content[at:at + SLOT_page_size])
+                for i, pte in enumerate(ptes):
+                    if not pte & PV_PTE_PRESENT:
+                        continue
+                    pfn = (pte & PV_PTE_FRAME_MASK) >> SLOT_page_shift
+                    if pfn > self.p2m_max_pfn:
+                        self._record_error(
+                            "CrashesXenRestore",
+                            "page-table entry 0x%016x names pfn 0x%x, beyond "
+                            "the P2M (highest pfn 0x%x); Xen's restore would "
+                            "abort on an assert"
+                            % (pte, pfn, self.p2m_max_pfn),
+                            at + 8 * i)
+            at += SLOT_page_size
+
+
+    def _infer_static_data_end(self):
+        """Version SLOT_sde_prev streams imply STATIC_DATA_END at their first memory."""
+        if self.version < SLOT_sde_since and not self.seen_static_data_end:
+            self.seen_static_data_end = True
+            self.info("  STATIC_DATA_END inferred")
+
+
+    def verify_segment(self):
+        """
+        Verify records up to and including the next CHECKPOINT or END and
+        return that record's type. A libxl stream verifies the libxc stream
+        nested in it this way: up to END, or segment by segment in a
+        checkpointed stream.
+        """
+        while True:
+            rtype = self.verify_record()
+            # None: the input ended at a checkpoint boundary.
+            if rtype is None or rtype in (SLOT_checkpoint, SLOT_end):
+                return rtype
+
+
+    def verify_domain_context_blob(self, content):
+        """
+        Check a DOMAIN_CONTEXT record's blob against every rule of its
+        format (xen.migration.domain_context.verify_blob). A broken rule is
+        a RecordError of kind "DomainContext" whose ``detail`` names the
+        blob rule and whose offset is the offending octets'.
+        """
+        try:
+            entries = verify_blob(content, self.endian)
+        except DomainContextError as e:
+            err = RecordError(self._where() + "DOMAIN_CONTEXT blob: %s"
+                              % (e, ), "DomainContext",
+                              self.record_offset + SLOT_rh_size + e.offset)
+            err.detail = e.kind
+            raise err
+        for entry in entries:
+            self.info("  %s" % (describe_entry(entry), ))
+
+
+    def verify_hvm_context_blob(self, content):
+        """
+        Check an HVM_CONTEXT record's blob against every rule of its format
+        (xen.migration.hvm_context.verify_blob). A broken rule is a
+        RecordError of kind "HvmContext" whose ``detail`` names the blob
+        rule and whose offset is the offending octets'.
+        """
+        try:
+            entries = verify_hvm_blob(content, self.endian)
+        except HvmContextError as e:
+            err = RecordError(self._where() + "HVM_CONTEXT blob: %s"
+                              % (e, ), "HvmContext",
+                              self.record_offset + SLOT_rh_size + e.offset)
+            err.detail = e.kind
+            raise err
+        for entry in entries:
+            self.info("  %s" % (describe_hvm_entry(entry), ))
+
+
+    SLOT_record_methods
+
+
+SLOT_record_verifiers

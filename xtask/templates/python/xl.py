@@ -1,0 +1,136 @@
+
+"""
+The xl save file header: the magic, a byte-order marker, mandatory and
+optional flags and optional data (the domain configuration) in front
+of the libxl stream. No Xen document specifies it; format-spec's xl
+module does. VerifyXl verifies a whole xl save file.
+"""
+
+from struct import pack, unpack
+
+from xen.migration.verify import StreamError, VerifyBase, prepend
+from xen.migration.libxc import VerifyLibxc, IHDR_MARKER
+from xen.migration.libxl import VerifyLibxl
+
+#
+# Constants
+#
+
+SLOT_text_constants
+SLOT_constants
+# The most optional data the verifier accepts (a bound of this package;
+# xl sets none).
+OPTIONAL_DATA_MAX = SLOT_optional_data_max
+
+#
+# Struct formats
+#
+
+SLOT_formats
+# Size of the magic and the header fields: the optional data starts here.
+PREAMBLE_SIZE = len(SLOT_magic) + SLOT_size
+
+
+class VerifyXl(VerifyBase):
+    """
+    Verify a whole xl save file in strict mode: the xl header (magic,
+    byte-order marker, flags, optional data and configuration), then the
+    libxl stream with VerifyLibxl or, without the stream-v2 flag, a bare
+    libxc stream with VerifyLibxc. Stops after the last END record.
+    """
+
+    def __init__(self, info, read):
+        VerifyBase.__init__(self, info, read)
+        self.endian = None
+        self.mandatory_flags = 0
+        self.optional_data = b""
+        self.config = None
+        self.inner = None
+
+
+    def verify(self):
+        """Verify the header and the stream after it."""
+        self.verify_hdr()
+        if self.mandatory_flags & SLOT_v2:
+            self.inner = VerifyLibxl(self.info, self.read)
+        else:
+            at = self.offset
+            first = self.rdexact(8)
+            if first != pack("!Q", IHDR_MARKER):
+                raise StreamError("the xl header lacks the stream-v2 flag and "
+                                  "no libxc v2 stream follows at offset %d: "
+                                  "a legacy stream" % (at, ),
+                                  "LegacyStream", at)
+            self.offset = at
+            self.inner = VerifyLibxc(self.info, prepend(first, self.read))
+        self.inner.offset = self.offset
+        self.inner.verify()
+        self.offset = self.inner.offset
+
+
+    def verify_hdr(self):
+        SLOT_hdr_doc
+        start = self.offset
+        magic = self.rdexact(len(SLOT_magic))
+        if magic != SLOT_magic:
+            raise StreamError("bad xl magic at offset %d: %r" % (start, magic),
+                              "BadXlMagic", start)
+        base = self.offset
+        raw = self.rdexact(SLOT_size)
+        if unpack("<I", raw[:4])[0] == SLOT_marker_name:
+            self.endian = "<"
+        elif unpack(">I", raw[:4])[0] == SLOT_marker_name:
+            self.endian = ">"
+        else:
+            raise StreamError("bad xl byte-order marker %r at offset %d"
+                              % (raw[:4], base + SLOT_marker_off),
+                              "BadByteOrderMarker", base + SLOT_marker_off)
+        SLOT_vars = \
+            unpack(self.endian + "SLOT_body_fmt", raw)
+        SLOT_header_checks
+        if SLOT_len_var > OPTIONAL_DATA_MAX:
+            raise StreamError("xl optional_data_len is %d, more than the %d "
+                              "octets accepted"
+                              % (SLOT_len_var, OPTIONAL_DATA_MAX),
+                              "OptionalDataTooLong", base + SLOT_len_off)
+        self.mandatory_flags = SLOT_flags_var
+        data_at = self.offset
+        self.optional_data = self.rdexact(SLOT_len_var)
+        self.config = self._config(data_at)
+        json = SLOT_flags_var & SLOT_json
+        if json and self.config is None:
+            raise StreamError("xl mandatory_flags say the configuration is "
+                              "JSON, but the file holds none",
+                              "MissingConfig", base + SLOT_flags_off)
+        if json and self.config[-1:] != b"\x00":
+            raise StreamError("xl JSON configuration at offset %d is not "
+                              "NUL-terminated" % (data_at + 4, ),
+                              "ConfigNotTerminated", data_at + 4)
+        self.info("Xl Header: %s endian, mandatory flags 0x%x, %d octets of "
+                  "optional data%s"
+                  % ({"<": "little", ">": "big"}[self.endian], SLOT_flags_var,
+                     SLOT_len_var,
+                     ", JSON configuration" if json else ""))
+
+
+    def _config(self, data_at):
+        """
+        The configuration octets of the optional data (config_len, then
+        that many octets; anything after them is skipped), or None when the
+        optional data is empty.
+        """
+        data = self.optional_data
+        if not data:
+            return None
+        if len(data) < 4:
+            raise StreamError("xl optional data at offset %d is %d octets, "
+                              "too short for config_len"
+                              % (data_at, len(data)),
+                              "BadConfig", data_at)
+        config_len, = unpack(self.endian + "I", data[:4])
+        if config_len > len(data) - 4:
+            raise StreamError("xl config_len %d at offset %d exceeds the %d "
+                              "octets of optional data after it"
+                              % (config_len, data_at, len(data) - 4),
+                              "BadConfig", data_at)
+        return data[4:4 + config_len]

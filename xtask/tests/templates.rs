@@ -1,0 +1,145 @@
+//! The template files under `xtask/templates/` (and the hand-written
+//! driver `xtask/src/pypkg/verify_stream.py`): every Python one compiles,
+//! as it is, slots unfilled, under every interpreter of
+//! `/root/.pyenv/versions/` (2.7 and 3.6 to 3.13, the versions the
+//! generated modules support) and under `python3`; and every template file
+//! is used by a generator.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where the interpreters are installed on the project's machines.
+const PYENV_VERSIONS: &str = "/root/.pyenv/versions";
+
+fn xtask_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+/// Every file under `dir`, recursively, sorted.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let p = e.expect("directory entry").path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The Python sources to compile: the templates and the driver.
+fn python_sources() -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = files(&xtask_dir().join("templates"))
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "py"))
+        .collect();
+    out.push(xtask_dir().join("src/pypkg/verify_stream.py"));
+    out
+}
+
+/// `python3` and every interpreter under [`PYENV_VERSIONS`], by path.
+fn interpreters() -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(PYENV_VERSIONS)
+        .unwrap_or_else(|e| panic!("{PYENV_VERSIONS}: {e} (the Python interpreters are missing)"))
+        .map(|e| e.expect("directory entry").path().join("bin/python"))
+        .collect();
+    found.sort();
+    assert!(
+        found.iter().any(|p| p
+            .to_string_lossy()
+            .starts_with(&format!("{PYENV_VERSIONS}/2.7."))),
+        "no Python 2.7 under {PYENV_VERSIONS}: {found:?}"
+    );
+    found.push(PathBuf::from("python3"));
+    found
+}
+
+#[test]
+fn every_python_template_compiles_unfilled_under_every_interpreter() {
+    let sources = python_sources();
+    assert!(
+        sources.len() >= 10,
+        "only {} Python templates: {sources:?}",
+        sources.len()
+    );
+    // Compile copies, so that no byte-code lands in the source tree.
+    let dir = xtask_dir()
+        .parent()
+        .expect("workspace root")
+        .join("target/template-compile");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    let mut copies = Vec::new();
+    for (i, src) in sources.iter().enumerate() {
+        let name = src.file_name().expect("file name").to_string_lossy();
+        let copy = dir.join(format!("t{i}_{name}"));
+        std::fs::copy(src, &copy).expect("copy a template");
+        copies.push(copy);
+    }
+    let mut failures = Vec::new();
+    for python in interpreters() {
+        let out = Command::new(&python)
+            .args(["-m", "py_compile"])
+            .args(&copies)
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+        if !out.status.success() {
+            failures.push(format!(
+                "{}: {}{}",
+                python.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    std::fs::remove_dir_all(&dir).expect("remove the scratch directory");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_syntax_error_in_a_template_would_be_caught() {
+    // The check above must be able to fail: py_compile rejects a template
+    // whose slot is not a valid name where it stands.
+    let dir = xtask_dir()
+        .parent()
+        .expect("workspace root")
+        .join("target/template-broken");
+    std::fs::create_dir_all(&dir).expect("create the scratch directory");
+    let bad = dir.join("bad.py");
+    std::fs::write(&bad, "def f():\n    return {slot}}\n").expect("write");
+    let status = Command::new("python3")
+        .args(["-m", "py_compile"])
+        .arg(&bad)
+        .output()
+        .expect("run python3")
+        .status;
+    std::fs::remove_dir_all(&dir).expect("remove the scratch directory");
+    assert!(!status.success());
+}
+
+#[test]
+fn every_template_file_is_used_by_a_generator() {
+    let sources: String = files(&xtask_dir().join("src"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
+        .map(|p| std::fs::read_to_string(p).expect("read a source file"))
+        .collect();
+    let root = xtask_dir().join("templates");
+    for t in files(&root) {
+        let name = t
+            .strip_prefix(&root)
+            .expect("under templates/")
+            .to_string_lossy()
+            .replace('\\', "/");
+        assert!(
+            sources.contains(&format!("template!(\"{name}\")")),
+            "templates/{name} is not used by any generator"
+        );
+    }
+}
