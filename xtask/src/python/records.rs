@@ -453,25 +453,22 @@ pub(super) fn page_data_body(r: &RecordLayout) -> String {
     };
     let i8 = "        ";
     let mut short = String::new();
+    // `length`: the body's length (the verifier may hold only its fixed
+    // part and pfn array, the page contents skipped).
     bad_len(
         &mut short,
         true,
-        &format!("len(content) < {fixed}"),
+        &format!("length < {fixed}"),
         &format!("body is %d octets, shorter than its {fixed}-octet header"),
-        &["len(content)"],
+        &["length"],
     );
     let mut length = String::new();
     bad_len(
         &mut length,
         true,
-        "len(content) != expected",
+        "length != expected",
         "body is %d octets, %d pfns with %d pages need %d",
-        &[
-            "len(content)",
-            &format!("len({pfn}s)"),
-            "nr_pages",
-            "expected",
-        ],
+        &["length", &count_var, "nr_pages", "expected"],
     );
     let mut field_checks = String::new();
     for pass in [Pass::Values, Pass::Reserved] {
