@@ -548,10 +548,7 @@ print("cut %s %d read %d of %d" % (seeking[1][0], seeking[1][1], c.octets,
     // 1020 pfn arrays of 8 KiB and the other records; not the 128 MiB of
     // page contents.
     assert!(file < 16 << 20, "{text}");
-    assert!(
-        text.contains(&format!("cut Truncated {cut_at} ")),
-        "{text}"
-    );
+    assert!(text.contains(&format!("cut Truncated {cut_at} ")), "{text}");
     // The pfn arrays, not the pages of the first record nor those the
     // second still holds.
     let read_cut = nums[4];

@@ -606,6 +606,84 @@ fn real_hvm(dir: &Path) -> io::Result<Option<PathBuf>> {
     Ok(Some(out))
 }
 
+/// Xen's `verify-stream-v2 -f xl FILE` with Xen's own `xen.migration`
+/// modules and with the generated ones, side by side: each interpreter
+/// run is timed (best of `rounds`, alternating), after one untimed run of
+/// each that writes the byte code (as an installed package has it).
+/// Returns (Xen's own, generated) seconds, or why it cannot run.
+fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<(f64, f64), String>> {
+    let shared = std::env::var_os("XEN_STREAM_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| xtask::repo_root().join("../shared"));
+    let kit = shared.join("xen-kit/tree/tools/python");
+    let script = kit.join("scripts/verify-stream-v2");
+    if !script.is_file() {
+        return Ok(Err(format!("{} is not there", script.display())));
+    }
+    // The interpreter itself, not a wrapper such as pyenv's shim (whose
+    // start-up would be counted in both).
+    let exe = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output();
+    let python = match exe {
+        Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
+        _ => return Ok(Err("no python3".to_string())),
+    };
+    let own = dir.join("python-own");
+    let generated = dir.join("python-generated");
+    for d in [&own, &generated] {
+        let _ = std::fs::remove_dir_all(d);
+        std::fs::create_dir_all(d)?;
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(kit.join("xen"))
+            .arg(d)
+            .status()?;
+        if !status.success() {
+            return Err(other("cp -r of Xen's Python package failed"));
+        }
+    }
+    for o in xtask::python::outputs() {
+        if let Some(rel) = o.path.strip_prefix("tools/python/") {
+            let to = generated.join(rel);
+            let _ = std::fs::remove_file(&to);
+            std::fs::write(to, o.contents)?;
+        }
+    }
+    let run = |root: &Path| -> io::Result<f64> {
+        let t = Instant::now();
+        let status = Command::new(&python)
+            .arg(&script)
+            .args(["-f", "xl", "-i"])
+            .arg(file)
+            .env("PYTHONPATH", root)
+            .env("PYTHONNOUSERSITE", "1")
+            .env_remove("PYTHONDONTWRITEBYTECODE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        let secs = t.elapsed().as_secs_f64();
+        if !status.success() {
+            return Err(other(format!(
+                "verify-stream-v2 with the modules of {} failed: {status}",
+                root.display()
+            )));
+        }
+        Ok(secs)
+    };
+    run(&own)?;
+    run(&generated)?;
+    let (mut a, mut b) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..rounds {
+        a = a.min(run(&own)?);
+        b = b.min(run(&generated)?);
+    }
+    let _ = std::fs::remove_dir_all(&own);
+    let _ = std::fs::remove_dir_all(&generated);
+    Ok(Ok((a, b)))
+}
+
 /// Async verification over a loopback TCP socket, against a plain async
 /// read loop over the same kind of socket: a thread sends the file with
 /// blocking writes, a current-thread tokio runtime receives it. Returns
@@ -927,6 +1005,11 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
             best(&mut vf_real, verify_file(bin, real, false)?.0);
         }
     }
+    // 11: Xen's verify-stream-v2 on it, with Xen's modules and ours.
+    let py = match &real {
+        Some(real) => xen_python(dir, real, o.repeat * 2)?,
+        None => Err("no real HVM save file".to_string()),
+    };
     // Peak memory: one more run of each, through the helper.
     let (_, rss_pipe) = verify_pipe(bin, stream, true)?;
     let (_, rss_file) = verify_file(bin, stream, true)?;
@@ -1046,6 +1129,23 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
             verify_real,
             "../shared/real-streams/hvm-1vcpu-128M.xl.zst is not there",
         ),
+    }
+    let python_goal = "Xen's verify-stream-v2 -f xl: generated modules >= 5x Xen's own";
+    match py {
+        Ok((own, generated)) => {
+            let xo = rows.base(
+                "verify-stream-v2 -f xl REAL-HVM-SAVE, Xen's modules",
+                own,
+                real_size,
+            );
+            rows.vs(
+                "verify-stream-v2 -f xl REAL-HVM-SAVE, generated modules",
+                generated,
+                xo,
+                Some((5.0, python_goal)),
+            );
+        }
+        Err(why) => rows.missing(python_goal, &why),
     }
     let mut checks = rows.print();
     let limit_kib = 16 * 1024 + record.div_ceil(1024);

@@ -283,7 +283,8 @@ fn class_slots() -> Vec<(&'static str, String)> {
 /// The size of one PAGE_DATA pfn entry.
 fn pfn_entry_size() -> usize {
     let pfn = format_spec::libxc::PageDataHeader::LAYOUT
-        .trailing().expect("PAGE_DATA has a pfn array");
+        .trailing()
+        .expect("PAGE_DATA has a pfn array");
     match pfn.kind {
         format_spec::layout::FieldKind::TrailingPrim(p) => p.size(),
         _ => panic!("PAGE_DATA pfn entries are integers"),
