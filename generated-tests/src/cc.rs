@@ -14,7 +14,7 @@ pub enum Lang {
 
 /// One way of compiling: a compiler, a language and its flags.
 #[derive(Debug, Clone, Copy)]
-pub struct Mode {
+pub struct CompileMode {
     /// The compiler command, looked up on `PATH`.
     pub compiler: &'static str,
     /// The language.
@@ -31,25 +31,25 @@ pub struct Mode {
 ///   which ISO C++ lacks; g++ and clang++ accept them as an extension and
 ///   only warn under `-Wpedantic`, which is therefore not used here. No
 ///   `-Wno-*` flag is needed.
-pub const MODES: [Mode; 3] = [
-    Mode {
+pub const MODES: [CompileMode; 3] = [
+    CompileMode {
         compiler: "cc",
         lang: Lang::C,
         flags: &["-std=c11", "-Wall", "-Wextra", "-Werror"],
     },
-    Mode {
+    CompileMode {
         compiler: "cc",
         lang: Lang::C,
         flags: &["-std=gnu99", "-Wall", "-Werror"],
     },
-    Mode {
+    CompileMode {
         compiler: "c++",
         lang: Lang::Cxx,
         flags: &["-std=c++11", "-Wall", "-Wextra", "-Werror"],
     },
 ];
 
-impl Mode {
+impl CompileMode {
     /// A short label for messages (`cc -std=c11 ...`).
     pub fn label(&self) -> String {
         format!("{} {}", self.compiler, self.flags.join(" "))
@@ -81,7 +81,7 @@ pub struct Outcome {
 /// Compiles `source` in `mode` with `-I` for each of `includes`, to an
 /// object file when `output` ends in `.o` (`-c`), else to an executable.
 pub fn compile<P: AsRef<Path>>(
-    mode: &Mode,
+    mode: &CompileMode,
     includes: &[P],
     source: &Path,
     output: &Path,

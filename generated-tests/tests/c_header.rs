@@ -61,7 +61,7 @@ fn header_path(c: &Contents) -> PathBuf {
 
 /// Compiles `source` (text) in `mode` with both header directories and
 /// `dir` on the include path; returns the outcome.
-fn compile_text(dir: &Path, stem: &str, mode: &cc::Mode, source: &str) -> cc::Outcome {
+fn compile_text(dir: &Path, stem: &str, mode: &cc::CompileMode, source: &str) -> cc::Outcome {
     let ext = match mode.lang {
         Lang::C => "c",
         Lang::Cxx => "cc",

@@ -46,7 +46,8 @@ use format_spec::libxl::{
     LIBXL_STRUCTS,
 };
 
-use crate::text::{doc_paragraphs, wrap};
+use crate::text::{doc_paragraphs, rename_links, wrap};
+use crate::writer::{Writer, C_WIDTH};
 use crate::Output;
 
 /// Where the libxc header lives in a Xen tree (and under `generated/`).
@@ -65,9 +66,6 @@ const LIBXC_SOURCES: &[&str] = &[
 
 /// The file that holds the description of the libxl header's contents.
 const LIBXL_SOURCES: &[&str] = &["format-spec/src/libxl.rs"];
-
-/// Lines are wrapped to fit this many columns.
-const WIDTH: usize = 80;
 
 /// The C outputs.
 pub fn outputs() -> Vec<Output> {
@@ -359,43 +357,7 @@ fn c_names() -> Vec<(&'static str, String)> {
 /// items with a C name (`` [`DC_MAGIC`] ``) are spelled with that name
 /// (`XC_SR_DC_MAGIC`); other markup is removed as for every output.
 fn c_doc(doc: &str) -> Vec<String> {
-    let mut text = doc.to_string();
-    for (rust, c) in c_names() {
-        text = text.replace(&format!("[`{rust}`]"), &format!("[`{c}`]"));
-    }
-    doc_paragraphs(&text)
-}
-
-/// A `/* ... */` comment for `doc`, indented by `indent`: one line when it
-/// fits, else a block with one ` * ` line per wrapped line and a blank
-/// ` *` line between paragraphs. Empty docs give no comment.
-pub fn c_comment(indent: &str, paragraphs: &[String]) -> String {
-    let paragraphs: Vec<String> = paragraphs
-        .iter()
-        .map(|p| p.replace("*/", "* /"))
-        .filter(|p| !p.trim().is_empty())
-        .collect();
-    if paragraphs.is_empty() {
-        return String::new();
-    }
-    if paragraphs.len() == 1 {
-        let one = format!("{indent}/* {} */", paragraphs[0]);
-        if one.chars().count() <= WIDTH {
-            return one + "\n";
-        }
-    }
-    let mut out = format!("{indent}/*\n");
-    let text_width = WIDTH - indent.len() - 3;
-    for (i, p) in paragraphs.iter().enumerate() {
-        if i > 0 {
-            out.push_str(&format!("{indent} *\n"));
-        }
-        for line in wrap(p, text_width) {
-            out.push_str(&format!("{indent} * {line}\n"));
-        }
-    }
-    out.push_str(&format!("{indent} */\n"));
-    out
+    doc_paragraphs(&rename_links(doc, &c_names()))
 }
 
 /// The C integer suffix for a value of `size` octets.
@@ -444,8 +406,8 @@ fn align_rule(columns: &[(&str, Align)], name: &str) -> Option<usize> {
     })
 }
 
-/// Emits a block of macros with their values lined up as `columns` says.
-fn macro_block(out: &mut String, macros: &[Macro], columns: &[(&str, Align)]) {
+/// Writes a block of macros with their values lined up as `columns` says.
+fn macro_block(w: &mut Writer, macros: &[Macro], columns: &[(&str, Align)]) {
     if macros.is_empty() {
         return;
     }
@@ -459,16 +421,16 @@ fn macro_block(out: &mut String, macros: &[Macro], columns: &[(&str, Align)]) {
             .max()
             .unwrap_or(0)
     };
-    out.push('\n');
+    w.blank();
     for (m, rule) in macros.iter().zip(&rules) {
         let col = match rule.map(|i| columns[i].1) {
             Some(Align::At(n)) => n,
             Some(Align::Widest(extra)) => widest(*rule) + extra,
             None => widest(None) + 1,
         };
-        out.push_str(&c_comment("", &m.doc));
         let note = m.note.map(|n| format!(" /* {n} */")).unwrap_or_default();
-        out.push_str(&format!("#define {:<col$}{}{note}\n", m.name, m.value));
+        w.comment_paragraphs(&m.doc)
+            .line(format!("#define {:<col$}{}{note}", m.name, m.value));
     }
 }
 
@@ -628,7 +590,7 @@ fn field_enums(s: &StructLayout) -> Vec<(&'static EnumLayout, usize)> {
 }
 
 /// The C declaration of one struct, comments included.
-fn struct_decl(out: &mut String, s: &StructLayout, records: &[&RecordLayout]) {
+fn struct_decl(w: &mut Writer, s: &StructLayout, records: &[&RecordLayout]) {
     let name = s.c_name.expect("only structs with a C name are emitted");
     let mut doc = c_doc(s.doc);
     if !records.is_empty() {
@@ -647,21 +609,21 @@ fn struct_decl(out: &mut String, s: &StructLayout, records: &[&RecordLayout]) {
         let what = if starts { "Start of the body" } else { "Body" };
         doc.push(format!("{what} of the {} {noun}.", join_list(&names)));
     }
-    out.push('\n');
-    out.push_str(&c_comment("", &doc));
+    let typedef = if s.c_typedef { "typedef " } else { "" };
+    w.blank()
+        .comment_paragraphs(&doc)
+        .line(format!("{typedef}struct {name}"))
+        .line("{");
+    w.indented(|w| {
+        for f in s.fields {
+            w.comment_paragraphs(&c_doc(f.doc))
+                .line(format!("{};", field_decl(f)));
+        }
+    });
     if s.c_typedef {
-        out.push_str(&format!("typedef struct {name}\n{{\n"));
+        w.line(format!("}} {name};"));
     } else {
-        out.push_str(&format!("struct {name}\n{{\n"));
-    }
-    for f in s.fields {
-        out.push_str(&c_comment("    ", &c_doc(f.doc)));
-        out.push_str(&format!("    {};\n", field_decl(f)));
-    }
-    if s.c_typedef {
-        out.push_str(&format!("}} {name};\n"));
-    } else {
-        out.push_str("};\n");
+        w.line("};");
     }
 }
 
@@ -705,52 +667,58 @@ pub fn libxl_header() -> String {
 /// The text of the header `spec` describes, its banner stamped with the
 /// checksum of the rest (see [`crate::stamp`]).
 pub fn header(spec: &HeaderSpec) -> String {
-    let mut out = format!("{SPDX}\n");
-    out.push_str(&banner(spec.sources));
-    out.push_str(&format!("#ifndef {0}\n#define {0}\n\n", spec.guard));
-    out.push_str(&c_comment("", &spec.intro));
-    out.push_str(&format!("\n#include {}\n", spec.include));
+    let mut w = Writer::c();
+    w.line(SPDX)
+        .raw(&banner(spec.sources))
+        .line(format!("#ifndef {}", spec.guard))
+        .line(format!("#define {}", spec.guard))
+        .blank()
+        .comment_paragraphs(&spec.intro)
+        .blank()
+        .line(format!("#include {}", spec.include));
     for section in &spec.sections {
-        emit_section(&mut out, section, spec);
+        emit_section(&mut w, section, spec);
     }
+    w.blank();
     if spec.endif_comment {
-        out.push_str(&format!("\n#endif /* {} */\n\n", spec.guard));
+        w.line(format!("#endif /* {} */", spec.guard)).blank();
     } else {
-        out.push_str("\n#endif\n");
+        w.line("#endif");
     }
-    out.push_str(spec.footer);
-    crate::stamp::stamp(&out)
+    w.raw(spec.footer);
+    crate::stamp::stamp(&w.finish())
 }
 
 /// The comment that says where a generated C file comes from, how to
 /// regenerate it and what the generator wrote (its checksum).
 pub fn banner(sources: &[&str]) -> String {
-    let mut out = String::from("/*\n");
+    let mut w = Writer::c();
+    w.line("/*");
     let text = format!(
         "Generated by `cargo xtask codegen` of xen-stream-spec from the description \
          in {}. Do not edit: change the description and run `cargo xtask codegen \
          --xen-tree XEN` (which refuses to overwrite hand edits).",
         join_list(sources)
     );
-    for line in wrap(&text, WIDTH - 3) {
-        out.push_str(&format!(" * {line}\n"));
+    for line in wrap(&text, C_WIDTH - 3) {
+        w.line(format!(" * {line}"));
     }
-    out.push_str(&format!(
-        " * {}{}\n */\n",
+    w.line(format!(
+        " * {}{}",
         crate::stamp::TAG,
         crate::stamp::PLACEHOLDER
-    ));
-    out
+    ))
+    .line(" */");
+    w.finish()
 }
 
 /// Writes one section: its comment, each struct followed by its macros,
 /// then whatever the naming rules did not place.
-fn emit_section(out: &mut String, sec: &Section, spec: &HeaderSpec) {
+fn emit_section(w: &mut Writer, sec: &Section, spec: &HeaderSpec) {
     let siblings = &spec.siblings[..];
     let columns = spec.columns;
     if !sec.intro.is_empty() {
-        out.push('\n');
-        out.push_str(&c_comment("", &sec.intro));
+        w.blank().comment_paragraphs(&sec.intro);
     }
     let struct_prefix = common_prefix(sec.structs.iter().filter_map(|s| s.c_name));
     // Constants may carry the structs' common prefix (XC_SR_DC_) or not (IHDR_).
@@ -784,7 +752,7 @@ fn emit_section(out: &mut String, sec: &Section, spec: &HeaderSpec) {
         let name = s.c_name.unwrap_or("");
         let bodies = records_with_body(sec.records, s);
         if sec.emit_structs {
-            struct_decl(out, s, &bodies);
+            struct_decl(w, s, &bodies);
         }
 
         let mut macros = Vec::new();
@@ -812,18 +780,18 @@ fn emit_section(out: &mut String, sec: &Section, spec: &HeaderSpec) {
                 .into_iter()
                 .partition(|m| m.name.starts_with(&record_prefix));
             macros.extend(before);
-            macro_block(out, &macros, columns);
+            macro_block(w, &macros, columns);
             macro_block(
-                out,
+                w,
                 &sec.records
                     .iter()
                     .map(|r| record_macro(r, sec.first_version))
                     .collect::<Vec<_>>(),
                 columns,
             );
-            macro_block(out, &after, columns);
+            macro_block(w, &after, columns);
         } else {
-            macro_block(out, &macros, columns);
+            macro_block(w, &macros, columns);
         }
     }
 
@@ -841,7 +809,7 @@ fn emit_section(out: &mut String, sec: &Section, spec: &HeaderSpec) {
             rest.extend(const_macro(c, siblings));
         }
     }
-    macro_block(out, &rest, columns);
+    macro_block(w, &rest, columns);
 }
 
 /// The editor settings of Xen's `libxl_sr_stream_format.h`.
@@ -894,7 +862,7 @@ mod tests {
         assert!(h.ends_with("*/\n"));
         for (i, line) in h.lines().enumerate() {
             assert!(
-                line.chars().count() <= WIDTH,
+                line.chars().count() <= C_WIDTH,
                 "line {} too long: {line}",
                 i + 1
             );
@@ -1077,12 +1045,23 @@ mod tests {
     #[test]
     fn comments_wrap_and_escape() {
         let long = "word ".repeat(40);
-        let c = c_comment("    ", &[long.trim().to_string(), "a */ b".to_string()]);
-        assert!(c.starts_with("    /*\n") && c.ends_with("    */\n"));
-        assert!(c.lines().all(|l| l.len() <= WIDTH));
+        let comment = |column: bool, paragraphs: &[String]| {
+            let mut w = Writer::c();
+            if column {
+                w.indented(|w| {
+                    w.comment_paragraphs(paragraphs);
+                });
+            } else {
+                w.comment_paragraphs(paragraphs);
+            }
+            w.finish()
+        };
+        let c = comment(true, &[long.trim().to_string(), "a */ b".to_string()]);
+        assert!(c.starts_with("    /*\n") && c.ends_with("     */\n"));
+        assert!(c.lines().all(|l| l.len() <= C_WIDTH));
         assert!(c.contains("a * / b"));
-        assert_eq!(c_comment("", &["short".to_string()]), "/* short */\n");
-        assert_eq!(c_comment("", &[]), "");
+        assert_eq!(comment(false, &["short".to_string()]), "/* short */\n");
+        assert_eq!(comment(false, &[]), "");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod regions;
 pub mod stamp;
 pub mod template;
 pub mod text;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 

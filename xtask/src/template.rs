@@ -8,8 +8,8 @@
 //!
 //! * A slot alone on its line is a *block* slot: the line is replaced by
 //!   the value's lines (none when the value is empty). The value is
-//!   written at the slot's depth: every non-empty line must be indented
-//!   at least as deep as the slot, which [`render`] checks.
+//!   written at the slot's depth: its first line at the slot's column,
+//!   no line left of it, which [`render`] checks.
 //! * Anywhere else it is an *inline* slot: the token is replaced by the
 //!   value.
 //!
@@ -61,7 +61,8 @@ pub enum TemplateError {
         /// The slot's name.
         slot: &'static str,
     },
-    /// A block slot's value has a line indented less than the slot.
+    /// A block slot's value does not start at the slot's column, or has
+    /// a line indented less than the slot.
     Indent {
         /// The template's path.
         template: &'static str,
@@ -92,8 +93,8 @@ impl fmt::Display for TemplateError {
                 line,
             } => write!(
                 f,
-                "template {template}:{line}: the value of block slot `{slot}` is indented \
-                 less than the slot"
+                "template {template}:{line}: the value of block slot `{slot}` is not \
+                 written at the slot's column"
             ),
         }
     }
@@ -176,10 +177,15 @@ pub fn render_in<S: AsRef<str>>(
             if start == indent && end == body.len() {
                 let i = lookup(name, &mut used)?;
                 let value = values[i].1.as_ref();
+                let mut first = true;
                 for l in value.split_inclusive('\n') {
                     let text = l.trim_end_matches('\n');
                     let deep = text.len() - text.trim_start().len();
-                    if !text.is_empty() && deep < indent {
+                    // The value starts at the slot's column and never
+                    // goes left of it.
+                    let off = !text.is_empty() && (deep < indent || (first && deep != indent));
+                    first &= text.is_empty();
+                    if off {
                         return Err(TemplateError::Indent {
                             template: t.name,
                             slot: values[i].0,
@@ -292,6 +298,8 @@ mod tests {
         let out = render_in(t, &[("then", "        z = 1\n"), ("v", "2")], "    ").unwrap();
         assert_eq!(out, "    if x:\n        z = 1\n\n    y = 2\n");
         assert!(render_in(t, &[("then", "    z = 1\n"), ("v", "2")], "    ").is_err());
+        // Written for a deeper slot: caught too.
+        assert!(render_in(t, &[("then", "            z = 1\n"), ("v", "2")], "    ").is_err());
     }
 
     #[test]

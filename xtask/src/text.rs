@@ -42,6 +42,19 @@ pub fn doc_paragraphs(doc: &str) -> Vec<String> {
     paras
 }
 
+/// A doc comment with its intra-doc links to the items of `names`
+/// (`` [`DcHeader`] ``) spelled by the target's name for them
+/// (`` [`struct xc_sr_dc_header`] `` in C, `` [`DC_HEADER_FORMAT`] `` in
+/// Python): the first step of the one doc-text pipeline, before
+/// [`doc_paragraphs`] removes the markup.
+pub fn rename_links(doc: &str, names: &[(&str, String)]) -> String {
+    let mut text = doc.to_string();
+    for (rust, target) in names {
+        text = text.replace(&format!("[`{rust}`]"), &format!("[`{target}`]"));
+    }
+    text
+}
+
 /// Removes rustdoc markup from one line: link brackets around a code span
 /// or a path, and the backticks of code spans.
 pub fn strip_markup(line: &str) -> String {
@@ -132,6 +145,13 @@ mod tests {
             strip_markup("`XEN_DOMCTL_{get,set}x`"),
             "XEN_DOMCTL_{get,set}x"
         );
+    }
+
+    #[test]
+    fn links_take_the_target_s_names() {
+        let names = [("DcHeader", "DC_HEADER_FORMAT".to_string())];
+        let doc = rename_links("See [`DcHeader`] and [`Other`].", &names);
+        assert_eq!(doc_paragraphs(&doc), ["See DC_HEADER_FORMAT and Other."]);
     }
 
     #[test]

@@ -14,8 +14,6 @@
 //! `DcErrorKind` variants; both are written here, once, and the tests
 //! compare the verdicts of the two verifiers on one vector per rule.
 
-use std::fmt::Write as _;
-
 use format_spec::domain_context::{
     DcDescriptor, DcHeader, DcSharedInfo, DcTscInfo, DcType, DOMAIN_CONTEXT_CONSTANTS,
     DOMAIN_CONTEXT_STRUCTS,
@@ -26,6 +24,7 @@ use format_spec::libxc::LibxcRecord;
 use super::banner;
 use super::emit::*;
 use crate::template::fill;
+use crate::writer::Writer;
 
 /// The Python name of a blob entry type.
 fn ty(t: DcType) -> &'static str {
@@ -52,17 +51,10 @@ fn off(st: &StructLayout, field: &str) -> usize {
         .offset
 }
 
-/// The checks of `pass` over the items of `st` named in `fields`, raising
-/// through `_fail` with the item's offset from `base` (a Python
+/// Writes the checks of `pass` over the items of `st` named in `fields`,
+/// raising through `_fail` with the item's offset from `base` (a Python
 /// expression).
-fn checks(
-    out: &mut String,
-    indent: &str,
-    st: &StructLayout,
-    fields: &[&str],
-    pass: Pass,
-    base: &str,
-) {
+fn checks(w: &mut Writer, st: &StructLayout, fields: &[&str], pass: Pass, base: &str) {
     let its: Vec<Item> = items(st)
         .into_iter()
         .filter(|i| fields.contains(&i.field))
@@ -72,37 +64,34 @@ fn checks(
             continue;
         };
         let kind = constraint_kind(it.owner, it.field, pass);
-        writeln!(out, "{indent}if {}:", v.cond).unwrap();
-        writeln!(
-            out,
-            "{indent}    _fail(\"{kind}\", {base} + {}, index,\n\
-             {indent}          \"{}: {}\"\n\
-             {indent}          % ({}, ))",
-            it.offset,
-            st.rust_name,
-            v.fmt,
-            v.args.join(", ")
-        )
-        .unwrap();
+        w.block(format!("if {}:", v.cond), |w| {
+            w.line(format!(
+                "_fail(\"{kind}\", {base} + {}, index,\n      \"{}: {}\"\n      % ({}, ))",
+                it.offset,
+                st.rust_name,
+                v.fmt,
+                v.args.join(", ")
+            ));
+        });
     }
 }
 
-/// Unpacks all items of `st` from `src` at `at` into their locals: two
-/// lines at `indent`, the second indented one step more.
-fn unpack(st: &StructLayout, src: &str, at: &str, indent: &str) -> String {
+/// The block slot unpacking all items of `st` from `src` at `at` into
+/// their locals, at `column`.
+fn unpack(st: &StructLayout, src: &str, at: &str, column: usize) -> String {
     let vars: Vec<String> = items(st).into_iter().map(|i| i.var).collect();
-    format!(
-        "{indent}{} = \\\n{indent}    unpack_from(endian + {}, {src}, {at})\n",
-        vars.join(", "),
-        st.py_format_name.expect("blob structs have a format name")
-    )
+    written(column, |w| {
+        w.line(format!(
+            "{} = \\\n    unpack_from(endian + {}, {src}, {at})",
+            vars.join(", "),
+            st.py_format_name.expect("blob structs have a format name")
+        ));
+    })
 }
 
-/// [`checks`] into a new string.
-fn checked(indent: &str, st: &StructLayout, fields: &[&str], pass: Pass, base: &str) -> String {
-    let mut s = String::new();
-    checks(&mut s, indent, st, fields, pass, base);
-    s
+/// The block slot of [`checks`] at `column`.
+fn checked(column: usize, st: &StructLayout, fields: &[&str], pass: Pass, base: &str) -> String {
+    written(column, |w| checks(w, st, fields, pass, base))
 }
 
 /// The generated module: template `python/domain_context.py`.
@@ -114,11 +103,6 @@ pub(super) fn domain_context_py() -> String {
 
 /// The slots of the constants, formats and entry types.
 fn table_slots() -> Vec<(&'static str, String)> {
-    let text = |f: &dyn Fn(&mut String)| {
-        let mut s = String::new();
-        f(&mut s);
-        s
-    };
     let body_min: String = DcType::LAYOUT
         .variants
         .iter()
@@ -134,13 +118,16 @@ fn table_slots() -> Vec<(&'static str, String)> {
         ("dc_since", dc.since.to_string()),
         (
             "constants",
-            text(&|s| emit_consts(s, DOMAIN_CONTEXT_CONSTANTS)),
+            written(0, |w| emit_consts(w, DOMAIN_CONTEXT_CONSTANTS)),
         ),
         (
             "formats",
-            text(&|s| emit_formats(s, DOMAIN_CONTEXT_STRUCTS)),
+            written(0, |w| emit_formats(w, DOMAIN_CONTEXT_STRUCTS)),
         ),
-        ("entry_types", text(&|s| emit_enum(s, &DcType::LAYOUT, 0))),
+        (
+            "entry_types",
+            written(0, |w| emit_enum(w, &DcType::LAYOUT, 0)),
+        ),
         ("body_min", body_min),
         ("desc_size", DcDescriptor::LAYOUT.size.to_string()),
     ]
@@ -152,8 +139,6 @@ fn verifier_slots() -> Vec<(&'static str, String)> {
     let hdr = &DcHeader::LAYOUT;
     let si = &DcSharedInfo::LAYOUT;
     let tsc = &DcTscInfo::LAYOUT;
-    let i8 = "        ";
-    let i12 = "            ";
     let hdr_fields: Vec<&str> = hdr.fields.iter().map(|f| f.name).collect();
     let tsc_fields = items(tsc)
         .iter()
@@ -161,32 +146,26 @@ fn verifier_slots() -> Vec<(&'static str, String)> {
         .collect::<Vec<_>>()
         .join(", ");
     vec![
-        ("unpack_desc", unpack(desc, "blob", "pos", i8)),
+        ("unpack_desc", unpack(desc, "blob", "pos", 8)),
         (
             "typecode_check",
-            checked(i8, desc, &["typecode"], Pass::Values, "pos"),
+            checked(8, desc, &["typecode"], Pass::Values, "pos"),
         ),
         (
             "instance_check",
-            checked(i8, desc, &["instance"], Pass::Values, "pos"),
+            checked(8, desc, &["instance"], Pass::Values, "pos"),
         ),
-        ("unpack_hdr", unpack(hdr, "blob", "body_at", i12)),
+        ("unpack_hdr", unpack(hdr, "blob", "body_at", 12)),
         (
             "header_checks",
-            checked(i12, hdr, &hdr_fields, Pass::Values, "body_at"),
+            checked(12, hdr, &hdr_fields, Pass::Values, "body_at"),
         ),
-        ("unpack_si", unpack(si, "blob", "body_at", i12)),
-        ("unpack_tsc", unpack(tsc, "blob", "body_at", i12)),
-        (
-            "tsc_fields",
-            wrap(&tsc_fields, "                ", 79)
-                .trim_start()
-                .trim_end()
-                .to_string(),
-        ),
+        ("unpack_si", unpack(si, "blob", "body_at", 12)),
+        ("unpack_tsc", unpack(tsc, "blob", "body_at", 12)),
+        ("tsc_fields", wrap_code(&tsc_fields, 16)),
         (
             "flags_check",
-            checked(i12, si, &["flags"], Pass::Reserved, "body_at"),
+            checked(12, si, &["flags"], Pass::Reserved, "body_at"),
         ),
         ("header", ty(DcType::Header).to_string()),
         ("si", ty(DcType::SharedInfo).to_string()),

@@ -9,6 +9,17 @@ use format_spec::layout::{
 
 use format_spec::stream::ErrorKind;
 
+use std::sync::OnceLock;
+
+use format_spec::domain_context::{DOMAIN_CONTEXT_CONSTANTS, DOMAIN_CONTEXT_STRUCTS};
+use format_spec::hvm_context::{HVM_CONTEXT_CONSTANTS, HVM_CONTEXT_STRUCTS};
+use format_spec::libxc::{LIBXC_CONSTANTS, LIBXC_STRUCTS};
+use format_spec::libxl::{LIBXL_CONSTANTS, LIBXL_STRUCTS};
+use format_spec::xl::{XL_CONSTANTS, XL_STRUCTS};
+
+use crate::text::{rename_links, wrap};
+use crate::writer::{Writer, PYTHON_WIDTH as WIDTH};
+
 /// The Python exception class of the error `kind`, about a record
 /// (`in_record`) or not. Kinds of the libxc verifier take theirs from the
 /// error catalogue in `format_spec::stream`; the outer layers' kinds
@@ -25,47 +36,61 @@ pub(super) fn py_class(kind: &str, in_record: bool) -> &'static str {
     }
 }
 
-/// Collapses a doc comment into one paragraph of single-spaced words.
-pub(super) fn flat(doc: &str) -> String {
-    doc.split_whitespace().collect::<Vec<_>>().join(" ")
+/// What `f` writes with a Python writer at `column` (the value of a
+/// block slot at that column).
+pub(super) fn written(column: usize, f: impl FnOnce(&mut Writer)) -> String {
+    let mut w = Writer::python(column);
+    f(&mut w);
+    w.finish()
 }
 
-/// Wraps text at `width` columns, each line starting with `prefix`.
-pub(super) fn wrap(text: &str, prefix: &str, width: usize) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for word in text.split_whitespace() {
-        if !line.is_empty() && prefix.len() + line.len() + 1 + word.len() > width {
-            writeln!(out, "{prefix}{line}").unwrap();
-            line.clear();
+/// Code (an argument list) wrapped to [`WIDTH`] with its continuation
+/// lines at `column`, the first line's indentation left to the template.
+pub(super) fn wrap_code(text: &str, column: usize) -> String {
+    wrap(text, WIDTH - column).join(&format!("\n{}", " ".repeat(column)))
+}
+
+/// The Python spelling of every Rust item a doc comment may link to:
+/// constants by the name they are emitted under, structs by their
+/// `*_FORMAT` name.
+fn py_names() -> &'static [(&'static str, String)] {
+    static NAMES: OnceLock<Vec<(&'static str, String)>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names = Vec::new();
+        for table in [
+            LIBXC_CONSTANTS,
+            LIBXL_CONSTANTS,
+            XL_CONSTANTS,
+            DOMAIN_CONTEXT_CONSTANTS,
+            HVM_CONTEXT_CONSTANTS,
+        ] {
+            for c in table {
+                names.push((c.rust_name, const_emitted_name(c).to_string()));
+            }
         }
-        if !line.is_empty() {
-            line.push(' ');
+        for table in [
+            LIBXC_STRUCTS,
+            LIBXL_STRUCTS,
+            XL_STRUCTS,
+            DOMAIN_CONTEXT_STRUCTS,
+            HVM_CONTEXT_STRUCTS,
+        ] {
+            for st in table {
+                if let Some(f) = st.py_format_name {
+                    names.push((st.rust_name, f.to_string()));
+                }
+            }
         }
-        line.push_str(word);
-    }
-    if !line.is_empty() {
-        writeln!(out, "{prefix}{line}").unwrap();
-    }
-    out
+        names
+    })
 }
 
-/// A `#` comment block from a doc string.
-pub(super) fn comment(doc: &str, indent: &str) -> String {
-    wrap(&flat(doc), &format!("{indent}# "), 79)
-}
-
-/// A docstring from a doc string, indented by `indent`.
-pub(super) fn docstring(doc: &str, indent: &str) -> String {
-    let text = flat(doc).replace('\\', "\\\\").replace("\"\"\"", "'''");
-    let one = format!("{indent}\"\"\"{text}\"\"\"\n");
-    if one.len() <= 80 && !text.ends_with('"') {
-        return one;
-    }
-    format!(
-        "{indent}\"\"\"\n{}{indent}\"\"\"\n",
-        wrap(&text, indent, 79)
-    )
+/// A doc comment of the description as the Python modules spell it: its
+/// links renamed to the Python names ([`py_names`]); the writer's
+/// [`Writer::comment`] and [`Writer::docstring`] then remove the markup
+/// (the pipeline the C headers share, with their names).
+pub(super) fn py_doc(doc: &str) -> String {
+    rename_links(doc, py_names())
 }
 
 /// A Python integer literal: decimal for small values, hex otherwise.
@@ -97,26 +122,28 @@ pub(super) fn const_of(
 }
 
 /// Emits a table of constants, each with its doc as a comment.
-pub(super) fn emit_consts(s: &mut String, consts: &[ConstLayout]) {
+pub(super) fn emit_consts(w: &mut Writer, consts: &[ConstLayout]) {
     for c in consts {
         let name = const_emitted_name(c);
-        s.push_str(&comment(c.doc, ""));
         let value = match c.py_expr {
             Some(e) => e.to_string(),
             None => int_lit(c.value),
         };
-        writeln!(s, "{name} = {value}\n").unwrap();
+        w.comment(&py_doc(c.doc))
+            .line(format!("{name} = {value}"))
+            .blank();
     }
 }
 
 /// Emits the `*_FORMAT` constants of the structs that have one.
-pub(super) fn emit_formats(s: &mut String, structs: &[&StructLayout]) {
+pub(super) fn emit_formats(w: &mut Writer, structs: &[&StructLayout]) {
     for st in structs {
         let Some(name) = st.py_format_name else {
             continue;
         };
-        s.push_str(&comment(st.doc, ""));
-        writeln!(s, "{name} = \"{}\"\n", st.py_format()).unwrap();
+        w.comment(&py_doc(st.doc))
+            .line(format!("{name} = \"{}\"", st.py_format()))
+            .blank();
     }
 }
 
@@ -140,15 +167,16 @@ pub(super) fn bytes_lit(value: &[u8]) -> String {
 
 /// Emits text constants as bytes (what a stream holds and what Python 3
 /// reads from a file), or as their Python expression.
-pub(super) fn emit_text_consts(s: &mut String, consts: &[TextConstLayout]) {
+pub(super) fn emit_text_consts(w: &mut Writer, consts: &[TextConstLayout]) {
     for c in consts {
         let Some(name) = c.py_name else { continue };
-        s.push_str(&comment(c.doc, ""));
         let value = match c.py_expr {
             Some(e) => e.to_string(),
             None => bytes_lit(c.value),
         };
-        writeln!(s, "{name} = {value}\n").unwrap();
+        w.comment(&py_doc(c.doc))
+            .line(format!("{name} = {value}"))
+            .blank();
     }
 }
 
@@ -380,9 +408,17 @@ pub(super) fn constraint_kind(owner: &str, field: &str, pass: Pass) -> &'static 
 /// array element whose octets start at `base`).
 #[derive(Clone, Copy)]
 pub(super) enum Raise<'a> {
-    Header(&'a str),
+    /// A header error: `what` names the header, offsets count from the
+    /// Python local `base`.
+    Header {
+        what: &'a str,
+        base: &'a str,
+    },
     Body,
-    Element { base: usize, size: usize },
+    Element {
+        base: usize,
+        size: usize,
+    },
 }
 
 /// The lines of one `raise` statement, to be indented under its `if`.
@@ -395,10 +431,10 @@ pub(super) fn raise_lines(
 ) -> Vec<String> {
     let args = args.join(", ");
     match raise {
-        Raise::Header(what) => vec![
+        Raise::Header { what, base } => vec![
             format!("raise {}(", py_class(kind, false)),
             format!("    \"{what}: {fmt}\""),
-            format!("    % ({args}, ), \"{kind}\", start + {offset})"),
+            format!("    % ({args}, ), \"{kind}\", {base} + {offset})"),
         ],
         Raise::Body => vec![
             "self._record_error(".to_string(),
@@ -416,37 +452,42 @@ pub(super) fn raise_lines(
     }
 }
 
-/// Emits the checks of one pass over `items`.
+/// Writes the checks of one pass over `items`, each an `if` and the
+/// `raise` under it.
 pub(super) fn emit_checks(
-    out: &mut String,
-    indent: &str,
+    w: &mut Writer,
     items: &[Item],
     pass: Pass,
     raise: Raise<'_>,
     consts: &[ConstLayout],
 ) {
     for it in items {
-        if let Some(v) = violation(it, pass, consts) {
-            let kind = constraint_kind(it.owner, it.field, pass);
-            writeln!(out, "{indent}if {}:", v.cond).unwrap();
+        let Some(v) = violation(it, pass, consts) else {
+            continue;
+        };
+        let kind = constraint_kind(it.owner, it.field, pass);
+        w.block(format!("if {}:", v.cond), |w| {
             for line in raise_lines(raise, kind, &v.fmt, &v.args, it.field_offset) {
-                let full = format!("{indent}    {line}");
                 // A header error's last line may run long: put the kind
                 // and offset on a line of their own.
-                match full.find(", ), \"") {
-                    Some(cut) if full.len() > 79 => {
-                        let pad = " ".repeat(full.len() - full.trim_start().len());
-                        writeln!(out, "{},", &full[..cut + 3]).unwrap();
-                        writeln!(out, "{pad}{}", &full[cut + 5..]).unwrap();
+                match line.find(", ), \"") {
+                    Some(cut) if w.column() + line.len() > WIDTH => {
+                        let lead = &line[..line.len() - line.trim_start().len()];
+                        w.line(format!("{},", &line[..cut + 3]));
+                        w.line(format!("{lead}{}", &line[cut + 5..]));
                     }
-                    _ => writeln!(out, "{full}").unwrap(),
+                    _ => {
+                        w.line(line);
+                    }
                 }
             }
-        }
+        });
     }
 }
 
-pub(super) fn emit_enum(s: &mut String, e: &format_spec::layout::EnumLayout, hex_width: usize) {
+/// Writes an enumeration: its aligned names with their values and
+/// meanings, then its name table if it has one.
+pub(super) fn emit_enum(w: &mut Writer, e: &format_spec::layout::EnumLayout, hex_width: usize) {
     let width = e
         .variants
         .iter()
@@ -462,17 +503,18 @@ pub(super) fn emit_enum(s: &mut String, e: &format_spec::layout::EnumLayout, hex
         } else {
             format!("0x{value:x}")
         };
-        writeln!(s, "{name:<width$} = {lit}  # {}", v.human).unwrap();
+        w.line(format!("{name:<width$} = {lit}  # {}", v.human));
     }
-    s.push('\n');
+    w.blank();
     if let Some(t) = e.py_table {
-        writeln!(s, "{t} = {{").unwrap();
-        for v in e.variants {
-            if let Some(name) = v.py_name {
-                writeln!(s, "    {name:<width$} : \"{}\",", v.human).unwrap();
+        w.block(format!("{t} = {{"), |w| {
+            for v in e.variants {
+                if let Some(name) = v.py_name {
+                    w.line(format!("{name:<width$} : \"{}\",", v.human));
+                }
             }
-        }
-        s.push_str("}\n\n");
+        });
+        w.line("}").blank();
     }
 }
 
@@ -485,7 +527,7 @@ pub(super) fn unpack_line(st: &StructLayout, its: &[Item], src: &str) -> String 
         vars.join(", ")
     };
     format!(
-        "{lhs} = \\\n            unpack(self.endian + {}, {src})",
+        "{lhs} = \\\n    unpack(self.endian + {}, {src})",
         check_format(st)
     )
 }

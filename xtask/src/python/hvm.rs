@@ -64,22 +64,12 @@ fn size_rule(size: HvmSize) -> String {
 pub(super) fn hvm_context_py() -> String {
     let desc = &HvmDescriptor::LAYOUT;
     let hdr = &HvmHeader::LAYOUT;
-    let text = |f: &dyn Fn(&mut String)| {
-        let mut s = String::new();
-        f(&mut s);
-        s
-    };
-    let type_sizes: String = HVM_TYPE_RULES
-        .iter()
-        .map(|r| {
-            let note = if r.note.is_empty() {
-                String::new()
-            } else {
-                wrap(r.note, "    # ", 79)
-            };
-            format!("{note}    {}: {},\n", ty(r.typ), size_rule(r.size))
-        })
-        .collect();
+    let type_sizes = written(4, |w| {
+        for r in HVM_TYPE_RULES {
+            w.comment(&py_doc(r.note))
+                .line(format!("{}: {},", ty(r.typ), size_rule(r.size)));
+        }
+    });
     let hdr_vars: Vec<String> = items(hdr).into_iter().map(|i| i.var).collect();
     let hdr_fields: Vec<String> = items(hdr)
         .into_iter()
@@ -88,10 +78,16 @@ pub(super) fn hvm_context_py() -> String {
     let values = [
         (
             "constants",
-            text(&|s| emit_consts(s, HVM_CONTEXT_CONSTANTS)),
+            written(0, |w| emit_consts(w, HVM_CONTEXT_CONSTANTS)),
         ),
-        ("formats", text(&|s| emit_formats(s, HVM_CONTEXT_STRUCTS))),
-        ("entry_types", text(&|s| emit_enum(s, &HvmType::LAYOUT, 0))),
+        (
+            "formats",
+            written(0, |w| emit_formats(w, HVM_CONTEXT_STRUCTS)),
+        ),
+        (
+            "entry_types",
+            written(0, |w| emit_enum(w, &HvmType::LAYOUT, 0)),
+        ),
         ("type_sizes", type_sizes),
         ("desc_size", desc.size.to_string()),
         ("end", ty(HvmType::End).to_string()),
@@ -102,13 +98,7 @@ pub(super) fn hvm_context_py() -> String {
         ("magic_off", off(hdr, "magic").to_string()),
         ("version_off", off(hdr, "version").to_string()),
         ("hdr_vars", hdr_vars.join(", ")),
-        (
-            "hdr_fields",
-            wrap(&hdr_fields.join(", "), "                ", 79)
-                .trim_start()
-                .trim_end()
-                .to_string(),
-        ),
+        ("hdr_fields", wrap_code(&hdr_fields.join(", "), 16)),
     ];
     banner() + &fill(crate::template!("python/hvm_context.py"), &values)
 }

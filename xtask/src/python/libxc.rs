@@ -101,13 +101,6 @@ pub(super) fn libxc_py() -> String {
     banner() + &fill(crate::template!("python/libxc.py"), &values)
 }
 
-/// What a closure writes into a new string.
-fn text(f: impl FnOnce(&mut String)) -> String {
-    let mut s = String::new();
-    f(&mut s);
-    s
-}
-
 /// The slots of the constants, formats, domain and page types.
 fn table_slots() -> Vec<(&'static str, String)> {
     let type_name = |v: u64| {
@@ -119,15 +112,18 @@ fn table_slots() -> Vec<(&'static str, String)> {
     let versions: Vec<String> = SUPPORTED_VERSIONS.iter().map(|v| v.to_string()).collect();
     vec![
         ("revisions", revisions()),
-        ("constants", text(|s| emit_consts(s, LIBXC_CONSTANTS))),
+        ("constants", written(0, |w| emit_consts(w, LIBXC_CONSTANTS))),
         ("versions", versions.join(", ")),
         ("page_shift", PAGE_SHIFT.to_string()),
-        ("formats", text(|s| emit_formats(s, LIBXC_STRUCTS))),
+        ("formats", written(0, |w| emit_formats(w, LIBXC_STRUCTS))),
         (
             "domain_types",
-            text(|s| emit_enum(s, &DomainType::LAYOUT, 8)),
+            written(0, |w| emit_enum(w, &DomainType::LAYOUT, 8)),
         ),
-        ("page_types", text(|s| emit_enum(s, &PageType::LAYOUT, 0))),
+        (
+            "page_types",
+            written(0, |w| emit_enum(w, &PageType::LAYOUT, 0)),
+        ),
         (
             "valid_page_types",
             PageType::LAYOUT
@@ -236,14 +232,18 @@ fn class_slots() -> Vec<(&'static str, String)> {
         ("rh_size", RecordHeader::LAYOUT.size.to_string()),
         (
             "ihdr_body",
-            header_body(&ImageHeader::LAYOUT, "image header", LIBXC_CONSTANTS),
+            written(8, |w| {
+                header_body(w, &ImageHeader::LAYOUT, "image header", LIBXC_CONSTANTS)
+            }),
         ),
         ("version_var", var(&ihdr, "version")),
         ("options_var", var(&ihdr, "options")),
         ("opt_be", const_py("IHDR_OPT_BIG_ENDIAN").to_string()),
         (
             "dhdr_body",
-            header_body(&DomainHeader::LAYOUT, "domain header", LIBXC_CONSTANTS),
+            written(8, |w| {
+                header_body(w, &DomainHeader::LAYOUT, "domain header", LIBXC_CONSTANTS)
+            }),
         ),
         ("type_var", var(&dhdr, "type")),
         ("major_var", var(&dhdr, "xen_major")),
@@ -297,15 +297,18 @@ fn record_methods() -> String {
     let methods: Vec<String> = groups(&LIBXC)
         .iter()
         .map(|g| {
-            let mut s = record_method(g, &LIBXC).trim_end_matches('\n').to_string();
-            s.push('\n');
-            if g.members[0].0.code == LibxcRecord::DOMAIN_CONTEXT {
-                s.push_str("        self.verify_domain_context_blob(content)\n");
-            }
-            if g.members[0].0.code == LibxcRecord::HVM_CONTEXT {
-                s.push_str("        self.verify_hvm_context_blob(content)\n");
-            }
-            s
+            written(4, |w| {
+                record_method(w, g, &LIBXC);
+                w.indented(|w| match g.members[0].0.code {
+                    LibxcRecord::DOMAIN_CONTEXT => {
+                        w.line("self.verify_domain_context_blob(content)");
+                    }
+                    LibxcRecord::HVM_CONTEXT => {
+                        w.line("self.verify_hvm_context_blob(content)");
+                    }
+                    _ => {}
+                });
+            })
         })
         .collect();
     methods.join("\n\n")

@@ -20,6 +20,7 @@ use super::banner;
 use super::emit::*;
 use super::records::*;
 use crate::template::fill;
+use crate::writer::Writer;
 
 /// The libxl layer.
 pub(super) const LIBXL: Layer = Layer {
@@ -36,39 +37,44 @@ pub(super) const LIBXL: Layer = Layer {
 /// The extra checks and effects of one libxl record after its generic
 /// body checks: the structure rules, the xenstore data and the handover
 /// to the libxc verifier.
-pub(super) fn record_extra(code: u32) -> String {
-    let i8 = "        ";
+pub(super) fn record_extra(w: &mut Writer, code: u32) {
     let emu = EmulatorHeader::LAYOUT.size;
     match code {
-        LibxlRecord::END => format!(
-            "{i8}if self.in_checkpoint:\n\
-             {i8}    self._unexpected(\"a checkpoint is open (CHECKPOINT_END missing)\")\n\
-             {i8}if self.libxc is None:\n\
-             {i8}    self._unexpected(\"no LIBXC_CONTEXT came before it: the stream \"\n\
-             {i8}                     \"holds no guest to restore\")\n"
-        ),
-        LibxlRecord::LIBXC_CONTEXT => format!(
-            "{i8}if self.libxc is not None:\n\
-             {i8}    self._unexpected(\"the libxc stream was already read\")\n\
-             {i8}# The libxc stream follows inline; verify it in place.\n\
-             {i8}self.libxc = VerifyLibxc(self.info, self.read)\n\
-             {i8}self.libxc.offset = self.offset\n\
-             {i8}self.libxc.verify_ihdr()\n\
-             {i8}self.libxc.verify_dhdr()\n\
-             {i8}self._resume_libxc()\n"
-        ),
-        LibxlRecord::EMULATOR_XENSTORE_DATA => {
-            format!("{i8}self.verify_xenstore_data(content[{emu}:], {emu})\n")
+        LibxlRecord::END => {
+            w.block("if self.in_checkpoint:", |w| {
+                w.line("self._unexpected(\"a checkpoint is open (CHECKPOINT_END missing)\")");
+            });
+            w.block("if self.libxc is None:", |w| {
+                w.line(
+                    "self._unexpected(\"no LIBXC_CONTEXT came before it: the stream \"\n                 \
+                     \"holds no guest to restore\")",
+                );
+            });
         }
-        LibxlRecord::EMULATOR_CONTEXT => String::new(),
-        LibxlRecord::CHECKPOINT_END => format!(
-            "{i8}if not self.in_checkpoint:\n\
-             {i8}    self._unexpected(\"not inside a checkpoint\")\n\
-             {i8}self.libxc.offset = self.offset\n\
-             {i8}self._resume_libxc()\n"
-        ),
+        LibxlRecord::LIBXC_CONTEXT => {
+            w.block("if self.libxc is not None:", |w| {
+                w.line("self._unexpected(\"the libxc stream was already read\")");
+            });
+            w.line("# The libxc stream follows inline; verify it in place.")
+                .line("self.libxc = VerifyLibxc(self.info, self.read)")
+                .line("self.libxc.offset = self.offset")
+                .line("self.libxc.verify_ihdr()")
+                .line("self.libxc.verify_dhdr()")
+                .line("self._resume_libxc()");
+        }
+        LibxlRecord::EMULATOR_XENSTORE_DATA => {
+            w.line(format!("self.verify_xenstore_data(content[{emu}:], {emu})"));
+        }
+        LibxlRecord::EMULATOR_CONTEXT => {}
+        LibxlRecord::CHECKPOINT_END => {
+            w.block("if not self.in_checkpoint:", |w| {
+                w.line("self._unexpected(\"not inside a checkpoint\")");
+            });
+            w.line("self.libxc.offset = self.offset")
+                .line("self._resume_libxc()");
+        }
         LibxlRecord::CHECKPOINT_STATE => {
-            format!("{i8}self.info(\"  %s\" % (checkpoint_state_to_str[id_], ))\n")
+            w.line("self.info(\"  %s\" % (checkpoint_state_to_str[id_], ))");
         }
         _ => panic!("libxl record 0x{code:x} has no verifier tail"),
     }
@@ -82,28 +88,25 @@ pub(super) fn libxl_py() -> String {
     banner() + &fill(crate::template!("python/libxl.py"), &values)
 }
 
-/// What a closure writes into a new string.
-fn text(f: impl FnOnce(&mut String)) -> String {
-    let mut s = String::new();
-    f(&mut s);
-    s
-}
-
 /// The slots of the constants, formats, emulators and checkpoint states.
 fn table_slots() -> Vec<(&'static str, String)> {
     let keychars: Vec<u8> = (0..=255u8).filter(|c| is_xenstore_key_char(*c)).collect();
     vec![
-        ("constants", text(|s| emit_consts(s, LIBXL_CONSTANTS))),
+        ("revision", format_spec::libxl::HDR_VERSION.to_string()),
+        ("constants", written(0, |w| emit_consts(w, LIBXL_CONSTANTS))),
         ("rec_length_max", int_lit(u64::from(REC_LENGTH_MAX))),
         (
             "text_constants",
-            text(|s| emit_text_consts(s, LIBXL_TEXT_CONSTANTS)),
+            written(0, |w| emit_text_consts(w, LIBXL_TEXT_CONSTANTS)),
         ),
-        ("formats", text(|s| emit_formats(s, LIBXL_STRUCTS))),
-        ("emulators", text(|s| emit_enum(s, &EmulatorId::LAYOUT, 8))),
+        ("formats", written(0, |w| emit_formats(w, LIBXL_STRUCTS))),
+        (
+            "emulators",
+            written(0, |w| emit_enum(w, &EmulatorId::LAYOUT, 8)),
+        ),
         (
             "checkpoint_states",
-            text(|s| emit_enum(s, &CheckpointStateId::LAYOUT, 0)),
+            written(0, |w| emit_enum(w, &CheckpointStateId::LAYOUT, 0)),
         ),
         (
             "checkpoint_state_to_str",
@@ -127,10 +130,10 @@ fn class_slots() -> Vec<(&'static str, String)> {
     let methods: Vec<String> = groups(&LIBXL)
         .iter()
         .map(|g| {
-            let mut s = record_method(g, &LIBXL).trim_end_matches('\n').to_string();
-            s.push('\n');
-            s.push_str(&record_extra(g.members[0].0.code));
-            s
+            written(4, |w| {
+                record_method(w, g, &LIBXL);
+                w.indented(|w| record_extra(w, g.members[0].0.code));
+            })
         })
         .collect();
     vec![
@@ -142,7 +145,9 @@ fn class_slots() -> Vec<(&'static str, String)> {
         ),
         (
             "hdr_body",
-            header_body(&LibxlHeader::LAYOUT, "libxl header", LIBXL_CONSTANTS),
+            written(8, |w| {
+                header_body(w, &LibxlHeader::LAYOUT, "libxl header", LIBXL_CONSTANTS)
+            }),
         ),
         ("opt", opt),
         (

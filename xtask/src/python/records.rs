@@ -2,8 +2,6 @@
 //! header methods, one `verify_record_*` method per record (or group of
 //! records sharing a body layout) and the `record_verifiers` table.
 
-use std::fmt::Write as _;
-
 use format_spec::layout::Wire;
 use format_spec::layout::{
     ByteOrder, ConstLayout, Constraint, FieldKind, LengthRule, RecordLayout, RecordSetLayout,
@@ -14,6 +12,7 @@ use format_spec::libxc::{PageDataHeader, LIBXC_CONSTANTS};
 use super::emit::*;
 use super::libxc::*;
 use crate::template::fill_in;
+use crate::writer::Writer;
 
 /// Method name suffix of a record's verifier (`page_data` for PAGE_DATA).
 pub(super) fn suffix(r: &RecordLayout) -> &'static str {
@@ -99,39 +98,37 @@ pub(super) fn groups(layer: &Layer) -> Vec<Group> {
     out
 }
 
-/// The body of a header's verifier method, after its `def` line (which
-/// the template holds): the header's docstring, its unpacking and the
-/// checks of its fields, at method depth.
-pub(super) fn header_body(st: &StructLayout, what: &str, consts: &[ConstLayout]) -> String {
-    let mut out = String::new();
+/// Writes the body of a header's verifier method, after its `def` line
+/// (which the template holds): the header's docstring, its unpacking and
+/// the checks of its fields.
+pub(super) fn header_body(w: &mut Writer, st: &StructLayout, what: &str, consts: &[ConstLayout]) {
     let its = items(st);
     let prefix = match st.byte_order {
         ByteOrder::Big => "",
         ByteOrder::Stream => "self.endian + ",
         ByteOrder::Native => panic!("no native-order headers in the libxc stream"),
     };
-    out.push_str(&docstring(st.doc, "        "));
-    writeln!(out, "        start = self.offset").unwrap();
     let vars: Vec<&str> = its.iter().map(|i| i.var.as_str()).collect();
-    writeln!(
-        out,
-        "        {} = \\\n            self.unpack_exact({prefix}{})",
-        vars.join(", "),
-        fmt_name(st)
-    )
-    .unwrap();
-    let raise = Raise::Header(what);
+    w.docstring(&py_doc(st.doc))
+        .line("start = self.offset")
+        .line(format!(
+            "{} = \\\n    self.unpack_exact({prefix}{})",
+            vars.join(", "),
+            fmt_name(st)
+        ));
+    let raise = Raise::Header {
+        what,
+        base: "start",
+    };
     for pass in [Pass::Values, Pass::Reserved] {
-        emit_checks(&mut out, "        ", &its, pass, raise, consts);
+        emit_checks(w, &its, pass, raise, consts);
     }
-    out
 }
 
-/// Emits a BadLength check: `cond` true when broken, message `fmt` % args.
-/// With `at_header` the error points at the record header, else at the
-/// body (see [`Layer::length_error_at_header`]).
-pub(super) fn bad_len(s: &mut String, at_header: bool, cond: &str, fmt: &str, args: &[&str]) {
-    let i8 = "        ";
+/// Writes a BadLength check: `cond` true when broken, message `fmt` %
+/// args. With `at_header` the error points at the record header, else at
+/// the body (see [`Layer::length_error_at_header`]).
+pub(super) fn bad_len(w: &mut Writer, at_header: bool, cond: &str, fmt: &str, args: &[&str]) {
     let mut all = vec!["what"];
     all.extend_from_slice(args);
     let call = if at_header {
@@ -139,16 +136,14 @@ pub(super) fn bad_len(s: &mut String, at_header: bool, cond: &str, fmt: &str, ar
     } else {
         "_record_error"
     };
-    writeln!(
-        s,
-        "{i8}if {cond}:\n\
-         {i8}    self.{call}(\n\
-         {i8}        \"BadLength\",\n\
-         {i8}        \"%s: {fmt}\"\n\
-         {i8}        % ({}))",
-        all.join(", ")
-    )
-    .unwrap();
+    w.block(format!("if {cond}:"), |w| {
+        w.line(format!("self.{call}("));
+        w.indented(|w| {
+            w.line("\"BadLength\",")
+                .line(format!("\"%s: {fmt}\""))
+                .line(format!("% ({}))", all.join(", ")));
+        });
+    });
 }
 
 /// The facts of a record body that Xen's own `verify-stream-v2 -v` prints,
@@ -188,83 +183,95 @@ pub(super) const XEN_WORDING: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Emits the `verify_record_*` method of one record (or group).
-pub(super) fn record_method(g: &Group, layer: &Layer) -> String {
+/// Writes the `verify_record_*` method of one record (or group) at the
+/// writer's depth (a class body).
+pub(super) fn record_method(w: &mut Writer, g: &Group, layer: &Layer) {
     let (r, _) = g.members[0];
-    let generic = g.members.len() > 1;
-    let i8 = "        ";
-    let mut s = String::new();
-    if generic {
-        writeln!(
-            s,
-            "    def verify_record_{}(self, content, name):",
-            g.method
-        )
-        .unwrap();
-        let names: Vec<&str> = g.members.iter().map(|(m, _)| m.spec_name).collect();
-        let body_doc = r.body.map_or(r.doc, |b| b.doc);
-        s.push_str(&docstring(
-            &format!(
-                "Shared verifier of {}. {}",
-                names.join(", "),
-                flat(body_doc)
-            ),
-            i8,
-        ));
-        // The spec name with the distinguishing part left to `name`.
-        let (full, arg) = (g.members[0].0.spec_name, g.members[0].1.to_uppercase());
-        writeln!(
-            s,
-            "{i8}what = \"{}%s\" % (name.upper(), )",
-            &full[..full.len() - arg.len()]
-        )
-        .unwrap();
+    let head = if g.members.len() > 1 {
+        format!("def verify_record_{}(self, content, name):", g.method)
     } else {
-        writeln!(s, "    def verify_record_{}(self, content):", g.method).unwrap();
-        s.push_str(&docstring(r.doc, i8));
-        writeln!(s, "{i8}what = \"{}\"", r.spec_name).unwrap();
-    }
+        format!("def verify_record_{}(self, content):", g.method)
+    };
+    w.block(head, |w| {
+        method_intro(w, g);
+        if r.deprecated == Some(0) {
+            w.line(
+                "self._stream_error(\"DeprecatedRecord\",\n                   \
+                 \"%s is not valid in any stream\" % (what, ))",
+            );
+        } else if r.length == LengthRule::PageData {
+            page_data_body(w, r);
+        } else {
+            record_body(w, r, layer);
+        }
+    });
+}
 
-    if r.deprecated == Some(0) {
-        writeln!(
-            s,
-            "{i8}self._stream_error(\"DeprecatedRecord\",\n\
-             {i8}                   \"%s is not valid in any stream\" % (what, ))\n\n"
-        )
-        .unwrap();
-        return s;
+/// The docstring of a record method and its `what`, the record's name in
+/// messages (a group's with the distinguishing part from `name`).
+fn method_intro(w: &mut Writer, g: &Group) {
+    let (r, _) = g.members[0];
+    if g.members.len() == 1 {
+        w.docstring(&py_doc(r.doc))
+            .line(format!("what = \"{}\"", r.spec_name));
+        return;
     }
+    let names: Vec<&str> = g.members.iter().map(|(m, _)| m.spec_name).collect();
+    let body_doc = r.body.map_or(r.doc, |b| b.doc);
+    w.docstring(&py_doc(&format!(
+        "Shared verifier of {}. {body_doc}",
+        names.join(", ")
+    )));
+    // The spec name with the distinguishing part left to `name`.
+    let (full, arg) = (g.members[0].0.spec_name, g.members[0].1.to_uppercase());
+    w.line(format!(
+        "what = \"{}%s\" % (name.upper(), )",
+        &full[..full.len() - arg.len()]
+    ));
+}
 
-    if r.length == LengthRule::PageData {
-        s.push_str(&page_data_body(r));
-        return s;
-    }
-
+/// The body checks of a record with a length rule and maybe a layout:
+/// its length, its fields' rules and what it prints.
+fn record_body(w: &mut Writer, r: &RecordLayout, layer: &Layer) {
     let body = r.body.filter(|b| b.size > 0 || b.trailing().is_some());
     let fixed_items = body.map(items).unwrap_or_default();
     let fixed = body.map_or(0, |b| b.size);
+    length_check(w, r, layer, fixed);
+    let Some(st) = body else {
+        return;
+    };
+    if !fixed_items.is_empty() {
+        let src = if r.length == LengthRule::Exact(fixed) {
+            "content".to_string()
+        } else {
+            format!("content[:{fixed}]")
+        };
+        w.line(unpack_line(st, &fixed_items, &src));
+    }
+    count_checks(w, r, layer, &fixed_items, fixed);
+    constraint_checks(w, st, &fixed_items, layer);
+    summary(w, r, st, &fixed_items);
+}
 
-    match r.length {
-        LengthRule::Exact(n) => bad_len(
-            &mut s,
-            layer.length_error_at_header,
-            &format!("len(content) != {n}"),
-            &format!("body is %d octets, expected {n}"),
+/// The BadLength check of a record's length rule (before unpacking).
+fn length_check(w: &mut Writer, r: &RecordLayout, layer: &Layer, fixed: usize) {
+    let at_header = layer.length_error_at_header;
+    let agree = |f: usize| {
+        assert_eq!(
+            f, fixed,
+            "{}: length rule and body layout disagree",
+            r.spec_name
+        )
+    };
+    let (cond, fmt, args): (String, String, &[&str]) = match r.length {
+        LengthRule::Exact(n) => (
+            format!("len(content) != {n}"),
+            format!("body is %d octets, expected {n}"),
             &["len(content)"],
         ),
-        LengthRule::NonEmpty => bad_len(
-            &mut s,
-            layer.length_error_at_header,
-            "len(content) == 0",
-            "body is empty",
-            &[],
-        ),
+        LengthRule::NonEmpty => ("len(content) == 0".into(), "body is empty".into(), &[]),
         LengthRule::Rest { fixed: f, element } => {
-            assert_eq!(
-                f, fixed,
-                "{}: length rule and body layout disagree",
-                r.spec_name
-            );
+            agree(f);
             let (cond, fmt) = match (f, element) {
                 (0, e) => (
                     format!("len(content) % {e}"),
@@ -279,43 +286,35 @@ pub(super) fn record_method(g: &Group, layer: &Layer) -> String {
                     format!("body is %d octets, not {f} plus a multiple of {e}"),
                 ),
             };
-            bad_len(
-                &mut s,
-                layer.length_error_at_header,
-                &cond,
-                &fmt,
-                &["len(content)"],
-            );
+            (cond, fmt, &["len(content)"])
         }
         LengthRule::Counted { fixed: f, .. } => {
-            assert_eq!(
-                f, fixed,
-                "{}: length rule and body layout disagree",
-                r.spec_name
-            );
-            bad_len(
-                &mut s,
-                layer.length_error_at_header,
-                &format!("len(content) < {f}"),
-                &format!("body is %d octets, shorter than {f}"),
+            agree(f);
+            (
+                format!("len(content) < {f}"),
+                format!("body is %d octets, shorter than {f}"),
                 &["len(content)"],
-            );
+            )
         }
-        LengthRule::PageData => unreachable!(),
-    }
-
-    let Some(st) = body else {
-        s.push_str("\n\n");
-        return s;
+        LengthRule::PageData => unreachable!("PAGE_DATA has a body of its own"),
     };
-    if !fixed_items.is_empty() {
-        let src = if r.length == LengthRule::Exact(fixed) {
-            "content".to_string()
-        } else {
-            format!("content[:{fixed}]")
-        };
-        writeln!(s, "{i8}{}", unpack_line(st, &fixed_items, &src)).unwrap();
-    }
+    bad_len(w, at_header, &cond, &fmt, args);
+}
+
+/// The exact length a count field implies, and the spec errata's warning
+/// for a variable-sized record with no content (no trailing elements).
+fn count_checks(
+    w: &mut Writer,
+    r: &RecordLayout,
+    layer: &Layer,
+    fixed_items: &[Item],
+    fixed: usize,
+) {
+    let warn_zero = |w: &mut Writer, cond: String| {
+        w.block(format!("if {cond}:"), |w| {
+            w.line("self._warn(\"%s record with zero content\" % (what, ))");
+        });
+    };
     if let LengthRule::Counted { field, element, .. } = r.length {
         let count_var = &fixed_items
             .iter()
@@ -324,82 +323,70 @@ pub(super) fn record_method(g: &Group, layer: &Layer) -> String {
             .var;
         let need = format!("{fixed} + {count_var} * {element}");
         bad_len(
-            &mut s,
+            w,
             layer.length_error_at_header,
             &format!("len(content) != {need}"),
             &format!("body is %d octets, {field} %d needs %d"),
             &["len(content)", count_var, &need],
         );
         if layer.warn_empty {
-            writeln!(s, "{i8}if {count_var} == 0:").unwrap();
-            writeln!(
-                s,
-                "{i8}    self._warn(\"%s record with zero content\" % (what, ))"
-            )
-            .unwrap();
+            warn_zero(w, format!("{count_var} == 0"));
         }
     }
-    // The spec errata: any variable-sized record may come with no content
-    // (no trailing elements); accepted with a warning.
     if let (LengthRule::Rest { .. }, true) = (r.length, layer.warn_empty) {
-        writeln!(s, "{i8}if len(content) == {fixed}:").unwrap();
-        writeln!(
-            s,
-            "{i8}    self._warn(\"%s record with zero content\" % (what, ))"
-        )
-        .unwrap();
+        warn_zero(w, format!("len(content) == {fixed}"));
     }
+}
 
-    // Constraint checks: values, then reserved; fixed part, then elements.
+/// The constraint checks: values, then reserved; the fixed part, then the
+/// elements of the trailing array.
+fn constraint_checks(w: &mut Writer, st: &StructLayout, fixed_items: &[Item], layer: &Layer) {
+    let fixed = st.size;
     let trailing = st.trailing();
     let elems = trailing.map(|t| trailing_items(st, t)).unwrap_or_default();
     for pass in [Pass::Values, Pass::Reserved] {
-        emit_checks(&mut s, i8, &fixed_items, pass, Raise::Body, layer.consts);
-        if elems
+        emit_checks(w, fixed_items, pass, Raise::Body, layer.consts);
+        if !elems
             .iter()
             .any(|e| violation(e, pass, layer.consts).is_some())
         {
-            let f = trailing.expect("trailing field");
-            let size = f.kind.element_size().expect("element size");
-            let fmt: String = elems.iter().map(|e| e.prim.py_char()).collect();
-            let vars: Vec<String> = elems.iter().map(|e| e.var.clone()).collect();
-            let lhs = if vars.len() == 1 {
-                format!("({},)", vars[0])
-            } else {
-                format!("({})", vars.join(", "))
-            };
-            writeln!(
-                s,
-                "{i8}for elem, {lhs} in enumerate(\n\
-                 {i8}        iter_unpack(self.endian + \"{fmt}\", content[{fixed}:])):"
-            )
-            .unwrap();
-            let named: Vec<Item> = elems
-                .iter()
-                .map(|e| Item {
-                    label: format!("{}[%d].{}", f.name, e.label),
-                    ..e.clone()
-                })
-                .collect();
-            let raise = Raise::Element { base: fixed, size };
-            emit_checks(
-                &mut s,
-                &format!("{i8}    "),
-                &named,
-                pass,
-                raise,
-                layer.consts,
-            );
+            continue;
         }
+        let f = trailing.expect("trailing field");
+        let size = f.kind.element_size().expect("element size");
+        let fmt: String = elems.iter().map(|e| e.prim.py_char()).collect();
+        let vars: Vec<String> = elems.iter().map(|e| e.var.clone()).collect();
+        let lhs = if vars.len() == 1 {
+            format!("({},)", vars[0])
+        } else {
+            format!("({})", vars.join(", "))
+        };
+        let named: Vec<Item> = elems
+            .iter()
+            .map(|e| Item {
+                label: format!("{}[%d].{}", f.name, e.label),
+                ..e.clone()
+            })
+            .collect();
+        let head = format!(
+            "for elem, {lhs} in enumerate(\n        \
+             iter_unpack(self.endian + \"{fmt}\", content[{fixed}:])):"
+        );
+        w.block(head, |w| {
+            let raise = Raise::Element { base: fixed, size };
+            emit_checks(w, &named, pass, raise, layer.consts);
+        });
     }
+}
 
-    // Xen's own words for the facts it prints, else a one-line summary of
-    // the plain fields.
-    if let Some((_, fmt, args)) = XEN_WORDING.iter().find(|w| w.0 == r.spec_name) {
+/// What a record method prints: Xen's own words for the facts it prints,
+/// else a one-line summary of the plain fields.
+fn summary(w: &mut Writer, r: &RecordLayout, st: &StructLayout, fixed_items: &[Item]) {
+    let fixed = st.size;
+    if let Some((_, fmt, args)) = XEN_WORDING.iter().find(|x| x.0 == r.spec_name) {
         let args = args.replace("{fixed}", &fixed.to_string());
-        writeln!(s, "{i8}self.info(\"{fmt}\"\n{i8}          % ({args}))").unwrap();
-        s.push_str("\n\n");
-        return s;
+        w.line(format!("self.info(\"{fmt}\"\n          % ({args}))"));
+        return;
     }
     let shown: Vec<&Item> = fixed_items
         .iter()
@@ -407,7 +394,7 @@ pub(super) fn record_method(g: &Group, layer: &Layer) -> String {
         .collect();
     let mut parts: Vec<String> = shown.iter().map(|i| format!("{} %d", i.label)).collect();
     let mut args: Vec<String> = shown.iter().map(|i| i.var.clone()).collect();
-    if let Some(t) = trailing {
+    if let Some(t) = st.trailing() {
         let size = t.kind.element_size().expect("element size");
         parts.push(format!("{} %d", t.name));
         args.push(if fixed == 0 {
@@ -417,21 +404,18 @@ pub(super) fn record_method(g: &Group, layer: &Layer) -> String {
         });
     }
     if !parts.is_empty() {
-        writeln!(
-            s,
-            "{i8}self.info(\"  {}\"\n{i8}          % ({}, ))",
+        w.line(format!(
+            "self.info(\"  {}\"\n          % ({}, ))",
             parts.join(", "),
             args.join(", ")
-        )
-        .unwrap();
+        ));
     }
-    s.push_str("\n\n");
-    s
 }
 
-/// The PAGE_DATA body checks: header length, pfn count, page types, the
-/// exact length the types imply, then reserved fields and pfn bits.
-pub(super) fn page_data_body(r: &RecordLayout) -> String {
+/// The PAGE_DATA body checks (template `python/page_data_body.py`):
+/// header length, pfn count, page types, the exact length the types
+/// imply, then reserved fields and pfn bits.
+fn page_data_body(w: &mut Writer, r: &RecordLayout) {
     let st = r.body.expect("PAGE_DATA has a body layout");
     assert_eq!(st.rust_name, PageDataHeader::LAYOUT.rust_name);
     let its = items(st);
@@ -451,47 +435,49 @@ pub(super) fn page_data_body(r: &RecordLayout) -> String {
         FieldKind::TrailingPrim(p) => (p.py_char(), p.size()),
         _ => panic!("PAGE_DATA pfns are integers"),
     };
-    let i8 = "        ";
-    let mut short = String::new();
-    // `length`: the body's length (the verifier may hold only its fixed
-    // part and pfn array, the page contents skipped).
-    bad_len(
-        &mut short,
-        true,
-        &format!("length < {fixed}"),
-        &format!("body is %d octets, shorter than its {fixed}-octet header"),
-        &["length"],
-    );
-    let mut length = String::new();
-    bad_len(
-        &mut length,
-        true,
-        "length != expected",
-        "body is %d octets, %d pfns with %d pages need %d",
-        &["length", &count_var, "nr_pages", "expected"],
-    );
-    let mut field_checks = String::new();
-    for pass in [Pass::Values, Pass::Reserved] {
-        emit_checks(
-            &mut field_checks,
-            i8,
-            &its,
-            pass,
-            Raise::Body,
-            LIBXC_CONSTANTS,
-        );
-    }
+    let col = w.column();
     let values = [
-        ("short_check", short),
+        (
+            "short_check",
+            written(col, |w| {
+                // `length`: the body's length (the verifier may hold
+                // only its fixed part and pfn array, the page contents
+                // skipped).
+                bad_len(
+                    w,
+                    true,
+                    &format!("length < {fixed}"),
+                    &format!("body is %d octets, shorter than its {fixed}-octet header"),
+                    &["length"],
+                )
+            }),
+        ),
         (
             "unpack",
-            format!(
-                "{i8}{}",
-                unpack_line(st, &its, &format!("content[:{fixed}]"))
-            ),
+            written(col, |w| {
+                w.line(unpack_line(st, &its, &format!("content[:{fixed}]")));
+            }),
         ),
-        ("length_check", length),
-        ("field_checks", field_checks),
+        (
+            "length_check",
+            written(col, |w| {
+                bad_len(
+                    w,
+                    true,
+                    "length != expected",
+                    "body is %d octets, %d pfns with %d pages need %d",
+                    &["length", &count_var, "nr_pages", "expected"],
+                )
+            }),
+        ),
+        (
+            "field_checks",
+            written(col, |w| {
+                for pass in [Pass::Values, Pass::Reserved] {
+                    emit_checks(w, &its, pass, Raise::Body, LIBXC_CONSTANTS);
+                }
+            }),
+        ),
         ("fixed", fixed.to_string()),
         ("count_var", count_var),
         ("psize", psize.to_string()),
@@ -501,13 +487,17 @@ pub(super) fn page_data_body(r: &RecordLayout) -> String {
         ("type_mask", const_py("PAGE_DATA_TYPE_MASK").to_string()),
         ("resz", const_py("PAGE_DATA_PFN_RESERVED_MASK").to_string()),
     ];
-    fill_in(crate::template!("python/page_data_body.py"), &values, i8)
+    w.raw(&fill_in(
+        crate::template!("python/page_data_body.py"),
+        &values,
+        &w.indent(),
+    ));
 }
 
-/// The `record_verifiers` dict, from record type to `(verifier, content)`.
+/// The entries of the `record_verifiers` dict (the template holds its
+/// braces), from record type to `(verifier, content)`, by record type.
 pub(super) fn record_verifiers(layer: &Layer) -> String {
     let class = layer.class;
-    let mut s = String::from("record_verifiers = {\n");
     let mut entries: Vec<(u32, String)> = Vec::new();
     for g in groups(layer) {
         for (r, arg) in &g.members {
@@ -523,11 +513,7 @@ pub(super) fn record_verifiers(layer: &Layer) -> String {
         }
     }
     entries.sort_by_key(|(c, _)| *c);
-    for (_, e) in entries {
-        s.push_str(&e);
-    }
-    s.push_str("}\n");
-    s
+    entries.into_iter().map(|(_, e)| e).collect()
 }
 
 /// The slots of a record table: the `REC_TYPE_*` constants (aligned) and

@@ -41,27 +41,21 @@ pub(super) fn xl_py() -> String {
         .and_then(|c| c.py_name)
         .expect("MAGIC");
 
-    let text = |f: &dyn Fn(&mut String)| {
-        let mut s = String::new();
-        f(&mut s);
-        s
-    };
     let rest: Vec<_> = its
         .iter()
         .filter(|i| i.field != "byteorder")
         .cloned()
         .collect();
-    let mut checks = String::new();
-    for pass in [Pass::Values, Pass::Reserved] {
-        emit_checks(
-            &mut checks,
-            "        ",
-            &rest,
-            pass,
-            Raise::Header("xl header"),
-            XL_CONSTANTS,
-        );
-    }
+    // The header checks count offsets from `base`, after the magic.
+    let raise = Raise::Header {
+        what: "xl header",
+        base: "base",
+    };
+    let checks = written(8, |w| {
+        for pass in [Pass::Values, Pass::Reserved] {
+            emit_checks(w, &rest, pass, raise, XL_CONSTANTS);
+        }
+    });
     let offset = |f: &str| {
         its.iter()
             .find(|i| i.field == f)
@@ -73,27 +67,31 @@ pub(super) fn xl_py() -> String {
     let values = [
         (
             "text_constants",
-            text(&|s| emit_text_consts(s, XL_TEXT_CONSTANTS)),
+            written(0, |w| emit_text_consts(w, XL_TEXT_CONSTANTS)),
         ),
-        ("constants", text(&|s| emit_consts(s, XL_CONSTANTS))),
+        ("constants", written(0, |w| emit_consts(w, XL_CONSTANTS))),
         (
             "optional_data_max",
             int_lit(u64::from(XL_OPTIONAL_DATA_MAX)),
         ),
-        ("formats", text(&|s| emit_formats(s, XL_STRUCTS))),
+        ("formats", written(0, |w| emit_formats(w, XL_STRUCTS))),
         ("magic", magic.to_string()),
         ("size", st.size.to_string()),
         (
             "v2",
             const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_STREAMV2").to_string(),
         ),
-        ("hdr_doc", docstring(st.doc, "        ")),
+        (
+            "hdr_doc",
+            written(8, |w| {
+                w.docstring(&py_doc(st.doc));
+            }),
+        ),
         ("marker_name", marker_name.to_string()),
         ("marker_off", marker_item.offset.to_string()),
         ("vars", vars.join(", ")),
         ("body_fmt", body_fmt),
-        // The header checks count offsets from `base`, after the magic.
-        ("header_checks", checks.replace("start + ", "base + ")),
+        ("header_checks", checks),
         ("len_var", var("optional_data_len")),
         ("flags_var", var("mandatory_flags")),
         ("flags_off", offset("mandatory_flags")),

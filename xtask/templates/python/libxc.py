@@ -95,7 +95,7 @@ REC_TYPE_DEPRECATED = {
     SLOT_rec_type_deprecated
 }
 
-# Dynamic state: a v3+ stream must carry STATIC_DATA_END before these.
+# Dynamic state: a vSLOT_sde_since+ stream must carry STATIC_DATA_END before these.
 RECORDS_AFTER_STATIC_DATA_END = frozenset([
     SLOT_records_dynamic
 ])
@@ -154,7 +154,7 @@ PAGE_DATA_TABLE_TYPES = frozenset([
     SLOT_page_table_types
 ])
 
-# Version 2 has no STATIC_DATA_END: a receiver infers it at the first
+# Version SLOT_sde_prev has no STATIC_DATA_END: a receiver infers it at the first
 # record of this type, by guest type.
 V2_STATIC_DATA_END_AT = {
     SLOT_v2_static_data_end_at
@@ -701,4 +701,6 @@ class VerifyLibxc(VerifyBase):
     SLOT_record_methods
 
 
-SLOT_record_verifiers
+record_verifiers = {
+    SLOT_record_verifiers
+}

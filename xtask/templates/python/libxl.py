@@ -1,6 +1,6 @@
 
 """
-Libxl migration streams (revision 2): names, values, struct formats and
+Libxl migration streams (revision SLOT_revision): names, values, struct formats and
 record tables of docs/specs/libxl-migration-stream.pandoc, and
 VerifyLibxl, a strict verifier of either byte order that verifies the
 libxc stream nested in it in place (checkpointed streams included).
@@ -264,4 +264,6 @@ class VerifyLibxl(VerifyBase):
     SLOT_record_methods
 
 
-SLOT_record_verifiers
+record_verifiers = {
+    SLOT_record_verifiers
+}

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 2a63ba1f05ac4c73
+# checksum (fnv1a-64 of all other lines): 9ce7c23c4f6f13fd
 
 """
 The DOMAIN_CONTEXT blob carried by the DOMAIN_CONTEXT record of a version 4
@@ -25,8 +25,8 @@ from xen.migration.verify import MigrationError
 #
 
 # HEADER magic: the octets "SAVE" read as a big-endian number. Like every field
-# it is stored in the stream's byte order, so a little-endian blob holds `45 56
-# 41 53`.
+# it is stored in the stream's byte order, so a little-endian blob holds 45 56
+# 41 53.
 DC_MAGIC = 0x53415645
 
 # The only blob version defined (series v7 to v9).
@@ -46,8 +46,8 @@ DC_SHARED_INFO_COMPAT = (1 << DC_SHARED_INFO_BIT_COMPAT)
 # SHARED_INFO flags that must be zero: every bit but the compat bit.
 DC_SHARED_INFO_RESZ_MASK = 0xfffffffe
 
-# Octets of shared info an x86 domain with the 64-bit layout has
-# (`sizeof(struct shared_info)` of a 64-bit x86 build of Xen).
+# Octets of shared info an x86 domain with the 64-bit layout has (sizeof(struct
+# shared_info) of a 64-bit x86 build of Xen).
 DC_SHARED_INFO_SIZE_X86_64 = 0xc40
 
 # Octets of shared info an x86 domain with the compat (32-bit) layout has.
@@ -65,11 +65,11 @@ DC_HEADER_FORMAT = "IHHI"
 
 # Body of the SHARED_INFO entry: flags, the size of the buffer and the buffer,
 # then zero padding to a multiple of 8 (counted by the descriptor length, not
-# by `buffer_size`).
+# by buffer_size).
 DC_SHARED_INFO_FORMAT = "II"
 
 # Body of the TSC_INFO entry, 24 octets: the same values as the libxc
-# X86_TSC_INFO record ([`X86TscInfo`]) in a different order.
+# X86_TSC_INFO record (X86_TSC_INFO_FORMAT) in a different order.
 DC_TSC_INFO_FORMAT = "IIQII"
 
 #

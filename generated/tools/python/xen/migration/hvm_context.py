@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 56f4bd6c501172b6
+# checksum (fnv1a-64 of all other lines): 64c194293bc33ca6
 
 """
 The HVM context blob carried by the HVM_CONTEXT record of an x86 HVM
@@ -26,21 +26,21 @@ from xen.migration.verify import MigrationError
 # Constants
 #
 
-# HEADER magic (Xen's `HVM_FILE_MAGIC`).
+# HEADER magic (Xen's HVM_FILE_MAGIC).
 HVM_FILE_MAGIC = 0x54381286
 
-# HEADER version (Xen's `HVM_FILE_VERSION`).
+# HEADER version (Xen's HVM_FILE_VERSION).
 HVM_FILE_VERSION = 1
 
 #
 # Struct formats (without byte-order prefix)
 #
 
-# The 8-octet descriptor in front of every entry (Xen's `struct
-# hvm_save_descriptor`).
+# The 8-octet descriptor in front of every entry (Xen's struct
+# hvm_save_descriptor).
 HVM_DESC_FORMAT = "HHI"
 
-# Body of the HEADER entry (Xen's `struct hvm_save_header`), 24 octets.
+# Body of the HEADER entry (Xen's struct hvm_save_header), 24 octets.
 HVM_HEADER_FORMAT = "IIQII"
 
 #

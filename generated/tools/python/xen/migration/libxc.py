@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 5fe4421444f33415
+# checksum (fnv1a-64 of all other lines): 6fd4f868df6688b3
 
 """
 Libxc migration streams (the domain image format, revisions 2 to 4).
@@ -93,7 +93,7 @@ IHDR_FORMAT = "!QIIHHI"
 DHDR_FORMAT = "IHHII"
 
 # Record header: type code and body length. The body follows, then zero padding
-# up to the next multiple of [`REC_ALIGN`] octets.
+# up to the next multiple of REC_ALIGN octets.
 RH_FORMAT = "II"
 
 # The fixed part of a PAGE_DATA record and its pfn array. The page contents
@@ -104,8 +104,8 @@ PAGE_DATA_FORMAT = "II"
 # X86_PV_INFO body: properties of a PV guest's page tables.
 X86_PV_INFO_FORMAT = "BBHI"
 
-# X86_PV_P2M_FRAMES body: the frames holding a PV guest's physical-to- machine
-# table, for the pfn range `start_pfn..=end_pfn`.
+# X86_PV_P2M_FRAMES body: the frames holding a PV guest's physical-to-machine
+# table, for the pfn range start_pfn..=end_pfn.
 X86_PV_P2M_FRAMES_FORMAT = "II"
 
 # Body of the four X86_PV_VCPU_* records: a vCPU number and an opaque per-vCPU
@@ -121,11 +121,11 @@ HVM_PARAMS_ENTRY_FORMAT = "QQ"
 # HVM_PARAMS body: a counted array of HVM parameters.
 HVM_PARAMS_FORMAT = "II"
 
-# One CPUID leaf of a CPU policy (Xen's public `xen_cpuid_leaf_t`).
+# One CPUID leaf of a CPU policy (Xen's public xen_cpuid_leaf_t).
 X86_CPUID_POLICY_FORMAT = "IIIIII"
 
-# One MSR of a CPU policy (Xen's public `xen_msr_entry_t`). Xen's Python names
-# its format `"QII"`, which has the right size but not the field order; the
+# One MSR of a CPU policy (Xen's public xen_msr_entry_t). Xen's Python names
+# its format "QII", which has the right size but not the field order; the
 # description keeps that spelling for compatibility.
 X86_MSR_POLICY_FORMAT = "QII"
 
@@ -1153,7 +1153,7 @@ class VerifyLibxc(VerifyBase):
 
     def verify_record_tsc_info(self, content):
         """
-        TSC settings (`XEN_DOMCTL_{get,set}tscinfo`). Deprecated by version 4,
+        TSC settings (XEN_DOMCTL_{get,set}tscinfo). Deprecated by version 4,
         which carries them inside DOMAIN_CONTEXT.
         """
         what = "X86_TSC_INFO"
@@ -1174,7 +1174,7 @@ class VerifyLibxc(VerifyBase):
 
 
     def verify_record_hvm_context(self, content):
-        """The HVM context blob (`XEN_DOMCTL_{get,set}hvmcontext`)."""
+        """The HVM context blob (XEN_DOMCTL_{get,set}hvmcontext)."""
         what = "HVM_CONTEXT"
         if len(content) == 0:
             self._stream_error(
@@ -1186,7 +1186,7 @@ class VerifyLibxc(VerifyBase):
 
     def verify_record_hvm_params(self, content):
         """
-        HVM parameters (`HVMOP_{get,set}_param`); must come before HVM_CONTEXT.
+        HVM parameters (HVMOP_{get,set}_param); must come before HVM_CONTEXT.
         """
         what = "HVM_PARAMS"
         if len(content) < 8:
@@ -1279,7 +1279,7 @@ class VerifyLibxc(VerifyBase):
 
 
     def verify_record_x86_cpuid_policy(self, content):
-        """The guest's CPUID policy (`XEN_DOMCTL_{get,set}_cpu_policy`)."""
+        """The guest's CPUID policy (XEN_DOMCTL_{get,set}_cpu_policy)."""
         what = "X86_CPUID_POLICY"
         if len(content) % 24:
             self._stream_error(
@@ -1293,7 +1293,7 @@ class VerifyLibxc(VerifyBase):
 
 
     def verify_record_x86_msr_policy(self, content):
-        """The guest's MSR policy (`XEN_DOMCTL_{get,set}_cpu_policy`)."""
+        """The guest's MSR policy (XEN_DOMCTL_{get,set}_cpu_policy)."""
         what = "X86_MSR_POLICY"
         if len(content) % 16:
             self._stream_error(
@@ -1316,7 +1316,7 @@ class VerifyLibxc(VerifyBase):
 
     def verify_record_domain_context(self, content):
         """
-        The domain context blob (`XEN_DOMCTL_{get,set}domaincontext`): shared
+        The domain context blob (XEN_DOMCTL_{get,set}domaincontext): shared
         info, TSC settings and, over time, more. Required from version 4.
         """
         what = "DOMAIN_CONTEXT"

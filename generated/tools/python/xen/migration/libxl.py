@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): ea6af72af606e450
+# checksum (fnv1a-64 of all other lines): 0d3df82be2309752
 
 """
 Libxl migration streams (revision 2): names, values, struct formats and
@@ -52,8 +52,8 @@ HDR_OPT_RESERVED_MASK = 0xfffffffc
 
 # The reserved-bits mask of Xen's Python verifier, which covers only bits 2 to
 # 15 of the 32-bit options field. Kept under its Python name so that the
-# generated module is a drop-in; checks use [`HDR_OPT_RESERVED_MASK`], which
-# covers the spec's bits 2 to 31.
+# generated module is a drop-in; checks use HDR_OPT_RESERVED_MASK, which covers
+# the spec's bits 2 to 31.
 HDR_OPT_RESZ_MASK = 0xfffc
 
 # Every record, header and padding included, is a multiple of this many octets
@@ -86,7 +86,7 @@ LIBXL_QEMU_RECORD_HDR = "=%dsI" % (len(LIBXL_QEMU_SIGNATURE), )
 HDR_FORMAT = "!QII"
 
 # Record header: type code and body length. The body follows, then zero padding
-# up to the next multiple of [`REC_ALIGN`] octets.
+# up to the next multiple of REC_ALIGN octets.
 RH_FORMAT = "II"
 
 # Emulator sub-header: the first eight octets of every emulator record, naming

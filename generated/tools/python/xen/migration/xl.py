@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): e494240d89d18ddc
+# checksum (fnv1a-64 of all other lines): 2a1c929e68f9fba7
 
 """
 The xl save file header: the magic, a byte-order marker, mandatory and
@@ -25,8 +25,7 @@ from xen.migration.libxl import VerifyLibxl
 # The 32 octets an xl save file starts with.
 MAGIC = b"Xen saved domain, xl format\n \x00 \r"
 
-# The value of the `byteorder` field, written in the saving machine's byte
-# order.
+# The value of the byteorder field, written in the saving machine's byte order.
 BYTEORDER_MARKER = 0x1020304
 
 # Mandatory flag bit 0: the configuration in the optional data is JSON.
@@ -47,7 +46,7 @@ OPTIONAL_DATA_MAX = 0x100000
 #
 
 # The fixed fields after the magic, in the saving machine's byte order. Xen's C
-# `struct save_file_header` also holds the magic; its Python `HEADER_FORMAT`
+# struct save_file_header also holds the magic; its Python HEADER_FORMAT
 # describes these four fields only, as this struct does.
 HEADER_FORMAT = "=IIII"
 
@@ -95,8 +94,8 @@ class VerifyXl(VerifyBase):
     def verify_hdr(self):
         """
         The fixed fields after the magic, in the saving machine's byte order.
-        Xen's C `struct save_file_header` also holds the magic; its Python
-        `HEADER_FORMAT` describes these four fields only, as this struct does.
+        Xen's C struct save_file_header also holds the magic; its Python
+        HEADER_FORMAT describes these four fields only, as this struct does.
         """
         start = self.offset
         magic = self.rdexact(len(MAGIC))
