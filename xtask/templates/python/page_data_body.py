@@ -28,16 +28,16 @@ nr_pages = kinds.count(PAGE_DATA_WITH_DATA)
 expected = pfn_end + (nr_pages << PAGE_SHIFT)
 SLOT_length_check
 SLOT_field_checks
+reserved = False
 for octet, clear in PAGE_DATA_RESZ_CLEAR:
     at = octet if little else SLOT_psize - 1 - octet
     if raw[at::SLOT_psize].translate(None, clear):
-        break
-else:
-    return
-SLOT_pfn_list = unpack("%s%dSLOT_pchar" % (self.endian, SLOT_count_var), raw)
-for idx, entry in enumerate(SLOT_pfn_list):
-    if entry & SLOT_resz:
-        self._record_error(
-            "ReservedNonZero",
-            "%s: SLOT_pfn[%d] = 0x%016x has reserved bits set"
-            % (what, idx, entry), SLOT_fixed + idx * SLOT_psize)
+        reserved = True
+if reserved:
+    SLOT_pfn_list = unpack("%s%dSLOT_pchar" % (self.endian, SLOT_count_var), raw)
+    for idx, entry in enumerate(SLOT_pfn_list):
+        if entry & SLOT_resz:
+            self._record_error(
+                "ReservedNonZero",
+                "%s: SLOT_pfn[%d] = 0x%016x has reserved bits set"
+                % (what, idx, entry), SLOT_fixed + idx * SLOT_psize)

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 6fd4f868df6688b3
+# checksum (fnv1a-64 of all other lines): c262b1cfc03aff6f
 
 """
 Libxc migration streams (the domain image format, revisions 2 to 4).
@@ -1047,19 +1047,19 @@ class VerifyLibxc(VerifyBase):
                 "ReservedNonZero",
                 "%s: _res1 is 0x%x, must be zero"
                 % (what, _res1), 4)
+        reserved = False
         for octet, clear in PAGE_DATA_RESZ_CLEAR:
             at = octet if little else 8 - 1 - octet
             if raw[at::8].translate(None, clear):
-                break
-        else:
-            return
-        pfns = unpack("%s%dQ" % (self.endian, count), raw)
-        for idx, entry in enumerate(pfns):
-            if entry & PAGE_DATA_PFN_RESZ_MASK:
-                self._record_error(
-                    "ReservedNonZero",
-                    "%s: pfn[%d] = 0x%016x has reserved bits set"
-                    % (what, idx, entry), 8 + idx * 8)
+                reserved = True
+        if reserved:
+            pfns = unpack("%s%dQ" % (self.endian, count), raw)
+            for idx, entry in enumerate(pfns):
+                if entry & PAGE_DATA_PFN_RESZ_MASK:
+                    self._record_error(
+                        "ReservedNonZero",
+                        "%s: pfn[%d] = 0x%016x has reserved bits set"
+                        % (what, idx, entry), 8 + idx * 8)
 
 
     def verify_record_x86_pv_info(self, content):
