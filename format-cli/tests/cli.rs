@@ -503,10 +503,12 @@ fn checkpointed_xl(segments: usize) -> Checkpointed {
         libxl.push((at(&mut part), LibxlRecord::EMULATOR_CONTEXT));
         part.emulator_context(EmulatorId::QemuUpstream, 0, &[seg as u8; 9])
             .unwrap();
-        libxl.push((at(&mut part), LibxlRecord::CHECKPOINT_STATE));
-        part.checkpoint_state(CheckpointStateId::New).unwrap();
+        // Xen's COLO layout: CHECKPOINT_END, then CHECKPOINT_STATE, then
+        // the next segment.
         libxl.push((at(&mut part), LibxlRecord::CHECKPOINT_END));
         part.checkpoint_end().unwrap();
+        libxl.push((at(&mut part), LibxlRecord::CHECKPOINT_STATE));
+        part.checkpoint_state(CheckpointStateId::New).unwrap();
         sw.get_mut().extend_from_slice(&part.inner()[hdr..]);
         let resume = sw.get_mut().len() as u64;
         sw.resume_at(resume).unwrap();

@@ -178,10 +178,9 @@ use binrw::Endian;
 use crate::domain_context::{self as dc, V3Parts};
 use crate::layout::Wire;
 use crate::libxc::{
-    v2_static_data_end_at, DomainType, LibxcRecord, X86PvInfo, X86TscInfo, PAGE_SIZE,
-    PV_VCPU_RECORDS, REC_TYPE_OPTIONAL,
+    infers_static_data_end, v2_static_data_end_at, DomainType, LibxcRecord, X86PvInfo, X86TscInfo,
+    DOMAIN_CONTEXT_SINCE, PAGE_SIZE, PV_VCPU_RECORDS, REC_TYPE_OPTIONAL, STATIC_DATA_END_SINCE,
 };
-use crate::libxl::LibxlRecord;
 use crate::outer::{self, FormatChoice, LibxcStop, OuterError};
 use crate::save::{Event, Options as SaveOptions, SaveReader};
 use crate::stream::{
@@ -194,6 +193,15 @@ pub const COPY_PAGES: usize = 64;
 
 /// How many losses a [`ConvertReport`] lists; further ones are counted.
 pub const MAX_LISTED_LOSSES: usize = 100;
+
+/// The three versions a conversion reads and writes, as the description
+/// dates the records they differ by: the last without STATIC_DATA_END, the
+/// last without DOMAIN_CONTEXT, and the first with it.
+const V_NO_SDE: u32 = STATIC_DATA_END_SINCE - 1;
+/// See [`V_NO_SDE`].
+const V_NO_DC: u32 = DOMAIN_CONTEXT_SINCE - 1;
+/// See [`V_NO_SDE`].
+const V_DC: u32 = DOMAIN_CONTEXT_SINCE;
 
 /// How to convert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1070,7 +1078,7 @@ impl Libxc {
                 // its own, which is copied instead of adding one.
                 self.sde_before = None;
             }
-            if self.to == 2 {
+            if infers_static_data_end(self.to) {
                 let since = LibxcRecord::LAYOUT
                     .by_code(info.rtype)
                     .map_or(0, |l| l.since);
@@ -1079,7 +1087,7 @@ impl Libxc {
                     rdr.read_body()?;
                     return Ok(None);
                 }
-                if since > 2 && info.rtype != LibxcRecord::DOMAIN_CONTEXT {
+                if since > self.to && info.rtype != LibxcRecord::DOMAIN_CONTEXT {
                     let body = rdr.read_body()?;
                     check_record(info, body, self.endian, self.mode)?;
                     self.loss(
@@ -1127,9 +1135,9 @@ impl Libxc {
             if let Some(LibxcRecord::X86PvInfo(X86PvInfo { guest_width, .. })) = &parsed {
                 self.guest_width = Some(*guest_width);
             }
-            if self.to == 4 {
+            if self.to == V_DC {
                 self.record_to_v4(out, info, body, parsed)?;
-            } else if self.from == 2 || (self.to == 2 && self.from == 3) {
+            } else if self.from == V_NO_SDE || (self.to == V_NO_SDE && self.from == V_NO_DC) {
                 // Between versions 2 and 3 nothing else changes.
                 out.record(info.rtype, &body, info.offset)?;
             } else {
@@ -1285,7 +1293,7 @@ impl Libxc {
                 if let Some(first) = self.seg.context_at {
                     return Err(ConvertError::Duplicate {
                         at,
-                        name: "DOMAIN_CONTEXT",
+                        name: LibxcRecord::LAYOUT.name_of(LibxcRecord::DOMAIN_CONTEXT),
                         first: first.offset,
                     });
                 }
@@ -1467,7 +1475,8 @@ impl Libxc {
 }
 
 /// Writes the octets captured so far, except the last `total - upto`
-/// (look-ahead the outer reader will hand to the libxc layer again).
+/// (look-ahead the outer reader hands out again), which stay captured:
+/// the caller drops them when the libxc layer takes the stream.
 fn flush_captured<W: Write>(
     state: &TeeState,
     out: &mut Out<W>,
@@ -1477,7 +1486,10 @@ fn flush_captured<W: Write>(
     let mut cap = state.captured.borrow_mut();
     let keep = cap.len().saturating_sub(ahead);
     let res = out.raw(&cap[..keep], upto);
-    cap.clear();
+    // What was read ahead (the outer reader looks at the record after a
+    // CHECKPOINT_END) comes next; the caller drops it when the libxc
+    // layer takes the stream.
+    cap.drain(..keep);
     res
 }
 
@@ -1533,9 +1545,9 @@ fn convert_with<R: Read + Side, W: Write + Side>(
     opts: ConvertOptions,
 ) -> Result<ConvertReport, ConvertError> {
     let (wanted, other) = match opts.to {
-        2 => (3, 4),
-        3 => (2, 4),
-        4 => (2, 3),
+        V_NO_SDE => (V_NO_DC, V_DC),
+        V_NO_DC => (V_NO_SDE, V_DC),
+        V_DC => (V_NO_SDE, V_NO_DC),
         to => return Err(ConvertError::BadTarget { to }),
     };
     let state = Rc::new(TeeState::default());
@@ -1575,6 +1587,7 @@ fn convert_with<R: Read + Side, W: Write + Side>(
         // without libxl): what was read before it is copied as it is.
         flush_captured(&state, &mut out, r.offset())?;
         state.capture.set(false);
+        state.captured.borrow_mut().clear();
     }
     let mut lx: Option<Libxc> = None;
     while let Some(ev) = r.next()? {
@@ -1582,23 +1595,22 @@ fn convert_with<R: Read + Side, W: Write + Side>(
             Event::Xl(_) | Event::LibxlHeader { .. } | Event::LibxlSkipped(_) => {
                 flush_captured(&state, &mut out, r.offset())?
             }
-            Event::LibxlRecord(rec) => {
-                // The outer layers are copied unchanged, up to where the
-                // libxc layer takes the stream (after LIBXC_CONTEXT or
-                // CHECKPOINT_END).
-                flush_captured(&state, &mut out, r.offset())?;
-                if matches!(
-                    rec.record,
-                    LibxlRecord::LibxcContext | LibxlRecord::CheckpointEnd
-                ) {
-                    state.capture.set(false);
-                }
-            }
+            // The outer layers are copied unchanged, up to where the libxc
+            // layer takes the stream (after LIBXC_CONTEXT, CHECKPOINT_END
+            // or, in Xen's COLO layout, the CHECKPOINT_STATE after it).
+            Event::LibxlRecord(_) => flush_captured(&state, &mut out, r.offset())?,
             Event::LibxcHeaders { offset, .. } => {
+                flush_captured(&state, &mut out, offset)?;
+                state.capture.set(false);
+                state.captured.borrow_mut().clear();
                 let rdr = r.libxc().ok_or(ConvertError::NoLibxcStream { offset })?;
                 lx = Some(start_libxc(rdr, &mut out, &opts, offset, (wanted, other))?);
             }
-            Event::LibxcResume { .. } => {}
+            Event::LibxcResume { offset, .. } => {
+                flush_captured(&state, &mut out, offset)?;
+                state.capture.set(false);
+                state.captured.borrow_mut().clear();
+            }
             Event::LibxcRecord(info) => {
                 let (Some(lx), Some(rdr)) = (lx.as_mut(), r.libxc()) else {
                     return Err(ConvertError::NoLibxcStream {
@@ -1715,7 +1727,8 @@ fn start_libxc<R: Read, W: Write>(
     Ok(Libxc {
         from: version,
         to: opts.to,
-        sde_before: (version == 2).then(|| v2_static_data_end_at(rdr.domain_type())),
+        sde_before: infers_static_data_end(version)
+            .then(|| v2_static_data_end_at(rdr.domain_type())),
         mode: opts.mode,
         lossy: opts.lossy,
         endian: rdr.endian(),

@@ -477,7 +477,9 @@ pub enum DcErrorKind {
         /// The entry type.
         typ: DcType,
     },
-    /// Octets follow the END entry (strict).
+    /// Octets follow the END entry. Not an error of [`verify`]: a loader
+    /// stops at END and never reads them (see [`after_end`]); kept for
+    /// callers that want a blob to end at its END.
     #[error("{extra} octets follow the END entry")]
     TrailingData {
         /// How many.
@@ -686,8 +688,11 @@ pub fn parse(blob: &[u8], endian: Endian) -> Result<Vec<DcItem<'_>>, DcError> {
 ///   (so `buffer_size` agrees with the length and the padding is shorter
 ///   than 8 octets);
 /// * SHARED_INFO flags other than bit 0 are zero;
-/// * SHARED_INFO and TSC_INFO appear at most once;
-/// * END is the last entry: nothing follows it.
+/// * SHARED_INFO and TSC_INFO appear at most once.
+///
+/// Octets after END are not an error: the blob format says END
+/// terminates the blob and nothing after it is read (a verifier warns,
+/// see [`after_end`]).
 ///
 /// The tail octets of TSC_INFO (`_pad`) are not checked: Xen never cleared
 /// them (see [`DcTscInfo::_pad`]).
@@ -757,22 +762,21 @@ pub fn verify(blob: &[u8], endian: Endian) -> Result<Vec<DcItem<'_>>, DcError> {
                     return fail(item.offset + DESC_TYPE_OFF, DcErrorKind::Duplicate { typ });
                 }
             }
-            DcEntry::End => {
-                let end = item.body_offset() + item.length as usize;
-                if end < blob.len() {
-                    return Err(DcError {
-                        offset: end,
-                        entry: item.index + 1,
-                        kind: DcErrorKind::TrailingData {
-                            extra: blob.len() - end,
-                        },
-                    });
-                }
-            }
-            DcEntry::Header(_) => {}
+            DcEntry::End | DcEntry::Header(_) => {}
         }
     }
     Ok(items)
+}
+
+/// The octets of `blob` after its END entry (`items` as [`parse`] or
+/// [`verify`] returned them): where they start and how many, or `None`
+/// when the blob ends with END. A loader never reads them.
+pub fn after_end(items: &[DcItem<'_>], blob_len: usize) -> Option<(usize, usize)> {
+    let end = items
+        .iter()
+        .find(|i| matches!(i.entry, DcEntry::End))
+        .map(|i| i.body_offset() + i.length as usize)?;
+    (end < blob_len).then(|| (end, blob_len - end))
 }
 
 /// Why entries could not be written.

@@ -496,6 +496,33 @@ impl RecordSetLayout {
     pub fn by_code(&self, code: u32) -> Option<&'static RecordLayout> {
         self.records.iter().find(|r| r.code == code)
     }
+
+    /// The version that introduced record `code` (its `since`), usable in
+    /// a `const`; a code the table does not have is a compile-time error
+    /// there.
+    pub const fn since_of(&self, code: u32) -> u32 {
+        let mut i = 0;
+        while i < self.records.len() {
+            if self.records[i].code == code {
+                return self.records[i].since;
+            }
+            i += 1;
+        }
+        panic!("no record of that code in the table")
+    }
+
+    /// The spec name of record `code`, usable in a `const`; a code the
+    /// table does not have is a compile-time error there.
+    pub const fn name_of(&self, code: u32) -> &'static str {
+        let mut i = 0;
+        while i < self.records.len() {
+            if self.records[i].code == code {
+                return self.records[i].spec_name;
+            }
+            i += 1;
+        }
+        panic!("no record of that code in the table")
+    }
 }
 
 /// A named constant of the format (a C macro and/or Python name).

@@ -10,6 +10,7 @@ use binrw::Endian;
 
 use crate::body::{BodyError, Opaque, RecordBody};
 use crate::layout::{LengthRule, SpecEnum, StructLayout, Violation, Wire};
+use crate::stream::rules::{self, OrderCheck, OrderRule, Rule, Scope};
 use crate::{spec_consts, RecordSet, SpecEnum, Wire};
 
 spec_consts! {
@@ -915,6 +916,200 @@ pub const fn v2_static_data_end_at(domain: DomainType) -> u32 {
         DomainType::X86Pv => LibxcRecord::X86_PV_P2M_FRAMES,
         DomainType::X86Hvm => LibxcRecord::PAGE_DATA,
     }
+}
+
+/// The version that introduced record `code` (see
+/// [`RecordSetLayout::since_of`](crate::layout::RecordSetLayout::since_of)).
+const fn since(code: u32) -> u32 {
+    LibxcRecord::LAYOUT.since_of(code)
+}
+
+/// The first version of the stream.
+const FIRST_VERSION: u32 = SUPPORTED_VERSIONS[0];
+
+/// A rule of the order table that applies to every stream from the first
+/// version on and says no more than its check.
+const fn order(rule: Rule, check: OrderCheck, guest: Option<DomainType>) -> OrderRule {
+    OrderRule {
+        rule,
+        check,
+        guest,
+        since: FIRST_VERSION,
+        warns_before: false,
+        message: "",
+    }
+}
+
+/// The rules on the presence and order of the records of a libxc stream,
+/// each with the [`Rule`] it reports (KIND, modes, source), the guest type
+/// and the version it applies from. The verifier checks them in this
+/// order at each record: the rules at a record first, the
+/// [`OrderCheck::Required`] ones when their scope ends. (Before
+/// STATIC_DATA_END's version, a stream infers it; see
+/// [`stands_in_for_static_data_end`].)
+pub const ORDER_RULES: &[OrderRule] = &[
+    order(
+        rules::GUEST_TYPE,
+        OrderCheck::GuestOnly {
+            guest: DomainType::X86Pv,
+            records: PV_ONLY_RECORDS,
+        },
+        None,
+    ),
+    order(
+        rules::GUEST_TYPE,
+        OrderCheck::GuestOnly {
+            guest: DomainType::X86Hvm,
+            records: HVM_ONLY_RECORDS,
+        },
+        None,
+    ),
+    order(
+        rules::SDE_ONCE,
+        OrderCheck::AtMostOnce {
+            record: LibxcRecord::STATIC_DATA_END,
+        },
+        None,
+    ),
+    order(
+        rules::SDE_BEFORE_MEMORY,
+        OrderCheck::After {
+            first: LibxcRecord::STATIC_DATA_END,
+            records: SDE_CHECKED_RECORDS,
+        },
+        None,
+    ),
+    OrderRule {
+        since: STATIC_DATA_END_SINCE,
+        ..order(
+            rules::SDE_BEFORE_STATE,
+            OrderCheck::After {
+                first: LibxcRecord::STATIC_DATA_END,
+                records: DYNAMIC_RECORDS,
+            },
+            None,
+        )
+    },
+    OrderRule {
+        message: "static data (X86_PV_INFO, CPU policies) must come before STATIC_DATA_END",
+        ..order(
+            rules::STATIC_AFTER_SDE,
+            OrderCheck::NotAfter {
+                last: LibxcRecord::STATIC_DATA_END,
+                records: STATIC_RECORDS,
+                scope: Scope::Stream,
+            },
+            None,
+        )
+    },
+    order(
+        rules::PV_INFO_ONCE,
+        OrderCheck::AtMostOnce {
+            record: LibxcRecord::X86_PV_INFO,
+        },
+        Some(DomainType::X86Pv),
+    ),
+    OrderRule {
+        message: "X86_PV_P2M_FRAMES and SHARED_INFO must come after X86_PV_INFO",
+        ..order(
+            rules::PV_INFO_FIRST,
+            OrderCheck::After {
+                first: LibxcRecord::X86_PV_INFO,
+                records: &[LibxcRecord::X86_PV_P2M_FRAMES, LibxcRecord::SHARED_INFO],
+            },
+            Some(DomainType::X86Pv),
+        )
+    },
+    OrderRule {
+        message: "vCPU records must come after the first PAGE_DATA",
+        ..order(
+            rules::PV_VCPU_AFTER_MEMORY,
+            OrderCheck::After {
+                first: LibxcRecord::PAGE_DATA,
+                records: PV_VCPU_RECORDS,
+            },
+            Some(DomainType::X86Pv),
+        )
+    },
+    OrderRule {
+        since: 4,
+        warns_before: true,
+        message: "HVM_PARAMS must come before HVM_CONTEXT in a segment",
+        ..order(
+            rules::HVM_PARAMS_FIRST,
+            OrderCheck::NotAfter {
+                last: LibxcRecord::HVM_CONTEXT,
+                records: &[LibxcRecord::HVM_PARAMS],
+                scope: Scope::Segment,
+            },
+            Some(DomainType::X86Hvm),
+        )
+    },
+    order(
+        rules::CHECKPOINT_STREAM,
+        OrderCheck::CheckpointedOnly {
+            record: LibxcRecord::CHECKPOINT,
+        },
+        None,
+    ),
+    order(
+        rules::BACK_CHANNEL,
+        OrderCheck::BackChannelOnly {
+            records: BACK_CHANNEL_RECORDS,
+        },
+        None,
+    ),
+    order(
+        rules::PV_REQUIRED,
+        OrderCheck::Required {
+            records: PV_REQUIRED_RECORDS,
+            scope: Scope::Stream,
+        },
+        Some(DomainType::X86Pv),
+    ),
+    OrderRule {
+        since: STATIC_DATA_END_SINCE,
+        ..order(
+            rules::SDE_BEFORE_STATE,
+            OrderCheck::Required {
+                records: &[LibxcRecord::STATIC_DATA_END],
+                scope: Scope::Stream,
+            },
+            None,
+        )
+    },
+    OrderRule {
+        since: DOMAIN_CONTEXT_SINCE,
+        ..order(
+            rules::DC_PER_SEGMENT,
+            OrderCheck::Required {
+                records: &[LibxcRecord::DOMAIN_CONTEXT],
+                scope: Scope::Segment,
+            },
+            None,
+        )
+    },
+];
+
+/// Whether record `code` stands in for the STATIC_DATA_END a stream older
+/// than that record lacks, in the stream of a guest of type `domain`: the
+/// first [`v2_static_data_end_at`] and, for a PV guest, the records Xen's
+/// restore refuses before STATIC_DATA_END ([`SDE_CHECKED_RECORDS`]).
+pub fn stands_in_for_static_data_end(domain: DomainType, code: u32) -> bool {
+    code == v2_static_data_end_at(domain)
+        || (domain == DomainType::X86Pv && SDE_CHECKED_RECORDS.contains(&code))
+}
+
+/// The version that introduced STATIC_DATA_END.
+pub const STATIC_DATA_END_SINCE: u32 = since(LibxcRecord::STATIC_DATA_END);
+
+/// The version that introduced DOMAIN_CONTEXT.
+pub const DOMAIN_CONTEXT_SINCE: u32 = since(LibxcRecord::DOMAIN_CONTEXT);
+
+/// Whether a stream of `version` infers STATIC_DATA_END (it is older
+/// than the record).
+pub const fn infers_static_data_end(version: u32) -> bool {
+    version < STATIC_DATA_END_SINCE
 }
 
 impl PageType {

@@ -44,24 +44,34 @@
 //! | `UnsupportedVersion` | libxl version is not 2 | both |
 //! | `ReservedNonZero` | libxl options bits 2-31 set | strict |
 //! | `UnknownMandatory` | unknown libxl record type with bit 31 clear | both |
-//! | (skipped) | unknown libxl record type with bit 31 set: [`OuterEvent::Skipped`] | both |
-//! | `RecordTooLong` | record length over [`REC_LENGTH_MAX`] (checked before reading) | both |
-//! | `BadLength` | body length breaks the record's length rule | both |
+//! | `UnknownOptional` | unknown libxl record type with bit 31 set: libxl's reader refuses every type it does not know (`process_record` in `libxl_stream_read.c`), the optional ones too | both |
+//! | `RecordTooLong` | record length over [`REC_LENGTH_MAX`] (checked before reading) | strict; lenient for EMULATOR_XENSTORE_DATA |
+//! | `BadLength` | body length breaks the record's length rule | both, except (lenient) a body of END, LIBXC_CONTEXT or CHECKPOINT_END, which libxl reads and ignores |
 //! | `CrashesXenRestore` | a CHECKPOINT_STATE with an empty body, on which libxl's restore dereferences a null pointer | both |
 //! | `PaddingNonZero` | a padding octet is not zero | strict |
 //! | `UnknownEmulator` | emulator id not 0, 1 or 2 | strict |
 //! | `Xenstore` | key/value data: string not NUL-terminated, odd number of strings, empty or absolute key | both |
 //! | `Xenstore` | a key character outside `[A-Za-z0-9-/_@]` | strict |
 //! | `BadValue` | CHECKPOINT_STATE id not 0 to 3 | strict |
+//! | `BadValue` | CHECKPOINT_STATE id not 0 (CHECKPOINT_NEW, the only state sent forward; `colo_stream_read_done` refuses the others) | both |
 //! | `UnexpectedRecord` | a second LIBXC_CONTEXT; CHECKPOINT_END outside a checkpoint; END inside one | both |
+//! | `UnexpectedRecord` | CHECKPOINT_STATE anywhere but right after a CHECKPOINT_END (Xen's COLO layout: libxl reads it alone there, `libxl__stream_read_checkpoint_state`, and refuses it elsewhere) | both |
+//! | `WrongGuestType` | EMULATOR_XENSTORE_DATA or EMULATOR_CONTEXT in the stream of a PV guest (the libxc domain header's type; libxl's `process_record` refuses them for a guest that is not HVM). Checked by [`crate::save::SaveReader`], which knows the guest type | both |
 //! | `UnexpectedRecord` | END with no LIBXC_CONTEXT before it: nothing to restore (libxl's reader takes it) | strict |
 //! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream), unless they are xl's migration messages ([`OuterReader::migration_trailer`]) | strict |
-//! | `Truncated` | the input ends inside a header, body or padding, or before END | both |
+//! | `Truncated` | the input ends inside a header, body or padding, or before END | both, except (lenient) a checkpointed stream ending right after its libxc END: libxl's reader does not read on after the libxc stream of a Remus or COLO restore (`libxl__xc_domain_restore_done`) |
 //!
-//! Xen's own C restore and Python verifier differ in places: both refuse
-//! unknown optional records (the spec reserves them as optional, so they
-//! are skipped here), neither checks the emulator id on restore, and the
-//! Python verifier only checks options bits 2-15.
+//! Xen's own C restore and Python verifier differ in places: neither
+//! checks the emulator id on restore, and the Python verifier only checks
+//! options bits 2-15. Both refuse unknown optional records, as this reader
+//! does (the spec reserves the range for optional records, but no reader
+//! takes them).
+//!
+//! In Xen's COLO layout a CHECKPOINT_STATE follows each CHECKPOINT_END
+//! (libxc's `handle_checkpoint` asks libxl for it before the next
+//! segment); the reader recognises it there by its header (type 5 with a
+//! body shorter than 8 octets, which no libxc record at the start of a
+//! segment has) and hands the stream to the libxc layer after it.
 //!
 //! ```
 //! use format_spec::binrw::Endian;
@@ -511,6 +521,28 @@ pub enum OuterError {
         /// The type.
         code: u32,
     },
+    /// A record type this reader does not know, with bit 31 (optional)
+    /// set: libxl's reader refuses it all the same.
+    #[error("libxl record {index} at offset {offset}: unknown optional record type 0x{code:08x}: libxl's reader refuses every record type it does not know, the optional ones too (process_record in libxl_stream_read.c)")]
+    UnknownOptional {
+        /// Record index.
+        index: u64,
+        /// Offset of the record header.
+        offset: u64,
+        /// The type.
+        code: u32,
+    },
+    /// An emulator record in the stream of a guest without emulators (a
+    /// PV guest), which libxl's restore refuses.
+    #[error("libxl record {index} at offset {offset}: {record} in the stream of an x86 PV guest: libxl's restore takes emulator records only for an HVM guest (process_record in libxl_stream_read.c)")]
+    WrongGuestType {
+        /// Record index.
+        index: u64,
+        /// Offset of the record header.
+        offset: u64,
+        /// The record's spec name.
+        record: &'static str,
+    },
     /// A record body longer than [`REC_LENGTH_MAX`].
     #[error("libxl record {index} at offset {offset} (type 0x{code:08x}): length {length} exceeds the maximum {max}")]
     RecordTooLong {
@@ -660,6 +692,8 @@ impl OuterError {
             OuterError::UnsupportedVersion { .. } => "UnsupportedVersion",
             OuterError::ReservedNonZero { .. } => "ReservedNonZero",
             OuterError::UnknownMandatory { .. } => "UnknownMandatory",
+            OuterError::UnknownOptional { .. } => "UnknownOptional",
+            OuterError::WrongGuestType { .. } => "WrongGuestType",
             OuterError::RecordTooLong { .. } => "RecordTooLong",
             OuterError::BadLength { .. } => "BadLength",
             OuterError::CrashesXenRestore { .. } => "CrashesXenRestore",
@@ -694,6 +728,8 @@ impl OuterError {
             | OuterError::UnsupportedVersion { offset, .. }
             | OuterError::ReservedNonZero { offset, .. }
             | OuterError::UnknownMandatory { offset, .. }
+            | OuterError::UnknownOptional { offset, .. }
+            | OuterError::WrongGuestType { offset, .. }
             | OuterError::RecordTooLong { offset, .. }
             | OuterError::BadLength { offset, .. }
             | OuterError::CrashesXenRestore { offset, .. }
@@ -717,6 +753,8 @@ impl OuterError {
     pub fn index(&self) -> Option<u64> {
         match self {
             OuterError::UnknownMandatory { index, .. }
+            | OuterError::UnknownOptional { index, .. }
+            | OuterError::WrongGuestType { index, .. }
             | OuterError::RecordTooLong { index, .. }
             | OuterError::BadLength { index, .. }
             | OuterError::PaddingNonZero { index, .. }
@@ -772,11 +810,14 @@ pub struct Handover {
     /// next); `true` when it resumes after a checkpoint.
     pub resume: bool,
     /// The libxl record that handed over (LIBXC_CONTEXT or
-    /// CHECKPOINT_END); `None` in a bare libxc stream.
+    /// CHECKPOINT_END, or the CHECKPOINT_STATE after it in Xen's COLO
+    /// layout); `None` in a bare libxc stream.
     pub record: Option<OuterRecord>,
 }
 
-/// An optional libxl record this reader does not know, skipped.
+/// An optional libxl record this reader does not know, skipped. The
+/// reader no longer skips any (libxl's reader refuses them, and so does
+/// this one: [`OuterError::UnknownOptional`]); kept for the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SkippedRecord {
     /// Record index.
@@ -795,7 +836,8 @@ pub enum OuterEvent {
     /// A libxl record after which the libxl layer keeps the stream
     /// (emulator records, CHECKPOINT_STATE).
     Record(OuterRecord),
-    /// An unknown optional libxl record, skipped.
+    /// An unknown optional libxl record, skipped (no longer produced:
+    /// see [`SkippedRecord`]).
     Skipped(SkippedRecord),
     /// The libxc layer has the stream now: read it from
     /// [`OuterReader::inner`], then call [`OuterReader::libxc_finished`].
@@ -820,6 +862,9 @@ enum State {
     Libxl,
     /// Reading libxl records between a libxc CHECKPOINT and CHECKPOINT_END.
     Checkpoint,
+    /// After a CHECKPOINT_END that a CHECKPOINT_STATE follows (Xen's COLO
+    /// layout): that record comes next, then the libxc stream resumes.
+    ColoControl,
     /// The libxc layer has the stream; `announced` once the handover was
     /// returned by `next`.
     Libxc { resume: bool, announced: bool },
@@ -851,6 +896,10 @@ pub(crate) struct OuterCore<S> {
     state: State,
     next_index: u64,
     libxc_seen: bool,
+    /// CHECKPOINT_END records read: the stream is checkpointed.
+    checkpoint_ends: u64,
+    /// The libxc stream has ended (its END was reported).
+    libxc_ended: bool,
     trailer: Option<MigrationTrailer>,
 }
 
@@ -884,6 +933,8 @@ impl<S: SourceIo> OuterCore<S> {
             state: State::Libxl,
             next_index: 0,
             libxc_seen: false,
+            checkpoint_ends: 0,
+            libxc_ended: false,
             trailer: None,
         };
         let format = match format {
@@ -982,6 +1033,7 @@ impl<S: SourceIo> OuterCore<S> {
                 offset: self.offset(),
             });
         }
+        self.libxc_ended |= stop == LibxcStop::End;
         self.state = match (self.libxl.is_some(), stop) {
             (true, LibxcStop::End) => State::Libxl,
             (true, LibxcStop::Checkpoint) => State::Checkpoint,
@@ -1035,7 +1087,9 @@ impl<S: SourceIo> OuterCore<S> {
                 self.finish_stream().await?;
                 Ok(Some(OuterEvent::End(None)))
             }
-            State::Libxl | State::Checkpoint => self.read_record().await.map(Some),
+            State::Libxl | State::Checkpoint | State::ColoControl => {
+                self.read_record().await.map(Some)
+            }
         }
     }
 
@@ -1252,11 +1306,28 @@ impl<S: SourceIo> OuterCore<S> {
         let offset = self.offset();
         let index = self.next_index;
         let mut raw = [0u8; 8];
-        self.fill(
-            &mut raw,
-            "a libxl record header (the stream ends before END)",
-        )
-        .await?;
+        let what = "a libxl record header (the stream ends before END)";
+        if self.mode == Mode::Lenient && self.libxc_ended && self.checkpoint_ends > 0 {
+            // A checkpointed (Remus, COLO) restore: once libxc's restore
+            // returns, libxl completes the stream without reading on
+            // (libxl__xc_domain_restore_done), so the input may end here.
+            let n = self.src.fill(&mut raw).await.map_err(|e| OuterError::Io {
+                offset: self.src.offset(),
+                source: e,
+            })?;
+            if n == 0 {
+                self.state = State::Done;
+                return Ok(OuterEvent::End(None));
+            }
+            if n < raw.len() {
+                return Err(OuterError::Truncated {
+                    offset: self.src.offset(),
+                    what,
+                });
+            }
+        } else {
+            self.fill(&mut raw, what).await?;
+        }
         let rh: LibxlRecordHeader =
             read_wire(&raw, self.endian).map_err(|source| OuterError::BadLength {
                 index,
@@ -1267,14 +1338,33 @@ impl<S: SourceIo> OuterCore<S> {
         self.next_index += 1;
         let (code, length) = (rh.r#type, rh.length);
         let layout = LibxlRecord::LAYOUT.by_code(code);
-        if layout.is_none() && code & REC_TYPE_OPTIONAL == 0 {
-            return Err(OuterError::UnknownMandatory {
-                index,
-                offset,
-                code,
+        if layout.is_none() {
+            return Err(if code & REC_TYPE_OPTIONAL == 0 {
+                OuterError::UnknownMandatory {
+                    index,
+                    offset,
+                    code,
+                }
+            } else {
+                OuterError::UnknownOptional {
+                    index,
+                    offset,
+                    code,
+                }
             });
         }
-        if length > REC_LENGTH_MAX {
+        let lenient = self.mode == Mode::Lenient;
+        // Records whose spec body is empty: libxl reads a body and ignores
+        // it, so lenient mode skips it (any length: nothing is kept).
+        let bodyless = matches!(
+            code,
+            LibxlRecord::END | LibxlRecord::LIBXC_CONTEXT | LibxlRecord::CHECKPOINT_END
+        );
+        // libxl has no length limit; lenient mode reads on where memory
+        // stays bounded without one (EMULATOR_XENSTORE_DATA's pairs are
+        // checked in memory, so it keeps the limit).
+        let unlimited = lenient && code != LibxlRecord::EMULATOR_XENSTORE_DATA;
+        if length > REC_LENGTH_MAX && !unlimited {
             return Err(OuterError::RecordTooLong {
                 index,
                 offset,
@@ -1284,15 +1374,11 @@ impl<S: SourceIo> OuterCore<S> {
             });
         }
         let Some(layout) = layout else {
-            self.skip(u64::from(length), "the body of a libxl record")
-                .await?;
-            self.padding(index, length).await?;
-            return Ok(OuterEvent::Skipped(SkippedRecord {
+            return Err(OuterError::UnknownMandatory {
                 index,
                 offset,
                 code,
-                length,
-            }));
+            });
         };
         if code == LibxlRecord::CHECKPOINT_STATE && length == 0 {
             // Both modes: libxl reads the id through the body pointer it
@@ -1306,10 +1392,24 @@ impl<S: SourceIo> OuterCore<S> {
                 crash: "crash: libxl reads its id through a null body pointer (process_record in libxl_stream_read.c)",
             });
         }
-        let body = self
-            .read_vec(length as usize, "the body of a libxl record")
-            .await?;
+        // How much of the body is kept: all of it, or (lenient) nothing of
+        // a body libxl ignores, and of a body over the limit the part that
+        // is parsed (the emulator header, the checkpoint state's id).
+        let keep = if lenient && bodyless {
+            0
+        } else if length > REC_LENGTH_MAX {
+            8
+        } else {
+            length
+        };
+        let what = "the body of a libxl record";
+        let mut body = self.read_vec(keep as usize, what).await?;
+        self.skip(u64::from(length - keep), what).await?;
         self.padding(index, length).await?;
+        if lenient && code == LibxlRecord::CHECKPOINT_STATE {
+            // Only its id is read (libxl reads no more).
+            body.truncate(CheckpointState::LAYOUT.size);
+        }
         let bad_length = |source| OuterError::BadLength {
             index,
             offset,
@@ -1376,6 +1476,29 @@ impl<S: SourceIo> OuterCore<S> {
         Ok(())
     }
 
+    /// After a CHECKPOINT_END: whether a CHECKPOINT_STATE comes next (Xen's
+    /// COLO layout), told by its record header: type CHECKPOINT_STATE with
+    /// a body shorter than 8 octets, which no libxc record starting a
+    /// segment has (X86_PV_VCPU_EXTENDED, the libxc type 5, needs 8). The
+    /// octets looked at are given back.
+    async fn checkpoint_state_follows(&mut self) -> Result<bool, OuterError> {
+        let mut raw = [0u8; 8];
+        let n = self.src.fill(&mut raw).await.map_err(|e| OuterError::Io {
+            offset: self.src.offset(),
+            source: e,
+        })?;
+        self.src.unread(&raw[..n]);
+        if n < raw.len() {
+            return Ok(false);
+        }
+        let rh: LibxlRecordHeader = match read_wire(&raw, self.endian) {
+            Ok(rh) => rh,
+            Err(_) => return Ok(false),
+        };
+        Ok(rh.r#type == LibxlRecord::CHECKPOINT_STATE
+            && (rh.length as usize) < crate::libxc::RecordHeader::LAYOUT.size)
+    }
+
     /// Applies the structure rules and moves the state on.
     async fn transition(&mut self, rec: OuterRecord) -> Result<OuterEvent, OuterError> {
         let in_checkpoint = self.state == State::Checkpoint;
@@ -1404,6 +1527,41 @@ impl<S: SourceIo> OuterCore<S> {
             LibxlRecord::CheckpointEnd => {
                 if !in_checkpoint {
                     return Err(unexpected("not inside a checkpoint"));
+                }
+                self.checkpoint_ends += 1;
+                if self.checkpoint_state_follows().await? {
+                    self.state = State::ColoControl;
+                    return Ok(OuterEvent::Record(rec));
+                }
+                self.state = State::Libxc {
+                    resume: true,
+                    announced: true,
+                };
+                Ok(OuterEvent::Libxc(Handover {
+                    offset: self.offset(),
+                    resume: true,
+                    record: Some(rec),
+                }))
+            }
+            LibxlRecord::CheckpointState(st) => {
+                if self.state != State::ColoControl {
+                    return Err(unexpected(
+                        "libxl reads CHECKPOINT_STATE only right after a CHECKPOINT_END of a COLO stream (libxl__stream_read_checkpoint_state) and refuses it elsewhere",
+                    ));
+                }
+                let new = CheckpointStateId::New as u32;
+                if st.id != new {
+                    return Err(OuterError::BadValue {
+                        index: rec.index,
+                        offset: rec.offset + LibxlRecordHeader::LAYOUT.size as u64,
+                        violation: Violation {
+                            structure: CheckpointState::LAYOUT.rust_name,
+                            field: "id",
+                            offset: 0,
+                            value: u64::from(st.id),
+                            rule: crate::layout::ViolationRule::WrongValue,
+                        },
+                    });
                 }
                 self.state = State::Libxc {
                     resume: true,

@@ -83,8 +83,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 
 use crate::drive::now;
 use crate::layout::Wire;
-use crate::libxc::{DomainHeader, ImageHeader, LibxcRecord};
-use crate::libxl::LibxlHeader;
+use crate::libxc::{DomainHeader, DomainType, ImageHeader, LibxcRecord};
+use crate::libxl::{LibxlHeader, LibxlRecord};
 use crate::outer::{
     Format, FormatChoice, LibxcStop, MigrationTrailer, OuterError, OuterEvent, OuterReader,
     OuterRecord, SkippedRecord,
@@ -259,7 +259,8 @@ pub enum Event {
     /// that hand the stream to the libxc layer (LIBXC_CONTEXT,
     /// CHECKPOINT_END) or end it (END).
     LibxlRecord(OuterRecord),
-    /// An unknown optional libxl record, skipped.
+    /// An unknown optional libxl record, skipped (no longer produced: the
+    /// libxl layer refuses them, see [`OuterError::UnknownOptional`]).
     LibxlSkipped(SkippedRecord),
     /// The libxc stream starts: its image and domain headers were read.
     LibxcHeaders {
@@ -484,6 +485,10 @@ pub(crate) struct SaveCore<F, O, L> {
     failover: Option<Failover>,
     /// Nothing more to read (the input ended at a checkpoint boundary).
     done: bool,
+    /// Whether the guest is x86 PV, once the libxc domain header was read.
+    guest_pv: Option<bool>,
+    /// The first emulator record read before the guest type was known.
+    early_emulator: Option<OuterError>,
     layers: F,
 }
 
@@ -543,6 +548,8 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
             seg_records: 0,
             failover: None,
             done: false,
+            guest_pv: None,
+            early_emulator: None,
             layers,
         }
     }
@@ -666,8 +673,8 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
                         return Ok(None);
                     };
                     match ev {
-                        OuterEvent::Record(r) => return Ok(Some(self.libxl(r))),
-                        OuterEvent::End(Some(r)) => return Ok(Some(self.libxl(r))),
+                        OuterEvent::Record(r) => return self.libxl(r).map(Some),
+                        OuterEvent::End(Some(r)) => return self.libxl(r).map(Some),
                         OuterEvent::End(None) => {}
                         OuterEvent::Skipped(s) => {
                             self.libxl_skipped.push(s);
@@ -676,7 +683,7 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
                         OuterEvent::Libxc(h) => {
                             self.handover = Some((h.offset, h.resume));
                             if let Some(r) = h.record {
-                                return Ok(Some(self.libxl(r)));
+                                return self.libxl(r).map(Some);
                             }
                         }
                     }
@@ -725,12 +732,34 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
         }
     }
 
-    fn libxl(&mut self, r: OuterRecord) -> Event {
+    fn libxl(&mut self, r: OuterRecord) -> Result<Event, Error> {
         *self
             .libxl_records
             .entry(r.record.layout().spec_name)
             .or_insert(0) += 1;
-        Event::LibxlRecord(r)
+        if matches!(
+            r.record,
+            LibxlRecord::EmulatorContext(_) | LibxlRecord::EmulatorXenstoreData(_)
+        ) {
+            // libxl's restore takes emulator records only for an HVM
+            // guest (process_record in libxl_stream_read.c).
+            let e = OuterError::WrongGuestType {
+                index: r.index,
+                offset: r.offset,
+                record: r.record.layout().spec_name,
+            };
+            match self.guest_pv {
+                Some(true) => {
+                    self.layer = Holder::Lost(r.offset);
+                    return Err(e.into());
+                }
+                Some(false) => {}
+                None => {
+                    self.early_emulator.get_or_insert(e);
+                }
+            }
+        }
+        Ok(Event::LibxlRecord(r))
     }
 
     /// Takes the input from whichever layer has it.
@@ -753,6 +782,14 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
                 self.stream_offset = Some(offset);
                 self.segment = 1;
                 let (image, domain) = F::headers(&reader);
+                let pv = domain.domain_type() == Some(DomainType::X86Pv);
+                self.guest_pv = Some(pv);
+                if let Some(e) = self.early_emulator.take().filter(|_| pv) {
+                    // An emulator record before the libxc stream, in the
+                    // stream of what turns out to be a PV guest.
+                    self.layer = Holder::Lost(offset);
+                    return Err(e.into());
+                }
                 let ev = Event::LibxcHeaders {
                     offset,
                     image,

@@ -958,8 +958,9 @@ fn checkpointed_xl(endian: Endian, checkpoints: u32, xl: bool) -> Vec<u8> {
         from = *at;
         w.emulator_context(EmulatorId::QemuUpstream, 0, &[i as u8; 13])
             .unwrap();
-        w.checkpoint_state(CheckpointStateId::New).unwrap();
+        // Xen's COLO layout: CHECKPOINT_END, then CHECKPOINT_STATE.
         w.checkpoint_end().unwrap();
+        w.checkpoint_state(CheckpointStateId::New).unwrap();
     }
     w.inner().extend_from_slice(&libxc[from..]);
     w.finish().unwrap()
@@ -1049,7 +1050,7 @@ fn checkpointed_save_file_keeps_its_libxl_records() {
         assert!(!r4.records_by_type.contains_key(&L::X86_TSC_INFO));
         // Per checkpoint EMULATOR_CONTEXT and CHECKPOINT_STATE (LIBXC_CONTEXT
         // and CHECKPOINT_END come as handovers), then the libxl END.
-        assert_eq!(outer4.len(), 2 * 2 + 1);
+        assert_eq!(outer4.len(), 2 * 2 + 1, "{outer3:?} / {outer4:?}");
         assert_eq!(outer3, outer4);
         // The xl header (if any) and libxl header are the same octets.
         let start = r4.start_offset as usize;

@@ -250,7 +250,8 @@ fn v2_hvm_to_3_and_4_both_orders_checkpointed() {
 
 /// A libxl (or xl) file around a checkpointed libxc stream, with libxl
 /// records after each checkpoint.
-fn wrap(libxc: &[u8], splits: &[usize], endian: Endian, xl: bool) -> Vec<u8> {
+/// Emulator records only for an HVM guest: libxl refuses them for a PV one.
+fn wrap(libxc: &[u8], splits: &[usize], endian: Endian, xl: bool, domain: DomainType) -> Vec<u8> {
     use format_spec::libxl::{CheckpointStateId, EmulatorId};
     use format_spec::xl::XlPreamble;
     let pre = XlPreamble::with_json_config(endian, "{\"name\": \"v2\"}");
@@ -264,10 +265,13 @@ fn wrap(libxc: &[u8], splits: &[usize], endian: Endian, xl: bool) -> Vec<u8> {
     for (i, at) in splits.iter().enumerate() {
         w.inner().extend_from_slice(&libxc[from..*at]);
         from = *at;
-        w.emulator_context(EmulatorId::QemuUpstream, 0, &[i as u8; 5])
-            .unwrap();
-        w.checkpoint_state(CheckpointStateId::New).unwrap();
+        if domain == DomainType::X86Hvm {
+            w.emulator_context(EmulatorId::QemuUpstream, 0, &[i as u8; 5])
+                .unwrap();
+        }
+        // Xen's COLO layout: CHECKPOINT_END, then CHECKPOINT_STATE.
         w.checkpoint_end().unwrap();
+        w.checkpoint_state(CheckpointStateId::New).unwrap();
     }
     w.inner().extend_from_slice(&libxc[from..]);
     w.finish().unwrap()
@@ -279,8 +283,8 @@ fn wrapped_checkpointed_v2_keeps_its_outer_layers() {
         for domain in [DomainType::X86Hvm, DomainType::X86Pv] {
             let (v2, s2) = build(domain, 2, endian, 2);
             let (v3, s3) = build(domain, 3, endian, 2);
-            let file2 = wrap(&v2, &s2, endian, xl);
-            let file3 = wrap(&v3, &s3, endian, xl);
+            let file2 = wrap(&v2, &s2, endian, xl, domain);
+            let file3 = wrap(&v3, &s3, endian, xl, domain);
             let out = conv(&file2, 3).unwrap();
             assert!(
                 out == file3,

@@ -127,8 +127,9 @@ fn libxc_offsets_after_a_libxl_checkpoint() {
     let mut o = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
     o.libxc_context().unwrap();
     o.inner().extend_from_slice(&part1);
-    o.checkpoint_state(CheckpointStateId::New).unwrap();
+    // Xen's COLO layout: CHECKPOINT_END, then CHECKPOINT_STATE.
     o.checkpoint_end().unwrap();
+    o.checkpoint_state(CheckpointStateId::New).unwrap();
     // libxc part 2: an unknown mandatory record type.
     let bad_at = o.inner().len() as u64;
     o.inner().extend_from_slice(&0x0007_0001u32.to_le_bytes());
@@ -152,7 +153,7 @@ fn libxc_offsets_after_a_libxl_checkpoint() {
             };
             libxc = Some(StreamReader::with_options(ViaOuter(outer.clone()), opts).unwrap());
         } else {
-            // The resumed part starts right after CHECKPOINT_END: the
+            // The resumed part starts right after CHECKPOINT_STATE: the
             // reader is suspended at its CHECKPOINT and resumed there.
             assert_eq!(h.offset, bad_at);
             let (inner, state) = libxc.take().unwrap().suspend().unwrap();

@@ -250,12 +250,16 @@ fn record_too_long() {
     let mut f = plain();
     let at = libxl_at() + 16; // LIBXC_CONTEXT
     f[at + 4..at + 8].copy_from_slice(&(REC_LENGTH_MAX + 1).to_le_bytes());
-    expect(&f, Mode::Lenient, "RecordTooLong", at as u64);
-    // An unknown optional record is bounded too.
+    expect(&f, Mode::Strict, "RecordTooLong", at as u64);
+    // libxl has no limit: lenient mode skips the body libxl ignores, and
+    // runs out of input.
+    expect(&f, Mode::Lenient, "Truncated", f.len() as u64);
+    // An unknown optional record is refused before its length matters.
     let (mut g, at) = first_record(0x8000_0001, &[]);
     let at_us = at as usize;
     g[at_us + 4..at_us + 8].copy_from_slice(&u32::MAX.to_le_bytes());
-    expect(&g, Mode::Lenient, "RecordTooLong", at);
+    expect(&g, Mode::Lenient, "UnknownOptional", at);
+    expect(&g, Mode::Strict, "UnknownOptional", at);
 }
 
 #[test]
@@ -282,16 +286,22 @@ fn format_choice_parses_and_prints() {
 #[test]
 fn record_length_breaks_its_rule() {
     // END, LIBXC_CONTEXT and CHECKPOINT_END are empty; CHECKPOINT_STATE is
-    // 4 octets; emulator records hold at least their 8-octet sub-header.
-    for (code, body) in [
-        (LibxlRecord::CHECKPOINT_END, &[0u8; 4][..]),
-        (LibxlRecord::LIBXC_CONTEXT, &[0u8; 1][..]),
-        (LibxlRecord::CHECKPOINT_STATE, &[0u8; 8][..]),
-        (LibxlRecord::EMULATOR_CONTEXT, &[2, 0, 0, 0][..]),
-        (LibxlRecord::EMULATOR_XENSTORE_DATA, &[][..]),
+    // 4 octets (strict mode: libxl ignores the bodies of the first three
+    // and reads only the id of the last); emulator records hold at least
+    // their 8-octet sub-header (both modes).
+    for (code, body, mode) in [
+        (LibxlRecord::CHECKPOINT_END, &[0u8; 4][..], Mode::Strict),
+        (LibxlRecord::LIBXC_CONTEXT, &[0u8; 1][..], Mode::Strict),
+        (LibxlRecord::CHECKPOINT_STATE, &[0u8; 8][..], Mode::Strict),
+        (
+            LibxlRecord::EMULATOR_CONTEXT,
+            &[2, 0, 0, 0][..],
+            Mode::Lenient,
+        ),
+        (LibxlRecord::EMULATOR_XENSTORE_DATA, &[][..], Mode::Lenient),
     ] {
         let (f, at) = first_record(code, body);
-        let e = expect(&f, Mode::Lenient, "BadLength", at);
+        let e = expect(&f, mode, "BadLength", at);
         let name = LibxlRecord::LAYOUT.by_code(code).unwrap().spec_name;
         assert!(e.to_string().contains(name), "{e}");
     }
@@ -307,14 +317,18 @@ fn record_length_breaks_its_rule() {
     let end_at = f.len() - 8;
     f[end_at + 4] = 1;
     f.extend_from_slice(&[0; 8]);
-    expect(&f, Mode::Lenient, "BadLength", end_at as u64);
+    expect(&f, Mode::Strict, "BadLength", end_at as u64);
+    read(&f, Mode::Lenient).unwrap();
 }
 
 #[test]
 fn non_zero_padding_strict_only() {
-    // A CHECKPOINT_STATE body is 4 octets, padded with 4 zeros.
-    let (mut f, at) = first_record(LibxlRecord::CHECKPOINT_STATE, &[0, 0, 0, 0]);
-    let pad = at as usize + 8 + 4 + 2;
+    // An EMULATOR_CONTEXT of 10 octets, padded with 6 zeros.
+    let (mut f, at) = first_record(
+        LibxlRecord::EMULATOR_CONTEXT,
+        &[2, 0, 0, 0, 0, 0, 0, 0, 1, 2],
+    );
+    let pad = at as usize + 8 + 10 + 2;
     f[pad] = 0xaa;
     expect(&f, Mode::Strict, "PaddingNonZero", pad as u64);
     read(&f, Mode::Lenient).unwrap();
@@ -322,8 +336,11 @@ fn non_zero_padding_strict_only() {
 
 #[test]
 fn no_reading_on_after_an_error() {
-    let (mut f, at) = first_record(LibxlRecord::CHECKPOINT_STATE, &[0, 0, 0, 0]);
-    let pad = at as usize + 8 + 4;
+    let (mut f, at) = first_record(
+        LibxlRecord::EMULATOR_CONTEXT,
+        &[2, 0, 0, 0, 0, 0, 0, 0, 1, 2],
+    );
+    let pad = at as usize + 8 + 10;
     f[pad] = 1;
     let mut r = OuterReader::open(&f[..], FormatChoice::Auto, Mode::Strict).unwrap();
     let e = r.next().unwrap_err();
@@ -437,9 +454,12 @@ fn emulator_id_unknown_strict_only() {
 // ---- checkpoint records and structure -----------------------------------
 
 #[test]
-fn checkpoint_state_unknown_id_strict_only() {
+fn checkpoint_state_unknown_id_and_place() {
+    // An id outside the spec's table: strict; out of place: both modes
+    // (libxl reads CHECKPOINT_STATE only right after a CHECKPOINT_END).
     let (f, at) = first_record(LibxlRecord::CHECKPOINT_STATE, &[4, 0, 0, 0]);
-    expect_strict_only(&f, "BadValue", at + 8);
+    expect(&f, Mode::Strict, "BadValue", at + 8);
+    expect(&f, Mode::Lenient, "UnexpectedRecord", at);
 }
 
 #[test]

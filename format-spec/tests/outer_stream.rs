@@ -193,8 +193,9 @@ fn xl_file_without_config() {
     walk(&mut r).unwrap();
 }
 
-/// A checkpointed (Remus/COLO-style) stream: libxc parts ending in
-/// CHECKPOINT, each followed by libxl emulator records and CHECKPOINT_END.
+/// A checkpointed (COLO) stream: libxc parts ending in CHECKPOINT, each
+/// followed by libxl emulator records, CHECKPOINT_END and, as Xen's COLO
+/// writes it, a CHECKPOINT_STATE.
 fn checkpointed(endian: Endian, checkpoints: usize) -> Vec<u8> {
     let pre = XlPreamble::with_json_config(endian, JSON);
     let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
@@ -212,8 +213,8 @@ fn checkpointed(endian: Endian, checkpoints: usize) -> Vec<u8> {
         .unwrap();
         w.emulator_context(EmulatorId::QemuUpstream, 0, &[i as u8; 3])
             .unwrap();
-        w.checkpoint_state(CheckpointStateId::New).unwrap();
         w.checkpoint_end().unwrap();
+        w.checkpoint_state(CheckpointStateId::New).unwrap();
     }
     write_libxc_records(w.inner(), endian, &[(LibxcRecord::END, &[])]).unwrap();
     w.finish().unwrap()
@@ -239,11 +240,12 @@ fn checkpointed_stream_alternates_layers() {
             .filter(|e| matches!(e, OuterEvent::Libxc(h) if h.resume))
             .count();
         assert_eq!(resumes, 3);
+        // CHECKPOINT_STATE hands the stream back to the libxc layer.
         let states: Vec<_> = w
             .events
             .iter()
             .filter_map(|e| match e {
-                OuterEvent::Record(r) => match &r.record {
+                OuterEvent::Libxc(h) => match &h.record.as_ref()?.record {
                     LibxlRecord::CheckpointState(s) => s.state(),
                     _ => None,
                 },
@@ -256,21 +258,26 @@ fn checkpointed_stream_alternates_layers() {
 }
 
 #[test]
-fn unknown_optional_record_is_skipped() {
+fn unknown_optional_record_is_refused_as_libxl_does() {
     let mut w = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
     w.raw_record(0x8000_0123, b"future!").unwrap();
     write_small_libxc(w.libxc_context().unwrap(), Endian::Little).unwrap();
     let f = w.finish().unwrap();
-    let mut r = OuterReader::open(&f[..], FormatChoice::Auto, Mode::Strict).unwrap();
-    let w = walk(&mut r).unwrap();
-    let OuterEvent::Skipped(s) = w.events[0] else {
-        panic!("{:?}", w.events[0])
-    };
-    assert_eq!(
-        (s.index, s.offset, s.code, s.length),
-        (0, 16, 0x8000_0123, 7)
-    );
-    assert!(matches!(&w.events[1], OuterEvent::Libxc(h) if h.record.as_ref().unwrap().index == 1));
+    for mode in [Mode::Strict, Mode::Lenient] {
+        let mut r = OuterReader::open(&f[..], FormatChoice::Auto, mode).unwrap();
+        let e = walk(&mut r).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                OuterError::UnknownOptional {
+                    index: 0,
+                    offset: 16,
+                    code: 0x8000_0123
+                }
+            ),
+            "{e}"
+        );
+    }
 }
 
 #[test]

@@ -191,8 +191,9 @@ fn checkpointed(segments: usize) -> (Vec<u8>, Vec<u64>) {
         w.libxc_finished(LibxcStop::Checkpoint).unwrap();
         w.emulator_context(EmulatorId::QemuUpstream, 0, b"ctx")
             .unwrap();
-        w.checkpoint_state(CheckpointStateId::New).unwrap();
+        // Xen's COLO layout: CHECKPOINT_END, then CHECKPOINT_STATE.
         w.checkpoint_end().unwrap();
+        w.checkpoint_state(CheckpointStateId::New).unwrap();
         starts.push(w.offset());
         from = cut;
     }
@@ -224,14 +225,14 @@ fn checkpointed_stream_pauses_and_resumes_with_absolute_offsets() {
             "LIBXC:PAGE_DATA",
             "LIBXC:CHECKPOINT",
             "LIBXL:EMULATOR_CONTEXT",
-            "LIBXL:CHECKPOINT_STATE",
             "LIBXL:CHECKPOINT_END",
+            "LIBXL:CHECKPOINT_STATE",
             "LIBXC_RESUME",
             "LIBXC:PAGE_DATA",
             "LIBXC:CHECKPOINT",
             "LIBXL:EMULATOR_CONTEXT",
-            "LIBXL:CHECKPOINT_STATE",
             "LIBXL:CHECKPOINT_END",
+            "LIBXL:CHECKPOINT_STATE",
             "LIBXC_RESUME",
             "LIBXC:PAGE_DATA",
             "LIBXC:END",

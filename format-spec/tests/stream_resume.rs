@@ -151,10 +151,11 @@ fn build(endian: Endian, version: u32, segments: usize) -> Built {
         at(&mut part, LibxlRecord::EMULATOR_CONTEXT);
         part.emulator_context(EmulatorId::QemuUpstream, 0, &[seg as u8; 13])
             .unwrap();
-        at(&mut part, LibxlRecord::CHECKPOINT_STATE);
-        part.checkpoint_state(CheckpointStateId::New).unwrap();
+        // Xen's COLO layout: CHECKPOINT_END, then CHECKPOINT_STATE.
         at(&mut part, LibxlRecord::CHECKPOINT_END);
         part.checkpoint_end().unwrap();
+        at(&mut part, LibxlRecord::CHECKPOINT_STATE);
+        part.checkpoint_state(CheckpointStateId::New).unwrap();
         let octets = &part.inner()[hdr..];
         between += octets.len() as u64;
         sw.get_mut().extend_from_slice(octets);
@@ -437,7 +438,10 @@ fn suspend_stops_right_after_the_checkpoint_and_resume_reads_nothing_early() {
     assert_eq!(input.read as u64, cp_at + 8 - (start - header));
 
     // The libxl records of the checkpoint, read by someone else.
-    let libxl_end = b.libxl[3].0 + 8; // CHECKPOINT_END has no body
+    // The last is the CHECKPOINT_STATE after CHECKPOINT_END (Xen's COLO
+    // layout): a header, a 4-octet body and its padding.
+    assert_eq!(b.libxl[3].1, LibxlRecord::CHECKPOINT_STATE);
+    let libxl_end = b.libxl[3].0 + 16;
     let skip = (libxl_end - paused.position()) as usize;
     let mut other = vec![0u8; skip];
     input.read_exact(&mut other).unwrap();

@@ -227,12 +227,15 @@ class TestBehaviour(unittest.TestCase):
         self.assertEqual((cm.exception.kind, cm.exception.detail),
                          ("Xenstore", "OddStringCount"))
 
-    def test_unknown_optional_record_is_skipped(self):
-        messages = []
-        v = libxl.VerifyLibxl(messages.append, _reader(_libxl_stream(
+    def test_unknown_optional_record_is_refused(self):
+        # libxl's reader refuses every record type it does not know, the
+        # optional ones (bit 31) too.
+        v = libxl.VerifyLibxl(lambda m: None, _reader(_libxl_stream(
             [(0x80001234, b"xyz"), (libxl.REC_TYPE_end, b"")])))
-        _verify_to_end(v)
-        self.assertTrue(any("skipped" in m for m in messages), messages)
+        with self.assertRaises(StreamError) as cm:
+            _verify_to_end(v)
+        self.assertEqual((cm.exception.kind, cm.exception.offset),
+                         ("UnknownOptional", 16))
 
     def test_unknown_mandatory_record_is_refused(self):
         v = libxl.VerifyLibxl(lambda m: None, _reader(_libxl_stream(

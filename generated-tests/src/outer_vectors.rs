@@ -8,17 +8,14 @@
 //! with broken DOMAIN_CONTEXT blobs use those vectors' own framing. Invalid files are made by writing raw records or by
 //! patching fields at offsets taken from the layout descriptors.
 //!
-//! [`rust_verdict`] is the Rust side of the comparison: [`OuterReader`] for
-//! the outer layers and, for the nested libxc stream, the strict stream
-//! verifier ([`format_spec::stream::Verifier`], which checks DOMAIN_CONTEXT
-//! blobs with [`format_spec::domain_context::verify`]) reading in place. In a
-//! checkpointed file the stream reader is suspended at each CHECKPOINT
-//! ([`StreamReader::suspend`]) while [`OuterReader`] reads the libxl
-//! records of the checkpoint, then resumed on the next segment
-//! ([`StreamReader::resume`]); one verifier sees every segment, so the
-//! order and segment rules hold across checkpoints.
-
-use std::io::Read;
+//! [`rust_verdict`] is the Rust side of the comparison: the whole-input
+//! reader ([`format_spec::save::verify`], strict), which reads the outer
+//! layers with [`format_spec::outer::OuterReader`] and the nested libxc
+//! stream in place with the strict stream verifier (which checks
+//! DOMAIN_CONTEXT blobs with [`format_spec::domain_context::verify`]),
+//! suspended at each CHECKPOINT while the libxl records of the checkpoint
+//! are read; one verifier sees every segment, so the order and segment
+//! rules hold across checkpoints.
 
 use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
@@ -30,12 +27,9 @@ use format_spec::libxc::{LibxcRecord, PageDataHeader, RecordHeader, REC_LENGTH_M
 use format_spec::libxl::{
     CheckpointStateId, EmulatorHeader, EmulatorId, LibxlHeader, LibxlRecord, LibxlRecordHeader,
 };
-use format_spec::outer::{
-    FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader, OuterWriter,
-};
-use format_spec::stream::{
-    StreamError, StreamReader, StreamWriter, Suspended, Verifier, VerifyOptions, WriterOptions,
-};
+use format_spec::outer::{Mode, OuterError, OuterWriter};
+use format_spec::save;
+use format_spec::stream::{StreamError, StreamWriter, WriterOptions};
 use format_spec::xl::{
     XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_OPTIONAL_DATA_MAX, XL_PREAMBLE_SIZE,
 };
@@ -141,6 +135,12 @@ fn start(xl: bool, endian: Endian) -> W {
 /// writes and CHECKPOINT_END. Returns the absolute offset in the file of
 /// each of `stream`'s records (END included).
 fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) -> Vec<u64> {
+    libxc_in(w, stream, between, false)
+}
+
+/// Like [`libxc`]; with `colo`, each CHECKPOINT_END is followed by a
+/// CHECKPOINT_STATE (CHECKPOINT_NEW), as in Xen's COLO streams.
+fn libxc_in(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W), colo: bool) -> Vec<u64> {
     let e = stream.endian;
     w.libxc_context().expect("LIBXC_CONTEXT");
     let domain = DomainType::from_value(u64::from(stream.dhdr.r#type)).expect("domain type");
@@ -165,6 +165,10 @@ fn libxc(w: &mut W, stream: &Stream, between: &mut dyn FnMut(&mut W)) -> Vec<u64
                 let header = part.inner().len();
                 between(&mut part);
                 part.checkpoint_end().expect("CHECKPOINT_END");
+                if colo {
+                    part.checkpoint_state(CheckpointStateId::New)
+                        .expect("CHECKPOINT_STATE");
+                }
                 sw.get_mut().extend_from_slice(&part.inner()[header..]);
                 let resume = sw.get_mut().len() as u64;
                 sw.resume_at(resume)
@@ -198,9 +202,9 @@ fn emulator_records(w: &mut W) {
         .expect("emulator context");
 }
 
-/// A complete valid file: libxc stream, emulator records, END. With
-/// checkpoints, every checkpoint carries emulator records and a
-/// CHECKPOINT_STATE.
+/// A complete valid file: libxc stream, emulator records (HVM), END. With
+/// checkpoints, every checkpoint carries emulator records (HVM), and a
+/// CHECKPOINT_STATE follows its CHECKPOINT_END (Xen's COLO layout).
 fn valid(xl: bool, endian: Endian, guest: Guest, version: u32, checkpoints: usize) -> Vec<u8> {
     valid_parts(xl, endian, guest, version, checkpoints).0
 }
@@ -216,11 +220,17 @@ fn valid_parts(
 ) -> (Vec<u8>, Stream, Vec<u64>) {
     let mut w = start(xl, endian);
     let stream = base(guest, version, endian, checkpoints);
-    let offsets = libxc(&mut w, &stream, &mut |w| {
-        emulator_records(w);
-        w.checkpoint_state(CheckpointStateId::New)
-            .expect("CHECKPOINT_STATE");
-    });
+    let hvm = guest == Guest::Hvm;
+    let offsets = libxc_in(
+        &mut w,
+        &stream,
+        &mut |w| {
+            if hvm {
+                emulator_records(w)
+            }
+        },
+        true,
+    );
     if guest == Guest::Hvm {
         emulator_records(&mut w);
     }
@@ -439,16 +449,108 @@ pub fn outer_vectors() -> Vec<OuterVector> {
                 None,
             );
         }
-        // Unknown optional libxl record: skipped.
+        // Captures of `xl migrate`: xl's migration messages after the
+        // stream are named, not trailing data; anything else (a message
+        // cut short) is.
+        {
+            use format_spec::xl::{MIGRATE_PERMISSION_TO_GO, MIGRATE_REPORT};
+            let save = valid(true, e, Guest::Hvm, 3, 0);
+            let go = MIGRATE_PERMISSION_TO_GO.wire(0);
+            add(
+                format!("xl-migrate-go-{en}"),
+                [&save[..], &go].concat(),
+                None,
+                None,
+            );
+            add(
+                format!("xl-migrate-go-report-{en}"),
+                [&save[..], &go, &MIGRATE_REPORT.wire(1)].concat(),
+                None,
+                None,
+            );
+            add(
+                format!("xl-migrate-cut-{en}"),
+                [&save[..], &go[..30]].concat(),
+                Some("TrailingData"),
+                None,
+            );
+            let bare = valid(false, e, Guest::Hvm, 3, 0);
+            add(
+                format!("libxl-migrate-go-{en}"),
+                [&bare[..], &go].concat(),
+                None,
+                None,
+            );
+        }
+        // Unknown optional libxl record: libxl's reader refuses it.
         add(
             format!("libxl-unknown-optional-{en}"),
             with_tail(true, e, &|w| {
                 w.raw_record(UNKNOWN_OPTIONAL, b"opt").unwrap();
                 w.record(&LibxlRecord::End).unwrap();
             }),
-            None,
+            Some("UnknownOptional"),
             None,
         );
+        // Emulator records in a PV guest's stream: libxl refuses them,
+        // after the libxc stream and before it.
+        {
+            let mut w = start(true, e);
+            libxc(&mut w, &base(Guest::Pv, 3, e, 0), &mut |_| {});
+            emulator_records(&mut w);
+            add(
+                format!("xl-pv-emulator-{en}"),
+                w.finish().unwrap(),
+                Some("WrongGuestType"),
+                None,
+            );
+            let mut w = start(false, e);
+            emulator_records(&mut w);
+            libxc(&mut w, &base(Guest::Pv, 3, e, 0), &mut |_| {});
+            add(
+                format!("libxl-pv-emulator-first-{en}"),
+                w.finish().unwrap(),
+                Some("WrongGuestType"),
+                None,
+            );
+        }
+        // CHECKPOINT_STATE inside a checkpoint (before CHECKPOINT_END), and
+        // one sending a secondary's state forward.
+        for (name, inside, id, kind) in [
+            (
+                "libxl-checkpoint-state-inside",
+                true,
+                CheckpointStateId::New,
+                "UnexpectedRecord",
+            ),
+            (
+                "libxl-checkpoint-state-ready",
+                false,
+                CheckpointStateId::SvmReady,
+                "BadValue",
+            ),
+        ] {
+            let mut w = start(false, e);
+            let stream = base(Guest::Hvm, 3, e, 1);
+            let (bytes, offsets) = stream.to_bytes_with_offsets();
+            let i = stream.find(LibxcRecord::CHECKPOINT);
+            w.libxc_context().unwrap();
+            w.inner().extend_from_slice(&bytes[..offsets[i + 1]]);
+            if inside {
+                w.checkpoint_state(id).unwrap();
+            }
+            w.record(&LibxlRecord::CheckpointEnd).unwrap();
+            if !inside {
+                w.checkpoint_state(id).unwrap();
+            }
+            w.inner().extend_from_slice(&bytes[offsets[i + 1]..]);
+            add(
+                format!("{name}-{en}"),
+                w.finish().unwrap(),
+                Some(kind),
+                None,
+            );
+        }
         // Emulator records before the libxc stream, legacy option bit.
         {
             let mut w = start(false, e);
@@ -756,7 +858,7 @@ pub fn outer_vectors() -> Vec<OuterVector> {
         let mut w = start(true, e);
         let mut s = base(Guest::Pv, 4, e, 1);
         s.replace(&LibxcRecord::DomainContext(Opaque(blob(e))));
-        libxc(&mut w, &s, &mut |w| emulator_records(w));
+        libxc(&mut w, &s, &mut |_| {});
         let kind = rule.map(|_| "DomainContext");
         add(format!("xl-dc-{name}"), w.finish().unwrap(), kind, rule);
     }
@@ -1009,14 +1111,15 @@ fn blob_cases() -> Vec<(&'static str, Blob, Option<&'static str>)> {
             },
             Some("Duplicate"),
         ),
+        // Octets after END: never read by a loader, a warning only.
         (
-            "trailing-data",
+            "data-after-end",
             |e| {
                 let mut b = full(e);
                 b.extend_from_slice(&[0; 8]);
                 b
             },
-            Some("TrailingData"),
+            None,
         ),
     ]
 }
@@ -1052,74 +1155,15 @@ fn stream_reject(e: &StreamError) -> Verdict {
     Verdict::reject(e.kind().as_str(), detail, e.offset())
 }
 
-/// The nested libxc stream between two segments: its verifier and the
-/// paused reader.
-type Paused = (Verifier, Suspended);
-
-/// Verifies the nested libxc stream in place with the strict stream
-/// verifier, up to its END or next CHECKPOINT: from its image header at
-/// `at` or, when `paused` is given, from the next segment at `at`. After a
-/// CHECKPOINT, returns the verifier and the paused reader.
-fn verify_libxc<R: Read>(
-    src: &mut format_spec::outer::Source<R>,
-    at: u64,
-    paused: Option<Paused>,
-) -> Result<(LibxcStop, Option<Paused>), Verdict> {
-    let opts = VerifyOptions {
-        bare: false,
-        base_offset: at,
-        ..VerifyOptions::strict()
-    };
-    let (mut verifier, mut reader) = match paused {
-        Some((verifier, state)) => (
-            verifier,
-            StreamReader::resume(src, state, at).map_err(|e| stream_reject(&e))?,
-        ),
-        None => {
-            let reader = StreamReader::with_options(src, opts.reader_options())
-                .map_err(|e| stream_reject(&e))?;
-            (Verifier::new(&reader, opts), reader)
-        }
-    };
-    loop {
-        match verifier.step(&mut reader) {
-            Ok(Some(info)) if info.rtype == LibxcRecord::CHECKPOINT => {
-                let (_, state) = reader.suspend().map_err(|e| stream_reject(&e))?;
-                return Ok((LibxcStop::Checkpoint, Some((verifier, state))));
-            }
-            Ok(Some(info)) if info.rtype == LibxcRecord::END => return Ok((LibxcStop::End, None)),
-            Ok(Some(_)) => {}
-            Ok(None) => return Ok((LibxcStop::End, None)),
-            Err(e) => return Err(stream_reject(&e)),
-        }
-    }
-}
-
-/// The Rust verdict on a file: [`OuterReader`] (format detected, strict)
-/// with the nested libxc stream read in place, segment by segment.
+/// The Rust verdict on a file: the whole-input reader ([`save::verify`],
+/// format detected, strict), which reads the nested libxc stream in place,
+/// segment by segment, and applies the rules that need both layers (an
+/// emulator record in a PV guest's stream).
 pub fn rust_verdict(bytes: &[u8]) -> Verdict {
-    let mut r = match OuterReader::open(bytes, FormatChoice::Auto, Mode::Strict) {
-        Ok(r) => r,
-        Err(e) => return outer_reject(&e),
-    };
-    let mut paused: Option<Paused> = None;
-    loop {
-        match r.next() {
-            Err(e) => return outer_reject(&e),
-            Ok(None) => return Verdict::accept(),
-            Ok(Some(OuterEvent::Libxc(h))) => {
-                let state = if h.resume { paused.take() } else { None };
-                match verify_libxc(r.inner(), h.offset, state) {
-                    Ok((stop, state)) => {
-                        paused = state;
-                        if let Err(e) = r.libxc_finished(stop) {
-                            return outer_reject(&e);
-                        }
-                    }
-                    Err(v) => return v,
-                }
-            }
-            Ok(Some(_)) => {}
-        }
+    match save::verify(bytes, save::Options::verify(Mode::Strict)) {
+        Ok(_) => Verdict::accept(),
+        Err(save::Error::Outer(e)) => outer_reject(&e),
+        Err(save::Error::Stream(e)) => stream_reject(&e),
+        Err(e) => Verdict::reject(e.kind(), String::new(), e.offset()),
     }
 }

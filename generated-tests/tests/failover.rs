@@ -14,12 +14,17 @@ use generated_tests::outer_vectors::outer_vectors;
 use generated_tests::vectors::{base, Guest};
 
 /// The offsets just after each libxl CHECKPOINT_END (type 4, no body) of
-/// a little-endian libxl stream.
+/// a little-endian libxl stream, and after the CHECKPOINT_STATE (type 5,
+/// 4 octets and padding) that follows it in Xen's COLO layout: where the
+/// next segment starts.
 fn after_checkpoint_ends(b: &[u8]) -> Vec<usize> {
     (0..b.len() - 8)
         .step_by(8)
         .filter(|&i| b[i..i + 8] == [4, 0, 0, 0, 0, 0, 0, 0])
-        .map(|i| i + 8)
+        .map(|i| match b.get(i + 8..i + 16) {
+            Some([5, 0, 0, 0, 4, 0, 0, 0]) => i + 24,
+            _ => i + 8,
+        })
         .collect()
 }
 

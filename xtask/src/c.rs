@@ -158,11 +158,11 @@ fn declared(all: &[&'static StructLayout]) -> Vec<&'static StructLayout> {
         .collect()
 }
 
-/// The record of `set` with spec name `name`.
-fn record_named(set: &'static [RecordLayout], name: &str) -> &'static RecordLayout {
+/// The record of `set` with type code `code`.
+fn record_of(set: &'static [RecordLayout], code: u32) -> &'static RecordLayout {
     set.iter()
-        .find(|r| r.spec_name == name)
-        .unwrap_or_else(|| panic!("no {name} record in the description"))
+        .find(|r| r.code == code)
+        .unwrap_or_else(|| panic!("no record 0x{code:x} in the description"))
 }
 
 /// What `xg_sr_stream_format.h` holds.
@@ -170,8 +170,8 @@ pub fn libxc_spec() -> HeaderSpec {
     let versions: Vec<String> = SUPPORTED_VERSIONS.iter().map(|v| v.to_string()).collect();
     let versions: Vec<&str> = versions.iter().map(String::as_str).collect();
     let records = LibxcRecord::LAYOUT.records;
-    let dc_record = record_named(records, "DOMAIN_CONTEXT");
-    let hvm_record = record_named(records, "HVM_CONTEXT");
+    let dc_record = record_of(records, LibxcRecord::DOMAIN_CONTEXT);
+    let hvm_record = record_of(records, LibxcRecord::HVM_CONTEXT);
     let dc_structs = declared(DOMAIN_CONTEXT_STRUCTS);
     let dc_desc = dc_structs[0].c_type();
     let dc_prefix = common_prefix(dc_structs.iter().filter_map(|s| s.c_name));
@@ -270,7 +270,7 @@ pub fn libxc_spec() -> HeaderSpec {
 /// What `libxl_sr_stream_format.h` holds.
 pub fn libxl_spec() -> HeaderSpec {
     let records = LibxlRecord::LAYOUT.records;
-    let libxc_context = record_named(records, "LIBXC_CONTEXT");
+    let libxc_context = record_of(records, LibxlRecord::LIBXC_CONTEXT);
     HeaderSpec {
         path: LIBXL_HEADER_PATH,
         guard: "LIBXL__SR_STREAM_FORMAT_H",

@@ -5,7 +5,9 @@
 
 use std::fmt::Write as _;
 
-use format_spec::stream::rules::{rules_of, HYPERVISOR_CHECKS, RULES};
+use format_spec::layout::SpecEnum;
+use format_spec::libxc::{DomainType, ORDER_RULES};
+use format_spec::stream::rules::{rules_of, Rule, HYPERVISOR_CHECKS, RULES};
 use format_spec::stream::{ErrorKind, PythonClass};
 
 use crate::Output;
@@ -102,9 +104,10 @@ pub fn errors_md() -> String {
             for r in rules {
                 writeln!(
                     s,
-                    "  - `{}` ({}): {}. Source: {}.",
+                    "  - `{}` ({}{}): {}. Source: {}.",
                     r.name,
                     r.modes.as_str(),
+                    order_table(r),
                     r.statement,
                     r.source.describe()
                 )
@@ -132,6 +135,30 @@ pub fn errors_md() -> String {
     s
 }
 
+/// What the order table (`format_spec::libxc::ORDER_RULES`) says of rule
+/// `r`: the version it applies from and the guest type, for each of its
+/// entries (`; from version 4`, `; x86 PV streams, from version 2`).
+fn order_table(r: &Rule) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for o in ORDER_RULES.iter().filter(|o| o.rule.name == r.name) {
+        let mut p = String::from("; ");
+        if let Some(g) = o.guest {
+            let human = DomainType::LAYOUT
+                .variant(g.value())
+                .map_or("?", |v| v.human);
+            p.push_str(&format!("{human} streams, "));
+        }
+        p.push_str(&format!("from version {}", o.since));
+        if o.warns_before {
+            p.push_str(", a warning before");
+        }
+        if !parts.contains(&p) {
+            parts.push(p);
+        }
+    }
+    parts.concat()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,7 +169,7 @@ mod tests {
         for &k in ErrorKind::ALL {
             assert!(md.contains(&format!("\n## {k}\n")), "no section for {k}");
             assert!(md.contains(&format!("| [`{k}`](#")), "no row for {k}");
-            assert!(md.contains(k.entry().summary), "{k}: summary missing");
+            assert!(md.contains(&k.entry().summary), "{k}: summary missing");
         }
         let rows = md.lines().filter(|l| l.starts_with("| [`")).count();
         assert_eq!(rows, ErrorKind::ALL.len());

@@ -10,6 +10,12 @@
 //! compile without its entry.
 
 use super::error::{ErrorKind, StreamError};
+use super::rules::{self, Rule};
+use crate::layout::{SpecEnum, VariantLayout};
+use crate::libxc::{
+    DomainType, LibxcRecord, DOMAIN_CONTEXT_SINCE, IHDR_ID, IHDR_MARKER, ORDER_RULES, PAGE_SHIFT,
+    REC_LENGTH_MAX, STATIC_DATA_END_SINCE, SUPPORTED_VERSIONS,
+};
 
 /// Which verification modes report an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,16 +68,16 @@ impl PythonClass {
 }
 
 /// One entry of the error catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueEntry {
     /// The kind described.
     pub kind: ErrorKind,
     /// What the error means, in one sentence.
-    pub summary: &'static str,
+    pub summary: String,
     /// The rule behind it: a section of the libxc stream specification
     /// (`docs/specs/libxc-migration-stream.pandoc`) or what Xen's restore
     /// code does.
-    pub rule: &'static str,
+    pub rule: String,
     /// Which modes report it.
     pub modes: Modes,
     /// Where [`StreamError::offset`] (and the Python exception's `offset`)
@@ -87,35 +93,125 @@ pub struct CatalogueEntry {
 
 const HEADER: &str = "the header field";
 
+/// The image identifier as the ASCII text it spells ("XENF").
+fn ihdr_id_text() -> String {
+    IHDR_ID
+        .to_be_bytes()
+        .iter()
+        .map(|&b| char::from(b))
+        .collect()
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn or_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    or_list(items).replacen(" or ", " and ", 1)
+}
+
+/// The supported versions before `v`, as `v2/v3` (joined by `sep`).
+fn before(v: u32, sep: &str) -> String {
+    let vs: Vec<String> = SUPPORTED_VERSIONS
+        .iter()
+        .filter(|&&x| x < v)
+        .map(|x| format!("v{x}"))
+        .collect();
+    if sep == " and " {
+        and_list(&vs)
+    } else {
+        vs.join(sep)
+    }
+}
+
+/// The records each version after the first adds, from the record table:
+/// `v3 adds A, B and C, v4 adds D`.
+fn added_by_version() -> String {
+    let parts: Vec<String> = SUPPORTED_VERSIONS[1..]
+        .iter()
+        .filter_map(|&v| {
+            let names: Vec<String> = LibxcRecord::LAYOUT
+                .records
+                .iter()
+                .filter(|r| r.since == v)
+                .map(|r| r.spec_name.to_string())
+                .collect();
+            (!names.is_empty()).then(|| format!("v{v} adds {}", and_list(&names)))
+        })
+        .collect();
+    parts.join(", ")
+}
+
+/// The records newer than some supported version, with the versions too
+/// old for them: `A and B in v2; C in v2 and v3`.
+fn newer_records() -> String {
+    let mut parts = Vec::new();
+    for &v in &SUPPORTED_VERSIONS[1..] {
+        let names: Vec<String> = LibxcRecord::LAYOUT
+            .records
+            .iter()
+            .filter(|r| r.since == v)
+            .map(|r| r.spec_name.to_string())
+            .collect();
+        if !names.is_empty() {
+            parts.push(format!("{} in {}", and_list(&names), before(v, " and ")));
+        }
+    }
+    parts.join("; ")
+}
+
+/// The guest types of the domain header, each as `f` spells it, joined.
+fn domain_types(f: impl Fn(&VariantLayout) -> String, sep: &str) -> String {
+    let all: Vec<String> = DomainType::LAYOUT.variants.iter().map(f).collect();
+    all.join(sep)
+}
+
+/// The version an order rule applies from (its first entry in the order
+/// table).
+fn since_of_rule(rule: &Rule) -> u32 {
+    ORDER_RULES
+        .iter()
+        .find(|r| r.rule.name == rule.name)
+        .map_or(SUPPORTED_VERSIONS[0], |r| r.since)
+}
+
 impl ErrorKind {
     /// The catalogue entry of this kind.
     pub fn entry(self) -> CatalogueEntry {
         use ErrorKind as K;
         use Modes::*;
         use PythonClass::*;
-        let e = |summary, rule, modes, offset, outside, inside| CatalogueEntry {
-            kind: self,
-            summary,
-            rule,
-            modes,
-            offset,
-            python_outside_record: outside,
-            python_in_record: inside,
+        let e = |summary: &str, rule: &str, modes, offset: &'static str, outside, inside| {
+            CatalogueEntry {
+                kind: self,
+                summary: summary.to_string(),
+                rule: rule.to_string(),
+                modes,
+                offset,
+                python_outside_record: outside,
+                python_in_record: inside,
+            }
         };
         match self {
             K::BadMarker => e(
                 "The image header does not start with eight 0xff octets: not a libxc stream (a legacy pre-Xen-4.5 image starts otherwise).",
-                "Image Header: marker is 0xFFFFFFFFFFFFFFFF.",
+                &format!("Image Header: marker is 0x{IHDR_MARKER:016X}."),
                 Both, HEADER, Some(StreamError), None,
             ),
             K::BadId => e(
-                "The image identifier is not \"XENF\" (0x58454E46).",
-                "Image Header: id is 0x58454E46.",
+                &format!("The image identifier is not \"{}\" (0x{IHDR_ID:08X}).", ihdr_id_text()),
+                &format!("Image Header: id is 0x{IHDR_ID:08X}."),
                 Both, HEADER, Some(StreamError), None,
             ),
             K::UnsupportedVersion => e(
-                "The image version is not 2, 3 or 4.",
-                "Image Header: version; Compatibility with older versions (v2 from Xen 4.6, v3 adds STATIC_DATA_END and the CPU policies, v4 adds DOMAIN_CONTEXT).",
+                &format!("The image version is not {}.", or_list(&SUPPORTED_VERSIONS.map(|v| v.to_string()))),
+                &format!("Image Header: version; Compatibility with older versions (v{} from Xen 4.6, {}).", SUPPORTED_VERSIONS[0], added_by_version()),
                 Both, HEADER, Some(StreamError), None,
             ),
             K::ReservedNonZero => e(
@@ -124,12 +220,12 @@ impl ErrorKind {
                 StrictOnly, "the field's first octet (of the whole field for an array such as X86_PV_INFO _res; the entry for pfn bits)", Some(StreamError), Some(RecordError),
             ),
             K::BadDomainType => e(
-                "The domain header's type is neither x86 PV (1) nor x86 HVM (2).",
-                "Domain Header: type (0x0001 x86 PV, 0x0002 x86 HVM; others reserved).",
+                &format!("The domain header's type is neither {}.", domain_types(|v| format!("{} ({})", v.human, v.value), " nor ")),
+                &format!("Domain Header: type ({}; others reserved).", domain_types(|v| format!("0x{:04X} {}", v.value, v.human), ", ")),
                 Both, HEADER, Some(StreamError), None,
             ),
             K::BadPageShift => e(
-                "The domain header's page_shift is not 12.",
+                &format!("The domain header's page_shift is not {PAGE_SHIFT}."),
                 "Domain Header: page_shift; Xen restores 4 KiB pages only (xg_sr_restore.c refuses other shifts).",
                 Both, HEADER, Some(StreamError), None,
             ),
@@ -139,7 +235,7 @@ impl ErrorKind {
                 Both, "the point where the input ended", Some(TruncatedError), Some(TruncatedError),
             ),
             K::RecordTooLong => e(
-                "A record header announces a body longer than REC_LENGTH_MAX (128 MiB).",
+                &format!("A record header announces a body longer than REC_LENGTH_MAX ({} MiB).", REC_LENGTH_MAX >> 20),
                 "Xen behaviour: read_record() in xg_sr_common.c refuses bodies over REC_LENGTH_MAX; the spec sets no limit.",
                 Both, "the record header", None, Some(StreamError),
             ),
@@ -154,7 +250,7 @@ impl ErrorKind {
                 Both, "the record header", None, Some(StreamError),
             ),
             K::RecordTooNew => e(
-                "A record type introduced by a later version than the stream's (STATIC_DATA_END, X86_CPUID_POLICY and X86_MSR_POLICY in v2; DOMAIN_CONTEXT in v2 and v3).",
+                &format!("A record type introduced by a later version than the stream's ({}).", newer_records()),
                 "Compatibility with older versions: v3 compat with v2, v4 compat with v3.",
                 ByRule, "the record header", None, Some(StreamError),
             ),
@@ -194,13 +290,13 @@ impl ErrorKind {
                 Both, "the pfn entry", None, Some(RecordError),
             ),
             K::MissingStaticDataEnd => e(
-                "In a v3+ stream, memory or register state (PAGE_DATA, X86_PV_P2M_FRAMES, X86_PV_VCPU_*, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) comes before STATIC_DATA_END, or END comes without one.",
+                &format!("In a v{STATIC_DATA_END_SINCE}+ stream, memory or register state (PAGE_DATA, X86_PV_P2M_FRAMES, X86_PV_VCPU_*, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) comes before STATIC_DATA_END, or END comes without one."),
                 "STATIC_DATA_END; Layout: static data first, then STATIC_DATA_END, then dynamic state.",
                 ByRule, "the record header (the END record when none was seen)", None, Some(StreamError),
             ),
             K::DuplicateStaticDataEnd => e(
-                "A second STATIC_DATA_END (in v2 the first X86_PV_P2M_FRAMES of a PV guest or the first PAGE_DATA of an HVM guest stands for one).",
-                "STATIC_DATA_END: sent once; v3 compat with v2: where a v2 receiver infers it.",
+                &format!("A second STATIC_DATA_END (in {} the first X86_PV_P2M_FRAMES of a PV guest or the first PAGE_DATA of an HVM guest stands for one).", before(STATIC_DATA_END_SINCE, "/")),
+                &format!("STATIC_DATA_END: sent once; v{STATIC_DATA_END_SINCE} compat with v{}: where a v{} receiver infers it.", STATIC_DATA_END_SINCE - 1, STATIC_DATA_END_SINCE - 1),
                 Both, "the record header", None, Some(StreamError),
             ),
             K::WrongGuestType => e(
@@ -209,7 +305,7 @@ impl ErrorKind {
                 Both, "the record header", None, Some(StreamError),
             ),
             K::OutOfOrder => e(
-                "Records in an order the layout forbids: for PV, X86_PV_P2M_FRAMES before X86_PV_INFO, PAGE_DATA before X86_PV_P2M_FRAMES, vCPU records before the first PAGE_DATA; for HVM in v4, HVM_PARAMS after HVM_CONTEXT in one segment (v2/v3: a warning, as Xen 4.17 writes that order).",
+                &format!("Records in an order the layout forbids: for PV, X86_PV_P2M_FRAMES before X86_PV_INFO, PAGE_DATA before X86_PV_P2M_FRAMES, vCPU records before the first PAGE_DATA; for HVM in v{}, HVM_PARAMS after HVM_CONTEXT in one segment ({}: a warning, as Xen 4.17 writes that order).", since_of_rule(&rules::HVM_PARAMS_FIRST), before(since_of_rule(&rules::HVM_PARAMS_FIRST), "/")),
                 "Layout: x86 PV Guest, x86 HVM Guest.",
                 ByRule, "the record header", None, Some(StreamError),
             ),
@@ -244,12 +340,12 @@ impl ErrorKind {
                 Both, "the record header; for a page-table entry, the entry", None, Some(RecordError),
             ),
             K::MissingDomainContext => e(
-                "In a v4 stream, a segment (the records up to a CHECKPOINT or END) has no DOMAIN_CONTEXT record.",
+                &format!("In a v{DOMAIN_CONTEXT_SINCE} stream, a segment (the records up to a CHECKPOINT or END) has no DOMAIN_CONTEXT record."),
                 "DOMAIN_CONTEXT; v4 compat with v3: DOMAIN_CONTEXT replaces SHARED_INFO and X86_TSC_INFO.",
                 StrictOnly, "the CHECKPOINT or END record closing the segment", None, Some(StreamError),
             ),
             K::DomainContext => e(
-                "The blob inside a DOMAIN_CONTEXT record breaks a rule of the blob format (the detail names which: HEADER first, magic, version, alignment, padding, lengths, type codes, END last).",
+                "The blob inside a DOMAIN_CONTEXT record breaks a rule of the blob format (the detail names which: HEADER first, magic, version, alignment, padding, lengths, type codes, an END; octets after END are only a warning, as a loader never reads them).",
                 "DOMAIN_CONTEXT: the blob returned by XEN_DOMCTL_getdomaincontext (layout of the v9 domain context series).",
                 StrictOnly, "the offending octets inside the blob", None, Some(RecordError),
             ),

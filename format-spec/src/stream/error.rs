@@ -167,15 +167,16 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum StreamError {
     /// The image header does not start with eight 0xff octets.
-    #[error("{at}: the image marker is 0x{found:016x}, not 0xffffffffffffffff; this is not a libxc stream (or a legacy pre-4.5 image)")]
+    #[error("{at}: the image marker is 0x{found:016x}, not 0x{marker:016x}; this is not a libxc stream (or a legacy pre-4.5 image)", marker = crate::libxc::IHDR_MARKER)]
     BadMarker {
         /// Where.
         at: Location,
         /// The marker read.
         found: u64,
     },
-    /// The image header's identifier is not "XENF".
-    #[error("{at}: the image id is 0x{found:08x}, not 0x58454e46 (\"XENF\"); this is not a libxc stream")]
+    /// The image header's identifier is not
+    /// [`IHDR_ID`](crate::libxc::IHDR_ID).
+    #[error("{at}: the image id is 0x{found:08x}, not 0x{id:08x} (\"{text}\"); this is not a libxc stream", id = crate::libxc::IHDR_ID, text = String::from_utf8_lossy(&crate::libxc::IHDR_ID.to_be_bytes()))]
     BadId {
         /// Where.
         at: Location,
@@ -698,6 +699,17 @@ pub enum Warning {
         /// Offset of the HVM_CONTEXT record before it.
         context_offset: u64,
     },
+    /// Octets after the END entry of a DOMAIN_CONTEXT blob (strict mode,
+    /// which walks the blob): the blob format says END terminates it and
+    /// nothing after END is read, so they are not an error.
+    AfterBlobEnd {
+        /// The DOMAIN_CONTEXT record.
+        record: RecordInfo,
+        /// Absolute offset of the first octet after END.
+        offset: u64,
+        /// How many octets follow END.
+        extra: u64,
+    },
 }
 
 impl Warning {
@@ -707,7 +719,8 @@ impl Warning {
             Warning::Deprecated { record, .. }
             | Warning::EmptyContent { record }
             | Warning::SkippedOptional { record }
-            | Warning::HvmParamsAfterContext { record, .. } => record,
+            | Warning::HvmParamsAfterContext { record, .. }
+            | Warning::AfterBlobEnd { record, .. } => record,
         }
     }
 }
@@ -733,6 +746,14 @@ impl fmt::Display for Warning {
             } => write!(
                 f,
                 "{record}: HVM_PARAMS after the HVM_CONTEXT at offset 0x{context_offset:x}; the spec wants HVM_PARAMS first (accepted before version 4)"
+            ),
+            Warning::AfterBlobEnd {
+                record,
+                offset,
+                extra,
+            } => write!(
+                f,
+                "{record}: {extra} octets after the blob's END entry (from offset 0x{offset:x}), which a loader never reads"
             ),
         }
     }

@@ -15,7 +15,7 @@ use crate::drive::{now, Blocking, Input, Pass as PassThrough};
 use crate::layout::Wire;
 use crate::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataHeader, PageType,
-    BACK_CHANNEL_RECORDS, EARLY_RECORDS_XEN_HANDLES, IHDR_ID, IHDR_MARKER, PAGE_SHIFT, PAGE_SIZE,
+    EARLY_RECORDS_XEN_HANDLES, IHDR_ID, IHDR_MARKER, ORDER_RULES, PAGE_SHIFT, PAGE_SIZE,
     REC_LENGTH_MAX, REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS,
 };
 
@@ -645,7 +645,7 @@ impl<I: Input> Core<I> {
                 if l.deprecated == Some(0) {
                     return Err(StreamError::DeprecatedRecord { at });
                 }
-                if BACK_CHANNEL_RECORDS.contains(&info.rtype) {
+                if super::rules::back_channel_only(ORDER_RULES, info.rtype) {
                     return Err(StreamError::BackChannelRecord { at });
                 }
             }

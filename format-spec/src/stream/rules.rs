@@ -25,6 +25,7 @@
 use super::catalogue::Modes;
 use super::error::ErrorKind;
 use crate::layout::Wire;
+use crate::libxc::DomainType;
 
 /// Where a rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,15 +159,15 @@ rules! {
         Source::SpecAndXen { section: "Layout", statement: "x86 PV Guest / x86 HVM Guest", file: RESTORE, function: "restore" };
     /// A second STATIC_DATA_END.
     SDE_ONCE = "static-data-end-once", DuplicateStaticDataEnd, Both,
-        "STATIC_DATA_END is sent once (in version 2 the first PAGE_DATA, or a PV guest's first X86_PV_P2M_FRAMES, stands for it)",
+        "STATIC_DATA_END is sent once (in a version without it, the first PAGE_DATA, or a PV guest's first X86_PV_P2M_FRAMES, stands for it)",
         Source::Xen { file: RESTORE, function: "handle_static_data_end" };
     /// PAGE_DATA and X86_PV_P2M_FRAMES need STATIC_DATA_END first.
     SDE_BEFORE_MEMORY = "static-data-end-before-memory", MissingStaticDataEnd, Both,
-        "PAGE_DATA and X86_PV_P2M_FRAMES come after STATIC_DATA_END (version 3 and later)",
+        "PAGE_DATA and X86_PV_P2M_FRAMES come after STATIC_DATA_END (in a version without it, after the record that stands in for it)",
         Source::SpecAndXen { section: "STATIC_DATA_END", statement: "the end of the static data", file: RESTORE, function: "handle_page_data" };
     /// The rest of the dynamic state needs STATIC_DATA_END first.
     SDE_BEFORE_STATE = "static-data-end-before-state", MissingStaticDataEnd, StrictOnly,
-        "the other dynamic records (vCPU state, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) come after STATIC_DATA_END, and a version 3 or later stream has one",
+        "the other dynamic records (vCPU state, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) come after STATIC_DATA_END, and a stream of a version that has STATIC_DATA_END holds one",
         Source::Spec { section: "Layout", statement: "static data first, then STATIC_DATA_END, then the dynamic state" };
     /// Static records after STATIC_DATA_END.
     STATIC_AFTER_SDE = "static-after-static-data-end", OutOfOrder, StrictOnly,
@@ -186,7 +187,7 @@ rules! {
         Source::Spec { section: LAYOUT_PV, statement: "PAGE_DATA, then the vCPU records" };
     /// HVM_PARAMS before HVM_CONTEXT.
     HVM_PARAMS_FIRST = "hvm-params-before-context", OutOfOrder, StrictOnly,
-        "in a version 4 segment, HVM_PARAMS come before HVM_CONTEXT (a warning in versions 2 and 3, whose Xen 4.17 writer sends them after)",
+        "in a segment, HVM_PARAMS come before HVM_CONTEXT (in the versions before the rule's, a warning: Xen 4.17 writes those with HVM_PARAMS after)",
         Source::Spec { section: "Layout: x86 HVM Guest", statement: "HVM_PARAMS, then HVM_CONTEXT" };
     /// The guest_width/pt_levels pair.
     PV_INFO_PAIR = "pv-info-width-levels", BadValue, Both,
@@ -198,11 +199,11 @@ rules! {
         Source::SpecAndXen { section: "X86_PV_P2M_FRAMES", statement: "start_pfn .. end_pfn (inclusive)", file: PV, function: "handle_x86_pv_p2m_frames" };
     /// X86_PV_P2M_FRAMES frame count.
     P2M_COUNT = "p2m-frames-count", BadLength, Both,
-        "X86_PV_P2M_FRAMES holds one frame for each P2M page of start_pfn..end_pfn (a page holds 4096 / guest_width entries)",
+        "X86_PV_P2M_FRAMES holds one frame for each P2M page of start_pfn..end_pfn (a page holds PAGE_SIZE / guest_width entries)",
         Source::SpecAndXen { section: "X86_PV_P2M_FRAMES", statement: "p2m_pfns: the frames of the range", file: PV, function: "handle_x86_pv_p2m_frames" };
     /// A DOMAIN_CONTEXT in each segment.
     DC_PER_SEGMENT = "domain-context-per-segment", MissingDomainContext, StrictOnly,
-        "in a version 4 stream every segment (up to a CHECKPOINT or END) holds a DOMAIN_CONTEXT",
+        "every segment (up to a CHECKPOINT or END) holds a DOMAIN_CONTEXT",
         Source::Project { reason: "DOMAIN_CONTEXT replaces SHARED_INFO and X86_TSC_INFO, which Xen's writer sends in every checkpoint (x86_pv_end_of_checkpoint in xg_sr_save_x86_pv.c); a segment without it leaves the secondary with stale domain state" };
     /// PV pfns within the P2M.
     PV_PFN_IN_P2M = "pv-pfn-in-p2m", PfnBeyondP2m, Both,
@@ -311,6 +312,114 @@ pub fn reserved_rule(structure: &str, field: &str) -> &'static Rule {
 /// The rules reporting `kind`.
 pub fn rules_of(kind: ErrorKind) -> impl Iterator<Item = &'static Rule> {
     RULES.iter().filter(move |r| r.kind == kind)
+}
+
+/// The part of a stream a rule on the presence or order of records looks
+/// at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The whole stream, to END.
+    Stream,
+    /// One segment: up to the next CHECKPOINT or END.
+    Segment,
+}
+
+/// What a rule on the presence or order of records says. The records are
+/// type codes of the libxc record table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderCheck {
+    /// The records belong to the streams of one guest type.
+    GuestOnly {
+        /// That guest type.
+        guest: DomainType,
+        /// The records.
+        records: &'static [u32],
+    },
+    /// `record` appears at most once in the stream.
+    AtMostOnce {
+        /// The record.
+        record: u32,
+    },
+    /// No record of `records` comes before the first `first` (in the
+    /// stream).
+    After {
+        /// The record that comes first.
+        first: u32,
+        /// The records that follow it.
+        records: &'static [u32],
+    },
+    /// No record of `records` comes after a `last` (in the scope).
+    NotAfter {
+        /// The record they precede.
+        last: u32,
+        /// The records.
+        records: &'static [u32],
+        /// Where: the stream, or the segment of `last`.
+        scope: Scope,
+    },
+    /// Every record of `records` is there when the scope ends (END; for a
+    /// segment, CHECKPOINT too). The first one missing is named.
+    Required {
+        /// The records.
+        records: &'static [u32],
+        /// The stream, or each segment.
+        scope: Scope,
+    },
+    /// `record` only appears in a checkpointed (Remus or COLO) stream.
+    CheckpointedOnly {
+        /// The record.
+        record: u32,
+    },
+    /// The records travel on the COLO back channel only, never in a
+    /// forward stream.
+    BackChannelOnly {
+        /// The records.
+        records: &'static [u32],
+    },
+}
+
+/// One rule on the presence or order of records: what it says, which
+/// streams it applies to, and the [`Rule`] (KIND, modes, source) it
+/// reports. The table of them is
+/// [`ORDER_RULES`](crate::libxc::ORDER_RULES), next to the record table;
+/// the Rust verifier interprets it and the Python generator emits it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderRule {
+    /// The rule: its KIND, modes, statement and source.
+    pub rule: Rule,
+    /// What it checks.
+    pub check: OrderCheck,
+    /// Only in the streams of this guest type (`None`: every stream).
+    pub guest: Option<DomainType>,
+    /// The first stream version it applies to.
+    pub since: u32,
+    /// In a stream older than `since`, breaking it is a warning (Xen's
+    /// own writer of those versions does) instead of nothing.
+    pub warns_before: bool,
+    /// What an error of KIND `OutOfOrder` says.
+    pub message: &'static str,
+}
+
+impl OrderRule {
+    /// Whether the rule applies to a stream of `version` and guest type
+    /// `guest` (below `since`, a rule that warns applies as a warning).
+    pub fn applies_to(&self, version: u32, guest: DomainType) -> bool {
+        self.guest.is_none_or(|g| g == guest) && (version >= self.since || self.warns_before)
+    }
+
+    /// Whether breaking it in a stream of `version` is only a warning.
+    pub fn only_warns(&self, version: u32) -> bool {
+        version < self.since
+    }
+}
+
+/// Whether `code` travels on the back channel only (a
+/// [`OrderCheck::BackChannelOnly`] rule of `table`).
+pub fn back_channel_only(table: &[OrderRule], code: u32) -> bool {
+    table.iter().any(|r| match r.check {
+        OrderCheck::BackChannelOnly { records } => records.contains(&code),
+        _ => false,
+    })
 }
 
 #[cfg(test)]

@@ -12,15 +12,15 @@ use super::check;
 use super::error::ErrorKind;
 use super::error::{Location, RecordInfo, StreamError, Warning};
 use super::reader::{Core, ReaderOptions, StreamReader};
-use super::rules::{self, Rule};
+use super::rules::{self, OrderCheck, OrderRule, Rule, Scope};
 use super::Mode;
 use crate::drive::{now, Input};
 use crate::libxc::{
-    pv_vcpu_basic_size, v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord,
-    PageDataHeader, PageType, RecordHeader, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, PAGE_DATA_PFN_MASK,
-    PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_ONLY_RECORDS, PV_PTE_FRAME_MASK,
-    PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS,
-    PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS, REC_ALIGN, SDE_CHECKED_RECORDS, STATIC_RECORDS,
+    infers_static_data_end, pv_vcpu_basic_size, stands_in_for_static_data_end, DomainHeader,
+    DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType, RecordHeader, ORDER_RULES,
+    PAGE_DATA_PFN_MASK, PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_PTE_FRAME_MASK,
+    PV_PTE_PRESENT, PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN,
+    PV_WIDTH_LEVELS, REC_ALIGN,
 };
 
 /// How to verify.
@@ -325,8 +325,26 @@ pub enum Checkpointed {
     Colo,
 }
 
-/// The order rules and the rules of Xen's record handlers: state carried
-/// from record to record. Each check names its rule in [`super::rules`].
+/// Record codes the order state tracks: every code of the libxc record
+/// table is below it (checked at compile time).
+const TRACKED: usize = 32;
+
+const _: () = {
+    let records = LibxcRecord::LAYOUT.records;
+    let mut i = 0;
+    while i < records.len() {
+        assert!((records[i].code as usize) < TRACKED, "raise TRACKED");
+        i += 1;
+    }
+};
+
+/// Where the records of the table were first seen: in the stream, or in
+/// the current segment.
+type Seen = [Option<u64>; TRACKED];
+
+/// The order rules ([`ORDER_RULES`], interpreted here) and the rules of
+/// Xen's record handlers: state carried from record to record. Each check
+/// names its rule in [`super::rules`].
 #[derive(Debug, Clone)]
 pub(crate) struct Order {
     version: u32,
@@ -335,18 +353,27 @@ pub(crate) struct Order {
     /// Record bodies are passed in ([`Facts::Body`], [`Facts::Pfns`]): the
     /// rules on values apply. The writer passes none.
     with_facts: bool,
-    /// Offset of the first STATIC_DATA_END, real or (v2) inferred.
-    sde_at: Option<u64>,
-    pv_info_at: Option<u64>,
+    /// The rules of [`ORDER_RULES`] that apply to this stream's version
+    /// and guest type.
+    rules: Vec<&'static OrderRule>,
+    /// Offset of the first record of each type in the stream (for
+    /// STATIC_DATA_END, the record it was inferred at in a version 2
+    /// stream).
+    seen: Seen,
+    /// The same, in the current segment.
+    seg_seen: Seen,
     guest_width: Option<u8>,
     /// Highest pfn of the P2M (Xen's `max_pfn`), once its table exists.
     p2m_max_pfn: Option<u64>,
-    p2m_seen: bool,
-    page_data_seen: bool,
-    vcpu_basic_seen: bool,
     vcpu0_basic: bool,
-    seg_hvm_context_at: Option<u64>,
-    seg_domain_context: bool,
+}
+
+/// What an order rule found broken: the record it names and, for a
+/// record seen before, where that one was.
+#[derive(Debug, Clone, Copy)]
+struct Broken {
+    record: u32,
+    earlier: Option<u64>,
 }
 
 fn u32_le_be(b: &[u8], off: usize, endian: Endian) -> u32 {
@@ -371,17 +398,123 @@ impl Order {
             domain,
             checkpointed: Checkpointed::Auto,
             with_facts: false,
-            sde_at: None,
-            pv_info_at: None,
+            rules: ORDER_RULES
+                .iter()
+                .filter(|r| r.applies_to(version, domain))
+                .collect(),
+            seen: [None; TRACKED],
+            seg_seen: [None; TRACKED],
             guest_width: None,
             p2m_max_pfn: None,
-            p2m_seen: false,
-            page_data_seen: false,
-            vcpu_basic_seen: false,
             vcpu0_basic: false,
-            seg_hvm_context_at: None,
-            seg_domain_context: false,
         }
+    }
+
+    /// Where the first record `code` of the stream was.
+    fn seen(&self, code: u32) -> Option<u64> {
+        self.seen.get(code as usize).copied().flatten()
+    }
+
+    /// Where the first record `code` of `scope` was.
+    fn seen_in(&self, scope: Scope, code: u32) -> Option<u64> {
+        match scope {
+            Scope::Stream => self.seen(code),
+            Scope::Segment => self.seg_seen.get(code as usize).copied().flatten(),
+        }
+    }
+
+    /// Notes that record `code` is at `offset`.
+    fn mark(&mut self, code: u32, offset: u64) {
+        if let Some(slot) = self.seen.get_mut(code as usize) {
+            slot.get_or_insert(offset);
+        }
+        if let Some(slot) = self.seg_seen.get_mut(code as usize) {
+            slot.get_or_insert(offset);
+        }
+    }
+
+    /// The error rule `r` reports, by its KIND.
+    fn order_error(&self, r: &OrderRule, at: Location, b: Broken) -> StreamError {
+        let name = LibxcRecord::LAYOUT
+            .by_code(b.record)
+            .map_or("?", |l| l.spec_name);
+        let first = b.earlier.unwrap_or(0);
+        match (r.rule.kind, r.check) {
+            (ErrorKind::WrongGuestType, OrderCheck::GuestOnly { guest, .. }) => {
+                StreamError::WrongGuestType {
+                    at,
+                    wants: human(guest),
+                    guest: human(self.domain),
+                }
+            }
+            (ErrorKind::DuplicateStaticDataEnd, _) => {
+                StreamError::DuplicateStaticDataEnd { at, first }
+            }
+            (ErrorKind::DuplicateRecord, _) => StreamError::DuplicateRecord {
+                at,
+                record: name,
+                first,
+            },
+            (ErrorKind::MissingStaticDataEnd, _) => StreamError::MissingStaticDataEnd { at },
+            (ErrorKind::MissingDomainContext, _) => StreamError::MissingDomainContext { at },
+            (ErrorKind::MissingRecord, _) => StreamError::MissingRecord { at, what: name },
+            (ErrorKind::UnexpectedCheckpoint, _) => StreamError::UnexpectedCheckpoint { at },
+            (ErrorKind::BackChannelRecord, _) => StreamError::BackChannelRecord { at },
+            _ => StreamError::OutOfOrder {
+                at,
+                reason: r.message,
+            },
+        }
+    }
+
+    /// What rule `r` finds broken at record `code`, if anything (the
+    /// [`OrderCheck::Required`] rules are checked where their scope ends).
+    fn broken_at(&self, r: &OrderRule, code: u32) -> Option<Broken> {
+        let none = |record| Broken {
+            record,
+            earlier: None,
+        };
+        match r.check {
+            OrderCheck::GuestOnly { guest, records } => {
+                (guest != self.domain && records.contains(&code)).then(|| none(code))
+            }
+            OrderCheck::AtMostOnce { record } if code == record => {
+                self.seen(record).map(|first| Broken {
+                    record,
+                    earlier: Some(first),
+                })
+            }
+            OrderCheck::After { first, records } => {
+                (records.contains(&code) && self.seen(first).is_none()).then(|| none(code))
+            }
+            OrderCheck::NotAfter {
+                last,
+                records,
+                scope,
+            } if records.contains(&code) => self.seen_in(scope, last).map(|at| Broken {
+                record: code,
+                earlier: Some(at),
+            }),
+            OrderCheck::CheckpointedOnly { record } => {
+                (code == record && self.checkpointed == Checkpointed::No).then(|| none(code))
+            }
+            _ => None,
+        }
+    }
+
+    /// The first record of `r` missing when its scope ends at record
+    /// `code` (END; a CHECKPOINT ends a segment).
+    fn missing_at(&self, r: &OrderRule, code: u32) -> Option<Broken> {
+        let OrderCheck::Required { records, scope } = r.check else {
+            return None;
+        };
+        let ends = code == LibxcRecord::END
+            || (code == LibxcRecord::CHECKPOINT && scope == Scope::Segment);
+        let missing = records.iter().find(|&&c| self.seen_in(scope, c).is_none());
+        missing.filter(|_| ends).map(|&record| Broken {
+            record,
+            earlier: None,
+        })
     }
 
     pub(crate) fn checkpointed(mut self, c: Checkpointed) -> Self {
@@ -444,89 +577,33 @@ impl Order {
         let pv = self.domain == DomainType::X86Pv;
         let name = |c: u32| LibxcRecord::LAYOUT.by_code(c).map_or("?", |l| l.spec_name);
 
-        // Guest type.
-        let (own, other) = if pv {
-            (DomainType::X86Pv, DomainType::X86Hvm)
-        } else {
-            (DomainType::X86Hvm, DomainType::X86Pv)
-        };
-        let foreign = if pv {
-            HVM_ONLY_RECORDS
-        } else {
-            PV_ONLY_RECORDS
-        };
-        if foreign.contains(&code) {
-            fail(
-                rules::GUEST_TYPE,
-                StreamError::WrongGuestType {
-                    at: at(),
-                    wants: human(other),
-                    guest: human(own),
-                },
-            );
+        // A stream older than STATIC_DATA_END infers it.
+        if infers_static_data_end(self.version)
+            && self.seen(LibxcRecord::STATIC_DATA_END).is_none()
+            && stands_in_for_static_data_end(self.domain, code)
+        {
+            self.mark(LibxcRecord::STATIC_DATA_END, info.offset);
         }
-
-        // STATIC_DATA_END: once, before the dynamic state.
-        if code == LibxcRecord::STATIC_DATA_END {
-            match self.sde_at {
-                Some(first) => fail(
-                    rules::SDE_ONCE,
-                    StreamError::DuplicateStaticDataEnd { at: at(), first },
-                ),
-                None => self.sde_at = Some(info.offset),
-            }
-        } else {
-            let v2_infers = self.version
-                < LibxcRecord::LAYOUT
-                    .by_code(LibxcRecord::STATIC_DATA_END)
-                    .map_or(0, |l| l.since)
-                && (code == v2_static_data_end_at(self.domain)
-                    || (pv && SDE_CHECKED_RECORDS.contains(&code)));
-            if self.sde_at.is_none() && v2_infers {
-                self.sde_at = Some(info.offset);
-            }
-            if self.sde_at.is_none() && DYNAMIC_RECORDS.contains(&code) {
-                let rule = if SDE_CHECKED_RECORDS.contains(&code) {
-                    Some(rules::SDE_BEFORE_MEMORY)
-                } else if self.version >= 3 {
-                    Some(rules::SDE_BEFORE_STATE)
-                } else {
-                    None
-                };
-                if let Some(rule) = rule {
-                    fail(rule, StreamError::MissingStaticDataEnd { at: at() });
-                }
-            }
-            if self.sde_at.is_some() && STATIC_RECORDS.contains(&code) && !foreign.contains(&code) {
-                fail(
-                    rules::STATIC_AFTER_SDE,
-                    StreamError::OutOfOrder {
-                        at: at(),
-                        reason: "static data (X86_PV_INFO, CPU policies) must come before STATIC_DATA_END",
-                    },
-                );
+        // The order table's rules at this record.
+        for r in &self.rules {
+            let Some(b) = self.broken_at(r, code) else {
+                continue;
+            };
+            match (r.only_warns(self.version), b.earlier) {
+                // Only NotAfter rules warn: the record after `last`.
+                (true, Some(context_offset)) => warn(Warning::HvmParamsAfterContext {
+                    record: info,
+                    context_offset,
+                }),
+                (true, None) => {}
+                (false, _) => fail(r.rule, self.order_error(r, at(), b)),
             }
         }
+        let first_of_its_type = self.seen(code).is_none();
+        self.mark(code, info.offset);
 
         if pv {
-            self.pv_rules(info, facts, &mut fail);
-        } else if code == LibxcRecord::HVM_PARAMS {
-            if let Some(context_offset) = self.seg_hvm_context_at {
-                if self.version >= 4 {
-                    fail(
-                        rules::HVM_PARAMS_FIRST,
-                        StreamError::OutOfOrder {
-                            at: at(),
-                            reason: "HVM_PARAMS must come before HVM_CONTEXT in a segment",
-                        },
-                    );
-                } else {
-                    warn(Warning::HvmParamsAfterContext {
-                        record: info,
-                        context_offset,
-                    });
-                }
-            }
+            self.pv_rules(info, facts, first_of_its_type, &mut fail);
         }
 
         // Records every guest type has.
@@ -546,22 +623,6 @@ impl Order {
             }
         }
 
-        match code {
-            LibxcRecord::PAGE_DATA => self.page_data_seen = true,
-            LibxcRecord::HVM_CONTEXT => {
-                self.seg_hvm_context_at.get_or_insert(info.offset);
-            }
-            LibxcRecord::DOMAIN_CONTEXT => self.seg_domain_context = true,
-            _ => {}
-        }
-
-        // End of a segment.
-        if code == LibxcRecord::CHECKPOINT && self.checkpointed == Checkpointed::No {
-            fail(
-                rules::CHECKPOINT_STREAM,
-                StreamError::UnexpectedCheckpoint { at: at() },
-            );
-        }
         // Xen's restore completes (`stream_complete`) at END, except a COLO
         // restore, which completes at each CHECKPOINT instead and takes END
         // as a failover.
@@ -581,38 +642,14 @@ impl Order {
                 fail(rule, e);
             }
         }
-        if code == LibxcRecord::END && pv {
-            let seen = [
-                self.pv_info_at.is_some(),
-                self.p2m_seen,
-                self.page_data_seen,
-                self.vcpu_basic_seen,
-            ];
-            if let Some((&missing, _)) = PV_REQUIRED_RECORDS.iter().zip(seen).find(|(_, s)| !s) {
-                fail(
-                    rules::PV_REQUIRED,
-                    StreamError::MissingRecord {
-                        at: at(),
-                        what: name(missing),
-                    },
-                );
+        // The end of a scope: the records it requires.
+        for r in &self.rules {
+            if let Some(b) = self.missing_at(r, code) {
+                fail(r.rule, self.order_error(r, at(), b));
             }
         }
         if code == LibxcRecord::CHECKPOINT || code == LibxcRecord::END {
-            if code == LibxcRecord::END && self.version >= 3 && self.sde_at.is_none() {
-                fail(
-                    rules::SDE_BEFORE_STATE,
-                    StreamError::MissingStaticDataEnd { at: at() },
-                );
-            }
-            if self.version >= 4 && !self.seg_domain_context {
-                fail(
-                    rules::DC_PER_SEGMENT,
-                    StreamError::MissingDomainContext { at: at() },
-                );
-            }
-            self.seg_hvm_context_at = None;
-            self.seg_domain_context = false;
+            self.seg_seen = [None; TRACKED];
         }
         match first {
             Some(e) => Err(e),
@@ -625,6 +662,7 @@ impl Order {
         &mut self,
         info: RecordInfo,
         facts: Facts<'_>,
+        first_of_its_type: bool,
         fail: &mut dyn FnMut(Rule, StreamError),
     ) {
         let code = info.rtype;
@@ -633,57 +671,32 @@ impl Order {
             Facts::Body(b, e) => Some((b, e)),
             _ => None,
         };
-        match code {
-            LibxcRecord::X86_PV_INFO => {
-                if let Some(first) = self.pv_info_at {
+        // A second X86_PV_INFO breaks an order rule; only the first sets
+        // the guest's width.
+        if code == LibxcRecord::X86_PV_INFO && first_of_its_type {
+            if let Some((b, _)) = body.filter(|(b, _)| b.len() >= 2) {
+                let (width, levels) = (b[0], b[1]);
+                let pair = PV_WIDTH_LEVELS
+                    .iter()
+                    .find(|(w, _)| *w == width)
+                    .map(|(_, l)| *l);
+                if pair != Some(levels) {
                     fail(
-                        rules::PV_INFO_ONCE,
-                        StreamError::DuplicateRecord {
-                            at: at(),
-                            record: "X86_PV_INFO",
-                            first,
+                        rules::PV_INFO_PAIR,
+                        StreamError::BadValue {
+                            at: Location::in_record(info, info.body_offset() + 1),
+                            value: u64::from(levels),
+                            allowed: format!(
+                                "the pt_levels of guest_width {width} ({})",
+                                pair.map_or("none".to_string(), |l| l.to_string())
+                            ),
                         },
                     );
-                    return;
                 }
-                self.pv_info_at = Some(info.offset);
-                if let Some((b, _)) = body.filter(|(b, _)| b.len() >= 2) {
-                    let (width, levels) = (b[0], b[1]);
-                    let pair = PV_WIDTH_LEVELS
-                        .iter()
-                        .find(|(w, _)| *w == width)
-                        .map(|(_, l)| *l);
-                    if pair != Some(levels) {
-                        fail(
-                            rules::PV_INFO_PAIR,
-                            StreamError::BadValue {
-                                at: Location::in_record(info, info.body_offset() + 1),
-                                value: u64::from(levels),
-                                allowed: format!(
-                                    "the pt_levels of guest_width {width} ({})",
-                                    pair.map_or("none".to_string(), |l| l.to_string())
-                                ),
-                            },
-                        );
-                    }
-                    self.guest_width = Some(width);
-                }
+                self.guest_width = Some(width);
             }
-            LibxcRecord::X86_PV_P2M_FRAMES | LibxcRecord::SHARED_INFO
-                if self.pv_info_at.is_none() =>
-            {
-                fail(
-                    rules::PV_INFO_FIRST,
-                    StreamError::OutOfOrder {
-                        at: at(),
-                        reason: "X86_PV_P2M_FRAMES and SHARED_INFO must come after X86_PV_INFO",
-                    },
-                );
-            }
-            _ => {}
         }
         if code == LibxcRecord::X86_PV_P2M_FRAMES {
-            self.p2m_seen = true;
             if let Some((b, e)) = body.filter(|(b, _)| b.len() >= 8) {
                 let start = u32_le_be(b, 0, e);
                 let end = u32_le_be(b, 4, e);
@@ -735,7 +748,8 @@ impl Order {
             }
         }
         if code == LibxcRecord::PAGE_DATA {
-            if !self.p2m_seen || (self.with_facts && self.p2m_max_pfn.is_none()) {
+            let p2m_seen = self.seen(LibxcRecord::X86_PV_P2M_FRAMES).is_some();
+            if !p2m_seen || (self.with_facts && self.p2m_max_pfn.is_none()) {
                 fail(
                     rules::CRASH_MEMORY_BEFORE_P2M,
                     StreamError::CrashesXenRestore {
@@ -768,19 +782,7 @@ impl Order {
                 }
             }
         }
-        if code == LibxcRecord::X86_PV_VCPU_BASIC {
-            self.vcpu_basic_seen = true;
-        }
         if PV_VCPU_RECORDS.contains(&code) {
-            if !self.page_data_seen {
-                fail(
-                    rules::PV_VCPU_AFTER_MEMORY,
-                    StreamError::OutOfOrder {
-                        at: at(),
-                        reason: "vCPU records must come after the first PAGE_DATA",
-                    },
-                );
-            }
             if let Some((b, e)) = body.filter(|(b, _)| b.len() >= 8) {
                 let ctx = b.len() - 8;
                 let width = self.guest_width.unwrap_or(PV_DEFAULT_GUEST_WIDTH);
@@ -1229,12 +1231,23 @@ impl Verifier {
             check::validate(info, body, endian, self.opts.mode)?;
             if strict && info.rtype == LibxcRecord::DOMAIN_CONTEXT {
                 // The blob's own rules, as the generated Python checks them.
-                crate::domain_context::verify(body, endian).map_err(|source| {
+                let items = crate::domain_context::verify(body, endian).map_err(|source| {
                     StreamError::DomainContext {
                         at: Location::in_record(info, info.body_offset() + source.offset as u64),
                         source,
                     }
                 })?;
+                if let Some((at, extra)) = crate::domain_context::after_end(&items, body.len()) {
+                    Self::warn(
+                        &mut self.report,
+                        max,
+                        Warning::AfterBlobEnd {
+                            record: info,
+                            offset: info.body_offset() + at as u64,
+                            extra: extra as u64,
+                        },
+                    );
+                }
             }
             if strict && info.rtype == LibxcRecord::HVM_CONTEXT {
                 crate::hvm_context::verify(body, endian).map_err(|source| {

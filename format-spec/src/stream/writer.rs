@@ -11,9 +11,9 @@ use super::Mode;
 use crate::drive::{now, BlockingOut, Output};
 use crate::layout::Wire;
 use crate::libxc::{
-    DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType,
-    BACK_CHANNEL_RECORDS, CURRENT_VERSION, PAGE_DATA_PFN_RESERVED_MASK, PAGE_DATA_TYPE_SHIFT,
-    PAGE_SHIFT, PAGE_SIZE, REC_LENGTH_MAX, REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS,
+    DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType, CURRENT_VERSION,
+    ORDER_RULES, PAGE_DATA_PFN_RESERVED_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT, PAGE_SIZE,
+    REC_LENGTH_MAX, REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS,
 };
 
 /// What a [`StreamWriter`] writes.
@@ -244,7 +244,7 @@ impl<O: Output> WriterCore<O> {
                 version: self.opts.version,
             }),
             Some(l) if l.deprecated == Some(0) => Err(StreamError::DeprecatedRecord { at }),
-            Some(_) if BACK_CHANNEL_RECORDS.contains(&info.rtype) => {
+            Some(_) if super::rules::back_channel_only(ORDER_RULES, info.rtype) => {
                 Err(StreamError::BackChannelRecord { at })
             }
             _ => Ok(()),

@@ -4,17 +4,18 @@
 use format_spec::layout::Wire;
 use format_spec::layout::{ConstLayout, Constraint, RecordLayout, SpecEnum};
 use format_spec::libxc::{
-    v2_static_data_end_at, BACK_CHANNEL_RECORDS, DYNAMIC_RECORDS, HVM_ONLY_RECORDS,
-    PAGE_DATA_TYPE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_ONLY_RECORDS, PV_PTE_FRAME_MASK,
-    PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_BASIC_SIZE, PV_VCPU_EXTENDED_MAX,
-    PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS, SDE_CHECKED_RECORDS,
-    STATIC_RECORDS,
+    stands_in_for_static_data_end, v2_static_data_end_at, DYNAMIC_RECORDS, HVM_ONLY_RECORDS,
+    ORDER_RULES, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_ONLY_RECORDS,
+    PV_PTE_FRAME_MASK, PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_BASIC_SIZE,
+    PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS,
+    SDE_CHECKED_RECORDS, STATIC_RECORDS,
 };
 use format_spec::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageType, RecordHeader, LIBXC_CONSTANTS,
     LIBXC_STRUCTS, PAGE_SHIFT, PAGE_TYPES_WITHOUT_DATA, SUPPORTED_VERSIONS,
 };
 
+use format_spec::stream::rules::{OrderCheck, Scope};
 use format_spec::stream::{ErrorKind, PythonClass};
 
 use super::banner;
@@ -190,7 +191,8 @@ fn rule_slots() -> Vec<(&'static str, String)> {
         ("records_pv_only", name_lines(PV_ONLY_RECORDS)),
         ("records_hvm_only", name_lines(HVM_ONLY_RECORDS)),
         ("records_pv_vcpu", name_lines(PV_VCPU_RECORDS)),
-        ("records_back_channel", name_lines(BACK_CHANNEL_RECORDS)),
+        ("records_back_channel", name_lines(&back_channel_records())),
+        ("order_rules", order_rules_slot()),
         ("records_static", name_lines(STATIC_RECORDS)),
         ("records_sde_checked", name_lines(SDE_CHECKED_RECORDS)),
         (
@@ -210,8 +212,170 @@ fn rule_slots() -> Vec<(&'static str, String)> {
         ("pv_pte_frame_mask", format!("0x{PV_PTE_FRAME_MASK:x}")),
         ("page_table_types", table_types),
         ("v2_static_data_end_at", sde_at),
+        ("static_data_end_stand_ins", stand_ins()),
         ("error_class", error_class),
     ]
+}
+
+/// A Python string literal of `text`, split into adjacent literals of at
+/// most `width` characters each, lines after the first indented by
+/// `indent`.
+fn py_str(text: &str, indent: &str, width: usize) -> String {
+    let lines = crate::text::wrap(text, width);
+    if lines.len() <= 1 {
+        return format!("\"{text}\"");
+    }
+    let parts: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let sep = if i + 1 < lines.len() { " " } else { "" };
+            format!("\"{l}{sep}\"")
+        })
+        .collect();
+    format!("({})", parts.join(&format!("\n{indent} ")))
+}
+
+/// A Python tuple of the record names of `codes`, or of their spec names
+/// (as strings) when `spec` is set.
+fn py_records(codes: &[u32], spec: bool, indent: &str) -> String {
+    let names: Vec<String> = codes
+        .iter()
+        .map(|&c| {
+            if spec {
+                format!("\"{}\"", record(c).spec_name)
+            } else {
+                rec(c).to_string()
+            }
+        })
+        .collect();
+    let mut out = String::from("(");
+    let mut line = indent.len() + 1;
+    for (i, n) in names.iter().enumerate() {
+        let item = format!("{n},");
+        if i > 0 && line + 1 + item.len() > 78 {
+            out.push_str(&format!("\n{indent} "));
+            line = indent.len() + 1;
+        } else if i > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(&item);
+        line += item.len();
+    }
+    out + ")"
+}
+
+/// The order table (`format_spec::libxc::ORDER_RULES`) as Python data:
+/// one dict a rule, in the table's order.
+fn order_rules_slot() -> String {
+    let ind = "     ";
+    let mut out = String::new();
+    for r in ORDER_RULES {
+        let (check, records, record_code, scope) = match r.check {
+            OrderCheck::GuestOnly { records, .. } => ("guest_only", records, None, None),
+            OrderCheck::AtMostOnce { record } => ("at_most_once", &[][..], Some(record), None),
+            OrderCheck::After { first, records } => ("after", records, Some(first), None),
+            OrderCheck::NotAfter {
+                last,
+                records,
+                scope,
+            } => ("not_after", records, Some(last), Some(scope)),
+            OrderCheck::Required { records, scope } => ("required", records, None, Some(scope)),
+            OrderCheck::CheckpointedOnly { record } => {
+                ("checkpointed_only", &[][..], Some(record), None)
+            }
+            OrderCheck::BackChannelOnly { records } => ("back_channel_only", records, None, None),
+        };
+        let guest = |g: Option<DomainType>| {
+            g.map_or("None".to_string(), |g| {
+                DomainType::LAYOUT
+                    .variant(g.value())
+                    .and_then(|v| v.py_name)
+                    .expect("domain types have Python names")
+                    .to_string()
+            })
+        };
+        let of_guest = match r.check {
+            OrderCheck::GuestOnly { guest: g, .. } => Some(g),
+            _ => None,
+        };
+        let scope = match scope {
+            Some(Scope::Stream) => "\"stream\"",
+            Some(Scope::Segment) => "\"segment\"",
+            None => "None",
+        };
+        out.push_str(&format!("    # {}\n", r.rule.name));
+        out.push_str(&format!(
+            "    {{\"kind\": \"{}\", \"check\": \"{check}\",\n",
+            r.rule.kind.as_str()
+        ));
+        out.push_str(&format!(
+            "{ind}\"records\": {},\n",
+            py_records(records, false, &format!("{ind}           "))
+        ));
+        out.push_str(&format!(
+            "{ind}\"names\": {},\n",
+            py_records(records, true, &format!("{ind}         "))
+        ));
+        let (rc, rn) = match record_code {
+            Some(c) => (rec(c).to_string(), format!("\"{}\"", record(c).spec_name)),
+            None => ("None".to_string(), "None".to_string()),
+        };
+        out.push_str(&format!("{ind}\"record\": {rc}, \"record_name\": {rn},\n"));
+        out.push_str(&format!(
+            "{ind}\"of_guest\": {}, \"guest\": {}, \"scope\": {scope},\n",
+            guest(of_guest),
+            guest(r.guest)
+        ));
+        out.push_str(&format!(
+            "{ind}\"since\": {}, \"warns\": {},\n",
+            r.since,
+            if r.warns_before { "True" } else { "False" }
+        ));
+        out.push_str(&format!(
+            "{ind}\"message\": {}}},\n",
+            py_str(r.message, &format!("{ind}           "), 56)
+        ));
+    }
+    out
+}
+
+/// `STATIC_DATA_END_STAND_INS`: by guest type, the records at which a
+/// stream older than STATIC_DATA_END infers it.
+fn stand_ins() -> String {
+    DomainType::LAYOUT
+        .variants
+        .iter()
+        .map(|d| {
+            let ty = DomainType::from_value(d.value).expect("variant of the enum");
+            let codes: Vec<u32> = LibxcRecord::LAYOUT
+                .records
+                .iter()
+                .map(|r| r.code)
+                .filter(|&c| stands_in_for_static_data_end(ty, c))
+                .collect();
+            let lead = format!(
+                "    {}: frozenset(",
+                d.py_name.expect("domain types have Python names")
+            );
+            let indent = " ".repeat(lead.len());
+            format!("{lead}{}),\n", py_records(&codes, false, &indent))
+        })
+        .collect()
+}
+
+/// The records of the table's back-channel rules.
+fn back_channel_records() -> Vec<u32> {
+    ORDER_RULES
+        .iter()
+        .filter_map(|r| match r.check {
+            OrderCheck::BackChannelOnly { records } => Some(records),
+            _ => None,
+        })
+        .flatten()
+        .copied()
+        .collect()
 }
 
 /// The slots of `VerifyLibxc`: header methods, record names and rule
@@ -227,7 +391,6 @@ fn class_slots() -> Vec<(&'static str, String)> {
             .clone()
     };
     let sde = record(LibxcRecord::STATIC_DATA_END);
-    let dc = record(LibxcRecord::DOMAIN_CONTEXT);
     let mut v = vec![
         ("rh_size", RecordHeader::LAYOUT.size.to_string()),
         (
@@ -252,8 +415,6 @@ fn class_slots() -> Vec<(&'static str, String)> {
         ("sde_name", sde.py_name.to_string()),
         ("sde_since", sde.since.to_string()),
         ("sde_prev", (sde.since - 1).to_string()),
-        ("dc_name", dc.py_name.to_string()),
-        ("dc_since", dc.since.to_string()),
         ("page_size", PAGE_SIZE.to_string()),
         ("pfn_size", pfn_entry_size().to_string()),
         ("record_methods", record_methods()),
@@ -265,11 +426,8 @@ fn class_slots() -> Vec<(&'static str, String)> {
         ("checkpoint", LibxcRecord::CHECKPOINT),
         ("pv_info", LibxcRecord::X86_PV_INFO),
         ("p2m", LibxcRecord::X86_PV_P2M_FRAMES),
-        ("hvm_params", LibxcRecord::HVM_PARAMS),
-        ("hvm_context", LibxcRecord::HVM_CONTEXT),
         ("cpuid", LibxcRecord::X86_CPUID_POLICY),
         ("msr", LibxcRecord::X86_MSR_POLICY),
-        ("shared_info", LibxcRecord::SHARED_INFO),
         ("vcpu_basic", LibxcRecord::X86_PV_VCPU_BASIC),
         ("vcpu_extended", LibxcRecord::X86_PV_VCPU_EXTENDED),
         ("vcpu_xsave", LibxcRecord::X86_PV_VCPU_XSAVE),

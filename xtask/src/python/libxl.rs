@@ -60,21 +60,22 @@ pub(super) fn record_extra(w: &mut Writer, code: u32) {
                 .line("self.libxc.offset = self.offset")
                 .line("self.libxc.verify_ihdr()")
                 .line("self.libxc.verify_dhdr()")
+                .line("self._libxc_started()")
                 .line("self._resume_libxc()");
         }
         LibxlRecord::EMULATOR_XENSTORE_DATA => {
-            w.line(format!("self.verify_xenstore_data(content[{emu}:], {emu})"));
+            w.line(format!("self.verify_xenstore_data(content[{emu}:], {emu})"))
+                .line("self._guest_takes_emulators()");
         }
-        LibxlRecord::EMULATOR_CONTEXT => {}
+        LibxlRecord::EMULATOR_CONTEXT => {
+            w.line("self._guest_takes_emulators()");
+        }
         LibxlRecord::CHECKPOINT_END => {
-            w.block("if not self.in_checkpoint:", |w| {
-                w.line("self._unexpected(\"not inside a checkpoint\")");
-            });
-            w.line("self.libxc.offset = self.offset")
-                .line("self._resume_libxc()");
+            w.line("self._checkpoint_end()");
         }
         LibxlRecord::CHECKPOINT_STATE => {
-            w.line("self.info(\"  %s\" % (checkpoint_state_to_str[id_], ))");
+            w.line("self.info(\"  %s\" % (checkpoint_state_to_str[id_], ))")
+                .line("self._checkpoint_state(id_)");
         }
         _ => panic!("libxl record 0x{code:x} has no verifier tail"),
     }
@@ -163,6 +164,10 @@ fn class_slots() -> Vec<(&'static str, String)> {
             const_of(LIBXL_CONSTANTS, "REC_TYPE_OPTIONAL").to_string(),
         ),
         ("align", const_of(LIBXL_CONSTANTS, "REC_ALIGN").to_string()),
+        (
+            "checkpoint_new",
+            (CheckpointStateId::New as u32).to_string(),
+        ),
         (
             "checkpoint_state",
             LibxlRecord::LAYOUT

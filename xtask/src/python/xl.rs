@@ -11,6 +11,25 @@ use super::emit::*;
 use crate::template::fill;
 
 /// The generated `xl.py`: template `python/xl.py`.
+/// The entries of `MIGRATION_MESSAGES`, one per line, indented as the
+/// template's slot.
+fn migration_messages() -> String {
+    let bool_lit = |b: bool| if b { "True" } else { "False" };
+    format_spec::xl::MIGRATION_MESSAGES
+        .iter()
+        .map(|m| {
+            format!(
+                "    (\"{}\",\n     {},\n     {}, {}),",
+                m.name,
+                bytes_lit(m.text),
+                bool_lit(m.nul),
+                bool_lit(m.status_octet)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 pub(super) fn xl_py() -> String {
     let st = &XlHeader::LAYOUT;
     let its = items(st);
@@ -99,6 +118,11 @@ pub(super) fn xl_py() -> String {
         (
             "json",
             const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_JSON").to_string(),
+        ),
+        ("migration_messages", migration_messages()),
+        (
+            "migration_trailer_max",
+            format_spec::xl::MIGRATION_TRAILER_MAX.to_string(),
         ),
     ];
     banner() + &fill(crate::template!("python/xl.py"), &values)

@@ -148,7 +148,8 @@ def verify_blob(blob, endian):
     Check every rule of the format (parse_blob's, then: lengths multiples
     of DC_ALIGN, zero padding, each length exactly its body rounded up,
     reserved SHARED_INFO flags clear, SHARED_INFO and TSC_INFO at most
-    once, nothing after END) and return the entries. The TSC_INFO tail
+    once) and return the entries. Octets after END are not an error (a
+    loader never reads them; see after_end). The TSC_INFO tail
     (_pad) is not checked: Xen never cleared it.
     """
     entries = parse_blob(blob, endian)
@@ -181,9 +182,18 @@ def verify_blob(blob, endian):
                 _fail("Duplicate", e.offset + SLOT_type_off, index,
                       "a second %s entry" % (dc_type_to_str[e.typecode], ))
             seen.add(e.typecode)
-        if e.typecode == SLOT_end:
-            end = body_at + e.length
-            if end < len(blob):
-                _fail("TrailingData", end, index + 1,
-                      "%d octets follow the END entry" % (len(blob) - end, ))
     return entries
+
+
+def after_end(blob, entries):
+    """
+    The octets of blob after its END entry (entries as parse_blob or
+    verify_blob returned them): (offset, count), or None when the blob
+    ends with END. A loader never reads them: not an error.
+    """
+    for e in entries:
+        if e.typecode == SLOT_end:
+            end = e.offset + DC_DESC_SIZE + e.length
+            if end < len(blob):
+                return (end, len(blob) - end)
+    return None

@@ -8,8 +8,10 @@ libxc stream nested in it in place (checkpointed streams included).
 
 from struct import unpack
 
-from xen.migration.verify import StreamError, RecordError, VerifyBase
-from xen.migration.libxc import VerifyLibxc, REC_TYPE_end as LIBXC_END
+from xen.migration.verify import StreamError, RecordError, VerifyBase, \
+    prepend
+from xen.migration.libxc import VerifyLibxc, REC_TYPE_end as LIBXC_END, \
+    DHDR_TYPE_x86_pv
 
 #
 # Constants
@@ -61,12 +63,16 @@ class VerifyLibxl(VerifyBase):
     Verify one libxl stream (either byte order) in strict mode: header,
     record framing and padding, body lengths and values, emulator ids,
     xenstore data, the record structure, and the nested libxc stream with
-    VerifyLibxc. Unknown optional records are skipped with a message.
-    Stops after the END record. Errors carry ``kind`` and ``offset``.
+    VerifyLibxc. Unknown records are refused, the optional ones too, as
+    libxl's reader does. Stops after the END record. Errors carry ``kind``
+    and ``offset``.
     """
 
     def __init__(self, info, read):
         VerifyBase.__init__(self, info, read)
+        # The input as given (octets looked ahead at are put back in
+        # front of it, see _checkpoint_state_follows).
+        self.source = read
 
         self.endian = "<"
         self.byteorder = "little"
@@ -80,6 +86,10 @@ class VerifyLibxl(VerifyBase):
         self.in_checkpoint = False
         # The input ended where the libxc stream's next segment would start.
         self.boundary = False
+        # A CHECKPOINT_STATE comes next (Xen's COLO layout).
+        self.state_next = False
+        # The first emulator record before the guest type was known.
+        self.early_emulator = None
 
 
     def verify(self):
@@ -154,6 +164,11 @@ class VerifyLibxl(VerifyBase):
         if not known and not rtype & SLOT_optional:
             self._stream_error("UnknownMandatory",
                                "unknown mandatory record type")
+        if not known:
+            self._stream_error("UnknownOptional",
+                               "unknown optional record type: libxl's "
+                               "reader refuses every record type it does "
+                               "not know, the optional ones too")
 
         if length > REC_LENGTH_MAX:
             self._stream_error("RecordTooLong",
@@ -167,11 +182,6 @@ class VerifyLibxl(VerifyBase):
                               "CrashesXenRestore", self.record_offset)
 
         content = self._read_content(length)
-
-        if not known:
-            self._warn("unknown optional record of length %d skipped"
-                       % (length, ))
-            return rtype
 
         self.info("Libxl Record: %s, length %d"
                   % (rec_type_to_str[rtype], length))
@@ -204,6 +214,90 @@ class VerifyLibxl(VerifyBase):
         self.boundary = rtype is None
         self.in_checkpoint = rtype is not None and rtype != LIBXC_END
         self.record_type = None
+
+
+    def _guest_takes_emulators(self):
+        """
+        An emulator record: libxl's restore takes them only for an HVM
+        guest. Before the libxc stream the guest type is not known yet: the
+        first such record is checked once it is.
+        """
+        err = StreamError(self._where() + "emulator record in the stream of "
+                          "an x86 PV guest: libxl's restore takes emulator "
+                          "records only for an HVM guest",
+                          "WrongGuestType", self.record_offset)
+        if self.libxc is None:
+            if self.early_emulator is None:
+                self.early_emulator = err
+        elif self.libxc.guest_type == DHDR_TYPE_x86_pv:
+            raise err
+
+
+    def _libxc_started(self):
+        """The libxc headers were read: the guest type is known."""
+        if (self.early_emulator is not None
+                and self.libxc.guest_type == DHDR_TYPE_x86_pv):
+            raise self.early_emulator
+
+
+    def _checkpoint_state_follows(self):
+        """
+        After CHECKPOINT_END: whether a CHECKPOINT_STATE comes next (Xen's
+        COLO layout), told by its record header: type CHECKPOINT_STATE with
+        a body shorter than 8 octets, which no libxc record starting a
+        segment has. The octets looked at are put back.
+        """
+        data = b""
+        while len(data) < SLOT_rh_size:
+            more = self.read(SLOT_rh_size - len(data))
+            if not more:
+                break
+            data += more
+        self.read = prepend(data, self.source)
+        self.libxc.read = self.read
+        if len(data) < SLOT_rh_size:
+            return False
+        rtype, length = unpack(self.endian + RH_FORMAT, data)
+        return rtype == SLOT_checkpoint_state and length < SLOT_rh_size
+
+
+    def _checkpoint_end(self):
+        """CHECKPOINT_END: the libxc stream resumes, or CHECKPOINT_STATE."""
+        if not self.in_checkpoint:
+            self._unexpected("not inside a checkpoint")
+        self.in_checkpoint = False
+        if self._checkpoint_state_follows():
+            self.state_next = True
+            return
+        self.libxc.offset = self.offset
+        self._resume_libxc()
+
+
+    def _checkpoint_state(self, id_):
+        """
+        CHECKPOINT_STATE: libxl reads it only right after a CHECKPOINT_END
+        of a COLO stream, and only CHECKPOINT_NEW travels forward; then the
+        libxc stream resumes.
+        """
+        if not self.state_next:
+            self._unexpected("libxl reads CHECKPOINT_STATE only right after "
+                             "a CHECKPOINT_END of a COLO stream")
+        self.state_next = False
+        if id_ != SLOT_checkpoint_new:
+            self._record_error("BadValue",
+                               "only CHECKPOINT_NEW (%d) is sent forward, "
+                               "not %d" % (SLOT_checkpoint_new, id_))
+        self.libxc.offset = self.offset
+        self._resume_libxc()
+
+
+    def verify_end_of_stream(self):
+        """
+        Nothing may follow the stream but xl's migration messages (a
+        capture of `xl migrate`), which are named.
+        """
+        from xen.migration.xl import verify_migration_trailer
+        verify_migration_trailer(self)
 
 
     def verify_xenstore_data(self, data, base):

@@ -30,6 +30,61 @@ SLOT_formats
 # Size of the magic and the header fields: the optional data starts here.
 PREAMBLE_SIZE = len(SLOT_magic) + SLOT_size
 
+# xl's migration protocol messages (tools/xl/xl.h), which a capture of
+# `xl migrate` holds after the stream: (name, text, whether the NUL after
+# the text is sent, whether a status octet follows).
+MIGRATION_MESSAGES = [
+    SLOT_migration_messages
+]
+# The most octets of messages recognised after a stream.
+MIGRATION_TRAILER_MAX = SLOT_migration_trailer_max
+
+
+def migration_messages(data):
+    """
+    The names of the messages data consists of, one after the other, each
+    in its exact wire form; None if it is anything else (or nothing).
+    """
+    names = []
+    while data:
+        for name, text, nul, status in MIGRATION_MESSAGES:
+            size = len(text) + int(nul) + int(status)
+            if (len(data) >= size and data.startswith(text)
+                    and (not nul or data[len(text):len(text) + 1] == b"\x00")):
+                names.append(name)
+                data = data[size:]
+                break
+        else:
+            return None
+    return names or None
+
+
+def verify_migration_trailer(verifier):
+    """
+    The end of a libxl stream (alone or in an xl file): nothing may follow
+    but xl's migration messages, which are named (kind "TrailingData"
+    otherwise).
+    """
+    at = verifier.offset
+    data = b""
+    while len(data) <= MIGRATION_TRAILER_MAX:
+        more = verifier.read(MIGRATION_TRAILER_MAX + 1 - len(data))
+        if not more:
+            break
+        data += more
+    if not data:
+        return
+    names = None
+    if len(data) <= MIGRATION_TRAILER_MAX:
+        names = migration_messages(data)
+    if names is None:
+        raise StreamError("data follows the end of the stream at offset %d"
+                          % (at, ), "TrailingData", at)
+    verifier.info("Followed by xl's migration protocol message%s %s: %d "
+                  "octets at offset %d"
+                  % ("s" if len(names) > 1 else "", ", ".join(names),
+                     len(data), at))
+
 
 class VerifyXl(VerifyBase):
     """
@@ -66,6 +121,17 @@ class VerifyXl(VerifyBase):
         self.inner.offset = self.offset
         self.inner.verify()
         self.offset = self.inner.offset
+
+
+    def verify_end_of_stream(self):
+        """
+        Nothing may follow the stream but, after a libxl stream, xl's
+        migration messages (a capture of `xl migrate`).
+        """
+        if isinstance(self.inner, VerifyLibxl):
+            verify_migration_trailer(self)
+        else:
+            VerifyBase.verify_end_of_stream(self)
 
 
     def verify_hdr(self):

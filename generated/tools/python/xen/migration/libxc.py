@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): c262b1cfc03aff6f
+# checksum (fnv1a-64 of all other lines): 618c6d767a8b49d2
 
 """
 Libxc migration streams (the domain image format, revisions 2 to 4).
@@ -18,7 +18,7 @@ from struct import calcsize, unpack
 from xen.migration.verify import StreamError, RecordError, VerifyBase, \
     iter_unpack
 from xen.migration.domain_context import DomainContextError, verify_blob, \
-    describe_entry
+    describe_entry, after_end
 from xen.migration.hvm_context import HvmContextError, \
     verify_blob as verify_hvm_blob, describe_entry as describe_hvm_entry
 
@@ -348,6 +348,157 @@ RECORDS_PV_REQUIRED = (
     REC_TYPE_x86_pv_vcpu_basic,
 )
 
+# The rules on the presence and order of records (format_spec::libxc's
+# ORDER_RULES), in the order VerifyLibxc checks them: "kind" is the KIND a
+# broken rule raises; "check" one of guest_only (the records belong to
+# streams of guest type "of_guest"), at_most_once ("record"), after (no
+# record of "records" before the first "record"), not_after (none after a
+# "record" in the "scope"), required (all of "records" there when the
+# "scope" ends), checkpointed_only ("record"), back_channel_only; the
+# rule applies to streams of guest type "guest" (None: all) from version
+# "since" on, and before it only warns if "warns" is set.
+ORDER_RULES = (
+    # guest-type
+    {"kind": "WrongGuestType", "check": "guest_only",
+     "records": (REC_TYPE_x86_pv_info, REC_TYPE_x86_pv_p2m_frames,
+                 REC_TYPE_x86_pv_vcpu_basic, REC_TYPE_x86_pv_vcpu_extended,
+                 REC_TYPE_x86_pv_vcpu_xsave, REC_TYPE_x86_pv_vcpu_msrs,),
+     "names": ("X86_PV_INFO", "X86_PV_P2M_FRAMES", "X86_PV_VCPU_BASIC",
+               "X86_PV_VCPU_EXTENDED", "X86_PV_VCPU_XSAVE",
+               "X86_PV_VCPU_MSRS",),
+     "record": None, "record_name": None,
+     "of_guest": DHDR_TYPE_x86_pv, "guest": None, "scope": None,
+     "since": 2, "warns": False,
+     "message": ""},
+    # guest-type
+    {"kind": "WrongGuestType", "check": "guest_only",
+     "records": (REC_TYPE_hvm_context, REC_TYPE_hvm_params,),
+     "names": ("HVM_CONTEXT", "HVM_PARAMS",),
+     "record": None, "record_name": None,
+     "of_guest": DHDR_TYPE_x86_hvm, "guest": None, "scope": None,
+     "since": 2, "warns": False,
+     "message": ""},
+    # static-data-end-once
+    {"kind": "DuplicateStaticDataEnd", "check": "at_most_once",
+     "records": (),
+     "names": (),
+     "record": REC_TYPE_static_data_end, "record_name": "STATIC_DATA_END",
+     "of_guest": None, "guest": None, "scope": None,
+     "since": 2, "warns": False,
+     "message": ""},
+    # static-data-end-before-memory
+    {"kind": "MissingStaticDataEnd", "check": "after",
+     "records": (REC_TYPE_page_data, REC_TYPE_x86_pv_p2m_frames,),
+     "names": ("PAGE_DATA", "X86_PV_P2M_FRAMES",),
+     "record": REC_TYPE_static_data_end, "record_name": "STATIC_DATA_END",
+     "of_guest": None, "guest": None, "scope": None,
+     "since": 2, "warns": False,
+     "message": ""},
+    # static-data-end-before-state
+    {"kind": "MissingStaticDataEnd", "check": "after",
+     "records": (REC_TYPE_page_data, REC_TYPE_x86_pv_p2m_frames,
+                 REC_TYPE_x86_pv_vcpu_basic, REC_TYPE_x86_pv_vcpu_extended,
+                 REC_TYPE_x86_pv_vcpu_xsave, REC_TYPE_x86_pv_vcpu_msrs,
+                 REC_TYPE_shared_info, REC_TYPE_tsc_info,
+                 REC_TYPE_hvm_context, REC_TYPE_hvm_params,
+                 REC_TYPE_domain_context,),
+     "names": ("PAGE_DATA", "X86_PV_P2M_FRAMES", "X86_PV_VCPU_BASIC",
+               "X86_PV_VCPU_EXTENDED", "X86_PV_VCPU_XSAVE",
+               "X86_PV_VCPU_MSRS", "SHARED_INFO", "X86_TSC_INFO",
+               "HVM_CONTEXT", "HVM_PARAMS", "DOMAIN_CONTEXT",),
+     "record": REC_TYPE_static_data_end, "record_name": "STATIC_DATA_END",
+     "of_guest": None, "guest": None, "scope": None,
+     "since": 3, "warns": False,
+     "message": ""},
+    # static-after-static-data-end
+    {"kind": "OutOfOrder", "check": "not_after",
+     "records": (REC_TYPE_x86_pv_info, REC_TYPE_x86_cpuid_policy,
+                 REC_TYPE_x86_msr_policy,),
+     "names": ("X86_PV_INFO", "X86_CPUID_POLICY", "X86_MSR_POLICY",),
+     "record": REC_TYPE_static_data_end, "record_name": "STATIC_DATA_END",
+     "of_guest": None, "guest": None, "scope": "stream",
+     "since": 2, "warns": False,
+     "message": ("static data (X86_PV_INFO, CPU policies) must come before "
+                 "STATIC_DATA_END")},
+    # pv-info-once
+    {"kind": "DuplicateRecord", "check": "at_most_once",
+     "records": (),
+     "names": (),
+     "record": REC_TYPE_x86_pv_info, "record_name": "X86_PV_INFO",
+     "of_guest": None, "guest": DHDR_TYPE_x86_pv, "scope": None,
+     "since": 2, "warns": False,
+     "message": ""},
+    # pv-info-first
+    {"kind": "OutOfOrder", "check": "after",
+     "records": (REC_TYPE_x86_pv_p2m_frames, REC_TYPE_shared_info,),
+     "names": ("X86_PV_P2M_FRAMES", "SHARED_INFO",),
+     "record": REC_TYPE_x86_pv_info, "record_name": "X86_PV_INFO",
+     "of_guest": None, "guest": DHDR_TYPE_x86_pv, "scope": None,
+     "since": 2, "warns": False,
+     "message": ("X86_PV_P2M_FRAMES and SHARED_INFO must come after "
+                 "X86_PV_INFO")},
+    # pv-vcpu-after-memory
+    {"kind": "OutOfOrder", "check": "after",
+     "records": (REC_TYPE_x86_pv_vcpu_basic, REC_TYPE_x86_pv_vcpu_extended,
+                 REC_TYPE_x86_pv_vcpu_xsave, REC_TYPE_x86_pv_vcpu_msrs,),
+     "names": ("X86_PV_VCPU_BASIC", "X86_PV_VCPU_EXTENDED",
+               "X86_PV_VCPU_XSAVE", "X86_PV_VCPU_MSRS",),
+     "record": REC_TYPE_page_data, "record_name": "PAGE_DATA",
+     "of_guest": None, "guest": DHDR_TYPE_x86_pv, "scope": None,
+     "since": 2, "warns": False,
+     "message": "vCPU records must come after the first PAGE_DATA"},
+    # hvm-params-before-context
+    {"kind": "OutOfOrder", "check": "not_after",
+     "records": (REC_TYPE_hvm_params,),
+     "names": ("HVM_PARAMS",),
+     "record": REC_TYPE_hvm_context, "record_name": "HVM_CONTEXT",
+     "of_guest": None, "guest": DHDR_TYPE_x86_hvm, "scope": "segment",
+     "since": 4, "warns": True,
+     "message": "HVM_PARAMS must come before HVM_CONTEXT in a segment"},
+    # checkpoint-in-checkpointed-stream
+    {"kind": "UnexpectedCheckpoint", "check": "checkpointed_only",
+     "records": (),
+     "names": (),
+     "record": REC_TYPE_checkpoint, "record_name": "CHECKPOINT",
+     "of_guest": None, "guest": None, "scope": None,
+     "since": 2, "warns": False,
+     "message": ""},
+    # back-channel-only
+    {"kind": "BackChannelRecord", "check": "back_channel_only",
+     "records": (REC_TYPE_checkpoint_dirty_pfn_list,),
+     "names": ("CHECKPOINT_DIRTY_PFN_LIST",),
+     "record": None, "record_name": None,
+     "of_guest": None, "guest": None, "scope": None,
+     "since": 2, "warns": False,
+     "message": ""},
+    # pv-required-records
+    {"kind": "MissingRecord", "check": "required",
+     "records": (REC_TYPE_x86_pv_info, REC_TYPE_x86_pv_p2m_frames,
+                 REC_TYPE_page_data, REC_TYPE_x86_pv_vcpu_basic,),
+     "names": ("X86_PV_INFO", "X86_PV_P2M_FRAMES", "PAGE_DATA",
+               "X86_PV_VCPU_BASIC",),
+     "record": None, "record_name": None,
+     "of_guest": None, "guest": DHDR_TYPE_x86_pv, "scope": "stream",
+     "since": 2, "warns": False,
+     "message": ""},
+    # static-data-end-before-state
+    {"kind": "MissingStaticDataEnd", "check": "required",
+     "records": (REC_TYPE_static_data_end,),
+     "names": ("STATIC_DATA_END",),
+     "record": None, "record_name": None,
+     "of_guest": None, "guest": None, "scope": "stream",
+     "since": 3, "warns": False,
+     "message": ""},
+    # domain-context-per-segment
+    {"kind": "MissingDomainContext", "check": "required",
+     "records": (REC_TYPE_domain_context,),
+     "names": ("DOMAIN_CONTEXT",),
+     "record": None, "record_name": None,
+     "of_guest": None, "guest": None, "scope": "segment",
+     "since": 4, "warns": False,
+     "message": ""},
+)
+
 # Xen's restore rules for PV records (format_spec::libxc): pt_levels by
 # guest_width, vCPU basic context size by guest_width, the width before
 # X86_PV_INFO, the extended/xsave/MSR context limits.
@@ -379,6 +530,15 @@ PAGE_DATA_TABLE_TYPES = frozenset([
 V2_STATIC_DATA_END_AT = {
     DHDR_TYPE_x86_pv: REC_TYPE_x86_pv_p2m_frames,
     DHDR_TYPE_x86_hvm: REC_TYPE_page_data,
+}
+
+# The records at which a stream older than STATIC_DATA_END infers it, by
+# guest type (the first of V2_STATIC_DATA_END_AT and, for PV, the records
+# Xen's restore refuses before STATIC_DATA_END).
+STATIC_DATA_END_STAND_INS = {
+    DHDR_TYPE_x86_pv: frozenset((REC_TYPE_page_data,
+                                 REC_TYPE_x86_pv_p2m_frames,)),
+    DHDR_TYPE_x86_hvm: frozenset((REC_TYPE_page_data,)),
 }
 
 # The exception class of each error KIND raised about a record (the error
@@ -439,21 +599,18 @@ class VerifyLibxc(VerifyBase):
         self.record_type = None
         self.squashed_pagedata_records = 0
 
-        # Order state, for the whole stream...
-        self.seen_static_data_end = False
-        self.seen_pv_info = False
-        self.seen_p2m_frames = False
-        self.seen_page_data = False
-        self.pv_info_offset = None
+        # Order state: the offset of the first record of each type, in the
+        # whole stream and in the current segment (up to a CHECKPOINT or
+        # the END); the rules of ORDER_RULES for this stream, by record.
+        self.seen = {}
+        self.segment_seen = {}
+        self.order_at = None
+        self.order_required = None
         self.guest_width = None
         self.p2m_max_pfn = None
-        self.seen_vcpu_basic = False
         self.vcpu0_basic = False
         self.checkpoints = 0
         self.after_checkpoint = False
-        # ... and for the current segment (up to a CHECKPOINT or the END).
-        self.segment_domain_context = False
-        self.segment_hvm_context = False
         # An unknown record in a segment after a CHECKPOINT: Xen's restore
         # fails on it when it replays the segment at the next CHECKPOINT.
         self.segment_unknown = None
@@ -704,65 +861,30 @@ class VerifyLibxc(VerifyBase):
 
     def verify_order(self, rtype, content):
         """
-        Strict order rules and the rules of Xen's record handlers, checked
-        after the record's body (format_spec::stream::rules).
+        Strict order rules (ORDER_RULES) and the rules of Xen's record
+        handlers, checked after the record's body
+        (format_spec::stream::rules).
         """
 
-        version = self.version
         pv = self.guest_type == 1
-        foreign = RECORDS_HVM_ONLY if pv else RECORDS_PV_ONLY
-
-        if rtype in foreign:
-            self._stream_error("WrongGuestType",
-                               "record does not belong in a %s stream"
-                               % (dhdr_type_to_str[self.guest_type], ))
-
-        if rtype == REC_TYPE_static_data_end:
-            if self.seen_static_data_end:
-                self._stream_error("DuplicateStaticDataEnd",
-                                   "second STATIC_DATA_END")
-            self.seen_static_data_end = True
-        else:
-            if (rtype == V2_STATIC_DATA_END_AT[self.guest_type]
-                    or (pv and rtype in RECORDS_SDE_CHECKED)):
-                self._infer_static_data_end()
-            if (not self.seen_static_data_end
-                    and rtype in RECORDS_AFTER_STATIC_DATA_END
-                    and (rtype in RECORDS_SDE_CHECKED or version >= 3)):
-                self._stream_error("MissingStaticDataEnd",
-                                   "dynamic state before STATIC_DATA_END")
-            if (self.seen_static_data_end and rtype in RECORDS_STATIC
-                    and rtype not in foreign):
-                self._stream_error("OutOfOrder",
-                                   "static data after STATIC_DATA_END")
+        if rtype in STATIC_DATA_END_STAND_INS[self.guest_type]:
+            self._infer_static_data_end()
+        if self.order_at is None:
+            self._index_order_rules()
+        for rule in self.order_at.get(rtype, ()):
+            self._check_order(rule, rtype)
+        first_of_its_type = rtype not in self.seen
+        self.seen.setdefault(rtype, self.record_offset)
+        self.segment_seen.setdefault(rtype, self.record_offset)
 
         if pv:
-            self._verify_pv(rtype, content)
-        elif rtype == REC_TYPE_hvm_params:
-            if self.segment_hvm_context:
-                # Required from version 4; Xen's own v3 saver
-                # writes this order, so older streams only warn.
-                if version >= 4:
-                    self._stream_error("OutOfOrder",
-                                       "HVM_PARAMS after HVM_CONTEXT")
-                self._warn("HVM_PARAMS after HVM_CONTEXT")
+            self._verify_pv(rtype, content, first_of_its_type)
 
         if len(content) == 0 and rtype in (REC_TYPE_x86_cpuid_policy,
                                            REC_TYPE_x86_msr_policy):
             self._stream_error("BadLength",
                                "a CPU policy holds at least one entry")
 
-        if rtype == REC_TYPE_page_data:
-            self.seen_page_data = True
-        elif rtype == REC_TYPE_hvm_context:
-            self.segment_hvm_context = True
-        elif rtype == REC_TYPE_domain_context:
-            self.segment_domain_context = True
-
-        if rtype == REC_TYPE_checkpoint and self.checkpointed is False:
-            self._stream_error("UnexpectedCheckpoint",
-                               "CHECKPOINT in a stream that is not "
-                               "checkpointed")
         # Xen's restore completes at END, a COLO restore at each CHECKPOINT.
         if self.checkpointed == "colo":
             completes = rtype == REC_TYPE_checkpoint
@@ -778,26 +900,76 @@ class VerifyLibxc(VerifyBase):
                                       "the stream completes without any "
                                       "X86_PV_P2M_FRAMES; Xen's restore would "
                                       "segfault", self.record_offset)
-        if rtype == REC_TYPE_end and pv:
-            seen = (self.pv_info_offset is not None, self.seen_p2m_frames,
-                    self.seen_page_data, self.seen_vcpu_basic)
-            for required, present in zip(RECORDS_PV_REQUIRED, seen):
-                if not present:
-                    self._stream_error("MissingRecord", "the stream has no %s"
-                                       % (rec_type_to_str[required], ))
 
         if rtype in (REC_TYPE_checkpoint, REC_TYPE_end):
-            if (rtype == REC_TYPE_end and version >= 3
-                    and not self.seen_static_data_end):
-                self._stream_error("MissingStaticDataEnd",
-                                   "stream ends without STATIC_DATA_END")
-            if version >= 4 and not self.segment_domain_context:
-                self._stream_error("MissingDomainContext",
-                                   "segment without DOMAIN_CONTEXT")
-            self.segment_domain_context = False
-            self.segment_hvm_context = False
+            for rule in self.order_required:
+                scope = rule["scope"]
+                if scope == "stream" and rtype != REC_TYPE_end:
+                    continue
+                seen = self.seen if scope == "stream" else self.segment_seen
+                for code, name in zip(rule["records"], rule["names"]):
+                    if code not in seen:
+                        self._stream_error(rule["kind"], "the %s has no %s"
+                                           % (scope, name))
+            self.segment_seen = {}
             if rtype == REC_TYPE_end:
                 self.segment_unknown = None
+
+
+    def _index_order_rules(self):
+        """The rules of ORDER_RULES for this stream, by the record they
+        look at; the required ones apart."""
+
+        self.order_at = {}
+        self.order_required = []
+        for rule in ORDER_RULES:
+            if rule["guest"] not in (None, self.guest_type):
+                continue
+            if self.version < rule["since"] and not rule["warns"]:
+                continue
+            if rule["check"] == "required":
+                self.order_required.append(rule)
+                continue
+            codes = list(rule["records"])
+            if rule["check"] in ("at_most_once", "checkpointed_only"):
+                codes = [rule["record"]]
+            for code in codes:
+                self.order_at.setdefault(code, []).append(rule)
+
+
+    def _check_order(self, rule, rtype):
+        """Rule `rule` of ORDER_RULES at a record of type `rtype`."""
+
+        check, record = rule["check"], rule["record"]
+        name = rule["record_name"]
+        msg = None
+        if check == "guest_only":
+            if rule["of_guest"] != self.guest_type:
+                msg = ("record does not belong in a %s stream"
+                       % (dhdr_type_to_str[self.guest_type], ))
+        elif check == "at_most_once":
+            if record in self.seen:
+                msg = ("second %s; the first was at offset %d"
+                       % (name, self.seen[record]))
+        elif check == "after":
+            if record not in self.seen:
+                msg = rule["message"] or "record before %s" % (name, )
+        elif check == "not_after":
+            if rule["scope"] == "stream":
+                seen = self.seen
+            else:
+                seen = self.segment_seen
+            if record in seen:
+                this = rule["names"][list(rule["records"]).index(rtype)]
+                if self.version < rule["since"]:
+                    self._warn("%s after %s" % (this, name))
+                    return
+                msg = rule["message"] or "%s after %s" % (this, name)
+        elif check == "checkpointed_only":
+            if self.checkpointed is False:
+                msg = "%s in a stream that is not checkpointed" % (name, )
+        if msg is not None and self.version >= rule["since"]:
+            self._stream_error(rule["kind"], msg)
 
 
     def _record_error_at(self, kind, msg, offset):
@@ -805,15 +977,11 @@ class VerifyLibxc(VerifyBase):
         raise ERROR_CLASS[kind](self._where() + msg, kind, offset)
 
 
-    def _verify_pv(self, rtype, content):
-        """The rules of Xen's PV record handlers (xg_sr_restore_x86_pv.c)."""
+    def _verify_pv(self, rtype, content, first_of_its_type):
+        """The rules of Xen's PV record handlers (xg_sr_restore_x86_pv.c)
+        on record values; the first X86_PV_INFO sets the guest width."""
 
-        if rtype == REC_TYPE_x86_pv_info:
-            if self.pv_info_offset is not None:
-                self._stream_error("DuplicateRecord",
-                                   "second X86_PV_INFO; the first was at "
-                                   "offset %d" % (self.pv_info_offset, ))
-            self.pv_info_offset = self.record_offset
+        if rtype == REC_TYPE_x86_pv_info and first_of_its_type:
             if len(content) >= 2:
                 width, levels = unpack("BB", content[:2])
                 if PV_WIDTH_LEVELS.get(width) != levels:
@@ -821,14 +989,8 @@ class VerifyLibxc(VerifyBase):
                                        "pt_levels %d does not go with "
                                        "guest_width %d" % (levels, width), 1)
                 self.guest_width = width
-        elif (self.pv_info_offset is None
-              and rtype in (REC_TYPE_x86_pv_p2m_frames, REC_TYPE_shared_info)):
-            self._stream_error("OutOfOrder",
-                               "X86_PV_P2M_FRAMES and SHARED_INFO must come "
-                               "after X86_PV_INFO")
 
         if rtype == REC_TYPE_x86_pv_p2m_frames:
-            self.seen_p2m_frames = True
             if len(content) >= 8:
                 start, end = unpack(self.endian + "II", content[:8])
                 width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
@@ -851,7 +1013,8 @@ class VerifyLibxc(VerifyBase):
                     self.p2m_max_pfn = end
 
         if rtype == REC_TYPE_page_data:
-            if not self.seen_p2m_frames or self.p2m_max_pfn is None:
+            p2m_seen = REC_TYPE_x86_pv_p2m_frames in self.seen
+            if not p2m_seen or self.p2m_max_pfn is None:
                 self._record_error_at("CrashesXenRestore",
                                       "PAGE_DATA of a PV guest before any "
                                       "X86_PV_P2M_FRAMES; Xen's restore would "
@@ -867,12 +1030,7 @@ class VerifyLibxc(VerifyBase):
                                        "pfn 0x%x)" % (pfn, self.p2m_max_pfn),
                                        8 + 8 * i)
 
-        if rtype == REC_TYPE_x86_pv_vcpu_basic:
-            self.seen_vcpu_basic = True
         if rtype in RECORDS_PV_VCPU:
-            if not self.seen_page_data:
-                self._stream_error("OutOfOrder",
-                                   "vCPU state before the first PAGE_DATA")
             if len(content) >= 8:
                 size = len(content) - 8
                 width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
@@ -931,8 +1089,10 @@ class VerifyLibxc(VerifyBase):
 
     def _infer_static_data_end(self):
         """Version 2 streams imply STATIC_DATA_END at their first memory."""
-        if self.version < 3 and not self.seen_static_data_end:
-            self.seen_static_data_end = True
+        if (self.version < 3
+                and REC_TYPE_static_data_end not in self.seen):
+            self.seen[REC_TYPE_static_data_end] = self.record_offset
+            self.segment_seen[REC_TYPE_static_data_end] = self.record_offset
             self.info("  STATIC_DATA_END inferred")
 
 
@@ -967,6 +1127,11 @@ class VerifyLibxc(VerifyBase):
             raise err
         for entry in entries:
             self.info("  %s" % (describe_entry(entry), ))
+        extra = after_end(content, entries)
+        if extra is not None:
+            self._warn("%d octets after the blob's END entry (from blob "
+                       "offset %d), which a loader never reads"
+                       % (extra[1], extra[0]))
 
 
     def verify_hvm_context_blob(self, content):

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 2a1c929e68f9fba7
+# checksum (fnv1a-64 of all other lines): ba11d169ee659111
 
 """
 The xl save file header: the magic, a byte-order marker, mandatory and
@@ -53,6 +53,72 @@ HEADER_FORMAT = "=IIII"
 # Size of the magic and the header fields: the optional data starts here.
 PREAMBLE_SIZE = len(MAGIC) + 16
 
+# xl's migration protocol messages (tools/xl/xl.h), which a capture of
+# `xl migrate` holds after the stream: (name, text, whether the NUL after
+# the text is sent, whether a status octet follows).
+MIGRATION_MESSAGES = [
+    ("migrate_receiver_banner",
+     b"xl migration receiver ready, send binary domain data.\n",
+     False, False),
+    ("migrate_receiver_ready",
+     b"domain received, ready to unpause",
+     True, False),
+    ("migrate_permission_to_go",
+     b"domain is yours, you are cleared to unpause",
+     True, False),
+    ("migrate_report",
+     b"my copy unpause results are as follows",
+     True, True),
+]
+# The most octets of messages recognised after a stream.
+MIGRATION_TRAILER_MAX = 256
+
+
+def migration_messages(data):
+    """
+    The names of the messages data consists of, one after the other, each
+    in its exact wire form; None if it is anything else (or nothing).
+    """
+    names = []
+    while data:
+        for name, text, nul, status in MIGRATION_MESSAGES:
+            size = len(text) + int(nul) + int(status)
+            if (len(data) >= size and data.startswith(text)
+                    and (not nul or data[len(text):len(text) + 1] == b"\x00")):
+                names.append(name)
+                data = data[size:]
+                break
+        else:
+            return None
+    return names or None
+
+
+def verify_migration_trailer(verifier):
+    """
+    The end of a libxl stream (alone or in an xl file): nothing may follow
+    but xl's migration messages, which are named (kind "TrailingData"
+    otherwise).
+    """
+    at = verifier.offset
+    data = b""
+    while len(data) <= MIGRATION_TRAILER_MAX:
+        more = verifier.read(MIGRATION_TRAILER_MAX + 1 - len(data))
+        if not more:
+            break
+        data += more
+    if not data:
+        return
+    names = None
+    if len(data) <= MIGRATION_TRAILER_MAX:
+        names = migration_messages(data)
+    if names is None:
+        raise StreamError("data follows the end of the stream at offset %d"
+                          % (at, ), "TrailingData", at)
+    verifier.info("Followed by xl's migration protocol message%s %s: %d "
+                  "octets at offset %d"
+                  % ("s" if len(names) > 1 else "", ", ".join(names),
+                     len(data), at))
+
 
 class VerifyXl(VerifyBase):
     """
@@ -89,6 +155,17 @@ class VerifyXl(VerifyBase):
         self.inner.offset = self.offset
         self.inner.verify()
         self.offset = self.inner.offset
+
+
+    def verify_end_of_stream(self):
+        """
+        Nothing may follow the stream but, after a libxl stream, xl's
+        migration messages (a capture of `xl migrate`).
+        """
+        if isinstance(self.inner, VerifyLibxl):
+            verify_migration_trailer(self)
+        else:
+            VerifyBase.verify_end_of_stream(self)
 
 
     def verify_hdr(self):

@@ -1,0 +1,244 @@
+//! The libxl layer's verdicts against libxl's own reader
+//! (`tools/libs/light/libxl_stream_read.c` in the kit): lenient mode is
+//! what it takes, strict mode the spec plus rules with reasons.
+//!
+//! * bit-31 (optional) record types: libxl's `process_record` refuses
+//!   every type it does not know, in both modes;
+//! * EMULATOR_* records in a PV guest's stream: refused (both modes;
+//!   `generated-tests/tests/libxl_lenient.rs`, on the shared vectors);
+//! * Xen's COLO layout, CHECKPOINT_END then CHECKPOINT_STATE then the next
+//!   segment: read as libxl records, valid in both modes;
+//!   CHECKPOINT_STATE anywhere else, or with a state other than
+//!   CHECKPOINT_NEW, is refused;
+//! * a Remus stream that ends with the libxc END and no libxl END:
+//!   libxl does not read on (`libxl__xc_domain_restore_done`), lenient
+//!   accepts it, strict wants END;
+//! * bodies of END, LIBXC_CONTEXT and CHECKPOINT_END: libxl reads and
+//!   ignores them (lenient), the spec says they are empty (strict);
+//! * records over 128 MiB: libxl has no limit, lenient reads on with
+//!   bounded memory.
+
+use std::io::Read;
+
+use format_spec::binrw::Endian;
+use format_spec::libxc::{DomainType, LibxcRecord, REC_LENGTH_MAX, REC_TYPE_OPTIONAL};
+use format_spec::libxl::{CheckpointStateId, EmulatorId, LibxlRecord};
+use format_spec::outer::OuterWriter;
+use format_spec::save::{verify, Error, Options, SaveReport};
+use format_spec::stream::{StreamWriter, WriterOptions};
+use format_spec::Mode;
+
+fn both(bytes: &[u8]) -> [Result<SaveReport, Error>; 2] {
+    [Mode::Lenient, Mode::Strict].map(|m| verify(bytes, Options::verify(m)))
+}
+
+fn kind(r: &Result<SaveReport, Error>) -> String {
+    match r {
+        Ok(_) => "valid".into(),
+        Err(e) => format!("{}@{}", e.kind(), e.offset()),
+    }
+}
+
+/// A libxc stream for `domain` with `checkpoints` CHECKPOINTs; returns it
+/// and the offsets just after each CHECKPOINT.
+fn libxc(domain: DomainType, checkpoints: u64) -> (Vec<u8>, Vec<usize>) {
+    let mut w = StreamWriter::new(Vec::new(), WriterOptions::new(domain).version(3)).unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    let mut cuts = Vec::new();
+    for i in 0..checkpoints {
+        w.write_page_data(&[0x10 + i], &[i as u8; 4096]).unwrap();
+        w.checkpoint().unwrap();
+        cuts.push(w.position() as usize);
+    }
+    w.write_page_data(&[0x40], &[7; 4096]).unwrap();
+    (w.finish().unwrap(), cuts)
+}
+
+/// A libxl stream around an HVM libxc stream with `checkpoints`
+/// checkpoints; `between` writes each checkpoint's libxl records and its
+/// CHECKPOINT_END (and what follows it); `tail` what follows the libxc END.
+fn libxl(
+    checkpoints: u64,
+    between: &dyn Fn(&mut OuterWriter<Vec<u8>>),
+    tail: &dyn Fn(OuterWriter<Vec<u8>>) -> Vec<u8>,
+) -> Vec<u8> {
+    let (lx, cuts) = libxc(DomainType::X86Hvm, checkpoints);
+    let mut o = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+    o.libxc_context().unwrap();
+    let mut from = 0;
+    for cut in cuts {
+        o.inner().extend_from_slice(&lx[from..cut]);
+        between(&mut o);
+        from = cut;
+    }
+    o.inner().extend_from_slice(&lx[from..]);
+    tail(o)
+}
+
+fn end(o: OuterWriter<Vec<u8>>) -> Vec<u8> {
+    o.finish().unwrap()
+}
+
+fn colo(o: &mut OuterWriter<Vec<u8>>) {
+    o.emulator_context(EmulatorId::QemuUpstream, 0, b"device state")
+        .unwrap();
+    o.checkpoint_end().unwrap();
+    o.checkpoint_state(CheckpointStateId::New).unwrap();
+}
+
+#[test]
+fn unknown_optional_libxl_records_are_refused_in_both_modes() {
+    let b = libxl(0, &|_| {}, &|mut o| {
+        o.raw_record(REC_TYPE_OPTIONAL | 0x77, b"future").unwrap();
+        o.finish().unwrap()
+    });
+    let at = b.len() - 16 - 8;
+    for r in both(&b) {
+        assert_eq!(kind(&r), format!("UnknownOptional@{at}"));
+    }
+}
+
+#[test]
+fn xens_colo_layout_is_read_as_libxl_records() {
+    let b = libxl(2, &colo, &end);
+    for r in both(&b) {
+        let rep = r.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rep.libxl_records["CHECKPOINT_STATE"], 2);
+        assert_eq!(rep.libxl_records["CHECKPOINT_END"], 2);
+        assert_eq!(rep.libxc.unwrap().segments, 3);
+    }
+    // CHECKPOINT_STATE before CHECKPOINT_END, where libxl buffers it and
+    // then refuses it: refused in both modes.
+    let b = libxl(
+        1,
+        &|o| {
+            o.checkpoint_state(CheckpointStateId::New).unwrap();
+            o.checkpoint_end().unwrap();
+        },
+        &end,
+    );
+    for r in both(&b) {
+        assert!(kind(&r).starts_with("UnexpectedRecord@"), "{}", kind(&r));
+    }
+    // A secondary's state sent forward: refused in both modes.
+    let b = libxl(
+        1,
+        &|o| {
+            o.checkpoint_end().unwrap();
+            o.checkpoint_state(CheckpointStateId::SvmReady).unwrap();
+        },
+        &end,
+    );
+    for r in both(&b) {
+        assert!(kind(&r).starts_with("BadValue@"), "{}", kind(&r));
+    }
+}
+
+#[test]
+fn a_remus_stream_may_end_with_the_libxc_end() {
+    let b = libxl(
+        2,
+        &|o| {
+            o.checkpoint_end().unwrap();
+        },
+        &|o| o.finish().unwrap(),
+    );
+    // Without the libxl END (its 8 octets).
+    let cut = &b[..b.len() - 8];
+    let [lenient, strict] = both(cut);
+    let rep = lenient.unwrap_or_else(|e| panic!("{e}"));
+    assert!(rep.libxc.unwrap().complete);
+    assert_eq!(rep.end_offset, cut.len() as u64);
+    assert_eq!(kind(&strict), format!("Truncated@{}", cut.len()));
+    // Not in a plain stream: libxl reads on to its END there.
+    let plain = libxl(0, &|_| {}, &end);
+    let cut = &plain[..plain.len() - 8];
+    for r in both(cut) {
+        assert_eq!(kind(&r), format!("Truncated@{}", cut.len()));
+    }
+}
+
+#[test]
+fn bodies_libxl_ignores_are_accepted_leniently() {
+    for code in [LibxlRecord::END, LibxlRecord::LIBXC_CONTEXT] {
+        let (lx, _) = libxc(DomainType::X86Hvm, 0);
+        let mut o = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+        let body = b"ignored body";
+        let b = if code == LibxlRecord::END {
+            o.libxc_context().unwrap();
+            o.inner().extend_from_slice(&lx);
+            let mut b = o.finish().unwrap();
+            b.truncate(b.len() - 8);
+            let mut w = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+            w.raw_record(code, body).unwrap();
+            b.extend_from_slice(&w.inner()[16..]);
+            b
+        } else {
+            let at = o.offset();
+            o.raw_record(code, body).unwrap();
+            o.inner().extend_from_slice(&lx);
+            let _ = at;
+            // The libxc layer still thinks LIBXC_CONTEXT is to come.
+            let mut b = o.inner().clone();
+            let mut w = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+            w.record(&LibxlRecord::End).unwrap();
+            b.extend_from_slice(&w.inner()[16..]);
+            b
+        };
+        let [lenient, strict] = both(&b);
+        assert_eq!(kind(&lenient), "valid", "0x{code:x}");
+        assert!(kind(&strict).starts_with("BadLength@"), "{}", kind(&strict));
+    }
+}
+
+/// An input made of parts, some of them long runs of one octet, read
+/// without holding them.
+struct Parts(Vec<Box<dyn Read>>);
+
+impl Read for Parts {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while let Some(p) = self.0.first_mut() {
+            let n = p.read(buf)?;
+            if n > 0 {
+                return Ok(n);
+            }
+            self.0.remove(0);
+        }
+        Ok(0)
+    }
+}
+
+#[test]
+fn an_emulator_context_over_128_mib_is_read_on_leniently() {
+    let (lx, _) = libxc(DomainType::X86Hvm, 0);
+    let mut o = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+    o.libxc_context().unwrap();
+    o.inner().extend_from_slice(&lx);
+    let head = o.inner().clone();
+    let len = REC_LENGTH_MAX + 8;
+    let mut rh = Vec::new();
+    rh.extend_from_slice(&LibxlRecord::EMULATOR_CONTEXT.to_le_bytes());
+    rh.extend_from_slice(&len.to_le_bytes());
+    rh.extend_from_slice(&(EmulatorId::QemuUpstream as u32).to_le_bytes());
+    rh.extend_from_slice(&0u32.to_le_bytes());
+    let mut w = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+    w.record(&LibxlRecord::End).unwrap();
+    let tail = w.inner()[16..].to_vec();
+    let input = |_: ()| {
+        Parts(vec![
+            Box::new(std::io::Cursor::new(head.clone())),
+            Box::new(std::io::Cursor::new(rh.clone())),
+            Box::new(std::io::repeat(0x5a).take(u64::from(len) - 8)),
+            Box::new(std::io::Cursor::new(tail.clone())),
+        ])
+    };
+    let rep = verify(input(()), Options::verify(Mode::Lenient)).unwrap();
+    assert_eq!(rep.libxl_records["EMULATOR_CONTEXT"], 1);
+    assert_eq!(
+        rep.end_offset,
+        (head.len() + 8) as u64 + u64::from(len) + tail.len() as u64
+    );
+    let e = verify(input(()), Options::verify(Mode::Strict)).unwrap_err();
+    assert_eq!(e.kind(), "RecordTooLong");
+    assert_eq!(e.offset(), head.len() as u64);
+}
