@@ -437,14 +437,66 @@ pub fn run(args: &InputArgs, as_json: bool) -> Result<(), Failure> {
     flushed
 }
 
-/// Prints each layer's headers and records as they are read.
+/// Why printing the records stopped: the input, or the output.
+enum DumpErr {
+    Read(format_spec::save::Error),
+    Out(Failure),
+}
+
+impl From<Failure> for DumpErr {
+    fn from(f: Failure) -> Self {
+        DumpErr::Out(f)
+    }
+}
+
+/// Prints each layer's headers and records as they are read, then how a
+/// checkpointed stream ended without END: at a checkpoint boundary, or
+/// (lenient, as Xen's restore) broken off inside a segment, which a
+/// failover drops.
 fn dump_events<R: Read>(
     mut r: SaveReader<R>,
     name: &str,
     out: &mut Out,
     run: &mut Option<Run>,
 ) -> Result<(), Failure> {
-    let fail = |e| Failure::from_error(name, e);
+    let failover = match dump_records(&mut r, out, run) {
+        Ok(()) => r.failover().cloned(),
+        Err(DumpErr::Out(f)) => return Err(f),
+        Err(DumpErr::Read(e)) => match r.failover_on(&e) {
+            Some(f) => Some(f),
+            None => return Err(Failure::from_error(name, e)),
+        },
+    };
+    out.run(run)?;
+    if let Some(f) = failover {
+        let at = match &f.reason {
+            format_spec::stream::FailoverReason::CutShort(n) => n.offset,
+            _ => f.dropped_at,
+        };
+        out.line(
+            format!("end of input at offset 0x{at:x}: {f}"),
+            json!({
+                "kind": "end_of_input",
+                "offset": at,
+                "checkpoints": f.checkpoints,
+                "at_boundary": f.at_boundary(),
+                "dropped_segment": f.dropped_segment,
+                "dropped_at": f.dropped_at,
+                "dropped_records": f.dropped_records,
+                "text": f.to_string(),
+            }),
+        )?;
+    }
+    Ok(())
+}
+
+/// The records of [`dump_events`].
+fn dump_records<R: Read>(
+    r: &mut SaveReader<R>,
+    out: &mut Out,
+    run: &mut Option<Run>,
+) -> Result<(), DumpErr> {
+    let fail = DumpErr::Read;
     while let Some(ev) = r.next().map_err(fail)? {
         match &ev {
             Event::LibxcRecord(info) if info.rtype == LibxcRecord::PAGE_DATA => {
@@ -511,20 +563,6 @@ fn dump_events<R: Read>(
                 }
             }
         }
-    }
-    out.run(run)?;
-    if let Some(f) = r.failover() {
-        // A checkpointed stream that ended at a checkpoint boundary.
-        out.line(
-            format!("end of input at offset 0x{:x}: {f}", f.dropped_at),
-            json!({
-                "kind": "end_of_input",
-                "offset": f.dropped_at,
-                "checkpoints": f.checkpoints,
-                "at_boundary": f.at_boundary(),
-                "text": f.to_string(),
-            }),
-        )?;
     }
     Ok(())
 }

@@ -170,4 +170,17 @@ fn a_remus_stream_cut_inside_a_segment_is_a_failover_only_leniently() {
         "{}",
         out(&o)
     );
+    // dump reads as a restore does: it shows the records read, then the
+    // failover, and exits 0.
+    let o = run(&["dump", &f]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    let last = out(&o).lines().last().unwrap_or("").to_string();
+    assert!(
+        last.starts_with("end of input at offset")
+            && last.contains(&format!(
+                "2 checkpoints; segment 2 (from offset 0x{:x}, 1 records) dropped on failover",
+                cuts[1]
+            )),
+        "{last}"
+    );
 }

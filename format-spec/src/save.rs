@@ -480,6 +480,8 @@ pub(crate) struct SaveCore<F, O, L> {
     checkpoints: u64,
     /// libxc records returned since the last CHECKPOINT (or the start).
     seg_records: u64,
+    /// Absolute offset of the first of them.
+    seg_start: u64,
     /// Without the verifier: how a checkpointed stream ended without END
     /// (at a checkpoint boundary).
     failover: Option<Failover>,
@@ -546,6 +548,7 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
             libxl_skipped: Vec::new(),
             checkpoints: 0,
             seg_records: 0,
+            seg_start: 0,
             failover: None,
             done: false,
             guest_pv: None,
@@ -561,6 +564,39 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
             Some(v) => v.report().failover.as_ref(),
             None => self.failover.as_ref(),
         }
+    }
+
+    /// Without the verifier, lenient mode: the failover Xen's restore makes
+    /// when the input of a checkpointed stream breaks off inside a segment
+    /// after a CHECKPOINT (`e`, the error reading it, cut a header, a body
+    /// or padding short, or announced an impossible length): it drops the
+    /// buffered segment and restores the last checkpoint.
+    pub(crate) fn failover_on(&self, e: &Error) -> Option<Failover> {
+        let Error::Stream(e) = e else { return None };
+        let framing = matches!(e.kind(), ErrorKind::Truncated | ErrorKind::RecordTooLong);
+        if self.verifier.is_some()
+            || self.mode != Mode::Lenient
+            || !framing
+            || self.checkpoints == 0
+        {
+            return None;
+        }
+        let at = if self.seg_records == 0 {
+            e.offset()
+        } else {
+            self.seg_start
+        };
+        Some(Failover {
+            checkpoints: self.checkpoints,
+            dropped_segment: self.checkpoints,
+            dropped_at: e.record().map_or(at, |r| at.min(r.offset)),
+            dropped_records: self.seg_records,
+            reason: FailoverReason::CutShort(crate::stream::Noted {
+                kind: e.kind(),
+                offset: e.offset(),
+                message: e.to_string(),
+            }),
+        })
     }
 
     /// Without the verifier: whether the reader's error `e` (the next
@@ -718,6 +754,9 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
                         self.checkpoints += 1;
                         self.seg_records = 0;
                     } else {
+                        if self.seg_records == 0 {
+                            self.seg_start = info.offset;
+                        }
                         self.seg_records += 1;
                     }
                     let nested = self.libxl.is_some();
@@ -958,6 +997,15 @@ impl<R: Read> SaveReader<R> {
     /// libxl records read so far, by spec name.
     pub fn libxl_records(&self) -> &BTreeMap<&'static str, u64> {
         self.core.libxl_records()
+    }
+
+    /// Without verification, in lenient mode: whether `e`, an error this
+    /// reader (or the body or page reads of its current record) returned,
+    /// is where a checkpointed stream breaks off inside a segment after a
+    /// CHECKPOINT, which Xen's restore takes as a failover to the last
+    /// checkpoint; the [`Failover`] says which segment it drops.
+    pub fn failover_on(&self, e: &Error) -> Option<Failover> {
+        self.core.failover_on(e)
     }
 
     /// How a checkpointed (Remus, COLO) stream ended without END, once

@@ -15,13 +15,14 @@ use format_spec::libxc::{
     LIBXC_STRUCTS, PAGE_SHIFT, PAGE_TYPES_WITHOUT_DATA, SUPPORTED_VERSIONS,
 };
 
-use format_spec::stream::rules::{OrderCheck, Scope};
+use format_spec::stream::rules::{OrderCheck, OrderRule, Scope};
 use format_spec::stream::{ErrorKind, PythonClass};
 
 use super::banner;
 use super::emit::*;
 use super::records::*;
 use crate::template::fill;
+use crate::writer::{Writer, PYTHON_WIDTH};
 
 pub(super) fn record(code: u32) -> &'static RecordLayout {
     LibxcRecord::LAYOUT
@@ -237,8 +238,10 @@ fn py_str(text: &str, indent: &str, width: usize) -> String {
 }
 
 /// A Python tuple of the record names of `codes`, or of their spec names
-/// (as strings) when `spec` is set.
-fn py_records(codes: &[u32], spec: bool, indent: &str) -> String {
+/// (as strings) when `spec` is set, for a line of a writer at `column`:
+/// wrapped at the line width, its lines after the first indented by
+/// `indent` (and one more space) from the writer's column.
+fn py_records(codes: &[u32], spec: bool, indent: &str, column: usize) -> String {
     let names: Vec<String> = codes
         .iter()
         .map(|&c| {
@@ -250,12 +253,13 @@ fn py_records(codes: &[u32], spec: bool, indent: &str) -> String {
         })
         .collect();
     let mut out = String::from("(");
-    let mut line = indent.len() + 1;
+    let start = column + indent.len() + 1;
+    let mut line = start;
     for (i, n) in names.iter().enumerate() {
         let item = format!("{n},");
-        if i > 0 && line + 1 + item.len() > 78 {
+        if i > 0 && line + 1 + item.len() > PYTHON_WIDTH - 1 {
             out.push_str(&format!("\n{indent} "));
-            line = indent.len() + 1;
+            line = start;
         } else if i > 0 {
             out.push(' ');
             line += 1;
@@ -269,76 +273,83 @@ fn py_records(codes: &[u32], spec: bool, indent: &str) -> String {
 /// The order table (`format_spec::libxc::ORDER_RULES`) as Python data:
 /// one dict a rule, in the table's order.
 fn order_rules_slot() -> String {
-    let ind = "     ";
-    let mut out = String::new();
-    for r in ORDER_RULES {
-        let (check, records, record_code, scope) = match r.check {
-            OrderCheck::GuestOnly { records, .. } => ("guest_only", records, None, None),
-            OrderCheck::AtMostOnce { record } => ("at_most_once", &[][..], Some(record), None),
-            OrderCheck::After { first, records } => ("after", records, Some(first), None),
-            OrderCheck::NotAfter {
-                last,
-                records,
-                scope,
-            } => ("not_after", records, Some(last), Some(scope)),
-            OrderCheck::Required { records, scope } => ("required", records, None, Some(scope)),
-            OrderCheck::CheckpointedOnly { record } => {
-                ("checkpointed_only", &[][..], Some(record), None)
-            }
-            OrderCheck::BackChannelOnly { records } => ("back_channel_only", records, None, None),
-        };
-        let guest = |g: Option<DomainType>| {
-            g.map_or("None".to_string(), |g| {
-                DomainType::LAYOUT
-                    .variant(g.value())
-                    .and_then(|v| v.py_name)
-                    .expect("domain types have Python names")
-                    .to_string()
-            })
-        };
-        let of_guest = match r.check {
-            OrderCheck::GuestOnly { guest: g, .. } => Some(g),
-            _ => None,
-        };
-        let scope = match scope {
-            Some(Scope::Stream) => "\"stream\"",
-            Some(Scope::Segment) => "\"segment\"",
-            None => "None",
-        };
-        out.push_str(&format!("    # {}\n", r.rule.name));
-        out.push_str(&format!(
-            "    {{\"kind\": \"{}\", \"check\": \"{check}\",\n",
+    written(4, |w| {
+        for r in ORDER_RULES {
+            order_rule(w, r);
+        }
+    })
+}
+
+/// One rule of the order table: its name as a comment, then its dict.
+fn order_rule(w: &mut Writer, r: &OrderRule) {
+    let (check, records, record_code, scope) = match r.check {
+        OrderCheck::GuestOnly { records, .. } => ("guest_only", records, None, None),
+        OrderCheck::AtMostOnce { record } => ("at_most_once", &[][..], Some(record), None),
+        OrderCheck::After { first, records } => ("after", records, Some(first), None),
+        OrderCheck::NotAfter {
+            last,
+            records,
+            scope,
+        } => ("not_after", records, Some(last), Some(scope)),
+        OrderCheck::Required { records, scope } => ("required", records, None, Some(scope)),
+        OrderCheck::CheckpointedOnly { record } => {
+            ("checkpointed_only", &[][..], Some(record), None)
+        }
+        OrderCheck::BackChannelOnly { records } => ("back_channel_only", records, None, None),
+    };
+    let guest = |g: Option<DomainType>| {
+        g.map_or("None".to_string(), |g| {
+            DomainType::LAYOUT
+                .variant(g.value())
+                .and_then(|v| v.py_name)
+                .expect("domain types have Python names")
+                .to_string()
+        })
+    };
+    let of_guest = match r.check {
+        OrderCheck::GuestOnly { guest: g, .. } => Some(g),
+        _ => None,
+    };
+    let scope = match scope {
+        Some(Scope::Stream) => "\"stream\"",
+        Some(Scope::Segment) => "\"segment\"",
+        None => "None",
+    };
+    // The dict's lines after the first are one column in.
+    let records_at = "           ";
+    let (rc, rn) = match record_code {
+        Some(c) => (rec(c).to_string(), format!("\"{}\"", record(c).spec_name)),
+        None => ("None".to_string(), "None".to_string()),
+    };
+    let col = w.column();
+    w.line(format!("# {}", r.rule.name))
+        .line(format!(
+            "{{\"kind\": \"{}\", \"check\": \"{check}\",",
             r.rule.kind.as_str()
-        ));
-        out.push_str(&format!(
-            "{ind}\"records\": {},\n",
-            py_records(records, false, &format!("{ind}           "))
-        ));
-        out.push_str(&format!(
-            "{ind}\"names\": {},\n",
-            py_records(records, true, &format!("{ind}         "))
-        ));
-        let (rc, rn) = match record_code {
-            Some(c) => (rec(c).to_string(), format!("\"{}\"", record(c).spec_name)),
-            None => ("None".to_string(), "None".to_string()),
-        };
-        out.push_str(&format!("{ind}\"record\": {rc}, \"record_name\": {rn},\n"));
-        out.push_str(&format!(
-            "{ind}\"of_guest\": {}, \"guest\": {}, \"scope\": {scope},\n",
+        ))
+        .line(format!(
+            " \"records\": {},",
+            py_records(records, false, &format!(" {records_at}"), col)
+        ))
+        .line(format!(
+            " \"names\": {},",
+            py_records(records, true, "          ", col)
+        ))
+        .line(format!(" \"record\": {rc}, \"record_name\": {rn},"))
+        .line(format!(
+            " \"of_guest\": {}, \"guest\": {}, \"scope\": {scope},",
             guest(of_guest),
             guest(r.guest)
-        ));
-        out.push_str(&format!(
-            "{ind}\"since\": {}, \"warns\": {},\n",
+        ))
+        .line(format!(
+            " \"since\": {}, \"warns\": {},",
             r.since,
             if r.warns_before { "True" } else { "False" }
+        ))
+        .line(format!(
+            " \"message\": {}}},",
+            py_str(r.message, &format!(" {records_at}"), 56)
         ));
-        out.push_str(&format!(
-            "{ind}\"message\": {}}},\n",
-            py_str(r.message, &format!("{ind}           "), 56)
-        ));
-    }
-    out
 }
 
 /// `STATIC_DATA_END_STAND_INS`: by guest type, the records at which a
@@ -356,11 +367,14 @@ fn stand_ins() -> String {
                 .filter(|&c| stands_in_for_static_data_end(ty, c))
                 .collect();
             let lead = format!(
-                "    {}: frozenset(",
+                "{}: frozenset(",
                 d.py_name.expect("domain types have Python names")
             );
             let indent = " ".repeat(lead.len());
-            format!("{lead}{}),\n", py_records(&codes, false, &indent))
+            let set = py_records(&codes, false, &indent, 4);
+            written(4, |w| {
+                w.line(format!("{lead}{set}),"));
+            })
         })
         .collect()
 }
