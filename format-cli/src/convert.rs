@@ -21,15 +21,23 @@
 //!   verifier's (non-zero padding is then replaced by zeros);
 //! * `--format auto|xl|libxl|libxc`: what the input starts with.
 //!
+//! Page contents are moved by the kernel from the input's file descriptor
+//! to the output's ([`format_spec::convert::convert_zero_copy`]), so
+//! standard input and output are used through their descriptors, not
+//! through `Stdin`/`Stdout` buffers.
+//!
 //! Exit status: 0 on success, 1 when the input cannot be converted (the
 //! error, with its offset, goes to standard error), 2 for usage and I/O
 //! errors.
 
 use std::fs::File;
 use std::io::{self, IsTerminal, Read};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
-use format_spec::convert::{convert, ConvertError, ConvertOptions, ConvertReport};
+use format_spec::convert::{
+    convert_zero_copy, ConvertError, ConvertOptions, ConvertReport, KernelIo,
+};
 use format_spec::outer::FormatChoice;
 use format_spec::stream::Mode;
 
@@ -98,11 +106,14 @@ pub fn convert_command(args: &ConvertArgs) -> u8 {
             }
             Err(e) => Err(Failure::Other(format!("{}: {e}", p.display()))),
         },
-        None => to_output(
-            Progress::new(io::stdin().lock(), None, progress::wanted()),
-            args.output.as_deref(),
-            opts,
-        ),
+        None => match stdio_file(io::stdin().as_fd()) {
+            Ok(f) => to_output(
+                Progress::new(f, None, progress::wanted()),
+                args.output.as_deref(),
+                opts,
+            ),
+            Err(e) => Err(Failure::Other(format!("standard input: {e}"))),
+        },
     };
     match result {
         Ok(rep) => {
@@ -140,7 +151,18 @@ pub fn convert_command(args: &ConvertArgs) -> u8 {
     }
 }
 
-fn to_output<R: Read>(
+/// Standard input or output as a [`File`] of its own descriptor (a
+/// duplicate), read and written directly: the kernel moves page contents
+/// between the two descriptors, which the buffers of `Stdin` and `Stdout`
+/// would not see.
+fn stdio_file(fd: BorrowedFd<'_>) -> io::Result<File> {
+    Ok(File::from(fd.try_clone_to_owned()?))
+}
+
+/// Converts with [`convert_zero_copy`]: page contents go from the input's
+/// file descriptor to the output's in the kernel (`splice`,
+/// `copy_file_range`), and through a buffer where the kernel refuses.
+fn to_output<R: Read + KernelIo>(
     input: R,
     output: Option<&Path>,
     opts: ConvertOptions,
@@ -152,7 +174,9 @@ fn to_output<R: Read>(
                 "refusing to write a binary stream to a terminal; use -o FILE or a pipe".into(),
             ));
         }
-        let rep = convert(input, stdout.lock(), opts)?;
+        let out = stdio_file(stdout.as_fd())
+            .map_err(|e| Failure::Other(format!("standard output: {e}")))?;
+        let rep = convert_zero_copy(input, &out, opts)?;
         return Ok(rep);
     };
     let name = path
@@ -163,8 +187,7 @@ fn to_output<R: Read>(
     let tmp = path.with_file_name(tmp_name);
     let file = File::create(&tmp).map_err(|e| Failure::Other(format!("{}: {e}", tmp.display())))?;
     let result = (|| {
-        let mut file = file;
-        let rep = convert(input, &mut file, opts)?;
+        let rep = convert_zero_copy(input, &file, opts)?;
         file.sync_all()
             .and_then(|_| std::fs::rename(&tmp, path))
             .map_err(|e| Failure::Other(format!("{}: {e}", path.display())))?;

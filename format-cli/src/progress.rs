@@ -7,6 +7,9 @@
 //! The caller turns it on only when standard error is a terminal.
 
 use std::io::{self, IsTerminal, Read, Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, BorrowedFd};
+
+use format_spec::convert::KernelIo;
 use std::time::{Duration, Instant};
 
 /// At most this many redraws a second.
@@ -127,5 +130,20 @@ impl<R: Seek> Seek for Progress<R> {
         self.pos = p;
         self.tick();
         Ok(p)
+    }
+}
+
+impl<R: AsFd> AsFd for Progress<R> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.inner.as_fd()
+    }
+}
+
+/// Octets the kernel moved from the input (a zero-copy conversion) count
+/// as read.
+impl<R: AsFd> KernelIo for Progress<R> {
+    fn kernel_moved(&mut self, n: u64) {
+        self.pos += n;
+        self.tick();
     }
 }

@@ -108,10 +108,15 @@
 //!
 //! Page data is copied through a fixed buffer (at most [`COPY_PAGES`]
 //! pages) straight from the input to the output; nothing else is read
-//! ahead. The shadow verifier holds at most one record's octets other than
-//! page contents. The only records held back are those moved: at most one
+//! ahead. Any other record body is in memory once: the reader's buffer
+//! becomes the body (moved, not copied), only X86_PV_INFO and X86_TSC_INFO
+//! are parsed into values (every other body is checked where it is), and
+//! the shadow verifier is handed the body it checks instead of reading a
+//! copy. A conversion holds one record plus a fixed amount (a test
+//! measures 128 MiB and 0.4 MiB for a 128 MiB optional record or
+//! HVM_CONTEXT). The only records held back are those moved: at most one
 //! SHARED_INFO page, one X86_TSC_INFO and one HVM_CONTEXT or HVM_PARAMS
-//! body per segment, plus one record body being copied.
+//! body per segment, besides the record being converted.
 //!
 //! # Checks and losses
 //!
@@ -179,8 +184,8 @@ use crate::libxc::{
 use crate::outer::{self, FormatChoice, LibxcStop, OuterError};
 use crate::save::{Event, Options as SaveOptions, SaveReader};
 use crate::stream::{
-    check_page_reserved, parse_record, Location, Mode, RecordInfo, Report, StreamError,
-    StreamReader, Verifier, VerifyOptions,
+    check_page_reserved, check_record, parse_record, Location, Mode, RecordInfo, Report,
+    StreamError, StreamReader, Verifier, VerifyOptions,
 };
 
 /// Pages of contents copied at a time (a 256 KiB buffer, reused).
@@ -531,6 +536,10 @@ pub struct ConvertReport {
     pub segments: u64,
     /// Pages whose contents were copied.
     pub data_pages: u64,
+    /// Octets of page contents the kernel moved from the input to the
+    /// output ([`convert_zero_copy`]; 0 for [`convert`], or where the
+    /// kernel refused).
+    pub kernel_octets: u64,
     /// The first [`MAX_LISTED_LOSSES`] losses (lossy conversion only).
     pub losses: Vec<Loss>,
     /// Losses beyond those listed.
@@ -549,6 +558,11 @@ struct TeeState {
     captured: RefCell<Vec<u8>>,
     /// Octets read through the tee in all.
     total: Cell<u64>,
+    /// Page contents the kernel moved (zero-copy conversion).
+    kernel: Cell<u64>,
+    /// The output failed while page contents were passed to it (the
+    /// reader sees an I/O error; this is the output's).
+    out_failed: RefCell<Option<io::Error>>,
 }
 
 /// Reads from the input and, while capturing, keeps a copy of every octet
@@ -556,6 +570,190 @@ struct TeeState {
 struct Tee<R> {
     inner: BufReader<R>,
     state: Rc<TeeState>,
+    /// Zero-copy conversion: moves page contents from the input's file
+    /// descriptor to the output's.
+    #[cfg(unix)]
+    mover: Option<crate::zero_copy::Mover>,
+}
+
+/// An input or output of a conversion: plain, or a file descriptor the
+/// kernel can move octets from or to.
+trait Side {
+    /// The file descriptor, for a zero-copy conversion.
+    #[cfg(unix)]
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd>;
+    /// The kernel moved `n` octets from or to it.
+    fn kernel_moved(&mut self, n: u64);
+}
+
+/// An input or output read and written only through `Read` and `Write`.
+struct Plain<T>(T);
+
+impl<T> Side for Plain<T> {
+    #[cfg(unix)]
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
+    fn kernel_moved(&mut self, _: u64) {}
+}
+
+/// An input or output whose file descriptor the kernel moves page
+/// contents from or to.
+#[cfg(unix)]
+struct Kernel<T>(T);
+
+#[cfg(unix)]
+impl<T: KernelIo> Side for Kernel<T> {
+    fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        Some(self.0.as_fd().as_raw_fd())
+    }
+    fn kernel_moved(&mut self, n: u64) {
+        self.0.kernel_moved(n)
+    }
+}
+
+macro_rules! forward_io {
+    ($($t:ident $(: $bound:path)?),*) => {$(
+        impl<T: Read $(+ $bound)?> Read for $t<T> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                self.0.read(buf)
+            }
+        }
+        impl<T: Write $(+ $bound)?> Write for $t<T> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                self.0.write(buf)
+            }
+            fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+                self.0.write_vectored(bufs)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                self.0.flush()
+            }
+        }
+    )*};
+}
+forward_io!(Plain);
+#[cfg(unix)]
+forward_io!(Kernel: KernelIo);
+
+/// A file, pipe or socket that [`convert_zero_copy`] reads from or writes
+/// to: its `read` and `write` go to the file descriptor directly (no
+/// buffer of its own that the kernel's moves would bypass).
+///
+/// Implemented for [`File`](std::fs::File) (and `&File`), the standard
+/// library's sockets, a child's standard input and output, and the
+/// standard library's pipes. A wrapper that counts what passes through
+/// it (a progress display) implements it too and counts in
+/// [`kernel_moved`](Self::kernel_moved).
+#[cfg(unix)]
+pub trait KernelIo: std::os::fd::AsFd {
+    /// The kernel moved `n` octets from or to this file without `read` or
+    /// `write` being called. The default does nothing.
+    fn kernel_moved(&mut self, n: u64) {
+        let _ = n;
+    }
+}
+
+#[cfg(unix)]
+impl KernelIo for std::fs::File {}
+#[cfg(unix)]
+impl KernelIo for &std::fs::File {}
+#[cfg(unix)]
+impl KernelIo for std::net::TcpStream {}
+#[cfg(unix)]
+impl KernelIo for std::os::unix::net::UnixStream {}
+#[cfg(unix)]
+impl KernelIo for std::process::ChildStdin {}
+#[cfg(unix)]
+impl KernelIo for std::process::ChildStdout {}
+#[cfg(unix)]
+impl KernelIo for std::io::PipeReader {}
+#[cfg(unix)]
+impl KernelIo for std::io::PipeWriter {}
+
+impl<R: Read + Side> crate::drive::Pass for Tee<R> {
+    #[cfg(not(unix))]
+    fn pass(&mut self, _: u64) -> Option<crate::drive::Passed> {
+        None
+    }
+
+    /// What the input's buffer holds goes out with `write`, the rest is
+    /// moved by the kernel; if the kernel refuses half-way, the rest of
+    /// this call is copied through the buffer (and later calls say no).
+    #[cfg(unix)]
+    fn pass(&mut self, n: u64) -> Option<crate::drive::Passed> {
+        use crate::zero_copy::{write_all, Moved};
+        use std::io::BufRead;
+        let Tee {
+            inner,
+            state,
+            mover,
+        } = self;
+        let mover = mover.as_mut().filter(|m| m.usable())?;
+        if state.capture.get() {
+            return None;
+        }
+        let out = mover.output();
+        let out_failed = |e: io::Error| {
+            *state.out_failed.borrow_mut() = Some(e);
+            io::Error::other("the output failed")
+        };
+        let (mut moved, mut kernel, mut error) = (0u64, 0u64, None);
+        let buffered = inner.buffer();
+        let m = (buffered.len() as u64).min(n) as usize;
+        if m > 0 {
+            match write_all(out, &buffered[..m]) {
+                Ok(()) => {
+                    inner.consume(m);
+                    moved += m as u64;
+                }
+                Err(e) => error = Some(out_failed(e)),
+            }
+        }
+        let mut refused = false;
+        while error.is_none() && moved < n {
+            match mover.transfer(n - moved) {
+                Ok(Moved::Octets(0)) => break,
+                Ok(Moved::Octets(got)) => {
+                    moved += got;
+                    kernel += got;
+                }
+                Ok(Moved::Refused) => {
+                    refused = true;
+                    break;
+                }
+                Err(f) if f.output => error = Some(out_failed(f.error)),
+                Err(f) => error = Some(f.error),
+            }
+        }
+        while refused && error.is_none() && moved < n {
+            let buf = match inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            };
+            if buf.is_empty() {
+                break;
+            }
+            let m = (buf.len() as u64).min(n - moved) as usize;
+            if let Err(e) = write_all(out, &buf[..m]) {
+                error = Some(out_failed(e));
+                break;
+            }
+            inner.consume(m);
+            moved += m as u64;
+        }
+        if kernel > 0 {
+            inner.get_mut().kernel_moved(kernel);
+            state.kernel.set(state.kernel.get() + kernel);
+        }
+        state.total.set(state.total.get() + moved);
+        Some(crate::drive::Passed { moved, error })
+    }
 }
 
 impl<R: Read> Read for Tee<R> {
@@ -683,6 +881,10 @@ struct Out<W: Write> {
     records: u64,
     scratch: Vec<u8>,
     shadow: Option<Shadow>,
+    /// Page contents may be passed from the input's file descriptor to
+    /// the output's (zero-copy conversion, until the kernel refuses).
+    pass: bool,
+    tee: Rc<TeeState>,
 }
 
 impl<W: Write> Out<W> {
@@ -696,6 +898,16 @@ impl<W: Write> Out<W> {
             })?;
         self.pos += data.len() as u64;
         Ok(())
+    }
+
+    /// Writes out what the buffer holds (before octets go to the file
+    /// descriptor directly).
+    fn flush(&mut self, in_offset: u64) -> Result<(), ConvertError> {
+        self.w.flush().map_err(|source| ConvertError::Write {
+            offset: in_offset,
+            out_offset: self.pos,
+            source,
+        })
     }
 
     fn u32(&self, v: u32) -> [u8; 4] {
@@ -712,21 +924,33 @@ impl<W: Write> Out<W> {
         h
     }
 
-    /// Hands the next record (its octets, then `zeros` octets standing for
-    /// page contents) to the shadow verifier, before it is written.
-    fn check(&mut self, parts: &[&[u8]], zeros: u64, in_offset: u64) -> Result<(), ConvertError> {
+    /// Hands the next record to the shadow verifier, before it is
+    /// written: its octets `head`, then `zeros` octets standing for what
+    /// follows (page contents, or a body it is given as `body`), then
+    /// `tail`. A body is handed over borrowed, never copied into the
+    /// queue, so a large record is in memory once.
+    fn check(
+        &mut self,
+        head: Vec<u8>,
+        zeros: u64,
+        tail: &[u8],
+        body: Option<&[u8]>,
+        in_offset: u64,
+    ) -> Result<(), ConvertError> {
         let Some(sh) = self.shadow.as_mut() else {
             return Ok(());
         };
         {
             let mut q = sh.queue.borrow_mut();
-            q.chunks.push_back(Chunk::Bytes(parts.concat()));
+            q.chunks.push_back(Chunk::Bytes(head));
             if zeros > 0 {
                 q.chunks.push_back(Chunk::Zeros(zeros));
             }
+            if !tail.is_empty() {
+                q.chunks.push_back(Chunk::Bytes(tail.to_vec()));
+            }
         }
-        sh.verifier
-            .step(&mut sh.reader)
+        crate::drive::now(sh.verifier.step_given(&mut sh.reader.core, body))
             .map(|_| ())
             .map_err(|source| ConvertError::InvalidOutput {
                 offset: in_offset,
@@ -741,7 +965,7 @@ impl<W: Write> Out<W> {
         let len = body.len() as u32;
         let h = self.hdr(rtype, len);
         let pad = &[0u8; 8][..(8 - len as usize % 8) % 8];
-        self.check(&[&h, body, pad], 0, in_offset)?;
+        self.check(h.to_vec(), body.len() as u64, pad, Some(body), in_offset)?;
         self.records += 1;
         self.raw(&h, in_offset)?;
         self.raw(body, in_offset)?;
@@ -759,7 +983,8 @@ impl<W: Write> Out<W> {
         in_offset: u64,
     ) -> Result<(), ConvertError> {
         let h = self.hdr(LibxcRecord::PAGE_DATA, length);
-        self.check(&[&h, fixed], contents, in_offset)?;
+        let head = [&h[..], fixed].concat();
+        self.check(head, contents, &[], None, in_offset)?;
         self.records += 1;
         self.raw(&h, in_offset)?;
         self.raw(fixed, in_offset)
@@ -840,7 +1065,7 @@ impl Libxc {
 
     /// Converts the record whose header `rdr` has just read; returns
     /// where the libxc stream stops after a CHECKPOINT or END.
-    fn record<R: Read, W: Write>(
+    fn record<R: Read + crate::drive::Pass, W: Write + Side>(
         &mut self,
         rdr: &mut StreamReader<R>,
         out: &mut Out<W>,
@@ -864,7 +1089,7 @@ impl Libxc {
                 }
                 if since > self.to && info.rtype != LibxcRecord::DOMAIN_CONTEXT {
                     let body = rdr.read_body()?;
-                    parse_record(info, body, self.endian, self.mode)?;
+                    check_record(info, body, self.endian, self.mode)?;
                     self.loss(
                         Location::record(info),
                         LossKind::NewerRecord {
@@ -889,13 +1114,24 @@ impl Libxc {
             let mode = self.mode;
             let body = rdr.read_body()?;
             let known = LibxcRecord::LAYOUT.by_code(info.rtype).is_some();
-            let parsed = if known {
+            // Only the two records whose values the conversion uses are
+            // parsed; every other body is checked in place (the same
+            // checks, no copy of what may be a 128 MiB body).
+            let parsed = if matches!(
+                info.rtype,
+                LibxcRecord::X86_PV_INFO | LibxcRecord::X86_TSC_INFO
+            ) {
                 Some(parse_record(info, body, endian, mode)?)
             } else {
-                debug_assert!(info.rtype & REC_TYPE_OPTIONAL != 0);
+                if known {
+                    check_record(info, body, endian, mode)?;
+                } else {
+                    debug_assert!(info.rtype & REC_TYPE_OPTIONAL != 0);
+                }
                 None
             };
-            let body = body.to_vec();
+            // The reader's buffer becomes the body, without a copy.
+            let body = rdr.core.take_body(info.length as usize);
             if let Some(LibxcRecord::X86PvInfo(X86PvInfo { guest_width, .. })) = &parsed {
                 self.guest_width = Some(*guest_width);
             }
@@ -919,7 +1155,7 @@ impl Libxc {
         Ok(None)
     }
 
-    fn copy_pages<R: Read, W: Write>(
+    fn copy_pages<R: Read + crate::drive::Pass, W: Write + Side>(
         &mut self,
         rdr: &mut StreamReader<R>,
         out: &mut Out<W>,
@@ -949,6 +1185,33 @@ impl Libxc {
         }
         let mut left = batch.data_pages();
         self.data_pages += left as u64;
+        if out.pass && left > 0 {
+            // Zero-copy: what the output buffers goes out first.
+            out.flush(at)?;
+        }
+        while left > 0 && out.pass {
+            let n = left.min(COPY_PAGES);
+            let octets = (n * PAGE_SIZE) as u64;
+            match batch.pass_pages(n) {
+                Ok(true) => {
+                    out.pos += octets;
+                    out.w.get_mut().kernel_moved(octets);
+                    left -= n;
+                }
+                // The input cannot (the kernel refused): copy the rest.
+                Ok(false) => out.pass = false,
+                Err(e) => {
+                    return Err(match out.tee.out_failed.borrow_mut().take() {
+                        Some(source) => ConvertError::Write {
+                            offset: e.offset(),
+                            out_offset: out.pos,
+                            source,
+                        },
+                        None => e.into(),
+                    })
+                }
+            }
+        }
         while left > 0 {
             let n = left.min(COPY_PAGES) * PAGE_SIZE;
             batch.read_pages(&mut self.pages[..n])?;
@@ -1239,6 +1502,48 @@ pub fn convert<R: Read, W: Write>(
     output: W,
     opts: ConvertOptions,
 ) -> Result<ConvertReport, ConvertError> {
+    convert_with(Plain(input), Plain(output), opts)
+}
+
+/// [`convert`] between two file descriptors (files, pipes, sockets), with
+/// the page contents moved by the kernel instead of copied through this
+/// process: `splice(2)` when the input or the output is a pipe,
+/// `copy_file_range(2)` between regular files, `sendfile(2)` from a
+/// regular file to a socket. Where the kernel refuses (two sockets, an
+/// output opened with `O_APPEND`, a file system without support, a
+/// kernel without the call) the contents are copied through a buffer as
+/// [`convert`] does; the output octets, the checks (the output is
+/// verified as it is written, page contents included in the count), the
+/// report and the errors are those of [`convert`].
+///
+/// Everything else (headers, pfn arrays, other records) still goes
+/// through this process, so the libxc stream is checked as by
+/// [`convert`]. The input's current offset is where the stream starts;
+/// both descriptors' offsets advance as they are read and written.
+///
+/// ```no_run
+/// use format_spec::convert::{convert_zero_copy, ConvertOptions};
+///
+/// let input = std::fs::File::open("guest.xl")?;
+/// let output = std::fs::File::create("guest-v4.xl")?;
+/// let report = convert_zero_copy(&input, &output, ConvertOptions::to(4))?;
+/// println!("{} pages", report.data_pages);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(unix)]
+pub fn convert_zero_copy<R: Read + KernelIo, W: Write + KernelIo>(
+    input: R,
+    output: W,
+    opts: ConvertOptions,
+) -> Result<ConvertReport, ConvertError> {
+    convert_with(Kernel(input), Kernel(output), opts)
+}
+
+fn convert_with<R: Read + Side, W: Write + Side>(
+    input: R,
+    output: W,
+    opts: ConvertOptions,
+) -> Result<ConvertReport, ConvertError> {
     let (wanted, other) = match opts.to {
         V_NO_SDE => (V_NO_DC, V_DC),
         V_NO_DC => (V_NO_SDE, V_DC),
@@ -1247,9 +1552,22 @@ pub fn convert<R: Read, W: Write>(
     };
     let state = Rc::new(TeeState::default());
     state.capture.set(true);
+    #[cfg(unix)]
+    let mover = match (input.raw_fd(), output.raw_fd()) {
+        (Some(i), Some(o)) => Some(crate::zero_copy::Mover::new(i, o)),
+        _ => None,
+    };
+    #[cfg(unix)]
+    let pass = mover.as_ref().is_some_and(|m| m.usable());
+    #[cfg(not(unix))]
+    let pass = false;
     let tee = Tee {
-        inner: BufReader::with_capacity(64 << 10, input),
+        // Zero-copy: a small buffer, so that little of the page contents
+        // that follow a record header goes through it.
+        inner: BufReader::with_capacity(if pass { 16 << 10 } else { 64 << 10 }, input),
         state: state.clone(),
+        #[cfg(unix)]
+        mover,
     };
     let mut r = SaveReader::new(tee, SaveOptions::mode(opts.mode).format(opts.format))?;
     let mut out = Out {
@@ -1259,6 +1577,8 @@ pub fn convert<R: Read, W: Write>(
         records: 0,
         scratch: Vec::new(),
         shadow: None,
+        pass,
+        tee: state.clone(),
     };
     let format = r.format();
     let nested = r.nested();
@@ -1345,6 +1665,7 @@ pub fn convert<R: Read, W: Write>(
         records_out: out.records,
         segments: lx.segments,
         data_pages: lx.data_pages,
+        kernel_octets: state.kernel.get(),
         losses: lx.report_losses,
         losses_dropped: lx.losses_dropped,
         output,

@@ -48,6 +48,26 @@ pub(crate) trait Input {
     async fn skip(&mut self, n: u64, scratch: &mut Vec<u8>) -> io::Result<u64>;
 }
 
+/// An input that can hand its next octets straight to an output set up
+/// beforehand, without the caller reading them: the zero-copy conversion
+/// ([`crate::convert::convert_zero_copy`]) moves page contents this way,
+/// through every layer's reader, each counting the octets that passed.
+pub(crate) trait Pass {
+    /// Moves the next `n` octets of the input to the output; fewer only
+    /// at the end of the input or on an error. `None`: this input cannot
+    /// (nothing was consumed; the caller reads the octets instead).
+    fn pass(&mut self, n: u64) -> Option<Passed>;
+}
+
+/// What [`Pass::pass`] did.
+#[derive(Debug)]
+pub(crate) struct Passed {
+    /// Input octets consumed (and written to the output).
+    pub(crate) moved: u64,
+    /// The error that stopped it early, if any.
+    pub(crate) error: Option<io::Error>,
+}
+
 /// Where the writers put their octets.
 pub(crate) trait Output {
     /// Writes all of `bufs`, retrying short and interrupted writes.

@@ -65,6 +65,8 @@ pub mod outer;
 pub mod save;
 pub mod stream;
 pub mod xl;
+#[cfg(unix)]
+mod zero_copy;
 
 /// Declares named constants once: the Rust `const` items and a table of
 /// [`layout::ConstLayout`] descriptors with their C and Python spellings.

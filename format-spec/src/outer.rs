@@ -337,6 +337,19 @@ impl<R: Read> SourceIo for Source<R> {
 /// Seeking keeps [`Source::offset`] meaningful: positions are stream
 /// offsets (`SeekFrom::Start(0)` is the first octet the source read), and
 /// the look-ahead is accounted for.
+/// Octets passed by the input count as read; pushed-back octets cannot
+/// be passed (they are only ever the first eight of the input).
+impl<R: crate::drive::Pass> crate::drive::Pass for Source<R> {
+    fn pass(&mut self, n: u64) -> Option<crate::drive::Passed> {
+        if self.look.ahead() > 0 {
+            return None;
+        }
+        let passed = self.inner.pass(n)?;
+        self.look.offset += passed.moved;
+        Some(passed)
+    }
+}
+
 impl<R: Read + Seek> Seek for Source<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
         let ahead = self.look.ahead() as i64;

@@ -301,6 +301,12 @@ impl<R: Read> Read for Nested<R> {
     }
 }
 
+impl<R: Read + crate::drive::Pass> crate::drive::Pass for Nested<R> {
+    fn pass(&mut self, n: u64) -> Option<crate::drive::Passed> {
+        self.0.inner().pass(n)
+    }
+}
+
 /// Seeking skips page contents; offsets stay those of the input.
 impl<R: Read + Seek> Seek for Nested<R> {
     fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use format_spec::binrw::Endian;
+use format_spec::body::Opaque;
+use format_spec::convert::{convert, ConvertOptions};
 use format_spec::domain_context as dc;
 use format_spec::hvm_context as hvm;
 use format_spec::libxc::{
@@ -637,4 +639,120 @@ fn a_hundred_thousand_unknown_blob_entries_are_refused_at_once() {
     let (res, peak) = measure(|| dc::verify(&blob, Endian::Little).map(|v| v.len()));
     assert_eq!(res.unwrap_err().offset, 24);
     assert!(peak < MIB, "{peak}");
+}
+
+/// A writer that checks what it is given against the expected octets,
+/// without holding any of it.
+struct Compare<'a> {
+    expected: &'a [u8],
+    at: usize,
+}
+
+impl std::io::Write for Compare<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let end = self.at + buf.len();
+        assert!(end <= self.expected.len(), "output longer than expected");
+        assert!(
+            self.expected[self.at..end] == *buf,
+            "output differs within octets {}..{end}",
+            self.at
+        );
+        self.at = end;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Conversion.
+
+const BIG: usize = 128 << 20;
+
+/// A valid v3 HVM stream (Xen's order: HVM_CONTEXT, then HVM_PARAMS when
+/// `params`) with one large record: an unknown optional record of 128 MiB
+/// or an HVM_CONTEXT blob of 128 MiB (one CPU_XSAVE entry).
+fn stream_with_a_large_record(hvm_context: bool, params: bool) -> Vec<u8> {
+    use format_spec::hvm_context::{HvmHeader, HvmType};
+    let opts = WriterOptions::new(DomainType::X86Hvm).version(3);
+    let mut w = StreamWriter::new(Vec::new(), opts).unwrap();
+    w.write(&LibxcRecord::StaticDataEnd).unwrap();
+    w.write_page_data(&[1], &[1; 4096]).unwrap();
+    let xsave = if hvm_context {
+        vec![0x5a; BIG - 64]
+    } else {
+        w.write_optional(0x8000_4242, &vec![0x5a; BIG]).unwrap();
+        vec![0x5a; 600]
+    };
+    let ctx = hvm::write(
+        &HvmHeader::new(7, 3_000_000),
+        &[(HvmType::CpuXsave, 0, &xsave[..])],
+        Endian::Little,
+    )
+    .unwrap();
+    drop(xsave);
+    w.write(&LibxcRecord::HvmContext(Opaque(ctx))).unwrap();
+    if params {
+        w.write(&LibxcRecord::HvmParams(HvmParams {
+            count: 1,
+            _res1: 0,
+            param: vec![HvmParamsEntry { index: 2, value: 9 }],
+        }))
+        .unwrap();
+    }
+    w.finish().unwrap()
+}
+
+/// Issue 16 point 7: converting a stream with one 128 MiB record needs one
+/// record plus a fixed amount, whichever way and whichever record (an
+/// unknown optional record is read once and written from where it was
+/// read; a large HVM_CONTEXT is held once, moved, not copied, and the
+/// shadow verifier checks it where it is).
+#[test]
+fn one_large_record_costs_one_record() {
+    let _one = alone();
+    const FIXED: usize = 4 << 20;
+    for hvm_context in [false, true] {
+        for params in [false, true] {
+            let v3 = stream_with_a_large_record(hvm_context, params);
+            let mut v4 = Vec::new();
+            convert(&v3[..], &mut v4, ConvertOptions::to(4)).unwrap();
+            let mut v2 = Vec::new();
+            convert(&v3[..], &mut v2, ConvertOptions::to(2)).unwrap();
+            let mut back = Vec::new();
+            convert(&v4[..], &mut back, ConvertOptions::to(3)).unwrap();
+            assert_eq!(back, v3, "v3 -> v4 -> v3 gives back the octets");
+            for (what, input, to, expected) in [
+                ("v3 to v4", &v3, 4, &v4),
+                ("v4 to v3", &v4, 3, &v3),
+                ("v3 to v2", &v3, 2, &v2),
+            ] {
+                let out = Compare { expected, at: 0 };
+                let (res, peak) = measure(|| convert(&input[..], out, ConvertOptions::to(to)));
+                let rep = res.unwrap();
+                assert_eq!(rep.bytes_out, expected.len() as u64);
+                eprintln!(
+                    "{what}, 128 MiB {}, HVM_PARAMS {params}: peak {} KiB above 128 MiB",
+                    if hvm_context {
+                        "HVM_CONTEXT"
+                    } else {
+                        "optional record"
+                    },
+                    (peak as i64 - BIG as i64) / 1024
+                );
+                assert!(
+                    peak <= BIG + FIXED,
+                    "{what} ({}, HVM_PARAMS {params}): peak {peak} octets of heap, bound {}",
+                    if hvm_context {
+                        "HVM_CONTEXT"
+                    } else {
+                        "optional record"
+                    },
+                    BIG + FIXED
+                );
+            }
+        }
+    }
 }

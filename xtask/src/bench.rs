@@ -464,8 +464,226 @@ fn read_pipe(file: &Path, buf: &mut [u8]) -> io::Result<(u64, f64)> {
     Ok((n, secs))
 }
 
-/// `/dev/shm` (memory, no disk write-back to disturb the write figures)
-/// when there is one, else the system temp directory.
+/// How the pipe-to-pipe rows copy: `cat FILE | COPIER | reader`.
+#[derive(Debug, Clone, Copy)]
+enum Copier<'a> {
+    /// A `read()`/`write()` loop in this process, 256 KiB buffer.
+    ReadWrite,
+    /// A `splice(2)` loop in this process (the kernel's limit).
+    Splice,
+    /// `xenstream convert --to 4 -` (a child process).
+    Convert(&'a Path),
+}
+
+/// A `read()`/`write()` loop from `input` to `output`.
+fn copy_loop(mut input: impl Read, mut output: impl Write, buf: &mut [u8]) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        match input.read(buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => {
+                output.write_all(&buf[..n])?;
+                total += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A `splice(2)` loop from the pipe `input` to the pipe `output`.
+fn splice_loop(
+    input: &impl std::os::fd::AsRawFd,
+    output: &impl std::os::fd::AsRawFd,
+) -> io::Result<u64> {
+    let mut total = 0u64;
+    loop {
+        let null = std::ptr::null_mut();
+        // SAFETY: both descriptors are open pipes the caller owns; null
+        // offsets use (and advance) the pipes' own positions; no memory
+        // of this process is touched.
+        let r = unsafe {
+            libc::splice(
+                input.as_raw_fd(),
+                null,
+                output.as_raw_fd(),
+                null,
+                1 << 20,
+                libc::SPLICE_F_MOVE,
+            )
+        };
+        match r {
+            0 => return Ok(total),
+            n if n > 0 => total += n as u64,
+            _ => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// `cat FILE | COPIER |` a `read()` loop on a thread of this process;
+/// returns the octets that came out and the seconds, from starting `cat`
+/// to the end of the output.
+fn pipe_copy(file: &Path, copier: Copier<'_>) -> io::Result<(u64, f64)> {
+    let t = Instant::now();
+    let mut cat = Command::new("cat")
+        .arg(file)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let input = cat.stdout.take().ok_or_else(|| other("no pipe from cat"))?;
+    let (out_r, out_w) = io::pipe()?;
+    let reader = std::thread::spawn(move || read_loop(out_r, &mut vec![0u8; READ_BUF]));
+    let copied = match copier {
+        Copier::ReadWrite => copy_loop(input, out_w, &mut vec![0u8; READ_BUF]).map(drop),
+        Copier::Splice => {
+            let r = splice_loop(&input, &out_w).map(drop);
+            drop(out_w);
+            r
+        }
+        Copier::Convert(bin) => Command::new(bin)
+            .args(["convert", "--to", "4", "-"])
+            .stdin(Stdio::from(input))
+            .stdout(Stdio::from(out_w))
+            .stderr(Stdio::null())
+            .status()
+            .and_then(|s| match s.success() {
+                true => Ok(()),
+                false => Err(other(format!("xenstream convert failed: {s}"))),
+            }),
+    };
+    // Every write end is closed by now (dropped, or the child's is gone).
+    let n = reader
+        .join()
+        .map_err(|_| other("the reader thread panicked"))?;
+    let secs = t.elapsed().as_secs_f64();
+    cat.wait()?;
+    copied?;
+    Ok((n?, secs))
+}
+
+/// Runs `program ARGS` (output discarded) and returns its wall time.
+fn run_timed(program: &Path, args: &[&OsStr]) -> io::Result<f64> {
+    let t = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?;
+    let secs = t.elapsed().as_secs_f64();
+    if !status.success() {
+        return Err(other(format!(
+            "{} {args:?} failed: {status}",
+            program.display()
+        )));
+    }
+    Ok(secs)
+}
+
+/// The real HVM save file of `../shared/real-streams`, unpacked into
+/// `dir` (untimed); `None` when it is not there.
+fn real_hvm(dir: &Path) -> io::Result<Option<PathBuf>> {
+    let shared = std::env::var_os("XEN_STREAM_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| xtask::repo_root().join("../shared"));
+    let src = shared.join("real-streams").join("hvm-1vcpu-128M.xl.zst");
+    if !src.is_file() {
+        return Ok(None);
+    }
+    let out = dir.join("hvm-1vcpu-128M.xl");
+    let status = Command::new("zstd")
+        .args(["-d", "-q", "-f", "--long=27", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()?;
+    if !status.success() {
+        return Err(other(format!("zstd could not unpack {}", src.display())));
+    }
+    Ok(Some(out))
+}
+
+/// Xen's `verify-stream-v2 -f xl FILE` with Xen's own `xen.migration`
+/// modules and with the generated ones, side by side: each interpreter
+/// run is timed (best of `rounds`, alternating), after one untimed run of
+/// each that writes the byte code (as an installed package has it).
+/// Returns (Xen's own, generated) seconds, or why it cannot run.
+fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<(f64, f64), String>> {
+    let shared = std::env::var_os("XEN_STREAM_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| xtask::repo_root().join("../shared"));
+    let kit = shared.join("xen-kit/tree/tools/python");
+    let script = kit.join("scripts/verify-stream-v2");
+    if !script.is_file() {
+        return Ok(Err(format!("{} is not there", script.display())));
+    }
+    // The interpreter itself, not a wrapper such as pyenv's shim (whose
+    // start-up would be counted in both).
+    let exe = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output();
+    let python = match exe {
+        Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
+        _ => return Ok(Err("no python3".to_string())),
+    };
+    let own = dir.join("python-own");
+    let generated = dir.join("python-generated");
+    for d in [&own, &generated] {
+        let _ = std::fs::remove_dir_all(d);
+        std::fs::create_dir_all(d)?;
+        let status = Command::new("cp")
+            .arg("-r")
+            .arg(kit.join("xen"))
+            .arg(d)
+            .status()?;
+        if !status.success() {
+            return Err(other("cp -r of Xen's Python package failed"));
+        }
+    }
+    for o in xtask::python::outputs() {
+        if let Some(rel) = o.path.strip_prefix("tools/python/") {
+            let to = generated.join(rel);
+            let _ = std::fs::remove_file(&to);
+            std::fs::write(to, o.contents)?;
+        }
+    }
+    let run = |root: &Path| -> io::Result<f64> {
+        let t = Instant::now();
+        let status = Command::new(&python)
+            .arg(&script)
+            .args(["-f", "xl", "-i"])
+            .arg(file)
+            .env("PYTHONPATH", root)
+            .env("PYTHONNOUSERSITE", "1")
+            .env_remove("PYTHONDONTWRITEBYTECODE")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()?;
+        let secs = t.elapsed().as_secs_f64();
+        if !status.success() {
+            return Err(other(format!(
+                "verify-stream-v2 with the modules of {} failed: {status}",
+                root.display()
+            )));
+        }
+        Ok(secs)
+    };
+    run(&own)?;
+    run(&generated)?;
+    let (mut a, mut b) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..rounds {
+        a = a.min(run(&own)?);
+        b = b.min(run(&generated)?);
+    }
+    let _ = std::fs::remove_dir_all(&own);
+    let _ = std::fs::remove_dir_all(&generated);
+    Ok(Ok((a, b)))
+}
+
 /// Async verification over a loopback TCP socket, against a plain async
 /// read loop over the same kind of socket: a thread sends the file with
 /// blocking writes, a current-thread tokio runtime receives it. Returns
@@ -520,6 +738,8 @@ fn async_socket(file: &Path) -> io::Result<(f64, f64)> {
     Ok((once(false)?, once(true)?))
 }
 
+/// `/dev/shm` (memory, no disk write-back to disturb the write figures)
+/// when there is one, else the system temp directory.
 fn default_dir() -> PathBuf {
     let shm = PathBuf::from("/dev/shm");
     if shm.is_dir() {
@@ -552,8 +772,92 @@ fn bench(o: &Options) -> io::Result<bool> {
 }
 
 struct Check {
-    what: &'static str,
+    what: String,
     ok: bool,
+}
+
+/// A goal: the ratio to reach and what it is called in the summary.
+type Target = Option<(f64, &'static str)>;
+
+/// One printed row: seconds over `octets`, against the row `base`.
+struct Row {
+    what: &'static str,
+    secs: f64,
+    octets: u64,
+    base: Option<usize>,
+    target: Target,
+}
+
+/// The table the bench prints, and the goals that could not be measured.
+#[derive(Default)]
+struct Rows {
+    rows: Vec<Row>,
+    missing: Vec<Check>,
+}
+
+impl Rows {
+    /// A baseline row; returns its index.
+    fn base(&mut self, what: &'static str, secs: f64, octets: u64) -> usize {
+        self.rows.push(Row {
+            what,
+            secs,
+            octets,
+            base: None,
+            target: None,
+        });
+        self.rows.len() - 1
+    }
+
+    /// A row measured against the row `base` (same octets).
+    fn vs(&mut self, what: &'static str, secs: f64, base: usize, target: Target) {
+        let octets = self.rows[base].octets;
+        self.rows.push(Row {
+            what,
+            secs,
+            octets,
+            base: Some(base),
+            target,
+        });
+    }
+
+    /// A goal that could not be measured, and why: missed.
+    fn missing(&mut self, what: &str, why: &str) {
+        self.missing.push(Check {
+            what: format!("{what} (not measured: {why})"),
+            ok: false,
+        });
+    }
+
+    /// Prints the table; returns the goals with their verdicts.
+    fn print(self) -> Vec<Check> {
+        println!(
+            "{:<58} {:>8} {:>9} {:>9} {:>8}",
+            "measurement", "seconds", "MiB/s", "ratio", "target"
+        );
+        let rate = |r: &Row| r.octets as f64 / MIB / r.secs.max(1e-9);
+        let mut checks = Vec::new();
+        for r in &self.rows {
+            let q = r.base.map(|b| rate(r) / rate(&self.rows[b]));
+            if let (Some(q), Some((t, name))) = (q, r.target) {
+                checks.push(Check {
+                    what: name.to_string(),
+                    ok: q >= t,
+                });
+            }
+            println!(
+                "{:<58} {:>8.3} {:>9.0} {:>9} {:>8}",
+                r.what,
+                r.secs,
+                rate(r),
+                q.map(|q| format!("{q:.2}x")).unwrap_or_default(),
+                r.target
+                    .map(|(t, _)| format!(">= {t}x"))
+                    .unwrap_or_default(),
+            );
+        }
+        checks.extend(self.missing);
+        checks
+    }
 }
 
 fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<bool> {
@@ -637,10 +941,83 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         best(&mut al, l);
         best(&mut av, v);
     }
+    // 7-9: conversion and memory extraction, each output a new file.
+    let out = dir.join("out.bin");
+    let (mut cp, mut cv_file) = (inf, inf);
+    let (mut pp_rw, mut pp_splice, mut pp_cv) = (inf, inf, inf);
+    let (mut rw_file, mut mem) = (inf, inf);
+    let s_os = stream.as_os_str();
+    let o_os = out.as_os_str();
+    for _ in 0..o.repeat {
+        let _ = std::fs::remove_file(&out);
+        sync_all();
+        best(&mut cp, run_timed(Path::new("cp"), &[s_os, o_os])?);
+        std::fs::remove_file(&out)?;
+        sync_all();
+        let args = [
+            "convert".as_ref(),
+            "--to".as_ref(),
+            "4".as_ref(),
+            s_os,
+            "-o".as_ref(),
+            o_os,
+        ];
+        best(&mut cv_file, run_timed(bin, &args)?);
+        if std::fs::metadata(&out)?.len() < size {
+            return Err(other("the converted file is shorter than the input"));
+        }
+        std::fs::remove_file(&out)?;
+        for (slot, copier) in [
+            (&mut pp_rw, Copier::ReadWrite),
+            (&mut pp_splice, Copier::Splice),
+            (&mut pp_cv, Copier::Convert(bin)),
+        ] {
+            let (n, t) = pipe_copy(stream, copier)?;
+            if n < size {
+                return Err(other(format!("{copier:?}: {n} octets of {size} came out")));
+            }
+            best(slot, t);
+        }
+        sync_all();
+        let (n, t) = timed(|| copy_loop(File::open(stream)?, File::create(&out)?, &mut buf))?;
+        if n != size {
+            return Err(other(format!("copied {n} octets of {size}")));
+        }
+        best(&mut rw_file, t);
+        std::fs::remove_file(&out)?;
+        sync_all();
+        let args = ["memory".as_ref(), "--out".as_ref(), o_os, s_os];
+        best(&mut mem, run_timed(bin, &args)?);
+        std::fs::remove_file(&out)?;
+    }
+    // 10: the real HVM save file (1020 PAGE_DATA records, mostly XTAB):
+    // short runs, so more rounds.
+    let real = real_hvm(dir)?;
+    let (mut rl_real, mut vf_real, mut real_size) = (inf, inf, 0u64);
+    if let Some(real) = &real {
+        real_size = std::fs::metadata(real)?.len();
+        for _ in 0..o.repeat * 5 {
+            let (n, t) = timed(|| read_loop(File::open(real)?, &mut buf))?;
+            if n != real_size {
+                return Err(other("short read of the real save file"));
+            }
+            best(&mut rl_real, t);
+            best(&mut vf_real, verify_file(bin, real, false)?.0);
+        }
+    }
+    // 11: Xen's verify-stream-v2 on it, with Xen's modules and ours.
+    let py = match &real {
+        Some(real) => xen_python(dir, real, o.repeat * 2)?,
+        None => Err("no real HVM save file".to_string()),
+    };
     // Peak memory: one more run of each, through the helper.
     let (_, rss_pipe) = verify_pipe(bin, stream, true)?;
     let (_, rss_file) = verify_file(bin, stream, true)?;
     let (_, rss_idle) = xenstream(bin, &["--version".as_ref()], Stdio::null(), true)?;
+    if let Some(real) = &real {
+        let _ = std::fs::remove_file(real);
+    }
+    let _ = std::fs::remove_file(&out);
 
     println!(
         "xenstream bench: {:.0} MiB synthetic v3 HVM stream ({} PAGE_DATA records of {} pages, {} octets each)\n\
@@ -652,97 +1029,125 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         dir.display(),
         o.repeat
     );
-    // (what, seconds, index of its baseline row, target ratio and name)
-    type Target = Option<(f64, &'static str)>;
     let read_base = if rl_file4 < rl_file { 1 } else { 0 };
-    let rows: [(&str, f64, Option<usize>, Target); 13] = [
-        (
-            "baseline: read() loop over the file, 256 KiB",
-            rl_file,
-            None,
-            None,
-        ),
-        (
-            "baseline: read() loop over the file, 4 MiB",
-            rl_file4,
-            None,
-            None,
-        ),
-        (
-            "StreamReader: every page into a caller buffer",
-            pr,
-            Some(read_base),
-            Some((0.8, "page reading >= 0.8x the faster read loop")),
-        ),
-        (
-            "baseline: cat FILE | read() loop, 256 KiB",
-            rl_pipe,
-            None,
-            None,
-        ),
-        (
-            "cat FILE | xenstream verify -",
-            vp,
-            Some(3),
-            Some((0.8, "pipe verify >= 0.8x the pipe read loop")),
-        ),
-        (
-            "xenstream verify FILE (seeks over pages)",
-            vf,
-            Some(0),
-            Some((10.0, "seekable verify >= 10x the read loop")),
-        ),
-        ("baseline: write() loop to a file", wl_file, None, None),
-        (
-            "writev() loop, the writer's slices, to a file",
-            wv_file,
-            Some(6),
-            None,
-        ),
-        (
-            "StreamWriter to a file",
-            w_file,
-            Some(6),
-            Some((0.8, "writer >= 0.8x the write loop")),
-        ),
-        ("baseline: write() loop to /dev/null", wl_null, None, None),
-        ("StreamWriter to /dev/null", w_null, Some(9), None),
-        (
-            "baseline: tokio read loop, loopback TCP, 256 KiB",
-            al,
-            None,
-            None,
-        ),
-        (
-            "asynchronous::verify, loopback TCP (tokio)",
-            av,
-            Some(11),
-            Some((0.8, "async socket verify >= 0.8x the async read loop")),
-        ),
-    ];
-    println!(
-        "{:<48} {:>9} {:>10} {:>9} {:>8}",
-        "measurement", "seconds", "MiB/s", "ratio", "target"
+    let mut rows = Rows::default();
+    let r256 = rows.base(
+        "baseline: read() loop over the file, 256 KiB",
+        rl_file,
+        size,
     );
-    let rate = |secs: f64| size as f64 / MIB / secs.max(1e-9);
-    let mut checks = Vec::new();
-    for (what, secs, base, target) in &rows {
-        let q = base.map(|b| rate(*secs) / rate(rows[b].1));
-        if let (Some(q), Some((t, name))) = (q, target) {
-            checks.push(Check {
-                what: name,
-                ok: q >= *t,
-            });
+    let r4 = rows.base("baseline: read() loop over the file, 4 MiB", rl_file4, size);
+    rows.vs(
+        "StreamReader: every page into a caller buffer",
+        pr,
+        [r256, r4][read_base],
+        Some((0.8, "page reading >= 0.8x the faster read loop")),
+    );
+    let rp = rows.base("baseline: cat FILE | read() loop, 256 KiB", rl_pipe, size);
+    rows.vs(
+        "cat FILE | xenstream verify -",
+        vp,
+        rp,
+        Some((0.8, "pipe verify >= 0.8x the pipe read loop")),
+    );
+    rows.vs(
+        "xenstream verify FILE (seeks over pages)",
+        vf,
+        r256,
+        Some((10.0, "seekable verify >= 10x the read loop")),
+    );
+    let wl = rows.base("baseline: write() loop to a file", wl_file, size);
+    rows.vs(
+        "writev() loop, the writer's slices, to a file",
+        wv_file,
+        wl,
+        None,
+    );
+    rows.vs(
+        "StreamWriter to a file",
+        w_file,
+        wl,
+        Some((0.8, "writer >= 0.8x the write loop")),
+    );
+    let wn = rows.base("baseline: write() loop to /dev/null", wl_null, size);
+    rows.vs("StreamWriter to /dev/null", w_null, wn, None);
+    let ta = rows.base("baseline: tokio read loop, loopback TCP, 256 KiB", al, size);
+    rows.vs(
+        "asynchronous::verify, loopback TCP (tokio)",
+        av,
+        ta,
+        Some((0.8, "async socket verify >= 0.8x the async read loop")),
+    );
+    let c = rows.base("baseline: cp FILE OUT", cp, size);
+    rows.vs(
+        "xenstream convert --to 4 FILE -o OUT",
+        cv_file,
+        c,
+        Some((1.0, "convert file to file >= 1.0x cp")),
+    );
+    let prw = rows.base("baseline: cat | read()/write() loop | reader", pp_rw, size);
+    let psp = rows.base("baseline: cat | splice() loop | reader", pp_splice, size);
+    rows.vs(
+        "cat | xenstream convert --to 4 - | reader (vs read/write)",
+        pp_cv,
+        prw,
+        None,
+    );
+    rows.vs(
+        "cat | xenstream convert --to 4 - | reader (vs splice)",
+        pp_cv,
+        psp,
+        Some((0.9, "convert pipe to pipe >= 0.9x the splice loop")),
+    );
+    let cw = rows.base(
+        "baseline: read()/write() copy of FILE to a new file",
+        rw_file,
+        size,
+    );
+    rows.vs(
+        "xenstream memory --out IMAGE FILE (raw image)",
+        mem,
+        cw,
+        Some((0.7, "memory >= 0.7x the read/write copy to a file")),
+    );
+    let verify_real = "real HVM save: verify >= 4x the read loop";
+    match real {
+        Some(_) => {
+            let rr = rows.base(
+                "baseline: read() loop, real HVM save, 256 KiB",
+                rl_real,
+                real_size,
+            );
+            rows.vs(
+                "xenstream verify REAL-HVM-SAVE",
+                vf_real,
+                rr,
+                Some((4.0, verify_real)),
+            );
         }
-        println!(
-            "{:<48} {:>9.3} {:>10.0} {:>9} {:>8}",
-            what,
-            secs,
-            rate(*secs),
-            q.map(|q| format!("{q:.2}x")).unwrap_or_default(),
-            target.map(|(t, _)| format!(">= {t}x")).unwrap_or_default(),
-        );
+        None => rows.missing(
+            verify_real,
+            "../shared/real-streams/hvm-1vcpu-128M.xl.zst is not there",
+        ),
     }
+    let python_goal = "Xen's verify-stream-v2 -f xl: generated modules >= 5x Xen's own";
+    match py {
+        Ok((own, generated)) => {
+            let xo = rows.base(
+                "verify-stream-v2 -f xl REAL-HVM-SAVE, Xen's modules",
+                own,
+                real_size,
+            );
+            rows.vs(
+                "verify-stream-v2 -f xl REAL-HVM-SAVE, generated modules",
+                generated,
+                xo,
+                Some((5.0, python_goal)),
+            );
+        }
+        Err(why) => rows.missing(python_goal, &why),
+    }
+    let mut checks = rows.print();
     let limit_kib = 16 * 1024 + record.div_ceil(1024);
     for (what, kib) in [("from the pipe", rss_pipe), ("from the file", rss_file)] {
         println!(
@@ -756,7 +1161,7 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         rss_idle as f64 / 1024.0
     );
     checks.push(Check {
-        what: "peak memory < 16 MiB + one record",
+        what: "peak memory < 16 MiB + one record".to_string(),
         ok: rss_pipe.max(rss_file) < limit_kib,
     });
     let mut all = true;

@@ -208,6 +208,7 @@ mod writer;
 pub use catalogue::{CatalogueEntry, Modes as ErrorModes, PythonClass};
 pub use check::check_page_reserved;
 pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
+pub(crate) use reader::check_record;
 #[cfg(feature = "tokio")]
 pub(crate) use reader::Core;
 pub use reader::{parse_record, PageBatch, ReaderOptions, Record, StreamReader, Suspended};

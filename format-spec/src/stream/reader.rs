@@ -11,7 +11,7 @@ use binrw::Endian;
 use super::check::{self, Pass};
 use super::error::{FieldRef, Location, RecordInfo, StreamError};
 use super::Mode;
-use crate::drive::{now, Blocking, Input};
+use crate::drive::{now, Blocking, Input, Pass as PassThrough};
 use crate::layout::Wire;
 use crate::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataHeader, PageType,
@@ -128,7 +128,41 @@ pub(crate) struct Core<I> {
     broken: bool,
     buf: Vec<u8>,
     pfns: Vec<u64>,
+    /// Entries of `pfns` by page type code (see [`count_types`]).
+    type_counts: [u64; 16],
     scratch: Vec<u8>,
+}
+
+/// How many of `pfns` have each page type code (bits 63-60). Four sets of
+/// counters, so that runs of one type (a save file's XTAB runs) do not
+/// make each increment wait for the one before.
+fn count_types(pfns: &[u64]) -> [u64; 16] {
+    let shift = crate::libxc::PAGE_DATA_TYPE_SHIFT;
+    let mut out = [0u64; 16];
+    // Most records hold one type only (all XTAB, or all NOTAB): one
+    // comparison per entry, which the compiler vectorises.
+    if let Some(first) = pfns.first() {
+        let t = first >> shift;
+        if pfns.iter().fold(0, |acc, e| acc | ((e >> shift) ^ t)) == 0 {
+            out[t as usize] = pfns.len() as u64;
+            return out;
+        }
+    }
+    let mut c = [[0u32; 16]; 4];
+    let mut quads = pfns.chunks_exact(4);
+    for q in &mut quads {
+        c[0][(q[0] >> shift) as usize] += 1;
+        c[1][(q[1] >> shift) as usize] += 1;
+        c[2][(q[2] >> shift) as usize] += 1;
+        c[3][(q[3] >> shift) as usize] += 1;
+    }
+    for e in quads.remainder() {
+        c[0][(e >> shift) as usize] += 1;
+    }
+    for (t, o) in out.iter_mut().enumerate() {
+        *o = c.iter().map(|s| u64::from(s[t])).sum();
+    }
+    out
 }
 
 impl<R> std::fmt::Debug for StreamReader<R> {
@@ -142,15 +176,6 @@ fn u32_at(b: &[u8], endian: Endian) -> u32 {
     match endian {
         Endian::Big => u32::from_be_bytes(raw),
         Endian::Little => u32::from_le_bytes(raw),
-    }
-}
-
-fn u64_at(b: &[u8], endian: Endian) -> u64 {
-    let mut raw = [0u8; 8];
-    raw.copy_from_slice(&b[..8]);
-    match endian {
-        Endian::Big => u64::from_be_bytes(raw),
-        Endian::Little => u64::from_le_bytes(raw),
     }
 }
 
@@ -215,6 +240,12 @@ impl<I> Core<I> {
 
     pub(crate) fn current(&self) -> Option<RecordInfo> {
         self.cur.map(|c| c.info)
+    }
+
+    /// How many pfn entries of the PAGE_DATA record being read have each
+    /// page type (indexed by the type's 4-bit code, valid or not).
+    pub(crate) fn type_counts(&self) -> &[u64; 16] {
+        &self.type_counts
     }
 
     /// The pfn entries of the PAGE_DATA record being read.
@@ -347,6 +378,7 @@ impl<I> Core<I> {
             broken: false,
             buf: state.buf,
             pfns: state.pfns,
+            type_counts: [0; 16],
             scratch: state.scratch,
         })
     }
@@ -376,6 +408,7 @@ impl<I: Input> Core<I> {
             broken: false,
             buf: Vec::new(),
             pfns: Vec::new(),
+            type_counts: [0; 16],
             scratch: Vec::new(),
         };
         r.read_headers().await?;
@@ -612,6 +645,15 @@ impl<I: Input> Core<I> {
         Ok(&self.buf[..n])
     }
 
+    /// Hands out the body [`read_body`](Self::read_body) has just read
+    /// (`n` octets) as an owned buffer, without copying it; the reader
+    /// starts a new buffer for the next record.
+    pub(crate) fn take_body(&mut self, n: usize) -> Vec<u8> {
+        let mut body = std::mem::take(&mut self.buf);
+        body.truncate(n);
+        body
+    }
+
     /// See [`StreamReader::read_record`].
     pub(crate) async fn read_record(&mut self) -> Result<Record, StreamError> {
         let info = self.current().ok_or_else(|| StreamError::Misuse {
@@ -699,21 +741,40 @@ impl<I: Input> Core<I> {
             .await?;
         self.set_body_left(len - fixed - n as u64);
         self.pfns.clear();
-        let endian = self.endian;
-        self.pfns
-            .extend(self.buf[..n].chunks_exact(8).map(|c| u64_at(c, endian)));
-        let mut with_data = 0u64;
-        let mut bad = None;
-        for (i, e) in self.pfns.iter().enumerate() {
-            match PageType::of_entry(*e) {
-                Some(t) if t.has_data() => with_data += 1,
-                Some(_) => {}
-                None => {
-                    bad = Some((i, *e));
-                    break;
+        self.pfns.resize(count as usize, 0);
+        let raw = self.buf[..n].chunks_exact(8);
+        // One byte order per stream, chosen outside the per-entry loop.
+        let c8 = |c: &[u8]| [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
+        match self.endian {
+            Endian::Little => {
+                for (e, c) in self.pfns.iter_mut().zip(raw) {
+                    *e = u64::from_le_bytes(c8(c));
+                }
+            }
+            Endian::Big => {
+                for (e, c) in self.pfns.iter_mut().zip(raw) {
+                    *e = u64::from_be_bytes(c8(c));
                 }
             }
         }
+        self.type_counts = count_types(&self.pfns);
+        let mut with_data = 0u64;
+        let mut invalid = 0u64;
+        for (code, n) in self.type_counts.iter().enumerate() {
+            match PageType::of_entry((code as u64) << crate::libxc::PAGE_DATA_TYPE_SHIFT) {
+                Some(t) if t.has_data() => with_data += n,
+                Some(_) => {}
+                None => invalid += n,
+            }
+        }
+        let bad = (invalid > 0)
+            .then(|| {
+                self.pfns
+                    .iter()
+                    .position(|e| PageType::of_entry(*e).is_none())
+                    .map(|i| (i, self.pfns[i]))
+            })
+            .flatten();
         if let Some((i, entry)) = bad {
             self.finish_current().await?;
             return Err(StreamError::BadPageType {
@@ -1289,6 +1350,18 @@ impl<R: Read> PageBatch<'_, R> {
         now(self.r.core.read_pages(self.info, dst))
     }
 
+    /// Moves the contents of the next `n` pages with data from the input
+    /// straight to the output the input was set up with, if the input can
+    /// (`drive::Pass`); `false` when it cannot (nothing consumed: read them
+    /// instead). Offsets, counts and errors are those of
+    /// [`read_pages`](Self::read_pages) of `n` pages.
+    pub(crate) fn pass_pages(&mut self, n: usize) -> Result<bool, StreamError>
+    where
+        R: PassThrough,
+    {
+        self.r.pass_pages(self.info, n)
+    }
+
     /// Reads the contents of the remaining pages into the reader's reused
     /// buffer and returns the pfn entries and those contents.
     pub fn contents(&mut self) -> Result<(&[u64], &[u8]), StreamError> {
@@ -1299,6 +1372,56 @@ impl<R: Read> PageBatch<'_, R> {
     pub fn skip(&mut self) -> Result<(), StreamError> {
         now(self.r.core.finish_current())
     }
+}
+
+impl<R: Read> StreamReader<R> {
+    /// See [`PageBatch::pass_pages`].
+    fn pass_pages(&mut self, info: RecordInfo, n: usize) -> Result<bool, StreamError>
+    where
+        R: PassThrough,
+    {
+        let core = &mut self.core;
+        core.check_broken()?;
+        if n as u64 > core.pages_left() {
+            return Err(StreamError::Misuse {
+                at: Location::in_record(info, core.pos),
+                what: format!(
+                    "pass_pages({n}), but only {} pages are left",
+                    core.pages_left()
+                ),
+            });
+        }
+        let want = (n * PAGE_SIZE) as u64;
+        let Some(passed) = core.io.inner.pass(want) else {
+            return Ok(false);
+        };
+        core.pos += passed.moved;
+        if let Some(e) = passed.error {
+            return Err(core.io_err(e, Some(info)));
+        }
+        if passed.moved < want {
+            return Err(core.truncated("page contents", Some(info), want - passed.moved));
+        }
+        if let Some(c) = core.cur.as_mut() {
+            c.pages_left -= n as u64;
+            c.body_left -= want;
+        }
+        if core.pages_left() == 0 {
+            now(core.finish_current())?;
+        }
+        Ok(true)
+    }
+}
+
+/// Checks one record body of a known type as [`parse_record`] does,
+/// without building the value (no copy of a large body).
+pub(crate) fn check_record(
+    info: RecordInfo,
+    body: &[u8],
+    endian: Endian,
+    mode: Mode,
+) -> Result<(), StreamError> {
+    check::validate(info, body, endian, mode).map(|_| ())
 }
 
 /// Parses one record body outside a reader (for instance a body received

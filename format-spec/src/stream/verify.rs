@@ -18,9 +18,9 @@ use crate::drive::{now, Input};
 use crate::libxc::{
     infers_static_data_end, pv_vcpu_basic_size, stands_in_for_static_data_end, DomainHeader,
     DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType, RecordHeader, ORDER_RULES,
-    PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH,
-    PV_PTE_FRAME_MASK, PV_PTE_PRESENT, PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS,
-    PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS, REC_ALIGN,
+    PAGE_DATA_PFN_MASK, PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_PTE_FRAME_MASK,
+    PV_PTE_PRESENT, PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN,
+    PV_WIDTH_LEVELS, REC_ALIGN,
 };
 
 /// How to verify.
@@ -1009,9 +1009,23 @@ impl Verifier {
         &mut self,
         reader: &mut Core<I>,
     ) -> Result<Option<RecordInfo>, StreamError> {
+        self.step_given(reader, None).await
+    }
+
+    /// [`step_core`](Self::step_core), with the body of the next record
+    /// (not PAGE_DATA, not an unknown optional record) given by the caller
+    /// instead of read: the reader reads the record's header and padding
+    /// and skips the body octets. Used by the conversion's shadow
+    /// verifier, which holds the body already, so that a large record is
+    /// in memory once.
+    pub(crate) async fn step_given<I: Input>(
+        &mut self,
+        reader: &mut Core<I>,
+        given: Option<&[u8]>,
+    ) -> Result<Option<RecordInfo>, StreamError> {
         // A resumed reader starts past the octets another layer read.
         self.report.interleaved += reader.position().saturating_sub(self.report.end_offset);
-        let res = self.step_segment(reader).await;
+        let res = self.step_segment(reader, given).await;
         self.report.end_offset = reader.position();
         res
     }
@@ -1078,6 +1092,7 @@ impl Verifier {
     async fn step_segment<I: Input>(
         &mut self,
         reader: &mut Core<I>,
+        given: Option<&[u8]>,
     ) -> Result<Option<RecordInfo>, StreamError> {
         if self.report.complete {
             return Ok(None);
@@ -1085,7 +1100,7 @@ impl Verifier {
         let strict = self.opts.mode == Mode::Strict;
         let before = reader.position();
         self.last = None;
-        match self.step_inner(reader).await {
+        match self.step_inner(reader, given).await {
             Ok(r) => Ok(r),
             Err(e) => {
                 let framing = matches!(
@@ -1122,6 +1137,7 @@ impl Verifier {
     async fn step_inner<I: Input>(
         &mut self,
         reader: &mut Core<I>,
+        given: Option<&[u8]>,
     ) -> Result<Option<RecordInfo>, StreamError> {
         let strict = self.opts.mode == Mode::Strict;
         let max = self.opts.max_warnings;
@@ -1172,8 +1188,13 @@ impl Verifier {
             } else {
                 None
             };
-            for e in pfns {
-                self.report.pages_by_type[(e >> PAGE_DATA_TYPE_SHIFT) as usize & 0xf] += 1;
+            for (n, c) in self
+                .report
+                .pages_by_type
+                .iter_mut()
+                .zip(reader.type_counts())
+            {
+                *n += c;
             }
             self.report.pfn_entries += pfns.len() as u64;
             self.report.data_pages += data_pages as u64;
@@ -1194,7 +1215,19 @@ impl Verifier {
             }
         } else {
             let endian = self.endian;
-            let body = reader.read_body().await?;
+            let body = match given {
+                Some(b) if b.len() as u64 == u64::from(info.length) => {
+                    reader.finish_current().await?;
+                    b
+                }
+                Some(b) => {
+                    return Err(StreamError::Misuse {
+                        at: Location::record(info),
+                        what: format!("a body of {} octets given for this record", b.len()),
+                    })
+                }
+                None => reader.read_body().await?,
+            };
             check::validate(info, body, endian, self.opts.mode)?;
             if strict && info.rtype == LibxcRecord::DOMAIN_CONTEXT {
                 // The blob's own rules, as the generated Python checks them.

@@ -430,6 +430,7 @@ fn class_slots() -> Vec<(&'static str, String)> {
         ("sde_since", sde.since.to_string()),
         ("sde_prev", (sde.since - 1).to_string()),
         ("page_size", PAGE_SIZE.to_string()),
+        ("pfn_size", pfn_entry_size().to_string()),
         ("record_methods", record_methods()),
         ("record_verifiers", record_verifiers(&LIBXC)),
     ];
@@ -449,6 +450,17 @@ fn class_slots() -> Vec<(&'static str, String)> {
         v.push((slot, rec(code).to_string()));
     }
     v
+}
+
+/// The size of one PAGE_DATA pfn entry.
+fn pfn_entry_size() -> usize {
+    let pfn = format_spec::libxc::PageDataHeader::LAYOUT
+        .trailing()
+        .expect("PAGE_DATA has a pfn array");
+    match pfn.kind {
+        format_spec::layout::FieldKind::TrailingPrim(p) => p.size(),
+        _ => panic!("PAGE_DATA pfn entries are integers"),
+    }
 }
 
 /// The `verify_record_*` methods, each followed by the blob check of the

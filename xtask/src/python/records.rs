@@ -440,12 +440,15 @@ fn page_data_body(w: &mut Writer, r: &RecordLayout) {
         (
             "short_check",
             written(col, |w| {
+                // `length`: the body's length (the verifier may hold
+                // only its fixed part and pfn array, the page contents
+                // skipped).
                 bad_len(
                     w,
                     true,
-                    &format!("len(content) < {fixed}"),
+                    &format!("length < {fixed}"),
                     &format!("body is %d octets, shorter than its {fixed}-octet header"),
-                    &["len(content)"],
+                    &["length"],
                 )
             }),
         ),
@@ -458,13 +461,12 @@ fn page_data_body(w: &mut Writer, r: &RecordLayout) {
         (
             "length_check",
             written(col, |w| {
-                let pfns = format!("len({pfn}s)");
                 bad_len(
                     w,
                     true,
-                    "len(content) != expected",
+                    "length != expected",
                     "body is %d octets, %d pfns with %d pages need %d",
-                    &["len(content)", &pfns, "nr_pages", "expected"],
+                    &["length", &count_var, "nr_pages", "expected"],
                 )
             }),
         ),

@@ -7,7 +7,7 @@ docs/specs/libxc-migration-stream.pandoc, and VerifyLibxc, a strict
 verifier of either byte order.
 """
 
-from struct import unpack
+from struct import calcsize, unpack
 
 from xen.migration.verify import StreamError, RecordError, VerifyBase, \
     iter_unpack
@@ -51,6 +51,28 @@ PAGE_DATA_VALID_TYPES = frozenset([
 PAGE_DATA_TYPES_WITHOUT_DATA = frozenset([
     SLOT_page_types_without_data
 ])
+
+# What the most significant octet of a PAGE_DATA pfn entry (the one holding
+# its type) says, for checking a whole pfn array at once with
+# bytes.translate: PAGE_DATA_WITH_DATA (a valid type with page contents),
+# PAGE_DATA_INVALID (not a valid type) or a zero octet (a valid type
+# without contents).
+PAGE_DATA_WITH_DATA = b"\x01"
+PAGE_DATA_INVALID = b"\x02"
+PAGE_DATA_KIND_OF_TOP = bytes(bytearray(
+    (0 if t in PAGE_DATA_TYPES_WITHOUT_DATA else 1)
+    if t in PAGE_DATA_VALID_TYPES else 2
+    for t in ((top << (PAGE_DATA_TYPE_SHIFT & ~7)) & PAGE_DATA_TYPE_LTAB_MASK
+              for top in range(256))))
+
+# The octets of a pfn entry that hold reserved bits: (octet, counted from
+# the least significant, and the values of that octet whose reserved bits
+# are clear, for bytes.translate to delete).
+PAGE_DATA_RESZ_CLEAR = tuple(
+    (octet, bytes(bytearray(
+        v for v in range(256)
+        if not v & (PAGE_DATA_PFN_RESZ_MASK >> (8 * octet)))))
+    for octet in range(8) if (PAGE_DATA_PFN_RESZ_MASK >> (8 * octet)) & 0xff)
 
 #
 # Record types
@@ -185,6 +207,9 @@ class VerifyLibxc(VerifyBase):
         self.endian = "<"
         self.byteorder = "little"
         self.guest_type = None
+        # The length of the record body being checked, when the verifier
+        # holds only a part of it (a PAGE_DATA record without its pages).
+        self.body_length = None
         self.record_index = -1
         self.record_offset = 0
         self.record_type = None
@@ -332,7 +357,14 @@ class VerifyLibxc(VerifyBase):
             self._stream_error("BackChannelRecord",
                                "record type only belongs on the back channel")
 
-        content = self._read_content(length)
+        if (rtype == SLOT_page_data and self.guest_type != SLOT_x86_pv
+                and length % REC_ALIGN == 0):
+            # An HVM guest's page contents are not looked at: only the
+            # header and the pfn array are read, the rest is skipped.
+            content = self._read_page_data_head(length)
+        else:
+            content = self._read_content(length)
+        self.body_length = length
 
         if rtype != SLOT_page_data:
             self._flush_squashed()
@@ -345,6 +377,7 @@ class VerifyLibxc(VerifyBase):
             self._warn("deprecated in version %d streams" % (self.version, ))
 
         record_verifiers[rtype](self, content)
+        self.body_length = None
         self.verify_order(rtype, content)
         if rtype == SLOT_page_data:
             self.verify_page_tables(content)
@@ -363,6 +396,22 @@ class VerifyLibxc(VerifyBase):
         if rtype == SLOT_end:
             self._flush_squashed()
         return rtype
+
+
+    def _read_page_data_head(self, length):
+        """
+        Read a PAGE_DATA body's fixed part and pfn array (as far as the
+        body holds them) and skip the page contents after them.
+        """
+        fixed = calcsize(PAGE_DATA_FORMAT)
+        if length < fixed:
+            return self._read_content(length)
+        head = self.rdexact(fixed)
+        count = unpack(self.endian + PAGE_DATA_FORMAT, head)[0]
+        pfns = min(count * SLOT_pfn_size, length - fixed)
+        head += self.rdexact(pfns)
+        self.skip(length - fixed - pfns)
+        return head
 
 
     def _read_content(self, length):

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 96cb3d73241abb9c
+# checksum (fnv1a-64 of all other lines): 618c6d767a8b49d2
 
 """
 Libxc migration streams (the domain image format, revisions 2 to 4).
@@ -13,7 +13,7 @@ docs/specs/libxc-migration-stream.pandoc, and VerifyLibxc, a strict
 verifier of either byte order.
 """
 
-from struct import unpack
+from struct import calcsize, unpack
 
 from xen.migration.verify import StreamError, RecordError, VerifyBase, \
     iter_unpack
@@ -180,6 +180,28 @@ PAGE_DATA_TYPES_WITHOUT_DATA = frozenset([
     PAGE_DATA_TYPE_XALLOC,
     PAGE_DATA_TYPE_XTAB,
 ])
+
+# What the most significant octet of a PAGE_DATA pfn entry (the one holding
+# its type) says, for checking a whole pfn array at once with
+# bytes.translate: PAGE_DATA_WITH_DATA (a valid type with page contents),
+# PAGE_DATA_INVALID (not a valid type) or a zero octet (a valid type
+# without contents).
+PAGE_DATA_WITH_DATA = b"\x01"
+PAGE_DATA_INVALID = b"\x02"
+PAGE_DATA_KIND_OF_TOP = bytes(bytearray(
+    (0 if t in PAGE_DATA_TYPES_WITHOUT_DATA else 1)
+    if t in PAGE_DATA_VALID_TYPES else 2
+    for t in ((top << (PAGE_DATA_TYPE_SHIFT & ~7)) & PAGE_DATA_TYPE_LTAB_MASK
+              for top in range(256))))
+
+# The octets of a pfn entry that hold reserved bits: (octet, counted from
+# the least significant, and the values of that octet whose reserved bits
+# are clear, for bytes.translate to delete).
+PAGE_DATA_RESZ_CLEAR = tuple(
+    (octet, bytes(bytearray(
+        v for v in range(256)
+        if not v & (PAGE_DATA_PFN_RESZ_MASK >> (8 * octet)))))
+    for octet in range(8) if (PAGE_DATA_PFN_RESZ_MASK >> (8 * octet)) & 0xff)
 
 #
 # Record types
@@ -569,6 +591,9 @@ class VerifyLibxc(VerifyBase):
         self.endian = "<"
         self.byteorder = "little"
         self.guest_type = None
+        # The length of the record body being checked, when the verifier
+        # holds only a part of it (a PAGE_DATA record without its pages).
+        self.body_length = None
         self.record_index = -1
         self.record_offset = 0
         self.record_type = None
@@ -762,7 +787,14 @@ class VerifyLibxc(VerifyBase):
             self._stream_error("BackChannelRecord",
                                "record type only belongs on the back channel")
 
-        content = self._read_content(length)
+        if (rtype == REC_TYPE_page_data and self.guest_type != 1
+                and length % REC_ALIGN == 0):
+            # An HVM guest's page contents are not looked at: only the
+            # header and the pfn array are read, the rest is skipped.
+            content = self._read_page_data_head(length)
+        else:
+            content = self._read_content(length)
+        self.body_length = length
 
         if rtype != REC_TYPE_page_data:
             self._flush_squashed()
@@ -775,6 +807,7 @@ class VerifyLibxc(VerifyBase):
             self._warn("deprecated in version %d streams" % (self.version, ))
 
         record_verifiers[rtype](self, content)
+        self.body_length = None
         self.verify_order(rtype, content)
         if rtype == REC_TYPE_page_data:
             self.verify_page_tables(content)
@@ -793,6 +826,22 @@ class VerifyLibxc(VerifyBase):
         if rtype == REC_TYPE_end:
             self._flush_squashed()
         return rtype
+
+
+    def _read_page_data_head(self, length):
+        """
+        Read a PAGE_DATA body's fixed part and pfn array (as far as the
+        body holds them) and skip the page contents after them.
+        """
+        fixed = calcsize(PAGE_DATA_FORMAT)
+        if length < fixed:
+            return self._read_content(length)
+        head = self.rdexact(fixed)
+        count = unpack(self.endian + PAGE_DATA_FORMAT, head)[0]
+        pfns = min(count * 8, length - fixed)
+        head += self.rdexact(pfns)
+        self.skip(length - fixed - pfns)
+        return head
 
 
     def _read_content(self, length):
@@ -1120,48 +1169,62 @@ class VerifyLibxc(VerifyBase):
         those that have data.
         """
         what = "PAGE_DATA"
-        if len(content) < 8:
+        length = len(content) if self.body_length is None else self.body_length
+        if length < 8:
             self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, shorter than its 8-octet header"
-                % (what, len(content)))
+                % (what, length))
         count, _res1 = \
             unpack(self.endian + PAGE_DATA_FORMAT, content[:8])
         pfn_end = 8 + count * 8
-        if count == 0 or pfn_end > len(content):
+        if count == 0 or pfn_end > length:
             self._record_error("BadPageCount",
                                "%s: count %d does not fit a %d-octet body"
-                               % (what, count, len(content)))
-        pfns = unpack("%s%dQ" % (self.endian, count),
-                      content[8:pfn_end])
-        nr_pages = 0
-        for idx, entry in enumerate(pfns):
-            ptype = entry & PAGE_DATA_TYPE_LTAB_MASK
-            if ptype not in PAGE_DATA_VALID_TYPES:
-                self._record_error("BadPageType",
-                                   "%s: pfn[%d] = 0x%016x has invalid type %d"
-                                   % (what, idx, entry,
-                                      ptype >> PAGE_DATA_TYPE_SHIFT),
-                                   8 + idx * 8)
-            if ptype not in PAGE_DATA_TYPES_WITHOUT_DATA:
-                nr_pages += 1
+                               % (what, count, length))
+        raw = content[8:pfn_end]
+        # The whole array at once, with no Python loop per entry unless it
+        # is broken: the octets of the entries that hold their types, then
+        # those that hold reserved bits, each gathered into one string by
+        # slicing.
+        little = self.endian == "<"
+        top = 8 - 1 if little else 0
+        kinds = raw[top::8].translate(PAGE_DATA_KIND_OF_TOP)
+        if PAGE_DATA_INVALID in kinds:
+            pfns = unpack("%s%dQ" % (self.endian, count), raw)
+            for idx, entry in enumerate(pfns):
+                ptype = entry & PAGE_DATA_TYPE_LTAB_MASK
+                if ptype not in PAGE_DATA_VALID_TYPES:
+                    self._record_error(
+                        "BadPageType",
+                        "%s: pfn[%d] = 0x%016x has invalid type %d"
+                        % (what, idx, entry, ptype >> PAGE_DATA_TYPE_SHIFT),
+                        8 + idx * 8)
+        nr_pages = kinds.count(PAGE_DATA_WITH_DATA)
         expected = pfn_end + (nr_pages << PAGE_SHIFT)
-        if len(content) != expected:
+        if length != expected:
             self._stream_error(
                 "BadLength",
                 "%s: body is %d octets, %d pfns with %d pages need %d"
-                % (what, len(content), len(pfns), nr_pages, expected))
+                % (what, length, count, nr_pages, expected))
         if _res1 != 0:
             self._record_error(
                 "ReservedNonZero",
                 "%s: _res1 is 0x%x, must be zero"
                 % (what, _res1), 4)
-        for idx, entry in enumerate(pfns):
-            if entry & PAGE_DATA_PFN_RESZ_MASK:
-                self._record_error(
-                    "ReservedNonZero",
-                    "%s: pfn[%d] = 0x%016x has reserved bits set"
-                    % (what, idx, entry), 8 + idx * 8)
+        reserved = False
+        for octet, clear in PAGE_DATA_RESZ_CLEAR:
+            at = octet if little else 8 - 1 - octet
+            if raw[at::8].translate(None, clear):
+                reserved = True
+        if reserved:
+            pfns = unpack("%s%dQ" % (self.endian, count), raw)
+            for idx, entry in enumerate(pfns):
+                if entry & PAGE_DATA_PFN_RESZ_MASK:
+                    self._record_error(
+                        "ReservedNonZero",
+                        "%s: pfn[%d] = 0x%016x has reserved bits set"
+                        % (what, idx, entry), 8 + idx * 8)
 
 
     def verify_record_x86_pv_info(self, content):
