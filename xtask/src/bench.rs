@@ -41,6 +41,19 @@
 //!    compared with the 256 KiB read loop of step 2; its time includes
 //!    starting the process.
 //!
+//! 6. async verification over a loopback TCP socket;
+//! 7. `xenstream convert --to 4 FILE -o OUT` against `cp FILE OUT`;
+//! 8. `cat FILE | COPIER |` a read loop, the copier a `read()`/`write()`
+//!    loop, a `splice(2)` loop or `xenstream convert --to 4 -`;
+//! 9. `xenstream memory --out IMAGE FILE` against a `read()`/`write()`
+//!    copy of FILE into a new file;
+//! 10. on the real HVM save of `../shared/real-streams` (unpacked into the
+//!     bench directory): `xenstream verify -q` against a read loop;
+//! 11. Xen's `verify-stream-v2 -f xl` from `../shared/xen-kit` on it, with
+//!     Xen's modules and with the generated ones ([`xen_python`]).
+//!
+//! A goal that cannot be measured (no `../shared`) is printed as missed.
+//!
 //! The file stays in the page cache between steps (it was just written),
 //! so the figures are CPU and memory-copy bound, not disk bound.
 
@@ -606,12 +619,26 @@ fn real_hvm(dir: &Path) -> io::Result<Option<PathBuf>> {
     Ok(Some(out))
 }
 
+/// Seconds of Xen's `verify-stream-v2` with Xen's modules and with the
+/// generated ones: with `python -S`, and as the interpreter starts by
+/// default.
+struct PythonTimes {
+    own: f64,
+    generated: f64,
+    own_site: f64,
+    generated_site: f64,
+}
+
 /// Xen's `verify-stream-v2 -f xl FILE` with Xen's own `xen.migration`
 /// modules and with the generated ones, side by side: each interpreter
 /// run is timed (best of `rounds`, alternating), after one untimed run of
-/// each that writes the byte code (as an installed package has it).
-/// Returns (Xen's own, generated) seconds, or why it cannot run.
-fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<(f64, f64), String>> {
+/// each that writes the byte code (as an installed package has it). The
+/// goal's runs use `python -S` (no `site` module): the `.pth` files of a
+/// machine's site-packages run at every start (this build machine's
+/// import `certifi`, about 45 ms, longer than the generated modules'
+/// whole run) and are neither Xen's code nor the modules; the runs
+/// without `-S` are printed too.
+fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<PythonTimes, String>> {
     let shared = std::env::var_os("XEN_STREAM_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| xtask::repo_root().join("../shared"));
@@ -650,9 +677,10 @@ fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<(f64, f
             std::fs::write(to, o.contents)?;
         }
     }
-    let run = |root: &Path| -> io::Result<f64> {
+    let run = |root: &Path, site: bool| -> io::Result<f64> {
         let t = Instant::now();
         let status = Command::new(&python)
+            .args(if site { &[][..] } else { &["-S"][..] })
             .arg(&script)
             .args(["-f", "xl", "-i"])
             .arg(file)
@@ -672,16 +700,24 @@ fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<(f64, f
         }
         Ok(secs)
     };
-    run(&own)?;
-    run(&generated)?;
-    let (mut a, mut b) = (f64::INFINITY, f64::INFINITY);
+    run(&own, true)?;
+    run(&generated, true)?;
+    let inf = f64::INFINITY;
+    let mut t = PythonTimes {
+        own: inf,
+        generated: inf,
+        own_site: inf,
+        generated_site: inf,
+    };
     for _ in 0..rounds {
-        a = a.min(run(&own)?);
-        b = b.min(run(&generated)?);
+        t.own = t.own.min(run(&own, false)?);
+        t.generated = t.generated.min(run(&generated, false)?);
+        t.own_site = t.own_site.min(run(&own, true)?);
+        t.generated_site = t.generated_site.min(run(&generated, true)?);
     }
     let _ = std::fs::remove_dir_all(&own);
     let _ = std::fs::remove_dir_all(&generated);
-    Ok(Ok((a, b)))
+    Ok(Ok(t))
 }
 
 /// Async verification over a loopback TCP socket, against a plain async
@@ -860,151 +896,82 @@ impl Rows {
     }
 }
 
+/// The best time, in seconds, of each measured run (`f64::INFINITY`: not
+/// run yet), and the size of the real save file.
+struct Times {
+    wl_file: f64,
+    wv_file: f64,
+    w_file: f64,
+    wl_null: f64,
+    w_null: f64,
+    rl_file: f64,
+    rl_file4: f64,
+    pr: f64,
+    rl_pipe: f64,
+    vp: f64,
+    vf: f64,
+    al: f64,
+    av: f64,
+    cp: f64,
+    cv_file: f64,
+    pp_rw: f64,
+    pp_splice: f64,
+    pp_cv: f64,
+    rw_file: f64,
+    mem: f64,
+    rl_real: f64,
+    vf_real: f64,
+    real_size: u64,
+}
+
+impl Times {
+    fn new() -> Times {
+        let inf = f64::INFINITY;
+        Times {
+            wl_file: inf,
+            wv_file: inf,
+            w_file: inf,
+            wl_null: inf,
+            w_null: inf,
+            rl_file: inf,
+            rl_file4: inf,
+            pr: inf,
+            rl_pipe: inf,
+            vp: inf,
+            vf: inf,
+            al: inf,
+            av: inf,
+            cp: inf,
+            cv_file: inf,
+            pp_rw: inf,
+            pp_splice: inf,
+            pp_cv: inf,
+            rw_file: inf,
+            mem: inf,
+            rl_real: inf,
+            vf_real: inf,
+            real_size: 0,
+        }
+    }
+}
+
+/// Keeps the better of two times.
+fn best(slot: &mut f64, t: f64) {
+    *slot = slot.min(t);
+}
+
 fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<bool> {
     let shape = Shape::new(o.size_mib);
     let size = shape.write(io::sink())?;
     let record = shape.record_body() + 8;
     let records = shape.records;
-    let best = |slot: &mut f64, t: f64| *slot = slot.min(t);
-    let inf = f64::INFINITY;
-    let (mut wl_file, mut w_file, mut wl_null, mut w_null) = (inf, inf, inf, inf);
-    let (mut rl_file, mut rl_file4, mut pr, mut rl_pipe) = (inf, inf, inf, inf);
-    let mut wv_file = inf;
-
-    // 1-3: writing, then reading the file, round after round.
-    let mut chunk = vec![0u8; record as usize];
-    fill_pages(&mut chunk, 2);
+    let mut t = Times::new();
     let mut buf = vec![0u8; READ_BUF];
-    let baseline = dir.join("baseline.bin");
-    for _ in 0..o.repeat {
-        // Each write goes into a new file, with nothing left to write back
-        // (an untimed sync before each), baseline first.
-        sync_all();
-        let ((), t) = timed(|| write_loop(File::create(&baseline)?, &chunk, size))?;
-        best(&mut wl_file, t);
-        std::fs::remove_file(&baseline)?;
-        sync_all();
-        let ((), t) = timed(|| shape.writev_loop(File::create(&baseline)?))?;
-        best(&mut wv_file, t);
-        std::fs::remove_file(&baseline)?;
-        // A new file, like the baselines' (truncating the previous round's
-        // stream would free its pages inside the timed part).
-        let _ = std::fs::remove_file(stream);
-        sync_all();
-        let (written, t) = timed(|| shape.write(File::create(stream)?))?;
-        best(&mut w_file, t);
-        if written != size || std::fs::metadata(stream)?.len() != size {
-            return Err(other("the stream file does not have the expected size"));
-        }
-        let ((), t) = timed(|| write_loop(File::create("/dev/null")?, &chunk, size))?;
-        best(&mut wl_null, t);
-        let (_, t) = timed(|| shape.write(File::create("/dev/null")?))?;
-        best(&mut w_null, t);
-        sync_all();
-
-        let (n, t) = timed(|| read_loop(File::open(stream)?, &mut buf))?;
-        best(&mut rl_file, t);
-        if n != size {
-            return Err(other(format!("read {n} octets of a {size}-octet stream")));
-        }
-        let mut big = vec![0u8; BATCH_PAGES * PAGE_SIZE];
-        let (n4, t) = timed(|| read_loop(File::open(stream)?, &mut big))?;
-        best(&mut rl_file4, t);
-        drop(big);
-        if n4 != size {
-            return Err(other(format!("read {n4} octets of a {size}-octet stream")));
-        }
-        let (pages, t) = timed(|| read_all_pages(stream))?;
-        best(&mut pr, t);
-        if pages != records * BATCH_PAGES as u64 {
-            return Err(other(format!("read {pages} pages")));
-        }
-    }
-    drop(chunk);
-    drop(shape);
-
-    // 4-5: the xenstream children, and the pipe baseline (both fed by cat).
-    let (mut vp, mut vf) = (inf, inf);
-    for _ in 0..o.repeat {
-        let (n, t) = read_pipe(stream, &mut buf)?;
-        best(&mut rl_pipe, t);
-        if n != size {
-            return Err(other(format!("read {n} octets from the pipe")));
-        }
-        best(&mut vp, verify_pipe(bin, stream, false)?.0);
-        best(&mut vf, verify_file(bin, stream, false)?.0);
-    }
-    // 6: async verification over a loopback socket.
-    let (mut al, mut av) = (inf, inf);
-    for _ in 0..o.repeat {
-        let (l, v) = async_socket(stream)?;
-        best(&mut al, l);
-        best(&mut av, v);
-    }
-    // 7-9: conversion and memory extraction, each output a new file.
+    time_files(o, shape, stream, dir, &mut buf, &mut t)?;
+    time_children(o, bin, stream, size, &mut buf, &mut t)?;
     let out = dir.join("out.bin");
-    let (mut cp, mut cv_file) = (inf, inf);
-    let (mut pp_rw, mut pp_splice, mut pp_cv) = (inf, inf, inf);
-    let (mut rw_file, mut mem) = (inf, inf);
-    let s_os = stream.as_os_str();
-    let o_os = out.as_os_str();
-    for _ in 0..o.repeat {
-        let _ = std::fs::remove_file(&out);
-        sync_all();
-        best(&mut cp, run_timed(Path::new("cp"), &[s_os, o_os])?);
-        std::fs::remove_file(&out)?;
-        sync_all();
-        let args = [
-            "convert".as_ref(),
-            "--to".as_ref(),
-            "4".as_ref(),
-            s_os,
-            "-o".as_ref(),
-            o_os,
-        ];
-        best(&mut cv_file, run_timed(bin, &args)?);
-        if std::fs::metadata(&out)?.len() < size {
-            return Err(other("the converted file is shorter than the input"));
-        }
-        std::fs::remove_file(&out)?;
-        for (slot, copier) in [
-            (&mut pp_rw, Copier::ReadWrite),
-            (&mut pp_splice, Copier::Splice),
-            (&mut pp_cv, Copier::Convert(bin)),
-        ] {
-            let (n, t) = pipe_copy(stream, copier)?;
-            if n < size {
-                return Err(other(format!("{copier:?}: {n} octets of {size} came out")));
-            }
-            best(slot, t);
-        }
-        sync_all();
-        let (n, t) = timed(|| copy_loop(File::open(stream)?, File::create(&out)?, &mut buf))?;
-        if n != size {
-            return Err(other(format!("copied {n} octets of {size}")));
-        }
-        best(&mut rw_file, t);
-        std::fs::remove_file(&out)?;
-        sync_all();
-        let args = ["memory".as_ref(), "--out".as_ref(), o_os, s_os];
-        best(&mut mem, run_timed(bin, &args)?);
-        std::fs::remove_file(&out)?;
-    }
-    // 10: the real HVM save file (1020 PAGE_DATA records, mostly XTAB):
-    // short runs, so more rounds.
-    let real = real_hvm(dir)?;
-    let (mut rl_real, mut vf_real, mut real_size) = (inf, inf, 0u64);
-    if let Some(real) = &real {
-        real_size = std::fs::metadata(real)?.len();
-        for _ in 0..o.repeat * 5 {
-            let (n, t) = timed(|| read_loop(File::open(real)?, &mut buf))?;
-            if n != real_size {
-                return Err(other("short read of the real save file"));
-            }
-            best(&mut rl_real, t);
-            best(&mut vf_real, verify_file(bin, real, false)?.0);
-        }
-    }
+    time_copies(o, bin, stream, &out, size, &mut buf, &mut t)?;
+    let real = time_real(o, bin, dir, &mut buf, &mut t)?;
     // 11: Xen's verify-stream-v2 on it, with Xen's modules and ours.
     let py = match &real {
         Some(real) => xen_python(dir, real, o.repeat * 2)?,
@@ -1029,125 +996,7 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         dir.display(),
         o.repeat
     );
-    let read_base = if rl_file4 < rl_file { 1 } else { 0 };
-    let mut rows = Rows::default();
-    let r256 = rows.base(
-        "baseline: read() loop over the file, 256 KiB",
-        rl_file,
-        size,
-    );
-    let r4 = rows.base("baseline: read() loop over the file, 4 MiB", rl_file4, size);
-    rows.vs(
-        "StreamReader: every page into a caller buffer",
-        pr,
-        [r256, r4][read_base],
-        Some((0.8, "page reading >= 0.8x the faster read loop")),
-    );
-    let rp = rows.base("baseline: cat FILE | read() loop, 256 KiB", rl_pipe, size);
-    rows.vs(
-        "cat FILE | xenstream verify -",
-        vp,
-        rp,
-        Some((0.8, "pipe verify >= 0.8x the pipe read loop")),
-    );
-    rows.vs(
-        "xenstream verify FILE (seeks over pages)",
-        vf,
-        r256,
-        Some((10.0, "seekable verify >= 10x the read loop")),
-    );
-    let wl = rows.base("baseline: write() loop to a file", wl_file, size);
-    rows.vs(
-        "writev() loop, the writer's slices, to a file",
-        wv_file,
-        wl,
-        None,
-    );
-    rows.vs(
-        "StreamWriter to a file",
-        w_file,
-        wl,
-        Some((0.8, "writer >= 0.8x the write loop")),
-    );
-    let wn = rows.base("baseline: write() loop to /dev/null", wl_null, size);
-    rows.vs("StreamWriter to /dev/null", w_null, wn, None);
-    let ta = rows.base("baseline: tokio read loop, loopback TCP, 256 KiB", al, size);
-    rows.vs(
-        "asynchronous::verify, loopback TCP (tokio)",
-        av,
-        ta,
-        Some((0.8, "async socket verify >= 0.8x the async read loop")),
-    );
-    let c = rows.base("baseline: cp FILE OUT", cp, size);
-    rows.vs(
-        "xenstream convert --to 4 FILE -o OUT",
-        cv_file,
-        c,
-        Some((1.0, "convert file to file >= 1.0x cp")),
-    );
-    let prw = rows.base("baseline: cat | read()/write() loop | reader", pp_rw, size);
-    let psp = rows.base("baseline: cat | splice() loop | reader", pp_splice, size);
-    rows.vs(
-        "cat | xenstream convert --to 4 - | reader (vs read/write)",
-        pp_cv,
-        prw,
-        None,
-    );
-    rows.vs(
-        "cat | xenstream convert --to 4 - | reader (vs splice)",
-        pp_cv,
-        psp,
-        Some((0.9, "convert pipe to pipe >= 0.9x the splice loop")),
-    );
-    let cw = rows.base(
-        "baseline: read()/write() copy of FILE to a new file",
-        rw_file,
-        size,
-    );
-    rows.vs(
-        "xenstream memory --out IMAGE FILE (raw image)",
-        mem,
-        cw,
-        Some((0.7, "memory >= 0.7x the read/write copy to a file")),
-    );
-    let verify_real = "real HVM save: verify >= 4x the read loop";
-    match real {
-        Some(_) => {
-            let rr = rows.base(
-                "baseline: read() loop, real HVM save, 256 KiB",
-                rl_real,
-                real_size,
-            );
-            rows.vs(
-                "xenstream verify REAL-HVM-SAVE",
-                vf_real,
-                rr,
-                Some((4.0, verify_real)),
-            );
-        }
-        None => rows.missing(
-            verify_real,
-            "../shared/real-streams/hvm-1vcpu-128M.xl.zst is not there",
-        ),
-    }
-    let python_goal = "Xen's verify-stream-v2 -f xl: generated modules >= 5x Xen's own";
-    match py {
-        Ok((own, generated)) => {
-            let xo = rows.base(
-                "verify-stream-v2 -f xl REAL-HVM-SAVE, Xen's modules",
-                own,
-                real_size,
-            );
-            rows.vs(
-                "verify-stream-v2 -f xl REAL-HVM-SAVE, generated modules",
-                generated,
-                xo,
-                Some((5.0, python_goal)),
-            );
-        }
-        Err(why) => rows.missing(python_goal, &why),
-    }
-    let mut checks = rows.print();
+    let mut checks = rows(&t, size, real.is_some(), py).print();
     let limit_kib = 16 * 1024 + record.div_ceil(1024);
     for (what, kib) in [("from the pipe", rss_pipe), ("from the file", rss_file)] {
         println!(
@@ -1170,6 +1019,333 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
         all &= c.ok;
     }
     Ok(all)
+}
+
+/// Rounds 1-3: writing (the baselines first, each into a new file with
+/// nothing left to write back), then reading the file.
+fn time_files(
+    o: &Options,
+    shape: Shape,
+    stream: &Path,
+    dir: &Path,
+    buf: &mut [u8],
+    t: &mut Times,
+) -> io::Result<()> {
+    let size = shape.write(io::sink())?;
+    let records = shape.records;
+    let mut chunk = vec![0u8; (shape.record_body() + 8) as usize];
+    fill_pages(&mut chunk, 2);
+    let baseline = dir.join("baseline.bin");
+    for _ in 0..o.repeat {
+        sync_all();
+        let ((), s) = timed(|| write_loop(File::create(&baseline)?, &chunk, size))?;
+        best(&mut t.wl_file, s);
+        std::fs::remove_file(&baseline)?;
+        sync_all();
+        let ((), s) = timed(|| shape.writev_loop(File::create(&baseline)?))?;
+        best(&mut t.wv_file, s);
+        std::fs::remove_file(&baseline)?;
+        // A new file, like the baselines' (truncating the previous round's
+        // stream would free its pages inside the timed part).
+        let _ = std::fs::remove_file(stream);
+        sync_all();
+        let (written, s) = timed(|| shape.write(File::create(stream)?))?;
+        best(&mut t.w_file, s);
+        if written != size || std::fs::metadata(stream)?.len() != size {
+            return Err(other("the stream file does not have the expected size"));
+        }
+        let ((), s) = timed(|| write_loop(File::create("/dev/null")?, &chunk, size))?;
+        best(&mut t.wl_null, s);
+        let (_, s) = timed(|| shape.write(File::create("/dev/null")?))?;
+        best(&mut t.w_null, s);
+        sync_all();
+
+        let (n, s) = timed(|| read_loop(File::open(stream)?, buf))?;
+        best(&mut t.rl_file, s);
+        if n != size {
+            return Err(other(format!("read {n} octets of a {size}-octet stream")));
+        }
+        let mut big = vec![0u8; BATCH_PAGES * PAGE_SIZE];
+        let (n4, s) = timed(|| read_loop(File::open(stream)?, &mut big))?;
+        best(&mut t.rl_file4, s);
+        drop(big);
+        if n4 != size {
+            return Err(other(format!("read {n4} octets of a {size}-octet stream")));
+        }
+        let (pages, s) = timed(|| read_all_pages(stream))?;
+        best(&mut t.pr, s);
+        if pages != records * BATCH_PAGES as u64 {
+            return Err(other(format!("read {pages} pages")));
+        }
+    }
+    Ok(())
+}
+
+/// Rounds 4-6: the xenstream children and the pipe baseline (both fed by
+/// cat), then asynchronous verification over a loopback socket.
+fn time_children(
+    o: &Options,
+    bin: &Path,
+    stream: &Path,
+    size: u64,
+    buf: &mut [u8],
+    t: &mut Times,
+) -> io::Result<()> {
+    for _ in 0..o.repeat {
+        let (n, s) = read_pipe(stream, buf)?;
+        best(&mut t.rl_pipe, s);
+        if n != size {
+            return Err(other(format!("read {n} octets from the pipe")));
+        }
+        best(&mut t.vp, verify_pipe(bin, stream, false)?.0);
+        best(&mut t.vf, verify_file(bin, stream, false)?.0);
+    }
+    for _ in 0..o.repeat {
+        let (l, v) = async_socket(stream)?;
+        best(&mut t.al, l);
+        best(&mut t.av, v);
+    }
+    Ok(())
+}
+
+/// Rounds 7-9: conversion and memory extraction and their copy
+/// baselines, each output a new file `out`.
+fn time_copies(
+    o: &Options,
+    bin: &Path,
+    stream: &Path,
+    out: &Path,
+    size: u64,
+    buf: &mut [u8],
+    t: &mut Times,
+) -> io::Result<()> {
+    let s_os = stream.as_os_str();
+    let o_os = out.as_os_str();
+    for _ in 0..o.repeat {
+        let _ = std::fs::remove_file(out);
+        sync_all();
+        best(&mut t.cp, run_timed(Path::new("cp"), &[s_os, o_os])?);
+        std::fs::remove_file(out)?;
+        sync_all();
+        let args = [
+            "convert".as_ref(),
+            "--to".as_ref(),
+            "4".as_ref(),
+            s_os,
+            "-o".as_ref(),
+            o_os,
+        ];
+        best(&mut t.cv_file, run_timed(bin, &args)?);
+        if std::fs::metadata(out)?.len() < size {
+            return Err(other("the converted file is shorter than the input"));
+        }
+        std::fs::remove_file(out)?;
+        for (slot, copier) in [
+            (&mut t.pp_rw, Copier::ReadWrite),
+            (&mut t.pp_splice, Copier::Splice),
+            (&mut t.pp_cv, Copier::Convert(bin)),
+        ] {
+            let (n, s) = pipe_copy(stream, copier)?;
+            if n < size {
+                return Err(other(format!("{copier:?}: {n} octets of {size} came out")));
+            }
+            best(slot, s);
+        }
+        sync_all();
+        let (n, s) = timed(|| copy_loop(File::open(stream)?, File::create(out)?, buf))?;
+        if n != size {
+            return Err(other(format!("copied {n} octets of {size}")));
+        }
+        best(&mut t.rw_file, s);
+        std::fs::remove_file(out)?;
+        sync_all();
+        let args = ["memory".as_ref(), "--out".as_ref(), o_os, s_os];
+        best(&mut t.mem, run_timed(bin, &args)?);
+        std::fs::remove_file(out)?;
+    }
+    Ok(())
+}
+
+/// Round 10: the real HVM save file (1020 PAGE_DATA records, mostly
+/// XTAB): short runs, so more rounds. Returns where it was unpacked, if it
+/// is there.
+fn time_real(
+    o: &Options,
+    bin: &Path,
+    dir: &Path,
+    buf: &mut [u8],
+    t: &mut Times,
+) -> io::Result<Option<PathBuf>> {
+    let real = real_hvm(dir)?;
+    if let Some(real) = &real {
+        t.real_size = std::fs::metadata(real)?.len();
+        for _ in 0..o.repeat * 5 {
+            let (n, s) = timed(|| read_loop(File::open(real)?, buf))?;
+            if n != t.real_size {
+                return Err(other("short read of the real save file"));
+            }
+            best(&mut t.rl_real, s);
+            best(&mut t.vf_real, verify_file(bin, real, false)?.0);
+        }
+    }
+    Ok(real)
+}
+
+/// The table of `cargo xtask bench`: each baseline and the rows measured
+/// against it, with their targets.
+fn rows(t: &Times, size: u64, real: bool, py: Result<PythonTimes, String>) -> Rows {
+    let read_base = if t.rl_file4 < t.rl_file { 1 } else { 0 };
+    let mut rows = Rows::default();
+    let r256 = rows.base(
+        "baseline: read() loop over the file, 256 KiB",
+        t.rl_file,
+        size,
+    );
+    let r4 = rows.base(
+        "baseline: read() loop over the file, 4 MiB",
+        t.rl_file4,
+        size,
+    );
+    rows.vs(
+        "StreamReader: every page into a caller buffer",
+        t.pr,
+        [r256, r4][read_base],
+        Some((0.8, "page reading >= 0.8x the faster read loop")),
+    );
+    let rp = rows.base("baseline: cat FILE | read() loop, 256 KiB", t.rl_pipe, size);
+    rows.vs(
+        "cat FILE | xenstream verify -",
+        t.vp,
+        rp,
+        Some((0.8, "pipe verify >= 0.8x the pipe read loop")),
+    );
+    rows.vs(
+        "xenstream verify FILE (seeks over pages)",
+        t.vf,
+        r256,
+        Some((10.0, "seekable verify >= 10x the read loop")),
+    );
+    let wl = rows.base("baseline: write() loop to a file", t.wl_file, size);
+    rows.vs(
+        "writev() loop, the writer's slices, to a file",
+        t.wv_file,
+        wl,
+        None,
+    );
+    rows.vs(
+        "StreamWriter to a file",
+        t.w_file,
+        wl,
+        Some((0.8, "writer >= 0.8x the write loop")),
+    );
+    let wn = rows.base("baseline: write() loop to /dev/null", t.wl_null, size);
+    rows.vs("StreamWriter to /dev/null", t.w_null, wn, None);
+    let ta = rows.base(
+        "baseline: tokio read loop, loopback TCP, 256 KiB",
+        t.al,
+        size,
+    );
+    rows.vs(
+        "asynchronous::verify, loopback TCP (tokio)",
+        t.av,
+        ta,
+        Some((0.8, "async socket verify >= 0.8x the async read loop")),
+    );
+    copy_rows(&mut rows, t, size);
+    real_rows(&mut rows, t, real, py);
+    rows
+}
+
+/// The rows of conversion and memory extraction.
+fn copy_rows(rows: &mut Rows, t: &Times, size: u64) {
+    let c = rows.base("baseline: cp FILE OUT", t.cp, size);
+    rows.vs(
+        "xenstream convert --to 4 FILE -o OUT",
+        t.cv_file,
+        c,
+        Some((1.0, "convert file to file >= 1.0x cp")),
+    );
+    let prw = rows.base(
+        "baseline: cat | read()/write() loop | reader",
+        t.pp_rw,
+        size,
+    );
+    let psp = rows.base("baseline: cat | splice() loop | reader", t.pp_splice, size);
+    rows.vs(
+        "cat | xenstream convert --to 4 - | reader (vs read/write)",
+        t.pp_cv,
+        prw,
+        None,
+    );
+    rows.vs(
+        "cat | xenstream convert --to 4 - | reader (vs splice)",
+        t.pp_cv,
+        psp,
+        Some((0.9, "convert pipe to pipe >= 0.9x the splice loop")),
+    );
+    let cw = rows.base(
+        "baseline: read()/write() copy of FILE to a new file",
+        t.rw_file,
+        size,
+    );
+    rows.vs(
+        "xenstream memory --out IMAGE FILE (raw image)",
+        t.mem,
+        cw,
+        Some((0.7, "memory >= 0.7x the read/write copy to a file")),
+    );
+}
+
+/// The rows of the real save file: the Rust verifier, and Xen's
+/// verify-stream-v2 with Xen's modules and the generated ones (`py`).
+fn real_rows(rows: &mut Rows, t: &Times, real: bool, py: Result<PythonTimes, String>) {
+    let verify_real = "real HVM save: verify >= 4x the read loop";
+    if real {
+        let rr = rows.base(
+            "baseline: read() loop, real HVM save, 256 KiB",
+            t.rl_real,
+            t.real_size,
+        );
+        rows.vs(
+            "xenstream verify REAL-HVM-SAVE",
+            t.vf_real,
+            rr,
+            Some((4.0, verify_real)),
+        );
+    } else {
+        rows.missing(
+            verify_real,
+            "../shared/real-streams/hvm-1vcpu-128M.xl.zst is not there",
+        );
+    }
+    let python_goal = "Xen's verify-stream-v2 -f xl: generated modules >= 5x Xen's own";
+    match py {
+        Ok(p) => {
+            let xo = rows.base(
+                "python -S verify-stream-v2 -f xl REAL, Xen's modules",
+                p.own,
+                t.real_size,
+            );
+            rows.vs(
+                "python -S verify-stream-v2 -f xl REAL, generated modules",
+                p.generated,
+                xo,
+                Some((5.0, python_goal)),
+            );
+            let xs = rows.base(
+                "python verify-stream-v2 -f xl REAL (with site), Xen's",
+                p.own_site,
+                t.real_size,
+            );
+            rows.vs(
+                "python verify-stream-v2 -f xl REAL (with site), generated",
+                p.generated_site,
+                xs,
+                None,
+            );
+        }
+        Err(why) => rows.missing(python_goal, &why),
+    }
 }
 
 #[cfg(test)]
