@@ -1189,10 +1189,12 @@ impl Libxc {
             // Zero-copy: what the output buffers goes out first.
             out.flush(at)?;
         }
-        while left > 0 && out.pass {
-            let n = left.min(COPY_PAGES);
+        if left > 0 && out.pass {
+            // All of the record's contents in one request (errors as for
+            // the buffer copy's chunks of COPY_PAGES).
+            let n = left;
             let octets = (n * PAGE_SIZE) as u64;
-            match batch.pass_pages(n) {
+            match batch.pass_pages(n, COPY_PAGES) {
                 Ok(true) => {
                     out.pos += octets;
                     out.w.get_mut().kernel_moved(octets);

