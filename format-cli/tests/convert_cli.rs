@@ -12,12 +12,33 @@ use format_spec::stream::{verify, StreamWriter, VerifyOptions, WriterOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_xenstream");
 
-fn tmp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("convert-cli-{}", std::process::id()))
-        .join(name);
+/// A per-test directory, removed with its files when dropped (also when
+/// the test fails).
+struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TmpDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tmp_dir(name: &str) -> TmpDir {
+    let dir = std::env::temp_dir().join(format!("convert-cli-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TmpDir(dir)
 }
 
 fn hvm_v3() -> Vec<u8> {

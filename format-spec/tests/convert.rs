@@ -651,10 +651,32 @@ fn truncated_input_is_a_stream_error_with_its_offset() {
     assert_eq!(e.offset(), cut.len() as u64);
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("convert-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// A scratch file in the temporary directory, removed when dropped (also
+/// when the test fails).
+struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn tmp(name: &str) -> Scratch {
+    let name = format!("convert-test-{}-{name}", std::process::id());
+    Scratch(std::env::temp_dir().join(name))
 }
 
 /// Input from a `cat` child's stdout, output into another `cat` child's
@@ -863,8 +885,6 @@ fn real_file_round_trip(name: &str, domain: DomainType) {
     // Xen 4.17 wrote these in the order the conversion writes: they come
     // back octet for octet.
     assert_eq!(files_equal(&orig, &back), None, "{name} differs");
-    let _ = std::fs::remove_file(&v4);
-    let _ = std::fs::remove_file(&back);
 }
 
 #[test]
@@ -885,7 +905,6 @@ fn real_hvm_file_from_a_pipe() {
     let r = verify_save_file(&out);
     assert_eq!(r.image_header.version, 4);
     assert_eq!(r.records_by_type[&L::DOMAIN_CONTEXT], 1);
-    let _ = std::fs::remove_file(&out);
 }
 
 /// An HVM v3 stream with two HVM_PARAMS after HVM_CONTEXT: version 3 only

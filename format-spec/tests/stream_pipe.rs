@@ -1,7 +1,7 @@
 //! Reading and verifying through a real pipe (a `cat` child process), and
 //! the reader stopping exactly at END with the rest of the pipe intact.
 
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Write};
 use std::process::{Command, Stdio};
 
 use format_spec::libxc::{DomainType, LibxcRecord, PageType, PAGE_SIZE};
@@ -33,24 +33,29 @@ fn sample() -> (Vec<u8>, u64) {
     (w.finish().unwrap(), pages_written)
 }
 
-/// Writes `bytes` to a temporary file and returns a `cat` of it.
-fn cat(bytes: &[u8], name: &str) -> std::process::Child {
-    let dir = std::env::temp_dir().join(format!("stream-pipe-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    Command::new("cat")
-        .arg(&path)
+/// A `cat` child whose stdout carries `bytes`, written into its stdin by
+/// a thread: a real pipe, and no temporary file to clean up.
+fn cat(bytes: &[u8]) -> std::process::Child {
+    let mut child = Command::new("cat")
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("spawn cat")
+        .expect("spawn cat");
+    let mut stdin = child.stdin.take().unwrap();
+    let bytes = bytes.to_vec();
+    // The reader may stop before the end (a truncated stream, END): a
+    // write error on the closed pipe is then expected and ignored.
+    std::thread::spawn(move || {
+        let _ = stdin.write_all(&bytes);
+    });
+    child
 }
 
 #[test]
 fn verify_from_a_pipe() {
     let (bytes, pages) = sample();
     assert!(bytes.len() > 20 << 20);
-    let mut child = cat(&bytes, "valid");
+    let mut child = cat(&bytes);
     let out = child.stdout.take().unwrap();
     let rep = verify(BufReader::new(out), VerifyOptions::strict()).unwrap();
     assert!(child.wait().unwrap().success());
@@ -62,7 +67,7 @@ fn verify_from_a_pipe() {
 fn truncated_pipe_reports_where_it_ended() {
     let (bytes, _) = sample();
     let cut = bytes.len() / 2 + 5;
-    let mut child = cat(&bytes[..cut], "cut");
+    let mut child = cat(&bytes[..cut]);
     let out = child.stdout.take().unwrap();
     let err = verify(BufReader::new(out), VerifyOptions::strict()).unwrap_err();
     child.wait().unwrap();
@@ -75,7 +80,7 @@ fn pages_from_a_pipe_into_caller_buffers_and_what_follows_end() {
     let (mut bytes, pages) = sample();
     let stream_len = bytes.len() as u64;
     bytes.extend_from_slice(b"libxl records follow");
-    let mut child = cat(&bytes, "trailer");
+    let mut child = cat(&bytes);
     let out = child.stdout.take().unwrap();
     // Unbuffered on purpose: the reader must not read past END by itself.
     let mut r = StreamReader::with_options(out, ReaderOptions::default()).unwrap();
