@@ -48,3 +48,20 @@ fn python_outputs_are_deterministic_and_bannered() {
         }
     }
 }
+
+#[test]
+fn pip_package_python_fits_79_columns() {
+    let outputs = xtask::pypkg::outputs();
+    let py: Vec<_> = outputs.iter().filter(|o| o.path.ends_with(".py")).collect();
+    assert!(!py.is_empty(), "the pip package has no Python file");
+    for o in py {
+        for (n, line) in o.contents.lines().enumerate() {
+            assert!(
+                line.chars().count() <= 79,
+                "{}:{}: longer than 79 columns: {line}",
+                o.path,
+                n + 1
+            );
+        }
+    }
+}

@@ -95,8 +95,9 @@ def main(argv=None):
     parser.add_argument("--offset", type=int, default=0,
                         help="skip this many octets before the stream")
     parser.add_argument("--embedded", action="store_true",
-                        help="the stream is part of a larger file: stop at "
-                             "its END record instead of requiring end of input")
+                        help="the stream is part of a larger file: stop "
+                             "at its END record instead of requiring end "
+                             "of input")
     opts = parser.parse_args(argv)
 
     def info(msg):
@@ -132,10 +133,8 @@ def main(argv=None):
     except (MigrationError, IOError) as e:
         kind = getattr(e, "kind", None)
         where = getattr(e, "offset", None)
-        err("Stream error (%s%s): %s"
-            % (kind,
-               "" if where is None else ", offset %d" % (where + opts.offset, ),
-               e))
+        at = "" if where is None else ", offset %d" % (where + opts.offset, )
+        err("Stream error (%s%s): %s" % (kind, at, e))
         return 1
     except Exception:
         err("Script error:\n" + traceback.format_exc())
