@@ -473,21 +473,25 @@ fn dump_events<R: Read>(
             format_spec::stream::FailoverReason::CutShort(n) => n.offset,
             _ => f.dropped_at,
         };
-        out.line(
-            format!("end of input at offset 0x{at:x}: {f}"),
-            json!({
-                "kind": "end_of_input",
-                "offset": at,
-                "checkpoints": f.checkpoints,
-                "at_boundary": f.at_boundary(),
-                "dropped_segment": f.dropped_segment,
-                "dropped_at": f.dropped_at,
-                "dropped_records": f.dropped_records,
-                "text": f.to_string(),
-            }),
-        )?;
+        let mut j = failover_json(&f);
+        j["kind"] = json!("end_of_input");
+        j["offset"] = json!(at);
+        out.line(format!("end of input at offset 0x{at:x}: {f}"), j)?;
     }
     Ok(())
+}
+
+/// How a checkpointed stream ended without END, as JSON: the fields of
+/// `dump`'s end_of_input line and of `stats`' failover object.
+pub(crate) fn failover_json(f: &format_spec::stream::Failover) -> Value {
+    json!({
+        "checkpoints": f.checkpoints,
+        "at_boundary": f.at_boundary(),
+        "dropped_segment": f.dropped_segment,
+        "dropped_at": f.dropped_at,
+        "dropped_records": f.dropped_records,
+        "text": f.to_string(),
+    })
 }
 
 /// The records of [`dump_events`].

@@ -4,7 +4,7 @@ use format_spec::libxc::LibxcRecord;
 use format_spec::stream::{Mode, Report};
 use serde_json::{json, Map, Value};
 
-use crate::dump::page_type_names;
+use crate::dump::{failover_json, page_type_names};
 use crate::{domain_name, endian_name, verify_input, Failure, InputArgs};
 
 /// Runs the subcommand.
@@ -91,14 +91,7 @@ fn to_json(r: &Report) -> Value {
         "records_by_type": by_type,
         "pages_by_type": pages,
         "warnings": r.warnings.len() as u64 + r.warnings_dropped,
-        "failover": r.failover.as_ref().map(|f| json!({
-            "checkpoints": f.checkpoints,
-            "at_boundary": f.at_boundary(),
-            "dropped_segment": f.dropped_segment,
-            "dropped_at": f.dropped_at,
-            "dropped_records": f.dropped_records,
-            "text": f.to_string(),
-        })),
+        "failover": r.failover.as_ref().map(failover_json),
     })
 }
 
