@@ -59,7 +59,7 @@
 //! | `WrongGuestType` | EMULATOR_XENSTORE_DATA or EMULATOR_CONTEXT in the stream of a PV guest (the libxc domain header's type; libxl's `process_record` refuses them for a guest that is not HVM). Checked by [`crate::save::SaveReader`], which knows the guest type | both |
 //! | `UnexpectedRecord` | END with no LIBXC_CONTEXT before it: nothing to restore (libxl's reader takes it) | strict |
 //! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream), unless they are xl's migration messages ([`OuterReader::migration_trailer`]) | strict |
-//! | `Truncated` | the input ends inside a header, body or padding, or before END | both, except (lenient) a checkpointed stream ending right after its libxc END: libxl's reader does not read on after the libxc stream of a Remus or COLO restore (`libxl__xc_domain_restore_done`) |
+//! | `Truncated` | the input ends inside a header, body or padding, or before END | both, except (lenient) after the libxc END of a checkpointed stream: libxl's reader reads nothing after the libxc stream of a Remus or COLO restore (`libxl__xc_domain_restore_done` completes the stream), so lenient mode stops there and what follows (the libxl END or anything else) is not read |
 //!
 //! Xen's own C restore and Python verifier differ in places: neither
 //! checks the emulator id on restore, and the Python verifier only checks
@@ -1309,25 +1309,15 @@ impl<S: SourceIo> OuterCore<S> {
         let what = "a libxl record header (the stream ends before END)";
         if self.mode == Mode::Lenient && self.libxc_ended && self.checkpoint_ends > 0 {
             // A checkpointed (Remus, COLO) restore: once libxc's restore
-            // returns, libxl completes the stream without reading on
-            // (libxl__xc_domain_restore_done), so the input may end here.
-            let n = self.src.fill(&mut raw).await.map_err(|e| OuterError::Io {
-                offset: self.src.offset(),
-                source: e,
-            })?;
-            if n == 0 {
-                self.state = State::Done;
-                return Ok(OuterEvent::End(None));
-            }
-            if n < raw.len() {
-                return Err(OuterError::Truncated {
-                    offset: self.src.offset(),
-                    what,
-                });
-            }
-        } else {
-            self.fill(&mut raw, what).await?;
+            // returns, libxl completes the stream without reading another
+            // octet (libxl__xc_domain_restore_done in libxl_stream_read.c
+            // calls stream_complete, or COLO's completion callback, instead
+            // of stream_continue), so whatever follows the libxc END (a
+            // libxl END, other records, nothing) is not read.
+            self.state = State::Done;
+            return Ok(OuterEvent::End(None));
         }
+        self.fill(&mut raw, what).await?;
         let rh: LibxlRecordHeader =
             read_wire(&raw, self.endian).map_err(|source| OuterError::BadLength {
                 index,
