@@ -16,6 +16,11 @@
 //!   there), strict wants END;
 //! * bodies of END, LIBXC_CONTEXT and CHECKPOINT_END: libxl reads and
 //!   ignores them (lenient), the spec says they are empty (strict);
+//! * an input that ends inside a checkpoint's libxl records: libxl's
+//!   reader does not fail over there (its datacopier takes the end of the
+//!   input for zero octets, END headers it buffers without end), so it is
+//!   `Truncated` in both modes; right after CHECKPOINT_END it is a
+//!   checkpoint boundary;
 //! * records over 128 MiB: libxl has no limit, lenient reads on with
 //!   bounded memory.
 
@@ -207,6 +212,59 @@ fn lenient_reads_nothing_after_the_libxc_end_of_a_checkpointed_stream() {
         } else {
             let e = strict.expect_err(what);
             assert!(e.offset() >= libxc_end as u64, "{what}: {e}");
+        }
+    }
+}
+
+#[test]
+fn an_input_ending_inside_a_checkpoints_libxl_records_is_refused_in_both_modes() {
+    // Where each checkpoint's libxl records start and end.
+    let spans = std::cell::RefCell::new(Vec::new());
+    let b = libxl(
+        2,
+        &|o| {
+            let start = o.inner().len() as u64;
+            o.emulator_context(EmulatorId::QemuUpstream, 0, b"device state")
+                .unwrap();
+            o.checkpoint_end().unwrap();
+            spans.borrow_mut().push((start, o.inner().len() as u64));
+        },
+        &end,
+    );
+    let spans = spans.into_inner();
+    assert_eq!(
+        kind(&verify(&b[..], Options::verify(Mode::Strict))),
+        "valid"
+    );
+    // Right after a CHECKPOINT_END: a checkpoint boundary, where libxc's
+    // reader fails over (valid in both modes).
+    for (_, after) in &spans {
+        for r in both(&b[..*after as usize]) {
+            let rep = r.unwrap_or_else(|e| panic!("{e}"));
+            assert!(rep.libxc.unwrap().failover.unwrap().at_boundary());
+        }
+    }
+    // Inside the libxl records of the second checkpoint (after one
+    // CHECKPOINT_END), or right after its libxc CHECKPOINT: libxl's
+    // reader does not fail over, it hangs; refused in both modes.
+    let (start, after) = spans[1];
+    for cut in [
+        start,
+        start + 3,
+        start + 8,
+        start + 20,
+        after - 8,
+        after - 1,
+    ] {
+        for r in both(&b[..cut as usize]) {
+            let e = r.expect_err("refused");
+            assert_eq!(e.kind(), "Truncated", "{cut}: {e}");
+            assert_eq!(e.offset(), cut, "{e}");
+            assert!(
+                e.to_string()
+                    .contains(format_spec::outer::CUT_IN_CHECKPOINT),
+                "{e}"
+            );
         }
     }
 }
