@@ -580,19 +580,21 @@ fn pipe_copy(file: &Path, copier: Copier<'_>) -> io::Result<(u64, f64)> {
 
 /// Runs `program ARGS` (output discarded) and returns its wall time.
 fn run_timed(program: &Path, args: &[&OsStr]) -> io::Result<f64> {
+    time_command(Command::new(program).args(args))
+}
+
+/// Runs a prepared command with no input and its output discarded, and
+/// returns its wall time; a failure is an error naming the command.
+fn time_command(cmd: &mut Command) -> io::Result<f64> {
     let t = Instant::now();
-    let status = Command::new(program)
-        .args(args)
+    let status = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()?;
     let secs = t.elapsed().as_secs_f64();
     if !status.success() {
-        return Err(other(format!(
-            "{} {args:?} failed: {status}",
-            program.display()
-        )));
+        return Err(other(format!("{cmd:?} failed: {status}")));
     }
     Ok(secs)
 }
@@ -686,28 +688,16 @@ fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<PythonT
     }
     let floor = xtask::repo_root().join("xtask/bench/framing_floor.py");
     let run_script = |script: &Path, args: &[&str], root: &Path, site: bool| -> io::Result<f64> {
-        let t = Instant::now();
-        let status = Command::new(&python)
-            .args(if site { &[][..] } else { &["-S"][..] })
-            .arg(script)
-            .args(args)
-            .arg(file)
-            .env("PYTHONPATH", root)
-            .env("PYTHONNOUSERSITE", "1")
-            .env_remove("PYTHONDONTWRITEBYTECODE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?;
-        let secs = t.elapsed().as_secs_f64();
-        if !status.success() {
-            return Err(other(format!(
-                "{} with the modules of {} failed: {status}",
-                script.display(),
-                root.display()
-            )));
-        }
-        Ok(secs)
+        time_command(
+            Command::new(&python)
+                .args(if site { &[][..] } else { &["-S"][..] })
+                .arg(script)
+                .args(args)
+                .arg(file)
+                .env("PYTHONPATH", root)
+                .env("PYTHONNOUSERSITE", "1")
+                .env_remove("PYTHONDONTWRITEBYTECODE"),
+        )
     };
     let run = |root: &Path, site: bool| run_script(&script, &["-f", "xl", "-i"], root, site);
     let run_floor = |site: bool| run_script(&floor, &[], &generated, site);
