@@ -344,7 +344,7 @@ impl XenstoreScan {
                 return Ok(());
             };
             self.len += nul;
-            if self.string % 2 == 0 {
+            if self.string.is_multiple_of(2) {
                 let kind = if self.len == 0 {
                     Some(XenstoreErrorKind::EmptyKey)
                 } else if self.first == b'/' {
@@ -385,7 +385,7 @@ impl XenstoreScan {
                 string: self.string,
             });
         }
-        if self.string % 2 == 1 {
+        if !self.string.is_multiple_of(2) {
             return Err(XenstoreError {
                 kind: XenstoreErrorKind::OddStringCount,
                 offset: self.key_at,
