@@ -56,7 +56,7 @@
 //! | `BadValue` | CHECKPOINT_STATE id not 0 (CHECKPOINT_NEW, the only state sent forward; `colo_stream_read_done` refuses the others) | both |
 //! | `UnexpectedRecord` | a second LIBXC_CONTEXT; CHECKPOINT_END outside a checkpoint; END inside one | both |
 //! | `UnexpectedRecord` | CHECKPOINT_STATE anywhere but right after a CHECKPOINT_END (Xen's COLO layout: libxl reads it alone there, `libxl__stream_read_checkpoint_state`, and refuses it elsewhere) | both |
-//! | `WrongGuestType` | EMULATOR_XENSTORE_DATA or EMULATOR_CONTEXT in the stream of a PV guest (the libxc domain header's type; libxl's `process_record` refuses them for a guest that is not HVM). Checked by [`crate::save::SaveReader`], which knows the guest type | both |
+//! | `WrongGuestType` | EMULATOR_XENSTORE_DATA or EMULATOR_CONTEXT in the stream of a guest that is not HVM: libxl's `process_record` refuses them unless `b_info.type` is HVM. The guest type is the xl configuration's `c_info.type` (PV, PVH or HVM, [`XlPreamble::guest_type`]) where there is one, else the libxc domain header's, which says X86_HVM for PVH too: without the configuration (a bare libxl stream, or no JSON) a PVH guest's emulator records cannot be told from an HVM guest's and are taken. Checked by [`crate::save::SaveReader`], which knows the guest type | both |
 //! | `UnexpectedRecord` | END with no LIBXC_CONTEXT before it: nothing to restore (libxl's reader takes it) | strict |
 //! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream), unless they are xl's migration messages ([`OuterReader::migration_trailer`]) | strict |
 //! | `Truncated` | the input ends inside the libxl records of a checkpoint, between a libxc CHECKPOINT and its CHECKPOINT_END: libxl does not fail over there, its reader hangs ([`CUT_IN_CHECKPOINT`]) | both |
@@ -534,8 +534,9 @@ pub enum OuterError {
         code: u32,
     },
     /// An emulator record in the stream of a guest without emulators (a
-    /// PV guest), which libxl's restore refuses.
-    #[error("libxl record {index} at offset {offset}: {record} in the stream of an x86 PV guest: libxl's restore takes emulator records only for an HVM guest (process_record in libxl_stream_read.c)")]
+    /// PV guest, or a PVH one as the xl configuration says), which libxl's
+    /// restore refuses.
+    #[error("libxl record {index} at offset {offset}: {record} in the stream of {guest}: libxl's restore takes emulator records only for an HVM guest (process_record in libxl_stream_read.c)")]
     WrongGuestType {
         /// Record index.
         index: u64,
@@ -543,6 +544,9 @@ pub enum OuterError {
         offset: u64,
         /// The record's spec name.
         record: &'static str,
+        /// The guest, and how it is known ("an x86 PV guest", "a PVH
+        /// guest (the xl configuration's c_info.type)").
+        guest: &'static str,
     },
     /// A record body longer than [`REC_LENGTH_MAX`].
     #[error("libxl record {index} at offset {offset} (type 0x{code:08x}): length {length} exceeds the maximum {max}")]

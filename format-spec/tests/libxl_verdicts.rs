@@ -415,3 +415,47 @@ fn an_emulator_xenstore_data_over_128_mib_is_checked_as_it_streams_leniently() {
     assert_eq!(e.offset(), data_at + key.len() as u64, "{e}");
     assert!(e.to_string().contains("not NUL-terminated"), "{e}");
 }
+
+#[test]
+fn the_xl_configuration_tells_pvh_from_hvm() {
+    use format_spec::xl::{XlGuestType, XlPreamble};
+    let ty = |json: &str| XlPreamble::with_json_config(Endian::Little, json).guest_type();
+    // The real save files: xl's own JSON.
+    for (file, want) in [
+        ("hvm-1vcpu-128M.xl", XlGuestType::Hvm),
+        ("pv64-1vcpu-96M.xl", XlGuestType::Pv),
+    ] {
+        let bytes = std::fs::read(test_support::real_stream(file)).unwrap();
+        let r = format_spec::save::SaveReader::new(&bytes[..], Options::default()).unwrap();
+        assert_eq!(r.xl_preamble().unwrap().guest_type(), Some(want), "{file}");
+    }
+    assert_eq!(
+        ty(r#"{"b_info": {"a": [1, -2.5e3, "x\"}", null, true, {}]}, "c_info": {"name": "g", "type": "pvh"}}"#),
+        Some(XlGuestType::Pvh)
+    );
+    // No type, another type, c_info.type elsewhere, not well-formed: none.
+    for json in [
+        r#"{"c_info": {"name": "g"}}"#,
+        r#"{"c_info": {"type": "unknown"}}"#,
+        r#"{"b_info": {"type": "pvh"}}"#,
+        r#"{"c_info": {"type": "pvh"}"#,
+        r#"{"c_info": {"type": "pvh"}} trailing"#,
+        "",
+    ] {
+        assert_eq!(ty(json), None, "{json}");
+    }
+    // A bare libxl stream has no configuration: a PVH guest's emulator
+    // records cannot be told from an HVM guest's there, and are taken.
+    let b = libxl(
+        0,
+        &|_| {},
+        &|mut o| {
+            o.emulator_context(EmulatorId::QemuUpstream, 0, b"state")
+                .unwrap();
+            o.finish().unwrap()
+        },
+    );
+    for r in both(&b) {
+        assert_eq!(kind(&r), "valid");
+    }
+}
