@@ -430,7 +430,9 @@ fn the_xl_configuration_tells_pvh_from_hvm() {
         assert_eq!(r.xl_preamble().unwrap().guest_type(), Some(want), "{file}");
     }
     assert_eq!(
-        ty(r#"{"b_info": {"a": [1, -2.5e3, "x\"}", null, true, {}]}, "c_info": {"name": "g", "type": "pvh"}}"#),
+        ty(
+            r#"{"b_info": {"a": [1, -2.5e3, "x\"}", null, true, {}]}, "c_info": {"name": "g", "type": "pvh"}}"#
+        ),
         Some(XlGuestType::Pvh)
     );
     // No type, another type, c_info.type elsewhere, not well-formed: none.
@@ -446,15 +448,11 @@ fn the_xl_configuration_tells_pvh_from_hvm() {
     }
     // A bare libxl stream has no configuration: a PVH guest's emulator
     // records cannot be told from an HVM guest's there, and are taken.
-    let b = libxl(
-        0,
-        &|_| {},
-        &|mut o| {
-            o.emulator_context(EmulatorId::QemuUpstream, 0, b"state")
-                .unwrap();
-            o.finish().unwrap()
-        },
-    );
+    let b = libxl(0, &|_| {}, &|mut o| {
+        o.emulator_context(EmulatorId::QemuUpstream, 0, b"state")
+            .unwrap();
+        o.finish().unwrap()
+    });
     for r in both(&b) {
         assert_eq!(kind(&r), "valid");
     }
