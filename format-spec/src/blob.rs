@@ -197,6 +197,19 @@ pub struct BlobRule<K: 'static> {
     pub error: fn(&Found) -> K,
 }
 
+impl<K: std::fmt::Debug> BlobRule<K> {
+    /// The KIND the rule reports: the name of its error's variant (the
+    /// `kind` of the generated Python's error, the `detail` of the stream
+    /// verifier's).
+    pub fn kind_name(&self) -> String {
+        let debug = format!("{:?}", (self.error)(&Found::default()));
+        let end = debug
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(debug.len());
+        debug[..end].to_string()
+    }
+}
+
 /// A blob format: its descriptor, entry types and rules.
 #[derive(Debug, Clone, Copy)]
 pub struct BlobFormat<K: 'static> {
@@ -258,6 +271,52 @@ pub(crate) fn uint_at(b: &[u8], off: usize, size: usize, endian: Endian) -> Opti
         };
         v | u64::from(*octet) << shift
     }))
+}
+
+/// A rule table (`&[BlobRule<K>]`) of rows `check, modes, statement,
+/// source, |found| error;`, one a rule, in the order they are checked.
+///
+/// `common MODES, SOURCE;` first stands for the rules every blob has,
+/// with the errors of the same name in both blobs' error kinds: the
+/// framing (in both modes), then a known type code and HEADER first and
+/// once (in `MODES`).
+macro_rules! blob_rules {
+    ($kind:ident; common $modes:ident, $source:expr; $($rest:tt)*) => {
+        $crate::blob::blob_rules! { $kind;
+            Check::MissingEnd, Both, "the blob ends with an END entry", $source,
+                |_| $kind::MissingEnd;
+            Check::TruncatedDescriptor, Both, "every entry starts with a whole descriptor", $source,
+                |f| $kind::TruncatedDescriptor { available: f.available };
+            Check::Overrun, Both, "the entry's length lies within the blob", $source,
+                |f| $kind::Overrun { length: f.length, available: f.available };
+            Check::KnownType, $modes, "the type code is one the format defines", $source,
+                |f| $kind::UnknownType { typecode: f.typecode };
+            Check::HeaderFirst, $modes, "the first entry is HEADER", $source,
+                |f| $kind::HeaderNotFirst { typecode: f.typecode };
+            Check::HeaderOnce, $modes, "HEADER appears once", $source,
+                |_| $kind::DuplicateHeader;
+            $($rest)*
+        }
+    };
+    ($kind:ident; $($check:expr, $modes:ident, $statement:literal, $source:expr, |$f:tt| $error:expr;)*) => {
+        &[$($crate::blob::BlobRule::<$kind> {
+            check: $check,
+            modes: $crate::stream::ErrorModes::$modes,
+            statement: $statement,
+            source: $source,
+            error: |$f: &$crate::blob::Found| $error,
+        },)*]
+    };
+}
+pub(crate) use blob_rules;
+
+/// The [`Check::BodyField`] of field `name` of `layout`, the body of the
+/// entries of type `typecode`.
+pub const fn body_field(typecode: u16, layout: &StructLayout, name: &str) -> Check {
+    Check::BodyField {
+        typecode,
+        field: field_index(layout, name),
+    }
 }
 
 /// The index of the field `name` of `layout`, in a `const` (a name the

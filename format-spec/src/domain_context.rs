@@ -70,12 +70,12 @@
 use binrw::Endian;
 
 use crate::blob::{
-    field_index, uint_at, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule, Found, Size, Walk,
+    blob_rules, body_field, field_index, uint_at, BlobFormat, BlobRule, Broken, Check, Entry,
+    EntryRule, Size, Walk,
 };
 use crate::layout::{SpecEnum, Wire};
 use crate::libxc::{X86TscInfo, PAGE_SIZE};
 use crate::stream::rules::Source;
-use crate::stream::ErrorModes as Modes;
 use crate::{spec_consts, SpecEnum, Wire};
 
 spec_consts! {
@@ -287,164 +287,59 @@ fn dc_type(code: u16) -> DcType {
 }
 
 /// Where the blob format comes from.
-const SERIES: &str =
-    "DOMAIN_CONTEXT blob (XEN_DOMCTL_getdomaincontext, domain context series v7 to v9)";
+const SERIES: Source = Source::Spec {
+    section: "DOMAIN_CONTEXT blob (XEN_DOMCTL_getdomaincontext, domain context series v7 to v9)",
+    statement: "a run of 8-octet aligned entries, each a descriptor (type, instance, length of body and padding) and a body, HEADER first and END last",
+};
 
-/// A rule from the blob format.
-const fn series(
-    check: Check,
-    modes: Modes,
-    statement: &'static str,
-    error: fn(&Found) -> DcErrorKind,
-) -> BlobRule<DcErrorKind> {
-    BlobRule {
-        check,
-        modes,
-        statement,
-        source: Source::Spec {
-            section: SERIES,
-            statement,
-        },
-        error,
-    }
-}
+/// A project rule: the blob's writer pads each body to the next multiple
+/// of 8 and no further.
+const EXACT: Source = Source::Project {
+    reason: "the blob's writer pads each body to the next multiple of 8 and no further; a longer length, or a SHARED_INFO buffer_size that disagrees with it, hides octets a loader skips unread",
+};
+
+/// A project rule: one shared info page, one set of TSC settings.
+const ONCE: Source = Source::Project {
+    reason: "a domain has one shared info page and one set of TSC settings; a second entry would contradict the first",
+};
 
 /// The rules of the blob, in the order they are checked: those of a
-/// restore ([`Modes::Both`], applied by [`entries`]), then the strict ones
+/// restore ([`Modes::Both`](crate::stream::ErrorModes::Both), applied by [`entries`]), then the strict ones
 /// ([`verify`]).
-pub const DC_RULES: &[BlobRule<DcErrorKind>] = &[
-    series(Check::MissingEnd, Modes::Both, "the blob ends with an END entry", |_| {
-        DcErrorKind::MissingEnd
-    }),
-    series(
-        Check::TruncatedDescriptor,
-        Modes::Both,
-        "every entry starts with an 8-octet descriptor",
-        |f| DcErrorKind::TruncatedDescriptor {
-            available: f.available,
-        },
-    ),
-    series(
-        Check::Overrun,
-        Modes::Both,
-        "the descriptor's length of body and padding lies within the blob",
-        |f| DcErrorKind::Overrun {
-            length: f.length,
-            available: f.available,
-        },
-    ),
-    series(Check::KnownType, Modes::Both, "the type code is one the format defines", |f| {
-        DcErrorKind::UnknownType {
-            typecode: f.typecode,
-        }
-    }),
-    series(Check::HeaderFirst, Modes::Both, "the first entry is HEADER", |f| {
-        DcErrorKind::HeaderNotFirst {
-            typecode: f.typecode,
-        }
-    }),
-    series(Check::HeaderOnce, Modes::Both, "HEADER appears once", |_| {
-        DcErrorKind::DuplicateHeader
-    }),
-    series(
-        Check::DescriptorField(field_index(&DcDescriptor::LAYOUT, "instance")),
-        Modes::Both,
-        "the instance is 0 (no type defined so far has instances)",
-        |f| DcErrorKind::BadInstance {
-            typ: dc_type(f.typecode),
-            instance: f.instance,
-        },
-    ),
-    series(Check::MinBody, Modes::Both, "the body holds its type's fixed part", |f| {
-        DcErrorKind::BodyTooShort {
-            typ: dc_type(f.typecode),
-            length: f.length,
-            min: f.expected,
-        }
-    }),
-    series(
-        Check::BodyField {
-            typecode: DcType::Header as u16,
-            field: field_index(&DcHeader::LAYOUT, "magic"),
-        },
-        Modes::Both,
-        "HEADER magic is DC_MAGIC",
-        |f| DcErrorKind::BadMagic {
-            found: f.value as u32,
-        },
-    ),
-    series(
-        Check::BodyField {
-            typecode: DcType::Header as u16,
-            field: field_index(&DcHeader::LAYOUT, "version"),
-        },
-        Modes::Both,
-        "HEADER version is DC_VERSION",
-        |f| DcErrorKind::BadVersion {
-            found: f.value as u32,
-        },
-    ),
-    series(
-        Check::CountFits,
-        Modes::Both,
-        "SHARED_INFO buffer_size fits in the entry",
-        |f| DcErrorKind::BufferOverrun {
-            buffer_size: f.value as u32,
-            space: f.available,
-        },
-    ),
-    series(
-        Check::LengthAligned,
-        Modes::StrictOnly,
-        "every descriptor length is a multiple of 8, so every entry is 8-aligned",
-        |f| DcErrorKind::Misaligned { length: f.length },
-    ),
-    series(Check::PaddingZero, Modes::StrictOnly, "padding octets are zero", |f| {
-        DcErrorKind::PaddingNonZero {
-            value: f.value as u8,
-        }
-    }),
-    BlobRule {
-        check: Check::LengthExact,
-        modes: Modes::StrictOnly,
-        statement: "each length is exactly the body rounded up to 8 (for SHARED_INFO, 8 + buffer_size rounded up)",
-        source: Source::Project {
-            reason: "the blob's writer pads each body to the next multiple of 8 and no further; a longer length, or a SHARED_INFO buffer_size that disagrees with it, hides octets a loader skips unread",
-        },
-        error: |f| DcErrorKind::LengthMismatch {
-            typ: dc_type(f.typecode),
-            length: f.length,
-            expected: f.expected,
-        },
-    },
-    series(
-        Check::BodyField {
-            typecode: DcType::SharedInfo as u16,
-            field: field_index(&DcSharedInfo::LAYOUT, "flags"),
-        },
-        Modes::StrictOnly,
-        "SHARED_INFO flags other than bit 0 are zero",
-        |f| DcErrorKind::ReservedFlags {
-            flags: f.value as u32,
-        },
-    ),
-    BlobRule {
-        check: Check::AtMostOnce,
-        modes: Modes::StrictOnly,
-        statement: "SHARED_INFO and TSC_INFO appear at most once",
-        source: Source::Project {
-            reason: "a domain has one shared info page and one set of TSC settings; a second entry would contradict the first",
-        },
-        error: |f| DcErrorKind::Duplicate {
-            typ: dc_type(f.typecode),
-        },
-    },
-];
+#[rustfmt::skip]
+pub const DC_RULES: &[BlobRule<DcErrorKind>] = blob_rules! { DcErrorKind; common Both, SERIES;
+    Check::DescriptorField(field_index(&DcDescriptor::LAYOUT, "instance")), Both,
+        "the instance is 0 (no type defined so far has instances)", SERIES,
+        |f| DcErrorKind::BadInstance { typ: dc_type(f.typecode), instance: f.instance };
+    Check::MinBody, Both, "the body holds its type's fixed part", SERIES,
+        |f| DcErrorKind::BodyTooShort { typ: dc_type(f.typecode), length: f.length, min: f.expected };
+    body_field(DcType::Header as u16, &DcHeader::LAYOUT, "magic"), Both,
+        "HEADER magic is DC_MAGIC", SERIES,
+        |f| DcErrorKind::BadMagic { found: f.value as u32 };
+    body_field(DcType::Header as u16, &DcHeader::LAYOUT, "version"), Both,
+        "HEADER version is DC_VERSION", SERIES,
+        |f| DcErrorKind::BadVersion { found: f.value as u32 };
+    Check::CountFits, Both, "SHARED_INFO buffer_size fits in the entry", SERIES,
+        |f| DcErrorKind::BufferOverrun { buffer_size: f.value as u32, space: f.available };
+    Check::LengthAligned, StrictOnly,
+        "every length is a multiple of 8, so every entry is 8-aligned", SERIES,
+        |f| DcErrorKind::Misaligned { length: f.length };
+    Check::PaddingZero, StrictOnly, "padding octets are zero", SERIES,
+        |f| DcErrorKind::PaddingNonZero { value: f.value as u8 };
+    Check::LengthExact, StrictOnly,
+        "each length is exactly the body rounded up to 8 (for SHARED_INFO, 8 + buffer_size rounded up)", EXACT,
+        |f| DcErrorKind::LengthMismatch { typ: dc_type(f.typecode), length: f.length, expected: f.expected };
+    body_field(DcType::SharedInfo as u16, &DcSharedInfo::LAYOUT, "flags"), StrictOnly,
+        "SHARED_INFO flags other than bit 0 are zero", SERIES,
+        |f| DcErrorKind::ReservedFlags { flags: f.value as u32 };
+    Check::AtMostOnce, StrictOnly, "SHARED_INFO and TSC_INFO appear at most once", ONCE,
+        |f| DcErrorKind::Duplicate { typ: dc_type(f.typecode) };
+};
 
 /// The DOMAIN_CONTEXT blob format, which [`entries`] and [`verify`]
 /// interpret (through [`crate::blob`]) and the generated Python
 /// (`domain_context.py`) reads.
-pub static DC_FORMAT: BlobFormat<DcErrorKind> = BlobFormat {
+pub const DC_FORMAT: BlobFormat<DcErrorKind> = BlobFormat {
     descriptor: &DcDescriptor::LAYOUT,
     type_at: DcDescriptor::LAYOUT.fields[field_index(&DcDescriptor::LAYOUT, "typecode")].offset,
     instance_at: DcDescriptor::LAYOUT.fields[field_index(&DcDescriptor::LAYOUT, "instance")].offset,
@@ -714,7 +609,7 @@ pub struct DcEntries<'a> {
 /// Walks the entries of `blob` in byte order `endian`, copying nothing.
 ///
 /// Lenient rules, those a restore applies (the rules of [`DC_RULES`] in
-/// [`Modes::Both`]; each failure ends the walk with a [`DcError`]):
+/// [`Modes::Both`](crate::stream::ErrorModes::Both); each failure ends the walk with a [`DcError`]):
 /// * every descriptor and body lies within the blob;
 /// * the first entry is HEADER, with [`DC_MAGIC`] and [`DC_VERSION`], and no
 ///   other HEADER follows;
@@ -813,7 +708,7 @@ pub fn parse(blob: &[u8], endian: Endian) -> Result<Vec<DcItem<'_>>, DcError> {
 /// Checks every rule of the format and returns the entries.
 ///
 /// On top of the lenient rules of [`entries`], the strict rules of
-/// [`DC_RULES`] ([`Modes::StrictOnly`]):
+/// [`DC_RULES`] ([`Modes::StrictOnly`](crate::stream::ErrorModes::StrictOnly)):
 /// * every descriptor length is a multiple of 8, so every entry is
 ///   8-aligned;
 /// * every padding octet is zero;

@@ -29,11 +29,11 @@
 use binrw::Endian;
 
 use crate::blob::{
-    field_index, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule, Found, Size, Walk,
+    blob_rules, body_field, field_index, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule,
+    Size, Walk,
 };
 use crate::layout::{SpecEnum, Wire};
 use crate::stream::rules::Source;
-use crate::stream::ErrorModes as Modes;
 use crate::{spec_consts, SpecEnum, Wire};
 
 spec_consts! {
@@ -461,133 +461,35 @@ fn hvm_type(code: u16) -> HvmType {
 }
 
 /// Where the blob format comes from.
-const SAVE_H: &str = "HVM_CONTEXT blob (XEN_DOMCTL_gethvmcontext; Xen's public/hvm/save.h and public/arch-x86/hvm/save.h)";
-
-/// A rule from Xen's headers.
-const fn save_h(
-    check: Check,
-    modes: Modes,
-    statement: &'static str,
-    error: fn(&Found) -> HvmErrorKind,
-) -> BlobRule<HvmErrorKind> {
-    BlobRule {
-        check,
-        modes,
-        statement,
-        source: Source::Spec {
-            section: SAVE_H,
-            statement,
-        },
-        error,
-    }
-}
+const SAVE_H: Source = Source::Spec {
+    section: "HVM_CONTEXT blob (XEN_DOMCTL_gethvmcontext; Xen's public/hvm/save.h and public/arch-x86/hvm/save.h)",
+    statement: "a run of entries, each a struct hvm_save_descriptor (typecode, instance, length of body) and the type's struct, HEADER first and END last",
+};
 
 /// The rules of the blob, in the order they are checked: the framing of
-/// [`entries`] ([`Modes::Both`]), then those of [`verify`].
-pub const HVM_RULES: &[BlobRule<HvmErrorKind>] = &[
-    save_h(
-        Check::MissingEnd,
-        Modes::Both,
-        "the blob ends with an END entry",
-        |_| HvmErrorKind::MissingEnd,
-    ),
-    save_h(
-        Check::TruncatedDescriptor,
-        Modes::Both,
-        "every entry starts with an 8-octet hvm_save_descriptor",
-        |f| HvmErrorKind::TruncatedDescriptor {
-            available: f.available,
-        },
-    ),
-    save_h(
-        Check::Overrun,
-        Modes::Both,
-        "the descriptor's body length lies within the blob",
-        |f| HvmErrorKind::Overrun {
-            length: f.length,
-            available: f.available,
-        },
-    ),
-    save_h(
-        Check::KnownType,
-        Modes::StrictOnly,
-        "the type code is one Xen defines (HvmType)",
-        |f| HvmErrorKind::UnknownType {
-            typecode: f.typecode,
-        },
-    ),
-    save_h(
-        Check::HeaderFirst,
-        Modes::StrictOnly,
-        "the first entry is HEADER",
-        |f| HvmErrorKind::HeaderNotFirst {
-            typecode: f.typecode,
-        },
-    ),
-    save_h(
-        Check::HeaderOnce,
-        Modes::StrictOnly,
-        "HEADER appears once",
-        |_| HvmErrorKind::DuplicateHeader,
-    ),
-    save_h(
-        Check::BodySize,
-        Modes::StrictOnly,
-        "each body length is one its type's rule allows (HVM_TYPE_RULES; END has length 0)",
-        |f| {
-            let typ = hvm_type(f.typecode);
-            HvmErrorKind::BadLength {
-                typ,
-                length: f.length,
-                rule: typ.rule().size,
-            }
-        },
-    ),
-    save_h(
-        Check::BodyField {
-            typecode: HvmType::Header as u16,
-            field: field_index(&HvmHeader::LAYOUT, "magic"),
-        },
-        Modes::StrictOnly,
-        "HEADER magic is HVM_FILE_MAGIC",
-        |f| HvmErrorKind::BadMagic {
-            found: f.value as u32,
-        },
-    ),
-    save_h(
-        Check::BodyField {
-            typecode: HvmType::Header as u16,
-            field: field_index(&HvmHeader::LAYOUT, "version"),
-        },
-        Modes::StrictOnly,
-        "HEADER version is HVM_FILE_VERSION",
-        |f| HvmErrorKind::BadVersion {
-            found: f.value as u32,
-        },
-    ),
-    save_h(
-        Check::CountMatches,
-        Modes::StrictOnly,
-        "a CPU_MSR body is its count of 16-octet MSRs after 8 octets",
-        |f| HvmErrorKind::MsrCount {
-            count: f.value as u32,
-            length: f.length,
-        },
-    ),
-    save_h(
-        Check::NothingAfterEnd,
-        Modes::StrictOnly,
-        "nothing follows END",
-        |f| HvmErrorKind::TrailingData {
-            extra: f.value as usize,
-        },
-    ),
-];
+/// [`entries`] ([`Modes::Both`](crate::stream::ErrorModes::Both)), then those of [`verify`].
+#[rustfmt::skip]
+pub const HVM_RULES: &[BlobRule<HvmErrorKind>] = blob_rules! { HvmErrorKind; common StrictOnly, SAVE_H;
+    Check::BodySize, StrictOnly,
+        "each body length is one its type's rule allows (HVM_TYPE_RULES; END has length 0)", SAVE_H,
+        |f| HvmErrorKind::BadLength { typ: hvm_type(f.typecode), length: f.length, rule: hvm_type(f.typecode).rule().size };
+    body_field(HvmType::Header as u16, &HvmHeader::LAYOUT, "magic"), StrictOnly,
+        "HEADER magic is HVM_FILE_MAGIC", SAVE_H,
+        |f| HvmErrorKind::BadMagic { found: f.value as u32 };
+    body_field(HvmType::Header as u16, &HvmHeader::LAYOUT, "version"), StrictOnly,
+        "HEADER version is HVM_FILE_VERSION", SAVE_H,
+        |f| HvmErrorKind::BadVersion { found: f.value as u32 };
+    Check::CountMatches, StrictOnly,
+        "a CPU_MSR body is 8 octets and its count of 16-octet MSRs", SAVE_H,
+        |f| HvmErrorKind::MsrCount { count: f.value as u32, length: f.length };
+    Check::NothingAfterEnd, StrictOnly, "nothing follows END", SAVE_H,
+        |f| HvmErrorKind::TrailingData { extra: f.value as usize };
+};
 
 /// The HVM_CONTEXT blob format, which [`entries`] and [`verify`] interpret
 /// (through [`crate::blob`]) and the generated Python (`hvm_context.py`)
 /// reads.
-pub static HVM_FORMAT: BlobFormat<HvmErrorKind> = BlobFormat {
+pub const HVM_FORMAT: BlobFormat<HvmErrorKind> = BlobFormat {
     descriptor: &HvmDescriptor::LAYOUT,
     type_at: HvmDescriptor::LAYOUT.fields[field_index(&HvmDescriptor::LAYOUT, "typecode")].offset,
     instance_at: HvmDescriptor::LAYOUT.fields[field_index(&HvmDescriptor::LAYOUT, "instance")]
@@ -740,7 +642,7 @@ pub struct HvmEntries<'a> {
 
 /// Walks the entries of `blob` (byte order `endian`) without copying any
 /// body, checking only the framing (the rules of [`HVM_RULES`] in
-/// [`Modes::Both`]): each descriptor and body lies within the blob. Stops
+/// [`Modes::Both`](crate::stream::ErrorModes::Both)): each descriptor and body lies within the blob. Stops
 /// after END; a blob that ends without END gives
 /// [`HvmErrorKind::MissingEnd`]. Type codes, sizes and the header are left
 /// to [`verify`].

@@ -6,7 +6,7 @@
 
 use std::fmt::Debug;
 
-use format_spec::blob::{BlobFormat, BlobRule, Check, EntryRule, Found, Size};
+use format_spec::blob::{BlobFormat, BlobRule, Check, EntryRule, Size};
 use format_spec::layout::{ConstLayout, Constraint, EnumLayout, FieldLayout, StructLayout};
 use format_spec::stream::ErrorModes;
 
@@ -32,16 +32,6 @@ fn ty(names: &Names, code: u16) -> &'static str {
         .variant(u64::from(code))
         .and_then(|v| v.py_name)
         .unwrap_or_else(|| panic!("entry type {code} has no Python name"))
-}
-
-/// The KIND a rule reports: the name of its error's variant.
-pub(crate) fn rule_kind<K: Debug>(r: &BlobRule<K>) -> String {
-    let debug = format!("{:?}", (r.error)(&Found::default()));
-    debug
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .next()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// The Python name of a check.
@@ -212,7 +202,7 @@ fn rules<K: Debug>(w: &mut Writer, f: &BlobFormat<K>, names: &Names) {
             };
             let head = format!(
                 "(\"{}\", \"{}\", {strict},",
-                rule_kind(r),
+                r.kind_name(),
                 check_name(r.check)
             );
             let arg = argument(f, r, names);

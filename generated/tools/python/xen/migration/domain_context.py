@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 5e60ef9d31b62006
+# checksum (fnv1a-64 of all other lines): 12db79cc8fce291e
 
 """
 The DOMAIN_CONTEXT blob carried by the DOMAIN_CONTEXT record of a version 4
@@ -131,9 +131,9 @@ DC_ENTRIES = {
 DC_RULES = (
     # the blob ends with an END entry
     ("MissingEnd", "missing_end", False, None),
-    # every entry starts with an 8-octet descriptor
+    # every entry starts with a whole descriptor
     ("TruncatedDescriptor", "truncated_descriptor", False, None),
-    # the descriptor's length of body and padding lies within the blob
+    # the entry's length lies within the blob
     ("Overrun", "overrun", False, None),
     # the type code is one the format defines
     ("UnknownType", "known_type", False, None),
@@ -154,7 +154,7 @@ DC_RULES = (
      (DC_TYPE_header, "version", 8, ("equals", 1))),
     # SHARED_INFO buffer_size fits in the entry
     ("BufferOverrun", "count_fits", False, None),
-    # every descriptor length is a multiple of 8, so every entry is 8-aligned
+    # every length is a multiple of 8, so every entry is 8-aligned
     ("Misaligned", "length_aligned", True, None),
     # padding octets are zero
     ("PaddingNonZero", "padding_zero", True, None),

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 5dcf8af1229e069c
+# checksum (fnv1a-64 of all other lines): b050bf11642a56f6
 
 """
 The HVM context blob carried by the HVM_CONTEXT record of an x86 HVM
@@ -269,11 +269,11 @@ HVM_ENTRIES = {
 HVM_RULES = (
     # the blob ends with an END entry
     ("MissingEnd", "missing_end", False, None),
-    # every entry starts with an 8-octet hvm_save_descriptor
+    # every entry starts with a whole descriptor
     ("TruncatedDescriptor", "truncated_descriptor", False, None),
-    # the descriptor's body length lies within the blob
+    # the entry's length lies within the blob
     ("Overrun", "overrun", False, None),
-    # the type code is one Xen defines (HvmType)
+    # the type code is one the format defines
     ("UnknownType", "known_type", True, None),
     # the first entry is HEADER
     ("HeaderNotFirst", "header_first", True, None),
@@ -288,7 +288,7 @@ HVM_RULES = (
     # HEADER version is HVM_FILE_VERSION
     ("BadVersion", "body_field", True,
      (HVM_TYPE_header, "version", 4, ("equals", HVM_FILE_VERSION))),
-    # a CPU_MSR body is its count of 16-octet MSRs after 8 octets
+    # a CPU_MSR body is 8 octets and its count of 16-octet MSRs
     ("MsrCount", "count_matches", True, None),
     # nothing follows END
     ("TrailingData", "nothing_after_end", True, None),
