@@ -4,9 +4,7 @@
 
 use format_spec::binrw::Endian;
 use format_spec::blob::{BlobFormat, BlobRule, Check, EntryRule, Size};
-use format_spec::domain_context::{
-    DcErrorKind, DcTscInfo, DcType, DC_ENTRIES, DC_FORMAT,
-};
+use format_spec::domain_context::{DcErrorKind, DcTscInfo, DcType, DC_ENTRIES, DC_FORMAT};
 use format_spec::hvm_context::{HvmType, HVM_FORMAT, HVM_TYPE_RULES};
 use format_spec::layout::{Constraint, EnumLayout, SpecEnum, Wire};
 use format_spec::stream::ErrorModes;
@@ -20,15 +18,24 @@ fn consistent<K: std::fmt::Debug>(f: &BlobFormat<K>, types: &EnumLayout) -> Vec<
     want.sort_unstable();
     assert_eq!(codes, want, "{}: entry types", types.rust_name);
     // Framing is checked by the walk, in both modes.
-    for c in [Check::MissingEnd, Check::TruncatedDescriptor, Check::Overrun] {
-        let r = f.rule(c).unwrap_or_else(|| panic!("{}: no {c:?}", types.rust_name));
+    for c in [
+        Check::MissingEnd,
+        Check::TruncatedDescriptor,
+        Check::Overrun,
+    ] {
+        let r = f
+            .rule(c)
+            .unwrap_or_else(|| panic!("{}: no {c:?}", types.rust_name));
         assert_eq!(r.modes, ErrorModes::Both, "{c:?}");
     }
     // Body field rules name a field with a rule of a type with a body.
     for r in f.rules {
         if let Check::BodyField { typecode, field } = r.check {
             let body = f.entry(typecode).and_then(|e| e.body).expect("a body");
-            assert!(!matches!(body.fields[field].constraint, Constraint::None), "{r:?}");
+            assert!(
+                !matches!(body.fields[field].constraint, Constraint::None),
+                "{r:?}"
+            );
         }
         assert!(
             matches!(r.modes, ErrorModes::Both | ErrorModes::StrictOnly),
@@ -131,7 +138,8 @@ fn run(f: &'static BlobFormat<DcErrorKind>, blob: &[u8]) -> Result<Vec<u16>, (us
         .walk(blob, endian)
         .collect::<Result<_, _>>()
         .map_err(|b| (b.offset, b.kind))?;
-    f.check(blob, endian, &entries).map_err(|b| (b.offset, b.kind))?;
+    f.check(blob, endian, &entries)
+        .map_err(|b| (b.offset, b.kind))?;
     Ok(entries.iter().map(|e| e.typecode).collect())
 }
 
@@ -160,7 +168,14 @@ fn a_changed_table_is_followed_by_the_interpreter() {
     let long = dc_blob(4, &[0; 16]);
     assert!(matches!(
         run(&NEW_TYPE, &long),
-        Err((28, DcErrorKind::LengthMismatch { length: 16, expected: 8, .. }))
+        Err((
+            28,
+            DcErrorKind::LengthMismatch {
+                length: 16,
+                expected: 8,
+                ..
+            }
+        ))
     ));
 
     // A bigger TSC_INFO: the description's 24-octet body is now short, a
@@ -182,6 +197,13 @@ fn a_changed_table_is_followed_by_the_interpreter() {
     assert_eq!(run(&BIGGER_TSC, &tsc32), Ok(vec![1, 3, 0]));
     assert!(matches!(
         run(&DC_FORMAT, &tsc32),
-        Err((28, DcErrorKind::LengthMismatch { length: 32, expected: 24, .. }))
+        Err((
+            28,
+            DcErrorKind::LengthMismatch {
+                length: 32,
+                expected: 24,
+                ..
+            }
+        ))
     ));
 }
