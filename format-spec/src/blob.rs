@@ -24,6 +24,7 @@
 
 use binrw::Endian;
 
+use crate::bytes::{u32_at, uint_at};
 use crate::layout::{check_value, StructLayout};
 use crate::stream::rules::Source;
 use crate::stream::ErrorModes as Modes;
@@ -261,18 +262,6 @@ pub struct Broken<K> {
     pub kind: K,
 }
 
-/// The unsigned integer of `size` octets at `off` of `b`.
-pub(crate) fn uint_at(b: &[u8], off: usize, size: usize, endian: Endian) -> Option<u64> {
-    let raw = b.get(off..off.checked_add(size)?)?;
-    Some(raw.iter().enumerate().fold(0u64, |v, (i, octet)| {
-        let shift = match endian {
-            Endian::Big => 8 * (size - 1 - i),
-            Endian::Little => 8 * i,
-        };
-        v | u64::from(*octet) << shift
-    }))
-}
-
 /// A rule table (`&[BlobRule<K>]`) of rows `check, modes, statement,
 /// source, |found| error;`, one a rule, in the order they are checked.
 ///
@@ -404,8 +393,7 @@ impl<K: 'static> BlobFormat<K> {
     fn count(&self, blob: &[u8], endian: Endian, e: &Entry, rule: &EntryRule) -> u32 {
         match rule.size {
             Size::Counted { count_at, .. } => {
-                uint_at(blob, e.offset + self.descriptor.size + count_at, 4, endian).unwrap_or(0)
-                    as u32
+                u32_at(blob, e.offset + self.descriptor.size + count_at, endian).unwrap_or(0)
             }
             _ => 0,
         }

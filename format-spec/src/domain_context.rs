@@ -70,9 +70,10 @@
 use binrw::Endian;
 
 use crate::blob::{
-    blob_rules, body_field, field_index, uint_at, BlobFormat, BlobRule, Broken, Check, Entry,
-    EntryRule, Size, Walk,
+    blob_rules, body_field, field_index, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule,
+    Size, Walk,
 };
+use crate::bytes::{u16_octets, u32_at, u32_octets};
 use crate::layout::{SpecEnum, Wire};
 use crate::libxc::{X86TscInfo, PAGE_SIZE};
 use crate::stream::rules::Source;
@@ -356,20 +357,6 @@ fn align_up(n: usize) -> Option<usize> {
     n.checked_add(ALIGN - 1).map(|m| m & !(ALIGN - 1))
 }
 
-fn put_u16(out: &mut Vec<u8>, v: u16, endian: Endian) {
-    out.extend_from_slice(&match endian {
-        Endian::Big => v.to_be_bytes(),
-        Endian::Little => v.to_le_bytes(),
-    });
-}
-
-fn put_u32(out: &mut Vec<u8>, v: u32, endian: Endian) {
-    out.extend_from_slice(&match endian {
-        Endian::Big => v.to_be_bytes(),
-        Endian::Little => v.to_le_bytes(),
-    });
-}
-
 /// The SHARED_INFO body as it sits in a blob, borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SharedInfoRef<'a> {
@@ -646,8 +633,8 @@ impl<'a> DcEntries<'a> {
                 DcEntry::Header(crate::body::read_wire(body.get(..HEADER_BODY)?, endian).ok()?)
             }
             DcType::SharedInfo => {
-                let flags = uint_at(body, SI_FLAGS_OFF, 4, endian)? as u32;
-                let size = uint_at(body, SI_SIZE_OFF, 4, endian)? as usize;
+                let flags = u32_at(body, SI_FLAGS_OFF, endian)?;
+                let size = u32_at(body, SI_SIZE_OFF, endian)? as usize;
                 DcEntry::SharedInfo(SharedInfoRef {
                     flags,
                     buffer: body.get(SI_FIXED..SI_FIXED.checked_add(size)?)?,
@@ -782,9 +769,9 @@ pub fn write(
                 index,
                 len: body_len,
             })?;
-        put_u16(out, entry.kind() as u16, endian);
-        put_u16(out, 0, endian);
-        put_u32(out, padded as u32, endian);
+        out.extend_from_slice(&u16_octets(entry.kind() as u16, endian));
+        out.extend_from_slice(&u16_octets(0, endian));
+        out.extend_from_slice(&u32_octets(padded as u32, endian));
         let start = out.len();
         match entry {
             DcEntry::End => {}
@@ -793,8 +780,8 @@ pub fn write(
                 let _ = crate::body::write_wire(h, out, endian);
             }
             DcEntry::SharedInfo(s) => {
-                put_u32(out, s.flags, endian);
-                put_u32(out, s.buffer.len() as u32, endian);
+                out.extend_from_slice(&u32_octets(s.flags, endian));
+                out.extend_from_slice(&u32_octets(s.buffer.len() as u32, endian));
                 out.extend_from_slice(s.buffer);
             }
             DcEntry::TscInfo(t) => {

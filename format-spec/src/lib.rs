@@ -56,6 +56,7 @@ pub use stream::Mode;
 pub mod asynchronous;
 pub mod blob;
 pub mod body;
+mod bytes;
 pub mod convert;
 pub mod domain_context;
 mod drive;

@@ -6,6 +6,7 @@ use std::io::{Read, Seek};
 
 use binrw::Endian;
 
+use crate::bytes::{u32_at, u64_at};
 use crate::layout::{SpecEnum, Wire};
 
 use super::check;
@@ -376,14 +377,6 @@ struct Broken {
     earlier: Option<u64>,
 }
 
-fn u32_le_be(b: &[u8], off: usize, endian: Endian) -> u32 {
-    let a: [u8; 4] = b[off..off + 4].try_into().unwrap_or([0; 4]);
-    match endian {
-        Endian::Big => u32::from_be_bytes(a),
-        Endian::Little => u32::from_le_bytes(a),
-    }
-}
-
 /// The guest type's name in Xen's tables ("x86 PV").
 fn human(d: DomainType) -> &'static str {
     DomainType::LAYOUT
@@ -698,8 +691,8 @@ impl Order {
         }
         if code == LibxcRecord::X86_PV_P2M_FRAMES {
             if let Some((b, e)) = body.filter(|(b, _)| b.len() >= 8) {
-                let start = u32_le_be(b, 0, e);
-                let end = u32_le_be(b, 4, e);
+                let start = u32_at(b, 0, e).unwrap_or(0);
+                let end = u32_at(b, 4, e).unwrap_or(0);
                 let width = self.guest_width.unwrap_or(PV_DEFAULT_GUEST_WIDTH).max(1);
                 let fpp = (PAGE_SIZE / width as usize) as u64;
                 if start > end {
@@ -814,7 +807,7 @@ impl Order {
                     );
                 } else if code == LibxcRecord::X86_PV_VCPU_BASIC
                     && ctx != 0
-                    && u32_le_be(b, 0, e) == 0
+                    && u32_at(b, 0, e).unwrap_or(0) == 0
                 {
                     self.vcpu0_basic = true;
                 }
@@ -835,8 +828,7 @@ pub(crate) fn check_page_table(
     max_pfn: u64,
 ) -> Result<(), StreamError> {
     for (i, e) in page.chunks_exact(8).enumerate() {
-        let a: [u8; 8] = e.try_into().unwrap_or([0; 8]);
-        let pte = u64::from_le_bytes(a);
+        let pte = u64_at(e, 0, Endian::Little).unwrap_or(0);
         if pte & PV_PTE_PRESENT == 0 {
             continue;
         }
