@@ -265,13 +265,15 @@ pub struct Broken<K> {
 /// A rule table (`&[BlobRule<K>]`) of rows `check, modes, statement,
 /// source, |found| error;`, one a rule, in the order they are checked.
 ///
-/// `common MODES, SOURCE;` first stands for the rules every blob has,
-/// with the errors of the same name in both blobs' error kinds: the
-/// framing (in both modes), then a known type code and HEADER first and
-/// once (in `MODES`).
+/// Two shorthands stand for rules every blob has, with the errors of the
+/// same name in both blobs' error kinds:
+/// * `common MODES, SOURCE;`, first: the framing (in both modes), then a
+///   known type code and HEADER first and once (in `MODES`);
+/// * `header TYPECODE, LAYOUT, MODES, SOURCE;`, anywhere: HEADER's `magic`
+///   and `version` fields (of body struct `LAYOUT`) meet their annotations.
 macro_rules! blob_rules {
     ($kind:ident; common $modes:ident, $source:expr; $($rest:tt)*) => {
-        $crate::blob::blob_rules! { $kind;
+        $crate::blob::blob_rules! { @rows $kind; [
             Check::MissingEnd, Both, "the blob ends with an END entry", $source,
                 |_| $kind::MissingEnd;
             Check::TruncatedDescriptor, Both, "every entry starts with a whole descriptor", $source,
@@ -284,10 +286,24 @@ macro_rules! blob_rules {
                 |f| $kind::HeaderNotFirst { typecode: f.typecode };
             Check::HeaderOnce, $modes, "HEADER appears once", $source,
                 |_| $kind::DuplicateHeader;
-            $($rest)*
-        }
+        ] $($rest)* }
     };
-    ($kind:ident; $($check:expr, $modes:ident, $statement:literal, $source:expr, |$f:tt| $error:expr;)*) => {
+    (@rows $kind:ident; [$($done:tt)*] header $typecode:expr, $layout:expr, $modes:ident, $source:expr; $($rest:tt)*) => {
+        $crate::blob::blob_rules! { @rows $kind; [$($done)*
+            $crate::blob::body_field($typecode, $layout, "magic"), $modes,
+                "HEADER magic is the format's", $source,
+                |f| $kind::BadMagic { found: f.value as u32 };
+            $crate::blob::body_field($typecode, $layout, "version"), $modes,
+                "HEADER version is the format's", $source,
+                |f| $kind::BadVersion { found: f.value as u32 };
+        ] $($rest)* }
+    };
+    (@rows $kind:ident; [$($done:tt)*] $check:expr, $modes:ident, $statement:literal, $source:expr, |$f:tt| $error:expr; $($rest:tt)*) => {
+        $crate::blob::blob_rules! { @rows $kind; [$($done)*
+            $check, $modes, $statement, $source, |$f| $error;
+        ] $($rest)* }
+    };
+    (@rows $kind:ident; [$($check:expr, $modes:ident, $statement:literal, $source:expr, |$f:tt| $error:expr;)*]) => {
         &[$($crate::blob::BlobRule::<$kind> {
             check: $check,
             modes: $crate::stream::ErrorModes::$modes,

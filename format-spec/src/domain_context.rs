@@ -314,12 +314,7 @@ pub const DC_RULES: &[BlobRule<DcErrorKind>] = blob_rules! { DcErrorKind; common
         |f| DcErrorKind::BadInstance { typ: dc_type(f.typecode), instance: f.instance };
     Check::MinBody, Both, "the body holds its type's fixed part", SERIES,
         |f| DcErrorKind::BodyTooShort { typ: dc_type(f.typecode), length: f.length, min: f.expected };
-    body_field(DcType::Header as u16, &DcHeader::LAYOUT, "magic"), Both,
-        "HEADER magic is DC_MAGIC", SERIES,
-        |f| DcErrorKind::BadMagic { found: f.value as u32 };
-    body_field(DcType::Header as u16, &DcHeader::LAYOUT, "version"), Both,
-        "HEADER version is DC_VERSION", SERIES,
-        |f| DcErrorKind::BadVersion { found: f.value as u32 };
+    header DcType::Header as u16, &DcHeader::LAYOUT, Both, SERIES;
     Check::CountFits, Both, "SHARED_INFO buffer_size fits in the entry", SERIES,
         |f| DcErrorKind::BufferOverrun { buffer_size: f.value as u32, space: f.available };
     Check::LengthAligned, StrictOnly,

@@ -29,8 +29,7 @@
 use binrw::Endian;
 
 use crate::blob::{
-    blob_rules, body_field, field_index, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule,
-    Size, Walk,
+    blob_rules, field_index, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule, Size, Walk,
 };
 use crate::layout::{SpecEnum, Wire};
 use crate::stream::rules::Source;
@@ -473,12 +472,7 @@ pub const HVM_RULES: &[BlobRule<HvmErrorKind>] = blob_rules! { HvmErrorKind; com
     Check::BodySize, StrictOnly,
         "each body length is one its type's rule allows (HVM_TYPE_RULES; END has length 0)", SAVE_H,
         |f| HvmErrorKind::BadLength { typ: hvm_type(f.typecode), length: f.length, rule: hvm_type(f.typecode).rule().size };
-    body_field(HvmType::Header as u16, &HvmHeader::LAYOUT, "magic"), StrictOnly,
-        "HEADER magic is HVM_FILE_MAGIC", SAVE_H,
-        |f| HvmErrorKind::BadMagic { found: f.value as u32 };
-    body_field(HvmType::Header as u16, &HvmHeader::LAYOUT, "version"), StrictOnly,
-        "HEADER version is HVM_FILE_VERSION", SAVE_H,
-        |f| HvmErrorKind::BadVersion { found: f.value as u32 };
+    header HvmType::Header as u16, &HvmHeader::LAYOUT, StrictOnly, SAVE_H;
     Check::CountMatches, StrictOnly,
         "a CPU_MSR body is 8 octets and its count of 16-octet MSRs", SAVE_H,
         |f| HvmErrorKind::MsrCount { count: f.value as u32, length: f.length };

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 12db79cc8fce291e
+# checksum (fnv1a-64 of all other lines): 763e171f392eaf43
 
 """
 The DOMAIN_CONTEXT blob carried by the DOMAIN_CONTEXT record of a version 4
@@ -146,10 +146,10 @@ DC_RULES = (
      ("instance", 2, ("one_of", (0, )))),
     # the body holds its type's fixed part
     ("BodyTooShort", "min_body", False, None),
-    # HEADER magic is DC_MAGIC
+    # HEADER magic is the format's
     ("BadMagic", "body_field", False,
      (DC_TYPE_header, "magic", 0, ("equals", DC_MAGIC))),
-    # HEADER version is DC_VERSION
+    # HEADER version is the format's
     ("BadVersion", "body_field", False,
      (DC_TYPE_header, "version", 8, ("equals", 1))),
     # SHARED_INFO buffer_size fits in the entry

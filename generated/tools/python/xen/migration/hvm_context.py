@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): b050bf11642a56f6
+# checksum (fnv1a-64 of all other lines): 1fc87662431c2ddf
 
 """
 The HVM context blob carried by the HVM_CONTEXT record of an x86 HVM
@@ -282,10 +282,10 @@ HVM_RULES = (
     # each body length is one its type's rule allows (HVM_TYPE_RULES; END has
     # length 0)
     ("BadLength", "body_size", True, None),
-    # HEADER magic is HVM_FILE_MAGIC
+    # HEADER magic is the format's
     ("BadMagic", "body_field", True,
      (HVM_TYPE_header, "magic", 0, ("equals", HVM_FILE_MAGIC))),
-    # HEADER version is HVM_FILE_VERSION
+    # HEADER version is the format's
     ("BadVersion", "body_field", True,
      (HVM_TYPE_header, "version", 4, ("equals", HVM_FILE_VERSION))),
     # a CPU_MSR body is 8 octets and its count of 16-octet MSRs
