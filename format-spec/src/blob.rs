@@ -21,6 +21,25 @@
 //!
 //! No function here panics on any input or allocates more than the entries
 //! it returns (at most one per 8 octets of input).
+//!
+//! ```
+//! use format_spec::binrw::Endian;
+//! use format_spec::blob::Check;
+//! use format_spec::domain_context::{self as dc, DcEntry, DcErrorKind, DcHeader, DC_FORMAT};
+//!
+//! let mut blob = Vec::new();
+//! dc::write(&[DcEntry::Header(DcHeader::new(4, 17)), DcEntry::End], Endian::Little, &mut blob)
+//!     .unwrap();
+//! let entries: Vec<_> = DC_FORMAT.walk(&blob, Endian::Little).collect::<Result<_, _>>().unwrap();
+//! assert_eq!(entries.len(), 2);
+//! DC_FORMAT.check(&blob, Endian::Little, &entries).unwrap();
+//!
+//! // The rule a blob without END breaks, and what it reports.
+//! let rule = DC_FORMAT.rule(Check::MissingEnd).unwrap();
+//! assert_eq!(rule.kind_name(), "MissingEnd");
+//! let broken = DC_FORMAT.walk(&blob[..24], Endian::Little).last().unwrap().unwrap_err();
+//! assert_eq!((broken.offset, broken.kind), (24, DcErrorKind::MissingEnd));
+//! ```
 
 use binrw::Endian;
 
