@@ -18,7 +18,10 @@
 //! * `--lossy`: drop what the output cannot carry (listed on standard
 //!   error) instead of failing;
 //! * `--lenient`: read the input with the restore's rules instead of the
-//!   verifier's (non-zero padding is then replaced by zeros);
+//!   verifier's (non-zero padding is then replaced by zeros); a
+//!   checkpointed input cut inside a segment is converted up to its last
+//!   checkpoint boundary, as Xen's restore fails over (a file output only:
+//!   standard output cannot be cut back);
 //! * `--format auto|xl|libxl|libxc`: what the input starts with.
 //!
 //! Page contents are moved by the kernel from the input's file descriptor
@@ -39,7 +42,7 @@ use format_spec::convert::{
     convert_zero_copy, ConvertError, ConvertOptions, ConvertReport, KernelIo,
 };
 use format_spec::outer::FormatChoice;
-use format_spec::stream::Mode;
+use format_spec::stream::{Failover, Mode};
 
 use crate::progress::{self, Progress};
 
@@ -116,7 +119,7 @@ pub fn convert_command(args: &ConvertArgs) -> u8 {
         },
     };
     match result {
-        Ok(rep) => {
+        Ok((rep, failover)) => {
             for loss in &rep.losses {
                 eprintln!("xenstream convert: dropped: {loss}");
             }
@@ -128,6 +131,12 @@ pub fn convert_command(args: &ConvertArgs) -> u8 {
                 rep.format, rep.from, rep.to, rep.records_in, rep.records_out, rep.data_pages,
                 rep.segments, rep.bytes_out
             );
+            if let Some(f) = &failover {
+                eprintln!(
+                    "xenstream convert: the input fails over, as Xen's restore does: {f}; \
+                     written: the stream up to the last checkpoint boundary, what Xen restores"
+                );
+            }
             if let Some(f) = &rep.output.failover {
                 eprintln!("xenstream convert: checkpointed stream: {f}");
             }
@@ -162,11 +171,16 @@ fn stdio_file(fd: BorrowedFd<'_>) -> io::Result<File> {
 /// Converts with [`convert_zero_copy`]: page contents go from the input's
 /// file descriptor to the output's in the kernel (`splice`,
 /// `copy_file_range`), and through a buffer where the kernel refuses.
+/// A lenient conversion of a checkpointed input that breaks off inside a
+/// segment ([`ConvertError::FailedOver`]) writes what Xen's restore
+/// restores: the output file is cut back to the last checkpoint boundary
+/// (and the failover is returned with the report). Standard output cannot
+/// be cut back, so there it is an error.
 fn to_output<R: Read + KernelIo>(
     input: R,
     output: Option<&Path>,
     opts: ConvertOptions,
-) -> Result<ConvertReport, Failure> {
+) -> Result<(ConvertReport, Option<Failover>), Failure> {
     let Some(path) = output else {
         let stdout = io::stdout();
         if stdout.is_terminal() {
@@ -176,8 +190,17 @@ fn to_output<R: Read + KernelIo>(
         }
         let out = stdio_file(stdout.as_fd())
             .map_err(|e| Failure::Other(format!("standard output: {e}")))?;
-        let rep = convert_zero_copy(input, &out, opts)?;
-        return Ok(rep);
+        return match convert_zero_copy(input, &out, opts) {
+            Ok(rep) => Ok((rep, None)),
+            Err(ConvertError::FailedOver { failover, report }) => Err(Failure::Other(format!(
+                "the input fails over, as Xen's restore does: {failover}; standard output \
+                 already holds what was converted of the dropped segment after output offset \
+                 {}, the last checkpoint boundary, and cannot be cut back: write to a file \
+                 with -o",
+                report.bytes_out
+            ))),
+            Err(e) => Err(e.into()),
+        };
     };
     let name = path
         .file_name()
@@ -187,11 +210,19 @@ fn to_output<R: Read + KernelIo>(
     let tmp = path.with_file_name(tmp_name);
     let file = File::create(&tmp).map_err(|e| Failure::Other(format!("{}: {e}", tmp.display())))?;
     let result = (|| {
-        let rep = convert_zero_copy(input, &file, opts)?;
+        let (rep, failover) = match convert_zero_copy(input, &file, opts) {
+            Ok(rep) => (rep, None),
+            Err(ConvertError::FailedOver { failover, report }) => {
+                file.set_len(report.bytes_out)
+                    .map_err(|e| Failure::Other(format!("{}: {e}", tmp.display())))?;
+                (*report, Some(failover))
+            }
+            Err(e) => return Err(e.into()),
+        };
         file.sync_all()
             .and_then(|_| std::fs::rename(&tmp, path))
             .map_err(|e| Failure::Other(format!("{}: {e}", path.display())))?;
-        Ok(rep)
+        Ok((rep, failover))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);

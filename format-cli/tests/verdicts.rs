@@ -184,3 +184,66 @@ fn a_remus_stream_cut_inside_a_segment_is_a_failover_only_leniently() {
         "{last}"
     );
 }
+
+/// `convert --lenient` of a Remus stream cut inside a segment writes what
+/// Xen's restore restores: the stream up to the last checkpoint boundary,
+/// which verifies in both modes, and says which segment it dropped.
+/// Strictly the input is invalid and no output file appears; standard
+/// output, which cannot be cut back, is refused (exit 2).
+#[test]
+fn convert_lenient_of_a_stream_cut_inside_a_segment_writes_the_last_checkpoint() {
+    let (bytes, cuts) = remus(2);
+    let f = write_tmp("remus-inside-convert.libxl", &bytes[..cuts[1] + 100]);
+    let v4 = tmp("remus-inside-convert.v4");
+    let v4s = v4.to_str().unwrap();
+    let _ = std::fs::remove_file(&v4);
+    let o = run(&["convert", "--to", "4", &f, "-o", v4s]);
+    assert_eq!(o.status.code(), Some(1), "{}", err(&o));
+    assert!(
+        err(&o).contains("Truncated") || err(&o).contains("truncated"),
+        "{}",
+        err(&o)
+    );
+    assert!(!v4.exists());
+    let o = run(&["convert", "--lenient", "--to", "4", &f, "-o", v4s]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(
+        err(&o).contains(&format!(
+            "2 checkpoints; segment 2 (from offset 0x{:x}, 1 records) dropped on failover",
+            cuts[1]
+        )),
+        "{}",
+        err(&o)
+    );
+    assert!(
+        err(&o).contains("2 checkpoints, ending at a checkpoint boundary"),
+        "{}",
+        err(&o)
+    );
+    // The output: the same as converting the input cut at that boundary.
+    let whole = write_tmp("remus-boundary-convert.libxl", &bytes[..cuts[1]]);
+    let want = tmp("remus-boundary-convert.v4");
+    let o = run(&["convert", "--to", "4", &whole, "-o", want.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert_eq!(std::fs::read(&v4).unwrap(), std::fs::read(&want).unwrap());
+    for mode in [&["verify"][..], &["verify", "--strict"]] {
+        let o = run(&[mode, &[v4s]].concat());
+        assert_eq!(o.status.code(), Some(0), "{mode:?}: {}", err(&o));
+        assert!(
+            out(&o).contains("2 checkpoints, ending at a checkpoint boundary"),
+            "{}",
+            out(&o)
+        );
+    }
+    // Standard output cannot be cut back.
+    let o = Command::new(BIN)
+        .args(["convert", "--lenient", "--to", "4", &f])
+        .stdout(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", err(&o));
+    assert!(err(&o).contains("cannot be cut back"), "{}", err(&o));
+    for p in [&v4, &want] {
+        std::fs::remove_file(p).unwrap();
+    }
+}

@@ -184,7 +184,7 @@ use crate::libxc::{
 use crate::outer::{self, FormatChoice, LibxcStop, OuterError};
 use crate::save::{Event, Options as SaveOptions, SaveReader};
 use crate::stream::{
-    check_page_reserved, check_record, parse_record, Location, Mode, RecordInfo, Report,
+    check_page_reserved, check_record, parse_record, Failover, Location, Mode, RecordInfo, Report,
     StreamError, StreamReader, Verifier, VerifyOptions,
 };
 
@@ -458,6 +458,23 @@ pub enum ConvertError {
     /// asked for.
     #[error("{0} (allow lossy conversion to drop it)")]
     Lossy(Loss),
+    /// Lenient mode: the libxc stream of a checkpointed input breaks off
+    /// inside a segment after a CHECKPOINT, where Xen's restore fails over
+    /// to the last checkpoint ([`crate::save::SaveReader::failover_on`]).
+    /// The output written is a valid stream up to `report.bytes_out`, the
+    /// last checkpoint boundary (where a checkpointed stream may end, in
+    /// both modes): what Xen restores. The octets after it (the dropped
+    /// segment, as far as it was converted) must be cut off, as
+    /// `xenstream convert` does with its output file; `report` is the
+    /// conversion's report as of the boundary, its `output` the
+    /// verifier's report on the output cut there.
+    #[error("the input fails over, as Xen's restore does: {failover}; the output is complete up to output offset {}, the last checkpoint boundary, and must be cut there", report.bytes_out)]
+    FailedOver {
+        /// The segment the input drops, and why.
+        failover: Failover,
+        /// The conversion up to the boundary.
+        report: Box<ConvertReport>,
+    },
 }
 
 impl From<crate::save::Error> for ConvertError {
@@ -488,6 +505,7 @@ impl ConvertError {
             | ConvertError::DeprecatedInV4 { at }
             | ConvertError::Blob { at, .. } => at.offset,
             ConvertError::Lossy(l) => l.at.offset,
+            ConvertError::FailedOver { report, .. } => report.bytes_in,
         }
     }
 
@@ -509,6 +527,7 @@ impl ConvertError {
             ConvertError::Blob { .. } => "Blob",
             ConvertError::InvalidOutput { .. } => "InvalidOutput",
             ConvertError::Lossy(_) => "Lossy",
+            ConvertError::FailedOver { .. } => "FailedOver",
         }
     }
 }
@@ -1584,7 +1603,25 @@ fn convert_with<R: Read + Side, W: Write + Side>(
         state.captured.borrow_mut().clear();
     }
     let mut lx: Option<Libxc> = None;
-    while let Some(ev) = r.next()? {
+    // The output as of the last checkpoint boundary, where a failover
+    // cuts it back to.
+    let mut boundary: Option<Boundary> = None;
+    loop {
+        let ev = match r.next() {
+            Ok(Some(ev)) => ev,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(fail_over(
+                    &r,
+                    e,
+                    boundary,
+                    &mut out,
+                    lx.as_ref(),
+                    &state,
+                    opts,
+                ))
+            }
+        };
         match ev {
             Event::Xl(_) | Event::LibxlHeader { .. } | Event::LibxlSkipped(_) => {
                 flush_captured(&state, &mut out, r.offset())?
@@ -1604,17 +1641,37 @@ fn convert_with<R: Read + Side, W: Write + Side>(
                 flush_captured(&state, &mut out, offset)?;
                 state.capture.set(false);
                 state.captured.borrow_mut().clear();
+                boundary = Boundary::of(&out, lx.as_ref());
             }
             Event::LibxcRecord(info) => {
-                let (Some(lx), Some(rdr)) = (lx.as_mut(), r.libxc()) else {
+                let (Some(l), Some(rdr)) = (lx.as_mut(), r.libxc()) else {
                     return Err(ConvertError::NoLibxcStream {
                         offset: info.offset,
                     });
                 };
-                let stop = lx.record(rdr, &mut out, info)?;
+                let stop = match l.record(rdr, &mut out, info) {
+                    Ok(stop) => stop,
+                    // Reading the record's body or pages failed.
+                    Err(ConvertError::Stream(e)) => {
+                        let e = crate::save::Error::Stream(e);
+                        return Err(fail_over(
+                            &r,
+                            e,
+                            boundary,
+                            &mut out,
+                            lx.as_ref(),
+                            &state,
+                            opts,
+                        ));
+                    }
+                    Err(e) => return Err(e),
+                };
                 if stop == Some(LibxcStop::End) || (stop.is_some() && nested) {
                     // The outer layer has the stream again.
                     state.capture.set(true);
+                }
+                if stop == Some(LibxcStop::Checkpoint) && !nested {
+                    boundary = Boundary::of(&out, lx.as_ref());
                 }
             }
         }
@@ -1622,48 +1679,139 @@ fn convert_with<R: Read + Side, W: Write + Side>(
     let bytes_in = r.offset();
     flush_captured(&state, &mut out, bytes_in)?;
     let lx = lx.ok_or(ConvertError::NoLibxcStream { offset: bytes_in })?;
-    let boundary = r.failover().is_some();
+    let at_boundary = r.failover().is_some();
     let out_end = out.pos;
     let output = out
         .shadow
         .take()
-        .map(|mut sh| {
+        .map(|sh| {
             // The input ended at a checkpoint boundary, and so does the
             // output: its report says so (`Report::failover`).
-            if boundary {
-                sh.verifier.end_of_input(out_end).map_err(|source| {
-                    ConvertError::InvalidOutput {
-                        offset: bytes_in,
-                        source,
-                    }
-                })?;
-            }
-            Ok::<_, ConvertError>(sh.verifier.into_report())
+            output_report(sh.verifier, at_boundary.then_some(out_end), bytes_in)
         })
         .transpose()?
         .ok_or(ConvertError::NoLibxcStream { offset: bytes_in })?;
-    let pos = out.pos;
-    out.w.flush().map_err(|source| ConvertError::Write {
-        offset: bytes_in,
-        out_offset: pos,
-        source,
-    })?;
-    Ok(ConvertReport {
+    out.flush(bytes_in)?;
+    let (bytes_out, records_out) = (out.pos, out.records);
+    Ok(conversion_report(
+        &lx,
+        format,
+        opts,
+        [bytes_in, bytes_out, records_out, state.kernel.get()],
+        output,
+    ))
+}
+
+/// The output as of a checkpoint boundary (right after a CHECKPOINT and,
+/// in a libxl stream, the checkpoint's libxl records): what a failover of
+/// the input cuts it back to.
+struct Boundary {
+    /// Output octets written.
+    pos: u64,
+    /// Records written.
+    records: u64,
+    /// Segments and data pages converted.
+    segments: u64,
+    data_pages: u64,
+    /// The shadow verifier of the output, as it was there.
+    verifier: Verifier,
+}
+
+impl Boundary {
+    fn of<W: Write>(out: &Out<W>, lx: Option<&Libxc>) -> Option<Boundary> {
+        Some(Boundary {
+            pos: out.pos,
+            records: out.records,
+            segments: lx?.segments,
+            data_pages: lx?.data_pages,
+            verifier: out.shadow.as_ref()?.verifier.clone(),
+        })
+    }
+}
+
+/// The verifier's report on the output, told that the output ends at
+/// `end` when it ends at a checkpoint boundary without END.
+fn output_report(
+    mut verifier: Verifier,
+    end: Option<u64>,
+    bytes_in: u64,
+) -> Result<Report, ConvertError> {
+    if let Some(end) = end {
+        verifier
+            .end_of_input(end)
+            .map_err(|source| ConvertError::InvalidOutput {
+                offset: bytes_in,
+                source,
+            })?;
+    }
+    Ok(verifier.into_report())
+}
+
+/// The report of a conversion; `[bytes_in, bytes_out, records_out,
+/// kernel_octets]`.
+fn conversion_report(
+    lx: &Libxc,
+    format: outer::Format,
+    opts: ConvertOptions,
+    [bytes_in, bytes_out, records_out, kernel_octets]: [u64; 4],
+    output: Report,
+) -> ConvertReport {
+    ConvertReport {
         format,
         from: lx.from,
         to: opts.to,
         domain: lx.domain,
         bytes_in,
-        bytes_out: out.pos,
+        bytes_out,
         records_in: lx.records_in,
-        records_out: out.records,
+        records_out,
         segments: lx.segments,
         data_pages: lx.data_pages,
-        kernel_octets: state.kernel.get(),
-        losses: lx.report_losses,
+        kernel_octets,
+        losses: lx.report_losses.clone(),
         losses_dropped: lx.losses_dropped,
         output,
-    })
+    }
+}
+
+/// Reading the input failed with `e`: in lenient mode, where that is the
+/// failover of a checkpointed stream inside a segment after a CHECKPOINT
+/// (and the output has reached a checkpoint boundary), the output is
+/// written out up to there and the error is [`ConvertError::FailedOver`],
+/// with the report as of the boundary; otherwise it is `e`.
+fn fail_over<R: Read, W: Write>(
+    r: &SaveReader<R>,
+    e: crate::save::Error,
+    boundary: Option<Boundary>,
+    out: &mut Out<W>,
+    lx: Option<&Libxc>,
+    state: &TeeState,
+    opts: ConvertOptions,
+) -> ConvertError {
+    let (Some(failover), Some(b), Some(lx)) = (r.failover_on(&e), boundary, lx) else {
+        return e.into();
+    };
+    let bytes_in = r.offset();
+    let done = out.flush(bytes_in).and_then(|()| {
+        let output = output_report(b.verifier, Some(b.pos), bytes_in)?;
+        let mut report = conversion_report(
+            lx,
+            r.format(),
+            opts,
+            [bytes_in, b.pos, b.records, state.kernel.get()],
+            output,
+        );
+        report.segments = b.segments;
+        report.data_pages = b.data_pages;
+        Ok(report)
+    });
+    match done {
+        Ok(report) => ConvertError::FailedOver {
+            failover,
+            report: Box::new(report),
+        },
+        Err(e) => e,
+    }
 }
 
 /// At the libxc headers (image header at `offset`): checks the version,

@@ -1378,3 +1378,42 @@ fn octets_after_the_end_are_refused_or_left_behind() {
     assert_eq!(rep.bytes_in, v3.len() as u64);
     assert!(v4 == conv(&v3, 4).unwrap());
 }
+
+/// A bare checkpointed stream cut inside a segment, converted leniently:
+/// the conversion stops with `FailedOver`, and the output up to
+/// `report.bytes_out` is what converting the input cut at the last
+/// checkpoint gives, a stream that verifies in both modes. Strictly, the
+/// cut is the reader's error.
+#[test]
+fn a_lenient_conversion_fails_over_to_the_last_checkpoint() {
+    let v3 = pv_v3(Endian::Little, 8, 2);
+    // Just after each CHECKPOINT record.
+    let mut r = StreamReader::with_options(&v3[..], Default::default()).unwrap();
+    let mut cps = Vec::new();
+    while let Some(info) = r.next_header().unwrap() {
+        r.skip_record().unwrap();
+        if info.rtype == L::CHECKPOINT {
+            cps.push(info.end_offset() as usize);
+        }
+    }
+    assert_eq!(cps.len(), 2);
+    let cut = &v3[..cps[1] + 20];
+    let opts = ConvertOptions::to(4).mode(Mode::Lenient);
+    let mut out = Vec::new();
+    let Err(ConvertError::FailedOver { failover, report }) = convert(cut, &mut out, opts) else {
+        panic!("no failover");
+    };
+    assert_eq!(failover.dropped_segment, 2, "{failover}");
+    let mut want = Vec::new();
+    let boundary = convert(&v3[..cps[1]], &mut want, opts).unwrap();
+    out.truncate(report.bytes_out as usize);
+    assert_eq!(out, want);
+    assert_eq!(report.records_out, boundary.records_out);
+    assert_eq!(report.output, boundary.output);
+    assert!(report.output.failover.as_ref().unwrap().at_boundary());
+    for v in [VerifyOptions::strict(), VerifyOptions::lenient()] {
+        verify(&out[..], v).unwrap();
+    }
+    let e = convert(cut, &mut Vec::new(), ConvertOptions::to(4)).unwrap_err();
+    assert_eq!(e.kind(), "Truncated", "{e}");
+}
