@@ -1033,6 +1033,21 @@ impl<S: SourceIo> OuterCore<S> {
         self.src.offset()
     }
 
+    /// Gives the input to the libxc layer, which starts (or, `resume`,
+    /// goes on) here: the handover `next` returns, after `record` (none in
+    /// a bare libxc stream).
+    fn hand_over(&mut self, resume: bool, record: Option<OuterRecord>) -> OuterEvent {
+        self.state = State::Libxc {
+            resume,
+            announced: true,
+        };
+        OuterEvent::Libxc(Handover {
+            offset: self.offset(),
+            resume,
+            record,
+        })
+    }
+
     /// See [`OuterReader::in_libxc`].
     pub(crate) fn in_libxc(&self) -> bool {
         matches!(
@@ -1090,17 +1105,7 @@ impl<S: SourceIo> OuterCore<S> {
             State::Libxc {
                 resume,
                 announced: false,
-            } => {
-                self.state = State::Libxc {
-                    resume,
-                    announced: true,
-                };
-                Ok(Some(OuterEvent::Libxc(Handover {
-                    offset: self.offset(),
-                    resume,
-                    record: None,
-                })))
-            }
+            } => Ok(Some(self.hand_over(resume, None))),
             State::BareEnd => {
                 self.finish_stream().await?;
                 Ok(Some(OuterEvent::End(None)))
@@ -1567,15 +1572,7 @@ impl<S: SourceIo> OuterCore<S> {
                     return Err(unexpected("the libxc stream was already read"));
                 }
                 self.libxc_seen = true;
-                self.state = State::Libxc {
-                    resume: false,
-                    announced: true,
-                };
-                Ok(OuterEvent::Libxc(Handover {
-                    offset: self.offset(),
-                    resume: false,
-                    record: Some(rec),
-                }))
+                Ok(self.hand_over(false, Some(rec)))
             }
             LibxlRecord::CheckpointEnd => {
                 if !in_checkpoint {
@@ -1586,15 +1583,7 @@ impl<S: SourceIo> OuterCore<S> {
                     self.state = State::ColoControl;
                     return Ok(OuterEvent::Record(rec));
                 }
-                self.state = State::Libxc {
-                    resume: true,
-                    announced: true,
-                };
-                Ok(OuterEvent::Libxc(Handover {
-                    offset: self.offset(),
-                    resume: true,
-                    record: Some(rec),
-                }))
+                Ok(self.hand_over(true, Some(rec)))
             }
             LibxlRecord::CheckpointState(st) => {
                 if self.state != State::ColoControl {
@@ -1616,15 +1605,7 @@ impl<S: SourceIo> OuterCore<S> {
                         },
                     });
                 }
-                self.state = State::Libxc {
-                    resume: true,
-                    announced: true,
-                };
-                Ok(OuterEvent::Libxc(Handover {
-                    offset: self.offset(),
-                    resume: true,
-                    record: Some(rec),
-                }))
+                Ok(self.hand_over(true, Some(rec)))
             }
             LibxlRecord::End => {
                 if in_checkpoint {
