@@ -24,7 +24,7 @@
 
 use super::catalogue::Modes;
 use super::error::ErrorKind;
-use crate::layout::Wire;
+use crate::layout::{FieldLayout, Wire};
 use crate::libxc::DomainType;
 
 /// Where a rule comes from.
@@ -420,6 +420,138 @@ pub fn back_channel_only(table: &[OrderRule], code: u32) -> bool {
         OrderCheck::BackChannelOnly { records } => records.contains(&code),
         _ => false,
     })
+}
+
+/// How big the context of a record (the octets after its body's fixed
+/// part) is when it is not empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextSize {
+    /// Exactly the size paired with the guest's width: (guest_width,
+    /// octets).
+    ByGuestWidth(&'static [(u8, usize)]),
+    /// At most this many octets.
+    AtMost(usize),
+    /// At least this many octets.
+    AtLeast(usize),
+    /// Whole entries of this many octets.
+    Entries(usize),
+}
+
+impl ContextSize {
+    /// Whether a non-empty context of `size` octets is right for a guest
+    /// of width `width`.
+    pub fn allows(&self, size: usize, width: u8) -> bool {
+        match *self {
+            ContextSize::ByGuestWidth(sizes) => by_width(sizes, width) == Some(size),
+            ContextSize::AtMost(n) => size <= n,
+            ContextSize::AtLeast(n) => size >= n,
+            ContextSize::Entries(n) => n != 0 && size % n == 0,
+        }
+    }
+}
+
+/// The value `pairs` gives guest width `width`.
+pub fn by_width<T: Copy>(pairs: &[(u8, T)], width: u8) -> Option<T> {
+    pairs.iter().find(|(w, _)| *w == width).map(|(_, v)| *v)
+}
+
+/// What a rule on the values of records says. Fields are those of the
+/// record's body layout (the record table's); the records a check looks
+/// at are its [`ValueRule::records`].
+#[derive(Debug, Clone, Copy)]
+pub enum ValueCheck {
+    /// The first record sets the guest's width from field `width`; field
+    /// `levels` must hold the value `pairs` gives that width (guest_width,
+    /// pt_levels).
+    WidthLevels {
+        /// The guest width field.
+        width: &'static FieldLayout,
+        /// The field paired with it.
+        levels: &'static FieldLayout,
+        /// The allowed pairs.
+        pairs: &'static [(u8, u8)],
+    },
+    /// Field `end` is at least field `start`.
+    Range {
+        /// The first pfn.
+        start: &'static FieldLayout,
+        /// The last pfn (inclusive).
+        end: &'static FieldLayout,
+    },
+    /// The trailing array holds one entry for each P2M frame of
+    /// `start..=end`, a frame holding [`PAGE_SIZE`](crate::libxc::PAGE_SIZE)
+    /// / guest width pfns.
+    Frames {
+        /// The first pfn.
+        start: &'static FieldLayout,
+        /// The last pfn (inclusive).
+        end: &'static FieldLayout,
+    },
+    /// The record extends the P2M up to field `end`; the first one has it
+    /// above 0.
+    P2mEnd {
+        /// The last pfn of the P2M (inclusive).
+        end: &'static FieldLayout,
+    },
+    /// A non-empty context has the size its record's entry says.
+    ContextSizes {
+        /// (record, size rule).
+        sizes: &'static [(u32, ContextSize)],
+    },
+    /// The body is not empty.
+    NotEmpty,
+    /// The record comes after a record `p2m` has made the P2M.
+    AfterP2m {
+        /// The record that makes the P2M.
+        p2m: u32,
+    },
+    /// Every pfn entry names a pfn within the P2M.
+    PfnsInP2m,
+    /// Every present entry of a page-table page (the page types that are
+    /// page tables) names a pfn within the P2M.
+    PtesInP2m {
+        /// The present bit of an entry.
+        present: u64,
+        /// The frame bits (shifted down by the page shift: the pfn).
+        frame_mask: u64,
+    },
+    /// When the stream completes, a record with a non-empty context and
+    /// field `vcpu` 0 (vCPU 0's basic state) has been seen.
+    Vcpu0AtCompletion {
+        /// The vCPU id field.
+        vcpu: &'static FieldLayout,
+        /// What the stream lacks without it, as an error names it.
+        missing: &'static str,
+    },
+    /// When the stream completes (with vCPU 0's state), a record `p2m`
+    /// has made the P2M.
+    P2mAtCompletion {
+        /// The record that makes the P2M.
+        p2m: u32,
+    },
+}
+
+/// One rule on the values of records: what it checks, in which streams,
+/// and the [`Rule`] (KIND, modes, source) it reports. The table of them is
+/// [`VALUE_RULES`](crate::libxc::VALUE_RULES), next to the record table;
+/// the Rust verifier interprets it and the Python generator emits it.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueRule {
+    /// The rule: its KIND, modes, statement and source.
+    pub rule: Rule,
+    /// Only in the streams of this guest type (`None`: every stream).
+    pub guest: Option<DomainType>,
+    /// The records it looks at.
+    pub records: &'static [u32],
+    /// What it checks.
+    pub check: ValueCheck,
+}
+
+impl ValueRule {
+    /// Whether it applies to the records of a stream of guest type `guest`.
+    pub fn applies_to(&self, guest: DomainType) -> bool {
+        self.guest.is_none_or(|g| g == guest)
+    }
 }
 
 #[cfg(test)]
