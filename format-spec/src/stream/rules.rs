@@ -191,7 +191,7 @@ rules! {
         Source::Spec { section: "Layout: x86 HVM Guest", statement: "HVM_PARAMS, then HVM_CONTEXT" };
     /// The guest_width/pt_levels pair.
     PV_INFO_PAIR = "pv-info-width-levels", BadValue, Both,
-        "X86_PV_INFO pairs guest_width 4 with pt_levels 3 and guest_width 8 with pt_levels 4",
+        "X86_PV_INFO pairs guest_width and pt_levels as Xen's restore takes them",
         Source::Xen { file: PV, function: "valid_x86_pv_info_combination" };
     /// X86_PV_P2M_FRAMES range.
     P2M_RANGE = "p2m-frames-range", BadValue, Both,
@@ -211,7 +211,7 @@ rules! {
         Source::Xen { file: RESTORE, function: "handle_page_data (pfn_is_valid)" };
     /// vCPU blob sizes.
     PV_VCPU_SIZE = "pv-vcpu-size", BadLength, Both,
-        "a non-empty X86_PV_VCPU_BASIC context is the guest's vcpu_guest_context (5168 octets for guest_width 8, 2800 for 4), EXTENDED at most 128 octets, XSAVE at least 16, MSRS whole 16-octet entries",
+        "a non-empty vCPU context has the size Xen's restore takes (X86_PV_VCPU_BASIC: the guest's vcpu_guest_context)",
         Source::Xen { file: PV, function: "handle_x86_pv_vcpu_blob" };
     /// CPU policies not empty.
     POLICY_NOT_EMPTY = "cpu-policy-not-empty", BadLength, Both,
@@ -445,7 +445,7 @@ impl ContextSize {
             ContextSize::ByGuestWidth(sizes) => by_width(sizes, width) == Some(size),
             ContextSize::AtMost(n) => size <= n,
             ContextSize::AtLeast(n) => size >= n,
-            ContextSize::Entries(n) => n != 0 && size % n == 0,
+            ContextSize::Entries(n) => size.is_multiple_of(n),
         }
     }
 }
@@ -551,6 +551,65 @@ impl ValueRule {
     /// Whether it applies to the records of a stream of guest type `guest`.
     pub fn applies_to(&self, guest: DomainType) -> bool {
         self.guest.is_none_or(|g| g == guest)
+    }
+
+    /// The values the rule holds, in words, for the catalogue (`None`
+    /// for a rule without any).
+    pub fn values(&self) -> Option<String> {
+        let name = |code: u32| {
+            crate::libxc::LibxcRecord::LAYOUT
+                .by_code(code)
+                .map_or("?", |l| l.spec_name)
+        };
+        match self.check {
+            ValueCheck::WidthLevels {
+                width,
+                levels,
+                pairs,
+            } => {
+                let mut pairs = pairs.to_vec();
+                pairs.sort_unstable();
+                let words: Vec<String> = pairs
+                    .iter()
+                    .map(|(w, l)| format!("{} {w} with {} {l}", width.name, levels.name))
+                    .collect();
+                Some(words.join(" and "))
+            }
+            ValueCheck::ContextSizes { sizes } => {
+                let words: Vec<String> = sizes
+                    .iter()
+                    .map(|&(code, size)| format!("{} {}", name(code), size.describe()))
+                    .collect();
+                Some(words.join("; "))
+            }
+            _ => None,
+        }
+    }
+
+    /// The rule's statement, with the values it holds.
+    pub fn statement(&self) -> String {
+        match self.values() {
+            Some(v) => format!("{}: {v}", self.rule.statement),
+            None => self.rule.statement.to_string(),
+        }
+    }
+}
+
+impl ContextSize {
+    /// The size rule in words (`at most 128 octets`).
+    pub fn describe(&self) -> String {
+        match *self {
+            ContextSize::ByGuestWidth(sizes) => {
+                let words: Vec<String> = sizes
+                    .iter()
+                    .map(|(w, n)| format!("{n} octets for guest_width {w}"))
+                    .collect();
+                words.join(", ")
+            }
+            ContextSize::AtMost(n) => format!("at most {n} octets"),
+            ContextSize::AtLeast(n) => format!("at least {n} octets"),
+            ContextSize::Entries(n) => format!("whole {n}-octet entries"),
+        }
     }
 }
 
