@@ -586,12 +586,7 @@ fn dump_lists_every_segment_and_the_checkpoint_records_at_their_offsets() {
             match l["kind"].as_str().unwrap() {
                 "record" | "page_data_run" => {
                     let name = l["type"].as_str().unwrap();
-                    let code = LibxcRecord::LAYOUT
-                        .records
-                        .iter()
-                        .find(|r| r.spec_name == name)
-                        .unwrap()
-                        .code;
+                    let code = LibxcRecord::LAYOUT.by_name(name).unwrap().code;
                     libxc.push((l["index"].as_u64().unwrap(), off, code));
                 }
                 "libxl_record" => libxl.push((off, l["code"].as_u64().unwrap() as u32)),

@@ -501,6 +501,20 @@ impl RecordSetLayout {
         self.records.iter().find(|r| r.code == code)
     }
 
+    /// Looks a record type up by its spec name (`"X86_PV_INFO"`).
+    ///
+    /// ```
+    /// use format_spec::layout::Wire;
+    /// use format_spec::libxc::LibxcRecord;
+    ///
+    /// let r = LibxcRecord::LAYOUT.by_name("PAGE_DATA").unwrap();
+    /// assert_eq!(r.code, 1);
+    /// assert!(LibxcRecord::LAYOUT.by_name("NO_SUCH_RECORD").is_none());
+    /// ```
+    pub fn by_name(&self, spec_name: &str) -> Option<&'static RecordLayout> {
+        self.records.iter().find(|r| r.spec_name == spec_name)
+    }
+
     /// The version that introduced record `code` (its `since`), usable in
     /// a `const`; a code the table does not have is a compile-time error
     /// there.

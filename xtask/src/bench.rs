@@ -580,19 +580,21 @@ fn pipe_copy(file: &Path, copier: Copier<'_>) -> io::Result<(u64, f64)> {
 
 /// Runs `program ARGS` (output discarded) and returns its wall time.
 fn run_timed(program: &Path, args: &[&OsStr]) -> io::Result<f64> {
+    time_command(Command::new(program).args(args))
+}
+
+/// Runs a prepared command with no input and its output discarded, and
+/// returns its wall time; a failure is an error naming the command.
+fn time_command(cmd: &mut Command) -> io::Result<f64> {
     let t = Instant::now();
-    let status = Command::new(program)
-        .args(args)
+    let status = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()?;
     let secs = t.elapsed().as_secs_f64();
     if !status.success() {
-        return Err(other(format!(
-            "{} {args:?} failed: {status}",
-            program.display()
-        )));
+        return Err(other(format!("{cmd:?} failed: {status}")));
     }
     Ok(secs)
 }
@@ -627,6 +629,10 @@ struct PythonTimes {
     generated: f64,
     own_site: f64,
     generated_site: f64,
+    /// `xtask/bench/framing_floor.py` with the generated modules: the
+    /// script's imports and framing, no checks (the floor of any verifier).
+    floor: f64,
+    floor_site: f64,
 }
 
 /// Xen's `verify-stream-v2 -f xl FILE` with Xen's own `xen.migration`
@@ -637,7 +643,10 @@ struct PythonTimes {
 /// machine's site-packages run at every start (this build machine's
 /// import `certifi`, about 45 ms, longer than the generated modules'
 /// whole run) and are neither Xen's code nor the modules; the runs
-/// without `-S` are printed too.
+/// without `-S` are printed too. So is the floor: `framing_floor.py`
+/// imports what the script imports and only frames the file, so Xen's
+/// time over its time is the most any verifier could reach, with and
+/// without `site`.
 fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<PythonTimes, String>> {
     let shared = std::env::var_os("XEN_STREAM_SHARED")
         .map(PathBuf::from)
@@ -677,29 +686,21 @@ fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<PythonT
             std::fs::write(to, o.contents)?;
         }
     }
-    let run = |root: &Path, site: bool| -> io::Result<f64> {
-        let t = Instant::now();
-        let status = Command::new(&python)
-            .args(if site { &[][..] } else { &["-S"][..] })
-            .arg(&script)
-            .args(["-f", "xl", "-i"])
-            .arg(file)
-            .env("PYTHONPATH", root)
-            .env("PYTHONNOUSERSITE", "1")
-            .env_remove("PYTHONDONTWRITEBYTECODE")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()?;
-        let secs = t.elapsed().as_secs_f64();
-        if !status.success() {
-            return Err(other(format!(
-                "verify-stream-v2 with the modules of {} failed: {status}",
-                root.display()
-            )));
-        }
-        Ok(secs)
+    let floor = xtask::repo_root().join("xtask/bench/framing_floor.py");
+    let run_script = |script: &Path, args: &[&str], root: &Path, site: bool| -> io::Result<f64> {
+        time_command(
+            Command::new(&python)
+                .args(if site { &[][..] } else { &["-S"][..] })
+                .arg(script)
+                .args(args)
+                .arg(file)
+                .env("PYTHONPATH", root)
+                .env("PYTHONNOUSERSITE", "1")
+                .env_remove("PYTHONDONTWRITEBYTECODE"),
+        )
     };
+    let run = |root: &Path, site: bool| run_script(&script, &["-f", "xl", "-i"], root, site);
+    let run_floor = |site: bool| run_script(&floor, &[], &generated, site);
     run(&own, true)?;
     run(&generated, true)?;
     let inf = f64::INFINITY;
@@ -708,12 +709,16 @@ fn xen_python(dir: &Path, file: &Path, rounds: u32) -> io::Result<Result<PythonT
         generated: inf,
         own_site: inf,
         generated_site: inf,
+        floor: inf,
+        floor_site: inf,
     };
     for _ in 0..rounds {
         t.own = t.own.min(run(&own, false)?);
         t.generated = t.generated.min(run(&generated, false)?);
+        t.floor = t.floor.min(run_floor(false)?);
         t.own_site = t.own_site.min(run(&own, true)?);
         t.generated_site = t.generated_site.min(run(&generated, true)?);
+        t.floor_site = t.floor_site.min(run_floor(true)?);
     }
     let _ = std::fs::remove_dir_all(&own);
     let _ = std::fs::remove_dir_all(&generated);
@@ -1340,6 +1345,18 @@ fn real_rows(rows: &mut Rows, t: &Times, real: bool, py: Result<PythonTimes, Str
             rows.vs(
                 "python verify-stream-v2 -f xl REAL (with site), generated",
                 p.generated_site,
+                xs,
+                None,
+            );
+            rows.vs(
+                "floor: python -S framing_floor.py REAL (no checks)",
+                p.floor,
+                xo,
+                None,
+            );
+            rows.vs(
+                "floor: python framing_floor.py REAL (with site)",
+                p.floor_site,
                 xs,
                 None,
             );

@@ -246,11 +246,7 @@ mod tests {
     use format_spec::libxc::LibxcRecord;
 
     fn record(name: &str) -> &'static RecordLayout {
-        LibxcRecord::LAYOUT
-            .records
-            .iter()
-            .find(|r| r.spec_name == name)
-            .unwrap()
+        LibxcRecord::LAYOUT.by_name(name).unwrap()
     }
 
     const XEN_PV_INFO: &str = "\
