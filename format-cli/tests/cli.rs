@@ -531,17 +531,22 @@ fn checkpointed_xl_files_verify_from_a_file_and_a_pipe() {
     let c = checkpointed_xl(3);
     let path = file_with("checkpointed.xl", &c.bytes);
     let p = path.to_str().unwrap();
-    for o in [
-        run(&["verify", "--strict", p]),
-        run_piped(&["verify", "--strict", "-"], &c.bytes),
-        run(&["verify", p]),
+    for (o, libxl_records) in [
+        (run(&["verify", "--strict", p]), 10),
+        (run_piped(&["verify", "--strict", "-"], &c.bytes), 10),
+        // Leniently, as libxl: nothing after the libxc END of a
+        // checkpointed stream is read (libxl__xc_domain_restore_done).
+        (run(&["verify", p]), 9),
     ] {
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         let out = stdout(&o);
         assert!(out.contains(&format!("{} records", c.libxc.len())), "{out}");
         assert!(out.contains("6 data pages"), "{out}");
         // The libxl records: LIBXC_CONTEXT, 4 per checkpoint, END.
-        assert!(out.contains("xl file with 10 libxl records"), "{out}");
+        assert!(
+            out.contains(&format!("xl file with {libxl_records} libxl records")),
+            "{out}"
+        );
     }
     let o = run(&["stats", "--json", p]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
@@ -595,7 +600,9 @@ fn dump_lists_every_segment_and_the_checkpoint_records_at_their_offsets() {
             }
         }
         assert_eq!(libxc, c.libxc);
-        assert_eq!(libxl, c.libxl);
+        // dump reads as a restore does: the libxl END after the libxc END
+        // of a checkpointed stream is not read.
+        assert_eq!(libxl, c.libxl[..c.libxl.len() - 1]);
         assert_eq!(resumes, c.resumes);
         // The CHECKPOINT_STATE lines carry their id.
         let states: Vec<_> = lines

@@ -911,10 +911,7 @@ impl<W: Write> Out<W> {
     }
 
     fn u32(&self, v: u32) -> [u8; 4] {
-        match self.endian {
-            Endian::Big => v.to_be_bytes(),
-            Endian::Little => v.to_le_bytes(),
-        }
+        crate::bytes::u32_octets(v, self.endian)
     }
 
     fn hdr(&self, rtype: u32, length: u32) -> [u8; 8] {
@@ -1170,12 +1167,7 @@ impl Libxc {
         fixed.clear();
         fixed.extend_from_slice(&out.u32(batch.pfns().len() as u32));
         fixed.extend_from_slice(&out.u32(batch.res1()));
-        for e in batch.pfns() {
-            fixed.extend_from_slice(&match self.endian {
-                Endian::Big => e.to_be_bytes(),
-                Endian::Little => e.to_le_bytes(),
-            });
-        }
+        crate::bytes::extend_u64s(&mut fixed, batch.pfns(), self.endian);
         let contents = (batch.data_pages() * PAGE_SIZE) as u64;
         let res = out.page_head(info.length, &fixed, contents, at);
         out.scratch = fixed;

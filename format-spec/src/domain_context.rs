@@ -69,6 +69,7 @@
 
 use binrw::Endian;
 
+use crate::bytes::{u16_at, u16_octets, u32_at, u32_octets};
 use crate::layout::{SpecEnum, Wire};
 use crate::libxc::{X86TscInfo, PAGE_SIZE};
 use crate::{spec_consts, SpecEnum, Wire};
@@ -251,36 +252,6 @@ const SI_SIZE_OFF: usize = DcSharedInfo::LAYOUT.fields[1].offset;
 /// Rounds `n` up to a multiple of [`DC_ALIGN`], or `None` on overflow.
 fn align_up(n: usize) -> Option<usize> {
     n.checked_add(ALIGN - 1).map(|m| m & !(ALIGN - 1))
-}
-
-fn u16_at(b: &[u8], off: usize, endian: Endian) -> Option<u16> {
-    let raw: [u8; 2] = b.get(off..off.checked_add(2)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Big => u16::from_be_bytes(raw),
-        Endian::Little => u16::from_le_bytes(raw),
-    })
-}
-
-fn u32_at(b: &[u8], off: usize, endian: Endian) -> Option<u32> {
-    let raw: [u8; 4] = b.get(off..off.checked_add(4)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Big => u32::from_be_bytes(raw),
-        Endian::Little => u32::from_le_bytes(raw),
-    })
-}
-
-fn put_u16(out: &mut Vec<u8>, v: u16, endian: Endian) {
-    out.extend_from_slice(&match endian {
-        Endian::Big => v.to_be_bytes(),
-        Endian::Little => v.to_le_bytes(),
-    });
-}
-
-fn put_u32(out: &mut Vec<u8>, v: u32, endian: Endian) {
-    out.extend_from_slice(&match endian {
-        Endian::Big => v.to_be_bytes(),
-        Endian::Little => v.to_le_bytes(),
-    });
 }
 
 /// The SHARED_INFO body as it sits in a blob, borrowed.
@@ -809,9 +780,9 @@ pub fn write(
                 index,
                 len: body_len,
             })?;
-        put_u16(out, entry.kind() as u16, endian);
-        put_u16(out, 0, endian);
-        put_u32(out, padded as u32, endian);
+        out.extend_from_slice(&u16_octets(entry.kind() as u16, endian));
+        out.extend_from_slice(&u16_octets(0, endian));
+        out.extend_from_slice(&u32_octets(padded as u32, endian));
         let start = out.len();
         match entry {
             DcEntry::End => {}
@@ -820,8 +791,8 @@ pub fn write(
                 let _ = crate::body::write_wire(h, out, endian);
             }
             DcEntry::SharedInfo(s) => {
-                put_u32(out, s.flags, endian);
-                put_u32(out, s.buffer.len() as u32, endian);
+                out.extend_from_slice(&u32_octets(s.flags, endian));
+                out.extend_from_slice(&u32_octets(s.buffer.len() as u32, endian));
                 out.extend_from_slice(s.buffer);
             }
             DcEntry::TscInfo(t) => {

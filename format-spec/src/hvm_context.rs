@@ -28,6 +28,7 @@
 
 use binrw::Endian;
 
+use crate::bytes::{u16_at, u32_at};
 use crate::layout::{SpecEnum, Wire};
 use crate::{spec_consts, SpecEnum, Wire};
 
@@ -409,22 +410,6 @@ const DESC_INSTANCE_OFF: usize = HvmDescriptor::LAYOUT.fields[1].offset;
 const DESC_LENGTH_OFF: usize = HvmDescriptor::LAYOUT.fields[2].offset;
 const HEADER_MAGIC_OFF: usize = HvmHeader::LAYOUT.fields[0].offset;
 const HEADER_VERSION_OFF: usize = HvmHeader::LAYOUT.fields[1].offset;
-
-fn u16_at(b: &[u8], off: usize, endian: Endian) -> Option<u16> {
-    let raw: [u8; 2] = b.get(off..off.checked_add(2)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Big => u16::from_be_bytes(raw),
-        Endian::Little => u16::from_le_bytes(raw),
-    })
-}
-
-fn u32_at(b: &[u8], off: usize, endian: Endian) -> Option<u32> {
-    let raw: [u8; 4] = b.get(off..off.checked_add(4)?)?.try_into().ok()?;
-    Some(match endian {
-        Endian::Big => u32::from_be_bytes(raw),
-        Endian::Little => u32::from_le_bytes(raw),
-    })
-}
 
 /// One entry of an HVM context blob; the body stays in the blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

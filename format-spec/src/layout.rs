@@ -710,15 +710,7 @@ impl FieldLayout {
         let FieldKind::Prim(p) = self.kind else {
             return None;
         };
-        let raw = bytes.get(self.offset..self.offset + p.size())?;
-        Some(
-            raw.iter()
-                .enumerate()
-                .fold(0u64, |v, (i, &b)| match endian {
-                    Endian::Big => (v << 8) | u64::from(b),
-                    Endian::Little => v | u64::from(b) << (8 * i),
-                }),
-        )
+        crate::bytes::uint_at(bytes, self.offset, p.size(), endian)
     }
 }
 

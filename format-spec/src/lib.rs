@@ -53,6 +53,7 @@ pub use stream::Mode;
 #[cfg(feature = "tokio")]
 pub mod asynchronous;
 pub mod body;
+mod bytes;
 pub mod convert;
 pub mod domain_context;
 mod drive;

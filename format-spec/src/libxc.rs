@@ -417,11 +417,7 @@ impl RecordBody for PageData {
                 min: fixed,
             });
         }
-        let raw = [body[0], body[1], body[2], body[3]];
-        let count = match endian {
-            Endian::Big => u32::from_be_bytes(raw),
-            Endian::Little => u32::from_le_bytes(raw),
-        };
+        let count = crate::bytes::u32_at(body, 0, endian).unwrap_or(0);
         let pfn_end = fixed as u64 + u64::from(count) * 8;
         if count == 0 || pfn_end > body.len() as u64 {
             return Err(BodyError::Count {

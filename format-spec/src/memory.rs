@@ -82,6 +82,9 @@ use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::PathBuf;
 
+use binrw::Endian;
+
+use crate::bytes::{u64_at, u64_octets};
 use crate::layout::SpecEnum;
 use crate::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE};
 use crate::outer::{FormatChoice, OuterError};
@@ -807,6 +810,10 @@ pub enum Flow {
     Stop,
 }
 
+/// The byte order of the journal's counts and pfn entries (a file of
+/// this process only).
+const JOURNAL_ORDER: Endian = Endian::Little;
+
 /// The staging journal: PAGE_DATA contents of segments not yet complete.
 struct Journal {
     w: BufWriter<File>,
@@ -835,9 +842,10 @@ impl Journal {
 
     fn append(&mut self, entries: &[u64], data: &[u8]) -> io::Result<()> {
         self.staged = true;
-        self.w.write_all(&(entries.len() as u64).to_le_bytes())?;
+        self.w
+            .write_all(&u64_octets(entries.len() as u64, JOURNAL_ORDER))?;
         for e in entries {
-            self.w.write_all(&e.to_le_bytes())?;
+            self.w.write_all(&u64_octets(*e, JOURNAL_ORDER))?;
         }
         self.w.write_all(data)
     }
@@ -982,12 +990,12 @@ impl<S: PageSink> MemoryExtractor<S> {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => break,
                 Err(e) => return Err(jerr(e)),
             }
-            let count = u64::from_le_bytes(n) as usize;
+            let count = u64_at(&n, 0, JOURNAL_ORDER).unwrap_or(0) as usize;
             self.entries.clear();
             let mut with_data = 0usize;
             for _ in 0..count {
                 r.read_exact(&mut n).map_err(jerr)?;
-                let e = u64::from_le_bytes(n);
+                let e = u64_at(&n, 0, JOURNAL_ORDER).unwrap_or(0);
                 with_data += usize::from(PageType::of_entry(e).is_some_and(|t| t.has_data()));
                 self.entries.push(e);
             }

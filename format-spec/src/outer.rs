@@ -59,7 +59,8 @@
 //! | `WrongGuestType` | EMULATOR_XENSTORE_DATA or EMULATOR_CONTEXT in the stream of a PV guest (the libxc domain header's type; libxl's `process_record` refuses them for a guest that is not HVM). Checked by [`crate::save::SaveReader`], which knows the guest type | both |
 //! | `UnexpectedRecord` | END with no LIBXC_CONTEXT before it: nothing to restore (libxl's reader takes it) | strict |
 //! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream), unless they are xl's migration messages ([`OuterReader::migration_trailer`]) | strict |
-//! | `Truncated` | the input ends inside a header, body or padding, or before END | both, except (lenient) a checkpointed stream ending right after its libxc END: libxl's reader does not read on after the libxc stream of a Remus or COLO restore (`libxl__xc_domain_restore_done`) |
+//! | `Truncated` | the input ends inside the libxl records of a checkpoint, between a libxc CHECKPOINT and its CHECKPOINT_END: libxl does not fail over there, its reader hangs ([`CUT_IN_CHECKPOINT`]) | both |
+//! | `Truncated` | the input ends inside a header, body or padding, or before END | both, except (lenient) after the libxc END of a checkpointed stream: libxl's reader reads nothing after the libxc stream of a Remus or COLO restore (`libxl__xc_domain_restore_done` completes the stream), so lenient mode stops there and what follows (the libxl END or anything else) is not read |
 //!
 //! Xen's own C restore and Python verifier differ in places: neither
 //! checks the emulator id on restore, and the Python verifier only checks
@@ -915,6 +916,19 @@ pub struct MigrationTrailer {
     pub octets: Vec<u8>,
 }
 
+/// What an input that ends inside the libxl records of a checkpoint (after
+/// a libxc CHECKPOINT, before its CHECKPOINT_END) ends inside. It is
+/// `Truncated` in both modes: libxl's reader does not fail over there. Its
+/// datacopier (`libxl_aoutils.c`) reports the end of the input as a
+/// completed read, so the octets missing from a record header read as
+/// zeros, a record of type 0 (END) and length 0; in the buffering phase of
+/// a checkpoint `stream_continue` (`libxl_stream_read.c`) queues it and
+/// reads the next header, and so on without end: the restore hangs
+/// instead of failing over (`checkpoint_done` fails over only on a read
+/// error). An input that ends right after CHECKPOINT_END is a checkpoint
+/// boundary, where libxc's own reader fails over.
+pub const CUT_IN_CHECKPOINT: &str = "the libxl records of a checkpoint (Xen's restore does not fail over here: libxl's reader takes the end of its input for zero octets, a record header of type END, and in the buffering phase of a checkpoint (stream_continue in libxl_stream_read.c) queues it and reads on without end)";
+
 /// Offset of a field of a wire struct that starts at `base`.
 fn field_at<T: Wire>(base: u64, name: &str) -> u64 {
     base + T::LAYOUT.field(name).map_or(0, |f| f.offset) as u64
@@ -1087,9 +1101,16 @@ impl<S: SourceIo> OuterCore<S> {
                 self.finish_stream().await?;
                 Ok(Some(OuterEvent::End(None)))
             }
-            State::Libxl | State::Checkpoint | State::ColoControl => {
-                self.read_record().await.map(Some)
-            }
+            State::Checkpoint => match self.read_record().await {
+                // Both modes: Xen's restore does not fail over on an input
+                // that ends here (see [`CUT_IN_CHECKPOINT`]).
+                Err(OuterError::Truncated { offset, .. }) => Err(OuterError::Truncated {
+                    offset,
+                    what: CUT_IN_CHECKPOINT,
+                }),
+                other => other.map(Some),
+            },
+            State::Libxl | State::ColoControl => self.read_record().await.map(Some),
         }
     }
 
@@ -1309,25 +1330,15 @@ impl<S: SourceIo> OuterCore<S> {
         let what = "a libxl record header (the stream ends before END)";
         if self.mode == Mode::Lenient && self.libxc_ended && self.checkpoint_ends > 0 {
             // A checkpointed (Remus, COLO) restore: once libxc's restore
-            // returns, libxl completes the stream without reading on
-            // (libxl__xc_domain_restore_done), so the input may end here.
-            let n = self.src.fill(&mut raw).await.map_err(|e| OuterError::Io {
-                offset: self.src.offset(),
-                source: e,
-            })?;
-            if n == 0 {
-                self.state = State::Done;
-                return Ok(OuterEvent::End(None));
-            }
-            if n < raw.len() {
-                return Err(OuterError::Truncated {
-                    offset: self.src.offset(),
-                    what,
-                });
-            }
-        } else {
-            self.fill(&mut raw, what).await?;
+            // returns, libxl completes the stream without reading another
+            // octet (libxl__xc_domain_restore_done in libxl_stream_read.c
+            // calls stream_complete, or COLO's completion callback, instead
+            // of stream_continue), so whatever follows the libxc END (a
+            // libxl END, other records, nothing) is not read.
+            self.state = State::Done;
+            return Ok(OuterEvent::End(None));
         }
+        self.fill(&mut raw, what).await?;
         let rh: LibxlRecordHeader =
             read_wire(&raw, self.endian).map_err(|source| OuterError::BadLength {
                 index,

@@ -276,10 +276,7 @@ impl XlPreamble {
         let mut flags = XL_MANDATORY_FLAG_STREAMV2;
         if !json.is_empty() {
             let len = json.len() as u32 + 1;
-            optional_data.extend_from_slice(&match endian {
-                Endian::Big => len.to_be_bytes(),
-                Endian::Little => len.to_le_bytes(),
-            });
+            optional_data.extend_from_slice(&crate::bytes::u32_octets(len, endian));
             optional_data.extend_from_slice(json.as_bytes());
             optional_data.push(0);
             flags |= XL_MANDATORY_FLAG_JSON;
@@ -308,13 +305,8 @@ impl XlPreamble {
         if data.is_empty() {
             return Ok(None);
         }
-        if data.len() < 4 {
+        let Some(config_len) = crate::bytes::u32_at(data, 0, self.endian) else {
             return Err(XlConfigError::NoLength { len: data.len() });
-        }
-        let raw = [data[0], data[1], data[2], data[3]];
-        let config_len = match self.endian {
-            Endian::Big => u32::from_be_bytes(raw),
-            Endian::Little => u32::from_le_bytes(raw),
         };
         let available = data.len() - 4;
         if config_len as usize > available {

@@ -12,9 +12,15 @@
 //!   CHECKPOINT_NEW, is refused;
 //! * a Remus stream that ends with the libxc END and no libxl END:
 //!   libxl does not read on (`libxl__xc_domain_restore_done`), lenient
-//!   accepts it, strict wants END;
+//!   accepts it and reads nothing after the libxc END (whatever is
+//!   there), strict wants END;
 //! * bodies of END, LIBXC_CONTEXT and CHECKPOINT_END: libxl reads and
 //!   ignores them (lenient), the spec says they are empty (strict);
+//! * an input that ends inside a checkpoint's libxl records: libxl's
+//!   reader does not fail over there (its datacopier takes the end of the
+//!   input for zero octets, END headers it buffers without end), so it is
+//!   `Truncated` in both modes; right after CHECKPOINT_END it is a
+//!   checkpoint boundary;
 //! * records over 128 MiB: libxl has no limit, lenient reads on with
 //!   bounded memory.
 
@@ -25,7 +31,7 @@ use format_spec::libxc::{DomainType, LibxcRecord, REC_LENGTH_MAX, REC_TYPE_OPTIO
 use format_spec::libxl::{CheckpointStateId, EmulatorId, LibxlRecord};
 use format_spec::outer::OuterWriter;
 use format_spec::save::{verify, Error, Options, SaveReport};
-use format_spec::stream::{StreamWriter, WriterOptions};
+use format_spec::stream::{FailoverReason, StreamWriter, WriterOptions};
 use format_spec::Mode;
 
 fn both(bytes: &[u8]) -> [Result<SaveReport, Error>; 2] {
@@ -155,6 +161,111 @@ fn a_remus_stream_may_end_with_the_libxc_end() {
     let cut = &plain[..plain.len() - 8];
     for r in both(cut) {
         assert_eq!(kind(&r), format!("Truncated@{}", cut.len()));
+    }
+}
+
+#[test]
+fn lenient_reads_nothing_after_the_libxc_end_of_a_checkpointed_stream() {
+    // libxl__xc_domain_restore_done completes a Remus or COLO stream when
+    // libxc's restore returns: libxl reads no further record, so neither
+    // the libxl END nor anything in its place is read.
+    let whole = libxl(
+        1,
+        &|o| {
+            o.checkpoint_end().unwrap();
+        },
+        &end,
+    );
+    let libxc_end = whole.len() - 8;
+    let tails: [(&str, Vec<u8>); 4] = [
+        ("the libxl END", whole[libxc_end..].to_vec()),
+        ("an unknown record", {
+            let mut w = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+            w.raw_record(0x77, b"never read").unwrap();
+            w.inner()[16..].to_vec()
+        }),
+        ("a second LIBXC_CONTEXT", {
+            let mut w = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+            w.libxc_context().unwrap();
+            w.inner()[16..].to_vec()
+        }),
+        ("half a record header", vec![0xff; 5]),
+    ];
+    for (what, tail) in tails {
+        let mut b = whole[..libxc_end].to_vec();
+        b.extend_from_slice(&tail);
+        let [lenient, strict] = both(&b);
+        let rep = lenient.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(rep.end_offset, libxc_end as u64, "{what}");
+        assert!(!rep.libxl_records.contains_key("END"), "{what}");
+        assert_eq!(rep.libxl_records["CHECKPOINT_END"], 1, "{what}");
+        // The libxc stream ends with END after a segment Xen buffers and
+        // never replays: the restore is the checkpoint's state.
+        let lx = rep.libxc.as_ref().unwrap();
+        assert!(lx.complete, "{what}");
+        let f = lx.failover.as_ref().expect("the last segment is dropped");
+        assert_eq!(f.reason, FailoverReason::EndedWithEnd, "{what}");
+        // Strict mode reads the libxl layer to its END, as the spec has it.
+        if what == "the libxl END" {
+            assert_eq!(kind(&strict), "valid");
+            assert_eq!(strict.unwrap().libxl_records["END"], 1);
+        } else {
+            let e = strict.expect_err(what);
+            assert!(e.offset() >= libxc_end as u64, "{what}: {e}");
+        }
+    }
+}
+
+#[test]
+fn an_input_ending_inside_a_checkpoints_libxl_records_is_refused_in_both_modes() {
+    // Where each checkpoint's libxl records start and end.
+    let spans = std::cell::RefCell::new(Vec::new());
+    let b = libxl(
+        2,
+        &|o| {
+            let start = o.inner().len() as u64;
+            o.emulator_context(EmulatorId::QemuUpstream, 0, b"device state")
+                .unwrap();
+            o.checkpoint_end().unwrap();
+            spans.borrow_mut().push((start, o.inner().len() as u64));
+        },
+        &end,
+    );
+    let spans = spans.into_inner();
+    assert_eq!(
+        kind(&verify(&b[..], Options::verify(Mode::Strict))),
+        "valid"
+    );
+    // Right after a CHECKPOINT_END: a checkpoint boundary, where libxc's
+    // reader fails over (valid in both modes).
+    for (_, after) in &spans {
+        for r in both(&b[..*after as usize]) {
+            let rep = r.unwrap_or_else(|e| panic!("{e}"));
+            assert!(rep.libxc.unwrap().failover.unwrap().at_boundary());
+        }
+    }
+    // Inside the libxl records of the second checkpoint (after one
+    // CHECKPOINT_END), or right after its libxc CHECKPOINT: libxl's
+    // reader does not fail over, it hangs; refused in both modes.
+    let (start, after) = spans[1];
+    for cut in [
+        start,
+        start + 3,
+        start + 8,
+        start + 20,
+        after - 8,
+        after - 1,
+    ] {
+        for r in both(&b[..cut as usize]) {
+            let e = r.expect_err("refused");
+            assert_eq!(e.kind(), "Truncated", "{cut}: {e}");
+            assert_eq!(e.offset(), cut, "{e}");
+            assert!(
+                e.to_string()
+                    .contains(format_spec::outer::CUT_IN_CHECKPOINT),
+                "{e}"
+            );
+        }
     }
 }
 

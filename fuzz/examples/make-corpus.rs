@@ -319,8 +319,11 @@ fn main() {
         w.inner().extend_from_slice(&libxc);
         add(&mut c, "outer", format!("libxl-{e}"), w.finish().unwrap());
     }
-    // A checkpointed libxl stream: libxc parts end in CHECKPOINT, then
-    // CHECKPOINT_STATE and CHECKPOINT_END hand back to libxc.
+    // A checkpointed libxl stream in Xen's COLO layout: each libxc part
+    // ends in CHECKPOINT, then CHECKPOINT_END and one CHECKPOINT_STATE
+    // (CHECKPOINT_NEW, the only state a primary sends forward) hand back
+    // to libxc (libxl__stream_read_checkpoint_state reads it right after
+    // the checkpoint's records, in libxl_stream_read.c).
     {
         let cp = streams
             .iter()
@@ -339,16 +342,11 @@ fn main() {
         let mut w = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
         w.libxc_context().unwrap();
         let mut from = 0;
-        for (k, cut) in cuts.iter().enumerate() {
+        for cut in &cuts {
             w.inner().extend_from_slice(&cp[from..*cut]);
             from = *cut;
-            w.checkpoint_state(if k == 0 {
-                CheckpointStateId::New
-            } else {
-                CheckpointStateId::SvmSuspended
-            })
-            .unwrap();
             w.checkpoint_end().unwrap();
+            w.checkpoint_state(CheckpointStateId::New).unwrap();
         }
         w.inner().extend_from_slice(&cp[from..]);
         add(&mut c, "outer", "libxl-checkpointed", w.finish().unwrap());

@@ -22,16 +22,10 @@ pub(crate) enum Pass {
     Reserved,
 }
 
+/// The field of `size` octets at `off`; every caller has checked that
+/// `b` holds it (0 otherwise, which no caller reaches).
 fn uint(b: &[u8], off: usize, size: usize, endian: Endian) -> u64 {
-    let mut v = 0u64;
-    for i in 0..size {
-        let byte = u64::from(b[off + i]);
-        v |= match endian {
-            Endian::Big => byte << (8 * (size - 1 - i)),
-            Endian::Little => byte << (8 * i),
-        };
-    }
-    v
+    crate::bytes::uint_at(b, off, size, endian).unwrap_or(0)
 }
 
 fn allowed(c: &Constraint) -> String {

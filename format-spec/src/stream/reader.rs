@@ -11,6 +11,7 @@ use binrw::Endian;
 use super::check::{self, Pass};
 use super::error::{FieldRef, Location, RecordInfo, StreamError};
 use super::Mode;
+use crate::bytes::{decode_u64s, u32_at};
 use crate::drive::{now, Blocking, Input, Pass as PassThrough};
 use crate::layout::Wire;
 use crate::libxc::{
@@ -168,14 +169,6 @@ fn count_types(pfns: &[u64]) -> [u64; 16] {
 impl<R> std::fmt::Debug for StreamReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.core.debug("StreamReader", f)
-    }
-}
-
-fn u32_at(b: &[u8], endian: Endian) -> u32 {
-    let raw = [b[0], b[1], b[2], b[3]];
-    match endian {
-        Endian::Big => u32::from_be_bytes(raw),
-        Endian::Little => u32::from_le_bytes(raw),
     }
 }
 
@@ -582,8 +575,8 @@ impl<I: Input> Core<I> {
         let info = RecordInfo {
             index: self.next_index,
             offset,
-            rtype: u32_at(&h[0..4], self.endian),
-            length: u32_at(&h[4..8], self.endian),
+            rtype: u32_at(&h, 0, self.endian).unwrap_or(0),
+            length: u32_at(&h, 4, self.endian).unwrap_or(0),
         };
         self.next_index += 1;
         self.at_checkpoint = info.rtype == LibxcRecord::CHECKPOINT;
@@ -709,8 +702,8 @@ impl<I: Input> Core<I> {
         let mut h = [0u8; 8];
         self.fill(&mut h, "PAGE_DATA header", Some(info)).await?;
         self.set_body_left(len - fixed);
-        let count = u32_at(&h[0..4], self.endian);
-        let res1 = u32_at(&h[4..8], self.endian);
+        let count = u32_at(&h, 0, self.endian).unwrap_or(0);
+        let res1 = u32_at(&h, 4, self.endian).unwrap_or(0);
         let count_at = Location::field(
             Some(info),
             body,
@@ -742,21 +735,7 @@ impl<I: Input> Core<I> {
         self.set_body_left(len - fixed - n as u64);
         self.pfns.clear();
         self.pfns.resize(count as usize, 0);
-        let raw = self.buf[..n].chunks_exact(8);
-        // One byte order per stream, chosen outside the per-entry loop.
-        let c8 = |c: &[u8]| [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
-        match self.endian {
-            Endian::Little => {
-                for (e, c) in self.pfns.iter_mut().zip(raw) {
-                    *e = u64::from_le_bytes(c8(c));
-                }
-            }
-            Endian::Big => {
-                for (e, c) in self.pfns.iter_mut().zip(raw) {
-                    *e = u64::from_be_bytes(c8(c));
-                }
-            }
-        }
+        decode_u64s(&self.buf[..n], self.endian, &mut self.pfns);
         self.type_counts = count_types(&self.pfns);
         let mut with_data = 0u64;
         let mut invalid = 0u64;

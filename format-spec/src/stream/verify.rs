@@ -6,6 +6,7 @@ use std::io::{Read, Seek};
 
 use binrw::Endian;
 
+use crate::bytes::u64_at;
 use crate::layout::{FieldLayout, SpecEnum, Wire};
 
 use super::check;
@@ -851,8 +852,7 @@ pub(crate) fn check_page_table(
         };
         let size = std::mem::size_of::<u64>();
         for (i, e) in page.chunks_exact(size).enumerate() {
-            let a: [u8; 8] = e.try_into().unwrap_or([0; 8]);
-            let pte = u64::from_le_bytes(a);
+            let pte = u64_at(e, 0, Endian::Little).unwrap_or(0);
             if pte & present == 0 {
                 continue;
             }

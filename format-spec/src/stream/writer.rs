@@ -8,6 +8,7 @@ use super::check;
 use super::error::{FieldRef, Location, RecordInfo, StreamError};
 use super::verify::{Facts, Order};
 use super::Mode;
+use crate::bytes::{extend_u64s, u32_octets};
 use crate::drive::{now, BlockingOut, Output};
 use crate::layout::Wire;
 use crate::libxc::{
@@ -132,13 +133,6 @@ pub(crate) struct WriterCore<O> {
     interleaved: u64,
 }
 
-fn put_u32(out: &mut [u8], v: u32, endian: Endian) {
-    out.copy_from_slice(&match endian {
-        Endian::Big => v.to_be_bytes(),
-        Endian::Little => v.to_le_bytes(),
-    });
-}
-
 impl<O: Output> WriterCore<O> {
     /// See [`StreamWriter::new`].
     pub(crate) async fn new(out: O, opts: WriterOptions) -> Result<Self, StreamError> {
@@ -253,8 +247,8 @@ impl<O: Output> WriterCore<O> {
 
     async fn frame(&mut self, info: RecordInfo, parts: &[&[u8]]) -> Result<(), StreamError> {
         let mut hdr = [0u8; 8];
-        put_u32(&mut hdr[0..4], info.rtype, self.opts.endian);
-        put_u32(&mut hdr[4..8], info.length, self.opts.endian);
+        hdr[0..4].copy_from_slice(&u32_octets(info.rtype, self.opts.endian));
+        hdr[4..8].copy_from_slice(&u32_octets(info.length, self.opts.endian));
         let pad = [0u8; 8];
         let padding = &pad[..info.padding() as usize];
         // Header, at most three body parts, padding: no allocation.
@@ -405,16 +399,10 @@ impl<O: Output> WriterCore<O> {
         self.order.record(info, Facts::None, true, &mut |_| {})?;
         let endian = self.opts.endian;
         let mut head = [0u8; 8];
-        put_u32(&mut head[0..4], pfns.len() as u32, endian);
+        head[0..4].copy_from_slice(&u32_octets(pfns.len() as u32, endian));
         let mut entries = std::mem::take(&mut self.scratch);
         entries.clear();
-        entries.reserve(pfns.len() * 8);
-        for e in pfns {
-            entries.extend_from_slice(&match endian {
-                Endian::Big => e.to_be_bytes(),
-                Endian::Little => e.to_le_bytes(),
-            });
-        }
+        extend_u64s(&mut entries, pfns, endian);
         let res = self.frame(info, &[&head, &entries, pages]).await;
         self.scratch = entries;
         res.map(|_| info)
