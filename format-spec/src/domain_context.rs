@@ -69,9 +69,14 @@
 
 use binrw::Endian;
 
-use crate::bytes::{u16_at, u16_octets, u32_at, u32_octets};
+use crate::blob::{
+    blob_rules, body_field, field_index, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule,
+    Size, Walk,
+};
+use crate::bytes::{u16_octets, u32_at, u32_octets};
 use crate::layout::{SpecEnum, Wire};
 use crate::libxc::{X86TscInfo, PAGE_SIZE};
+use crate::stream::rules::Source;
 use crate::{spec_consts, SpecEnum, Wire};
 
 spec_consts! {
@@ -238,16 +243,109 @@ const SI_FIXED: usize = DcSharedInfo::LAYOUT.size;
 const TSC_BODY: usize = DcTscInfo::LAYOUT.size;
 /// [`DC_ALIGN`] as a `usize`.
 const ALIGN: usize = DC_ALIGN as usize;
-/// Offsets of the descriptor's fields, from its layout.
-const DESC_TYPE_OFF: usize = DcDescriptor::LAYOUT.fields[0].offset;
-const DESC_INSTANCE_OFF: usize = DcDescriptor::LAYOUT.fields[1].offset;
-const DESC_LENGTH_OFF: usize = DcDescriptor::LAYOUT.fields[2].offset;
-/// Offsets of the HEADER fields the loader checks.
-const HEADER_MAGIC_OFF: usize = DcHeader::LAYOUT.fields[0].offset;
-const HEADER_VERSION_OFF: usize = DcHeader::LAYOUT.fields[3].offset;
-/// Offsets of the SHARED_INFO fields.
-const SI_FLAGS_OFF: usize = DcSharedInfo::LAYOUT.fields[0].offset;
-const SI_SIZE_OFF: usize = DcSharedInfo::LAYOUT.fields[1].offset;
+/// Offset of the SHARED_INFO `flags` and `buffer_size`.
+const SI_FLAGS_OFF: usize =
+    DcSharedInfo::LAYOUT.fields[field_index(&DcSharedInfo::LAYOUT, "flags")].offset;
+const SI_SIZE_OFF: usize =
+    DcSharedInfo::LAYOUT.fields[field_index(&DcSharedInfo::LAYOUT, "buffer_size")].offset;
+
+/// The entry types of the blob: body struct, size rule, and whether one
+/// may appear twice.
+pub const DC_ENTRIES: &[EntryRule] = &[
+    EntryRule {
+        typecode: DcType::End as u16,
+        body: None,
+        size: Size::exact(0),
+        at_most_once: false,
+    },
+    EntryRule {
+        typecode: DcType::Header as u16,
+        body: Some(&DcHeader::LAYOUT),
+        size: Size::exact(HEADER_BODY),
+        at_most_once: false,
+    },
+    EntryRule {
+        typecode: DcType::SharedInfo as u16,
+        body: Some(&DcSharedInfo::LAYOUT),
+        size: Size::Counted {
+            fixed: SI_FIXED,
+            count_at: SI_SIZE_OFF,
+            element: 1,
+        },
+        at_most_once: true,
+    },
+    EntryRule {
+        typecode: DcType::TscInfo as u16,
+        body: Some(&DcTscInfo::LAYOUT),
+        size: Size::exact(TSC_BODY),
+        at_most_once: true,
+    },
+];
+
+/// The entry type of a code the walk has checked (see [`Check::KnownType`]).
+fn dc_type(code: u16) -> DcType {
+    DcType::from_value(u64::from(code)).unwrap_or(DcType::End)
+}
+
+/// Where the blob format comes from.
+const SERIES: Source = Source::Spec {
+    section: "DOMAIN_CONTEXT blob (XEN_DOMCTL_getdomaincontext, domain context series v7 to v9)",
+    statement: "a run of 8-octet aligned entries, each a descriptor (type, instance, length of body and padding) and a body, HEADER first and END last",
+};
+
+/// A project rule: the blob's writer pads each body to the next multiple
+/// of 8 and no further.
+const EXACT: Source = Source::Project {
+    reason: "the blob's writer pads each body to the next multiple of 8 and no further; a longer length, or a SHARED_INFO buffer_size that disagrees with it, hides octets a loader skips unread",
+};
+
+/// A project rule: one shared info page, one set of TSC settings.
+const ONCE: Source = Source::Project {
+    reason: "a domain has one shared info page and one set of TSC settings; a second entry would contradict the first",
+};
+
+/// The rules of the blob, in the order they are checked: those of a
+/// restore ([`Modes::Both`](crate::stream::ErrorModes::Both), applied by [`entries`]), then the strict ones
+/// ([`verify`]).
+#[rustfmt::skip]
+pub const DC_RULES: &[BlobRule<DcErrorKind>] = blob_rules! { DcErrorKind; common Both, SERIES;
+    Check::DescriptorField(field_index(&DcDescriptor::LAYOUT, "instance")), Both,
+        "the instance is 0 (no type defined so far has instances)", SERIES,
+        |f| DcErrorKind::BadInstance { typ: dc_type(f.typecode), instance: f.instance };
+    Check::MinBody, Both, "the body holds its type's fixed part", SERIES,
+        |f| DcErrorKind::BodyTooShort { typ: dc_type(f.typecode), length: f.length, min: f.expected };
+    header DcType::Header as u16, &DcHeader::LAYOUT, Both, SERIES;
+    Check::CountFits, Both, "SHARED_INFO buffer_size fits in the entry", SERIES,
+        |f| DcErrorKind::BufferOverrun { buffer_size: f.value as u32, space: f.available };
+    Check::LengthAligned, StrictOnly,
+        "every length is a multiple of 8, so every entry is 8-aligned", SERIES,
+        |f| DcErrorKind::Misaligned { length: f.length };
+    Check::PaddingZero, StrictOnly, "padding octets are zero", SERIES,
+        |f| DcErrorKind::PaddingNonZero { value: f.value as u8 };
+    Check::LengthExact, StrictOnly,
+        "each length is exactly the body rounded up to 8 (for SHARED_INFO, 8 + buffer_size rounded up)", EXACT,
+        |f| DcErrorKind::LengthMismatch { typ: dc_type(f.typecode), length: f.length, expected: f.expected };
+    body_field(DcType::SharedInfo as u16, &DcSharedInfo::LAYOUT, "flags"), StrictOnly,
+        "SHARED_INFO flags other than bit 0 are zero", SERIES,
+        |f| DcErrorKind::ReservedFlags { flags: f.value as u32 };
+    Check::AtMostOnce, StrictOnly, "SHARED_INFO and TSC_INFO appear at most once", ONCE,
+        |f| DcErrorKind::Duplicate { typ: dc_type(f.typecode) };
+};
+
+/// The DOMAIN_CONTEXT blob format, which [`entries`] and [`verify`]
+/// interpret (through [`crate::blob`]) and the generated Python
+/// (`domain_context.py`) reads.
+pub const DC_FORMAT: BlobFormat<DcErrorKind> = BlobFormat {
+    descriptor: &DcDescriptor::LAYOUT,
+    type_at: DcDescriptor::LAYOUT.fields[field_index(&DcDescriptor::LAYOUT, "typecode")].offset,
+    instance_at: DcDescriptor::LAYOUT.fields[field_index(&DcDescriptor::LAYOUT, "instance")].offset,
+    length_at: DcDescriptor::LAYOUT.fields[field_index(&DcDescriptor::LAYOUT, "length")].offset,
+    header: DcType::Header as u16,
+    end: DcType::End as u16,
+    align: Some(ALIGN),
+    entries: DC_ENTRIES,
+    rules: DC_RULES,
+};
 
 /// Rounds `n` up to a multiple of [`DC_ALIGN`], or `None` on overflow.
 fn align_up(n: usize) -> Option<usize> {
@@ -472,20 +570,28 @@ pub struct DcError {
     pub kind: DcErrorKind,
 }
 
+impl From<Broken<DcErrorKind>> for DcError {
+    fn from(b: Broken<DcErrorKind>) -> Self {
+        DcError {
+            offset: b.offset,
+            entry: b.entry,
+            kind: b.kind,
+        }
+    }
+}
+
 /// Walks a blob entry by entry; made by [`entries`].
 #[derive(Debug, Clone)]
 pub struct DcEntries<'a> {
     blob: &'a [u8],
     endian: Endian,
-    pos: usize,
-    index: usize,
-    done: bool,
+    walk: Walk<'a, DcErrorKind>,
 }
 
 /// Walks the entries of `blob` in byte order `endian`, copying nothing.
 ///
-/// Lenient rules, those a restore applies (each failure ends the walk with
-/// a [`DcError`]):
+/// Lenient rules, those a restore applies (the rules of [`DC_RULES`] in
+/// [`Modes::Both`](crate::stream::ErrorModes::Both); each failure ends the walk with a [`DcError`]):
 /// * every descriptor and body lies within the blob;
 /// * the first entry is HEADER, with [`DC_MAGIC`] and [`DC_VERSION`], and no
 ///   other HEADER follows;
@@ -500,25 +606,39 @@ pub fn entries(blob: &[u8], endian: Endian) -> DcEntries<'_> {
     DcEntries {
         blob,
         endian,
-        pos: 0,
-        index: 0,
-        done: false,
+        walk: DC_FORMAT.walk(blob, endian),
     }
 }
 
 impl<'a> DcEntries<'a> {
     /// Offset where the next entry would start (after END: the end of it).
     pub fn position(&self) -> usize {
-        self.pos
+        self.walk.position()
     }
 
-    fn err(&mut self, offset: usize, kind: DcErrorKind) -> Option<Result<DcItem<'a>, DcError>> {
-        self.done = true;
-        Some(Err(DcError {
-            offset,
-            entry: self.index,
-            kind,
-        }))
+    /// The decoded body of `e`, which the walk has checked (`None` only if
+    /// the rules let through a body too short to decode).
+    fn decode(&self, e: &Entry) -> Option<DcEntry<'a>> {
+        let body_at = e.offset + DESC;
+        let body = self.blob.get(body_at..body_at + e.length as usize)?;
+        let endian = self.endian;
+        Some(match DcType::from_value(u64::from(e.typecode))? {
+            DcType::End => DcEntry::End,
+            DcType::Header => {
+                DcEntry::Header(crate::body::read_wire(body.get(..HEADER_BODY)?, endian).ok()?)
+            }
+            DcType::SharedInfo => {
+                let flags = u32_at(body, SI_FLAGS_OFF, endian)?;
+                let size = u32_at(body, SI_SIZE_OFF, endian)? as usize;
+                DcEntry::SharedInfo(SharedInfoRef {
+                    flags,
+                    buffer: body.get(SI_FIXED..SI_FIXED.checked_add(size)?)?,
+                })
+            }
+            DcType::TscInfo => {
+                DcEntry::TscInfo(crate::body::read_wire(body.get(..TSC_BODY)?, endian).ok()?)
+            }
+        })
     }
 }
 
@@ -526,114 +646,33 @@ impl<'a> Iterator for DcEntries<'a> {
     type Item = Result<DcItem<'a>, DcError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let (blob, endian, at) = (self.blob, self.endian, self.pos);
-        let rest = blob.len() - at;
-        if rest == 0 {
-            return self.err(at, DcErrorKind::MissingEnd);
-        }
-        if rest < DESC {
-            return self.err(at, DcErrorKind::TruncatedDescriptor { available: rest });
-        }
-        let desc = &blob[at..at + DESC];
-        let (Some(typecode), Some(instance), Some(length)) = (
-            u16_at(desc, DESC_TYPE_OFF, endian),
-            u16_at(desc, DESC_INSTANCE_OFF, endian),
-            u32_at(desc, DESC_LENGTH_OFF, endian),
-        ) else {
-            return self.err(at, DcErrorKind::TruncatedDescriptor { available: rest });
+        let e = match self.walk.next()? {
+            Ok(e) => e,
+            Err(b) => return Some(Err(b.into())),
         };
-        let available = rest - DESC;
-        if length as u64 > available as u64 {
-            return self.err(at, DcErrorKind::Overrun { length, available });
-        }
-        let Some(typ) = DcType::from_value(u64::from(typecode)) else {
-            return self.err(at + DESC_TYPE_OFF, DcErrorKind::UnknownType { typecode });
+        let Some(entry) = self.decode(&e) else {
+            // Unreachable with the rules of DC_RULES: they check the type
+            // and the body's size before the body is decoded.
+            while self.walk.next().is_some() {}
+            let typ = dc_type(e.typecode);
+            let min = DC_FORMAT.entry(e.typecode).map_or(0, |t| t.size.min());
+            return Some(Err(DcError {
+                offset: e.offset,
+                entry: e.index,
+                kind: DcErrorKind::BodyTooShort {
+                    typ,
+                    length: e.length,
+                    min,
+                },
+            }));
         };
-        if self.index == 0 && typ != DcType::Header {
-            return self.err(at + DESC_TYPE_OFF, DcErrorKind::HeaderNotFirst { typecode });
-        }
-        if self.index > 0 && typ == DcType::Header {
-            return self.err(at + DESC_TYPE_OFF, DcErrorKind::DuplicateHeader);
-        }
-        if instance != 0 {
-            return self.err(
-                at + DESC_INSTANCE_OFF,
-                DcErrorKind::BadInstance { typ, instance },
-            );
-        }
-        let body_at = at + DESC;
-        let body = &blob[body_at..body_at + length as usize];
-        let min = match typ {
-            DcType::End => 0,
-            DcType::Header => HEADER_BODY,
-            DcType::SharedInfo => SI_FIXED,
-            DcType::TscInfo => TSC_BODY,
-        };
-        if body.len() < min {
-            return self.err(at, DcErrorKind::BodyTooShort { typ, length, min });
-        }
-        let entry = match typ {
-            DcType::End => DcEntry::End,
-            DcType::Header => {
-                let Ok(h) = crate::body::read_wire::<DcHeader>(&body[..HEADER_BODY], endian) else {
-                    return self.err(at, DcErrorKind::BodyTooShort { typ, length, min });
-                };
-                if h.magic != DC_MAGIC {
-                    return self.err(
-                        body_at + HEADER_MAGIC_OFF,
-                        DcErrorKind::BadMagic { found: h.magic },
-                    );
-                }
-                if h.version != DC_VERSION {
-                    return self.err(
-                        body_at + HEADER_VERSION_OFF,
-                        DcErrorKind::BadVersion { found: h.version },
-                    );
-                }
-                DcEntry::Header(h)
-            }
-            DcType::SharedInfo => {
-                let (Some(flags), Some(buffer_size)) = (
-                    u32_at(body, SI_FLAGS_OFF, endian),
-                    u32_at(body, SI_SIZE_OFF, endian),
-                ) else {
-                    return self.err(at, DcErrorKind::BodyTooShort { typ, length, min });
-                };
-                let space = body.len() - SI_FIXED;
-                if buffer_size as u64 > space as u64 {
-                    return self.err(
-                        body_at + SI_SIZE_OFF,
-                        DcErrorKind::BufferOverrun { buffer_size, space },
-                    );
-                }
-                DcEntry::SharedInfo(SharedInfoRef {
-                    flags,
-                    buffer: &body[SI_FIXED..SI_FIXED + buffer_size as usize],
-                })
-            }
-            DcType::TscInfo => {
-                let Ok(t) = crate::body::read_wire::<DcTscInfo>(&body[..TSC_BODY], endian) else {
-                    return self.err(at, DcErrorKind::BodyTooShort { typ, length, min });
-                };
-                DcEntry::TscInfo(t)
-            }
-        };
-        let item = DcItem {
-            index: self.index,
-            offset: at,
-            instance,
-            length,
+        Some(Ok(DcItem {
+            index: e.index,
+            offset: e.offset,
+            instance: e.instance,
+            length: e.length,
             entry,
-        };
-        self.pos = body_at + length as usize;
-        self.index += 1;
-        if typ == DcType::End {
-            self.done = true;
-        }
-        Some(Ok(item))
+        }))
     }
 }
 
@@ -650,7 +689,8 @@ pub fn parse(blob: &[u8], endian: Endian) -> Result<Vec<DcItem<'_>>, DcError> {
 
 /// Checks every rule of the format and returns the entries.
 ///
-/// On top of the lenient rules of [`entries`]:
+/// On top of the lenient rules of [`entries`], the strict rules of
+/// [`DC_RULES`] ([`Modes::StrictOnly`](crate::stream::ErrorModes::StrictOnly)):
 /// * every descriptor length is a multiple of 8, so every entry is
 ///   8-aligned;
 /// * every padding octet is zero;
@@ -669,73 +709,17 @@ pub fn parse(blob: &[u8], endian: Endian) -> Result<Vec<DcItem<'_>>, DcError> {
 /// them (see [`DcTscInfo::_pad`]).
 pub fn verify(blob: &[u8], endian: Endian) -> Result<Vec<DcItem<'_>>, DcError> {
     let items = parse(blob, endian)?;
-    let mut seen_si = false;
-    let mut seen_tsc = false;
-    for item in &items {
-        let fail = |offset, kind| {
-            Err(DcError {
-                offset,
-                entry: item.index,
-                kind,
-            })
-        };
-        let typ = item.entry.kind();
-        if !(item.length as usize).is_multiple_of(ALIGN) {
-            return fail(
-                item.offset + DESC_LENGTH_OFF,
-                DcErrorKind::Misaligned {
-                    length: item.length,
-                },
-            );
-        }
-        let body_len = item.entry.body_len();
-        // Lengths were checked against the blob by `parse`; the body end
-        // and the entry end both lie within it.
-        let body_end = item.body_offset() + body_len;
-        let entry_end = item.body_offset() + item.length as usize;
-        if let Some(i) = blob[body_end..entry_end].iter().position(|b| *b != 0) {
-            return fail(
-                body_end + i,
-                DcErrorKind::PaddingNonZero {
-                    value: blob[body_end + i],
-                },
-            );
-        }
-        let expected = align_up(body_len).unwrap_or(usize::MAX);
-        if item.length as usize != expected {
-            let offset = match typ {
-                DcType::SharedInfo => item.body_offset() + SI_SIZE_OFF,
-                _ => item.offset + DESC_LENGTH_OFF,
-            };
-            return fail(
-                offset,
-                DcErrorKind::LengthMismatch {
-                    typ,
-                    length: item.length,
-                    expected,
-                },
-            );
-        }
-        match item.entry {
-            DcEntry::SharedInfo(s) => {
-                if s.flags & DC_SHARED_INFO_RESERVED_MASK != 0 {
-                    return fail(
-                        item.body_offset() + SI_FLAGS_OFF,
-                        DcErrorKind::ReservedFlags { flags: s.flags },
-                    );
-                }
-                if std::mem::replace(&mut seen_si, true) {
-                    return fail(item.offset + DESC_TYPE_OFF, DcErrorKind::Duplicate { typ });
-                }
-            }
-            DcEntry::TscInfo(_) => {
-                if std::mem::replace(&mut seen_tsc, true) {
-                    return fail(item.offset + DESC_TYPE_OFF, DcErrorKind::Duplicate { typ });
-                }
-            }
-            DcEntry::End | DcEntry::Header(_) => {}
-        }
-    }
+    let walked: Vec<Entry> = items
+        .iter()
+        .map(|i| Entry {
+            index: i.index,
+            offset: i.offset,
+            typecode: i.entry.kind() as u16,
+            instance: i.instance,
+            length: i.length,
+        })
+        .collect();
+    DC_FORMAT.check(blob, endian, &walked)?;
     Ok(items)
 }
 

@@ -28,8 +28,11 @@
 
 use binrw::Endian;
 
-use crate::bytes::{u16_at, u32_at};
+use crate::blob::{
+    blob_rules, field_index, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule, Size, Walk,
+};
 use crate::layout::{SpecEnum, Wire};
+use crate::stream::rules::Source;
 use crate::{spec_consts, SpecEnum, Wire};
 
 spec_consts! {
@@ -403,13 +406,98 @@ impl HvmType {
     }
 }
 
+impl HvmSize {
+    /// The rule in the form [`crate::blob`] interprets: an MSR list is a
+    /// body counted by the 32-bit `count` at its offset 0.
+    pub const fn generic(self) -> Size {
+        match self {
+            HvmSize::Fixed { size, older } => Size::Fixed { size, older },
+            HvmSize::AtLeast(n) => Size::AtLeast(n),
+            HvmSize::MsrList { fixed, element } => Size::Counted {
+                fixed,
+                count_at: 0,
+                element,
+            },
+        }
+    }
+}
+
+/// [`HVM_TYPE_RULES`] as [`crate::blob`] entry types (HEADER's body is
+/// [`HvmHeader`]; no type is limited to one entry).
+const fn entry_rules() -> [EntryRule; HVM_TYPE_RULES.len()] {
+    let mut out = [EntryRule {
+        typecode: 0,
+        body: None,
+        size: Size::exact(0),
+        at_most_once: false,
+    }; HVM_TYPE_RULES.len()];
+    let mut i = 0;
+    while i < HVM_TYPE_RULES.len() {
+        let r = &HVM_TYPE_RULES[i];
+        out[i] = EntryRule {
+            typecode: r.typ as u16,
+            body: if matches!(r.typ, HvmType::Header) {
+                Some(&HvmHeader::LAYOUT)
+            } else {
+                None
+            },
+            size: r.size.generic(),
+            at_most_once: false,
+        };
+        i += 1;
+    }
+    out
+}
+
+const ENTRY_RULES: [EntryRule; HVM_TYPE_RULES.len()] = entry_rules();
+
+/// The entry types of the blob, from [`HVM_TYPE_RULES`].
+pub const HVM_ENTRIES: &[EntryRule] = &ENTRY_RULES;
+
+/// The entry type of a code [`Check::KnownType`] has checked.
+fn hvm_type(code: u16) -> HvmType {
+    HvmType::from_value(u64::from(code)).unwrap_or(HvmType::End)
+}
+
+/// Where the blob format comes from.
+const SAVE_H: Source = Source::Spec {
+    section: "HVM_CONTEXT blob (XEN_DOMCTL_gethvmcontext; Xen's public/hvm/save.h and public/arch-x86/hvm/save.h)",
+    statement: "a run of entries, each a struct hvm_save_descriptor (typecode, instance, length of body) and the type's struct, HEADER first and END last",
+};
+
+/// The rules of the blob, in the order they are checked: the framing of
+/// [`entries`] ([`Modes::Both`](crate::stream::ErrorModes::Both)), then those of [`verify`].
+#[rustfmt::skip]
+pub const HVM_RULES: &[BlobRule<HvmErrorKind>] = blob_rules! { HvmErrorKind; common StrictOnly, SAVE_H;
+    Check::BodySize, StrictOnly,
+        "each body length is one its type's rule allows (HVM_TYPE_RULES; END has length 0)", SAVE_H,
+        |f| HvmErrorKind::BadLength { typ: hvm_type(f.typecode), length: f.length, rule: hvm_type(f.typecode).rule().size };
+    header HvmType::Header as u16, &HvmHeader::LAYOUT, StrictOnly, SAVE_H;
+    Check::CountMatches, StrictOnly,
+        "a CPU_MSR body is 8 octets and its count of 16-octet MSRs", SAVE_H,
+        |f| HvmErrorKind::MsrCount { count: f.value as u32, length: f.length };
+    Check::NothingAfterEnd, StrictOnly, "nothing follows END", SAVE_H,
+        |f| HvmErrorKind::TrailingData { extra: f.value as usize };
+};
+
+/// The HVM_CONTEXT blob format, which [`entries`] and [`verify`] interpret
+/// (through [`crate::blob`]) and the generated Python (`hvm_context.py`)
+/// reads.
+pub const HVM_FORMAT: BlobFormat<HvmErrorKind> = BlobFormat {
+    descriptor: &HvmDescriptor::LAYOUT,
+    type_at: HvmDescriptor::LAYOUT.fields[field_index(&HvmDescriptor::LAYOUT, "typecode")].offset,
+    instance_at: HvmDescriptor::LAYOUT.fields[field_index(&HvmDescriptor::LAYOUT, "instance")]
+        .offset,
+    length_at: HvmDescriptor::LAYOUT.fields[field_index(&HvmDescriptor::LAYOUT, "length")].offset,
+    header: HvmType::Header as u16,
+    end: HvmType::End as u16,
+    align: None,
+    entries: HVM_ENTRIES,
+    rules: HVM_RULES,
+};
+
 /// Size of the descriptor (8).
 const DESC: usize = HvmDescriptor::LAYOUT.size;
-const DESC_TYPE_OFF: usize = HvmDescriptor::LAYOUT.fields[0].offset;
-const DESC_INSTANCE_OFF: usize = HvmDescriptor::LAYOUT.fields[1].offset;
-const DESC_LENGTH_OFF: usize = HvmDescriptor::LAYOUT.fields[2].offset;
-const HEADER_MAGIC_OFF: usize = HvmHeader::LAYOUT.fields[0].offset;
-const HEADER_VERSION_OFF: usize = HvmHeader::LAYOUT.fields[1].offset;
 
 /// One entry of an HVM context blob; the body stays in the blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -530,44 +618,38 @@ pub struct HvmError {
     pub kind: HvmErrorKind,
 }
 
+impl From<Broken<HvmErrorKind>> for HvmError {
+    fn from(b: Broken<HvmErrorKind>) -> Self {
+        HvmError {
+            offset: b.offset,
+            entry: b.entry,
+            kind: b.kind,
+        }
+    }
+}
+
 /// Walks a blob; made by [`entries`].
 #[derive(Debug, Clone)]
 pub struct HvmEntries<'a> {
-    blob: &'a [u8],
-    endian: Endian,
-    pos: usize,
-    index: usize,
-    done: bool,
+    walk: Walk<'a, HvmErrorKind>,
 }
 
 /// Walks the entries of `blob` (byte order `endian`) without copying any
-/// body, checking only the framing: each descriptor and body lies within
-/// the blob. Stops after END; a blob that ends without END gives
+/// body, checking only the framing (the rules of [`HVM_RULES`] in
+/// [`Modes::Both`](crate::stream::ErrorModes::Both)): each descriptor and body lies within the blob. Stops
+/// after END; a blob that ends without END gives
 /// [`HvmErrorKind::MissingEnd`]. Type codes, sizes and the header are left
 /// to [`verify`].
 pub fn entries(blob: &[u8], endian: Endian) -> HvmEntries<'_> {
     HvmEntries {
-        blob,
-        endian,
-        pos: 0,
-        index: 0,
-        done: false,
+        walk: HVM_FORMAT.walk(blob, endian),
     }
 }
 
 impl HvmEntries<'_> {
-    fn err(&mut self, offset: usize, kind: HvmErrorKind) -> Option<Result<HvmEntry, HvmError>> {
-        self.done = true;
-        Some(Err(HvmError {
-            offset,
-            entry: self.index,
-            kind,
-        }))
-    }
-
     /// Offset where the next entry would start.
     pub fn position(&self) -> usize {
-        self.pos
+        self.walk.position()
     }
 }
 
@@ -575,44 +657,17 @@ impl Iterator for HvmEntries<'_> {
     type Item = Result<HvmEntry, HvmError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let at = self.pos;
-        let rest = self.blob.len() - at;
-        if rest == 0 {
-            return self.err(at, HvmErrorKind::MissingEnd);
-        }
-        if rest < DESC {
-            return self.err(at, HvmErrorKind::TruncatedDescriptor { available: rest });
-        }
-        let desc = &self.blob[at..at + DESC];
-        let (Some(typecode), Some(instance), Some(length)) = (
-            u16_at(desc, DESC_TYPE_OFF, self.endian),
-            u16_at(desc, DESC_INSTANCE_OFF, self.endian),
-            u32_at(desc, DESC_LENGTH_OFF, self.endian),
-        ) else {
-            return self.err(at, HvmErrorKind::TruncatedDescriptor { available: rest });
-        };
-        let available = rest - DESC;
-        if length as u64 > available as u64 {
-            return self.err(at, HvmErrorKind::Overrun { length, available });
-        }
-        let typ = HvmType::from_value(u64::from(typecode));
-        let entry = HvmEntry {
-            index: self.index,
-            offset: at,
-            typecode,
-            typ,
-            instance,
-            length,
-        };
-        self.pos = at + DESC + length as usize;
-        self.index += 1;
-        if typ == Some(HvmType::End) {
-            self.done = true;
-        }
-        Some(Ok(entry))
+        Some(match self.walk.next()? {
+            Ok(e) => Ok(HvmEntry {
+                index: e.index,
+                offset: e.offset,
+                typecode: e.typecode,
+                typ: HvmType::from_value(u64::from(e.typecode)),
+                instance: e.instance,
+                length: e.length,
+            }),
+            Err(b) => Err(b.into()),
+        })
     }
 }
 
@@ -623,7 +678,7 @@ pub fn parse(blob: &[u8], endian: Endian) -> Result<Vec<HvmEntry>, HvmError> {
     entries(blob, endian).collect()
 }
 
-/// Checks every rule and returns the entries:
+/// Checks every rule (those of [`HVM_RULES`]) and returns the entries:
 /// * framing (see [`entries`]) and an END entry;
 /// * HEADER first and only there, 24 octets, with [`HVM_FILE_MAGIC`] and
 ///   [`HVM_FILE_VERSION`];
@@ -633,98 +688,17 @@ pub fn parse(blob: &[u8], endian: Endian) -> Result<Vec<HvmEntry>, HvmError> {
 /// * nothing after END.
 pub fn verify(blob: &[u8], endian: Endian) -> Result<Vec<HvmEntry>, HvmError> {
     let list = parse(blob, endian)?;
-    for e in &list {
-        let fail = |offset, kind| {
-            Err(HvmError {
-                offset,
-                entry: e.index,
-                kind,
-            })
-        };
-        let Some(typ) = e.typ else {
-            return fail(
-                e.offset + DESC_TYPE_OFF,
-                HvmErrorKind::UnknownType {
-                    typecode: e.typecode,
-                },
-            );
-        };
-        if e.index == 0 && typ != HvmType::Header {
-            return fail(
-                e.offset + DESC_TYPE_OFF,
-                HvmErrorKind::HeaderNotFirst {
-                    typecode: e.typecode,
-                },
-            );
-        }
-        if e.index > 0 && typ == HvmType::Header {
-            return fail(e.offset + DESC_TYPE_OFF, HvmErrorKind::DuplicateHeader);
-        }
-        let rule = typ.rule().size;
-        let len = e.length as usize;
-        let ok = match rule {
-            HvmSize::Fixed { size, older } => len == size || older.contains(&len),
-            HvmSize::AtLeast(n) => len >= n,
-            HvmSize::MsrList { fixed, .. } => len >= fixed,
-        };
-        if !ok {
-            return fail(
-                e.offset + DESC_LENGTH_OFF,
-                HvmErrorKind::BadLength {
-                    typ,
-                    length: e.length,
-                    rule,
-                },
-            );
-        }
-        let body = e.body(blob).unwrap_or_default();
-        match typ {
-            HvmType::Header => {
-                let magic = u32_at(body, HEADER_MAGIC_OFF, endian).unwrap_or(0);
-                if magic != HVM_FILE_MAGIC {
-                    return fail(
-                        e.body_offset() + HEADER_MAGIC_OFF,
-                        HvmErrorKind::BadMagic { found: magic },
-                    );
-                }
-                let version = u32_at(body, HEADER_VERSION_OFF, endian).unwrap_or(0);
-                if version != HVM_FILE_VERSION {
-                    return fail(
-                        e.body_offset() + HEADER_VERSION_OFF,
-                        HvmErrorKind::BadVersion { found: version },
-                    );
-                }
-            }
-            HvmType::CpuMsr => {
-                if let HvmSize::MsrList { fixed, element } = rule {
-                    let count = u32_at(body, 0, endian).unwrap_or(0);
-                    let want = (count as u64) * (element as u64) + fixed as u64;
-                    if want != e.length as u64 {
-                        return fail(
-                            e.body_offset(),
-                            HvmErrorKind::MsrCount {
-                                count,
-                                length: e.length,
-                            },
-                        );
-                    }
-                }
-            }
-            HvmType::End => {
-                let end = e.body_offset() + len;
-                if end < blob.len() {
-                    return Err(HvmError {
-                        offset: end,
-                        entry: e.index + 1,
-                        kind: HvmErrorKind::TrailingData {
-                            extra: blob.len() - end,
-                        },
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
+    let walked: Vec<Entry> = list
+        .iter()
+        .map(|e| Entry {
+            index: e.index,
+            offset: e.offset,
+            typecode: e.typecode,
+            instance: e.instance,
+            length: e.length,
+        })
+        .collect();
+    HVM_FORMAT.check(blob, endian, &walked)?;
     Ok(list)
 }
 

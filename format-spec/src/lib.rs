@@ -18,6 +18,8 @@
 //! * [`convert`]: converting streams between versions 2, 3 and 4.
 //! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
 //! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
+//! * [`blob`]: the entry tables and rule tables of both blobs, and their
+//!   one interpreter.
 //! * [`stream`]: the forward-only reader, writer and verifier of libxc streams.
 //! * [`layout`]: the descriptor types the derives produce.
 //! * [`body`]: parsing and writing one record body from memory.
@@ -52,6 +54,7 @@ pub use stream::Mode;
 
 #[cfg(feature = "tokio")]
 pub mod asynchronous;
+pub mod blob;
 pub mod body;
 mod bytes;
 pub mod convert;

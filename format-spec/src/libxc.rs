@@ -389,19 +389,221 @@ pub struct PageData {
     pub pages: Vec<u8>,
 }
 
-impl PageData {
-    /// Number of pages with contents among `entries`; `Err(index)` names
-    /// the first entry with an invalid type.
-    pub fn pages_with_data(entries: &[u64]) -> Result<usize, usize> {
-        let mut n = 0;
-        for (i, e) in entries.iter().enumerate() {
-            match PageType::of_entry(*e) {
-                Some(t) if t.has_data() => n += 1,
-                Some(_) => {}
-                None => return Err(i),
-            }
+/// A PAGE_DATA record whose framing is wrong: what [`PageData::check_count`],
+/// [`PageData::pages_with_data`] and [`PageData::check_length`] find, in
+/// the order a forward-only reader meets it. The reader, the writer, the
+/// verifier and [`PageData`]'s own parser turn it into their error types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PageDataError {
+    /// The body is shorter than the fixed part ([`PageDataHeader`]'s
+    /// `count` and `_res1`).
+    #[error("PAGE_DATA needs at least {min} octets", min = PageDataHeader::LAYOUT.size)]
+    TooShort {
+        /// Body length.
+        len: u64,
+    },
+    /// `count` is zero, or its entries do not fit in the body.
+    #[error("{}", page_count_reason(*count))]
+    BadCount {
+        /// The `count` field.
+        count: u32,
+        /// Octets of the body after the fixed part.
+        room: u64,
+    },
+    /// An entry's page type (bits 63-60) is not one of [`PageType`].
+    #[error("pfn[{index}] = 0x{entry:016x} has an invalid page type")]
+    BadType {
+        /// Index of the entry in the pfn array (the first bad one).
+        index: usize,
+        /// The entry.
+        entry: u64,
+    },
+    /// The body is not the fixed part, the entries and one page for each
+    /// entry with contents.
+    #[error("{count} pfn entries with {with_data} pages of contents make {expected} octets")]
+    Length {
+        /// Entries in the pfn array.
+        count: usize,
+        /// Entries whose pages have contents in the record.
+        with_data: usize,
+        /// Body length.
+        len: u64,
+        /// The body length they make.
+        expected: u64,
+    },
+}
+
+/// Why a PAGE_DATA `count` is refused (the reason the verifier's
+/// `BadPageCount` gives).
+pub(crate) fn page_count_reason(count: u32) -> &'static str {
+    if count == 0 {
+        "a PAGE_DATA record must hold at least one pfn"
+    } else {
+        "the pfn array does not fit in the body"
+    }
+}
+
+/// How many of `entries` have each page type code (bits 63-60, valid or
+/// not), indexed by the code. Four sets of counters, so that runs of one
+/// type (a save file's XTAB runs) do not make each increment wait for the
+/// one before.
+pub(crate) fn page_type_counts(entries: &[u64]) -> [u64; 16] {
+    let shift = PAGE_DATA_TYPE_SHIFT;
+    let mut out = [0u64; 16];
+    // Most records hold one type only (all XTAB, or all NOTAB): one
+    // comparison per entry, which the compiler vectorises.
+    if let Some(first) = entries.first() {
+        let t = first >> shift;
+        if entries.iter().fold(0, |acc, e| acc | ((e >> shift) ^ t)) == 0 {
+            out[t as usize] = entries.len() as u64;
+            return out;
         }
-        Ok(n)
+    }
+    let mut c = [[0u32; 16]; 4];
+    let mut quads = entries.chunks_exact(4);
+    for q in &mut quads {
+        c[0][(q[0] >> shift) as usize] += 1;
+        c[1][(q[1] >> shift) as usize] += 1;
+        c[2][(q[2] >> shift) as usize] += 1;
+        c[3][(q[3] >> shift) as usize] += 1;
+    }
+    for e in quads.remainder() {
+        c[0][(e >> shift) as usize] += 1;
+    }
+    for (t, o) in out.iter_mut().enumerate() {
+        *o = c.iter().map(|s| u64::from(s[t])).sum();
+    }
+    out
+}
+
+/// [`PageData::pages_with_data`] for entries whose
+/// [`page_type_counts`] are known already.
+pub(crate) fn pages_with_data_counted(
+    entries: &[u64],
+    counts: &[u64; 16],
+) -> Result<usize, PageDataError> {
+    let mut with_data = 0u64;
+    let mut invalid = 0u64;
+    for (code, n) in counts.iter().enumerate() {
+        match PageType::from_value(code as u64) {
+            Some(t) if t.has_data() => with_data += n,
+            Some(_) => {}
+            None => invalid += n,
+        }
+    }
+    if invalid > 0 {
+        if let Some(index) = entries
+            .iter()
+            .position(|e| PageType::of_entry(*e).is_none())
+        {
+            return Err(PageDataError::BadType {
+                index,
+                entry: entries[index],
+            });
+        }
+    }
+    Ok(with_data as usize)
+}
+
+impl PageData {
+    /// The framing's first step: how many pfn entries follow the fixed
+    /// part of a PAGE_DATA body of `body_len` octets whose `count` field
+    /// says `count` (for a body shorter than the fixed part, any `count`).
+    /// At least one, and all within the body.
+    ///
+    /// ```
+    /// use format_spec::libxc::{PageData, PageDataError};
+    /// assert_eq!(PageData::check_count(2, 8 + 16), Ok(2));
+    /// assert!(matches!(PageData::check_count(0, 8 + 16), Err(PageDataError::BadCount { .. })));
+    /// assert!(matches!(PageData::check_count(3, 8 + 16), Err(PageDataError::BadCount { .. })));
+    /// assert!(matches!(PageData::check_count(1, 4), Err(PageDataError::TooShort { len: 4 })));
+    /// ```
+    pub fn check_count(count: u32, body_len: u64) -> Result<usize, PageDataError> {
+        let fixed = PageDataHeader::LAYOUT.size as u64;
+        let Some(room) = body_len.checked_sub(fixed) else {
+            return Err(PageDataError::TooShort { len: body_len });
+        };
+        if count == 0 || u64::from(count) * 8 > room {
+            return Err(PageDataError::BadCount { count, room });
+        }
+        Ok(count as usize)
+    }
+
+    /// The framing's second step: checks a pfn array (every entry's page
+    /// type is one of [`PageType`]) and says how many pages of contents
+    /// follow it: one for each entry whose type has data.
+    /// [`PageDataError::BadType`] names the first entry with an invalid
+    /// type.
+    ///
+    /// ```
+    /// use format_spec::libxc::{PageData, PageDataError, PageType, PfnEntry};
+    /// let xtab = PfnEntry::new(7, PageType::Xtab).0;
+    /// assert_eq!(PageData::pages_with_data(&[1, xtab, 2]), Ok(2));
+    /// assert_eq!(
+    ///     PageData::pages_with_data(&[1, 5 << 60]),
+    ///     Err(PageDataError::BadType { index: 1, entry: 5 << 60 })
+    /// );
+    /// ```
+    pub fn pages_with_data(entries: &[u64]) -> Result<usize, PageDataError> {
+        pages_with_data_counted(entries, &page_type_counts(entries))
+    }
+
+    /// The framing's last step: a PAGE_DATA body of `count` pfn entries,
+    /// `with_data` of them with contents, is exactly `body_len` octets.
+    pub fn check_length(
+        count: usize,
+        with_data: usize,
+        body_len: u64,
+    ) -> Result<(), PageDataError> {
+        let expected = Self::body_length(count, with_data);
+        if expected != body_len {
+            return Err(PageDataError::Length {
+                count,
+                with_data,
+                len: body_len,
+                expected,
+            });
+        }
+        Ok(())
+    }
+
+    /// Octets of a PAGE_DATA body with `count` pfn entries, `with_data` of
+    /// them with contents.
+    pub fn body_length(count: usize, with_data: usize) -> u64 {
+        PageDataHeader::LAYOUT.size as u64 + 8 * count as u64 + with_data as u64 * PAGE_SIZE as u64
+    }
+
+    /// The first of `entries` whose reserved bits (59-52,
+    /// [`PAGE_DATA_PFN_RESERVED_MASK`]) are not zero, and those bits.
+    pub fn first_reserved(entries: &[u64]) -> Option<(usize, u64)> {
+        entries
+            .iter()
+            .position(|e| e & PAGE_DATA_PFN_RESERVED_MASK != 0)
+            .map(|i| (i, entries[i] & PAGE_DATA_PFN_RESERVED_MASK))
+    }
+}
+
+impl From<PageDataError> for BodyError {
+    fn from(e: PageDataError) -> Self {
+        let fixed = PageDataHeader::LAYOUT.size;
+        match e {
+            PageDataError::TooShort { len } => BodyError::TooShort {
+                len: len as usize,
+                min: fixed,
+            },
+            PageDataError::BadCount { count, room } => BodyError::Count {
+                structure: PageDataHeader::LAYOUT.rust_name,
+                field: "count",
+                count: u64::from(count),
+                available: room,
+                element: 8,
+            },
+            PageDataError::BadType { .. } => BodyError::Other(e.to_string()),
+            PageDataError::Length { len, expected, .. } => BodyError::Length {
+                len: len as usize,
+                expected: expected as usize,
+            },
+        }
     }
 }
 
@@ -410,39 +612,13 @@ impl RecordBody for PageData {
     const BODY_LENGTH: LengthRule = LengthRule::PageData;
 
     fn read_body(body: &[u8], endian: Endian) -> Result<Self, BodyError> {
-        let fixed = PageDataHeader::LAYOUT.size;
-        if body.len() < fixed {
-            return Err(BodyError::TooShort {
-                len: body.len(),
-                min: fixed,
-            });
-        }
+        let len = body.len() as u64;
         let count = crate::bytes::u32_at(body, 0, endian).unwrap_or(0);
-        let pfn_end = fixed as u64 + u64::from(count) * 8;
-        if count == 0 || pfn_end > body.len() as u64 {
-            return Err(BodyError::Count {
-                structure: "PageDataHeader",
-                field: "count",
-                count: u64::from(count),
-                available: (body.len() - fixed) as u64,
-                element: 8,
-            });
-        }
-        let pfn_end = pfn_end as usize;
+        let count = PageData::check_count(count, len)?;
+        let pfn_end = PageDataHeader::LAYOUT.size + 8 * count;
         let header: PageDataHeader = crate::body::read_wire(&body[..pfn_end], endian)?;
-        let with_data = PageData::pages_with_data(&header.pfn).map_err(|i| {
-            BodyError::Other(format!(
-                "pfn[{i}] = 0x{:016x} has an invalid page type",
-                header.pfn[i]
-            ))
-        })?;
-        let expected = pfn_end + with_data * PAGE_SIZE;
-        if body.len() != expected {
-            return Err(BodyError::Length {
-                len: body.len(),
-                expected,
-            });
-        }
+        let with_data = PageData::pages_with_data(&header.pfn)?;
+        PageData::check_length(count, with_data, len)?;
         Ok(PageData {
             header,
             pages: body[pfn_end..].to_vec(),
@@ -457,16 +633,14 @@ impl RecordBody for PageData {
 
     fn check_body(&self) -> Result<(), Violation> {
         self.header.check()?;
-        for e in &self.header.pfn {
-            if e & PAGE_DATA_PFN_RESERVED_MASK != 0 {
-                return Err(Violation {
-                    structure: "PageDataHeader",
-                    field: "pfn",
-                    offset: 8,
-                    value: e & PAGE_DATA_PFN_RESERVED_MASK,
-                    rule: crate::layout::ViolationRule::ReservedNonZero,
-                });
-            }
+        if let Some((_, value)) = PageData::first_reserved(&self.header.pfn) {
+            return Err(Violation {
+                structure: "PageDataHeader",
+                field: "pfn",
+                offset: 8,
+                value,
+                rule: crate::layout::ViolationRule::ReservedNonZero,
+            });
         }
         Ok(())
     }

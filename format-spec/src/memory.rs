@@ -86,7 +86,9 @@ use binrw::Endian;
 
 use crate::bytes::{u64_at, u64_octets};
 use crate::layout::SpecEnum;
-use crate::libxc::{LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE};
+use crate::libxc::{
+    LibxcRecord, PageData, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE,
+};
 use crate::outer::{FormatChoice, OuterError};
 use crate::save::{Event, Options, SaveReader};
 use crate::stream::{Mode, RecordInfo, StreamError, StreamReader};
@@ -992,13 +994,13 @@ impl<S: PageSink> MemoryExtractor<S> {
             }
             let count = u64_at(&n, 0, JOURNAL_ORDER).unwrap_or(0) as usize;
             self.entries.clear();
-            let mut with_data = 0usize;
             for _ in 0..count {
                 r.read_exact(&mut n).map_err(jerr)?;
-                let e = u64_at(&n, 0, JOURNAL_ORDER).unwrap_or(0);
-                with_data += usize::from(PageType::of_entry(e).is_some_and(|t| t.has_data()));
-                self.entries.push(e);
+                self.entries.push(u64_at(&n, 0, JOURNAL_ORDER).unwrap_or(0));
             }
+            // The reader checked these entries before they were staged.
+            let with_data = PageData::pages_with_data(&self.entries)
+                .map_err(|e| jerr(io::Error::new(io::ErrorKind::InvalidData, e)))?;
             self.data.resize(with_data * PAGE_SIZE, 0);
             r.read_exact(&mut self.data).map_err(jerr)?;
             Self::apply(

@@ -17,7 +17,8 @@ import unittest
 from struct import calcsize, pack, unpack
 
 from xen.migration import domain_context, libxc, libxl, xl
-from xen.migration.verify import StreamError, RecordError
+from xen.migration.verify import StreamError, RecordError, check_blob, \
+    walk_blob
 
 with open(os.environ["XEN_MIGRATION_EXPECTED"]) as _f:
     EXPECTED = json.load(_f)
@@ -262,6 +263,53 @@ class TestBehaviour(unittest.TestCase):
             domain_context.verify_blob(end + header, e)
         self.assertEqual((cm.exception.kind, cm.exception.offset),
                          ("HeaderNotFirst", 0))
+
+    def test_blob_interpreter_follows_a_changed_table(self):
+        # The blob rules are data (DC_BLOB, from the Rust description):
+        # an entry type added to the table, or a size changed in it, is
+        # followed by walk_blob and check_blob with no other change.
+        dc = domain_context
+        e = "<"
+
+        def blob(typecode, body):
+            out = pack(e + dc.DC_DESC_FORMAT, dc.DC_TYPE_header, 0, 16)
+            out += pack(e + dc.DC_HEADER_FORMAT, dc.DC_MAGIC, 4, 17,
+                        dc.DC_VERSION) + bytes(4)
+            out += pack(e + dc.DC_DESC_FORMAT, typecode, 0, len(body)) + body
+            return out + pack(e + dc.DC_DESC_FORMAT, dc.DC_TYPE_end, 0, 0)
+
+        def verdict(fmt, data):
+            try:
+                walked = walk_blob(fmt, data, e, dc._fail)
+                entries = check_blob(fmt, data, e, walked, dc._fail)
+            except dc.DomainContextError as err:
+                return (err.kind, err.offset)
+            return [x.typecode for x in entries]
+
+        new_type = dict(dc.DC_ENTRIES)
+        new_type[4] = {"format": None, "items": (), "size": ("fixed", (8, )),
+                       "min": 8, "once": True}
+        names = dict(dc.dc_type_to_str)
+        names[4] = "Extra"
+        with_4 = dict(dc.DC_BLOB, entries=new_type, names=names)
+        self.assertEqual(verdict(dc.DC_BLOB, blob(4, bytes(8))),
+                         ("UnknownType", 24))
+        self.assertEqual(verdict(with_4, blob(4, bytes(8))), [1, 4, 0])
+        self.assertEqual(verdict(with_4, blob(4, b"")), ("BodyTooShort", 24))
+        self.assertEqual(verdict(with_4, blob(4, bytes(16))),
+                         ("LengthMismatch", 28))
+
+        tsc = dc.DC_TYPE_tsc_info
+        bigger = dict(dc.DC_ENTRIES)
+        bigger[tsc] = dict(bigger[tsc], size=("fixed", (32, )), min=32)
+        tsc_32 = dict(dc.DC_BLOB, entries=bigger)
+        self.assertEqual(verdict(dc.DC_BLOB, blob(tsc, bytes(24))),
+                         [1, tsc, 0])
+        self.assertEqual(verdict(tsc_32, blob(tsc, bytes(24))),
+                         ("BodyTooShort", 24))
+        self.assertEqual(verdict(tsc_32, blob(tsc, bytes(32))), [1, tsc, 0])
+        self.assertEqual(verdict(dc.DC_BLOB, blob(tsc, bytes(32))),
+                         ("LengthMismatch", 28))
 
 
 if __name__ == "__main__":

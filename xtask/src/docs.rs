@@ -5,10 +5,13 @@
 
 use std::fmt::Write as _;
 
+use format_spec::blob::BlobRule;
+use format_spec::domain_context::DC_FORMAT;
+use format_spec::hvm_context::HVM_FORMAT;
 use format_spec::layout::SpecEnum;
 use format_spec::libxc::{value_rule, DomainType, ORDER_RULES};
 use format_spec::stream::rules::{rules_of, Rule, HYPERVISOR_CHECKS, RULES};
-use format_spec::stream::{ErrorKind, PythonClass};
+use format_spec::stream::{ErrorKind, ErrorModes, PythonClass};
 
 use crate::Output;
 
@@ -99,6 +102,7 @@ pub fn errors_md() -> String {
         let rules: Vec<_> = rules_of(k).collect();
         if rules.is_empty() {
             writeln!(s, "- Source: spec, {}\n", e.rule.trim_end_matches('.')).unwrap();
+            blob_rules(&mut s, k);
         } else {
             s.push_str("- Rules (rule table, `format_spec::stream::rules`):\n");
             for r in rules {
@@ -133,6 +137,54 @@ pub fn errors_md() -> String {
         s.pop();
     }
     s
+}
+
+/// The rules of the blob whose errors are of KIND `k`, if any: one line
+/// each, the detail it reports, whether a loader checks it as it walks the
+/// blob or only a strict verifier, what it says and its source.
+fn blob_rules(s: &mut String, k: ErrorKind) {
+    let rules: Vec<(String, bool, &str, String)> = match k {
+        ErrorKind::DomainContext => blob_rows(DC_FORMAT.rules),
+        ErrorKind::HvmContext => blob_rows(HVM_FORMAT.rules),
+        _ => return,
+    };
+    let table = match k {
+        ErrorKind::DomainContext => "format_spec::domain_context::DC_RULES",
+        _ => "format_spec::hvm_context::HVM_RULES",
+    };
+    let usual = rules.first().map(|r| r.3.clone()).unwrap_or_default();
+    writeln!(s, "Its rules (`{table}`), in the order they are checked; the detail (the Python error's `detail`) names the broken one. Source, unless a rule names its own: {usual}.\n").unwrap();
+    for (kind, walk, statement, source) in rules {
+        let when = if walk {
+            "as the blob is walked, as a loader does"
+        } else {
+            "strict"
+        };
+        let own = if source == usual {
+            String::new()
+        } else {
+            format!(" Source: {source}.")
+        };
+        writeln!(s, "- `{kind}` ({when}): {statement}.{own}").unwrap();
+    }
+    s.push('\n');
+}
+
+/// The rows [`blob_rules`] lists of a blob's rule table.
+fn blob_rows<K: std::fmt::Debug>(
+    rules: &[BlobRule<K>],
+) -> Vec<(String, bool, &'static str, String)> {
+    rules
+        .iter()
+        .map(|r| {
+            (
+                r.kind_name(),
+                r.modes == ErrorModes::Both,
+                r.statement,
+                r.source.describe(),
+            )
+        })
+        .collect()
 }
 
 /// What the order table (`format_spec::libxc::ORDER_RULES`) says of rule

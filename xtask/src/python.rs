@@ -19,6 +19,7 @@
 
 use crate::Output;
 
+mod blob;
 mod dc;
 mod emit;
 mod hvm;

@@ -5,12 +5,12 @@ use binrw::Endian;
 
 use super::error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError};
 use super::Mode;
+use crate::bytes::{decode_u64s, u32_at};
 use crate::layout::{
     Constraint, FieldKind, FieldLayout, LengthRule, RecordLayout, StructLayout, Wire,
 };
 use crate::libxc::{
-    LibxcRecord, PageDataHeader, PageType, PAGE_DATA_PFN_RESERVED_MASK, PAGE_DATA_TYPE_SHIFT,
-    PAGE_SIZE,
+    page_count_reason, LibxcRecord, PageData, PageDataError, PageDataHeader, PAGE_DATA_TYPE_SHIFT,
 };
 
 /// Which constraints a walk checks.
@@ -274,120 +274,98 @@ pub(crate) fn is_empty_content(layout: &RecordLayout, len: usize) -> bool {
 /// of every pfn entry. Used by the verifier and by strict readers; a
 /// restore ignores them.
 pub fn check_page_reserved(info: RecordInfo, res1: u32, pfns: &[u64]) -> Result<(), StreamError> {
-    let body = info.body_offset();
-    let fref = |field, element| FieldRef {
-        structure: PageDataHeader::LAYOUT.rust_name,
-        array: None,
-        field,
-        element,
-    };
     if res1 != 0 {
         let off = PageDataHeader::LAYOUT
             .field("_res1")
             .map_or(4, |f| f.offset) as u64;
         return Err(StreamError::ReservedNonZero {
-            at: Location::field(Some(info), body + off, fref("_res1", None)),
+            at: Location::field(
+                Some(info),
+                info.body_offset() + off,
+                page_field("_res1", None),
+            ),
             value: u64::from(res1),
         });
     }
-    let fixed = PageDataHeader::LAYOUT.size as u64;
-    if let Some((i, e)) = pfns
-        .iter()
-        .enumerate()
-        .find(|(_, e)| *e & PAGE_DATA_PFN_RESERVED_MASK != 0)
-    {
-        return Err(StreamError::ReservedNonZero {
-            at: Location::field(
-                Some(info),
-                body + fixed + 8 * i as u64,
-                fref("pfn", Some(i as u64)),
-            ),
-            value: e & PAGE_DATA_PFN_RESERVED_MASK,
-        });
+    check_pfns_reserved(info, pfns)
+}
+
+/// Checks bits 59-52 of every pfn entry of a PAGE_DATA record.
+pub(crate) fn check_pfns_reserved(info: RecordInfo, pfns: &[u64]) -> Result<(), StreamError> {
+    match PageData::first_reserved(pfns) {
+        Some((i, value)) => Err(StreamError::ReservedNonZero {
+            at: pfn_location(info, i),
+            value,
+        }),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// A field of [`PageDataHeader`] (`element`: of the pfn array).
+fn page_field(field: &'static str, element: Option<u64>) -> FieldRef {
+    FieldRef {
+        structure: PageDataHeader::LAYOUT.rust_name,
+        array: None,
+        field,
+        element,
+    }
+}
+
+/// Where pfn entry `i` of a PAGE_DATA record is.
+fn pfn_location(info: RecordInfo, i: usize) -> Location {
+    let fixed = PageDataHeader::LAYOUT.size as u64;
+    Location::field(
+        Some(info),
+        info.body_offset() + fixed + 8 * i as u64,
+        page_field("pfn", Some(i as u64)),
+    )
+}
+
+/// The error a broken PAGE_DATA framing rule of record `info` reports:
+/// `BadLength`, `BadPageCount` (at `count`) or `BadPageType` (at the
+/// entry).
+pub(crate) fn page_data_error(info: RecordInfo, e: PageDataError) -> StreamError {
+    match e {
+        PageDataError::TooShort { .. } | PageDataError::Length { .. } => StreamError::BadLength {
+            at: Location::record(info),
+            length: info.length,
+            reason: e.to_string(),
+        },
+        PageDataError::BadCount { count, .. } => StreamError::BadPageCount {
+            at: Location::field(Some(info), info.body_offset(), page_field("count", None)),
+            count,
+            reason: page_count_reason(count),
+        },
+        PageDataError::BadType { index, entry } => StreamError::BadPageType {
+            at: pfn_location(info, index),
+            entry,
+            ptype: (entry >> PAGE_DATA_TYPE_SHIFT) as u8,
+        },
+    }
 }
 
 /// Checks a whole PAGE_DATA body held in memory, the way the reader's
-/// page batch does.
+/// page batch does: its `_res1` field and its pfn entries.
 fn page_data_in_memory(
     info: RecordInfo,
     body: &[u8],
     endian: Endian,
-) -> Result<(u32, usize), StreamError> {
-    let fixed = PageDataHeader::LAYOUT.size;
-    if body.len() < fixed {
-        return Err(StreamError::BadLength {
-            at: Location::record(info),
-            length: info.length,
-            reason: format!("PAGE_DATA needs at least {fixed} octets"),
-        });
-    }
-    let count = uint(body, 0, 4, endian) as u32;
-    let res1 = uint(body, 4, 4, endian) as u32;
-    let reason = if count == 0 {
-        Some("a PAGE_DATA record must hold at least one pfn")
-    } else if u64::from(count) * 8 > (body.len() - fixed) as u64 {
-        Some("the pfn array does not fit in the body")
-    } else {
-        None
-    };
-    if let Some(reason) = reason {
-        return Err(StreamError::BadPageCount {
-            at: Location::field(
-                Some(info),
-                info.body_offset(),
-                FieldRef {
-                    structure: PageDataHeader::LAYOUT.rust_name,
-                    array: None,
-                    field: "count",
-                    element: None,
-                },
-            ),
-            count,
-            reason,
-        });
-    }
-    let mut with_data = 0usize;
-    for i in 0..count as usize {
-        let e = uint(body, fixed + 8 * i, 8, endian);
-        match PageType::of_entry(e) {
-            Some(t) if t.has_data() => with_data += 1,
-            Some(_) => {}
-            None => {
-                return Err(StreamError::BadPageType {
-                    at: Location::field(
-                        Some(info),
-                        info.body_offset() + (fixed + 8 * i) as u64,
-                        FieldRef {
-                            structure: PageDataHeader::LAYOUT.rust_name,
-                            array: None,
-                            field: "pfn",
-                            element: Some(i as u64),
-                        },
-                    ),
-                    entry: e,
-                    ptype: (e >> PAGE_DATA_TYPE_SHIFT) as u8,
-                })
-            }
-        }
-    }
-    let expected = fixed + 8 * count as usize + with_data * PAGE_SIZE;
-    if expected != body.len() {
-        return Err(StreamError::BadLength {
-            at: Location::record(info),
-            length: info.length,
-            reason: format!(
-                "{count} pfn entries with {with_data} pages of contents make {expected} octets"
-            ),
-        });
-    }
-    Ok((res1, with_data))
+) -> Result<(u32, Vec<u64>), StreamError> {
+    let framing = |e| page_data_error(info, e);
+    let len = body.len() as u64;
+    let count = u32_at(body, 0, endian).unwrap_or(0);
+    let res1 = u32_at(body, 4, endian).unwrap_or(0);
+    let count = PageData::check_count(count, len).map_err(framing)?;
+    let mut pfns = vec![0u64; count];
+    decode_u64s(&body[PageDataHeader::LAYOUT.size..], endian, &mut pfns);
+    let with_data = PageData::pages_with_data(&pfns).map_err(framing)?;
+    PageData::check_length(count, with_data, len).map_err(framing)?;
+    Ok((res1, pfns))
 }
 
 /// Checks one known record body without parsing it into a typed value:
 /// length rule, allowed values and (strict mode) reserved fields, in that
-/// order. Allocates nothing.
+/// order. Allocates nothing but, for PAGE_DATA, its pfn entries decoded.
 pub(crate) fn validate(
     info: RecordInfo,
     body: &[u8],
@@ -400,9 +378,9 @@ pub(crate) fn validate(
             what: "not a record type of the table".into(),
         });
     };
-    let mut res1 = 0;
+    let mut page_data = None;
     if info.rtype == LibxcRecord::PAGE_DATA {
-        res1 = page_data_in_memory(info, body, endian)?.0;
+        page_data = Some(page_data_in_memory(info, body, endian)?);
     } else if !(mode == Mode::Lenient && layout.length == LengthRule::Exact(0)) {
         // Xen's restore never looks at the body of a record whose spec
         // body is empty (END, STATIC_DATA_END, CHECKPOINT, VERIFY): only
@@ -431,12 +409,7 @@ pub(crate) fn validate(
             }
         }
     }
-    if mode == Mode::Strict && info.rtype == LibxcRecord::PAGE_DATA {
-        let fixed = PageDataHeader::LAYOUT.size;
-        let count = uint(body, 0, 4, endian) as usize;
-        let pfns: Vec<u64> = (0..count)
-            .map(|i| uint(body, fixed + 8 * i, 8, endian))
-            .collect();
+    if let (Mode::Strict, Some((res1, pfns))) = (mode, page_data) {
         check_page_reserved(info, res1, &pfns)?;
     }
     Ok(layout)

@@ -15,8 +15,9 @@ use crate::bytes::{decode_u64s, u32_at};
 use crate::drive::{now, Blocking, Input, Pass as PassThrough};
 use crate::layout::Wire;
 use crate::libxc::{
-    DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataHeader, PageType,
-    EARLY_RECORDS_XEN_HANDLES, ORDER_RULES, PAGE_SIZE, REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
+    page_type_counts, pages_with_data_counted, DomainHeader, DomainType, ImageHeader, LibxcRecord,
+    PageData, PageDataError, PageDataHeader, EARLY_RECORDS_XEN_HANDLES, ORDER_RULES, PAGE_SIZE,
+    REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 
 /// How a [`StreamReader`] reads.
@@ -129,47 +130,32 @@ pub(crate) struct Core<I> {
     broken: bool,
     buf: Vec<u8>,
     pfns: Vec<u64>,
-    /// Entries of `pfns` by page type code (see [`count_types`]).
+    /// Entries of `pfns` by page type code (see
+    /// [`page_type_counts`]).
     type_counts: [u64; 16],
     scratch: Vec<u8>,
-}
-
-/// How many of `pfns` have each page type code (bits 63-60). Four sets of
-/// counters, so that runs of one type (a save file's XTAB runs) do not
-/// make each increment wait for the one before.
-fn count_types(pfns: &[u64]) -> [u64; 16] {
-    let shift = crate::libxc::PAGE_DATA_TYPE_SHIFT;
-    let mut out = [0u64; 16];
-    // Most records hold one type only (all XTAB, or all NOTAB): one
-    // comparison per entry, which the compiler vectorises.
-    if let Some(first) = pfns.first() {
-        let t = first >> shift;
-        if pfns.iter().fold(0, |acc, e| acc | ((e >> shift) ^ t)) == 0 {
-            out[t as usize] = pfns.len() as u64;
-            return out;
-        }
-    }
-    let mut c = [[0u32; 16]; 4];
-    let mut quads = pfns.chunks_exact(4);
-    for q in &mut quads {
-        c[0][(q[0] >> shift) as usize] += 1;
-        c[1][(q[1] >> shift) as usize] += 1;
-        c[2][(q[2] >> shift) as usize] += 1;
-        c[3][(q[3] >> shift) as usize] += 1;
-    }
-    for e in quads.remainder() {
-        c[0][(e >> shift) as usize] += 1;
-    }
-    for (t, o) in out.iter_mut().enumerate() {
-        *o = c.iter().map(|s| u64::from(s[t])).sum();
-    }
-    out
 }
 
 impl<R> std::fmt::Debug for StreamReader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.core.debug("StreamReader", f)
     }
+}
+
+/// Refuses to go on with a paused stream at `offset`, before `end`, where
+/// the stream's own octets so far end; `before` says what ends there.
+pub(crate) fn check_resume(
+    offset: u64,
+    end: u64,
+    before: impl FnOnce() -> String,
+) -> Result<(), StreamError> {
+    if offset < end {
+        return Err(StreamError::Misuse {
+            at: Location::at(offset),
+            what: format!("resume at offset {offset}, before {}", before()),
+        });
+    }
+    Ok(())
 }
 
 fn header_field(
@@ -328,6 +314,29 @@ impl<I> Core<I> {
         self.cur.map_or(0, |c| c.pages_left)
     }
 
+    /// Refuses `call(n)` on a broken reader, or when the record has fewer
+    /// than `n` pages of contents left.
+    fn check_pages_left(&self, info: RecordInfo, call: &str, n: usize) -> Result<(), StreamError> {
+        self.check_broken()?;
+        if n as u64 > self.pages_left() {
+            return Err(StreamError::Misuse {
+                at: Location::in_record(info, self.pos),
+                what: format!("{call}({n}), but only {} pages are left", self.pages_left()),
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts `n` pages of contents as consumed from the input; true when
+    /// they were the record's last (what is left is then its padding).
+    fn took_pages(&mut self, n: u64) -> bool {
+        if let Some(c) = self.cur.as_mut() {
+            c.pages_left -= n;
+            c.body_left -= n * PAGE_SIZE as u64;
+        }
+        self.pages_left() == 0
+    }
+
     /// The state a checkpoint pause keeps, and the input.
     fn into_suspended(self) -> (I, Suspended) {
         let state = Suspended {
@@ -347,15 +356,12 @@ impl<I> Core<I> {
 
     /// Goes on with a paused stream at absolute `offset` (no I/O).
     pub(crate) fn resume(io: I, state: Suspended, offset: u64) -> Result<Self, StreamError> {
-        if offset < state.pos {
-            return Err(StreamError::Misuse {
-                at: Location::at(offset),
-                what: format!(
-                    "resume at offset {offset}, before the CHECKPOINT the stream paused after (it ends at {})",
-                    state.pos
-                ),
-            });
-        }
+        check_resume(offset, state.pos, || {
+            format!(
+                "the CHECKPOINT the stream paused after (it ends at {})",
+                state.pos
+            )
+        })?;
         Ok(Core {
             io,
             mode: state.mode,
@@ -689,103 +695,49 @@ impl<I: Input> Core<I> {
     pub(crate) async fn page_batch(&mut self) -> Result<(RecordInfo, u32, usize), StreamError> {
         let info = self.fresh(Some(true))?;
         let len = u64::from(info.length);
-        let fixed = PageDataHeader::LAYOUT.size as u64;
-        let body = info.body_offset();
-        if len < fixed {
-            self.finish_current().await?;
-            return Err(StreamError::BadLength {
-                at: Location::record(info),
-                length: info.length,
-                reason: format!("PAGE_DATA needs at least {fixed} octets"),
-            });
+        const FIXED: usize = PageDataHeader::LAYOUT.size;
+        // The fixed part is read when the body holds it; the framing says
+        // what is wrong when it does not.
+        let mut h = [0u8; FIXED];
+        if len >= FIXED as u64 {
+            self.fill(&mut h, "PAGE_DATA header", Some(info)).await?;
+            self.set_body_left(len - FIXED as u64);
         }
-        let mut h = [0u8; 8];
-        self.fill(&mut h, "PAGE_DATA header", Some(info)).await?;
-        self.set_body_left(len - fixed);
         let count = u32_at(&h, 0, self.endian).unwrap_or(0);
         let res1 = u32_at(&h, 4, self.endian).unwrap_or(0);
-        let count_at = Location::field(
-            Some(info),
-            body,
-            FieldRef {
-                structure: PageDataHeader::LAYOUT.rust_name,
-                array: None,
-                field: "count",
-                element: None,
-            },
-        );
-        let bad_count = if count == 0 {
-            Some("a PAGE_DATA record must hold at least one pfn")
-        } else if u64::from(count) * 8 > len - fixed {
-            Some("the pfn array does not fit in the body")
-        } else {
-            None
+        let count = match PageData::check_count(count, len) {
+            Ok(count) => count,
+            Err(e) => return Err(self.bad_page_data(info, e).await),
         };
-        if let Some(reason) = bad_count {
-            self.finish_current().await?;
-            return Err(StreamError::BadPageCount {
-                at: count_at,
-                count,
-                reason,
-            });
-        }
-        let n = count as usize * 8;
+        let n = count * 8;
         self.fill_buf(n, "PAGE_DATA pfn entries", Some(info))
             .await?;
-        self.set_body_left(len - fixed - n as u64);
+        self.set_body_left(len - (FIXED + n) as u64);
         self.pfns.clear();
-        self.pfns.resize(count as usize, 0);
+        self.pfns.resize(count, 0);
         decode_u64s(&self.buf[..n], self.endian, &mut self.pfns);
-        self.type_counts = count_types(&self.pfns);
-        let mut with_data = 0u64;
-        let mut invalid = 0u64;
-        for (code, n) in self.type_counts.iter().enumerate() {
-            match PageType::of_entry((code as u64) << crate::libxc::PAGE_DATA_TYPE_SHIFT) {
-                Some(t) if t.has_data() => with_data += n,
-                Some(_) => {}
-                None => invalid += n,
-            }
-        }
-        let bad = (invalid > 0)
-            .then(|| {
-                self.pfns
-                    .iter()
-                    .position(|e| PageType::of_entry(*e).is_none())
-                    .map(|i| (i, self.pfns[i]))
-            })
-            .flatten();
-        if let Some((i, entry)) = bad {
-            self.finish_current().await?;
-            return Err(StreamError::BadPageType {
-                at: Location::field(
-                    Some(info),
-                    body + fixed + 8 * i as u64,
-                    FieldRef {
-                        structure: PageDataHeader::LAYOUT.rust_name,
-                        array: None,
-                        field: "pfn",
-                        element: Some(i as u64),
-                    },
-                ),
-                entry,
-                ptype: (entry >> crate::libxc::PAGE_DATA_TYPE_SHIFT) as u8,
-            });
-        }
-        let expected = fixed + n as u64 + with_data * PAGE_SIZE as u64;
-        if expected != len {
-            self.finish_current().await?;
-            return Err(StreamError::BadLength {
-                at: Location::record(info),
-                length: info.length,
-                reason: format!(
-                    "{count} pfn entries with {with_data} pages of contents make {expected} octets"
-                ),
-            });
-        }
+        self.type_counts = page_type_counts(&self.pfns);
+        let framed = pages_with_data_counted(&self.pfns, &self.type_counts).and_then(|with_data| {
+            PageData::check_length(count, with_data, len).map(|()| with_data)
+        });
+        let with_data = match framed {
+            Ok(with_data) => with_data,
+            Err(e) => return Err(self.bad_page_data(info, e).await),
+        };
         if let Some(c) = self.cur.as_mut() {
-            c.pages_left = with_data;
+            c.pages_left = with_data as u64;
         }
-        Ok((info, res1, with_data as usize))
+        Ok((info, res1, with_data))
+    }
+
+    /// Consumes the rest of a PAGE_DATA record whose framing is wrong (so
+    /// that a truncated record reports `Truncated`), then says what is
+    /// wrong with it.
+    async fn bad_page_data(&mut self, info: RecordInfo, e: PageDataError) -> StreamError {
+        match self.finish_current().await {
+            Ok(()) => check::page_data_error(info, e),
+            Err(cut) => cut,
+        }
     }
 
     /// See [`PageBatch::read_pages`]: the contents land in `dst`, read
@@ -808,11 +760,7 @@ impl<I: Input> Core<I> {
             });
         }
         self.fill(dst, "page contents", Some(info)).await?;
-        if let Some(c) = self.cur.as_mut() {
-            c.pages_left -= n;
-            c.body_left -= dst.len() as u64;
-        }
-        if self.pages_left() == 0 {
+        if self.took_pages(n) {
             self.finish_current().await?;
         }
         Ok(())
@@ -824,23 +772,10 @@ impl<I: Input> Core<I> {
         info: RecordInfo,
         n: usize,
     ) -> Result<(), StreamError> {
-        self.check_broken()?;
-        if n as u64 > self.pages_left() {
-            return Err(StreamError::Misuse {
-                at: Location::in_record(info, self.pos),
-                what: format!(
-                    "skip_pages({n}), but only {} pages are left",
-                    self.pages_left()
-                ),
-            });
-        }
+        self.check_pages_left(info, "skip_pages", n)?;
         let octets = (n * PAGE_SIZE) as u64;
         self.skip_input(octets, "page contents", Some(info)).await?;
-        if let Some(c) = self.cur.as_mut() {
-            c.pages_left -= n as u64;
-            c.body_left -= octets;
-        }
-        if self.pages_left() == 0 {
+        if self.took_pages(n as u64) {
             self.finish_current().await?;
         }
         Ok(())
@@ -1361,16 +1296,7 @@ impl<R: Read> StreamReader<R> {
         R: PassThrough,
     {
         let core = &mut self.core;
-        core.check_broken()?;
-        if n as u64 > core.pages_left() {
-            return Err(StreamError::Misuse {
-                at: Location::in_record(info, core.pos),
-                what: format!(
-                    "pass_pages({n}), but only {} pages are left",
-                    core.pages_left()
-                ),
-            });
-        }
+        core.check_pages_left(info, "pass_pages", n)?;
         let want = (n * PAGE_SIZE) as u64;
         let Some(passed) = core.io.inner.pass(want) else {
             return Ok(false);
@@ -1387,11 +1313,7 @@ impl<R: Read> StreamReader<R> {
             let end = want.min(start + chunk);
             return Err(core.truncated("page contents", Some(info), end - passed.moved));
         }
-        if let Some(c) = core.cur.as_mut() {
-            c.pages_left -= n as u64;
-            c.body_left -= want;
-        }
-        if core.pages_left() == 0 {
+        if core.took_pages(n as u64) {
             now(core.finish_current())?;
         }
         Ok(true)

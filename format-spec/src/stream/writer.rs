@@ -5,16 +5,17 @@ use std::io::{IoSlice, Write};
 use binrw::Endian;
 
 use super::check;
-use super::error::{FieldRef, Location, RecordInfo, StreamError};
+use super::error::{Location, RecordInfo, StreamError};
+use super::reader::check_resume;
 use super::verify::{Facts, Order};
 use super::Mode;
 use crate::bytes::{extend_u64s, u32_octets};
 use crate::drive::{now, BlockingOut, Output};
 use crate::layout::Wire;
 use crate::libxc::{
-    DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType, CURRENT_VERSION,
-    ORDER_RULES, PAGE_DATA_PFN_RESERVED_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT, PAGE_SIZE,
-    REC_LENGTH_MAX, REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS,
+    DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataError, PageDataHeader,
+    CURRENT_VERSION, ORDER_RULES, PAGE_SHIFT, PAGE_SIZE, REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
+    SUPPORTED_VERSIONS,
 };
 
 /// What a [`StreamWriter`] writes.
@@ -284,21 +285,8 @@ impl<O: Output> WriterCore<O> {
                     reason: "count does not match the pfn array",
                 });
             }
-            if pd.header._res1 != 0 {
-                return Err(StreamError::ReservedNonZero {
-                    at: Location::field(
-                        Some(info),
-                        info.body_offset() + 4,
-                        FieldRef {
-                            structure: PageDataHeader::LAYOUT.rust_name,
-                            array: None,
-                            field: "_res1",
-                            element: None,
-                        },
-                    ),
-                    value: u64::from(pd.header._res1),
-                });
-            }
+            // `_res1` here, the entries' reserved bits with their types.
+            check::check_page_reserved(info, pd.header._res1, &[])?;
             return self.write_page_data(&pd.header.pfn, &pd.pages).await;
         }
         let code = rec.code();
@@ -346,45 +334,19 @@ impl<O: Output> WriterCore<O> {
         let fixed = PageDataHeader::LAYOUT.size as u64;
         let length = fixed + 8 * pfns.len() as u64 + pages.len() as u64;
         let info = self.next_info(LibxcRecord::PAGE_DATA, length)?;
-        let field = |field, element| FieldRef {
-            structure: PageDataHeader::LAYOUT.rust_name,
-            array: None,
-            field,
-            element,
+        let framing = |e| check::page_data_error(info, e);
+        let count = u32::try_from(pfns.len()).unwrap_or(u32::MAX);
+        PageData::check_count(count, length).map_err(framing)?;
+        let with_data = PageData::pages_with_data(pfns);
+        // Entry by entry, the type and then the reserved bits: reserved
+        // bits before the first entry of a bad type are reported first.
+        let typed = match with_data {
+            Err(PageDataError::BadType { index, .. }) => index,
+            _ => pfns.len(),
         };
-        if pfns.is_empty() {
-            return Err(StreamError::BadPageCount {
-                at: Location::field(Some(info), info.body_offset(), field("count", None)),
-                count: 0,
-                reason: "a PAGE_DATA record must hold at least one pfn",
-            });
-        }
-        let mut with_data = 0usize;
-        for (i, e) in pfns.iter().enumerate() {
-            let at = Location::field(
-                Some(info),
-                info.body_offset() + fixed + 8 * i as u64,
-                field("pfn", Some(i as u64)),
-            );
-            match PageType::of_entry(*e) {
-                None => {
-                    return Err(StreamError::BadPageType {
-                        at,
-                        entry: *e,
-                        ptype: (e >> PAGE_DATA_TYPE_SHIFT) as u8,
-                    })
-                }
-                Some(t) if t.has_data() => with_data += 1,
-                Some(_) => {}
-            }
-            if e & PAGE_DATA_PFN_RESERVED_MASK != 0 {
-                return Err(StreamError::ReservedNonZero {
-                    at,
-                    value: e & PAGE_DATA_PFN_RESERVED_MASK,
-                });
-            }
-        }
-        if pages.len() != with_data * PAGE_SIZE {
+        check::check_pfns_reserved(info, &pfns[..typed])?;
+        let with_data = with_data.map_err(framing)?;
+        if PageData::check_length(pfns.len(), with_data, length).is_err() {
             return Err(StreamError::BadLength {
                 at: Location::record(info),
                 length: info.length,
@@ -444,15 +406,9 @@ impl<O: Output> WriterCore<O> {
                 ),
             });
         }
-        if offset < self.pos {
-            return Err(StreamError::Misuse {
-                at: Location::at(offset),
-                what: format!(
-                    "resume at offset {offset}, before the end of the stream's own octets ({})",
-                    self.pos
-                ),
-            });
-        }
+        check_resume(offset, self.pos, || {
+            format!("the end of the stream's own octets ({})", self.pos)
+        })?;
         self.interleaved += offset - self.pos;
         self.pos = offset;
         Ok(())

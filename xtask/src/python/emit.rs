@@ -17,7 +17,7 @@ use format_spec::libxc::{LIBXC_CONSTANTS, LIBXC_STRUCTS};
 use format_spec::libxl::{LIBXL_CONSTANTS, LIBXL_STRUCTS};
 use format_spec::xl::{XL_CONSTANTS, XL_STRUCTS};
 
-use crate::text::{rename_links, wrap};
+use crate::text::rename_links;
 use crate::writer::{Writer, PYTHON_WIDTH as WIDTH};
 
 /// The Python exception class of the error `kind`, about a record
@@ -42,12 +42,6 @@ pub(super) fn written(column: usize, f: impl FnOnce(&mut Writer)) -> String {
     let mut w = Writer::python(column);
     f(&mut w);
     w.finish()
-}
-
-/// Code (an argument list) wrapped to [`WIDTH`] with its continuation
-/// lines at `column`, the first line's indentation left to the template.
-pub(super) fn wrap_code(text: &str, column: usize) -> String {
-    wrap(text, WIDTH - column).join(&format!("\n{}", " ".repeat(column)))
 }
 
 /// The Python spelling of every Rust item a doc comment may link to:

@@ -12,9 +12,8 @@ HvmContextError, whose ``kind`` names the rule (the same names as the Rust
 verifier's HvmErrorKind) and whose ``offset`` is relative to the blob.
 """
 
-from struct import unpack_from
-
-from xen.migration.verify import MigrationError
+from xen.migration.verify import BlobEntry, MigrationError, check_blob, \
+    walk_blob
 
 #
 # Constants
@@ -32,23 +31,28 @@ SLOT_formats
 
 SLOT_entry_types
 #
+# The blob's format, from the description (format_spec::hvm_context):
+# the tables walk_blob and check_blob (xen.migration.verify) interpret.
+#
+
+SLOT_tables
+
+#
 # Body length of each entry type: (kind, sizes). HVM_SIZE_FIXED: one
 # of ``sizes`` (the current size first, then sizes older Xen wrote);
-# HVM_SIZE_AT_LEAST: at least sizes[0]; HVM_SIZE_MSR_LIST: a 32-bit
-# count at offset 0, sizes[0] octets of fixed part, then exactly count
-# elements of sizes[1] octets.
+# HVM_SIZE_AT_LEAST: at least sizes[0]; HVM_SIZE_MSR_LIST: sizes[0]
+# octets of fixed part holding a 32-bit count at offset sizes[1], then
+# exactly count elements of sizes[2] octets.
 #
 
 HVM_SIZE_FIXED = "fixed"
 HVM_SIZE_AT_LEAST = "at_least"
-HVM_SIZE_MSR_LIST = "msr_list"
+HVM_SIZE_MSR_LIST = "counted"
 
-HVM_TYPE_SIZES = {
-    SLOT_type_sizes
-}
+HVM_TYPE_SIZES = dict((t, e["size"]) for t, e in HVM_ENTRIES.items())
 
 # Size of an entry descriptor.
-HVM_DESC_SIZE = SLOT_desc_size
+HVM_DESC_SIZE = HVM_BLOB["desc_size"]
 
 
 class HvmContextError(MigrationError):
@@ -59,17 +63,9 @@ class HvmContextError(MigrationError):
         self.entry = entry
 
 
-class HvmEntry(object):
+class HvmEntry(BlobEntry):
     """One entry of a blob: where it is, its descriptor and, for HEADER,
     its fields."""
-
-    def __init__(self, index, offset, typecode, instance, length):
-        self.index = index
-        self.offset = offset
-        self.typecode = typecode
-        self.instance = instance
-        self.length = length
-        self.fields = {}
 
 
 def _fail(kind, offset, entry, msg):
@@ -90,88 +86,20 @@ def describe_entry(entry):
 def parse_blob(blob, endian):
     """
     Walk a blob in byte order ``endian`` ("<" or ">"), checking only the
-    framing: every descriptor and body within the blob, and an END entry
-    (octets after it are not looked at). Returns the entries.
+    framing (the rules of HVM_RULES with strict False: every descriptor
+    and body within the blob, and an END entry; octets after it are not
+    looked at). Returns the entries.
     """
-    entries = []
-    pos = 0
-    index = 0
-    while True:
-        rest = len(blob) - pos
-        if rest == 0:
-            _fail("MissingEnd", pos, index,
-                  "the blob ends without an END entry")
-        if rest < HVM_DESC_SIZE:
-            _fail("TruncatedDescriptor", pos, index,
-                  "only %d octets remain for a descriptor" % (rest, ))
-        typecode, instance, length = \
-            unpack_from(endian + HVM_DESC_FORMAT, blob, pos)
-        if length > rest - HVM_DESC_SIZE:
-            _fail("Overrun", pos, index,
-                  "length %d runs past the end of the blob (%d octets follow)"
-                  % (length, rest - HVM_DESC_SIZE))
-        entries.append(HvmEntry(index, pos, typecode, instance, length))
-        pos += HVM_DESC_SIZE + length
-        index += 1
-        if typecode == SLOT_end:
-            return entries
-
-
-def _length_ok(rule, length):
-    kind, sizes = rule
-    if kind == HVM_SIZE_FIXED:
-        return length in sizes
-    return length >= sizes[0]
+    return walk_blob(HVM_BLOB, blob, endian, _fail, HvmEntry)
 
 
 def verify_blob(blob, endian):
     """
     Check every rule of the format (parse_blob's, then for each entry in
-    order: a known type code, HEADER first and only there, a body length
-    its type allows (HVM_TYPE_SIZES), HEADER magic and version, a CPU_MSR
-    count matching its length, nothing after END) and return the entries.
+    order those of HVM_RULES with strict True: a known type code, HEADER
+    first and only there, a body length its type allows (HVM_TYPE_SIZES),
+    HEADER magic and version, a CPU_MSR count matching its length, nothing
+    after END) and return the entries.
     """
-    entries = parse_blob(blob, endian)
-    for e in entries:
-        index = e.index
-        if e.typecode not in hvm_type_to_str:
-            _fail("UnknownType", e.offset + SLOT_type_off, index,
-                  "unknown type code %d" % (e.typecode, ))
-        if index == 0 and e.typecode != SLOT_header:
-            _fail("HeaderNotFirst", e.offset + SLOT_type_off, index,
-                  "the first entry has type %d, not HEADER" % (e.typecode, ))
-        if index > 0 and e.typecode == SLOT_header:
-            _fail("DuplicateHeader", e.offset + SLOT_type_off, index,
-                  "a second HEADER")
-        rule = HVM_TYPE_SIZES[e.typecode]
-        if not _length_ok(rule, e.length):
-            _fail("BadLength", e.offset + SLOT_len_off, index,
-                  "%s entry has length %d, expected %s %r"
-                  % (hvm_type_to_str[e.typecode], e.length, rule[0], rule[1]))
-        body_at = e.offset + HVM_DESC_SIZE
-        if e.typecode == SLOT_header:
-            SLOT_hdr_vars = \
-                unpack_from(endian + HVM_HEADER_FORMAT, blob, body_at)
-            if magic != HVM_FILE_MAGIC:
-                _fail("BadMagic", body_at + SLOT_magic_off, index,
-                      "HEADER magic is 0x%08x, expected 0x%08x"
-                      % (magic, HVM_FILE_MAGIC))
-            if version != HVM_FILE_VERSION:
-                _fail("BadVersion", body_at + SLOT_version_off, index,
-                      "HEADER version is %d, expected %d"
-                      % (version, HVM_FILE_VERSION))
-            e.fields = dict(
-                SLOT_hdr_fields)
-        elif e.typecode == SLOT_msr:
-            fixed, element = rule[1]
-            count, = unpack_from(endian + "I", blob, body_at)
-            if count * element + fixed != e.length:
-                _fail("MsrCount", body_at, index,
-                      "CPU_MSR count %d does not match length %d"
-                      % (count, e.length))
-        elif e.typecode == SLOT_end:
-            end = body_at + e.length
-            if end < len(blob):
-                _fail("TrailingData", end, index + 1,
-                      "%d octets follow the END entry" % (len(blob) - end, ))
-    return entries
+    return check_blob(HVM_BLOB, blob, endian, parse_blob(blob, endian),
+                      _fail)

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 3d828d6afe7d1116
+# checksum (fnv1a-64 of all other lines): 763e171f392eaf43
 
 """
 The DOMAIN_CONTEXT blob carried by the DOMAIN_CONTEXT record of a version 4
@@ -16,9 +16,8 @@ DomainContextError, whose ``kind`` names the rule (the same names as the
 Rust verifier's DcErrorKind) and whose ``offset`` is relative to the blob.
 """
 
-from struct import unpack_from
-
-from xen.migration.verify import MigrationError
+from xen.migration.verify import BlobEntry, MigrationError, check_blob, \
+    walk_blob
 
 #
 # Constants
@@ -88,16 +87,107 @@ dc_type_to_str = {
     DC_TYPE_tsc_info    : "TSC info",
 }
 
-# Octets of the fixed part of each entry type's body.
-DC_BODY_MIN = {
-    DC_TYPE_end: 0,
-    DC_TYPE_header: 12,
-    DC_TYPE_shared_info: 8,
-    DC_TYPE_tsc_info: 24,
+#
+# The blob's format, from the description (format_spec::domain_context):
+# the tables walk_blob and check_blob (xen.migration.verify) interpret.
+#
+
+# The entry types: body format and items, size rule, smallest body, and whether
+# a type appears at most once.
+DC_ENTRIES = {
+    DC_TYPE_end: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (0, )),
+        "min": 0,
+        "once": False,
+    },
+    DC_TYPE_header: {
+        "format": DC_HEADER_FORMAT,
+        "items": ("magic", "xen_major", "xen_minor", "version", ),
+        "size": ("fixed", (12, )),
+        "min": 12,
+        "once": False,
+    },
+    DC_TYPE_shared_info: {
+        "format": DC_SHARED_INFO_FORMAT,
+        "items": ("flags", "buffer_size", ),
+        "size": ("counted", (8, 4, 1, )),
+        "min": 8,
+        "once": True,
+    },
+    DC_TYPE_tsc_info: {
+        "format": DC_TSC_INFO_FORMAT,
+        "items": ("mode", "incarnation", "elapsed_nsec", "khz", "_pad", ),
+        "size": ("fixed", (24, )),
+        "min": 24,
+        "once": True,
+    },
 }
 
+# The rules, in the order they are checked: (KIND, check, strict, argument).
+# strict False: a restore checks it too, as the blob is walked; True: checked
+# after the walk.
+DC_RULES = (
+    # the blob ends with an END entry
+    ("MissingEnd", "missing_end", False, None),
+    # every entry starts with a whole descriptor
+    ("TruncatedDescriptor", "truncated_descriptor", False, None),
+    # the entry's length lies within the blob
+    ("Overrun", "overrun", False, None),
+    # the type code is one the format defines
+    ("UnknownType", "known_type", False, None),
+    # the first entry is HEADER
+    ("HeaderNotFirst", "header_first", False, None),
+    # HEADER appears once
+    ("DuplicateHeader", "header_once", False, None),
+    # the instance is 0 (no type defined so far has instances)
+    ("BadInstance", "descriptor_field", False,
+     ("instance", 2, ("one_of", (0, )))),
+    # the body holds its type's fixed part
+    ("BodyTooShort", "min_body", False, None),
+    # HEADER magic is the format's
+    ("BadMagic", "body_field", False,
+     (DC_TYPE_header, "magic", 0, ("equals", DC_MAGIC))),
+    # HEADER version is the format's
+    ("BadVersion", "body_field", False,
+     (DC_TYPE_header, "version", 8, ("equals", 1))),
+    # SHARED_INFO buffer_size fits in the entry
+    ("BufferOverrun", "count_fits", False, None),
+    # every length is a multiple of 8, so every entry is 8-aligned
+    ("Misaligned", "length_aligned", True, None),
+    # padding octets are zero
+    ("PaddingNonZero", "padding_zero", True, None),
+    # each length is exactly the body rounded up to 8 (for SHARED_INFO, 8 +
+    # buffer_size rounded up)
+    ("LengthMismatch", "length_exact", True, None),
+    # SHARED_INFO flags other than bit 0 are zero
+    ("ReservedFlags", "body_field", True,
+     (DC_TYPE_shared_info, "flags", 0, ("reserved_bits", 0xfffffffe))),
+    # SHARED_INFO and TSC_INFO appear at most once
+    ("Duplicate", "at_most_once", True, None),
+)
+
+# The blob format.
+DC_BLOB = {
+    "desc_format": DC_DESC_FORMAT,
+    "desc_items": ("typecode", "instance", "length", ),
+    "desc_size": 8,
+    "type_at": 0,
+    "length_at": 4,
+    "header": DC_TYPE_header,
+    "end": DC_TYPE_end,
+    "align": 8,
+    "names": dc_type_to_str,
+    "entries": DC_ENTRIES,
+    "rules": DC_RULES,
+}
+
+# Octets of the fixed part of each entry type's body.
+DC_BODY_MIN = dict((t, e["min"]) for t, e in DC_ENTRIES.items())
+
 # Size of an entry descriptor.
-DC_DESC_SIZE = 8
+DC_DESC_SIZE = DC_BLOB["desc_size"]
 
 
 class DomainContextError(MigrationError):
@@ -108,28 +198,15 @@ class DomainContextError(MigrationError):
         self.entry = entry
 
 
-class DcEntry(object):
-    """One entry of a blob: where it is, its descriptor and its fields."""
-
-    def __init__(self, index, offset, typecode, instance, length, body_len,
-                 fields):
-        self.index = index
-        self.offset = offset
-        self.typecode = typecode
-        self.instance = instance
-        self.length = length
-        self.body_len = body_len
-        self.fields = fields
+class DcEntry(BlobEntry):
+    """One entry of a blob: where it is, its descriptor, the octets of its
+    body (padding excluded) and its fields."""
 
 
 def _fail(kind, offset, entry, msg):
     raise DomainContextError("entry %d at blob offset %d: %s (%s)"
                              % (entry, offset, msg, kind),
                              kind, offset, entry)
-
-
-def _align_up(n):
-    return (n + DC_ALIGN - 1) & ~(DC_ALIGN - 1)
 
 
 def describe_entry(entry):
@@ -143,129 +220,27 @@ def describe_entry(entry):
 def parse_blob(blob, endian):
     """
     Walk a blob in byte order ``endian`` ("<" or ">") under the rules a
-    restore applies: descriptors and bodies within the blob, HEADER first
-    (magic and version) and only once, known types, instance 0, bodies
-    holding their fixed part, SHARED_INFO buffer_size within the entry, and
-    an END entry (octets after it are not looked at). Returns the entries.
+    restore applies (those of DC_RULES with strict False: descriptors and
+    bodies within the blob, HEADER first (magic and version) and only
+    once, known types, instance 0, bodies holding their fixed part,
+    SHARED_INFO buffer_size within the entry, and an END entry; octets
+    after it are not looked at). Returns the entries.
     """
-    entries = []
-    pos = 0
-    index = 0
-    while True:
-        rest = len(blob) - pos
-        if rest == 0:
-            _fail("MissingEnd", pos, index,
-                  "the blob ends without an END entry")
-        if rest < DC_DESC_SIZE:
-            _fail("TruncatedDescriptor", pos, index,
-                  "only %d octets remain for a descriptor" % (rest, ))
-        typecode, instance, length = \
-            unpack_from(endian + DC_DESC_FORMAT, blob, pos)
-        if length > rest - DC_DESC_SIZE:
-            _fail("Overrun", pos, index,
-                  "length %d runs past the end of the blob (%d octets follow)"
-                  % (length, rest - DC_DESC_SIZE))
-        if typecode not in dc_type_to_str:
-            _fail("UnknownType", pos + 0, index,
-                  "DcDescriptor: typecode is 0x%x, not a known DcType"
-                  % (typecode, ))
-        if index == 0 and typecode != DC_TYPE_header:
-            _fail("HeaderNotFirst", pos + 0, index,
-                  "the first entry has type %d, not HEADER" % (typecode, ))
-        if index > 0 and typecode == DC_TYPE_header:
-            _fail("DuplicateHeader", pos + 0, index,
-                  "a second HEADER")
-        if instance not in (0, ):
-            _fail("BadInstance", pos + 2, index,
-                  "DcDescriptor: instance is %d, must be one of 0"
-                  % (instance, ))
-        body_at = pos + DC_DESC_SIZE
-        body_len = DC_BODY_MIN[typecode]
-        if length < body_len:
-            _fail("BodyTooShort", pos, index,
-                  "%s entry has length %d, shorter than its %d-octet body"
-                  % (dc_type_to_str[typecode], length, body_len))
-        fields = {}
-        if typecode == DC_TYPE_header:
-            magic, xen_major, xen_minor, version = \
-                unpack_from(endian + DC_HEADER_FORMAT, blob, body_at)
-            if magic != DC_MAGIC:
-                _fail("BadMagic", body_at + 0, index,
-                      "DcHeader: magic is 0x%x, expected 0x%x"
-                      % (magic, DC_MAGIC, ))
-            if version != 0x1:
-                _fail("BadVersion", body_at + 8, index,
-                      "DcHeader: version is 0x%x, expected 0x%x"
-                      % (version, 0x1, ))
-            fields = dict(xen_major=xen_major, xen_minor=xen_minor,
-                          version=version)
-        elif typecode == DC_TYPE_shared_info:
-            flags, buffer_size = \
-                unpack_from(endian + DC_SHARED_INFO_FORMAT, blob, body_at)
-            if buffer_size > length - 8:
-                _fail("BufferOverrun", body_at + 4, index,
-                      "SHARED_INFO buffer_size %d exceeds the %d octets "
-                      "the entry provides"
-                      % (buffer_size, length - 8))
-            body_len = 8 + buffer_size
-            fields = dict(flags=flags, buffer_size=buffer_size)
-        elif typecode == DC_TYPE_tsc_info:
-            mode, incarnation, elapsed_nsec, khz, _pad = \
-                unpack_from(endian + DC_TSC_INFO_FORMAT, blob, body_at)
-            fields = dict(
-                mode=mode, incarnation=incarnation, elapsed_nsec=elapsed_nsec,
-                khz=khz, _pad=_pad)
-        entries.append(DcEntry(index, pos, typecode, instance, length,
-                               body_len, fields))
-        pos = body_at + length
-        index += 1
-        if typecode == DC_TYPE_end:
-            return entries
+    return walk_blob(DC_BLOB, blob, endian, _fail, DcEntry)
 
 
 def verify_blob(blob, endian):
     """
-    Check every rule of the format (parse_blob's, then: lengths multiples
-    of DC_ALIGN, zero padding, each length exactly its body rounded up,
-    reserved SHARED_INFO flags clear, SHARED_INFO and TSC_INFO at most
-    once) and return the entries. Octets after END are not an error (a
-    loader never reads them; see after_end). The TSC_INFO tail
-    (_pad) is not checked: Xen never cleared it.
+    Check every rule of the format (parse_blob's, then those of DC_RULES
+    with strict True: lengths multiples of DC_ALIGN, zero padding, each
+    length exactly its body rounded up, reserved SHARED_INFO flags clear,
+    SHARED_INFO and TSC_INFO at most once) and return the entries. Octets
+    after END are not an error (a loader never reads them; see
+    after_end). The TSC_INFO tail (_pad) is not checked: Xen never
+    cleared it.
     """
-    entries = parse_blob(blob, endian)
-    seen = set()
-    for e in entries:
-        index = e.index
-        if e.length % DC_ALIGN:
-            _fail("Misaligned", e.offset + 4, index,
-                  "length %d is not a multiple of %d" % (e.length, DC_ALIGN))
-        body_at = e.offset + DC_DESC_SIZE
-        body_end = body_at + e.body_len
-        padding = blob[body_end:body_at + e.length]
-        if padding.strip(b"\x00"):
-            first = len(padding) - len(padding.lstrip(b"\x00"))
-            _fail("PaddingNonZero", body_end + first, index,
-                  "padding octet is 0x%02x" % (padding[first], ))
-        expected = _align_up(e.body_len)
-        if e.length != expected:
-            at = e.offset + 4
-            if e.typecode == DC_TYPE_shared_info:
-                at = body_at + 4
-            _fail("LengthMismatch", at, index,
-                  "%s entry has length %d, expected %d for its body"
-                  % (dc_type_to_str[e.typecode], e.length, expected))
-        if e.typecode == DC_TYPE_shared_info:
-            flags = e.fields["flags"]
-            if flags & 0xfffffffe:
-                _fail("ReservedFlags", body_at + 0, index,
-                      "DcSharedInfo: flags has reserved bits 0x%x set"
-                      % (flags & 0xfffffffe, ))
-        if e.typecode in (DC_TYPE_shared_info, DC_TYPE_tsc_info):
-            if e.typecode in seen:
-                _fail("Duplicate", e.offset + 0, index,
-                      "a second %s entry" % (dc_type_to_str[e.typecode], ))
-            seen.add(e.typecode)
-    return entries
+    return check_blob(DC_BLOB, blob, endian, parse_blob(blob, endian),
+                      _fail)
 
 
 def after_end(blob, entries):
@@ -275,7 +250,7 @@ def after_end(blob, entries):
     ends with END. A loader never reads them: not an error.
     """
     for e in entries:
-        if e.typecode == DC_TYPE_end:
+        if e.typecode == DC_BLOB["end"]:
             end = e.offset + DC_DESC_SIZE + e.length
             if end < len(blob):
                 return (end, len(blob) - end)

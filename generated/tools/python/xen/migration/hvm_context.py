@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 64c194293bc33ca6
+# checksum (fnv1a-64 of all other lines): 1fc87662431c2ddf
 
 """
 The HVM context blob carried by the HVM_CONTEXT record of an x86 HVM
@@ -18,9 +18,8 @@ HvmContextError, whose ``kind`` names the rule (the same names as the Rust
 verifier's HvmErrorKind) and whose ``offset`` is relative to the blob.
 """
 
-from struct import unpack_from
-
-from xen.migration.verify import MigrationError
+from xen.migration.verify import BlobEntry, MigrationError, check_blob, \
+    walk_blob
 
 #
 # Constants
@@ -94,57 +93,238 @@ hvm_type_to_str = {
 }
 
 #
+# The blob's format, from the description (format_spec::hvm_context):
+# the tables walk_blob and check_blob (xen.migration.verify) interpret.
+#
+
+# The entry types: body format and items, size rule, smallest body, and whether
+# a type appears at most once.
+HVM_ENTRIES = {
+    # empty
+    HVM_TYPE_end: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (0, )),
+        "min": 0,
+        "once": False,
+    },
+    # HvmHeader
+    HVM_TYPE_header: {
+        "format": HVM_HEADER_FORMAT,
+        "items": ("magic", "version", "changeset", "cpuid", "gtsc_khz", ),
+        "size": ("fixed", (24, )),
+        "min": 24,
+        "once": False,
+    },
+    # 1032 since Xen 4.7 (flags, pad0); 1024 before; 1016 before 3.4 (no
+    # msr_tsc_aux)
+    HVM_TYPE_cpu: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (1032, 1024, 1016, )),
+        "min": 1016,
+        "once": False,
+    },
+    HVM_TYPE_pic: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (8, )),
+        "min": 8,
+        "once": False,
+    },
+    # 16-octet header and 48 eight-octet redirection entries
+    HVM_TYPE_ioapic: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (400, )),
+        "min": 400,
+        "once": False,
+    },
+    # 24 with tdt_msr; 16 before it was added
+    HVM_TYPE_lapic: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (24, 16, )),
+        "min": 16,
+        "once": False,
+    },
+    HVM_TYPE_lapic_regs: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (1024, )),
+        "min": 1024,
+        "once": False,
+    },
+    HVM_TYPE_pci_irq: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (16, )),
+        "min": 16,
+        "once": False,
+    },
+    HVM_TYPE_isa_irq: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (8, )),
+        "min": 8,
+        "once": False,
+    },
+    HVM_TYPE_pci_link: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (8, )),
+        "min": 8,
+        "once": False,
+    },
+    # three 16-octet channels and 8 octets
+    HVM_TYPE_pit: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (56, )),
+        "min": 56,
+        "once": False,
+    },
+    # 24 in the Xen 4.17 stream, whose loader wants exactly that; 16 in older
+    # save.h
+    HVM_TYPE_rtc: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (24, )),
+        "min": 24,
+        "once": False,
+    },
+    HVM_TYPE_hpet: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (1048, )),
+        "min": 1048,
+        "once": False,
+    },
+    HVM_TYPE_pmtimer: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (8, )),
+        "min": 8,
+        "once": False,
+    },
+    HVM_TYPE_mtrr: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (240, )),
+        "min": 240,
+        "once": False,
+    },
+    # 32 with time_ref_count and reference_tsc; 16 before
+    HVM_TYPE_viridian_domain: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (32, 16, )),
+        "min": 16,
+        "once": False,
+    },
+    # 24 octets of masks, then an xsave area of at least 576 octets
+    HVM_TYPE_cpu_xsave: {
+        "format": None,
+        "items": (),
+        "size": ("at_least", (600, )),
+        "min": 600,
+        "once": False,
+    },
+    # 216 with the SynIC and timer MSRs; 16 and 8 in older Xen
+    HVM_TYPE_viridian_vcpu: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (216, 16, 8, )),
+        "min": 8,
+        "once": False,
+    },
+    # 32 with mcg_ext_ctl; 24 before
+    HVM_TYPE_vmce_vcpu: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (32, 24, )),
+        "min": 24,
+        "once": False,
+    },
+    HVM_TYPE_tsc_adjust: {
+        "format": None,
+        "items": (),
+        "size": ("fixed", (8, )),
+        "min": 8,
+        "once": False,
+    },
+    # count, 4 octets of alignment, then {index, _rsvd, val} per MSR
+    HVM_TYPE_cpu_msr: {
+        "format": None,
+        "items": (),
+        "size": ("counted", (8, 0, 16, )),
+        "min": 8,
+        "once": False,
+    },
+}
+
+# The rules, in the order they are checked: (KIND, check, strict, argument).
+# strict False: a restore checks it too, as the blob is walked; True: checked
+# after the walk.
+HVM_RULES = (
+    # the blob ends with an END entry
+    ("MissingEnd", "missing_end", False, None),
+    # every entry starts with a whole descriptor
+    ("TruncatedDescriptor", "truncated_descriptor", False, None),
+    # the entry's length lies within the blob
+    ("Overrun", "overrun", False, None),
+    # the type code is one the format defines
+    ("UnknownType", "known_type", True, None),
+    # the first entry is HEADER
+    ("HeaderNotFirst", "header_first", True, None),
+    # HEADER appears once
+    ("DuplicateHeader", "header_once", True, None),
+    # each body length is one its type's rule allows (HVM_TYPE_RULES; END has
+    # length 0)
+    ("BadLength", "body_size", True, None),
+    # HEADER magic is the format's
+    ("BadMagic", "body_field", True,
+     (HVM_TYPE_header, "magic", 0, ("equals", HVM_FILE_MAGIC))),
+    # HEADER version is the format's
+    ("BadVersion", "body_field", True,
+     (HVM_TYPE_header, "version", 4, ("equals", HVM_FILE_VERSION))),
+    # a CPU_MSR body is 8 octets and its count of 16-octet MSRs
+    ("MsrCount", "count_matches", True, None),
+    # nothing follows END
+    ("TrailingData", "nothing_after_end", True, None),
+)
+
+# The blob format.
+HVM_BLOB = {
+    "desc_format": HVM_DESC_FORMAT,
+    "desc_items": ("typecode", "instance", "length", ),
+    "desc_size": 8,
+    "type_at": 0,
+    "length_at": 4,
+    "header": HVM_TYPE_header,
+    "end": HVM_TYPE_end,
+    "align": None,
+    "names": hvm_type_to_str,
+    "entries": HVM_ENTRIES,
+    "rules": HVM_RULES,
+}
+
+#
 # Body length of each entry type: (kind, sizes). HVM_SIZE_FIXED: one
 # of ``sizes`` (the current size first, then sizes older Xen wrote);
-# HVM_SIZE_AT_LEAST: at least sizes[0]; HVM_SIZE_MSR_LIST: a 32-bit
-# count at offset 0, sizes[0] octets of fixed part, then exactly count
-# elements of sizes[1] octets.
+# HVM_SIZE_AT_LEAST: at least sizes[0]; HVM_SIZE_MSR_LIST: sizes[0]
+# octets of fixed part holding a 32-bit count at offset sizes[1], then
+# exactly count elements of sizes[2] octets.
 #
 
 HVM_SIZE_FIXED = "fixed"
 HVM_SIZE_AT_LEAST = "at_least"
-HVM_SIZE_MSR_LIST = "msr_list"
+HVM_SIZE_MSR_LIST = "counted"
 
-HVM_TYPE_SIZES = {
-    # empty
-    HVM_TYPE_end: (HVM_SIZE_FIXED, (0, )),
-    # HvmHeader
-    HVM_TYPE_header: (HVM_SIZE_FIXED, (24, )),
-    # 1032 since Xen 4.7 (flags, pad0); 1024 before; 1016 before 3.4 (no
-    # msr_tsc_aux)
-    HVM_TYPE_cpu: (HVM_SIZE_FIXED, (1032, 1024, 1016, )),
-    HVM_TYPE_pic: (HVM_SIZE_FIXED, (8, )),
-    # 16-octet header and 48 eight-octet redirection entries
-    HVM_TYPE_ioapic: (HVM_SIZE_FIXED, (400, )),
-    # 24 with tdt_msr; 16 before it was added
-    HVM_TYPE_lapic: (HVM_SIZE_FIXED, (24, 16, )),
-    HVM_TYPE_lapic_regs: (HVM_SIZE_FIXED, (1024, )),
-    HVM_TYPE_pci_irq: (HVM_SIZE_FIXED, (16, )),
-    HVM_TYPE_isa_irq: (HVM_SIZE_FIXED, (8, )),
-    HVM_TYPE_pci_link: (HVM_SIZE_FIXED, (8, )),
-    # three 16-octet channels and 8 octets
-    HVM_TYPE_pit: (HVM_SIZE_FIXED, (56, )),
-    # 24 in the Xen 4.17 stream, whose loader wants exactly that; 16 in older
-    # save.h
-    HVM_TYPE_rtc: (HVM_SIZE_FIXED, (24, )),
-    HVM_TYPE_hpet: (HVM_SIZE_FIXED, (1048, )),
-    HVM_TYPE_pmtimer: (HVM_SIZE_FIXED, (8, )),
-    HVM_TYPE_mtrr: (HVM_SIZE_FIXED, (240, )),
-    # 32 with time_ref_count and reference_tsc; 16 before
-    HVM_TYPE_viridian_domain: (HVM_SIZE_FIXED, (32, 16, )),
-    # 24 octets of masks, then an xsave area of at least 576 octets
-    HVM_TYPE_cpu_xsave: (HVM_SIZE_AT_LEAST, (600, )),
-    # 216 with the SynIC and timer MSRs; 16 and 8 in older Xen
-    HVM_TYPE_viridian_vcpu: (HVM_SIZE_FIXED, (216, 16, 8, )),
-    # 32 with mcg_ext_ctl; 24 before
-    HVM_TYPE_vmce_vcpu: (HVM_SIZE_FIXED, (32, 24, )),
-    HVM_TYPE_tsc_adjust: (HVM_SIZE_FIXED, (8, )),
-    # count, 4 octets of alignment, then {index, _rsvd, val} per MSR
-    HVM_TYPE_cpu_msr: (HVM_SIZE_MSR_LIST, (8, 16, )),
-}
+HVM_TYPE_SIZES = dict((t, e["size"]) for t, e in HVM_ENTRIES.items())
 
 # Size of an entry descriptor.
-HVM_DESC_SIZE = 8
+HVM_DESC_SIZE = HVM_BLOB["desc_size"]
 
 
 class HvmContextError(MigrationError):
@@ -155,17 +335,9 @@ class HvmContextError(MigrationError):
         self.entry = entry
 
 
-class HvmEntry(object):
+class HvmEntry(BlobEntry):
     """One entry of a blob: where it is, its descriptor and, for HEADER,
     its fields."""
-
-    def __init__(self, index, offset, typecode, instance, length):
-        self.index = index
-        self.offset = offset
-        self.typecode = typecode
-        self.instance = instance
-        self.length = length
-        self.fields = {}
 
 
 def _fail(kind, offset, entry, msg):
@@ -186,89 +358,20 @@ def describe_entry(entry):
 def parse_blob(blob, endian):
     """
     Walk a blob in byte order ``endian`` ("<" or ">"), checking only the
-    framing: every descriptor and body within the blob, and an END entry
-    (octets after it are not looked at). Returns the entries.
+    framing (the rules of HVM_RULES with strict False: every descriptor
+    and body within the blob, and an END entry; octets after it are not
+    looked at). Returns the entries.
     """
-    entries = []
-    pos = 0
-    index = 0
-    while True:
-        rest = len(blob) - pos
-        if rest == 0:
-            _fail("MissingEnd", pos, index,
-                  "the blob ends without an END entry")
-        if rest < HVM_DESC_SIZE:
-            _fail("TruncatedDescriptor", pos, index,
-                  "only %d octets remain for a descriptor" % (rest, ))
-        typecode, instance, length = \
-            unpack_from(endian + HVM_DESC_FORMAT, blob, pos)
-        if length > rest - HVM_DESC_SIZE:
-            _fail("Overrun", pos, index,
-                  "length %d runs past the end of the blob (%d octets follow)"
-                  % (length, rest - HVM_DESC_SIZE))
-        entries.append(HvmEntry(index, pos, typecode, instance, length))
-        pos += HVM_DESC_SIZE + length
-        index += 1
-        if typecode == HVM_TYPE_end:
-            return entries
-
-
-def _length_ok(rule, length):
-    kind, sizes = rule
-    if kind == HVM_SIZE_FIXED:
-        return length in sizes
-    return length >= sizes[0]
+    return walk_blob(HVM_BLOB, blob, endian, _fail, HvmEntry)
 
 
 def verify_blob(blob, endian):
     """
     Check every rule of the format (parse_blob's, then for each entry in
-    order: a known type code, HEADER first and only there, a body length
-    its type allows (HVM_TYPE_SIZES), HEADER magic and version, a CPU_MSR
-    count matching its length, nothing after END) and return the entries.
+    order those of HVM_RULES with strict True: a known type code, HEADER
+    first and only there, a body length its type allows (HVM_TYPE_SIZES),
+    HEADER magic and version, a CPU_MSR count matching its length, nothing
+    after END) and return the entries.
     """
-    entries = parse_blob(blob, endian)
-    for e in entries:
-        index = e.index
-        if e.typecode not in hvm_type_to_str:
-            _fail("UnknownType", e.offset + 0, index,
-                  "unknown type code %d" % (e.typecode, ))
-        if index == 0 and e.typecode != HVM_TYPE_header:
-            _fail("HeaderNotFirst", e.offset + 0, index,
-                  "the first entry has type %d, not HEADER" % (e.typecode, ))
-        if index > 0 and e.typecode == HVM_TYPE_header:
-            _fail("DuplicateHeader", e.offset + 0, index,
-                  "a second HEADER")
-        rule = HVM_TYPE_SIZES[e.typecode]
-        if not _length_ok(rule, e.length):
-            _fail("BadLength", e.offset + 4, index,
-                  "%s entry has length %d, expected %s %r"
-                  % (hvm_type_to_str[e.typecode], e.length, rule[0], rule[1]))
-        body_at = e.offset + HVM_DESC_SIZE
-        if e.typecode == HVM_TYPE_header:
-            magic, version, changeset, cpuid, gtsc_khz = \
-                unpack_from(endian + HVM_HEADER_FORMAT, blob, body_at)
-            if magic != HVM_FILE_MAGIC:
-                _fail("BadMagic", body_at + 0, index,
-                      "HEADER magic is 0x%08x, expected 0x%08x"
-                      % (magic, HVM_FILE_MAGIC))
-            if version != HVM_FILE_VERSION:
-                _fail("BadVersion", body_at + 4, index,
-                      "HEADER version is %d, expected %d"
-                      % (version, HVM_FILE_VERSION))
-            e.fields = dict(
-                magic=magic, version=version, changeset=changeset, cpuid=cpuid,
-                gtsc_khz=gtsc_khz)
-        elif e.typecode == HVM_TYPE_cpu_msr:
-            fixed, element = rule[1]
-            count, = unpack_from(endian + "I", blob, body_at)
-            if count * element + fixed != e.length:
-                _fail("MsrCount", body_at, index,
-                      "CPU_MSR count %d does not match length %d"
-                      % (count, e.length))
-        elif e.typecode == HVM_TYPE_end:
-            end = body_at + e.length
-            if end < len(blob):
-                _fail("TrailingData", end, index + 1,
-                      "%d octets follow the END entry" % (len(blob) - end, ))
-    return entries
+    return check_blob(HVM_BLOB, blob, endian, parse_blob(blob, endian),
+                      _fail)
