@@ -607,8 +607,13 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
                     Some(c) => {
                         let cname = c.to_string();
                         reads.push(quote! {
-                            let #id = ::format_spec::body::read_counted(
-                                reader, endian, #c as u64, #elem, #name, #cname)?;
+                            let #id = ::format_spec::body::read_array(
+                                reader,
+                                endian,
+                                ::format_spec::body::Extent::Counted { count: #c as u64, field: #cname },
+                                #elem,
+                                #name,
+                            )?;
                         });
                         writes.push(quote! {
                             ::format_spec::body::check_count(
@@ -620,7 +625,13 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
                     }
                     None => {
                         reads.push(quote! {
-                            let #id = ::format_spec::body::read_rest(reader, endian, #elem, #name, #fname)?;
+                            let #id = ::format_spec::body::read_array(
+                                reader,
+                                endian,
+                                ::format_spec::body::Extent::Rest { field: #fname },
+                                #elem,
+                                #name,
+                            )?;
                         });
                         writes.push(quote! {
                             for item in &self.#id {

@@ -171,66 +171,70 @@ fn remaining(reader: &mut (impl Read + Seek)) -> BinResult<u64> {
     Ok(end.saturating_sub(pos))
 }
 
-/// Reads `count` elements, after checking that the reader holds exactly
-/// that many octets for them. Used by derived code.
-pub fn read_counted<R, T>(
+/// How many elements a trailing array holds, for [`read_array`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// As many as the count field `field` says: `count`.
+    Counted {
+        /// The count field's value.
+        count: u64,
+        /// The count field.
+        field: &'static str,
+    },
+    /// Whole elements up to the end of the body; `field` is the array.
+    Rest {
+        /// The array field.
+        field: &'static str,
+    },
+}
+
+/// Reads the trailing array of a struct `structure`, `element` octets an
+/// element, after checking that the rest of the reader holds exactly the
+/// array: `count` elements ([`BodyError::Count`] otherwise), or a whole
+/// number of them ([`BodyError::Ragged`] otherwise). Used by derived code.
+pub fn read_array<R, T>(
     reader: &mut R,
     endian: Endian,
-    count: u64,
+    extent: Extent,
     element: usize,
     structure: &'static str,
-    field: &'static str,
 ) -> BinResult<Vec<T>>
 where
     R: Read + Seek,
     T: for<'a> BinRead<Args<'a> = ()>,
 {
     let available = remaining(reader)?;
-    let fits = count
-        .checked_mul(element as u64)
-        .is_some_and(|need| need == available);
-    if !fits {
-        return Err(custom(
-            reader,
-            BodyError::Count {
-                structure,
-                field,
-                count,
-                available,
-                element,
-            },
-        ));
-    }
-    (0..count)
-        .map(|_| T::read_options(reader, endian, ()))
-        .collect()
-}
-
-/// Reads whole elements until the end of the reader. Used by derived code.
-pub fn read_rest<R, T>(
-    reader: &mut R,
-    endian: Endian,
-    element: usize,
-    structure: &'static str,
-    field: &'static str,
-) -> BinResult<Vec<T>>
-where
-    R: Read + Seek,
-    T: for<'a> BinRead<Args<'a> = ()>,
-{
-    let len = remaining(reader)?;
-    if element == 0 || len % element as u64 != 0 {
-        return Err(custom(
-            reader,
-            BodyError::Ragged {
-                structure,
-                field,
-                len,
-                element,
-            },
-        ));
-    }
-    (0..len / element as u64)
+    let n = match extent {
+        Extent::Counted { count, field } => {
+            let fits = count
+                .checked_mul(element as u64)
+                .is_some_and(|need| need == available);
+            if !fits {
+                let err = BodyError::Count {
+                    structure,
+                    field,
+                    count,
+                    available,
+                    element,
+                };
+                return Err(custom(reader, err));
+            }
+            count
+        }
+        Extent::Rest { field } => {
+            if element == 0 || available % element as u64 != 0 {
+                let err = BodyError::Ragged {
+                    structure,
+                    field,
+                    len: available,
+                    element,
+                };
+                return Err(custom(reader, err));
+            }
+            available / element as u64
+        }
+    };
+    (0..n)
         .map(|_| T::read_options(reader, endian, ()))
         .collect()
 }

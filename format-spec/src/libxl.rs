@@ -294,6 +294,108 @@ pub fn is_xenstore_key_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'-' | b'/' | b'_' | b'@')
 }
 
+/// The restore's rules on EMULATOR_XENSTORE_DATA key/value data, checked
+/// as the data arrives in pieces of any size, in constant memory: every
+/// string NUL-terminated, an even number of strings, keys non-empty and
+/// relative (libxl's `libxl__restore_emulator_xenstore_data`, in that
+/// order). [`EmulatorXenstoreData::pairs`] applies it to data in memory;
+/// the libxl reader applies it to records too long to hold.
+///
+/// ```
+/// use format_spec::libxl::{XenstoreErrorKind, XenstoreScan};
+///
+/// let mut scan = XenstoreScan::default();
+/// scan.feed(b"na").unwrap();
+/// scan.feed(b"me\0guest\0/abs").unwrap();
+/// assert_eq!(scan.pairs(), 1);
+/// // The last string has no NUL: the data is not complete.
+/// let e = scan.finish().unwrap_err();
+/// assert_eq!((e.kind, e.offset, e.string), (XenstoreErrorKind::NotNulTerminated, 11, 2));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XenstoreScan {
+    /// Octets fed so far.
+    pos: usize,
+    /// Index of the string being read.
+    string: usize,
+    /// Where it starts.
+    start: usize,
+    /// Its octets so far.
+    len: usize,
+    /// Its first octet, once it has one.
+    first: u8,
+    /// Where the last key started (its index is `string - 1` once it is
+    /// complete).
+    key_at: usize,
+}
+
+impl XenstoreScan {
+    /// Checks the next `chunk` of the data; the first broken rule is an
+    /// error (feed no more after it).
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), XenstoreError> {
+        let mut rest = chunk;
+        while let Some(&head) = rest.first() {
+            if self.len == 0 {
+                self.first = head;
+            }
+            let Some(nul) = rest.iter().position(|&b| b == 0) else {
+                self.len += rest.len();
+                self.pos += rest.len();
+                return Ok(());
+            };
+            self.len += nul;
+            if self.string.is_multiple_of(2) {
+                let kind = if self.len == 0 {
+                    Some(XenstoreErrorKind::EmptyKey)
+                } else if self.first == b'/' {
+                    Some(XenstoreErrorKind::AbsoluteKey)
+                } else {
+                    None
+                };
+                if let Some(kind) = kind {
+                    return Err(XenstoreError {
+                        kind,
+                        offset: self.start,
+                        string: self.string,
+                    });
+                }
+                self.key_at = self.start;
+            }
+            self.pos += nul + 1;
+            self.string += 1;
+            self.start = self.pos;
+            self.len = 0;
+            rest = &rest[nul + 1..];
+        }
+        Ok(())
+    }
+
+    /// Complete (key, value) pairs so far.
+    pub fn pairs(&self) -> usize {
+        self.string / 2
+    }
+
+    /// The data ended: checks that its last string was terminated and
+    /// paired; returns the number of pairs.
+    pub fn finish(&self) -> Result<usize, XenstoreError> {
+        if self.len > 0 {
+            return Err(XenstoreError {
+                kind: XenstoreErrorKind::NotNulTerminated,
+                offset: self.start,
+                string: self.string,
+            });
+        }
+        if !self.string.is_multiple_of(2) {
+            return Err(XenstoreError {
+                kind: XenstoreErrorKind::OddStringCount,
+                offset: self.key_at,
+                string: self.string - 1,
+            });
+        }
+        Ok(self.pairs())
+    }
+}
+
 /// One decoded xenstore entry: the key and the value, without their NULs.
 pub type XenstorePair<'a> = (&'a [u8], &'a [u8]);
 
@@ -349,52 +451,14 @@ impl EmulatorXenstoreData {
     /// every string NUL-terminated, an even number of strings, keys
     /// non-empty and relative. Empty data is valid (no pairs).
     pub fn pairs(&self) -> Result<Vec<XenstorePair<'_>>, XenstoreError> {
-        let mut out = Vec::new();
-        let mut rest = &self.data[..];
-        let mut pos = 0usize;
-        let mut string = 0usize;
-        let mut key: Option<(&[u8], usize)> = None;
-        while !rest.is_empty() {
-            let Some(nul) = rest.iter().position(|&b| b == 0) else {
-                return Err(XenstoreError {
-                    kind: XenstoreErrorKind::NotNulTerminated,
-                    offset: pos,
-                    string,
-                });
-            };
-            let s = &rest[..nul];
-            match key.take() {
-                None => {
-                    let kind = if s.is_empty() {
-                        Some(XenstoreErrorKind::EmptyKey)
-                    } else if s[0] == b'/' {
-                        Some(XenstoreErrorKind::AbsoluteKey)
-                    } else {
-                        None
-                    };
-                    if let Some(kind) = kind {
-                        return Err(XenstoreError {
-                            kind,
-                            offset: pos,
-                            string,
-                        });
-                    }
-                    key = Some((s, pos));
-                }
-                Some((k, _)) => out.push((k, s)),
-            }
-            pos += nul + 1;
-            rest = &rest[nul + 1..];
-            string += 1;
-        }
-        if let Some((_, at)) = key {
-            return Err(XenstoreError {
-                kind: XenstoreErrorKind::OddStringCount,
-                offset: at,
-                string: string - 1,
-            });
-        }
-        Ok(out)
+        let mut scan = XenstoreScan::default();
+        scan.feed(&self.data)?;
+        let n = scan.finish()?;
+        // Every string is NUL-terminated and they pair up.
+        let mut strings = self.data.split(|&b| b == 0);
+        Ok((0..n)
+            .filter_map(|_| Some((strings.next()?, strings.next()?)))
+            .collect())
     }
 
     /// The strict check the spec adds: keys only hold ASCII letters,

@@ -45,7 +45,7 @@
 //! | `ReservedNonZero` | libxl options bits 2-31 set | strict |
 //! | `UnknownMandatory` | unknown libxl record type with bit 31 clear | both |
 //! | `UnknownOptional` | unknown libxl record type with bit 31 set: libxl's reader refuses every type it does not know (`process_record` in `libxl_stream_read.c`), the optional ones too | both |
-//! | `RecordTooLong` | record length over [`REC_LENGTH_MAX`] (checked before reading) | strict; lenient for EMULATOR_XENSTORE_DATA |
+//! | `RecordTooLong` | record length over [`REC_LENGTH_MAX`] (checked before reading) | strict (libxl has no limit: lenient reads on with bounded memory, an EMULATOR_CONTEXT blob skipped, EMULATOR_XENSTORE_DATA's pairs checked as they stream past with [`XenstoreScan`]) |
 //! | `BadLength` | body length breaks the record's length rule | both, except (lenient) a body of END, LIBXC_CONTEXT or CHECKPOINT_END, which libxl reads and ignores |
 //! | `CrashesXenRestore` | a CHECKPOINT_STATE with an empty body, on which libxl's restore dereferences a null pointer | both |
 //! | `PaddingNonZero` | a padding octet is not zero | strict |
@@ -56,7 +56,7 @@
 //! | `BadValue` | CHECKPOINT_STATE id not 0 (CHECKPOINT_NEW, the only state sent forward; `colo_stream_read_done` refuses the others) | both |
 //! | `UnexpectedRecord` | a second LIBXC_CONTEXT; CHECKPOINT_END outside a checkpoint; END inside one | both |
 //! | `UnexpectedRecord` | CHECKPOINT_STATE anywhere but right after a CHECKPOINT_END (Xen's COLO layout: libxl reads it alone there, `libxl__stream_read_checkpoint_state`, and refuses it elsewhere) | both |
-//! | `WrongGuestType` | EMULATOR_XENSTORE_DATA or EMULATOR_CONTEXT in the stream of a PV guest (the libxc domain header's type; libxl's `process_record` refuses them for a guest that is not HVM). Checked by [`crate::save::SaveReader`], which knows the guest type | both |
+//! | `WrongGuestType` | EMULATOR_XENSTORE_DATA or EMULATOR_CONTEXT in the stream of a guest that is not HVM: libxl's `process_record` refuses them unless `b_info.type` is HVM. The guest type is the xl configuration's `c_info.type` (PV, PVH or HVM, [`XlPreamble::guest_type`]) where there is one, else the libxc domain header's, which says X86_HVM for PVH too: without the configuration (a bare libxl stream, or no JSON) a PVH guest's emulator records cannot be told from an HVM guest's and are taken. Checked by [`crate::save::SaveReader`], which knows the guest type | both |
 //! | `UnexpectedRecord` | END with no LIBXC_CONTEXT before it: nothing to restore (libxl's reader takes it) | strict |
 //! | `TrailingData` | octets after the final END (libxl, or libxc for a bare libxc stream), unless they are xl's migration messages ([`OuterReader::migration_trailer`]) | strict |
 //! | `Truncated` | the input ends inside the libxl records of a checkpoint, between a libxc CHECKPOINT and its CHECKPOINT_END: libxl does not fail over there, its reader hangs ([`CUT_IN_CHECKPOINT`]) | both |
@@ -106,8 +106,8 @@ use crate::layout::{Violation, Wire};
 use crate::libxc::IHDR_MARKER;
 use crate::libxl::{
     CheckpointState, CheckpointStateId, EmulatorContext, EmulatorHeader, EmulatorId,
-    EmulatorXenstoreData, LibxlHeader, LibxlRecord, LibxlRecordHeader, XenstoreError, REC_ALIGN,
-    REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
+    EmulatorXenstoreData, LibxlHeader, LibxlRecord, LibxlRecordHeader, XenstoreError, XenstoreScan,
+    REC_ALIGN, REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 use crate::xl::{
     migration_messages, MigrationMessage, XlConfigError, XlHeader, XlPreamble,
@@ -534,8 +534,9 @@ pub enum OuterError {
         code: u32,
     },
     /// An emulator record in the stream of a guest without emulators (a
-    /// PV guest), which libxl's restore refuses.
-    #[error("libxl record {index} at offset {offset}: {record} in the stream of an x86 PV guest: libxl's restore takes emulator records only for an HVM guest (process_record in libxl_stream_read.c)")]
+    /// PV guest, or a PVH one as the xl configuration says), which libxl's
+    /// restore refuses.
+    #[error("libxl record {index} at offset {offset}: {record} in the stream of {guest}: libxl's restore takes emulator records only for an HVM guest (process_record in libxl_stream_read.c)")]
     WrongGuestType {
         /// Record index.
         index: u64,
@@ -543,6 +544,9 @@ pub enum OuterError {
         offset: u64,
         /// The record's spec name.
         record: &'static str,
+        /// The guest, and how it is known ("an x86 PV guest", "a PVH
+        /// guest (the xl configuration's c_info.type)").
+        guest: &'static str,
     },
     /// A record body longer than [`REC_LENGTH_MAX`].
     #[error("libxl record {index} at offset {offset} (type 0x{code:08x}): length {length} exceeds the maximum {max}")]
@@ -1029,6 +1033,21 @@ impl<S: SourceIo> OuterCore<S> {
         self.src.offset()
     }
 
+    /// Gives the input to the libxc layer, which starts (or, `resume`,
+    /// goes on) here: the handover `next` returns, after `record` (none in
+    /// a bare libxc stream).
+    fn hand_over(&mut self, resume: bool, record: Option<OuterRecord>) -> OuterEvent {
+        self.state = State::Libxc {
+            resume,
+            announced: true,
+        };
+        OuterEvent::Libxc(Handover {
+            offset: self.offset(),
+            resume,
+            record,
+        })
+    }
+
     /// See [`OuterReader::in_libxc`].
     pub(crate) fn in_libxc(&self) -> bool {
         matches!(
@@ -1086,17 +1105,7 @@ impl<S: SourceIo> OuterCore<S> {
             State::Libxc {
                 resume,
                 announced: false,
-            } => {
-                self.state = State::Libxc {
-                    resume,
-                    announced: true,
-                };
-                Ok(Some(OuterEvent::Libxc(Handover {
-                    offset: self.offset(),
-                    resume,
-                    record: None,
-                })))
-            }
+            } => Ok(Some(self.hand_over(resume, None))),
             State::BareEnd => {
                 self.finish_stream().await?;
                 Ok(Some(OuterEvent::End(None)))
@@ -1159,6 +1168,32 @@ impl<S: SourceIo> OuterCore<S> {
             left -= n as u64;
         }
         Ok(())
+    }
+
+    /// Reads `len` octets of EMULATOR_XENSTORE_DATA key/value data through
+    /// a [`XenstoreScan`], a piece at a time, so that memory stays bounded
+    /// whatever the length. The restore's verdict on the data comes back
+    /// once all of it was read (libxl reads the whole body before it
+    /// looks at it); a read error or the end of the input is the outer
+    /// error.
+    async fn scan_xenstore(
+        &mut self,
+        len: u64,
+    ) -> Result<Result<usize, XenstoreError>, OuterError> {
+        let mut buf = [0u8; 8192];
+        let mut scan = XenstoreScan::default();
+        let mut broken = None;
+        let mut left = len;
+        while left > 0 {
+            let n = left.min(buf.len() as u64) as usize;
+            self.fill(&mut buf[..n], "the body of a libxl record")
+                .await?;
+            if broken.is_none() {
+                broken = scan.feed(&buf[..n]).err();
+            }
+            left -= n as u64;
+        }
+        Ok(broken.map_or_else(|| scan.finish(), Err))
     }
 
     /// Reads the record padding and, in strict mode, checks it is zero.
@@ -1371,11 +1406,9 @@ impl<S: SourceIo> OuterCore<S> {
             code,
             LibxlRecord::END | LibxlRecord::LIBXC_CONTEXT | LibxlRecord::CHECKPOINT_END
         );
-        // libxl has no length limit; lenient mode reads on where memory
-        // stays bounded without one (EMULATOR_XENSTORE_DATA's pairs are
-        // checked in memory, so it keeps the limit).
-        let unlimited = lenient && code != LibxlRecord::EMULATOR_XENSTORE_DATA;
-        if length > REC_LENGTH_MAX && !unlimited {
+        // libxl has no length limit; lenient mode reads on, holding at most
+        // REC_LENGTH_MAX octets of a body (see `keep` below).
+        if length > REC_LENGTH_MAX && !lenient {
             return Err(OuterError::RecordTooLong {
                 index,
                 offset,
@@ -1415,8 +1448,22 @@ impl<S: SourceIo> OuterCore<S> {
         };
         let what = "the body of a libxl record";
         let mut body = self.read_vec(keep as usize, what).await?;
-        self.skip(u64::from(length - keep), what).await?;
-        self.padding(index, length).await?;
+        let rest = u64::from(length - keep);
+        let over_limit = length > REC_LENGTH_MAX;
+        if over_limit && code == LibxlRecord::EMULATOR_XENSTORE_DATA {
+            // The key/value data, checked as it streams past.
+            let data_at = offset + (LibxlRecordHeader::LAYOUT.size + body.len()) as u64;
+            let scanned = self.scan_xenstore(rest).await?;
+            self.padding(index, length).await?;
+            scanned.map_err(|source| OuterError::Xenstore {
+                index,
+                offset: data_at + source.offset as u64,
+                source,
+            })?;
+        } else {
+            self.skip(rest, what).await?;
+            self.padding(index, length).await?;
+        }
         if lenient && code == LibxlRecord::CHECKPOINT_STATE {
             // Only its id is read (libxl reads no more).
             body.truncate(CheckpointState::LAYOUT.size);
@@ -1525,15 +1572,7 @@ impl<S: SourceIo> OuterCore<S> {
                     return Err(unexpected("the libxc stream was already read"));
                 }
                 self.libxc_seen = true;
-                self.state = State::Libxc {
-                    resume: false,
-                    announced: true,
-                };
-                Ok(OuterEvent::Libxc(Handover {
-                    offset: self.offset(),
-                    resume: false,
-                    record: Some(rec),
-                }))
+                Ok(self.hand_over(false, Some(rec)))
             }
             LibxlRecord::CheckpointEnd => {
                 if !in_checkpoint {
@@ -1544,15 +1583,7 @@ impl<S: SourceIo> OuterCore<S> {
                     self.state = State::ColoControl;
                     return Ok(OuterEvent::Record(rec));
                 }
-                self.state = State::Libxc {
-                    resume: true,
-                    announced: true,
-                };
-                Ok(OuterEvent::Libxc(Handover {
-                    offset: self.offset(),
-                    resume: true,
-                    record: Some(rec),
-                }))
+                Ok(self.hand_over(true, Some(rec)))
             }
             LibxlRecord::CheckpointState(st) => {
                 if self.state != State::ColoControl {
@@ -1574,15 +1605,7 @@ impl<S: SourceIo> OuterCore<S> {
                         },
                     });
                 }
-                self.state = State::Libxc {
-                    resume: true,
-                    announced: true,
-                };
-                Ok(OuterEvent::Libxc(Handover {
-                    offset: self.offset(),
-                    resume: true,
-                    record: Some(rec),
-                }))
+                Ok(self.hand_over(true, Some(rec)))
             }
             LibxlRecord::End => {
                 if in_checkpoint {

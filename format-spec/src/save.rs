@@ -93,7 +93,7 @@ use crate::stream::{
     ErrorKind, Failover, FailoverReason, FieldRef, Location, Mode, PageBatch, ReaderOptions,
     Record, RecordInfo, Report, StreamError, StreamReader, Suspended, Verifier, VerifyOptions,
 };
-use crate::xl::XlPreamble;
+use crate::xl::{XlGuestType, XlPreamble};
 
 /// Why a whole input could not be read: the error of the layer that found
 /// it, which keeps its own kind, record, offset and field.
@@ -411,6 +411,37 @@ impl<R: Read> Layers for BlockingLayers<R> {
     }
 }
 
+/// The guest a restore creates, as far as the libxl layer's rules need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Guest {
+    /// Named by the xl configuration.
+    Config(XlGuestType),
+    /// Told by the libxc domain header only: x86 PV (`true`) or X86_HVM,
+    /// which is HVM or PVH.
+    Libxc(bool),
+}
+
+impl Guest {
+    fn takes_emulator_records(self) -> bool {
+        match self {
+            Guest::Config(t) => t.takes_emulator_records(),
+            Guest::Libxc(pv) => !pv,
+        }
+    }
+
+    /// The guest, for [`OuterError::WrongGuestType`].
+    fn describe(self) -> &'static str {
+        match self {
+            Guest::Config(XlGuestType::Pvh) => "a PVH guest (the xl configuration's c_info.type)",
+            Guest::Config(XlGuestType::Pv) => {
+                "an x86 PV guest (the xl configuration's c_info.type)"
+            }
+            Guest::Config(XlGuestType::Hvm) => "an HVM guest",
+            Guest::Libxc(_) => "an x86 PV guest",
+        }
+    }
+}
+
 /// Which layer has the input.
 pub(crate) enum Holder<O, L> {
     Outer(O),
@@ -487,8 +518,11 @@ pub(crate) struct SaveCore<F, O, L> {
     failover: Option<Failover>,
     /// Nothing more to read (the input ended at a checkpoint boundary).
     done: bool,
-    /// Whether the guest is x86 PV, once the libxc domain header was read.
-    guest_pv: Option<bool>,
+    /// Which guest libxl restores, once known: from the xl configuration
+    /// (`c_info.type`) when there is one, else from the libxc domain
+    /// header's type once read (which calls a PVH guest X86_HVM: without
+    /// the configuration PVH cannot be told from HVM).
+    guest: Option<Guest>,
     /// The first emulator record read before the guest type was known.
     early_emulator: Option<OuterError>,
     layers: F,
@@ -520,6 +554,10 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
         opts: Options,
         layers: F,
     ) -> Self {
+        let guest = xl
+            .as_ref()
+            .and_then(XlPreamble::guest_type)
+            .map(Guest::Config);
         let mut pending = VecDeque::new();
         if let Some(pre) = &xl {
             pending.push_back(Event::Xl(pre.clone()));
@@ -551,7 +589,7 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
             seg_start: 0,
             failover: None,
             done: false,
-            guest_pv: None,
+            guest,
             early_emulator: None,
             layers,
         }
@@ -782,19 +820,20 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
         ) {
             // libxl's restore takes emulator records only for an HVM
             // guest (process_record in libxl_stream_read.c).
-            let e = OuterError::WrongGuestType {
+            let e = |guest: Guest| OuterError::WrongGuestType {
                 index: r.index,
                 offset: r.offset,
                 record: r.record.layout().spec_name,
+                guest: guest.describe(),
             };
-            match self.guest_pv {
-                Some(true) => {
+            match self.guest {
+                Some(g) if !g.takes_emulator_records() => {
                     self.layer = Holder::Lost(r.offset);
-                    return Err(e.into());
+                    return Err(e(g).into());
                 }
-                Some(false) => {}
+                Some(_) => {}
                 None => {
-                    self.early_emulator.get_or_insert(e);
+                    self.early_emulator.get_or_insert(e(Guest::Libxc(true)));
                 }
             }
         }
@@ -822,8 +861,9 @@ impl<F: Layers<Outer = O, Libxc = L>, O, L> SaveCore<F, O, L> {
                 self.segment = 1;
                 let (image, domain) = F::headers(&reader);
                 let pv = domain.domain_type() == Some(DomainType::X86Pv);
-                self.guest_pv = Some(pv);
-                if let Some(e) = self.early_emulator.take().filter(|_| pv) {
+                let guest = *self.guest.get_or_insert(Guest::Libxc(pv));
+                let early = self.early_emulator.take();
+                if let Some(e) = early.filter(|_| !guest.takes_emulator_records()) {
                     // An emulator record before the libxc stream, in the
                     // stream of what turns out to be a PV guest.
                     self.layer = Holder::Lost(offset);

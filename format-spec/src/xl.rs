@@ -330,6 +330,164 @@ impl XlPreamble {
     }
 }
 
+/// The type of guest an xl configuration describes: libxl's
+/// `libxl_domain_type`, as its JSON spells it in `c_info.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XlGuestType {
+    /// `"hvm"`: a fully virtualised guest, with a device model.
+    Hvm,
+    /// `"pv"`.
+    Pv,
+    /// `"pvh"`: an HVM container without a device model. Its libxc stream
+    /// says X86_HVM, as an HVM guest's does.
+    Pvh,
+}
+
+impl XlGuestType {
+    /// Every type, in libxl's order.
+    pub const ALL: [XlGuestType; 3] = [XlGuestType::Hvm, XlGuestType::Pv, XlGuestType::Pvh];
+
+    /// The name libxl's JSON gives it (`c_info.type`).
+    pub fn json_name(self) -> &'static str {
+        match self {
+            XlGuestType::Hvm => "hvm",
+            XlGuestType::Pv => "pv",
+            XlGuestType::Pvh => "pvh",
+        }
+    }
+
+    /// Whether libxl's restore takes emulator records for this guest: only
+    /// for HVM (`process_record` in `libxl_stream_read.c` refuses them when
+    /// `b_info.type` is not `LIBXL_DOMAIN_TYPE_HVM`).
+    pub fn takes_emulator_records(self) -> bool {
+        self == XlGuestType::Hvm
+    }
+}
+
+/// A forward-only walk over JSON text, enough to find one member of an
+/// object: strings are compared undecoded, every other value is skipped.
+struct JsonWalk<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> JsonWalk<'a> {
+    fn ws(&mut self) {
+        while self.s.get(self.i).is_some_and(|c| c.is_ascii_whitespace()) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        self.ws();
+        (self.s.get(self.i) == Some(&c)).then(|| self.i += 1)
+    }
+
+    /// A string, as its raw octets between the quotes.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.i;
+        loop {
+            match self.s.get(self.i)? {
+                b'"' => break,
+                b'\\' => self.i += 2,
+                _ => self.i += 1,
+            }
+        }
+        self.i += 1;
+        self.s.get(start..self.i - 1)
+    }
+
+    fn skip_value(&mut self, depth: u32) -> Option<()> {
+        self.ws();
+        match *self.s.get(self.i)? {
+            b'"' => self.string().map(|_| ()),
+            b'{' | b'[' if depth < 64 => {
+                let close = if self.s[self.i] == b'{' { b'}' } else { b']' };
+                self.i += 1;
+                if self.eat(close).is_some() {
+                    return Some(());
+                }
+                loop {
+                    if close == b'}' {
+                        self.string()?;
+                        self.eat(b':')?;
+                    }
+                    self.skip_value(depth + 1)?;
+                    if self.eat(close).is_some() {
+                        return Some(());
+                    }
+                    self.eat(b',')?;
+                }
+            }
+            c if c == b'-' || c.is_ascii_alphanumeric() => {
+                while self
+                    .s
+                    .get(self.i)
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || b"+-.".contains(&c))
+                {
+                    self.i += 1;
+                }
+                Some(())
+            }
+            _ => None,
+        }
+    }
+
+    /// Positions the walk at the value of member `key` of the object that
+    /// starts here.
+    fn member(&mut self, key: &[u8]) -> Option<()> {
+        self.eat(b'{')?;
+        loop {
+            let k = self.string()?;
+            self.eat(b':')?;
+            if k == key {
+                return Some(());
+            }
+            self.skip_value(0)?;
+            self.eat(b',')?;
+        }
+    }
+}
+
+impl XlPreamble {
+    /// The type of guest the JSON configuration describes (`c_info.type`:
+    /// `"hvm"`, `"pv"` or `"pvh"`), which decides what libxl's restore
+    /// takes: emulator records only for HVM. `None` without a JSON
+    /// configuration, when it is not well-formed JSON (as far as this
+    /// reads it: structure, strings, scalars), or when it names no such
+    /// type. Without it an HVM guest and a PVH one cannot be told apart:
+    /// the libxc stream says X86_HVM for both.
+    ///
+    /// ```
+    /// use format_spec::binrw::Endian;
+    /// use format_spec::xl::{XlGuestType, XlPreamble};
+    ///
+    /// let json = r#"{"c_info": {"type": "pvh", "name": "guest"}, "b_info": {}}"#;
+    /// let pre = XlPreamble::with_json_config(Endian::Little, json);
+    /// assert_eq!(pre.guest_type(), Some(XlGuestType::Pvh));
+    /// assert!(!XlGuestType::Pvh.takes_emulator_records());
+    /// let pre = XlPreamble::with_json_config(Endian::Little, r#"{"c_info": {}}"#);
+    /// assert_eq!(pre.guest_type(), None);
+    /// ```
+    pub fn guest_type(&self) -> Option<XlGuestType> {
+        let json = self.json_config()?.as_bytes();
+        let mut whole = JsonWalk { s: json, i: 0 };
+        whole.skip_value(0)?;
+        whole.ws();
+        if whole.i != json.len() {
+            return None;
+        }
+        let mut w = JsonWalk { s: json, i: 0 };
+        w.member(b"c_info")?;
+        w.member(b"type")?;
+        let name = w.string()?;
+        XlGuestType::ALL
+            .into_iter()
+            .find(|t| t.json_name().as_bytes() == name)
+    }
+}
+
 /// Every wire struct of the xl layer (for generators and tests).
 pub const XL_STRUCTS: &[&StructLayout] = &[&XlHeader::LAYOUT];
 

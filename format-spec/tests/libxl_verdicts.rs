@@ -22,7 +22,8 @@
 //!   `Truncated` in both modes; right after CHECKPOINT_END it is a
 //!   checkpoint boundary;
 //! * records over 128 MiB: libxl has no limit, lenient reads on with
-//!   bounded memory.
+//!   bounded memory (EMULATOR_XENSTORE_DATA's pairs checked as they
+//!   stream past).
 
 use std::io::Read;
 
@@ -352,4 +353,107 @@ fn an_emulator_context_over_128_mib_is_read_on_leniently() {
     let e = verify(input(()), Options::verify(Mode::Strict)).unwrap_err();
     assert_eq!(e.kind(), "RecordTooLong");
     assert_eq!(e.offset(), head.len() as u64);
+}
+
+/// The head of a libxl stream (an HVM libxc stream inside), a record
+/// header and emulator sub-header of an EMULATOR_XENSTORE_DATA of body
+/// length `len`, and the END record that follows its padding.
+fn over_limit_xenstore(len: u32) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+    let (lx, _) = libxc(DomainType::X86Hvm, 0);
+    let mut o = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+    o.libxc_context().unwrap();
+    o.inner().extend_from_slice(&lx);
+    let head = o.inner().clone();
+    let mut rh = Vec::new();
+    rh.extend_from_slice(&LibxlRecord::EMULATOR_XENSTORE_DATA.to_le_bytes());
+    rh.extend_from_slice(&len.to_le_bytes());
+    rh.extend_from_slice(&(EmulatorId::QemuUpstream as u32).to_le_bytes());
+    rh.extend_from_slice(&0u32.to_le_bytes());
+    let mut w = OuterWriter::libxl(Vec::new(), Endian::Little).unwrap();
+    w.record(&LibxlRecord::End).unwrap();
+    let mut tail = vec![0; (8 - len as usize % 8) % 8];
+    tail.extend_from_slice(&w.inner()[16..]);
+    (head, rh, tail)
+}
+
+#[test]
+fn an_emulator_xenstore_data_over_128_mib_is_checked_as_it_streams_leniently() {
+    // One key, and a value of some 128 MiB that only a generator holds.
+    let key = b"physmap/1/name\0";
+    let value = u64::from(REC_LENGTH_MAX) + 1;
+    let len = (8 + key.len() as u64 + value + 1) as u32;
+    let (head, rh, tail) = over_limit_xenstore(len);
+    let data_at = (head.len() + rh.len()) as u64;
+    // `key` then the value's octets, then `last` (its NUL, or not).
+    let input = |key: &'static [u8], last: &'static [u8]| {
+        Parts(vec![
+            Box::new(std::io::Cursor::new(head.clone())),
+            Box::new(std::io::Cursor::new(rh.clone())),
+            Box::new(std::io::Cursor::new(key)),
+            Box::new(std::io::repeat(b'v').take(value)),
+            Box::new(std::io::Cursor::new(last)),
+            Box::new(std::io::Cursor::new(tail.clone())),
+        ])
+    };
+    let rep = verify(input(key, b"\0"), Options::verify(Mode::Lenient)).unwrap();
+    assert_eq!(rep.libxl_records["EMULATOR_XENSTORE_DATA"], 1);
+    assert_eq!(rep.end_offset, data_at + len as u64 - 8 + tail.len() as u64);
+    let e = verify(input(key, b"\0"), Options::verify(Mode::Strict)).unwrap_err();
+    assert_eq!(e.kind(), "RecordTooLong");
+    assert_eq!(e.offset(), head.len() as u64);
+    // The restore's rules still hold, at the offsets of the data: an
+    // absolute key, and a value that runs to the end without its NUL.
+    let e = verify(
+        input(b"/physmap/name\0", b"\0"),
+        Options::verify(Mode::Lenient),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), "Xenstore", "{e}");
+    assert_eq!(e.offset(), data_at, "{e}");
+    let e = verify(input(key, b"v"), Options::verify(Mode::Lenient)).unwrap_err();
+    assert_eq!(e.kind(), "Xenstore", "{e}");
+    assert_eq!(e.offset(), data_at + key.len() as u64, "{e}");
+    assert!(e.to_string().contains("not NUL-terminated"), "{e}");
+}
+
+#[test]
+fn the_xl_configuration_tells_pvh_from_hvm() {
+    use format_spec::xl::{XlGuestType, XlPreamble};
+    let ty = |json: &str| XlPreamble::with_json_config(Endian::Little, json).guest_type();
+    // The real save files: xl's own JSON.
+    for (file, want) in [
+        ("hvm-1vcpu-128M.xl", XlGuestType::Hvm),
+        ("pv64-1vcpu-96M.xl", XlGuestType::Pv),
+    ] {
+        let bytes = std::fs::read(test_support::real_stream(file)).unwrap();
+        let r = format_spec::save::SaveReader::new(&bytes[..], Options::default()).unwrap();
+        assert_eq!(r.xl_preamble().unwrap().guest_type(), Some(want), "{file}");
+    }
+    assert_eq!(
+        ty(
+            r#"{"b_info": {"a": [1, -2.5e3, "x\"}", null, true, {}]}, "c_info": {"name": "g", "type": "pvh"}}"#
+        ),
+        Some(XlGuestType::Pvh)
+    );
+    // No type, another type, c_info.type elsewhere, not well-formed: none.
+    for json in [
+        r#"{"c_info": {"name": "g"}}"#,
+        r#"{"c_info": {"type": "unknown"}}"#,
+        r#"{"b_info": {"type": "pvh"}}"#,
+        r#"{"c_info": {"type": "pvh"}"#,
+        r#"{"c_info": {"type": "pvh"}} trailing"#,
+        "",
+    ] {
+        assert_eq!(ty(json), None, "{json}");
+    }
+    // A bare libxl stream has no configuration: a PVH guest's emulator
+    // records cannot be told from an HVM guest's there, and are taken.
+    let b = libxl(0, &|_| {}, &|mut o| {
+        o.emulator_context(EmulatorId::QemuUpstream, 0, b"state")
+            .unwrap();
+        o.finish().unwrap()
+    });
+    for r in both(&b) {
+        assert_eq!(kind(&r), "valid");
+    }
 }

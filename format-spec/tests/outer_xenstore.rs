@@ -4,7 +4,9 @@
 mod outer_support;
 
 use format_spec::binrw::Endian;
-use format_spec::libxl::{EmulatorHeader, EmulatorId, EmulatorXenstoreData, XenstoreErrorKind};
+use format_spec::libxl::{
+    EmulatorHeader, EmulatorId, EmulatorXenstoreData, XenstoreErrorKind, XenstoreScan,
+};
 use format_spec::outer::{FormatChoice, Mode, OuterEvent, OuterReader, OuterWriter};
 use format_spec::xl::XlPreamble;
 use outer_support::{write_small_libxc, LibxcSkipper};
@@ -79,6 +81,33 @@ fn encoder_refuses_what_the_decoder_rejects() {
     assert_eq!(kind(&[("k", "v\0")]), XenstoreErrorKind::EmbeddedNul);
 }
 
+/// libxl's rules on the data (`libxl__restore_emulator_xenstore_data`),
+/// string by string: the number of pairs, or the broken rule with the
+/// offset and index of its string.
+fn plain_rules(bytes: &[u8]) -> Result<usize, (XenstoreErrorKind, usize, usize)> {
+    let (mut pos, mut string, mut key) = (0, 0, 0);
+    while pos < bytes.len() {
+        let Some(len) = bytes[pos..].iter().position(|&b| b == 0) else {
+            return Err((XenstoreErrorKind::NotNulTerminated, pos, string));
+        };
+        if string % 2 == 0 {
+            if len == 0 {
+                return Err((XenstoreErrorKind::EmptyKey, pos, string));
+            }
+            if bytes[pos] == b'/' {
+                return Err((XenstoreErrorKind::AbsoluteKey, pos, string));
+            }
+            key = pos;
+        }
+        pos += len + 1;
+        string += 1;
+    }
+    if string % 2 == 1 {
+        return Err((XenstoreErrorKind::OddStringCount, key, string - 1));
+    }
+    Ok(string / 2)
+}
+
 proptest! {
     #[test]
     fn pairs_round_trip(
@@ -103,6 +132,33 @@ proptest! {
             let again = EmulatorXenstoreData::from_pairs(d.header, &pairs).unwrap();
             prop_assert_eq!(again.data, bytes);
         }
+    }
+
+    /// The streaming check (what the reader applies to records over
+    /// 128 MiB) gives the verdict of the rules written out plainly here,
+    /// however the data is cut into pieces.
+    #[test]
+    fn the_streaming_check_agrees_with_the_rules_in_any_pieces(
+        bytes in prop::collection::vec(prop::sample::select(vec![0u8, 0, b'/', b'k', b'v']), 0..40),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..5),
+    ) {
+        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(bytes.len() + 1)).collect();
+        at.push(0);
+        at.push(bytes.len());
+        at.sort_unstable();
+        let mut scan = XenstoreScan::default();
+        let mut res = Ok(());
+        for w in at.windows(2) {
+            res = res.and_then(|_| scan.feed(&bytes[w[0]..w[1]]));
+        }
+        let got = res
+            .and_then(|_| scan.finish())
+            .map_err(|e| (e.kind, e.offset, e.string));
+        prop_assert_eq!(got, plain_rules(&bytes));
+        prop_assert_eq!(
+            data(&bytes).pairs().map(|p| p.len()).map_err(|e| (e.kind, e.offset, e.string)),
+            plain_rules(&bytes)
+        );
     }
 
     /// Damage anywhere in a small save file: the reader returns a typed

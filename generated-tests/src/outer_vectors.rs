@@ -88,6 +88,11 @@ impl Verdict {
 /// The JSON configuration of the xl files.
 const CONFIG: &str = "{\"c_info\": {\"name\": \"vector\"}}";
 
+/// The configuration of a PVH guest, and of an HVM one, as xl writes
+/// them (`c_info.type`; the rest cut down).
+const PVH_CONFIG: &str = "{\"c_info\": {\"type\": \"pvh\", \"name\": \"vector\"}, \"b_info\": {\"max_vcpus\": 1, \"type.pvh\": {}}}";
+const HVM_CONFIG: &str = "{\"c_info\": {\"type\": \"hvm\", \"name\": \"vector\"}, \"b_info\": {\"type.hvm\": {\"acpi\": true}}}";
+
 /// An unknown libxl record type, optional (bit 31 set).
 const UNKNOWN_OPTIONAL: u32 = 0x8000_0077;
 /// An unknown libxl record type, mandatory.
@@ -513,6 +518,39 @@ pub fn outer_vectors() -> Vec<OuterVector> {
                 Some("WrongGuestType"),
                 None,
             );
+        }
+        // A PVH guest, as the xl configuration says (c_info.type): its
+        // libxc stream says X86_HVM, as an HVM guest's does, and libxl
+        // refuses emulator records for it, after the libxc stream and
+        // before it (then at once: the guest type is known from the
+        // start). Without emulator records it is valid, and so are they in
+        // a guest the configuration calls HVM.
+        for (name, config, emulators, expect) in [
+            (
+                "xl-pvh-emulator-after",
+                PVH_CONFIG,
+                Some(false),
+                Some("WrongGuestType"),
+            ),
+            (
+                "xl-pvh-emulator-first",
+                PVH_CONFIG,
+                Some(true),
+                Some("WrongGuestType"),
+            ),
+            ("xl-pvh", PVH_CONFIG, None, None),
+            ("xl-hvm-config-emulator", HVM_CONFIG, Some(false), None),
+        ] {
+            let pre = XlPreamble::with_json_config(e, config);
+            let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
+            if emulators == Some(true) {
+                emulator_records(&mut w);
+            }
+            libxc(&mut w, &base(Guest::Hvm, 3, e, 0), &mut |_| {});
+            if emulators == Some(false) {
+                emulator_records(&mut w);
+            }
+            add(format!("{name}-{en}"), w.finish().unwrap(), expect, None);
         }
         // CHECKPOINT_STATE inside a checkpoint (before CHECKPOINT_END), and
         // one sending a secondary's state forward.

@@ -1,6 +1,7 @@
 //! Lenient verdicts on the outer vectors that libxl's reader refuses too
 //! (the strict ones are checked against the generated Python in
-//! `python_outer.rs`): emulator records in a PV guest's stream, unknown
+//! `python_outer.rs`): emulator records in a PV guest's stream (or a PVH
+//! one's, as the xl configuration says), unknown
 //! optional libxl records, CHECKPOINT_STATE out of place or with a
 //! secondary's state.
 
@@ -13,6 +14,8 @@ fn what_libxl_refuses_lenient_mode_refuses() {
     let wanted = [
         ("xl-pv-emulator-", "WrongGuestType"),
         ("libxl-pv-emulator-first-", "WrongGuestType"),
+        ("xl-pvh-emulator-after-", "WrongGuestType"),
+        ("xl-pvh-emulator-first-", "WrongGuestType"),
         ("libxl-unknown-optional-", "UnknownOptional"),
         ("libxl-checkpoint-state-inside-", "UnexpectedRecord"),
         ("libxl-checkpoint-state-ready-", "BadValue"),

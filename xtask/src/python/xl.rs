@@ -3,7 +3,7 @@
 
 use format_spec::layout::Wire;
 use format_spec::xl::{
-    XlHeader, XL_CONSTANTS, XL_OPTIONAL_DATA_MAX, XL_STRUCTS, XL_TEXT_CONSTANTS,
+    XlGuestType, XlHeader, XL_CONSTANTS, XL_OPTIONAL_DATA_MAX, XL_STRUCTS, XL_TEXT_CONSTANTS,
 };
 
 use super::banner;
@@ -118,6 +118,23 @@ pub(super) fn xl_py() -> String {
         (
             "json",
             const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_JSON").to_string(),
+        ),
+        (
+            "guest_types",
+            XlGuestType::ALL
+                .iter()
+                .map(|t| format!("{:?}, ", t.json_name()))
+                .collect::<String>()
+                .trim_end()
+                .to_string(),
+        ),
+        (
+            "emulator_guest_type",
+            XlGuestType::ALL
+                .into_iter()
+                .filter(|t| t.takes_emulator_records())
+                .map(|t| format!("{:?}", t.json_name()))
+                .collect::<String>(),
         ),
         ("migration_messages", migration_messages()),
         (

@@ -6,6 +6,7 @@ of the libxl stream. No Xen document specifies it; format-spec's xl
 module does. VerifyXl verifies a whole xl save file.
 """
 
+from json import loads as json_loads
 from struct import pack, unpack
 
 from xen.migration.verify import StreamError, VerifyBase, prepend
@@ -86,6 +87,30 @@ def verify_migration_trailer(verifier):
                      len(data), at))
 
 
+# The guest types of libxl's JSON configuration (c_info.type), and the one
+# whose restore takes emulator records.
+GUEST_TYPES = (SLOT_guest_types)
+EMULATOR_GUEST_TYPE = SLOT_emulator_guest_type
+
+
+def config_guest_type(config):
+    """
+    The guest type (one of GUEST_TYPES) that the JSON configuration
+    ``config`` (NUL-terminated octets) names in c_info.type, or None: no
+    configuration, not JSON, or no such type. The libxc stream says X86_HVM
+    for a PVH guest as for an HVM one; only this tells them apart.
+    """
+    if not config or config[-1:] != b"\x00":
+        return None
+    try:
+        kind = json_loads(config[:-1].decode("utf-8"))["c_info"]["type"]
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+        return None
+    if kind in GUEST_TYPES:
+        return str(kind)
+    return None
+
+
 class VerifyXl(VerifyBase):
     """
     Verify a whole xl save file in strict mode: the xl header (magic,
@@ -108,6 +133,11 @@ class VerifyXl(VerifyBase):
         self.verify_hdr()
         if self.mandatory_flags & SLOT_v2:
             self.inner = VerifyLibxl(self.info, self.read)
+            if self.mandatory_flags & SLOT_json:
+                guest = config_guest_type(self.config)
+                self.inner.config_guest = guest
+                self.inner.config_takes_emulators = \
+                    guest == EMULATOR_GUEST_TYPE
         else:
             at = self.offset
             first = self.rdexact(8)

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 948745975b81adb5
+# checksum (fnv1a-64 of all other lines): a382d7818a8edcd5
 
 """
 Libxl migration streams (revision 2): names, values, struct formats and
@@ -183,6 +183,10 @@ class VerifyLibxl(VerifyBase):
         self.state_next = False
         # The first emulator record before the guest type was known.
         self.early_emulator = None
+        # The guest type the xl configuration names (set by VerifyXl), and
+        # whether libxl's restore takes emulator records for it.
+        self.config_guest = None
+        self.config_takes_emulators = None
 
 
     def verify(self):
@@ -331,9 +335,20 @@ class VerifyLibxl(VerifyBase):
     def _guest_takes_emulators(self):
         """
         An emulator record: libxl's restore takes them only for an HVM
-        guest. Before the libxc stream the guest type is not known yet: the
-        first such record is checked once it is.
+        guest. The xl configuration's c_info.type decides where there is one
+        (it tells PVH from HVM); else the libxc domain header does, and
+        before the libxc stream the guest type is not known yet: the first
+        such record is checked once it is.
         """
+        if self.config_guest is not None:
+            if not self.config_takes_emulators:
+                raise StreamError(self._where() + "emulator record in the "
+                                  "stream of a %s guest (the xl "
+                                  "configuration's c_info.type): libxl's "
+                                  "restore takes emulator records only for "
+                                  "an HVM guest" % (self.config_guest, ),
+                                  "WrongGuestType", self.record_offset)
+            return
         err = StreamError(self._where() + "emulator record in the stream of "
                           "an x86 PV guest: libxl's restore takes emulator "
                           "records only for an HVM guest",
