@@ -150,6 +150,12 @@ fn a_remus_stream_ending_at_a_checkpoint_boundary_is_valid_everywhere() {
     std::fs::remove_file(&v4).unwrap();
 }
 
+/// What the tools say of the failover of `remus(2)` cut inside its last
+/// segment, which starts at `at`.
+fn dropped(at: usize) -> String {
+    format!("2 checkpoints; segment 2 (from offset 0x{at:x}, 1 records) dropped on failover")
+}
+
 /// Cut inside a segment: invalid strictly (Truncated, exit 1); leniently
 /// Xen's restore drops the buffered segment and restores the last
 /// checkpoint, which `verify` says.
@@ -162,25 +168,14 @@ fn a_remus_stream_cut_inside_a_segment_is_a_failover_only_leniently() {
     assert!(err(&o).contains("rule Truncated"), "{}", err(&o));
     let o = run(&["verify", &f]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(
-        out(&o).contains(&format!(
-            "2 checkpoints; segment 2 (from offset 0x{:x}, 1 records) dropped on failover",
-            cuts[1]
-        )),
-        "{}",
-        out(&o)
-    );
+    assert!(out(&o).contains(&dropped(cuts[1])), "{}", out(&o));
     // dump reads as a restore does: it shows the records read, then the
     // failover, and exits 0.
     let o = run(&["dump", &f]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     let last = out(&o).lines().last().unwrap_or("").to_string();
     assert!(
-        last.starts_with("end of input at offset")
-            && last.contains(&format!(
-                "2 checkpoints; segment 2 (from offset 0x{:x}, 1 records) dropped on failover",
-                cuts[1]
-            )),
+        last.starts_with("end of input at offset") && last.contains(&dropped(cuts[1])),
         "{last}"
     );
 }
@@ -207,14 +202,7 @@ fn convert_lenient_of_a_stream_cut_inside_a_segment_writes_the_last_checkpoint()
     assert!(!v4.exists());
     let o = run(&["convert", "--lenient", "--to", "4", &f, "-o", v4s]);
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
-    assert!(
-        err(&o).contains(&format!(
-            "2 checkpoints; segment 2 (from offset 0x{:x}, 1 records) dropped on failover",
-            cuts[1]
-        )),
-        "{}",
-        err(&o)
-    );
+    assert!(err(&o).contains(&dropped(cuts[1])), "{}", err(&o));
     assert!(
         err(&o).contains("2 checkpoints, ending at a checkpoint boundary"),
         "{}",

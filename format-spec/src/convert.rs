@@ -1606,21 +1606,12 @@ fn convert_with<R: Read + Side, W: Write + Side>(
     // The output as of the last checkpoint boundary, where a failover
     // cuts it back to.
     let mut boundary: Option<Boundary> = None;
-    loop {
+    // Where reading the input failed, if it did: a failover, perhaps.
+    let failed = loop {
         let ev = match r.next() {
             Ok(Some(ev)) => ev,
-            Ok(None) => break,
-            Err(e) => {
-                return Err(fail_over(
-                    &r,
-                    e,
-                    boundary,
-                    &mut out,
-                    lx.as_ref(),
-                    &state,
-                    opts,
-                ))
-            }
+            Ok(None) => break None,
+            Err(e) => break Some(e),
         };
         match ev {
             Event::Xl(_) | Event::LibxlHeader { .. } | Event::LibxlSkipped(_) => {
@@ -1652,18 +1643,7 @@ fn convert_with<R: Read + Side, W: Write + Side>(
                 let stop = match l.record(rdr, &mut out, info) {
                     Ok(stop) => stop,
                     // Reading the record's body or pages failed.
-                    Err(ConvertError::Stream(e)) => {
-                        let e = crate::save::Error::Stream(e);
-                        return Err(fail_over(
-                            &r,
-                            e,
-                            boundary,
-                            &mut out,
-                            lx.as_ref(),
-                            &state,
-                            opts,
-                        ));
-                    }
+                    Err(ConvertError::Stream(e)) => break Some(crate::save::Error::Stream(e)),
                     Err(e) => return Err(e),
                 };
                 if stop == Some(LibxcStop::End) || (stop.is_some() && nested) {
@@ -1675,6 +1655,10 @@ fn convert_with<R: Read + Side, W: Write + Side>(
                 }
             }
         }
+    };
+    if let Some(e) = failed {
+        let lx = lx.as_ref();
+        return Err(fail_over(&r, e, boundary, &mut out, lx, &state, opts));
     }
     let bytes_in = r.offset();
     flush_captured(&state, &mut out, bytes_in)?;

@@ -126,3 +126,45 @@ fn a_bare_checkpointed_stream_fails_over_like_xens_restore() {
     );
     assert_eq!(f.checkpoints, 2);
 }
+
+/// A lenient conversion of a checkpointed stream cut inside a segment
+/// writes what Xen's restore restores, up to the last checkpoint
+/// boundary: Xen's own restore code (the kit's harness, a Remus restore)
+/// accepts that output, and the verifier's lenient verdict on it agrees.
+/// (Version 4 input converted to 3: the harness is Xen's restore, which
+/// reads up to version 3.)
+#[test]
+fn xens_restore_takes_what_a_lenient_failover_conversion_writes() {
+    use format_spec::convert::{convert, ConvertError, ConvertOptions};
+    use generated_tests::xen_restore::{harness, Setup};
+    for guest in [Guest::Hvm, Guest::Pv] {
+        let s = base(guest, 4, Endian::Little, 2);
+        let (bytes, offsets) = s.to_bytes_with_offsets();
+        let last_pd = offsets[s.find_last(LibxcRecord::PAGE_DATA)];
+        let cut = &bytes[..last_pd + 20];
+        let opts = ConvertOptions::to(3).mode(Mode::Lenient);
+        let mut out = Vec::new();
+        let Err(ConvertError::FailedOver { failover, report }) = convert(cut, &mut out, opts)
+        else {
+            panic!("{guest:?}: no failover");
+        };
+        assert_eq!(failover.checkpoints, 2, "{failover}");
+        out.truncate(report.bytes_out as usize);
+        let setup = Setup {
+            hvm: guest == Guest::Hvm,
+            vcpus: 1,
+            stream_type: "remus",
+            checkpoints: None,
+        };
+        let run = harness().run(&out, 0, &setup);
+        assert!(run.accepted(), "{guest:?}: {:?}\n{}", run.outcome, run.stderr);
+        let lenient = VerifyOptions::lenient().checkpointed(stream::Checkpointed::Remus);
+        let r = stream::verify(&out[..], lenient).expect("lenient");
+        assert!(r.failover.expect("boundary").at_boundary());
+        // The whole input, converted, is taken too.
+        let mut whole = Vec::new();
+        convert(&bytes[..], &mut whole, ConvertOptions::to(3)).unwrap();
+        let run = harness().run(&whole, 0, &setup);
+        assert!(run.accepted(), "{guest:?}: {:?}\n{}", run.outcome, run.stderr);
+    }
+}
