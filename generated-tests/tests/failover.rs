@@ -157,7 +157,12 @@ fn xens_restore_takes_what_a_lenient_failover_conversion_writes() {
             checkpoints: None,
         };
         let run = harness().run(&out, 0, &setup);
-        assert!(run.accepted(), "{guest:?}: {:?}\n{}", run.outcome, run.stderr);
+        assert!(
+            run.accepted(),
+            "{guest:?}: {:?}\n{}",
+            run.outcome,
+            run.stderr
+        );
         let lenient = VerifyOptions::lenient().checkpointed(stream::Checkpointed::Remus);
         let r = stream::verify(&out[..], lenient).expect("lenient");
         assert!(r.failover.expect("boundary").at_boundary());
@@ -165,6 +170,11 @@ fn xens_restore_takes_what_a_lenient_failover_conversion_writes() {
         let mut whole = Vec::new();
         convert(&bytes[..], &mut whole, ConvertOptions::to(3)).unwrap();
         let run = harness().run(&whole, 0, &setup);
-        assert!(run.accepted(), "{guest:?}: {:?}\n{}", run.outcome, run.stderr);
+        assert!(
+            run.accepted(),
+            "{guest:?}: {:?}\n{}",
+            run.outcome,
+            run.stderr
+        );
     }
 }
