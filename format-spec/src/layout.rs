@@ -682,6 +682,38 @@ pub fn check_value(
     }
 }
 
+/// The field `name` of `layout`, for tables built at compile time: a name
+/// the layout does not have fails to compile.
+pub const fn field_of(layout: &StructLayout, name: &str) -> &'static FieldLayout {
+    let mut i = 0;
+    while i < layout.fields.len() {
+        let f = &layout.fields[i];
+        let (a, b) = (f.name.as_bytes(), name.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return f;
+            }
+        }
+        i += 1;
+    }
+    panic!("the layout has no field of that name")
+}
+
+impl FieldLayout {
+    /// The field's value in `bytes` (a struct of its layout, integers in
+    /// byte order `endian`), if `bytes` holds it and it is an integer.
+    pub fn read_uint(&self, bytes: &[u8], endian: Endian) -> Option<u64> {
+        let FieldKind::Prim(p) = self.kind else {
+            return None;
+        };
+        crate::bytes::uint_at(bytes, self.offset, p.size(), endian)
+    }
+}
+
 /// Maps a [`ByteOrder`] and the stream's byte order to binrw's [`Endian`].
 pub const fn resolve_endian(order: ByteOrder, stream: Endian) -> Endian {
     match order {

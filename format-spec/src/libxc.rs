@@ -9,8 +9,10 @@
 use binrw::Endian;
 
 use crate::body::{BodyError, Opaque, RecordBody};
-use crate::layout::{LengthRule, SpecEnum, StructLayout, Violation, Wire};
-use crate::stream::rules::{self, OrderCheck, OrderRule, Rule, Scope};
+use crate::layout::{field_of, LengthRule, SpecEnum, StructLayout, Violation, Wire};
+use crate::stream::rules::{
+    self, ContextSize, OrderCheck, OrderRule, Rule, Scope, ValueCheck, ValueRule,
+};
 use crate::{spec_consts, RecordSet, SpecEnum, Wire};
 
 spec_consts! {
@@ -1260,6 +1262,128 @@ pub const ORDER_RULES: &[OrderRule] = &[
         )
     },
 ];
+
+/// The rules on the values of records (Xen's restore, mostly its PV
+/// record handlers in `xg_sr_restore_x86_pv.c`), each with the [`Rule`]
+/// it reports, the guest type and the records it looks at. The verifier
+/// applies them in this order at each record, after the order rules; the
+/// first one a record breaks ends its checks. [`ValueCheck::PtesInP2m`]
+/// applies to the pages of a record, the `*AtCompletion` ones when the
+/// stream completes.
+pub const VALUE_RULES: &[ValueRule] = &[
+    ValueRule {
+        rule: rules::PV_INFO_PAIR,
+        guest: Some(DomainType::X86Pv),
+        records: &[LibxcRecord::X86_PV_INFO],
+        check: ValueCheck::WidthLevels {
+            width: field_of(&X86PvInfo::LAYOUT, "guest_width"),
+            levels: field_of(&X86PvInfo::LAYOUT, "pt_levels"),
+            pairs: &PV_WIDTH_LEVELS,
+        },
+    },
+    ValueRule {
+        rule: rules::P2M_RANGE,
+        guest: Some(DomainType::X86Pv),
+        records: &[LibxcRecord::X86_PV_P2M_FRAMES],
+        check: ValueCheck::Range {
+            start: field_of(&X86PvP2mFrames::LAYOUT, "start_pfn"),
+            end: field_of(&X86PvP2mFrames::LAYOUT, "end_pfn"),
+        },
+    },
+    ValueRule {
+        rule: rules::P2M_COUNT,
+        guest: Some(DomainType::X86Pv),
+        records: &[LibxcRecord::X86_PV_P2M_FRAMES],
+        check: ValueCheck::Frames {
+            start: field_of(&X86PvP2mFrames::LAYOUT, "start_pfn"),
+            end: field_of(&X86PvP2mFrames::LAYOUT, "end_pfn"),
+        },
+    },
+    ValueRule {
+        rule: rules::CRASH_EMPTY_P2M,
+        guest: Some(DomainType::X86Pv),
+        records: &[LibxcRecord::X86_PV_P2M_FRAMES],
+        check: ValueCheck::P2mEnd {
+            end: field_of(&X86PvP2mFrames::LAYOUT, "end_pfn"),
+        },
+    },
+    ValueRule {
+        rule: rules::CRASH_MEMORY_BEFORE_P2M,
+        guest: Some(DomainType::X86Pv),
+        records: &[LibxcRecord::PAGE_DATA],
+        check: ValueCheck::AfterP2m {
+            p2m: LibxcRecord::X86_PV_P2M_FRAMES,
+        },
+    },
+    ValueRule {
+        rule: rules::PV_PFN_IN_P2M,
+        guest: Some(DomainType::X86Pv),
+        records: &[LibxcRecord::PAGE_DATA],
+        check: ValueCheck::PfnsInP2m,
+    },
+    ValueRule {
+        rule: rules::PV_VCPU_SIZE,
+        guest: Some(DomainType::X86Pv),
+        records: PV_VCPU_RECORDS,
+        check: ValueCheck::ContextSizes {
+            sizes: &[
+                (
+                    LibxcRecord::X86_PV_VCPU_BASIC,
+                    ContextSize::ByGuestWidth(&PV_VCPU_BASIC_SIZE),
+                ),
+                (
+                    LibxcRecord::X86_PV_VCPU_EXTENDED,
+                    ContextSize::AtMost(PV_VCPU_EXTENDED_MAX),
+                ),
+                (
+                    LibxcRecord::X86_PV_VCPU_XSAVE,
+                    ContextSize::AtLeast(PV_VCPU_XSAVE_MIN),
+                ),
+                (
+                    LibxcRecord::X86_PV_VCPU_MSRS,
+                    ContextSize::Entries(PV_VCPU_MSR_ENTRY),
+                ),
+            ],
+        },
+    },
+    ValueRule {
+        rule: rules::PV_VCPU0_BASIC,
+        guest: Some(DomainType::X86Pv),
+        records: &[LibxcRecord::X86_PV_VCPU_BASIC],
+        check: ValueCheck::Vcpu0AtCompletion {
+            vcpu: field_of(&X86PvVcpu::LAYOUT, "vcpu_id"),
+            missing: "X86_PV_VCPU_BASIC for vCPU 0",
+        },
+    },
+    ValueRule {
+        rule: rules::CRASH_NO_P2M,
+        guest: Some(DomainType::X86Pv),
+        records: &[],
+        check: ValueCheck::P2mAtCompletion {
+            p2m: LibxcRecord::X86_PV_P2M_FRAMES,
+        },
+    },
+    ValueRule {
+        rule: rules::POLICY_NOT_EMPTY,
+        guest: None,
+        records: &[LibxcRecord::X86_CPUID_POLICY, LibxcRecord::X86_MSR_POLICY],
+        check: ValueCheck::NotEmpty,
+    },
+    ValueRule {
+        rule: rules::CRASH_PTE_BEYOND_P2M,
+        guest: Some(DomainType::X86Pv),
+        records: &[LibxcRecord::PAGE_DATA],
+        check: ValueCheck::PtesInP2m {
+            present: PV_PTE_PRESENT,
+            frame_mask: PV_PTE_FRAME_MASK,
+        },
+    },
+];
+
+/// The value rule reporting `rule`, if it is one of [`VALUE_RULES`].
+pub fn value_rule(rule: &Rule) -> Option<&'static ValueRule> {
+    VALUE_RULES.iter().find(|r| r.rule.name == rule.name)
+}
 
 /// Whether record `code` stands in for the STATIC_DATA_END a stream older
 /// than that record lacks, in the stream of a guest of type `domain`: the

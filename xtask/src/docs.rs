@@ -9,7 +9,7 @@ use format_spec::blob::BlobRule;
 use format_spec::domain_context::DC_FORMAT;
 use format_spec::hvm_context::HVM_FORMAT;
 use format_spec::layout::SpecEnum;
-use format_spec::libxc::{DomainType, ORDER_RULES};
+use format_spec::libxc::{value_rule, DomainType, ORDER_RULES};
 use format_spec::stream::rules::{rules_of, Rule, HYPERVISOR_CHECKS, RULES};
 use format_spec::stream::{ErrorKind, ErrorModes, PythonClass};
 
@@ -112,7 +112,7 @@ pub fn errors_md() -> String {
                     r.name,
                     r.modes.as_str(),
                     order_table(r),
-                    r.statement,
+                    value_rule(r).map_or(r.statement.to_string(), |v| v.statement()),
                     r.source.describe()
                 )
                 .unwrap();

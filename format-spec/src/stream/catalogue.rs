@@ -11,10 +11,10 @@
 
 use super::error::{ErrorKind, StreamError};
 use super::rules;
-use crate::layout::{SpecEnum, VariantLayout};
+use crate::layout::{Constraint, SpecEnum, VariantLayout, Wire};
 use crate::libxc::{
-    order_since, DomainType, LibxcRecord, DOMAIN_CONTEXT_SINCE, IHDR_ID, IHDR_MARKER, PAGE_SHIFT,
-    REC_LENGTH_MAX, STATIC_DATA_END_SINCE, SUPPORTED_VERSIONS,
+    order_since, DomainType, LibxcRecord, X86PvInfo, DOMAIN_CONTEXT_SINCE, IHDR_ID, IHDR_MARKER,
+    PAGE_SHIFT, REC_LENGTH_MAX, STATIC_DATA_END_SINCE, SUPPORTED_VERSIONS,
 };
 
 /// Which verification modes report an error.
@@ -108,6 +108,16 @@ fn or_list(items: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// The values an X86_PV_INFO field allows (`4 or 8`).
+fn pv_info_allowed(field: &str) -> String {
+    match X86PvInfo::LAYOUT.field(field).map(|f| f.constraint) {
+        Some(Constraint::OneOf(vs)) => {
+            or_list(&vs.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+        }
+        _ => String::new(),
     }
 }
 
@@ -266,8 +276,8 @@ impl ErrorKind {
                 ByRule, "the record header", None, Some(RecordError),
             ),
             K::BadValue => e(
-                "A body field outside its allowed values (X86_PV_INFO guest_width not 4 or 8, pt_levels not 3 or 4).",
-                "X86_PV_INFO: guest_width (4 or 8), pt_levels (3 or 4).",
+                &format!("A body field outside its allowed values (X86_PV_INFO guest_width not {}, pt_levels not {}).", pv_info_allowed("guest_width"), pv_info_allowed("pt_levels")),
+                &format!("X86_PV_INFO: guest_width ({}), pt_levels ({}).", pv_info_allowed("guest_width"), pv_info_allowed("pt_levels")),
                 Both, "the field", None, Some(RecordError),
             ),
             K::BadPageCount => e(

@@ -24,7 +24,7 @@
 
 use super::catalogue::Modes;
 use super::error::ErrorKind;
-use crate::layout::Wire;
+use crate::layout::{FieldLayout, Wire};
 use crate::libxc::DomainType;
 
 /// Where a rule comes from.
@@ -191,7 +191,7 @@ rules! {
         Source::Spec { section: "Layout: x86 HVM Guest", statement: "HVM_PARAMS, then HVM_CONTEXT" };
     /// The guest_width/pt_levels pair.
     PV_INFO_PAIR = "pv-info-width-levels", BadValue, Both,
-        "X86_PV_INFO pairs guest_width 4 with pt_levels 3 and guest_width 8 with pt_levels 4",
+        "X86_PV_INFO pairs guest_width and pt_levels as Xen's restore takes them",
         Source::Xen { file: PV, function: "valid_x86_pv_info_combination" };
     /// X86_PV_P2M_FRAMES range.
     P2M_RANGE = "p2m-frames-range", BadValue, Both,
@@ -211,7 +211,7 @@ rules! {
         Source::Xen { file: RESTORE, function: "handle_page_data (pfn_is_valid)" };
     /// vCPU blob sizes.
     PV_VCPU_SIZE = "pv-vcpu-size", BadLength, Both,
-        "a non-empty X86_PV_VCPU_BASIC context is the guest's vcpu_guest_context (5168 octets for guest_width 8, 2800 for 4), EXTENDED at most 128 octets, XSAVE at least 16, MSRS whole 16-octet entries",
+        "a non-empty vCPU context has the size Xen's restore takes (X86_PV_VCPU_BASIC: the guest's vcpu_guest_context)",
         Source::Xen { file: PV, function: "handle_x86_pv_vcpu_blob" };
     /// CPU policies not empty.
     POLICY_NOT_EMPTY = "cpu-policy-not-empty", BadLength, Both,
@@ -420,6 +420,197 @@ pub fn back_channel_only(table: &[OrderRule], code: u32) -> bool {
         OrderCheck::BackChannelOnly { records } => records.contains(&code),
         _ => false,
     })
+}
+
+/// How big the context of a record (the octets after its body's fixed
+/// part) is when it is not empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextSize {
+    /// Exactly the size paired with the guest's width: (guest_width,
+    /// octets).
+    ByGuestWidth(&'static [(u8, usize)]),
+    /// At most this many octets.
+    AtMost(usize),
+    /// At least this many octets.
+    AtLeast(usize),
+    /// Whole entries of this many octets.
+    Entries(usize),
+}
+
+impl ContextSize {
+    /// Whether a non-empty context of `size` octets is right for a guest
+    /// of width `width`.
+    pub fn allows(&self, size: usize, width: u8) -> bool {
+        match *self {
+            ContextSize::ByGuestWidth(sizes) => by_width(sizes, width) == Some(size),
+            ContextSize::AtMost(n) => size <= n,
+            ContextSize::AtLeast(n) => size >= n,
+            ContextSize::Entries(n) => size.is_multiple_of(n),
+        }
+    }
+}
+
+/// The value `pairs` gives guest width `width`.
+pub fn by_width<T: Copy>(pairs: &[(u8, T)], width: u8) -> Option<T> {
+    pairs.iter().find(|(w, _)| *w == width).map(|(_, v)| *v)
+}
+
+/// What a rule on the values of records says. Fields are those of the
+/// record's body layout (the record table's); the records a check looks
+/// at are its [`ValueRule::records`].
+#[derive(Debug, Clone, Copy)]
+pub enum ValueCheck {
+    /// The first record sets the guest's width from field `width`; field
+    /// `levels` must hold the value `pairs` gives that width (guest_width,
+    /// pt_levels).
+    WidthLevels {
+        /// The guest width field.
+        width: &'static FieldLayout,
+        /// The field paired with it.
+        levels: &'static FieldLayout,
+        /// The allowed pairs.
+        pairs: &'static [(u8, u8)],
+    },
+    /// Field `end` is at least field `start`.
+    Range {
+        /// The first pfn.
+        start: &'static FieldLayout,
+        /// The last pfn (inclusive).
+        end: &'static FieldLayout,
+    },
+    /// The trailing array holds one entry for each P2M frame of
+    /// `start..=end`, a frame holding [`PAGE_SIZE`](crate::libxc::PAGE_SIZE)
+    /// / guest width pfns.
+    Frames {
+        /// The first pfn.
+        start: &'static FieldLayout,
+        /// The last pfn (inclusive).
+        end: &'static FieldLayout,
+    },
+    /// The record extends the P2M up to field `end`; the first one has it
+    /// above 0.
+    P2mEnd {
+        /// The last pfn of the P2M (inclusive).
+        end: &'static FieldLayout,
+    },
+    /// A non-empty context has the size its record's entry says.
+    ContextSizes {
+        /// (record, size rule).
+        sizes: &'static [(u32, ContextSize)],
+    },
+    /// The body is not empty.
+    NotEmpty,
+    /// The record comes after a record `p2m` has made the P2M.
+    AfterP2m {
+        /// The record that makes the P2M.
+        p2m: u32,
+    },
+    /// Every pfn entry names a pfn within the P2M.
+    PfnsInP2m,
+    /// Every present entry of a page-table page (the page types that are
+    /// page tables) names a pfn within the P2M.
+    PtesInP2m {
+        /// The present bit of an entry.
+        present: u64,
+        /// The frame bits (shifted down by the page shift: the pfn).
+        frame_mask: u64,
+    },
+    /// When the stream completes, a record with a non-empty context and
+    /// field `vcpu` 0 (vCPU 0's basic state) has been seen.
+    Vcpu0AtCompletion {
+        /// The vCPU id field.
+        vcpu: &'static FieldLayout,
+        /// What the stream lacks without it, as an error names it.
+        missing: &'static str,
+    },
+    /// When the stream completes (with vCPU 0's state), a record `p2m`
+    /// has made the P2M.
+    P2mAtCompletion {
+        /// The record that makes the P2M.
+        p2m: u32,
+    },
+}
+
+/// One rule on the values of records: what it checks, in which streams,
+/// and the [`Rule`] (KIND, modes, source) it reports. The table of them is
+/// [`VALUE_RULES`](crate::libxc::VALUE_RULES), next to the record table;
+/// the Rust verifier interprets it and the Python generator emits it.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueRule {
+    /// The rule: its KIND, modes, statement and source.
+    pub rule: Rule,
+    /// Only in the streams of this guest type (`None`: every stream).
+    pub guest: Option<DomainType>,
+    /// The records it looks at.
+    pub records: &'static [u32],
+    /// What it checks.
+    pub check: ValueCheck,
+}
+
+impl ValueRule {
+    /// Whether it applies to the records of a stream of guest type `guest`.
+    pub fn applies_to(&self, guest: DomainType) -> bool {
+        self.guest.is_none_or(|g| g == guest)
+    }
+
+    /// The values the rule holds, in words, for the catalogue (`None`
+    /// for a rule without any).
+    pub fn values(&self) -> Option<String> {
+        let name = |code: u32| {
+            crate::libxc::LibxcRecord::LAYOUT
+                .by_code(code)
+                .map_or("?", |l| l.spec_name)
+        };
+        match self.check {
+            ValueCheck::WidthLevels {
+                width,
+                levels,
+                pairs,
+            } => {
+                let mut pairs = pairs.to_vec();
+                pairs.sort_unstable();
+                let words: Vec<String> = pairs
+                    .iter()
+                    .map(|(w, l)| format!("{} {w} with {} {l}", width.name, levels.name))
+                    .collect();
+                Some(words.join(" and "))
+            }
+            ValueCheck::ContextSizes { sizes } => {
+                let words: Vec<String> = sizes
+                    .iter()
+                    .map(|&(code, size)| format!("{} {}", name(code), size.describe()))
+                    .collect();
+                Some(words.join("; "))
+            }
+            _ => None,
+        }
+    }
+
+    /// The rule's statement, with the values it holds.
+    pub fn statement(&self) -> String {
+        match self.values() {
+            Some(v) => format!("{}: {v}", self.rule.statement),
+            None => self.rule.statement.to_string(),
+        }
+    }
+}
+
+impl ContextSize {
+    /// The size rule in words (`at most 128 octets`).
+    pub fn describe(&self) -> String {
+        match *self {
+            ContextSize::ByGuestWidth(sizes) => {
+                let words: Vec<String> = sizes
+                    .iter()
+                    .map(|(w, n)| format!("{n} octets for guest_width {w}"))
+                    .collect();
+                words.join(", ")
+            }
+            ContextSize::AtMost(n) => format!("at most {n} octets"),
+            ContextSize::AtLeast(n) => format!("at least {n} octets"),
+            ContextSize::Entries(n) => format!("whole {n}-octet entries"),
+        }
+    }
 }
 
 #[cfg(test)]

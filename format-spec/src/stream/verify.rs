@@ -6,22 +6,20 @@ use std::io::{Read, Seek};
 
 use binrw::Endian;
 
-use crate::bytes::{u32_at, u64_at};
-use crate::layout::{SpecEnum, Wire};
+use crate::bytes::u64_at;
+use crate::layout::{FieldLayout, SpecEnum, Wire};
 
 use super::check;
 use super::error::ErrorKind;
 use super::error::{Location, RecordInfo, StreamError, Warning};
 use super::reader::{Core, ReaderOptions, StreamReader};
-use super::rules::{self, OrderCheck, OrderRule, Rule, Scope};
+use super::rules::{self, ContextSize, OrderCheck, OrderRule, Rule, Scope, ValueCheck, ValueRule};
 use super::Mode;
 use crate::drive::{now, Input};
 use crate::libxc::{
-    infers_static_data_end, pv_vcpu_basic_size, stands_in_for_static_data_end, DomainHeader,
-    DomainType, ImageHeader, LibxcRecord, PageDataHeader, PageType, RecordHeader, ORDER_RULES,
-    PAGE_DATA_PFN_MASK, PAGE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_PTE_FRAME_MASK,
-    PV_PTE_PRESENT, PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN,
-    PV_WIDTH_LEVELS, REC_ALIGN,
+    infers_static_data_end, stands_in_for_static_data_end, DomainHeader, DomainType, ImageHeader,
+    LibxcRecord, PageType, RecordHeader, ORDER_RULES, PAGE_DATA_PFN_MASK, PAGE_SHIFT, PAGE_SIZE,
+    PV_DEFAULT_GUEST_WIDTH, REC_ALIGN, VALUE_RULES,
 };
 
 /// How to verify.
@@ -522,24 +520,30 @@ impl Order {
     }
 
     /// The checks Xen's restore makes when it completes (`stream_complete`):
-    /// a PV guest's vCPU 0 has its basic state.
+    /// the `*AtCompletion` rules of [`VALUE_RULES`] (a PV guest's vCPU 0
+    /// has its basic state, and then a P2M).
     pub(crate) fn complete(&self, at: Location, strict: bool) -> Result<(), StreamError> {
-        if self.domain != DomainType::X86Pv || !self.with_facts {
+        if !self.with_facts {
             return Ok(());
         }
-        if !self.vcpu0_basic {
-            if rules::PV_VCPU0_BASIC.applies(strict) {
-                return Err(StreamError::MissingRecord {
-                    at,
-                    what: "X86_PV_VCPU_BASIC for vCPU 0",
-                });
+        for r in VALUE_RULES.iter().filter(|r| r.applies_to(self.domain)) {
+            match r.check {
+                ValueCheck::Vcpu0AtCompletion { missing, .. } if !self.vcpu0_basic => {
+                    // Without vCPU 0's state the later rules do not apply.
+                    return match r.rule.applies(strict) {
+                        true => Err(StreamError::MissingRecord { at, what: missing }),
+                        false => Ok(()),
+                    };
+                }
+                ValueCheck::P2mAtCompletion { p2m } if self.p2m_max_pfn.is_none() => {
+                    return Err(StreamError::CrashesXenRestore {
+                        at,
+                        what: format!("the stream completes without any {}", spec_name(p2m)),
+                        crash: "segfault: it looks the start-info pfn of vCPU 0 up in page-type and P2M tables it never allocated",
+                    });
+                }
+                _ => {}
             }
-        } else if self.p2m_max_pfn.is_none() {
-            return Err(StreamError::CrashesXenRestore {
-                at,
-                what: "the stream completes without any X86_PV_P2M_FRAMES".into(),
-                crash: "segfault: it looks the start-info pfn of vCPU 0 up in page-type and P2M tables it never allocated",
-            });
         }
         Ok(())
     }
@@ -567,8 +571,6 @@ impl Order {
                 first = Some(e);
             }
         };
-        let pv = self.domain == DomainType::X86Pv;
-        let name = |c: u32| LibxcRecord::LAYOUT.by_code(c).map_or("?", |l| l.spec_name);
 
         // A stream older than STATIC_DATA_END infers it.
         if infers_static_data_end(self.version)
@@ -595,26 +597,7 @@ impl Order {
         let first_of_its_type = self.seen(code).is_none();
         self.mark(code, info.offset);
 
-        if pv {
-            self.pv_rules(info, facts, first_of_its_type, &mut fail);
-        }
-
-        // Records every guest type has.
-        if let (Facts::Body(body, _), true) = (
-            facts,
-            code == LibxcRecord::X86_CPUID_POLICY || code == LibxcRecord::X86_MSR_POLICY,
-        ) {
-            if body.is_empty() {
-                fail(
-                    rules::POLICY_NOT_EMPTY,
-                    StreamError::BadLength {
-                        at: at(),
-                        length: 0,
-                        reason: format!("{} must hold at least one entry", name(code)),
-                    },
-                );
-            }
-        }
+        self.value_rules(info, facts, first_of_its_type, strict, &mut fail);
 
         // Xen's restore completes (`stream_complete`) at END, except a COLO
         // restore, which completes at each CHECKPOINT instead and takes END
@@ -650,197 +633,239 @@ impl Order {
         }
     }
 
-    /// The rules of a PV stream's records (Xen's `xg_sr_restore_x86_pv.c`).
-    fn pv_rules(
+    /// The rules of [`VALUE_RULES`] at a record (Xen's record handlers,
+    /// `xg_sr_restore_x86_pv.c` for most): the first one it breaks ends
+    /// its checks.
+    fn value_rules(
         &mut self,
         info: RecordInfo,
         facts: Facts<'_>,
         first_of_its_type: bool,
+        strict: bool,
         fail: &mut dyn FnMut(Rule, StreamError),
     ) {
+        for r in VALUE_RULES {
+            if !r.applies_to(self.domain) || !r.records.contains(&info.rtype) {
+                continue;
+            }
+            if let Some(e) = self.value_check(r, info, facts, first_of_its_type) {
+                let applies = r.rule.applies(strict);
+                fail(r.rule, e);
+                if applies {
+                    return;
+                }
+            }
+        }
+    }
+
+    /// What value rule `r` finds broken at a record, if anything (the
+    /// rules that keep state update it).
+    fn value_check(
+        &mut self,
+        r: &ValueRule,
+        info: RecordInfo,
+        facts: Facts<'_>,
+        first_of_its_type: bool,
+    ) -> Option<StreamError> {
         let code = info.rtype;
-        let at = || Location::record(info);
-        let body = match facts {
-            Facts::Body(b, e) => Some((b, e)),
-            _ => None,
+        let at = Location::record(info);
+        let body = LibxcRecord::LAYOUT.by_code(code).and_then(|l| l.body);
+        let (fixed, element) = body.map_or((0, 0), |b| {
+            let element = b.trailing().and_then(|t| t.kind.element_size());
+            (b.size, element.unwrap_or(0))
+        });
+        let in_body = |off: usize| Location::in_record(info, info.body_offset() + off as u64);
+        let width = self.guest_width.unwrap_or(PV_DEFAULT_GUEST_WIDTH);
+        let (b, e) = match facts {
+            Facts::Body(b, e) => (b, e),
+            Facts::Pfns(pfns) => return self.pfn_check(r, info, pfns, fixed, element),
+            Facts::None => return self.pfn_check(r, info, &[], fixed, element),
         };
-        // A second X86_PV_INFO breaks an order rule; only the first sets
-        // the guest's width.
-        if code == LibxcRecord::X86_PV_INFO && first_of_its_type {
-            if let Some((b, _)) = body.filter(|(b, _)| b.len() >= 2) {
-                let (width, levels) = (b[0], b[1]);
-                let pair = PV_WIDTH_LEVELS
-                    .iter()
-                    .find(|(w, _)| *w == width)
-                    .map(|(_, l)| *l);
-                if pair != Some(levels) {
-                    fail(
-                        rules::PV_INFO_PAIR,
-                        StreamError::BadValue {
-                            at: Location::in_record(info, info.body_offset() + 1),
-                            value: u64::from(levels),
-                            allowed: format!(
-                                "the pt_levels of guest_width {width} ({})",
-                                pair.map_or("none".to_string(), |l| l.to_string())
-                            ),
-                        },
-                    );
-                }
-                self.guest_width = Some(width);
+        let uint = |f: &FieldLayout| f.read_uint(b, e);
+        match r.check {
+            ValueCheck::WidthLevels {
+                width,
+                levels,
+                pairs,
+            } if first_of_its_type => {
+                let (w, l) = (u8::try_from(uint(width)?).ok()?, uint(levels)?);
+                self.guest_width = Some(w);
+                let pair = rules::by_width(pairs, w);
+                (pair.map(u64::from) != Some(l)).then(|| StreamError::BadValue {
+                    at: in_body(levels.offset),
+                    value: l,
+                    allowed: format!(
+                        "the {} of {} {w} ({})",
+                        levels.name,
+                        width.name,
+                        pair.map_or("none".to_string(), |l| l.to_string())
+                    ),
+                })
             }
-        }
-        if code == LibxcRecord::X86_PV_P2M_FRAMES {
-            if let Some((b, e)) = body.filter(|(b, _)| b.len() >= 8) {
-                let start = u32_at(b, 0, e).unwrap_or(0);
-                let end = u32_at(b, 4, e).unwrap_or(0);
-                let width = self.guest_width.unwrap_or(PV_DEFAULT_GUEST_WIDTH).max(1);
-                let fpp = (PAGE_SIZE / width as usize) as u64;
-                if start > end {
-                    fail(
-                        rules::P2M_RANGE,
-                        StreamError::BadValue {
-                            at: Location::in_record(info, info.body_offset() + 4),
-                            value: u64::from(end),
-                            allowed: format!("at least start_pfn ({start})"),
-                        },
-                    );
-                    return;
-                }
-                let frames = u64::from(end) / fpp + 1 - u64::from(start) / fpp;
-                if (b.len() as u64 - 8) != frames * 8 {
-                    fail(
-                        rules::P2M_COUNT,
-                        StreamError::BadLength {
-                            at: at(),
-                            length: info.length,
-                            reason: format!(
-                                "pfns {start}..={end} need {frames} frames of {fpp} entries, 8 + {} octets",
-                                frames * 8
-                            ),
-                        },
-                    );
-                    return;
-                }
-                if self.p2m_max_pfn.is_none() && end == 0 {
-                    fail(
-                        rules::CRASH_EMPTY_P2M,
-                        StreamError::CrashesXenRestore {
-                            at: at(),
-                            what: "the first X86_PV_P2M_FRAMES covers pfn 0 only (end_pfn 0)"
-                                .into(),
-                            crash:
-                                "segfault: it never allocates its P2M frame list, then writes to it",
-                        },
-                    );
-                    return;
-                }
-                let end = u64::from(end);
-                if self.p2m_max_pfn.is_none_or(|m| end > m) {
-                    self.p2m_max_pfn = Some(end);
-                }
+            ValueCheck::Range { start, end } => {
+                let (s, x) = (uint(start)?, uint(end)?);
+                (s > x).then(|| StreamError::BadValue {
+                    at: in_body(end.offset),
+                    value: x,
+                    allowed: format!("at least {} ({s})", start.name),
+                })
             }
+            ValueCheck::Frames { start, end } => {
+                let (s, x) = (uint(start)?, uint(end)?);
+                let fpp = (PAGE_SIZE / usize::from(width.max(1))) as u64;
+                let frames = (x / fpp + 1).checked_sub(s / fpp)?;
+                let octets = frames * element as u64;
+                (b.len().saturating_sub(fixed) as u64 != octets).then(|| StreamError::BadLength {
+                    at,
+                    length: info.length,
+                    reason: format!(
+                        "pfns {s}..={x} need {frames} frames of {fpp} entries, {fixed} + {octets} octets"
+                    ),
+                })
+            }
+            ValueCheck::P2mEnd { end } => {
+                let x = uint(end)?;
+                if self.p2m_max_pfn.is_none() && x == 0 {
+                    return Some(StreamError::CrashesXenRestore {
+                        at,
+                        what: format!(
+                            "the first {} covers pfn 0 only ({} 0)",
+                            spec_name(code),
+                            end.name
+                        ),
+                        crash: "segfault: it never allocates its P2M frame list, then writes to it",
+                    });
+                }
+                if self.p2m_max_pfn.is_none_or(|m| x > m) {
+                    self.p2m_max_pfn = Some(x);
+                }
+                None
+            }
+            ValueCheck::ContextSizes { sizes } => {
+                let ctx = b.len().checked_sub(fixed).filter(|&c| c > 0)?;
+                let size = sizes.iter().find(|(c, _)| *c == code).map(|(_, s)| *s)?;
+                (!size.allows(ctx, width)).then(|| StreamError::BadLength {
+                    at,
+                    length: info.length,
+                    reason: context_size_reason(size, spec_name(code), width),
+                })
+            }
+            ValueCheck::Vcpu0AtCompletion { vcpu, .. } => {
+                if b.len() > fixed && uint(vcpu)? == 0 {
+                    self.vcpu0_basic = true;
+                }
+                None
+            }
+            ValueCheck::NotEmpty => b.is_empty().then(|| StreamError::BadLength {
+                at,
+                length: 0,
+                reason: format!("{} must hold at least one entry", spec_name(code)),
+            }),
+            _ => None,
         }
-        if code == LibxcRecord::PAGE_DATA {
-            let p2m_seen = self.seen(LibxcRecord::X86_PV_P2M_FRAMES).is_some();
-            if !p2m_seen || (self.with_facts && self.p2m_max_pfn.is_none()) {
-                fail(
-                    rules::CRASH_MEMORY_BEFORE_P2M,
-                    StreamError::CrashesXenRestore {
-                        at: at(),
-                        what: "PAGE_DATA of a PV guest before any X86_PV_P2M_FRAMES".into(),
-                        crash:
-                            "refuse any pfn above 0 and segfault on pfn 0: it has no P2M table yet",
-                    },
-                );
-            } else if let (Facts::Pfns(pfns), Some(max)) = (facts, self.p2m_max_pfn) {
-                if let Some((i, pfn)) = pfns
+    }
+
+    /// The value rules on PAGE_DATA records: memory after the P2M, pfns
+    /// within it.
+    fn pfn_check(
+        &self,
+        r: &ValueRule,
+        info: RecordInfo,
+        pfns: &[u64],
+        fixed: usize,
+        element: usize,
+    ) -> Option<StreamError> {
+        match r.check {
+            ValueCheck::AfterP2m { p2m } => {
+                let made =
+                    self.seen(p2m).is_some() && !(self.with_facts && self.p2m_max_pfn.is_none());
+                (!made).then(|| StreamError::CrashesXenRestore {
+                    at: Location::record(info),
+                    what: format!(
+                        "{} of a PV guest before any {}",
+                        spec_name(info.rtype),
+                        spec_name(p2m)
+                    ),
+                    crash: "refuse any pfn above 0 and segfault on pfn 0: it has no P2M table yet",
+                })
+            }
+            ValueCheck::PfnsInP2m => {
+                let max = self.p2m_max_pfn?;
+                let (i, pfn) = pfns
                     .iter()
                     .map(|e| e & PAGE_DATA_PFN_MASK)
                     .enumerate()
-                    .find(|(_, p)| *p > max)
-                {
-                    fail(
-                        rules::PV_PFN_IN_P2M,
-                        StreamError::PfnBeyondP2m {
-                            at: Location::in_record(
-                                info,
-                                info.body_offset()
-                                    + PageDataHeader::LAYOUT.size as u64
-                                    + 8 * i as u64,
-                            ),
-                            pfn,
-                            max_pfn: max,
-                        },
-                    );
-                }
-            }
-        }
-        if PV_VCPU_RECORDS.contains(&code) {
-            if let Some((b, e)) = body.filter(|(b, _)| b.len() >= 8) {
-                let ctx = b.len() - 8;
-                let width = self.guest_width.unwrap_or(PV_DEFAULT_GUEST_WIDTH);
-                let basic = pv_vcpu_basic_size(width).unwrap_or(0);
-                let bad = match code {
-                    _ if ctx == 0 => None,
-                    LibxcRecord::X86_PV_VCPU_BASIC if ctx != basic => Some(format!(
-                        "a guest_width {width} vCPU context is {basic} octets"
-                    )),
-                    LibxcRecord::X86_PV_VCPU_EXTENDED if ctx > PV_VCPU_EXTENDED_MAX => Some(
-                        format!("the extended context is at most {PV_VCPU_EXTENDED_MAX} octets"),
+                    .find(|(_, p)| *p > max)?;
+                Some(StreamError::PfnBeyondP2m {
+                    at: Location::in_record(
+                        info,
+                        info.body_offset() + (fixed + element * i) as u64,
                     ),
-                    LibxcRecord::X86_PV_VCPU_XSAVE if ctx < PV_VCPU_XSAVE_MIN => Some(format!(
-                        "the xsave context is at least {PV_VCPU_XSAVE_MIN} octets"
-                    )),
-                    LibxcRecord::X86_PV_VCPU_MSRS if ctx % PV_VCPU_MSR_ENTRY != 0 => Some(format!(
-                        "the MSRs are whole {PV_VCPU_MSR_ENTRY}-octet entries"
-                    )),
-                    _ => None,
-                };
-                if let Some(reason) = bad {
-                    fail(
-                        rules::PV_VCPU_SIZE,
-                        StreamError::BadLength {
-                            at: at(),
-                            length: info.length,
-                            reason,
-                        },
-                    );
-                } else if code == LibxcRecord::X86_PV_VCPU_BASIC
-                    && ctx != 0
-                    && u32_at(b, 0, e).unwrap_or(0) == 0
-                {
-                    self.vcpu0_basic = true;
-                }
+                    pfn,
+                    max_pfn: max,
+                })
             }
+            _ => None,
         }
+    }
+}
+
+/// The spec name of record `code` ("?" for a code the table lacks).
+fn spec_name(code: u32) -> &'static str {
+    LibxcRecord::LAYOUT
+        .by_code(code)
+        .map_or("?", |l| l.spec_name)
+}
+
+/// Why a context breaks size rule `size` ([`ValueCheck::ContextSizes`]).
+fn context_size_reason(size: ContextSize, record: &str, width: u8) -> String {
+    match size {
+        ContextSize::ByGuestWidth(sizes) => format!(
+            "a guest_width {width} {record} context is {} octets",
+            rules::by_width(sizes, width).unwrap_or(0)
+        ),
+        ContextSize::AtMost(n) => format!("the {record} context is at most {n} octets"),
+        ContextSize::AtLeast(n) => format!("the {record} context is at least {n} octets"),
+        ContextSize::Entries(n) => format!("the {record} context is whole {n}-octet entries"),
     }
 }
 
 /// Checks the page-table pages of a PV PAGE_DATA record (types L1TAB to
 /// L4TAB): every present entry must name a pfn within the P2M, or Xen's
-/// restore crashes (rule [`rules::CRASH_PTE_BEYOND_P2M`]). `page` is one
-/// page's contents (x86 guest memory: little-endian whatever the stream's
-/// byte order), `offset` its absolute offset.
+/// restore crashes (the [`ValueCheck::PtesInP2m`] rule of [`VALUE_RULES`],
+/// [`rules::CRASH_PTE_BEYOND_P2M`]). `page` is one page's contents (x86
+/// guest memory: little-endian whatever the stream's byte order),
+/// `offset` its absolute offset.
 pub(crate) fn check_page_table(
     info: RecordInfo,
     page: &[u8],
     offset: u64,
     max_pfn: u64,
 ) -> Result<(), StreamError> {
-    for (i, e) in page.chunks_exact(8).enumerate() {
-        let pte = u64_at(e, 0, Endian::Little).unwrap_or(0);
-        if pte & PV_PTE_PRESENT == 0 {
+    for r in VALUE_RULES {
+        let ValueCheck::PtesInP2m {
+            present,
+            frame_mask,
+        } = r.check
+        else {
             continue;
-        }
-        let pfn = (pte & PV_PTE_FRAME_MASK) >> PAGE_SHIFT;
-        if pfn > max_pfn {
-            return Err(StreamError::CrashesXenRestore {
-                at: Location::in_record(info, offset + 8 * i as u64),
-                what: format!(
-                    "page-table entry 0x{pte:016x} names pfn 0x{pfn:x}, beyond the P2M (highest pfn 0x{max_pfn:x})"
-                ),
-                crash: "abort on the assert in pfn_to_mfn (without asserts, read past the end of its P2M table)",
-            });
+        };
+        let size = std::mem::size_of::<u64>();
+        for (i, e) in page.chunks_exact(size).enumerate() {
+            let pte = u64_at(e, 0, Endian::Little).unwrap_or(0);
+            if pte & present == 0 {
+                continue;
+            }
+            let pfn = (pte & frame_mask) >> PAGE_SHIFT;
+            if pfn > max_pfn {
+                return Err(StreamError::CrashesXenRestore {
+                    at: Location::in_record(info, offset + (size * i) as u64),
+                    what: format!(
+                        "page-table entry 0x{pte:016x} names pfn 0x{pfn:x}, beyond the P2M (highest pfn 0x{max_pfn:x})"
+                    ),
+                    crash: "abort on the assert in pfn_to_mfn (without asserts, read past the end of its P2M table)",
+                });
+            }
         }
     }
     Ok(())

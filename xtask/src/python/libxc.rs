@@ -6,16 +6,17 @@ use format_spec::layout::{ConstLayout, Constraint, RecordLayout, SpecEnum};
 use format_spec::libxc::{
     stands_in_for_static_data_end, v2_static_data_end_at, DYNAMIC_RECORDS, HVM_ONLY_RECORDS,
     ORDER_RULES, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE, PV_DEFAULT_GUEST_WIDTH, PV_ONLY_RECORDS,
-    PV_PTE_FRAME_MASK, PV_PTE_PRESENT, PV_REQUIRED_RECORDS, PV_VCPU_BASIC_SIZE,
-    PV_VCPU_EXTENDED_MAX, PV_VCPU_MSR_ENTRY, PV_VCPU_RECORDS, PV_VCPU_XSAVE_MIN, PV_WIDTH_LEVELS,
-    SDE_CHECKED_RECORDS, STATIC_RECORDS,
+    PV_REQUIRED_RECORDS, SDE_CHECKED_RECORDS, STATIC_RECORDS, VALUE_RULES,
 };
 use format_spec::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageType, RecordHeader, LIBXC_CONSTANTS,
     LIBXC_STRUCTS, PAGE_SHIFT, PAGE_TYPES_WITHOUT_DATA, SUPPORTED_VERSIONS,
 };
 
-use format_spec::stream::rules::{OrderCheck, OrderRule, Scope};
+use format_spec::layout::{FieldKind, FieldLayout};
+use format_spec::stream::rules::{
+    ContextSize, OrderCheck, OrderRule, Scope, ValueCheck, ValueRule,
+};
 use format_spec::stream::{ErrorKind, PythonClass};
 
 use super::banner;
@@ -146,20 +147,6 @@ fn table_slots() -> Vec<(&'static str, String)> {
 
 /// The slots of the order-rule sets, the PV rules and the error classes.
 fn rule_slots() -> Vec<(&'static str, String)> {
-    let pairs = |v: &[(u8, String)]| {
-        v.iter()
-            .map(|(k, x)| format!("{k}: {x}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let levels: Vec<(u8, String)> = PV_WIDTH_LEVELS
-        .iter()
-        .map(|(w, l)| (*w, l.to_string()))
-        .collect();
-    let sizes: Vec<(u8, String)> = PV_VCPU_BASIC_SIZE
-        .iter()
-        .map(|(w, z)| (*w, z.to_string()))
-        .collect();
     let table_types: String = PageType::LAYOUT
         .variants
         .iter()
@@ -191,9 +178,9 @@ fn rule_slots() -> Vec<(&'static str, String)> {
         ("records_dynamic", name_lines(DYNAMIC_RECORDS)),
         ("records_pv_only", name_lines(PV_ONLY_RECORDS)),
         ("records_hvm_only", name_lines(HVM_ONLY_RECORDS)),
-        ("records_pv_vcpu", name_lines(PV_VCPU_RECORDS)),
         ("records_back_channel", name_lines(&back_channel_records())),
         ("order_rules", order_rules_slot()),
+        ("value_rules", value_rules_slot()),
         ("records_static", name_lines(STATIC_RECORDS)),
         ("records_sde_checked", name_lines(SDE_CHECKED_RECORDS)),
         (
@@ -203,14 +190,7 @@ fn rule_slots() -> Vec<(&'static str, String)> {
                 .map(|&c| format!("    {},\n", rec(c)))
                 .collect(),
         ),
-        ("pv_width_levels", pairs(&levels)),
-        ("pv_vcpu_basic_size", pairs(&sizes)),
         ("pv_default_guest_width", PV_DEFAULT_GUEST_WIDTH.to_string()),
-        ("pv_vcpu_extended_max", PV_VCPU_EXTENDED_MAX.to_string()),
-        ("pv_vcpu_xsave_min", PV_VCPU_XSAVE_MIN.to_string()),
-        ("pv_vcpu_msr_entry", PV_VCPU_MSR_ENTRY.to_string()),
-        ("pv_pte_present", format!("0x{PV_PTE_PRESENT:x}")),
-        ("pv_pte_frame_mask", format!("0x{PV_PTE_FRAME_MASK:x}")),
         ("page_table_types", table_types),
         ("v2_static_data_end_at", sde_at),
         ("static_data_end_stand_ins", stand_ins()),
@@ -297,15 +277,6 @@ fn order_rule(w: &mut Writer, r: &OrderRule) {
         }
         OrderCheck::BackChannelOnly { records } => ("back_channel_only", records, None, None),
     };
-    let guest = |g: Option<DomainType>| {
-        g.map_or("None".to_string(), |g| {
-            DomainType::LAYOUT
-                .variant(g.value())
-                .and_then(|v| v.py_name)
-                .expect("domain types have Python names")
-                .to_string()
-        })
-    };
     let of_guest = match r.check {
         OrderCheck::GuestOnly { guest: g, .. } => Some(g),
         _ => None,
@@ -350,6 +321,121 @@ fn order_rule(w: &mut Writer, r: &OrderRule) {
             " \"message\": {}}},",
             py_str(r.message, &format!(" {records_at}"), 56)
         ));
+}
+
+/// The Python name of guest type `g` (`None` for every guest).
+fn guest(g: Option<DomainType>) -> String {
+    g.map_or("None".to_string(), |g| {
+        DomainType::LAYOUT
+            .variant(g.value())
+            .and_then(|v| v.py_name)
+            .expect("domain types have Python names")
+            .to_string()
+    })
+}
+
+/// The value table (`format_spec::libxc::VALUE_RULES`) as Python data:
+/// one dict a rule, in the table's order.
+fn value_rules_slot() -> String {
+    written(4, |w| {
+        for r in VALUE_RULES {
+            value_rule(w, r);
+        }
+    })
+}
+
+/// The check of a value rule as Python names it, its fields and its
+/// parameters (a Python expression).
+fn value_check(check: &ValueCheck) -> (&'static str, Vec<&'static FieldLayout>, String) {
+    let pairs = |v: &[(u8, String)]| {
+        let items: Vec<String> = v.iter().map(|(k, x)| format!("{k}: {x}")).collect();
+        format!("{{{}}}", items.join(", "))
+    };
+    match *check {
+        ValueCheck::WidthLevels {
+            width,
+            levels,
+            pairs: p,
+        } => {
+            let p: Vec<(u8, String)> = p.iter().map(|(w, l)| (*w, l.to_string())).collect();
+            ("width_levels", vec![width, levels], pairs(&p))
+        }
+        ValueCheck::Range { start, end } => ("range", vec![start, end], "None".into()),
+        ValueCheck::Frames { start, end } => ("frames", vec![start, end], "None".into()),
+        ValueCheck::P2mEnd { end } => ("p2m_end", vec![end], "None".into()),
+        ValueCheck::ContextSizes { sizes } => {
+            let lines: Vec<String> = sizes
+                .iter()
+                .map(|(code, size)| {
+                    let (how, v) = match *size {
+                        ContextSize::ByGuestWidth(s) => {
+                            let s: Vec<(u8, String)> =
+                                s.iter().map(|(w, n)| (*w, n.to_string())).collect();
+                            ("by_guest_width", pairs(&s))
+                        }
+                        ContextSize::AtMost(n) => ("at_most", n.to_string()),
+                        ContextSize::AtLeast(n) => ("at_least", n.to_string()),
+                        ContextSize::Entries(n) => ("entries", n.to_string()),
+                    };
+                    format!("\n     {}: (\"{how}\", {v}),", rec(*code))
+                })
+                .collect();
+            (
+                "context_sizes",
+                vec![],
+                format!("{{{}\n }}", lines.concat()),
+            )
+        }
+        ValueCheck::NotEmpty => ("not_empty", vec![], "None".into()),
+        ValueCheck::AfterP2m { p2m } => ("after_p2m", vec![], rec(p2m).to_string()),
+        ValueCheck::PfnsInP2m => ("pfns_in_p2m", vec![], "None".into()),
+        ValueCheck::PtesInP2m {
+            present,
+            frame_mask,
+        } => (
+            "ptes_in_p2m",
+            vec![],
+            format!("(0x{present:x}, 0x{frame_mask:x})"),
+        ),
+        ValueCheck::Vcpu0AtCompletion { vcpu, .. } => {
+            ("vcpu0_at_completion", vec![vcpu], "None".into())
+        }
+        ValueCheck::P2mAtCompletion { p2m } => ("p2m_at_completion", vec![], rec(p2m).to_string()),
+    }
+}
+
+/// One rule of the value table: its name as a comment, then its dict.
+fn value_rule(w: &mut Writer, r: &ValueRule) {
+    let (check, fields, values) = value_check(&r.check);
+    let body = r.records.first().and_then(|&c| record(c).body);
+    let fixed = body.map_or(0, |b| b.size);
+    let element = body
+        .and_then(|b| b.trailing())
+        .and_then(|t| t.kind.element_size())
+        .unwrap_or(0);
+    let fields: Vec<String> = fields
+        .iter()
+        .map(|f| match f.kind {
+            FieldKind::Prim(p) => format!("({}, \"{}\"), ", f.offset, p.py_char()),
+            _ => panic!("value rule field {} is not an integer", f.name),
+        })
+        .collect();
+    let col = w.column();
+    w.line(format!("# {}", r.rule.name))
+        .line(format!(
+            "{{\"kind\": \"{}\", \"check\": \"{check}\",",
+            r.rule.kind.as_str(),
+        ))
+        .line(format!(
+            " \"guest\": {}, \"fixed\": {fixed}, \"element\": {element},",
+            guest(r.guest)
+        ))
+        .line(format!(" \"fields\": ({}),", fields.concat().trim_end()))
+        .line(format!(
+            " \"records\": {},",
+            py_records(r.records, false, "            ", col)
+        ));
+    w.line(format!(" \"values\": {values}}},"));
 }
 
 /// `STATIC_DATA_END_STAND_INS`: by guest type, the records at which a
@@ -431,6 +517,7 @@ fn class_slots() -> Vec<(&'static str, String)> {
         ("sde_prev", (sde.since - 1).to_string()),
         ("page_size", PAGE_SIZE.to_string()),
         ("pfn_size", pfn_entry_size().to_string()),
+        ("pfn_char", pfn_entry_char().to_string()),
         ("record_methods", record_methods()),
         ("record_verifiers", record_verifiers(&LIBXC)),
     ];
@@ -438,18 +525,21 @@ fn class_slots() -> Vec<(&'static str, String)> {
         ("page_data", LibxcRecord::PAGE_DATA),
         ("end", LibxcRecord::END),
         ("checkpoint", LibxcRecord::CHECKPOINT),
-        ("pv_info", LibxcRecord::X86_PV_INFO),
-        ("p2m", LibxcRecord::X86_PV_P2M_FRAMES),
-        ("cpuid", LibxcRecord::X86_CPUID_POLICY),
-        ("msr", LibxcRecord::X86_MSR_POLICY),
-        ("vcpu_basic", LibxcRecord::X86_PV_VCPU_BASIC),
-        ("vcpu_extended", LibxcRecord::X86_PV_VCPU_EXTENDED),
-        ("vcpu_xsave", LibxcRecord::X86_PV_VCPU_XSAVE),
-        ("vcpu_msrs", LibxcRecord::X86_PV_VCPU_MSRS),
     ] {
         v.push((slot, rec(code).to_string()));
     }
     v
+}
+
+/// The Python struct character of one PAGE_DATA pfn entry.
+fn pfn_entry_char() -> char {
+    let pfn = format_spec::libxc::PageDataHeader::LAYOUT
+        .trailing()
+        .expect("PAGE_DATA has a pfn array");
+    match pfn.kind {
+        FieldKind::TrailingPrim(p) => p.py_char(),
+        _ => panic!("PAGE_DATA pfn entries are integers"),
+    }
 }
 
 /// The size of one PAGE_DATA pfn entry.

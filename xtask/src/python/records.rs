@@ -7,7 +7,8 @@ use format_spec::layout::{
     ByteOrder, ConstLayout, Constraint, FieldKind, LengthRule, RecordLayout, RecordSetLayout,
     StructLayout,
 };
-use format_spec::libxc::{PageDataHeader, LIBXC_CONSTANTS};
+use format_spec::libxc::{LibxcRecord, PageDataHeader, LIBXC_CONSTANTS};
+use format_spec::libxl::LibxlRecord;
 
 use super::emit::*;
 use super::libxc::*;
@@ -148,40 +149,56 @@ pub(super) fn bad_len(w: &mut Writer, at_header: bool, cond: &str, fmt: &str, ar
 
 /// The facts of a record body that Xen's own `verify-stream-v2 -v` prints,
 /// in Xen's words, so that the generated verifiers print them alike:
-/// (record, format, arguments; `{fixed}` is the size of the fixed part).
-/// A grouped verifier (the X86_PV_VCPU_* records) takes its first member's.
-pub(super) const XEN_WORDING: &[(&str, &str, &str)] = &[
+/// (record table, record type, format, arguments; `{fixed}` is the size
+/// of the fixed part). A grouped verifier (the X86_PV_VCPU_* records)
+/// takes its first member's.
+pub(super) const XEN_WORDING: &[(&RecordSetLayout, u32, &str, &str)] = &[
     (
-        "X86_PV_INFO",
+        &LibxcRecord::LAYOUT,
+        LibxcRecord::X86_PV_INFO,
         "  %dbit guest, %d levels of pagetables",
         "guest_width * 8, pt_levels",
     ),
     (
-        "X86_PV_P2M_FRAMES",
+        &LibxcRecord::LAYOUT,
+        LibxcRecord::X86_PV_P2M_FRAMES,
         "  Start pfn 0x%x, End 0x%x",
         "start_pfn, end_pfn",
     ),
     (
-        "X86_PV_VCPU_BASIC",
+        &LibxcRecord::LAYOUT,
+        LibxcRecord::X86_PV_VCPU_BASIC,
         "  vcpu%d %s context, %d bytes",
         "vcpu_id, name, len(content) - {fixed}",
     ),
     (
-        "X86_TSC_INFO",
+        &LibxcRecord::LAYOUT,
+        LibxcRecord::X86_TSC_INFO,
         "  Mode %u, %u kHz, %u ns, incarnation %d",
         "mode, khz, nsec, incarnation",
     ),
     (
-        "EMULATOR_XENSTORE_DATA",
+        &LibxlRecord::LAYOUT,
+        LibxlRecord::EMULATOR_XENSTORE_DATA,
         "Emulator Xenstore Data (%s, idx %d)",
         "emulator_id_to_str[id_], index",
     ),
     (
-        "EMULATOR_CONTEXT",
+        &LibxlRecord::LAYOUT,
+        LibxlRecord::EMULATOR_CONTEXT,
         "  Index %d, type %s",
         "index, emulator_id_to_str[id_]",
     ),
 ];
+
+/// Xen's wording of what record `r` of table `set` prints
+/// ([`XEN_WORDING`]).
+fn xen_wording(set: &RecordSetLayout, r: &RecordLayout) -> Option<(&'static str, &'static str)> {
+    XEN_WORDING
+        .iter()
+        .find(|(s, code, _, _)| s.rust_name == set.rust_name && *code == r.code)
+        .map(|(_, _, fmt, args)| (*fmt, *args))
+}
 
 /// Writes the `verify_record_*` method of one record (or group) at the
 /// writer's depth (a class body).
@@ -250,7 +267,7 @@ fn record_body(w: &mut Writer, r: &RecordLayout, layer: &Layer) {
     }
     count_checks(w, r, layer, &fixed_items, fixed);
     constraint_checks(w, st, &fixed_items, layer);
-    summary(w, r, st, &fixed_items);
+    summary(w, r, layer, st, &fixed_items);
 }
 
 /// The BadLength check of a record's length rule (before unpacking).
@@ -381,9 +398,15 @@ fn constraint_checks(w: &mut Writer, st: &StructLayout, fixed_items: &[Item], la
 
 /// What a record method prints: Xen's own words for the facts it prints,
 /// else a one-line summary of the plain fields.
-fn summary(w: &mut Writer, r: &RecordLayout, st: &StructLayout, fixed_items: &[Item]) {
+fn summary(
+    w: &mut Writer,
+    r: &RecordLayout,
+    layer: &Layer,
+    st: &StructLayout,
+    fixed_items: &[Item],
+) {
     let fixed = st.size;
-    if let Some((_, fmt, args)) = XEN_WORDING.iter().find(|x| x.0 == r.spec_name) {
+    if let Some((fmt, args)) = xen_wording(layer.set, r) {
         let args = args.replace("{fixed}", &fixed.to_string());
         w.line(format!("self.info(\"{fmt}\"\n          % ({args}))"));
         return;

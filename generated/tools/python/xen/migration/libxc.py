@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 618c6d767a8b49d2
+# checksum (fnv1a-64 of all other lines): 687fead28070e49c
 
 """
 Libxc migration streams (the domain image format, revisions 2 to 4).
@@ -314,14 +314,6 @@ RECORDS_HVM_ONLY = frozenset([
     REC_TYPE_hvm_params,
 ])
 
-# The X86_PV_VCPU_* records.
-RECORDS_PV_VCPU = frozenset([
-    REC_TYPE_x86_pv_vcpu_basic,
-    REC_TYPE_x86_pv_vcpu_extended,
-    REC_TYPE_x86_pv_vcpu_xsave,
-    REC_TYPE_x86_pv_vcpu_msrs,
-])
-
 # Records only the COLO back channel (secondary to primary) carries.
 RECORDS_BACK_CHANNEL = frozenset([
     REC_TYPE_checkpoint_dirty_pfn_list,
@@ -499,19 +491,101 @@ ORDER_RULES = (
      "message": ""},
 )
 
-# Xen's restore rules for PV records (format_spec::libxc): pt_levels by
-# guest_width, vCPU basic context size by guest_width, the width before
-# X86_PV_INFO, the extended/xsave/MSR context limits.
-PV_WIDTH_LEVELS = {8: 4, 4: 3}
-PV_VCPU_BASIC_SIZE = {8: 5168, 4: 2800}
-PV_DEFAULT_GUEST_WIDTH = 8
-PV_VCPU_EXTENDED_MAX = 128
-PV_VCPU_XSAVE_MIN = 16
-PV_VCPU_MSR_ENTRY = 16
+# The rules on the values of records (format_spec::libxc's VALUE_RULES),
+# in the order VerifyLibxc checks them at a record: "kind" is the KIND a
+# broken rule raises; the rule applies to the "records" of streams of
+# guest type "guest" (None: all), whose body has a "fixed" part and
+# trailing entries of "element" octets; "fields" are the (offset, struct
+# format) of the fields it reads; "check" is one of width_levels (the
+# first record sets the guest width from the first field; the second must
+# be the value "values" gives it), range (the second field at least the
+# first), frames (one trailing entry for each P2M frame of the range of
+# the two fields), p2m_end (the P2M extends to the field; the first one
+# above 0), context_sizes (a non-empty context after the fixed part has
+# the size "values" says for the record: by_guest_width, at_most,
+# at_least, entries of), not_empty, after_p2m (after the P2M made by the
+# record "values"), pfns_in_p2m, ptes_in_p2m (present entries of
+# page-table pages: "values" is the present bit and the frame mask),
+# vcpu0_at_completion (a non-empty record with the field 0 before the
+# stream completes), p2m_at_completion (then, a P2M from the record
+# "values").
+VALUE_RULES = (
+    # pv-info-width-levels
+    {"kind": "BadValue", "check": "width_levels",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 0,
+     "fields": ((0, "B"), (1, "B"),),
+     "records": (REC_TYPE_x86_pv_info,),
+     "values": {8: 4, 4: 3}},
+    # p2m-frames-range
+    {"kind": "BadValue", "check": "range",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 8,
+     "fields": ((0, "I"), (4, "I"),),
+     "records": (REC_TYPE_x86_pv_p2m_frames,),
+     "values": None},
+    # p2m-frames-count
+    {"kind": "BadLength", "check": "frames",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 8,
+     "fields": ((0, "I"), (4, "I"),),
+     "records": (REC_TYPE_x86_pv_p2m_frames,),
+     "values": None},
+    # pv-p2m-not-empty
+    {"kind": "CrashesXenRestore", "check": "p2m_end",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 8,
+     "fields": ((4, "I"),),
+     "records": (REC_TYPE_x86_pv_p2m_frames,),
+     "values": None},
+    # pv-memory-after-p2m
+    {"kind": "CrashesXenRestore", "check": "after_p2m",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 8,
+     "fields": (),
+     "records": (REC_TYPE_page_data,),
+     "values": REC_TYPE_x86_pv_p2m_frames},
+    # pv-pfn-in-p2m
+    {"kind": "PfnBeyondP2m", "check": "pfns_in_p2m",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 8,
+     "fields": (),
+     "records": (REC_TYPE_page_data,),
+     "values": None},
+    # pv-vcpu-size
+    {"kind": "BadLength", "check": "context_sizes",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 1,
+     "fields": (),
+     "records": (REC_TYPE_x86_pv_vcpu_basic, REC_TYPE_x86_pv_vcpu_extended,
+                 REC_TYPE_x86_pv_vcpu_xsave, REC_TYPE_x86_pv_vcpu_msrs,),
+     "values": {
+         REC_TYPE_x86_pv_vcpu_basic: ("by_guest_width", {8: 5168, 4: 2800}),
+         REC_TYPE_x86_pv_vcpu_extended: ("at_most", 128),
+         REC_TYPE_x86_pv_vcpu_xsave: ("at_least", 16),
+         REC_TYPE_x86_pv_vcpu_msrs: ("entries", 16),
+     }},
+    # pv-vcpu0-basic
+    {"kind": "MissingRecord", "check": "vcpu0_at_completion",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 1,
+     "fields": ((0, "I"),),
+     "records": (REC_TYPE_x86_pv_vcpu_basic,),
+     "values": None},
+    # pv-p2m-before-completion
+    {"kind": "CrashesXenRestore", "check": "p2m_at_completion",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 0, "element": 0,
+     "fields": (),
+     "records": (),
+     "values": REC_TYPE_x86_pv_p2m_frames},
+    # cpu-policy-not-empty
+    {"kind": "BadLength", "check": "not_empty",
+     "guest": None, "fixed": 0, "element": 24,
+     "fields": (),
+     "records": (REC_TYPE_x86_cpuid_policy, REC_TYPE_x86_msr_policy,),
+     "values": None},
+    # pv-pte-in-p2m
+    {"kind": "CrashesXenRestore", "check": "ptes_in_p2m",
+     "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 8,
+     "fields": (),
+     "records": (REC_TYPE_page_data,),
+     "values": (0x1, 0xffffffffff000)},
+)
 
-# PV page-table entries: the present bit and the frame bits.
-PV_PTE_PRESENT = 0x1
-PV_PTE_FRAME_MASK = 0xffffffffff000
+# The guest width Xen's restore assumes before X86_PV_INFO.
+PV_DEFAULT_GUEST_WIDTH = 8
 
 # Page types (shifted into place) of page-table pages.
 PAGE_DATA_TABLE_TYPES = frozenset([
@@ -606,6 +680,11 @@ class VerifyLibxc(VerifyBase):
         self.segment_seen = {}
         self.order_at = None
         self.order_required = None
+        # The rules of VALUE_RULES for this stream: by record, at
+        # completion, on page contents.
+        self.values_at = None
+        self.values_at_completion = None
+        self.values_of_pages = None
         self.guest_width = None
         self.p2m_max_pfn = None
         self.vcpu0_basic = False
@@ -866,7 +945,6 @@ class VerifyLibxc(VerifyBase):
         (format_spec::stream::rules).
         """
 
-        pv = self.guest_type == 1
         if rtype in STATIC_DATA_END_STAND_INS[self.guest_type]:
             self._infer_static_data_end()
         if self.order_at is None:
@@ -877,29 +955,17 @@ class VerifyLibxc(VerifyBase):
         self.seen.setdefault(rtype, self.record_offset)
         self.segment_seen.setdefault(rtype, self.record_offset)
 
-        if pv:
-            self._verify_pv(rtype, content, first_of_its_type)
-
-        if len(content) == 0 and rtype in (REC_TYPE_x86_cpuid_policy,
-                                           REC_TYPE_x86_msr_policy):
-            self._stream_error("BadLength",
-                               "a CPU policy holds at least one entry")
+        for rule in self.values_at.get(rtype, ()):
+            check = getattr(self, "_value_" + rule["check"])
+            check(rule, rtype, content, first_of_its_type)
 
         # Xen's restore completes at END, a COLO restore at each CHECKPOINT.
         if self.checkpointed == "colo":
             completes = rtype == REC_TYPE_checkpoint
         else:
             completes = rtype == REC_TYPE_end
-        if completes and pv:
-            if not self.vcpu0_basic:
-                self._stream_error("MissingRecord",
-                                   "the stream has no X86_PV_VCPU_BASIC "
-                                   "for vCPU 0")
-            if self.p2m_max_pfn is None:
-                self._record_error_at("CrashesXenRestore",
-                                      "the stream completes without any "
-                                      "X86_PV_P2M_FRAMES; Xen's restore would "
-                                      "segfault", self.record_offset)
+        if completes:
+            self._verify_completion()
 
         if rtype in (REC_TYPE_checkpoint, REC_TYPE_end):
             for rule in self.order_required:
@@ -935,6 +1001,21 @@ class VerifyLibxc(VerifyBase):
                 codes = [rule["record"]]
             for code in codes:
                 self.order_at.setdefault(code, []).append(rule)
+
+        self.values_at = {}
+        self.values_at_completion = []
+        self.values_of_pages = []
+        for rule in VALUE_RULES:
+            if rule["guest"] not in (None, self.guest_type):
+                continue
+            check = rule["check"]
+            if check in ("vcpu0_at_completion", "p2m_at_completion"):
+                self.values_at_completion.append(rule)
+            if check == "ptes_in_p2m":
+                self.values_of_pages.append(rule)
+                continue
+            for code in rule["records"]:
+                self.values_at.setdefault(code, []).append(rule)
 
 
     def _check_order(self, rule, rtype):
@@ -977,79 +1058,149 @@ class VerifyLibxc(VerifyBase):
         raise ERROR_CLASS[kind](self._where() + msg, kind, offset)
 
 
-    def _verify_pv(self, rtype, content, first_of_its_type):
-        """The rules of Xen's PV record handlers (xg_sr_restore_x86_pv.c)
-        on record values; the first X86_PV_INFO sets the guest width."""
+    def _fields(self, rule, content):
+        """The values of the fields of value rule `rule` in a record body,
+        or None when the body is too short to hold them."""
+        values = []
+        for offset, fmt in rule["fields"]:
+            end = offset + calcsize(fmt)
+            if len(content) < end:
+                return None
+            values.append(unpack(self.endian + fmt, content[offset:end])[0])
+        return values
 
-        if rtype == REC_TYPE_x86_pv_info and first_of_its_type:
-            if len(content) >= 2:
-                width, levels = unpack("BB", content[:2])
-                if PV_WIDTH_LEVELS.get(width) != levels:
-                    self._record_error("BadValue",
-                                       "pt_levels %d does not go with "
-                                       "guest_width %d" % (levels, width), 1)
-                self.guest_width = width
 
-        if rtype == REC_TYPE_x86_pv_p2m_frames:
-            if len(content) >= 8:
-                start, end = unpack(self.endian + "II", content[:8])
-                width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
-                fpp = 4096 // width
-                if start > end:
-                    self._record_error("BadValue",
-                                       "end_pfn %d below start_pfn %d"
-                                       % (end, start), 4)
-                frames = end // fpp + 1 - start // fpp
-                if len(content) - 8 != frames * 8:
-                    self._stream_error("BadLength",
-                                       "pfns %d..%d need %d frames"
-                                       % (start, end, frames))
-                if self.p2m_max_pfn is None and end == 0:
-                    self._record_error_at("CrashesXenRestore",
-                                          "the first X86_PV_P2M_FRAMES has "
-                                          "end_pfn 0; Xen's restore would "
-                                          "segfault", self.record_offset)
-                if self.p2m_max_pfn is None or end > self.p2m_max_pfn:
-                    self.p2m_max_pfn = end
+    def _pfn_entries(self, content):
+        """The pfn entries of a PAGE_DATA body."""
+        fixed = calcsize(PAGE_DATA_FORMAT)
+        count = unpack(self.endian + PAGE_DATA_FORMAT, content[:fixed])[0]
+        return unpack(self.endian + "%dQ" % (count, ),
+                      content[fixed:fixed + 8 * count])
 
-        if rtype == REC_TYPE_page_data:
-            p2m_seen = REC_TYPE_x86_pv_p2m_frames in self.seen
-            if not p2m_seen or self.p2m_max_pfn is None:
-                self._record_error_at("CrashesXenRestore",
-                                      "PAGE_DATA of a PV guest before any "
-                                      "X86_PV_P2M_FRAMES; Xen's restore would "
-                                      "segfault", self.record_offset)
-            count = unpack(self.endian + "I", content[:4])[0]
-            pfns = unpack(self.endian + "%dQ" % (count, ),
-                          content[8:8 + 8 * count])
-            for i, entry in enumerate(pfns):
-                pfn = entry & PAGE_DATA_PFN_MASK
-                if pfn > self.p2m_max_pfn:
-                    self._record_error("PfnBeyondP2m",
-                                       "pfn 0x%x is beyond the P2M (highest "
-                                       "pfn 0x%x)" % (pfn, self.p2m_max_pfn),
-                                       8 + 8 * i)
 
-        if rtype in RECORDS_PV_VCPU:
-            if len(content) >= 8:
-                size = len(content) - 8
-                width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
-                basic = PV_VCPU_BASIC_SIZE.get(width, 0)
-                bad = size != 0 and (
-                    (rtype == REC_TYPE_x86_pv_vcpu_basic and size != basic)
-                    or (rtype == REC_TYPE_x86_pv_vcpu_extended
-                        and size > PV_VCPU_EXTENDED_MAX)
-                    or (rtype == REC_TYPE_x86_pv_vcpu_xsave
-                        and size < PV_VCPU_XSAVE_MIN)
-                    or (rtype == REC_TYPE_x86_pv_vcpu_msrs
-                        and size % PV_VCPU_MSR_ENTRY))
-                if bad:
-                    self._stream_error("BadLength",
-                                       "vCPU context of %d octets" % (size, ))
-                vcpu_id = unpack(self.endian + "I", content[:4])[0]
-                basic_state = rtype == REC_TYPE_x86_pv_vcpu_basic
-                if size and vcpu_id == 0 and basic_state:
-                    self.vcpu0_basic = True
+    def _value_width_levels(self, rule, rtype, content, first):
+        """The first record sets the guest width; the second field goes
+        with it."""
+        fields = self._fields(rule, content)
+        if not first or fields is None:
+            return
+        width, levels = fields
+        if rule["values"].get(width) != levels:
+            self._record_error(rule["kind"],
+                               "%d does not go with guest width %d"
+                               % (levels, width), rule["fields"][1][0])
+        self.guest_width = width
+
+
+    def _value_range(self, rule, rtype, content, first):
+        """The range's end is at least its start."""
+        fields = self._fields(rule, content)
+        if fields is not None and fields[0] > fields[1]:
+            self._record_error(rule["kind"],
+                               "range end %d below its start %d"
+                               % (fields[1], fields[0]), rule["fields"][1][0])
+
+
+    def _value_frames(self, rule, rtype, content, first):
+        """One trailing entry for each P2M frame of the range."""
+        fields = self._fields(rule, content)
+        if fields is None:
+            return
+        start, end = fields
+        width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
+        fpp = 4096 // width
+        frames = end // fpp + 1 - start // fpp
+        if len(content) - rule["fixed"] != frames * rule["element"]:
+            self._stream_error(rule["kind"], "pfns %d..%d need %d frames"
+                               % (start, end, frames))
+
+
+    def _value_p2m_end(self, rule, rtype, content, first):
+        """The record extends the P2M; the first one beyond pfn 0."""
+        fields = self._fields(rule, content)
+        if fields is None:
+            return
+        end = fields[0]
+        if self.p2m_max_pfn is None and end == 0:
+            self._record_error_at(rule["kind"],
+                                  "the first %s ends at pfn 0; Xen's "
+                                  "restore would segfault"
+                                  % (rec_type_to_str[rtype], ),
+                                  self.record_offset)
+        if self.p2m_max_pfn is None or end > self.p2m_max_pfn:
+            self.p2m_max_pfn = end
+
+
+    def _value_after_p2m(self, rule, rtype, content, first):
+        """The record comes after the P2M exists."""
+        if rule["values"] not in self.seen or self.p2m_max_pfn is None:
+            self._record_error_at(rule["kind"],
+                                  "%s of a PV guest before any %s; Xen's "
+                                  "restore would segfault"
+                                  % (rec_type_to_str[rtype],
+                                     rec_type_to_str[rule["values"]]),
+                                  self.record_offset)
+
+
+    def _value_pfns_in_p2m(self, rule, rtype, content, first):
+        """Every pfn within the P2M."""
+        for i, entry in enumerate(self._pfn_entries(content)):
+            pfn = entry & PAGE_DATA_PFN_MASK
+            if pfn > self.p2m_max_pfn:
+                self._record_error(rule["kind"],
+                                   "pfn 0x%x is beyond the P2M (highest "
+                                   "pfn 0x%x)" % (pfn, self.p2m_max_pfn),
+                                   rule["fixed"] + rule["element"] * i)
+
+
+    def _value_context_sizes(self, rule, rtype, content, first):
+        """A non-empty context has the size the record's entry says."""
+        size = len(content) - rule["fixed"]
+        if size <= 0:
+            return
+        how, value = rule["values"][rtype]
+        if how == "by_guest_width":
+            width = self.guest_width or PV_DEFAULT_GUEST_WIDTH
+            bad = size != value.get(width, 0)
+        elif how == "at_most":
+            bad = size > value
+        elif how == "at_least":
+            bad = size < value
+        else:
+            bad = size % value != 0
+        if bad:
+            self._stream_error(rule["kind"], "context of %d octets" % (size, ))
+
+
+    def _value_vcpu0_at_completion(self, rule, rtype, content, first):
+        """Note vCPU 0's basic state (checked when the stream completes)."""
+        fields = self._fields(rule, content)
+        if fields is not None and len(content) > rule["fixed"]:
+            if fields[0] == 0:
+                self.vcpu0_basic = True
+
+
+    def _value_not_empty(self, rule, rtype, content, first):
+        """The body holds at least one entry."""
+        if len(content) == 0:
+            self._stream_error(rule["kind"], "the body holds no entry")
+
+
+    def _verify_completion(self):
+        """The rules of VALUE_RULES when the stream completes: vCPU 0's
+        basic state, then the P2M."""
+        for rule in self.values_at_completion:
+            if rule["check"] == "vcpu0_at_completion" and not self.vcpu0_basic:
+                self._stream_error(rule["kind"], "the stream has no %s for "
+                                   "vCPU 0"
+                                   % (rec_type_to_str[rule["records"][0]], ))
+            if (rule["check"] == "p2m_at_completion"
+                    and self.p2m_max_pfn is None):
+                self._record_error_at(rule["kind"],
+                                      "the stream completes without any %s; "
+                                      "Xen's restore would segfault"
+                                      % (rec_type_to_str[rule["values"]], ),
+                                      self.record_offset)
 
 
     def verify_page_tables(self, content):
@@ -1057,12 +1208,18 @@ class VerifyLibxc(VerifyBase):
         A PV guest's page-table pages: every present entry names a pfn
         within the P2M, or Xen's restore crashes (an assert in pfn_to_mfn).
         """
-        if self.guest_type != 1 or self.p2m_max_pfn is None:
+        if self.p2m_max_pfn is None:
             return
-        count = unpack(self.endian + "I", content[:4])[0]
-        pfns = unpack(self.endian + "%dQ" % (count, ),
-                      content[8:8 + 8 * count])
-        at = 8 + 8 * count
+        for rule in self.values_of_pages:
+            if self.record_type in rule["records"]:
+                self._value_ptes_in_p2m(rule, content)
+
+
+    def _value_ptes_in_p2m(self, rule, content):
+        """Present entries of page-table pages within the P2M."""
+        present, frame_mask = rule["values"]
+        pfns = self._pfn_entries(content)
+        at = rule["fixed"] + rule["element"] * len(pfns)
         per_page = 4096 // 8
         for entry in pfns:
             ptype = entry & PAGE_DATA_TYPE_LTAB_MASK
@@ -1073,12 +1230,12 @@ class VerifyLibxc(VerifyBase):
                 ptes = unpack("<%dQ" % (per_page, ),
                               content[at:at + 4096])
                 for i, pte in enumerate(ptes):
-                    if not pte & PV_PTE_PRESENT:
+                    if not pte & present:
                         continue
-                    pfn = (pte & PV_PTE_FRAME_MASK) >> 12
+                    pfn = (pte & frame_mask) >> 12
                     if pfn > self.p2m_max_pfn:
                         self._record_error(
-                            "CrashesXenRestore",
+                            rule["kind"],
                             "page-table entry 0x%016x names pfn 0x%x, beyond "
                             "the P2M (highest pfn 0x%x); Xen's restore would "
                             "abort on an assert"
