@@ -108,6 +108,13 @@ pub(super) fn xl_py() -> String {
         ),
         ("marker_name", marker_name.to_string()),
         ("marker_off", marker_item.offset.to_string()),
+        (
+            "marker_kind",
+            marker_item
+                .error
+                .expect("XlHeader.byteorder names its KIND")
+                .to_string(),
+        ),
         ("vars", vars.join(", ")),
         ("body_fmt", body_fmt),
         ("header_checks", checks),
