@@ -172,6 +172,12 @@ pub struct FieldLayout {
     /// (`#[wire(error = "BadMarker")]`); `None`: the layer's generic one
     /// (`BadValue`).
     pub error: Option<&'static str>,
+    /// Whether lenient mode (what a restore checks) reports a broken rule
+    /// of the field too: value rules (`equals`, `one_of`, `values`)
+    /// always, a reserved rule when annotated `lenient` (`#[wire(
+    /// reserved_bits = .., lenient)]`: the xl header's mandatory flags,
+    /// which a restore refuses); otherwise only strict mode does.
+    pub lenient: bool,
     /// How the spec's octet diagrams show the field.
     pub diagram: FieldDiagram,
     /// Doc comment text.
