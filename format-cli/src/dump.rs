@@ -97,7 +97,9 @@ impl Run {
             "last_index": self.last.index,
             "offset": self.first.offset,
             "end_offset": self.last.end_offset(),
-            "type": "PAGE_DATA",
+            "type": LibxcRecord::LAYOUT
+                .by_code(LibxcRecord::PAGE_DATA)
+                .map_or("?", |l| l.spec_name),
             "code": LibxcRecord::PAGE_DATA,
             "records": self.records,
             "length": self.body_bytes,

@@ -39,6 +39,9 @@ use syn::{parse_macro_input, DeriveInput};
 /// * `reserved`: zero on save (integers or integer arrays);
 /// * `equals = EXPR`, `one_of = [A, B]`, `values = EnumType`,
 ///   `reserved_bits = EXPR`: value constraints;
+/// * `error = "BadMarker"`: the KIND a broken rule of the field reports;
+/// * `lenient`: lenient mode reports a broken reserved rule too (value
+///   rules always are; without it a reserved rule is strict only);
 /// * `count = field` on a trailing `Vec`: the element count is that field;
 ///   without it the array takes the rest of the body.
 #[proc_macro_derive(Wire, attributes(wire))]

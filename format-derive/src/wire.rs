@@ -88,6 +88,9 @@ struct FieldDef {
     count: Option<Ident>,
     /// The KIND a broken value rule of the field reports (`error = "..."`).
     error: Option<String>,
+    /// Lenient mode reports a broken rule too: value rules by default, a
+    /// reserved rule annotated `lenient`.
+    lenient: bool,
     /// How the spec's octet diagram shows the field: `spec`, `label`,
     /// `symbol`, `first`, `last` (see `format_spec::layout::FieldDiagram`).
     diagram: [Option<String>; 5],
@@ -250,6 +253,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
         let mut bits = Slot::new("reserved_bits");
         let mut count = Slot::new("count");
         let mut error = Slot::new("error");
+        let mut lenient = Slot::new("lenient");
         let mut diagram: Vec<Slot<String>> = DIAGRAM_ATTRS.iter().map(|a| Slot::new(a)).collect();
         for attr in f.attrs.iter().filter(|a| a.path().is_ident("wire")) {
             let res = attr.parse_nested_meta(|meta| {
@@ -281,11 +285,13 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                     count.set(errors, span, meta.value()?.parse::<Ident>()?);
                 } else if meta.path.is_ident("error") {
                     error.set(errors, span, lit_str(&meta)?.value());
+                } else if meta.path.is_ident("lenient") {
+                    lenient.set(errors, span, ());
                 } else {
                     errors.push(
                         span,
                         "unknown wire field attribute; expected one of reserved, equals, \
-                         one_of, values, reserved_bits, count, error, spec, label, symbol, first, last",
+                         one_of, values, reserved_bits, count, error, lenient, spec, label, symbol, first, last",
                     );
                     crate::attr::skip_value(&meta)?;
                 }
@@ -350,12 +356,25 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
             }
             e
         });
+        let lenient = match (lenient.get_spanned(), &constraint) {
+            (Some(_), Constraint::Reserved | Constraint::ReservedBits(_)) => true,
+            (Some((span, ())), _) => {
+                errors.push(
+                    span,
+                    "`lenient` makes a reserved rule one lenient mode checks too; value rules always are",
+                );
+                true
+            }
+            (None, Constraint::None | Constraint::Reserved | Constraint::ReservedBits(_)) => false,
+            (None, _) => true,
+        };
         fields.push(FieldDef {
             ident,
             shape,
             constraint,
             count,
             error,
+            lenient,
             diagram: {
                 let mut d: [Option<String>; 5] = Default::default();
                 for (slot, out) in diagram.into_iter().zip(d.iter_mut()) {
@@ -542,6 +561,7 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
             Some(s) => quote!(::core::option::Option::Some(#s)),
             None => quote!(::core::option::Option::None),
         });
+        let lenient = f.lenient;
         let error = match &f.error {
             Some(e) => quote!(::core::option::Option::Some(#e)),
             None => quote!(::core::option::Option::None),
@@ -554,6 +574,7 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
                 constraint: #constraint,
                 count: #count,
                 error: #error,
+                lenient: #lenient,
                 diagram: ::format_spec::layout::FieldDiagram {
                     spec: #spec, label: #label, symbol: #symbol, first: #first, last: #last,
                 },

@@ -44,7 +44,7 @@
 use binrw::Endian;
 
 use crate::bytes::{u32_at, uint_at};
-use crate::layout::{check_value, StructLayout};
+use crate::layout::{check_value, field_index, StructLayout};
 use crate::stream::rules::Source;
 use crate::stream::ErrorModes as Modes;
 
@@ -341,27 +341,6 @@ pub const fn body_field(typecode: u16, layout: &StructLayout, name: &str) -> Che
         typecode,
         field: field_index(layout, name),
     }
-}
-
-/// The index of the field `name` of `layout`, in a `const` (a name the
-/// struct does not have fails the build).
-pub const fn field_index(layout: &StructLayout, name: &str) -> usize {
-    let mut i = 0;
-    while i < layout.fields.len() {
-        let f = layout.fields[i].name.as_bytes();
-        let n = name.as_bytes();
-        if f.len() == n.len() {
-            let mut j = 0;
-            while j < n.len() && f[j] == n[j] {
-                j += 1;
-            }
-            if j == n.len() {
-                return i;
-            }
-        }
-        i += 1;
-    }
-    panic!("no such field")
 }
 
 /// Walks a blob under the rules a restore applies; made by

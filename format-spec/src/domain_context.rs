@@ -70,11 +70,10 @@
 use binrw::Endian;
 
 use crate::blob::{
-    blob_rules, body_field, field_index, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule,
-    Size, Walk,
+    blob_rules, body_field, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule, Size, Walk,
 };
 use crate::bytes::{u16_octets, u32_at, u32_octets};
-use crate::layout::{SpecEnum, Wire};
+use crate::layout::{field_index, field_of, SpecEnum, Wire};
 use crate::libxc::{X86TscInfo, PAGE_SIZE};
 use crate::stream::rules::Source;
 use crate::{spec_consts, SpecEnum, Wire};
@@ -244,10 +243,8 @@ const TSC_BODY: usize = DcTscInfo::LAYOUT.size;
 /// [`DC_ALIGN`] as a `usize`.
 const ALIGN: usize = DC_ALIGN as usize;
 /// Offset of the SHARED_INFO `flags` and `buffer_size`.
-const SI_FLAGS_OFF: usize =
-    DcSharedInfo::LAYOUT.fields[field_index(&DcSharedInfo::LAYOUT, "flags")].offset;
-const SI_SIZE_OFF: usize =
-    DcSharedInfo::LAYOUT.fields[field_index(&DcSharedInfo::LAYOUT, "buffer_size")].offset;
+const SI_FLAGS_OFF: usize = field_of(&DcSharedInfo::LAYOUT, "flags").offset;
+const SI_SIZE_OFF: usize = field_of(&DcSharedInfo::LAYOUT, "buffer_size").offset;
 
 /// The entry types of the blob: body struct, size rule, and whether one
 /// may appear twice.
@@ -337,9 +334,9 @@ pub const DC_RULES: &[BlobRule<DcErrorKind>] = blob_rules! { DcErrorKind; common
 /// (`domain_context.py`) reads.
 pub const DC_FORMAT: BlobFormat<DcErrorKind> = BlobFormat {
     descriptor: &DcDescriptor::LAYOUT,
-    type_at: DcDescriptor::LAYOUT.fields[field_index(&DcDescriptor::LAYOUT, "typecode")].offset,
-    instance_at: DcDescriptor::LAYOUT.fields[field_index(&DcDescriptor::LAYOUT, "instance")].offset,
-    length_at: DcDescriptor::LAYOUT.fields[field_index(&DcDescriptor::LAYOUT, "length")].offset,
+    type_at: field_of(&DcDescriptor::LAYOUT, "typecode").offset,
+    instance_at: field_of(&DcDescriptor::LAYOUT, "instance").offset,
+    length_at: field_of(&DcDescriptor::LAYOUT, "length").offset,
     header: DcType::Header as u16,
     end: DcType::End as u16,
     align: Some(ALIGN),

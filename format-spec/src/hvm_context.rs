@@ -28,10 +28,8 @@
 
 use binrw::Endian;
 
-use crate::blob::{
-    blob_rules, field_index, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule, Size, Walk,
-};
-use crate::layout::{SpecEnum, Wire};
+use crate::blob::{blob_rules, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule, Size, Walk};
+use crate::layout::{field_of, SpecEnum, Wire};
 use crate::stream::rules::Source;
 use crate::{spec_consts, SpecEnum, Wire};
 
@@ -485,10 +483,9 @@ pub const HVM_RULES: &[BlobRule<HvmErrorKind>] = blob_rules! { HvmErrorKind; com
 /// reads.
 pub const HVM_FORMAT: BlobFormat<HvmErrorKind> = BlobFormat {
     descriptor: &HvmDescriptor::LAYOUT,
-    type_at: HvmDescriptor::LAYOUT.fields[field_index(&HvmDescriptor::LAYOUT, "typecode")].offset,
-    instance_at: HvmDescriptor::LAYOUT.fields[field_index(&HvmDescriptor::LAYOUT, "instance")]
-        .offset,
-    length_at: HvmDescriptor::LAYOUT.fields[field_index(&HvmDescriptor::LAYOUT, "length")].offset,
+    type_at: field_of(&HvmDescriptor::LAYOUT, "typecode").offset,
+    instance_at: field_of(&HvmDescriptor::LAYOUT, "instance").offset,
+    length_at: field_of(&HvmDescriptor::LAYOUT, "length").offset,
     header: HvmType::Header as u16,
     end: HvmType::End as u16,
     align: None,

@@ -172,6 +172,12 @@ pub struct FieldLayout {
     /// (`#[wire(error = "BadMarker")]`); `None`: the layer's generic one
     /// (`BadValue`).
     pub error: Option<&'static str>,
+    /// Whether lenient mode (what a restore checks) reports a broken rule
+    /// of the field too: value rules (`equals`, `one_of`, `values`)
+    /// always, a reserved rule when annotated `lenient` (`#[wire(
+    /// reserved_bits = .., lenient)]`: the xl header's mandatory flags,
+    /// which a restore refuses); otherwise only strict mode does.
+    pub lenient: bool,
     /// How the spec's octet diagrams show the field.
     pub diagram: FieldDiagram,
     /// Doc comment text.
@@ -685,17 +691,22 @@ pub fn check_value(
 /// The field `name` of `layout`, for tables built at compile time: a name
 /// the layout does not have fails to compile.
 pub const fn field_of(layout: &StructLayout, name: &str) -> &'static FieldLayout {
+    &layout.fields[field_index(layout, name)]
+}
+
+/// The index of the field `name` in `layout.fields`, usable in a `const`
+/// (a name the struct does not have fails the build there).
+pub const fn field_index(layout: &StructLayout, name: &str) -> usize {
     let mut i = 0;
     while i < layout.fields.len() {
-        let f = &layout.fields[i];
-        let (a, b) = (f.name.as_bytes(), name.as_bytes());
+        let (a, b) = (layout.fields[i].name.as_bytes(), name.as_bytes());
         if a.len() == b.len() {
             let mut j = 0;
             while j < a.len() && a[j] == b[j] {
                 j += 1;
             }
             if j == a.len() {
-                return f;
+                return i;
             }
         }
         i += 1;

@@ -651,10 +651,10 @@ impl RecordBody for PageData {
 #[wire(c_name = "xc_sr_rec_x86_pv_info", py_format = "X86_PV_INFO_FORMAT")]
 pub struct X86PvInfo {
     /// Size of a guest word in octets: 4 or 8.
-    #[wire(one_of = [4, 8], label = "w")]
+    #[wire(one_of = PV_GUEST_WIDTHS, label = "w")]
     pub guest_width: u8,
     /// Number of page-table levels: 3 or 4.
-    #[wire(one_of = [3, 4], label = "ptl")]
+    #[wire(one_of = PV_PT_LEVELS, label = "ptl")]
     pub pt_levels: u8,
     /// Reserved.
     #[wire(reserved)]
@@ -1454,7 +1454,25 @@ pub fn pv_vcpu_basic_size(guest_width: u8) -> Option<usize> {
 /// The guest_width/pt_levels pairs of X86_PV_INFO Xen's restore takes
 /// (`valid_x86_pv_info_combination`): a 32-bit guest uses PAE (3 levels),
 /// a 64-bit one 4 levels.
-pub const PV_WIDTH_LEVELS: [(u8, u8); 2] = [(8, 4), (4, 3)];
+pub const PV_WIDTH_LEVELS: [(u8, u8); 2] = [(4, 3), (8, 4)];
+
+/// The guest widths of [`PV_WIDTH_LEVELS`] (X86_PV_INFO's `guest_width`).
+pub const PV_GUEST_WIDTHS: [u8; 2] = pair_parts(PV_WIDTH_LEVELS, false);
+
+/// The page-table levels of [`PV_WIDTH_LEVELS`] (X86_PV_INFO's
+/// `pt_levels`).
+pub const PV_PT_LEVELS: [u8; 2] = pair_parts(PV_WIDTH_LEVELS, true);
+
+/// The first (or, with `second`, the second) parts of `pairs`.
+const fn pair_parts<const N: usize>(pairs: [(u8, u8); N], second: bool) -> [u8; N] {
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if second { pairs[i].1 } else { pairs[i].0 };
+        i += 1;
+    }
+    out
+}
 
 /// Largest X86_PV_VCPU_EXTENDED context Xen's restore takes.
 pub const PV_VCPU_EXTENDED_MAX: usize = 128;

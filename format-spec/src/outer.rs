@@ -102,7 +102,7 @@ use crate::drive::{now, read_full, Input};
 use binrw::Endian;
 
 use crate::body::{read_wire, write_wire, BodyError};
-use crate::layout::{Violation, Wire};
+use crate::layout::{check_value, FieldLayout, StructLayout, Violation, Wire};
 use crate::libxc::IHDR_MARKER;
 use crate::libxl::{
     CheckpointState, CheckpointStateId, EmulatorContext, EmulatorHeader, EmulatorId,
@@ -116,6 +116,11 @@ use crate::xl::{
 
 /// The first eight octets of a libxl stream ("LibxlFmt").
 const LIBXL_IDENT_BYTES: [u8; 8] = crate::libxl::HDR_IDENT.to_be_bytes();
+
+/// The libxl ident as the text it spells.
+fn ident_text() -> String {
+    String::from_utf8_lossy(&LIBXL_IDENT_BYTES).into_owned()
+}
 
 /// The first eight octets of a libxc stream (the all-ones marker).
 const LIBXC_MARKER_BYTES: [u8; 8] = IHDR_MARKER.to_be_bytes();
@@ -404,7 +409,7 @@ pub enum OuterError {
         what: &'static str,
     },
     /// Format detection found no known magic.
-    #[error("unknown stream format at offset 0: the first octets {found:02x?} are neither an xl header, \"LibxlFmt\" nor a libxc marker")]
+    #[error("unknown stream format at offset 0: the first octets {found:02x?} are neither an xl header, \"{}\" nor a libxc marker", ident_text())]
     UnknownFormat {
         /// The first eight octets.
         found: [u8; 8],
@@ -421,7 +426,7 @@ pub enum OuterError {
         found: [u8; 32],
     },
     /// The xl `byteorder` field is not 0x01020304 in either byte order.
-    #[error("bad xl byte-order marker {found:02x?} at offset {offset}: expected 0x01020304 in either byte order")]
+    #[error("bad xl byte-order marker {found:02x?} at offset {offset}: expected 0x{:08x} in either byte order", crate::xl::XL_BYTEORDER_MARKER)]
     BadByteOrderMarker {
         /// Offset of the field.
         offset: u64,
@@ -487,7 +492,10 @@ pub enum OuterError {
         found: [u8; 8],
     },
     /// The libxl header ident is not "LibxlFmt".
-    #[error("bad libxl ident 0x{found:016x} at offset {offset}: expected \"LibxlFmt\"")]
+    #[error(
+        "bad libxl ident 0x{found:016x} at offset {offset}: expected \"{}\"",
+        ident_text()
+    )]
     BadIdent {
         /// Offset of the field.
         offset: u64,
@@ -938,6 +946,72 @@ fn field_at<T: Wire>(base: u64, name: &str) -> u64 {
     base + T::LAYOUT.field(name).map_or(0, |f| f.offset) as u64
 }
 
+/// The rules of a header's fields as their `#[wire]` annotations state
+/// them (the rule, the KIND it reports, whether lenient mode checks it;
+/// see [`FieldLayout::lenient`](crate::layout::FieldLayout::lenient)), in
+/// field order: the first broken one that `mode` checks. `raw` holds the
+/// header in byte order `endian`, from absolute offset `base`.
+fn header_rules(
+    layout: &'static StructLayout,
+    raw: &[u8],
+    endian: Endian,
+    base: u64,
+    mode: Mode,
+) -> Result<(), OuterError> {
+    for (i, f) in layout.fields.iter().enumerate() {
+        let Some(value) = f.read_uint(raw, endian) else {
+            continue;
+        };
+        let Err(v) = check_value(layout, i, value) else {
+            continue;
+        };
+        if mode == Mode::Lenient && !f.lenient {
+            continue;
+        }
+        return Err(header_error(f, raw, base + f.offset as u64, v.value));
+    }
+    Ok(())
+}
+
+/// The error of a broken header rule of field `f` (of the header `raw`),
+/// by the KIND its annotation names (`#[wire(error = "BadIdent")]`);
+/// `ReservedNonZero` for a reserved field that names none. `value` is the
+/// offending value (the reserved bits set, for a reserved rule).
+fn header_error(f: &'static FieldLayout, raw: &[u8], offset: u64, value: u64) -> OuterError {
+    // The casts only narrow to the field's width, which the value came from.
+    match f.error {
+        Some("BadIdent") => OuterError::BadIdent {
+            offset,
+            found: value,
+        },
+        Some("UnsupportedVersion") => OuterError::UnsupportedVersion {
+            offset,
+            version: value as u32,
+        },
+        Some("BadByteOrderMarker") => {
+            let mut found = [0u8; 4];
+            let octets = raw.get(f.offset..f.offset + f.size()).unwrap_or(&[]);
+            for (d, s) in found.iter_mut().zip(octets) {
+                *d = *s;
+            }
+            OuterError::BadByteOrderMarker { offset, found }
+        }
+        Some("UnknownMandatoryFlags") => OuterError::UnknownMandatoryFlags {
+            offset,
+            flags: value as u32,
+        },
+        Some("UnknownOptionalFlags") => OuterError::UnknownOptionalFlags {
+            offset,
+            flags: value as u32,
+        },
+        _ => OuterError::ReservedNonZero {
+            offset,
+            field: f.name,
+            value,
+        },
+    }
+}
+
 impl<S: SourceIo> OuterCore<S> {
     /// See [`OuterReader::open`].
     pub(crate) async fn open(src: S, format: FormatChoice, mode: Mode) -> Result<Self, OuterError> {
@@ -1261,26 +1335,13 @@ impl<S: SourceIo> OuterCore<S> {
         let base = start + XL_HEADER_OFFSET as u64;
         let mut raw = [0u8; 16];
         self.fill(&mut raw, "the xl header").await?;
-        let Some((header, endian)) = XlHeader::detect(raw) else {
-            return Err(OuterError::BadByteOrderMarker {
-                offset: field_at::<XlHeader>(base, "byteorder"),
-                found: [raw[0], raw[1], raw[2], raw[3]],
-            });
-        };
+        // The byte order is the one in which the marker reads right; in
+        // neither, the marker's rule below reports it.
+        let marker = [raw[0], raw[1], raw[2], raw[3]];
+        let endian = crate::xl::marker_endian(marker).unwrap_or(Endian::Big);
+        header_rules(&XlHeader::LAYOUT, &raw, endian, base, self.mode)?;
+        let header = XlHeader::from_bytes(raw, endian);
         let flags_at = field_at::<XlHeader>(base, "mandatory_flags");
-        let unknown = header.unknown_mandatory_flags();
-        if unknown != 0 {
-            return Err(OuterError::UnknownMandatoryFlags {
-                offset: flags_at,
-                flags: unknown,
-            });
-        }
-        if self.mode == Mode::Strict && header.optional_flags != 0 {
-            return Err(OuterError::UnknownOptionalFlags {
-                offset: field_at::<XlHeader>(base, "optional_flags"),
-                flags: header.optional_flags,
-            });
-        }
         if header.optional_data_len > XL_OPTIONAL_DATA_MAX {
             return Err(OuterError::OptionalDataTooLong {
                 offset: field_at::<XlHeader>(base, "optional_data_len"),
@@ -1326,32 +1387,9 @@ impl<S: SourceIo> OuterCore<S> {
                 record: "libxl header",
                 source,
             })?;
-        if let Err(v) = header.check() {
-            let offset = start + v.offset as u64;
-            match v.field {
-                "ident" => {
-                    return Err(OuterError::BadIdent {
-                        offset,
-                        found: header.ident,
-                    })
-                }
-                "version" => {
-                    return Err(OuterError::UnsupportedVersion {
-                        offset,
-                        version: header.version,
-                    })
-                }
-                field => {
-                    if self.mode == Mode::Strict {
-                        return Err(OuterError::ReservedNonZero {
-                            offset,
-                            field,
-                            value: v.value,
-                        });
-                    }
-                }
-            }
-        }
+        let layout = &LibxlHeader::LAYOUT;
+        let endian = crate::layout::resolve_endian(layout.byte_order, Endian::Big);
+        header_rules(layout, &raw, endian, start, self.mode)?;
         self.endian = header.endian();
         self.libxl = Some(header);
         self.state = State::Libxl;
@@ -1995,7 +2033,9 @@ impl<W: Write> OuterWriter<W> {
         };
         let data =
             EmulatorXenstoreData::from_pairs(header, pairs).map_err(|e| WriteError::Body {
-                record: "EMULATOR_XENSTORE_DATA",
+                record: LibxlRecord::LAYOUT
+                    .by_code(LibxlRecord::EMULATOR_XENSTORE_DATA)
+                    .map_or("?", |l| l.spec_name),
                 source: BodyError::Other(e.to_string()),
             })?;
         self.record(&LibxlRecord::EmulatorXenstoreData(data))
@@ -2044,5 +2084,23 @@ impl<W: Write> OuterWriter<W> {
         self.record(&LibxlRecord::End)?;
         self.out.flush()?;
         Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_header_annotation_reports_its_kind() {
+        for layout in [&XlHeader::LAYOUT, &LibxlHeader::LAYOUT] {
+            for f in layout.fields.iter() {
+                let e = header_error(f, &[0; 16], 0, 1);
+                let want = f.error.unwrap_or("ReservedNonZero");
+                if f.error.is_some() || f.is_reserved() {
+                    assert_eq!(e.kind(), want, "{}.{}", layout.rust_name, f.name);
+                }
+            }
+        }
     }
 }

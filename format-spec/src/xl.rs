@@ -150,7 +150,11 @@ pub struct XlHeader {
     #[wire(equals = XL_BYTEORDER_MARKER, error = "BadByteOrderMarker")]
     pub byteorder: u32,
     /// Flags a reader must understand ([`XL_MANDATORY_FLAG_ALL`]).
-    #[wire(reserved_bits = !XL_MANDATORY_FLAG_ALL, error = "UnknownMandatoryFlags")]
+    #[wire(
+        reserved_bits = !XL_MANDATORY_FLAG_ALL,
+        error = "UnknownMandatoryFlags",
+        lenient
+    )]
     pub mandatory_flags: u32,
     /// Flags a reader may ignore; none is defined.
     #[wire(reserved, error = "UnknownOptionalFlags")]

@@ -346,6 +346,24 @@ fn writer_refuses_what_the_verifier_would() {
         kind_of(w.write_page_data(&[1 << 53], &[0; PAGE_SIZE])),
         ErrorKind::ReservedNonZero
     );
+    // Entry by entry, its type and then its reserved bits: the first
+    // entry that breaks either is reported, at its own offset.
+    let first_entry = w.position() + 16;
+    for (pfns, kind, entry) in [
+        ([1 << 53, 5 << 60], ErrorKind::ReservedNonZero, 0),
+        ([5 << 60, 1 << 53], ErrorKind::BadPageType, 0),
+        ([1, (5 << 60) | (1 << 53)], ErrorKind::BadPageType, 1),
+        ([1, 1 << 53], ErrorKind::ReservedNonZero, 1),
+    ] {
+        let e = w
+            .write_page_data(&pfns, &[0; PAGE_SIZE])
+            .expect_err("the writer must refuse");
+        assert_eq!(
+            (e.kind(), e.offset()),
+            (kind, first_entry + 8 * entry),
+            "{pfns:x?}: {e}"
+        );
+    }
     // A count that disagrees with the array; reserved fields; bad values.
     let mut pd = page_data(0, 2, 0);
     if let LibxcRecord::PageData(p) = &mut pd {

@@ -10,6 +10,7 @@
 use format_spec::layout::{RecordLayout, StructLayout, Wire};
 use format_spec::libxc::{
     DomainHeader, ImageHeader, LibxcRecord, BACK_CHANNEL_RECORDS, CURRENT_VERSION,
+    REC_TYPE_OPTIONAL,
 };
 use format_spec::libxl::{LibxlHeader, LibxlRecord, HDR_VERSION};
 
@@ -357,9 +358,11 @@ fn record_types(s: &Spec) -> Region {
         text.push_str(&format!("{lead}{}\n\n", type_entry(r, s)));
     }
     let next = mandatory.iter().map(|r| r.code + 1).max().unwrap_or(0);
+    let (optional, last) = (REC_TYPE_OPTIONAL, u32::MAX);
+    let last_mandatory = optional - 1;
     text.push_str(&format!(
-        "{pad}0x{next:08X} - 0x7FFFFFFF: Reserved for future _mandatory_\n{pad}records.\n\n\
-         {pad}0x80000000 - 0xFFFFFFFF: Reserved for future _optional_\n{pad}records.\n"
+        "{pad}0x{next:08X} - 0x{last_mandatory:08X}: Reserved for future _mandatory_\n{pad}records.\n\n\
+         {pad}0x{optional:08X} - 0x{last:08X}: Reserved for future _optional_\n{pad}records.\n"
     ));
     Region {
         name: "record-types".into(),

@@ -111,6 +111,17 @@ fn or_list(items: &[String]) -> String {
     }
 }
 
+/// The page types no [`PageType`](crate::libxc::PageType) has
+/// (`5, 6, 7 or 8`).
+fn reserved_page_types() -> String {
+    let all = crate::libxc::PAGE_DATA_TYPE_MASK >> crate::libxc::PAGE_DATA_TYPE_SHIFT;
+    let reserved: Vec<String> = (0..=all)
+        .filter(|&t| crate::libxc::PageType::LAYOUT.variant(t).is_none())
+        .map(|t| t.to_string())
+        .collect();
+    or_list(&reserved)
+}
+
 /// The values an X86_PV_INFO field allows (`4 or 8`).
 fn pv_info_allowed(field: &str) -> String {
     match X86PvInfo::LAYOUT.field(field).map(|f| f.constraint) {
@@ -286,7 +297,7 @@ impl ErrorKind {
                 Both, "the count field", None, Some(RecordError),
             ),
             K::BadPageType => e(
-                "A PAGE_DATA pfn entry has a reserved page type (5, 6, 7 or 8).",
+                &format!("A PAGE_DATA pfn entry has a reserved page type ({}).", reserved_page_types()),
                 "PAGE_DATA: the page types table (types 5 to 8 are not defined).",
                 Both, "the pfn entry", None, Some(RecordError),
             ),

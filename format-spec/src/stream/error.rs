@@ -184,7 +184,10 @@ pub enum StreamError {
         found: u32,
     },
     /// The image version is not one this crate reads.
-    #[error("{at}: stream version {found} is not supported (versions 2, 3 and 4 are)")]
+    #[error(
+        "{at}: stream version {found} is not supported (versions {} are)",
+        supported_versions()
+    )]
     UnsupportedVersion {
         /// Where.
         at: Location,
@@ -200,7 +203,7 @@ pub enum StreamError {
         value: u64,
     },
     /// The domain header's guest type is not x86 PV (1) or x86 HVM (2).
-    #[error("{at}: domain type {found} is unknown (1 is x86 PV, 2 is x86 HVM)")]
+    #[error("{at}: domain type {found} is unknown ({})", domain_types())]
     BadDomainType {
         /// Where.
         at: Location,
@@ -208,7 +211,7 @@ pub enum StreamError {
         found: u32,
     },
     /// The domain header's page shift is not 12.
-    #[error("{at}: page_shift is {found}, but only 12 (4 KiB pages) can be restored")]
+    #[error("{at}: page_shift is {found}, but only {} ({} KiB pages) can be restored", crate::libxc::PAGE_SHIFT, crate::libxc::PAGE_SIZE >> 10)]
     BadPageShift {
         /// Where.
         at: Location,
@@ -758,4 +761,27 @@ impl fmt::Display for Warning {
             ),
         }
     }
+}
+
+/// The supported versions in words (`2, 3 and 4`).
+fn supported_versions() -> String {
+    let v: Vec<String> = crate::libxc::SUPPORTED_VERSIONS
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
+    match v.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => v.concat(),
+    }
+}
+
+/// The guest types in words (`1 is x86 PV, 2 is x86 HVM`).
+fn domain_types() -> String {
+    use crate::layout::SpecEnum;
+    let v: Vec<String> = crate::libxc::DomainType::LAYOUT
+        .variants
+        .iter()
+        .map(|d| format!("{} is {}", d.value, d.human))
+        .collect();
+    v.join(", ")
 }

@@ -48,6 +48,7 @@ pub(super) fn xl_py() -> String {
         format_spec::layout::Constraint::Equals(v) => v,
         _ => panic!("XlHeader.byteorder has no Equals rule"),
     };
+    let marker_kind = marker_item.error.expect("XlHeader.byteorder's KIND");
     let marker_name = XL_CONSTANTS
         .iter()
         .find(|c| c.value == marker)
@@ -108,6 +109,7 @@ pub(super) fn xl_py() -> String {
         ),
         ("marker_name", marker_name.to_string()),
         ("marker_off", marker_item.offset.to_string()),
+        ("marker_kind", marker_kind.to_string()),
         ("vars", vars.join(", ")),
         ("body_fmt", body_fmt),
         ("header_checks", checks),

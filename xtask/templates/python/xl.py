@@ -180,7 +180,7 @@ class VerifyXl(VerifyBase):
         else:
             raise StreamError("bad xl byte-order marker %r at offset %d"
                               % (raw[:4], base + SLOT_marker_off),
-                              "BadByteOrderMarker", base + SLOT_marker_off)
+                              "SLOT_marker_kind", base + SLOT_marker_off)
         SLOT_vars = \
             unpack(self.endian + "SLOT_body_fmt", raw)
         SLOT_header_checks

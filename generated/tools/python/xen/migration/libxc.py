@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 687fead28070e49c
+# checksum (fnv1a-64 of all other lines): 8202c3152f98dbdc
 
 """
 Libxc migration streams (the domain image format, revisions 2 to 4).
@@ -515,7 +515,7 @@ VALUE_RULES = (
      "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 0,
      "fields": ((0, "B"), (1, "B"),),
      "records": (REC_TYPE_x86_pv_info,),
-     "values": {8: 4, 4: 3}},
+     "values": {4: 3, 8: 4}},
     # p2m-frames-range
     {"kind": "BadValue", "check": "range",
      "guest": DHDR_TYPE_x86_pv, "fixed": 8, "element": 8,
