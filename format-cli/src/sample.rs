@@ -18,6 +18,7 @@ use format_spec::body::Opaque;
 use format_spec::hvm_context::{self as hvm, HvmHeader, HvmType};
 use format_spec::libxc::{
     DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PageType, PfnEntry, X86TscInfo, PAGE_SIZE,
+    XEN_4_17_VERSION,
 };
 use format_spec::libxl::EmulatorId;
 use format_spec::outer::{LibxcStop, OuterWriter};
@@ -54,7 +55,7 @@ pub fn write(path: &Path) -> Result<u64, Failure> {
     .map_err(|e| fail(&e))?;
     w.libxc_context().map_err(|e| fail(&e))?;
     let opts = WriterOptions::new(DomainType::X86Hvm)
-        .version(3)
+        .version(XEN_4_17_VERSION)
         .endian(endian)
         .xen_version(4, 17);
     let mut s = StreamWriter::new(w.libxc(), opts).map_err(|e| fail(&e))?;

@@ -92,6 +92,10 @@ pub const SUPPORTED_VERSIONS: [u32; 3] = [2, 3, 4];
 /// The version a writer produces by default.
 pub const CURRENT_VERSION: u32 = 4;
 
+/// The version Xen 4.17's saver writes: the last before DOMAIN_CONTEXT
+/// (the real save files the tests use are of this version).
+pub const XEN_4_17_VERSION: u32 = 3;
+
 /// Page size of every x86 guest (`page_shift` 12); Xen restores no other.
 pub const PAGE_SHIFT: u16 = 12;
 

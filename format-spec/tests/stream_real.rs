@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 
-use format_spec::libxc::{LibxcRecord as L, PageType, PAGE_SIZE};
+use format_spec::libxc::{LibxcRecord as L, PageType, PAGE_SIZE, XEN_4_17_VERSION};
 use format_spec::stream::{
     verify_seekable, Mode, ReaderOptions, Record, Report, StreamReader, StreamWriter, Verifier,
     VerifyOptions, Warning, WriterOptions,
@@ -73,6 +73,7 @@ fn pv_stream_verifies_with_the_documented_counts() {
     let path = real_stream("pv64-1vcpu-96M.xl");
     let (rep, mut rest, end) = verify_reading(&path);
     assert_eq!(rep.image_header.version, 3);
+    assert_eq!(rep.image_header.version, XEN_4_17_VERSION);
     assert_eq!(rep.domain_header.r#type, 1);
     assert_eq!(rep.domain_header.xen_major, 4);
     assert_eq!(rep.domain_header.xen_minor, 17);
@@ -115,6 +116,7 @@ fn hvm_stream_verifies_with_the_documented_counts() {
     let path = real_stream("hvm-1vcpu-128M.xl");
     let (rep, mut rest, _) = verify_reading(&path);
     assert_eq!(rep.image_header.version, 3);
+    assert_eq!(rep.image_header.version, XEN_4_17_VERSION);
     assert_eq!(rep.domain_header.r#type, 2);
     for (code, n) in [
         (L::X86_CPUID_POLICY, 1),

@@ -66,7 +66,9 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use format_spec::body::Opaque;
-use format_spec::libxc::{DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PAGE_SIZE};
+use format_spec::libxc::{
+    DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PAGE_SIZE, XEN_4_17_VERSION,
+};
 use format_spec::stream::{ReaderOptions, StreamReader, StreamWriter, WriterOptions};
 
 /// Pages per PAGE_DATA record (what Xen's saver sends per batch).
@@ -216,8 +218,11 @@ impl Shape {
     /// Writes the whole stream to `out`; returns the octets written.
     fn write<W: Write>(&self, out: W) -> io::Result<u64> {
         let se = |e: format_spec::stream::StreamError| other(e.to_string());
-        let mut w = StreamWriter::new(out, WriterOptions::new(DomainType::X86Hvm).version(3))
-            .map_err(se)?;
+        let mut w = StreamWriter::new(
+            out,
+            WriterOptions::new(DomainType::X86Hvm).version(XEN_4_17_VERSION),
+        )
+        .map_err(se)?;
         w.write(&LibxcRecord::StaticDataEnd).map_err(se)?;
         let mut pfns: Vec<u64> = (0..BATCH_PAGES as u64).collect();
         for _ in 0..self.records {

@@ -29,7 +29,7 @@ use crate::template::fill;
 pub(super) fn domain_context_py() -> String {
     let dc = LibxcRecord::LAYOUT
         .by_code(LibxcRecord::DOMAIN_CONTEXT)
-        .expect("DOMAIN_CONTEXT");
+        .expect("the record table holds its own code");
     let names = Names {
         prefix: "DC",
         types: &DcType::LAYOUT,

@@ -172,7 +172,7 @@ fn class_slots() -> Vec<(&'static str, String)> {
             "checkpoint_state",
             LibxlRecord::LAYOUT
                 .by_code(LibxlRecord::CHECKPOINT_STATE)
-                .expect("CHECKPOINT_STATE")
+                .expect("the record table holds its own code")
                 .py_name
                 .to_string(),
         ),
