@@ -133,12 +133,20 @@ fn output_error(e: &io::Error) -> bool {
     )
 }
 
+/// What a descriptor is, as far as choosing a [`Method`] goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Pipe,
+    Regular,
+    Other,
+}
+
 /// The method for a pair of descriptors, from their file types.
 fn method(input: RawFd, output: RawFd) -> Method {
     let (Some(i), Some(o)) = (sys::file_type(input), sys::file_type(output)) else {
         return Method::Refused;
     };
-    use sys::Kind::*;
+    use Kind::*;
     match (i, o) {
         (Pipe, _) | (_, Pipe) => Method::Splice,
         (Regular, Regular) => Method::CopyRange,
@@ -150,7 +158,14 @@ fn method(input: RawFd, output: RawFd) -> Method {
 /// Writes all of `buf` to `fd` (retrying short and interrupted writes).
 pub(crate) fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
-        match sys::write(fd, buf) {
+        // SAFETY: `buf` is valid for reads of `buf.len()` octets.
+        let r = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        let written = if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(r as usize)
+        };
+        match written {
             Ok(0) => return Err(crate::drive::write_zero()),
             Ok(n) => buf = &buf[n..],
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -162,16 +177,9 @@ pub(crate) fn write_all(fd: RawFd, mut buf: &[u8]) -> io::Result<()> {
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 mod sys {
-    use super::Method;
+    use super::{Kind, Method};
     use std::io;
     use std::os::fd::RawFd;
-
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub(super) enum Kind {
-        Pipe,
-        Regular,
-        Other,
-    }
 
     pub(super) fn file_type(fd: RawFd) -> Option<Kind> {
         // SAFETY: `st` is a plain C struct that fstat fills in; a zeroed
@@ -213,30 +221,13 @@ mod sys {
             Ok(r as usize)
         }
     }
-
-    pub(super) fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for reads of `buf.len()` octets.
-        let r = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if r < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(r as usize)
-        }
-    }
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 mod sys {
-    use super::Method;
+    use super::{Kind, Method};
     use std::io;
     use std::os::fd::RawFd;
-
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub(super) enum Kind {
-        Pipe,
-        Regular,
-        Other,
-    }
 
     /// No kernel transfer here: every pair is refused.
     pub(super) fn file_type(_fd: RawFd) -> Option<Kind> {
@@ -245,15 +236,5 @@ mod sys {
 
     pub(super) fn transfer(_: Method, _: RawFd, _: RawFd, _: usize) -> io::Result<usize> {
         Err(io::Error::from_raw_os_error(libc::ENOSYS))
-    }
-
-    pub(super) fn write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
-        // SAFETY: `buf` is valid for reads of `buf.len()` octets.
-        let r = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
-        if r < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(r as usize)
-        }
     }
 }
