@@ -76,7 +76,7 @@ impl From<ConvertError> for Failure {
         match e {
             // A failing output is not the input's fault.
             ConvertError::Write { .. } => Failure::Other(e.to_string()),
-            ConvertError::Stream(ref s) if s.kind().as_str() == "Io" => {
+            ConvertError::Stream(ref s) if s.kind() == format_spec::stream::ErrorKind::Io => {
                 Failure::Other(e.to_string())
             }
             ConvertError::Outer(format_spec::outer::OuterError::Io { .. }) => {

@@ -44,7 +44,7 @@
 use binrw::Endian;
 
 use crate::bytes::{u32_at, uint_at};
-use crate::layout::{check_value, field_index, StructLayout};
+use crate::layout::{check_value, field_index, field_of, StructLayout};
 use crate::stream::rules::Source;
 use crate::stream::ErrorModes as Modes;
 
@@ -252,6 +252,34 @@ pub struct BlobFormat<K: 'static> {
     pub entries: &'static [EntryRule],
     /// The rules, in the order they are checked.
     pub rules: &'static [BlobRule<K>],
+}
+
+impl<K> BlobFormat<K> {
+    /// The format whose entries start with `descriptor`, a struct with
+    /// the fields `typecode` (16 bits), `instance` (16 bits) and `length`
+    /// (32 bits), wherever it places them; the other arguments are the
+    /// fields of the same names. A descriptor without one of those
+    /// fields does not compile (in a `const`).
+    pub const fn new(
+        descriptor: &'static StructLayout,
+        header: u16,
+        end: u16,
+        align: Option<usize>,
+        entries: &'static [EntryRule],
+        rules: &'static [BlobRule<K>],
+    ) -> Self {
+        BlobFormat {
+            descriptor,
+            type_at: field_of(descriptor, "typecode").offset,
+            instance_at: field_of(descriptor, "instance").offset,
+            length_at: field_of(descriptor, "length").offset,
+            header,
+            end,
+            align,
+            entries,
+            rules,
+        }
+    }
 }
 
 /// One entry of a blob, as the walk found it.

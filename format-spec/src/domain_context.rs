@@ -332,17 +332,14 @@ pub const DC_RULES: &[BlobRule<DcErrorKind>] = blob_rules! { DcErrorKind; common
 /// The DOMAIN_CONTEXT blob format, which [`entries`] and [`verify`]
 /// interpret (through [`crate::blob`]) and the generated Python
 /// (`domain_context.py`) reads.
-pub const DC_FORMAT: BlobFormat<DcErrorKind> = BlobFormat {
-    descriptor: &DcDescriptor::LAYOUT,
-    type_at: field_of(&DcDescriptor::LAYOUT, "typecode").offset,
-    instance_at: field_of(&DcDescriptor::LAYOUT, "instance").offset,
-    length_at: field_of(&DcDescriptor::LAYOUT, "length").offset,
-    header: DcType::Header as u16,
-    end: DcType::End as u16,
-    align: Some(ALIGN),
-    entries: DC_ENTRIES,
-    rules: DC_RULES,
-};
+pub const DC_FORMAT: BlobFormat<DcErrorKind> = BlobFormat::new(
+    &DcDescriptor::LAYOUT,
+    DcType::Header as u16,
+    DcType::End as u16,
+    Some(ALIGN),
+    DC_ENTRIES,
+    DC_RULES,
+);
 
 /// Rounds `n` up to a multiple of [`DC_ALIGN`], or `None` on overflow.
 fn align_up(n: usize) -> Option<usize> {

@@ -29,7 +29,7 @@
 use binrw::Endian;
 
 use crate::blob::{blob_rules, BlobFormat, BlobRule, Broken, Check, Entry, EntryRule, Size, Walk};
-use crate::layout::{field_of, SpecEnum, Wire};
+use crate::layout::{SpecEnum, Wire};
 use crate::stream::rules::Source;
 use crate::{spec_consts, SpecEnum, Wire};
 
@@ -481,17 +481,14 @@ pub const HVM_RULES: &[BlobRule<HvmErrorKind>] = blob_rules! { HvmErrorKind; com
 /// The HVM_CONTEXT blob format, which [`entries`] and [`verify`] interpret
 /// (through [`crate::blob`]) and the generated Python (`hvm_context.py`)
 /// reads.
-pub const HVM_FORMAT: BlobFormat<HvmErrorKind> = BlobFormat {
-    descriptor: &HvmDescriptor::LAYOUT,
-    type_at: field_of(&HvmDescriptor::LAYOUT, "typecode").offset,
-    instance_at: field_of(&HvmDescriptor::LAYOUT, "instance").offset,
-    length_at: field_of(&HvmDescriptor::LAYOUT, "length").offset,
-    header: HvmType::Header as u16,
-    end: HvmType::End as u16,
-    align: None,
-    entries: HVM_ENTRIES,
-    rules: HVM_RULES,
-};
+pub const HVM_FORMAT: BlobFormat<HvmErrorKind> = BlobFormat::new(
+    &HvmDescriptor::LAYOUT,
+    HvmType::Header as u16,
+    HvmType::End as u16,
+    None,
+    HVM_ENTRIES,
+    HVM_RULES,
+);
 
 /// Size of the descriptor (8).
 const DESC: usize = HvmDescriptor::LAYOUT.size;

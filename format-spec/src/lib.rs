@@ -52,6 +52,49 @@ pub use save::Error;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub use stream::Mode;
 
+/// Declares an enumeration of error kinds (unit variants) with the list
+/// of every variant (`ALL`), its name (`as_str`, the variant's name, which
+/// is the KIND string the generated Python verifier reports) and the
+/// reverse lookup (`from_name`). One declaration, so the list cannot miss
+/// a variant and a name cannot be misspelled.
+macro_rules! kind_names {
+    (
+        $(#[$meta:meta])*
+        pub enum $ty:ident {
+            $($(#[doc = $doc:literal])* $name:ident,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $ty {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl $ty {
+            /// Every kind, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$name,)*];
+
+            /// The kind's name (its variant's name), as the generated
+            /// Python verifier and the test vectors spell it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$name => stringify!($name),)*
+                }
+            }
+
+            /// The kind named `name`.
+            pub fn from_name(name: &str) -> Option<$ty> {
+                $ty::ALL.iter().copied().find(|k| k.as_str() == name)
+            }
+        }
+
+        impl ::core::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 #[cfg(feature = "tokio")]
 pub mod asynchronous;
 pub mod blob;

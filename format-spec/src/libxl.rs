@@ -243,25 +243,27 @@ const EMULATOR_BODY_LENGTH: LengthRule = LengthRule::Rest {
     element: 1,
 };
 
-/// What is wrong with the key/value data of an EMULATOR_XENSTORE_DATA record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum XenstoreErrorKind {
-    /// A string runs to the end of the data without a NUL terminator.
-    NotNulTerminated,
-    /// The data ends after a key: the strings do not pair up into
-    /// (key, value) tuples.
-    OddStringCount,
-    /// A key is the empty string.
-    EmptyKey,
-    /// A key starts with `/`; keys are relative to the device model's
-    /// xenstore directory.
-    AbsoluteKey,
-    /// A key holds a character outside ASCII letters, digits and `-/_@`
-    /// (checked in strict mode only).
-    KeyCharacter,
-    /// A key or value handed to the encoder holds a NUL octet, which would
-    /// split it in two.
-    EmbeddedNul,
+kind_names! {
+    /// What is wrong with the key/value data of an EMULATOR_XENSTORE_DATA record.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum XenstoreErrorKind {
+        /// A string runs to the end of the data without a NUL terminator.
+        NotNulTerminated,
+        /// The data ends after a key: the strings do not pair up into
+        /// (key, value) tuples.
+        OddStringCount,
+        /// A key is the empty string.
+        EmptyKey,
+        /// A key starts with `/`; keys are relative to the device model's
+        /// xenstore directory.
+        AbsoluteKey,
+        /// A key holds a character outside ASCII letters, digits and `-/_@`
+        /// (checked in strict mode only).
+        KeyCharacter,
+        /// A key or value handed to the encoder holds a NUL octet, which would
+        /// split it in two.
+        EmbeddedNul,
+    }
 }
 
 /// Malformed xenstore key/value data, with the position of the offending

@@ -685,41 +685,115 @@ pub enum OuterError {
     },
 }
 
+kind_names! {
+    /// The kind of an [`OuterError`], without its details: the KIND
+    /// strings of the libxl and xl layers.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum OuterErrorKind {
+        /// See [`OuterError::Io`].
+        Io,
+        /// See [`OuterError::Truncated`].
+        Truncated,
+        /// See [`OuterError::UnknownFormat`].
+        UnknownFormat,
+        /// See [`OuterError::BadXlMagic`].
+        BadXlMagic,
+        /// See [`OuterError::BadByteOrderMarker`].
+        BadByteOrderMarker,
+        /// See [`OuterError::UnknownMandatoryFlags`].
+        UnknownMandatoryFlags,
+        /// See [`OuterError::UnknownOptionalFlags`].
+        UnknownOptionalFlags,
+        /// See [`OuterError::OptionalDataTooLong`].
+        OptionalDataTooLong,
+        /// See [`OuterError::BadConfig`].
+        BadConfig,
+        /// See [`OuterError::MissingConfig`].
+        MissingConfig,
+        /// See [`OuterError::ConfigNotTerminated`].
+        ConfigNotTerminated,
+        /// See [`OuterError::LegacyStream`].
+        LegacyStream,
+        /// See [`OuterError::BadIdent`].
+        BadIdent,
+        /// See [`OuterError::UnsupportedVersion`].
+        UnsupportedVersion,
+        /// See [`OuterError::ReservedNonZero`].
+        ReservedNonZero,
+        /// See [`OuterError::UnknownMandatory`].
+        UnknownMandatory,
+        /// See [`OuterError::UnknownOptional`].
+        UnknownOptional,
+        /// See [`OuterError::WrongGuestType`].
+        WrongGuestType,
+        /// See [`OuterError::RecordTooLong`].
+        RecordTooLong,
+        /// See [`OuterError::BadLength`].
+        BadLength,
+        /// See [`OuterError::CrashesXenRestore`].
+        CrashesXenRestore,
+        /// See [`OuterError::PaddingNonZero`].
+        PaddingNonZero,
+        /// See [`OuterError::UnknownEmulator`].
+        UnknownEmulator,
+        /// See [`OuterError::BadValue`].
+        BadValue,
+        /// See [`OuterError::Xenstore`].
+        Xenstore,
+        /// See [`OuterError::UnexpectedRecord`].
+        UnexpectedRecord,
+        /// See [`OuterError::TrailingData`].
+        TrailingData,
+        /// See [`OuterError::LibxcPending`].
+        LibxcPending,
+        /// See [`OuterError::NotInLibxc`].
+        NotInLibxc,
+        /// See [`OuterError::AfterError`].
+        AfterError,
+    }
+}
+
 impl OuterError {
     /// A stable name for the kind of error (the variant name), shared with
-    /// the test vectors and the other verifiers.
+    /// the test vectors and the other verifiers: [`OuterError::error_kind`]'s
+    /// name.
     pub fn kind(&self) -> &'static str {
+        self.error_kind().as_str()
+    }
+
+    /// The kind of error, without its details.
+    pub fn error_kind(&self) -> OuterErrorKind {
         match self {
-            OuterError::Io { .. } => "Io",
-            OuterError::Truncated { .. } => "Truncated",
-            OuterError::UnknownFormat { .. } => "UnknownFormat",
-            OuterError::BadXlMagic { .. } => "BadXlMagic",
-            OuterError::BadByteOrderMarker { .. } => "BadByteOrderMarker",
-            OuterError::UnknownMandatoryFlags { .. } => "UnknownMandatoryFlags",
-            OuterError::UnknownOptionalFlags { .. } => "UnknownOptionalFlags",
-            OuterError::OptionalDataTooLong { .. } => "OptionalDataTooLong",
-            OuterError::BadConfig { .. } => "BadConfig",
-            OuterError::MissingConfig { .. } => "MissingConfig",
-            OuterError::ConfigNotTerminated { .. } => "ConfigNotTerminated",
-            OuterError::LegacyStream { .. } => "LegacyStream",
-            OuterError::BadIdent { .. } => "BadIdent",
-            OuterError::UnsupportedVersion { .. } => "UnsupportedVersion",
-            OuterError::ReservedNonZero { .. } => "ReservedNonZero",
-            OuterError::UnknownMandatory { .. } => "UnknownMandatory",
-            OuterError::UnknownOptional { .. } => "UnknownOptional",
-            OuterError::WrongGuestType { .. } => "WrongGuestType",
-            OuterError::RecordTooLong { .. } => "RecordTooLong",
-            OuterError::BadLength { .. } => "BadLength",
-            OuterError::CrashesXenRestore { .. } => "CrashesXenRestore",
-            OuterError::PaddingNonZero { .. } => "PaddingNonZero",
-            OuterError::UnknownEmulator { .. } => "UnknownEmulator",
-            OuterError::BadValue { .. } => "BadValue",
-            OuterError::Xenstore { .. } => "Xenstore",
-            OuterError::UnexpectedRecord { .. } => "UnexpectedRecord",
-            OuterError::TrailingData { .. } => "TrailingData",
-            OuterError::LibxcPending { .. } => "LibxcPending",
-            OuterError::NotInLibxc { .. } => "NotInLibxc",
-            OuterError::AfterError { .. } => "AfterError",
+            OuterError::Io { .. } => OuterErrorKind::Io,
+            OuterError::Truncated { .. } => OuterErrorKind::Truncated,
+            OuterError::UnknownFormat { .. } => OuterErrorKind::UnknownFormat,
+            OuterError::BadXlMagic { .. } => OuterErrorKind::BadXlMagic,
+            OuterError::BadByteOrderMarker { .. } => OuterErrorKind::BadByteOrderMarker,
+            OuterError::UnknownMandatoryFlags { .. } => OuterErrorKind::UnknownMandatoryFlags,
+            OuterError::UnknownOptionalFlags { .. } => OuterErrorKind::UnknownOptionalFlags,
+            OuterError::OptionalDataTooLong { .. } => OuterErrorKind::OptionalDataTooLong,
+            OuterError::BadConfig { .. } => OuterErrorKind::BadConfig,
+            OuterError::MissingConfig { .. } => OuterErrorKind::MissingConfig,
+            OuterError::ConfigNotTerminated { .. } => OuterErrorKind::ConfigNotTerminated,
+            OuterError::LegacyStream { .. } => OuterErrorKind::LegacyStream,
+            OuterError::BadIdent { .. } => OuterErrorKind::BadIdent,
+            OuterError::UnsupportedVersion { .. } => OuterErrorKind::UnsupportedVersion,
+            OuterError::ReservedNonZero { .. } => OuterErrorKind::ReservedNonZero,
+            OuterError::UnknownMandatory { .. } => OuterErrorKind::UnknownMandatory,
+            OuterError::UnknownOptional { .. } => OuterErrorKind::UnknownOptional,
+            OuterError::WrongGuestType { .. } => OuterErrorKind::WrongGuestType,
+            OuterError::RecordTooLong { .. } => OuterErrorKind::RecordTooLong,
+            OuterError::BadLength { .. } => OuterErrorKind::BadLength,
+            OuterError::CrashesXenRestore { .. } => OuterErrorKind::CrashesXenRestore,
+            OuterError::PaddingNonZero { .. } => OuterErrorKind::PaddingNonZero,
+            OuterError::UnknownEmulator { .. } => OuterErrorKind::UnknownEmulator,
+            OuterError::BadValue { .. } => OuterErrorKind::BadValue,
+            OuterError::Xenstore { .. } => OuterErrorKind::Xenstore,
+            OuterError::UnexpectedRecord { .. } => OuterErrorKind::UnexpectedRecord,
+            OuterError::TrailingData { .. } => OuterErrorKind::TrailingData,
+            OuterError::LibxcPending { .. } => OuterErrorKind::LibxcPending,
+            OuterError::NotInLibxc { .. } => OuterErrorKind::NotInLibxc,
+            OuterError::AfterError { .. } => OuterErrorKind::AfterError,
         }
     }
 
@@ -980,16 +1054,16 @@ fn header_rules(
 /// offending value (the reserved bits set, for a reserved rule).
 fn header_error(f: &'static FieldLayout, raw: &[u8], offset: u64, value: u64) -> OuterError {
     // The casts only narrow to the field's width, which the value came from.
-    match f.error {
-        Some("BadIdent") => OuterError::BadIdent {
+    match f.error.and_then(OuterErrorKind::from_name) {
+        Some(OuterErrorKind::BadIdent) => OuterError::BadIdent {
             offset,
             found: value,
         },
-        Some("UnsupportedVersion") => OuterError::UnsupportedVersion {
+        Some(OuterErrorKind::UnsupportedVersion) => OuterError::UnsupportedVersion {
             offset,
             version: value as u32,
         },
-        Some("BadByteOrderMarker") => {
+        Some(OuterErrorKind::BadByteOrderMarker) => {
             let mut found = [0u8; 4];
             let octets = raw.get(f.offset..f.offset + f.size()).unwrap_or(&[]);
             for (d, s) in found.iter_mut().zip(octets) {
@@ -997,15 +1071,15 @@ fn header_error(f: &'static FieldLayout, raw: &[u8], offset: u64, value: u64) ->
             }
             OuterError::BadByteOrderMarker { offset, found }
         }
-        Some("UnknownMandatoryFlags") => OuterError::UnknownMandatoryFlags {
+        Some(OuterErrorKind::UnknownMandatoryFlags) => OuterError::UnknownMandatoryFlags {
             offset,
             flags: value as u32,
         },
-        Some("UnknownOptionalFlags") => OuterError::UnknownOptionalFlags {
+        Some(OuterErrorKind::UnknownOptionalFlags) => OuterError::UnknownOptionalFlags {
             offset,
             flags: value as u32,
         },
-        Some("OptionalDataTooLong") => OuterError::OptionalDataTooLong {
+        Some(OuterErrorKind::OptionalDataTooLong) => OuterError::OptionalDataTooLong {
             offset,
             len: value as u32,
             // The KIND goes with an `at_most` rule (the tests below check

@@ -199,7 +199,8 @@ impl Error {
     /// True when reading the input failed (an I/O error, not a broken
     /// rule).
     pub fn is_io(&self) -> bool {
-        matches!(self, Error::Outer(OuterError::Io { .. })) || self.kind() == "Io"
+        matches!(self, Error::Outer(OuterError::Io { .. }))
+            || matches!(self, Error::Stream(e) if e.kind() == ErrorKind::Io)
     }
 }
 

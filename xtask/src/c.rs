@@ -842,6 +842,28 @@ mod tests {
         haystack.matches(needle).count()
     }
 
+    #[test]
+    fn every_column_rule_places_a_macro_of_its_header() {
+        // The column table names macros by their C spelling; a macro
+        // renamed in the description must not leave a rule that places
+        // nothing (and so a header that silently loses Xen's layout).
+        for (spec, text) in headers() {
+            for (rule, _) in spec.columns.iter().filter(|(r, _)| !r.is_empty()) {
+                let placed = text.lines().any(|l| {
+                    l.strip_prefix("#define ").is_some_and(|name| {
+                        let name = name.split_whitespace().next().unwrap_or("");
+                        align_rule(&[(rule, Align::At(0))], name).is_some()
+                    })
+                });
+                assert!(
+                    placed,
+                    "{}: column rule `{rule}` places no macro",
+                    spec.path
+                );
+            }
+        }
+    }
+
     /// Both headers, with the names of the items they must define.
     fn headers() -> Vec<(HeaderSpec, String)> {
         vec![

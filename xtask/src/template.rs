@@ -13,14 +13,29 @@
 //! * Anywhere else it is an *inline* slot: the token is replaced by the
 //!   value.
 //!
+//! The KIND names of the verifiers' errors are not typed into templates
+//! as strings either: a *kind token* `KIND_Name` (a bare identifier, so the
+//! template stays valid Python) is replaced by the string literal
+//! `"Name"`, and only when the description declares that kind
+//! ([`ErrorKind`], [`OuterErrorKind`] or the finer [`XenstoreErrorKind`]).
+//! A renamed or misspelt kind so fails the generator, as a Rust path to it
+//! fails the compiler.
+//!
 //! [`render`] fails with a [`TemplateError`] naming the template and the
 //! slot when the template names a slot it was not given, or is given a
-//! slot it does not name.
+//! slot it does not name, or names a kind the description does not hold.
 
 use std::fmt;
 
+use format_spec::libxl::XenstoreErrorKind;
+use format_spec::outer::OuterErrorKind;
+use format_spec::stream::ErrorKind;
+
 /// The prefix that marks a slot.
 pub const PREFIX: &str = "SLOT_";
+
+/// The prefix that marks a kind token.
+pub const KIND_PREFIX: &str = "KIND_";
 
 /// A template file: its path under `xtask/templates/` and its text.
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +76,15 @@ pub enum TemplateError {
         /// The slot's name.
         slot: &'static str,
     },
+    /// A kind token names no kind of the description.
+    UnknownKind {
+        /// The template's path.
+        template: &'static str,
+        /// The name after the prefix.
+        kind: String,
+        /// The 1-based line it is on.
+        line: usize,
+    },
     /// A block slot's value does not start at the slot's column, or has
     /// a line indented less than the slot.
     Indent {
@@ -87,6 +111,15 @@ impl fmt::Display for TemplateError {
                     "template {template}: slot `{slot}` is not in the template"
                 )
             }
+            TemplateError::UnknownKind {
+                template,
+                kind,
+                line,
+            } => write!(
+                f,
+                "template {template}:{line}: `{KIND_PREFIX}{kind}` names no error kind of the \
+                 description"
+            ),
             TemplateError::Indent {
                 template,
                 slot,
@@ -128,6 +161,64 @@ fn slots_in(line: &str) -> Vec<(usize, usize, &str)> {
     out
 }
 
+/// Whether the description declares an error kind named `name`.
+pub fn is_kind(name: &str) -> bool {
+    ErrorKind::from_name(name).is_some()
+        || OuterErrorKind::from_name(name).is_some()
+        || XenstoreErrorKind::from_name(name).is_some()
+}
+
+/// The kind tokens of a line: byte range and name. A token starts where
+/// no identifier character precedes it, and its name (a capital, then
+/// letters and digits) runs to the first character that cannot be in an
+/// identifier; `PAGE_DATA_KIND_OF_TOP` holds none.
+fn kinds_in(line: &str) -> Vec<(usize, usize, &str)> {
+    let bytes = line.as_bytes();
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(pos) = line[from..].find(KIND_PREFIX) {
+        let start = from + pos;
+        let name_at = start + KIND_PREFIX.len();
+        let end = name_at
+            + bytes[name_at..]
+                .iter()
+                .take_while(|b| b.is_ascii_alphanumeric())
+                .count();
+        let after_boundary = start == 0 || !ident(bytes[start - 1]);
+        let bounded = bytes.get(end).is_none_or(|&b| !ident(b));
+        if after_boundary && bounded && bytes.get(name_at).is_some_and(u8::is_ascii_uppercase) {
+            out.push((start, end, &line[name_at..end]));
+        }
+        from = end.max(start + 1);
+    }
+    out
+}
+
+/// `text` with every kind token replaced by its string literal.
+fn resolve_kinds(t: Template) -> Result<String, TemplateError> {
+    let mut out = String::with_capacity(t.text.len());
+    for (n, line) in t.text.split_inclusive('\n').enumerate() {
+        let mut at = 0;
+        for (start, end, name) in kinds_in(line) {
+            if !is_kind(name) {
+                return Err(TemplateError::UnknownKind {
+                    template: t.name,
+                    kind: name.to_string(),
+                    line: n + 1,
+                });
+            }
+            out.push_str(&line[at..start]);
+            out.push('"');
+            out.push_str(name);
+            out.push('"');
+            at = end;
+        }
+        out.push_str(&line[at..]);
+    }
+    Ok(out)
+}
+
 /// Fills `t`'s slots from `values` (name, text).
 pub fn render<S: AsRef<str>>(
     t: Template,
@@ -145,9 +236,10 @@ pub fn render_in<S: AsRef<str>>(
     values: &[(&'static str, S)],
     indent: &str,
 ) -> Result<String, TemplateError> {
+    let text = resolve_kinds(t)?;
     let mut used = vec![false; values.len()];
-    let mut out = String::with_capacity(t.text.len() * 2);
-    for (n, raw) in t.text.split_inclusive('\n').enumerate() {
+    let mut out = String::with_capacity(text.len() * 2);
+    for (n, raw) in text.split_inclusive('\n').enumerate() {
         let owned;
         let line = if indent.is_empty() || raw.trim().is_empty() {
             raw
@@ -300,6 +392,46 @@ mod tests {
         assert!(render_in(t, &[("then", "    z = 1\n"), ("v", "2")], "    ").is_err());
         // Written for a deeper slot: caught too.
         assert!(render_in(t, &[("then", "            z = 1\n"), ("v", "2")], "    ").is_err());
+    }
+
+    #[test]
+    fn kind_tokens_become_the_kinds_strings_and_unknown_ones_fail() {
+        let t = Template {
+            name: "kinds.py",
+            text: "raise E(KIND_RecordTooLong, KIND_BadXlMagic)\n# KIND_EmptyKey\n\
+                   x = PAGE_DATA_KIND_OF_TOP + SLOT_v\n",
+        };
+        assert_eq!(
+            render(t, &[("v", "1")]).unwrap(),
+            "raise E(\"RecordTooLong\", \"BadXlMagic\")\n# \"EmptyKey\"\n\
+             x = PAGE_DATA_KIND_OF_TOP + 1\n"
+        );
+        let bad = Template {
+            name: "bad.py",
+            text: "ok = KIND_Truncated\nraise E(KIND_RecordTooLoong)\n",
+        };
+        let e = render::<&str>(bad, &[]).unwrap_err();
+        assert_eq!(
+            e,
+            TemplateError::UnknownKind {
+                template: "bad.py",
+                kind: "RecordTooLoong".into(),
+                line: 2
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "template bad.py:2: `KIND_RecordTooLoong` names no error kind of the description"
+        );
+    }
+
+    #[test]
+    fn only_whole_tokens_are_kinds() {
+        let names: Vec<&str> = kinds_in("KIND_Io X_KIND_Io KIND_io KIND_Io_x (KIND_Truncated)")
+            .iter()
+            .map(|s| s.2)
+            .collect();
+        assert_eq!(names, ["Io", "Truncated"]);
     }
 
     #[test]

@@ -143,3 +143,42 @@ fn every_template_file_is_used_by_a_generator() {
         );
     }
 }
+
+/// The quoted strings of `text` (`"..."`, no escapes), with their 1-based
+/// line numbers.
+fn quoted(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let mut parts = line.split('"');
+        parts.next();
+        while let (Some(inside), Some(_)) = (parts.next(), parts.next()) {
+            out.push((n + 1, inside));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_template_spells_an_error_kind_as_a_string() {
+    // Kind names reach the generated Python only through kind tokens
+    // (`KIND_RecordTooLong`), which the renderer checks against the
+    // description; a quoted name would escape that check.
+    let mut found = Vec::new();
+    for path in python_sources() {
+        let text = std::fs::read_to_string(&path).expect("template");
+        for (line, s) in quoted(&text) {
+            if xtask::template::is_kind(s) {
+                found.push(format!("{}:{line}: \"{s}\"", path.display()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "write these as KIND_ tokens:\n{}",
+        found.join("\n")
+    );
+    // The check itself sees a quoted kind.
+    assert!(quoted("x = \"RecordTooLong\"")
+        .iter()
+        .any(|(_, s)| xtask::template::is_kind(s)));
+}

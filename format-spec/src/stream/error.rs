@@ -466,114 +466,79 @@ pub enum StreamError {
     },
 }
 
-/// Declares [`ErrorKind`] and the list of all its variants at once, so
-/// that [`ErrorKind::ALL`] (which the error catalogue walks) cannot miss a
-/// variant.
-macro_rules! error_kinds {
-    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
-        /// The kind of a [`StreamError`], without its details. The names
-        /// are the KIND strings of the verifier rule list; what each means,
-        /// the rule behind it and how Python raises it are in the error
-        /// catalogue ([`ErrorKind::entry`]).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub enum ErrorKind {
-            $($(#[doc = $doc])* $name,)*
-        }
-
-        impl ErrorKind {
-            /// Every kind, in declaration order.
-            pub const ALL: &'static [ErrorKind] = &[$(ErrorKind::$name,)*];
-
-            /// The KIND string (`"BadMarker"`), as the Python verifier
-            /// spells it.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(ErrorKind::$name => stringify!($name),)*
-                }
-            }
-        }
-    };
-}
-
-error_kinds! {
-    /// See [`StreamError::BadMarker`].
-    BadMarker,
-    /// See [`StreamError::BadId`].
-    BadId,
-    /// See [`StreamError::UnsupportedVersion`].
-    UnsupportedVersion,
-    /// See [`StreamError::ReservedNonZero`].
-    ReservedNonZero,
-    /// See [`StreamError::BadDomainType`].
-    BadDomainType,
-    /// See [`StreamError::BadPageShift`].
-    BadPageShift,
-    /// See [`StreamError::Truncated`].
-    Truncated,
-    /// See [`StreamError::RecordTooLong`].
-    RecordTooLong,
-    /// See [`StreamError::PaddingNonZero`].
-    PaddingNonZero,
-    /// See [`StreamError::UnknownMandatory`].
-    UnknownMandatory,
-    /// See [`StreamError::RecordTooNew`].
-    RecordTooNew,
-    /// See [`StreamError::DeprecatedRecord`].
-    DeprecatedRecord,
-    /// See [`StreamError::BackChannelRecord`].
-    BackChannelRecord,
-    /// See [`StreamError::TrailingData`].
-    TrailingData,
-    /// See [`StreamError::BadLength`].
-    BadLength,
-    /// See [`StreamError::BadValue`].
-    BadValue,
-    /// See [`StreamError::BadPageCount`].
-    BadPageCount,
-    /// See [`StreamError::BadPageType`].
-    BadPageType,
-    /// See [`StreamError::MissingStaticDataEnd`].
-    MissingStaticDataEnd,
-    /// See [`StreamError::DuplicateStaticDataEnd`].
-    DuplicateStaticDataEnd,
-    /// See [`StreamError::WrongGuestType`].
-    WrongGuestType,
-    /// See [`StreamError::OutOfOrder`].
-    OutOfOrder,
-    /// See [`StreamError::DuplicateRecord`].
-    DuplicateRecord,
-    /// See [`StreamError::MissingRecord`].
-    MissingRecord,
-    /// See [`StreamError::PfnBeyondP2m`].
-    PfnBeyondP2m,
-    /// See [`StreamError::UnexpectedCheckpoint`].
-    UnexpectedCheckpoint,
-    /// See [`StreamError::UnknownInCheckpoint`].
-    UnknownInCheckpoint,
-    /// See [`StreamError::CrashesXenRestore`].
-    CrashesXenRestore,
-    /// See [`StreamError::MissingDomainContext`].
-    MissingDomainContext,
-    /// See [`StreamError::DomainContext`].
-    DomainContext,
-    /// See [`StreamError::HvmContext`].
-    HvmContext,
-    /// See [`StreamError::Io`].
-    Io,
-    /// See [`StreamError::Misuse`].
-    Misuse,
-}
-
-impl ErrorKind {
-    /// The kind whose KIND string is `name`.
-    pub fn from_name(name: &str) -> Option<ErrorKind> {
-        ErrorKind::ALL.iter().copied().find(|k| k.as_str() == name)
-    }
-}
-
-impl fmt::Display for ErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+kind_names! {
+    /// The kind of a [`StreamError`], without its details. The names are
+    /// the KIND strings of the verifier rule list; what each means, the
+    /// rule behind it and how Python raises it are in the error catalogue
+    /// ([`ErrorKind::entry`]).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+    pub enum ErrorKind {
+        /// See [`StreamError::BadMarker`].
+        BadMarker,
+        /// See [`StreamError::BadId`].
+        BadId,
+        /// See [`StreamError::UnsupportedVersion`].
+        UnsupportedVersion,
+        /// See [`StreamError::ReservedNonZero`].
+        ReservedNonZero,
+        /// See [`StreamError::BadDomainType`].
+        BadDomainType,
+        /// See [`StreamError::BadPageShift`].
+        BadPageShift,
+        /// See [`StreamError::Truncated`].
+        Truncated,
+        /// See [`StreamError::RecordTooLong`].
+        RecordTooLong,
+        /// See [`StreamError::PaddingNonZero`].
+        PaddingNonZero,
+        /// See [`StreamError::UnknownMandatory`].
+        UnknownMandatory,
+        /// See [`StreamError::RecordTooNew`].
+        RecordTooNew,
+        /// See [`StreamError::DeprecatedRecord`].
+        DeprecatedRecord,
+        /// See [`StreamError::BackChannelRecord`].
+        BackChannelRecord,
+        /// See [`StreamError::TrailingData`].
+        TrailingData,
+        /// See [`StreamError::BadLength`].
+        BadLength,
+        /// See [`StreamError::BadValue`].
+        BadValue,
+        /// See [`StreamError::BadPageCount`].
+        BadPageCount,
+        /// See [`StreamError::BadPageType`].
+        BadPageType,
+        /// See [`StreamError::MissingStaticDataEnd`].
+        MissingStaticDataEnd,
+        /// See [`StreamError::DuplicateStaticDataEnd`].
+        DuplicateStaticDataEnd,
+        /// See [`StreamError::WrongGuestType`].
+        WrongGuestType,
+        /// See [`StreamError::OutOfOrder`].
+        OutOfOrder,
+        /// See [`StreamError::DuplicateRecord`].
+        DuplicateRecord,
+        /// See [`StreamError::MissingRecord`].
+        MissingRecord,
+        /// See [`StreamError::PfnBeyondP2m`].
+        PfnBeyondP2m,
+        /// See [`StreamError::UnexpectedCheckpoint`].
+        UnexpectedCheckpoint,
+        /// See [`StreamError::UnknownInCheckpoint`].
+        UnknownInCheckpoint,
+        /// See [`StreamError::CrashesXenRestore`].
+        CrashesXenRestore,
+        /// See [`StreamError::MissingDomainContext`].
+        MissingDomainContext,
+        /// See [`StreamError::DomainContext`].
+        DomainContext,
+        /// See [`StreamError::HvmContext`].
+        HvmContext,
+        /// See [`StreamError::Io`].
+        Io,
+        /// See [`StreamError::Misuse`].
+        Misuse,
     }
 }
 

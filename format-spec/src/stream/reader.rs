@@ -415,7 +415,6 @@ impl<I: Input> Core<I> {
     }
 
     async fn read_headers(&mut self) -> Result<(), StreamError> {
-        let strict = self.mode == Mode::Strict;
         let base = self.pos;
         let il = &ImageHeader::LAYOUT;
         let mut ih = [0u8; 64];
@@ -428,11 +427,10 @@ impl<I: Input> Core<I> {
             })?;
         // The header checks are the fields' annotations: each value rule
         // with the KIND it reports (`#[wire(equals = IHDR_MARKER, error =
-        // "BadMarker")]`), in field order.
+        // "BadMarker")]`), in field order, then the reserved rules this
+        // mode checks (`#[wire(lenient)]`).
         check::walk(il, ih, base, Endian::Big, None, Pass::Values)?;
-        if strict {
-            check::walk(il, ih, base, Endian::Big, None, Pass::Reserved)?;
-        }
+        check::walk(il, ih, base, Endian::Big, None, Pass::Reserved(self.mode))?;
         let endian = ihdr.endian();
 
         let dbase = self.pos;
@@ -457,9 +455,7 @@ impl<I: Input> Core<I> {
                 String::new(),
             ));
         };
-        if strict {
-            check::walk(dl, dh, dbase, endian, None, Pass::Reserved)?;
-        }
+        check::walk(dl, dh, dbase, endian, None, Pass::Reserved(self.mode))?;
         self.ihdr = ihdr;
         self.dhdr = dhdr;
         self.domain = domain;

@@ -42,7 +42,7 @@ def make_verifier(fmt, info, read):
     """
     The verifier of format ``fmt`` reading through ``read``; with "auto",
     the first eight octets choose it (raising StreamError of kind
-    "UnknownFormat" when none matches). Returns (verifier, format).
+    KIND_UnknownFormat when none matches). Returns (verifier, format).
     """
     if fmt == "auto":
         first = VerifyBase(info, read).rdexact(8)
@@ -54,7 +54,7 @@ def make_verifier(fmt, info, read):
             raise StreamError("unknown stream format at offset 0: the first "
                               "octets %r are neither an xl header, "
                               "\"LibxlFmt\" nor a libxc marker" % (first, ),
-                              "UnknownFormat", 0)
+                              KIND_UnknownFormat, 0)
         read = prepend(first, read)
     return VERIFIERS[fmt](info, read), fmt
 

@@ -383,22 +383,24 @@ pub(super) fn named_value(consts: &[ConstLayout], x: u64) -> Option<&'static str
 }
 
 /// The KIND a broken rule of item `it` reports in `pass`: its field's
-/// `error` annotation, or the generic one.
-pub(super) fn constraint_kind(it: &Item, pass: Pass) -> &'static str {
+/// `error` annotation, or the generic one. A header's value rules each
+/// name their own KIND (`BadMarker`, ...), so one without is a mistake of
+/// the description.
+pub(super) fn constraint_kind(it: &Item, pass: Pass, raise: Raise<'_>) -> &'static str {
     if let Some(k) = it.error {
         return k;
     }
-    let owner = it.owner;
-    let field = it.field;
     match pass {
         Pass::Values => {
             assert!(
-                !matches!(owner, "ImageHeader" | "DomainHeader"),
-                "{owner}.{field}: no KIND for its value rule"
+                !matches!(raise, Raise::Header { .. }),
+                "{}.{}: no KIND for its header value rule",
+                it.owner,
+                it.field
             );
-            "BadValue"
+            ErrorKind::BadValue.as_str()
         }
-        Pass::Reserved => "ReservedNonZero",
+        Pass::Reserved => ErrorKind::ReservedNonZero.as_str(),
     }
 }
 
@@ -465,7 +467,7 @@ pub(super) fn emit_checks(
         let Some(v) = violation(it, pass, consts) else {
             continue;
         };
-        let kind = constraint_kind(it, pass);
+        let kind = constraint_kind(it, pass, raise);
         w.block(format!("if {}:", v.cond), |w| {
             for line in raise_lines(raise, kind, &v.fmt, &v.args, it.field_offset) {
                 // A header error's last line may run long: put the kind

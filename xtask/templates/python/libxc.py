@@ -337,7 +337,7 @@ class VerifyLibxc(VerifyBase):
         self.record_type = rtype
 
         if length > REC_LENGTH_MAX:
-            self._stream_error("RecordTooLong",
+            self._stream_error(KIND_RecordTooLong,
                                "length %d is over the %d-octet limit"
                                % (length, REC_LENGTH_MAX))
 
@@ -350,22 +350,22 @@ class VerifyLibxc(VerifyBase):
                 if self.checkpoints and self.segment_unknown is None:
                     self.segment_unknown = (self.record_offset, rtype)
                 return rtype
-            self._stream_error("UnknownMandatory",
+            self._stream_error(KIND_UnknownMandatory,
                                "unknown mandatory record type")
 
         if REC_TYPE_SINCE[rtype] > self.version:
-            self._stream_error("RecordTooNew",
+            self._stream_error(KIND_RecordTooNew,
                                "record type introduced in version %d, "
                                "the stream is version %d"
                                % (REC_TYPE_SINCE[rtype], self.version))
 
         deprecated = REC_TYPE_DEPRECATED.get(rtype)
         if deprecated == 0:
-            self._stream_error("DeprecatedRecord",
+            self._stream_error(KIND_DeprecatedRecord,
                                "record type is not valid in any stream")
 
         if rtype in RECORDS_BACK_CHANNEL:
-            self._stream_error("BackChannelRecord",
+            self._stream_error(KIND_BackChannelRecord,
                                "record type only belongs on the back channel")
 
         if (rtype == SLOT_page_data and self.guest_type != SLOT_x86_pv
@@ -402,7 +402,7 @@ class VerifyLibxc(VerifyBase):
                     "checkpoint segment; Xen's restore fails on it when it "
                     "replays the segment at the CHECKPOINT at offset %d"
                     % (unknown, at, self.record_offset),
-                    "UnknownInCheckpoint", at)
+                    KIND_UnknownInCheckpoint, at)
 
         if rtype == SLOT_end:
             self._flush_squashed()
@@ -434,9 +434,9 @@ class VerifyLibxc(VerifyBase):
         if padding.strip(b"\x00"):
             first = length + len(padding) - len(padding.lstrip(b"\x00"))
             at = self.record_offset + SLOT_rh_size + first
-            raise ERROR_CLASS["PaddingNonZero"](
+            raise ERROR_CLASS[KIND_PaddingNonZero](
                 self._where() + "non-zero padding octet at offset %d" % (at, ),
-                "PaddingNonZero", at)
+                KIND_PaddingNonZero, at)
         return content[:length]
 
 
@@ -773,14 +773,14 @@ class VerifyLibxc(VerifyBase):
         """
         Check a DOMAIN_CONTEXT record's blob against every rule of its
         format (xen.migration.domain_context.verify_blob). A broken rule is
-        a RecordError of kind "DomainContext" whose ``detail`` names the
+        a RecordError of kind KIND_DomainContext whose ``detail`` names the
         blob rule and whose offset is the offending octets'.
         """
         try:
             entries = verify_blob(content, self.endian)
         except DomainContextError as e:
             err = RecordError(self._where() + "DOMAIN_CONTEXT blob: %s"
-                              % (e, ), "DomainContext",
+                              % (e, ), KIND_DomainContext,
                               self.record_offset + SLOT_rh_size + e.offset)
             err.detail = e.kind
             raise err
@@ -797,14 +797,14 @@ class VerifyLibxc(VerifyBase):
         """
         Check an HVM_CONTEXT record's blob against every rule of its format
         (xen.migration.hvm_context.verify_blob). A broken rule is a
-        RecordError of kind "HvmContext" whose ``detail`` names the blob
+        RecordError of kind KIND_HvmContext whose ``detail`` names the blob
         rule and whose offset is the offending octets'.
         """
         try:
             entries = verify_hvm_blob(content, self.endian)
         except HvmContextError as e:
             err = RecordError(self._where() + "HVM_CONTEXT blob: %s"
-                              % (e, ), "HvmContext",
+                              % (e, ), KIND_HvmContext,
                               self.record_offset + SLOT_rh_size + e.offset)
             err.detail = e.kind
             raise err

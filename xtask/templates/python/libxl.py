@@ -125,7 +125,7 @@ class VerifyLibxl(VerifyBase):
 
     def _unexpected(self, why):
         """The record is not allowed where it is."""
-        self._stream_error("UnexpectedRecord", "unexpected here: " + why)
+        self._stream_error(KIND_UnexpectedRecord, "unexpected here: " + why)
 
 
     def _record_error(self, kind, msg, body_offset=0):
@@ -166,16 +166,16 @@ class VerifyLibxl(VerifyBase):
 
         known = rtype in rec_type_to_str
         if not known and not rtype & SLOT_optional:
-            self._stream_error("UnknownMandatory",
+            self._stream_error(KIND_UnknownMandatory,
                                "unknown mandatory record type")
         if not known:
-            self._stream_error("UnknownOptional",
+            self._stream_error(KIND_UnknownOptional,
                                "unknown optional record type: libxl's "
                                "reader refuses every record type it does "
                                "not know, the optional ones too")
 
         if length > REC_LENGTH_MAX:
-            self._stream_error("RecordTooLong",
+            self._stream_error(KIND_RecordTooLong,
                                "length %d is over the %d-octet limit"
                                % (length, REC_LENGTH_MAX))
 
@@ -183,7 +183,7 @@ class VerifyLibxl(VerifyBase):
             raise RecordError(self._where() + "CHECKPOINT_STATE with an empty "
                               "body; Xen's restore would crash: libxl reads "
                               "its id through a null body pointer",
-                              "CrashesXenRestore", self.record_offset)
+                              KIND_CrashesXenRestore, self.record_offset)
 
         content = self._read_content(length)
 
@@ -203,7 +203,7 @@ class VerifyLibxl(VerifyBase):
             first = length + len(padding) - len(padding.lstrip(b"\x00"))
             at = self.record_offset + SLOT_rh_size + first
             raise StreamError(self._where() + "non-zero padding octet at "
-                              "offset %d" % (at, ), "PaddingNonZero", at)
+                              "offset %d" % (at, ), KIND_PaddingNonZero, at)
         return content[:length]
 
 
@@ -235,12 +235,12 @@ class VerifyLibxl(VerifyBase):
                                   "configuration's c_info.type): libxl's "
                                   "restore takes emulator records only for "
                                   "an HVM guest" % (self.config_guest, ),
-                                  "WrongGuestType", self.record_offset)
+                                  KIND_WrongGuestType, self.record_offset)
             return
         err = StreamError(self._where() + "emulator record in the stream of "
                           "an x86 PV guest: libxl's restore takes emulator "
                           "records only for an HVM guest",
-                          "WrongGuestType", self.record_offset)
+                          KIND_WrongGuestType, self.record_offset)
         if self.libxc is None:
             if self.early_emulator is None:
                 self.early_emulator = err
@@ -299,7 +299,7 @@ class VerifyLibxl(VerifyBase):
                              "a CHECKPOINT_END of a COLO stream")
         self.state_next = False
         if id_ != SLOT_checkpoint_new:
-            self._record_error("BadValue",
+            self._record_error(KIND_BadValue,
                                "only CHECKPOINT_NEW (%d) is sent forward, "
                                "not %d" % (SLOT_checkpoint_new, id_))
         self.libxc.offset = self.offset
@@ -320,14 +320,14 @@ class VerifyLibxl(VerifyBase):
         Check the key/value strings of EMULATOR_XENSTORE_DATA (``data``,
         starting ``base`` octets into the body): every string NUL-terminated,
         keys and values paired, keys non-empty, relative and made of
-        XENSTORE_KEY_CHARS. Errors are RecordErrors of kind "Xenstore" whose
+        XENSTORE_KEY_CHARS. Errors are RecordErrors of kind KIND_Xenstore whose
         ``detail`` names the broken rule.
         """
 
         def bad(detail, at, index, msg):
             err = RecordError(self._where() + "xenstore data: %s at data "
                               "offset %d (string %d)" % (msg, at, index),
-                              "Xenstore",
+                              KIND_Xenstore,
                               self.record_offset + SLOT_rh_size + base + at)
             err.detail = detail
             raise err
@@ -340,14 +340,14 @@ class VerifyLibxl(VerifyBase):
         while pos < len(data):
             nul = data.find(b"\x00", pos)
             if nul < 0:
-                bad("NotNulTerminated", pos, index,
+                bad(KIND_NotNulTerminated, pos, index,
                     "string not NUL-terminated")
             text = data[pos:nul]
             if key is None:
                 if not text:
-                    bad("EmptyKey", pos, index, "empty key")
+                    bad(KIND_EmptyKey, pos, index, "empty key")
                 if text[:1] == b"/":
-                    bad("AbsoluteKey", pos, index, "key is an absolute path")
+                    bad(KIND_AbsoluteKey, pos, index, "key is an absolute path")
                 key = text
                 keys.append((pos, index, text))
             else:
@@ -357,12 +357,12 @@ class VerifyLibxl(VerifyBase):
             index += 1
         if key is not None:
             at, index, _ = keys[-1]
-            bad("OddStringCount", at, index,
+            bad(KIND_OddStringCount, at, index,
                 "key without a value (odd number of strings)")
         for at, index, text in keys:
             for i, c in enumerate(bytearray(text)):
                 if c not in XENSTORE_KEY_CHARS:
-                    bad("KeyCharacter", at + i, index,
+                    bad(KIND_KeyCharacter, at + i, index,
                         "key holds the character 0x%02x" % (c, ))
         for key, val in pairs:
             self.info("  '%s' = '%s'"

@@ -3,7 +3,7 @@ SLOT_short_check
 SLOT_unpack
 pfn_end = SLOT_fixed + SLOT_count_var * SLOT_psize
 if SLOT_count_var == 0 or pfn_end > length:
-    self._record_error("BadPageCount",
+    self._record_error(KIND_BadPageCount,
                        "%s: SLOT_count_var %d does not fit a %d-octet body"
                        % (what, SLOT_count_var, length))
 raw = content[SLOT_fixed:pfn_end]
@@ -20,7 +20,7 @@ if PAGE_DATA_INVALID in kinds:
         ptype = entry & SLOT_type_mask
         if ptype not in PAGE_DATA_VALID_TYPES:
             self._record_error(
-                "BadPageType",
+                KIND_BadPageType,
                 "%s: SLOT_pfn[%d] = 0x%016x has invalid type %d"
                 % (what, idx, entry, ptype >> PAGE_DATA_TYPE_SHIFT),
                 SLOT_fixed + idx * SLOT_psize)
@@ -38,6 +38,6 @@ if reserved:
     for idx, entry in enumerate(SLOT_pfn_list):
         if entry & SLOT_resz:
             self._record_error(
-                "ReservedNonZero",
+                KIND_ReservedNonZero,
                 "%s: SLOT_pfn[%d] = 0x%016x has reserved bits set"
                 % (what, idx, entry), SLOT_fixed + idx * SLOT_psize)

@@ -42,13 +42,13 @@ class RecordError(MigrationError):
 
 class TruncatedError(MigrationError, IOError):
     """
-    The input ends inside the stream (kind "Truncated"). Also an IOError
+    The input ends inside the stream (kind KIND_Truncated). Also an IOError
     (OSError), which is what Xen's own verifier raises, so code written
     for that keeps working.
     """
 
     def __init__(self, offset):
-        MigrationError.__init__(self, "Stream truncated", "Truncated", offset)
+        MigrationError.__init__(self, "Stream truncated", KIND_Truncated, offset)
 
 
 class VerifyBase(object):
@@ -67,7 +67,7 @@ class VerifyBase(object):
     def rdexact(self, nr_bytes):
         """
         Read exactly nr_bytes octets; raise TruncatedError (an IOError, kind
-        "Truncated") when the input ends first. Short reads, as pipes give,
+        KIND_Truncated) when the input ends first. Short reads, as pipes give,
         are retried.
         """
         data = self.read(nr_bytes)
@@ -120,12 +120,12 @@ class VerifyBase(object):
     def verify_end_of_stream(self):
         """
         Strict check for a bare stream: nothing may follow its last record.
-        Raises StreamError with kind "TrailingData" otherwise.
+        Raises StreamError with kind KIND_TrailingData otherwise.
         """
         extra = self.read(1)
         if extra:
             raise StreamError("data follows the end of the stream at offset %d"
-                              % (self.offset, ), "TrailingData", self.offset)
+                              % (self.offset, ), KIND_TrailingData, self.offset)
 
 
 def seekable_file(read):

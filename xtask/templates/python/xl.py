@@ -59,7 +59,7 @@ def migration_messages(data):
 def verify_migration_trailer(verifier):
     """
     The end of a libxl stream (alone or in an xl file): nothing may follow
-    but xl's migration messages, which are named (kind "TrailingData"
+    but xl's migration messages, which are named (kind KIND_TrailingData
     otherwise).
     """
     at = verifier.offset
@@ -76,7 +76,7 @@ def verify_migration_trailer(verifier):
         names = migration_messages(data)
     if names is None:
         raise StreamError("data follows the end of the stream at offset %d"
-                          % (at, ), "TrailingData", at)
+                          % (at, ), KIND_TrailingData, at)
     verifier.info("Followed by xl's migration protocol message%s %s: %d "
                   "octets at offset %d"
                   % ("s" if len(names) > 1 else "", ", ".join(names),
@@ -141,7 +141,7 @@ class VerifyXl(VerifyBase):
                 raise StreamError("the xl header lacks the stream-v2 flag and "
                                   "no libxc v2 stream follows at offset %d: "
                                   "a legacy stream" % (at, ),
-                                  "LegacyStream", at)
+                                  KIND_LegacyStream, at)
             self.offset = at
             self.inner = VerifyLibxc(self.info, prepend(first, self.read))
         self.inner.offset = self.offset
@@ -166,7 +166,7 @@ class VerifyXl(VerifyBase):
         magic = self.rdexact(len(SLOT_magic))
         if magic != SLOT_magic:
             raise StreamError("bad xl magic at offset %d: %r" % (start, magic),
-                              "BadXlMagic", start)
+                              KIND_BadXlMagic, start)
         base = self.offset
         raw = self.rdexact(SLOT_size)
         if unpack("<I", raw[:4])[0] == SLOT_marker_name:
@@ -188,11 +188,11 @@ class VerifyXl(VerifyBase):
         if json and self.config is None:
             raise StreamError("xl mandatory_flags say the configuration is "
                               "JSON, but the file holds none",
-                              "MissingConfig", base + SLOT_flags_off)
+                              KIND_MissingConfig, base + SLOT_flags_off)
         if json and self.config[-1:] != b"\x00":
             raise StreamError("xl JSON configuration at offset %d is not "
                               "NUL-terminated" % (data_at + 4, ),
-                              "ConfigNotTerminated", data_at + 4)
+                              KIND_ConfigNotTerminated, data_at + 4)
         self.info("Xl Header: %s endian, mandatory flags 0x%x, %d octets of "
                   "optional data%s"
                   % ({"<": "little", ">": "big"}[self.endian], SLOT_flags_var,
@@ -213,11 +213,11 @@ class VerifyXl(VerifyBase):
             raise StreamError("xl optional data at offset %d is %d octets, "
                               "too short for config_len"
                               % (data_at, len(data)),
-                              "BadConfig", data_at)
+                              KIND_BadConfig, data_at)
         config_len, = unpack(self.endian + "I", data[:4])
         if config_len > len(data) - 4:
             raise StreamError("xl config_len %d at offset %d exceeds the %d "
                               "octets of optional data after it"
                               % (config_len, data_at, len(data) - 4),
-                              "BadConfig", data_at)
+                              KIND_BadConfig, data_at)
         return data[4:4 + config_len]
