@@ -232,6 +232,13 @@ const RH_LENGTH_AT: usize = field_of(&RecordHeader::LAYOUT, "length").offset;
 pub(crate) const ZERO_PADDING: [u8; REC_ALIGN as usize] = [0; REC_ALIGN as usize];
 
 /// Octets of padding after a record body of `length` octets.
+///
+/// ```
+/// use format_spec::libxc::{padding_after, REC_ALIGN};
+/// assert_eq!(padding_after(0), 0);
+/// assert_eq!(padding_after(1), REC_ALIGN - 1);
+/// assert_eq!(padding_after(REC_ALIGN), 0);
+/// ```
 pub const fn padding_after(length: u32) -> u32 {
     (REC_ALIGN - length % REC_ALIGN) % REC_ALIGN
 }
@@ -239,6 +246,14 @@ pub const fn padding_after(length: u32) -> u32 {
 impl RecordHeader {
     /// The header of a record of type `rtype` whose body is `length`
     /// octets, in byte order `endian`.
+    ///
+    /// ```
+    /// use format_spec::binrw::Endian;
+    /// use format_spec::libxc::{LibxcRecord, RecordHeader};
+    /// let h = RecordHeader::octets(LibxcRecord::PAGE_DATA, 24, Endian::Little);
+    /// assert_eq!(h, [1, 0, 0, 0, 24, 0, 0, 0]);
+    /// assert_eq!(RecordHeader::fields_of(&h, Endian::Little), (LibxcRecord::PAGE_DATA, 24));
+    /// ```
     pub fn octets(rtype: u32, length: u32, endian: Endian) -> [u8; RECORD_HEADER_SIZE] {
         let mut h = [0u8; RECORD_HEADER_SIZE];
         h[RH_TYPE_AT..RH_TYPE_AT + 4].copy_from_slice(&crate::bytes::u32_octets(rtype, endian));
