@@ -4,7 +4,8 @@ use std::io::{self, Write};
 
 use format_spec::layout::SpecEnum;
 use format_spec::libxc::{
-    DomainHeader, ImageHeader, LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT,
+    DomainHeader, ImageHeader, LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_MASK,
+    PAGE_DATA_TYPE_SHIFT, PAGE_TYPE_CODES,
 };
 use std::io::Read;
 
@@ -48,7 +49,7 @@ struct Run {
     pfn_max: u64,
     entries: u64,
     data_pages: u64,
-    by_type: [u64; 16],
+    by_type: [u64; PAGE_TYPE_CODES],
 }
 
 impl Run {
@@ -62,7 +63,7 @@ impl Run {
             pfn_max: 0,
             entries: 0,
             data_pages: 0,
-            by_type: [0; 16],
+            by_type: [0; PAGE_TYPE_CODES],
         }
     }
 
@@ -76,7 +77,7 @@ impl Run {
             let pfn = e & PAGE_DATA_PFN_MASK;
             self.pfn_min = self.pfn_min.min(pfn);
             self.pfn_max = self.pfn_max.max(pfn);
-            self.by_type[(e >> PAGE_DATA_TYPE_SHIFT) as usize & 0xf] += 1;
+            self.by_type[((e & PAGE_DATA_TYPE_MASK) >> PAGE_DATA_TYPE_SHIFT) as usize] += 1;
         }
     }
 

@@ -268,6 +268,10 @@ impl<K> BlobFormat<K> {
         entries: &'static [EntryRule],
         rules: &'static [BlobRule<K>],
     ) -> Self {
+        // The walk reads the three fields with these widths.
+        assert!(field_of(descriptor, "typecode").size() == 2);
+        assert!(field_of(descriptor, "instance").size() == 2);
+        assert!(field_of(descriptor, "length").size() == 4);
         BlobFormat {
             descriptor,
             type_at: field_of(descriptor, "typecode").offset,

@@ -178,8 +178,9 @@ use binrw::Endian;
 use crate::domain_context::{self as dc, V3Parts};
 use crate::layout::Wire;
 use crate::libxc::{
-    infers_static_data_end, v2_static_data_end_at, DomainType, LibxcRecord, X86PvInfo, X86TscInfo,
-    DOMAIN_CONTEXT_SINCE, PAGE_SIZE, PV_VCPU_RECORDS, REC_TYPE_OPTIONAL, STATIC_DATA_END_SINCE,
+    infers_static_data_end, padding_after, v2_static_data_end_at, DomainType, LibxcRecord,
+    RecordHeader, X86PvInfo, X86TscInfo, DOMAIN_CONTEXT_SINCE, PAGE_SIZE, PV_COMPAT_GUEST_WIDTH,
+    PV_VCPU_RECORDS, RECORD_HEADER_SIZE, REC_TYPE_OPTIONAL, STATIC_DATA_END_SINCE, ZERO_PADDING,
 };
 use crate::outer::{self, FormatChoice, LibxcStop, OuterError};
 use crate::save::{Event, Options as SaveOptions, SaveReader};
@@ -933,11 +934,8 @@ impl<W: Write> Out<W> {
         crate::bytes::u32_octets(v, self.endian)
     }
 
-    fn hdr(&self, rtype: u32, length: u32) -> [u8; 8] {
-        let mut h = [0u8; 8];
-        h[..4].copy_from_slice(&self.u32(rtype));
-        h[4..].copy_from_slice(&self.u32(length));
-        h
+    fn hdr(&self, rtype: u32, length: u32) -> [u8; RECORD_HEADER_SIZE] {
+        RecordHeader::octets(rtype, length, self.endian)
     }
 
     /// Hands the next record to the shadow verifier, before it is
@@ -980,7 +978,7 @@ impl<W: Write> Out<W> {
         // here (at most a page and a blob): they fit 32 bits.
         let len = body.len() as u32;
         let h = self.hdr(rtype, len);
-        let pad = &[0u8; 8][..(8 - len as usize % 8) % 8];
+        let pad = &ZERO_PADDING[..padding_after(len) as usize];
         self.check(h.to_vec(), body.len() as u64, pad, Some(body), in_offset)?;
         self.records += 1;
         self.raw(&h, in_offset)?;
@@ -1362,7 +1360,7 @@ impl Libxc {
         let tsc = self.seg.tsc.take();
         let compat = match (&shared, self.domain) {
             (Some((si, _)), DomainType::X86Pv) => match self.guest_width {
-                Some(w) => w == 4,
+                Some(w) => w == PV_COMPAT_GUEST_WIDTH,
                 None => {
                     return Err(ConvertError::MissingPvInfo {
                         at: Location::record(*si),
@@ -1459,7 +1457,7 @@ impl Libxc {
         if parts.shared_info.is_some() {
             let implied = match self.domain {
                 DomainType::X86Pv => match self.guest_width {
-                    Some(w) => w == 4,
+                    Some(w) => w == PV_COMPAT_GUEST_WIDTH,
                     None => return Err(ConvertError::MissingPvInfo { at }),
                 },
                 DomainType::X86Hvm => false,

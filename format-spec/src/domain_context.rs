@@ -285,8 +285,8 @@ fn dc_type(code: u16) -> DcType {
 }
 
 /// Where the blob format comes from.
-const SERIES: Source = Source::Spec {
-    section: "DOMAIN_CONTEXT blob (XEN_DOMCTL_getdomaincontext, domain context series v7 to v9)",
+const SERIES: Source = Source::Definition {
+    document: "DOMAIN_CONTEXT blob (XEN_DOMCTL_getdomaincontext, domain context series v7 to v9)",
     statement: "a run of 8-octet aligned entries, each a descriptor (type, instance, length of body and padding) and a body, HEADER first and END last",
 };
 

@@ -458,8 +458,8 @@ fn hvm_type(code: u16) -> HvmType {
 }
 
 /// Where the blob format comes from.
-const SAVE_H: Source = Source::Spec {
-    section: "HVM_CONTEXT blob (XEN_DOMCTL_gethvmcontext; Xen's public/hvm/save.h and public/arch-x86/hvm/save.h)",
+const SAVE_H: Source = Source::Definition {
+    document: "HVM_CONTEXT blob (XEN_DOMCTL_gethvmcontext; Xen's public/hvm/save.h and public/arch-x86/hvm/save.h)",
     statement: "a run of entries, each a struct hvm_save_descriptor (typecode, instance, length of body) and the type's struct, HEADER first and END last",
 };
 

@@ -267,7 +267,7 @@ impl LengthRule {
             LengthRule::Exact(n) => n,
             LengthRule::Counted { fixed, .. } | LengthRule::Rest { fixed, .. } => fixed,
             LengthRule::NonEmpty => 1,
-            LengthRule::PageData => 8,
+            LengthRule::PageData => crate::libxc::PageDataHeader::LAYOUT.size,
         }
     }
 }

@@ -223,6 +223,52 @@ pub struct RecordHeader {
     pub length: u32,
 }
 
+/// Octets of a record header.
+pub const RECORD_HEADER_SIZE: usize = RecordHeader::LAYOUT.size;
+const RH_TYPE_AT: usize = field_of(&RecordHeader::LAYOUT, "type").offset;
+const RH_LENGTH_AT: usize = field_of(&RecordHeader::LAYOUT, "length").offset;
+
+/// Zero octets, as many as the longest record padding needs.
+pub(crate) const ZERO_PADDING: [u8; REC_ALIGN as usize] = [0; REC_ALIGN as usize];
+
+/// Octets of padding after a record body of `length` octets.
+///
+/// ```
+/// use format_spec::libxc::{padding_after, REC_ALIGN};
+/// assert_eq!(padding_after(0), 0);
+/// assert_eq!(padding_after(1), REC_ALIGN - 1);
+/// assert_eq!(padding_after(REC_ALIGN), 0);
+/// ```
+pub const fn padding_after(length: u32) -> u32 {
+    (REC_ALIGN - length % REC_ALIGN) % REC_ALIGN
+}
+
+impl RecordHeader {
+    /// The header of a record of type `rtype` whose body is `length`
+    /// octets, in byte order `endian`.
+    ///
+    /// ```
+    /// use format_spec::binrw::Endian;
+    /// use format_spec::libxc::{LibxcRecord, RecordHeader};
+    /// let h = RecordHeader::octets(LibxcRecord::PAGE_DATA, 24, Endian::Little);
+    /// assert_eq!(h, [1, 0, 0, 0, 24, 0, 0, 0]);
+    /// assert_eq!(RecordHeader::fields_of(&h, Endian::Little), (LibxcRecord::PAGE_DATA, 24));
+    /// ```
+    pub fn octets(rtype: u32, length: u32, endian: Endian) -> [u8; RECORD_HEADER_SIZE] {
+        let mut h = [0u8; RECORD_HEADER_SIZE];
+        h[RH_TYPE_AT..RH_TYPE_AT + 4].copy_from_slice(&crate::bytes::u32_octets(rtype, endian));
+        h[RH_LENGTH_AT..RH_LENGTH_AT + 4]
+            .copy_from_slice(&crate::bytes::u32_octets(length, endian));
+        h
+    }
+
+    /// The type and body length held in a header's octets.
+    pub fn fields_of(raw: &[u8; RECORD_HEADER_SIZE], endian: Endian) -> (u32, u32) {
+        let at = |off| crate::bytes::u32_at(raw, off, endian).unwrap_or(0);
+        (at(RH_TYPE_AT), at(RH_LENGTH_AT))
+    }
+}
+
 /// Page types of a PAGE_DATA pfn entry (Xen's `XEN_DOMCTL_PFINFO_*`, held
 /// in bits 63-60). Values 5 to 8 are reserved and invalid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, SpecEnum)]
@@ -384,6 +430,18 @@ pub struct PageDataHeader {
     pub pfn: Vec<u64>,
 }
 
+/// Octets of one pfn entry of a PAGE_DATA body (an element of
+/// [`PageDataHeader::pfn`]).
+pub const PFN_ENTRY_SIZE: usize = match field_of(&PageDataHeader::LAYOUT, "pfn").kind.element_size()
+{
+    Some(n) => n,
+    None => panic!("PageDataHeader::pfn is a trailing array"),
+};
+/// Offset of `count` in a PAGE_DATA body.
+pub(crate) const PAGE_DATA_COUNT_AT: usize = field_of(&PageDataHeader::LAYOUT, "count").offset;
+/// Offset of `_res1` in a PAGE_DATA body.
+pub(crate) const PAGE_DATA_RES1_AT: usize = field_of(&PageDataHeader::LAYOUT, "_res1").offset;
+
 /// PAGE_DATA body: the pfn entries and the page contents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageData {
@@ -447,13 +505,21 @@ pub(crate) fn page_count_reason(count: u32) -> &'static str {
     }
 }
 
+/// Number of page type codes a pfn entry can hold (valid or not): the
+/// values of its type bits, which are the entry's top bits, so that
+/// `entry >> PAGE_DATA_TYPE_SHIFT` is the code.
+pub const PAGE_TYPE_CODES: usize = {
+    assert!(PAGE_DATA_TYPE_MASK == u64::MAX << PAGE_DATA_TYPE_SHIFT);
+    (PAGE_DATA_TYPE_MASK >> PAGE_DATA_TYPE_SHIFT) as usize + 1
+};
+
 /// How many of `entries` have each page type code (bits 63-60, valid or
 /// not), indexed by the code. Four sets of counters, so that runs of one
 /// type (a save file's XTAB runs) do not make each increment wait for the
 /// one before.
-pub(crate) fn page_type_counts(entries: &[u64]) -> [u64; 16] {
+pub(crate) fn page_type_counts(entries: &[u64]) -> [u64; PAGE_TYPE_CODES] {
     let shift = PAGE_DATA_TYPE_SHIFT;
-    let mut out = [0u64; 16];
+    let mut out = [0u64; PAGE_TYPE_CODES];
     // Most records hold one type only (all XTAB, or all NOTAB): one
     // comparison per entry, which the compiler vectorises.
     if let Some(first) = entries.first() {
@@ -463,7 +529,7 @@ pub(crate) fn page_type_counts(entries: &[u64]) -> [u64; 16] {
             return out;
         }
     }
-    let mut c = [[0u32; 16]; 4];
+    let mut c = [[0u32; PAGE_TYPE_CODES]; 4];
     let mut quads = entries.chunks_exact(4);
     for q in &mut quads {
         c[0][(q[0] >> shift) as usize] += 1;
@@ -484,7 +550,7 @@ pub(crate) fn page_type_counts(entries: &[u64]) -> [u64; 16] {
 /// [`page_type_counts`] are known already.
 pub(crate) fn pages_with_data_counted(
     entries: &[u64],
-    counts: &[u64; 16],
+    counts: &[u64; PAGE_TYPE_CODES],
 ) -> Result<usize, PageDataError> {
     let mut with_data = 0u64;
     let mut invalid = 0u64;
@@ -527,7 +593,7 @@ impl PageData {
         let Some(room) = body_len.checked_sub(fixed) else {
             return Err(PageDataError::TooShort { len: body_len });
         };
-        if count == 0 || u64::from(count) * 8 > room {
+        if count == 0 || u64::from(count) * PFN_ENTRY_SIZE as u64 > room {
             return Err(PageDataError::BadCount { count, room });
         }
         Ok(count as usize)
@@ -574,7 +640,9 @@ impl PageData {
     /// Octets of a PAGE_DATA body with `count` pfn entries, `with_data` of
     /// them with contents.
     pub fn body_length(count: usize, with_data: usize) -> u64 {
-        PageDataHeader::LAYOUT.size as u64 + 8 * count as u64 + with_data as u64 * PAGE_SIZE as u64
+        PageDataHeader::LAYOUT.size as u64
+            + (PFN_ENTRY_SIZE * count) as u64
+            + with_data as u64 * PAGE_SIZE as u64
     }
 
     /// The first of `entries` whose reserved bits (59-52,
@@ -597,10 +665,10 @@ impl From<PageDataError> for BodyError {
             },
             PageDataError::BadCount { count, room } => BodyError::Count {
                 structure: PageDataHeader::LAYOUT.rust_name,
-                field: "count",
+                field: field_of(&PageDataHeader::LAYOUT, "count").name,
                 count: u64::from(count),
                 available: room,
-                element: 8,
+                element: PFN_ENTRY_SIZE,
             },
             PageDataError::BadType { .. } => BodyError::Other(e.to_string()),
             PageDataError::Length { len, expected, .. } => BodyError::Length {
@@ -617,9 +685,9 @@ impl RecordBody for PageData {
 
     fn read_body(body: &[u8], endian: Endian) -> Result<Self, BodyError> {
         let len = body.len() as u64;
-        let count = crate::bytes::u32_at(body, 0, endian).unwrap_or(0);
+        let count = crate::bytes::u32_at(body, PAGE_DATA_COUNT_AT, endian).unwrap_or(0);
         let count = PageData::check_count(count, len)?;
-        let pfn_end = PageDataHeader::LAYOUT.size + 8 * count;
+        let pfn_end = PageDataHeader::LAYOUT.size + PFN_ENTRY_SIZE * count;
         let header: PageDataHeader = crate::body::read_wire(&body[..pfn_end], endian)?;
         let with_data = PageData::pages_with_data(&header.pfn)?;
         PageData::check_length(count, with_data, len)?;
@@ -638,10 +706,11 @@ impl RecordBody for PageData {
     fn check_body(&self) -> Result<(), Violation> {
         self.header.check()?;
         if let Some((_, value)) = PageData::first_reserved(&self.header.pfn) {
+            let pfn = field_of(&PageDataHeader::LAYOUT, "pfn");
             return Err(Violation {
-                structure: "PageDataHeader",
-                field: "pfn",
-                offset: 8,
+                structure: PageDataHeader::LAYOUT.rust_name,
+                field: pfn.name,
+                offset: pfn.offset,
                 value,
                 rule: crate::layout::ViolationRule::ReservedNonZero,
             });
@@ -1458,7 +1527,10 @@ pub fn pv_vcpu_basic_size(guest_width: u8) -> Option<usize> {
 /// The guest_width/pt_levels pairs of X86_PV_INFO Xen's restore takes
 /// (`valid_x86_pv_info_combination`): a 32-bit guest uses PAE (3 levels),
 /// a 64-bit one 4 levels.
-pub const PV_WIDTH_LEVELS: [(u8, u8); 2] = [(4, 3), (8, 4)];
+pub const PV_WIDTH_LEVELS: [(u8, u8); 2] = [(PV_COMPAT_GUEST_WIDTH, 3), (8, 4)];
+
+/// The guest width of a 32-bit (compat) PV guest, in octets.
+pub const PV_COMPAT_GUEST_WIDTH: u8 = 4;
 
 /// The guest widths of [`PV_WIDTH_LEVELS`] (X86_PV_INFO's `guest_width`).
 pub const PV_GUEST_WIDTHS: [u8; 2] = pair_parts(PV_WIDTH_LEVELS, false);

@@ -88,6 +88,7 @@ use crate::bytes::{u64_at, u64_octets};
 use crate::layout::SpecEnum;
 use crate::libxc::{
     LibxcRecord, PageData, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_SHIFT, PAGE_SIZE,
+    PAGE_TYPE_CODES,
 };
 use crate::outer::{FormatChoice, OuterError};
 use crate::save::{Event, Options, SaveReader};
@@ -644,7 +645,7 @@ pub struct Summary {
     /// (each time it happened).
     pub dropped: u64,
     /// PAGE_DATA entries applied, by page type value (index = type).
-    pub by_type: [u64; 16],
+    pub by_type: [u64; PAGE_TYPE_CODES],
     /// The pfns with contents as runs `(first pfn, number of pfns)`.
     pub ranges: Vec<(u64, u64)>,
     /// Set when the stream broke off in a segment after the state the image
@@ -666,7 +667,7 @@ impl Summary {
             copies: 0,
             superseded: 0,
             dropped: 0,
-            by_type: [0; 16],
+            by_type: [0; PAGE_TYPE_CODES],
             ranges: Vec::new(),
             abandoned: None,
             notes: Vec::new(),

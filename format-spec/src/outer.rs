@@ -102,7 +102,7 @@ use crate::drive::{now, read_full, Input};
 use binrw::Endian;
 
 use crate::body::{read_wire, write_wire, BodyError};
-use crate::layout::{check_value, FieldLayout, StructLayout, Violation, Wire};
+use crate::layout::{check_value, field_of, FieldLayout, StructLayout, Violation, Wire};
 use crate::libxc::IHDR_MARKER;
 use crate::libxl::{
     CheckpointState, CheckpointStateId, EmulatorContext, EmulatorHeader, EmulatorId,
@@ -1015,6 +1015,20 @@ pub struct MigrationTrailer {
 /// boundary, where libxc's own reader fails over.
 pub const CUT_IN_CHECKPOINT: &str = "the libxl records of a checkpoint (Xen's restore does not fail over here: libxl's reader takes the end of its input for zero octets, a record header of type END, and in the buffering phase of a checkpoint (stream_continue in libxl_stream_read.c) queues it and reads on without end)";
 
+/// Octets of a body over [`REC_LENGTH_MAX`] that the reader keeps: the
+/// parts it parses, the emulator header or the checkpoint state.
+const PARSED_PREFIX: u32 = {
+    let (a, b) = (
+        EmulatorHeader::LAYOUT.size as u32,
+        CheckpointState::LAYOUT.size as u32,
+    );
+    if a > b {
+        a
+    } else {
+        b
+    }
+};
+
 /// Offset of a field of a wire struct that starts at `base`.
 fn field_at<T: Wire>(base: u64, name: &str) -> u64 {
     base + T::LAYOUT.field(name).map_or(0, |f| f.offset) as u64
@@ -1346,10 +1360,9 @@ impl<S: SourceIo> OuterCore<S> {
 
     /// Reads the record padding and, in strict mode, checks it is zero.
     async fn padding(&mut self, index: u64, length: u32) -> Result<(), OuterError> {
-        let align = REC_ALIGN as usize;
-        let pad = (align - length as usize % align) % align;
+        let pad = crate::libxc::padding_after(length) as usize;
         let at = self.offset();
-        let mut buf = [0u8; 8];
+        let mut buf = crate::libxc::ZERO_PADDING;
         self.fill(&mut buf[..pad], "the padding of a libxl record")
             .await?;
         if self.mode == Mode::Strict {
@@ -1398,7 +1411,7 @@ impl<S: SourceIo> OuterCore<S> {
 
     async fn read_xl(&mut self) -> Result<XlPreamble, OuterError> {
         let start = self.offset();
-        let mut magic = [0u8; 32];
+        let mut magic = [0u8; XL_MAGIC.len()];
         self.fill(&mut magic, "the xl magic").await?;
         if magic != *XL_MAGIC {
             return Err(OuterError::BadXlMagic {
@@ -1407,12 +1420,11 @@ impl<S: SourceIo> OuterCore<S> {
             });
         }
         let base = start + XL_HEADER_OFFSET as u64;
-        let mut raw = [0u8; 16];
+        let mut raw = [0u8; XlHeader::LAYOUT.size];
         self.fill(&mut raw, "the xl header").await?;
         // The byte order is the one in which the marker reads right; in
         // neither, the marker's rule below reports it.
-        let marker = [raw[0], raw[1], raw[2], raw[3]];
-        let endian = crate::xl::marker_endian(marker).unwrap_or(Endian::Big);
+        let endian = crate::xl::marker_endian(XlHeader::marker_of(&raw)).unwrap_or(Endian::Big);
         header_rules(&XlHeader::LAYOUT, &raw, endian, base, self.mode)?;
         let header = XlHeader::from_bytes(raw, endian);
         let flags_at = field_at::<XlHeader>(base, "mandatory_flags");
@@ -1452,7 +1464,7 @@ impl<S: SourceIo> OuterCore<S> {
 
     async fn read_libxl_header(&mut self) -> Result<(), OuterError> {
         let start = self.offset();
-        let mut raw = [0u8; 16];
+        let mut raw = [0u8; LibxlHeader::LAYOUT.size];
         self.fill(&mut raw, "the libxl header").await?;
         let header: LibxlHeader =
             read_wire(&raw, Endian::Big).map_err(|source| OuterError::BadLength {
@@ -1473,7 +1485,7 @@ impl<S: SourceIo> OuterCore<S> {
     async fn read_record(&mut self) -> Result<OuterEvent, OuterError> {
         let offset = self.offset();
         let index = self.next_index;
-        let mut raw = [0u8; 8];
+        let mut raw = [0u8; LibxlRecordHeader::LAYOUT.size];
         let what = "a libxl record header (the stream ends before END)";
         if self.mode == Mode::Lenient && self.libxc_ended && self.checkpoint_ends > 0 {
             // A checkpointed (Remus, COLO) restore: once libxc's restore
@@ -1554,7 +1566,7 @@ impl<S: SourceIo> OuterCore<S> {
         let keep = if lenient && bodyless {
             0
         } else if length > REC_LENGTH_MAX {
-            8
+            PARSED_PREFIX
         } else {
             length
         };
@@ -1652,7 +1664,7 @@ impl<S: SourceIo> OuterCore<S> {
     /// segment has (X86_PV_VCPU_EXTENDED, the libxc type 5, needs 8). The
     /// octets looked at are given back.
     async fn checkpoint_state_follows(&mut self) -> Result<bool, OuterError> {
-        let mut raw = [0u8; 8];
+        let mut raw = [0u8; LibxlRecordHeader::LAYOUT.size];
         let n = self.src.fill(&mut raw).await.map_err(|e| OuterError::Io {
             offset: self.src.offset(),
             source: e,
@@ -1710,8 +1722,8 @@ impl<S: SourceIo> OuterCore<S> {
                         offset: rec.offset + LibxlRecordHeader::LAYOUT.size as u64,
                         violation: Violation {
                             structure: CheckpointState::LAYOUT.rust_name,
-                            field: "id",
-                            offset: 0,
+                            field: field_of(&CheckpointState::LAYOUT, "id").name,
+                            offset: field_of(&CheckpointState::LAYOUT, "id").offset,
                             value: u64::from(st.id),
                             rule: crate::layout::ViolationRule::WrongValue,
                         },

@@ -85,7 +85,7 @@
 
 use binrw::Endian;
 
-use crate::layout::{StructLayout, TextConstLayout, Wire};
+use crate::layout::{field_of, StructLayout, TextConstLayout, Wire};
 use crate::{spec_consts, Wire};
 
 /// The 32 octets an xl save file starts with.
@@ -135,6 +135,9 @@ pub const XL_OPTIONAL_DATA_MAX: u32 = 1 << 20;
 
 /// Offset of the fixed header fields (after the magic).
 pub const XL_HEADER_OFFSET: usize = XL_MAGIC.len();
+
+/// Octets of the fixed fields after the magic ([`XlHeader`]).
+pub const XL_HEADER_SIZE: usize = XlHeader::LAYOUT.size;
 
 /// Size of the magic and the fixed fields together; the optional data
 /// starts here.
@@ -195,11 +198,11 @@ impl XlHeader {
     }
 
     /// Encodes the fields in byte order `endian`.
-    pub fn to_bytes(&self, endian: Endian) -> [u8; 16] {
+    pub fn to_bytes(&self, endian: Endian) -> [u8; XL_HEADER_SIZE] {
         let mut out = Vec::with_capacity(Self::LAYOUT.size);
         // Writing into a Vec cannot fail.
         let _ = crate::body::write_wire(self, &mut out, Endian::NATIVE);
-        let mut buf = [0u8; 16];
+        let mut buf = [0u8; XL_HEADER_SIZE];
         buf.copy_from_slice(&out);
         if endian != Endian::NATIVE {
             swap_fields(&Self::LAYOUT, &mut buf);
@@ -208,19 +211,28 @@ impl XlHeader {
     }
 
     /// Decodes the fields from octets in byte order `endian`.
-    pub fn from_bytes(raw: [u8; 16], endian: Endian) -> Self {
+    pub fn from_bytes(raw: [u8; XL_HEADER_SIZE], endian: Endian) -> Self {
         let mut buf = raw;
         if endian != Endian::NATIVE {
             swap_fields(&Self::LAYOUT, &mut buf);
         }
-        crate::body::read_wire(&buf, Endian::NATIVE).expect("16 octets always hold the four fields")
+        crate::body::read_wire(&buf, Endian::NATIVE)
+            .expect("the header's octets always hold its fields")
     }
 
     /// Decodes the fields, taking the byte order from the marker; `None`
     /// when the marker is wrong.
-    pub fn detect(raw: [u8; 16]) -> Option<(Self, Endian)> {
-        let endian = marker_endian([raw[0], raw[1], raw[2], raw[3]])?;
+    pub fn detect(raw: [u8; XL_HEADER_SIZE]) -> Option<(Self, Endian)> {
+        let endian = marker_endian(Self::marker_of(&raw))?;
         Some((Self::from_bytes(raw, endian), endian))
+    }
+
+    /// The byte-order marker's octets in the encoded header `raw`.
+    pub fn marker_of(raw: &[u8; XL_HEADER_SIZE]) -> [u8; 4] {
+        const AT: usize = field_of(&XlHeader::LAYOUT, "byteorder").offset;
+        let mut m = [0u8; 4];
+        m.copy_from_slice(&raw[AT..AT + 4]);
+        m
     }
 
     /// Mandatory flags this description does not know.

@@ -7,6 +7,7 @@ use format_spec::blob::{BlobFormat, BlobRule, Check, EntryRule, Size};
 use format_spec::domain_context::{DcErrorKind, DcTscInfo, DcType, DC_ENTRIES, DC_FORMAT};
 use format_spec::hvm_context::{HvmType, HVM_FORMAT, HVM_TYPE_RULES};
 use format_spec::layout::{Constraint, EnumLayout, SpecEnum, Wire};
+use format_spec::stream::rules::Source;
 use format_spec::stream::ErrorModes;
 
 /// Checks what every blob table must hold.
@@ -39,6 +40,12 @@ fn consistent<K: std::fmt::Debug>(f: &BlobFormat<K>, types: &EnumLayout) -> Vec<
         }
         assert!(
             matches!(r.modes, ErrorModes::Both | ErrorModes::StrictOnly),
+            "{r:?}"
+        );
+        // A blob is defined outside the stream specification: its rules
+        // cite that definition, or are the project's.
+        assert!(
+            matches!(r.source, Source::Definition { .. } | Source::Project { .. }),
             "{r:?}"
         );
     }

@@ -10,7 +10,8 @@ use crate::layout::{
     Constraint, FieldKind, FieldLayout, LengthRule, RecordLayout, StructLayout, Wire,
 };
 use crate::libxc::{
-    page_count_reason, LibxcRecord, PageData, PageDataError, PageDataHeader, PAGE_DATA_TYPE_SHIFT,
+    page_count_reason, LibxcRecord, PageData, PageDataError, PageDataHeader, PAGE_DATA_COUNT_AT,
+    PAGE_DATA_RES1_AT, PAGE_DATA_TYPE_SHIFT, PFN_ENTRY_SIZE,
 };
 
 /// Which constraints a walk checks.
@@ -278,9 +279,7 @@ pub(crate) fn is_empty_content(layout: &RecordLayout, len: usize) -> bool {
 /// restore ignores them.
 pub fn check_page_reserved(info: RecordInfo, res1: u32, pfns: &[u64]) -> Result<(), StreamError> {
     if res1 != 0 {
-        let off = PageDataHeader::LAYOUT
-            .field("_res1")
-            .map_or(4, |f| f.offset) as u64;
+        let off = PAGE_DATA_RES1_AT as u64;
         return Err(StreamError::ReservedNonZero {
             at: Location::field(
                 Some(info),
@@ -319,7 +318,7 @@ fn pfn_location(info: RecordInfo, i: usize) -> Location {
     let fixed = PageDataHeader::LAYOUT.size as u64;
     Location::field(
         Some(info),
-        info.body_offset() + fixed + 8 * i as u64,
+        info.body_offset() + fixed + (PFN_ENTRY_SIZE * i) as u64,
         page_field("pfn", Some(i as u64)),
     )
 }
@@ -356,8 +355,8 @@ fn page_data_in_memory(
 ) -> Result<(u32, Vec<u64>), StreamError> {
     let framing = |e| page_data_error(info, e);
     let len = body.len() as u64;
-    let count = u32_at(body, 0, endian).unwrap_or(0);
-    let res1 = u32_at(body, 4, endian).unwrap_or(0);
+    let count = u32_at(body, PAGE_DATA_COUNT_AT, endian).unwrap_or(0);
+    let res1 = u32_at(body, PAGE_DATA_RES1_AT, endian).unwrap_or(0);
     let count = PageData::check_count(count, len).map_err(framing)?;
     let mut pfns = vec![0u64; count];
     decode_u64s(&body[PageDataHeader::LAYOUT.size..], endian, &mut pfns);

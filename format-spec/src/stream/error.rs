@@ -28,13 +28,12 @@ pub struct RecordInfo {
 impl RecordInfo {
     /// Absolute byte offset of the body.
     pub fn body_offset(&self) -> u64 {
-        self.offset + 8
+        self.offset + crate::libxc::RECORD_HEADER_SIZE as u64
     }
 
     /// Number of padding octets after the body.
     pub fn padding(&self) -> u32 {
-        let align = crate::libxc::REC_ALIGN;
-        (align - self.length % align) % align
+        crate::libxc::padding_after(self.length)
     }
 
     /// Absolute byte offset just after the record (padding included).

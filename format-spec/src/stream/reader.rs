@@ -16,8 +16,9 @@ use crate::drive::{now, Blocking, Input, Pass as PassThrough};
 use crate::layout::Wire;
 use crate::libxc::{
     page_type_counts, pages_with_data_counted, DomainHeader, DomainType, ImageHeader, LibxcRecord,
-    PageData, PageDataError, PageDataHeader, EARLY_RECORDS_XEN_HANDLES, ORDER_RULES, PAGE_SIZE,
-    REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
+    PageData, PageDataError, PageDataHeader, RecordHeader, EARLY_RECORDS_XEN_HANDLES, ORDER_RULES,
+    PAGE_DATA_COUNT_AT, PAGE_DATA_RES1_AT, PAGE_SIZE, PAGE_TYPE_CODES, PFN_ENTRY_SIZE,
+    RECORD_HEADER_SIZE, REC_LENGTH_MAX, REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS, ZERO_PADDING,
 };
 
 /// How a [`StreamReader`] reads.
@@ -132,7 +133,7 @@ pub(crate) struct Core<I> {
     pfns: Vec<u64>,
     /// Entries of `pfns` by page type code (see
     /// [`page_type_counts`]).
-    type_counts: [u64; 16],
+    type_counts: [u64; PAGE_TYPE_CODES],
     scratch: Vec<u8>,
 }
 
@@ -223,7 +224,7 @@ impl<I> Core<I> {
 
     /// How many pfn entries of the PAGE_DATA record being read have each
     /// page type (indexed by the type's 4-bit code, valid or not).
-    pub(crate) fn type_counts(&self) -> &[u64; 16] {
+    pub(crate) fn type_counts(&self) -> &[u64; PAGE_TYPE_CODES] {
         &self.type_counts
     }
 
@@ -377,7 +378,7 @@ impl<I> Core<I> {
             broken: false,
             buf: state.buf,
             pfns: state.pfns,
-            type_counts: [0; 16],
+            type_counts: [0; PAGE_TYPE_CODES],
             scratch: state.scratch,
         })
     }
@@ -390,7 +391,8 @@ impl<I: Input> Core<I> {
             io,
             mode: options.mode,
             pos: options.base_offset,
-            ihdr: ImageHeader::new(2, Endian::Little),
+            // Placeholders until `read_headers` has read them.
+            ihdr: ImageHeader::new(SUPPORTED_VERSIONS[0], Endian::Little),
             dhdr: DomainHeader {
                 r#type: 0,
                 page_shift: 0,
@@ -407,7 +409,7 @@ impl<I: Input> Core<I> {
             broken: false,
             buf: Vec::new(),
             pfns: Vec::new(),
-            type_counts: [0; 16],
+            type_counts: [0; PAGE_TYPE_CODES],
             scratch: Vec::new(),
         };
         r.read_headers().await?;
@@ -544,7 +546,7 @@ impl<I: Input> Core<I> {
             c.pages_left = 0;
         }
         let pad = cur.info.padding() as usize;
-        let mut p = [0u8; 8];
+        let mut p = ZERO_PADDING;
         let start = self.pos;
         self.fill(&mut p[..pad], "record padding", Some(cur.info))
             .await?;
@@ -567,18 +569,19 @@ impl<I: Input> Core<I> {
             return Ok(None);
         }
         let offset = self.pos;
-        let mut h = [0u8; 8];
+        let mut h = [0u8; RECORD_HEADER_SIZE];
         let what = if self.next_index == 0 {
             "record header (the stream has no records)"
         } else {
             "record header (no END record yet)"
         };
         self.fill(&mut h, what, None).await?;
+        let (rtype, length) = RecordHeader::fields_of(&h, self.endian);
         let info = RecordInfo {
             index: self.next_index,
             offset,
-            rtype: u32_at(&h, 0, self.endian).unwrap_or(0),
-            length: u32_at(&h, 4, self.endian).unwrap_or(0),
+            rtype,
+            length,
         };
         self.next_index += 1;
         self.at_checkpoint = info.rtype == LibxcRecord::CHECKPOINT;
@@ -699,13 +702,13 @@ impl<I: Input> Core<I> {
             self.fill(&mut h, "PAGE_DATA header", Some(info)).await?;
             self.set_body_left(len - FIXED as u64);
         }
-        let count = u32_at(&h, 0, self.endian).unwrap_or(0);
-        let res1 = u32_at(&h, 4, self.endian).unwrap_or(0);
+        let count = u32_at(&h, PAGE_DATA_COUNT_AT, self.endian).unwrap_or(0);
+        let res1 = u32_at(&h, PAGE_DATA_RES1_AT, self.endian).unwrap_or(0);
         let count = match PageData::check_count(count, len) {
             Ok(count) => count,
             Err(e) => return Err(self.bad_page_data(info, e).await),
         };
-        let n = count * 8;
+        let n = count * PFN_ENTRY_SIZE;
         self.fill_buf(n, "PAGE_DATA pfn entries", Some(info))
             .await?;
         self.set_body_left(len - (FIXED + n) as u64);

@@ -7,6 +7,9 @@
 //!   (`docs/specs/libxc-migration-stream.pandoc`) and the statement in it;
 //! * [`Source::Xen`]: a check of Xen's own restore code, by file and
 //!   function in the kit (`../shared/xen-kit/tree/tools/libs/guest`);
+//! * [`Source::Definition`]: the definition of a blob format carried in
+//!   a record (DOMAIN_CONTEXT's patch series, Xen's `save.h` for
+//!   HVM_CONTEXT);
 //! * [`Source::Project`]: a rule of this project, with the reason.
 //!
 //! Lenient mode is what Xen's restore does: a rule enforced leniently has a
@@ -55,6 +58,15 @@ pub enum Source {
         /// Xen's function.
         function: &'static str,
     },
+    /// The definition of a record's payload format (a blob carried
+    /// whole in one record): the Xen header or patch series that defines
+    /// it, not the stream specification.
+    Definition {
+        /// The document and the part of it.
+        document: &'static str,
+        /// What it defines that the rule implements.
+        statement: &'static str,
+    },
     /// A rule of this project.
     Project {
         /// Why the project keeps it.
@@ -74,6 +86,10 @@ impl Source {
                 file,
                 function,
             } => format!("spec, {section}: \"{statement}\"; Xen's restore, {file} `{function}()`"),
+            Source::Definition {
+                document,
+                statement,
+            } => format!("definition, {document}: \"{statement}\""),
             Source::Project { reason } => format!("project: {reason}"),
         }
     }

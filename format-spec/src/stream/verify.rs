@@ -19,7 +19,7 @@ use crate::drive::{now, Input};
 use crate::libxc::{
     infers_static_data_end, stands_in_for_static_data_end, DomainHeader, DomainType, ImageHeader,
     LibxcRecord, PageType, RecordHeader, ORDER_RULES, PAGE_DATA_PFN_MASK, PAGE_SHIFT, PAGE_SIZE,
-    PV_DEFAULT_GUEST_WIDTH, REC_ALIGN, VALUE_RULES,
+    PAGE_TYPE_CODES, PV_DEFAULT_GUEST_WIDTH, REC_ALIGN, VALUE_RULES,
 };
 
 /// How to verify.
@@ -216,7 +216,7 @@ pub struct Report {
     /// of the table.
     pub bytes_by_type: BTreeMap<u32, u64>,
     /// PAGE_DATA pfn entries by page type (the type nibble is the index).
-    pub pages_by_type: [u64; 16],
+    pub pages_by_type: [u64; PAGE_TYPE_CODES],
     /// Number of PAGE_DATA pfn entries.
     pub pfn_entries: u64,
     /// Number of pages whose contents the stream holds.
@@ -954,7 +954,7 @@ impl Verifier {
                 unknown_optional: 0,
                 skipped_by_type: BTreeMap::new(),
                 bytes_by_type: BTreeMap::new(),
-                pages_by_type: [0; 16],
+                pages_by_type: [0; PAGE_TYPE_CODES],
                 pfn_entries: 0,
                 data_pages: 0,
                 segments: 1,

@@ -14,8 +14,8 @@ use crate::drive::{now, BlockingOut, Output};
 use crate::layout::Wire;
 use crate::libxc::{
     DomainHeader, DomainType, ImageHeader, LibxcRecord, PageData, PageDataError, PageDataHeader,
-    CURRENT_VERSION, ORDER_RULES, PAGE_SHIFT, PAGE_SIZE, REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
-    SUPPORTED_VERSIONS,
+    RecordHeader, CURRENT_VERSION, ORDER_RULES, PAGE_DATA_COUNT_AT, PAGE_SHIFT, PAGE_SIZE,
+    PFN_ENTRY_SIZE, REC_LENGTH_MAX, REC_TYPE_OPTIONAL, SUPPORTED_VERSIONS, ZERO_PADDING,
 };
 
 /// What a [`StreamWriter`] writes.
@@ -247,11 +247,8 @@ impl<O: Output> WriterCore<O> {
     }
 
     async fn frame(&mut self, info: RecordInfo, parts: &[&[u8]]) -> Result<(), StreamError> {
-        let mut hdr = [0u8; 8];
-        hdr[0..4].copy_from_slice(&u32_octets(info.rtype, self.opts.endian));
-        hdr[4..8].copy_from_slice(&u32_octets(info.length, self.opts.endian));
-        let pad = [0u8; 8];
-        let padding = &pad[..info.padding() as usize];
+        let hdr = RecordHeader::octets(info.rtype, info.length, self.opts.endian);
+        let padding = &ZERO_PADDING[..info.padding() as usize];
         // Header, at most three body parts, padding: no allocation.
         let mut slices = [IoSlice::new(&[]); 5];
         let mut n = 0;
@@ -332,7 +329,7 @@ impl<O: Output> WriterCore<O> {
         pages: &[u8],
     ) -> Result<RecordInfo, StreamError> {
         let fixed = PageDataHeader::LAYOUT.size as u64;
-        let length = fixed + 8 * pfns.len() as u64 + pages.len() as u64;
+        let length = fixed + (PFN_ENTRY_SIZE * pfns.len()) as u64 + pages.len() as u64;
         let info = self.next_info(LibxcRecord::PAGE_DATA, length)?;
         let framing = |e| check::page_data_error(info, e);
         let count = u32::try_from(pfns.len()).unwrap_or(u32::MAX);
@@ -360,8 +357,9 @@ impl<O: Output> WriterCore<O> {
         }
         self.order.record(info, Facts::None, true, &mut |_| {})?;
         let endian = self.opts.endian;
-        let mut head = [0u8; 8];
-        head[0..4].copy_from_slice(&u32_octets(pfns.len() as u32, endian));
+        let mut head = [0u8; PageDataHeader::LAYOUT.size];
+        head[PAGE_DATA_COUNT_AT..PAGE_DATA_COUNT_AT + 4]
+            .copy_from_slice(&u32_octets(pfns.len() as u32, endian));
         let mut entries = std::mem::take(&mut self.scratch);
         entries.clear();
         extend_u64s(&mut entries, pfns, endian);
