@@ -798,19 +798,11 @@ fn length_text(rule: &format_spec::layout::LengthRule) -> String {
                 <format_spec::libxc::PageDataHeader as format_spec::layout::Wire>::LAYOUT.size;
             format!(
                 "{header} + {} x count + {} x pages with contents",
-                pfn_entry_size(),
+                format_spec::libxc::PFN_ENTRY_SIZE,
                 format_spec::libxc::PAGE_SIZE
             )
         }
     }
-}
-
-/// The size of one PAGE_DATA pfn entry (its `pfn` array's element).
-fn pfn_entry_size() -> usize {
-    <format_spec::libxc::PageDataHeader as format_spec::layout::Wire>::LAYOUT
-        .field("pfn")
-        .and_then(|f| f.kind.element_size())
-        .unwrap_or(0)
 }
 
 /// Prints the libxc record-type table the description holds.
