@@ -4,8 +4,7 @@ use std::io::{self, Write};
 
 use format_spec::layout::SpecEnum;
 use format_spec::libxc::{
-    DomainHeader, ImageHeader, LibxcRecord, PageType, PAGE_DATA_PFN_MASK, PAGE_DATA_TYPE_MASK,
-    PAGE_DATA_TYPE_SHIFT, PAGE_TYPE_CODES,
+    DomainHeader, ImageHeader, LibxcRecord, PageType, PfnEntry, PAGE_TYPE_CODES,
 };
 use std::io::Read;
 
@@ -73,11 +72,11 @@ impl Run {
         self.body_bytes += u64::from(info.length);
         self.entries += pfns.len() as u64;
         self.data_pages += data_pages as u64;
-        for e in pfns {
-            let pfn = e & PAGE_DATA_PFN_MASK;
+        for &e in pfns {
+            let pfn = PfnEntry(e).pfn();
             self.pfn_min = self.pfn_min.min(pfn);
             self.pfn_max = self.pfn_max.max(pfn);
-            self.by_type[((e & PAGE_DATA_TYPE_MASK) >> PAGE_DATA_TYPE_SHIFT) as usize] += 1;
+            self.by_type[usize::from(PfnEntry(e).type_bits())] += 1;
         }
     }
 

@@ -1408,7 +1408,8 @@ impl Libxc {
             )?;
         }
         if let (value @ 1.., Some(t)) = (converted.losses.tsc_res1, tsc_info) {
-            let off = X86TscInfo::LAYOUT.field("_res1").map_or(0, |f| f.offset) as u64;
+            const RES1: usize = crate::layout::field_of(&X86TscInfo::LAYOUT, "_res1").offset;
+            let off = RES1 as u64;
             self.loss(
                 Location::in_record(t, t.body_offset() + off),
                 LossKind::TscReserved { value },
@@ -1808,9 +1809,9 @@ fn start_libxc<R: Read, W: Write>(
 ) -> Result<Libxc, ConvertError> {
     let version = rdr.version();
     if version != wanted && version != other {
-        let off = crate::libxc::ImageHeader::LAYOUT
-            .field("version")
-            .map_or(0, |f| f.offset) as u64;
+        const VERSION_AT: usize =
+            crate::layout::field_of(&crate::libxc::ImageHeader::LAYOUT, "version").offset;
+        let off = VERSION_AT as u64;
         return Err(ConvertError::WrongVersion {
             at: Location::at(offset + off),
             found: version,

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use format_spec::layout::SpecEnum;
-use format_spec::libxc::{DomainType, LibxcRecord, PAGE_DATA_TYPE_SHIFT, PAGE_SHIFT, PAGE_SIZE};
+use format_spec::libxc::{DomainType, LibxcRecord, PfnEntry, PAGE_SHIFT, PAGE_SIZE};
 use format_spec::stream::{StreamError, StreamWriter, WriterOptions};
 
 use crate::summary::{page_type_key, record_key, Summary};
@@ -138,7 +138,7 @@ impl MiniStream {
             LibxcRecord::PageData(pd) => {
                 self.facts.pfn_entries += pd.header.pfn.len() as u64;
                 for e in &pd.header.pfn {
-                    let t = e >> PAGE_DATA_TYPE_SHIFT;
+                    let t = u64::from(PfnEntry(*e).type_bits());
                     *self.facts.page_types.entry(t).or_default() += 1;
                 }
                 self.facts.data_pages += (pd.pages.len() / PAGE_SIZE) as u64;

@@ -20,7 +20,7 @@ use format_spec::hvm_context::{self as hvm, HvmHeader, HvmSize, HvmType, HVM_FIL
 use format_spec::layout::{SpecEnum, Wire};
 use format_spec::libxc::{
     DomainHeader, DomainType, HvmParams, HvmParamsEntry, ImageHeader, LibxcRecord, PageData,
-    PageDataHeader, PageType, RecordHeader, X86CpuidPolicy, X86MsrPolicy, X86PvInfo,
+    PageDataHeader, PageType, PfnEntry, RecordHeader, X86CpuidPolicy, X86MsrPolicy, X86PvInfo,
     X86PvP2mFrames, X86PvVcpu, X86TscInfo, XenCpuidLeaf, XenMsrEntry, PAGE_DATA_TYPE_SHIFT,
     PAGE_SHIFT, PAGE_SIZE, REC_ALIGN, REC_LENGTH_MAX,
 };
@@ -204,12 +204,11 @@ fn guest_name(g: Guest) -> &'static str {
     }
 }
 
-/// A pfn entry of `ty` for frame `pfn`.
+/// A pfn entry of `ty` for frame `pfn` (not masked: a vector may set
+/// reserved bits through it).
 pub fn pfn_entry(ty: PageType, pfn: u64) -> u64 {
-    (ty.value() << PAGE_DATA_TYPE_SHIFT) | pfn
+    PfnEntry::new(0, ty).0 | pfn
 }
-
-const PFN_MASK: u64 = (1 << 52) - 1;
 
 /// The pfn of the PV vectors' start-info page (vCPU 0's `rdx`).
 const PV_START_INFO_PFN: u64 = 0;
@@ -252,9 +251,9 @@ pub fn page_data(entries: &[u64]) -> LibxcRecord {
     let mut pages = Vec::new();
     for e in entries {
         match PageType::of_entry(*e) {
-            Some(t) if t.is_page_table() => pages.extend(page_table_page(e & PFN_MASK)),
+            Some(t) if t.is_page_table() => pages.extend(page_table_page(PfnEntry(*e).pfn())),
             Some(t) if t.has_data() => {
-                let pfn = e & PFN_MASK;
+                let pfn = PfnEntry(*e).pfn();
                 if pfn == PV_START_INFO_PFN {
                     // A PV guest's start-info page: the xenstore and console
                     // frames it names (pfn 0) lie within the P2M.

@@ -135,30 +135,44 @@ impl fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
-/// A slot token found in a line: its byte range and its name.
-fn slots_in(line: &str) -> Vec<(usize, usize, &str)> {
+/// The tokens `prefix` + name of a line, with their byte ranges and
+/// names. The name is the longest run of `name_char` after the prefix and
+/// must be followed by a character that cannot be in an identifier;
+/// `leading` decides whether the token may follow an identifier
+/// character, and `first` whether the name may start with its first
+/// octet.
+fn tokens_in<'l>(
+    line: &'l str,
+    prefix: &str,
+    name_char: fn(&u8) -> bool,
+    first: fn(&u8) -> bool,
+    leading: bool,
+) -> Vec<(usize, usize, &'l str)> {
     let bytes = line.as_bytes();
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(pos) = line[from..].find(PREFIX) {
+    while let Some(pos) = line[from..].find(prefix) {
         let start = from + pos;
-        let name_at = start + PREFIX.len();
-        let end = name_at
-            + bytes[name_at..]
-                .iter()
-                .take_while(|&&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-                .count();
-        // A slot may follow any character (`"%dSLOT_char"` in a format
-        // string); its name runs to the first character that cannot be in
-        // one.
-        let bounded = end > name_at && bytes.get(end).is_none_or(|&b| !ident(b));
-        if bounded {
+        let name_at = start + prefix.len();
+        let end = name_at + bytes[name_at..].iter().take_while(|b| name_char(b)).count();
+        let starts = leading || start == 0 || !ident(bytes[start - 1]);
+        let bounded = bytes.get(end).is_none_or(|&b| !ident(b));
+        if starts && bounded && bytes.get(name_at).is_some_and(first) && end > name_at {
             out.push((start, end, &line[name_at..end]));
         }
         from = end.max(start + 1);
     }
     out
+}
+
+/// The slot tokens of a line: byte range and name. A slot may follow any
+/// character (`"%dSLOT_char"` in a format string); its name (lower-case
+/// letters, digits and `_`) runs to the first character that cannot be
+/// in one.
+fn slots_in(line: &str) -> Vec<(usize, usize, &str)> {
+    let name = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_';
+    tokens_in(line, PREFIX, name, name, true)
 }
 
 /// Whether the description declares an error kind named `name`.
@@ -173,26 +187,13 @@ pub fn is_kind(name: &str) -> bool {
 /// letters and digits) runs to the first character that cannot be in an
 /// identifier; `PAGE_DATA_KIND_OF_TOP` holds none.
 fn kinds_in(line: &str) -> Vec<(usize, usize, &str)> {
-    let bytes = line.as_bytes();
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(pos) = line[from..].find(KIND_PREFIX) {
-        let start = from + pos;
-        let name_at = start + KIND_PREFIX.len();
-        let end = name_at
-            + bytes[name_at..]
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric())
-                .count();
-        let after_boundary = start == 0 || !ident(bytes[start - 1]);
-        let bounded = bytes.get(end).is_none_or(|&b| !ident(b));
-        if after_boundary && bounded && bytes.get(name_at).is_some_and(u8::is_ascii_uppercase) {
-            out.push((start, end, &line[name_at..end]));
-        }
-        from = end.max(start + 1);
-    }
-    out
+    tokens_in(
+        line,
+        KIND_PREFIX,
+        u8::is_ascii_alphanumeric,
+        u8::is_ascii_uppercase,
+        false,
+    )
 }
 
 /// `text` with every kind token replaced by its string literal.

@@ -161,15 +161,14 @@ pub(crate) fn check_resume(
 
 fn header_field(
     layout: &'static crate::layout::StructLayout,
-    name: &'static str,
+    f: &'static crate::layout::FieldLayout,
 ) -> (u64, FieldRef) {
-    let off = layout.field(name).map(|f| f.offset).unwrap_or(0) as u64;
     (
-        off,
+        f.offset as u64,
         FieldRef {
             structure: layout.rust_name,
             array: None,
-            field: name,
+            field: f.name,
             element: None,
         },
     )
@@ -448,10 +447,12 @@ impl<I: Input> Core<I> {
         check::walk(dl, dh, dbase, endian, None, Pass::Values)?;
         let Some(domain) = dhdr.domain_type() else {
             // The walk above refuses any other type.
-            let (off, f) = header_field(dl, "type");
+            const TYPE: &crate::layout::FieldLayout =
+                crate::layout::field_of(&DomainHeader::LAYOUT, "type");
+            let (off, f) = header_field(dl, TYPE);
             let at = Location::field(None, dbase + off, f);
             return Err(check::value_error(
-                dl.field("type").and_then(|f| f.error),
+                TYPE.error,
                 at,
                 u64::from(dhdr.r#type),
                 String::new(),
