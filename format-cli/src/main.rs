@@ -9,6 +9,7 @@
 mod blob;
 mod convert;
 mod dump;
+mod help;
 mod input;
 mod memory;
 mod progress;
@@ -28,10 +29,10 @@ use format_spec::stream::{ErrorKind, Mode, Report, StreamError};
 
 use input::Format;
 
-/// Verify, dump and count Xen migration streams: `xl save` files, libxl
-/// streams and bare libxc streams (versions 2 to 4).
+// Verify, dump and count Xen migration streams (see `help::about`, which
+// names the versions).
 #[derive(Debug, Parser)]
-#[command(name = "xenstream", version)]
+#[command(name = "xenstream", version, about = help::about())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -81,16 +82,9 @@ enum Command {
         #[command(flatten)]
         input: InputArgs,
     },
-    /// Write the guest's memory as a raw or ELF image.
-    ///
-    /// For every pfn, the contents of its last PAGE_DATA copy (pages
-    /// marked XTAB or BROKEN after their last copy are left out), read in
-    /// one pass from an `xl save` file, a libxl stream or a bare libxc
-    /// stream (detected), then a summary on standard output. raw: a sparse
-    /// file with the page of pfn P at offset P * 4096 (dropped pages are
-    /// zeros, pages never sent are holes). elf: an ELF64 core (ET_CORE,
-    /// x86-64), one PT_LOAD per run of consecutive pfns, p_paddr = p_vaddr
-    /// = pfn * 4096.
+    // Write the guest's memory as a raw or ELF image (`help::memory_long`,
+    // which names the page size).
+    #[command(about = help::short(&help::memory_long()), long_about = help::memory_long())]
     Memory {
         /// Image format.
         #[arg(long, value_enum, default_value_t = memory::ImageFormat::Raw)]
@@ -126,8 +120,8 @@ enum Command {
         /// The pfn, decimal or 0x-hex.
         #[arg(value_parser = memory::parse_pfn)]
         pfn: u64,
-        /// Write the page's 4096 octets as they are.
-        #[arg(long)]
+        // Write the page's octets as they are (`help::page_raw`).
+        #[arg(long, help = help::page_raw())]
         raw: bool,
         /// As for `memory --checkpoint`.
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -135,18 +129,12 @@ enum Command {
         #[command(flatten)]
         input: InputArgs,
     },
-    /// Rewrite a stream as libxc stream version 2, 3 or 4.
-    ///
-    /// Version 4 folds SHARED_INFO and X86_TSC_INFO into one DOMAIN_CONTEXT
-    /// record per segment; version 3 unfolds it. Version 2 (Xen 4.6 to
-    /// 4.13) has no STATIC_DATA_END: converting from it adds one where a
-    /// version 3 receiver infers it, converting to it drops it (and the
-    /// CPU policy records, only with --lossy). The xl and libxl layers are
-    /// copied unchanged. Exit status 0 on success, 1 when the input cannot
-    /// be converted, 2 for usage and I/O errors.
+    // Rewrite a stream as another libxc stream version (`help::convert_long`,
+    // which names the versions).
+    #[command(about = help::convert(), long_about = help::convert_long())]
     Convert {
-        /// The version to write (2, 3 or 4).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(i64::from(SUPPORTED_VERSIONS[0])..=i64::from(SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.len() - 1])))]
+        // The version to write (`help::convert_to`).
+        #[arg(long, help = help::convert_to(), value_parser = clap::value_parser!(u32).range(i64::from(SUPPORTED_VERSIONS[0])..=i64::from(SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.len() - 1])))]
         to: u32,
         /// Where to write: a file, or `-` (or nothing) for standard output.
         #[arg(short, long, value_name = "OUTPUT")]
@@ -164,11 +152,9 @@ enum Command {
     },
     /// Print the record types the description knows.
     Records,
-    /// Write a small, valid `xl save` file to try the other subcommands on.
-    ///
-    /// An x86 HVM guest's save file as Xen 4.17 writes one (libxc stream
-    /// version 3), 16 pages at pfns 0x100 to 0x10f whose first line names
-    /// the pfn, a JSON configuration; about 70 KiB.
+    // Write a small, valid `xl save` file (`help::sample_long`, which names
+    // the version).
+    #[command(about = help::short(&help::sample_long()), long_about = help::sample_long())]
     Sample {
         /// Where to write it (replaced if it exists).
         file: PathBuf,
@@ -811,7 +797,8 @@ fn length_text(rule: &format_spec::layout::LengthRule) -> String {
             let header =
                 <format_spec::libxc::PageDataHeader as format_spec::layout::Wire>::LAYOUT.size;
             format!(
-                "{header} + 8 x count + {} x pages with contents",
+                "{header} + {} x count + {} x pages with contents",
+                format_spec::libxc::PFN_ENTRY_SIZE,
                 format_spec::libxc::PAGE_SIZE
             )
         }

@@ -479,8 +479,9 @@ pub fn run_page(args: &PageArgs) -> u8 {
 fn page(args: &PageArgs) -> Result<(), Fail> {
     if args.pfn > PAGE_DATA_PFN_MASK {
         return Err(Fail::usage(format!(
-            "pfn {:#x} does not fit in the 52 bits a stream's pfn entries have",
-            args.pfn
+            "pfn {:#x} does not fit in the {} bits a stream's pfn entries have",
+            args.pfn,
+            PAGE_DATA_PFN_MASK.count_ones()
         )));
     }
     let opts = ExtractOptions {

@@ -1118,6 +1118,17 @@ fn every_subcommand_has_help() {
     }
     let o = run(&["verify", "--help"]);
     assert!(stdout(&o).contains("--strict"));
+    // The help names the description's versions and page size.
+    let vs = format_spec::libxc::SUPPORTED_VERSIONS.map(|v| v.to_string());
+    let choice = format!("{} or {}", vs[..vs.len() - 1].join(", "), vs[vs.len() - 1]);
+    let o = run(&["convert", "--help"]);
+    assert!(stdout(&o).contains(&format!("The version to write ({choice})")));
+    assert!(stdout(&o).contains(&format!("libxc stream version {choice}")));
+    let o = run(&["--help"]);
+    let range = format!("(versions {} to {})", vs[0], vs[vs.len() - 1]);
+    assert!(stdout(&o).contains(&range), "{range}");
+    let o = run(&["page", "--help"]);
+    assert!(stdout(&o).contains(&format!("page's {PAGE_SIZE} octets")));
 }
 
 #[test]

@@ -355,6 +355,17 @@ fn records_prints_length_rules_in_words() {
     assert!(line("X86_TSC_INFO").ends_with("  24"));
     assert!(line("END").ends_with("  0 (no body)"));
     assert!(line("HVM_CONTEXT").ends_with("  1 or more"));
+    // PAGE_DATA's rule names its header, entry and page sizes.
+    let entry = std::mem::size_of::<u64>();
+    let page_data = format!(
+        "  8 + {entry} x count + {} x pages with contents",
+        format_spec::libxc::PAGE_SIZE
+    );
+    assert!(
+        line("PAGE_DATA").ends_with(&page_data),
+        "{}",
+        line("PAGE_DATA")
+    );
 }
 
 #[test]

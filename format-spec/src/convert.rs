@@ -322,14 +322,14 @@ impl fmt::Display for LossKind {
             ),
             LossKind::NewerRecord { rtype, since } => write!(
                 f,
-                "{} (0x{rtype:x}) is a version {since} record, which version 2 cannot carry",
+                "{} (0x{rtype:x}) is a version {since} record, which version {V_NO_SDE} cannot carry",
                 LibxcRecord::LAYOUT
                     .by_code(*rtype)
                     .map_or("the record", |l| l.spec_name)
             ),
             LossKind::CompatFlag { blob, implied } => write!(
                 f,
-                "the blob's compat flag is {blob} but the version 3 stream implies {implied}"
+                "the blob's compat flag is {blob} but the version {V_NO_DC} stream implies {implied}"
             ),
         }
     }
@@ -431,7 +431,7 @@ pub enum ConvertError {
     },
     /// SHARED_INFO or X86_TSC_INFO in a version 4 stream, where the blob
     /// carries their content.
-    #[error("{at}: a deprecated record in a version 4 stream; the DOMAIN_CONTEXT blob carries its content")]
+    #[error("{at}: a deprecated record in a version {V_DC} stream; the DOMAIN_CONTEXT blob carries its content")]
     DeprecatedInV4 {
         /// The record.
         at: Location,

@@ -435,6 +435,12 @@ fn deprecated_records_in_v4_are_refused() {
     let v4 = w.finish().unwrap();
     let e = err(&v4, ConvertOptions::to(3));
     assert_eq!(e.kind(), "DeprecatedInV4", "{e}");
+    let v_dc = format_spec::libxc::DOMAIN_CONTEXT_SINCE;
+    assert!(
+        e.to_string()
+            .contains(&format!("in a version {v_dc} stream")),
+        "{e}"
+    );
     assert_eq!(e.offset(), tsc_info.offset);
 }
 
@@ -540,6 +546,10 @@ fn blob_losses_need_the_lossy_option() {
             implied: false
         }
     );
+    let v_no_dc = format_spec::libxc::DOMAIN_CONTEXT_SINCE - 1;
+    assert!(kinds[1]
+        .to_string()
+        .contains(&format!("the version {v_no_dc} stream implies")));
 }
 
 /// A SHARED_INFO page with junk past the shared info size.

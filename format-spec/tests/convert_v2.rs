@@ -448,6 +448,14 @@ fn cpu_policies_are_a_loss_when_writing_version_2() {
             }
         );
         assert!(e.to_string().contains("X86_CPUID_POLICY"), "{e}");
+        // The version it cannot go to is the description's last without
+        // STATIC_DATA_END.
+        let v_no_sde = format_spec::libxc::STATIC_DATA_END_SINCE - 1;
+        assert!(
+            e.to_string()
+                .contains(&format!("which version {v_no_sde} cannot")),
+            "{e}"
+        );
 
         let mut v2 = Vec::new();
         let rep = convert(&v3[..], &mut v2, ConvertOptions::to(2).lossy(true)).unwrap();

@@ -610,6 +610,22 @@ fn hvm_params_after_context_is_a_warning_before_v4() {
         assert!(rep.warnings.iter().any(|w| matches!(w,
             Warning::HvmParamsAfterContext { record, context_offset }
                 if record.offset == off && *context_offset == ctx)));
+        // The note lenient mode makes of it names the rule's version.
+        let since = format_spec::libxc::order_since(&format_spec::stream::rules::HVM_PARAMS_FIRST);
+        let note = format_spec::stream::Note {
+            first: rep
+                .warnings
+                .iter()
+                .find(|w| matches!(w, Warning::HvmParamsAfterContext { .. }))
+                .expect("the warning")
+                .clone(),
+            count: 1,
+        };
+        assert!(
+            note.to_string()
+                .contains(&format!("before version {since},")),
+            "{note}"
+        );
     }
 }
 

@@ -30,6 +30,8 @@ mod records;
 mod verify;
 mod xl;
 
+pub(crate) use libxc::revisions;
+
 /// Where the package lives in a Xen tree.
 const PKG_DIR: &str = "tools/python/xen/migration";
 

@@ -10,11 +10,14 @@
 //! compile without its entry.
 
 use super::error::{ErrorKind, StreamError};
-use super::rules;
+use super::rules::{OrderCheck, OrderRule, Scope};
 use crate::layout::{Constraint, SpecEnum, VariantLayout, Wire};
 use crate::libxc::{
-    order_since, DomainType, LibxcRecord, X86PvInfo, DOMAIN_CONTEXT_SINCE, IHDR_ID, IHDR_MARKER,
-    PAGE_SHIFT, REC_LENGTH_MAX, STATIC_DATA_END_SINCE, SUPPORTED_VERSIONS,
+    v2_static_data_end_at, DomainType, ImageHeader, LibxcRecord, X86PvInfo, BACK_CHANNEL_RECORDS,
+    DOMAIN_CONTEXT_SINCE, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, IHDR_ID, IHDR_MARKER,
+    IHDR_OPT_RESERVED_MASK, ORDER_RULES, PAGE_DATA_PFN_RESERVED_MASK, PAGE_SHIFT, PAGE_SIZE,
+    PV_ONLY_RECORDS, PV_VCPU_RECORDS, REC_ALIGN, REC_LENGTH_MAX, STATIC_DATA_END_SINCE,
+    SUPPORTED_VERSIONS,
 };
 
 /// Which verification modes report an error.
@@ -111,15 +114,211 @@ fn or_list(items: &[String]) -> String {
     }
 }
 
-/// The page types no [`PageType`](crate::libxc::PageType) has
-/// (`5, 6, 7 or 8`).
-fn reserved_page_types() -> String {
+/// The page types no [`PageType`](crate::libxc::PageType) has (5 to 8).
+fn reserved_page_type_values() -> Vec<u64> {
     let all = crate::libxc::PAGE_DATA_TYPE_MASK >> crate::libxc::PAGE_DATA_TYPE_SHIFT;
-    let reserved: Vec<String> = (0..=all)
+    (0..=all)
         .filter(|&t| crate::libxc::PageType::LAYOUT.variant(t).is_none())
+        .collect()
+}
+
+/// The reserved page types as alternatives (`5, 6, 7 or 8`).
+fn reserved_page_types() -> String {
+    let reserved: Vec<String> = reserved_page_type_values()
+        .iter()
         .map(|t| t.to_string())
         .collect();
     or_list(&reserved)
+}
+
+/// The reserved page types as a range when they are one (`5 to 8`),
+/// else listed (`5 and 7`).
+fn reserved_page_type_range() -> String {
+    let vs = reserved_page_type_values();
+    match (vs.first(), vs.last()) {
+        (Some(&a), Some(&b)) if b > a && b - a + 1 == vs.len() as u64 => format!("{a} to {b}"),
+        _ => and_list(&vs.iter().map(|t| t.to_string()).collect::<Vec<_>>()),
+    }
+}
+
+/// The lowest and highest bit of `mask`.
+fn bit_span(mask: u64) -> (u32, u32) {
+    (mask.trailing_zeros(), 63 - mask.leading_zeros())
+}
+
+/// The image header's first field as octets (`eight 0xff octets`), from
+/// [`IHDR_MARKER`] and the field's size.
+fn marker_text() -> String {
+    let size = ImageHeader::LAYOUT
+        .field("marker")
+        .map_or(0, |f| f.kind.size());
+    let octets = &IHDR_MARKER.to_be_bytes()[8 - size.min(8)..];
+    let words = [
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+    ];
+    match octets {
+        [first, rest @ ..] if rest.iter().all(|b| b == first) => {
+            let count = words
+                .get(octets.len())
+                .map_or(octets.len().to_string(), |w| w.to_string());
+            format!("{count} 0x{first:02x} octets")
+        }
+        _ => format!("its marker 0x{IHDR_MARKER:016X}"),
+    }
+}
+
+/// The spec name of record `code`.
+fn record_name(code: u32) -> String {
+    LibxcRecord::LAYOUT
+        .by_code(code)
+        .map_or("?", |r| r.spec_name)
+        .to_string()
+}
+
+/// The record sets a list of records names by their common prefix
+/// (`X86_PV_*`, `X86_PV_VCPU_*`) when all of a set's records come in a
+/// row, largest set first.
+const RECORD_GROUPS: &[&[u32]] = &[PV_ONLY_RECORDS, PV_VCPU_RECORDS];
+
+/// The name of a set of records: the prefix their names share, up to its
+/// last `_`, and `*`.
+fn group_name(codes: &[u32]) -> String {
+    let names: Vec<String> = codes.iter().map(|&c| record_name(c)).collect();
+    let first = names.first().cloned().unwrap_or_default();
+    let common = names.iter().fold(first.len(), |n, name| {
+        first
+            .bytes()
+            .zip(name.bytes())
+            .take(n)
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    let prefix = &first[..common];
+    let cut = prefix.rfind('_').map_or(0, |i| i + 1);
+    format!("{}*", &prefix[..cut])
+}
+
+/// The names of `codes`, each run that is a whole [`RECORD_GROUPS`] set
+/// named as the set (`PAGE_DATA`, `X86_PV_VCPU_*`, ...).
+fn record_names(codes: &[u32]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < codes.len() {
+        let group = RECORD_GROUPS
+            .iter()
+            .find(|g| g.len() > 1 && codes[i..].starts_with(g));
+        match group {
+            Some(g) => {
+                out.push(group_name(g));
+                i += g.len();
+            }
+            None => {
+                out.push(record_name(codes[i]));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Each version's compatibility with the one before it, as the spec's
+/// section heads them: `v3 compat with v2, v4 compat with v3`.
+fn compat_pairs() -> String {
+    let pairs: Vec<String> = SUPPORTED_VERSIONS
+        .windows(2)
+        .map(|w| format!("v{} compat with v{}", w[1], w[0]))
+        .collect();
+    pairs.join(", ")
+}
+
+/// What an order rule forbids, in words (`X86_PV_VCPU_* before the first
+/// PAGE_DATA`).
+fn forbidden_order(check: &OrderCheck) -> Option<String> {
+    match *check {
+        OrderCheck::After { first, records } => Some(format!(
+            "{} before the first {}",
+            or_list(&record_names(records)),
+            record_name(first)
+        )),
+        OrderCheck::NotAfter {
+            last,
+            records,
+            scope,
+        } => Some(format!(
+            "{} after {}{}",
+            or_list(&record_names(records)),
+            record_name(last),
+            if scope == Scope::Segment {
+                " in one segment"
+            } else {
+                ""
+            }
+        )),
+        _ => None,
+    }
+}
+
+/// The orders [`ORDER_RULES`] forbids with KIND `OutOfOrder`, grouped by
+/// guest type and first version: `A before B; for x86 PV, C before the
+/// first D; for x86 HVM in v4, E after F in one segment (v2/v3: a
+/// warning, ...)`.
+fn forbidden_orders() -> String {
+    let rules: Vec<&OrderRule> = ORDER_RULES
+        .iter()
+        .filter(|r| r.rule.kind == ErrorKind::OutOfOrder)
+        .collect();
+    let mut groups: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < rules.len() {
+        let (guest, since) = (rules[i].guest, rules[i].since);
+        let mut items = Vec::new();
+        let mut warns = false;
+        while i < rules.len() && rules[i].guest == guest && rules[i].since == since {
+            items.extend(forbidden_order(&rules[i].check));
+            warns |= rules[i].warns_before && since > SUPPORTED_VERSIONS[0];
+            i += 1;
+        }
+        let mut head = guest.map_or(String::new(), |g| format!("for {g}"));
+        if since > SUPPORTED_VERSIONS[0] {
+            head = format!("{head} in v{since}").trim_start().to_string();
+        }
+        let mut text = if head.is_empty() {
+            items.join(", ")
+        } else {
+            format!("{head}, {}", items.join(", "))
+        };
+        if warns {
+            text.push_str(&format!(
+                " ({}: a warning, as Xen 4.17 writes that order)",
+                before(since, "/")
+            ));
+        }
+        groups.push(text);
+    }
+    groups.join("; ")
+}
+
+/// The records [`ORDER_RULES`] allows once (KIND `DuplicateRecord`).
+fn once_records() -> Vec<String> {
+    ORDER_RULES
+        .iter()
+        .filter(|r| r.rule.kind == ErrorKind::DuplicateRecord)
+        .filter_map(|r| match r.check {
+            OrderCheck::AtMostOnce { record } => Some(record_name(record)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The records a version deprecates (DOMAIN_CONTEXT's version: SHARED_INFO
+/// and X86_TSC_INFO).
+fn deprecated_by(version: u32) -> Vec<String> {
+    LibxcRecord::LAYOUT
+        .records
+        .iter()
+        .filter(|r| r.deprecated == Some(version))
+        .map(|r| r.spec_name.to_string())
+        .collect()
 }
 
 /// The values an X86_PV_INFO field allows (`4 or 8`).
@@ -212,7 +411,7 @@ impl ErrorKind {
         };
         match self {
             K::BadMarker => e(
-                "The image header does not start with eight 0xff octets: not a libxc stream (a legacy pre-Xen-4.5 image starts otherwise).",
+                &format!("The image header does not start with {}: not a libxc stream (a legacy pre-Xen-4.5 image starts otherwise).", marker_text()),
                 &format!("Image Header: marker is 0x{IHDR_MARKER:016X}."),
                 Both, HEADER, Some(StreamError), None,
             ),
@@ -227,7 +426,7 @@ impl ErrorKind {
                 Both, HEADER, Some(StreamError), None,
             ),
             K::ReservedNonZero => e(
-                "A reserved field or reserved bits are not zero: image header options bits 1-15, _res1/_res2; domain header _res1; PAGE_DATA _res1 and pfn bits 59-52; X86_PV_INFO _res; vCPU, X86_TSC_INFO and HVM_PARAMS _res1; MSR policy entry flags.",
+                &format!("A reserved field or reserved bits are not zero: image header options bits {}-{}, _res1/_res2; domain header _res1; PAGE_DATA _res1 and pfn bits {}-{}; X86_PV_INFO _res; vCPU, X86_TSC_INFO and HVM_PARAMS _res1; MSR policy entry flags.", bit_span(u64::from(IHDR_OPT_RESERVED_MASK)).0, bit_span(u64::from(IHDR_OPT_RESERVED_MASK)).1, bit_span(PAGE_DATA_PFN_RESERVED_MASK).1, bit_span(PAGE_DATA_PFN_RESERVED_MASK).0),
                 "Fields: reserved fields must be zero (each record's field table marks them).",
                 StrictOnly, "the field's first octet (of the whole field for an array such as X86_PV_INFO _res; the entry for pfn bits)", Some(StreamError), Some(RecordError),
             ),
@@ -238,7 +437,7 @@ impl ErrorKind {
             ),
             K::BadPageShift => e(
                 &format!("The domain header's page_shift is not {PAGE_SHIFT}."),
-                "Domain Header: page_shift; Xen restores 4 KiB pages only (xg_sr_restore.c refuses other shifts).",
+                &format!("Domain Header: page_shift; Xen restores {} KiB pages only (xg_sr_restore.c refuses other shifts).", PAGE_SIZE >> 10),
                 Both, HEADER, Some(StreamError), None,
             ),
             K::Truncated => e(
@@ -253,7 +452,7 @@ impl ErrorKind {
             ),
             K::PaddingNonZero => e(
                 "An octet of the padding after a record body is not zero.",
-                "Records: bodies are padded with zeros to a multiple of 8 octets.",
+                &format!("Records: bodies are padded with zeros to a multiple of {REC_ALIGN} octets."),
                 StrictOnly, "the first non-zero padding octet", None, Some(StreamError),
             ),
             K::UnknownMandatory => e(
@@ -263,7 +462,7 @@ impl ErrorKind {
             ),
             K::RecordTooNew => e(
                 &format!("A record type introduced by a later version than the stream's ({}).", newer_records()),
-                "Compatibility with older versions: v3 compat with v2, v4 compat with v3.",
+                &format!("Compatibility with older versions: {}.", compat_pairs()),
                 ByRule, "the record header", None, Some(StreamError),
             ),
             K::DeprecatedRecord => e(
@@ -272,8 +471,8 @@ impl ErrorKind {
                 Both, "the record header", None, Some(StreamError),
             ),
             K::BackChannelRecord => e(
-                "A CHECKPOINT_DIRTY_PFN_LIST record in a forward stream.",
-                "CHECKPOINT_DIRTY_PFN_LIST: only the COLO back channel (secondary to primary) carries it.",
+                &format!("A {} record in a forward stream.", or_list(&record_names(BACK_CHANNEL_RECORDS))),
+                &format!("{}: only the COLO back channel (secondary to primary) carries it.", record_names(BACK_CHANNEL_RECORDS).join("/")),
                 Both, "the record header", None, Some(StreamError),
             ),
             K::TrailingData => e(
@@ -298,31 +497,31 @@ impl ErrorKind {
             ),
             K::BadPageType => e(
                 &format!("A PAGE_DATA pfn entry has a reserved page type ({}).", reserved_page_types()),
-                "PAGE_DATA: the page types table (types 5 to 8 are not defined).",
+                &format!("PAGE_DATA: the page types table (types {} are not defined).", reserved_page_type_range()),
                 Both, "the pfn entry", None, Some(RecordError),
             ),
             K::MissingStaticDataEnd => e(
-                &format!("In a v{STATIC_DATA_END_SINCE}+ stream, memory or register state (PAGE_DATA, X86_PV_P2M_FRAMES, X86_PV_VCPU_*, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) comes before STATIC_DATA_END, or END comes without one."),
+                &format!("In a v{STATIC_DATA_END_SINCE}+ stream, memory or register state ({}) comes before STATIC_DATA_END, or END comes without one.", record_names(DYNAMIC_RECORDS).join(", ")),
                 "STATIC_DATA_END; Layout: static data first, then STATIC_DATA_END, then dynamic state.",
                 ByRule, "the record header (the END record when none was seen)", None, Some(StreamError),
             ),
             K::DuplicateStaticDataEnd => e(
-                &format!("A second STATIC_DATA_END (in {} the first X86_PV_P2M_FRAMES of a PV guest or the first PAGE_DATA of an HVM guest stands for one).", before(STATIC_DATA_END_SINCE, "/")),
+                &format!("A second STATIC_DATA_END (in {} the first {} of a PV guest or the first {} of an HVM guest stands for one).", before(STATIC_DATA_END_SINCE, "/"), record_name(v2_static_data_end_at(DomainType::X86Pv)), record_name(v2_static_data_end_at(DomainType::X86Hvm))),
                 &format!("STATIC_DATA_END: sent once; v{STATIC_DATA_END_SINCE} compat with v{}: where a v{} receiver infers it.", STATIC_DATA_END_SINCE - 1, STATIC_DATA_END_SINCE - 1),
                 Both, "the record header", None, Some(StreamError),
             ),
             K::WrongGuestType => e(
-                "A record for the other guest type: an X86_PV_* record in an HVM stream, or HVM_CONTEXT/HVM_PARAMS in a PV stream.",
+                &format!("A record for the other guest type: an {} record in an HVM stream, or {} in a PV stream.", or_list(&record_names(PV_ONLY_RECORDS)), record_names(HVM_ONLY_RECORDS).join("/")),
                 "Layout: x86 PV Guest, x86 HVM Guest.",
                 Both, "the record header", None, Some(StreamError),
             ),
             K::OutOfOrder => e(
-                &format!("Records in an order the layout forbids: for PV, X86_PV_P2M_FRAMES before X86_PV_INFO, PAGE_DATA before X86_PV_P2M_FRAMES, vCPU records before the first PAGE_DATA; for HVM in v{}, HVM_PARAMS after HVM_CONTEXT in one segment ({}: a warning, as Xen 4.17 writes that order).", order_since(&rules::HVM_PARAMS_FIRST), before(order_since(&rules::HVM_PARAMS_FIRST), "/")),
+                &format!("Records in an order the layout forbids: {}.", forbidden_orders()),
                 "Layout: x86 PV Guest, x86 HVM Guest.",
                 ByRule, "the record header", None, Some(StreamError),
             ),
             K::DuplicateRecord => e(
-                "A record that may come once came twice (X86_PV_INFO).",
+                &format!("A record that may come once came twice ({}).", and_list(&once_records())),
                 "Xen's restore: handle_x86_pv_info refuses a second X86_PV_INFO.",
                 Both, "the record header", None, Some(StreamError),
             ),
@@ -353,7 +552,7 @@ impl ErrorKind {
             ),
             K::MissingDomainContext => e(
                 &format!("In a v{DOMAIN_CONTEXT_SINCE} stream, a segment (the records up to a CHECKPOINT or END) has no DOMAIN_CONTEXT record."),
-                "DOMAIN_CONTEXT; v4 compat with v3: DOMAIN_CONTEXT replaces SHARED_INFO and X86_TSC_INFO.",
+                &format!("DOMAIN_CONTEXT; v{DOMAIN_CONTEXT_SINCE} compat with v{}: DOMAIN_CONTEXT replaces {}.", DOMAIN_CONTEXT_SINCE - 1, and_list(&deprecated_by(DOMAIN_CONTEXT_SINCE))),
                 StrictOnly, "the CHECKPOINT or END record closing the segment", None, Some(StreamError),
             ),
             K::DomainContext => e(
@@ -406,6 +605,7 @@ impl StreamError {
 
 #[cfg(test)]
 mod tests {
+    use super::super::rules;
     use super::*;
 
     #[test]
@@ -424,6 +624,81 @@ mod tests {
             // are not format rules.
             let raised = e.python_in_record.is_some() || e.python_outside_record.is_some();
             assert_eq!(raised, e.modes != Modes::NotARule, "{k}");
+        }
+    }
+
+    #[test]
+    fn texts_name_the_descriptions_values() {
+        use ErrorKind as K;
+        let summary = |k: ErrorKind| k.entry().summary;
+        let rule = |k: ErrorKind| k.entry().rule;
+        for w in SUPPORTED_VERSIONS.windows(2) {
+            let pair = format!("v{} compat with v{}", w[1], w[0]);
+            assert!(rule(K::RecordTooNew).contains(&pair), "{pair}");
+        }
+        for v in SUPPORTED_VERSIONS {
+            assert!(summary(K::UnsupportedVersion).contains(&v.to_string()));
+        }
+        let dc = format!(
+            "v{DOMAIN_CONTEXT_SINCE} compat with v{}",
+            DOMAIN_CONTEXT_SINCE - 1
+        );
+        assert!(rule(K::MissingDomainContext).contains(&dc));
+        for r in LibxcRecord::LAYOUT.records {
+            if r.deprecated == Some(DOMAIN_CONTEXT_SINCE) {
+                assert!(rule(K::MissingDomainContext).contains(r.spec_name));
+            }
+        }
+        assert!(summary(K::BadMarker).contains("eight 0xff octets"));
+        let (lo, hi) = bit_span(u64::from(IHDR_OPT_RESERVED_MASK));
+        assert!(summary(K::ReservedNonZero).contains(&format!("options bits {lo}-{hi}")));
+        let (lo, hi) = bit_span(PAGE_DATA_PFN_RESERVED_MASK);
+        assert!(summary(K::ReservedNonZero).contains(&format!("pfn bits {hi}-{lo}")));
+        assert!(rule(K::BadPageShift).contains(&format!("{} KiB", PAGE_SIZE >> 10)));
+        assert!(rule(K::PaddingNonZero).contains(&format!("multiple of {REC_ALIGN} octets")));
+        let reserved = reserved_page_type_values();
+        for t in [reserved[0], reserved[reserved.len() - 1]] {
+            assert!(rule(K::BadPageType).contains(&t.to_string()));
+        }
+        // Every record of a set is named, alone or by its set's prefix.
+        let named = |text: &str, codes: &[u32]| {
+            codes.iter().all(|&c| {
+                let name = record_name(c);
+                text.contains(&name)
+                    || RECORD_GROUPS.iter().any(|g| {
+                        g.contains(&c)
+                            && name.starts_with(group_name(g).trim_end_matches('*'))
+                            && text.contains(&group_name(g))
+                    })
+            })
+        };
+        assert!(named(&summary(K::MissingStaticDataEnd), DYNAMIC_RECORDS));
+        assert!(named(&summary(K::WrongGuestType), PV_ONLY_RECORDS));
+        assert!(named(&summary(K::WrongGuestType), HVM_ONLY_RECORDS));
+        assert!(named(&summary(K::BackChannelRecord), BACK_CHANNEL_RECORDS));
+        assert_eq!(group_name(PV_VCPU_RECORDS), "X86_PV_VCPU_*");
+        assert_eq!(group_name(PV_ONLY_RECORDS), "X86_PV_*");
+        for r in ORDER_RULES {
+            match r.check {
+                OrderCheck::After { first, records } if r.rule.kind == K::OutOfOrder => {
+                    assert!(named(&summary(K::OutOfOrder), records), "{}", r.rule.name);
+                    assert!(summary(K::OutOfOrder).contains(&record_name(first)));
+                }
+                OrderCheck::NotAfter { last, records, .. } if r.rule.kind == K::OutOfOrder => {
+                    assert!(named(&summary(K::OutOfOrder), records), "{}", r.rule.name);
+                    assert!(summary(K::OutOfOrder).contains(&record_name(last)));
+                }
+                OrderCheck::AtMostOnce { record } if r.rule.kind == K::DuplicateRecord => {
+                    assert!(summary(K::DuplicateRecord).contains(&record_name(record)));
+                }
+                _ => {}
+            }
+        }
+        let hvm_since = crate::libxc::order_since(&rules::HVM_PARAMS_FIRST);
+        assert!(summary(K::OutOfOrder).contains(&format!("in v{hvm_since}")));
+        for domain in [DomainType::X86Pv, DomainType::X86Hvm] {
+            let at = record_name(v2_static_data_end_at(domain));
+            assert!(summary(K::DuplicateStaticDataEnd).contains(&at));
         }
     }
 }

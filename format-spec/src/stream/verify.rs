@@ -276,7 +276,8 @@ impl std::fmt::Display for Note {
                 write!(
                     f,
                     ", the order Xen 4.17's saver writes; its restore accepts it before \
-                     version 4, the spec wants HVM_PARAMS first (--strict warns)"
+                     version {}, the spec wants HVM_PARAMS first (--strict warns)",
+                    crate::libxc::order_since(&super::rules::HVM_PARAMS_FIRST)
                 )
             }
             w => write!(f, "{w} ({} times)", self.count),

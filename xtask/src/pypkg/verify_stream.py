@@ -77,7 +77,7 @@ def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
     parser = argparse.ArgumentParser(
-        description="Verify a migration stream (libxc versions 2 to 4, "
+        description="Verify a migration stream (libxc versions SLOT_revisions, "
                     "libxl, or a whole xl save file)")
     parser.add_argument("file", nargs="?", default="-",
                         help="stream to verify (default: standard input)")

@@ -57,7 +57,7 @@ pub(super) fn name_lines(codes: &[u32]) -> String {
 }
 
 /// `2 to 4`: the image versions this package reads, for its prose.
-pub(super) fn revisions() -> String {
+pub(crate) fn revisions() -> String {
     let first = SUPPORTED_VERSIONS.first().expect("a supported version");
     let last = SUPPORTED_VERSIONS.last().expect("a supported version");
     format!("{first} to {last}")
