@@ -112,8 +112,9 @@ use crate::libxl::{
     REC_ALIGN, REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 use crate::xl::{
-    migration_messages, MigrationMessage, XlConfigError, XlHeader, XlPreamble,
-    MIGRATION_TRAILER_MAX, XL_HEADER_OFFSET, XL_MAGIC,
+    migration_messages, ConfigRequirement, MigrationMessage, XlConfigError, XlFlagRule, XlHeader,
+    XlPreamble, MIGRATION_TRAILER_MAX, XL_CONFIG_LEN_SIZE, XL_FLAG_RULES, XL_HEADER_OFFSET,
+    XL_MAGIC,
 };
 
 /// The first eight octets of a libxl stream ("LibxlFmt").
@@ -1113,6 +1114,15 @@ fn header_error(f: &'static FieldLayout, raw: &[u8], offset: u64, value: u64) ->
     }
 }
 
+/// The error of a broken rule of the flag table (`XL_FLAG_RULES`), by the
+/// KIND the rule names, at `offset`.
+fn flag_rule_error(rule: &XlFlagRule, offset: u64) -> OuterError {
+    match OuterErrorKind::from_name(rule.kind) {
+        Some(OuterErrorKind::ConfigNotTerminated) => OuterError::ConfigNotTerminated { offset },
+        _ => OuterError::MissingConfig { offset },
+    }
+}
+
 impl<S: SourceIo> OuterCore<S> {
     /// See [`OuterReader::open`].
     pub(crate) async fn open(src: S, format: FormatChoice, mode: Mode) -> Result<Self, OuterError> {
@@ -1454,16 +1464,18 @@ impl<S: SourceIo> OuterCore<S> {
             offset: data_at,
             source,
         })?;
-        if self.mode == Mode::Strict && header.json() {
-            match config {
-                None => return Err(OuterError::MissingConfig { offset: flags_at }),
-                Some(c) if c.last() != Some(&0) => {
-                    return Err(OuterError::ConfigNotTerminated {
-                        offset: data_at + 4,
-                    })
-                }
-                Some(_) => {}
+        // The rules of the set flags, as the description's table states
+        // them.
+        for rule in XL_FLAG_RULES {
+            let checked = self.mode == Mode::Strict || rule.lenient;
+            if !checked || header.mandatory_flags & rule.flag == 0 || !rule.broken_by(config) {
+                continue;
             }
+            let offset = match rule.requires {
+                ConfigRequirement::Present => flags_at,
+                ConfigRequirement::EndsWith(_) => data_at + XL_CONFIG_LEN_SIZE as u64,
+            };
+            return Err(flag_rule_error(rule, offset));
         }
         Ok(pre)
     }
@@ -2194,6 +2206,16 @@ mod tests {
                     assert_eq!(e.kind(), want, "{}.{}", layout.rust_name, f.name);
                 }
             }
+        }
+    }
+
+    /// Every rule of the flag table names a KIND the reader reports as
+    /// its own (a new rule with a new KIND needs a new arm in `read_xl`).
+    #[test]
+    fn every_flag_rule_reports_its_kind() {
+        for rule in XL_FLAG_RULES {
+            let e = flag_rule_error(rule, 7);
+            assert_eq!((e.kind(), e.offset()), (rule.kind, 7));
         }
     }
 

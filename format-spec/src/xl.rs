@@ -255,6 +255,70 @@ impl XlHeader {
     }
 }
 
+/// Octets of `config_len`, the 32-bit length in front of the
+/// configuration in the optional data.
+pub const XL_CONFIG_LEN_SIZE: usize = 4;
+
+/// What a mandatory flag requires of the configuration in the optional
+/// data (see [`XL_FLAG_RULES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigRequirement {
+    /// A configuration is there: the optional data is not empty. A file
+    /// without one is reported at the `mandatory_flags` field.
+    Present,
+    /// A configuration that is there ends in this octet (its
+    /// terminator; an empty one does not). A file whose configuration
+    /// does not is reported at the configuration's first octet, after
+    /// `config_len`.
+    EndsWith(u8),
+}
+
+/// A rule a set mandatory flag makes on the configuration, and the KIND
+/// a file breaking it reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XlFlagRule {
+    /// The flag (a bit of `mandatory_flags`) whose being set makes the
+    /// rule.
+    pub flag: u32,
+    /// What the rule requires.
+    pub requires: ConfigRequirement,
+    /// The KIND a breach reports.
+    pub kind: &'static str,
+    /// Whether lenient mode (what a restore checks) reports a breach too;
+    /// otherwise only strict mode does.
+    pub lenient: bool,
+}
+
+/// The rules the mandatory flags make on the configuration, in the order
+/// they are checked (after the header's field rules and the framing of
+/// the optional data). Both are the JSON flag's, and strict-only.
+pub const XL_FLAG_RULES: &[XlFlagRule] = &[
+    XlFlagRule {
+        flag: XL_MANDATORY_FLAG_JSON,
+        requires: ConfigRequirement::Present,
+        kind: "MissingConfig",
+        lenient: false,
+    },
+    XlFlagRule {
+        flag: XL_MANDATORY_FLAG_JSON,
+        requires: ConfigRequirement::EndsWith(0),
+        kind: "ConfigNotTerminated",
+        lenient: false,
+    },
+];
+
+impl XlFlagRule {
+    /// Whether `config` (the configuration octets, `None` when the
+    /// optional data is empty) breaks the rule, the flag being set.
+    pub fn broken_by(&self, config: Option<&[u8]>) -> bool {
+        match (self.requires, config) {
+            (ConfigRequirement::Present, c) => c.is_none(),
+            (ConfigRequirement::EndsWith(b), Some(c)) => c.last() != Some(&b),
+            (ConfigRequirement::EndsWith(_), None) => false,
+        }
+    }
+}
+
 /// Why the optional data does not hold a well-formed configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum XlConfigError {
@@ -328,14 +392,16 @@ impl XlPreamble {
         let Some(config_len) = crate::bytes::u32_at(data, 0, self.endian) else {
             return Err(XlConfigError::NoLength { len: data.len() });
         };
-        let available = data.len() - 4;
+        let available = data.len() - XL_CONFIG_LEN_SIZE;
         if config_len as usize > available {
             return Err(XlConfigError::TooLong {
                 config_len,
                 available,
             });
         }
-        Ok(Some(&data[4..4 + config_len as usize]))
+        Ok(Some(
+            &data[XL_CONFIG_LEN_SIZE..XL_CONFIG_LEN_SIZE + config_len as usize],
+        ))
     }
 
     /// The JSON configuration text without its NUL, when the JSON flag is

@@ -686,6 +686,32 @@ pub fn outer_vectors() -> Vec<OuterVector> {
                 None,
                 None,
             );
+            // The JSON flag's rules: an empty configuration is there but
+            // does not end in NUL; without the flag an unterminated
+            // configuration is no JSON and breaks no rule.
+            for (name, flags, expect) in [
+                (
+                    "xl-json-empty-config",
+                    format_spec::xl::XL_MANDATORY_FLAG_ALL,
+                    Some("ConfigNotTerminated"),
+                ),
+                (
+                    "xl-plain-unterminated-config",
+                    format_spec::xl::XL_MANDATORY_FLAG_STREAMV2,
+                    None,
+                ),
+            ] {
+                let mut pre = XlPreamble::with_json_config(e, "");
+                pre.optional_data = u32_bytes(if expect.is_some() { 0 } else { 3 }, e).to_vec();
+                if expect.is_none() {
+                    pre.optional_data.extend_from_slice(b"a=1");
+                }
+                pre.header.optional_data_len = pre.optional_data.len() as u32;
+                pre.header.mandatory_flags = flags;
+                let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
+                libxc(&mut w, &base(Guest::Pv, 3, e, 0), &mut |_| {});
+                add(format!("{name}-{en}"), w.finish().unwrap(), expect, None);
+            }
             let mut pre = XlPreamble::with_json_config(e, "");
             pre.optional_data = vec![1, 2];
             pre.header.optional_data_len = 2;

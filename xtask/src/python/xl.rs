@@ -2,13 +2,55 @@
 //! drop-in for Xen's module of the same name.
 
 use format_spec::layout::Wire;
-use format_spec::xl::{XlGuestType, XlHeader, XL_CONSTANTS, XL_STRUCTS, XL_TEXT_CONSTANTS};
+use format_spec::xl::{
+    ConfigRequirement, XlGuestType, XlHeader, XL_CONFIG_LEN_SIZE, XL_CONSTANTS, XL_FLAG_RULES,
+    XL_STRUCTS, XL_TEXT_CONSTANTS,
+};
 
 use super::banner;
 use super::emit::*;
 use crate::template::fill;
+use crate::writer::Writer;
 
-/// The generated `xl.py`: template `python/xl.py`.
+/// The checks of the rules the set mandatory flags make on the
+/// configuration (`XL_FLAG_RULES`), in the table's order. The verifier is
+/// strict: every rule is checked.
+fn flag_rules(w: &mut Writer, flags_var: &str, flags_off: &str) {
+    for rule in XL_FLAG_RULES {
+        let flag = named_value(XL_CONSTANTS, u64::from(rule.flag))
+            .unwrap_or_else(|| panic!("no Python name for the flag of {}", rule.kind));
+        let set = format!("{flags_var} & {flag}");
+        let class = py_class(rule.kind, false);
+        let kind = rule.kind;
+        match rule.requires {
+            ConfigRequirement::Present => {
+                w.block(format!("if {set} and self.config is None:"), |w| {
+                    w.line(format!("raise {class}("));
+                    w.line(format!("    \"xl header: mandatory_flags has {flag} \""));
+                    w.line("    \"set, but the file holds no configuration\",");
+                    w.line(format!("    \"{kind}\", base + {flags_off})"));
+                });
+            }
+            ConfigRequirement::EndsWith(b) => {
+                let at = format!("data_at + {XL_CONFIG_LEN_SIZE}");
+                w.block(
+                    format!(
+                        "if ({set} and self.config is not None\n        and self.config[-1:] != b\"\\x{b:02x}\"):"
+                    ),
+                    |w| {
+                        w.line(format!("raise {class}("));
+                        w.line(format!(
+                            "    \"xl configuration at offset %d does not end in 0x{b:02x} \""
+                        ));
+                        w.line(format!("    \"({flag} is set)\" % ({at}, ),"));
+                        w.line(format!("    \"{kind}\", {at})"));
+                    },
+                );
+            }
+        }
+    }
+}
+
 /// The entries of `MIGRATION_MESSAGES`, one per line, indented as the
 /// template's slot.
 fn migration_messages() -> String {
@@ -28,6 +70,7 @@ fn migration_messages() -> String {
         .join("\n")
 }
 
+/// The generated `xl.py`: template `python/xl.py`.
 pub(super) fn xl_py() -> String {
     let st = &XlHeader::LAYOUT;
     let its = items(st);
@@ -113,7 +156,12 @@ pub(super) fn xl_py() -> String {
         ("header_checks", checks),
         ("len_var", var("optional_data_len")),
         ("flags_var", var("mandatory_flags")),
-        ("flags_off", offset("mandatory_flags")),
+        (
+            "flag_rules",
+            written(8, |w| {
+                flag_rules(w, &var("mandatory_flags"), &offset("mandatory_flags"))
+            }),
+        ),
         (
             "json",
             const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_JSON").to_string(),

@@ -184,15 +184,8 @@ class VerifyXl(VerifyBase):
         data_at = self.offset
         self.optional_data = self.rdexact(SLOT_len_var)
         self.config = self._config(data_at)
+        SLOT_flag_rules
         json = SLOT_flags_var & SLOT_json
-        if json and self.config is None:
-            raise StreamError("xl mandatory_flags say the configuration is "
-                              "JSON, but the file holds none",
-                              KIND_MissingConfig, base + SLOT_flags_off)
-        if json and self.config[-1:] != b"\x00":
-            raise StreamError("xl JSON configuration at offset %d is not "
-                              "NUL-terminated" % (data_at + 4, ),
-                              KIND_ConfigNotTerminated, data_at + 4)
         self.info("Xl Header: %s endian, mandatory flags 0x%x, %d octets of "
                   "optional data%s"
                   % ({"<": "little", ">": "big"}[self.endian], SLOT_flags_var,

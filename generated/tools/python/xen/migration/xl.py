@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 80aa8cbd189b3dd2
+# checksum (fnv1a-64 of all other lines): c2c114dd62ebbf5a
 
 """
 The xl save file header: the magic, a byte-order marker, mandatory and
@@ -239,15 +239,18 @@ class VerifyXl(VerifyBase):
         data_at = self.offset
         self.optional_data = self.rdexact(optional_data_len)
         self.config = self._config(data_at)
+        if mandatory_flags & MANDATORY_FLAG_JSON and self.config is None:
+            raise StreamError(
+                "xl header: mandatory_flags has MANDATORY_FLAG_JSON "
+                "set, but the file holds no configuration",
+                "MissingConfig", base + 4)
+        if (mandatory_flags & MANDATORY_FLAG_JSON and self.config is not None
+                and self.config[-1:] != b"\x00"):
+            raise StreamError(
+                "xl configuration at offset %d does not end in 0x00 "
+                "(MANDATORY_FLAG_JSON is set)" % (data_at + 4, ),
+                "ConfigNotTerminated", data_at + 4)
         json = mandatory_flags & MANDATORY_FLAG_JSON
-        if json and self.config is None:
-            raise StreamError("xl mandatory_flags say the configuration is "
-                              "JSON, but the file holds none",
-                              "MissingConfig", base + 4)
-        if json and self.config[-1:] != b"\x00":
-            raise StreamError("xl JSON configuration at offset %d is not "
-                              "NUL-terminated" % (data_at + 4, ),
-                              "ConfigNotTerminated", data_at + 4)
         self.info("Xl Header: %s endian, mandatory flags 0x%x, %d octets of "
                   "optional data%s"
                   % ({"<": "little", ">": "big"}[self.endian], mandatory_flags,
