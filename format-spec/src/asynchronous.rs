@@ -53,11 +53,10 @@
 use std::collections::BTreeMap;
 use std::io;
 
-use binrw::Endian;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::drive::{Input, TokioIn, TokioOut};
-use crate::libxc::{DomainHeader, DomainType, ImageHeader, LibxcRecord};
+use crate::libxc::{DomainHeader, ImageHeader, LibxcRecord};
 use crate::libxl::LibxlHeader;
 use crate::outer::{
     Format, LibxcStop, Lookahead, MigrationTrailer, OuterCore, OuterError, OuterEvent, SourceIo,
@@ -105,55 +104,7 @@ impl<R: AsyncRead + Unpin> AsyncStreamReader<R> {
         Ok(AsyncStreamReader { core })
     }
 
-    /// The image header.
-    pub fn image_header(&self) -> &ImageHeader {
-        self.core.image_header()
-    }
-
-    /// The domain header.
-    pub fn domain_header(&self) -> &DomainHeader {
-        self.core.domain_header()
-    }
-
-    /// The stream's version (2, 3 or 4).
-    pub fn version(&self) -> u32 {
-        self.core.image_header().version
-    }
-
-    /// The byte order of the domain header and the records.
-    pub fn endian(&self) -> Endian {
-        self.core.endian()
-    }
-
-    /// The guest type.
-    pub fn domain_type(&self) -> DomainType {
-        self.core.domain_type()
-    }
-
-    /// The mode the reader frames in.
-    pub fn mode(&self) -> Mode {
-        self.core.mode()
-    }
-
-    /// Absolute offset of the next octet the reader will read.
-    pub fn position(&self) -> u64 {
-        self.core.position()
-    }
-
-    /// Index the next record header will have.
-    pub fn next_index(&self) -> u64 {
-        self.core.next_index()
-    }
-
-    /// True once the END record has been read.
-    pub fn is_ended(&self) -> bool {
-        self.core.is_ended()
-    }
-
-    /// The record being read, if any.
-    pub fn current(&self) -> Option<RecordInfo> {
-        self.core.current()
-    }
+    crate::stream::reader::core_accessors!();
 
     /// The input (see [`StreamReader::get_mut`]).
     pub fn get_mut(&mut self) -> &mut R {

@@ -371,7 +371,12 @@ impl SharedInfoRef<'_> {
     }
 }
 
-/// One decoded entry of a blob.
+/// One decoded entry of a blob: the typed view of each entry type.
+///
+/// The blob's rules ([`DC_RULES`], [`DC_ENTRIES`]) are data, and the
+/// verifiers follow a changed table alone; this typed view is code. A new
+/// [`DcType`] needs a variant here: the decoder and the writer match every
+/// type, so the compiler names the two places to extend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DcEntry<'a> {
     /// END.

@@ -4,12 +4,13 @@
 //! through a fixed buffer: the peak stays far below one PAGE_DATA record and
 //! the allocations do not grow with the pages.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use format_spec::body::Opaque;
 use format_spec::convert::{convert, ConvertOptions};
-use format_spec::libxc::{DomainType, LibxcRecord as L, X86TscInfo, PAGE_SIZE};
+use format_spec::libxc::{DomainType, LibxcRecord as L, PAGE_SIZE};
 use format_spec::stream::{StreamWriter, WriterOptions};
 
 struct Counting;
@@ -65,23 +66,7 @@ fn big_hvm_v3() -> Vec<u8> {
             .collect();
         w.write_page_data(&pfns, &contents).unwrap();
     }
-    w.write(&L::X86TscInfo(X86TscInfo {
-        mode: 0,
-        khz: 3_000_000,
-        nsec: 1,
-        incarnation: 1,
-        _res1: 0,
-    }))
-    .unwrap();
-    // A valid HVM_CONTEXT blob (HEADER, END): strict verification checks it.
-    let ctx = format_spec::hvm_context::write(
-        &format_spec::hvm_context::HvmHeader::new(7, 3_000_000),
-        &[],
-        format_spec::binrw::Endian::Little,
-    )
-    .unwrap();
-    w.write(&L::HvmContext(Opaque(ctx))).unwrap();
-    w.finish().unwrap()
+    common::finish_hvm(w)
 }
 
 #[test]

@@ -7,6 +7,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::unix::net::UnixStream;
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 use format_spec::convert::{
     convert, convert_zero_copy, ConvertError, ConvertOptions, ConvertReport,
 };
-use format_spec::libxc::{DomainType, LibxcRecord, X86TscInfo, PAGE_SIZE};
+use format_spec::libxc::{DomainType, LibxcRecord, PAGE_SIZE};
 use format_spec::stream::{StreamWriter, WriterOptions};
 
 /// A temporary directory, removed when dropped.
@@ -231,23 +233,7 @@ fn synthetic_v3(records: usize) -> Vec<u8> {
         << format_spec::libxc::PAGE_DATA_TYPE_SHIFT)
         | 0xf_0000;
     w.write_page_data(&[xtab, xtab + 1], &[]).unwrap();
-    w.write(&LibxcRecord::X86TscInfo(X86TscInfo {
-        mode: 0,
-        khz: 3_000_000,
-        nsec: 1,
-        incarnation: 1,
-        _res1: 0,
-    }))
-    .unwrap();
-    let ctx = format_spec::hvm_context::write(
-        &format_spec::hvm_context::HvmHeader::new(7, 3_000_000),
-        &[],
-        format_spec::binrw::Endian::Little,
-    )
-    .unwrap();
-    w.write(&LibxcRecord::HvmContext(format_spec::body::Opaque(ctx)))
-        .unwrap();
-    w.finish().unwrap()
+    common::finish_hvm(w)
 }
 
 #[test]

@@ -357,6 +357,10 @@ fn record_types(s: &Spec) -> Region {
         };
         text.push_str(&format!("{lead}{}\n\n", type_entry(r, s)));
     }
+    let first = mandatory
+        .first()
+        .map(|r| format!("0x{:08X}: {}", r.code, r.spec_name))
+        .unwrap_or_default();
     let next = mandatory.iter().map(|r| r.code + 1).max().unwrap_or(0);
     let (optional, last) = (REC_TYPE_OPTIONAL, u32::MAX);
     let last_mandatory = optional - 1;
@@ -368,10 +372,10 @@ fn record_types(s: &Spec) -> Region {
         name: "record-types".into(),
         what: "the list of record types in the record header's field table".into(),
         text,
-        locate: Box::new(|l| {
-            let start = find_line(l, 0, |x| {
-                x.starts_with("type ") && x.ends_with("0x00000000: END")
-            })?;
+        locate: Box::new(move |l| {
+            // The list's first line, as the document has it: the field's
+            // name, then the first record.
+            let start = find_line(l, 0, |x| x.starts_with("type ") && x.ends_with(&first))?;
             let optional = find_line(l, start, |x| x.contains("Reserved for future _optional_"))?;
             let end = find_line(l, optional, |x| x.trim() == "records.")?;
             Some((start, end + 1))

@@ -200,7 +200,7 @@
 mod catalogue;
 mod check;
 mod error;
-mod reader;
+pub(crate) mod reader;
 pub mod rules;
 mod verify;
 mod writer;

@@ -875,58 +875,70 @@ impl<R: Read + Seek> StreamReader<R> {
     }
 }
 
+/// The accessors every reader front end ([`StreamReader`], and
+/// `AsyncStreamReader` with the `tokio` feature) has: each asks the core.
+macro_rules! core_accessors {
+    () => {
+        /// The image header.
+        pub fn image_header(&self) -> &$crate::libxc::ImageHeader {
+            self.core.image_header()
+        }
+
+        /// The domain header.
+        pub fn domain_header(&self) -> &$crate::libxc::DomainHeader {
+            self.core.domain_header()
+        }
+
+        /// The stream's version (one of [`SUPPORTED_VERSIONS`](crate::libxc::SUPPORTED_VERSIONS)).
+        pub fn version(&self) -> u32 {
+            self.core.image_header().version
+        }
+
+        /// The byte order of the domain header and the records.
+        pub fn endian(&self) -> $crate::binrw::Endian {
+            self.core.endian()
+        }
+
+        /// The guest type.
+        pub fn domain_type(&self) -> $crate::libxc::DomainType {
+            self.core.domain_type()
+        }
+
+        /// The mode the reader frames in.
+        pub fn mode(&self) -> $crate::stream::Mode {
+            self.core.mode()
+        }
+
+        /// Absolute offset of the next octet the reader will read (after END:
+        /// the offset just after the stream).
+        pub fn position(&self) -> u64 {
+            self.core.position()
+        }
+
+        /// Index the next record header will have (indices count on across
+        /// the segments of a resumed stream).
+        pub fn next_index(&self) -> u64 {
+            self.core.next_index()
+        }
+
+        /// True once the END record has been read.
+        pub fn is_ended(&self) -> bool {
+            self.core.is_ended()
+        }
+
+        /// The record being read, if any.
+        pub fn current(&self) -> Option<$crate::stream::RecordInfo> {
+            self.core.current()
+        }
+    };
+}
+// For `AsyncStreamReader` (the `tokio` feature), which the unused-import
+// lint does not count as a use.
+#[allow(unused_imports)]
+pub(crate) use core_accessors;
+
 impl<R: Read> StreamReader<R> {
-    /// The image header.
-    pub fn image_header(&self) -> &ImageHeader {
-        self.core.image_header()
-    }
-
-    /// The domain header.
-    pub fn domain_header(&self) -> &DomainHeader {
-        self.core.domain_header()
-    }
-
-    /// The stream's version (2, 3 or 4).
-    pub fn version(&self) -> u32 {
-        self.core.image_header().version
-    }
-
-    /// The byte order of the domain header and the records.
-    pub fn endian(&self) -> Endian {
-        self.core.endian()
-    }
-
-    /// The guest type.
-    pub fn domain_type(&self) -> DomainType {
-        self.core.domain_type()
-    }
-
-    /// The mode the reader frames in.
-    pub fn mode(&self) -> Mode {
-        self.core.mode()
-    }
-
-    /// Absolute offset of the next octet the reader will read (after END:
-    /// the offset just after the stream).
-    pub fn position(&self) -> u64 {
-        self.core.position()
-    }
-
-    /// Index the next record header will have (indices count on across
-    /// the segments of a resumed stream).
-    pub fn next_index(&self) -> u64 {
-        self.core.next_index()
-    }
-
-    /// True once the END record has been read.
-    pub fn is_ended(&self) -> bool {
-        self.core.is_ended()
-    }
-
-    /// The record being read, if any.
-    pub fn current(&self) -> Option<RecordInfo> {
-        self.core.current()
-    }
+    core_accessors!();
 
     /// The input, for instance to read what follows the stream after END,
     /// or a higher layer's records after a CHECKPOINT. Reading from it in

@@ -4,10 +4,32 @@
 #![allow(dead_code)]
 
 use format_spec::binrw::Endian;
-use format_spec::libxc::REC_ALIGN;
+use format_spec::layout::Wire;
+use format_spec::libxc::{DomainHeader, ImageHeader, REC_ALIGN};
+use format_spec::stream::StreamWriter;
 
 /// Size of the image header plus the domain header: the first record's offset.
-pub const HEADERS: u64 = 24 + 16;
+pub const HEADERS: u64 = (ImageHeader::LAYOUT.size + DomainHeader::LAYOUT.size) as u64;
+
+/// Ends an HVM stream as a saver does after its pages: X86_TSC_INFO, a
+/// valid HVM_CONTEXT blob (HEADER, END; strict verification checks it),
+/// then END. Returns the stream's octets.
+pub fn finish_hvm(mut w: StreamWriter<Vec<u8>>) -> Vec<u8> {
+    use format_spec::hvm_context::{write, HvmHeader};
+    use format_spec::libxc::{LibxcRecord, X86TscInfo};
+    w.write(&LibxcRecord::X86TscInfo(X86TscInfo {
+        mode: 0,
+        khz: 3_000_000,
+        nsec: 1,
+        incarnation: 1,
+        _res1: 0,
+    }))
+    .unwrap();
+    let ctx = write(&HvmHeader::new(7, 3_000_000), &[], Endian::Little).unwrap();
+    w.write(&LibxcRecord::HvmContext(format_spec::body::Opaque(ctx)))
+        .unwrap();
+    w.finish().unwrap()
+}
 
 /// A stream assembled octet by octet.
 pub struct Raw {
