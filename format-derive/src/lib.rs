@@ -39,6 +39,8 @@ use syn::{parse_macro_input, DeriveInput};
 /// * `reserved`: zero on save (integers or integer arrays);
 /// * `equals = EXPR`, `one_of = [A, B]`, `values = EnumType`,
 ///   `reserved_bits = EXPR`: value constraints;
+/// * `at_most = EXPR`: an upper bound on an integer field (below the
+///   largest value the field's type holds), a value rule;
 /// * `error = "BadMarker"`: the KIND a broken rule of the field reports;
 /// * `lenient`: lenient mode reports a broken reserved rule too (value
 ///   rules always are; without it a reserved rule is strict only);

@@ -79,6 +79,8 @@ enum Constraint {
     OneOfConst(syn::Path),
     Values(Type),
     ReservedBits(Expr),
+    /// `at_most = EXPR`: an upper bound on the value.
+    AtMost(Expr),
 }
 
 struct FieldDef {
@@ -251,6 +253,7 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
         let mut one_of = Slot::new("one_of");
         let mut values = Slot::new("values");
         let mut bits = Slot::new("reserved_bits");
+        let mut at_most = Slot::new("at_most");
         let mut count = Slot::new("count");
         let mut error = Slot::new("error");
         let mut lenient = Slot::new("lenient");
@@ -281,6 +284,8 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                     values.set(errors, span, meta.value()?.parse::<Type>()?);
                 } else if meta.path.is_ident("reserved_bits") {
                     bits.set(errors, span, meta.value()?.parse::<Expr>()?);
+                } else if meta.path.is_ident("at_most") {
+                    at_most.set(errors, span, meta.value()?.parse::<Expr>()?);
                 } else if meta.path.is_ident("count") {
                     count.set(errors, span, meta.value()?.parse::<Ident>()?);
                 } else if meta.path.is_ident("error") {
@@ -291,7 +296,8 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                     errors.push(
                         span,
                         "unknown wire field attribute; expected one of reserved, equals, \
-                         one_of, values, reserved_bits, count, error, lenient, spec, label, symbol, first, last",
+                         one_of, values, reserved_bits, at_most, count, error, lenient, spec, label, \
+                         symbol, first, last",
                     );
                     crate::attr::skip_value(&meta)?;
                 }
@@ -317,10 +323,14 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
         if let Some((s, e)) = bits.get_spanned() {
             constraints.push((s, Constraint::ReservedBits(e)));
         }
+        if let Some((s, e)) = at_most.get_spanned() {
+            constraints.push((s, Constraint::AtMost(e)));
+        }
         if constraints.len() > 1 {
             errors.push(
                 constraints[1].0,
-                "a field takes at most one constraint (reserved, equals, one_of, values or reserved_bits)",
+                "a field takes at most one constraint (reserved, equals, one_of, values, \
+                 reserved_bits or at_most)",
             );
         }
         let constraint = constraints
@@ -366,7 +376,14 @@ fn parse(input: &DeriveInput, errors: &mut Errors) -> Option<StructDef> {
                 true
             }
             (None, Constraint::None | Constraint::Reserved | Constraint::ReservedBits(_)) => false,
-            (None, _) => true,
+            (
+                None,
+                Constraint::Equals(_)
+                | Constraint::OneOf(_)
+                | Constraint::OneOfConst(_)
+                | Constraint::Values(_)
+                | Constraint::AtMost(_),
+            ) => true,
         };
         fields.push(FieldDef {
             ident,
@@ -547,6 +564,23 @@ fn emit(def: &StructDef, offsets: &[usize]) -> TokenStream {
             )),
             Constraint::ReservedBits(e) => {
                 quote!(::format_spec::layout::Constraint::ReservedBits((#e) as u64))
+            }
+            Constraint::AtMost(e) => {
+                if let Shape::Prim(p) = &f.shape {
+                    // A bound the field's type cannot exceed is no rule.
+                    let bits = 8 * p.size() as u32;
+                    let msg = format!(
+                        "{name}.{fname}: the at_most bound must be below the largest value \
+                         of the field's {bits}-bit type"
+                    );
+                    asserts.push(quote_spanned! {e.span()=>
+                        const _: () = assert!(
+                            ((#e) as u128) < (1u128 << #bits) - 1,
+                            #msg
+                        );
+                    });
+                }
+                quote!(::format_spec::layout::Constraint::AtMost((#e) as u64))
             }
         };
         let count = match (&f.count, f.shape.is_trailing()) {

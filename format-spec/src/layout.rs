@@ -142,6 +142,13 @@ pub enum Constraint {
     Enum(&'static EnumLayout),
     /// The bits in this mask are reserved and must be zero.
     ReservedBits(u64),
+    /// Must not exceed this value: an upper bound on an integer, such as
+    /// the most optional data the xl header may announce
+    /// (`#[wire(at_most = XL_OPTIONAL_DATA_MAX)]`, see
+    /// [`XL_OPTIONAL_DATA_MAX`](crate::xl::XL_OPTIONAL_DATA_MAX)). A value
+    /// rule: lenient mode checks it too. A value above the bound breaks it
+    /// ([`ViolationRule::TooLarge`]).
+    AtMost(u64),
 }
 
 /// Where a trailing array's element count comes from.
@@ -173,10 +180,10 @@ pub struct FieldLayout {
     /// (`BadValue`).
     pub error: Option<&'static str>,
     /// Whether lenient mode (what a restore checks) reports a broken rule
-    /// of the field too: value rules (`equals`, `one_of`, `values`)
-    /// always, a reserved rule when annotated `lenient` (`#[wire(
-    /// reserved_bits = .., lenient)]`: the xl header's mandatory flags,
-    /// which a restore refuses); otherwise only strict mode does.
+    /// of the field too: value rules (`equals`, `one_of`, `values`,
+    /// `at_most`) always, a reserved rule when annotated `lenient`
+    /// (`#[wire(reserved_bits = .., lenient)]`: the xl header's mandatory
+    /// flags, which a restore refuses); otherwise only strict mode does.
     pub lenient: bool,
     /// How the spec's octet diagrams show the field.
     pub diagram: FieldDiagram,
@@ -635,6 +642,8 @@ pub enum ViolationRule {
     WrongValue,
     /// A field holds a value outside its allowed set.
     NotAllowed,
+    /// A field holds a value above its upper bound ([`Constraint::AtMost`]).
+    TooLarge,
 }
 
 impl std::fmt::Display for Violation {
@@ -643,6 +652,7 @@ impl std::fmt::Display for Violation {
             ViolationRule::ReservedNonZero => "reserved bits are set",
             ViolationRule::WrongValue => "wrong value",
             ViolationRule::NotAllowed => "value not allowed",
+            ViolationRule::TooLarge => "value above the maximum",
         };
         write!(
             f,
@@ -672,6 +682,7 @@ pub fn check_value(
             .variant(value)
             .is_none()
             .then_some(ViolationRule::NotAllowed),
+        Constraint::AtMost(max) => (value > max).then_some(ViolationRule::TooLarge),
     };
     match rule {
         None => Ok(()),

@@ -35,7 +35,7 @@
 //! | `BadByteOrderMarker` | xl `byteorder` is not 0x01020304 in either byte order | both |
 //! | `UnknownMandatoryFlags` | xl mandatory flags outside JSON and STREAMv2 | both |
 //! | `UnknownOptionalFlags` | xl optional flags not zero | strict |
-//! | `OptionalDataTooLong` | xl `optional_data_len` over [`XL_OPTIONAL_DATA_MAX`] | both |
+//! | `OptionalDataTooLong` | xl `optional_data_len` over [`XL_OPTIONAL_DATA_MAX`](crate::xl::XL_OPTIONAL_DATA_MAX) | both |
 //! | `BadConfig` | optional data shorter than `config_len` + 4, or 1 to 3 octets | both |
 //! | `MissingConfig` | JSON flag set, optional data empty | strict |
 //! | `ConfigNotTerminated` | JSON flag set, configuration not ending in NUL | strict |
@@ -102,7 +102,9 @@ use crate::drive::{now, read_full, Input};
 use binrw::Endian;
 
 use crate::body::{read_wire, write_wire, BodyError};
-use crate::layout::{check_value, field_of, FieldLayout, StructLayout, Violation, Wire};
+use crate::layout::{
+    check_value, field_of, Constraint, FieldLayout, StructLayout, Violation, Wire,
+};
 use crate::libxc::IHDR_MARKER;
 use crate::libxl::{
     CheckpointState, CheckpointStateId, EmulatorContext, EmulatorHeader, EmulatorId,
@@ -111,7 +113,7 @@ use crate::libxl::{
 };
 use crate::xl::{
     migration_messages, MigrationMessage, XlConfigError, XlHeader, XlPreamble,
-    MIGRATION_TRAILER_MAX, XL_HEADER_OFFSET, XL_MAGIC, XL_OPTIONAL_DATA_MAX,
+    MIGRATION_TRAILER_MAX, XL_HEADER_OFFSET, XL_MAGIC,
 };
 
 /// The first eight octets of a libxl stream ("LibxlFmt").
@@ -458,7 +460,8 @@ pub enum OuterError {
         offset: u64,
         /// The field's value.
         len: u32,
-        /// [`XL_OPTIONAL_DATA_MAX`].
+        /// The bound of the field's `at_most` rule,
+        /// [`XL_OPTIONAL_DATA_MAX`](crate::xl::XL_OPTIONAL_DATA_MAX).
         max: u32,
     },
     /// The configuration in the xl optional data is malformed.
@@ -1118,6 +1121,16 @@ fn header_error(f: &'static FieldLayout, raw: &[u8], offset: u64, value: u64) ->
             offset,
             flags: value as u32,
         },
+        Some(OuterErrorKind::OptionalDataTooLong) => OuterError::OptionalDataTooLong {
+            offset,
+            len: value as u32,
+            // The KIND goes with an `at_most` rule (the tests below check
+            // it); the bound is that rule's.
+            max: match f.constraint {
+                Constraint::AtMost(max) => max as u32,
+                _ => u32::MAX,
+            },
+        },
         _ => OuterError::ReservedNonZero {
             offset,
             field: f.name,
@@ -1454,13 +1467,6 @@ impl<S: SourceIo> OuterCore<S> {
         header_rules(&XlHeader::LAYOUT, &raw, endian, base, self.mode)?;
         let header = XlHeader::from_bytes(raw, endian);
         let flags_at = field_at::<XlHeader>(base, "mandatory_flags");
-        if header.optional_data_len > XL_OPTIONAL_DATA_MAX {
-            return Err(OuterError::OptionalDataTooLong {
-                offset: field_at::<XlHeader>(base, "optional_data_len"),
-                len: header.optional_data_len,
-                max: XL_OPTIONAL_DATA_MAX,
-            });
-        }
         let data_at = self.offset();
         let optional_data = self
             .read_vec(header.optional_data_len as usize, "the xl optional data")
@@ -2198,6 +2204,7 @@ impl<W: Write> OuterWriter<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xl::XL_OPTIONAL_DATA_MAX;
 
     #[test]
     fn every_header_annotation_reports_its_kind() {
@@ -2210,5 +2217,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn optional_data_too_long_takes_the_bound_of_its_rule() {
+        let f = XlHeader::LAYOUT.field("optional_data_len").unwrap();
+        let e = header_error(f, &[0; 16], 44, u64::from(XL_OPTIONAL_DATA_MAX) + 1);
+        assert!(
+            matches!(
+                e,
+                OuterError::OptionalDataTooLong { offset: 44, len, max }
+                    if len == XL_OPTIONAL_DATA_MAX + 1 && max == XL_OPTIONAL_DATA_MAX
+            ),
+            "{e:?}"
+        );
     }
 }

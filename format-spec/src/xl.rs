@@ -105,7 +105,8 @@ spec_consts! {
     /// Named constants of the xl save header. The C names are those of
     /// Xen's `tools/xl/xl.h`, which is not generated; the Python names
     /// are those of `xen/migration/xl.py` (`MANDATORY_FLAG_JSON`,
-    /// `MANDATORY_FLAG_ALL` and `BYTEORDER_MARKER` are additions).
+    /// `MANDATORY_FLAG_ALL`, `BYTEORDER_MARKER` and `OPTIONAL_DATA_MAX`
+    /// are additions).
     XL_CONSTANTS;
 
     /// The value of the `byteorder` field, written in the saving machine's
@@ -127,11 +128,12 @@ spec_consts! {
         c_expr: Some("(XL_MANDATORY_FLAG_JSON | XL_MANDATORY_FLAG_STREAMv2)"),
         py: Some("MANDATORY_FLAG_ALL"),
         py_expr: Some("(MANDATORY_FLAG_JSON | MANDATORY_FLAG_STREAMV2)");
+    /// The most optional data this description's reader accepts (1 MiB), a
+    /// bound of ours: xl itself sets none.
+    XL_OPTIONAL_DATA_MAX: u32 = 1 << 20,
+        c: None, c_expr: None,
+        py: Some("OPTIONAL_DATA_MAX"), py_expr: None;
 }
-
-/// The most optional data this description's reader accepts (1 MiB), a
-/// bound of ours: xl itself sets none.
-pub const XL_OPTIONAL_DATA_MAX: u32 = 1 << 20;
 
 /// Offset of the fixed header fields (after the magic).
 pub const XL_HEADER_OFFSET: usize = XL_MAGIC.len();
@@ -162,7 +164,9 @@ pub struct XlHeader {
     /// Flags a reader may ignore; none is defined.
     #[wire(reserved, error = "UnknownOptionalFlags")]
     pub optional_flags: u32,
-    /// Length of the optional data after the header.
+    /// Length of the optional data after the header, at most
+    /// [`XL_OPTIONAL_DATA_MAX`].
+    #[wire(at_most = XL_OPTIONAL_DATA_MAX, error = "OptionalDataTooLong")]
     pub optional_data_len: u32,
 }
 

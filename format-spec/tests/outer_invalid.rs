@@ -132,12 +132,53 @@ fn unknown_optional_flags_strict_only() {
 #[test]
 fn optional_data_too_long() {
     let mut f = plain();
-    f[44..48].copy_from_slice(&(XL_OPTIONAL_DATA_MAX + 1).to_le_bytes());
-    expect(&f, Mode::Lenient, "OptionalDataTooLong", 44);
-    // At the limit the reader tries to read it, and the file is too short.
-    f[44..48].copy_from_slice(&XL_OPTIONAL_DATA_MAX.to_le_bytes());
-    let e = expect(&f, Mode::Lenient, "Truncated", f.len() as u64);
-    assert!(e.to_string().contains("optional data"));
+    for mode in [Mode::Strict, Mode::Lenient] {
+        f[44..48].copy_from_slice(&(XL_OPTIONAL_DATA_MAX + 1).to_le_bytes());
+        expect(&f, mode, "OptionalDataTooLong", 44);
+        // At the limit the reader tries to read it, and the file is too short.
+        f[44..48].copy_from_slice(&XL_OPTIONAL_DATA_MAX.to_le_bytes());
+        let e = expect(&f, mode, "Truncated", f.len() as u64);
+        assert!(e.to_string().contains("optional data"));
+    }
+}
+
+/// The bound of `optional_data_len` (its `at_most` annotation) is
+/// inclusive: a file with exactly [`XL_OPTIONAL_DATA_MAX`] octets of
+/// optional data reads to its end in both modes and byte orders; the
+/// same file announcing one octet more is refused at the field in both
+/// modes, with the value and the bound.
+#[test]
+fn optional_data_limit_is_inclusive() {
+    for endian in [Endian::Little, Endian::Big] {
+        let mut pre = XlPreamble::with_json_config(endian, JSON);
+        // Octets after the configuration are skipped.
+        pre.optional_data.resize(XL_OPTIONAL_DATA_MAX as usize, 0);
+        pre.header.optional_data_len = XL_OPTIONAL_DATA_MAX;
+        let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
+        write_small_libxc(w.libxc_context().unwrap(), endian).unwrap();
+        let mut f = w.finish().unwrap();
+        for mode in [Mode::Strict, Mode::Lenient] {
+            let walk = read(&f, mode).unwrap_or_else(|e| panic!("{endian:?} {mode:?}: {e}"));
+            assert!(matches!(walk.events.last(), Some(OuterEvent::End(_))));
+        }
+        let over = match endian {
+            Endian::Little => (XL_OPTIONAL_DATA_MAX + 1).to_le_bytes(),
+            Endian::Big => (XL_OPTIONAL_DATA_MAX + 1).to_be_bytes(),
+        };
+        f[44..48].copy_from_slice(&over);
+        for mode in [Mode::Strict, Mode::Lenient] {
+            let e = expect(&f, mode, "OptionalDataTooLong", 44);
+            assert!(
+                matches!(
+                    e,
+                    OuterError::OptionalDataTooLong { offset: 44, len, max }
+                        if len == XL_OPTIONAL_DATA_MAX + 1 && max == XL_OPTIONAL_DATA_MAX
+                ),
+                "{e:?}"
+            );
+            assert_eq!(e.field(), Some("optional_data_len"));
+        }
+    }
 }
 
 #[test]

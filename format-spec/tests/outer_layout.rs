@@ -377,6 +377,43 @@ fn header_constraints_name_the_field() {
     assert_eq!(v.field, "id");
 }
 
+/// `optional_data_len`'s bound is its annotation: the layout carries it
+/// (with its KIND, checked in both modes) and `check()` applies it,
+/// inclusive.
+#[test]
+fn xl_optional_data_len_is_bounded_by_its_annotation() {
+    let f = XlHeader::LAYOUT.field("optional_data_len").unwrap();
+    assert!(
+        matches!(f.constraint, format_spec::layout::Constraint::AtMost(m) if m == u64::from(XL_OPTIONAL_DATA_MAX)),
+        "{:?}",
+        f.constraint
+    );
+    assert_eq!(f.error, Some("OptionalDataTooLong"));
+    assert!(f.lenient);
+    assert!(XlHeader::new(3, 0, XL_OPTIONAL_DATA_MAX).check().is_ok());
+    let v = XlHeader::new(3, 0, XL_OPTIONAL_DATA_MAX + 1)
+        .check()
+        .unwrap_err();
+    assert_eq!(
+        (v.field, v.offset, v.value, v.rule),
+        (
+            "optional_data_len",
+            12,
+            u64::from(XL_OPTIONAL_DATA_MAX) + 1,
+            format_spec::layout::ViolationRule::TooLarge
+        )
+    );
+    // The Python name the generated check spells the bound with.
+    let c = XL_CONSTANTS
+        .iter()
+        .find(|c| c.rust_name == "XL_OPTIONAL_DATA_MAX")
+        .unwrap();
+    assert_eq!(
+        (c.py_name, c.value),
+        (Some("OPTIONAL_DATA_MAX"), u64::from(XL_OPTIONAL_DATA_MAX))
+    );
+}
+
 // ---- golden bytes, written by hand from the spec's diagrams ---------------
 
 #[test]

@@ -160,7 +160,11 @@ fn reserved_spots(s: &StructLayout, at: usize, len: usize, endian: Endian, out: 
         let mask = |p: Prim| match f.constraint {
             Constraint::Reserved => Some(u64::MAX >> (64 - 8 * p.size())),
             Constraint::ReservedBits(m) => Some(m),
-            _ => None,
+            Constraint::None
+            | Constraint::Equals(_)
+            | Constraint::OneOf(_)
+            | Constraint::Enum(_)
+            | Constraint::AtMost(_) => None,
         };
         match f.kind {
             FieldKind::Prim(p) => {

@@ -632,6 +632,24 @@ pub fn outer_vectors() -> Vec<OuterVector> {
                 e,
             )
         });
+        // Several header rules broken at once: the first field's is
+        // reported, in Rust (`header_rules`) and Python alike.
+        bad(
+            "xl-unknown-mandatory-flag-and-optional-data-too-long",
+            "UnknownMandatoryFlags",
+            &|b| {
+                put(b, xl_field("mandatory_flags"), 0x7, e);
+                put(b, xl_field("optional_data_len"), u32::MAX, e)
+            },
+        );
+        bad(
+            "xl-optional-flags-and-optional-data-too-long",
+            "UnknownOptionalFlags",
+            &|b| {
+                put(b, xl_field("optional_flags"), 0x100, e);
+                put(b, xl_field("optional_data_len"), u32::MAX, e)
+            },
+        );
         bad("xl-config-len-too-long", "BadConfig", &|b| {
             let n = CONFIG.len() as u32 + 2;
             put(b, XL_PREAMBLE_SIZE, n, e)
@@ -653,6 +671,19 @@ pub fn outer_vectors() -> Vec<OuterVector> {
                 format!("xl-json-missing-config-{en}"),
                 w.finish().unwrap(),
                 Some("MissingConfig"),
+                None,
+            );
+            // Exactly the most optional data accepted (the bound is
+            // inclusive), the configuration first and zeros after it.
+            let mut pre = XlPreamble::with_json_config(e, CONFIG);
+            pre.optional_data.resize(XL_OPTIONAL_DATA_MAX as usize, 0);
+            pre.header.optional_data_len = XL_OPTIONAL_DATA_MAX;
+            let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
+            libxc(&mut w, &base(Guest::Hvm, 3, e, 0), &mut |_| {});
+            add(
+                format!("xl-optional-data-at-limit-{en}"),
+                w.finish().unwrap(),
+                None,
                 None,
             );
             let mut pre = XlPreamble::with_json_config(e, "");

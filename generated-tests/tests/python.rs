@@ -554,3 +554,44 @@ print("cut %s %d read %d of %d" % (seeking[1][0], seeking[1][1], c.octets,
     let read_cut = nums[4];
     assert!(read_cut < 1 << 20, "{text}");
 }
+
+/// The blob rule interpreter of `verify.py` reads an `at_most` rule (the
+/// `("at_most", bound)` pair `python/blob.rs` writes for
+/// `Constraint::AtMost`) as Rust's `check_value` does: the bound is
+/// allowed, one more is not. No blob field has such a rule yet; the xl
+/// header's `optional_data_len` is the Rust side's example.
+#[test]
+fn blob_interpreter_reads_an_upper_bound_as_rust_does() {
+    use format_spec::layout::{check_value, field_index, Constraint, Wire as _};
+    use format_spec::xl::XlHeader;
+    let layout = &XlHeader::LAYOUT;
+    let i = field_index(layout, "optional_data_len");
+    let Constraint::AtMost(max) = layout.fields[i].constraint else {
+        panic!("optional_data_len has no at_most rule");
+    };
+    let values = [0, max - 1, max, max + 1, u64::from(u32::MAX)];
+    let rust: Vec<&str> = values
+        .iter()
+        .map(|&v| {
+            if check_value(layout, i, v).is_ok() {
+                "True"
+            } else {
+                "False"
+            }
+        })
+        .collect();
+    let list: Vec<String> = values.iter().map(u64::to_string).collect();
+    let script = format!(
+        "from xen.migration.verify import _blob_allowed, _blob_wanted\n\
+         print(' '.join(str(_blob_allowed(('at_most', {max}), v)) for v in ({}, )))\n\
+         print(_blob_wanted(('at_most', {max})))",
+        list.join(", ")
+    );
+    let out = run(python3().args(["-c", &script]));
+    assert!(out.status.success(), "{}", show(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some(rust.join(" ").as_str()));
+    assert_eq!(rust, ["True", "True", "True", "False", "False"]);
+    assert_eq!(lines.next(), Some(format!("at most {max}").as_str()));
+}

@@ -3,10 +3,13 @@
 
 use format_spec::binrw::Endian;
 use format_spec::body::Opaque;
-use format_spec::layout::{ByteOrder, Constraint, Count, LengthRule, SpecEnum as _, Wire as _};
+use format_spec::layout::{
+    ByteOrder, Constraint, Count, LengthRule, SpecEnum as _, ViolationRule, Wire as _,
+};
 use format_spec::{RecordSet, SpecEnum, Wire};
 
 const MAGIC: u32 = 0x4142_4344;
+const LIMIT: u8 = 200;
 
 /// Kinds of thing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, SpecEnum)]
@@ -60,6 +63,7 @@ struct Rest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Wire)]
 #[wire(c_name = "native", byte_order = native)]
 struct Native {
+    #[wire(at_most = LIMIT, error = "TooBig")]
     a: u8,
     b: u8,
     c: u16,
@@ -106,6 +110,13 @@ fn main() {
     assert!(Elem::LAYOUT.c_external);
     assert_eq!(Rest::LAYOUT.fields[2].count, Count::Rest);
     assert_eq!(Native::LAYOUT.byte_order, ByteOrder::Native);
+    let a = &Native::LAYOUT.fields[0];
+    assert!(matches!(a.constraint, Constraint::AtMost(200)));
+    assert_eq!(a.error, Some("TooBig"));
+    assert!(a.lenient, "an upper bound is a value rule, lenient mode checks it");
+    assert_eq!(Native { a: 200, b: 0, c: 0 }.check(), Ok(()));
+    let e = Native { a: 201, b: 0, c: 0 }.check().unwrap_err();
+    assert_eq!((e.field, e.offset, e.value, e.rule), ("a", 0, 201, ViolationRule::TooLarge));
     assert_eq!(Kind::LAYOUT.py_shift, 4);
     assert_eq!(Kind::LAYOUT.py_table, Some("kind_to_str"));
     assert_eq!(Kind::from_value(2), Some(Kind::B));

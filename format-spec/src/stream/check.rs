@@ -45,7 +45,8 @@ fn allowed(c: &Constraint) -> String {
             .map(|v| format!("{} ({})", v.value, v.human))
             .collect::<Vec<_>>()
             .join(", "),
-        _ => String::new(),
+        Constraint::AtMost(max) => format!("at most {max}"),
+        Constraint::None | Constraint::Reserved | Constraint::ReservedBits(_) => String::new(),
     }
 }
 
@@ -87,7 +88,8 @@ fn check_one(pass: Pass, f: &FieldLayout, value: u64, at: Location) -> Result<()
         Constraint::Equals(v) => value != *v,
         Constraint::OneOf(vs) => !vs.contains(&value),
         Constraint::Enum(e) => e.variant(value).is_none(),
-        _ => false,
+        Constraint::AtMost(max) => value > *max,
+        Constraint::None | Constraint::Reserved | Constraint::ReservedBits(_) => false,
     };
     match (pass, c) {
         (Pass::Values, _) if broken => Err(value_error(f.error, at, value, allowed(c))),

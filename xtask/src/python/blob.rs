@@ -10,7 +10,7 @@ use format_spec::blob::{BlobFormat, BlobRule, Check, EntryRule, Size};
 use format_spec::layout::{ConstLayout, Constraint, EnumLayout, FieldLayout, StructLayout};
 use format_spec::stream::ErrorModes;
 
-use super::emit::{int_lit, items, py_doc, written};
+use super::emit::{int_lit, items, named_value, py_doc, written};
 use crate::writer::Writer;
 
 /// What the Python tables of one blob are called and spelled with.
@@ -86,14 +86,7 @@ fn constraint_py(c: Constraint, consts: &[ConstLayout]) -> String {
         Constraint::None => "(\"none\", None)".to_string(),
         Constraint::Reserved => "(\"reserved\", None)".to_string(),
         Constraint::Equals(x) => {
-            let named: Vec<_> = consts
-                .iter()
-                .filter(|k| k.value == x && k.py_name.is_some())
-                .collect();
-            let expect = match named.as_slice() {
-                [one] => one.py_name.unwrap_or_default().to_string(),
-                _ => int_lit(x),
-            };
+            let expect = named_value(consts, x).map_or_else(|| int_lit(x), str::to_string);
             format!("(\"equals\", {expect})")
         }
         Constraint::OneOf(vals) => {
@@ -108,6 +101,10 @@ fn constraint_py(c: Constraint, consts: &[ConstLayout]) -> String {
             }
         },
         Constraint::ReservedBits(mask) => format!("(\"reserved_bits\", 0x{mask:x})"),
+        Constraint::AtMost(max) => {
+            let bound = named_value(consts, max).map_or_else(|| int_lit(max), str::to_string);
+            format!("(\"at_most\", {bound})")
+        }
     }
 }
 

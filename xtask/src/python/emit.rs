@@ -417,9 +417,31 @@ pub(super) fn violation(item: &Item, pass: Pass, consts: &[ConstLayout]) -> Opti
                 vec![v],
             )
         }
+        (Constraint::AtMost(max), Pass::Values) => {
+            let bound = named_value(consts, max).map_or_else(|| int_lit(max), str::to_string);
+            (
+                format!("{v} > {bound}"),
+                format!("{l} is %d, more than the maximum %d"),
+                vec![v, bound],
+            )
+        }
         _ => return None,
     };
     Some(Violation { cond, fmt, args })
+}
+
+/// The Python name of the one constant of `consts` that has value `x`,
+/// if exactly one has it.
+pub(super) fn named_value(consts: &[ConstLayout], x: u64) -> Option<&'static str> {
+    match consts
+        .iter()
+        .filter(|c| c.value == x && c.py_name.is_some())
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        [one] => one.py_name,
+        _ => None,
+    }
 }
 
 /// The KIND a broken rule of item `it` reports in `pass`: its field's

@@ -413,7 +413,14 @@ fn summary(
     }
     let shown: Vec<&Item> = fixed_items
         .iter()
-        .filter(|i| matches!(i.constraint, Constraint::None | Constraint::OneOf(_)))
+        .filter(|i| match i.constraint {
+            // Values worth reading: free, chosen from a few, or bounded.
+            Constraint::None | Constraint::OneOf(_) | Constraint::AtMost(_) => true,
+            Constraint::Reserved
+            | Constraint::ReservedBits(_)
+            | Constraint::Equals(_)
+            | Constraint::Enum(_) => false,
+        })
         .collect();
     let mut parts: Vec<String> = shown.iter().map(|i| format!("{} %d", i.label)).collect();
     let mut args: Vec<String> = shown.iter().map(|i| i.var.clone()).collect();

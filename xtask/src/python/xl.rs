@@ -2,9 +2,7 @@
 //! drop-in for Xen's module of the same name.
 
 use format_spec::layout::Wire;
-use format_spec::xl::{
-    XlGuestType, XlHeader, XL_CONSTANTS, XL_OPTIONAL_DATA_MAX, XL_STRUCTS, XL_TEXT_CONSTANTS,
-};
+use format_spec::xl::{XlGuestType, XlHeader, XL_CONSTANTS, XL_STRUCTS, XL_TEXT_CONSTANTS};
 
 use super::banner;
 use super::emit::*;
@@ -71,9 +69,13 @@ pub(super) fn xl_py() -> String {
         what: "xl header",
         base: "base",
     };
+    // Field by field, as the Rust reader checks them (`outer::header_rules`):
+    // the first broken rule is the one reported.
     let checks = written(8, |w| {
-        for pass in [Pass::Values, Pass::Reserved] {
-            emit_checks(w, &rest, pass, raise, XL_CONSTANTS);
+        for it in &rest {
+            for pass in [Pass::Values, Pass::Reserved] {
+                emit_checks(w, std::slice::from_ref(it), pass, raise, XL_CONSTANTS);
+            }
         }
     });
     let offset = |f: &str| {
@@ -90,10 +92,6 @@ pub(super) fn xl_py() -> String {
             written(0, |w| emit_text_consts(w, XL_TEXT_CONSTANTS)),
         ),
         ("constants", written(0, |w| emit_consts(w, XL_CONSTANTS))),
-        (
-            "optional_data_max",
-            int_lit(u64::from(XL_OPTIONAL_DATA_MAX)),
-        ),
         ("formats", written(0, |w| emit_formats(w, XL_STRUCTS))),
         ("magic", magic.to_string()),
         ("size", st.size.to_string()),
@@ -116,7 +114,6 @@ pub(super) fn xl_py() -> String {
         ("len_var", var("optional_data_len")),
         ("flags_var", var("mandatory_flags")),
         ("flags_off", offset("mandatory_flags")),
-        ("len_off", offset("optional_data_len")),
         (
             "json",
             const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_JSON").to_string(),

@@ -216,6 +216,8 @@ def _blob_allowed(constraint, value):
         return not value & arg
     if kind == "reserved":
         return value == 0
+    if kind == "at_most":
+        return value <= arg
     return True
 
 
@@ -228,6 +230,8 @@ def _blob_wanted(constraint):
         return "one of %s" % (", ".join("%d" % v for v in sorted(arg)), )
     if kind == "reserved_bits":
         return "no bit of 0x%x set" % (arg, )
+    if kind == "at_most":
+        return "at most %d" % (arg, )
     return "zero"
 
 

@@ -19,10 +19,6 @@ from xen.migration.libxl import VerifyLibxl
 
 SLOT_text_constants
 SLOT_constants
-# The most optional data the verifier accepts (a bound of this package;
-# xl sets none).
-OPTIONAL_DATA_MAX = SLOT_optional_data_max
-
 #
 # Struct formats
 #
@@ -184,11 +180,6 @@ class VerifyXl(VerifyBase):
         SLOT_vars = \
             unpack(self.endian + "SLOT_body_fmt", raw)
         SLOT_header_checks
-        if SLOT_len_var > OPTIONAL_DATA_MAX:
-            raise StreamError("xl optional_data_len is %d, more than the %d "
-                              "octets accepted"
-                              % (SLOT_len_var, OPTIONAL_DATA_MAX),
-                              KIND_OptionalDataTooLong, base + SLOT_len_off)
         self.mandatory_flags = SLOT_flags_var
         data_at = self.offset
         self.optional_data = self.rdexact(SLOT_len_var)

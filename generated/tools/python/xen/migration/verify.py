@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 1e21e09cfce4540d
+# checksum (fnv1a-64 of all other lines): bcbe53d87f29d596
 
 """
 Common verification machinery for migration v2 streams.
@@ -222,6 +222,8 @@ def _blob_allowed(constraint, value):
         return not value & arg
     if kind == "reserved":
         return value == 0
+    if kind == "at_most":
+        return value <= arg
     return True
 
 
@@ -234,6 +236,8 @@ def _blob_wanted(constraint):
         return "one of %s" % (", ".join("%d" % v for v in sorted(arg)), )
     if kind == "reserved_bits":
         return "no bit of 0x%x set" % (arg, )
+    if kind == "at_most":
+        return "at most %d" % (arg, )
     return "zero"
 
 

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 209ed1880978986a
+# checksum (fnv1a-64 of all other lines): 80aa8cbd189b3dd2
 
 """
 The xl save file header: the magic, a byte-order marker, mandatory and
@@ -38,8 +38,8 @@ MANDATORY_FLAG_STREAMV2 = 2
 # Every mandatory flag a reader of this description understands.
 MANDATORY_FLAG_ALL = (MANDATORY_FLAG_JSON | MANDATORY_FLAG_STREAMV2)
 
-# The most optional data the verifier accepts (a bound of this package;
-# xl sets none).
+# The most optional data this description's reader accepts (1 MiB), a bound of
+# ours: xl itself sets none.
 OPTIONAL_DATA_MAX = 0x100000
 
 #
@@ -231,10 +231,10 @@ class VerifyXl(VerifyBase):
                 "xl header: optional_flags is 0x%x, must be zero"
                 % (optional_flags, ), "UnknownOptionalFlags", base + 8)
         if optional_data_len > OPTIONAL_DATA_MAX:
-            raise StreamError("xl optional_data_len is %d, more than the %d "
-                              "octets accepted"
-                              % (optional_data_len, OPTIONAL_DATA_MAX),
-                              "OptionalDataTooLong", base + 12)
+            raise StreamError(
+                "xl header: optional_data_len is %d, more than the maximum %d"
+                % (optional_data_len, OPTIONAL_DATA_MAX, ),
+                "OptionalDataTooLong", base + 12)
         self.mandatory_flags = mandatory_flags
         data_at = self.offset
         self.optional_data = self.rdexact(optional_data_len)
