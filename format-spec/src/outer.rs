@@ -1019,6 +1019,32 @@ pub struct MigrationTrailer {
 /// boundary, where libxc's own reader fails over.
 pub const CUT_IN_CHECKPOINT: &str = "the libxl records of a checkpoint (Xen's restore does not fail over here: libxl's reader takes the end of its input for zero octets, a record header of type END, and in the buffering phase of a checkpoint (stream_continue in libxl_stream_read.c) queues it and reads on without end)";
 
+/// Why an `UnexpectedRecord` CHECKPOINT_STATE is refused: it is not right
+/// after a CHECKPOINT_END of a COLO stream. The generated Python verifier
+/// (`libxl.py`) says the same; so for the other structure messages below.
+pub const STATE_OUTSIDE_COLO: &str = "libxl reads CHECKPOINT_STATE only right after a CHECKPOINT_END of a COLO stream (libxl__stream_read_checkpoint_state) and refuses it elsewhere";
+
+/// Why an `UnexpectedRecord` CHECKPOINT_END is refused.
+pub const NOT_IN_CHECKPOINT: &str = "not inside a checkpoint";
+
+/// Why an `UnexpectedRecord` LIBXC_CONTEXT is refused: it is the second.
+pub const LIBXC_READ: &str = "the libxc stream was already read";
+
+/// Why an `UnexpectedRecord` END is refused inside a checkpoint.
+pub const END_IN_CHECKPOINT: &str = "a checkpoint is open (CHECKPOINT_END missing)";
+
+/// Why an `UnexpectedRecord` END is refused in strict mode when no
+/// LIBXC_CONTEXT came before it.
+pub const END_WITHOUT_LIBXC: &str =
+    "no LIBXC_CONTEXT came before it: the stream holds no guest to restore";
+
+/// What a `CrashesXenRestore` CHECKPOINT_STATE with an empty body is (its
+/// `what`), and what Xen's restore would do with it (its `crash`).
+pub const EMPTY_STATE: (&str, &str) = (
+    "CHECKPOINT_STATE with an empty body",
+    "crash: libxl reads its id through a null body pointer (process_record in libxl_stream_read.c)",
+);
+
 /// Octets of a body over [`REC_LENGTH_MAX`] that the reader keeps: the
 /// parts it parses, the emulator header or the checkpoint state.
 const PARSED_PREFIX: u32 = {
@@ -1574,8 +1600,8 @@ impl<S: SourceIo> OuterCore<S> {
                 index,
                 offset,
                 record: layout.spec_name,
-                what: "CHECKPOINT_STATE with an empty body",
-                crash: "crash: libxl reads its id through a null body pointer (process_record in libxl_stream_read.c)",
+                what: EMPTY_STATE.0,
+                crash: EMPTY_STATE.1,
             });
         }
         // How much of the body is kept: all of it, or (lenient) nothing of
@@ -1711,14 +1737,14 @@ impl<S: SourceIo> OuterCore<S> {
         match rec.record {
             LibxlRecord::LibxcContext => {
                 if self.libxc_seen {
-                    return Err(unexpected("the libxc stream was already read"));
+                    return Err(unexpected(LIBXC_READ));
                 }
                 self.libxc_seen = true;
                 Ok(self.hand_over(false, Some(rec)))
             }
             LibxlRecord::CheckpointEnd => {
                 if !in_checkpoint {
-                    return Err(unexpected("not inside a checkpoint"));
+                    return Err(unexpected(NOT_IN_CHECKPOINT));
                 }
                 self.checkpoint_ends += 1;
                 if self.checkpoint_state_follows().await? {
@@ -1729,9 +1755,7 @@ impl<S: SourceIo> OuterCore<S> {
             }
             LibxlRecord::CheckpointState(st) => {
                 if self.state != State::ColoControl {
-                    return Err(unexpected(
-                        "libxl reads CHECKPOINT_STATE only right after a CHECKPOINT_END of a COLO stream (libxl__stream_read_checkpoint_state) and refuses it elsewhere",
-                    ));
+                    return Err(unexpected(STATE_OUTSIDE_COLO));
                 }
                 let new = CheckpointStateId::New as u32;
                 if st.id != new {
@@ -1751,14 +1775,12 @@ impl<S: SourceIo> OuterCore<S> {
             }
             LibxlRecord::End => {
                 if in_checkpoint {
-                    return Err(unexpected("a checkpoint is open (CHECKPOINT_END missing)"));
+                    return Err(unexpected(END_IN_CHECKPOINT));
                 }
                 // libxl's reader takes END there, but nothing is restored:
                 // strict mode refuses a stream that holds no guest.
                 if !self.libxc_seen && self.mode == Mode::Strict {
-                    return Err(unexpected(
-                        "no LIBXC_CONTEXT came before it: the stream holds no guest to restore",
-                    ));
+                    return Err(unexpected(END_WITHOUT_LIBXC));
                 }
                 self.finish_stream().await?;
                 Ok(OuterEvent::End(Some(rec)))

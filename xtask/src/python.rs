@@ -96,3 +96,70 @@ fn banner() -> String {
         crate::stamp::PLACEHOLDER
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use format_spec::layout::Wire;
+
+    /// A generated module with its adjacent string literals joined (the
+    /// closing quote, the line break and the next opening quote removed).
+    fn joined(py: &str) -> String {
+        let mut out = String::new();
+        let mut lines = py.lines().peekable();
+        while let Some(line) = lines.next() {
+            let next_opens = lines
+                .peek()
+                .is_some_and(|n| n.trim_start().starts_with('"'));
+            if line.ends_with('"') && next_opens {
+                out.push_str(&line[..line.len() - 1]);
+                let next = lines.next().unwrap_or_default();
+                // Join the next line the same way, as if it were this one.
+                let rest = &next.trim_start()[1..];
+                out.push_str(rest);
+                while out.ends_with('"')
+                    && lines
+                        .peek()
+                        .is_some_and(|n| n.trim_start().starts_with('"'))
+                {
+                    out.pop();
+                    let n = lines.next().unwrap_or_default();
+                    out.push_str(&n.trim_start()[1..]);
+                }
+                out.push('\n');
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn docstrings_and_messages_come_from_the_description() {
+        use format_spec::outer;
+        let dc = dc::domain_context_py();
+        let align = format_spec::domain_context::DC_ALIGN;
+        assert!(dc.contains(&format!("a run of {align}-octet aligned entries")));
+        let hvm = hvm::hvm_context_py();
+        let desc = format_spec::hvm_context::HvmDescriptor::LAYOUT.size;
+        assert!(hvm.contains(&format!("each an {desc}-octet descriptor")));
+        let libxl = joined(&libxl::libxl_py());
+        let rh = format_spec::libxl::LibxlRecordHeader::LAYOUT.size;
+        assert!(libxl.contains(&format!("a body shorter than {rh} octets")));
+        for why in [
+            outer::END_IN_CHECKPOINT,
+            outer::END_WITHOUT_LIBXC,
+            outer::LIBXC_READ,
+            outer::NOT_IN_CHECKPOINT,
+            outer::STATE_OUTSIDE_COLO,
+        ] {
+            assert!(
+                libxl.contains(&format!("self._unexpected(\"{why}\")")),
+                "{why}"
+            );
+        }
+        let (what, crash) = outer::EMPTY_STATE;
+        assert!(libxl.contains(&format!("\"{what}; Xen's restore would {crash}\"")));
+    }
+}

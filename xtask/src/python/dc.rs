@@ -15,7 +15,7 @@
 //! one vector per rule.
 
 use format_spec::domain_context::{
-    DcType, DC_FORMAT, DOMAIN_CONTEXT_CONSTANTS, DOMAIN_CONTEXT_STRUCTS,
+    DcType, DC_ALIGN, DC_FORMAT, DOMAIN_CONTEXT_CONSTANTS, DOMAIN_CONTEXT_STRUCTS,
 };
 use format_spec::layout::SpecEnum;
 use format_spec::libxc::LibxcRecord;
@@ -38,6 +38,7 @@ pub(super) fn domain_context_py() -> String {
     };
     let values = [
         ("dc_since", dc.since.to_string()),
+        ("dc_align", DC_ALIGN.to_string()),
         (
             "constants",
             written(0, |w| emit_consts(w, DOMAIN_CONTEXT_CONSTANTS)),

@@ -36,6 +36,68 @@ pub(super) fn py_class(kind: &str, in_record: bool) -> &'static str {
     }
 }
 
+/// `text` as a Python string for a line of a writer at `column`: one
+/// literal, or adjacent literals split at spaces when it does not fit in
+/// [`WIDTH`]. The first literal opens at `first` columns past `column`, the
+/// others on lines of their own at `cont` past it (as [`Writer::line`]
+/// places the lines of a text); `tail` octets follow the last one on its
+/// line (`)`, `,`).
+pub(super) fn py_text(text: &str, column: usize, first: usize, cont: usize, tail: usize) -> String {
+    let text = text.replace('\\', "\\\\").replace('"', "\\\"");
+    let (first, cont) = (column + first, column + cont);
+    if first + text.len() + 2 + tail <= WIDTH {
+        return format!("\"{text}\"");
+    }
+    // A line other than the last holds `"words "`; the last `"words"` and
+    // the tail.
+    let room = |at: usize, last: bool| {
+        let used = at + 2 + if last { tail } else { 1 };
+        WIDTH.saturating_sub(used)
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    for word in text.split(' ') {
+        let at = if lines.is_empty() { first } else { cont };
+        if !cur.is_empty() && cur.len() + 1 + word.len() > room(at, false) {
+            lines.push(std::mem::take(&mut cur));
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+    }
+    let at = if lines.is_empty() { first } else { cont };
+    if cur.len() > room(at, true) {
+        if let Some(cut) = cur.rfind(' ') {
+            let last = cur.split_off(cut + 1);
+            cur.pop();
+            lines.push(std::mem::replace(&mut cur, last));
+        }
+    }
+    lines.push(cur);
+    let n = lines.len();
+    let literals: Vec<String> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i + 1 < n {
+                format!("\"{l} \"")
+            } else {
+                format!("\"{l}\"")
+            }
+        })
+        .collect();
+    literals.join(&format!("\n{}", " ".repeat(cont - column)))
+}
+
+/// `call(text)`: a call of one string argument on a line of a writer at
+/// `column`, the string wrapped as [`py_text`] does, aligned after the
+/// parenthesis.
+pub(super) fn py_call(call: &str, text: &str, column: usize) -> String {
+    let at = call.len() + 1;
+    format!("{call}({})", py_text(text, column, at, at, 1))
+}
+
 /// What `f` writes with a Python writer at `column` (the value of a
 /// block slot at that column).
 pub(super) fn written(column: usize, f: impl FnOnce(&mut Writer)) -> String {
@@ -532,4 +594,34 @@ pub(super) fn unpack_line(st: &StructLayout, its: &[Item], src: &str) -> String 
         "{lhs} = \\\n    unpack(self.endian + {}, {src})",
         check_format(st)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_strings_wrap_into_adjacent_literals_within_the_width() {
+        let text = "libxl reads CHECKPOINT_STATE only right after a CHECKPOINT_END of a \
+                    COLO stream (libxl__stream_read_checkpoint_state) and refuses it";
+        for column in [0, 12, 30] {
+            let call = py_call("self._unexpected", text, column);
+            let lines: Vec<&str> = call.lines().collect();
+            assert!(lines.len() > 1, "{call}");
+            let mut joined = String::new();
+            for l in &lines {
+                // The writer adds `column` to every line; only a word
+                // longer than the room goes past the width, on its own.
+                let one_word = !l.trim().trim_matches('"').trim().contains(' ');
+                assert!(column + l.len() <= WIDTH || one_word, "{call}");
+                let l = l.trim_start();
+                let l = l.strip_prefix("self._unexpected(").unwrap_or(l);
+                let l = l.strip_suffix(')').unwrap_or(l);
+                joined.push_str(l.trim_matches('"'));
+            }
+            assert_eq!(joined, text);
+        }
+        // Short ones stay one literal; quotes are escaped.
+        assert_eq!(py_call("f", "say \"hi\"", 4), "f(\"say \\\"hi\\\"\")");
+    }
 }

@@ -14,8 +14,10 @@
 //! (their order, KINDs and strictness) all come from the description;
 //! the tests compare the two verifiers' verdicts on one vector per rule.
 
-use format_spec::hvm_context::{HvmType, HVM_CONTEXT_CONSTANTS, HVM_CONTEXT_STRUCTS, HVM_FORMAT};
-use format_spec::layout::SpecEnum;
+use format_spec::hvm_context::{
+    HvmDescriptor, HvmType, HVM_CONTEXT_CONSTANTS, HVM_CONTEXT_STRUCTS, HVM_FORMAT,
+};
+use format_spec::layout::{SpecEnum, Wire};
 
 use super::banner;
 use super::blob::{tables, Names};
@@ -32,6 +34,7 @@ pub(super) fn hvm_context_py() -> String {
         note: &note,
     };
     let values = [
+        ("descriptor_size", HvmDescriptor::LAYOUT.size.to_string()),
         (
             "constants",
             written(0, |w| emit_consts(w, HVM_CONTEXT_CONSTANTS)),

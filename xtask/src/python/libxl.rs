@@ -16,6 +16,8 @@ use format_spec::libxl::{
     LIBXL_CONSTANTS, LIBXL_STRUCTS, LIBXL_TEXT_CONSTANTS, REC_LENGTH_MAX,
 };
 
+use format_spec::outer;
+
 use super::banner;
 use super::emit::*;
 use super::records::*;
@@ -34,6 +36,44 @@ pub(super) const LIBXL: Layer = Layer {
     length_error_at_header: true,
 };
 
+/// `self._unexpected(why)` on a line of `w`: an UnexpectedRecord error
+/// with the Rust reader's reason (`format_spec::outer`).
+fn unexpected(w: &Writer, why: &str) -> String {
+    py_call("self._unexpected", why, w.column())
+}
+
+/// The slots of the messages the template shares with the Rust reader
+/// (`format_spec::outer`), each at the column of its slot.
+fn message_slots() -> Vec<(&'static str, String)> {
+    let (what, crash) = outer::EMPTY_STATE;
+    let raise = "raise RecordError(self._where() + ";
+    let empty_state = written(12, |w| {
+        let text = format!("{what}; Xen's restore would {crash}");
+        let cont = "raise RecordError(".len();
+        w.line(format!(
+            "{raise}{},\n{}\"{}\", self.record_offset)",
+            py_text(&text, w.column(), raise.len(), cont, 1),
+            " ".repeat(cont),
+            outer::OuterErrorKind::CrashesXenRestore.as_str()
+        ));
+    });
+    vec![
+        ("empty_state", empty_state),
+        (
+            "not_in_checkpoint",
+            written(12, |w| {
+                w.line(unexpected(w, outer::NOT_IN_CHECKPOINT));
+            }),
+        ),
+        (
+            "state_outside_colo",
+            written(12, |w| {
+                w.line(unexpected(w, outer::STATE_OUTSIDE_COLO));
+            }),
+        ),
+    ]
+}
+
 /// The extra checks and effects of one libxl record after its generic
 /// body checks: the structure rules, the xenstore data and the handover
 /// to the libxc verifier.
@@ -42,18 +82,15 @@ pub(super) fn record_extra(w: &mut Writer, code: u32) {
     match code {
         LibxlRecord::END => {
             w.block("if self.in_checkpoint:", |w| {
-                w.line("self._unexpected(\"a checkpoint is open (CHECKPOINT_END missing)\")");
+                w.line(unexpected(w, outer::END_IN_CHECKPOINT));
             });
             w.block("if self.libxc is None:", |w| {
-                w.line(
-                    "self._unexpected(\"no LIBXC_CONTEXT came before it: the stream \"\n                 \
-                     \"holds no guest to restore\")",
-                );
+                w.line(unexpected(w, outer::END_WITHOUT_LIBXC));
             });
         }
         LibxlRecord::LIBXC_CONTEXT => {
             w.block("if self.libxc is not None:", |w| {
-                w.line("self._unexpected(\"the libxc stream was already read\")");
+                w.line(unexpected(w, outer::LIBXC_READ));
             });
             w.line("# The libxc stream follows inline; verify it in place.")
                 .line("self.libxc = VerifyLibxc(self.info, self.read)")
@@ -86,6 +123,7 @@ pub(super) fn libxl_py() -> String {
     let mut values = table_slots();
     values.extend(record_table_slots(&LibxlRecord::LAYOUT, false));
     values.extend(class_slots());
+    values.extend(message_slots());
     banner() + &fill(crate::template!("python/libxl.py"), &values)
 }
 

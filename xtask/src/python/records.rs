@@ -9,6 +9,7 @@ use format_spec::layout::{
 };
 use format_spec::libxc::{LibxcRecord, PageDataHeader, LIBXC_CONSTANTS};
 use format_spec::libxl::LibxlRecord;
+use format_spec::stream::ErrorKind;
 
 use super::emit::*;
 use super::libxc::*;
@@ -140,7 +141,7 @@ pub(super) fn bad_len(w: &mut Writer, at_header: bool, cond: &str, fmt: &str, ar
     w.block(format!("if {cond}:"), |w| {
         w.line(format!("self.{call}("));
         w.indented(|w| {
-            w.line("\"BadLength\",")
+            w.line(format!("\"{}\",", ErrorKind::BadLength))
                 .line(format!("\"%s: {fmt}\""))
                 .line(format!("% ({}))", all.join(", ")));
         });
@@ -212,10 +213,11 @@ pub(super) fn record_method(w: &mut Writer, g: &Group, layer: &Layer) {
     w.block(head, |w| {
         method_intro(w, g);
         if r.deprecated == Some(0) {
-            w.line(
-                "self._stream_error(\"DeprecatedRecord\",\n                   \
+            w.line(format!(
+                "self._stream_error(\"{}\",\n                   \
                  \"%s is not valid in any stream\" % (what, ))",
-            );
+                ErrorKind::DeprecatedRecord
+            ));
         } else if r.length == LengthRule::PageData {
             page_data_body(w, r);
         } else {

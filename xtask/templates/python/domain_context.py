@@ -1,7 +1,7 @@
 
 """
 The DOMAIN_CONTEXT blob carried by the DOMAIN_CONTEXT record of a version SLOT_dc_since
-libxc stream: a run of 8-octet aligned entries (descriptor, body, zero
+libxc stream: a run of SLOT_dc_align-octet aligned entries (descriptor, body, zero
 padding) starting with HEADER and ending with END. Xen defines no names for
 it; the DC_* names below are this package's own.
 

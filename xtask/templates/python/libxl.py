@@ -180,10 +180,7 @@ class VerifyLibxl(VerifyBase):
                                % (length, REC_LENGTH_MAX))
 
         if rtype == SLOT_checkpoint_state and length == 0:
-            raise RecordError(self._where() + "CHECKPOINT_STATE with an empty "
-                              "body; Xen's restore would crash: libxl reads "
-                              "its id through a null body pointer",
-                              KIND_CrashesXenRestore, self.record_offset)
+            SLOT_empty_state
 
         content = self._read_content(length)
 
@@ -259,7 +256,7 @@ class VerifyLibxl(VerifyBase):
         """
         After CHECKPOINT_END: whether a CHECKPOINT_STATE comes next (Xen's
         COLO layout), told by its record header: type CHECKPOINT_STATE with
-        a body shorter than 8 octets, which no libxc record starting a
+        a body shorter than SLOT_rh_size octets, which no libxc record starting a
         segment has. The octets looked at are put back.
         """
         data = b""
@@ -279,7 +276,7 @@ class VerifyLibxl(VerifyBase):
     def _checkpoint_end(self):
         """CHECKPOINT_END: the libxc stream resumes, or CHECKPOINT_STATE."""
         if not self.in_checkpoint:
-            self._unexpected("not inside a checkpoint")
+            SLOT_not_in_checkpoint
         self.in_checkpoint = False
         if self._checkpoint_state_follows():
             self.state_next = True
@@ -295,8 +292,7 @@ class VerifyLibxl(VerifyBase):
         libxc stream resumes.
         """
         if not self.state_next:
-            self._unexpected("libxl reads CHECKPOINT_STATE only right after "
-                             "a CHECKPOINT_END of a COLO stream")
+            SLOT_state_outside_colo
         self.state_next = False
         if id_ != SLOT_checkpoint_new:
             self._record_error(KIND_BadValue,

@@ -3,7 +3,7 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): a382d7818a8edcd5
+# checksum (fnv1a-64 of all other lines): c75636591dea3ee3
 
 """
 Libxl migration streams (revision 2): names, values, struct formats and
@@ -294,7 +294,8 @@ class VerifyLibxl(VerifyBase):
         if rtype == REC_TYPE_checkpoint_state and length == 0:
             raise RecordError(self._where() + "CHECKPOINT_STATE with an empty "
                               "body; Xen's restore would crash: libxl reads "
-                              "its id through a null body pointer",
+                              "its id through a null body pointer "
+                              "(process_record in libxl_stream_read.c)",
                               "CrashesXenRestore", self.record_offset)
 
         content = self._read_content(length)
@@ -407,8 +408,10 @@ class VerifyLibxl(VerifyBase):
         libxc stream resumes.
         """
         if not self.state_next:
-            self._unexpected("libxl reads CHECKPOINT_STATE only right after "
-                             "a CHECKPOINT_END of a COLO stream")
+            self._unexpected("libxl reads CHECKPOINT_STATE only right after a "
+                             "CHECKPOINT_END of a COLO stream "
+                             "(libxl__stream_read_checkpoint_state) and "
+                             "refuses it elsewhere")
         self.state_next = False
         if id_ != 0:
             self._record_error("BadValue",
