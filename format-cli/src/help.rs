@@ -1,6 +1,6 @@
 //! The help text (`--help`, `xenstream man`) that names values the
 //! description holds: the supported versions, the versions a conversion
-//! goes between, the page size. Each is built from `format_spec::libxc`,
+//! goes between, the page size, the version Xen 4.17 writes. Each is built from `format_spec::libxc`,
 //! so changing the description changes the help; the rest of the help
 //! is in the doc comments of `main.rs`.
 //!
@@ -36,9 +36,28 @@ pub fn version_range() -> String {
     format!("{first} to {last}")
 }
 
-/// `2, 3 or 4`: the versions the description reads.
+/// The versions a conversion reads and writes, as the description dates
+/// the records they differ by: the last without STATIC_DATA_END, the last
+/// without DOMAIN_CONTEXT and the first with it (2, 3 and 4).
+fn convert_versions() -> Vec<u32> {
+    let mut vs = vec![
+        STATIC_DATA_END_SINCE - 1,
+        DOMAIN_CONTEXT_SINCE - 1,
+        DOMAIN_CONTEXT_SINCE,
+    ];
+    vs.sort_unstable();
+    vs.dedup();
+    vs
+}
+
+/// `2, 3 or 4`: the versions a conversion writes.
 pub fn version_choice() -> String {
-    or_list(&SUPPORTED_VERSIONS.map(|v| v.to_string()))
+    or_list(
+        &convert_versions()
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The program's one-line description.
@@ -134,7 +153,7 @@ mod tests {
 
     #[test]
     fn the_help_names_the_descriptions_values() {
-        for v in SUPPORTED_VERSIONS {
+        for v in convert_versions() {
             assert!(version_choice().contains(&v.to_string()));
             assert!(convert().contains(&v.to_string()));
             assert!(convert_to().contains(&v.to_string()));
