@@ -1909,6 +1909,11 @@ pub enum WriteError {
         /// The data length.
         actual: usize,
     },
+    /// The xl header breaks a value rule of its description (such as an
+    /// `optional_data_len` over [`XL_OPTIONAL_DATA_MAX`]), which the reader
+    /// checks in both modes: the file would be refused.
+    #[error("xl header: {0}")]
+    XlHeader(Violation),
 }
 
 /// Writer of the outer layers: an xl header and libxl stream around a
@@ -2013,6 +2018,17 @@ impl<W: Write> OuterWriter<W> {
                 field,
                 actual: preamble.optional_data.len(),
             });
+        }
+        // The header's value rules, which every mode reads it by (its
+        // reserved rules are the caller's to break, for test files).
+        let raw = preamble.header.to_bytes(preamble.endian);
+        for (i, f) in XlHeader::LAYOUT.fields.iter().enumerate() {
+            if f.is_reserved() {
+                continue;
+            }
+            if let Some(value) = f.read_uint(&raw, preamble.endian) {
+                check_value(&XlHeader::LAYOUT, i, value).map_err(WriteError::XlHeader)?;
+            }
         }
         let pre = preamble.to_bytes();
         out.write_all(&pre)?;

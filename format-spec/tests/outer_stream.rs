@@ -10,7 +10,8 @@ use format_spec::binrw::Endian;
 use format_spec::libxc::LibxcRecord;
 use format_spec::libxl::{CheckpointStateId, EmulatorId, LibxlRecord};
 use format_spec::outer::{
-    Format, FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader, OuterWriter, Source,
+    Format, FormatChoice, LibxcStop, Mode, OuterError, OuterEvent, OuterReader, OuterWriter,
+    Source, WriteError,
 };
 use format_spec::xl::{XlPreamble, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2};
 use outer_support::{walk, write_libxc_headers, write_libxc_records, write_small_libxc, Trickle};
@@ -323,4 +324,29 @@ fn source_counts_and_seeks_in_stream_offsets() {
     src.read_exact(&mut four).unwrap();
     assert_eq!(&four, b"XENF");
     assert!(src.seek(SeekFrom::Current(-100)).is_err());
+}
+
+#[test]
+fn the_writer_refuses_an_xl_header_its_reader_would_refuse() {
+    use format_spec::layout::ViolationRule;
+    use format_spec::xl::XL_OPTIONAL_DATA_MAX;
+    for endian in [Endian::Little, Endian::Big] {
+        let mut pre = XlPreamble::with_json_config(endian, "{}");
+        // At the bound: written, and read back.
+        pre.optional_data.resize(XL_OPTIONAL_DATA_MAX as usize, 0);
+        pre.header.optional_data_len = XL_OPTIONAL_DATA_MAX;
+        let w = OuterWriter::xl(Vec::new(), &pre).expect("at the bound");
+        assert!(!w.finish().unwrap().is_empty());
+        // One over: refused before anything is written.
+        pre.optional_data.push(0);
+        pre.header.optional_data_len += 1;
+        match OuterWriter::xl(Vec::new(), &pre) {
+            Err(WriteError::XlHeader(v)) => {
+                assert_eq!(v.field, "optional_data_len");
+                assert_eq!(v.rule, ViolationRule::TooLarge);
+                assert_eq!(v.value, u64::from(XL_OPTIONAL_DATA_MAX) + 1);
+            }
+            other => panic!("{endian:?}: {:?}", other.map(|_| ())),
+        }
+    }
 }
