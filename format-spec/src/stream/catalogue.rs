@@ -321,6 +321,21 @@ fn deprecated_by(version: u32) -> Vec<String> {
         .collect()
 }
 
+/// The rule behind `MissingDomainContext`: the spec's compatibility note
+/// of the version DOMAIN_CONTEXT came with, and the records it replaces
+/// (those deprecated in that version, if any).
+fn domain_context_rule() -> String {
+    let dc = LibxcRecord::LAYOUT.name_of(LibxcRecord::DOMAIN_CONTEXT);
+    let v = DOMAIN_CONTEXT_SINCE;
+    let mut rule = format!("{dc}; v{v} compat with v{}", v - 1);
+    let replaced = deprecated_by(v);
+    if !replaced.is_empty() {
+        rule.push_str(&format!(": {dc} replaces {}", and_list(&replaced)));
+    }
+    rule.push('.');
+    rule
+}
+
 /// The values an X86_PV_INFO field allows (`4 or 8`).
 fn pv_info_allowed(field: &str) -> String {
     match X86PvInfo::LAYOUT.field(field).map(|f| f.constraint) {
@@ -552,7 +567,7 @@ impl ErrorKind {
             ),
             K::MissingDomainContext => e(
                 &format!("In a v{DOMAIN_CONTEXT_SINCE} stream, a segment (the records up to a CHECKPOINT or END) has no DOMAIN_CONTEXT record."),
-                &format!("DOMAIN_CONTEXT; v{DOMAIN_CONTEXT_SINCE} compat with v{}: DOMAIN_CONTEXT replaces {}.", DOMAIN_CONTEXT_SINCE - 1, and_list(&deprecated_by(DOMAIN_CONTEXT_SINCE))),
+                &domain_context_rule(),
                 StrictOnly, "the CHECKPOINT or END record closing the segment", None, Some(StreamError),
             ),
             K::DomainContext => e(
