@@ -1910,7 +1910,7 @@ pub enum WriteError {
         actual: usize,
     },
     /// The xl header breaks a value rule of its description (such as an
-    /// `optional_data_len` over [`XL_OPTIONAL_DATA_MAX`]), which the reader
+    /// `optional_data_len` over [`XL_OPTIONAL_DATA_MAX`](crate::xl::XL_OPTIONAL_DATA_MAX)), which the reader
     /// checks in both modes: the file would be refused.
     #[error("xl header: {0}")]
     XlHeader(Violation),
