@@ -156,6 +156,7 @@ pub(super) fn xl_py() -> String {
         ("header_checks", checks),
         ("len_var", var("optional_data_len")),
         ("flags_var", var("mandatory_flags")),
+        ("cfg_len", XL_CONFIG_LEN_SIZE.to_string()),
         (
             "flag_rules",
             written(8, |w| {

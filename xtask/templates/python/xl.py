@@ -202,15 +202,15 @@ class VerifyXl(VerifyBase):
         data = self.optional_data
         if not data:
             return None
-        if len(data) < 4:
+        if len(data) < SLOT_cfg_len:
             raise StreamError("xl optional data at offset %d is %d octets, "
                               "too short for config_len"
                               % (data_at, len(data)),
                               KIND_BadConfig, data_at)
-        config_len, = unpack(self.endian + "I", data[:4])
-        if config_len > len(data) - 4:
+        config_len, = unpack(self.endian + "I", data[:SLOT_cfg_len])
+        if config_len > len(data) - SLOT_cfg_len:
             raise StreamError("xl config_len %d at offset %d exceeds the %d "
                               "octets of optional data after it"
-                              % (config_len, data_at, len(data) - 4),
+                              % (config_len, data_at, len(data) - SLOT_cfg_len),
                               KIND_BadConfig, data_at)
-        return data[4:4 + config_len]
+        return data[SLOT_cfg_len:SLOT_cfg_len + config_len]
