@@ -74,13 +74,13 @@ fn migration_messages() -> String {
 pub(super) fn xl_py() -> String {
     let st = &XlHeader::LAYOUT;
     let its = items(st);
-    let var = |f: &str| {
+    let item = |f: &str| {
         its.iter()
             .find(|i| i.field == f)
             .unwrap_or_else(|| panic!("XlHeader.{f}"))
-            .var
-            .clone()
     };
+    let var = |f: &str| item(f).var.clone();
+    let offset = |f: &str| item(f).offset.to_string();
     let marker_item = its
         .iter()
         .find(|i| i.field == "byteorder")
@@ -121,13 +121,7 @@ pub(super) fn xl_py() -> String {
             }
         }
     });
-    let offset = |f: &str| {
-        its.iter()
-            .find(|i| i.field == f)
-            .unwrap_or_else(|| panic!("XlHeader.{f}"))
-            .offset
-            .to_string()
-    };
+
     let vars: Vec<&str> = its.iter().map(|i| i.var.as_str()).collect();
     let values = [
         (
