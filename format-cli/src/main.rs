@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use format_spec::layout::SpecEnum;
-use format_spec::libxc::{DomainType, LibxcRecord, SUPPORTED_VERSIONS};
+use format_spec::libxc::{DomainType, LibxcRecord};
 use format_spec::outer::{self, FormatChoice, OuterError, SkippedRecord};
 use format_spec::save::{self, Options};
 use format_spec::stream::{ErrorKind, Mode, Report, StreamError};
@@ -134,7 +134,7 @@ enum Command {
     #[command(about = help::convert(), long_about = help::convert_long())]
     Convert {
         // The version to write (`help::convert_to`).
-        #[arg(long, help = help::convert_to(), value_parser = clap::value_parser!(u32).range(i64::from(SUPPORTED_VERSIONS[0])..=i64::from(SUPPORTED_VERSIONS[SUPPORTED_VERSIONS.len() - 1])))]
+        #[arg(long, help = help::convert_to(), value_parser = parse_target)]
         to: u32,
         /// Where to write: a file, or `-` (or nothing) for standard output.
         #[arg(short, long, value_name = "OUTPUT")]
@@ -830,4 +830,19 @@ fn print_records() {
     for v in DomainType::LAYOUT.variants {
         println!("domain type 0x{:x}: {}", v.value, v.human);
     }
+}
+
+/// `convert --to`: one of the versions a conversion writes.
+fn parse_target(s: &str) -> Result<u32, String> {
+    let targets = format_spec::convert::TARGET_VERSIONS;
+    s.parse::<u32>()
+        .ok()
+        .filter(|v| targets.contains(v))
+        .ok_or_else(|| {
+            let list: Vec<String> = targets.iter().map(u32::to_string).collect();
+            format!(
+                "{s:?} is not a version convert writes ({})",
+                list.join(", ")
+            )
+        })
 }

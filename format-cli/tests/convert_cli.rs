@@ -292,3 +292,23 @@ fn truncated_version_2_input_names_its_offset() {
     let end = format!("0x{:x}", v2.len() - 12);
     assert!(msg.contains(&end), "{msg} (wanted {end})");
 }
+
+#[test]
+fn a_version_convert_does_not_write_is_a_usage_error() {
+    let targets = format_spec::convert::TARGET_VERSIONS;
+    let below = targets[0] - 1;
+    let above = targets[targets.len() - 1] + 1;
+    for bad in [below.to_string(), above.to_string(), "four".to_string()] {
+        let out = run(&["convert", "--to", &bad], Some(&hvm_v3()));
+        assert_eq!(out.status.code(), Some(2), "{bad}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        for v in targets {
+            assert!(err.contains(&v.to_string()), "{bad}: {err}");
+        }
+        assert!(
+            out.stdout.is_empty(),
+            "{bad}: wrote {} octets",
+            out.stdout.len()
+        );
+    }
+}

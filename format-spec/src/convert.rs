@@ -204,6 +204,10 @@ const V_NO_DC: u32 = DOMAIN_CONTEXT_SINCE - 1;
 /// See [`V_NO_SDE`].
 const V_DC: u32 = DOMAIN_CONTEXT_SINCE;
 
+/// The versions [`convert`] writes (and reads): the last without
+/// STATIC_DATA_END, the last without DOMAIN_CONTEXT and the first with it.
+pub const TARGET_VERSIONS: [u32; 3] = [V_NO_SDE, V_NO_DC, V_DC];
+
 /// How to convert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvertOptions {
