@@ -36,15 +36,12 @@ pub fn version_range() -> String {
     format!("{first} to {last}")
 }
 
-/// The versions a conversion reads and writes, as the description dates
-/// the records they differ by: the last without STATIC_DATA_END, the last
-/// without DOMAIN_CONTEXT and the first with it (2, 3 and 4).
+/// The versions a conversion reads and writes
+/// ([`format_spec::convert::TARGET_VERSIONS`]: the last without
+/// STATIC_DATA_END, the last without DOMAIN_CONTEXT and the first with
+/// it), the ones `convert --to` accepts.
 fn convert_versions() -> Vec<u32> {
-    let mut vs = vec![
-        STATIC_DATA_END_SINCE - 1,
-        DOMAIN_CONTEXT_SINCE - 1,
-        DOMAIN_CONTEXT_SINCE,
-    ];
+    let mut vs = format_spec::convert::TARGET_VERSIONS.to_vec();
     vs.sort_unstable();
     vs.dedup();
     vs

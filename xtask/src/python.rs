@@ -143,7 +143,7 @@ mod tests {
         assert!(dc.contains(&format!("a run of {align}-octet aligned entries")));
         let hvm = hvm::hvm_context_py();
         let desc = format_spec::hvm_context::HvmDescriptor::LAYOUT.size;
-        assert!(hvm.contains(&format!("each an {desc}-octet descriptor")));
+        assert!(hvm.contains(&format!("each a descriptor of {desc} octets")));
         let libxl = joined(&libxl::libxl_py());
         let rh = format_spec::libxl::LibxlRecordHeader::LAYOUT.size;
         assert!(libxl.contains(&format!("a body shorter than {rh} octets")));

@@ -182,18 +182,22 @@ pub fn is_kind(name: &str) -> bool {
         || XenstoreErrorKind::from_name(name).is_some()
 }
 
-/// The kind tokens of a line: byte range and name. A token starts where
-/// no identifier character precedes it, and its name (a capital, then
-/// letters and digits) runs to the first character that cannot be in an
-/// identifier; `PAGE_DATA_KIND_OF_TOP` holds none.
+/// The kind tokens of a line: byte range and name. A token is the prefix
+/// where no identifier character precedes it, and its name runs to the
+/// first character that cannot be in an identifier (it may be empty, or
+/// no kind at all: [`resolve_kinds`] refuses those);
+/// `PAGE_DATA_KIND_OF_TOP` holds none.
 fn kinds_in(line: &str) -> Vec<(usize, usize, &str)> {
-    tokens_in(
-        line,
-        KIND_PREFIX,
-        u8::is_ascii_alphanumeric,
-        u8::is_ascii_uppercase,
-        false,
-    )
+    let bytes = line.as_bytes();
+    let ident = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    line.match_indices(KIND_PREFIX)
+        .filter(|(start, _)| *start == 0 || !ident(&bytes[start - 1]))
+        .map(|(start, _)| {
+            let name_at = start + KIND_PREFIX.len();
+            let end = name_at + bytes[name_at..].iter().take_while(|b| ident(b)).count();
+            (start, end, &line[name_at..end])
+        })
+        .collect()
 }
 
 /// `text` with every kind token replaced by its string literal.
@@ -427,12 +431,27 @@ mod tests {
     }
 
     #[test]
-    fn only_whole_tokens_are_kinds() {
-        let names: Vec<&str> = kinds_in("KIND_Io X_KIND_Io KIND_io KIND_Io_x (KIND_Truncated)")
-            .iter()
-            .map(|s| s.2)
-            .collect();
-        assert_eq!(names, ["Io", "Truncated"]);
+    fn every_kind_prefix_at_a_boundary_is_a_token() {
+        let names: Vec<&str> =
+            kinds_in("KIND_Io X_KIND_Io KIND_io KIND_Io_x (KIND_Truncated) KIND_")
+                .iter()
+                .map(|s| s.2)
+                .collect();
+        assert_eq!(names, ["Io", "io", "Io_x", "Truncated", ""]);
+        // Each one that names no kind fails the render.
+        for bad in ["KIND_io", "KIND_Io_x", "x = KIND_\n", "KIND_2x"] {
+            let t = Template {
+                name: "bad.py",
+                text: bad,
+            };
+            assert!(
+                matches!(
+                    render::<&str>(t, &[]),
+                    Err(TemplateError::UnknownKind { .. })
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -95,7 +95,8 @@ fn check_one(pass: Pass, f: &FieldLayout, value: u64, at: Location) -> Result<()
         (Pass::Values, _) if broken => Err(value_error(f.error, at, value, allowed(c))),
         (Pass::Reserved(Mode::Lenient), _) if !f.lenient => Ok(()),
         // Rules `reserved-zero` and `msr-policy-flags-zero`
-        // (`rules::reserved_rule`): strict mode only.
+        // (`rules::reserved_rule`): strict mode only, unless a field is
+        // annotated `lenient` (none of the libxc layer is).
         (Pass::Reserved(_), Constraint::Reserved) if value != 0 => {
             Err(StreamError::ReservedNonZero { at, value })
         }
@@ -368,7 +369,8 @@ fn page_data_in_memory(
 }
 
 /// Checks one known record body without parsing it into a typed value:
-/// length rule, allowed values and (strict mode) reserved fields, in that
+/// length rule, allowed values and the reserved fields `mode` checks (all
+/// in strict mode, those annotated `lenient` in lenient mode), in that
 /// order. Allocates nothing but, for PAGE_DATA, its pfn entries decoded.
 pub(crate) fn validate(
     info: RecordInfo,
@@ -495,5 +497,24 @@ mod tests {
         }));
         assert_eq!(run(annotated, Pass::Reserved(Mode::Strict)), reserved);
         assert_eq!(run(annotated, Pass::Reserved(Mode::Lenient)), reserved);
+    }
+
+    #[test]
+    fn no_libxc_reserved_rule_is_lenient_while_the_catalogue_says_strict_only() {
+        // The catalogue states ReservedNonZero as a strict-only kind; a
+        // libxc reserved field annotated `lenient` would make lenient mode
+        // report it too, and the catalogue would need to say so.
+        let strict_only =
+            ErrorKind::ReservedNonZero.entry().modes == crate::stream::ErrorModes::StrictOnly;
+        for layout in LIBXC_STRUCTS {
+            for f in layout.fields {
+                assert!(
+                    !(strict_only && f.is_reserved() && f.lenient),
+                    "{}.{} is lenient",
+                    layout.rust_name,
+                    f.name
+                );
+            }
+        }
     }
 }

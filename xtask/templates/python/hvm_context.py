@@ -2,10 +2,10 @@
 """
 The HVM context blob carried by the HVM_CONTEXT record of an x86 HVM
 guest's libxc stream (what XEN_DOMCTL_gethvmcontext returns): a run of
-entries, each an SLOT_descriptor_size-octet descriptor (type code, instance, length) followed
-by exactly ``length`` octets of body and no padding, starting with HEADER
-and ending with END. The HVM_* names follow Xen's public/hvm/save.h but are
-this package's own.
+entries, each a descriptor of SLOT_descriptor_size octets (type code, instance,
+length) followed by exactly ``length`` octets of body and no padding,
+starting with HEADER and ending with END. The HVM_* names follow Xen's
+public/hvm/save.h but are this package's own.
 
 verify_blob(blob, endian) applies every rule of the format and raises
 HvmContextError, whose ``kind`` names the rule (the same names as the Rust

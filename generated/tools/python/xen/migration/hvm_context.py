@@ -3,15 +3,15 @@
 # DO NOT EDIT: change the Rust description (format-spec) and run
 # `cargo xtask codegen --xen-tree XEN`.
 # Part of the xen.migration package.
-# checksum (fnv1a-64 of all other lines): 1fc87662431c2ddf
+# checksum (fnv1a-64 of all other lines): b4eb12bd2b96e5c4
 
 """
 The HVM context blob carried by the HVM_CONTEXT record of an x86 HVM
 guest's libxc stream (what XEN_DOMCTL_gethvmcontext returns): a run of
-entries, each an 8-octet descriptor (type code, instance, length) followed
-by exactly ``length`` octets of body and no padding, starting with HEADER
-and ending with END. The HVM_* names follow Xen's public/hvm/save.h but are
-this package's own.
+entries, each a descriptor of 8 octets (type code, instance,
+length) followed by exactly ``length`` octets of body and no padding,
+starting with HEADER and ending with END. The HVM_* names follow Xen's
+public/hvm/save.h but are this package's own.
 
 verify_blob(blob, endian) applies every rule of the format and raises
 HvmContextError, whose ``kind`` names the rule (the same names as the Rust
