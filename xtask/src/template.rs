@@ -135,44 +135,26 @@ impl fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
-/// The tokens `prefix` + name of a line, with their byte ranges and
-/// names. The name is the longest run of `name_char` after the prefix and
-/// must be followed by a character that cannot be in an identifier;
-/// `leading` decides whether the token may follow an identifier
-/// character, and `first` whether the name may start with its first
-/// octet.
-fn tokens_in<'l>(
-    line: &'l str,
-    prefix: &str,
-    name_char: fn(&u8) -> bool,
-    first: fn(&u8) -> bool,
-    leading: bool,
-) -> Vec<(usize, usize, &'l str)> {
+/// The slot tokens of a line: byte range and name. A slot may follow any
+/// character (`"%dSLOT_char"` in a format string); its name (lower-case
+/// letters, digits and `_`) runs to the first character that cannot be
+/// in one, and must not be empty.
+fn slots_in(line: &str) -> Vec<(usize, usize, &str)> {
     let bytes = line.as_bytes();
     let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let name = |b: &&u8| b.is_ascii_lowercase() || b.is_ascii_digit() || **b == b'_';
     let mut out = Vec::new();
     let mut from = 0;
-    while let Some(pos) = line[from..].find(prefix) {
+    while let Some(pos) = line[from..].find(PREFIX) {
         let start = from + pos;
-        let name_at = start + prefix.len();
-        let end = name_at + bytes[name_at..].iter().take_while(|b| name_char(b)).count();
-        let starts = leading || start == 0 || !ident(bytes[start - 1]);
-        let bounded = bytes.get(end).is_none_or(|&b| !ident(b));
-        if starts && bounded && bytes.get(name_at).is_some_and(first) && end > name_at {
+        let name_at = start + PREFIX.len();
+        let end = name_at + bytes[name_at..].iter().take_while(name).count();
+        if end > name_at && bytes.get(end).is_none_or(|&b| !ident(b)) {
             out.push((start, end, &line[name_at..end]));
         }
         from = end.max(start + 1);
     }
     out
-}
-
-/// The slot tokens of a line: byte range and name. A slot may follow any
-/// character (`"%dSLOT_char"` in a format string); its name (lower-case
-/// letters, digits and `_`) runs to the first character that cannot be
-/// in one.
-fn slots_in(line: &str) -> Vec<(usize, usize, &str)> {
-    let name = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_';
-    tokens_in(line, PREFIX, name, name, true)
 }
 
 /// Whether the description declares an error kind named `name`.
