@@ -114,7 +114,7 @@ use crate::libxl::{
 use crate::xl::{
     migration_messages, ConfigRequirement, MigrationMessage, XlConfigError, XlFlagRule, XlHeader,
     XlPreamble, MIGRATION_TRAILER_MAX, XL_CONFIG_LEN_SIZE, XL_FLAG_RULES, XL_HEADER_OFFSET,
-    XL_MAGIC,
+    XL_HEADER_SIZE, XL_MAGIC,
 };
 
 /// The first eight octets of a libxl stream ("LibxlFmt").
@@ -1076,19 +1076,26 @@ fn header_rules(
     base: u64,
     mode: Mode,
 ) -> Result<(), OuterError> {
-    for (i, f) in layout.fields.iter().enumerate() {
-        let Some(value) = f.read_uint(raw, endian) else {
-            continue;
-        };
-        let Err(v) = check_value(layout, i, value) else {
-            continue;
-        };
-        if mode == Mode::Lenient && !f.lenient {
-            continue;
-        }
-        return Err(header_error(f, raw, base + f.offset as u64, v.value));
+    match first_broken(layout, raw, endian, |f| mode == Mode::Strict || f.lenient) {
+        Some((f, v)) => Err(header_error(f, raw, base + f.offset as u64, v.value)),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The first field of `layout` (in field order) whose rule `raw` (in byte
+/// order `endian`) breaks, among those `checked` selects, with the broken
+/// rule.
+fn first_broken(
+    layout: &'static StructLayout,
+    raw: &[u8],
+    endian: Endian,
+    checked: impl Fn(&FieldLayout) -> bool,
+) -> Option<(&'static FieldLayout, Violation)> {
+    layout.fields.iter().enumerate().find_map(|(i, f)| {
+        let value = f.read_uint(raw, endian)?;
+        let v = check_value(layout, i, value).err()?;
+        checked(f).then_some((f, v))
+    })
 }
 
 /// The error of a broken header rule of field `f` (of the header `raw`),
@@ -1469,7 +1476,7 @@ impl<S: SourceIo> OuterCore<S> {
             });
         }
         let base = start + XL_HEADER_OFFSET as u64;
-        let mut raw = [0u8; XlHeader::LAYOUT.size];
+        let mut raw = [0u8; XL_HEADER_SIZE];
         self.fill(&mut raw, "the xl header").await?;
         // The byte order is the one in which the marker reads right; in
         // neither, the marker's rule below reports it.
@@ -2022,13 +2029,10 @@ impl<W: Write> OuterWriter<W> {
         // The header's value rules, which every mode reads it by (its
         // reserved rules are the caller's to break, for test files).
         let raw = preamble.header.to_bytes(preamble.endian);
-        for (i, f) in XlHeader::LAYOUT.fields.iter().enumerate() {
-            if f.is_reserved() {
-                continue;
-            }
-            if let Some(value) = f.read_uint(&raw, preamble.endian) {
-                check_value(&XlHeader::LAYOUT, i, value).map_err(WriteError::XlHeader)?;
-            }
+        if let Some((_, v)) = first_broken(&XlHeader::LAYOUT, &raw, preamble.endian, |f| {
+            !f.is_reserved()
+        }) {
+            return Err(WriteError::XlHeader(v));
         }
         let pre = preamble.to_bytes();
         out.write_all(&pre)?;
