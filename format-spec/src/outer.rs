@@ -109,7 +109,7 @@ use crate::libxc::IHDR_MARKER;
 use crate::libxl::{
     CheckpointState, CheckpointStateId, EmulatorContext, EmulatorHeader, EmulatorId,
     EmulatorXenstoreData, LibxlHeader, LibxlRecord, LibxlRecordHeader, XenstoreError, XenstoreScan,
-    REC_ALIGN, REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
+    REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 use crate::xl::{
     migration_messages, ConfigRequirement, MigrationMessage, XlConfigError, XlFlagRule, XlHeader,
@@ -2137,7 +2137,8 @@ impl<W: Write> OuterWriter<W> {
                 max: REC_LENGTH_MAX,
             });
         }
-        let mut buf = Vec::with_capacity(8 + body.len() + 8);
+        let pad = crate::libxc::padding_after(body.len() as u32) as usize;
+        let mut buf = Vec::with_capacity(LibxlRecordHeader::LAYOUT.size + body.len() + pad);
         let rh = LibxlRecordHeader {
             r#type: code,
             length: body.len() as u32,
@@ -2147,8 +2148,7 @@ impl<W: Write> OuterWriter<W> {
             source,
         })?;
         buf.extend_from_slice(body);
-        let align = REC_ALIGN as usize;
-        buf.resize(buf.len().div_ceil(align) * align, 0);
+        buf.extend_from_slice(&crate::libxc::ZERO_PADDING[..pad]);
         self.out.write_all(&buf)?;
         self.pos += buf.len() as u64;
         Ok(())
