@@ -19,7 +19,7 @@ use crate::drive::{now, Input};
 use crate::libxc::{
     infers_static_data_end, stands_in_for_static_data_end, DomainHeader, DomainType, ImageHeader,
     LibxcRecord, PageType, RecordHeader, ORDER_RULES, PAGE_DATA_PFN_MASK, PAGE_SHIFT, PAGE_SIZE,
-    PAGE_TYPE_CODES, PV_DEFAULT_GUEST_WIDTH, REC_ALIGN, VALUE_RULES,
+    PAGE_TYPE_CODES, PV_DEFAULT_GUEST_WIDTH, VALUE_RULES,
 };
 
 /// How to verify.
@@ -1358,7 +1358,7 @@ impl Verifier {
         self.report.segments += 1;
         self.segment = Some(Segment {
             saved: self.order.clone(),
-            start: info.body_offset() + u64::from(info.length).next_multiple_of(REC_ALIGN as u64),
+            start: info.end_offset(),
             records: 0,
             deferred: None,
         });
