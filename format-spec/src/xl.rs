@@ -841,3 +841,112 @@ pub fn migration_messages(octets: &[u8]) -> Option<Vec<MigrationMessage>> {
     }
     (!found.is_empty()).then_some(found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `config_len` (`n`, in byte order `e`) and then `body`.
+    fn data(n: u32, body: &[u8], e: Endian) -> Vec<u8> {
+        let mut v = match e {
+            Endian::Big => n.to_be_bytes().to_vec(),
+            Endian::Little => n.to_le_bytes().to_vec(),
+        };
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn framing_comes_from_the_layout() {
+        let count = XL_CONFIG_FRAMING.count_field();
+        assert_eq!(count.name, "config_len");
+        assert_eq!((count.offset, count.size()), (0, 4));
+        assert_eq!(XL_CONFIG_FRAMING.fixed(), 4);
+        assert_eq!(XL_CONFIG_FRAMING.element(), 1);
+        assert_eq!(XL_CONFIG_FRAMING.kind, OuterErrorKind::BadConfig);
+    }
+
+    #[test]
+    fn framing_at_its_boundaries_in_both_byte_orders() {
+        for e in [Endian::Little, Endian::Big] {
+            let f = &XL_CONFIG_FRAMING;
+            // Empty: no configuration.
+            assert_eq!(f.frame(&[], e), Ok(None));
+            // config_len counting every octet after it, and fewer: the
+            // rest is skipped.
+            let d = data(5, b"hello", e);
+            assert_eq!(f.frame(&d, e), Ok(Some(&b"hello"[..])));
+            let d = data(2, b"hello", e);
+            assert_eq!(f.frame(&d, e), Ok(Some(&b"he"[..])));
+            let d = data(0, b"", e);
+            assert_eq!(f.frame(&d, e), Ok(Some(&b""[..])));
+            // One more than there are, and the largest.
+            let d = data(6, b"hello", e);
+            assert_eq!(
+                f.frame(&d, e),
+                Err(XlConfigError::TooLong {
+                    config_len: 6,
+                    available: 5
+                })
+            );
+            let d = data(u32::MAX, b"hello", e);
+            assert_eq!(
+                f.frame(&d, e),
+                Err(XlConfigError::TooLong {
+                    config_len: u64::from(u32::MAX),
+                    available: 5
+                })
+            );
+            // 1 to 3 octets: too short for config_len.
+            for len in 1..4 {
+                assert_eq!(
+                    f.frame(&[0; 3][..len], e),
+                    Err(XlConfigError::NoLength { len })
+                );
+            }
+        }
+        // The byte order is the one given: 5 read big-endian is 5 << 24.
+        let d = data(5, b"hello", Endian::Little);
+        assert_eq!(
+            XL_CONFIG_FRAMING.frame(&d, Endian::Big),
+            Err(XlConfigError::TooLong {
+                config_len: 5 << 24,
+                available: 5
+            })
+        );
+    }
+
+    #[test]
+    fn errors_name_the_count_field_and_its_width() {
+        assert_eq!(
+            XlConfigError::NoLength { len: 3 }.to_string(),
+            "optional data is 3 octets, too short for the 4-octet config_len"
+        );
+        assert_eq!(
+            XlConfigError::TooLong {
+                config_len: 9,
+                available: 8
+            }
+            .to_string(),
+            "config_len 9 exceeds the 8 octets of optional data after it"
+        );
+    }
+
+    #[test]
+    fn config_encodes_in_both_byte_orders_and_frames_back() {
+        for e in [Endian::Little, Endian::Big] {
+            let bytes = XlConfig::new(b"{}\0".to_vec()).to_bytes(e).unwrap();
+            assert_eq!(bytes, data(3, b"{}\0", e));
+            assert_eq!(XL_CONFIG_FRAMING.frame(&bytes, e), Ok(Some(&b"{}\0"[..])));
+            let pre = XlPreamble::with_json_config(e, "{}");
+            assert_eq!(pre.optional_data, bytes);
+            assert_eq!(pre.config(), Ok(Some(&b"{}\0"[..])));
+        }
+        // A config_len that does not count the configuration is refused.
+        let bad = XlConfig {
+            config_len: 2,
+            config: b"abc".to_vec(),
+        };
+        assert!(bad.to_bytes(Endian::Little).is_err());
+    }
+}
