@@ -36,7 +36,7 @@
 //! | `UnknownMandatoryFlags` | xl mandatory flags outside JSON and STREAMv2 | both |
 //! | `UnknownOptionalFlags` | xl optional flags not zero | strict |
 //! | `OptionalDataTooLong` | xl `optional_data_len` over [`XL_OPTIONAL_DATA_MAX`](crate::xl::XL_OPTIONAL_DATA_MAX) | both |
-//! | `BadConfig` | optional data neither empty nor holding [`XlConfig`](crate::xl::XlConfig)'s `config_len` and at least that many octets after it ([`XL_CONFIG_FRAMING`](crate::xl::XL_CONFIG_FRAMING)) | both |
+//! | `BadConfig` | optional data neither empty nor holding [`XlConfig`](crate::xl::XlConfig)'s `config_len` and at least that many octets after it ([`XL_CONFIG_FRAMING`]) | both |
 //! | `MissingConfig` | JSON flag set, optional data empty | strict |
 //! | `ConfigNotTerminated` | JSON flag set, configuration not ending in NUL | strict |
 //! | `LegacyStream` | no STREAMv2 flag and no libxc marker after the xl header | both |
