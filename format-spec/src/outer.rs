@@ -103,7 +103,7 @@ use binrw::Endian;
 
 use crate::body::{read_wire, write_wire, BodyError};
 use crate::layout::{
-    check_value, field_of, Constraint, FieldLayout, StructLayout, Violation, Wire,
+    field_of, first_broken, Constraint, FieldLayout, StructLayout, Violation, Wire,
 };
 use crate::libxc::IHDR_MARKER;
 use crate::libxl::{
@@ -1076,26 +1076,12 @@ fn header_rules(
     base: u64,
     mode: Mode,
 ) -> Result<(), OuterError> {
-    match first_broken(layout, raw, endian, |f| mode == Mode::Strict || f.lenient) {
-        Some((f, v)) => Err(header_error(f, raw, base + f.offset as u64, v.value)),
+    match first_broken(layout, raw, endian, &|f, _| {
+        mode == Mode::Strict || f.lenient
+    }) {
+        Some(b) => Err(header_error(b.field, raw, base + b.offset as u64, b.value)),
         None => Ok(()),
     }
-}
-
-/// The first field of `layout` (in field order) whose rule `raw` (in byte
-/// order `endian`) breaks, among those `checked` selects, with the broken
-/// rule.
-fn first_broken(
-    layout: &'static StructLayout,
-    raw: &[u8],
-    endian: Endian,
-    checked: impl Fn(&FieldLayout) -> bool,
-) -> Option<(&'static FieldLayout, Violation)> {
-    layout.fields.iter().enumerate().find_map(|(i, f)| {
-        let value = f.read_uint(raw, endian)?;
-        let v = check_value(layout, i, value).err()?;
-        checked(f).then_some((f, v))
-    })
 }
 
 /// The error of a broken header rule of field `f` (of the header `raw`),
@@ -2029,10 +2015,10 @@ impl<W: Write> OuterWriter<W> {
         // The header's value rules, which every mode reads it by (its
         // reserved rules are the caller's to break, for test files).
         let raw = preamble.header.to_bytes(preamble.endian);
-        if let Some((_, v)) = first_broken(&XlHeader::LAYOUT, &raw, preamble.endian, |f| {
+        if let Some(b) = first_broken(&XlHeader::LAYOUT, &raw, preamble.endian, &|f, _| {
             !f.is_reserved()
         }) {
-            return Err(WriteError::XlHeader(v));
+            return Err(WriteError::XlHeader(b.violation()));
         }
         let pre = preamble.to_bytes();
         out.write_all(&pre)?;

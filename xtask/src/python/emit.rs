@@ -516,6 +516,23 @@ pub(super) fn raise_lines(
     }
 }
 
+/// Writes the checks of `items` in field order: each item's value rule,
+/// then its reserved rule (a field has one rule at most). This is the order
+/// the Rust walk over the annotations (`format_spec::layout::first_broken`)
+/// reports the first broken rule in.
+pub(super) fn emit_field_checks(
+    w: &mut Writer,
+    items: &[Item],
+    raise: Raise<'_>,
+    consts: &[ConstLayout],
+) {
+    for it in items {
+        for pass in [Pass::Values, Pass::Reserved] {
+            emit_checks(w, std::slice::from_ref(it), pass, raise, consts);
+        }
+    }
+}
+
 /// Writes the checks of one pass over `items`, each an `if` and the
 /// `raise` under it.
 pub(super) fn emit_checks(

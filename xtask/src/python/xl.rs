@@ -114,13 +114,7 @@ pub(super) fn xl_py() -> String {
     };
     // Field by field, as the Rust reader checks them (`outer::header_rules`):
     // the first broken rule is the one reported.
-    let checks = written(8, |w| {
-        for it in &rest {
-            for pass in [Pass::Values, Pass::Reserved] {
-                emit_checks(w, std::slice::from_ref(it), pass, raise, XL_CONSTANTS);
-            }
-        }
-    });
+    let checks = written(8, |w| emit_field_checks(w, &rest, raise, XL_CONSTANTS));
 
     let vars: Vec<&str> = its.iter().map(|i| i.var.as_str()).collect();
     let values = [
