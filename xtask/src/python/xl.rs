@@ -4,7 +4,7 @@
 use format_spec::layout::Wire;
 use format_spec::xl::{
     ConfigRequirement, XlGuestType, XlHeader, XL_CONFIG_LEN_SIZE, XL_CONSTANTS, XL_FLAG_RULES,
-    XL_STRUCTS, XL_TEXT_CONSTANTS,
+    XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_STRUCTS, XL_TEXT_CONSTANTS,
 };
 
 use super::banner;
@@ -128,7 +128,7 @@ pub(super) fn xl_py() -> String {
         ("size", st.size.to_string()),
         (
             "v2",
-            const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_STREAMV2").to_string(),
+            py_const!(XL_CONSTANTS, XL_MANDATORY_FLAG_STREAMV2).to_string(),
         ),
         (
             "hdr_doc",
@@ -153,7 +153,7 @@ pub(super) fn xl_py() -> String {
         ),
         (
             "json",
-            const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_JSON").to_string(),
+            py_const!(XL_CONSTANTS, XL_MANDATORY_FLAG_JSON).to_string(),
         ),
         (
             "guest_types",
