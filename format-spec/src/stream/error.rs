@@ -404,7 +404,7 @@ pub enum StreamError {
         checkpoint: u64,
     },
     /// A stream on which Xen's own restore code crashes.
-    #[error("{at}: {what}; Xen's restore would {crash}")]
+    #[error("{at}: {what}{XEN_RESTORE_WOULD}{crash}")]
     CrashesXenRestore {
         /// Where.
         at: Location,
@@ -691,6 +691,13 @@ impl Warning {
         }
     }
 }
+
+/// What joins what a stream holds to what Xen's restore would do with it
+/// in the message of a `CrashesXenRestore` error, in Rust
+/// ([`StreamError::CrashesXenRestore`], the libxl layer's
+/// [`OuterError::CrashesXenRestore`](crate::outer::OuterError::CrashesXenRestore))
+/// and in the generated Python.
+pub const XEN_RESTORE_WOULD: &str = "; Xen's restore would ";
 
 /// The spec name of record `code` of the libxc table.
 const fn name(code: u32) -> &'static str {
