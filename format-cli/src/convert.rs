@@ -1,8 +1,9 @@
-//! `xenstream convert --to 2|3|4 [INPUT|-] [-o OUTPUT|-]`: rewrites a
-//! stream (bare libxc, bare libxl or an `xl save` file) as libxc stream
-//! version 2, 3 or 4, forward only, with the library's
-//! [`format_spec::convert`]. The input's libxc stream is one of the two
-//! other versions; version 2 gets an explicit STATIC_DATA_END where a
+//! `xenstream convert --to VERSION [INPUT|-] [-o OUTPUT|-]`: rewrites a
+//! stream (bare libxc, bare libxl or an `xl save` file) as a libxc stream
+//! of one of the versions of
+//! [`TARGET_VERSIONS`](format_spec::convert::TARGET_VERSIONS), forward
+//! only, with the library's [`format_spec::convert`]. The input's libxc
+//! stream is one of the other versions; version 2 gets an explicit STATIC_DATA_END where a
 //! version 3 receiver infers it, and loses it again on the way back (see
 //! "Version 2" in [`format_spec::convert`]). The arguments are parsed by
 //! clap in `main.rs` into [`ConvertArgs`].
@@ -49,7 +50,8 @@ use crate::progress::{self, Progress};
 /// The parsed arguments of `xenstream convert`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConvertArgs {
-    /// Version to write (2, 3 or 4).
+    /// Version to write, one of
+    /// [`TARGET_VERSIONS`](format_spec::convert::TARGET_VERSIONS).
     pub to: u32,
     /// Input file; `None` for standard input.
     pub input: Option<PathBuf>,

@@ -117,7 +117,7 @@ fn peek(file: &mut File, n: usize) -> io::Result<Vec<u8>> {
 /// Which layer `head` (the first octets of an input) starts with; `None`
 /// when it is none of them.
 pub fn detect(head: &[u8]) -> Option<outer::Format> {
-    let first: [u8; 8] = head.get(..8)?.try_into().ok()?;
+    let first: outer::Signature = head.get(..outer::DETECT_SIZE)?.try_into().ok()?;
     FormatChoice::detect(&first)
 }
 

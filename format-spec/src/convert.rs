@@ -1,5 +1,5 @@
-//! Converting streams between versions 2, 3 and 4 of the libxc stream,
-//! forward only.
+//! Converting streams between the versions of the libxc stream that
+//! [`TARGET_VERSIONS`] lists, forward only.
 //!
 //! Version 4 of the libxc stream moves the content of two version 3
 //! records, SHARED_INFO and X86_TSC_INFO, into the blob of one
@@ -211,8 +211,8 @@ pub const TARGET_VERSIONS: [u32; 3] = [V_NO_SDE, V_NO_DC, V_DC];
 /// How to convert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConvertOptions {
-    /// The version to write: 2, 3 or 4. The input must be one of the
-    /// other two.
+    /// The version to write, one of [`TARGET_VERSIONS`]. The input must
+    /// be one of the others.
     pub to: u32,
     /// How the input is checked while it is read ([`Mode::Strict`] by
     /// default). Lenient input may hold non-zero padding, which the output
@@ -378,7 +378,7 @@ pub enum ConvertError {
         source: io::Error,
     },
     /// The input's libxc stream is not a version converted from: each
-    /// target takes the two other versions of 2, 3 and 4.
+    /// target takes the other versions of [`TARGET_VERSIONS`].
     #[error("{at}: the libxc stream is version {found}; converting to version {to} needs version {wanted} or {other}")]
     WrongVersion {
         /// The image header's version field.
@@ -392,8 +392,11 @@ pub enum ConvertError {
         /// The target version.
         to: u32,
     },
-    /// The requested output version is not 2, 3 or 4.
-    #[error("cannot convert to version {to}: only versions 2, 3 and 4 are written")]
+    /// The requested output version is not one of [`TARGET_VERSIONS`].
+    #[error(
+        "cannot convert to version {to}: only versions {} are written",
+        crate::stream::versions_in_words(&TARGET_VERSIONS)
+    )]
     BadTarget {
         /// The version asked for.
         to: u32,

@@ -670,33 +670,172 @@ pub fn check_value(
     value: u64,
 ) -> Result<(), Violation> {
     let field = &layout.fields[index];
-    let rule = match field.constraint {
-        Constraint::None => None,
-        Constraint::Reserved => (value != 0).then_some(ViolationRule::ReservedNonZero),
-        Constraint::ReservedBits(mask) => {
-            (value & mask != 0).then_some(ViolationRule::ReservedNonZero)
-        }
-        Constraint::Equals(v) => (value != v).then_some(ViolationRule::WrongValue),
-        Constraint::OneOf(vs) => (!vs.contains(&value)).then_some(ViolationRule::NotAllowed),
-        Constraint::Enum(e) => e
-            .variant(value)
-            .is_none()
-            .then_some(ViolationRule::NotAllowed),
-        Constraint::AtMost(max) => (value > max).then_some(ViolationRule::TooLarge),
-    };
-    match rule {
+    match field.constraint.broken_by(value) {
         None => Ok(()),
-        Some(rule) => Err(Violation {
+        Some((rule, value)) => Err(Violation {
             structure: layout.rust_name,
             field: field.name,
             offset: field.offset,
-            value: match field.constraint {
-                Constraint::ReservedBits(mask) => value & mask,
-                _ => value,
-            },
+            value,
             rule,
         }),
     }
+}
+
+impl Constraint {
+    /// The rule `value` breaks, if any, with the value to report: the
+    /// reserved bits that are set for [`Constraint::ReservedBits`], the
+    /// value itself otherwise. This is the one place the meaning of every
+    /// constraint is written; each walk over the fields decides only
+    /// which fields it visits, in which order, and which rules its mode
+    /// reports.
+    pub fn broken_by(&self, value: u64) -> Option<(ViolationRule, u64)> {
+        let rule = match *self {
+            Constraint::None => None,
+            Constraint::Reserved => (value != 0).then_some(ViolationRule::ReservedNonZero),
+            Constraint::ReservedBits(mask) => {
+                return (value & mask != 0)
+                    .then_some((ViolationRule::ReservedNonZero, value & mask));
+            }
+            Constraint::Equals(v) => (value != v).then_some(ViolationRule::WrongValue),
+            Constraint::OneOf(vs) => (!vs.contains(&value)).then_some(ViolationRule::NotAllowed),
+            Constraint::Enum(e) => e
+                .variant(value)
+                .is_none()
+                .then_some(ViolationRule::NotAllowed),
+            Constraint::AtMost(max) => (value > max).then_some(ViolationRule::TooLarge),
+        };
+        rule.map(|r| (r, value))
+    }
+}
+
+impl ViolationRule {
+    /// Whether the rule is a reserved rule (zero on save), as opposed to a
+    /// value rule (an exact value, an allowed set, an upper bound).
+    pub const fn is_reserved(self) -> bool {
+        matches!(self, ViolationRule::ReservedNonZero)
+    }
+}
+
+/// A field rule that a struct's octets break, as [`first_broken`] finds it.
+#[derive(Debug, Clone, Copy)]
+pub struct BrokenRule {
+    /// The struct the field belongs to: the walked one, or the element
+    /// struct of one of its trailing arrays.
+    pub structure: &'static StructLayout,
+    /// For a field of an element of a trailing array of structs: the
+    /// array's name and the element index.
+    pub array: Option<(&'static str, u64)>,
+    /// The field.
+    pub field: &'static FieldLayout,
+    /// The element index within an array field (a fixed array or a
+    /// trailing array of integers).
+    pub element: Option<u64>,
+    /// Where the error is reported, from the start of the walked octets:
+    /// the field's first octet (of the whole field for a fixed array,
+    /// whichever element breaks the rule), or the element's for a
+    /// trailing array.
+    pub offset: usize,
+    /// The rule broken.
+    pub rule: ViolationRule,
+    /// The value to report (see [`Constraint::broken_by`]).
+    pub value: u64,
+}
+
+impl BrokenRule {
+    /// The broken rule as a [`Violation`] of the field's struct.
+    pub fn violation(&self) -> Violation {
+        Violation {
+            structure: self.structure.rust_name,
+            field: self.field.name,
+            offset: self.field.offset,
+            value: self.value,
+            rule: self.rule,
+        }
+    }
+}
+
+/// The first rule, in field order, that `bytes` (a struct laid out as
+/// `layout`, its integers in byte order `endian`) breaks among those
+/// `checked` selects (by field and by the rule broken). Trailing arrays
+/// are walked element by element, as far as `bytes` holds whole
+/// elements; an element struct's own byte order is resolved against
+/// `endian`. A field `bytes` does not hold is not checked.
+///
+/// This is the one walk over field annotations: the libxc stream's
+/// headers and record bodies, and the libxl and xl headers, are all
+/// checked with it. Each caller turns the [`BrokenRule`] into its layer's
+/// error.
+pub fn first_broken(
+    layout: &'static StructLayout,
+    bytes: &[u8],
+    endian: Endian,
+    checked: &dyn Fn(&FieldLayout, ViolationRule) -> bool,
+) -> Option<BrokenRule> {
+    first_broken_in(layout, bytes, endian, checked, None)
+}
+
+fn first_broken_in(
+    layout: &'static StructLayout,
+    bytes: &[u8],
+    endian: Endian,
+    checked: &dyn Fn(&FieldLayout, ViolationRule) -> bool,
+    array: Option<(&'static str, u64)>,
+) -> Option<BrokenRule> {
+    for f in layout.fields {
+        // A trailing array of structs carries its rules in its elements.
+        if matches!(f.constraint, Constraint::None)
+            && !matches!(f.kind, FieldKind::TrailingStruct(_))
+        {
+            continue;
+        }
+        let broken = |off: usize, size: usize, element: Option<u64>, report: usize| {
+            let value = crate::bytes::uint_at(bytes, off, size, endian)?;
+            let (rule, value) = f.constraint.broken_by(value)?;
+            checked(f, rule).then_some(BrokenRule {
+                structure: layout,
+                array,
+                field: f,
+                element,
+                offset: report,
+                rule,
+                value,
+            })
+        };
+        let found = match f.kind {
+            FieldKind::Prim(p) => broken(f.offset, p.size(), None, f.offset),
+            FieldKind::Array(p, n) => (0..n)
+                .find_map(|i| broken(f.offset + i * p.size(), p.size(), Some(i as u64), f.offset)),
+            FieldKind::TrailingPrim(p) => (layout.size..)
+                .step_by(p.size())
+                .take_while(|off| off + p.size() <= bytes.len())
+                .enumerate()
+                .find_map(|(i, off)| broken(off, p.size(), Some(i as u64), off)),
+            FieldKind::TrailingStruct(s) if s.size > 0 => (layout.size..)
+                .step_by(s.size)
+                .take_while(|off| off + s.size <= bytes.len())
+                .enumerate()
+                .find_map(|(i, off)| {
+                    let inner = resolve_endian(s.byte_order, endian);
+                    let b = first_broken_in(
+                        s,
+                        &bytes[off..off + s.size],
+                        inner,
+                        checked,
+                        Some((f.name, i as u64)),
+                    )?;
+                    Some(BrokenRule {
+                        offset: off + b.offset,
+                        ..b
+                    })
+                }),
+            FieldKind::TrailingStruct(_) => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
 }
 
 /// The field `name` of `layout`, for tables built at compile time: a name
@@ -742,5 +881,103 @@ pub const fn resolve_endian(order: ByteOrder, stream: Endian) -> Endian {
         ByteOrder::Big => Endian::Big,
         ByteOrder::Stream => stream,
         ByteOrder::Native => Endian::NATIVE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::libxc::{ImageHeader, X86MsrPolicy, IHDR_ID, IHDR_MARKER};
+
+    /// A good image header (version 3), big-endian as the stream has it.
+    fn image_header() -> Vec<u8> {
+        let mut raw = vec![0u8; ImageHeader::LAYOUT.size];
+        raw[..8].copy_from_slice(&IHDR_MARKER.to_be_bytes());
+        raw[8..12].copy_from_slice(&IHDR_ID.to_be_bytes());
+        raw[12..16].copy_from_slice(&3u32.to_be_bytes());
+        raw
+    }
+
+    #[test]
+    fn the_first_broken_rule_is_the_first_in_field_order_among_those_selected() {
+        let l = &ImageHeader::LAYOUT;
+        let all = |_: &FieldLayout, _: ViolationRule| true;
+        let mut raw = image_header();
+        assert!(first_broken(l, &raw, Endian::Big, &all).is_none());
+        // `_res2` (octet 20) and then `version` (octets 12-15) broken: the
+        // version comes first in field order, whichever was broken last.
+        raw[20] = 1;
+        raw[12..16].copy_from_slice(&99u32.to_be_bytes());
+        let b = first_broken(l, &raw, Endian::Big, &all).unwrap();
+        assert_eq!((b.field.name, b.offset, b.value), ("version", 12, 99));
+        assert!(!b.rule.is_reserved());
+        // Selecting reserved rules only skips it.
+        let reserved = |_: &FieldLayout, r: ViolationRule| r.is_reserved();
+        let b = first_broken(l, &raw, Endian::Big, &reserved).unwrap();
+        assert_eq!(
+            (b.field.name, b.offset, b.value),
+            ("_res2", 20, 0x0100_0000)
+        );
+        assert_eq!(b.rule, ViolationRule::ReservedNonZero);
+        assert_eq!(b.violation().field, "_res2");
+
+        // Field order, not value rules first: in the xl header a reserved
+        // rule (`mandatory_flags`, octets 4-7) comes before a value rule
+        // (`optional_data_len`, octets 12-15, at most a bound).
+        use crate::xl::{XlHeader, XL_OPTIONAL_DATA_MAX};
+        let h = XlHeader::new(1 << 31, 0, XL_OPTIONAL_DATA_MAX + 1);
+        let raw = h.to_bytes(Endian::Little);
+        let b = first_broken(&XlHeader::LAYOUT, &raw, Endian::Little, &all).unwrap();
+        assert_eq!((b.field.name, b.offset), ("mandatory_flags", 4));
+        let values = |_: &FieldLayout, r: ViolationRule| !r.is_reserved();
+        let b = first_broken(&XlHeader::LAYOUT, &raw, Endian::Little, &values).unwrap();
+        assert_eq!(
+            (b.field.name, b.offset, b.rule),
+            ("optional_data_len", 12, ViolationRule::TooLarge)
+        );
+    }
+
+    #[test]
+    fn a_trailing_struct_array_is_walked_element_by_element() {
+        // Two MSR entries of 16 octets; the second has `flags` (octets 4-7
+        // of the entry) set, and the walk stops before a partial third.
+        let mut body = vec![0u8; 2 * 16 + 8];
+        body[16 + 4] = 0x80;
+        body[2 * 16 + 4] = 0x01;
+        let all = |_: &FieldLayout, _: ViolationRule| true;
+        let b = first_broken(&X86MsrPolicy::LAYOUT, &body, Endian::Little, &all).unwrap();
+        assert_eq!(b.structure.rust_name, "XenMsrEntry");
+        assert_eq!(b.array, Some(("entries", 1)));
+        assert_eq!((b.field.name, b.offset, b.value), ("flags", 20, 0x80));
+        body[16 + 4] = 0;
+        assert!(first_broken(&X86MsrPolicy::LAYOUT, &body, Endian::Little, &all).is_none());
+    }
+
+    #[test]
+    fn every_constraint_says_which_rule_a_value_breaks() {
+        assert_eq!(Constraint::None.broken_by(7), None);
+        assert_eq!(
+            Constraint::Reserved.broken_by(7),
+            Some((ViolationRule::ReservedNonZero, 7))
+        );
+        assert_eq!(
+            Constraint::ReservedBits(0xf0).broken_by(0x1f),
+            Some((ViolationRule::ReservedNonZero, 0x10))
+        );
+        assert_eq!(Constraint::ReservedBits(0xf0).broken_by(0x0f), None);
+        assert_eq!(Constraint::Equals(3).broken_by(3), None);
+        assert_eq!(
+            Constraint::Equals(3).broken_by(4),
+            Some((ViolationRule::WrongValue, 4))
+        );
+        assert_eq!(
+            Constraint::OneOf(&[4, 8]).broken_by(6),
+            Some((ViolationRule::NotAllowed, 6))
+        );
+        assert_eq!(Constraint::AtMost(10).broken_by(10), None);
+        assert_eq!(
+            Constraint::AtMost(10).broken_by(11),
+            Some((ViolationRule::TooLarge, 11))
+        );
     }
 }

@@ -15,7 +15,8 @@
 //!   layer, and [`Mode`], the one checking mode.
 //! * [`outer`]: the xl header and libxl stream, read and written layer by
 //!   layer.
-//! * [`convert`]: converting streams between versions 2, 3 and 4.
+//! * [`convert`]: converting streams between the versions
+//!   [`convert::TARGET_VERSIONS`] lists.
 //! * [`domain_context`]: the blob inside the DOMAIN_CONTEXT record.
 //! * [`hvm_context`]: the blob inside the HVM_CONTEXT record.
 //! * [`blob`]: the entry tables and rule tables of both blobs, and their

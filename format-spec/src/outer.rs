@@ -103,7 +103,7 @@ use binrw::Endian;
 
 use crate::body::{read_wire, write_wire, BodyError};
 use crate::layout::{
-    check_value, field_of, Constraint, FieldLayout, StructLayout, Violation, Wire,
+    field_of, first_broken, Constraint, FieldLayout, StructLayout, Violation, Wire,
 };
 use crate::libxc::IHDR_MARKER;
 use crate::libxl::{
@@ -117,7 +117,18 @@ use crate::xl::{
     XL_HEADER_SIZE, XL_MAGIC,
 };
 
-/// The first eight octets of a libxl stream ("LibxlFmt").
+/// The octets format detection reads ([`FormatChoice::detect`]), which is
+/// also the most the look-ahead of a [`Source`] holds: as many as the
+/// libxc image header's marker and the libxl header's ident each have. An
+/// xl file is told by as many octets of its magic.
+pub const DETECT_SIZE: usize = LIBXC_MARKER_BYTES.len();
+
+const _: () = assert!(LIBXL_IDENT_BYTES.len() == DETECT_SIZE && XL_MAGIC.len() >= DETECT_SIZE);
+
+/// The first octets of a stream, as format detection reads them.
+pub type Signature = [u8; DETECT_SIZE];
+
+/// The first octets of a libxl stream ("LibxlFmt").
 const LIBXL_IDENT_BYTES: [u8; 8] = crate::libxl::HDR_IDENT.to_be_bytes();
 
 /// The libxl ident as the text it spells.
@@ -125,7 +136,7 @@ fn ident_text() -> String {
     String::from_utf8_lossy(&LIBXL_IDENT_BYTES).into_owned()
 }
 
-/// The first eight octets of a libxc stream (the all-ones marker).
+/// The first octets of a libxc stream (the all-ones marker).
 const LIBXC_MARKER_BYTES: [u8; 8] = IHDR_MARKER.to_be_bytes();
 
 /// Which layer a stream starts with.
@@ -159,7 +170,7 @@ impl fmt::Display for Format {
 /// What the caller says the stream is: `--format auto|xl|libxl|libxc`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FormatChoice {
-    /// Detect the format from the first eight octets.
+    /// Detect the format from the first [`DETECT_SIZE`] octets.
     #[default]
     Auto,
     /// Expect this format (and report its header as wrong otherwise).
@@ -192,9 +203,10 @@ impl fmt::Display for FormatChoice {
 }
 
 impl FormatChoice {
-    /// Detects the format from the first eight octets of a stream.
-    pub fn detect(first: &[u8; 8]) -> Option<Format> {
-        if first[..] == XL_MAGIC[..8] {
+    /// Detects the format from the first [`DETECT_SIZE`] octets of a
+    /// stream.
+    pub fn detect(first: &Signature) -> Option<Format> {
+        if first[..] == XL_MAGIC[..DETECT_SIZE] {
             Some(Format::Xl)
         } else if *first == LIBXL_IDENT_BYTES {
             Some(Format::Libxl)
@@ -212,7 +224,8 @@ impl FormatChoice {
 pub use crate::stream::Mode;
 
 /// A reader that counts the octets read through it and can hand back a
-/// few octets already read (format detection reads ahead eight).
+/// few octets already read (format detection reads ahead
+/// [`DETECT_SIZE`]).
 #[derive(Debug)]
 pub struct Source<R> {
     inner: R,
@@ -223,7 +236,7 @@ pub struct Source<R> {
 #[derive(Debug, Default)]
 pub(crate) struct Lookahead {
     offset: u64,
-    pending: [u8; 8],
+    pending: Signature,
     pending_pos: usize,
     pending_len: usize,
 }
@@ -257,10 +270,11 @@ impl Lookahead {
         self.offset += n as u64;
     }
 
-    /// Pushes back octets just read (at most eight, none pending).
+    /// Pushes back octets just read (at most [`DETECT_SIZE`], none
+    /// pending).
     pub(crate) fn unread(&mut self, octets: &[u8]) {
-        debug_assert!(self.pending_pos == self.pending_len && octets.len() <= 8);
-        let n = octets.len().min(8);
+        debug_assert!(self.pending_pos == self.pending_len && octets.len() <= DETECT_SIZE);
+        let n = octets.len().min(DETECT_SIZE);
         self.pending[..n].copy_from_slice(&octets[..n]);
         self.pending_pos = 0;
         self.pending_len = n;
@@ -273,7 +287,7 @@ impl Lookahead {
 pub(crate) trait SourceIo: Input {
     /// Octets consumed so far.
     fn offset(&self) -> u64;
-    /// Pushes back octets just read (at most eight).
+    /// Pushes back octets just read (at most [`DETECT_SIZE`]).
     fn unread(&mut self, octets: &[u8]);
 }
 
@@ -292,7 +306,7 @@ impl<R> Source<R> {
     }
 
     /// The wrapped reader (which may be ahead of [`offset`](Self::offset)
-    /// by up to eight octets of look-ahead).
+    /// by up to [`DETECT_SIZE`] octets of look-ahead).
     pub fn get_ref(&self) -> &R {
         &self.inner
     }
@@ -347,7 +361,7 @@ impl<R: Read> SourceIo for Source<R> {
 /// offsets (`SeekFrom::Start(0)` is the first octet the source read), and
 /// the look-ahead is accounted for.
 /// Octets passed by the input count as read; pushed-back octets cannot
-/// be passed (they are only ever the first eight of the input).
+/// be passed (they are only ever the first few of the input).
 impl<R: crate::drive::Pass> crate::drive::Pass for Source<R> {
     fn pass(&mut self, n: u64) -> Option<crate::drive::Passed> {
         if self.look.ahead() > 0 {
@@ -414,8 +428,8 @@ pub enum OuterError {
     /// Format detection found no known magic.
     #[error("unknown stream format at offset 0: the first octets {found:02x?} are neither an xl header, \"{}\" nor a libxc marker", ident_text())]
     UnknownFormat {
-        /// The first eight octets.
-        found: [u8; 8],
+        /// The first octets.
+        found: Signature,
     },
     /// The 32 octets at the start are not the xl magic.
     #[error(
@@ -492,8 +506,8 @@ pub enum OuterError {
     LegacyStream {
         /// Where the stream after the xl header starts.
         offset: u64,
-        /// Its first eight octets.
-        found: [u8; 8],
+        /// Its first octets.
+        found: Signature,
     },
     /// The libxl header ident is not "LibxlFmt".
     #[error(
@@ -1077,26 +1091,12 @@ fn header_rules(
     base: u64,
     mode: Mode,
 ) -> Result<(), OuterError> {
-    match first_broken(layout, raw, endian, |f| mode == Mode::Strict || f.lenient) {
-        Some((f, v)) => Err(header_error(f, raw, base + f.offset as u64, v.value)),
+    match first_broken(layout, raw, endian, &|f, _| {
+        mode == Mode::Strict || f.lenient
+    }) {
+        Some(b) => Err(header_error(b.field, raw, base + b.offset as u64, b.value)),
         None => Ok(()),
     }
-}
-
-/// The first field of `layout` (in field order) whose rule `raw` (in byte
-/// order `endian`) breaks, among those `checked` selects, with the broken
-/// rule.
-fn first_broken(
-    layout: &'static StructLayout,
-    raw: &[u8],
-    endian: Endian,
-    checked: impl Fn(&FieldLayout) -> bool,
-) -> Option<(&'static FieldLayout, Violation)> {
-    layout.fields.iter().enumerate().find_map(|(i, f)| {
-        let value = f.read_uint(raw, endian)?;
-        let v = check_value(layout, i, value).err()?;
-        checked(f).then_some((f, v))
-    })
 }
 
 /// The error of a broken header rule of field `f` (of the header `raw`),
@@ -1177,7 +1177,7 @@ impl<S: SourceIo> OuterCore<S> {
         let format = match format {
             FormatChoice::Exactly(f) => f,
             FormatChoice::Auto => {
-                let mut first = [0u8; 8];
+                let mut first: Signature = Default::default();
                 r.fill(&mut first, "the first octets of the stream").await?;
                 r.src.unread(&first);
                 FormatChoice::detect(&first).ok_or(OuterError::UnknownFormat { found: first })?
@@ -1191,7 +1191,7 @@ impl<S: SourceIo> OuterCore<S> {
                 // Without the v2 flag only a libxc v2 stream is readable
                 // (Xen's verifier makes the same choice).
                 let at = r.src.offset();
-                let mut first = [0u8; 8];
+                let mut first: Signature = Default::default();
                 r.fill(&mut first, "the stream after the xl header").await?;
                 r.src.unread(&first);
                 if first != LIBXC_MARKER_BYTES {
@@ -2030,10 +2030,10 @@ impl<W: Write> OuterWriter<W> {
         // The header's value rules, which every mode reads it by (its
         // reserved rules are the caller's to break, for test files).
         let raw = preamble.header.to_bytes(preamble.endian);
-        if let Some((_, v)) = first_broken(&XlHeader::LAYOUT, &raw, preamble.endian, |f| {
+        if let Some(b) = first_broken(&XlHeader::LAYOUT, &raw, preamble.endian, &|f, _| {
             !f.is_reserved()
         }) {
-            return Err(WriteError::XlHeader(v));
+            return Err(WriteError::XlHeader(b.violation()));
         }
         let pre = preamble.to_bytes();
         out.write_all(&pre)?;

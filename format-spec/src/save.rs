@@ -208,7 +208,7 @@ impl Error {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Options {
     /// What the input starts with ([`FormatChoice::Auto`]: detected from
-    /// its first eight octets).
+    /// its first [`DETECT_SIZE`](crate::outer::DETECT_SIZE) octets).
     pub format: FormatChoice,
     /// Which rules every layer applies ([`Mode::Lenient`] by default).
     pub mode: Mode,

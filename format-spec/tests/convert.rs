@@ -383,6 +383,11 @@ fn wrong_versions_and_targets_are_typed_errors() {
     assert_eq!(e.offset(), 12, "{e}");
     let e = err(&v3, ConvertOptions::to(5));
     assert_eq!(e.kind(), "BadTarget");
+    // The versions are listed from TARGET_VERSIONS.
+    assert_eq!(
+        e.to_string(),
+        "cannot convert to version 5: only versions 2, 3 and 4 are written"
+    );
 
     let opts = WriterOptions::new(DomainType::X86Hvm).version(2);
     let mut w = StreamWriter::new(Vec::new(), opts).unwrap();

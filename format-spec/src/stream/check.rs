@@ -7,22 +7,39 @@ use super::error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError};
 use super::Mode;
 use crate::bytes::{decode_u64s, u32_at};
 use crate::layout::{
-    Constraint, FieldKind, FieldLayout, LengthRule, RecordLayout, StructLayout, Wire,
+    first_broken, Constraint, FieldKind, FieldLayout, LengthRule, RecordLayout, StructLayout,
+    ViolationRule, Wire,
 };
 use crate::libxc::{
     page_count_reason, LibxcRecord, PageData, PageDataError, PageDataHeader, PAGE_DATA_COUNT_AT,
     PAGE_DATA_RES1_AT, PAGE_DATA_TYPE_SHIFT, PFN_ENTRY_SIZE,
 };
 
-/// Which constraints a walk checks.
+/// Which field rules a walk reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Pass {
-    /// Exact values, allowed sets and enumerations (`BadValue`).
+pub(crate) enum Rules {
+    /// Value rules only: exact values, allowed sets, enumerations and
+    /// bounds (`BadValue` and the KINDs fields name). PAGE_DATA's
+    /// reserved octets are checked with its pfns instead.
     Values,
-    /// Reserved fields and bits (`ReservedNonZero`) that this mode
+    /// Value rules, and the reserved rules (`ReservedNonZero`) this mode
     /// checks: all of them in strict mode, those annotated `lenient` in
     /// lenient mode ([`FieldLayout::lenient`]).
-    Reserved(Mode),
+    All(Mode),
+}
+
+impl Rules {
+    /// Whether a broken `rule` of field `f` is reported.
+    fn reports(self, f: &FieldLayout, rule: ViolationRule) -> bool {
+        match self {
+            _ if !rule.is_reserved() => true,
+            Rules::Values => false,
+            // Rules `reserved-zero` and `msr-policy-flags-zero`
+            // (`rules::reserved_rule`): strict mode only, unless a field
+            // is annotated `lenient` (none of the libxc layer is).
+            Rules::All(mode) => mode == Mode::Strict || f.lenient,
+        }
+    }
 }
 
 /// The field of `size` octets at `off`; every caller has checked that
@@ -82,124 +99,34 @@ pub(crate) fn value_error(
     }
 }
 
-fn check_one(pass: Pass, f: &FieldLayout, value: u64, at: Location) -> Result<(), StreamError> {
-    let c = &f.constraint;
-    let broken = match c {
-        Constraint::Equals(v) => value != *v,
-        Constraint::OneOf(vs) => !vs.contains(&value),
-        Constraint::Enum(e) => e.variant(value).is_none(),
-        Constraint::AtMost(max) => value > *max,
-        Constraint::None | Constraint::Reserved | Constraint::ReservedBits(_) => false,
-    };
-    match (pass, c) {
-        (Pass::Values, _) if broken => Err(value_error(f.error, at, value, allowed(c))),
-        (Pass::Reserved(Mode::Lenient), _) if !f.lenient => Ok(()),
-        // Rules `reserved-zero` and `msr-policy-flags-zero`
-        // (`rules::reserved_rule`): strict mode only, unless a field is
-        // annotated `lenient` (none of the libxc layer is).
-        (Pass::Reserved(_), Constraint::Reserved) if value != 0 => {
-            Err(StreamError::ReservedNonZero { at, value })
-        }
-        (Pass::Reserved(_), Constraint::ReservedBits(mask)) if value & mask != 0 => {
-            Err(StreamError::ReservedNonZero {
-                at,
-                value: value & mask,
-            })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Checks every field of `bytes` (a struct laid out as `layout`, starting
-/// at absolute offset `base`) against its constraint, trailing arrays
-/// included. `bytes` must be at least `layout.size` long.
+/// Checks the fields of `bytes` (a struct laid out as `layout`, starting
+/// at absolute offset `base`) against their rules, trailing arrays
+/// included, and reports the first broken one in field order
+/// ([`first_broken`]). `bytes` must be at least `layout.size` long.
 pub(crate) fn walk(
     layout: &'static StructLayout,
     bytes: &[u8],
     base: u64,
     endian: Endian,
     record: Option<RecordInfo>,
-    pass: Pass,
-) -> Result<(), StreamError> {
-    walk_in(layout, bytes, base, endian, record, pass, None)
-}
-
-fn walk_in(
-    layout: &'static StructLayout,
-    bytes: &[u8],
-    base: u64,
-    endian: Endian,
-    record: Option<RecordInfo>,
-    pass: Pass,
-    array: Option<(&'static str, u64)>,
+    rules: Rules,
 ) -> Result<(), StreamError> {
     let endian = crate::layout::resolve_endian(layout.byte_order, endian);
-    for f in layout.fields {
-        let fref = |element| FieldRef {
-            structure: layout.rust_name,
-            array,
-            field: f.name,
-            element,
-        };
-        match f.kind {
-            FieldKind::Prim(p) => {
-                if matches!(f.constraint, Constraint::None) {
-                    continue;
-                }
-                let v = uint(bytes, f.offset, p.size(), endian);
-                let at = Location::field(record, base + f.offset as u64, fref(None));
-                check_one(pass, f, v, at)?;
-            }
-            FieldKind::Array(p, n) => {
-                if matches!(f.constraint, Constraint::None) {
-                    continue;
-                }
-                // The offset is the array's: a field is reported by its
-                // first octet, whichever element breaks the rule.
-                for i in 0..n {
-                    let off = f.offset + i * p.size();
-                    let v = uint(bytes, off, p.size(), endian);
-                    let at = Location::field(record, base + f.offset as u64, fref(Some(i as u64)));
-                    check_one(pass, f, v, at)?;
-                }
-            }
-            FieldKind::TrailingPrim(p) => {
-                if matches!(f.constraint, Constraint::None) {
-                    continue;
-                }
-                let mut off = layout.size;
-                let mut i = 0u64;
-                while off + p.size() <= bytes.len() {
-                    let v = uint(bytes, off, p.size(), endian);
-                    let at = Location::field(record, base + off as u64, fref(Some(i)));
-                    check_one(pass, f, v, at)?;
-                    off += p.size();
-                    i += 1;
-                }
-            }
-            FieldKind::TrailingStruct(s) => {
-                if s.size == 0 {
-                    continue;
-                }
-                let mut off = layout.size;
-                let mut i = 0u64;
-                while off + s.size <= bytes.len() {
-                    walk_in(
-                        s,
-                        &bytes[off..off + s.size],
-                        base + off as u64,
-                        endian,
-                        record,
-                        pass,
-                        Some((f.name, i)),
-                    )?;
-                    off += s.size;
-                    i += 1;
-                }
-            }
-        }
-    }
-    Ok(())
+    let Some(b) = first_broken(layout, bytes, endian, &|f, rule| rules.reports(f, rule)) else {
+        return Ok(());
+    };
+    let fref = FieldRef {
+        structure: b.structure.rust_name,
+        array: b.array,
+        field: b.field.name,
+        element: b.element,
+    };
+    let at = Location::field(record, base + b.offset as u64, fref);
+    Err(if b.rule.is_reserved() {
+        StreamError::ReservedNonZero { at, value: b.value }
+    } else {
+        value_error(b.field.error, at, b.value, allowed(&b.field.constraint))
+    })
 }
 
 /// Checks a body length against a record's length rule (not PAGE_DATA).
@@ -395,25 +322,13 @@ pub(crate) fn validate(
     }
     if let Some(s) = layout.body {
         if body.len() >= s.size {
-            walk(
-                s,
-                body,
-                info.body_offset(),
-                endian,
-                Some(info),
-                Pass::Values,
-            )?;
             // PAGE_DATA's reserved octets are checked with its pfns, below.
-            if info.rtype != LibxcRecord::PAGE_DATA {
-                walk(
-                    s,
-                    body,
-                    info.body_offset(),
-                    endian,
-                    Some(info),
-                    Pass::Reserved(mode),
-                )?;
-            }
+            let rules = if info.rtype == LibxcRecord::PAGE_DATA {
+                Rules::Values
+            } else {
+                Rules::All(mode)
+            };
+            walk(s, body, info.body_offset(), endian, Some(info), rules)?;
         }
     }
     if let (Mode::Strict, Some((res1, pfns))) = (mode, page_data) {
@@ -479,9 +394,9 @@ mod tests {
             walk(layout, &raw, 0, Endian::Big, None, pass).map_err(|e| e.kind())
         };
         let reserved = Err(ErrorKind::ReservedNonZero);
-        assert_eq!(run(base, Pass::Values), Ok(()));
-        assert_eq!(run(base, Pass::Reserved(Mode::Strict)), reserved);
-        assert_eq!(run(base, Pass::Reserved(Mode::Lenient)), Ok(()));
+        assert_eq!(run(base, Rules::Values), Ok(()));
+        assert_eq!(run(base, Rules::All(Mode::Strict)), reserved);
+        assert_eq!(run(base, Rules::All(Mode::Lenient)), Ok(()));
         // The same header with `_res1` annotated `lenient`.
         let fields: Vec<FieldLayout> = base
             .fields
@@ -495,8 +410,8 @@ mod tests {
             fields: Box::leak(fields.into_boxed_slice()),
             ..*base
         }));
-        assert_eq!(run(annotated, Pass::Reserved(Mode::Strict)), reserved);
-        assert_eq!(run(annotated, Pass::Reserved(Mode::Lenient)), reserved);
+        assert_eq!(run(annotated, Rules::All(Mode::Strict)), reserved);
+        assert_eq!(run(annotated, Rules::All(Mode::Lenient)), reserved);
     }
 
     #[test]

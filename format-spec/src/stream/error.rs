@@ -744,10 +744,12 @@ impl fmt::Display for Warning {
 
 /// The supported versions in words (`2, 3 and 4`).
 fn supported_versions() -> String {
-    let v: Vec<String> = crate::libxc::SUPPORTED_VERSIONS
-        .iter()
-        .map(|v| v.to_string())
-        .collect();
+    versions_in_words(&crate::libxc::SUPPORTED_VERSIONS)
+}
+
+/// Versions in words: `2, 3 and 4`.
+pub(crate) fn versions_in_words(versions: &[u32]) -> String {
+    let v: Vec<String> = versions.iter().map(|v| v.to_string()).collect();
     match v.split_last() {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => v.concat(),

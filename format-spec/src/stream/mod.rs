@@ -53,11 +53,15 @@
 //!
 //! The rules, by stage (strict-only ones marked *S*):
 //!
-//! 1. Image header: `BadMarker`, `BadId`, `UnsupportedVersion` (2 to 4),
-//!    then `ReservedNonZero` (*S*: options bits 1-15, `_res1`, `_res2`).
+//! 1. Image header: `BadMarker`, `BadId`, `UnsupportedVersion` (not one
+//!    of [`SUPPORTED_VERSIONS`](crate::libxc::SUPPORTED_VERSIONS)), then
+//!    `ReservedNonZero` (*S*: the options bits other than the byte order,
+//!    `_res1`, `_res2`).
 //!    Both byte orders are valid (options bit 0).
-//! 2. Domain header: `BadDomainType` (x86 PV or HVM), `BadPageShift` (12),
-//!    then `ReservedNonZero` (*S*: `_res1`).
+//! 2. Domain header: `BadDomainType` (not a
+//!    [`DomainType`](crate::libxc::DomainType)), `BadPageShift` (not
+//!    [`PAGE_SHIFT`](crate::libxc::PAGE_SHIFT)), then `ReservedNonZero`
+//!    (*S*: `_res1`).
 //! 3. Each record, framing: `RecordTooLong` (over
 //!    [`REC_LENGTH_MAX`](crate::libxc::REC_LENGTH_MAX)); then the type:
 //!    unknown with bit 31 clear is `UnknownMandatory` (unknown with bit 31
@@ -200,6 +204,7 @@
 mod catalogue;
 mod check;
 mod error;
+pub(crate) use error::versions_in_words;
 pub(crate) mod reader;
 pub mod rules;
 mod verify;

@@ -8,7 +8,7 @@ use std::io::{Read, Seek};
 
 use binrw::Endian;
 
-use super::check::{self, Pass};
+use super::check::{self, Rules};
 use super::error::{FieldRef, Location, RecordInfo, StreamError};
 use super::Mode;
 use crate::bytes::{decode_u64s, u32_at};
@@ -426,12 +426,11 @@ impl<I: Input> Core<I> {
                 at: Location::at(base),
                 what: format!("image header: {e}"),
             })?;
-        // The header checks are the fields' annotations: each value rule
-        // with the KIND it reports (`#[wire(equals = IHDR_MARKER, error =
-        // "BadMarker")]`), in field order, then the reserved rules this
-        // mode checks (`#[wire(lenient)]`).
-        check::walk(il, ih, base, Endian::Big, None, Pass::Values)?;
-        check::walk(il, ih, base, Endian::Big, None, Pass::Reserved(self.mode))?;
+        // The header checks are the fields' annotations, in field order:
+        // each value rule with the KIND it reports (`#[wire(equals =
+        // IHDR_MARKER, error = "BadMarker")]`), and the reserved rules
+        // this mode checks (`#[wire(lenient)]`).
+        check::walk(il, ih, base, Endian::Big, None, Rules::All(self.mode))?;
         let endian = ihdr.endian();
 
         let dbase = self.pos;
@@ -444,7 +443,7 @@ impl<I: Input> Core<I> {
                 at: Location::at(dbase),
                 what: format!("domain header: {e}"),
             })?;
-        check::walk(dl, dh, dbase, endian, None, Pass::Values)?;
+        check::walk(dl, dh, dbase, endian, None, Rules::All(self.mode))?;
         let Some(domain) = dhdr.domain_type() else {
             // The walk above refuses any other type.
             const TYPE: &crate::layout::FieldLayout =
@@ -458,7 +457,6 @@ impl<I: Input> Core<I> {
                 String::new(),
             ));
         };
-        check::walk(dl, dh, dbase, endian, None, Pass::Reserved(self.mode))?;
         self.ihdr = ihdr;
         self.dhdr = dhdr;
         self.domain = domain;

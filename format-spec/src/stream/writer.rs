@@ -21,7 +21,8 @@ use crate::libxc::{
 /// What a [`StreamWriter`] writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriterOptions {
-    /// Stream version (2, 3 or 4).
+    /// Stream version, one of
+    /// [`SUPPORTED_VERSIONS`](crate::libxc::SUPPORTED_VERSIONS).
     pub version: u32,
     /// Byte order of the domain header and the records.
     pub endian: Endian,

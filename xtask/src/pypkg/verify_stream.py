@@ -26,7 +26,7 @@ FORMATS = ("auto", "xl", "libxl", "libxc")
 
 # What each format starts with.
 SIGNATURES = (
-    ("xl", xl.MAGIC[:8]),
+    ("xl", xl.MAGIC[:SLOT_detect]),
     ("libxl", pack("!Q", libxl.HDR_IDENT)),
     ("libxc", pack("!Q", libxc.IHDR_MARKER)),
 )
@@ -41,11 +41,11 @@ VERIFIERS = {
 def make_verifier(fmt, info, read):
     """
     The verifier of format ``fmt`` reading through ``read``; with "auto",
-    the first eight octets choose it (raising StreamError of kind
+    the first SLOT_detect octets choose it (raising StreamError of kind
     KIND_UnknownFormat when none matches). Returns (verifier, format).
     """
     if fmt == "auto":
-        first = VerifyBase(info, read).rdexact(8)
+        first = VerifyBase(info, read).rdexact(SLOT_detect)
         for name, signature in SIGNATURES:
             if first == signature:
                 fmt = name

@@ -165,17 +165,31 @@ pub(super) fn const_emitted_name(c: &ConstLayout) -> &'static str {
     c.py_name.or(c.c_name).unwrap_or(c.rust_name)
 }
 
-/// The Python name of a constant of `table`, by its Rust name.
+/// The Python name of the constant of `table` whose Rust name is
+/// `rust_name` and whose value is `value`; call it through
+/// [`py_const!`], which names the Rust constant itself, so that a name
+/// the description does not have fails to compile.
 pub(super) fn const_of(
     table: &[format_spec::layout::ConstLayout],
     rust_name: &str,
+    value: u64,
 ) -> &'static str {
     let c = table
         .iter()
         .find(|c| c.rust_name == rust_name)
-        .unwrap_or_else(|| panic!("no constant {rust_name}"));
+        .unwrap_or_else(|| panic!("{rust_name} is not in the table"));
+    assert_eq!(c.value, value, "{rust_name}: the table holds another value");
     const_emitted_name(c)
 }
+
+/// `py_const!(TABLE, NAME)`: the Python name of the description constant
+/// `NAME` (in scope), an entry of `TABLE`.
+macro_rules! py_const {
+    ($table:expr, $name:ident) => {
+        $crate::python::emit::const_of($table, stringify!($name), $name as u64)
+    };
+}
+pub(super) use py_const;
 
 /// Emits a table of constants, each with its doc as a comment.
 pub(super) fn emit_consts(w: &mut Writer, consts: &[ConstLayout]) {
@@ -516,6 +530,23 @@ pub(super) fn raise_lines(
     }
 }
 
+/// Writes the checks of `items` in field order: each item's value rule,
+/// then its reserved rule (a field has one rule at most). This is the order
+/// the Rust walk over the annotations (`format_spec::layout::first_broken`)
+/// reports the first broken rule in.
+pub(super) fn emit_field_checks(
+    w: &mut Writer,
+    items: &[Item],
+    raise: Raise<'_>,
+    consts: &[ConstLayout],
+) {
+    for it in items {
+        for pass in [Pass::Values, Pass::Reserved] {
+            emit_checks(w, std::slice::from_ref(it), pass, raise, consts);
+        }
+    }
+}
+
 /// Writes the checks of one pass over `items`, each an `if` and the
 /// `raise` under it.
 pub(super) fn emit_checks(
@@ -599,6 +630,27 @@ pub(super) fn unpack_line(st: &StructLayout, its: &[Item], src: &str) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_constant_is_named_by_its_rust_constant_and_checked_against_the_table() {
+        use format_spec::libxl::{HDR_OPT_LEGACY, LIBXL_CONSTANTS};
+        let c = LIBXL_CONSTANTS
+            .iter()
+            .find(|c| c.rust_name == "HDR_OPT_LEGACY")
+            .unwrap();
+        assert_eq!(
+            py_const!(LIBXL_CONSTANTS, HDR_OPT_LEGACY),
+            const_emitted_name(c)
+        );
+        let wrong = std::panic::catch_unwind(|| {
+            const_of(
+                LIBXL_CONSTANTS,
+                "HDR_OPT_LEGACY",
+                u64::from(HDR_OPT_LEGACY) + 1,
+            )
+        });
+        assert!(wrong.is_err(), "a value the table does not hold is refused");
+    }
 
     #[test]
     fn long_strings_wrap_into_adjacent_literals_within_the_width() {

@@ -13,7 +13,7 @@ use format_spec::libxc::{
     LIBXC_STRUCTS, PAGE_SHIFT, PAGE_TYPES_WITHOUT_DATA, SUPPORTED_VERSIONS,
 };
 
-use format_spec::layout::{FieldKind, FieldLayout};
+use format_spec::layout::{field_of, FieldKind, FieldLayout};
 use format_spec::stream::rules::{
     ContextSize, OrderCheck, OrderRule, Scope, ValueCheck, ValueRule,
 };
@@ -75,8 +75,9 @@ pub(super) const LIBXC: Layer = Layer {
 
 /// Facts the description states twice must agree.
 fn check_agreement() {
-    let version_rule = ImageHeader::LAYOUT.field("version").expect("version field");
-    match version_rule.constraint {
+    const VERSION: &FieldLayout = field_of(&ImageHeader::LAYOUT, "version");
+    const PAGE_SHIFT_FIELD: &FieldLayout = field_of(&DomainHeader::LAYOUT, "page_shift");
+    match VERSION.constraint {
         Constraint::OneOf(v) => assert_eq!(
             v,
             SUPPORTED_VERSIONS.map(u64::from).as_slice(),
@@ -84,11 +85,7 @@ fn check_agreement() {
         ),
         _ => panic!("ImageHeader.version has no allowed-values rule"),
     }
-    match DomainHeader::LAYOUT
-        .field("page_shift")
-        .expect("page_shift")
-        .constraint
-    {
+    match PAGE_SHIFT_FIELD.constraint {
         Constraint::OneOf(v) => assert_eq!(v, &[u64::from(PAGE_SHIFT)]),
         _ => panic!("DomainHeader.page_shift has no allowed-values rule"),
     }

@@ -10,10 +10,11 @@
 //! and `OuterError::kind()` names they share, so that the two verifiers
 //! reach the same verdicts.
 
-use format_spec::layout::{SpecEnum, Wire};
+use format_spec::layout::{field_of, FieldLayout, SpecEnum, Wire};
 use format_spec::libxl::{
     is_xenstore_key_char, CheckpointStateId, EmulatorHeader, EmulatorId, LibxlHeader, LibxlRecord,
-    LIBXL_CONSTANTS, LIBXL_STRUCTS, LIBXL_TEXT_CONSTANTS, REC_LENGTH_MAX,
+    HDR_OPT_BIG_ENDIAN, HDR_OPT_LEGACY, LIBXL_CONSTANTS, LIBXL_STRUCTS, LIBXL_TEXT_CONSTANTS,
+    REC_ALIGN, REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 
 use format_spec::outer;
@@ -161,9 +162,10 @@ fn table_slots() -> Vec<(&'static str, String)> {
 
 /// The slots of `VerifyLibxl`.
 fn class_slots() -> Vec<(&'static str, String)> {
+    const OPTIONS: &FieldLayout = field_of(&LibxlHeader::LAYOUT, "options");
     let opt = items(&LibxlHeader::LAYOUT)
         .into_iter()
-        .find(|i| i.field == "options")
+        .find(|i| i.field == OPTIONS.name)
         .expect("options")
         .var;
     let methods: Vec<String> = groups(&LIBXL)
@@ -191,17 +193,17 @@ fn class_slots() -> Vec<(&'static str, String)> {
         ("opt", opt),
         (
             "be",
-            const_of(LIBXL_CONSTANTS, "HDR_OPT_BIG_ENDIAN").to_string(),
+            py_const!(LIBXL_CONSTANTS, HDR_OPT_BIG_ENDIAN).to_string(),
         ),
         (
             "legacy",
-            const_of(LIBXL_CONSTANTS, "HDR_OPT_LEGACY").to_string(),
+            py_const!(LIBXL_CONSTANTS, HDR_OPT_LEGACY).to_string(),
         ),
         (
             "optional",
-            const_of(LIBXL_CONSTANTS, "REC_TYPE_OPTIONAL").to_string(),
+            py_const!(LIBXL_CONSTANTS, REC_TYPE_OPTIONAL).to_string(),
         ),
-        ("align", const_of(LIBXL_CONSTANTS, "REC_ALIGN").to_string()),
+        ("align", py_const!(LIBXL_CONSTANTS, REC_ALIGN).to_string()),
         (
             "checkpoint_new",
             (CheckpointStateId::New as u32).to_string(),

@@ -122,9 +122,7 @@ pub(super) fn header_body(w: &mut Writer, st: &StructLayout, what: &str, consts:
         what,
         base: "start",
     };
-    for pass in [Pass::Values, Pass::Reserved] {
-        emit_checks(w, &its, pass, raise, consts);
-    }
+    emit_field_checks(w, &its, raise, consts);
 }
 
 /// Writes a BadLength check: `cond` true when broken, message `fmt` %
@@ -357,45 +355,46 @@ fn count_checks(
     }
 }
 
-/// The constraint checks: values, then reserved; the fixed part, then the
-/// elements of the trailing array.
+/// The constraint checks in field order: the fixed part, then the elements
+/// of the trailing array, each element's fields in order.
 fn constraint_checks(w: &mut Writer, st: &StructLayout, fixed_items: &[Item], layer: &Layer) {
     let fixed = st.size;
-    let trailing = st.trailing();
-    let elems = trailing.map(|t| trailing_items(st, t)).unwrap_or_default();
-    for pass in [Pass::Values, Pass::Reserved] {
-        emit_checks(w, fixed_items, pass, Raise::Body, layer.consts);
-        if !elems
+    emit_field_checks(w, fixed_items, Raise::Body, layer.consts);
+    let Some(f) = st.trailing() else {
+        return;
+    };
+    let elems = trailing_items(st, f);
+    let checked = [Pass::Values, Pass::Reserved].iter().any(|&pass| {
+        elems
             .iter()
             .any(|e| violation(e, pass, layer.consts).is_some())
-        {
-            continue;
-        }
-        let f = trailing.expect("trailing field");
-        let size = f.kind.element_size().expect("element size");
-        let fmt: String = elems.iter().map(|e| e.prim.py_char()).collect();
-        let vars: Vec<String> = elems.iter().map(|e| e.var.clone()).collect();
-        let lhs = if vars.len() == 1 {
-            format!("({},)", vars[0])
-        } else {
-            format!("({})", vars.join(", "))
-        };
-        let named: Vec<Item> = elems
-            .iter()
-            .map(|e| Item {
-                label: format!("{}[%d].{}", f.name, e.label),
-                ..e.clone()
-            })
-            .collect();
-        let head = format!(
-            "for elem, {lhs} in enumerate(\n        \
-             iter_unpack(self.endian + \"{fmt}\", content[{fixed}:])):"
-        );
-        w.block(head, |w| {
-            let raise = Raise::Element { base: fixed, size };
-            emit_checks(w, &named, pass, raise, layer.consts);
-        });
+    });
+    if !checked {
+        return;
     }
+    let size = f.kind.element_size().expect("element size");
+    let fmt: String = elems.iter().map(|e| e.prim.py_char()).collect();
+    let vars: Vec<String> = elems.iter().map(|e| e.var.clone()).collect();
+    let lhs = if vars.len() == 1 {
+        format!("({},)", vars[0])
+    } else {
+        format!("({})", vars.join(", "))
+    };
+    let named: Vec<Item> = elems
+        .iter()
+        .map(|e| Item {
+            label: format!("{}[%d].{}", f.name, e.label),
+            ..e.clone()
+        })
+        .collect();
+    let head = format!(
+        "for elem, {lhs} in enumerate(\n        \
+         iter_unpack(self.endian + \"{fmt}\", content[{fixed}:])):"
+    );
+    w.block(head, |w| {
+        let raise = Raise::Element { base: fixed, size };
+        emit_field_checks(w, &named, raise, layer.consts);
+    });
 }
 
 /// What a record method prints: Xen's own words for the facts it prints,
@@ -505,9 +504,7 @@ fn page_data_body(w: &mut Writer, r: &RecordLayout) {
         (
             "field_checks",
             written(col, |w| {
-                for pass in [Pass::Values, Pass::Reserved] {
-                    emit_checks(w, &its, pass, Raise::Body, LIBXC_CONSTANTS);
-                }
+                emit_field_checks(w, &its, Raise::Body, LIBXC_CONSTANTS);
             }),
         ),
         ("fixed", fixed.to_string()),

@@ -4,7 +4,7 @@
 use format_spec::layout::Wire;
 use format_spec::xl::{
     ConfigRequirement, XlGuestType, XlHeader, XL_CONFIG_LEN_SIZE, XL_CONSTANTS, XL_FLAG_RULES,
-    XL_STRUCTS, XL_TEXT_CONSTANTS,
+    XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_STRUCTS, XL_TEXT_CONSTANTS,
 };
 
 use super::banner;
@@ -114,13 +114,7 @@ pub(super) fn xl_py() -> String {
     };
     // Field by field, as the Rust reader checks them (`outer::header_rules`):
     // the first broken rule is the one reported.
-    let checks = written(8, |w| {
-        for it in &rest {
-            for pass in [Pass::Values, Pass::Reserved] {
-                emit_checks(w, std::slice::from_ref(it), pass, raise, XL_CONSTANTS);
-            }
-        }
-    });
+    let checks = written(8, |w| emit_field_checks(w, &rest, raise, XL_CONSTANTS));
 
     let vars: Vec<&str> = its.iter().map(|i| i.var.as_str()).collect();
     let values = [
@@ -134,7 +128,7 @@ pub(super) fn xl_py() -> String {
         ("size", st.size.to_string()),
         (
             "v2",
-            const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_STREAMV2").to_string(),
+            py_const!(XL_CONSTANTS, XL_MANDATORY_FLAG_STREAMV2).to_string(),
         ),
         (
             "hdr_doc",
@@ -159,7 +153,7 @@ pub(super) fn xl_py() -> String {
         ),
         (
             "json",
-            const_of(XL_CONSTANTS, "XL_MANDATORY_FLAG_JSON").to_string(),
+            py_const!(XL_CONSTANTS, XL_MANDATORY_FLAG_JSON).to_string(),
         ),
         (
             "guest_types",

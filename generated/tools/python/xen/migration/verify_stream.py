@@ -45,7 +45,7 @@ VERIFIERS = {
 def make_verifier(fmt, info, read):
     """
     The verifier of format ``fmt`` reading through ``read``; with "auto",
-    the first eight octets choose it (raising StreamError of kind
+    the first 8 octets choose it (raising StreamError of kind
     "UnknownFormat" when none matches). Returns (verifier, format).
     """
     if fmt == "auto":
