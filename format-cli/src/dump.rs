@@ -125,8 +125,9 @@ impl Run {
             format!("#{}-#{}", self.first.index, self.last.index)
         };
         format!(
-            "{indexes} @0x{:x} PAGE_DATA x{} length {} pfns 0x{:x}-0x{:x} entries {} data_pages {} [{}]",
+            "{indexes} @0x{:x} {} x{} length {} pfns 0x{:x}-0x{:x} entries {} data_pages {} [{}]",
             self.first.offset,
+            LibxcRecord::LAYOUT.name_of(LibxcRecord::PAGE_DATA),
             self.records,
             self.body_bytes,
             self.pfn_min,

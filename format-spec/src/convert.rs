@@ -307,17 +307,20 @@ pub enum LossKind {
 
 impl fmt::Display for LossKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = |code| LibxcRecord::LAYOUT.name_of(code);
+        let tsc = name(LibxcRecord::X86_TSC_INFO);
         match self {
             LossKind::SharedInfoTail { page_offset, kept } => write!(
                 f,
-                "the SHARED_INFO page has a non-zero octet at {page_offset}, past the {kept} octets the blob keeps"
+                "the {} page has a non-zero octet at {page_offset}, past the {kept} octets the blob keeps",
+                name(LibxcRecord::SHARED_INFO)
             ),
             LossKind::TscReserved { value } => {
-                write!(f, "X86_TSC_INFO _res1 is 0x{value:x}, which the blob cannot carry")
+                write!(f, "{tsc} _res1 is 0x{value:x}, which the blob cannot carry")
             }
             LossKind::TscPad { value } => write!(
                 f,
-                "the blob's TSC_INFO tail octets are 0x{value:x}, which X86_TSC_INFO cannot carry"
+                "the blob's TSC_INFO tail octets are 0x{value:x}, which {tsc} cannot carry"
             ),
             LossKind::XenVersion { header, blob } => write!(
                 f,

@@ -592,7 +592,8 @@ pub enum OuterError {
     /// no body, whose missing body libxl's `process_record` reads the id
     /// from (a null pointer).
     #[error(
-        "libxl record {index} at offset {offset} ({record}): {what}; Xen's restore would {crash}"
+        "libxl record {index} at offset {offset} ({record}): {what}{}{crash}",
+        crate::stream::XEN_RESTORE_WOULD
     )]
     CrashesXenRestore {
         /// Record index.

@@ -66,8 +66,11 @@ use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
 use format_spec::body::Opaque;
+use format_spec::hvm_context::{HvmSize, HvmType};
+use format_spec::layout::{field_of, Wire};
 use format_spec::libxc::{
-    DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PAGE_SIZE, XEN_4_17_VERSION,
+    DomainType, HvmParams, HvmParamsEntry, LibxcRecord, PageDataHeader, RecordHeader, PAGE_SIZE,
+    RECORD_HEADER_SIZE, XEN_4_17_VERSION,
 };
 use format_spec::stream::{ReaderOptions, StreamReader, StreamWriter, WriterOptions};
 
@@ -195,6 +198,33 @@ fn fill_pages(buf: &mut [u8], seed: u64) {
     }
 }
 
+/// Octets of the fixed part of a PAGE_DATA body (count, reserved).
+const PAGE_DATA_FIXED: usize = PageDataHeader::LAYOUT.size;
+/// Where a PAGE_DATA body's count is, from the start of its record
+/// header.
+const PAGE_DATA_COUNT_AT: usize =
+    RECORD_HEADER_SIZE + field_of(&PageDataHeader::LAYOUT, "count").offset;
+/// Where a record header's type and length are.
+const RH_TYPE_AT: usize = field_of(&RecordHeader::LAYOUT, "type").offset;
+const RH_LENGTH_AT: usize = field_of(&RecordHeader::LAYOUT, "length").offset;
+
+/// Octets of one PAGE_DATA pfn entry.
+fn pfn_entry_size() -> usize {
+    PageDataHeader::LAYOUT
+        .trailing()
+        .and_then(|f| f.kind.element_size())
+        .expect("the PAGE_DATA body ends in its pfn array")
+}
+
+/// Octets of one vCPU's registers in the HVM context as Xen 4.17 writes
+/// them (the CPU entry's size rule).
+fn hvm_cpu_size() -> usize {
+    match HvmType::Cpu.rule().size {
+        HvmSize::Fixed { size, .. } => size,
+        HvmSize::AtLeast(size) | HvmSize::MsrList { fixed: size, .. } => size,
+    }
+}
+
 /// The synthetic stream's shape.
 struct Shape {
     records: u64,
@@ -212,7 +242,7 @@ impl Shape {
 
     /// Body length of one PAGE_DATA record.
     fn record_body(&self) -> u64 {
-        8 + 8 * BATCH_PAGES as u64 + self.pages.len() as u64
+        (PAGE_DATA_FIXED + pfn_entry_size() * BATCH_PAGES + self.pages.len()) as u64
     }
 
     /// Writes the whole stream to `out`; returns the octets written.
@@ -244,15 +274,15 @@ impl Shape {
         // HEADER, one vCPU's registers, END.
         let ctx = format_spec::hvm_context::write(
             &format_spec::hvm_context::HvmHeader::new(0x60fb1, 2_000_000),
-            &[(format_spec::hvm_context::HvmType::Cpu, 0, &[0x11; 1032])],
+            &[(HvmType::Cpu, 0, &vec![0x11; hvm_cpu_size()])],
             format_spec::binrw::Endian::Little,
         )
         .map_err(|e| other(e.to_string()))?;
         w.write(&LibxcRecord::HvmContext(Opaque(ctx))).map_err(se)?;
         let pos = w.position();
         w.finish().map_err(se)?;
-        // END is 8 octets past the last position.
-        Ok(pos + 8)
+        // END, a header alone, follows the last position.
+        Ok(pos + RECORD_HEADER_SIZE as u64)
     }
 }
 
@@ -269,15 +299,16 @@ impl Shape {
     /// header, pfn entries, pages), without the writer: shows what the
     /// slicing itself costs in the kernel.
     fn writev_loop<W: Write>(&self, mut out: W) -> io::Result<()> {
-        let mut hdr = [0u8; 16];
-        hdr[0..4].copy_from_slice(&LibxcRecord::PAGE_DATA.to_le_bytes());
-        hdr[4..8].copy_from_slice(&(self.record_body() as u32).to_le_bytes());
-        hdr[8..12].copy_from_slice(&(BATCH_PAGES as u32).to_le_bytes());
+        let mut hdr = [0u8; RECORD_HEADER_SIZE + PAGE_DATA_FIXED];
+        let mut put = |at: usize, v: u32| hdr[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        put(RH_TYPE_AT, LibxcRecord::PAGE_DATA);
+        put(RH_LENGTH_AT, self.record_body() as u32);
+        put(PAGE_DATA_COUNT_AT, BATCH_PAGES as u32);
         let entries: Vec<u8> = (0..BATCH_PAGES as u64).flat_map(u64::to_le_bytes).collect();
         for _ in 0..self.records {
             let mut bufs = [
-                io::IoSlice::new(&hdr[..8]),
-                io::IoSlice::new(&hdr[8..]),
+                io::IoSlice::new(&hdr[..RECORD_HEADER_SIZE]),
+                io::IoSlice::new(&hdr[RECORD_HEADER_SIZE..]),
                 io::IoSlice::new(&entries),
                 io::IoSlice::new(&self.pages),
             ];
@@ -997,9 +1028,10 @@ fn measure(o: &Options, bin: &Path, stream: &Path, dir: &Path) -> io::Result<boo
     let _ = std::fs::remove_file(&out);
 
     println!(
-        "xenstream bench: {:.0} MiB synthetic v3 HVM stream ({} PAGE_DATA records of {} pages, {} octets each)\n\
+        "xenstream bench: {:.0} MiB synthetic v{XEN_4_17_VERSION} HVM stream ({} {} records of {} pages, {} octets each)\n\
          in {}; release build; file in the page cache; best of {} rounds",
         size as f64 / MIB,
+        LibxcRecord::LAYOUT.name_of(LibxcRecord::PAGE_DATA),
         records,
         BATCH_PAGES,
         record,

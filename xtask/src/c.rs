@@ -208,10 +208,10 @@ pub fn libxc_spec() -> HeaderSpec {
             Section {
                 intro: vec![
                     format!(
-                        "The DOMAIN_CONTEXT blob: the body of a {} record. It is a run of \
+                        "The {} blob: the body of a {} record. It is a run of \
                          entries, each a {dc_desc} followed by the entry's body and zero \
                          padding; every integer is in the byte order of the stream.",
-                        dc_record.c_name
+                        dc_record.spec_name, dc_record.c_name
                     ),
                     format!(
                         "Xen has no C names for this blob (the hypercall that makes it was \
@@ -231,8 +231,9 @@ pub fn libxc_spec() -> HeaderSpec {
             Section {
                 intro: vec![
                     format!(
-                        "Magic and entry type codes of the HVM_CONTEXT blob, the body of a {} \
+                        "Magic and entry type codes of the {} blob, the body of a {} \
                          record, under this project's {} names.",
+                        hvm_record.spec_name,
                         hvm_record.c_name,
                         hvm_prefix.to_uppercase()
                     ),

@@ -11,11 +11,13 @@
 
 use super::error::{ErrorKind, StreamError};
 use super::rules::{OrderCheck, OrderRule, Scope};
-use crate::layout::{Constraint, SpecEnum, VariantLayout, Wire};
+use crate::layout::{
+    Constraint, FieldKind, RecordLayout, SpecEnum, StructLayout, VariantLayout, Wire,
+};
 use crate::libxc::{
-    v2_static_data_end_at, DomainType, ImageHeader, LibxcRecord, X86PvInfo, BACK_CHANNEL_RECORDS,
-    DOMAIN_CONTEXT_SINCE, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, IHDR_ID, IHDR_MARKER,
-    IHDR_OPT_RESERVED_MASK, ORDER_RULES, PAGE_DATA_PFN_RESERVED_MASK, PAGE_SHIFT, PAGE_SIZE,
+    v2_static_data_end_at, DomainHeader, DomainType, ImageHeader, LibxcRecord, PageDataHeader,
+    BACK_CHANNEL_RECORDS, DOMAIN_CONTEXT_SINCE, DYNAMIC_RECORDS, HVM_ONLY_RECORDS, IHDR_ID,
+    IHDR_MARKER, LIBXC_STRUCTS, ORDER_RULES, PAGE_DATA_PFN_RESERVED_MASK, PAGE_SHIFT, PAGE_SIZE,
     PV_ONLY_RECORDS, PV_VCPU_RECORDS, REC_ALIGN, REC_LENGTH_MAX, STATIC_DATA_END_SINCE,
     SUPPORTED_VERSIONS,
 };
@@ -336,14 +338,122 @@ fn domain_context_rule() -> String {
     rule
 }
 
-/// The values an X86_PV_INFO field allows (`4 or 8`).
-fn pv_info_allowed(field: &str) -> String {
-    match X86PvInfo::LAYOUT.field(field).map(|f| f.constraint) {
-        Some(Constraint::OneOf(vs)) => {
-            or_list(&vs.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+/// The records whose body (`array` false) or whose body's trailing array
+/// of structs (`array` true) has the layout `s`.
+fn records_with(s: &StructLayout, array: bool) -> Vec<u32> {
+    let is = |l: &StructLayout| l.rust_name == s.rust_name;
+    let holds = |r: &&RecordLayout| match (r.body, array) {
+        (Some(b), false) => is(b),
+        (Some(b), true) => {
+            matches!(b.trailing().map(|f| f.kind), Some(FieldKind::TrailingStruct(e)) if is(e))
         }
-        _ => String::new(),
+        (None, _) => false,
+    };
+    LibxcRecord::LAYOUT
+        .records
+        .iter()
+        .filter(holds)
+        .map(|r| r.code)
+        .collect()
+}
+
+/// What the catalogue calls a struct of the libxc layouts: the two
+/// stream headers by their place, a record body by its records (a whole
+/// set by its prefix: `X86_PV_VCPU_*`), an element of a record body's
+/// array as the records' `entry`, anything else by its Rust name.
+fn struct_name(s: &StructLayout) -> String {
+    if s.rust_name == ImageHeader::LAYOUT.rust_name {
+        return "image header".to_string();
     }
+    if s.rust_name == DomainHeader::LAYOUT.rust_name {
+        return "domain header".to_string();
+    }
+    let bodies = records_with(s, false);
+    if !bodies.is_empty() {
+        return and_list(&record_names(&bodies));
+    }
+    let arrays = records_with(s, true);
+    if !arrays.is_empty() {
+        return format!("{} entry", and_list(&record_names(&arrays)));
+    }
+    s.rust_name.to_string()
+}
+
+/// The reserved fields and bits of a libxc struct, from its field table
+/// (`options bits 1-15`, `_res1`), and for the PAGE_DATA body the
+/// reserved bits of its pfn entries ([`PAGE_DATA_PFN_RESERVED_MASK`],
+/// numbered from the top as the entry's layout is).
+fn reserved_items(s: &StructLayout) -> Vec<String> {
+    let mut items: Vec<String> = s
+        .fields
+        .iter()
+        .filter_map(|f| match f.constraint {
+            Constraint::Reserved => Some(f.name.to_string()),
+            Constraint::ReservedBits(mask) => {
+                let (lo, hi) = bit_span(mask);
+                Some(format!("{} bits {lo}-{hi}", f.name))
+            }
+            _ => None,
+        })
+        .collect();
+    if s.rust_name == PageDataHeader::LAYOUT.rust_name {
+        if let Some(pfn) = s.trailing() {
+            let (lo, hi) = bit_span(PAGE_DATA_PFN_RESERVED_MASK);
+            items.push(format!("{} bits {hi}-{lo}", pfn.name));
+        }
+    }
+    items
+}
+
+/// Every reserved field and reserved bits of the libxc layouts
+/// ([`LIBXC_STRUCTS`]), by struct, structs with the same reserved fields
+/// in a row named together: `image header options bits 1-15, _res1 and
+/// _res2; domain header _res1; ...`.
+fn reserved_fields() -> String {
+    let mut groups: Vec<(Vec<String>, String)> = Vec::new();
+    for s in LIBXC_STRUCTS {
+        let items = reserved_items(s);
+        if items.is_empty() {
+            continue;
+        }
+        let items = and_list(&items);
+        match groups.last_mut() {
+            Some((names, last)) if *last == items => names.push(struct_name(s)),
+            _ => groups.push((vec![struct_name(s)], items)),
+        }
+    }
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(names, items)| format!("{} {items}", and_list(names)))
+        .collect();
+    parts.join("; ")
+}
+
+/// The fields of record bodies that allow a set of values and report
+/// `BadValue` (no KIND of their own), each as `f` spells the field's name
+/// and its values (`4 or 8`), by record: `X86_PV_INFO guest_width not 4
+/// or 8, pt_levels not 3 or 4`.
+fn allowed_values(f: impl Fn(&str, &str) -> String, sep: &str) -> String {
+    let mut parts = Vec::new();
+    for r in LibxcRecord::LAYOUT.records {
+        let Some(body) = r.body else { continue };
+        let fields: Vec<String> = body
+            .fields
+            .iter()
+            .filter(|fl| fl.error.is_none())
+            .filter_map(|fl| match fl.constraint {
+                Constraint::OneOf(vs) => {
+                    let vs: Vec<String> = vs.iter().map(|v| v.to_string()).collect();
+                    Some(f(fl.name, &or_list(&vs)))
+                }
+                _ => None,
+            })
+            .collect();
+        if !fields.is_empty() {
+            parts.push(format!("{}{sep}{}", r.spec_name, fields.join(", ")));
+        }
+    }
+    parts.join("; ")
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -441,7 +551,7 @@ impl ErrorKind {
                 Both, HEADER, Some(StreamError), None,
             ),
             K::ReservedNonZero => e(
-                &format!("A reserved field or reserved bits are not zero: image header options bits {}-{}, _res1/_res2; domain header _res1; PAGE_DATA _res1 and pfn bits {}-{}; X86_PV_INFO _res; vCPU, X86_TSC_INFO and HVM_PARAMS _res1; MSR policy entry flags.", bit_span(u64::from(IHDR_OPT_RESERVED_MASK)).0, bit_span(u64::from(IHDR_OPT_RESERVED_MASK)).1, bit_span(PAGE_DATA_PFN_RESERVED_MASK).1, bit_span(PAGE_DATA_PFN_RESERVED_MASK).0),
+                &format!("A reserved field or reserved bits are not zero: {}.", reserved_fields()),
                 "Fields: reserved fields must be zero (each record's field table marks them).",
                 StrictOnly, "the field's first octet (of the whole field for an array such as X86_PV_INFO _res; the entry for pfn bits)", Some(StreamError), Some(RecordError),
             ),
@@ -501,8 +611,8 @@ impl ErrorKind {
                 ByRule, "the record header", None, Some(RecordError),
             ),
             K::BadValue => e(
-                &format!("A body field outside its allowed values (X86_PV_INFO guest_width not {}, pt_levels not {}).", pv_info_allowed("guest_width"), pv_info_allowed("pt_levels")),
-                &format!("X86_PV_INFO: guest_width ({}), pt_levels ({}).", pv_info_allowed("guest_width"), pv_info_allowed("pt_levels")),
+                &format!("A body field outside its allowed values ({}).", allowed_values(|f, vs| format!("{f} not {vs}"), " ")),
+                &format!("{}.", allowed_values(|f, vs| format!("{f} ({vs})"), ": ")),
                 Both, "the field", None, Some(RecordError),
             ),
             K::BadPageCount => e(
@@ -665,10 +775,50 @@ mod tests {
             }
         }
         assert!(summary(K::BadMarker).contains("eight 0xff octets"));
-        let (lo, hi) = bit_span(u64::from(IHDR_OPT_RESERVED_MASK));
+        let (lo, hi) = bit_span(u64::from(crate::libxc::IHDR_OPT_RESERVED_MASK));
         assert!(summary(K::ReservedNonZero).contains(&format!("options bits {lo}-{hi}")));
         let (lo, hi) = bit_span(PAGE_DATA_PFN_RESERVED_MASK);
         assert!(summary(K::ReservedNonZero).contains(&format!("pfn bits {hi}-{lo}")));
+        // Every reserved field of the libxc layouts is named, after the
+        // name of its struct.
+        let reserved = summary(K::ReservedNonZero);
+        let mut named = 0;
+        for s in LIBXC_STRUCTS {
+            for f in s.fields {
+                if matches!(
+                    f.constraint,
+                    Constraint::Reserved | Constraint::ReservedBits(_)
+                ) {
+                    let at = reserved.find(&struct_name(s)).expect(s.rust_name);
+                    assert!(
+                        reserved[at..].contains(f.name),
+                        "{}.{}",
+                        s.rust_name,
+                        f.name
+                    );
+                    named += 1;
+                }
+            }
+        }
+        assert!(named >= 9, "{named}");
+        for (s, name) in [
+            (&crate::libxc::X86PvVcpu::LAYOUT, "X86_PV_VCPU_*"),
+            (&crate::libxc::XenMsrEntry::LAYOUT, "X86_MSR_POLICY entry"),
+            (&ImageHeader::LAYOUT, "image header"),
+            (&crate::libxc::HvmParams::LAYOUT, "HVM_PARAMS"),
+        ] {
+            assert_eq!(struct_name(s), name);
+        }
+        // The allowed values of X86_PV_INFO, from its field table.
+        for field in ["guest_width", "pt_levels"] {
+            let f = crate::libxc::X86PvInfo::LAYOUT.field(field).expect(field);
+            let Constraint::OneOf(vs) = f.constraint else {
+                panic!("{field}")
+            };
+            let vs: Vec<String> = vs.iter().map(|v| v.to_string()).collect();
+            let text = format!("{field} not {}", or_list(&vs));
+            assert!(summary(K::BadValue).contains(&text), "{text}");
+        }
         assert!(rule(K::BadPageShift).contains(&format!("{} KiB", PAGE_SIZE >> 10)));
         assert!(rule(K::PaddingNonZero).contains(&format!("multiple of {REC_ALIGN} octets")));
         let reserved = reserved_page_type_values();

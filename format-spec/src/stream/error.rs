@@ -404,7 +404,7 @@ pub enum StreamError {
         checkpoint: u64,
     },
     /// A stream on which Xen's own restore code crashes.
-    #[error("{at}: {what}; Xen's restore would {crash}")]
+    #[error("{at}: {what}{XEN_RESTORE_WOULD}{crash}")]
     CrashesXenRestore {
         /// Where.
         at: Location,
@@ -692,12 +692,25 @@ impl Warning {
     }
 }
 
+/// What joins what a stream holds to what Xen's restore would do with it
+/// in the message of a `CrashesXenRestore` error, in Rust
+/// ([`StreamError::CrashesXenRestore`], the libxl layer's
+/// [`OuterError::CrashesXenRestore`](crate::outer::OuterError::CrashesXenRestore))
+/// and in the generated Python.
+pub const XEN_RESTORE_WOULD: &str = "; Xen's restore would ";
+
+/// The spec name of record `code` of the libxc table.
+const fn name(code: u32) -> &'static str {
+    LibxcRecord::LAYOUT.name_of(code)
+}
+
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Warning::Deprecated { record, since } => write!(
                 f,
-                "{record}: deprecated since stream version {since} (DOMAIN_CONTEXT carries this state)"
+                "{record}: deprecated since stream version {since} ({} carries this state)",
+                name(LibxcRecord::DOMAIN_CONTEXT)
             ),
             Warning::EmptyContent { record } => {
                 write!(f, "{record}: record has no content")
@@ -712,8 +725,10 @@ impl fmt::Display for Warning {
                 context_offset,
             } => write!(
                 f,
-                "{record}: HVM_PARAMS after the HVM_CONTEXT at offset 0x{context_offset:x}; the spec wants HVM_PARAMS first (accepted before version {})",
-                crate::libxc::order_since(&super::rules::HVM_PARAMS_FIRST)
+                "{record}: {params} after the {} at offset 0x{context_offset:x}; the spec wants {params} first (accepted before version {})",
+                name(LibxcRecord::HVM_CONTEXT),
+                crate::libxc::order_since(&super::rules::HVM_PARAMS_FIRST),
+                params = name(LibxcRecord::HVM_PARAMS),
             ),
             Warning::AfterBlobEnd {
                 record,

@@ -212,7 +212,9 @@ mod writer;
 
 pub use catalogue::{CatalogueEntry, Modes as ErrorModes, PythonClass};
 pub use check::check_page_reserved;
-pub use error::{ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning};
+pub use error::{
+    ErrorKind, FieldRef, Location, RecordInfo, StreamError, Warning, XEN_RESTORE_WOULD,
+};
 pub(crate) use reader::check_record;
 #[cfg(feature = "tokio")]
 pub(crate) use reader::Core;

@@ -151,7 +151,7 @@ rules! {
         Source::Spec { section: "END / STATIC_DATA_END / CHECKPOINT / VERIFY", statement: "the record has no body" };
     /// Reserved fields zero.
     RESERVED_ZERO = "reserved-zero", ReservedNonZero, StrictOnly,
-        "reserved fields and bits are zero (image and domain header, PAGE_DATA, X86_PV_INFO, vCPU, X86_TSC_INFO and HVM_PARAMS _res fields, pfn bits 59-52); Xen's restore does not look",
+        "the fields and bits the layouts mark reserved (the catalogue's summary of the kind lists them) are zero; Xen's restore does not look",
         Source::Spec { section: "Fields", statement: "reserved fields must be zero" };
     /// MSR policy entries' flags zero.
     MSR_FLAGS_ZERO = "msr-policy-flags-zero", ReservedNonZero, StrictOnly,

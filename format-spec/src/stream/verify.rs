@@ -268,7 +268,10 @@ impl std::fmt::Display for Note {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.first {
             Warning::HvmParamsAfterContext { record, .. } => {
-                write!(f, "HVM_PARAMS after HVM_CONTEXT ")?;
+                let name = |code| crate::libxc::LibxcRecord::LAYOUT.name_of(code);
+                let context = name(crate::libxc::LibxcRecord::HVM_CONTEXT);
+                let params = name(crate::libxc::LibxcRecord::HVM_PARAMS);
+                write!(f, "{params} after {context} ")?;
                 match self.count {
                     1 => write!(f, "({record})")?,
                     n => write!(f, "({n} times, the first: {record})")?,
@@ -276,8 +279,8 @@ impl std::fmt::Display for Note {
                 write!(
                     f,
                     ", the order Xen 4.17's saver writes; its restore accepts it before \
-                     version {}, the spec wants HVM_PARAMS first (--strict warns)",
-                    crate::libxc::order_since(&super::rules::HVM_PARAMS_FIRST)
+                     version {}, the spec wants {params} first (--strict warns)",
+                    crate::libxc::order_since(&super::rules::HVM_PARAMS_FIRST),
                 )
             }
             w => write!(f, "{w} ({} times)", self.count),

@@ -49,7 +49,7 @@ fn message_slots() -> Vec<(&'static str, String)> {
     let (what, crash) = outer::EMPTY_STATE;
     let raise = "raise RecordError(self._where() + ";
     let empty_state = written(12, |w| {
-        let text = format!("{what}; Xen's restore would {crash}");
+        let text = format!("{what}{}{crash}", format_spec::stream::XEN_RESTORE_WOULD);
         let cont = "raise RecordError(".len();
         w.line(format!(
             "{raise}{},\n{}\"{}\", self.record_offset)",
