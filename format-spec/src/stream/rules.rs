@@ -121,7 +121,10 @@ const RESTORE: &str = "xg_sr_restore.c";
 const PV: &str = "xg_sr_restore_x86_pv.c";
 const X86: &str = "xg_sr_common_x86.c";
 const HVM: &str = "xg_sr_restore_x86_hvm.c";
-const LAYOUT_PV: &str = "Layout: x86 PV Guest";
+/// The spec's section on the records of an x86 PV guest's stream.
+pub(crate) const LAYOUT_PV: &str = "Layout: x86 PV Guest";
+/// The spec's section on the records of an x86 HVM guest's stream.
+pub(crate) const LAYOUT_HVM: &str = "Layout: x86 HVM Guest";
 
 macro_rules! rules {
     ($($(#[doc = $doc:literal])* $id:ident = $name:literal, $kind:ident, $modes:ident, $statement:literal, $source:expr;)*) => {
@@ -204,7 +207,7 @@ rules! {
     /// HVM_PARAMS before HVM_CONTEXT.
     HVM_PARAMS_FIRST = "hvm-params-before-context", OutOfOrder, StrictOnly,
         "in a segment, HVM_PARAMS come before HVM_CONTEXT (in the versions before the rule's, a warning: Xen 4.17 writes those with HVM_PARAMS after)",
-        Source::Spec { section: "Layout: x86 HVM Guest", statement: "HVM_PARAMS, then HVM_CONTEXT" };
+        Source::Spec { section: LAYOUT_HVM, statement: "HVM_PARAMS, then HVM_CONTEXT" };
     /// The guest_width/pt_levels pair.
     PV_INFO_PAIR = "pv-info-width-levels", BadValue, Both,
         "X86_PV_INFO pairs guest_width and pt_levels as Xen's restore takes them",
