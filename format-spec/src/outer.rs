@@ -36,7 +36,7 @@
 //! | `UnknownMandatoryFlags` | xl mandatory flags outside JSON and STREAMv2 | both |
 //! | `UnknownOptionalFlags` | xl optional flags not zero | strict |
 //! | `OptionalDataTooLong` | xl `optional_data_len` over [`XL_OPTIONAL_DATA_MAX`](crate::xl::XL_OPTIONAL_DATA_MAX) | both |
-//! | `BadConfig` | optional data shorter than `config_len` + 4, or 1 to 3 octets | both |
+//! | `BadConfig` | optional data neither empty nor holding [`XlConfig`](crate::xl::XlConfig)'s `config_len` and at least that many octets after it ([`XL_CONFIG_FRAMING`]) | both |
 //! | `MissingConfig` | JSON flag set, optional data empty | strict |
 //! | `ConfigNotTerminated` | JSON flag set, configuration not ending in NUL | strict |
 //! | `LegacyStream` | no STREAMv2 flag and no libxc marker after the xl header | both |
@@ -112,9 +112,9 @@ use crate::libxl::{
     REC_LENGTH_MAX, REC_TYPE_OPTIONAL,
 };
 use crate::xl::{
-    migration_messages, ConfigRequirement, MigrationMessage, XlConfigError, XlFlagRule, XlHeader,
-    XlPreamble, MIGRATION_TRAILER_MAX, XL_CONFIG_LEN_SIZE, XL_FLAG_RULES, XL_HEADER_OFFSET,
-    XL_HEADER_SIZE, XL_MAGIC,
+    migration_messages, ConfigRequirement, MigrationMessage, XlConfigError, XlHeader, XlPreamble,
+    MIGRATION_TRAILER_MAX, XL_CONFIG_FRAMING, XL_FLAG_RULES, XL_HEADER_OFFSET, XL_HEADER_SIZE,
+    XL_MAGIC,
 };
 
 /// The octets format detection reads ([`FormatChoice::detect`]), which is
@@ -1148,14 +1148,63 @@ fn header_error(f: &'static FieldLayout, raw: &[u8], offset: u64, value: u64) ->
     }
 }
 
-/// The error of a broken rule of the flag table (`XL_FLAG_RULES`), by the
-/// KIND the rule names, at `offset`.
-fn flag_rule_error(rule: &XlFlagRule, offset: u64) -> OuterError {
-    match OuterErrorKind::from_name(rule.kind) {
-        Some(OuterErrorKind::ConfigNotTerminated) => OuterError::ConfigNotTerminated { offset },
-        _ => OuterError::MissingConfig { offset },
+/// The error of a broken rule of the flag table (`XL_FLAG_RULES`) at
+/// `offset`, by the KIND the rule names: one arm per kind and no default,
+/// `None` for the kinds whose error holds more than an offset, which no
+/// flag rule may name (checked at compile time below).
+const fn flag_rule_error(kind: OuterErrorKind, offset: u64) -> Option<OuterError> {
+    use OuterErrorKind as K;
+    match kind {
+        K::MissingConfig => Some(OuterError::MissingConfig { offset }),
+        K::ConfigNotTerminated => Some(OuterError::ConfigNotTerminated { offset }),
+        K::Io
+        | K::Truncated
+        | K::UnknownFormat
+        | K::BadXlMagic
+        | K::BadByteOrderMarker
+        | K::UnknownMandatoryFlags
+        | K::UnknownOptionalFlags
+        | K::OptionalDataTooLong
+        | K::BadConfig
+        | K::LegacyStream
+        | K::BadIdent
+        | K::UnsupportedVersion
+        | K::ReservedNonZero
+        | K::UnknownMandatory
+        | K::UnknownOptional
+        | K::WrongGuestType
+        | K::RecordTooLong
+        | K::BadLength
+        | K::CrashesXenRestore
+        | K::PaddingNonZero
+        | K::UnknownEmulator
+        | K::BadValue
+        | K::Xenstore
+        | K::UnexpectedRecord
+        | K::TrailingData
+        | K::LibxcPending
+        | K::NotInLibxc
+        | K::AfterError => None,
     }
 }
+
+/// Every rule of the flag table names a KIND [`flag_rule_error`] makes an
+/// error of, and the optional data's framing names the one `read_xl`
+/// reports: a table naming another fails the build.
+const _: () = {
+    let mut i = 0;
+    while i < XL_FLAG_RULES.len() {
+        let e = flag_rule_error(XL_FLAG_RULES[i].kind, 0);
+        let known = e.is_some();
+        std::mem::forget(e);
+        assert!(known, "a flag rule names a KIND read_xl cannot report");
+        i += 1;
+    }
+    assert!(
+        matches!(XL_CONFIG_FRAMING.kind, OuterErrorKind::BadConfig),
+        "read_xl reports a broken framing of the optional data as BadConfig"
+    );
+};
 
 impl<S: SourceIo> OuterCore<S> {
     /// See [`OuterReader::open`].
@@ -1494,6 +1543,7 @@ impl<S: SourceIo> OuterCore<S> {
             header,
             optional_data,
         };
+        // The framing's KIND, BadConfig (checked at compile time above).
         let config = pre.config().map_err(|source| OuterError::BadConfig {
             offset: data_at,
             source,
@@ -1507,9 +1557,10 @@ impl<S: SourceIo> OuterCore<S> {
             }
             let offset = match rule.requires {
                 ConfigRequirement::Present => flags_at,
-                ConfigRequirement::EndsWith(_) => data_at + XL_CONFIG_LEN_SIZE as u64,
+                ConfigRequirement::EndsWith(_) => data_at + XL_CONFIG_FRAMING.fixed() as u64,
             };
-            return Err(flag_rule_error(rule, offset));
+            return Err(flag_rule_error(rule.kind, offset)
+                .expect("every flag rule's KIND has an error (checked at compile time)"));
         }
         Ok(pre)
     }
@@ -2253,12 +2304,19 @@ mod tests {
     }
 
     /// Every rule of the flag table names a KIND the reader reports as
-    /// its own (a new rule with a new KIND needs a new arm in `read_xl`).
+    /// its own (a new rule with a new KIND needs a new arm in
+    /// `flag_rule_error`), and every error `flag_rule_error` makes is of
+    /// the kind it was asked for, at the offset given.
     #[test]
     fn every_flag_rule_reports_its_kind() {
         for rule in XL_FLAG_RULES {
-            let e = flag_rule_error(rule, 7);
-            assert_eq!((e.kind(), e.offset()), (rule.kind, 7));
+            let e = flag_rule_error(rule.kind, 7).expect("an error for the rule's KIND");
+            assert_eq!((e.error_kind(), e.offset()), (rule.kind, 7));
+        }
+        for &kind in OuterErrorKind::ALL {
+            if let Some(e) = flag_rule_error(kind, 9) {
+                assert_eq!((e.error_kind(), e.offset()), (kind, 9));
+            }
         }
     }
 

@@ -57,7 +57,8 @@
 //! # Optional data
 //!
 //! When `optional_data_len` is not zero the optional data starts with the
-//! domain configuration:
+//! domain configuration ([`XlConfig`], framed as [`XL_CONFIG_FRAMING`]
+//! says):
 //!
 //! ```text
 //!     +-----------------------+------------------------------+
@@ -85,7 +86,8 @@
 
 use binrw::Endian;
 
-use crate::layout::{field_of, StructLayout, TextConstLayout, Wire};
+use crate::layout::{field_of, FieldLayout, LengthRule, StructLayout, TextConstLayout, Wire};
+use crate::outer::OuterErrorKind;
 use crate::{spec_consts, Wire};
 
 /// The 32 octets an xl save file starts with.
@@ -255,9 +257,137 @@ impl XlHeader {
     }
 }
 
-/// Octets of `config_len`, the 32-bit length in front of the
-/// configuration in the optional data.
-pub const XL_CONFIG_LEN_SIZE: usize = 4;
+/// The start of the optional data, when it is not empty: the domain
+/// configuration and, in front of it, its length, in the byte order of
+/// the header ([`XlPreamble::endian`]). Whatever follows the
+/// configuration, up to `optional_data_len`, is reserved for future use
+/// and skipped ([`XL_CONFIG_FRAMING`]).
+#[derive(Debug, Clone, PartialEq, Eq, Wire)]
+#[wire(byte_order = native)]
+pub struct XlConfig {
+    /// Octets in `config`.
+    pub config_len: u32,
+    /// The configuration: with the JSON flag, libxl's JSON text and its
+    /// terminating NUL.
+    #[wire(count = config_len)]
+    pub config: Vec<u8>,
+}
+
+impl XlConfig {
+    /// The configuration `config`, its length in `config_len`.
+    ///
+    /// # Panics
+    ///
+    /// If `config` is 4 GiB or longer, which `config_len` cannot count.
+    pub fn new(config: Vec<u8>) -> Self {
+        let config_len = u32::try_from(config.len()).expect("a configuration under 4 GiB");
+        XlConfig { config_len, config }
+    }
+
+    /// Encodes `config_len` in byte order `endian`, then the
+    /// configuration; an error when `config_len` does not count
+    /// `config`.
+    pub fn to_bytes(&self, endian: Endian) -> Result<Vec<u8>, crate::body::BodyError> {
+        let mut out = Vec::with_capacity(Self::LAYOUT.size + self.config.len());
+        crate::body::write_wire(self, &mut out, Endian::NATIVE)?;
+        if endian != Endian::NATIVE {
+            swap_fields(&Self::LAYOUT, &mut out);
+        }
+        Ok(out)
+    }
+}
+
+/// A length rule of the optional data, interpreted by
+/// [`XlConfigFraming::frame`]: the data is either empty (no
+/// configuration) or holds at least the fixed part of `layout` and then
+/// the `count * element` octets its count field counts, `count`,
+/// `element` and the fixed part being those of `layout`'s length rule
+/// ([`LengthRule::Counted`]). Octets after the counted ones are skipped.
+#[derive(Debug, Clone, Copy)]
+pub struct XlConfigFraming {
+    /// The struct the data starts with: fixed fields, one of them the
+    /// count, then the counted array.
+    pub layout: &'static StructLayout,
+    /// The KIND data breaking the rule reports, in both modes (xl's
+    /// restore reports such a file as truncated).
+    pub kind: OuterErrorKind,
+}
+
+/// How the optional data holds the configuration: empty, or
+/// [`XlConfig`]'s `config_len` and at least that many octets after it.
+pub const XL_CONFIG_FRAMING: XlConfigFraming = XlConfigFraming {
+    layout: &XlConfig::LAYOUT,
+    kind: OuterErrorKind::BadConfig,
+};
+
+impl XlConfigFraming {
+    /// The fixed part's size, the count field and the size of one
+    /// counted element, from the layout's length rule.
+    const fn counted(&self) -> (usize, &'static FieldLayout, usize) {
+        match self.layout.length_rule() {
+            LengthRule::Counted {
+                fixed,
+                field,
+                element,
+            } => (fixed, field_of(self.layout, field), element),
+            _ => panic!("a framing layout ends in an array counted by a field"),
+        }
+    }
+
+    /// Octets of the fixed part: where the counted octets (the
+    /// configuration) start in the data.
+    pub const fn fixed(&self) -> usize {
+        self.counted().0
+    }
+
+    /// The field that counts the elements (`config_len`).
+    pub const fn count_field(&self) -> &'static FieldLayout {
+        self.counted().1
+    }
+
+    /// Octets of one counted element.
+    pub const fn element(&self) -> usize {
+        self.counted().2
+    }
+
+    /// The counted octets of `data` (integers in byte order `endian`),
+    /// `None` when `data` is empty, or why `data` breaks the rule.
+    ///
+    /// ```
+    /// use format_spec::binrw::Endian;
+    /// use format_spec::xl::{XlConfigError, XL_CONFIG_FRAMING};
+    ///
+    /// let data = [2, 0, 0, 0, b'a', b'b', b'c'];
+    /// assert_eq!(XL_CONFIG_FRAMING.frame(&data, Endian::Little), Ok(Some(&b"ab"[..])));
+    /// assert_eq!(XL_CONFIG_FRAMING.frame(&[], Endian::Little), Ok(None));
+    /// assert_eq!(
+    ///     XL_CONFIG_FRAMING.frame(&data[..5], Endian::Big),
+    ///     Err(XlConfigError::TooLong { config_len: 0x0200_0000, available: 1 })
+    /// );
+    /// ```
+    pub fn frame<'a>(
+        &self,
+        data: &'a [u8],
+        endian: Endian,
+    ) -> Result<Option<&'a [u8]>, XlConfigError> {
+        if data.is_empty() {
+            return Ok(None);
+        }
+        let (fixed, count_field, element) = self.counted();
+        let count = match count_field.read_uint(data, endian) {
+            Some(count) if data.len() >= fixed => count,
+            _ => return Err(XlConfigError::NoLength { len: data.len() }),
+        };
+        let available = data.len() - fixed;
+        match usize::try_from(count.saturating_mul(element as u64)) {
+            Ok(octets) if octets <= available => Ok(Some(&data[fixed..fixed + octets])),
+            _ => Err(XlConfigError::TooLong {
+                config_len: count,
+                available,
+            }),
+        }
+    }
+}
 
 /// What a mandatory flag requires of the configuration in the optional
 /// data (see [`XL_FLAG_RULES`]).
@@ -283,7 +413,7 @@ pub struct XlFlagRule {
     /// What the rule requires.
     pub requires: ConfigRequirement,
     /// The KIND a breach reports.
-    pub kind: &'static str,
+    pub kind: OuterErrorKind,
     /// Whether lenient mode (what a restore checks) reports a breach too;
     /// otherwise only strict mode does.
     pub lenient: bool,
@@ -296,13 +426,13 @@ pub const XL_FLAG_RULES: &[XlFlagRule] = &[
     XlFlagRule {
         flag: XL_MANDATORY_FLAG_JSON,
         requires: ConfigRequirement::Present,
-        kind: "MissingConfig",
+        kind: OuterErrorKind::MissingConfig,
         lenient: false,
     },
     XlFlagRule {
         flag: XL_MANDATORY_FLAG_JSON,
         requires: ConfigRequirement::EndsWith(0),
-        kind: "ConfigNotTerminated",
+        kind: OuterErrorKind::ConfigNotTerminated,
         lenient: false,
     },
 ];
@@ -323,16 +453,23 @@ impl XlFlagRule {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum XlConfigError {
     /// The optional data is too short for the `config_len` field.
-    #[error("optional data is {len} octets, too short for the 4-octet config_len")]
+    #[error(
+        "optional data is {len} octets, too short for the {}-octet {}",
+        XL_CONFIG_FRAMING.count_field().size(),
+        XL_CONFIG_FRAMING.count_field().name
+    )]
     NoLength {
         /// Length of the optional data.
         len: usize,
     },
     /// `config_len` runs past the end of the optional data.
-    #[error("config_len {config_len} exceeds the {available} octets of optional data after it")]
+    #[error(
+        "{} {config_len} exceeds the {available} octets of optional data after it",
+        XL_CONFIG_FRAMING.count_field().name
+    )]
     TooLong {
         /// The field's value.
-        config_len: u32,
+        config_len: u64,
         /// Octets available after the field.
         available: usize,
     },
@@ -355,14 +492,18 @@ impl XlPreamble {
     /// JSON flags, and the optional data holding `config_len` and the
     /// configuration. An empty `json` gives empty optional data and only
     /// the v2 flag, as xl does when it has no configuration.
+    ///
+    /// # Panics
+    ///
+    /// If `json` is 4 GiB or longer ([`XlConfig::new`]).
     pub fn with_json_config(endian: Endian, json: &str) -> Self {
         let mut optional_data = Vec::new();
         let mut flags = XL_MANDATORY_FLAG_STREAMV2;
         if !json.is_empty() {
-            let len = json.len() as u32 + 1;
-            optional_data.extend_from_slice(&crate::bytes::u32_octets(len, endian));
-            optional_data.extend_from_slice(json.as_bytes());
-            optional_data.push(0);
+            let config = XlConfig::new([json.as_bytes(), &[0]].concat());
+            optional_data = config
+                .to_bytes(endian)
+                .expect("config_len counts the configuration");
             flags |= XL_MANDATORY_FLAG_JSON;
         }
         XlPreamble {
@@ -383,25 +524,9 @@ impl XlPreamble {
     }
 
     /// The configuration octets (for JSON, the text and its NUL), or
-    /// `None` when the optional data is empty.
+    /// `None` when the optional data is empty ([`XL_CONFIG_FRAMING`]).
     pub fn config(&self) -> Result<Option<&[u8]>, XlConfigError> {
-        let data = &self.optional_data;
-        if data.is_empty() {
-            return Ok(None);
-        }
-        let Some(config_len) = crate::bytes::u32_at(data, 0, self.endian) else {
-            return Err(XlConfigError::NoLength { len: data.len() });
-        };
-        let available = data.len() - XL_CONFIG_LEN_SIZE;
-        if config_len as usize > available {
-            return Err(XlConfigError::TooLong {
-                config_len,
-                available,
-            });
-        }
-        Ok(Some(
-            &data[XL_CONFIG_LEN_SIZE..XL_CONFIG_LEN_SIZE + config_len as usize],
-        ))
+        XL_CONFIG_FRAMING.frame(&self.optional_data, self.endian)
     }
 
     /// The JSON configuration text without its NUL, when the JSON flag is
@@ -575,7 +700,7 @@ impl XlPreamble {
 }
 
 /// Every wire struct of the xl layer (for generators and tests).
-pub const XL_STRUCTS: &[&StructLayout] = &[&XlHeader::LAYOUT];
+pub const XL_STRUCTS: &[&StructLayout] = &[&XlHeader::LAYOUT, &XlConfig::LAYOUT];
 
 /// Which side of `xl migrate` sends a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -715,4 +840,113 @@ pub fn migration_messages(octets: &[u8]) -> Option<Vec<MigrationMessage>> {
         rest = &rest[m.wire_len()..];
     }
     (!found.is_empty()).then_some(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `config_len` (`n`, in byte order `e`) and then `body`.
+    fn data(n: u32, body: &[u8], e: Endian) -> Vec<u8> {
+        let mut v = match e {
+            Endian::Big => n.to_be_bytes().to_vec(),
+            Endian::Little => n.to_le_bytes().to_vec(),
+        };
+        v.extend_from_slice(body);
+        v
+    }
+
+    #[test]
+    fn framing_comes_from_the_layout() {
+        let count = XL_CONFIG_FRAMING.count_field();
+        assert_eq!(count.name, "config_len");
+        assert_eq!((count.offset, count.size()), (0, 4));
+        assert_eq!(XL_CONFIG_FRAMING.fixed(), 4);
+        assert_eq!(XL_CONFIG_FRAMING.element(), 1);
+        assert_eq!(XL_CONFIG_FRAMING.kind, OuterErrorKind::BadConfig);
+    }
+
+    #[test]
+    fn framing_at_its_boundaries_in_both_byte_orders() {
+        for e in [Endian::Little, Endian::Big] {
+            let f = &XL_CONFIG_FRAMING;
+            // Empty: no configuration.
+            assert_eq!(f.frame(&[], e), Ok(None));
+            // config_len counting every octet after it, and fewer: the
+            // rest is skipped.
+            let d = data(5, b"hello", e);
+            assert_eq!(f.frame(&d, e), Ok(Some(&b"hello"[..])));
+            let d = data(2, b"hello", e);
+            assert_eq!(f.frame(&d, e), Ok(Some(&b"he"[..])));
+            let d = data(0, b"", e);
+            assert_eq!(f.frame(&d, e), Ok(Some(&b""[..])));
+            // One more than there are, and the largest.
+            let d = data(6, b"hello", e);
+            assert_eq!(
+                f.frame(&d, e),
+                Err(XlConfigError::TooLong {
+                    config_len: 6,
+                    available: 5
+                })
+            );
+            let d = data(u32::MAX, b"hello", e);
+            assert_eq!(
+                f.frame(&d, e),
+                Err(XlConfigError::TooLong {
+                    config_len: u64::from(u32::MAX),
+                    available: 5
+                })
+            );
+            // 1 to 3 octets: too short for config_len.
+            for len in 1..4 {
+                assert_eq!(
+                    f.frame(&[0; 3][..len], e),
+                    Err(XlConfigError::NoLength { len })
+                );
+            }
+        }
+        // The byte order is the one given: 5 read big-endian is 5 << 24.
+        let d = data(5, b"hello", Endian::Little);
+        assert_eq!(
+            XL_CONFIG_FRAMING.frame(&d, Endian::Big),
+            Err(XlConfigError::TooLong {
+                config_len: 5 << 24,
+                available: 5
+            })
+        );
+    }
+
+    #[test]
+    fn errors_name_the_count_field_and_its_width() {
+        assert_eq!(
+            XlConfigError::NoLength { len: 3 }.to_string(),
+            "optional data is 3 octets, too short for the 4-octet config_len"
+        );
+        assert_eq!(
+            XlConfigError::TooLong {
+                config_len: 9,
+                available: 8
+            }
+            .to_string(),
+            "config_len 9 exceeds the 8 octets of optional data after it"
+        );
+    }
+
+    #[test]
+    fn config_encodes_in_both_byte_orders_and_frames_back() {
+        for e in [Endian::Little, Endian::Big] {
+            let bytes = XlConfig::new(b"{}\0".to_vec()).to_bytes(e).unwrap();
+            assert_eq!(bytes, data(3, b"{}\0", e));
+            assert_eq!(XL_CONFIG_FRAMING.frame(&bytes, e), Ok(Some(&b"{}\0"[..])));
+            let pre = XlPreamble::with_json_config(e, "{}");
+            assert_eq!(pre.optional_data, bytes);
+            assert_eq!(pre.config(), Ok(Some(&b"{}\0"[..])));
+        }
+        // A config_len that does not count the configuration is refused.
+        let bad = XlConfig {
+            config_len: 2,
+            config: b"abc".to_vec(),
+        };
+        assert!(bad.to_bytes(Endian::Little).is_err());
+    }
 }

@@ -31,7 +31,8 @@ use format_spec::outer::{Mode, OuterError, OuterWriter};
 use format_spec::save;
 use format_spec::stream::{StreamError, StreamWriter, WriterOptions};
 use format_spec::xl::{
-    XlHeader, XlPreamble, XL_HEADER_OFFSET, XL_OPTIONAL_DATA_MAX, XL_PREAMBLE_SIZE,
+    XlHeader, XlPreamble, XL_CONFIG_FRAMING, XL_HEADER_OFFSET, XL_MANDATORY_FLAG_ALL,
+    XL_MANDATORY_FLAG_STREAMV2, XL_OPTIONAL_DATA_MAX, XL_PREAMBLE_SIZE,
 };
 
 use crate::vectors::{base, Guest, Stream};
@@ -50,6 +51,10 @@ pub struct OuterVector {
     /// The finer rule: for `Xenstore` errors the `XenstoreErrorKind`
     /// variant name, for `DomainContext` errors the `DcErrorKind` one.
     pub detail: Option<&'static str>,
+    /// Where the error must be reported (an absolute offset), for the
+    /// vectors that pin it ([`xl_config_vectors`]); `None`: not pinned
+    /// (Python must still agree with Rust on it).
+    pub at: Option<u64>,
 }
 
 /// A verifier's verdict on one vector.
@@ -265,6 +270,7 @@ pub fn second_segment_vectors() -> Vec<(OuterVector, u64)> {
             bytes,
             expect: Some(kind),
             detail: None,
+            at: None,
         };
         // The first pfn entry of the segment's first PAGE_DATA gets page
         // type 5, which no PAGE_DATA may carry: reported at the entry.
@@ -362,6 +368,7 @@ pub fn outer_vectors() -> Vec<OuterVector> {
             bytes,
             expect,
             detail,
+            at: None,
         })
     };
 
@@ -650,29 +657,11 @@ pub fn outer_vectors() -> Vec<OuterVector> {
                 put(b, xl_field("optional_data_len"), u32::MAX, e)
             },
         );
-        bad("xl-config-len-too-long", "BadConfig", &|b| {
-            let n = CONFIG.len() as u32 + 2;
-            put(b, XL_PREAMBLE_SIZE, n, e)
-        });
-        bad("xl-config-not-terminated", "ConfigNotTerminated", &|b| {
-            let n = CONFIG.len() as u32;
-            put(b, XL_PREAMBLE_SIZE, n, e)
-        });
         bad("xl-truncated-header", "Truncated", &|b| b.truncate(40));
         bad("xl-truncated-config", "Truncated", &|b| {
             b.truncate(XL_PREAMBLE_SIZE + 10)
         });
         {
-            let mut pre = XlPreamble::with_json_config(e, "");
-            pre.header.mandatory_flags |= format_spec::xl::XL_MANDATORY_FLAG_JSON;
-            let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
-            libxc(&mut w, &base(Guest::Pv, 3, e, 0), &mut |_| {});
-            add(
-                format!("xl-json-missing-config-{en}"),
-                w.finish().unwrap(),
-                Some("MissingConfig"),
-                None,
-            );
             // Exactly the most optional data accepted (the bound is
             // inclusive), the configuration first and zeros after it.
             let mut pre = XlPreamble::with_json_config(e, CONFIG);
@@ -684,43 +673,6 @@ pub fn outer_vectors() -> Vec<OuterVector> {
                 format!("xl-optional-data-at-limit-{en}"),
                 w.finish().unwrap(),
                 None,
-                None,
-            );
-            // The JSON flag's rules: an empty configuration is there but
-            // does not end in NUL; without the flag an unterminated
-            // configuration is no JSON and breaks no rule.
-            for (name, flags, expect) in [
-                (
-                    "xl-json-empty-config",
-                    format_spec::xl::XL_MANDATORY_FLAG_ALL,
-                    Some("ConfigNotTerminated"),
-                ),
-                (
-                    "xl-plain-unterminated-config",
-                    format_spec::xl::XL_MANDATORY_FLAG_STREAMV2,
-                    None,
-                ),
-            ] {
-                let mut pre = XlPreamble::with_json_config(e, "");
-                pre.optional_data = u32_bytes(if expect.is_some() { 0 } else { 3 }, e).to_vec();
-                if expect.is_none() {
-                    pre.optional_data.extend_from_slice(b"a=1");
-                }
-                pre.header.optional_data_len = pre.optional_data.len() as u32;
-                pre.header.mandatory_flags = flags;
-                let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
-                libxc(&mut w, &base(Guest::Pv, 3, e, 0), &mut |_| {});
-                add(format!("{name}-{en}"), w.finish().unwrap(), expect, None);
-            }
-            let mut pre = XlPreamble::with_json_config(e, "");
-            pre.optional_data = vec![1, 2];
-            pre.header.optional_data_len = 2;
-            let mut w = OuterWriter::xl(Vec::new(), &pre).unwrap();
-            libxc(&mut w, &base(Guest::Pv, 3, e, 0), &mut |_| {});
-            add(
-                format!("xl-optional-data-short-{en}"),
-                w.finish().unwrap(),
-                Some("BadConfig"),
                 None,
             );
         }
@@ -976,6 +928,103 @@ pub fn outer_vectors() -> Vec<OuterVector> {
             Some("DomainContext"),
             Some("PaddingNonZero"),
         );
+    }
+    out.extend(xl_config_vectors());
+    out
+}
+
+/// The xl files whose optional data tests its framing
+/// ([`XL_CONFIG_FRAMING`]: empty, or `config_len` and at least that many
+/// octets) and the JSON flag's rules on the configuration
+/// (`XL_FLAG_RULES`), in both byte orders, each error pinned at the
+/// offset it must be reported at: the optional data's start for a broken
+/// framing (`BadConfig`), the `mandatory_flags` field for a missing
+/// configuration, the configuration's first octet for one not ending in
+/// NUL.
+pub fn xl_config_vectors() -> Vec<OuterVector> {
+    let data_at = XL_PREAMBLE_SIZE as u64;
+    let config_at = data_at + XL_CONFIG_FRAMING.fixed() as u64;
+    let flags_at = xl_field("mandatory_flags") as u64;
+    let mut out = Vec::new();
+    for e in [Endian::Little, Endian::Big] {
+        let en = endian_name(e);
+        let mut add = |name: &str, pre: &XlPreamble, expect: Option<&'static str>, at: u64| {
+            let mut w = OuterWriter::xl(Vec::new(), pre).unwrap();
+            libxc(&mut w, &base(Guest::Pv, 3, e, 0), &mut |_| {});
+            out.push(OuterVector {
+                name: format!("{name}-{en}"),
+                bytes: w.finish().unwrap(),
+                expect,
+                detail: None,
+                at: expect.map(|_| at),
+            });
+        };
+        // Optional data of these octets, with these mandatory flags.
+        let with = |data: Vec<u8>, flags: u32| {
+            let mut pre = XlPreamble::with_json_config(e, "");
+            pre.header.optional_data_len = data.len() as u32;
+            pre.header.mandatory_flags = flags;
+            pre.optional_data = data;
+            pre
+        };
+        let config_len = |n: u32| u32_bytes(n, e).to_vec();
+        let json = XL_MANDATORY_FLAG_ALL;
+        let plain = XL_MANDATORY_FLAG_STREAMV2;
+
+        // The JSON configuration as xl writes it: config_len counts every
+        // octet after it (the bound is inclusive), one more than there
+        // are is refused.
+        let good = XlPreamble::with_json_config(e, CONFIG);
+        add("xl-config-fills-optional-data", &good, None, 0);
+        let mut pre = good.clone();
+        let n = CONFIG.len() as u32 + 1;
+        pre.optional_data[..4].copy_from_slice(&config_len(n + 1));
+        add("xl-config-len-too-long", &pre, Some("BadConfig"), data_at);
+        // The largest config_len: refused, not wrapped around.
+        let mut pre = good.clone();
+        pre.optional_data[..4].copy_from_slice(&config_len(u32::MAX));
+        add("xl-config-len-max", &pre, Some("BadConfig"), data_at);
+        // One octet fewer, and the NUL is outside the configuration.
+        let mut pre = good.clone();
+        pre.optional_data[..4].copy_from_slice(&config_len(n - 1));
+        add(
+            "xl-config-not-terminated",
+            &pre,
+            Some("ConfigNotTerminated"),
+            config_at,
+        );
+        // Optional data too short for config_len: 1, 2 or 3 octets.
+        for len in 1..4u8 {
+            let name = match len {
+                2 => "xl-optional-data-short".to_string(),
+                _ => format!("xl-optional-data-short-{len}"),
+            };
+            let pre = with((1..=len).collect(), plain);
+            add(&name, &pre, Some("BadConfig"), data_at);
+        }
+        // The JSON flag without a configuration.
+        add(
+            "xl-json-missing-config",
+            &with(Vec::new(), json),
+            Some("MissingConfig"),
+            flags_at,
+        );
+        // The JSON flag's rules: an empty configuration is there but does
+        // not end in NUL; without the flag an unterminated configuration
+        // is no JSON and breaks no rule, and an empty one with octets
+        // after it neither.
+        add(
+            "xl-json-empty-config",
+            &with(config_len(0), json),
+            Some("ConfigNotTerminated"),
+            config_at,
+        );
+        let mut data = config_len(3);
+        data.extend_from_slice(b"a=1");
+        add("xl-plain-unterminated-config", &with(data, plain), None, 0);
+        let mut data = config_len(0);
+        data.extend_from_slice(b"future");
+        add("xl-plain-empty-config-tail", &with(data, plain), None, 0);
     }
     out
 }

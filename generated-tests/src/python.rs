@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 /// The repository root.
@@ -42,7 +42,49 @@ pub fn python3() -> Command {
         matches!(probe, Ok(s) if s.success()),
         "python3 is required to test the generated Python package"
     );
-    let mut cmd = Command::new("python3");
+    python_at(Path::new("python3"))
+}
+
+/// Where the interpreters are installed on the project's machines.
+pub const PYENV_VERSIONS: &str = "/root/.pyenv/versions";
+
+/// Every interpreter there (`VERSION/bin/python`), by version, oldest
+/// first; the test fails without 2.7, 3.6 and 3.13 or later.
+pub fn pyenv_interpreters() -> Vec<(Vec<u32>, PathBuf)> {
+    let dir = Path::new(PYENV_VERSIONS);
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{PYENV_VERSIONS}: {e} (the Python interpreters are missing)"));
+    let mut found: Vec<(Vec<u32>, PathBuf)> = entries
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            let version: Vec<u32> = name
+                .split('.')
+                .map(|p| p.parse().ok())
+                .collect::<Option<_>>()?;
+            Some((version, e.path().join("bin").join("python")))
+        })
+        .collect();
+    found.sort();
+    for (v, p) in &found {
+        assert!(p.is_file(), "{} (Python {v:?}) is missing", p.display());
+    }
+    let has = |major: u32, minor: u32| found.iter().any(|(v, _)| v[..2] == [major, minor]);
+    assert!(has(2, 7), "no Python 2.7 under {PYENV_VERSIONS}: {found:?}");
+    assert!(has(3, 6), "no Python 3.6 under {PYENV_VERSIONS}: {found:?}");
+    let newest = found.last().map(|(v, _)| v.clone()).unwrap_or_default();
+    assert!(
+        newest >= vec![3, 13],
+        "the newest Python under {PYENV_VERSIONS} is {newest:?}, expected 3.13 or later"
+    );
+    found
+}
+
+/// The interpreter `py` (a full path, or a name to look up in `PATH`)
+/// with the generated package on `PYTHONPATH` and no user site or
+/// bytecode files.
+pub fn python_at(py: &Path) -> Command {
+    let mut cmd = Command::new(py);
     cmd.env("PYTHONPATH", package_root())
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("PYTHONNOUSERSITE", "1")

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use format_spec::domain_context::{
     DcEntry, DcHeader, DcTscInfo, DcType, SharedInfoRef, DOMAIN_CONTEXT_CONSTANTS,
@@ -23,10 +23,11 @@ use format_spec::libxl::{
 };
 use format_spec::xl::{XL_CONSTANTS, XL_STRUCTS, XL_TEXT_CONSTANTS};
 use generated_tests::outer_vectors::{
-    outer_vectors, rust_verdict, second_segment_vectors, OuterVector, Verdict,
+    outer_vectors, rust_verdict, second_segment_vectors, xl_config_vectors, OuterVector, Verdict,
 };
 use generated_tests::python::{
-    json_obj, json_str, python3, run, scripts_dir, show, verify_stream_driver,
+    json_obj, json_str, pyenv_interpreters, python3, python_at, run, scripts_dir, show,
+    verify_stream_driver,
 };
 
 fn scratch(name: &str) -> PathBuf {
@@ -197,6 +198,15 @@ fn outer_modules_import_and_unit_tests_pass() {
 /// Runs `run_vectors.py` with format detection on `set`, its files in the
 /// scratch directory `dir` (one per test: tests run in parallel).
 fn python_verdicts(set: &[OuterVector], dir: &str) -> BTreeMap<String, (Verdict, String)> {
+    python_verdicts_with(python3(), set, dir)
+}
+
+/// [`python_verdicts`] with the interpreter `python`.
+fn python_verdicts_with(
+    mut python: Command,
+    set: &[OuterVector],
+    dir: &str,
+) -> BTreeMap<String, (Verdict, String)> {
     let dir = scratch(dir);
     let mut manifest = String::new();
     for v in set {
@@ -206,7 +216,7 @@ fn python_verdicts(set: &[OuterVector], dir: &str) -> BTreeMap<String, (Verdict,
     }
     let list = dir.join("manifest.tsv");
     std::fs::write(&list, manifest).unwrap();
-    let out = run(python3()
+    let out = run(python
         .arg(scripts_dir().join("run_vectors.py"))
         .arg(&list)
         .arg("auto"));
@@ -300,6 +310,13 @@ fn outer_vectors_rust_and_python_agree() {
         );
     }
     assert!(set.iter().filter(|v| v.expect.is_none()).count() >= 30);
+    // The xl configuration's vectors pin their offsets.
+    for kind in ["BadConfig", "MissingConfig", "ConfigNotTerminated"] {
+        assert!(
+            set.iter().any(|v| v.expect == Some(kind) && v.at.is_some()),
+            "no pinned vector for {kind}"
+        );
+    }
 
     // The Rust reader reaches the verdict each vector was built for.
     let mut wrong = Vec::new();
@@ -309,10 +326,11 @@ fn outer_vectors_rust_and_python_agree() {
         if r.accept != v.expect.is_none()
             || r.kind != want_kind
             || r.detail != v.detail.unwrap_or("")
+            || v.at.is_some_and(|at| r.offset != at)
         {
             wrong.push(format!(
-                "{}: Rust says {r:?}, built for {:?} {:?}",
-                v.name, v.expect, v.detail
+                "{}: Rust says {r:?}, built for {:?} {:?} at {:?}",
+                v.name, v.expect, v.detail, v.at
             ));
         }
     }
@@ -344,6 +362,71 @@ fn outer_vectors_rust_and_python_agree() {
         set.len(),
         disagree.join("\n")
     );
+}
+
+#[test]
+fn xl_config_framing_agrees_on_every_interpreter() {
+    // The framing's boundaries, in both byte orders: config_len counting
+    // exactly the octets after it (taken) and one more (refused), 1 to 3
+    // octets of optional data (refused), the JSON flag's rules.
+    let set = xl_config_vectors();
+    for name in [
+        "xl-config-fills-optional-data",
+        "xl-config-len-too-long",
+        "xl-config-len-max",
+        "xl-optional-data-short-1",
+        "xl-optional-data-short",
+        "xl-optional-data-short-3",
+        "xl-config-not-terminated",
+        "xl-json-missing-config",
+        "xl-json-empty-config",
+        "xl-plain-unterminated-config",
+        "xl-plain-empty-config-tail",
+    ] {
+        for en in ["le", "be"] {
+            assert!(
+                set.iter().any(|v| v.name == format!("{name}-{en}")),
+                "no vector {name}-{en}"
+            );
+        }
+    }
+    // Rust: the verdict each vector was built for, at its pinned offset.
+    let rust: Vec<Verdict> = set.iter().map(|v| rust_verdict(&v.bytes)).collect();
+    for (v, r) in set.iter().zip(&rust) {
+        let want = (
+            v.expect.is_none(),
+            v.expect.unwrap_or(""),
+            v.at.unwrap_or(0),
+        );
+        assert_eq!(
+            (r.accept, r.kind.as_str(), r.offset),
+            want,
+            "{}: Rust",
+            v.name
+        );
+    }
+    // Python, on every interpreter: the same verdicts at the same offsets.
+    let pythons = pyenv_interpreters();
+    assert!(pythons.len() >= 3, "{pythons:?}");
+    for (version, py) in &pythons {
+        let dir = format!("xl-config-{}", py_dir_name(version));
+        let python = python_verdicts_with(python_at(py), &set, &dir);
+        for (v, r) in set.iter().zip(&rust) {
+            let (p, text) = python
+                .get(&v.name)
+                .unwrap_or_else(|| panic!("Python {version:?}: no verdict for {}", v.name));
+            assert_eq!(p, r, "{}: Python {version:?} ({text})", v.name);
+        }
+    }
+}
+
+/// A directory name for the interpreter of `version` (`3-13-1`).
+fn py_dir_name(version: &[u32]) -> String {
+    version
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 #[test]

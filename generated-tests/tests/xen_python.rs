@@ -12,43 +12,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use generated_tests::python::show;
+use generated_tests::python::{pyenv_interpreters as interpreters, show};
 use generated_tests::xen_kit::kit;
 use test_support::{real_stream, REAL_STREAMS};
-
-/// Where the interpreters are installed on the project's machines.
-const PYENV_VERSIONS: &str = "/root/.pyenv/versions";
-
-/// Every interpreter there, by version, oldest first.
-fn interpreters() -> Vec<(Vec<u32>, PathBuf)> {
-    let dir = Path::new(PYENV_VERSIONS);
-    let entries = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{PYENV_VERSIONS}: {e} (the Python interpreters are missing)"));
-    let mut found: Vec<(Vec<u32>, PathBuf)> = entries
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let name = e.file_name().to_string_lossy().into_owned();
-            let version: Vec<u32> = name
-                .split('.')
-                .map(|p| p.parse().ok())
-                .collect::<Option<_>>()?;
-            Some((version, e.path().join("bin").join("python")))
-        })
-        .collect();
-    found.sort();
-    for (v, p) in &found {
-        assert!(p.is_file(), "{} (Python {v:?}) is missing", p.display());
-    }
-    let has = |major: u32, minor: u32| found.iter().any(|(v, _)| v[..2] == [major, minor]);
-    assert!(has(2, 7), "no Python 2.7 under {PYENV_VERSIONS}: {found:?}");
-    assert!(has(3, 6), "no Python 3.6 under {PYENV_VERSIONS}: {found:?}");
-    let newest = found.last().map(|(v, _)| v.clone()).unwrap_or_default();
-    assert!(
-        newest >= vec![3, 13],
-        "the newest Python under {PYENV_VERSIONS} is {newest:?}, expected 3.13 or later"
-    );
-    found
-}
 
 /// Xen's package copied to `dir/xen`, with the generated modules copied
 /// over `dir/xen/migration/`.

@@ -3,7 +3,7 @@
 
 use format_spec::layout::Wire;
 use format_spec::xl::{
-    ConfigRequirement, XlGuestType, XlHeader, XL_CONFIG_LEN_SIZE, XL_CONSTANTS, XL_FLAG_RULES,
+    ConfigRequirement, XlGuestType, XlHeader, XL_CONFIG_FRAMING, XL_CONSTANTS, XL_FLAG_RULES,
     XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_STRUCTS, XL_TEXT_CONSTANTS,
 };
 
@@ -20,8 +20,8 @@ fn flag_rules(w: &mut Writer, flags_var: &str, flags_off: &str) {
         let flag = named_value(XL_CONSTANTS, u64::from(rule.flag))
             .unwrap_or_else(|| panic!("no Python name for the flag of {}", rule.kind));
         let set = format!("{flags_var} & {flag}");
-        let class = py_class(rule.kind, false);
-        let kind = rule.kind;
+        let kind = rule.kind.as_str();
+        let class = py_class(kind, false);
         match rule.requires {
             ConfigRequirement::Present => {
                 w.block(format!("if {set} and self.config is None:"), |w| {
@@ -32,7 +32,9 @@ fn flag_rules(w: &mut Writer, flags_var: &str, flags_off: &str) {
                 });
             }
             ConfigRequirement::EndsWith(b) => {
-                let at = format!("data_at + {XL_CONFIG_LEN_SIZE}");
+                // The configuration's first octet, after the framing's
+                // fixed part.
+                let at = format!("data_at + {}", XL_CONFIG_FRAMING.fixed());
                 w.block(
                     format!(
                         "if ({set} and self.config is not None\n        and self.config[-1:] != b\"\\x{b:02x}\"):"
@@ -49,6 +51,39 @@ fn flag_rules(w: &mut Writer, flags_var: &str, flags_off: &str) {
             }
         }
     }
+}
+
+/// The slots of `_config`, the framing of the optional data
+/// (`XL_CONFIG_FRAMING`): the fixed part unpacked as its layout says, the
+/// count field's name and variable, the counted octets and the KIND.
+fn config_slots() -> Vec<(&'static str, String)> {
+    let framing = &XL_CONFIG_FRAMING;
+    let its = items(framing.layout);
+    let count = framing.count_field();
+    let count_var = its
+        .iter()
+        .find(|i| i.field == count.name)
+        .map(|i| i.var.clone())
+        .unwrap_or_else(|| panic!("{}.{} is unpacked", framing.layout.rust_name, count.name));
+    let vars: Vec<&str> = its.iter().map(|i| i.var.as_str()).collect();
+    // One variable unpacks as `name, = ...`.
+    let vars = match vars.as_slice() {
+        [one] => format!("{one},"),
+        more => more.join(", "),
+    };
+    let octets = match framing.element() {
+        1 => count_var.clone(),
+        n => format!("{count_var} * {n}"),
+    };
+    vec![
+        ("cfg_fixed", framing.fixed().to_string()),
+        ("cfg_vars", vars),
+        ("cfg_fmt", its.iter().map(|i| i.prim.py_char()).collect()),
+        ("cfg_count_name", count.name.to_string()),
+        ("cfg_count", count_var),
+        ("cfg_octets", octets),
+        ("cfg_kind", format!("\"{}\"", framing.kind.as_str())),
+    ]
 }
 
 /// The entries of `MIGRATION_MESSAGES`, one per line, indented as the
@@ -144,7 +179,6 @@ pub(super) fn xl_py() -> String {
         ("header_checks", checks),
         ("len_var", var("optional_data_len")),
         ("flags_var", var("mandatory_flags")),
-        ("cfg_len", XL_CONFIG_LEN_SIZE.to_string()),
         (
             "flag_rules",
             written(8, |w| {
@@ -178,5 +212,6 @@ pub(super) fn xl_py() -> String {
             format_spec::xl::MIGRATION_TRAILER_MAX.to_string(),
         ),
     ];
+    let values: Vec<(&'static str, String)> = values.into_iter().chain(config_slots()).collect();
     banner() + &fill(crate::template!("python/xl.py"), &values)
 }

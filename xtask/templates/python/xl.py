@@ -195,22 +195,22 @@ class VerifyXl(VerifyBase):
 
     def _config(self, data_at):
         """
-        The configuration octets of the optional data (config_len, then
+        The configuration octets of the optional data (SLOT_cfg_count_name, then
         that many octets; anything after them is skipped), or None when the
         optional data is empty.
         """
         data = self.optional_data
         if not data:
             return None
-        if len(data) < SLOT_cfg_len:
+        if len(data) < SLOT_cfg_fixed:
             raise StreamError("xl optional data at offset %d is %d octets, "
-                              "too short for config_len"
+                              "too short for SLOT_cfg_count_name"
                               % (data_at, len(data)),
-                              KIND_BadConfig, data_at)
-        config_len, = unpack(self.endian + "I", data[:SLOT_cfg_len])
-        if config_len > len(data) - SLOT_cfg_len:
-            raise StreamError("xl config_len %d at offset %d exceeds the %d "
+                              SLOT_cfg_kind, data_at)
+        SLOT_cfg_vars = unpack(self.endian + "SLOT_cfg_fmt", data[:SLOT_cfg_fixed])
+        if SLOT_cfg_octets > len(data) - SLOT_cfg_fixed:
+            raise StreamError("xl SLOT_cfg_count_name %d at offset %d exceeds the %d "
                               "octets of optional data after it"
-                              % (config_len, data_at, len(data) - SLOT_cfg_len),
-                              KIND_BadConfig, data_at)
-        return data[SLOT_cfg_len:SLOT_cfg_len + config_len]
+                              % (SLOT_cfg_count, data_at, len(data) - SLOT_cfg_fixed),
+                              SLOT_cfg_kind, data_at)
+        return data[SLOT_cfg_fixed:SLOT_cfg_fixed + SLOT_cfg_octets]
