@@ -10,7 +10,7 @@
 //! compile without its entry.
 
 use super::error::{ErrorKind, StreamError};
-use super::rules::{OrderCheck, OrderRule, Scope};
+use super::rules::{OrderCheck, OrderRule, Scope, LAYOUT_HVM, LAYOUT_PV};
 use crate::layout::{
     Constraint, FieldKind, RecordLayout, SpecEnum, StructLayout, VariantLayout, Wire,
 };
@@ -313,7 +313,7 @@ fn once_records() -> Vec<String> {
 }
 
 /// The records a version deprecates (DOMAIN_CONTEXT's version: SHARED_INFO
-/// and X86_TSC_INFO).
+/// and X86_TSC_INFO; 0, the format's beginning: TOOLSTACK, never valid).
 fn deprecated_by(version: u32) -> Vec<String> {
     LibxcRecord::LAYOUT
         .records
@@ -591,8 +591,8 @@ impl ErrorKind {
                 ByRule, "the record header", None, Some(StreamError),
             ),
             K::DeprecatedRecord => e(
-                "A TOOLSTACK record: deprecated since the stream format began and never valid in a stream.",
-                "TOOLSTACK (deprecated): its data travels in the libxl stream instead.",
+                &format!("A {} record: deprecated since the stream format began and never valid in a stream.", or_list(&deprecated_by(0))),
+                &format!("{} (deprecated): its data travels in the libxl stream instead.", deprecated_by(0).join("/")),
                 Both, "the record header", None, Some(StreamError),
             ),
             K::BackChannelRecord => e(
@@ -637,12 +637,12 @@ impl ErrorKind {
             ),
             K::WrongGuestType => e(
                 &format!("A record for the other guest type: an {} record in an HVM stream, or {} in a PV stream.", or_list(&record_names(PV_ONLY_RECORDS)), record_names(HVM_ONLY_RECORDS).join("/")),
-                "Layout: x86 PV Guest, x86 HVM Guest.",
+                &format!("{LAYOUT_PV}, {}.", LAYOUT_HVM.trim_start_matches("Layout: ")),
                 Both, "the record header", None, Some(StreamError),
             ),
             K::OutOfOrder => e(
                 &format!("Records in an order the layout forbids: {}.", forbidden_orders()),
-                "Layout: x86 PV Guest, x86 HVM Guest.",
+                &format!("{LAYOUT_PV}, {}.", LAYOUT_HVM.trim_start_matches("Layout: ")),
                 ByRule, "the record header", None, Some(StreamError),
             ),
             K::DuplicateRecord => e(
@@ -652,7 +652,7 @@ impl ErrorKind {
             ),
             K::MissingRecord => e(
                 "A record the stream must hold is missing when it completes: vCPU 0's X86_PV_VCPU_BASIC (Xen's restore), or one of the PV records the layout requires (strict).",
-                "Layout: x86 PV Guest (the following records must be present); Xen's restore: update_vcpu_context needs vCPU 0's basic state.",
+                &format!("{LAYOUT_PV} (the following records must be present); Xen's restore: update_vcpu_context needs vCPU 0's basic state."),
                 ByRule, "the END record (the CHECKPOINT of a COLO stream; the end of the input on failover)", Some(StreamError), Some(StreamError),
             ),
             K::PfnBeyondP2m => e(
@@ -672,7 +672,7 @@ impl ErrorKind {
             ),
             K::CrashesXenRestore => e(
                 "A stream on which Xen's own restore code crashes: a PV page-table entry naming a pfn beyond the P2M (an assert), PAGE_DATA before the P2M exists, or a first X86_PV_P2M_FRAMES with end_pfn 0 (segfaults). The message says what Xen's restore would do.",
-                "Layout: x86 PV Guest (X86_PV_P2M_FRAMES before PAGE_DATA); Xen's restore: x86_pv_localise_page, pfn_to_mfn, handle_x86_pv_p2m_frames (see the rule table).",
+                &format!("{LAYOUT_PV} (X86_PV_P2M_FRAMES before PAGE_DATA); Xen's restore: x86_pv_localise_page, pfn_to_mfn, handle_x86_pv_p2m_frames (see the rule table)."),
                 Both, "the record header; for a page-table entry, the entry", None, Some(RecordError),
             ),
             K::MissingDomainContext => e(
@@ -773,6 +773,20 @@ mod tests {
             if r.deprecated == Some(DOMAIN_CONTEXT_SINCE) {
                 assert!(rule(K::MissingDomainContext).contains(r.spec_name));
             }
+        }
+        let never: Vec<&str> = LibxcRecord::LAYOUT
+            .records
+            .iter()
+            .filter(|r| r.deprecated == Some(0))
+            .map(|r| r.spec_name)
+            .collect();
+        assert!(!never.is_empty());
+        for name in never {
+            assert!(summary(K::DeprecatedRecord).contains(name), "{name}");
+            assert!(rule(K::DeprecatedRecord).contains(name), "{name}");
+        }
+        for k in [K::WrongGuestType, K::OutOfOrder] {
+            assert_eq!(rule(k), "Layout: x86 PV Guest, x86 HVM Guest.");
         }
         assert!(summary(K::BadMarker).contains("eight 0xff octets"));
         let (lo, hi) = bit_span(u64::from(crate::libxc::IHDR_OPT_RESERVED_MASK));

@@ -121,7 +121,10 @@ const RESTORE: &str = "xg_sr_restore.c";
 const PV: &str = "xg_sr_restore_x86_pv.c";
 const X86: &str = "xg_sr_common_x86.c";
 const HVM: &str = "xg_sr_restore_x86_hvm.c";
-const LAYOUT_PV: &str = "Layout: x86 PV Guest";
+/// The spec's section on the records of an x86 PV guest's stream.
+pub(crate) const LAYOUT_PV: &str = "Layout: x86 PV Guest";
+/// The spec's section on the records of an x86 HVM guest's stream.
+pub(crate) const LAYOUT_HVM: &str = "Layout: x86 HVM Guest";
 
 macro_rules! rules {
     ($($(#[doc = $doc:literal])* $id:ident = $name:literal, $kind:ident, $modes:ident, $statement:literal, $source:expr;)*) => {
@@ -183,7 +186,7 @@ rules! {
         Source::SpecAndXen { section: "STATIC_DATA_END", statement: "the end of the static data", file: RESTORE, function: "handle_page_data" };
     /// The rest of the dynamic state needs STATIC_DATA_END first.
     SDE_BEFORE_STATE = "static-data-end-before-state", MissingStaticDataEnd, StrictOnly,
-        "the other dynamic records (vCPU state, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) come after STATIC_DATA_END, and a stream of a version that has STATIC_DATA_END holds one",
+        "the dynamic records (PAGE_DATA and X86_PV_P2M_FRAMES as above, vCPU state, SHARED_INFO, X86_TSC_INFO, HVM_CONTEXT, HVM_PARAMS, DOMAIN_CONTEXT) come after STATIC_DATA_END, and a stream of a version that has STATIC_DATA_END holds one",
         Source::Spec { section: "Layout", statement: "static data first, then STATIC_DATA_END, then the dynamic state" };
     /// Static records after STATIC_DATA_END.
     STATIC_AFTER_SDE = "static-after-static-data-end", OutOfOrder, StrictOnly,
@@ -204,7 +207,7 @@ rules! {
     /// HVM_PARAMS before HVM_CONTEXT.
     HVM_PARAMS_FIRST = "hvm-params-before-context", OutOfOrder, StrictOnly,
         "in a segment, HVM_PARAMS come before HVM_CONTEXT (in the versions before the rule's, a warning: Xen 4.17 writes those with HVM_PARAMS after)",
-        Source::Spec { section: "Layout: x86 HVM Guest", statement: "HVM_PARAMS, then HVM_CONTEXT" };
+        Source::Spec { section: LAYOUT_HVM, statement: "HVM_PARAMS, then HVM_CONTEXT" };
     /// The guest_width/pt_levels pair.
     PV_INFO_PAIR = "pv-info-width-levels", BadValue, Both,
         "X86_PV_INFO pairs guest_width and pt_levels as Xen's restore takes them",
@@ -632,6 +635,74 @@ impl ContextSize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether `statement` names record `code`: by its spec name (a
+    /// whole token), or by the word the statements use for a set of
+    /// records it belongs to (`X86_PV_*`, `vCPU`).
+    fn names(statement: &str, code: u32) -> bool {
+        use crate::libxc::{LibxcRecord, PV_ONLY_RECORDS, PV_VCPU_RECORDS};
+        let name = LibxcRecord::LAYOUT.name_of(code);
+        let token = statement
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .any(|t| t == name);
+        let sets: [(&[u32], &str); 2] = [(PV_ONLY_RECORDS, "X86_PV_*"), (PV_VCPU_RECORDS, "vCPU")];
+        token
+            || sets
+                .iter()
+                .any(|(set, word)| set.contains(&code) && statement.contains(word))
+    }
+
+    #[test]
+    fn each_rule_statement_names_the_records_its_table_entry_holds() {
+        use crate::layout::LengthRule;
+        use crate::libxc::{LibxcRecord, ORDER_RULES};
+        // A record added to an order rule's sets, or a record without a
+        // body, in the description fails here until the prose names it.
+        let (mut checked, mut missing) = (0, Vec::new());
+        for o in ORDER_RULES {
+            let mut codes: Vec<u32> = Vec::new();
+            match o.check {
+                OrderCheck::GuestOnly { records, .. }
+                | OrderCheck::Required { records, .. }
+                | OrderCheck::BackChannelOnly { records } => codes.extend(records),
+                OrderCheck::AtMostOnce { record } | OrderCheck::CheckpointedOnly { record } => {
+                    codes.push(record)
+                }
+                OrderCheck::After { first, records } => {
+                    codes.push(first);
+                    codes.extend(records);
+                }
+                OrderCheck::NotAfter { last, records, .. } => {
+                    codes.push(last);
+                    codes.extend(records);
+                }
+            }
+            for c in codes {
+                if !names(o.rule.statement, c) {
+                    missing.push(format!(
+                        "{}: {}",
+                        o.rule.name,
+                        LibxcRecord::LAYOUT.name_of(c)
+                    ));
+                }
+                checked += 1;
+            }
+        }
+        for r in LibxcRecord::LAYOUT.records {
+            if matches!(r.length, LengthRule::Exact(0)) {
+                if !names(EMPTY_BODY.statement, r.code) {
+                    missing.push(format!("{}: {}", EMPTY_BODY.name, r.spec_name));
+                }
+                checked += 1;
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "statements missing records:\n{}",
+            missing.join("\n")
+        );
+        assert!(checked > 20, "{checked}");
+    }
 
     #[test]
     fn rules_beyond_the_spec_state_their_source() {
