@@ -1,7 +1,8 @@
 //! `xl.py`: the xl save file header in front of the libxl stream, a
 //! drop-in for Xen's module of the same name.
 
-use format_spec::layout::Wire;
+use format_spec::layout::{field_of, ByteOrder, FieldKind, Wire};
+use format_spec::libxc::ImageHeader;
 use format_spec::xl::{
     ConfigRequirement, XlGuestType, XlHeader, XL_CONFIG_FRAMING, XL_CONSTANTS, XL_FLAG_RULES,
     XL_JSON_TERMINATOR, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_STRUCTS,
@@ -52,6 +53,25 @@ fn flag_rules(w: &mut Writer, flags_var: &str, flags_off: &str) {
             }
         }
     }
+}
+
+/// The size and the Python `struct` format of the libxc image header's
+/// marker, which a stream after an xl header without the stream-v2 flag
+/// must start with.
+fn ihdr_marker_slots() -> [(&'static str, String); 2] {
+    let ihdr = &ImageHeader::LAYOUT;
+    let marker = field_of(ihdr, "marker");
+    let FieldKind::Prim(prim) = marker.kind else {
+        panic!("ImageHeader.marker is an integer");
+    };
+    let order = match ihdr.byte_order {
+        ByteOrder::Big => "!",
+        _ => panic!("the libxc image header is big-endian"),
+    };
+    [
+        ("ihdr_marker_size", marker.size().to_string()),
+        ("ihdr_marker_fmt", format!("{order}{}", prim.py_char())),
+    ]
 }
 
 /// The Python slice of the `size` octets at `offset` of `var`.
@@ -227,6 +247,10 @@ pub(super) fn xl_py() -> String {
             format_spec::xl::MIGRATION_TRAILER_MAX.to_string(),
         ),
     ];
-    let values: Vec<(&'static str, String)> = values.into_iter().chain(config_slots()).collect();
+    let values: Vec<(&'static str, String)> = values
+        .into_iter()
+        .chain(config_slots())
+        .chain(ihdr_marker_slots())
+        .collect();
     banner() + &fill(crate::template!("python/xl.py"), &values)
 }

@@ -136,8 +136,8 @@ class VerifyXl(VerifyBase):
                     guest == EMULATOR_GUEST_TYPE
         else:
             at = self.offset
-            first = self.rdexact(8)
-            if first != pack("!Q", IHDR_MARKER):
+            first = self.rdexact(SLOT_ihdr_marker_size)
+            if first != pack("SLOT_ihdr_marker_fmt", IHDR_MARKER):
                 raise StreamError("the xl header lacks the stream-v2 flag and "
                                   "no libxc v2 stream follows at offset %d: "
                                   "a legacy stream" % (at, ),
