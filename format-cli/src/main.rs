@@ -761,7 +761,9 @@ fn cmd_config(args: &InputArgs) -> Result<(), Failure> {
         Err(e) => return Err(Failure::Usage(format!("{name}: {e}"))),
     };
     let text = if pre.header.json() {
-        config.strip_suffix(&[0]).unwrap_or(config)
+        config
+            .strip_suffix(&[format_spec::xl::XL_JSON_TERMINATOR])
+            .unwrap_or(config)
     } else {
         config
     };

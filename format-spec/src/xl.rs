@@ -447,7 +447,31 @@ impl XlFlagRule {
             (ConfigRequirement::EndsWith(_), None) => false,
         }
     }
+
+    /// The octet [`XL_FLAG_RULES`] requires a configuration to end in
+    /// when `flag` is set (its [`ConfigRequirement::EndsWith`] rule), if
+    /// any; usable in a `const`.
+    pub const fn terminator(flag: u32) -> Option<u8> {
+        let mut i = 0;
+        while i < XL_FLAG_RULES.len() {
+            let rule = &XL_FLAG_RULES[i];
+            if let ConfigRequirement::EndsWith(b) = rule.requires {
+                if rule.flag == flag {
+                    return Some(b);
+                }
+            }
+            i += 1;
+        }
+        None
+    }
 }
+
+/// The octet a JSON configuration ends in (NUL, for xl's C JSON parser):
+/// the JSON flag's rule in [`XL_FLAG_RULES`].
+pub const XL_JSON_TERMINATOR: u8 = match XlFlagRule::terminator(XL_MANDATORY_FLAG_JSON) {
+    Some(b) => b,
+    None => panic!("the JSON flag's rules say what a configuration ends in"),
+};
 
 /// Why the optional data does not hold a well-formed configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -500,7 +524,7 @@ impl XlPreamble {
         let mut optional_data = Vec::new();
         let mut flags = XL_MANDATORY_FLAG_STREAMV2;
         if !json.is_empty() {
-            let config = XlConfig::new([json.as_bytes(), &[0]].concat());
+            let config = XlConfig::new([json.as_bytes(), &[XL_JSON_TERMINATOR]].concat());
             optional_data = config
                 .to_bytes(endian)
                 .expect("config_len counts the configuration");
@@ -536,7 +560,7 @@ impl XlPreamble {
             return None;
         }
         let config = self.config().ok()??;
-        let text = config.strip_suffix(&[0])?;
+        let text = config.strip_suffix(&[XL_JSON_TERMINATOR])?;
         std::str::from_utf8(text).ok()
     }
 }
@@ -854,6 +878,15 @@ mod tests {
         };
         v.extend_from_slice(body);
         v
+    }
+
+    #[test]
+    fn the_json_terminator_is_the_json_flags_rule() {
+        assert_eq!(XL_JSON_TERMINATOR, 0);
+        assert_eq!(XlFlagRule::terminator(XL_MANDATORY_FLAG_STREAMV2), None);
+        let pre = XlPreamble::with_json_config(Endian::Big, "{}");
+        assert_eq!(pre.config(), Ok(Some(&b"{}\0"[..])));
+        assert_eq!(pre.json_config(), Some("{}"));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use format_spec::layout::Wire;
 use format_spec::xl::{
     ConfigRequirement, XlGuestType, XlHeader, XL_CONFIG_FRAMING, XL_CONSTANTS, XL_FLAG_RULES,
-    XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_STRUCTS, XL_TEXT_CONSTANTS,
+    XL_JSON_TERMINATOR, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_STRUCTS,
+    XL_TEXT_CONSTANTS,
 };
 
 use super::banner;
@@ -50,6 +51,14 @@ fn flag_rules(w: &mut Writer, flags_var: &str, flags_off: &str) {
                 );
             }
         }
+    }
+}
+
+/// The Python slice of the `size` octets at `offset` of `var`.
+fn py_slice(var: &str, offset: usize, size: usize) -> String {
+    match offset {
+        0 => format!("{var}[:{size}]"),
+        _ => format!("{var}[{offset}:{}]", offset + size),
     }
 }
 
@@ -173,6 +182,12 @@ pub(super) fn xl_py() -> String {
         ),
         ("marker_name", marker_name.to_string()),
         ("marker_off", marker_item.offset.to_string()),
+        ("marker_fmt", marker_item.prim.py_char().to_string()),
+        (
+            "marker_raw",
+            py_slice("raw", marker_item.offset, marker_item.prim.size()),
+        ),
+        ("json_end", bytes_lit(&[XL_JSON_TERMINATOR])),
         ("marker_kind", marker_kind.to_string()),
         ("vars", vars.join(", ")),
         ("body_fmt", body_fmt),

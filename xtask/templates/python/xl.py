@@ -96,7 +96,7 @@ def config_guest_type(config):
     configuration, not JSON, or no such type. The libxc stream says X86_HVM
     for a PVH guest as for an HVM one; only this tells them apart.
     """
-    if not config or config[-1:] != b"\x00":
+    if not config or config[-1:] != SLOT_json_end:
         return None
     try:
         kind = json_loads(config[:-1].decode("utf-8"))["c_info"]["type"]
@@ -169,13 +169,13 @@ class VerifyXl(VerifyBase):
                               KIND_BadXlMagic, start)
         base = self.offset
         raw = self.rdexact(SLOT_size)
-        if unpack("<I", raw[:4])[0] == SLOT_marker_name:
+        if unpack("<SLOT_marker_fmt", SLOT_marker_raw)[0] == SLOT_marker_name:
             self.endian = "<"
-        elif unpack(">I", raw[:4])[0] == SLOT_marker_name:
+        elif unpack(">SLOT_marker_fmt", SLOT_marker_raw)[0] == SLOT_marker_name:
             self.endian = ">"
         else:
             raise StreamError("bad xl byte-order marker %r at offset %d"
-                              % (raw[:4], base + SLOT_marker_off),
+                              % (SLOT_marker_raw, base + SLOT_marker_off),
                               "SLOT_marker_kind", base + SLOT_marker_off)
         SLOT_vars = \
             unpack(self.endian + "SLOT_body_fmt", raw)
