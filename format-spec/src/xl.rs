@@ -320,6 +320,10 @@ pub const XL_CONFIG_FRAMING: XlConfigFraming = XlConfigFraming {
     kind: OuterErrorKind::BadConfig,
 };
 
+// The framing's layout ends in an array counted by a field: checked when
+// the crate builds, not when a file is read.
+const _: usize = XL_CONFIG_FRAMING.fixed();
+
 impl XlConfigFraming {
     /// The fixed part's size, the count field and the size of one
     /// counted element, from the layout's length rule.
