@@ -1,11 +1,11 @@
 //! `xl.py`: the xl save file header in front of the libxl stream, a
 //! drop-in for Xen's module of the same name.
 
-use format_spec::layout::{field_of, ByteOrder, FieldKind, Wire};
+use format_spec::layout::{field_of, ByteOrder, FieldKind, FieldLayout, Wire};
 use format_spec::libxc::ImageHeader;
 use format_spec::xl::{
     ConfigRequirement, XlGuestType, XlHeader, XL_CONFIG_FRAMING, XL_CONSTANTS, XL_FLAG_RULES,
-    XL_JSON_TERMINATOR, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_STRUCTS,
+    XL_JSON_TERMINATOR, XL_MAGIC, XL_MANDATORY_FLAG_JSON, XL_MANDATORY_FLAG_STREAMV2, XL_STRUCTS,
     XL_TEXT_CONSTANTS,
 };
 
@@ -138,17 +138,17 @@ fn migration_messages() -> String {
 pub(super) fn xl_py() -> String {
     let st = &XlHeader::LAYOUT;
     let its = items(st);
-    let item = |f: &str| {
+    // The fields named here, checked when xtask compiles.
+    const BYTEORDER: &FieldLayout = field_of(&XlHeader::LAYOUT, "byteorder");
+    const FLAGS: &FieldLayout = field_of(&XlHeader::LAYOUT, "mandatory_flags");
+    const DATA_LEN: &FieldLayout = field_of(&XlHeader::LAYOUT, "optional_data_len");
+    let item = |f: &FieldLayout| {
         its.iter()
-            .find(|i| i.field == f)
-            .unwrap_or_else(|| panic!("XlHeader.{f}"))
+            .find(|i| i.field == f.name)
+            .unwrap_or_else(|| panic!("XlHeader.{} is unpacked", f.name))
     };
-    let var = |f: &str| item(f).var.clone();
-    let offset = |f: &str| item(f).offset.to_string();
-    let marker_item = its
-        .iter()
-        .find(|i| i.field == "byteorder")
-        .expect("byteorder");
+    let var = |f: &FieldLayout| item(f).var.clone();
+    let marker_item = item(BYTEORDER);
     let marker = match marker_item.constraint {
         format_spec::layout::Constraint::Equals(v) => v,
         _ => panic!("XlHeader.byteorder has no Equals rule"),
@@ -162,13 +162,13 @@ pub(super) fn xl_py() -> String {
     let body_fmt: String = st.py_items().iter().map(|(_, _, p)| p.py_char()).collect();
     let magic = XL_TEXT_CONSTANTS
         .iter()
-        .find(|c| c.rust_name == "XL_MAGIC")
+        .find(|c| c.value == XL_MAGIC.as_slice())
         .and_then(|c| c.py_name)
-        .expect("MAGIC");
+        .expect("XL_MAGIC has a Python name");
 
     let rest: Vec<_> = its
         .iter()
-        .filter(|i| i.field != "byteorder")
+        .filter(|i| i.field != BYTEORDER.name)
         .cloned()
         .collect();
     // The header checks count offsets from `base`, after the magic.
@@ -212,12 +212,12 @@ pub(super) fn xl_py() -> String {
         ("vars", vars.join(", ")),
         ("body_fmt", body_fmt),
         ("header_checks", checks),
-        ("len_var", var("optional_data_len")),
-        ("flags_var", var("mandatory_flags")),
+        ("len_var", var(DATA_LEN)),
+        ("flags_var", var(FLAGS)),
         (
             "flag_rules",
             written(8, |w| {
-                flag_rules(w, &var("mandatory_flags"), &offset("mandatory_flags"))
+                flag_rules(w, &var(FLAGS), &item(FLAGS).offset.to_string())
             }),
         ),
         (
