@@ -2078,11 +2078,13 @@ impl<W: Write> OuterWriter<W> {
                 actual: preamble.optional_data.len(),
             });
         }
-        // The header's value rules, which every mode reads it by (its
-        // reserved rules are the caller's to break, for test files).
+        // The header rules every mode reads it by: the value rules and
+        // the reserved rules annotated `lenient` (unknown mandatory
+        // flags). Strict-only reserved rules are the caller's to break,
+        // for test files.
         let raw = preamble.header.to_bytes(preamble.endian);
-        if let Some(b) = first_broken(&XlHeader::LAYOUT, &raw, preamble.endian, &|f, _| {
-            !f.is_reserved()
+        if let Some(b) = first_broken(&XlHeader::LAYOUT, &raw, preamble.endian, &|f, r| {
+            !r.is_reserved() || f.lenient
         }) {
             return Err(WriteError::XlHeader(b.violation()));
         }

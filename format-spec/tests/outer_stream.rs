@@ -348,5 +348,22 @@ fn the_writer_refuses_an_xl_header_its_reader_would_refuse() {
             }
             other => panic!("{endian:?}: {:?}", other.map(|_| ())),
         }
+        // Unknown mandatory flags (a reserved rule lenient mode checks):
+        // refused. Unknown optional flags (strict only): written.
+        let mut pre = XlPreamble::with_json_config(endian, "{}");
+        pre.header.mandatory_flags |= 1 << 31;
+        match OuterWriter::xl(Vec::new(), &pre) {
+            Err(WriteError::XlHeader(v)) => {
+                assert_eq!(
+                    (v.field, v.rule),
+                    ("mandatory_flags", ViolationRule::ReservedNonZero)
+                );
+                assert_eq!(v.value, 1 << 31);
+            }
+            other => panic!("{endian:?}: {:?}", other.map(|_| ())),
+        }
+        let mut pre = XlPreamble::with_json_config(endian, "{}");
+        pre.header.optional_flags = 1;
+        OuterWriter::xl(Vec::new(), &pre).expect("optional flags are the caller's");
     }
 }

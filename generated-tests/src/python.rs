@@ -69,7 +69,11 @@ pub fn pyenv_interpreters() -> Vec<(Vec<u32>, PathBuf)> {
     for (v, p) in &found {
         assert!(p.is_file(), "{} (Python {v:?}) is missing", p.display());
     }
-    let has = |major: u32, minor: u32| found.iter().any(|(v, _)| v[..2] == [major, minor]);
+    let has = |major: u32, minor: u32| {
+        found
+            .iter()
+            .any(|(v, _)| v.get(..2) == Some(&[major, minor][..]))
+    };
     assert!(has(2, 7), "no Python 2.7 under {PYENV_VERSIONS}: {found:?}");
     assert!(has(3, 6), "no Python 3.6 under {PYENV_VERSIONS}: {found:?}");
     let newest = found.last().map(|(v, _)| v.clone()).unwrap_or_default();

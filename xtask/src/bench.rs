@@ -201,8 +201,8 @@ fn fill_pages(buf: &mut [u8], seed: u64) {
 /// Octets of the fixed part of a PAGE_DATA body (count, reserved).
 const PAGE_DATA_FIXED: usize = PageDataHeader::LAYOUT.size;
 /// Where a PAGE_DATA body's count is, from the start of its record
-/// header.
-const PAGE_DATA_COUNT_AT: usize =
+/// header (`libxc::PAGE_DATA_COUNT_AT` counts from the body).
+const PAGE_DATA_COUNT_IN_RECORD: usize =
     RECORD_HEADER_SIZE + field_of(&PageDataHeader::LAYOUT, "count").offset;
 /// Where a record header's type and length are.
 const RH_TYPE_AT: usize = field_of(&RecordHeader::LAYOUT, "type").offset;
@@ -303,7 +303,7 @@ impl Shape {
         let mut put = |at: usize, v: u32| hdr[at..at + 4].copy_from_slice(&v.to_le_bytes());
         put(RH_TYPE_AT, LibxcRecord::PAGE_DATA);
         put(RH_LENGTH_AT, self.record_body() as u32);
-        put(PAGE_DATA_COUNT_AT, BATCH_PAGES as u32);
+        put(PAGE_DATA_COUNT_IN_RECORD, BATCH_PAGES as u32);
         let entries: Vec<u8> = (0..BATCH_PAGES as u64).flat_map(u64::to_le_bytes).collect();
         for _ in 0..self.records {
             let mut bufs = [

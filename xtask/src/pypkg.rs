@@ -22,6 +22,11 @@
 //! * `xen/migration/verify_stream.py`: the driver (`xtask/src/pypkg/
 //!   verify_stream.py`, copied with a banner), `-f auto` by default.
 
+use format_spec::layout::{field_of, FieldLayout, Wire};
+use format_spec::libxc::ImageHeader;
+use format_spec::libxl::LibxlHeader;
+
+use crate::python::big_endian_format;
 use crate::template::{fill, Template};
 use crate::Output;
 
@@ -34,9 +39,10 @@ pub const DIST_NAME: &str = "xen-migration-stream";
 /// The console script's name.
 pub const SCRIPT: &str = "xen-verify-stream";
 
-/// The driver, a real Python file with kind tokens and two slots:
-/// `revisions`, the libxc versions it reads, and `detect`, the octets
-/// format detection reads (see [`crate::template`]).
+/// The driver, a real Python file with kind tokens and slots: `revisions`,
+/// the libxc versions it reads; `detect`, the octets format detection
+/// reads; and the `struct` formats of the libxl ident and the libxc
+/// marker it compares them with (see [`crate::template`]).
 const VERIFY_STREAM: Template = Template {
     name: "pypkg/verify_stream.py",
     text: include_str!("pypkg/verify_stream.py"),
@@ -99,11 +105,18 @@ fn xen_init() -> String {
 }
 
 fn verify_stream() -> String {
+    const IDENT: &FieldLayout = field_of(&LibxlHeader::LAYOUT, "ident");
+    const MARKER: &FieldLayout = field_of(&ImageHeader::LAYOUT, "marker");
     let text = fill(
         VERIFY_STREAM,
         &[
             ("revisions", crate::python::revisions()),
             ("detect", format_spec::outer::DETECT_SIZE.to_string()),
+            ("ident_fmt", big_endian_format(&LibxlHeader::LAYOUT, IDENT)),
+            (
+                "marker_fmt",
+                big_endian_format(&ImageHeader::LAYOUT, MARKER),
+            ),
         ],
     );
     format!(

@@ -31,6 +31,7 @@ mod verify;
 mod xl;
 
 pub(crate) use libxc::revisions;
+pub(crate) use xl::big_endian_format;
 
 /// Where the package lives in a Xen tree.
 const PKG_DIR: &str = "tools/python/xen/migration";

@@ -80,13 +80,15 @@
 //!    for a zero count or a pfn array that does not fit, then `BadPageType`
 //!    at the first entry with type 5 to 8, then `BadLength` when the body
 //!    is not exactly the pfns plus one page per entry with data); then
-//!    allowed values (`BadValue`); then reserved fields (`ReservedNonZero`,
-//!    *S*; for PAGE_DATA `_res1` then pfn bits 59-52); then, in strict
+//!    the field rules in field order ([`crate::layout::first_broken`]):
+//!    allowed values (`BadValue`) and reserved fields (`ReservedNonZero`,
+//!    *S*), the fixed part before the trailing elements (in every libxc
+//!    struct the value rules come before the reserved ones); for
+//!    PAGE_DATA `_res1` then pfn bits 59-52 (*S*); then, in strict
 //!    mode, the rules of the DOMAIN_CONTEXT blob (`DomainContext`, whose
 //!    source names the blob rule; see [`crate::domain_context::verify`])
 //!    and of the HVM_CONTEXT blob (`HvmContext`, likewise; see
-//!    [`crate::hvm_context::verify`]). Within a pass the
-//!    fixed part comes before the trailing elements, fields in wire order.
+//!    [`crate::hvm_context::verify`]).
 //! 5. The order rules and the rules of Xen's record handlers, after the
 //!    body, each in the modes its entry of [`rules::RULES`] names:
 //!    `WrongGuestType` (records of

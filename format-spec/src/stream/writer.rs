@@ -22,7 +22,7 @@ use crate::libxc::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WriterOptions {
     /// Stream version, one of
-    /// [`SUPPORTED_VERSIONS`](crate::libxc::SUPPORTED_VERSIONS).
+    /// [`SUPPORTED_VERSIONS`].
     pub version: u32,
     /// Byte order of the domain header and the records.
     pub endian: Endian,

@@ -27,8 +27,8 @@ FORMATS = ("auto", "xl", "libxl", "libxc")
 # What each format starts with.
 SIGNATURES = (
     ("xl", xl.MAGIC[:SLOT_detect]),
-    ("libxl", pack("!Q", libxl.HDR_IDENT)),
-    ("libxc", pack("!Q", libxc.IHDR_MARKER)),
+    ("libxl", pack("SLOT_ident_fmt", libxl.HDR_IDENT)),
+    ("libxc", pack("SLOT_marker_fmt", libxc.IHDR_MARKER)),
 )
 
 VERIFIERS = {

@@ -1,7 +1,7 @@
 //! `xl.py`: the xl save file header in front of the libxl stream, a
 //! drop-in for Xen's module of the same name.
 
-use format_spec::layout::{field_of, ByteOrder, FieldKind, FieldLayout, Wire};
+use format_spec::layout::{field_of, ByteOrder, FieldKind, FieldLayout, StructLayout, Wire};
 use format_spec::libxc::ImageHeader;
 use format_spec::xl::{
     ConfigRequirement, XlGuestType, XlHeader, XL_CONFIG_FRAMING, XL_CONSTANTS, XL_FLAG_RULES,
@@ -59,19 +59,26 @@ fn flag_rules(w: &mut Writer, flags_var: &str, flags_off: &str) {
 /// marker, which a stream after an xl header without the stream-v2 flag
 /// must start with.
 fn ihdr_marker_slots() -> [(&'static str, String); 2] {
-    let ihdr = &ImageHeader::LAYOUT;
-    let marker = field_of(ihdr, "marker");
-    let FieldKind::Prim(prim) = marker.kind else {
-        panic!("ImageHeader.marker is an integer");
-    };
-    let order = match ihdr.byte_order {
-        ByteOrder::Big => "!",
-        _ => panic!("the libxc image header is big-endian"),
-    };
+    const MARKER: &FieldLayout = field_of(&ImageHeader::LAYOUT, "marker");
     [
-        ("ihdr_marker_size", marker.size().to_string()),
-        ("ihdr_marker_fmt", format!("{order}{}", prim.py_char())),
+        ("ihdr_marker_size", MARKER.size().to_string()),
+        (
+            "ihdr_marker_fmt",
+            big_endian_format(&ImageHeader::LAYOUT, MARKER),
+        ),
     ]
+}
+
+/// The Python `struct` format of the integer field `f` of `st`, a
+/// big-endian struct (a header's identifying field).
+pub(crate) fn big_endian_format(st: &StructLayout, f: &FieldLayout) -> String {
+    let FieldKind::Prim(prim) = f.kind else {
+        panic!("{}.{} is an integer", st.rust_name, f.name);
+    };
+    match st.byte_order {
+        ByteOrder::Big => format!("!{}", prim.py_char()),
+        _ => panic!("{} is big-endian", st.rust_name),
+    }
 }
 
 /// The Python slice of the `size` octets at `offset` of `var`.
