@@ -1,24 +1,12 @@
 //! No function in `xtask/src` is longer than 120 lines: a generator should
 //! read at once, like the output it writes.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 /// The longest a function may be, from its `fn` line to its closing brace.
 const MAX_LINES: usize = 120;
-
-/// Every `.rs` file under `dir`.
-fn sources(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let p = e.expect("directory entry").path();
-        if p.is_dir() {
-            out.extend(sources(&p));
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-    out
-}
 
 /// The name of the function a line starts, and its indentation, if it
 /// starts one (`fn`, `pub fn`, `pub(crate) fn`, `const fn`, ...).
@@ -76,7 +64,7 @@ fn the_measure_finds_functions_and_their_lengths() {
 fn no_xtask_function_is_longer_than_120_lines() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut all = Vec::new();
-    for path in sources(&src) {
+    for path in common::files_with(&src, "rs") {
         let text = std::fs::read_to_string(&path).expect("read a source file");
         for (name, line, len) in functions(&text) {
             all.push((len, format!("{}:{line} {name}", path.display())));

@@ -8,6 +8,8 @@
 //! words of [`NOT_NAMES`]. A record renamed in the description then fails
 //! this test at every message that still spells the old name.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -42,21 +44,6 @@ fn root() -> PathBuf {
         .parent()
         .expect("the workspace")
         .to_path_buf()
-}
-
-/// Every `.rs` file under `dir`, sorted.
-fn sources(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-        let p = e.expect("directory entry").path();
-        if p.is_dir() {
-            out.extend(sources(&p));
-        } else if p.extension().is_some_and(|x| x == "rs") {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
 
 /// The non-test part of a source file: everything before its first
@@ -294,7 +281,7 @@ fn unknown_tokens(known: &BTreeSet<String>) -> (Vec<String>, BTreeSet<&'static s
     let root = root();
     let (mut found, mut used) = (Vec::new(), BTreeSet::new());
     for dir in ["format-spec/src", "format-cli/src", "xtask/src"] {
-        for path in sources(&root.join(dir)) {
+        for path in common::files_with(&root.join(dir), "rs") {
             let rel = path.strip_prefix(&root).expect("under the root");
             let rel = rel.to_string_lossy().replace('\\', "/");
             let text = std::fs::read_to_string(&path).expect("read a source file");

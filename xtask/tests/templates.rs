@@ -5,6 +5,9 @@
 //! generated modules support) and under `python3`; and every template file
 //! is used by a generator.
 
+mod common;
+
+use common::{files, files_with};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,30 +18,9 @@ fn xtask_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
-/// Every file under `dir`, recursively, sorted.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for e in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
-            let p = e.expect("directory entry").path();
-            if p.is_dir() {
-                todo.push(p);
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The Python sources to compile: the templates and the driver.
 fn python_sources() -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = files(&xtask_dir().join("templates"))
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "py"))
-        .collect();
+    let mut out = files_with(&xtask_dir().join("templates"), "py");
     out.push(xtask_dir().join("src/pypkg/verify_stream.py"));
     out
 }
@@ -125,9 +107,8 @@ fn a_syntax_error_in_a_template_would_be_caught() {
 
 #[test]
 fn every_template_file_is_used_by_a_generator() {
-    let sources: String = files(&xtask_dir().join("src"))
+    let sources: String = files_with(&xtask_dir().join("src"), "rs")
         .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "rs"))
         .map(|p| std::fs::read_to_string(p).expect("read a source file"))
         .collect();
     let root = xtask_dir().join("templates");
