@@ -22,6 +22,19 @@ pub enum ByteOrder {
     Native,
 }
 
+impl ByteOrder {
+    /// The prefix of a Python `struct` format in this byte order (`!`
+    /// big-endian, `=` native; none for the stream's, which the verifier
+    /// prepends when it knows it).
+    pub const fn py_prefix(self) -> &'static str {
+        match self {
+            ByteOrder::Big => "!",
+            ByteOrder::Stream => "",
+            ByteOrder::Native => "=",
+        }
+    }
+}
+
 /// The primitive integer types the format uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prim {
@@ -369,11 +382,7 @@ impl StructLayout {
         if let Some(s) = self.py_format_override {
             return s.to_string();
         }
-        let prefix = match self.byte_order {
-            ByteOrder::Big => "!",
-            ByteOrder::Stream => "",
-            ByteOrder::Native => "=",
-        };
+        let prefix = self.byte_order.py_prefix();
         let body: String = self
             .py_items()
             .iter()
@@ -811,24 +820,26 @@ fn first_broken_in(
                 .take_while(|off| off + p.size() <= bytes.len())
                 .enumerate()
                 .find_map(|(i, off)| broken(off, p.size(), Some(i as u64), off)),
-            FieldKind::TrailingStruct(s) if s.size > 0 => (layout.size..)
-                .step_by(s.size)
-                .take_while(|off| off + s.size <= bytes.len())
-                .enumerate()
-                .find_map(|(i, off)| {
-                    let inner = resolve_endian(s.byte_order, endian);
-                    let b = first_broken_in(
-                        s,
-                        &bytes[off..off + s.size],
-                        inner,
-                        checked,
-                        Some((f.name, i as u64)),
-                    )?;
-                    Some(BrokenRule {
-                        offset: off + b.offset,
-                        ..b
+            FieldKind::TrailingStruct(s) if s.size > 0 => {
+                let inner = resolve_endian(s.byte_order, endian);
+                (layout.size..)
+                    .step_by(s.size)
+                    .take_while(|off| off + s.size <= bytes.len())
+                    .enumerate()
+                    .find_map(|(i, off)| {
+                        let b = first_broken_in(
+                            s,
+                            &bytes[off..off + s.size],
+                            inner,
+                            checked,
+                            Some((f.name, i as u64)),
+                        )?;
+                        Some(BrokenRule {
+                            offset: off + b.offset,
+                            ..b
+                        })
                     })
-                }),
+            }
             FieldKind::TrailingStruct(_) => None,
         };
         if found.is_some() {

@@ -1091,9 +1091,7 @@ fn header_rules(
     base: u64,
     mode: Mode,
 ) -> Result<(), OuterError> {
-    match first_broken(layout, raw, endian, &|f, _| {
-        mode == Mode::Strict || f.lenient
-    }) {
+    match first_broken(layout, raw, endian, &|f, _| mode.checks(f.lenient)) {
         Some(b) => Err(header_error(b.field, raw, base + b.offset as u64, b.value)),
         None => Ok(()),
     }
@@ -1551,8 +1549,10 @@ impl<S: SourceIo> OuterCore<S> {
         // The rules of the set flags, as the description's table states
         // them.
         for rule in XL_FLAG_RULES {
-            let checked = self.mode == Mode::Strict || rule.lenient;
-            if !checked || header.mandatory_flags & rule.flag == 0 || !rule.broken_by(config) {
+            if !self.mode.checks(rule.lenient)
+                || header.mandatory_flags & rule.flag == 0
+                || !rule.broken_by(config)
+            {
                 continue;
             }
             let offset = match rule.requires {
@@ -2078,13 +2078,13 @@ impl<W: Write> OuterWriter<W> {
                 actual: preamble.optional_data.len(),
             });
         }
-        // The header rules every mode reads it by: the value rules and
-        // the reserved rules annotated `lenient` (unknown mandatory
-        // flags). Strict-only reserved rules are the caller's to break,
-        // for test files.
+        // The header rules every mode reads it by, those lenient mode
+        // checks: the value rules and the reserved rules annotated
+        // `lenient` (unknown mandatory flags). Strict-only reserved rules
+        // are the caller's to break, for test files.
         let raw = preamble.header.to_bytes(preamble.endian);
-        if let Some(b) = first_broken(&XlHeader::LAYOUT, &raw, preamble.endian, &|f, r| {
-            !r.is_reserved() || f.lenient
+        if let Some(b) = first_broken(&XlHeader::LAYOUT, &raw, preamble.endian, &|f, _| {
+            Mode::Lenient.checks(f.lenient)
         }) {
             return Err(WriteError::XlHeader(b.violation()));
         }

@@ -32,12 +32,12 @@ impl Rules {
     /// Whether a broken `rule` of field `f` is reported.
     fn reports(self, f: &FieldLayout, rule: ViolationRule) -> bool {
         match self {
-            _ if !rule.is_reserved() => true,
-            Rules::Values => false,
-            // Rules `reserved-zero` and `msr-policy-flags-zero`
-            // (`rules::reserved_rule`): strict mode only, unless a field
-            // is annotated `lenient` (none of the libxc layer is).
-            Rules::All(mode) => mode == Mode::Strict || f.lenient,
+            Rules::Values => !rule.is_reserved(),
+            // Value rules always; rules `reserved-zero` and
+            // `msr-policy-flags-zero` (`rules::reserved_rule`) in strict
+            // mode only, unless a field is annotated `lenient` (none of
+            // the libxc layer is).
+            Rules::All(mode) => mode.checks(f.lenient),
         }
     }
 }

@@ -251,3 +251,13 @@ pub enum Mode {
     /// JSON configuration, and nothing after the final END record.
     Strict,
 }
+
+impl Mode {
+    /// Whether this mode checks a rule whose annotation says `lenient`
+    /// (lenient mode checks it too) or not: strict mode checks every rule,
+    /// lenient mode those annotated so ([`FieldLayout::lenient`](crate::layout::FieldLayout::lenient),
+    /// which every value rule is, and the xl flag rules' `lenient`).
+    pub const fn checks(self, lenient: bool) -> bool {
+        matches!(self, Mode::Strict) || lenient
+    }
+}

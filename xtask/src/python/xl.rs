@@ -75,10 +75,12 @@ pub(crate) fn big_endian_format(st: &StructLayout, f: &FieldLayout) -> String {
     let FieldKind::Prim(prim) = f.kind else {
         panic!("{}.{} is an integer", st.rust_name, f.name);
     };
-    match st.byte_order {
-        ByteOrder::Big => format!("!{}", prim.py_char()),
-        _ => panic!("{} is big-endian", st.rust_name),
-    }
+    assert!(
+        st.byte_order == ByteOrder::Big,
+        "{} is big-endian",
+        st.rust_name
+    );
+    format!("{}{}", st.byte_order.py_prefix(), prim.py_char())
 }
 
 /// The Python slice of the `size` octets at `offset` of `var`.
